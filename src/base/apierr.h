@@ -1,0 +1,163 @@
+/* apierr.h: the one list of API errors.
+ *
+ * Every error the service can answer is one row: an internal id, the wire
+ * code the SDKs see in Response.Error.Code, and a message template in zh-CN
+ * and en-US. Several ids may share a wire code when the cause differs (the
+ * message then says which cause). "{}" in a template is replaced by the
+ * error's argument: a parameter name, an id, or a short detail.
+ *
+ * It lives in base/ because auth/, validate/, store/ glue and api/ all return
+ * these ids; only api/ renders them.
+ */
+#ifndef FLOWLOGD_BASE_APIERR_H
+#define FLOWLOGD_BASE_APIERR_H
+
+#include <stddef.h>
+
+#define API_ERRORS(X)                                                                            \
+    X(OK, "", "", "")                                                                            \
+    /* ---- protocol and authentication ---- */                                                  \
+    X(ACTION_MISSING, "MissingParameter", "缺少必选参数`Action`。",                               \
+      "The request is missing the required parameter `Action`.")                                 \
+    X(ACTION_UNKNOWN, "InvalidAction", "接口`{}`不存在。", "The action `{}` does not exist.")       \
+    X(VERSION_MISSING, "MissingParameter", "缺少必选参数`Version`。",                             \
+      "The request is missing the required parameter `Version`.")                                \
+    X(VERSION_UNKNOWN, "NoSuchVersion", "接口版本`{}`不存在。",                                   \
+      "The API version `{}` does not exist for this service.")                                   \
+    X(REGION_MISSING, "MissingParameter", "缺少必选参数`Region`。",                               \
+      "The request is missing the required parameter `Region`.")                                 \
+    X(REGION_UNSUPPORTED, "UnsupportedRegion", "接口不支持所传地域`{}`。",                          \
+      "The region `{}` is not supported.")                                                       \
+    X(PROTOCOL, "UnsupportedProtocol", "请求协议错误：{}。", "Unsupported request protocol: {}.")   \
+    X(AUTH_INVALID, "AuthFailure.InvalidAuthorization",                                          \
+      "请求头部的 Authorization 不符合腾讯云标准：{}。",                                             \
+      "`Authorization` in the request is invalid: {}.")                                          \
+    X(AUTH_SECRETID, "AuthFailure.SecretIdNotFound",                                             \
+      "密钥不存在。请检查密钥是否已被删除或者禁用，或者是否填写正确。",                                  \
+      "The SecretId does not exist. Check that the key was not deleted and is entered correctly.") \
+    X(AUTH_SIGNATURE, "AuthFailure.SignatureFailure",                                            \
+      "签名错误。签名计算错误，请对照调用方式中的签名方法文档检查签名计算过程。",                          \
+      "The provided credentials could not be validated. Please check your signature is correct.") \
+    X(AUTH_EXPIRED, "AuthFailure.SignatureExpire",                                               \
+      "签名过期。Timestamp 和服务器时间相差不得超过五分钟，请检查本地时间是否和标准时间同步。",            \
+      "The signature has expired: Timestamp differs from the server time by more than 5 "         \
+      "minutes. Check that your clock is in sync.")                                              \
+    X(AUTH_TOKEN, "AuthFailure.TokenFailure", "token 错误：{}。", "Token error: {}.")             \
+    X(UNAUTHORIZED, "UnauthorizedOperation", "未授权操作：此密钥不允许调用`{}`。",                  \
+      "Unauthorized operation: this key may not call `{}`.")                                     \
+    X(RATE_LIMITED, "RequestLimitExceeded", "请求的次数超过了频率限制（`{}`）。",                   \
+      "The request rate limit was exceeded for `{}`.")                                           \
+    X(TOO_LARGE, "RequestSizeLimitExceeded", "请求包超过限制大小：{}。",                          \
+      "The request exceeds the size limit: {}.")                                                 \
+    /* ---- input mapping ---- */                                                                \
+    X(BODY_NOT_OBJECT, "InvalidParameter", "请求体不是合法的 JSON 对象：{}。",                     \
+      "The request body is not a valid JSON object: {}.")                                        \
+    X(PARAM_TYPE, "InvalidParameter", "参数`{}`的类型错误。",                                     \
+      "The parameter `{}` has the wrong type.")                                                  \
+    X(PARAM_UNKNOWN, "UnknownParameter", "未定义的参数`{}`。",                                    \
+      "The parameter `{}` is not defined for this action.")                                      \
+    X(PARAM_MISSING, "MissingParameter", "缺少必选参数`{}`。",                                     \
+      "The request is missing the required parameter `{}`.")                                     \
+    X(PARAM_COEXIST, "InvalidParameter", "参数不能同时指定：{}。",                                 \
+      "These parameters cannot be combined: {}.")                                                \
+    X(PARAM_COEXIST2, "InvalidParameter.Coexist", "参数不能同时指定：{}。",                        \
+      "These parameters cannot be combined: {}.")                                                \
+    /* ---- values ---- */                                                                       \
+    X(VALUE_EMPTY, "InvalidParameterValue.Empty", "参数`{}`不能为空。",                            \
+      "The parameter `{}` must not be empty.")                                                   \
+    X(VALUE_RANGE, "InvalidParameterValue.Range", "参数`{}`的取值不在指定范围内。",                  \
+      "The value of `{}` is out of range.")                                                      \
+    X(VALUE_MALFORMED, "InvalidParameterValue.Malformed", "参数`{}`的格式不合法。",                \
+      "The value of `{}` is malformed.")                                                         \
+    X(VALUE_LIMIT, "InvalidParameterValue.LimitExceeded", "参数`{}`的个数超过上限。",              \
+      "Too many values in `{}`.")                                                                \
+    X(VALUE_TOOLONG, "InvalidParameterValue.TooLong", "参数`{}`的取值太长。",                      \
+      "The value of `{}` is too long.")                                                          \
+    X(VALUE_DUPLICATE, "InvalidParameterValue.Duplicate", "参数`{}`的取值重复。",                  \
+      "The parameter `{}` has duplicate values.")                                                \
+    X(VPCID_NOT_NEEDED, "InvalidParameterValue.VpcIdNotNeededForFlowLog",                        \
+      "云联网流日志不能输入VPC唯一ID（`VpcId`）。",                                                 \
+      "`VpcId` must not be given for a flow log of a CCN.")                                      \
+    X(PARAM_VALUE, "InvalidParameterValue", "参数`{}`的取值错误。",                                \
+      "The value of `{}` is invalid.")                                                           \
+    /* ---- tags ---- */                                                                         \
+    X(TAG_TOO_MANY, "LimitExceeded.TagKeyPerResourceExceeded",                                   \
+      "每个资源的标签键已达到上限（50个）。", "A resource can have at most 50 tag keys.")           \
+    X(TAG_DUP_KEY, "InvalidParameterValue.TagDuplicateKey", "标签键`{}`重复。",                    \
+      "The tag key `{}` is given more than once.")                                               \
+    X(TAG_KEY_LEN, "InvalidParameterValue.TagInvalidKeyLen",                                     \
+      "标签键长度无效：{}（长度须为1到127个字符）。",                                                \
+      "Invalid tag key length: {} (a key has 1 to 127 characters).")                             \
+    X(TAG_RESERVED, "UnsupportedOperation.TagSystemReservedTagKey",                              \
+      "不支持使用系统预留的标签键`{}`。", "The tag key `{}` is reserved by the system.")            \
+    X(TAG_KEY, "InvalidParameterValue.TagInvalidKey", "标签键`{}`含有不允许的字符。",              \
+      "The tag key `{}` contains characters that are not allowed.")                              \
+    X(TAG_VAL, "InvalidParameterValue.TagInvalidVal",                                            \
+      "标签值无效：{}（最多255个字符，只允许字母、数字、空格、中文和 +-=._:/@()[]（）【】）。",          \
+      "Invalid tag value: {} (at most 255 characters: letters, digits, spaces, CJK and "         \
+      "+-=._:/@()[]（）【】).")                                                                    \
+    X(TAG_RESOURCE_FORMAT, "InvalidParameterValue.TagResourceFormatError",                       \
+      "标签资源格式错误：`{}`。", "The resource name `{}` is not a valid six-segment name.")       \
+    X(TAG_KEY_NOT_EXISTS, "InvalidParameterValue.TagKeyNotExists", "标签键`{}`不存在。",           \
+      "The tag key `{}` does not exist.")                                                        \
+    /* ---- state ---- */                                                                        \
+    X(NOT_FOUND, "ResourceNotFound", "资源不存在：{}。", "The resource does not exist: {}.")       \
+    X(IN_USE, "ResourceInUse", "资源被占用：{}。", "The resource is in use: {}.")                  \
+    X(LIMIT, "LimitExceeded", "超过配额限制：{}。", "Quota exceeded: {}.")                         \
+    X(ENI_NO_INSTANCE, "UnsupportedOperation.FlowLogsNotSupportNullInstanceEni",                 \
+      "不支持创建流日志：当前弹性网卡`{}`未绑定实例。",                                               \
+      "Flow logs are not supported on `{}`: the ENI is not attached to an instance.")            \
+    X(ENI_KO, "UnsupportedOperation.FlowLogsNotSupportKoInstanceEni",                            \
+      "不支持创建流日志：当前弹性网卡`{}`绑定的是KO机型。",                                           \
+      "Flow logs are not supported on `{}`: the ENI is attached to a KO instance.")              \
+    X(DPDK_NAT_ALL, "UnsupportedOperation.DpdkNatFlowLogOnlySupportAllTrafficType",              \
+      "创建DPDK NAT（`{}`）流日志时，采集类型只支持ALL。",                                            \
+      "A flow log of the standard (DPDK) NAT gateway `{}` supports only TrafficType ALL.")       \
+    X(NAT_DNAT, "UnsupportedOperation.NatGatewayDnatAndFlowLogConflict",                         \
+      "传统型NAT网关`{}`暂不支持同时创建DNAT规则和开通流日志功能。",                                   \
+      "The classic NAT gateway `{}` has DNAT rules and cannot also have a flow log.")            \
+    X(KAFKA_EDITION, "UnsupportedOperation.OnlySupportProfessionKafka",                          \
+      "仅支持专业版Ckafka，`{}`不是专业版。", "Only profession-edition CKafka is supported: `{}` is not.") \
+    X(FLOWLOG_EXISTS, "UnsupportedOperation.FlowLogInstanceExisted",                             \
+      "指定ResourceId（`{}`）对应的流日志已经创建。", "A flow log already exists for the resource `{}`.") \
+    X(CCN_HAS_FLOWLOG, "UnsupportedOperation.CcnHasFlowLog", "云联网`{}`已有流日志，不能删除。",   \
+      "The CCN `{}` has a flow log and cannot be deleted.")                                      \
+    X(DCG_HAS_FLOWLOG, "UnsupportedOperation.DcgHasFlowLog", "专线网关`{}`已有流日志，不能删除。", \
+      "The direct connect gateway `{}` has a flow log and cannot be deleted.")                   \
+    X(UNSUPPORTED, "UnsupportedOperation", "操作不支持：{}。", "Unsupported operation: {}.")       \
+    /* ---- server ---- */                                                                       \
+    X(STORE, "InternalError.ModuleError", "内部模块错误，请稍后重试。",                             \
+      "Internal module error. Please try again later.")                                          \
+    X(INTERNAL, "InternalError", "内部错误。", "Internal error.")
+
+#define X(id, code, zh, en) API_E_##id,
+enum api_err { API_ERRORS(X) API_E__COUNT };
+#undef X
+
+enum api_lang { LANG_ZH = 0, LANG_EN = 1 };
+
+/** An API error with its argument: what the layers below api/ hand up.
+ * Caller-owned, no allocation; `arg` is truncated if longer. */
+struct apierr {
+    enum api_err id;
+    char arg[256];
+};
+
+/** Sets e->id and copies `arg` (may be NULL) into e->arg. Returns `id` so a
+ * caller can write `return apierr_set(e, API_E_PARAM_MISSING, "VpcId");`. */
+enum api_err apierr_set(struct apierr *e, enum api_err id, const char *arg);
+
+/** Like apierr_set, with a printf-style argument. */
+enum api_err apierr_setf(struct apierr *e, enum api_err id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** The wire code, e.g. "AuthFailure.SignatureFailure". Static storage. */
+const char *apierr_code(enum api_err id);
+
+/** Renders the message of `id` in `lang` with "{}" replaced by `arg` (NULL is
+ * treated as ""), into out[outlen], always NUL-terminated. Returns the length
+ * written. */
+size_t apierr_message(enum api_err id, enum api_lang lang, const char *arg, char *out,
+                      size_t outlen);
+
+#endif

@@ -1,0 +1,61 @@
+/* util.h: small helpers shared by every layer: time, ids, text. */
+#ifndef FLOWLOGD_BASE_UTIL_H
+#define FLOWLOGD_BASE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/** Wall-clock milliseconds since the epoch. The only place logic reads it
+ * is the composition root and request entry; logic takes time as input. */
+uint64_t now_ms(void);
+
+/** Monotonic microseconds, for latencies. */
+uint64_t mono_us(void);
+
+/** Formats t as "YYYY-MM-DD HH:MM:SS" in UTC+8 (how Tencent shows times).
+ * out must hold 20 bytes. */
+void fmt_time_cst(time_t t, char out[20]);
+
+/** Formats t's UTC date as "YYYY-MM-DD" (the TC3 credential-scope date).
+ * out must hold 11 bytes. */
+void fmt_date_utc(time_t t, char out[11]);
+
+/** Fills p with n bytes from the CSPRNG. Returns 0, or -1 if it failed. */
+int rand_bytes(void *p, size_t n);
+
+/** Writes prefix + "-" + 8 of [0-9a-z] (e.g. "fl-f42uhpkj") into out[outlen].
+ * Returns 0, -1 on CSPRNG failure or short buffer. */
+int gen_id(const char *prefix, char *out, size_t outlen);
+
+/** Writes a random (v4) UUID, lower-case, into out[37]. Returns 0 or -1. */
+int gen_uuid(char out[37]);
+
+/** Writes `n` random characters of [0-9A-Za-z] plus NUL into out. 0 or -1. */
+int gen_token(char *out, size_t n);
+
+/** Number of UTF-8 code points in s[0..len), or -1 if s is not valid UTF-8
+ * (overlongs, surrogates and code points past U+10FFFF are invalid). */
+long utf8_count(const char *s, size_t len);
+
+/** Decodes one UTF-8 code point at s (len bytes available). Returns the
+ * number of bytes used and stores the code point, or -1 if invalid. */
+int utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/** Lower-case hex of n bytes into out[2n+1]. */
+void hex_encode(const unsigned char *p, size_t n, char *out);
+
+/** True if s is "<prefix>-" followed by exactly 8 of [0-9a-z]. */
+int id_has_form(const char *s, const char *prefix);
+
+/** True if s is a UUID: 8-4-4-4-12 hex digits (either case). */
+int is_uuid(const char *s);
+
+/** Parses a decimal integer occupying all of s[0..len) into *out (no sign,
+ * no spaces, no leading '+'). Returns 0, or -1 if malformed or overflowing. */
+int parse_u64(const char *s, size_t len, uint64_t *out);
+
+/** Like parse_u64 but accepts a leading '-'. */
+int parse_i64(const char *s, size_t len, int64_t *out);
+
+#endif

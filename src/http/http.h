@@ -1,0 +1,69 @@
+/* http.h: the libmicrohttpd adapter. Knows nothing of api/.
+ *
+ * The server assembles each request (method, raw path and query, headers,
+ * body up to a ceiling) and hands it to one callback installed by server/.
+ * The callback runs on a worker thread and may block (e.g. on a durable
+ * commit): the connection is suspended meanwhile, so a slow handler never
+ * stalls other connections, and idle connections hold no worker.
+ */
+#ifndef FLOWLOGD_HTTP_HTTP_H
+#define FLOWLOGD_HTTP_HTTP_H
+
+#include <stddef.h>
+
+struct http_header {
+    const char *name; /* as received (case preserved) */
+    const char *value;
+};
+
+/** One request. Every pointer is borrowed and valid only during the handler. */
+struct http_request {
+    const char *method;    /* "GET", "POST", ... */
+    const char *path;      /* raw path, without the query: "/" */
+    const char *query;     /* raw query after '?', not decoded; "" if none */
+    const struct http_header *headers;
+    size_t nheaders;
+    const char *body;      /* NUL-terminated for convenience; may contain NULs */
+    size_t body_len;
+    int body_too_large;    /* 1 if the body passed max_body: body is then empty */
+    const char *client_ip; /* textual peer address */
+};
+
+/** What the handler answers. The handler sets every field; `body` must be
+ * malloc'd and is freed by the adapter. */
+struct http_reply {
+    int status;
+    const char *content_type; /* static storage */
+    char *body;
+    size_t body_len;
+};
+
+typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_reply *out);
+
+struct http_config {
+    const char *host;          /* listen address, e.g. "127.0.0.1" or "0.0.0.0" */
+    unsigned short port;       /* 0: pick a free port (see http_port) */
+    unsigned io_threads;       /* libmicrohttpd poll threads; 0 = number of cores */
+    unsigned workers;          /* handler threads; 0 = 32 */
+    size_t max_body;           /* larger bodies: body_too_large = 1 */
+    size_t max_header_bytes;   /* per-connection memory for request line + headers */
+    unsigned max_connections;  /* over it new connections are refused */
+    unsigned idle_timeout_s;   /* a connection idle this long is closed */
+};
+
+struct http_server;
+
+/** Starts listening. Returns NULL and a message in err[errlen] on failure. */
+struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn, void *ud,
+                               char *err, size_t errlen);
+
+/** The port actually bound (useful with port 0). */
+unsigned short http_port(const struct http_server *s);
+
+/** Case-insensitive header lookup; NULL if absent. */
+const char *http_header(const struct http_request *req, const char *name);
+
+/** Stops accepting, finishes in-flight handlers, frees everything. */
+void http_stop(struct http_server *s);
+
+#endif

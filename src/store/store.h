@@ -1,0 +1,253 @@
+/* store.h: the one interface to persistent state (accounts, keys,
+ * inventory, flow logs), implemented by store/sqlite (and later store/pg).
+ *
+ * Thread safety: every operation may be called from any thread at once.
+ * Durability: an operation that returns STORE_OK for a write has been
+ * committed to stable storage (a kill -9 right after loses nothing).
+ * Concurrent writes may share one commit (group commit); each write is still
+ * atomic on its own: it fully happens or leaves nothing.
+ * Tenancy: every flow-log and resource operation is scoped by (uin, region);
+ * rows of another account are never seen.
+ *
+ * Strings in the structs are fixed arrays (no ownership questions), except
+ * `tags`, which is borrowed: on input, owned by the caller for the duration
+ * of the call; on output (callbacks), valid only during the callback.
+ */
+#ifndef FLOWLOGD_STORE_STORE_H
+#define FLOWLOGD_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_rc {
+    STORE_OK = 0,
+    STORE_NOTFOUND, /* the row (or one of several) does not exist for this account */
+    STORE_EXISTS,   /* a uniqueness rule failed (e.g. resource already has a flow log) */
+    STORE_QUOTA,    /* the account's quota would be passed */
+    STORE_CONFLICT, /* a generated id collided: the caller draws a new one and retries */
+    STORE_INUSE,    /* the row is referenced by others (detail says by what) */
+    STORE_ERR,      /* the backend failed; nothing was written */
+};
+
+/** Detail for the caller's message: a missing id, what is in the way, or
+ * the backend's error text. Caller-owned. */
+struct serr {
+    char msg[256];
+};
+
+/* ==== accounts and keys ==== */
+
+struct account {
+    uint64_t app_id;
+    char uin[24];
+    uint32_t flowlog_quota; /* flow logs per region */
+    uint32_t rate_limit;    /* requests/s per action; 0 = the server's default */
+};
+
+struct key_info {
+    char secret_id[64];
+    char secret_key[64];
+    char actions[2048]; /* "" = every action, else ",A,B," (leading and trailing comma) */
+    struct account account;
+};
+
+/* ==== inventory ==== */
+
+enum res_kind {
+    RES_VPC = 1,
+    RES_SUBNET,
+    RES_ENI,
+    RES_INSTANCE,
+    RES_CCN,
+    RES_NAT,
+    RES_DCG,
+    RES_CLS_TOPIC,     /* region = the topic's own region */
+    RES_CKAFKA,        /* edition in `edition` */
+    RES_CKAFKA_TOPIC,  /* id = "<instance>/<topic>", instance_id = instance, name = topic */
+};
+
+struct resource {
+    enum res_kind kind;
+    char region[32];
+    char id[160];
+    char vpc_id[32];       /* SUBNET, ENI, NAT, DCG */
+    char subnet_id[32];    /* ENI */
+    char instance_id[80];  /* ENI: attached instance ("" = unattached); CKAFKA_TOPIC */
+    char name[256];
+    char cidr[64];
+    char instance_type[64]; /* INSTANCE */
+    char edition[32];       /* CKAFKA */
+    int nat_version;        /* NAT: 1 classic, 2 standard (DPDK) */
+    int has_dnat;           /* NAT */
+    int64_t created_at;     /* unix seconds */
+};
+
+/* ==== flow logs ==== */
+
+struct tag {
+    const char *key;
+    const char *value;
+};
+
+struct flowlog {
+    char id[16]; /* fl-xxxxxxxx */
+    char uin[24];
+    char region[32];
+    char vpc_id[32]; /* "" for CCN */
+    char name[244];  /* <= 60 characters */
+    char description[2052];
+    char resource_type[20];
+    char resource_id[80];
+    char traffic_type[8];
+    char cloud_log_id[40];
+    char cloud_log_region[32];
+    char cloud_log_state[16];
+    char storage_type[8];
+    char storage_id[80];
+    char storage_topic[256];
+    uint32_t period; /* 0 unless CCN */
+    int enable;
+    int64_t created_at; /* unix seconds */
+    const struct tag *tags;
+    size_t ntags;
+};
+
+typedef void (*flowlog_cb)(void *ud, const struct flowlog *fl);
+
+enum flowlog_order { ORDER_CREATE_TIME, ORDER_NAME };
+
+/** DescribeFlowLogs: every non-empty string filter must match exactly
+ * (AND); tag_key matches a flow log having that key; tag_keys/tag_values
+ * (ntag_pairs) each require key=value. Ties are ordered by id. */
+struct flowlog_query {
+    const char *uin, *region;
+    const char *vpc_id, *id, *name, *resource_type, *resource_id, *traffic_type,
+        *cloud_log_id, *cloud_log_state, *cloud_log_region;
+    const char *const *tag_keys_any; /* "tag-key": the flow log has one of these keys */
+    size_t ntag_keys_any;
+    const struct tag *tag_pairs; /* "tag:<k>" = v: each pair's key must have one of... */
+    size_t ntag_pairs;           /* ...the values given for it (pairs with equal keys OR) */
+    enum flowlog_order order;
+    int descending;
+    uint64_t offset, limit;
+};
+
+/** Fields of ModifyFlowLogAttribute: NULL / 0 means "leave as is". */
+struct flowlog_patch {
+    const char *name;
+    const char *description;
+    uint32_t period;
+};
+
+/* ==== the interface ==== */
+
+struct store;
+
+struct store_ops {
+    int (*account_create)(struct store *, uint32_t flowlog_quota, struct account *out,
+                          struct serr *);
+    int (*key_create)(struct store *, const char *uin, const char *actions, struct key_info *out,
+                      struct serr *);
+    int (*key_lookup)(struct store *, const char *secret_id, struct key_info *out, struct serr *);
+
+    int (*inventory_import)(struct store *, const char *uin, const struct resource *items,
+                            size_t n, struct serr *);
+    int (*resource_get)(struct store *, const char *uin, const char *region, enum res_kind kind,
+                        const char *id, struct resource *out, struct serr *);
+
+    int (*flowlog_create)(struct store *, const struct flowlog *fl, uint32_t quota,
+                          struct serr *);
+    int (*flowlog_get)(struct store *, const char *uin, const char *region, const char *id,
+                       flowlog_cb cb, void *ud, struct serr *);
+    int (*flowlog_query)(struct store *, const struct flowlog_query *q, flowlog_cb cb, void *ud,
+                         uint64_t *total, struct serr *);
+    int (*flowlog_update)(struct store *, const char *uin, const char *region, const char *id,
+                          const struct flowlog_patch *p, struct serr *);
+    int (*flowlog_delete)(struct store *, const char *uin, const char *region, const char *id,
+                          struct serr *);
+    /* All or nothing: one unknown id -> STORE_NOTFOUND (serr names it), nothing changes. */
+    int (*flowlog_set_enable)(struct store *, const char *uin, const char *region,
+                              const char *const *ids, size_t n, int enable, struct serr *);
+
+    int (*integrity_check)(struct store *, struct serr *);
+    void (*close)(struct store *);
+};
+
+struct store {
+    const struct store_ops *ops;
+    const char *name; /* "sqlite" */
+};
+
+/** Opens the store in data directory `dir` (created mode 0700 if absent; its
+ * files are mode 0600). Returns NULL with the reason in e. */
+struct store *store_open_sqlite(const char *dir, struct serr *e);
+
+static inline int store_account_create(struct store *s, uint32_t quota, struct account *out,
+                                       struct serr *e)
+{
+    return s->ops->account_create(s, quota, out, e);
+}
+static inline int store_key_create(struct store *s, const char *uin, const char *actions,
+                                   struct key_info *out, struct serr *e)
+{
+    return s->ops->key_create(s, uin, actions, out, e);
+}
+static inline int store_key_lookup(struct store *s, const char *sid, struct key_info *out,
+                                   struct serr *e)
+{
+    return s->ops->key_lookup(s, sid, out, e);
+}
+static inline int store_inventory_import(struct store *s, const char *uin,
+                                         const struct resource *items, size_t n, struct serr *e)
+{
+    return s->ops->inventory_import(s, uin, items, n, e);
+}
+static inline int store_resource_get(struct store *s, const char *uin, const char *region,
+                                     enum res_kind kind, const char *id, struct resource *out,
+                                     struct serr *e)
+{
+    return s->ops->resource_get(s, uin, region, kind, id, out, e);
+}
+static inline int store_flowlog_create(struct store *s, const struct flowlog *fl, uint32_t quota,
+                                       struct serr *e)
+{
+    return s->ops->flowlog_create(s, fl, quota, e);
+}
+static inline int store_flowlog_get(struct store *s, const char *uin, const char *region,
+                                    const char *id, flowlog_cb cb, void *ud, struct serr *e)
+{
+    return s->ops->flowlog_get(s, uin, region, id, cb, ud, e);
+}
+static inline int store_flowlog_query(struct store *s, const struct flowlog_query *q,
+                                      flowlog_cb cb, void *ud, uint64_t *total, struct serr *e)
+{
+    return s->ops->flowlog_query(s, q, cb, ud, total, e);
+}
+static inline int store_flowlog_update(struct store *s, const char *uin, const char *region,
+                                       const char *id, const struct flowlog_patch *p,
+                                       struct serr *e)
+{
+    return s->ops->flowlog_update(s, uin, region, id, p, e);
+}
+static inline int store_flowlog_delete(struct store *s, const char *uin, const char *region,
+                                       const char *id, struct serr *e)
+{
+    return s->ops->flowlog_delete(s, uin, region, id, e);
+}
+static inline int store_flowlog_set_enable(struct store *s, const char *uin, const char *region,
+                                           const char *const *ids, size_t n, int enable,
+                                           struct serr *e)
+{
+    return s->ops->flowlog_set_enable(s, uin, region, ids, n, enable, e);
+}
+static inline int store_integrity_check(struct store *s, struct serr *e)
+{
+    return s->ops->integrity_check(s, e);
+}
+static inline void store_close(struct store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+#endif
