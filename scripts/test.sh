@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh Debian 12 machine (as root): installs what the
+# tests need (Debian packages, the npm packages pinned in package-lock.json),
+# then builds and runs the unit tests (cmocka) and the integration tests (the
+# real binary driven by the official Node SDK), first in a normal build and
+# then under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WITH_TEST_TOOLS=1 scripts/install-deps.sh
+npm ci --no-audit --no-fund --loglevel=error
+export FLOWLOGD_SHARED=${FLOWLOGD_SHARED:-$(cd .. && pwd)/shared}
+jobs=$(nproc)
+status=0
+echo "=== schema tables"
+if [ -d "$FLOWLOGD_SHARED/spec" ]; then make -s check-schema SPEC_DIR="$FLOWLOGD_SHARED/spec" || status=1; fi
+echo "=== build"
+make -s -j"$jobs"
+echo "=== unit tests"
+make -s unit || status=1
+echo "=== integration tests"
+make -s integration || status=1
+echo "=== sanitizers (ASan + UBSan + LSan): unit and integration"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+make -s -j"$jobs" SAN=1
+make -s SAN=1 unit || status=1
+make -s SAN=1 integration || status=1
+if [ $status -eq 0 ]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
+exit $status

@@ -1,0 +1,298 @@
+/* create_flow_log.c: CreateFlowLog.
+ *
+ * The checks run in the order of the foundation issue (§4), the first
+ * failure answers: empties, value ranges, id forms, tags, existence in the
+ * caller's inventory, resource-specific support, then the store's own
+ * uniqueness and quota (atomic there). An optional string given as "" is
+ * treated as absent, as the SDKs omit empty strings in form encoding. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/action.h"
+#include "base/util.h"
+#include "validate/validate.h"
+
+#define MAX_TAGS_READ 64 /* more than the 50 allowed, so the limit is seen */
+
+struct create_in {
+    const char *name, *type, *resource_id, *traffic, *vpc_id, *desc, *cloud_log_id,
+        *storage_type, *cloud_log_region, *storage_id, *storage_topic;
+    int has_period, has_storage;
+    json_int_t period;
+    struct tag_in tags[MAX_TAGS_READ + 1];
+    size_t ntags;
+};
+
+/* "" and absent are the same for optional strings. */
+static const char *opt_str(json_t *in, const char *name)
+{
+    const char *s = in_str(in, name);
+    return s && *s ? s : NULL;
+}
+
+static void read_input(json_t *in, struct create_in *r)
+{
+    json_t *tags = json_object_get(in, "Tags"), *st = json_object_get(in, "FlowLogStorage");
+    json_t *period = json_object_get(in, "Period"), *t;
+    size_t i;
+
+    memset(r, 0, sizeof *r);
+    r->name = in_str(in, "FlowLogName");
+    r->type = in_str(in, "ResourceType");
+    r->resource_id = in_str(in, "ResourceId");
+    r->traffic = in_str(in, "TrafficType");
+    r->vpc_id = opt_str(in, "VpcId");
+    r->desc = opt_str(in, "FlowLogDescription");
+    r->cloud_log_id = opt_str(in, "CloudLogId");
+    r->storage_type = opt_str(in, "StorageType");
+    r->cloud_log_region = opt_str(in, "CloudLogRegion");
+    if (st) {
+        r->has_storage = 1;
+        r->storage_id = in_str(st, "StorageId");
+        r->storage_topic = in_str(st, "StorageTopic");
+    }
+    if (period) {
+        r->has_period = 1;
+        r->period = json_integer_value(period);
+    }
+    json_array_foreach(tags, i, t) {
+        if (r->ntags > MAX_TAGS_READ)
+            break;
+        r->tags[r->ntags].key = in_str(t, "Key");
+        r->tags[r->ntags].value = in_str(t, "Value");
+        if (!r->tags[r->ntags].key)
+            r->tags[r->ntags].key = "";
+        if (!r->tags[r->ntags].value)
+            r->tags[r->ntags].value = "";
+        r->ntags++;
+    }
+}
+
+static enum api_err check_empty(const struct create_in *r, struct apierr *e)
+{
+    static const char *const required[] = {"FlowLogName", "ResourceType", "ResourceId",
+                                           "TrafficType"};
+    const char *values[] = {r->name, r->type, r->resource_id, r->traffic};
+    int ccn = strcmp(r->type, "CCN") == 0;
+    int kafka = r->storage_type && strcmp(r->storage_type, "ckafka") == 0;
+    int cls = !r->storage_type || strcmp(r->storage_type, "cls") == 0;
+
+    for (size_t i = 0; i < 4; i++)
+        if (!*values[i])
+            return apierr_set(e, API_E_VALUE_EMPTY, required[i]);
+    if (!ccn && !r->vpc_id)
+        return apierr_set(e, API_E_VALUE_EMPTY, "VpcId");
+    if (cls && !r->cloud_log_id)
+        return apierr_set(e, API_E_VALUE_EMPTY, "CloudLogId");
+    if (kafka && !r->has_storage)
+        return apierr_set(e, API_E_VALUE_EMPTY, "FlowLogStorage");
+    if (kafka && (!r->storage_id || !*r->storage_id))
+        return apierr_set(e, API_E_VALUE_EMPTY, "FlowLogStorage.StorageId");
+    if (kafka && (!r->storage_topic || !*r->storage_topic))
+        return apierr_set(e, API_E_VALUE_EMPTY, "FlowLogStorage.StorageTopic");
+    if (ccn && r->vpc_id)
+        return apierr_set(e, API_E_VPCID_NOT_NEEDED, "VpcId");
+    return API_E_OK;
+}
+
+static enum api_err check_range(const struct create_in *r, struct apierr *e)
+{
+    static const char *const traffic[] = {"ACCEPT", "REJECT", "ALL", NULL};
+    static const char *const storage[] = {"cls", "ckafka", NULL};
+    enum api_err rc;
+
+    if (!resource_prefix(r->type))
+        return apierr_set(e, API_E_VALUE_RANGE, "ResourceType");
+    if (!str_in(r->traffic, traffic))
+        return apierr_set(e, API_E_VALUE_RANGE, "TrafficType");
+    if (r->storage_type && !str_in(r->storage_type, storage))
+        return apierr_set(e, API_E_VALUE_RANGE, "StorageType");
+    if (r->has_period && (strcmp(r->type, "CCN") != 0 ||
+                          (r->period != 60 && r->period != 300 && r->period != 600)))
+        return apierr_set(e, API_E_VALUE_RANGE, "Period");
+    if ((rc = check_chars(r->name, 60, "FlowLogName", e)) != API_E_OK)
+        return rc;
+    if (r->desc && (rc = check_chars(r->desc, 512, "FlowLogDescription", e)) != API_E_OK)
+        return rc;
+    if (r->cloud_log_region && !region_known(r->cloud_log_region))
+        return apierr_set(e, API_E_VALUE_RANGE, "CloudLogRegion");
+    return API_E_OK;
+}
+
+static enum api_err check_forms(const struct create_in *r, struct apierr *e)
+{
+    int kafka = r->storage_type && strcmp(r->storage_type, "ckafka") == 0;
+    enum api_err rc;
+
+    if (r->vpc_id && (rc = check_id(r->vpc_id, "vpc", "VpcId", e)) != API_E_OK)
+        return rc;
+    if ((rc = check_id(r->resource_id, resource_prefix(r->type), "ResourceId", e)) != API_E_OK)
+        return rc;
+    if (r->cloud_log_id && !is_uuid(r->cloud_log_id))
+        return apierr_set(e, API_E_VALUE_MALFORMED, "CloudLogId");
+    if (kafka && (rc = check_id(r->storage_id, "ckafka", "FlowLogStorage.StorageId", e)) !=
+                     API_E_OK)
+        return rc;
+    if (kafka && utf8_count(r->storage_topic, strlen(r->storage_topic)) > 128)
+        return apierr_set(e, API_E_VALUE_MALFORMED, "FlowLogStorage.StorageTopic");
+    return API_E_OK;
+}
+
+static enum res_kind kind_of(const char *type)
+{
+    static const struct {
+        const char *type;
+        enum res_kind kind;
+    } map[] = {{"VPC", RES_VPC}, {"SUBNET", RES_SUBNET}, {"NETWORKINTERFACE", RES_ENI},
+               {"CCN", RES_CCN}, {"NAT", RES_NAT},       {"DCG", RES_DCG}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(type, map[i].type) == 0)
+            return map[i].kind;
+    return RES_VPC;
+}
+
+/* Looks a resource up in the caller's inventory; not found, or a store
+ * failure, become the API error. */
+static enum api_err lookup(struct actx *c, const char *region, enum res_kind kind,
+                           const char *id, struct resource *out, struct apierr *e)
+{
+    struct serr se = {{0}};
+    int rc = store_resource_get(c->store, c->account->uin, region, kind, id, out, &se);
+    if (rc == STORE_NOTFOUND)
+        return apierr_set(e, API_E_NOT_FOUND, id);
+    return rc == STORE_OK ? API_E_OK : apierr_set(e, API_E_STORE, NULL);
+}
+
+/* The instance family is the letters before the first digit ("KO1.LARGE8"). */
+static int is_ko_instance(const char *type)
+{
+    size_t n = strcspn(type, "0123456789");
+    return n == 2 && strncasecmp(type, "KO", 2) == 0;
+}
+
+/* Steps 6 and 7: everything named exists for this account, and the
+ * resource supports a flow log of this kind. */
+static enum api_err check_resources(struct actx *c, const struct create_in *r, const char *log_region,
+                                    struct apierr *e)
+{
+    struct resource vpc, res, aux;
+    enum res_kind kind = kind_of(r->type);
+    int kafka = r->storage_type && strcmp(r->storage_type, "ckafka") == 0;
+    enum api_err rc;
+
+    if (r->vpc_id && (rc = lookup(c, c->region, RES_VPC, r->vpc_id, &vpc, e)) != API_E_OK)
+        return rc;
+    if (kind == RES_VPC && strcmp(r->resource_id, r->vpc_id) != 0)
+        return apierr_set(e, API_E_NOT_FOUND, r->resource_id);
+    if ((rc = lookup(c, c->region, kind, r->resource_id, &res, e)) != API_E_OK)
+        return rc;
+    if (kind != RES_VPC && kind != RES_CCN && strcmp(res.vpc_id, r->vpc_id) != 0)
+        return apierr_setf(e, API_E_NOT_FOUND, "%s in %s", r->resource_id, r->vpc_id);
+    if (kafka) {
+        struct resource topic;
+        char topic_id[sizeof topic.id];
+        if ((rc = lookup(c, c->region, RES_CKAFKA, r->storage_id, &aux, e)) != API_E_OK)
+            return rc;
+        snprintf(topic_id, sizeof topic_id, "%s/%s", r->storage_id, r->storage_topic);
+        if ((rc = lookup(c, c->region, RES_CKAFKA_TOPIC, topic_id, &topic, e)) != API_E_OK)
+            return rc;
+    } else if ((rc = lookup(c, log_region, RES_CLS_TOPIC, r->cloud_log_id, &aux, e)) !=
+               API_E_OK) {
+        return rc;
+    }
+
+    if (kind == RES_ENI) {
+        struct resource ins;
+        struct apierr scratch;
+        if (!res.instance_id[0])
+            return apierr_set(e, API_E_ENI_NO_INSTANCE, r->resource_id);
+        /* an instance missing from the inventory is taken as not KO */
+        rc = lookup(c, c->region, RES_INSTANCE, res.instance_id, &ins, &scratch);
+        if (rc == API_E_STORE)
+            return apierr_set(e, API_E_STORE, NULL);
+        if (rc == API_E_OK && is_ko_instance(ins.instance_type))
+            return apierr_set(e, API_E_ENI_KO, r->resource_id);
+    }
+    if (kind == RES_NAT && res.nat_version == 2 && strcmp(r->traffic, "ALL") != 0)
+        return apierr_set(e, API_E_DPDK_NAT_ALL, r->resource_id);
+    if (kind == RES_NAT && res.nat_version == 1 && res.has_dnat)
+        return apierr_set(e, API_E_NAT_DNAT, r->resource_id);
+    if (kafka && strcmp(aux.edition, "profession") != 0)
+        return apierr_set(e, API_E_KAFKA_EDITION, r->storage_id);
+    return API_E_OK;
+}
+
+static void fill_flowlog(const struct actx *c, const struct create_in *r, const char *log_region,
+                         struct tag *tags, struct flowlog *fl)
+{
+    int kafka = r->storage_type && strcmp(r->storage_type, "ckafka") == 0;
+
+    memset(fl, 0, sizeof *fl);
+    snprintf(fl->uin, sizeof fl->uin, "%s", c->account->uin);
+    snprintf(fl->region, sizeof fl->region, "%s", c->region);
+    snprintf(fl->vpc_id, sizeof fl->vpc_id, "%s", r->vpc_id ? r->vpc_id : "");
+    snprintf(fl->name, sizeof fl->name, "%s", r->name);
+    snprintf(fl->description, sizeof fl->description, "%s", r->desc ? r->desc : "");
+    snprintf(fl->resource_type, sizeof fl->resource_type, "%s", r->type);
+    snprintf(fl->resource_id, sizeof fl->resource_id, "%s", r->resource_id);
+    snprintf(fl->traffic_type, sizeof fl->traffic_type, "%s", r->traffic);
+    snprintf(fl->cloud_log_id, sizeof fl->cloud_log_id, "%s",
+             r->cloud_log_id ? r->cloud_log_id : "");
+    snprintf(fl->cloud_log_region, sizeof fl->cloud_log_region, "%s", log_region);
+    snprintf(fl->cloud_log_state, sizeof fl->cloud_log_state, "SUCCESS");
+    snprintf(fl->storage_type, sizeof fl->storage_type, "%s", kafka ? "ckafka" : "cls");
+    if (kafka) {
+        snprintf(fl->storage_id, sizeof fl->storage_id, "%s", r->storage_id);
+        snprintf(fl->storage_topic, sizeof fl->storage_topic, "%s", r->storage_topic);
+    }
+    if (strcmp(r->type, "CCN") == 0)
+        fl->period = r->has_period ? (uint32_t)r->period : 600;
+    fl->enable = 1;
+    fl->created_at = (int64_t)c->now;
+    for (size_t i = 0; i < r->ntags; i++) {
+        tags[i].key = r->tags[i].key;
+        tags[i].value = r->tags[i].value;
+    }
+    fl->tags = tags;
+    fl->ntags = r->ntags;
+}
+
+enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+{
+    struct create_in r;
+    struct flowlog fl;
+    struct tag tags[MAX_TAGS_READ + 1];
+    struct serr se = {{0}};
+    json_t *arr;
+    const char *log_region;
+    enum api_err rc;
+    int src = STORE_CONFLICT;
+
+    read_input(in, &r);
+    if ((rc = check_empty(&r, e)) != API_E_OK || (rc = check_range(&r, e)) != API_E_OK ||
+        (rc = check_forms(&r, e)) != API_E_OK || (rc = check_tags(r.tags, r.ntags, e)) != API_E_OK)
+        return rc;
+    log_region = r.cloud_log_region ? r.cloud_log_region : c->region;
+    if ((rc = check_resources(c, &r, log_region, e)) != API_E_OK)
+        return rc;
+
+    fill_flowlog(c, &r, log_region, tags, &fl);
+    for (int attempt = 0; attempt < 5 && src == STORE_CONFLICT; attempt++) {
+        if (gen_id("fl", fl.id, sizeof fl.id) != 0)
+            return apierr_set(e, API_E_INTERNAL, NULL);
+        src = store_flowlog_create(c->store, &fl, c->account->flowlog_quota, &se);
+    }
+    if (src == STORE_EXISTS)
+        return apierr_set(e, API_E_FLOWLOG_EXISTS, r.resource_id);
+    if (src == STORE_QUOTA)
+        return apierr_setf(e, API_E_LIMIT, "%u flow logs in %s", c->account->flowlog_quota,
+                           c->region);
+    if (src != STORE_OK)
+        return apierr_set(e, API_E_STORE, NULL);
+
+    arr = json_array();
+    if (!arr || json_object_set_new(out, "FlowLog", arr) != 0 || render_flowlog(arr, &fl) != 0)
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    return API_E_OK;
+}

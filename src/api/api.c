@@ -1,0 +1,461 @@
+/* api.c: one HTTP request in, one API 3.0 envelope out.
+ *
+ * The order of checks (the first failure answers):
+ *   path and method (plain 404/405: not an API call at all)
+ *   -> request size -> Action -> Version -> Region
+ *   -> Authorization form -> Timestamp window -> SecretId -> Token -> signature
+ *   -> the key's permission -> rate limit -> input mapping -> the handler.
+ * Every API answer is HTTP 200, success or error, because the SDKs discard
+ * the body of any other status.
+ */
+#include "api/api.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api/action.h"
+#include "api/input.h"
+#include "auth/auth.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "ratelimit/ratelimit.h"
+#include "validate/validate.h"
+
+struct api {
+    struct store *store;
+    struct ratelimit *rl;
+    struct api_config cfg;
+};
+
+/* Parameters of the v1 form that are not action input. */
+static const char *const common_params[] = {"Action", "Version", "Region", "Timestamp",
+                                            "Nonce", "SecretId", "Signature",
+                                            "SignatureMethod", "Token", "Language",
+                                            "RequestClient", NULL};
+
+/* Everything known about one request while it is being handled. */
+struct call {
+    const struct http_request *req;
+    char request_id[37];
+    enum api_lang lang;
+    int v1;                      /* HmacSHA1/256 in params, else TC3 in headers */
+    const char *action, *version, *region, *timestamp, *token;
+    struct form_param *params;   /* v1 and GET: decoded query or form body */
+    size_t nparams;
+    const struct action_def *def;
+    struct key_info key;
+    int have_key;
+};
+
+struct api *api_new(struct store *st, const struct api_config *cfg)
+{
+    struct api *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->store = st;
+    a->cfg = *cfg;
+    if (!a->cfg.rate_limit)
+        a->cfg.rate_limit = 20;
+    if (!a->cfg.max_skew_s)
+        a->cfg.max_skew_s = 300;
+    if (!a->cfg.max_body_v3)
+        a->cfg.max_body_v3 = 10u << 20;
+    if (!a->cfg.max_body_v1)
+        a->cfg.max_body_v1 = 1u << 20;
+    if (!a->cfg.max_query)
+        a->cfg.max_query = 32u << 10;
+    a->rl = rl_new(a->cfg.rate_limit, a->cfg.rate_limit);
+    if (!a->rl) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void api_free(struct api *a)
+{
+    if (!a)
+        return;
+    rl_free(a->rl);
+    free(a);
+}
+
+/* ==== replies ==== */
+
+static void reply_plain(struct http_reply *out, int status, const char *text)
+{
+    out->status = status;
+    out->content_type = "text/plain; charset=utf-8";
+    out->body = strdup(text);
+    out->body_len = out->body ? strlen(text) : 0;
+}
+
+/* Wraps `inner` (stolen) as {"Response": inner} with RequestId last. */
+static void reply_envelope(struct http_reply *out, json_t *inner, const char *request_id)
+{
+    json_t *root = json_object();
+    char *text = NULL;
+
+    if (root && inner && json_object_set_new(inner, "RequestId", json_string(request_id)) == 0 &&
+        json_object_set(root, "Response", inner) == 0)
+        text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    json_decref(inner);
+    out->status = 200;
+    out->content_type = "application/json";
+    if (!text) {
+        /* out of memory: a fixed body still tells the client what happened */
+        char buf[160];
+        snprintf(buf, sizeof buf,
+                 "{\"Response\":{\"Error\":{\"Code\":\"InternalError\",\"Message\":"
+                 "\"Internal error.\"},\"RequestId\":\"%s\"}}",
+                 request_id);
+        text = strdup(buf);
+    }
+    out->body = text;
+    out->body_len = text ? strlen(text) : 0;
+}
+
+static void reply_error(struct http_reply *out, const struct call *c, const struct apierr *e)
+{
+    char msg[1024];
+    json_t *err, *inner;
+
+    apierr_message(e->id, c->lang, e->arg, msg, sizeof msg);
+    err = json_object();
+    inner = json_object();
+    if (err && inner) {
+        json_t *m = json_string(msg);
+        if (!m) /* the argument was not valid UTF-8: leave it out */
+            m = (apierr_message(e->id, c->lang, "", msg, sizeof msg), json_string(msg));
+        json_object_set_new(err, "Code", json_string(apierr_code(e->id)));
+        json_object_set_new(err, "Message", m);
+        json_object_set(inner, "Error", err);
+    }
+    json_decref(err);
+    reply_envelope(out, inner, c->request_id);
+}
+
+/* ==== request facts ==== */
+
+static const char *param(const struct call *c, const char *name)
+{
+    return c->params ? form_get(c->params, c->nparams, name) : NULL;
+}
+
+/* A common parameter: an X-TC-* header for TC3, a form parameter for v1. */
+static const char *common(const struct call *c, const char *header, const char *name)
+{
+    return c->v1 ? param(c, name) : http_header(c->req, header);
+}
+
+static int content_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* The first label of the Host header, lower case, without the port. */
+static void host_label(const char *host, char *out, size_t outlen)
+{
+    size_t n = 0;
+    if (!host)
+        host = "";
+    while (host[n] && host[n] != '.' && host[n] != ':' && n + 1 < outlen) {
+        out[n] = (char)tolower((unsigned char)host[n]);
+        n++;
+    }
+    out[n] = '\0';
+}
+
+/* Copies a client-supplied string for the log: bounded, printable only. */
+static void log_safe(const char *s, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (; s && *s && n + 1 < outlen; s++)
+        out[n++] = isprint((unsigned char)*s) && *s != ' ' ? *s : '?';
+    out[n] = '\0';
+}
+
+/* ==== the steps ==== */
+
+/* Decodes the query (GET) or form body (POST form) into c->params. */
+static enum api_err decode_params(struct call *c, const char *s, size_t len, struct apierr *e)
+{
+    int malformed = 0;
+    c->params = form_decode(s, len, &c->nparams, &malformed);
+    if (!c->params && c->nparams == 0 && malformed)
+        return apierr_set(e, API_E_BODY_NOT_OBJECT, "malformed percent-encoding");
+    if (!c->params && len > 0 && !malformed)
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    return API_E_OK;
+}
+
+static enum api_err check_transport(struct api *a, struct call *c, struct apierr *e)
+{
+    const struct http_request *r = c->req;
+    const char *ct = http_header(r, "Content-Type");
+    size_t qlen = strlen(r->query);
+    enum api_err rc;
+
+    c->v1 = http_header(r, "Authorization") == NULL;
+    if (qlen > a->cfg.max_query)
+        return apierr_setf(e, API_E_TOO_LARGE, "query string over %zu bytes", a->cfg.max_query);
+    if (r->body_too_large)
+        return apierr_setf(e, API_E_TOO_LARGE, "body over %zu bytes", a->cfg.max_body_v3);
+    if (strcmp(r->method, "GET") == 0)
+        return decode_params(c, r->query, qlen, e);
+    if (content_type_is(ct, "application/x-www-form-urlencoded")) {
+        if (c->v1 && r->body_len > a->cfg.max_body_v1)
+            return apierr_setf(e, API_E_TOO_LARGE, "body over %zu bytes", a->cfg.max_body_v1);
+        return decode_params(c, r->body, r->body_len, e);
+    }
+    if (content_type_is(ct, "application/json")) {
+        if (c->v1)
+            return apierr_set(e, API_E_AUTH_INVALID,
+                              "a JSON request must be signed with TC3-HMAC-SHA256");
+        if (qlen && (rc = decode_params(c, r->query, qlen, e)) != API_E_OK)
+            return rc;
+        return API_E_OK;
+    }
+    return apierr_setf(e, API_E_PROTOCOL, "Content-Type must be application/json or "
+                                          "application/x-www-form-urlencoded");
+}
+
+static enum api_err check_common(struct call *c, struct apierr *e)
+{
+    const char *lang = common(c, "X-TC-Language", "Language");
+    int name_known;
+
+    c->lang = lang && strcmp(lang, "en-US") == 0 ? LANG_EN : LANG_ZH;
+    c->action = common(c, "X-TC-Action", "Action");
+    c->version = common(c, "X-TC-Version", "Version");
+    c->region = common(c, "X-TC-Region", "Region");
+    c->timestamp = common(c, "X-TC-Timestamp", "Timestamp");
+    c->token = common(c, "X-TC-Token", "Token");
+    if (!c->action || !*c->action)
+        return apierr_set(e, API_E_ACTION_MISSING, NULL);
+    if (!c->version || !*c->version)
+        return apierr_set(e, API_E_VERSION_MISSING, NULL);
+    c->def = action_find(c->action, c->version, &name_known);
+    if (!c->def && name_known)
+        return apierr_set(e, API_E_VERSION_UNKNOWN, c->version);
+    if (!c->def)
+        return apierr_set(e, API_E_ACTION_UNKNOWN, c->action);
+    if (!c->region || !*c->region)
+        return apierr_set(e, API_E_REGION_MISSING, NULL);
+    if (!region_known(c->region))
+        return apierr_set(e, API_E_REGION_UNSUPPORTED, c->region);
+    return API_E_OK;
+}
+
+static enum api_err check_timestamp(struct api *a, const struct call *c, time_t now,
+                                    struct apierr *e)
+{
+    int64_t ts;
+    if (!c->timestamp || !*c->timestamp)
+        return apierr_set(e, API_E_PARAM_MISSING, "Timestamp");
+    if (parse_i64(c->timestamp, strlen(c->timestamp), &ts) != 0)
+        return apierr_set(e, API_E_AUTH_INVALID, "Timestamp is not an integer");
+    if (ts > (int64_t)now + a->cfg.max_skew_s || ts < (int64_t)now - a->cfg.max_skew_s)
+        return apierr_set(e, API_E_AUTH_EXPIRED, NULL);
+    return API_E_OK;
+}
+
+static enum api_err lookup_key(struct api *a, struct call *c, const char *secret_id,
+                               struct apierr *e)
+{
+    struct serr se = {{0}};
+    int rc = store_key_lookup(a->store, secret_id, &c->key, &se);
+    if (rc == STORE_NOTFOUND)
+        return apierr_set(e, API_E_AUTH_SECRETID, NULL);
+    if (rc != STORE_OK)
+        return apierr_set(e, API_E_STORE, NULL);
+    c->have_key = 1;
+    if (c->token && *c->token)
+        return apierr_set(e, API_E_AUTH_TOKEN,
+                          "temporary credentials are not issued by this service");
+    return API_E_OK;
+}
+
+static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct apierr *e)
+{
+    const struct http_request *r = c->req;
+    struct tc3_auth au;
+    struct tc3_request tr;
+    char why[128], label[64], expect_date[11], sig[65];
+    unsigned char key[32];
+    struct buf canon;
+    enum api_err rc;
+    int64_t ts;
+
+    if (tc3_parse_authorization(http_header(r, "Authorization"), &au, why, sizeof why) != 0)
+        return apierr_set(e, API_E_AUTH_INVALID, why);
+    if ((rc = check_timestamp(a, c, now, e)) != API_E_OK)
+        return rc;
+    if ((rc = lookup_key(a, c, au.secret_id, e)) != API_E_OK)
+        return rc;
+    /* the scope must name the date of the timestamp and the host's service */
+    parse_i64(c->timestamp, strlen(c->timestamp), &ts);
+    fmt_date_utc((time_t)ts, expect_date);
+    host_label(http_header(r, "Host"), label, sizeof label);
+    if (strcmp(au.date, expect_date) != 0 || strcmp(au.service, label) != 0)
+        return apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
+
+    tr.method = r->method;
+    tr.query = r->query;
+    /* struct http_header and struct auth_header have the same two members */
+    tr.headers = (const struct auth_header *)r->headers;
+    tr.nheaders = r->nheaders;
+    tr.body = r->body;
+    tr.body_len = r->body_len;
+    buf_init(&canon, 0);
+    if (tc3_canonical_request(&tr, au.signed_headers, &canon) != 0) {
+        buf_free(&canon);
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    }
+    tc3_derive_key(c->key.secret_key, au.date, au.service, key);
+    tc3_signature(key, c->timestamp, au.date, au.service, canon.data, canon.len, sig);
+    buf_free(&canon);
+    return auth_equal(sig, au.signature) ? API_E_OK : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
+}
+
+static enum api_err verify_v1(struct api *a, struct call *c, time_t now, struct apierr *e)
+{
+    const char *sid = param(c, "SecretId"), *given = param(c, "Signature");
+    const char *method = param(c, "SignatureMethod");
+    struct auth_param *ap;
+    struct buf sts;
+    char sig[64];
+    enum api_err rc;
+
+    if (!given || !*given)
+        return apierr_set(e, API_E_PARAM_MISSING, "Signature");
+    if (!sid || !*sid)
+        return apierr_set(e, API_E_PARAM_MISSING, "SecretId");
+    if (!param(c, "Nonce"))
+        return apierr_set(e, API_E_PARAM_MISSING, "Nonce");
+    if ((rc = check_timestamp(a, c, now, e)) != API_E_OK)
+        return rc;
+    if ((rc = lookup_key(a, c, sid, e)) != API_E_OK)
+        return rc;
+
+    ap = malloc((c->nparams + 1) * sizeof *ap);
+    if (!ap)
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    for (size_t i = 0; i < c->nparams; i++) {
+        ap[i].name = c->params[i].name;
+        ap[i].value = c->params[i].value;
+    }
+    buf_init(&sts, 0);
+    rc = v1_string_to_sign(c->req->method, http_header(c->req, "Host") ? http_header(c->req, "Host") : "",
+                           ap, c->nparams, &sts) == 0
+             ? API_E_OK
+             : API_E_INTERNAL;
+    free(ap);
+    if (rc == API_E_OK) {
+        v1_signature(method ? method : "HmacSHA1", c->key.secret_key, sts.data, sts.len, sig);
+        if (!auth_equal(sig, given))
+            rc = API_E_AUTH_SIGNATURE;
+    }
+    buf_free(&sts);
+    return apierr_set(e, rc, NULL);
+}
+
+static enum api_err check_permission(struct api *a, const struct call *c, struct apierr *e)
+{
+    char want[160], key[200];
+    uint32_t rate = c->key.account.rate_limit;
+
+    if (c->key.actions[0]) {
+        snprintf(want, sizeof want, ",%s,", c->def->name);
+        if (!strstr(c->key.actions, want))
+            return apierr_set(e, API_E_UNAUTHORIZED, c->def->name);
+    }
+    snprintf(key, sizeof key, "%s/%s/%s", c->key.account.uin, c->def->service, c->def->name);
+    if (!rl_take(a->rl, key, now_ms(), rate))
+        return apierr_set(e, API_E_RATE_LIMITED, c->def->name);
+    return API_E_OK;
+}
+
+static enum api_err map_input(const struct call *c, json_t **in, struct apierr *e)
+{
+    const struct http_request *r = c->req;
+    if (!c->v1 && strcmp(r->method, "POST") == 0 &&
+        content_type_is(http_header(r, "Content-Type"), "application/json"))
+        return input_from_json(c->def->input, r->body, r->body_len, in, e);
+    return input_from_form(c->def->input, c->params, c->nparams, common_params, in, e);
+}
+
+/* ==== entry ==== */
+
+void api_handle(struct api *a, const struct http_request *req, struct http_reply *out)
+{
+    struct call c;
+    struct apierr e = {API_E_OK, ""};
+    uint64_t t0 = mono_us();
+    time_t now = time(NULL);
+    json_t *in = NULL, *result = NULL;
+    char act[72];
+
+    memset(&c, 0, sizeof c);
+    c.req = req;
+    if (strcmp(req->path, "/") != 0) {
+        reply_plain(out, 404, "not found\n");
+        return;
+    }
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
+        reply_plain(out, 405, "method not allowed\n");
+        return;
+    }
+    if (gen_uuid(c.request_id) != 0)
+        snprintf(c.request_id, sizeof c.request_id, "00000000-0000-4000-8000-000000000000");
+
+    if (check_transport(a, &c, &e) != API_E_OK || check_common(&c, &e) != API_E_OK ||
+        (c.v1 ? verify_v1(a, &c, now, &e) : verify_tc3(a, &c, now, &e)) != API_E_OK ||
+        check_permission(a, &c, &e) != API_E_OK || map_input(&c, &in, &e) != API_E_OK)
+        goto done;
+
+    result = json_object();
+    if (!result) {
+        apierr_set(&e, API_E_INTERNAL, NULL);
+        goto done;
+    }
+    {
+        struct actx ax = {a->store, &c.key.account, c.region, c.request_id, now};
+        enum api_err rc = c.def->fn(&ax, in, result, &e);
+        if (rc == API_E_OK)
+            e.id = API_E_OK; /* a handler may have recovered from an error it saw */
+        else if (e.id != rc)
+            apierr_set(&e, rc, NULL);
+    }
+
+done:
+    if (e.id == API_E_OK) {
+        reply_envelope(out, result, c.request_id);
+        result = NULL;
+    } else {
+        reply_error(out, &c, &e);
+    }
+    json_decref(result);
+    json_decref(in);
+    form_free(c.params, c.nparams);
+    if (a->cfg.log_requests) {
+        log_safe(c.action, act, sizeof act);
+        log_info("request id=%s account=%s action=%s code=%s latency_us=%llu", c.request_id,
+                 c.have_key ? c.key.account.uin : "-", act[0] ? act : "-",
+                 e.id == API_E_OK ? "OK" : apierr_code(e.id),
+                 (unsigned long long)(mono_us() - t0));
+    }
+    memset(&c.key.secret_key, 0, sizeof c.key.secret_key);
+}
+
+void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out)
+{
+    api_handle(ud, req, out);
+}

@@ -1,0 +1,37 @@
+/* api.h: the Tencent Cloud API 3.0 front: common parameters, signature
+ * checks, permission, rate limit, input mapping, dispatch to the action
+ * handlers and the response envelope. One entry point per HTTP request. */
+#ifndef FLOWLOGD_API_API_H
+#define FLOWLOGD_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http.h"
+#include "store/store.h"
+
+struct api_config {
+    uint32_t rate_limit;    /* requests/s per (account, action); 0 = 20 */
+    int64_t max_skew_s;     /* timestamp tolerance; 0 = 300 */
+    size_t max_body_v3;     /* 0 = 10 MB */
+    size_t max_body_v1;     /* 0 = 1 MB */
+    size_t max_query;       /* 0 = 32 KB */
+    int log_requests;       /* one line per request */
+};
+
+struct api;
+
+/** Creates the API front over an open store (borrowed: it must outlive
+ * the api). Returns NULL on OOM. */
+struct api *api_new(struct store *st, const struct api_config *cfg);
+
+/** Handles one request; fills `out` (status, type, malloc'd body). Safe to
+ * call from many threads at once. */
+void api_handle(struct api *a, const struct http_request *req, struct http_reply *out);
+
+/** Same signature as http_handler_fn, with ud = struct api *. */
+void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out);
+
+void api_free(struct api *a);
+
+#endif

@@ -1,0 +1,44 @@
+/* main.c: one binary, one table of subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "server/server.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"serve", server_main, "run the API service"},
+    {"account", cli_account, "create an account with a key pair"},
+    {"key", cli_key, "create a key pair for an account"},
+    {"inventory", cli_inventory, "import an account's resources"},
+    {"call", cli_call, "call the API, signed with TC3-HMAC-SHA256"},
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: flowlogd COMMAND [options]   (flowlogd COMMAND --help for details)\n\n", f);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "flowlogd: unknown command %s\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

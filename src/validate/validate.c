@@ -1,0 +1,110 @@
+/* validate.c: the field rules of the flow-log actions. */
+#include "validate/validate.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/util.h"
+
+static const char *const regions[] = {
+    "ap-guangzhou", "ap-shanghai",      "ap-nanjing",      "ap-beijing",       "ap-chengdu",
+    "ap-chongqing", "ap-hongkong",      "ap-singapore",    "ap-bangkok",       "ap-jakarta",
+    "ap-seoul",     "ap-tokyo",         "ap-mumbai",       "na-siliconvalley", "na-ashburn",
+    "na-toronto",   "eu-frankfurt",     "eu-moscow",       "sa-saopaulo",      "ap-shanghai-fsi",
+    "ap-shenzhen-fsi", "ap-guangzhou-open", "ap-xian-ec",  "ap-guiyang",       NULL};
+
+int str_in(const char *s, const char *const *set)
+{
+    for (; *set; set++)
+        if (strcmp(s, *set) == 0)
+            return 1;
+    return 0;
+}
+
+int region_known(const char *r)
+{
+    return str_in(r, regions);
+}
+
+enum api_err check_chars(const char *s, long max, const char *param, struct apierr *e)
+{
+    long n = utf8_count(s, strlen(s));
+    if (n < 0)
+        return apierr_set(e, API_E_VALUE_MALFORMED, param);
+    if (n > max)
+        return apierr_set(e, API_E_VALUE_RANGE, param);
+    return API_E_OK;
+}
+
+const char *resource_prefix(const char *t)
+{
+    static const char *const map[][2] = {{"VPC", "vpc"}, {"SUBNET", "subnet"},
+                                         {"NETWORKINTERFACE", "eni"}, {"CCN", "ccn"},
+                                         {"NAT", "nat"}, {"DCG", "dcg"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(t, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+enum api_err check_id(const char *id, const char *prefix, const char *param, struct apierr *e)
+{
+    return id_has_form(id, prefix) ? API_E_OK : apierr_set(e, API_E_VALUE_MALFORMED, param);
+}
+
+/* CJK: the unified ideographs and their extensions, compatibility
+ * ideographs, and CJK punctuation is deliberately not included. */
+static int is_cjk(uint32_t c)
+{
+    return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) ||
+           (c >= 0x20000 && c <= 0x2ebef) || (c >= 0xf900 && c <= 0xfaff) ||
+           (c >= 0x30000 && c <= 0x3134f);
+}
+
+int tag_text_ok(const char *s)
+{
+    size_t len = strlen(s), i = 0;
+    while (i < len) {
+        uint32_t c;
+        int n = utf8_decode(s + i, len - i, &c);
+        if (n < 0)
+            return 0;
+        i += (size_t)n;
+        if (c < 0x80) {
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                strchr(" +-=._:/@()[]", (int)c))
+                continue;
+            return 0;
+        }
+        if (is_cjk(c) || c == 0xff08 || c == 0xff09 || c == 0x3010 || c == 0x3011)
+            continue;
+        return 0;
+    }
+    return 1;
+}
+
+enum api_err check_tags(const struct tag_in *tags, size_t n, struct apierr *e)
+{
+    static const char *const reserved[] = {"qcloud", "tencent", "project"};
+    if (n > 50)
+        return apierr_set(e, API_E_TAG_TOO_MANY, "Tags");
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(tags[i].key, tags[j].key) == 0)
+                return apierr_set(e, API_E_TAG_DUP_KEY, tags[i].key);
+    for (size_t i = 0; i < n; i++) {
+        const char *k = tags[i].key, *v = tags[i].value;
+        long klen = utf8_count(k, strlen(k)), vlen = utf8_count(v, strlen(v));
+        if (klen == 0 || klen > 127)
+            return apierr_setf(e, API_E_TAG_KEY_LEN, "Tags.%zu.Key", i);
+        for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; r++)
+            if (strncasecmp(k, reserved[r], strlen(reserved[r])) == 0)
+                return apierr_set(e, API_E_TAG_RESERVED, k);
+        if (klen < 0 || !tag_text_ok(k))
+            return apierr_set(e, API_E_TAG_KEY, k);
+        if (vlen < 0 || vlen > 255 || !tag_text_ok(v))
+            return apierr_setf(e, API_E_TAG_VAL, "Tags.%zu.Value", i);
+    }
+    return API_E_OK;
+}

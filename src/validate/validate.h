@@ -1,0 +1,46 @@
+/* validate.h: field rules shared by the actions: enums, lengths, id forms,
+ * regions and tags. Pure functions; each returns an API error id (API_E_OK
+ * when the value passes) and fills `e` with the parameter name. */
+#ifndef FLOWLOGD_VALIDATE_VALIDATE_H
+#define FLOWLOGD_VALIDATE_VALIDATE_H
+
+#include <stddef.h>
+
+#include "base/apierr.h"
+
+/** True if `r` is one of the regions of common.md §7. */
+int region_known(const char *r);
+
+/** True if `s` equals one of the NULL-terminated `set`. */
+int str_in(const char *s, const char *const *set);
+
+/** API_E_OK if s has at most max characters (code points, not bytes),
+ * else VALUE_RANGE for `param`. Invalid UTF-8 is VALUE_MALFORMED. */
+enum api_err check_chars(const char *s, long max, const char *param, struct apierr *e);
+
+/** The id prefix of a ResourceType ("VPC" -> "vpc", "NETWORKINTERFACE" ->
+ * "eni", ...), or NULL if the type is unknown. */
+const char *resource_prefix(const char *resource_type);
+
+/** API_E_OK if `id` is `prefix` + "-" + 8 of [0-9a-z], else VALUE_MALFORMED
+ * naming `param`. */
+enum api_err check_id(const char *id, const char *prefix, const char *param, struct apierr *e);
+
+/** One tag as given. */
+struct tag_in {
+    const char *key;
+    const char *value;
+};
+
+/** Checks a whole tag list in the order of the CreateFlowLog rules: more
+ * than 50 -> TAG_TOO_MANY; a key twice -> TAG_DUP_KEY; then per tag: key
+ * empty or > 127 chars -> TAG_KEY_LEN; reserved prefix (qcloud, tencent,
+ * project; any case) -> TAG_RESERVED; characters outside the allowed set ->
+ * TAG_KEY / TAG_VAL; value > 255 chars -> TAG_VAL. */
+enum api_err check_tags(const struct tag_in *tags, size_t n, struct apierr *e);
+
+/** The character rule alone: letters, digits, space, CJK and
+ * + - = . _ : / @ ( ) [ ] （ ） 【 】. 1 if every character passes. */
+int tag_text_ok(const char *s);
+
+#endif
