@@ -14,6 +14,9 @@ import sys
 SPECS = ["vpc-flowlog-api.json", "vpc-resource-api.json", "tag-api.json"]
 # Members that accept either one object or a list of them (see input.h).
 OBJ_OR_LIST = {("DescribeFlowLogsRequest", "Filters")}
+# Members the spec marks required that the issues make conditional (checked
+# by the handler): DescribeFlowLog's VpcId is not needed for a CCN flow log.
+OPTIONAL = {("DescribeFlowLogRequest", "VpcId")}
 SCALAR = {"string": "FT_STRING", "int64": "FT_INT", "uint64": "FT_UINT", "bool": "FT_BOOL",
           "float": "FT_FLOAT", "double": "FT_FLOAT"}
 
@@ -51,7 +54,7 @@ def main():
     def field(obj_name, m):
         t, mem = m["type"], m["member"]
         flags = "FF_OBJ_OR_LIST" if (obj_name, m["name"]) in OBJ_OR_LIST else "0"
-        req = "1" if m.get("required") else "0"
+        req = "1" if m.get("required") and (obj_name, m["name"]) not in OPTIONAL else "0"
         if t == "list":
             if mem in SCALAR:
                 return f'{{"{m["name"]}", FT_LIST, {SCALAR[mem]}, {req}, {flags}, NULL}}'

@@ -52,5 +52,12 @@ enum api_err store_err_to_api(int rc, const struct serr *se, const char *notfoun
 
 /* ==== handlers ==== */
 enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+enum api_err act_describe_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *out,
+                                           struct apierr *e);
+enum api_err act_delete_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+enum api_err act_enable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e);
 
 #endif

@@ -8,7 +8,16 @@
 
 static const struct action_def actions[] = {
     /* name              service version       input shape                  handler */
-    {"CreateFlowLog", "vpc", "2017-03-12", &shape_CreateFlowLogRequest, act_create_flow_log},
+#define VPC "vpc", "2017-03-12"
+    {"CreateFlowLog", VPC, &shape_CreateFlowLogRequest, act_create_flow_log},
+    {"DescribeFlowLogs", VPC, &shape_DescribeFlowLogsRequest, act_describe_flow_logs},
+    {"DescribeFlowLog", VPC, &shape_DescribeFlowLogRequest, act_describe_flow_log},
+    {"ModifyFlowLogAttribute", VPC, &shape_ModifyFlowLogAttributeRequest,
+     act_modify_flow_log_attribute},
+    {"DeleteFlowLog", VPC, &shape_DeleteFlowLogRequest, act_delete_flow_log},
+    {"EnableFlowLogs", VPC, &shape_EnableFlowLogsRequest, act_enable_flow_logs},
+    {"DisableFlowLogs", VPC, &shape_DisableFlowLogsRequest, act_disable_flow_logs},
+#undef VPC
 };
 
 const struct action_def *action_find(const char *name, const char *version, int *name_known)

@@ -1,0 +1,175 @@
+/* describe_flow_logs.c: DescribeFlowLogs, the general query.
+ *
+ * Every field filter combines with AND. Filters may be one object (what
+ * the SDKs send: the spec types it as a single Filter) or a list of them;
+ * names are "tag-key" (the flow log has one of the keys) and "tag:<key>"
+ * (the key has one of the values). FlowLogId and Filters cannot be
+ * combined. Paging: Offset (default 0), Limit (default 10, 1 to 100),
+ * OrderField flowLogName|createTime (default createTime), OrderDirection
+ * ASC|DESC (default DESC); ties are ordered by FlowLogId so pages never
+ * repeat or skip a row. An optional filter given as "" is no filter. */
+#include <string.h>
+
+#include "api/action.h"
+#include "base/util.h"
+#include "validate/validate.h"
+
+#define MAX_FILTER_VALUES 100
+
+struct filters {
+    const char *keys_any[MAX_FILTER_VALUES];
+    size_t nkeys_any;
+    struct tag pairs[MAX_FILTER_VALUES];
+    size_t npairs;
+};
+
+static const char *opt(json_t *in, const char *name)
+{
+    const char *s = in_str(in, name);
+    return s && *s ? s : NULL;
+}
+
+static enum api_err add_filter(json_t *f, size_t index, struct filters *out, struct apierr *e)
+{
+    const char *name = in_str(f, "Name");
+    json_t *values = json_object_get(f, "Values"), *v;
+    size_t i;
+    int tag_key = strcmp(name, "tag-key") == 0;
+
+    if (!tag_key && (strncmp(name, "tag:", 4) != 0 || name[4] == '\0'))
+        return apierr_setf(e, API_E_VALUE_RANGE, "Filters.%zu.Name", index);
+    if (json_array_size(values) == 0)
+        return apierr_setf(e, API_E_VALUE_EMPTY, "Filters.%zu.Values", index);
+    json_array_foreach(values, i, v) {
+        if (out->nkeys_any + out->npairs == MAX_FILTER_VALUES)
+            return apierr_set(e, API_E_VALUE_RANGE, "Filters");
+        if (tag_key)
+            out->keys_any[out->nkeys_any++] = json_string_value(v);
+        else
+            out->pairs[out->npairs++] = (struct tag){name + 4, json_string_value(v)};
+    }
+    return API_E_OK;
+}
+
+static enum api_err read_filters(json_t *filters, struct filters *out, struct apierr *e)
+{
+    json_t *f;
+    size_t i;
+    enum api_err rc;
+
+    if (json_is_object(filters))
+        return add_filter(filters, 0, out, e);
+    json_array_foreach(filters, i, f) {
+        if ((rc = add_filter(f, i, out, e)) != API_E_OK)
+            return rc;
+    }
+    return API_E_OK;
+}
+
+/* The field filters: each of its form or in its range. */
+static enum api_err check_fields(const struct flowlog_query *q, struct apierr *e)
+{
+    static const char *const types[] = {"VPC", "SUBNET", "NETWORKINTERFACE", "CCN", "NAT", "DCG",
+                                        NULL};
+    static const char *const traffic[] = {"ACCEPT", "REJECT", "ALL", NULL};
+    static const char *const states[] = {"SUCCESS", "DELETED", NULL};
+    enum api_err rc;
+
+    if (q->vpc_id && !id_has_form(q->vpc_id, "vpc"))
+        return apierr_set(e, API_E_VALUE_MALFORMED, "VpcId");
+    if (q->id && !id_has_form(q->id, "fl"))
+        return apierr_set(e, API_E_VALUE_MALFORMED, "FlowLogId");
+    if (q->name && (rc = check_chars(q->name, 60, "FlowLogName", e)) != API_E_OK)
+        return rc;
+    if (q->resource_type && !str_in(q->resource_type, types))
+        return apierr_set(e, API_E_VALUE_RANGE, "ResourceType");
+    if (q->resource_id) {
+        int ok = 0;
+        if (q->resource_type)
+            ok = id_has_form(q->resource_id, resource_prefix(q->resource_type));
+        else
+            for (size_t i = 0; types[i] && !ok; i++)
+                ok = id_has_form(q->resource_id, resource_prefix(types[i]));
+        if (!ok)
+            return apierr_set(e, API_E_VALUE_MALFORMED, "ResourceId");
+    }
+    if (q->traffic_type && !str_in(q->traffic_type, traffic))
+        return apierr_set(e, API_E_VALUE_RANGE, "TrafficType");
+    if (q->cloud_log_id && !is_uuid(q->cloud_log_id))
+        return apierr_set(e, API_E_VALUE_MALFORMED, "CloudLogId");
+    if (q->cloud_log_state && !str_in(q->cloud_log_state, states))
+        return apierr_set(e, API_E_VALUE_RANGE, "CloudLogState");
+    if (q->cloud_log_region && !region_known(q->cloud_log_region))
+        return apierr_set(e, API_E_VALUE_RANGE, "CloudLogRegion");
+    return API_E_OK;
+}
+
+struct page {
+    json_t *arr;
+    int failed;
+};
+
+static void on_row(void *ud, const struct flowlog *fl)
+{
+    struct page *p = ud;
+    if (render_flowlog(p->arr, fl) != 0)
+        p->failed = 1;
+}
+
+enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+{
+    struct flowlog_query q;
+    struct filters f;
+    struct page page = {0};
+    struct serr se = {{0}};
+    json_t *filters = json_object_get(in, "Filters"), *limit = json_object_get(in, "Limit");
+    json_t *offset = json_object_get(in, "Offset");
+    const char *order = opt(in, "OrderField"), *dir = opt(in, "OrderDirection");
+    uint64_t total = 0;
+    enum api_err rc;
+    int src;
+
+    memset(&q, 0, sizeof q);
+    memset(&f, 0, sizeof f);
+    q.uin = c->account->uin;
+    q.region = c->region;
+    q.vpc_id = opt(in, "VpcId");
+    q.id = opt(in, "FlowLogId");
+    q.name = opt(in, "FlowLogName");
+    q.resource_type = opt(in, "ResourceType");
+    q.resource_id = opt(in, "ResourceId");
+    q.traffic_type = opt(in, "TrafficType");
+    q.cloud_log_id = opt(in, "CloudLogId");
+    q.cloud_log_state = opt(in, "CloudLogState");
+    q.cloud_log_region = opt(in, "CloudLogRegion");
+
+    if (q.id && filters)
+        return apierr_set(e, API_E_PARAM_COEXIST, "FlowLogId, Filters");
+    if ((rc = check_fields(&q, e)) != API_E_OK)
+        return rc;
+    if (filters && (rc = read_filters(filters, &f, e)) != API_E_OK)
+        return rc;
+    q.limit = limit ? (uint64_t)json_integer_value(limit) : 10;
+    q.offset = offset ? (uint64_t)json_integer_value(offset) : 0;
+    if (q.limit < 1 || q.limit > 100)
+        return apierr_set(e, API_E_VALUE_RANGE, "Limit");
+    if (order && strcmp(order, "createTime") != 0 && strcmp(order, "flowLogName") != 0)
+        return apierr_set(e, API_E_VALUE_RANGE, "OrderField");
+    if (dir && strcmp(dir, "ASC") != 0 && strcmp(dir, "DESC") != 0)
+        return apierr_set(e, API_E_VALUE_RANGE, "OrderDirection");
+    q.order = order && strcmp(order, "flowLogName") == 0 ? ORDER_NAME : ORDER_CREATE_TIME;
+    q.descending = !dir || strcmp(dir, "DESC") == 0;
+    q.tag_keys_any = f.keys_any;
+    q.ntag_keys_any = f.nkeys_any;
+    q.tag_pairs = f.pairs;
+    q.ntag_pairs = f.npairs;
+
+    if (!(page.arr = json_array()) || json_object_set_new(out, "FlowLog", page.arr) != 0)
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    src = store_flowlog_query(c->store, &q, on_row, &page, &total, &se);
+    if (src != STORE_OK)
+        return apierr_set(e, API_E_STORE, NULL);
+    if (page.failed || json_object_set_new(out, "TotalNum", json_integer((json_int_t)total)) != 0)
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    return API_E_OK;
+}

@@ -1,0 +1,157 @@
+/* flow_log_by_id.c: the actions that name one flow log by FlowLogId (and
+ * VpcId unless it is on a CCN): DescribeFlowLog, ModifyFlowLogAttribute,
+ * DeleteFlowLog. They share the lookup and the VpcId rule:
+ *   FlowLogId / VpcId not of their form -> InvalidParameterValue.Malformed;
+ *   unknown, another account's, or not in that VPC -> ResourceNotFound;
+ *   VpcId given for a CCN flow log -> ...VpcIdNotNeededForFlowLog;
+ *   VpcId absent for any other -> InvalidParameterValue.Empty. */
+#include <string.h>
+
+#include "api/action.h"
+#include "base/util.h"
+#include "validate/validate.h"
+
+struct found {
+    struct flowlog fl; /* tags not kept */
+    int hit;
+    json_t *render;    /* when set, the flow log is also rendered into it */
+    int render_failed;
+};
+
+static void on_flowlog(void *ud, const struct flowlog *fl)
+{
+    struct found *f = ud;
+    f->fl = *fl;
+    f->fl.tags = NULL;
+    f->fl.ntags = 0;
+    f->hit = 1;
+    if (f->render && render_flowlog(f->render, fl) != 0)
+        f->render_failed = 1;
+}
+
+/* Looks up the caller's flow log `id` and applies the VpcId rule. */
+static enum api_err find_flowlog(struct actx *c, json_t *in, struct found *f, struct apierr *e)
+{
+    const char *id = in_str(in, "FlowLogId"), *vpc = in_str(in, "VpcId");
+    struct serr se = {{0}};
+    int rc;
+
+    if (vpc && !*vpc)
+        vpc = NULL;
+    if (!id || !*id)
+        return apierr_set(e, API_E_VALUE_EMPTY, "FlowLogId");
+    if (!id_has_form(id, "fl"))
+        return apierr_set(e, API_E_VALUE_MALFORMED, "FlowLogId");
+    if (vpc && !id_has_form(vpc, "vpc"))
+        return apierr_set(e, API_E_VALUE_MALFORMED, "VpcId");
+    rc = store_flowlog_get(c->store, c->account->uin, c->region, id, on_flowlog, f, &se);
+    if (rc != STORE_OK && rc != STORE_NOTFOUND)
+        return apierr_set(e, API_E_STORE, NULL);
+    if (f->render_failed)
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    if (rc == STORE_NOTFOUND || !f->hit)
+        return apierr_set(e, API_E_NOT_FOUND, id);
+    if (strcmp(f->fl.resource_type, "CCN") == 0) {
+        if (vpc)
+            return apierr_set(e, API_E_VPCID_NOT_NEEDED, "VpcId");
+        return API_E_OK;
+    }
+    if (!vpc)
+        return apierr_set(e, API_E_VALUE_EMPTY, "VpcId");
+    if (strcmp(vpc, f->fl.vpc_id) != 0)
+        return apierr_setf(e, API_E_NOT_FOUND, "%s in %s", id, vpc);
+    return API_E_OK;
+}
+
+enum api_err act_describe_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+{
+    struct found f = {.render = json_array()};
+    enum api_err rc;
+
+    if (!f.render)
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    rc = find_flowlog(c, in, &f, e);
+    if (rc == API_E_OK && json_object_set(out, "FlowLog", f.render) != 0)
+        rc = apierr_set(e, API_E_INTERNAL, NULL);
+    json_decref(f.render);
+    return rc;
+}
+
+enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *out,
+                                           struct apierr *e)
+{
+    struct found f = {0};
+    struct flowlog_patch p = {0};
+    struct serr se = {{0}};
+    json_t *period = json_object_get(in, "Period");
+    enum api_err rc;
+
+    (void)out;
+    p.name = in_str(in, "FlowLogName");
+    p.description = in_str(in, "FlowLogDescription");
+    if (p.name && !*p.name)
+        return apierr_set(e, API_E_VALUE_EMPTY, "FlowLogName");
+    if (p.name && (rc = check_chars(p.name, 60, "FlowLogName", e)) != API_E_OK)
+        return rc;
+    if (p.description && (rc = check_chars(p.description, 512, "FlowLogDescription", e)) != API_E_OK)
+        return rc;
+    if ((rc = find_flowlog(c, in, &f, e)) != API_E_OK)
+        return rc;
+    if (period) {
+        json_int_t v = json_integer_value(period);
+        if (strcmp(f.fl.resource_type, "CCN") != 0 || (v != 60 && v != 300 && v != 600))
+            return apierr_set(e, API_E_VALUE_RANGE, "Period");
+        p.period = (uint32_t)v;
+    }
+    return store_err_to_api(store_flowlog_update(c->store, c->account->uin, c->region, f.fl.id,
+                                                 &p, &se),
+                            &se, f.fl.id, e);
+}
+
+enum api_err act_delete_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+{
+    struct found f = {0};
+    struct serr se = {{0}};
+    enum api_err rc;
+
+    (void)out;
+    if ((rc = find_flowlog(c, in, &f, e)) != API_E_OK)
+        return rc;
+    return store_err_to_api(
+        store_flowlog_delete(c->store, c->account->uin, c->region, f.fl.id, &se), &se, f.fl.id,
+        e);
+}
+
+/* EnableFlowLogs / DisableFlowLogs: 1 to 100 ids, all or nothing. */
+static enum api_err set_enable(struct actx *c, json_t *in, int enable, struct apierr *e)
+{
+    json_t *list = json_object_get(in, "FlowLogIds"), *v;
+    const char *ids[100];
+    struct serr se = {{0}};
+    size_t i, n = json_array_size(list);
+
+    if (n == 0)
+        return apierr_set(e, API_E_VALUE_EMPTY, "FlowLogIds");
+    if (n > 100)
+        return apierr_set(e, API_E_VALUE_LIMIT, "FlowLogIds");
+    json_array_foreach(list, i, v) {
+        ids[i] = json_string_value(v);
+        if (!id_has_form(ids[i], "fl"))
+            return apierr_setf(e, API_E_VALUE_MALFORMED, "FlowLogIds.%zu", i);
+    }
+    return store_err_to_api(
+        store_flowlog_set_enable(c->store, c->account->uin, c->region, ids, n, enable, &se), &se,
+        "FlowLogIds", e);
+}
+
+enum api_err act_enable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+{
+    (void)out;
+    return set_enable(c, in, 1, e);
+}
+
+enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+{
+    (void)out;
+    return set_enable(c, in, 0, e);
+}
