@@ -1,0 +1,751 @@
+/* http.c: the libmicrohttpd adapter.
+ *
+ * Threads. libmicrohttpd (MHD) runs `io_threads` epoll threads that parse
+ * requests and write responses. `workers` handler threads run the callback.
+ *
+ * One request's life (struct hreq, one per request, owned by MHD's
+ * per-request slot *req_cls):
+ *   1. on_uri (MHD thread, request line parsed): allocates the hreq and keeps
+ *      a copy of the raw URI, before MHD unescapes it in place.
+ *   2. on_access, first call (headers complete): copies method, headers and
+ *      the peer address into one block owned by the hreq.
+ *   3. on_access with upload data: appends to the body up to max_body; past
+ *      it, drops the body, sets body_too_large and keeps draining.
+ *   4. on_access, final call: counts the request in `inflight` and `pending`
+ *      (unless the server is stopping, see below), suspends the connection and
+ *      pushes the hreq on the queue. The MHD thread moves on.
+ *   5. A worker pops it, calls the handler, stores the reply, publishes it
+ *      (phase = PH_REPLIED, release) and only then resumes the connection. It
+ *      never touches the hreq or the connection after MHD_resume_connection,
+ *      since MHD may finish and free the request at once.
+ *   6. on_access, called again by MHD after the resume: sees PH_REPLIED
+ *      (acquire) and queues the response; the reply body passes to MHD.
+ *   7. on_completed (request finished, sent or aborted): frees the hreq.
+ * The queue needs no fixed capacity: a connection has at most one request
+ * in it, so it holds at most max_connections entries, linked through hreq.
+ *
+ * Stopping. New connections are refused first (the accept policy closes
+ * them). Then requests already handed to workers are finished and their
+ * responses given a grace period to go out; requests that complete after
+ * `stopping` was set are answered on the MHD thread itself, so no worker can
+ * hold a connection when MHD_stop_daemon runs (MHD forbids stopping with
+ * suspended connections). MHD_quiesce_daemon is deliberately not used: in
+ * libmicrohttpd 0.9.75 it races with the epoll threads over removing the
+ * listening socket from their epoll sets and can abort the process
+ * ("Failed to remove listen FD from epoll set"); we hit it in tests.
+ */
+#include "http/http.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+
+/* ==== Defaults for zero fields of struct http_config ==== */
+
+#define DEFAULT_WORKERS 32u
+#define DEFAULT_MAX_BODY ((size_t)10 << 20)     /* 10 MiB */
+#define DEFAULT_MAX_HEADER_BYTES ((size_t)16384) /* request line + headers */
+#define DEFAULT_MAX_CONNECTIONS 1024u
+#define STOP_GRACE_MS 5000 /* how long http_stop lets finished replies drain */
+#define FD_RESERVE 64      /* descriptors kept beside max_connections */
+
+/* ==== Types ==== */
+
+enum phase {
+    PH_READING = 0, /* headers or body still arriving */
+    PH_QUEUED,      /* suspended, in the queue or in a worker */
+    PH_REPLIED,     /* reply stored by the worker; connection resumed */
+};
+
+/** Per-request state; *req_cls in MHD's callbacks. */
+struct hreq {
+    struct hreq *next; /* queue link */
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    char *uri;  /* raw URI copy, split in place: path '\0' query */
+    char *meta; /* one block: headers array, method, header strings, ip */
+    struct buf body;
+    size_t head_bytes;   /* request line + headers, as counted by collect_meta */
+    int started;         /* first on_access call done */
+    int dispatched;      /* counted in srv->pending */
+    atomic_int phase;    /* enum phase */
+    struct http_request req;
+    struct http_reply reply;
+};
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    http_handler_fn fn;
+    void *ud;
+    size_t max_body;
+    size_t max_header_bytes;
+    unsigned short port;
+
+    pthread_t *threads;
+    unsigned nthreads; /* workers actually started */
+
+    pthread_mutex_t mu; /* guards everything below */
+    pthread_cond_t work; /* queue became non-empty, or shutdown */
+    pthread_cond_t idle; /* inflight or pending dropped while stopping */
+    struct hreq *head, *tail;
+    unsigned inflight; /* queued or in a worker (connection suspended) */
+    unsigned pending;  /* dispatched and not yet completed */
+    int stopping;      /* http_stop began: no more dispatching to workers */
+    atomic_int refusing; /* http_stop began: new connections are closed */
+    int shutdown;      /* workers must exit */
+
+    pthread_t starter; /* the thread in http_start; only it writes start_err */
+    char *start_err;   /* while starting: where MHD's first message goes */
+    size_t start_errlen;
+};
+
+/* ==== Small helpers ==== */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static void hreq_free(struct hreq *r)
+{
+    if (!r)
+        return;
+    free(r->uri);
+    free(r->meta);
+    buf_free(&r->body);
+    free(r->reply.body);
+    free(r);
+}
+
+/* Writes the textual peer address. IPv4-mapped IPv6 (dual stack) is shown
+ * as plain IPv4. */
+static void peer_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    socklen_t len;
+    struct sockaddr_in v4;
+
+    out[0] = '\0';
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
+            memset(&v4, 0, sizeof v4);
+            v4.sin_family = AF_INET;
+            memcpy(&v4.sin_addr, &v6->sin6_addr.s6_addr[12], 4);
+            sa = (const struct sockaddr *)&v4;
+        }
+    }
+    len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (getnameinfo(sa, len, out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST) != 0)
+        out[0] = '\0';
+}
+
+static void mono_deadline(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static int mono_passed(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > deadline->tv_sec ||
+           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* ==== Request assembly (MHD threads) ==== */
+
+struct hdr_walk {
+    struct http_header *hdrs; /* NULL on the counting pass */
+    char *strings;
+    size_t n, bytes;
+};
+
+static enum MHD_Result hdr_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct hdr_walk *w = cls;
+    size_t kl, vl;
+    (void)kind;
+    if (!key)
+        return MHD_YES;
+    if (!value)
+        value = "";
+    kl = strlen(key) + 1;
+    vl = strlen(value) + 1;
+    if (w->hdrs) {
+        memcpy(w->strings, key, kl);
+        w->hdrs[w->n].name = w->strings;
+        w->strings += kl;
+        memcpy(w->strings, value, vl);
+        w->hdrs[w->n].value = w->strings;
+        w->strings += vl;
+    }
+    w->n++;
+    w->bytes += kl + vl;
+    return MHD_YES;
+}
+
+/* Copies method, headers (in order, names as received) and the peer address
+ * out of MHD's connection memory into r->meta. Returns 0 or -1 (no memory). */
+static int collect_meta(struct hreq *r, struct MHD_Connection *c, const char *method)
+{
+    struct hdr_walk w = {0};
+    const union MHD_ConnectionInfo *ci;
+    char ip[INET6_ADDRSTRLEN + 8];
+    size_t ml = strlen(method) + 1, il, total;
+    char *p;
+
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    peer_text(ci ? ci->client_addr : NULL, ip, sizeof ip);
+    il = strlen(ip) + 1;
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, hdr_visit, &w);
+    total = w.n * sizeof(struct http_header) + ml + il + w.bytes;
+    r->meta = malloc(total ? total : 1);
+    if (!r->meta)
+        return -1;
+    p = r->meta;
+    w.hdrs = (struct http_header *)(void *)p;
+    p += w.n * sizeof(struct http_header);
+    r->req.method = memcpy(p, method, ml);
+    p += ml;
+    r->req.client_ip = memcpy(p, ip, il);
+    p += il;
+    w.strings = p;
+    w.n = 0;
+    w.bytes = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, hdr_visit, &w);
+    r->req.headers = w.n ? w.hdrs : NULL;
+    r->req.nheaders = w.n;
+    /* request line and header block as on the wire (near enough):
+     * "METHOD SP uri SP HTTP/1.1 CRLF", "name: value CRLF" each, CRLF */
+    r->head_bytes = ml + strlen(r->uri) + 11 + w.bytes + 2 * w.n + 2;
+    return 0;
+}
+
+/* Appends upload data, or drops the body once it would pass max_body.
+ * Returns 0, or -1 when memory ran out below the ceiling. */
+static int absorb_body(struct hreq *r, const char *data, size_t n)
+{
+    if (r->req.body_too_large)
+        return 0;
+    if (n > r->srv->max_body - r->body.len) {
+        r->req.body_too_large = 1;
+        buf_free(&r->body);
+        return 0;
+    }
+    return buf_append(&r->body, data, n);
+}
+
+/* Points the public request at the assembled pieces; runs once. */
+static void finish_request(struct hreq *r)
+{
+    r->req.path = r->uri;
+    r->req.query = r->uri + strlen(r->uri) + 1;
+    if (r->req.body_too_large || !r->body.data) {
+        r->req.body = "";
+        r->req.body_len = 0;
+    } else {
+        r->req.body = r->body.data;
+        r->req.body_len = r->body.len;
+    }
+}
+
+/* Runs the handler with a zeroed reply. */
+static void run_handler(struct http_server *s, struct hreq *r)
+{
+    memset(&r->reply, 0, sizeof r->reply);
+    s->fn(s->ud, &r->req, &r->reply);
+}
+
+/* Queues r->reply on the connection; the reply body passes to MHD. */
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct hreq *r)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    unsigned status = (unsigned)r->reply.status;
+
+    if (r->reply.status < 100 || r->reply.status > 999)
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    if (r->reply.body && r->reply.body_len) {
+        resp = MHD_create_response_from_buffer(r->reply.body_len, r->reply.body,
+                                               MHD_RESPMEM_MUST_FREE);
+        if (resp)
+            r->reply.body = NULL; /* MHD owns it now */
+    } else {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp)
+        return MHD_NO;
+    if (r->reply.content_type && r->reply.content_type[0] &&
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->reply.content_type) !=
+            MHD_YES) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Answers `status` with an empty body before the request reaches the
+ * handler; MHD then closes the connection. */
+static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* The request is complete: hand it to a worker, or answer it here when the
+ * server is stopping. */
+static enum MHD_Result dispatch(struct http_server *s, struct hreq *r, struct MHD_Connection *c)
+{
+    int inline_run;
+
+    finish_request(r);
+    pthread_mutex_lock(&s->mu);
+    inline_run = s->stopping;
+    if (!inline_run) {
+        s->inflight++;
+        s->pending++;
+        r->dispatched = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (inline_run) {
+        run_handler(s, r);
+        atomic_store_explicit(&r->phase, PH_REPLIED, memory_order_relaxed);
+        return send_reply(c, r);
+    }
+
+    /* Suspend before the hreq becomes visible to workers, so a resume can
+     * never precede its suspend. */
+    atomic_store_explicit(&r->phase, PH_QUEUED, memory_order_relaxed);
+    MHD_suspend_connection(c);
+    pthread_mutex_lock(&s->mu);
+    r->next = NULL;
+    if (s->tail)
+        s->tail->next = r;
+    else
+        s->head = r;
+    s->tail = r;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->mu);
+    return MHD_YES;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: called once per request with the raw URI,
+ * before MHD unescapes anything. Its result becomes *req_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct http_server *s = cls;
+    struct hreq *r;
+    char *q;
+    size_t n;
+
+    (void)c;
+    if (!uri)
+        uri = "";
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    /* set by calloc(): next, conn, meta, started, dispatched, req, reply */
+    n = strlen(uri);
+    r->uri = malloc(n + 2); /* room for the empty query's NUL */
+    if (!r->uri) {
+        free(r);
+        return NULL;
+    }
+    memcpy(r->uri, uri, n + 1);
+    r->uri[n + 1] = '\0';
+    q = strchr(r->uri, '?');
+    if (q)
+        *q = '\0'; /* path, then query after the NUL; without '?' the query is "" */
+    r->srv = s;
+    buf_init(&r->body, s->max_body);
+    atomic_init(&r->phase, PH_READING);
+    return r;
+}
+
+/* MHD_AcceptPolicyCallback: once stopping, new connections are closed. */
+static enum MHD_Result on_accept_conn(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct http_server *s = cls;
+    (void)addr;
+    (void)addrlen;
+    return atomic_load_explicit(&s->refusing, memory_order_relaxed) ? MHD_NO : MHD_YES;
+}
+
+/* MHD_AccessHandlerCallback: see the life of a request at the top. */
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **req_cls)
+{
+    struct http_server *s = cls;
+    struct hreq *r = *req_cls;
+
+    (void)url; /* already unescaped by MHD: we use our raw copy */
+    (void)version;
+    if (!r)
+        return MHD_NO; /* on_uri ran out of memory */
+    if (!r->started) {
+        r->started = 1;
+        r->conn = c;
+        if (collect_meta(r, c, method ? method : "") != 0)
+            return MHD_NO;
+        if (r->head_bytes > s->max_header_bytes)
+            return refuse(c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (absorb_body(r, upload, *upload_size) != 0)
+            return MHD_NO;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    switch (atomic_load_explicit(&r->phase, memory_order_acquire)) {
+    case PH_READING:
+        return dispatch(s, r, c);
+    case PH_REPLIED:
+        return send_reply(c, r);
+    default:
+        log_error("http: request called back while suspended");
+        return MHD_NO;
+    }
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: the request is over (answered or aborted). */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    struct hreq *r = *req_cls;
+
+    (void)c;
+    (void)toe;
+    *req_cls = NULL;
+    if (!r)
+        return;
+    if (r->dispatched) {
+        pthread_mutex_lock(&s->mu);
+        s->pending--;
+        if (s->stopping)
+            pthread_cond_broadcast(&s->idle);
+        pthread_mutex_unlock(&s->mu);
+    }
+    hreq_free(r);
+}
+
+/* MHD_OPTION_EXTERNAL_LOGGER. While starting, the first message also
+ * becomes the error returned by http_start. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct http_server *s = cls;
+    char msg[512];
+    size_t n;
+
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    if (pthread_equal(pthread_self(), s->starter) && s->start_err && !s->start_err[0])
+        set_err(s->start_err, s->start_errlen, "libmicrohttpd: %s", msg);
+    /* Most messages are about one client (reset, malformed request); limits
+     * reached concern the whole server. */
+    if (strstr(msg, "limit"))
+        log_warn("http: libmicrohttpd: %s", msg);
+    else
+        log_debug("http: libmicrohttpd: %s", msg);
+}
+
+/* ==== Workers ==== */
+
+static void *worker_main(void *arg)
+{
+    struct http_server *s = arg;
+    struct hreq *r;
+    struct MHD_Connection *c;
+
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->head && !s->shutdown)
+            pthread_cond_wait(&s->work, &s->mu);
+        r = s->head;
+        if (!r) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        s->head = r->next;
+        if (!s->head)
+            s->tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        c = r->conn;
+        run_handler(s, r);
+        /* Publish the reply, then resume; r may be freed from here on. */
+        atomic_store_explicit(&r->phase, PH_REPLIED, memory_order_release);
+        MHD_resume_connection(c);
+
+        pthread_mutex_lock(&s->mu);
+        s->inflight--;
+        if (s->stopping)
+            pthread_cond_broadcast(&s->idle);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return NULL;
+}
+
+/* Tells the workers to exit once the queue is empty and joins them. */
+static void stop_workers(struct http_server *s)
+{
+    unsigned i;
+    pthread_mutex_lock(&s->mu);
+    s->shutdown = 1;
+    pthread_cond_broadcast(&s->work);
+    pthread_mutex_unlock(&s->mu);
+    for (i = 0; i < s->nthreads; i++)
+        pthread_join(s->threads[i], NULL);
+    s->nthreads = 0;
+}
+
+/* ==== Start and stop ==== */
+
+/* Raises the soft descriptor limit to the hard one when it is too low for
+ * `need` descriptors. */
+static void raise_nofile(unsigned long need)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_warn("http: cannot raise the open-file limit: %s", strerror(errno));
+    if (rl.rlim_cur < need)
+        log_warn("http: open-file limit %lu is below max_connections + %d",
+                 (unsigned long)rl.rlim_cur, FD_RESERVE);
+}
+
+/* Resolves host:port into *ss. Returns 0, or -1 with a message. */
+static int resolve(const char *host, unsigned short port, struct sockaddr_storage *ss,
+                   char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL;
+    char serv[8];
+    int rc;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(serv, sizeof serv, "%u", (unsigned)port);
+    if (!host || !host[0])
+        host = "0.0.0.0";
+    rc = getaddrinfo(host, serv, &hints, &res);
+    if (rc != 0 || !res) {
+        set_err(err, errlen, "cannot resolve listen address '%s': %s", host, gai_strerror(rc));
+        if (res)
+            freeaddrinfo(res);
+        return -1;
+    }
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn, void *ud,
+                               char *err, size_t errlen)
+{
+    struct http_server *s = NULL;
+    struct sockaddr_storage ss;
+    unsigned flags, io, workers, maxconn, backlog, i;
+    size_t header_bytes, pool;
+    const union MHD_DaemonInfo *di;
+    struct MHD_OptionItem pool_opt[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+    long ncpu;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!cfg || !fn) {
+        set_err(err, errlen, "http_start: missing config or handler");
+        return NULL;
+    }
+    if (resolve(cfg->host, cfg->port, &ss, err, errlen) != 0)
+        return NULL;
+
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    io = cfg->io_threads ? cfg->io_threads : (ncpu > 0 ? (unsigned)ncpu : 1u);
+    workers = cfg->workers ? cfg->workers : DEFAULT_WORKERS;
+    maxconn = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
+    header_bytes = cfg->max_header_bytes ? cfg->max_header_bytes : DEFAULT_MAX_HEADER_BYTES;
+    /* MHD's per-connection pool holds the read buffer (request line and
+     * headers), about 64 bytes of bookkeeping per header and the response
+     * headers. Twice the ceiling leaves room for that; the ceiling itself is
+     * checked exactly in on_access (431). */
+    pool = 2 * header_bytes + 4096;
+    backlog = maxconn < 128 ? 128 : (maxconn > 65535 ? 65535 : maxconn);
+    raise_nofile((unsigned long)maxconn + FD_RESERVE);
+
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* set by calloc(): daemon, nthreads, queue, counters and flags */
+    atomic_init(&s->refusing, 0);
+    s->fn = fn;
+    s->ud = ud;
+    s->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
+    s->max_header_bytes = header_bytes;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->idle, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    s->threads = calloc(workers, sizeof *s->threads);
+    if (!s->threads) {
+        set_err(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (i = 0; i < workers; i++) {
+        int rc = pthread_create(&s->threads[i], NULL, worker_main, s);
+        if (rc != 0) {
+            set_err(err, errlen, "cannot start handler thread: %s", strerror(rc));
+            goto fail;
+        }
+        s->nthreads++;
+    }
+
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+        flags |= IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    }
+    s->starter = pthread_self();
+    s->start_err = err && errlen ? err : NULL;
+    s->start_errlen = errlen;
+    /* a pool size of 1 is refused with a warning: one thread is no pool */
+    pool_opt[0].option = io > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END;
+    pool_opt[0].value = (intptr_t)io;
+    s->daemon = MHD_start_daemon(
+        flags, cfg->port, on_accept_conn, s, on_access, s,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, /* first, to catch every message */
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_ARRAY, pool_opt,
+        MHD_OPTION_CONNECTION_LIMIT, maxconn,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, backlog,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
+    s->start_err = NULL;
+    if (!s->daemon) {
+        if (!err || !err[0])
+            set_err(err, errlen, "cannot listen on %s:%u", cfg->host ? cfg->host : "0.0.0.0",
+                    (unsigned)cfg->port);
+        goto fail;
+    }
+    di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : cfg->port;
+    if (err && errlen)
+        err[0] = '\0';
+    return s;
+
+fail:
+    stop_workers(s);
+    pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->work);
+    pthread_mutex_destroy(&s->mu);
+    free(s->threads);
+    free(s);
+    return NULL;
+}
+
+unsigned short http_port(const struct http_server *s)
+{
+    return s ? s->port : 0;
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+    size_t i;
+    if (!req || !name)
+        return NULL;
+    for (i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+void http_stop(struct http_server *s)
+{
+    struct timespec deadline;
+
+    if (!s)
+        return;
+    atomic_store(&s->refusing, 1);
+
+    /* Workers must give back every connection before MHD_stop_daemon; replies
+     * already made get a grace period to reach their clients. */
+    mono_deadline(&deadline, STOP_GRACE_MS);
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    while (s->inflight || (s->pending && !mono_passed(&deadline))) {
+        if (s->inflight)
+            pthread_cond_wait(&s->idle, &s->mu);
+        else
+            pthread_cond_timedwait(&s->idle, &s->mu, &deadline);
+    }
+    pthread_mutex_unlock(&s->mu);
+
+    MHD_stop_daemon(s->daemon);
+    stop_workers(s);
+    pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->work);
+    pthread_mutex_destroy(&s->mu);
+    free(s->threads);
+    free(s);
+}
