@@ -47,6 +47,14 @@ struct field {
  * "Filters.0.Name" are both accepted. The tree keeps what was sent. */
 #define FF_OBJ_OR_LIST 1
 
+/** JSON bodies nesting deeper than this (the top-level object is 1) are
+ * BODY_NOT_OBJECT. */
+#define INPUT_MAX_DEPTH 64
+
+/** Form input: most distinct indexes one list may have ("Tags.N...");
+ * one more is VALUE_LIMIT naming the list. */
+#define INPUT_MAX_FORM_LIST 1000
+
 struct shape {
     const char *name;
     const struct field *fields;
@@ -63,7 +71,9 @@ struct form_param {
 /** Decodes "a=1&b=x%20y" ('+' is a space, %XX upper or lower case) into a
  * malloc'd array of *n params (each name/value malloc'd). Empty segments are
  * skipped; "a" alone is a=“”. Returns NULL with *n = 0 on a malformed escape
- * (e.g. "%G1", "%4") or OOM, and sets *malformed = 1 for the former. */
+ * (e.g. "%G1", "%4") or OOM, and sets *malformed = 1 for the former. A
+ * decoded NUL byte ("%00") or a name/value that is not valid UTF-8 is
+ * malformed too. On success the result is never NULL, even with *n == 0. */
 struct form_param *form_decode(const char *s, size_t len, size_t *n, int *malformed);
 
 /** Frees an array from form_decode. */
@@ -85,7 +95,8 @@ enum api_err input_from_json(const struct shape *s, const char *body, size_t len
  * Action, Version, Signature...) are ignored. A number that does not parse
  * for an int member, a bool that is not true/false, or a list index that
  * is not a decimal number is PARAM_TYPE; gaps in list indexes are allowed
- * and closed up in order. Same results as input_from_json. */
+ * and closed up in order. Same results as input_from_json. A list with
+ * more than INPUT_MAX_FORM_LIST indexes is VALUE_LIMIT. */
 enum api_err input_from_form(const struct shape *s, const struct form_param *params, size_t n,
                              const char *const *skip, json_t **out, struct apierr *e);
 

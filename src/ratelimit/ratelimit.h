@@ -2,6 +2,7 @@
 #ifndef FLOWLOGD_RATELIMIT_RATELIMIT_H
 #define FLOWLOGD_RATELIMIT_RATELIMIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct ratelimit;
@@ -17,6 +18,11 @@ struct ratelimit *rl_new(uint32_t rate, uint32_t burst);
  * refills nothing. rate == UINT32_MAX means unlimited. */
 int rl_take(struct ratelimit *rl, const char *key, uint64_t now_ms, uint32_t rate);
 
+/** Number of buckets held now (for tests and metrics). Takes every
+ * stripe's lock in turn, so the count is approximate under load. */
+size_t rl_size(struct ratelimit *rl);
+
+/** Frees the limiter and all its buckets. NULL is a no-op. */
 void rl_free(struct ratelimit *rl);
 
 #endif
