@@ -23,7 +23,12 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all unit integration test test-san clean check-schema
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 60
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+.PHONY: all unit integration reliability test clean check-schema fuzz fuzz-build bench
 all: $(B)/flowlogd
 
 $(B)/libflowlogd.a: $(LIB_OBJ)
@@ -46,7 +51,39 @@ unit: $(UNIT_BIN)
 integration: $(B)/flowlogd
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/integration/
 
-test: unit integration
+reliability: $(B)/flowlogd
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/reliability/
+
+test: unit integration reliability
+
+# libFuzzer targets: clang, the library rebuilt with coverage + ASan + UBSan.
+# Each target runs FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/<name>)
+# with the API dictionary; a crash file found once becomes a regression seed.
+build-fuzz/lib/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -Isrc -fsanitize=fuzzer-no-link,address,undefined \
+	  $(shell pkg-config --cflags $(PKGS)) -c -o $@ $<
+
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC:%.c=build-fuzz/lib/%.o)
+	clang -std=gnu11 -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@fail=0; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+	  mkdir -p build-fuzz/corpus/$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/api.dict -print_final_stats=0 \
+	    -artifact_prefix=build-fuzz/ build-fuzz/corpus/$$n tests/fuzz/corpus/$$n >build-fuzz/$$n.log 2>&1 \
+	    || { fail=1; tail -40 build-fuzz/$$n.log; }; \
+	  grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" build-fuzz/$$n.log | tail -1; done; exit $$fail
+
+build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O2 -o $@ $(BENCH_SRC) build/libflowlogd.a $(LDLIBS)
+
+bench: build/flowlogd build/bench/flowlogd-bench
+	bench/run.sh
 
 check-schema:
 	@tmp=$$(mktemp -d) && python3 tools/gen-schema.py $(SPEC_DIR) $$tmp && \
@@ -54,6 +91,6 @@ check-schema:
 	  echo "schema tables are current"; rc=$$?; rm -rf $$tmp; exit $$rc
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(B)/src/main.d

@@ -15,6 +15,7 @@ static const struct {
     {"key", cli_key, "create a key pair for an account"},
     {"inventory", cli_inventory, "import an account's resources"},
     {"call", cli_call, "call the API, signed with TC3-HMAC-SHA256"},
+    {"check", cli_check, "check the integrity of a data directory"},
 };
 
 static void usage(FILE *f)
