@@ -1,0 +1,522 @@
+/* sqlite.c: the SQLite store: files, connections, pragmas, schema and the
+ * statement table. Reads run on one connection per calling thread; writes
+ * go through the writer thread (sqlite_writer.c). */
+#include "store/sqlite/sqlite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "store/sqlite/sqlite_int.h"
+
+/* ==== tuning (one place) ==== */
+
+#define DB_FILE "flowlogd.db"
+#define BUSY_TIMEOUT_MS 5000
+#define WRITER_CACHE_KB 32768         /* the one writer connection */
+#define READER_CACHE_KB_DEFAULT 8192  /* per reader thread; FLOWLOGD_SQLITE_READ_CACHE_KB */
+#define MMAP_MB_DEFAULT 256           /* shared by the OS page cache; FLOWLOGD_SQLITE_MMAP_MB */
+#define WAL_LIMIT_BYTES (64 * 1024 * 1024)
+
+/* ==== schema ==== */
+
+/* migrations[v] brings a database from user_version v to v + 1. Append only;
+ * never edit a shipped step. */
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE accounts("
+    "  app_id INTEGER PRIMARY KEY,"
+    "  uin TEXT NOT NULL UNIQUE,"
+    "  flowlog_quota INTEGER NOT NULL CHECK (flowlog_quota >= 0),"
+    "  rate_limit INTEGER NOT NULL DEFAULT 0 CHECK (rate_limit >= 0));"
+    "CREATE TABLE keys("
+    "  secret_id TEXT PRIMARY KEY,"
+    "  secret_key TEXT NOT NULL,"
+    "  uin TEXT NOT NULL REFERENCES accounts(uin),"
+    "  actions TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+    "CREATE INDEX keys_uin ON keys(uin);"
+    /* origin: 0 = inventory import, 1 = created through the API (later) */
+    "CREATE TABLE resources("
+    "  uin TEXT NOT NULL REFERENCES accounts(uin),"
+    "  region TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  vpc_id TEXT NOT NULL DEFAULT '',"
+    "  subnet_id TEXT NOT NULL DEFAULT '',"
+    "  instance_id TEXT NOT NULL DEFAULT '',"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  cidr TEXT NOT NULL DEFAULT '',"
+    "  instance_type TEXT NOT NULL DEFAULT '',"
+    "  edition TEXT NOT NULL DEFAULT '',"
+    "  nat_version INTEGER NOT NULL DEFAULT 0,"
+    "  has_dnat INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL DEFAULT 0,"
+    "  origin INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (uin, region, kind, id)) WITHOUT ROWID;"
+    "CREATE INDEX resources_vpc ON resources(uin, region, vpc_id);"
+    "CREATE TABLE flowlogs("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  uin TEXT NOT NULL REFERENCES accounts(uin),"
+    "  region TEXT NOT NULL,"
+    "  vpc_id TEXT NOT NULL DEFAULT '',"
+    "  name TEXT NOT NULL,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  resource_type TEXT NOT NULL,"
+    "  resource_id TEXT NOT NULL,"
+    "  traffic_type TEXT NOT NULL,"
+    "  cloud_log_id TEXT NOT NULL DEFAULT '',"
+    "  cloud_log_region TEXT NOT NULL DEFAULT '',"
+    "  cloud_log_state TEXT NOT NULL DEFAULT '',"
+    "  storage_type TEXT NOT NULL DEFAULT '',"
+    "  storage_id TEXT NOT NULL DEFAULT '',"
+    "  storage_topic TEXT NOT NULL DEFAULT '',"
+    "  period INTEGER NOT NULL DEFAULT 0,"
+    "  enable INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL,"
+    /* column order lets this index also serve the ResourceId filter */
+    "  UNIQUE (uin, region, resource_id, resource_type));"
+    "CREATE INDEX flowlogs_created ON flowlogs(uin, region, created_at, id);"
+    "CREATE INDEX flowlogs_name ON flowlogs(uin, region, name, id);"
+    "CREATE INDEX flowlogs_vpc ON flowlogs(uin, region, vpc_id);"
+    /* pos keeps the tags in the order they were given */
+    "CREATE TABLE flowlog_tags("
+    "  flowlog_id TEXT NOT NULL REFERENCES flowlogs(id) ON DELETE CASCADE,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL DEFAULT '',"
+    "  pos INTEGER NOT NULL,"
+    "  PRIMARY KEY (flowlog_id, key)) WITHOUT ROWID;"
+    "CREATE INDEX flowlog_tags_kv ON flowlog_tags(key, value, flowlog_id);"
+    /* flow logs per (uin, region), kept by triggers so a quota check is one
+     * lookup whatever the table's size, and right for every writer */
+    "CREATE TABLE region_usage("
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  flowlogs INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (uin, region)) WITHOUT ROWID;"
+    "CREATE TRIGGER flowlogs_count_ins AFTER INSERT ON flowlogs BEGIN"
+    "  INSERT INTO region_usage(uin, region, flowlogs) VALUES (NEW.uin, NEW.region, 1)"
+    "  ON CONFLICT (uin, region) DO UPDATE SET flowlogs = flowlogs + 1;"
+    " END;"
+    "CREATE TRIGGER flowlogs_count_del AFTER DELETE ON flowlogs BEGIN"
+    "  UPDATE region_usage SET flowlogs = flowlogs - 1"
+    "  WHERE uin = OLD.uin AND region = OLD.region;"
+    " END;"
+    "CREATE TRIGGER flowlogs_owner_fixed BEFORE UPDATE OF id, uin, region ON flowlogs"
+    "  WHEN NEW.id IS NOT OLD.id OR NEW.uin IS NOT OLD.uin OR NEW.region IS NOT OLD.region"
+    " BEGIN SELECT RAISE(ABORT, 'a flow log keeps its id, uin and region'); END;",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+#define X(id, sql) sql,
+static const char *const stmt_sql[ST__COUNT] = {STMTS(X)};
+#undef X
+
+static void sq_close(struct store *st);
+
+static const struct store_ops sqlite_ops = {
+    .account_create = sq_account_create,
+    .key_create = sq_key_create,
+    .key_lookup = sq_key_lookup,
+    .inventory_import = sq_inventory_import,
+    .resource_get = sq_resource_get,
+    .flowlog_create = sq_flowlog_create,
+    .flowlog_get = sq_flowlog_get,
+    .flowlog_query = sq_flowlog_query,
+    .flowlog_update = sq_flowlog_update,
+    .flowlog_delete = sq_flowlog_delete,
+    .flowlog_set_enable = sq_flowlog_set_enable,
+    .integrity_check = sq_integrity_check,
+    .close = sq_close,
+};
+
+/* ==== errors and small statement helpers ==== */
+
+int sq_err(struct serr *e, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    if (e) {
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+int sq_fail(sqlite3 *db, const char *what, struct serr *e)
+{
+    return sq_err(e, STORE_ERR, "%s: %s", what, db ? sqlite3_errmsg(db) : "no connection");
+}
+
+sqlite3_stmt *sq_stmt(struct conn *c, enum stmt_id id, struct serr *e)
+{
+    if (!c->st[id] && sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                         &c->st[id], NULL) != SQLITE_OK) {
+        sq_fail(c->db, "prepare", e);
+        c->st[id] = NULL;
+    }
+    return c->st[id];
+}
+
+int sq_exec(struct conn *c, sqlite3_stmt *st, struct serr *e)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    if (rc != SQLITE_DONE)
+        sq_fail(c->db, "sqlite", e);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
+int sq_exec_id(struct conn *c, enum stmt_id id, struct serr *e)
+{
+    sqlite3_stmt *st = sq_stmt(c, id, e);
+    return st ? sq_exec(c, st, e) : STORE_ERR;
+}
+
+int sq_bind_str(sqlite3_stmt *st, int i, const char *s, size_t cap)
+{
+    return sqlite3_bind_text(st, i, s, (int)strnlen(s, cap), SQLITE_STATIC);
+}
+
+int sq_bind_cstr(sqlite3_stmt *st, int i, const char *s)
+{
+    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+void sq_col_str(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+    const unsigned char *p = sqlite3_column_text(st, i);
+    size_t n = p ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, p, n);
+    dst[n] = '\0';
+}
+
+/* ==== connections ==== */
+
+/* Reads a positive integer from the environment, or returns def. */
+static long env_long(const char *name, long def)
+{
+    const char *v = getenv(name);
+    uint64_t n;
+    if (!v || parse_u64(v, strlen(v), &n) != 0 || n == 0 || n > (1u << 30))
+        return def;
+    return (long)n;
+}
+
+static void conn_close(struct conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    sq_shapes_free(c);
+    sqlite3_close_v2(c->db);
+    free(c->tags);
+    free(c->tagbuf);
+    free(c);
+}
+
+/* Opens a connection to s->path. The writer gets foreign keys, FULL sync
+ * and a larger cache; readers get a small cache and query_only. */
+static struct conn *conn_open(struct store_sqlite *s, int writer, struct serr *e)
+{
+    char pragmas[512];
+    char *msg = NULL;
+    struct conn *c = calloc(1, sizeof *c);
+    int ok = 0;
+
+    if (!c) {
+        sq_err(e, STORE_ERR, "out of memory");
+        goto fail;
+    }
+    c->owner = s;
+    if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        sq_fail(c->db, s->path, e);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    if (writer)
+        snprintf(pragmas, sizeof pragmas,
+                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                 "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%d;"
+                 "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = %d;"
+                 "PRAGMA mmap_size = %ld; PRAGMA wal_autocheckpoint = 10000;",
+                 WRITER_CACHE_KB, WAL_LIMIT_BYTES,
+                 env_long("FLOWLOGD_SQLITE_MMAP_MB", MMAP_MB_DEFAULT) * 1024L * 1024L);
+    else
+        snprintf(pragmas, sizeof pragmas,
+                 "PRAGMA query_only = ON; PRAGMA cache_size = -%ld;"
+                 "PRAGMA temp_store = MEMORY; PRAGMA mmap_size = %ld;",
+                 env_long("FLOWLOGD_SQLITE_READ_CACHE_KB", READER_CACHE_KB_DEFAULT),
+                 env_long("FLOWLOGD_SQLITE_MMAP_MB", MMAP_MB_DEFAULT) * 1024L * 1024L);
+    if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+        sq_err(e, STORE_ERR, "%s: %s", s->path, msg ? msg : "pragma failed");
+        goto fail;
+    }
+    ok = 1;
+fail:
+    sqlite3_free(msg);
+    if (!ok) {
+        conn_close(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/* Thread exit: the thread's reader connection goes away with it. */
+static void reader_dtor(void *p)
+{
+    struct conn *c = p;
+    struct store_sqlite *s = c->owner;
+    pthread_mutex_lock(&s->conns_mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->readers = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&s->conns_mu);
+    conn_close(c);
+}
+
+struct conn *sq_reader(struct store_sqlite *s, struct serr *e)
+{
+    struct conn *c = pthread_getspecific(s->key);
+    if (c)
+        return c;
+    c = conn_open(s, 0, e);
+    if (!c)
+        return NULL;
+    if (pthread_setspecific(s->key, c) != 0) {
+        conn_close(c);
+        sq_err(e, STORE_ERR, "pthread_setspecific failed");
+        return NULL;
+    }
+    pthread_mutex_lock(&s->conns_mu);
+    c->next = s->readers;
+    if (s->readers)
+        s->readers->prev = c;
+    s->readers = c;
+    pthread_mutex_unlock(&s->conns_mu);
+    return c;
+}
+
+int sq_reader_enter(struct conn *c, struct serr *e)
+{
+    if (c->busy)
+        return sq_err(e, STORE_ERR, "store called again from inside a row callback");
+    c->busy = 1;
+    return STORE_OK;
+}
+
+void sq_reader_leave(struct conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        sq_exec_id(c, ST_R_COMMIT, NULL);
+    c->busy = 0;
+}
+
+/* ==== files and schema ==== */
+
+/* Creates the database file 0600 before SQLite opens it (SQLite gives the
+ * -wal and -shm files the database file's mode), and tightens an existing
+ * one. */
+static int create_db_file(const char *path, struct serr *e)
+{
+    struct stat sb;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int rc = STORE_ERR;
+    if (fd < 0) {
+        sq_err(e, STORE_ERR, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (fstat(fd, &sb) != 0 || ((sb.st_mode & 0777) != 0600 && fchmod(fd, 0600) != 0)) {
+        sq_err(e, STORE_ERR, "%s: cannot set mode 0600: %s", path, strerror(errno));
+        goto fail;
+    }
+    rc = STORE_OK;
+fail:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Makes sure the -wal and -shm files (if present) are mode 0600. */
+static int fix_side_files(const char *path, struct serr *e)
+{
+    static const char *const sfx[] = {"-wal", "-shm"};
+    char p[sizeof ((struct store_sqlite *)0)->path + 8];
+    struct stat sb;
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+        if (lstat(p, &sb) != 0)
+            continue;
+        if (!S_ISREG(sb.st_mode))
+            return sq_err(e, STORE_ERR, "%s is not a regular file", p);
+        if ((sb.st_mode & 0777) != 0600 && chmod(p, 0600) != 0)
+            return sq_err(e, STORE_ERR, "%s: cannot set mode 0600: %s", p, strerror(errno));
+    }
+    return STORE_OK;
+}
+
+/* Brings the schema to SCHEMA_VERSION under a write lock, so processes
+ * opening the same file at once migrate it exactly once. */
+static int schema_migrate(struct conn *c, struct serr *e)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[64];
+    int v = 0, rc = STORE_ERR;
+
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        sq_fail(c->db, "schema", e);
+        goto fail;
+    }
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        sq_fail(c->db, "schema version", e);
+        goto fail;
+    }
+    v = sqlite3_column_int(st, 0);
+    if (v > SCHEMA_VERSION || v < 0) {
+        sq_err(e, STORE_ERR, "database schema version %d is newer than this flowlogd knows (%d)",
+               v, SCHEMA_VERSION);
+        goto fail;
+    }
+    for (; v < SCHEMA_VERSION; v++) {
+        if (sqlite3_exec(c->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK) {
+            sq_err(e, STORE_ERR, "schema step %d: %s", v + 1, sqlite3_errmsg(c->db));
+            goto fail;
+        }
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+        if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            sq_fail(c->db, "schema version", e);
+            goto fail;
+        }
+    }
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sq_fail(c->db, "schema commit", e);
+        goto fail;
+    }
+    rc = STORE_OK;
+fail:
+    sqlite3_finalize(st);
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* ==== open and close ==== */
+
+/* Frees everything of s that was set up; safe on a half-opened store. The
+ * caller guarantees no thread is inside s and that the threads that used it
+ * are not exiting concurrently. */
+static void store_free(struct store_sqlite *s)
+{
+    struct conn *c, *next;
+    if (s->writer_started)
+        sq_writer_stop(s);
+    if (s->key_made)
+        pthread_key_delete(s->key); /* thread-exit destructors no longer run */
+    pthread_mutex_lock(&s->conns_mu);
+    for (c = s->readers; c; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+    s->readers = NULL;
+    pthread_mutex_unlock(&s->conns_mu);
+    conn_close(s->w);
+    pthread_mutex_destroy(&s->conns_mu);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work);
+    free(s);
+}
+
+static void sq_close(struct store *st)
+{
+    store_free((struct store_sqlite *)st);
+}
+
+struct store *store_open_sqlite(const char *dir, struct serr *e)
+{
+    struct store_sqlite *s = NULL;
+    struct stat sb;
+    int n, ok = 0;
+
+    if (!dir || !*dir) {
+        sq_err(e, STORE_ERR, "no data directory given");
+        return NULL;
+    }
+    if (sqlite3_threadsafe() == 0) {
+        sq_err(e, STORE_ERR, "libsqlite3 was built without thread support");
+        return NULL;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        sq_err(e, STORE_ERR, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->conns_mu, NULL);
+    pthread_cond_init(&s->work, NULL);
+    s->base.ops = &sqlite_ops;
+    s->base.name = "sqlite";
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        sq_err(e, STORE_ERR, "%s: %s", dir, strerror(errno));
+        goto fail;
+    }
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        sq_err(e, STORE_ERR, "%s is not a directory", dir);
+        goto fail;
+    }
+    n = snprintf(s->path, sizeof s->path, "%s/%s", dir, DB_FILE);
+    if (n < 0 || (size_t)n >= sizeof s->path) {
+        sq_err(e, STORE_ERR, "data directory path too long");
+        goto fail;
+    }
+    if (create_db_file(s->path, e) != STORE_OK)
+        goto fail;
+    s->w = conn_open(s, 1, e);
+    if (!s->w || schema_migrate(s->w, e) != STORE_OK || fix_side_files(s->path, e) != STORE_OK)
+        goto fail;
+    if (pthread_key_create(&s->key, reader_dtor) != 0) {
+        sq_err(e, STORE_ERR, "pthread_key_create failed");
+        goto fail;
+    }
+    s->key_made = 1;
+    if (sq_writer_start(s) != 0) {
+        sq_err(e, STORE_ERR, "cannot start the writer thread");
+        goto fail;
+    }
+    ok = 1;
+fail:
+    if (!ok) {
+        store_free(s);
+        s = NULL;
+    }
+    return s ? &s->base : NULL;
+}
+
+void store_sqlite_stats(struct store *st, uint64_t *commits, uint64_t *jobs)
+{
+    struct store_sqlite *s = (struct store_sqlite *)st;
+    pthread_mutex_lock(&s->mu);
+    if (commits)
+        *commits = s->commits;
+    if (jobs)
+        *jobs = s->jobs;
+    pthread_mutex_unlock(&s->mu);
+}

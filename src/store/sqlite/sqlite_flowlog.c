@@ -1,0 +1,661 @@
+/* sqlite_flowlog.c: flow logs: the write jobs, get, and DescribeFlowLogs.
+ *
+ * Queries are built from the filters present. A query's "shape" (which
+ * filters, how many distinct tag-pair keys, order, direction) is a small
+ * integer; each reader connection caches the prepared count and page
+ * statements of the shapes it has seen. Every parameter has a fixed number
+ * so one binding routine serves every shape; lists (tag keys, tag values)
+ * are bound as one JSON array each and read with json_each, so their length
+ * does not change the shape.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "store/sqlite/sqlite_int.h"
+
+/* ==== rows ==== */
+
+/* Fills fl from a statement whose first columns are FL_COLS; no tags yet. */
+static void row_to_flowlog(sqlite3_stmt *st, struct flowlog *fl)
+{
+    sq_col_str(st, 0, fl->id, sizeof fl->id);
+    sq_col_str(st, 1, fl->uin, sizeof fl->uin);
+    sq_col_str(st, 2, fl->region, sizeof fl->region);
+    sq_col_str(st, 3, fl->vpc_id, sizeof fl->vpc_id);
+    sq_col_str(st, 4, fl->name, sizeof fl->name);
+    sq_col_str(st, 5, fl->description, sizeof fl->description);
+    sq_col_str(st, 6, fl->resource_type, sizeof fl->resource_type);
+    sq_col_str(st, 7, fl->resource_id, sizeof fl->resource_id);
+    sq_col_str(st, 8, fl->traffic_type, sizeof fl->traffic_type);
+    sq_col_str(st, 9, fl->cloud_log_id, sizeof fl->cloud_log_id);
+    sq_col_str(st, 10, fl->cloud_log_region, sizeof fl->cloud_log_region);
+    sq_col_str(st, 11, fl->cloud_log_state, sizeof fl->cloud_log_state);
+    sq_col_str(st, 12, fl->storage_type, sizeof fl->storage_type);
+    sq_col_str(st, 13, fl->storage_id, sizeof fl->storage_id);
+    sq_col_str(st, 14, fl->storage_topic, sizeof fl->storage_topic);
+    fl->period = (uint32_t)sqlite3_column_int64(st, 15);
+    fl->enable = sqlite3_column_int(st, 16);
+    fl->created_at = sqlite3_column_int64(st, 17);
+    fl->tags = NULL;
+    fl->ntags = 0;
+}
+
+/* Grows *p (of *cap elements of size `size`) to hold `need`. 0 or -1. */
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    size_t n = *cap ? *cap : 16;
+    void *q;
+    if (need <= *cap)
+        return 0;
+    while (n < need)
+        n *= 2;
+    q = realloc(*p, n * size);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* Loads fl's tags, in the order they were given, into c's scratch memory
+ * (valid until the next row) and points fl->tags at them. */
+static int load_tags(struct conn *c, struct flowlog *fl, struct serr *e)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_R_TAGS, e);
+    size_t n = 0, used = 0, kl, vl;
+    const unsigned char *k, *v;
+    char *p;
+    int step, rc = STORE_ERR;
+
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, fl->id, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        k = sqlite3_column_text(st, 0);
+        kl = (size_t)sqlite3_column_bytes(st, 0);
+        v = sqlite3_column_text(st, 1);
+        vl = (size_t)sqlite3_column_bytes(st, 1);
+        if (grow((void **)&c->tagbuf, &c->tagbuf_cap, used + kl + vl + 2, 1) != 0 ||
+            grow((void **)&c->tags, &c->tags_cap, n + 1, sizeof *c->tags) != 0) {
+            sq_err(e, STORE_ERR, "out of memory");
+            goto fail;
+        }
+        if (kl)
+            memcpy(c->tagbuf + used, k, kl);
+        c->tagbuf[used + kl] = '\0';
+        used += kl + 1;
+        if (vl)
+            memcpy(c->tagbuf + used, v, vl);
+        c->tagbuf[used + vl] = '\0';
+        used += vl + 1;
+        n++;
+    }
+    if (step != SQLITE_DONE) {
+        sq_fail(c->db, "tags", e);
+        goto fail;
+    }
+    /* the buffer may have moved while growing: point at it only now */
+    p = c->tagbuf;
+    for (size_t i = 0; i < n; i++) {
+        c->tags[i].key = p;
+        p += strlen(p) + 1;
+        c->tags[i].value = p;
+        p += strlen(p) + 1;
+    }
+    fl->tags = n ? c->tags : NULL;
+    fl->ntags = n;
+    rc = STORE_OK;
+fail:
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* ==== writes ==== */
+
+struct create_job {
+    const struct flowlog *fl;
+    uint32_t quota;
+};
+
+static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
+{
+    struct create_job *j = arg;
+    const struct flowlog *fl = j->fl;
+    sqlite3_stmt *chk = sq_stmt(c, ST_W_FL_CHECK, e);
+    sqlite3_stmt *ins = sq_stmt(c, ST_W_FL_INSERT, e);
+    sqlite3_stmt *tag = sq_stmt(c, ST_W_TAG_INSERT, e);
+    int64_t quota, used;
+    int rc = STORE_ERR, step;
+
+    if (!chk || !ins || !tag)
+        return STORE_ERR;
+
+    /* account, usage, the resource's flow log and the id: one statement */
+    sq_bind_str(chk, 1, fl->uin, sizeof fl->uin);
+    sq_bind_str(chk, 2, fl->region, sizeof fl->region);
+    sq_bind_str(chk, 3, fl->resource_type, sizeof fl->resource_type);
+    sq_bind_str(chk, 4, fl->resource_id, sizeof fl->resource_id);
+    sq_bind_str(chk, 5, fl->id, sizeof fl->id);
+    step = sqlite3_step(chk);
+    if (step == SQLITE_DONE) {
+        rc = sq_err(e, STORE_NOTFOUND, "%.*s", (int)sizeof fl->uin, fl->uin);
+    } else if (step != SQLITE_ROW) {
+        sq_fail(c->db, "create check", e);
+    } else {
+        quota = j->quota ? (int64_t)j->quota : sqlite3_column_int64(chk, 0);
+        used = sqlite3_column_int64(chk, 1);
+        if (sqlite3_column_type(chk, 2) != SQLITE_NULL)
+            rc = sq_err(e, STORE_EXISTS, "%s", (const char *)sqlite3_column_text(chk, 2));
+        else if (used >= quota)
+            rc = sq_err(e, STORE_QUOTA, "%lld flow logs in %.*s (quota %lld)", (long long)used,
+                        (int)sizeof fl->region, fl->region, (long long)quota);
+        else if (sqlite3_column_int(chk, 3))
+            rc = sq_err(e, STORE_CONFLICT, "%.*s", (int)sizeof fl->id, fl->id);
+        else
+            rc = STORE_OK;
+    }
+    sqlite3_reset(chk);
+    if (rc != STORE_OK)
+        return rc;
+
+    sq_bind_str(ins, 1, fl->id, sizeof fl->id);
+    sq_bind_str(ins, 2, fl->uin, sizeof fl->uin);
+    sq_bind_str(ins, 3, fl->region, sizeof fl->region);
+    sq_bind_str(ins, 4, fl->vpc_id, sizeof fl->vpc_id);
+    sq_bind_str(ins, 5, fl->name, sizeof fl->name);
+    sq_bind_str(ins, 6, fl->description, sizeof fl->description);
+    sq_bind_str(ins, 7, fl->resource_type, sizeof fl->resource_type);
+    sq_bind_str(ins, 8, fl->resource_id, sizeof fl->resource_id);
+    sq_bind_str(ins, 9, fl->traffic_type, sizeof fl->traffic_type);
+    sq_bind_str(ins, 10, fl->cloud_log_id, sizeof fl->cloud_log_id);
+    sq_bind_str(ins, 11, fl->cloud_log_region, sizeof fl->cloud_log_region);
+    sq_bind_str(ins, 12, fl->cloud_log_state, sizeof fl->cloud_log_state);
+    sq_bind_str(ins, 13, fl->storage_type, sizeof fl->storage_type);
+    sq_bind_str(ins, 14, fl->storage_id, sizeof fl->storage_id);
+    sq_bind_str(ins, 15, fl->storage_topic, sizeof fl->storage_topic);
+    sqlite3_bind_int64(ins, 16, fl->period);
+    sqlite3_bind_int(ins, 17, fl->enable ? 1 : 0);
+    sqlite3_bind_int64(ins, 18, fl->created_at);
+    if (sq_exec(c, ins, e) != STORE_OK)
+        return STORE_ERR;
+
+    for (size_t i = 0; i < fl->ntags; i++) {
+        sq_bind_str(tag, 1, fl->id, sizeof fl->id);
+        sq_bind_cstr(tag, 2, fl->tags[i].key ? fl->tags[i].key : "");
+        sq_bind_cstr(tag, 3, fl->tags[i].value ? fl->tags[i].value : "");
+        sqlite3_bind_int64(tag, 4, (int64_t)i);
+        if (sq_exec(c, tag, e) != STORE_OK)
+            return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota,
+                      struct serr *e)
+{
+    struct create_job j = {.fl = fl, .quota = quota};
+    return sq_write((struct store_sqlite *)st, job_flowlog_create, &j, e);
+}
+
+/* Who and which flow log a job is about. */
+struct target {
+    const char *uin, *region, *id;
+};
+
+/* Binds ?1 uin, ?2 region, ?3 id. */
+static void bind_target(sqlite3_stmt *st, const struct target *t)
+{
+    sq_bind_cstr(st, 1, t->uin ? t->uin : "");
+    sq_bind_cstr(st, 2, t->region ? t->region : "");
+    sq_bind_cstr(st, 3, t->id ? t->id : "");
+}
+
+struct update_job {
+    struct target t;
+    const struct flowlog_patch *p;
+};
+
+static int job_flowlog_update(struct conn *c, void *arg, struct serr *e)
+{
+    struct update_job *j = arg;
+    sqlite3_stmt *up = sq_stmt(c, ST_W_FL_UPDATE, e);
+    if (!up)
+        return STORE_ERR;
+    bind_target(up, &j->t);
+    sq_bind_cstr(up, 4, j->p ? j->p->name : NULL);
+    sq_bind_cstr(up, 5, j->p ? j->p->description : NULL);
+    sqlite3_bind_int64(up, 6, j->p ? j->p->period : 0);
+    if (sq_exec(c, up, e) != STORE_OK)
+        return STORE_ERR;
+    if (sqlite3_changes(c->db) == 0)
+        return sq_err(e, STORE_NOTFOUND, "%s", j->t.id ? j->t.id : "");
+    return STORE_OK;
+}
+
+int sq_flowlog_update(struct store *st, const char *uin, const char *region, const char *id,
+                      const struct flowlog_patch *p, struct serr *e)
+{
+    struct update_job j = {.t = {uin, region, id}, .p = p};
+    return sq_write((struct store_sqlite *)st, job_flowlog_update, &j, e);
+}
+
+static int job_flowlog_delete(struct conn *c, void *arg, struct serr *e)
+{
+    struct target *t = arg;
+    sqlite3_stmt *del = sq_stmt(c, ST_W_FL_DELETE, e);
+    sqlite3_stmt *tags = sq_stmt(c, ST_W_TAG_DELETE, e);
+    if (!del || !tags)
+        return STORE_ERR;
+    bind_target(del, t);
+    if (sq_exec(c, del, e) != STORE_OK)
+        return STORE_ERR;
+    if (sqlite3_changes(c->db) == 0)
+        return sq_err(e, STORE_NOTFOUND, "%s", t->id ? t->id : "");
+    /* the foreign key cascades too; this also covers connections without it */
+    sq_bind_cstr(tags, 1, t->id);
+    return sq_exec(c, tags, e);
+}
+
+int sq_flowlog_delete(struct store *st, const char *uin, const char *region, const char *id,
+                      struct serr *e)
+{
+    struct target t = {uin, region, id};
+    return sq_write((struct store_sqlite *)st, job_flowlog_delete, &t, e);
+}
+
+struct enable_job {
+    const char *uin, *region;
+    const char *const *ids;
+    size_t n;
+    int enable;
+};
+
+static int job_flowlog_set_enable(struct conn *c, void *arg, struct serr *e)
+{
+    struct enable_job *j = arg;
+    sqlite3_stmt *up = sq_stmt(c, ST_W_FL_ENABLE, e);
+    struct target t = {j->uin, j->region, NULL};
+    if (!up)
+        return STORE_ERR;
+    for (size_t i = 0; i < j->n; i++) {
+        t.id = j->ids[i];
+        bind_target(up, &t);
+        sqlite3_bind_int(up, 4, j->enable);
+        if (sq_exec(c, up, e) != STORE_OK)
+            return STORE_ERR;
+        if (sqlite3_changes(c->db) == 0)
+            return sq_err(e, STORE_NOTFOUND, "%s", t.id ? t.id : "");
+    }
+    return STORE_OK;
+}
+
+int sq_flowlog_set_enable(struct store *st, const char *uin, const char *region,
+                          const char *const *ids, size_t n, int enable, struct serr *e)
+{
+    struct enable_job j = {uin, region, ids, n, enable ? 1 : 0};
+    return sq_write((struct store_sqlite *)st, job_flowlog_set_enable, &j, e);
+}
+
+/* ==== get ==== */
+
+int sq_flowlog_get(struct store *st, const char *uin, const char *region, const char *id,
+                   flowlog_cb cb, void *ud, struct serr *e)
+{
+    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    struct target t = {uin, region, id};
+    struct flowlog fl;
+    sqlite3_stmt *q = NULL;
+    int rc = STORE_ERR, step;
+
+    if (!c || sq_reader_enter(c, e) != STORE_OK)
+        return STORE_ERR;
+    q = sq_stmt(c, ST_R_FL_GET, e);
+    if (!q)
+        goto fail;
+    bind_target(q, &t);
+    step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = sq_err(e, STORE_NOTFOUND, "%s", id ? id : "");
+        goto fail;
+    }
+    if (step != SQLITE_ROW) {
+        sq_fail(c->db, "flow log", e);
+        goto fail;
+    }
+    row_to_flowlog(q, &fl);
+    /* q is still on its row: the tags come from the same snapshot */
+    if (load_tags(c, &fl, e) != STORE_OK)
+        goto fail;
+    sqlite3_reset(q);
+    q = NULL;
+    if (cb)
+        cb(ud, &fl);
+    rc = STORE_OK;
+fail:
+    if (q)
+        sqlite3_reset(q);
+    sq_reader_leave(c);
+    return rc;
+}
+
+/* ==== query ==== */
+
+/* Parameter numbers, fixed for every shape. */
+enum {
+    P_UIN = 1,
+    P_REGION = 2,
+    P_LIMIT = 3,
+    P_OFFSET = 4,
+    P_SCALAR = 5, /* 5..13, one per scalar_filters[] entry */
+    P_TAG_KEYS = 14,
+    P_PAIRS = 15, /* pair k: key ?(15+2k), values (JSON) ?(16+2k) */
+};
+
+static const struct {
+    const char *col;
+    size_t off;
+} scalar_filters[] = {
+    {"vpc_id", offsetof(struct flowlog_query, vpc_id)},
+    {"id", offsetof(struct flowlog_query, id)},
+    {"name", offsetof(struct flowlog_query, name)},
+    {"resource_type", offsetof(struct flowlog_query, resource_type)},
+    {"resource_id", offsetof(struct flowlog_query, resource_id)},
+    {"traffic_type", offsetof(struct flowlog_query, traffic_type)},
+    {"cloud_log_id", offsetof(struct flowlog_query, cloud_log_id)},
+    {"cloud_log_state", offsetof(struct flowlog_query, cloud_log_state)},
+    {"cloud_log_region", offsetof(struct flowlog_query, cloud_log_region)},
+};
+#define NSCALAR (sizeof scalar_filters / sizeof scalar_filters[0])
+
+/* Shape bits: 0..8 scalar filters, 9 tag-key, 10..13 distinct tag-pair
+ * keys (0..15), 14 order by name, 15 descending. More pair keys than
+ * MAX_CACHED_PAIRS: prepared for the call only. */
+#define SHAPE_TAG_KEYS (1u << 9)
+#define SHAPE_PAIRS_SHIFT 10
+#define MAX_CACHED_PAIRS 15u
+#define SHAPE_NAME (1u << 14)
+#define SHAPE_DESC (1u << 15)
+#define MAX_LIST_JSON (1u << 20)
+
+/* A query's filters in bindable form. */
+struct plan {
+    uint32_t shape;
+    const char *scalar[NSCALAR]; /* non-empty filter or NULL */
+    size_t npairs;               /* distinct tag-pair keys */
+    struct buf json;             /* keys JSON, then per pair: values JSON; NUL-separated */
+    size_t keys_off, keys_len;
+    struct pair_ref {
+        const char *key;
+        size_t off, len; /* its values' JSON in json */
+    } *pairs;
+};
+
+/* Appends s as a JSON string. */
+static int json_str(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    if (buf_append(b, "\"", 1) != 0)
+        return -1;
+    for (const unsigned char *run = p;; p++) {
+        if (*p && *p >= 0x20 && *p != '"' && *p != '\\')
+            continue;
+        if (buf_append(b, run, (size_t)(p - run)) != 0)
+            return -1;
+        if (!*p)
+            break;
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', (char)*p};
+            if (buf_append(b, esc, 2) != 0)
+                return -1;
+        } else {
+            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+            if (buf_append(b, esc, 6) != 0)
+                return -1;
+        }
+        run = p + 1;
+    }
+    return buf_append(b, "\"", 1);
+}
+
+static void plan_free(struct plan *pl)
+{
+    buf_free(&pl->json);
+    free(pl->pairs);
+}
+
+/* Works out the shape and the JSON lists of q. */
+static int plan_build(const struct flowlog_query *q, struct plan *pl, struct serr *e)
+{
+    struct buf *b = &pl->json;
+    size_t start;
+
+    memset(pl, 0, sizeof *pl);
+    buf_init(b, MAX_LIST_JSON);
+    for (size_t i = 0; i < NSCALAR; i++) {
+        const char *v = *(const char *const *)((const char *)q + scalar_filters[i].off);
+        if (v && *v) {
+            pl->scalar[i] = v;
+            pl->shape |= 1u << i;
+        }
+    }
+    if (q->ntag_keys_any) {
+        pl->shape |= SHAPE_TAG_KEYS;
+        if (buf_append(b, "[", 1) != 0)
+            goto oom;
+        for (size_t i = 0; i < q->ntag_keys_any; i++)
+            if ((i && buf_append(b, ",", 1) != 0) ||
+                json_str(b, q->tag_keys_any[i] ? q->tag_keys_any[i] : "") != 0)
+                goto oom;
+        if (buf_append(b, "]", 2) != 0) /* with the NUL: keeps offsets apart */
+            goto oom;
+        pl->keys_off = 0;
+        pl->keys_len = b->len - 1;
+    }
+    if (q->ntag_pairs) {
+        pl->pairs = calloc(q->ntag_pairs, sizeof *pl->pairs);
+        if (!pl->pairs)
+            goto oom;
+        /* one entry per distinct key, in order of first appearance */
+        for (size_t i = 0; i < q->ntag_pairs; i++) {
+            const char *k = q->tag_pairs[i].key ? q->tag_pairs[i].key : "";
+            size_t seen = 0;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = strcmp(k, q->tag_pairs[j].key ? q->tag_pairs[j].key : "") == 0;
+            if (seen)
+                continue;
+            start = b->len;
+            if (buf_append(b, "[", 1) != 0)
+                goto oom;
+            for (size_t j = i, first = 1; j < q->ntag_pairs; j++) {
+                const char *kj = q->tag_pairs[j].key ? q->tag_pairs[j].key : "";
+                const char *vj = q->tag_pairs[j].value ? q->tag_pairs[j].value : "";
+                if (strcmp(k, kj) != 0)
+                    continue;
+                if ((!first && buf_append(b, ",", 1) != 0) || json_str(b, vj) != 0)
+                    goto oom;
+                first = 0;
+            }
+            if (buf_append(b, "]", 2) != 0)
+                goto oom;
+            pl->pairs[pl->npairs].key = k;
+            pl->pairs[pl->npairs].off = start;
+            pl->pairs[pl->npairs].len = b->len - 1 - start;
+            pl->npairs++;
+        }
+        pl->shape |= (uint32_t)(pl->npairs < MAX_CACHED_PAIRS ? pl->npairs : MAX_CACHED_PAIRS)
+                     << SHAPE_PAIRS_SHIFT;
+    }
+    if (q->order == ORDER_NAME)
+        pl->shape |= SHAPE_NAME;
+    if (q->descending)
+        pl->shape |= SHAPE_DESC;
+    return STORE_OK;
+oom:
+    return sq_err(e, STORE_ERR, "query filters too large or out of memory");
+}
+
+/* Writes the SQL of pl's shape: the count (page = 0) or the page query. */
+static int shape_sql(const struct plan *pl, int page, struct buf *b)
+{
+    const char *dir = (pl->shape & SHAPE_DESC) ? "DESC" : "ASC";
+    int r = 0;
+    r |= buf_puts(b, page ? "SELECT " FL_COLS " FROM flowlogs f" : "SELECT count(*) FROM flowlogs f");
+    r |= buf_printf(b, " WHERE f.uin = ?%d AND f.region = ?%d", P_UIN, P_REGION);
+    for (size_t i = 0; i < NSCALAR; i++)
+        if (pl->shape & (1u << i))
+            r |= buf_printf(b, " AND f.%s = ?%d", scalar_filters[i].col, P_SCALAR + (int)i);
+    if (pl->shape & SHAPE_TAG_KEYS)
+        r |= buf_printf(b,
+                        " AND EXISTS (SELECT 1 FROM flowlog_tags t WHERE t.flowlog_id = f.id"
+                        " AND t.key IN (SELECT value FROM json_each(?%d)))",
+                        P_TAG_KEYS);
+    for (size_t k = 0; k < pl->npairs; k++)
+        r |= buf_printf(b,
+                        " AND EXISTS (SELECT 1 FROM flowlog_tags t WHERE t.flowlog_id = f.id"
+                        " AND t.key = ?%d AND t.value IN (SELECT value FROM json_each(?%d)))",
+                        P_PAIRS + 2 * (int)k, P_PAIRS + 2 * (int)k + 1);
+    if (page)
+        r |= buf_printf(b, " ORDER BY f.%s %s, f.id %s LIMIT ?%d OFFSET ?%d",
+                        (pl->shape & SHAPE_NAME) ? "name" : "created_at", dir, dir, P_LIMIT,
+                        P_OFFSET);
+    return r ? -1 : 0;
+}
+
+static sqlite3_stmt *shape_prepare(struct conn *c, const struct plan *pl, int page,
+                                   unsigned flags, struct serr *e)
+{
+    struct buf sql;
+    sqlite3_stmt *st = NULL;
+    buf_init(&sql, 0);
+    if (shape_sql(pl, page, &sql) != 0)
+        sq_err(e, STORE_ERR, "out of memory");
+    else if (sqlite3_prepare_v3(c->db, sql.data, (int)sql.len, flags, &st, NULL) != SQLITE_OK) {
+        sq_fail(c->db, "prepare query", e);
+        st = NULL;
+    }
+    buf_free(&sql);
+    return st;
+}
+
+/* The count and page statements of pl's shape: from c's cache, or (too many
+ * pair keys) prepared for this call, which *own then says. */
+static int shape_get(struct conn *c, const struct plan *pl, sqlite3_stmt **count,
+                     sqlite3_stmt **page, int *own, struct serr *e)
+{
+    struct shape_slot *sl;
+    *own = pl->npairs >= MAX_CACHED_PAIRS;
+    if (*own) {
+        *count = shape_prepare(c, pl, 0, 0, e);
+        *page = *count ? shape_prepare(c, pl, 1, 0, e) : NULL;
+        return *count && *page ? STORE_OK : STORE_ERR;
+    }
+    sl = &c->shapes[(pl->shape * 2654435761u) >> 26 & (SHAPE_SLOTS - 1)];
+    if (sl->key != pl->shape + 1) {
+        sqlite3_finalize(sl->count);
+        sqlite3_finalize(sl->page);
+        sl->key = 0;
+        sl->count = shape_prepare(c, pl, 0, SQLITE_PREPARE_PERSISTENT, e);
+        sl->page = sl->count ? shape_prepare(c, pl, 1, SQLITE_PREPARE_PERSISTENT, e) : NULL;
+        if (!sl->page) {
+            sqlite3_finalize(sl->count);
+            sl->count = NULL;
+            return STORE_ERR;
+        }
+        sl->key = pl->shape + 1;
+    }
+    *count = sl->count;
+    *page = sl->page;
+    return STORE_OK;
+}
+
+void sq_shapes_free(struct conn *c)
+{
+    for (size_t i = 0; i < SHAPE_SLOTS; i++) {
+        sqlite3_finalize(c->shapes[i].count);
+        sqlite3_finalize(c->shapes[i].page);
+        memset(&c->shapes[i], 0, sizeof c->shapes[i]);
+    }
+}
+
+/* Binds every filter of pl (and, for the page query, limit and offset). */
+static void plan_bind(sqlite3_stmt *st, const struct flowlog_query *q, const struct plan *pl,
+                      int page)
+{
+    sq_bind_cstr(st, P_UIN, q->uin ? q->uin : "");
+    sq_bind_cstr(st, P_REGION, q->region ? q->region : "");
+    for (size_t i = 0; i < NSCALAR; i++)
+        if (pl->scalar[i])
+            sq_bind_cstr(st, P_SCALAR + (int)i, pl->scalar[i]);
+    if (pl->shape & SHAPE_TAG_KEYS)
+        sqlite3_bind_text(st, P_TAG_KEYS, pl->json.data + pl->keys_off, (int)pl->keys_len,
+                          SQLITE_STATIC);
+    for (size_t k = 0; k < pl->npairs; k++) {
+        sq_bind_cstr(st, P_PAIRS + 2 * (int)k, pl->pairs[k].key);
+        sqlite3_bind_text(st, P_PAIRS + 2 * (int)k + 1, pl->json.data + pl->pairs[k].off,
+                          (int)pl->pairs[k].len, SQLITE_STATIC);
+    }
+    if (page) {
+        sqlite3_bind_int64(st, P_LIMIT,
+                           q->limit == 0 || q->limit > INT64_MAX ? -1 : (int64_t)q->limit);
+        sqlite3_bind_int64(st, P_OFFSET, q->offset > INT64_MAX ? INT64_MAX : (int64_t)q->offset);
+    }
+}
+
+int sq_flowlog_query(struct store *st, const struct flowlog_query *q, flowlog_cb cb, void *ud,
+                     uint64_t *total, struct serr *e)
+{
+    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    sqlite3_stmt *count = NULL, *page = NULL;
+    struct plan pl;
+    struct flowlog fl;
+    int64_t n = -1;
+    int rc = STORE_ERR, own = 0, step;
+
+    if (!c || sq_reader_enter(c, e) != STORE_OK)
+        return STORE_ERR;
+    if (plan_build(q, &pl, e) != STORE_OK || shape_get(c, &pl, &count, &page, &own, e) != 0)
+        goto fail;
+    /* count and page see one snapshot */
+    if (sq_exec_id(c, ST_R_BEGIN, e) != STORE_OK)
+        goto fail;
+    if (total) {
+        plan_bind(count, q, &pl, 0);
+        if (sqlite3_step(count) != SQLITE_ROW) {
+            sq_fail(c->db, "count", e);
+            goto fail;
+        }
+        n = sqlite3_column_int64(count, 0);
+        *total = (uint64_t)n;
+        sqlite3_reset(count);
+    }
+    if (n < 0 || (uint64_t)n > q->offset) {
+        plan_bind(page, q, &pl, 1);
+        while ((step = sqlite3_step(page)) == SQLITE_ROW) {
+            row_to_flowlog(page, &fl);
+            if (load_tags(c, &fl, e) != STORE_OK)
+                goto fail;
+            if (cb)
+                cb(ud, &fl);
+        }
+        if (step != SQLITE_DONE) {
+            sq_fail(c->db, "query", e);
+            goto fail;
+        }
+    }
+    rc = STORE_OK;
+fail:
+    if (count)
+        sqlite3_reset(count);
+    if (page)
+        sqlite3_reset(page);
+    if (own) {
+        sqlite3_finalize(count);
+        sqlite3_finalize(page);
+    }
+    plan_free(&pl);
+    sq_reader_leave(c);
+    return rc;
+}

@@ -1,0 +1,229 @@
+/* sqlite_int.h: internals shared by the files of store/sqlite (not for
+ * other layers).
+ *
+ * Layout of the backend:
+ *   sqlite.c          open/close, connections, pragmas, schema, statement table
+ *   sqlite_writer.c   the writer thread and group commit
+ *   sqlite_account.c  accounts, keys, inventory, integrity check
+ *   sqlite_flowlog.c  flow logs: writes, get, query builder
+ */
+#ifndef FLOWLOGD_STORE_SQLITE_INT_H
+#define FLOWLOGD_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Columns of a flow log in the order row_to_flowlog reads them. */
+#define FL_COLS                                                                                  \
+    "id, uin, region, vpc_id, name, description, resource_type, resource_id, traffic_type, "     \
+    "cloud_log_id, cloud_log_region, cloud_log_state, storage_type, storage_id, storage_topic, " \
+    "period, enable, created_at"
+
+/* Every fixed statement: id and SQL. Prepared lazily, once per connection,
+ * with SQLITE_PREPARE_PERSISTENT. W_ ones run on the writer connection,
+ * R_ ones on reader connections. */
+#define STMTS(X)                                                                                 \
+    X(W_BEGIN, "BEGIN IMMEDIATE")                                                                \
+    X(W_COMMIT, "COMMIT")                                                                        \
+    X(W_ROLLBACK, "ROLLBACK")                                                                    \
+    X(W_SAVEPOINT, "SAVEPOINT job")                                                              \
+    X(W_RELEASE, "RELEASE job")                                                                  \
+    X(W_ROLLBACK_TO, "ROLLBACK TO job")                                                          \
+    X(W_ACCOUNT_GET,                                                                             \
+      "SELECT app_id, uin, flowlog_quota, rate_limit FROM accounts WHERE uin = ?1")              \
+    X(W_ACCOUNT_TAKEN, "SELECT 1 FROM accounts WHERE app_id = ?1 OR uin = ?2")                   \
+    X(W_ACCOUNT_INSERT,                                                                          \
+      "INSERT INTO accounts(app_id, uin, flowlog_quota, rate_limit) VALUES(?1, ?2, ?3, 0)")      \
+    X(W_KEY_TAKEN, "SELECT 1 FROM keys WHERE secret_id = ?1")                                    \
+    X(W_KEY_INSERT,                                                                              \
+      "INSERT INTO keys(secret_id, secret_key, uin, actions) VALUES(?1, ?2, ?3, ?4)")            \
+    X(W_RES_UPSERT,                                                                              \
+      "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, " \
+      "instance_type, edition, nat_version, has_dnat, created_at) "                              \
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "                     \
+      "ON CONFLICT(uin, region, kind, id) DO UPDATE SET vpc_id = excluded.vpc_id, "              \
+      "subnet_id = excluded.subnet_id, instance_id = excluded.instance_id, "                     \
+      "name = excluded.name, cidr = excluded.cidr, instance_type = excluded.instance_type, "     \
+      "edition = excluded.edition, nat_version = excluded.nat_version, "                         \
+      "has_dnat = excluded.has_dnat, created_at = excluded.created_at "                          \
+      "WHERE (vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, nat_version, " \
+      "has_dnat, created_at) IS NOT (excluded.vpc_id, excluded.subnet_id, "                      \
+      "excluded.instance_id, excluded.name, excluded.cidr, excluded.instance_type, "             \
+      "excluded.edition, excluded.nat_version, excluded.has_dnat, excluded.created_at)")         \
+    X(W_FL_CHECK,                                                                                \
+      "SELECT a.flowlog_quota, "                                                                 \
+      "coalesce((SELECT u.flowlogs FROM region_usage u WHERE u.uin = ?1 AND u.region = ?2), 0), " \
+      "(SELECT f.id FROM flowlogs f WHERE f.uin = ?1 AND f.region = ?2 "                         \
+      "AND f.resource_type = ?3 AND f.resource_id = ?4), "                                       \
+      "EXISTS(SELECT 1 FROM flowlogs f WHERE f.id = ?5) "                                        \
+      "FROM accounts a WHERE a.uin = ?1")                                                        \
+    X(W_FL_INSERT,                                                                               \
+      "INSERT INTO flowlogs(" FL_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "  \
+      "?12, ?13, ?14, ?15, ?16, ?17, ?18)")                                                      \
+    X(W_TAG_INSERT, "INSERT INTO flowlog_tags(flowlog_id, key, value, pos) VALUES(?1, ?2, ?3, ?4)") \
+    X(W_FL_UPDATE,                                                                               \
+      "UPDATE flowlogs SET name = coalesce(?4, name), description = coalesce(?5, description), " \
+      "period = CASE WHEN ?6 > 0 THEN ?6 ELSE period END "                                       \
+      "WHERE id = ?3 AND uin = ?1 AND region = ?2")                                              \
+    X(W_FL_DELETE, "DELETE FROM flowlogs WHERE id = ?3 AND uin = ?1 AND region = ?2")           \
+    X(W_TAG_DELETE, "DELETE FROM flowlog_tags WHERE flowlog_id = ?1")                            \
+    X(W_FL_ENABLE, "UPDATE flowlogs SET enable = ?4 WHERE id = ?3 AND uin = ?1 AND region = ?2") \
+    X(R_BEGIN, "BEGIN")                                                                          \
+    X(R_COMMIT, "COMMIT")                                                                        \
+    X(R_KEY_LOOKUP,                                                                              \
+      "SELECT k.secret_id, k.secret_key, k.actions, a.app_id, a.uin, a.flowlog_quota, "          \
+      "a.rate_limit FROM keys k JOIN accounts a ON a.uin = k.uin WHERE k.secret_id = ?1")        \
+    X(R_RES_GET,                                                                                 \
+      "SELECT kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, "     \
+      "edition, nat_version, has_dnat, created_at FROM resources "                               \
+      "WHERE uin = ?1 AND region = ?2 AND kind = ?3 AND id = ?4")                                \
+    X(R_FL_GET, "SELECT " FL_COLS " FROM flowlogs WHERE id = ?3 AND uin = ?1 AND region = ?2")   \
+    X(R_TAGS, "SELECT key, value FROM flowlog_tags WHERE flowlog_id = ?1 ORDER BY pos")          \
+    X(R_INTEGRITY, "PRAGMA integrity_check")                                                     \
+    X(R_FK_CHECK, "PRAGMA foreign_key_check")                                                    \
+    X(R_USAGE_CHECK,                                                                             \
+      "SELECT uin, region FROM (SELECT uin, region, flowlogs AS n FROM region_usage "            \
+      "UNION ALL SELECT uin, region, -count(*) FROM flowlogs GROUP BY uin, region) "             \
+      "GROUP BY uin, region HAVING sum(n) != 0 LIMIT 1")
+
+#define X(id, sql) ST_##id,
+enum stmt_id { STMTS(X) ST__COUNT };
+#undef X
+
+/* Query shapes cached per reader connection (direct-mapped). */
+#define SHAPE_SLOTS 64
+
+struct shape_slot {
+    uint32_t key; /* shape + 1; 0 = empty */
+    sqlite3_stmt *count, *page;
+};
+
+/** One SQLite connection with its statement cache. A reader belongs to one
+ * thread; the writer connection belongs to the writer thread. */
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__COUNT];
+    struct shape_slot shapes[SHAPE_SLOTS];
+    struct store_sqlite *owner;
+    struct conn *prev, *next; /* the owner's list of readers */
+    int busy;                 /* a read is running (guards against re-entry from callbacks) */
+    /* scratch for a row's tags, reused from row to row */
+    struct tag *tags;
+    size_t tags_cap;
+    char *tagbuf;
+    size_t tagbuf_cap;
+};
+
+/** A write operation, run by the writer thread inside its own savepoint. */
+typedef int (*wjob_fn)(struct conn *w, void *arg, struct serr *e);
+
+/** A queued write: lives on the caller's stack until `done`. */
+struct wjob {
+    wjob_fn fn;
+    void *arg;
+    struct serr *err; /* never NULL */
+    int rc;
+    int done;
+    pthread_cond_t cv;
+    struct wjob *next;
+};
+
+/** The SQLite store; `base` must stay first. */
+struct store_sqlite {
+    struct store base;
+    char path[4096];
+    struct conn *w; /* the writer's connection */
+    pthread_t writer;
+    int writer_started;
+    pthread_mutex_t mu;  /* queue, stopping, counters */
+    pthread_cond_t work; /* queue not empty or stopping */
+    struct wjob *head, *tail;
+    int stopping;
+    uint64_t commits, jobs;
+    pthread_key_t key; /* this thread's reader connection */
+    int key_made;
+    pthread_mutex_t conns_mu;
+    struct conn *readers;
+};
+
+/* ==== sqlite.c ==== */
+
+/** Sets e->msg to "<what>: <sqlite3_errmsg>" and returns STORE_ERR. */
+int sq_fail(sqlite3 *db, const char *what, struct serr *e);
+
+/** Sets e->msg printf-style (e may be NULL). Returns rc. */
+int sq_err(struct serr *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/** The statement `id` of c, prepared on first use; NULL with e set. */
+sqlite3_stmt *sq_stmt(struct conn *c, enum stmt_id id, struct serr *e);
+
+/** Runs a statement without result rows to completion and resets it.
+ * STORE_OK or STORE_ERR with the message. */
+int sq_exec(struct conn *c, sqlite3_stmt *st, struct serr *e);
+
+/** Runs fixed statement `id` (no parameters). */
+int sq_exec_id(struct conn *c, enum stmt_id id, struct serr *e);
+
+/** Binds a NUL-terminated string of at most `cap` bytes; SQLITE_STATIC. */
+int sq_bind_str(sqlite3_stmt *st, int i, const char *s, size_t cap);
+
+/** Binds a C string (NULL binds SQL NULL); SQLITE_STATIC. */
+int sq_bind_cstr(sqlite3_stmt *st, int i, const char *s);
+
+/** Copies column i as text into dst[cap] (truncating, always terminated). */
+void sq_col_str(sqlite3_stmt *st, int i, char *dst, size_t cap);
+
+/** This thread's reader connection, opened on first use. NULL with e set. */
+struct conn *sq_reader(struct store_sqlite *s, struct serr *e);
+
+/** Claims c for one read (fails if a callback re-entered the store). */
+int sq_reader_enter(struct conn *c, struct serr *e);
+/** Ends the read begun by sq_reader_enter (and its transaction, if any). */
+void sq_reader_leave(struct conn *c);
+
+/* ==== sqlite_writer.c ==== */
+
+/** Starts the writer thread. 0 or -1. */
+int sq_writer_start(struct store_sqlite *s);
+
+/** Drains the queue and stops the writer thread. */
+void sq_writer_stop(struct store_sqlite *s);
+
+/** Queues fn(arg) for the writer and waits until its batch committed (or
+ * failed). Returns the job's result; STORE_OK means durable. */
+int sq_write(struct store_sqlite *s, wjob_fn fn, void *arg, struct serr *e);
+
+/* ==== sqlite_account.c ==== */
+
+int sq_account_create(struct store *st, uint32_t quota, struct account *out, struct serr *e);
+int sq_key_create(struct store *st, const char *uin, const char *actions, struct key_info *out,
+                  struct serr *e);
+int sq_key_lookup(struct store *st, const char *secret_id, struct key_info *out, struct serr *e);
+int sq_inventory_import(struct store *st, const char *uin, const struct resource *items, size_t n,
+                        struct serr *e);
+int sq_resource_get(struct store *st, const char *uin, const char *region, enum res_kind kind,
+                    const char *id, struct resource *out, struct serr *e);
+int sq_integrity_check(struct store *st, struct serr *e);
+
+/* ==== sqlite_flowlog.c ==== */
+
+int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota,
+                      struct serr *e);
+int sq_flowlog_get(struct store *st, const char *uin, const char *region, const char *id,
+                   flowlog_cb cb, void *ud, struct serr *e);
+int sq_flowlog_query(struct store *st, const struct flowlog_query *q, flowlog_cb cb, void *ud,
+                     uint64_t *total, struct serr *e);
+int sq_flowlog_update(struct store *st, const char *uin, const char *region, const char *id,
+                      const struct flowlog_patch *p, struct serr *e);
+int sq_flowlog_delete(struct store *st, const char *uin, const char *region, const char *id,
+                      struct serr *e);
+int sq_flowlog_set_enable(struct store *st, const char *uin, const char *region,
+                          const char *const *ids, size_t n, int enable, struct serr *e);
+
+/** Finalizes the query shapes cached on c. */
+void sq_shapes_free(struct conn *c);
+
+#endif

@@ -1,0 +1,907 @@
+/* test_store.c: the SQLite store against the store.h contract. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/sqlite/sqlite.h"
+#include "store/store.h"
+
+#define RG "ap-guangzhou"
+
+/* ==== fixture: a fresh data directory and store per test ==== */
+
+struct fx {
+    char dir[64];
+    char data[96]; /* dir/data: created by the store */
+    struct store *s;
+    struct account acct;
+};
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    struct serr e = {{0}};
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/flowlogd-test-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->data, sizeof f->data, "%s/data", f->dir);
+    f->s = store_open_sqlite(f->data, &e);
+    if (!f->s)
+        fail_msg("open: %s", e.msg);
+    assert_int_equal(store_account_create(f->s, 0, &f->acct, &e), STORE_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->s);
+    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void reopen(struct fx *f)
+{
+    struct serr e = {{0}};
+    store_close(f->s);
+    f->s = store_open_sqlite(f->data, &e);
+    if (!f->s)
+        fail_msg("reopen: %s", e.msg);
+}
+
+/* ==== helpers ==== */
+
+static void fl_init(struct flowlog *fl, const char *uin, const char *region, const char *id,
+                    const char *name, const char *rtype, const char *rid, int64_t created)
+{
+    memset(fl, 0, sizeof *fl);
+    snprintf(fl->id, sizeof fl->id, "%s", id);
+    snprintf(fl->uin, sizeof fl->uin, "%s", uin);
+    snprintf(fl->region, sizeof fl->region, "%s", region);
+    snprintf(fl->name, sizeof fl->name, "%s", name);
+    snprintf(fl->resource_type, sizeof fl->resource_type, "%s", rtype);
+    snprintf(fl->resource_id, sizeof fl->resource_id, "%s", rid);
+    snprintf(fl->traffic_type, sizeof fl->traffic_type, "ALL");
+    snprintf(fl->storage_type, sizeof fl->storage_type, "cls");
+    fl->enable = 1;
+    fl->created_at = created;
+}
+
+#define MAXROWS 128
+
+/* What a get/query callback saw: rows copied out, tags flattened. */
+struct got {
+    size_t n;
+    struct flowlog rows[MAXROWS];
+    char tags[MAXROWS][256]; /* "k=v;k=v;" */
+};
+
+static void collect(void *ud, const struct flowlog *fl)
+{
+    struct got *g = ud;
+    size_t len = 0;
+    assert_true(g->n < MAXROWS);
+    g->rows[g->n] = *fl;
+    g->rows[g->n].tags = NULL;
+    g->tags[g->n][0] = '\0';
+    for (size_t i = 0; i < fl->ntags; i++)
+        len += (size_t)snprintf(g->tags[g->n] + len, sizeof g->tags[0] - len, "%s=%s;",
+                                fl->tags[i].key, fl->tags[i].value);
+    g->n++;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The ids seen, sorted and comma-joined, into out. */
+static const char *ids_of(const struct got *g, char *out, size_t cap)
+{
+    const char *ids[MAXROWS];
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < g->n; i++)
+        ids[i] = g->rows[i].id;
+    qsort(ids, g->n, sizeof ids[0], cmp_str);
+    for (size_t i = 0; i < g->n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", ids[i]);
+    return out;
+}
+
+static int get_one(struct store *s, const char *uin, const char *region, const char *id,
+                   struct got *g)
+{
+    struct serr e = {{0}};
+    memset(g, 0, sizeof *g);
+    return store_flowlog_get(s, uin, region, id, collect, g, &e);
+}
+
+/* ==== files ==== */
+
+static void test_file_modes(void **state)
+{
+    struct fx *f = *state;
+    static const char *const files[] = {"flowlogd.db", "flowlogd.db-wal", "flowlogd.db-shm"};
+    struct stat sb;
+    char p[160];
+    mode_t old = umask(0); /* the modes must not depend on the umask */
+
+    reopen(f);
+    umask(old);
+    assert_int_equal(stat(f->data, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    /* a write makes sure -wal and -shm exist */
+    struct key_info k;
+    struct serr e = {{0}};
+    assert_int_equal(store_key_create(f->s, f->acct.uin, NULL, &k, &e), STORE_OK);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", f->data, files[i]);
+        assert_int_equal(stat(p, &sb), 0);
+        if ((sb.st_mode & 0777) != 0600)
+            fail_msg("%s has mode %o", files[i], (unsigned)(sb.st_mode & 0777));
+    }
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct key_info k, k2;
+    struct flowlog fl;
+    struct tag tags[] = {{"env", "prod"}};
+    struct got g;
+
+    assert_int_equal(store_key_create(f->s, f->acct.uin, "DescribeFlowLogs", &k, &e), STORE_OK);
+    fl_init(&fl, f->acct.uin, RG, "fl-reopen1", "keep", "VPC", "vpc-keep", 100);
+    fl.tags = tags;
+    fl.ntags = 1;
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    reopen(f);
+    assert_int_equal(store_key_lookup(f->s, k.secret_id, &k2, &e), STORE_OK);
+    assert_string_equal(k2.secret_key, k.secret_key);
+    assert_string_equal(k2.actions, ",DescribeFlowLogs,");
+    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-reopen1", &g), STORE_OK);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.rows[0].name, "keep");
+    assert_string_equal(g.tags[0], "env=prod;");
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+}
+
+/* ==== accounts and keys ==== */
+
+static void test_accounts_and_keys(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct account a2;
+    struct key_info k, got;
+
+    /* quota 0 -> 100; AppId 10 digits starting 1; Uin 12 digits */
+    assert_int_equal(f->acct.flowlog_quota, 100);
+    assert_true(f->acct.app_id >= 1000000000u && f->acct.app_id <= 1999999999u);
+    assert_int_equal(strlen(f->acct.uin), 12);
+    assert_int_equal(strspn(f->acct.uin, "0123456789"), 12);
+    assert_int_equal(store_account_create(f->s, 7, &a2, &e), STORE_OK);
+    assert_int_equal(a2.flowlog_quota, 7);
+    assert_string_not_equal(a2.uin, f->acct.uin);
+
+    assert_int_equal(store_key_create(f->s, f->acct.uin, NULL, &k, &e), STORE_OK);
+    assert_int_equal(strlen(k.secret_id), 36);
+    assert_memory_equal(k.secret_id, "AKID", 4);
+    assert_int_equal(strspn(k.secret_id + 4, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"), 32);
+    assert_int_equal(strlen(k.secret_key), 32);
+    assert_string_equal(k.actions, "");
+    assert_int_equal(k.account.app_id, f->acct.app_id);
+
+    memset(&got, 0, sizeof got);
+    assert_int_equal(store_key_lookup(f->s, k.secret_id, &got, &e), STORE_OK);
+    assert_string_equal(got.secret_id, k.secret_id);
+    assert_string_equal(got.secret_key, k.secret_key);
+    assert_string_equal(got.actions, "");
+    assert_int_equal(got.account.app_id, f->acct.app_id);
+    assert_string_equal(got.account.uin, f->acct.uin);
+    assert_int_equal(got.account.flowlog_quota, 100);
+    assert_int_equal(got.account.rate_limit, 0);
+
+    /* "" is every action too */
+    assert_int_equal(store_key_create(f->s, f->acct.uin, "", &k, &e), STORE_OK);
+    assert_string_equal(k.actions, "");
+
+    /* restricted keys are stored normalised */
+    assert_int_equal(store_key_create(f->s, a2.uin, " DescribeFlowLogs, CreateFlowLog ,,DescribeFlowLogs,",
+                                      &k, &e),
+                     STORE_OK);
+    assert_string_equal(k.actions, ",DescribeFlowLogs,CreateFlowLog,");
+    assert_int_equal(store_key_lookup(f->s, k.secret_id, &got, &e), STORE_OK);
+    assert_string_equal(got.actions, ",DescribeFlowLogs,CreateFlowLog,");
+    assert_string_equal(got.account.uin, a2.uin);
+    assert_int_equal(got.account.flowlog_quota, 7);
+    assert_int_not_equal(store_key_create(f->s, a2.uin, "Describe FlowLogs", &k, &e), STORE_OK);
+
+    /* unknown account / key */
+    assert_int_equal(store_key_create(f->s, "999999999999x", NULL, &k, &e), STORE_NOTFOUND);
+    assert_int_equal(store_key_lookup(f->s, "AKIDnope", &got, &e), STORE_NOTFOUND);
+}
+
+/* ==== inventory ==== */
+
+static void res_init(struct resource *r, enum res_kind kind, const char *region, const char *id,
+                     const char *name)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    snprintf(r->region, sizeof r->region, "%s", region);
+    snprintf(r->id, sizeof r->id, "%s", id);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->created_at = 1700000000;
+}
+
+static void test_inventory(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct resource items[4], r;
+    struct account other;
+
+    res_init(&items[0], RES_VPC, RG, "vpc-aaaaaaaa", "main");
+    snprintf(items[0].cidr, sizeof items[0].cidr, "10.0.0.0/16");
+    res_init(&items[1], RES_ENI, RG, "eni-bbbbbbbb", "nic");
+    snprintf(items[1].vpc_id, sizeof items[1].vpc_id, "vpc-aaaaaaaa");
+    snprintf(items[1].subnet_id, sizeof items[1].subnet_id, "subnet-cccccccc");
+    snprintf(items[1].instance_id, sizeof items[1].instance_id, "ins-dddddddd");
+    res_init(&items[2], RES_NAT, "ap-shanghai", "nat-eeeeeeee", "gw");
+    items[2].nat_version = 2;
+    items[2].has_dnat = 1;
+
+    assert_int_equal(store_inventory_import(f->s, f->acct.uin, items, 3, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_ENI, "eni-bbbbbbbb", &r, &e),
+                     STORE_OK);
+    assert_int_equal(r.kind, RES_ENI);
+    assert_string_equal(r.region, RG);
+    assert_string_equal(r.vpc_id, "vpc-aaaaaaaa");
+    assert_string_equal(r.subnet_id, "subnet-cccccccc");
+    assert_string_equal(r.instance_id, "ins-dddddddd");
+    assert_string_equal(r.name, "nic");
+    assert_int_equal(r.created_at, 1700000000);
+    assert_int_equal(store_resource_get(f->s, f->acct.uin, "ap-shanghai", RES_NAT, "nat-eeeeeeee",
+                                        &r, &e),
+                     STORE_OK);
+    assert_int_equal(r.nat_version, 2);
+    assert_int_equal(r.has_dnat, 1);
+
+    /* scoped by uin, region and kind */
+    assert_int_equal(store_account_create(f->s, 0, &other, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, other.uin, RG, RES_VPC, "vpc-aaaaaaaa", &r, &e),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_resource_get(f->s, f->acct.uin, "ap-beijing", RES_VPC, "vpc-aaaaaaaa",
+                                        &r, &e),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_SUBNET, "vpc-aaaaaaaa", &r, &e),
+                     STORE_NOTFOUND);
+
+    /* idempotent; a changed item is updated */
+    assert_int_equal(store_inventory_import(f->s, f->acct.uin, items, 3, &e), STORE_OK);
+    snprintf(items[0].name, sizeof items[0].name, "renamed");
+    assert_int_equal(store_inventory_import(f->s, f->acct.uin, items, 3, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_VPC, "vpc-aaaaaaaa", &r, &e),
+                     STORE_OK);
+    assert_string_equal(r.name, "renamed");
+    assert_string_equal(r.cidr, "10.0.0.0/16");
+
+    /* unknown account */
+    assert_int_equal(store_inventory_import(f->s, "000000000000", items, 3, &e), STORE_NOTFOUND);
+
+    /* all or nothing: new good items, then a bad one at the end */
+    res_init(&items[0], RES_SUBNET, RG, "subnet-ffffffff", "new1");
+    res_init(&items[1], RES_VPC, RG, "vpc-aaaaaaaa", "changed-but-rolled-back");
+    res_init(&items[2], RES_CCN, RG, "ccn-gggggggg", "new2");
+    res_init(&items[3], (enum res_kind)0, RG, "bad-kind", "bad");
+    assert_int_equal(store_inventory_import(f->s, f->acct.uin, items, 4, &e), STORE_ERR);
+    assert_non_null(strstr(e.msg, "item 3"));
+    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_SUBNET, "subnet-ffffffff", &r,
+                                        &e),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_CCN, "ccn-gggggggg", &r, &e),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_VPC, "vpc-aaaaaaaa", &r, &e),
+                     STORE_OK);
+    assert_string_equal(r.name, "renamed");
+    res_init(&items[3], RES_DCG, RG, "", "no id");
+    assert_int_equal(store_inventory_import(f->s, f->acct.uin, items, 4, &e), STORE_ERR);
+    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_SUBNET, "subnet-ffffffff", &r,
+                                        &e),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_inventory_import(f->s, f->acct.uin, NULL, 0, &e), STORE_OK);
+}
+
+/* ==== flow logs: create, get, update, delete ==== */
+
+static void test_flowlog_crud(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct flowlog fl;
+    struct tag tags[] = {{"zeta", "1"}, {"alpha", "2"}, {"mid", "va\"l\\ue"}};
+    struct flowlog_patch p = {0};
+    struct account other;
+    struct got g;
+
+    fl_init(&fl, f->acct.uin, RG, "fl-aaaaaaaa", "first", "VPC", "vpc-11111111", 1700000001);
+    snprintf(fl.vpc_id, sizeof fl.vpc_id, "vpc-11111111");
+    snprintf(fl.description, sizeof fl.description, "a description");
+    snprintf(fl.traffic_type, sizeof fl.traffic_type, "ACCEPT");
+    snprintf(fl.cloud_log_id, sizeof fl.cloud_log_id, "a1b2c3d4-0000-0000-0000-000000000000");
+    snprintf(fl.cloud_log_region, sizeof fl.cloud_log_region, RG);
+    snprintf(fl.cloud_log_state, sizeof fl.cloud_log_state, "SUCCESS");
+    snprintf(fl.storage_id, sizeof fl.storage_id, "topic-id");
+    snprintf(fl.storage_topic, sizeof fl.storage_topic, "topic-name");
+    fl.tags = tags;
+    fl.ntags = 3;
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+
+    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
+    assert_int_equal(g.n, 1);
+    struct flowlog *r = &g.rows[0];
+    assert_string_equal(r->id, "fl-aaaaaaaa");
+    assert_string_equal(r->uin, f->acct.uin);
+    assert_string_equal(r->region, RG);
+    assert_string_equal(r->vpc_id, "vpc-11111111");
+    assert_string_equal(r->name, "first");
+    assert_string_equal(r->description, "a description");
+    assert_string_equal(r->resource_type, "VPC");
+    assert_string_equal(r->resource_id, "vpc-11111111");
+    assert_string_equal(r->traffic_type, "ACCEPT");
+    assert_string_equal(r->cloud_log_id, "a1b2c3d4-0000-0000-0000-000000000000");
+    assert_string_equal(r->cloud_log_region, RG);
+    assert_string_equal(r->cloud_log_state, "SUCCESS");
+    assert_string_equal(r->storage_type, "cls");
+    assert_string_equal(r->storage_id, "topic-id");
+    assert_string_equal(r->storage_topic, "topic-name");
+    assert_int_equal(r->period, 0);
+    assert_int_equal(r->enable, 1);
+    assert_int_equal(r->created_at, 1700000001);
+    assert_string_equal(g.tags[0], "zeta=1;alpha=2;mid=va\"l\\ue;"); /* insertion order */
+
+    /* invisible to another account or region */
+    assert_int_equal(store_account_create(f->s, 0, &other, &e), STORE_OK);
+    assert_int_equal(get_one(f->s, other.uin, RG, "fl-aaaaaaaa", &g), STORE_NOTFOUND);
+    assert_int_equal(g.n, 0);
+    assert_int_equal(get_one(f->s, f->acct.uin, "ap-beijing", "fl-aaaaaaaa", &g), STORE_NOTFOUND);
+
+    /* the resource already has one: EXISTS names it */
+    fl_init(&fl, f->acct.uin, RG, "fl-bbbbbbbb", "second", "VPC", "vpc-11111111", 1700000002);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_EXISTS);
+    assert_string_equal(e.msg, "fl-aaaaaaaa");
+    /* the same resource id under another type is another resource */
+    fl_init(&fl, f->acct.uin, RG, "fl-bbbbbbbb", "second", "SUBNET", "vpc-11111111", 1700000002);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    /* the id is taken (even by another account): CONFLICT */
+    fl_init(&fl, other.uin, RG, "fl-aaaaaaaa", "x", "VPC", "vpc-22222222", 1700000003);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_CONFLICT);
+    /* unknown account */
+    fl_init(&fl, "000000000000", RG, "fl-cccccccc", "x", "VPC", "vpc-22222222", 1700000003);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_NOTFOUND);
+
+    /* update: NULL fields stay */
+    p.name = "renamed";
+    assert_int_equal(store_flowlog_update(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &p, &e), STORE_OK);
+    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
+    assert_string_equal(g.rows[0].name, "renamed");
+    assert_string_equal(g.rows[0].description, "a description");
+    p.name = NULL;
+    p.description = "";
+    p.period = 300;
+    assert_int_equal(store_flowlog_update(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &p, &e), STORE_OK);
+    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
+    assert_string_equal(g.rows[0].name, "renamed");
+    assert_string_equal(g.rows[0].description, "");
+    assert_int_equal(g.rows[0].period, 300);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(store_flowlog_update(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &p, &e), STORE_OK);
+    assert_int_equal(store_flowlog_update(f->s, other.uin, RG, "fl-aaaaaaaa", &p, &e),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_flowlog_update(f->s, f->acct.uin, RG, "fl-zzzzzzzz", &p, &e),
+                     STORE_NOTFOUND);
+    assert_string_equal(e.msg, "fl-zzzzzzzz");
+
+    /* delete: only the owner's; tags go too */
+    assert_int_equal(store_flowlog_delete(f->s, other.uin, RG, "fl-aaaaaaaa", &e), STORE_NOTFOUND);
+    assert_int_equal(store_flowlog_delete(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &e), STORE_OK);
+    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &g), STORE_NOTFOUND);
+    assert_int_equal(store_flowlog_delete(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &e),
+                     STORE_NOTFOUND);
+    /* the id and the resource are free again, with no stale tags */
+    fl_init(&fl, f->acct.uin, RG, "fl-aaaaaaaa", "again", "VPC", "vpc-11111111", 1700000009);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
+    assert_string_equal(g.tags[0], "");
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+}
+
+static void test_quota(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct account a;
+    struct flowlog fl;
+    char id[16], rid[32];
+
+    assert_int_equal(store_account_create(f->s, 3, &a, &e), STORE_OK);
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "fl-q000000%d", i);
+        snprintf(rid, sizeof rid, "vpc-q000000%d", i);
+        fl_init(&fl, a.uin, RG, id, "q", "VPC", rid, 1);
+        assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK); /* 0: the account's */
+    }
+    fl_init(&fl, a.uin, RG, "fl-q0000009", "q", "VPC", "vpc-q0000009", 1);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_QUOTA);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 3, &e), STORE_QUOTA);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 4, &e), STORE_OK); /* explicit quota wins */
+    assert_int_equal(store_flowlog_delete(f->s, a.uin, RG, "fl-q0000009", &e), STORE_OK);
+    /* EXISTS is reported before QUOTA */
+    fl_init(&fl, a.uin, RG, "fl-q0000008", "q", "VPC", "vpc-q0000000", 1);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_EXISTS);
+    /* per region */
+    fl_init(&fl, a.uin, "ap-beijing", "fl-q0000009", "q", "VPC", "vpc-q0000009", 1);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    /* a delete frees a slot */
+    assert_int_equal(store_flowlog_delete(f->s, a.uin, RG, "fl-q0000001", &e), STORE_OK);
+    fl_init(&fl, a.uin, RG, "fl-q0000007", "q", "VPC", "vpc-q0000007", 1);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_EXISTS);
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+}
+
+static void test_set_enable(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct flowlog fl;
+    struct got g;
+    const char *ids[] = {"fl-e0000001", "fl-e0000002", "fl-enotthere"};
+
+    fl_init(&fl, f->acct.uin, RG, "fl-e0000001", "a", "VPC", "vpc-e1", 1);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    fl_init(&fl, f->acct.uin, RG, "fl-e0000002", "b", "VPC", "vpc-e2", 1);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+
+    assert_int_equal(store_flowlog_set_enable(f->s, f->acct.uin, RG, ids, 3, 0, &e),
+                     STORE_NOTFOUND);
+    assert_string_equal(e.msg, "fl-enotthere");
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(get_one(f->s, f->acct.uin, RG, ids[i], &g), STORE_OK);
+        assert_int_equal(g.rows[0].enable, 1); /* nothing changed */
+    }
+    assert_int_equal(store_flowlog_set_enable(f->s, f->acct.uin, RG, ids, 2, 0, &e), STORE_OK);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(get_one(f->s, f->acct.uin, RG, ids[i], &g), STORE_OK);
+        assert_int_equal(g.rows[0].enable, 0);
+    }
+    assert_int_equal(store_flowlog_set_enable(f->s, f->acct.uin, RG, ids, 2, 0, &e), STORE_OK);
+    assert_int_equal(store_flowlog_set_enable(f->s, f->acct.uin, "ap-beijing", ids, 1, 1, &e),
+                     STORE_NOTFOUND);
+    assert_string_equal(e.msg, "fl-e0000001");
+    assert_int_equal(store_flowlog_set_enable(f->s, f->acct.uin, RG, ids + 1, 1, 7, &e), STORE_OK);
+    assert_int_equal(get_one(f->s, f->acct.uin, RG, ids[1], &g), STORE_OK);
+    assert_int_equal(g.rows[0].enable, 1);
+    assert_int_equal(get_one(f->s, f->acct.uin, RG, ids[0], &g), STORE_OK);
+    assert_int_equal(g.rows[0].enable, 0);
+}
+
+/* ==== query ==== */
+
+static void add(struct store *s, const char *uin, const char *region, const char *id,
+                const char *vpc, const char *name, const char *rtype, const char *rid,
+                const char *traffic, const char *log, const char *state, const char *logrg,
+                const struct tag *tags, size_t ntags)
+{
+    struct serr e = {{0}};
+    struct flowlog fl;
+    fl_init(&fl, uin, region, id, name, rtype, rid, 1700000000);
+    snprintf(fl.vpc_id, sizeof fl.vpc_id, "%s", vpc);
+    snprintf(fl.traffic_type, sizeof fl.traffic_type, "%s", traffic);
+    snprintf(fl.cloud_log_id, sizeof fl.cloud_log_id, "%s", log);
+    snprintf(fl.cloud_log_state, sizeof fl.cloud_log_state, "%s", state);
+    snprintf(fl.cloud_log_region, sizeof fl.cloud_log_region, "%s", logrg);
+    fl.tags = tags;
+    fl.ntags = ntags;
+    if (store_flowlog_create(s, &fl, 0, &e) != STORE_OK)
+        fail_msg("create %s: %s", id, e.msg);
+}
+
+/* Runs q and returns the sorted ids (and *total). */
+static const char *run(struct store *s, struct flowlog_query *q, uint64_t *total, char *out,
+                       size_t cap)
+{
+    static struct got g;
+    struct serr e = {{0}};
+    memset(&g, 0, sizeof g);
+    if (store_flowlog_query(s, q, collect, &g, total, &e) != STORE_OK)
+        fail_msg("query: %s", e.msg);
+    return ids_of(&g, out, cap);
+}
+
+static void test_query_filters(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct account b;
+    const char *a = f->acct.uin;
+    char out[512];
+    uint64_t total = 0;
+    static const struct tag t1[] = {{"env", "prod"}, {"team", "x"}};
+    static const struct tag t2[] = {{"env", "dev"}};
+    static const struct tag t3[] = {{"team", "y"}, {"环境", "值 \"q\"\\"}};
+
+    assert_int_equal(store_account_create(f->s, 0, &b, &e), STORE_OK);
+    add(f->s, a, RG, "fl-00000001", "vpc-a", "alpha", "VPC", "vpc-a", "ACCEPT", "log-1",
+        "SUCCESS", RG, t1, 2);
+    add(f->s, a, RG, "fl-00000002", "vpc-a", "beta", "SUBNET", "subnet-1", "REJECT", "log-1",
+        "SUCCESS", RG, t2, 1);
+    add(f->s, a, RG, "fl-00000003", "vpc-b", "alpha", "NETWORKINTERFACE", "eni-1", "ALL", "log-2",
+        "FAILED", "ap-shanghai", t3, 2);
+    add(f->s, a, RG, "fl-00000004", "", "gamma", "CCN", "ccn-1", "ALL", "log-2", "SUCCESS", RG,
+        NULL, 0);
+    add(f->s, b.uin, RG, "fl-00000005", "vpc-a", "alpha", "VPC", "vpc-a", "ACCEPT", "log-1",
+        "SUCCESS", RG, t1, 2);
+    add(f->s, a, "ap-beijing", "fl-00000006", "vpc-a", "alpha", "VPC", "vpc-a", "ACCEPT", "log-1",
+        "SUCCESS", RG, t1, 2);
+
+#define Q(...) (struct flowlog_query){.uin = a, .region = RG, __VA_ARGS__}
+#define EXPECT(qv, want)                                                                         \
+    do {                                                                                         \
+        struct flowlog_query q_ = qv;                                                            \
+        total = 99;                                                                              \
+        assert_string_equal(run(f->s, &q_, &total, out, sizeof out), want);                     \
+        assert_int_equal(total, strlen(want) ? (strlen(want) + 1) / 12 : 0);                     \
+    } while (0)
+
+    EXPECT(Q(.limit = 0), "fl-00000001,fl-00000002,fl-00000003,fl-00000004");
+    EXPECT(Q(.vpc_id = "", .name = "", .limit = 100), "fl-00000001,fl-00000002,fl-00000003,fl-00000004");
+    EXPECT(Q(.vpc_id = "vpc-a", .limit = 10), "fl-00000001,fl-00000002");
+    EXPECT(Q(.id = "fl-00000003", .limit = 10), "fl-00000003");
+    EXPECT(Q(.id = "fl-00000005", .limit = 10), ""); /* another account's */
+    EXPECT(Q(.name = "alpha", .limit = 10), "fl-00000001,fl-00000003");
+    EXPECT(Q(.resource_type = "CCN", .limit = 10), "fl-00000004");
+    EXPECT(Q(.resource_id = "eni-1", .limit = 10), "fl-00000003");
+    EXPECT(Q(.traffic_type = "ALL", .limit = 10), "fl-00000003,fl-00000004");
+    EXPECT(Q(.cloud_log_id = "log-1", .limit = 10), "fl-00000001,fl-00000002");
+    EXPECT(Q(.cloud_log_state = "FAILED", .limit = 10), "fl-00000003");
+    EXPECT(Q(.cloud_log_region = "ap-shanghai", .limit = 10), "fl-00000003");
+    EXPECT(Q(.vpc_id = "vpc-a", .name = "alpha", .limit = 10), "fl-00000001");
+    EXPECT(Q(.vpc_id = "vpc-a", .name = "gamma", .limit = 10), "");
+
+    static const char *const k_team[] = {"team"};
+    static const char *const k_env_nope[] = {"nope", "env"};
+    static const char *const k_nope[] = {"nope"};
+    static const char *const k_cjk[] = {"环境"};
+    EXPECT(Q(.tag_keys_any = k_team, .ntag_keys_any = 1, .limit = 10), "fl-00000001,fl-00000003");
+    EXPECT(Q(.tag_keys_any = k_env_nope, .ntag_keys_any = 2, .limit = 10),
+           "fl-00000001,fl-00000002");
+    EXPECT(Q(.tag_keys_any = k_nope, .ntag_keys_any = 1, .limit = 10), "");
+    EXPECT(Q(.tag_keys_any = k_cjk, .ntag_keys_any = 1, .limit = 10), "fl-00000003");
+
+    static const struct tag p_prod[] = {{"env", "prod"}};
+    static const struct tag p_prod_dev[] = {{"env", "prod"}, {"env", "dev"}};
+    static const struct tag p_prod_x[] = {{"env", "prod"}, {"team", "x"}};
+    static const struct tag p_dev_x[] = {{"env", "dev"}, {"team", "x"}};
+    static const struct tag p_mix[] = {{"team", "y"}, {"env", "prod"}, {"team", "x"}};
+    static const struct tag p_quote[] = {{"环境", "值 \"q\"\\"}};
+    EXPECT(Q(.tag_pairs = p_prod, .ntag_pairs = 1, .limit = 10), "fl-00000001");
+    EXPECT(Q(.tag_pairs = p_prod_dev, .ntag_pairs = 2, .limit = 10), "fl-00000001,fl-00000002");
+    EXPECT(Q(.tag_pairs = p_prod_x, .ntag_pairs = 2, .limit = 10), "fl-00000001");
+    EXPECT(Q(.tag_pairs = p_dev_x, .ntag_pairs = 2, .limit = 10), "");
+    EXPECT(Q(.tag_pairs = p_mix, .ntag_pairs = 3, .limit = 10), "fl-00000001");
+    EXPECT(Q(.tag_pairs = p_quote, .ntag_pairs = 1, .limit = 10), "fl-00000003");
+    EXPECT(Q(.tag_pairs = p_prod_dev, .ntag_pairs = 2, .tag_keys_any = k_team, .ntag_keys_any = 1,
+             .limit = 10),
+           "fl-00000001");
+    EXPECT(Q(.tag_pairs = p_prod, .ntag_pairs = 1, .name = "alpha", .order = ORDER_NAME,
+             .descending = 1, .limit = 10),
+           "fl-00000001");
+
+    /* many distinct pair keys (not cached) still work */
+    struct tag many[20];
+    char keys[20][8];
+    for (int i = 0; i < 20; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        many[i].key = keys[i];
+        many[i].value = "v";
+    }
+    many[19].key = "env";
+    many[19].value = "prod";
+    EXPECT(Q(.tag_pairs = many + 19, .ntag_pairs = 1, .limit = 10), "fl-00000001");
+    EXPECT(Q(.tag_pairs = many, .ntag_pairs = 20, .limit = 10), "");
+
+    /* tenancy */
+    struct flowlog_query qb = {.uin = b.uin, .region = RG, .limit = 10};
+    assert_string_equal(run(f->s, &qb, &total, out, sizeof out), "fl-00000005");
+    struct flowlog_query qr = {.uin = a, .region = "ap-beijing", .limit = 10};
+    assert_string_equal(run(f->s, &qr, &total, out, sizeof out), "fl-00000006");
+    struct flowlog_query qn = {.uin = a, .region = "ap-nowhere", .limit = 10};
+    assert_string_equal(run(f->s, &qn, &total, out, sizeof out), "");
+    assert_int_equal(total, 0);
+
+    /* total counts every match; the page is limit/offset */
+    struct flowlog_query q1 = {.uin = a, .region = RG, .limit = 1};
+    run(f->s, &q1, &total, out, sizeof out);
+    assert_int_equal(strlen(out), 11);
+    assert_int_equal(total, 4);
+    q1.offset = 3;
+    run(f->s, &q1, &total, out, sizeof out);
+    assert_string_equal(out, "fl-00000004");
+    q1.offset = 10;
+    run(f->s, &q1, &total, out, sizeof out);
+    assert_string_equal(out, "");
+    assert_int_equal(total, 4);
+    q1.offset = 0;
+    run(f->s, &q1, NULL, out, sizeof out); /* total not wanted */
+    assert_int_equal(strlen(out), 11);
+#undef EXPECT
+#undef Q
+}
+
+static int key_cmp(const struct flowlog *x, const struct flowlog *y, enum flowlog_order o)
+{
+    int c;
+    if (o == ORDER_NAME)
+        c = strcmp(x->name, y->name);
+    else
+        c = x->created_at < y->created_at ? -1 : x->created_at > y->created_at;
+    return c ? c : strcmp(x->id, y->id);
+}
+
+static void test_query_order_and_paging(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct flowlog fl;
+    char id[16], rid[32], name[16];
+    enum { N = 50, LIMIT = 7 };
+    static struct got all, page;
+
+    for (int i = 0; i < N; i++) {
+        /* ids in an order unrelated to time and name */
+        snprintf(id, sizeof id, "fl-%08d", (i * 37) % N);
+        snprintf(rid, sizeof rid, "eni-%08d", i);
+        snprintf(name, sizeof name, "name-%d", i % 4);
+        fl_init(&fl, f->acct.uin, RG, id, name, "NETWORKINTERFACE", rid,
+                1700000000 + i / 10); /* 5 groups of equal times */
+        assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    }
+    for (int o = 0; o < 2; o++) {
+        for (int desc = 0; desc < 2; desc++) {
+            uint64_t total = 0;
+            memset(&all, 0, sizeof all);
+            for (uint64_t off = 0; off < N + LIMIT; off += LIMIT) {
+                struct flowlog_query q = {.uin = f->acct.uin,
+                                          .region = RG,
+                                          .order = o ? ORDER_NAME : ORDER_CREATE_TIME,
+                                          .descending = desc,
+                                          .offset = off,
+                                          .limit = LIMIT};
+                memset(&page, 0, sizeof page);
+                assert_int_equal(store_flowlog_query(f->s, &q, collect, &page, &total, &e),
+                                 STORE_OK);
+                assert_int_equal(total, N);
+                assert_true(page.n <= LIMIT);
+                for (size_t k = 0; k < page.n; k++)
+                    all.rows[all.n++] = page.rows[k];
+            }
+            assert_int_equal(all.n, N);
+            for (size_t k = 1; k < all.n; k++) {
+                int c = key_cmp(&all.rows[k - 1], &all.rows[k], o ? ORDER_NAME : ORDER_CREATE_TIME);
+                if (desc ? c <= 0 : c >= 0)
+                    fail_msg("order %d desc %d: %s before %s", o, desc, all.rows[k - 1].id,
+                             all.rows[k].id);
+            }
+            /* strictly monotonic over unique ids => each id exactly once */
+        }
+    }
+}
+
+/* A callback that calls the store again is refused, not corrupting. */
+static void reenter_cb(void *ud, const struct flowlog *fl)
+{
+    struct fx *f = ud;
+    struct serr e = {{0}};
+    struct got g;
+    assert_int_equal(store_flowlog_get(f->s, fl->uin, fl->region, fl->id, collect, &g, &e),
+                     STORE_ERR);
+}
+
+static void test_reentry_refused(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct flowlog fl;
+    fl_init(&fl, f->acct.uin, RG, "fl-r0000001", "r", "VPC", "vpc-r", 1);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    assert_int_equal(store_flowlog_get(f->s, f->acct.uin, RG, "fl-r0000001", reenter_cb, f, &e),
+                     STORE_OK);
+    struct got g;
+    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-r0000001", &g), STORE_OK);
+}
+
+/* ==== concurrency ==== */
+
+enum { THREADS = 16, PER_THREAD = 200, READERS = 4 };
+
+struct worker {
+    struct store *s;
+    const char *uin;
+    int t;
+    int ok, exists, other;
+    pthread_barrier_t *bar;
+    int *stop; /* set by the main thread; read with __atomic */
+};
+
+static void *create_many(void *arg)
+{
+    struct worker *w = arg;
+    struct flowlog fl;
+    struct serr e;
+    char id[16], rid[32];
+    pthread_barrier_wait(w->bar);
+    for (int i = 0; i < PER_THREAD; i++) {
+        snprintf(id, sizeof id, "fl-%02d%06d", w->t, i);
+        snprintf(rid, sizeof rid, "eni-%02d%06d", w->t, i);
+        fl_init(&fl, w->uin, RG, id, "c", "NETWORKINTERFACE", rid, i);
+        int rc = store_flowlog_create(w->s, &fl, 100000, &e);
+        if (rc == STORE_OK)
+            w->ok++;
+        else
+            w->other++;
+    }
+    return NULL;
+}
+
+static void *create_same(void *arg)
+{
+    struct worker *w = arg;
+    struct flowlog fl;
+    struct serr e;
+    char id[16];
+    snprintf(id, sizeof id, "fl-race%04d", w->t);
+    fl_init(&fl, w->uin, RG, id, "race", "VPC", "vpc-contested", 1);
+    pthread_barrier_wait(w->bar);
+    int rc = store_flowlog_create(w->s, &fl, 100000, &e);
+    if (rc == STORE_OK)
+        w->ok++;
+    else if (rc == STORE_EXISTS)
+        w->exists++;
+    else
+        w->other++;
+    return NULL;
+}
+
+static void count_cb(void *ud, const struct flowlog *fl)
+{
+    (void)fl;
+    ++*(int *)ud;
+}
+
+static void *read_loop(void *arg)
+{
+    struct worker *w = arg;
+    struct serr e;
+    uint64_t total, last = 0;
+    pthread_barrier_wait(w->bar);
+    while (!__atomic_load_n(w->stop, __ATOMIC_ACQUIRE)) {
+        struct flowlog_query q = {.uin = w->uin, .region = RG, .limit = 20, .descending = 1};
+        int rows = 0;
+        if (store_flowlog_query(w->s, &q, count_cb, &rows, &total, &e) != STORE_OK ||
+            total < last || rows > 20) /* committed rows never disappear */
+            w->other++;
+        else
+            w->ok++;
+        last = total;
+    }
+    return NULL;
+}
+
+static void test_concurrency(void **state)
+{
+    struct fx *f = *state;
+    struct worker w[THREADS + READERS];
+    pthread_t th[THREADS + READERS];
+    pthread_barrier_t bar;
+    int stop = 0;
+    uint64_t c0, j0, c1, j1, total = 0;
+    struct serr e = {{0}};
+    int ok = 0, exists = 0, other = 0, reads = 0;
+
+    store_sqlite_stats(f->s, &c0, &j0);
+    pthread_barrier_init(&bar, NULL, THREADS + READERS);
+    for (int i = 0; i < THREADS + READERS; i++) {
+        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .bar = &bar, .stop = &stop};
+        pthread_create(&th[i], NULL, i < THREADS ? create_many : read_loop, &w[i]);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (int i = THREADS; i < THREADS + READERS; i++)
+        pthread_join(th[i], NULL); /* reader threads exit: their connections close */
+    pthread_barrier_destroy(&bar);
+    store_sqlite_stats(f->s, &c1, &j1);
+    for (int i = 0; i < THREADS; i++) {
+        ok += w[i].ok;
+        other += w[i].other;
+    }
+    for (int i = THREADS; i < THREADS + READERS; i++) {
+        assert_int_equal(w[i].other, 0);
+        reads += w[i].ok;
+    }
+    assert_int_equal(ok, THREADS * PER_THREAD);
+    assert_int_equal(other, 0);
+    assert_int_equal(j1 - j0, THREADS * PER_THREAD);
+    assert_true(c1 - c0 <= j1 - j0);
+    print_message("group commit: %llu creates from %d threads in %llu commits (%.1f per commit); "
+                  "%d concurrent queries\n",
+                  (unsigned long long)(j1 - j0), THREADS, (unsigned long long)(c1 - c0),
+                  (double)(j1 - j0) / (double)(c1 - c0 ? c1 - c0 : 1), reads);
+
+    struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .limit = 1};
+    assert_int_equal(store_flowlog_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
+    assert_int_equal(total, THREADS * PER_THREAD);
+
+    /* racing on one resource: exactly one wins */
+    ok = exists = other = 0;
+    pthread_barrier_init(&bar, NULL, THREADS);
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .bar = &bar};
+        pthread_create(&th[i], NULL, create_same, &w[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ok += w[i].ok;
+        exists += w[i].exists;
+        other += w[i].other;
+    }
+    pthread_barrier_destroy(&bar);
+    assert_int_equal(ok, 1);
+    assert_int_equal(exists, THREADS - 1);
+    assert_int_equal(other, 0);
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accounts_and_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flowlog_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_enable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_order_and_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reentry_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("store_sqlite", tests, NULL, NULL);
+}
