@@ -442,9 +442,7 @@ done:
     } else {
         reply_error(out, &c, &e);
     }
-    json_decref(result);
-    json_decref(in);
-    form_free(c.params, c.nparams);
+    /* log before the params go: for v1 the action name lives in them */
     if (a->cfg.log_requests) {
         log_safe(c.action, act, sizeof act);
         log_info("request id=%s account=%s action=%s code=%s latency_us=%llu", c.request_id,
@@ -452,6 +450,9 @@ done:
                  e.id == API_E_OK ? "OK" : apierr_code(e.id),
                  (unsigned long long)(mono_us() - t0));
     }
+    json_decref(result);
+    json_decref(in);
+    form_free(c.params, c.nparams);
     memset(&c.key.secret_key, 0, sizeof c.key.secret_key);
 }
 

@@ -11,6 +11,7 @@ const h = require("./harness");
 let ctx;
 let S; // main account: inventory tag "aaaa"
 let Q; // account with --flowlog-quota 2: tag "bbbb"
+let D; // account with the default quota (100): tag "cccc"
 let ids;
 let client;
 let nextEni;
@@ -21,9 +22,10 @@ before(async () => {
     accounts: [
       { tag: "aaaa", extraEnis: 30 },
       { tag: "bbbb", quota: 2, extraEnis: 4 },
+      { tag: "cccc", extraEnis: 101 },
     ],
   });
-  [S, Q] = ctx.accounts;
+  [S, Q, D] = ctx.accounts;
   ids = S.ids;
   client = S.client();
   nextEni = h.eniPool(ids);
@@ -180,6 +182,10 @@ describe("success", () => {
 
   test("FlowLogName of 60 CJK characters (180 bytes) and description of 512 CJK characters", async () => {
     await succeeds(eniReq({ FlowLogName: "流".repeat(60), FlowLogDescription: "述".repeat(512) }));
+  });
+
+  test("FlowLogName of 60 characters outside the BMP (emoji: 4 bytes, 2 UTF-16 units each)", async () => {
+    await succeeds(eniReq({ FlowLogName: "😀".repeat(60), FlowLogDescription: "🚀".repeat(512) }));
   });
 
   test("FlowLogName of 60 ASCII characters and description of 512", async () => {
@@ -363,6 +369,10 @@ describe("step 3: InvalidParameterValue.Range", () => {
 
   test("FlowLogName of 61 CJK characters -> Range (characters, not bytes)", async () => {
     await fails(baseReq({ FlowLogName: "流".repeat(61) }), "InvalidParameterValue.Range", { mention: "FlowLogName" });
+  });
+
+  test("FlowLogName of 61 emoji -> Range", async () => {
+    await fails(baseReq({ FlowLogName: "😀".repeat(61) }), "InvalidParameterValue.Range", { mention: "FlowLogName" });
   });
 
   test("FlowLogDescription of 513 characters -> Range", async () => {
@@ -740,6 +750,12 @@ describe("step 8: FlowLogInstanceExisted and LimitExceeded", () => {
     await h.expectApiError(qc.CreateFlowLog(h.eniRequest(Q.ids, "eni-zzzz9999")), "ResourceNotFound");
   });
 
+  test("default quota: 100 flow logs per account and region, the 101st -> LimitExceeded", async () => {
+    const dc = D.client();
+    for (let i = 0; i < 100; i++) await dc.CreateFlowLog(h.eniRequest(D.ids, D.ids.extraEnis[i]));
+    await h.expectApiError(dc.CreateFlowLog(h.eniRequest(D.ids, D.ids.extraEnis[100])), "LimitExceeded");
+  });
+
   test("the quota is per region: account Q can still create in ap-shanghai", async () => {
     const sh = h.inventoryFixture({ tag: "eeee", region: "ap-shanghai", extraEnis: 1 });
     h.importInventory(ctx.dataDir, Q.Uin, sh.inventory);
@@ -769,5 +785,87 @@ describe("messages", () => {
     assert.ok(h.isAscii(en.message), en.message);
     const ex = await fails(baseReq({ ResourceType: "SUBNET", ResourceId: ids.subnet }), "UnsupportedOperation.FlowLogInstanceExisted");
     assert.ok(ex.message.includes(ids.subnet), `message should name ${ids.subnet}: ${ex.message}`);
+  });
+});
+
+// --------------------------------------------------- 9. the store fails ---
+// Fault injection: a tiny LD_PRELOAD shim makes pwrite/fsync fail with EIO
+// while a trigger file exists, so SQLite's commit fails under the server.
+const FAULT_SHIM = `
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+static int failing(void) {
+  const char *f = getenv("FLOWLOGD_FAULT_FILE");
+  return f && access(f, F_OK) == 0;
+}
+#define WRAP_WRITE(name, offt)                                               \\
+  ssize_t name(int fd, const void *b, size_t n, offt o) {                    \\
+    static ssize_t (*real)(int, const void *, size_t, offt);                 \\
+    if (!real) real = (ssize_t (*)(int, const void *, size_t, offt))dlsym(RTLD_NEXT, #name); \\
+    if (failing()) { errno = EIO; return -1; }                               \\
+    return real(fd, b, n, o);                                                \\
+  }
+WRAP_WRITE(pwrite, off_t)
+WRAP_WRITE(pwrite64, off64_t)
+#define WRAP_SYNC(name)                                                      \\
+  int name(int fd) {                                                         \\
+    static int (*real)(int);                                                 \\
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, #name);                 \\
+    if (failing()) { errno = EIO; return -1; }                               \\
+    return real(fd);                                                         \\
+  }
+WRAP_SYNC(fsync)
+WRAP_SYNC(fdatasync)
+`;
+
+describe("step 9: the store fails -> InternalError.ModuleError, nothing written", () => {
+  const fs = require("node:fs");
+  const path = require("node:path");
+  const { spawnSync } = require("node:child_process");
+  let srv;
+  let F;
+  let trigger;
+  let shimOk = false;
+
+  before(async () => {
+    const dir = h.tmpDir("fault");
+    const src = path.join(dir, "fault.c");
+    const so = path.join(dir, "fault.so");
+    fs.writeFileSync(src, FAULT_SHIM);
+    const cc = spawnSync(process.env.CC || "cc", ["-shared", "-fPIC", "-O1", "-o", so, src, "-ldl"], { encoding: "utf8" });
+    if (cc.status !== 0) return; // no C compiler: the tests below skip
+    shimOk = true;
+    trigger = path.join(dir, "fail-now");
+    const dataDir = h.tmpDir("fault-data");
+    F = h.createAccount(dataDir);
+    const fx = h.inventoryFixture({ tag: "dddd", extraEnis: 4 });
+    h.importInventory(dataDir, F.Uin, fx.inventory);
+    Object.assign(F, fx);
+    // (a sanitizer build refuses a preload ahead of its runtime unless told not to check)
+    const asan = [process.env.ASAN_OPTIONS, "verify_asan_link_order=0"].filter(Boolean).join(":");
+    srv = await h.startServer({ dataDir, env: { LD_PRELOAD: so, FLOWLOGD_FAULT_FILE: trigger, ASAN_OPTIONS: asan } });
+  });
+  after(async () => {
+    if (srv) await srv.stop();
+  });
+
+  test("a failed commit answers InternalError.ModuleError; the same create succeeds once the disk is back", async (t) => {
+    if (!shimOk) return t.skip("no C compiler for the fault-injection shim");
+    const c = h.vpcClient({ endpoint: srv.endpoint, secretId: F.SecretId, secretKey: F.SecretKey });
+    await c.CreateFlowLog(h.eniRequest(F.ids, F.ids.extraEnis[0])); // the disk works
+    fs.writeFileSync(trigger, "");
+    try {
+      await h.expectApiError(c.CreateFlowLog(h.eniRequest(F.ids, F.ids.extraEnis[1])), "InternalError.ModuleError");
+    } finally {
+      fs.unlinkSync(trigger);
+    }
+    // nothing was written: the resource is still free, and the server still works
+    const resp = await c.CreateFlowLog(h.eniRequest(F.ids, F.ids.extraEnis[1]));
+    assert.equal(resp.FlowLog[0].ResourceId, F.ids.extraEnis[1]);
+    await h.expectApiError(c.CreateFlowLog(h.eniRequest(F.ids, F.ids.extraEnis[0])), "UnsupportedOperation.FlowLogInstanceExisted");
   });
 });

@@ -76,20 +76,21 @@ function checkBinary() {
 
 // ------------------------------------------------------------------ server ---
 /**
- * Starts `flowlogd serve --listen 127.0.0.1:PORT --data DIR [args...]` and
+ * Starts `flowlogd serve --listen 127.0.0.1:PORT --data DIR [args...]` (with
+ * `env` added to the environment) and
  * resolves once it prints a line containing "listening".
  * Returns {port, endpoint, proc, stop(signal), logs(), exited}.
  * If `t` (a node:test context or suite hook) is given, the server is stopped
  * in its after hook; every server is killed at process exit anyway.
  */
-async function startServer({ dataDir, args = [], t, timeoutMs = 10000 } = {}) {
+async function startServer({ dataDir, args = [], t, timeoutMs = 10000, env } = {}) {
   checkBinary();
   assert.ok(dataDir, "startServer needs a dataDir");
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      const srv = await spawnServer(port, dataDir, args, timeoutMs);
+      const srv = await spawnServer(port, dataDir, args, timeoutMs, env);
       if (t && typeof t.after === "function") t.after(() => srv.stop());
       return srv;
     } catch (e) {
@@ -100,18 +101,29 @@ async function startServer({ dataDir, args = [], t, timeoutMs = 10000 } = {}) {
   throw lastErr;
 }
 
-function spawnServer(port, dataDir, args, timeoutMs) {
+function spawnServer(port, dataDir, args, timeoutMs, env) {
   return new Promise((resolve, reject) => {
     const argv = ["serve", "--listen", `127.0.0.1:${port}`, "--data", dataDir, ...args];
-    const proc = spawn(BIN, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(BIN, argv, { stdio: ["ignore", "pipe", "pipe"], env: Object.assign({}, process.env, env || {}) });
     liveProcs.add(proc);
     const lines = [];
     let ready = false;
+    let stopping = false;
     let exitInfo = null;
     const exited = new Promise((res) => {
       proc.on("exit", (code, signal) => {
         liveProcs.delete(proc);
         exitInfo = { code, signal };
+        if (ready && !stopping) {
+          // a crash: every later test of the file fails with a connection error, so say why once
+          setTimeout(() => {
+            process.stderr.write(
+              `\n# flowlogd (port ${port}) exited unexpectedly (code ${code}, signal ${signal}); last log lines:\n` +
+                lines.slice(-60).map((l) => `#   ${l}`).join("\n") +
+                "\n"
+            );
+          }, 50);
+        }
         res(exitInfo);
       });
     });
@@ -164,6 +176,7 @@ function spawnServer(port, dataDir, args, timeoutMs) {
       /** Sends `signal` (default SIGTERM) and waits for the exit (SIGKILL after graceMs). */
       async stop(signal = "SIGTERM", graceMs = 5000) {
         if (exitInfo) return exitInfo;
+        stopping = true;
         try {
           proc.kill(signal);
         } catch (_) {

@@ -27,8 +27,9 @@ const validReq = (over) => h.eniRequest(acct.ids, nextEni(), over);
 /** A request that passes every check up to the store lookup and then fails: nothing is created. */
 const notFoundReq = (over) => h.eniRequest(acct.ids, "eni-zzzz9999", over);
 
-function remember(resp, action) {
-  if (resp && resp.RequestId) requestIds.push({ requestId: resp.RequestId, action });
+/** Records a request whose log line is checked at the end: its action, and its error code if any. */
+function remember(resp, action, code) {
+  if (resp && resp.RequestId) requestIds.push({ requestId: resp.RequestId, action, code: code || (resp.Error && resp.Error.Code) });
 }
 
 function assertFlowLogOut(resp, req) {
@@ -88,6 +89,18 @@ describe("request forms", () => {
       assertFlowLogOut(h.expectEnvelope(r, null), req);
     });
   }
+
+  test("v1 form maps numbers: CCN with Period 300 through HmacSHA256 POST and HmacSHA1 GET", async () => {
+    // (no Period key at all when not given: the SDK would send an undefined one as "Period=" in a query)
+    const ccn = (id, Period) =>
+      Object.assign({ FlowLogName: "ccn", ResourceType: "CCN", ResourceId: id, TrafficType: "ALL", CloudLogId: acct.ids.clsGz }, Period ? { Period } : {});
+    const r1 = await acct.client({ signMethod: "HmacSHA256" }).CreateFlowLog(ccn(acct.ids.ccn, 300));
+    assert.equal(r1.FlowLog[0].Period, 300);
+    const r2 = await acct.client({ signMethod: "HmacSHA1", reqMethod: "GET" }).CreateFlowLog(ccn(acct.ids.ccn2, 60));
+    assert.equal(r2.FlowLog[0].Period, 60);
+    const r3 = await acct.client({ reqMethod: "GET" }).CreateFlowLog(ccn(acct.ids.ccn3, undefined));
+    assert.equal(r3.FlowLog[0].Period, 600);
+  });
 
   test("v1 without SignatureMethod means HmacSHA1", async () => {
     const req = validReq();
@@ -485,6 +498,34 @@ describe("not API calls", () => {
     assert.ok(!(r.json && r.json.Response), `404 should not carry the API envelope: ${r.text}`);
   });
 
+  test("POST /foo -> plain 404, not the envelope", async () => {
+    const r = await h.send({ port: port(), method: "POST", path: "/foo", headers: { "content-type": "application/json" }, body: "{}" });
+    assert.equal(r.status, 404);
+    assert.ok(!(r.json && r.json.Response), `404 should not carry the API envelope: ${r.text}`);
+  });
+
+  test("odd API calls (POST / or GET /) still get an HTTP 200 error envelope", async () => {
+    const odd = [
+      { method: "POST", headers: { "content-type": "text/plain" }, body: "hello" },
+      { method: "POST", headers: {}, body: "{}" },
+      { method: "GET", headers: {} },
+      { method: "POST", headers: { "content-type": "application/json", "x-tc-action": "CreateFlowLog" }, body: "{}" },
+    ];
+    for (const o of odd) {
+      const r = await h.send({ port: port(), path: "/", ...o });
+      const resp = h.expectEnvelope(r);
+      assert.ok(resp.Error && resp.Error.Code, `${o.method} / ${JSON.stringify(o.headers)}: expected an error, got ${r.text}`);
+    }
+    const nonNumericTs = await h.rawCall({ port: port(), body: notFoundReq(), headers: { "x-tc-timestamp": "soon" }, ...keys() });
+    assert.ok(h.expectEnvelope(nonNumericTs).Error, "a non-numeric X-TC-Timestamp was accepted");
+  });
+
+  test("Authorization: SKIP (the SDK's unsigned mode) is refused with AuthFailure", async () => {
+    const r = await h.rawCall({ port: port(), body: notFoundReq(), authorization: "SKIP", ...keys() });
+    const resp = h.expectEnvelope(r);
+    assert.ok(resp.Error && resp.Error.Code.startsWith("AuthFailure"), `SKIP answered ${JSON.stringify(resp)}`);
+  });
+
   test("PUT / and DELETE / -> 405 or 404, not the envelope", async () => {
     for (const method of ["PUT", "DELETE"]) {
       const r = await h.send({ port: port(), method, path: "/", headers: { "content-type": "application/json" }, body: "{}" });
@@ -521,7 +562,7 @@ describe("errors are HTTP 200 envelopes, in both languages", () => {
       mention: "FlowLogName",
     });
     assert.ok(h.isAscii(e.message), `en-US message is not English: ${e.message}`);
-    remember({ RequestId: e.requestId }, "CreateFlowLog");
+    remember({ RequestId: e.requestId }, "CreateFlowLog", e.code);
   });
 
   test("default language is zh-CN: Chinese message naming the parameter", async () => {
@@ -573,16 +614,25 @@ describe("logging", () => {
     const ok = await acct.client().CreateFlowLog(validReq());
     remember(ok, "CreateFlowLog");
     const e = await h.expectApiError(acct.client().CreateFlowLog(notFoundReq()), "ResourceNotFound");
-    remember({ RequestId: e.requestId }, "CreateFlowLog");
+    remember({ RequestId: e.requestId }, "CreateFlowLog", e.code);
     const r = await h.rawCall({ port: port(), action: "CreateFlowLogz", body: {}, ...keys() });
     remember(h.expectEnvelope(r, "InvalidAction"), "CreateFlowLogz");
+    const bad = await h.rawCall({ port: port(), body: notFoundReq(), secretId: acct.SecretId, secretKey: "wrong" });
+    remember(h.expectEnvelope(bad, "AuthFailure.SignatureFailure"), "CreateFlowLog");
+    const v1 = await acct.client({ signMethod: "HmacSHA1" }).CreateFlowLog(validReq());
+    remember(v1, "CreateFlowLog");
     await h.sleep(300); // let the log lines arrive
     const logs = ctx.server.logs();
     assert.ok(requestIds.length >= 5, "too few RequestIds collected");
-    for (const { requestId, action } of requestIds) {
+    for (const { requestId, action, code } of requestIds) {
       const lines = logs.filter((l) => l.includes(requestId));
       assert.equal(lines.length, 1, `RequestId ${requestId} appears on ${lines.length} log lines:\n${lines.join("\n")}`);
       assert.ok(lines[0].includes(action), `log line lacks the action ${action}: ${lines[0]}`);
+      if (code) assert.ok(lines[0].includes(code), `log line lacks the result code ${code}: ${lines[0]}`);
+      // the account is known once the request is authenticated (an unknown action may be refused before)
+      if (!code || !(code.startsWith("AuthFailure") || code === "InvalidAction")) {
+        assert.ok(lines[0].includes(acct.Uin) || lines[0].includes(String(acct.AppId)), `log line lacks the account: ${lines[0]}`);
+      }
     }
     const all = logs.join("\n");
     assert.ok(!all.includes(acct.SecretKey), "the account's SecretKey appears in the server log");
