@@ -26,6 +26,7 @@ enum store_rc {
     STORE_QUOTA,    /* the account's quota would be passed */
     STORE_CONFLICT, /* a generated id collided: the caller draws a new one and retries */
     STORE_INUSE,    /* the row is referenced by others (detail says by what) */
+    STORE_HAS_FLOWLOG, /* a CCN or DCG that has a flow log cannot be deleted */
     STORE_ERR,      /* the backend failed; nothing was written */
 };
 
@@ -64,6 +65,7 @@ enum res_kind {
     RES_CLS_TOPIC,     /* region = the topic's own region */
     RES_CKAFKA,        /* edition in `edition` */
     RES_CKAFKA_TOPIC,  /* id = "<instance>/<topic>", instance_id = instance, name = topic */
+    RES_TASK,          /* an asynchronous task: id = the RequestId, name = its status */
 };
 
 struct resource {
@@ -80,6 +82,19 @@ struct resource {
     int nat_version;        /* NAT: 1 classic, 2 standard (DPDK) */
     int has_dnat;           /* NAT */
     int64_t created_at;     /* unix seconds */
+};
+
+typedef void (*resource_cb)(void *ud, const struct resource *r);
+
+/** Describe* of resources: every non-NULL filter matches exactly (AND);
+ * ids (nids > 0) restricts to those ids. Ordered by created_at, then id. */
+struct resource_query {
+    const char *uin, *region;
+    enum res_kind kind;
+    const char *const *ids;
+    size_t nids;
+    const char *vpc_id, *subnet_id, *instance_id, *name;
+    uint64_t offset, limit;
 };
 
 /* ==== flow logs ==== */
@@ -169,6 +184,34 @@ struct store_ops {
     int (*flowlog_set_enable)(struct store *, const char *uin, const char *region,
                               const char *const *ids, size_t n, int enable, struct serr *);
 
+    /* Resources created through the API (they share the table with the
+     * inventory import). create: STORE_CONFLICT if the id exists (the caller
+     * draws another), STORE_NOTFOUND if a parent named in vpc_id /
+     * subnet_id / instance_id does not exist (serr names it). */
+    int (*resource_create)(struct store *, const char *uin, const struct resource *r,
+                           struct serr *);
+    /* delete: STORE_NOTFOUND; STORE_INUSE when something is still in it
+     * (a VPC's subnets, ENIs or gateways; a subnet's ENIs; an attached ENI;
+     * serr names what is in the way); STORE_HAS_FLOWLOG for a CCN or DCG
+     * with a flow log. Deleting an ENI, subnet, NAT or VPC deletes its flow
+     * log (and that flow log's tags) in the same transaction. */
+    int (*resource_delete)(struct store *, const char *uin, const char *region, enum res_kind kind,
+                           const char *id, struct serr *);
+    /* Attach (instance_id non-empty) or detach (NULL or "") an ENI.
+     * STORE_NOTFOUND for the ENI or the instance; STORE_INUSE when attaching
+     * an ENI attached elsewhere or detaching an unattached one. */
+    int (*resource_attach)(struct store *, const char *uin, const char *region,
+                           const char *eni_id, const char *instance_id, struct serr *);
+    int (*resource_query)(struct store *, const struct resource_query *q, resource_cb cb,
+                          void *ud, uint64_t *total, struct serr *);
+
+    /* Tags through the tag service: upsert `set`, remove the keys in `del`,
+     * atomically. STORE_NOTFOUND; STORE_QUOTA if the flow log would have
+     * more than 50 keys. */
+    int (*flowlog_tags_modify)(struct store *, const char *uin, const char *region,
+                               const char *id, const struct tag *set, size_t nset,
+                               const char *const *del, size_t ndel, struct serr *);
+
     int (*integrity_check)(struct store *, struct serr *);
     void (*close)(struct store *);
 };
@@ -239,6 +282,33 @@ static inline int store_flowlog_set_enable(struct store *s, const char *uin, con
                                            struct serr *e)
 {
     return s->ops->flowlog_set_enable(s, uin, region, ids, n, enable, e);
+}
+static inline int store_resource_create(struct store *s, const char *uin,
+                                        const struct resource *r, struct serr *e)
+{
+    return s->ops->resource_create(s, uin, r, e);
+}
+static inline int store_resource_delete(struct store *s, const char *uin, const char *region,
+                                        enum res_kind kind, const char *id, struct serr *e)
+{
+    return s->ops->resource_delete(s, uin, region, kind, id, e);
+}
+static inline int store_resource_attach(struct store *s, const char *uin, const char *region,
+                                        const char *eni_id, const char *instance_id,
+                                        struct serr *e)
+{
+    return s->ops->resource_attach(s, uin, region, eni_id, instance_id, e);
+}
+static inline int store_resource_query(struct store *s, const struct resource_query *q,
+                                       resource_cb cb, void *ud, uint64_t *total, struct serr *e)
+{
+    return s->ops->resource_query(s, q, cb, ud, total, e);
+}
+static inline int store_flowlog_tags_modify(struct store *s, const char *uin, const char *region,
+                                            const char *id, const struct tag *set, size_t nset,
+                                            const char *const *del, size_t ndel, struct serr *e)
+{
+    return s->ops->flowlog_tags_modify(s, uin, region, id, set, nset, del, ndel, e);
 }
 static inline int store_integrity_check(struct store *s, struct serr *e)
 {
