@@ -3,8 +3,11 @@
 # tests need (Debian packages, the npm packages pinned in package-lock.json),
 # then builds and runs the unit tests (cmocka) and the integration tests (the
 # real binary driven by the official Node SDK), first in a normal build and
-# then under AddressSanitizer + UndefinedBehaviorSanitizer.
+# then under AddressSanitizer + UndefinedBehaviorSanitizer; then the
+# reliability tests (crash consistency, hostile input, limits, secrets) and
+# every libFuzzer target for FUZZ_SECONDS (default 60) each.
 set -euo pipefail
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 cd "$(dirname "$0")/.."
 WITH_TEST_TOOLS=1 scripts/install-deps.sh
 npm ci --no-audit --no-fund --loglevel=error
@@ -24,5 +27,9 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 make -s -j"$jobs" SAN=1
 make -s SAN=1 unit || status=1
 make -s SAN=1 integration || status=1
+echo "=== reliability tests"
+make -s reliability || status=1
+echo "=== fuzzing (${FUZZ_SECONDS:-60} s per target)"
+make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" || status=1
 if [ $status -eq 0 ]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
 exit $status
