@@ -182,6 +182,11 @@ static void log_safe(const char *s, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+static enum api_lang lang_of(const char *value)
+{
+    return value && strcmp(value, "en-US") == 0 ? LANG_EN : LANG_ZH;
+}
+
 /* ==== the steps ==== */
 
 /* Decodes the query (GET) or form body (POST form) into c->params. */
@@ -204,6 +209,8 @@ static enum api_err check_transport(struct api *a, struct call *c, struct apierr
     enum api_err rc;
 
     c->v1 = http_header(r, "Authorization") == NULL;
+    /* known before anything can fail; a v1 Language parameter refines it later */
+    c->lang = lang_of(http_header(r, "X-TC-Language"));
     if (qlen > a->cfg.max_query)
         return apierr_setf(e, API_E_TOO_LARGE, "query string over %zu bytes", a->cfg.max_query);
     if (r->body_too_large)
@@ -232,7 +239,7 @@ static enum api_err check_common(struct call *c, struct apierr *e)
     const char *lang = common(c, "X-TC-Language", "Language");
     int name_known;
 
-    c->lang = lang && strcmp(lang, "en-US") == 0 ? LANG_EN : LANG_ZH;
+    c->lang = lang_of(lang);
     c->action = common(c, "X-TC-Action", "Action");
     c->version = common(c, "X-TC-Version", "Version");
     c->region = common(c, "X-TC-Region", "Region");
