@@ -82,12 +82,19 @@ struct resource {
     int nat_version;        /* NAT: 1 classic, 2 standard (DPDK) */
     int has_dnat;           /* NAT */
     int64_t created_at;     /* unix seconds */
+    /* Display-only attributes of a resource created through the API, as a
+     * JSON object text ("" or NULL = none): borrowed like `tags` (input:
+     * the caller's during the call; output: valid during the callback).
+     * Written by resource_create and returned by resource_query only;
+     * resource_get and the inventory import leave it alone. */
+    const char *attrs;
 };
 
 typedef void (*resource_cb)(void *ud, const struct resource *r);
 
 /** Describe* of resources: every non-NULL filter matches exactly (AND);
- * ids (nids > 0) restricts to those ids. Ordered by created_at, then id. */
+ * ids (nids > 0) restricts to those ids. Ordered by created_at, then id.
+ * limit 0 means no limit; *total counts every match. */
 struct resource_query {
     const char *uin, *region;
     enum res_kind kind;

@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h> /* only to tamper with the file behind the store's back */
 
 #include "store/sqlite/sqlite.h"
 #include "store/store.h"
@@ -602,6 +605,9 @@ static void test_query_filters(void **state)
     EXPECT(Q(.tag_keys_any = k_env_nope, .ntag_keys_any = 2, .limit = 10),
            "fl-00000001,fl-00000002");
     EXPECT(Q(.tag_keys_any = k_nope, .ntag_keys_any = 1, .limit = 10), "");
+    static const char *const k_team_env[] = {"team", "env"}; /* fl-1 has both: counted once */
+    EXPECT(Q(.tag_keys_any = k_team_env, .ntag_keys_any = 2, .limit = 10),
+           "fl-00000001,fl-00000002,fl-00000003");
     EXPECT(Q(.tag_keys_any = k_cjk, .ntag_keys_any = 1, .limit = 10), "fl-00000003");
 
     static const struct tag p_prod[] = {{"env", "prod"}};
@@ -744,6 +750,95 @@ static void test_reentry_refused(void **state)
                      STORE_OK);
     struct got g;
     assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-r0000001", &g), STORE_OK);
+}
+
+/* integrity_check notices what no store operation can produce. */
+static void tamper(struct fx *f, const char *sql)
+{
+    char p[160];
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    snprintf(p, sizeof p, "%s/flowlogd.db", f->data);
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("tamper: %s", msg);
+    sqlite3_close(db);
+}
+
+static void test_integrity_check(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct flowlog fl;
+    struct tag tags[] = {{"a", "1"}, {"b", "2"}};
+
+    fl_init(&fl, f->acct.uin, RG, "fl-i0000001", "i", "VPC", "vpc-i", 1);
+    fl.tags = tags;
+    fl.ntags = 2;
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+
+    tamper(f, "UPDATE flowlog_tags SET value = 'x' WHERE key = 'b'");
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_ERR);
+    assert_non_null(strstr(e.msg, "fl-i0000001"));
+    tamper(f, "UPDATE flowlog_tags SET value = '2' WHERE key = 'b'");
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+
+    tamper(f, "UPDATE region_usage SET flowlogs = flowlogs + 1");
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_ERR);
+    assert_non_null(strstr(e.msg, "count"));
+    tamper(f, "UPDATE region_usage SET flowlogs = flowlogs - 1");
+
+    tamper(f, "INSERT INTO keys(secret_id, secret_key, uin) VALUES ('AKIDorphan', 's', 'nobody')");
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_ERR);
+    assert_non_null(strstr(e.msg, "foreign_key_check"));
+    tamper(f, "DELETE FROM keys WHERE secret_id = 'AKIDorphan'");
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+}
+
+/* Another process (the CLI) holding the write lock delays writes, it does
+ * not fail them. */
+struct lock_holder {
+    struct fx *f;
+    pthread_barrier_t locked;
+};
+
+static void *hold_write_lock(void *arg)
+{
+    struct lock_holder *h = arg;
+    char p[160];
+    sqlite3 *db = NULL;
+    snprintf(p, sizeof p, "%s/flowlogd.db", h->f->data);
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    pthread_barrier_wait(&h->locked);
+    usleep(300 * 1000);
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static void test_waits_for_foreign_lock(void **state)
+{
+    struct lock_holder h = {.f = *state};
+    struct serr e = {{0}};
+    struct flowlog fl;
+    struct got g;
+    pthread_t th;
+    struct timespec t0, t1;
+
+    pthread_barrier_init(&h.locked, NULL, 2);
+    pthread_create(&th, NULL, hold_write_lock, &h);
+    pthread_barrier_wait(&h.locked);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fl_init(&fl, h.f->acct.uin, RG, "fl-l0000001", "l", "VPC", "vpc-l", 1);
+    assert_int_equal(store_flowlog_create(h.f->s, &fl, 0, &e), STORE_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(th, NULL);
+    pthread_barrier_destroy(&h.locked);
+    assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 250);
+    assert_int_equal(get_one(h.f->s, h.f->acct.uin, RG, "fl-l0000001", &g), STORE_OK);
 }
 
 /* ==== concurrency ==== */
@@ -901,6 +996,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_query_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_order_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reentry_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_integrity_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waits_for_foreign_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_sqlite", tests, NULL, NULL);

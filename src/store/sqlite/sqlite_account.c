@@ -5,7 +5,8 @@
 #include "base/util.h"
 #include "store/sqlite/sqlite_int.h"
 
-#define ID_TRIES 16 /* random draws before giving up on a free AppId/Uin/SecretId */
+#define ID_TRIES 16         /* random draws before giving up on a free AppId/Uin/SecretId */
+#define DEFAULT_QUOTA 100   /* flow logs per region when account_create is given 0 */
 
 /* Reads the account row `uin` with W_ACCOUNT_GET into out (may be NULL).
  * STORE_OK, STORE_NOTFOUND (msg = uin) or STORE_ERR. */
@@ -97,7 +98,7 @@ static int job_account_create(struct conn *c, void *arg, struct serr *e)
 int sq_account_create(struct store *st, uint32_t quota, struct account *out, struct serr *e)
 {
     struct account tmp;
-    struct account_job a = {.quota = quota ? quota : 100, .out = out ? out : &tmp};
+    struct account_job a = {.quota = quota ? quota : DEFAULT_QUOTA, .out = out ? out : &tmp};
     return sq_write((struct store_sqlite *)st, job_account_create, &a, e);
 }
 
@@ -367,9 +368,8 @@ int sq_integrity_check(struct store *st, struct serr *e)
         goto fail;
     step = sqlite3_step(q);
     if (step == SQLITE_ROW) {
-        sq_err(e, STORE_ERR, "foreign_key_check: a row of %s (rowid %lld) refers to a missing %s",
-               (const char *)sqlite3_column_text(q, 0), (long long)sqlite3_column_int64(q, 1),
-               (const char *)sqlite3_column_text(q, 2));
+        sq_err(e, STORE_ERR, "foreign_key_check: a row of %s refers to a missing %s",
+               (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 2));
         goto fail;
     }
     if (step != SQLITE_DONE) {
@@ -390,7 +390,9 @@ int sq_integrity_check(struct store *st, struct serr *e)
         sq_fail(c->db, "usage check", e);
         goto fail;
     }
-    rc = STORE_OK;
+    sqlite3_reset(q);
+    q = NULL;
+    rc = sq_tags_check(c, e);
 fail:
     if (q)
         sqlite3_reset(q);

@@ -1,5 +1,9 @@
 /* sqlite_flowlog.c: flow logs: the write jobs, get, and DescribeFlowLogs.
  *
+ * A flow log's tags live twice, written by the same job: in flowlog_tags
+ * (indexed per tenant, for the filters) and encoded in flowlogs.tags (so a
+ * row is read with no second lookup). integrity_check compares them.
+ *
  * Queries are built from the filters present. A query's "shape" (which
  * filters, how many distinct tag-pair keys, order, direction) is a small
  * integer; each reader connection caches the prepared count and page
@@ -17,8 +21,51 @@
 
 /* ==== rows ==== */
 
-/* Fills fl from a statement whose first columns are FL_COLS; no tags yet. */
-static void row_to_flowlog(sqlite3_stmt *st, struct flowlog *fl)
+/* Grows *p (of *cap elements of size `size`) to hold `need`. 0 or -1. */
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    size_t n = *cap ? *cap : 16;
+    void *q;
+    if (need <= *cap)
+        return 0;
+    while (n < need)
+        n *= 2;
+    q = realloc(*p, n * size);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* Points fl->tags at the pairs of an encoded tags column ("k\0v\0..."),
+ * using c's tag array. The strings stay inside SQLite's copy of the column,
+ * valid while the statement stays on this row. */
+static int decode_tags(struct conn *c, const char *p, size_t n, struct flowlog *fl,
+                       struct serr *e)
+{
+    size_t nul = 0, k = 0;
+    fl->tags = NULL;
+    fl->ntags = 0;
+    if (n == 0 || p[n - 1] != '\0')
+        return STORE_OK; /* no tags (or not ours: show none rather than run off the end) */
+    for (size_t i = 0; i < n; i++)
+        nul += p[i] == '\0';
+    if (grow((void **)&c->tags, &c->tags_cap, nul / 2 + 1, sizeof *c->tags) != 0)
+        return sq_err(e, STORE_ERR, "out of memory");
+    for (const char *end = p + n; k < nul / 2 && p < end; k++) {
+        c->tags[k].key = p;
+        p += strlen(p) + 1;
+        c->tags[k].value = p;
+        p += strlen(p) + 1;
+    }
+    fl->tags = c->tags;
+    fl->ntags = k;
+    return STORE_OK;
+}
+
+/* Fills fl from the row of a statement selecting FL_COLS. */
+static int row_to_flowlog(struct conn *c, sqlite3_stmt *st, struct flowlog *fl, struct serr *e)
 {
     sq_col_str(st, 0, fl->id, sizeof fl->id);
     sq_col_str(st, 1, fl->uin, sizeof fl->uin);
@@ -38,77 +85,58 @@ static void row_to_flowlog(sqlite3_stmt *st, struct flowlog *fl)
     fl->period = (uint32_t)sqlite3_column_int64(st, 15);
     fl->enable = sqlite3_column_int(st, 16);
     fl->created_at = sqlite3_column_int64(st, 17);
-    fl->tags = NULL;
-    fl->ntags = 0;
+    return decode_tags(c, sqlite3_column_blob(st, 18), (size_t)sqlite3_column_bytes(st, 18), fl,
+                       e);
 }
 
-/* Grows *p (of *cap elements of size `size`) to hold `need`. 0 or -1. */
-static int grow(void **p, size_t *cap, size_t need, size_t size)
+int sq_tags_check(struct conn *c, struct serr *e)
 {
-    size_t n = *cap ? *cap : 16;
-    void *q;
-    if (need <= *cap)
-        return 0;
-    while (n < need)
-        n *= 2;
-    q = realloc(*p, n * size);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
+    sqlite3_stmt *all = sq_stmt(c, ST_R_ALL_TAGS, e), *one = sq_stmt(c, ST_R_TAGS, e);
+    sqlite3_stmt *owner = sq_stmt(c, ST_R_TAG_OWNER_CHECK, e);
+    struct flowlog fl;
+    int rc = STORE_ERR, step, ok;
+    size_t k;
 
-/* Loads fl's tags, in the order they were given, into c's scratch memory
- * (valid until the next row) and points fl->tags at them. */
-static int load_tags(struct conn *c, struct flowlog *fl, struct serr *e)
-{
-    sqlite3_stmt *st = sq_stmt(c, ST_R_TAGS, e);
-    size_t n = 0, used = 0, kl, vl;
-    const unsigned char *k, *v;
-    char *p;
-    int step, rc = STORE_ERR;
-
-    if (!st)
+    if (!all || !one || !owner)
         return STORE_ERR;
-    sqlite3_bind_text(st, 1, fl->id, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        k = sqlite3_column_text(st, 0);
-        kl = (size_t)sqlite3_column_bytes(st, 0);
-        v = sqlite3_column_text(st, 1);
-        vl = (size_t)sqlite3_column_bytes(st, 1);
-        if (grow((void **)&c->tagbuf, &c->tagbuf_cap, used + kl + vl + 2, 1) != 0 ||
-            grow((void **)&c->tags, &c->tags_cap, n + 1, sizeof *c->tags) != 0) {
-            sq_err(e, STORE_ERR, "out of memory");
+    step = sqlite3_step(owner);
+    if (step == SQLITE_ROW)
+        sq_err(e, STORE_ERR, "the tags of %s carry another uin or region",
+               (const char *)sqlite3_column_text(owner, 0));
+    else if (step != SQLITE_DONE)
+        sq_fail(c->db, "tags check", e);
+    sqlite3_reset(owner);
+    if (step != SQLITE_DONE)
+        return STORE_ERR;
+    while ((step = sqlite3_step(all)) == SQLITE_ROW) {
+        sq_col_str(all, 0, fl.id, sizeof fl.id);
+        if (decode_tags(c, sqlite3_column_blob(all, 1), (size_t)sqlite3_column_bytes(all, 1), &fl,
+                        e) != STORE_OK)
+            goto fail;
+        sqlite3_bind_text(one, 1, fl.id, -1, SQLITE_STATIC);
+        ok = 1;
+        for (k = 0; ok && (step = sqlite3_step(one)) == SQLITE_ROW; k++)
+            ok = k < fl.ntags &&
+                 strcmp((const char *)sqlite3_column_text(one, 0), fl.tags[k].key) == 0 &&
+                 strcmp((const char *)sqlite3_column_text(one, 1), fl.tags[k].value) == 0;
+        sqlite3_reset(one);
+        if (!ok || k != fl.ntags) {
+            sq_err(e, STORE_ERR, "the tags of %s disagree with flowlog_tags", fl.id);
             goto fail;
         }
-        if (kl)
-            memcpy(c->tagbuf + used, k, kl);
-        c->tagbuf[used + kl] = '\0';
-        used += kl + 1;
-        if (vl)
-            memcpy(c->tagbuf + used, v, vl);
-        c->tagbuf[used + vl] = '\0';
-        used += vl + 1;
-        n++;
+        if (step != SQLITE_DONE && step != SQLITE_ROW) {
+            sq_fail(c->db, "tags check", e);
+            goto fail;
+        }
     }
     if (step != SQLITE_DONE) {
-        sq_fail(c->db, "tags", e);
+        sq_fail(c->db, "tags check", e);
         goto fail;
     }
-    /* the buffer may have moved while growing: point at it only now */
-    p = c->tagbuf;
-    for (size_t i = 0; i < n; i++) {
-        c->tags[i].key = p;
-        p += strlen(p) + 1;
-        c->tags[i].value = p;
-        p += strlen(p) + 1;
-    }
-    fl->tags = n ? c->tags : NULL;
-    fl->ntags = n;
     rc = STORE_OK;
 fail:
-    sqlite3_reset(st);
+    sqlite3_reset(one);
+    sqlite3_reset(all);
     return rc;
 }
 
@@ -117,6 +145,8 @@ fail:
 struct create_job {
     const struct flowlog *fl;
     uint32_t quota;
+    const char *tags; /* encoded: "k\0v\0..." */
+    size_t tags_len;
 };
 
 static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
@@ -178,6 +208,7 @@ static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
     sqlite3_bind_int64(ins, 16, fl->period);
     sqlite3_bind_int(ins, 17, fl->enable ? 1 : 0);
     sqlite3_bind_int64(ins, 18, fl->created_at);
+    sqlite3_bind_blob(ins, 19, j->tags, (int)j->tags_len, SQLITE_STATIC);
     if (sq_exec(c, ins, e) != STORE_OK)
         return STORE_ERR;
 
@@ -186,6 +217,8 @@ static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
         sq_bind_cstr(tag, 2, fl->tags[i].key ? fl->tags[i].key : "");
         sq_bind_cstr(tag, 3, fl->tags[i].value ? fl->tags[i].value : "");
         sqlite3_bind_int64(tag, 4, (int64_t)i);
+        sq_bind_str(tag, 5, fl->uin, sizeof fl->uin);
+        sq_bind_str(tag, 6, fl->region, sizeof fl->region);
         if (sq_exec(c, tag, e) != STORE_OK)
             return STORE_ERR;
     }
@@ -195,8 +228,32 @@ static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
 int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota,
                       struct serr *e)
 {
-    struct create_job j = {.fl = fl, .quota = quota};
-    return sq_write((struct store_sqlite *)st, job_flowlog_create, &j, e);
+    char small[2048];
+    struct create_job j = {.fl = fl, .quota = quota, .tags = small};
+    char *big = NULL, *p = small;
+    size_t len = 0, kl, vl;
+    int rc;
+
+    /* encode the tags here, not in the writer's critical path */
+    for (size_t i = 0; i < fl->ntags; i++)
+        len += strlen(fl->tags[i].key ? fl->tags[i].key : "") +
+               strlen(fl->tags[i].value ? fl->tags[i].value : "") + 2;
+    if (len > sizeof small && !(p = big = malloc(len)))
+        return sq_err(e, STORE_ERR, "out of memory");
+    j.tags = p;
+    j.tags_len = len;
+    for (size_t i = 0; i < fl->ntags; i++) {
+        const char *k = fl->tags[i].key ? fl->tags[i].key : "";
+        const char *v = fl->tags[i].value ? fl->tags[i].value : "";
+        kl = strlen(k) + 1;
+        vl = strlen(v) + 1;
+        memcpy(p, k, kl);
+        memcpy(p + kl, v, vl);
+        p += kl + vl;
+    }
+    rc = sq_write((struct store_sqlite *)st, job_flowlog_create, &j, e);
+    free(big);
+    return rc;
 }
 
 /* Who and which flow log a job is about. */
@@ -324,14 +381,10 @@ int sq_flowlog_get(struct store *st, const char *uin, const char *region, const 
         sq_fail(c->db, "flow log", e);
         goto fail;
     }
-    row_to_flowlog(q, &fl);
-    /* q is still on its row: the tags come from the same snapshot */
-    if (load_tags(c, &fl, e) != STORE_OK)
+    if (row_to_flowlog(c, q, &fl, e) != STORE_OK)
         goto fail;
-    sqlite3_reset(q);
-    q = NULL;
     if (cb)
-        cb(ud, &fl);
+        cb(ud, &fl); /* q stays on the row: fl.tags points into it */
     rc = STORE_OK;
 fail:
     if (q)
@@ -372,9 +425,11 @@ static const struct {
 /* Shape bits: 0..8 scalar filters, 9 tag-key, 10..13 distinct tag-pair
  * keys (0..15), 14 order by name, 15 descending. More pair keys than
  * MAX_CACHED_PAIRS: prepared for the call only. */
+#define SHAPE_SCALARS ((1u << NSCALAR) - 1)
 #define SHAPE_TAG_KEYS (1u << 9)
 #define SHAPE_PAIRS_SHIFT 10
 #define MAX_CACHED_PAIRS 15u
+#define SHAPE_FILTERS ((1u << 14) - 1)
 #define SHAPE_NAME (1u << 14)
 #define SHAPE_DESC (1u << 15)
 #define MAX_LIST_JSON (1u << 20)
@@ -497,26 +552,68 @@ oom:
     return sq_err(e, STORE_ERR, "query filters too large or out of memory");
 }
 
+/* Appends the set of flow-log ids of this tenant that have tag set k
+ * (-1: the tag-key list, else distinct pair key k). */
+static int tag_set_sql(struct buf *b, int k)
+{
+    if (k < 0)
+        return buf_printf(b,
+                          "SELECT t.flowlog_id FROM flowlog_tags t"
+                          " WHERE t.uin = ?%d AND t.region = ?%d"
+                          " AND t.key IN (SELECT value FROM json_each(?%d))",
+                          P_UIN, P_REGION, P_TAG_KEYS);
+    return buf_printf(b,
+                      "SELECT t.flowlog_id FROM flowlog_tags t"
+                      " WHERE t.uin = ?%d AND t.region = ?%d AND t.key = ?%d"
+                      " AND t.value IN (SELECT value FROM json_each(?%d))",
+                      P_UIN, P_REGION, P_PAIRS + 2 * k, P_PAIRS + 2 * k + 1);
+}
+
+/* The count of a query whose only filters are tags, from the tenant's part
+ * of flowlog_tags_kv alone: exact, as a flow log has one row per key there,
+ * under its own uin and region. */
+static int tag_count_sql(const struct plan *pl, struct buf *b)
+{
+    int keys = (pl->shape & SHAPE_TAG_KEYS) != 0, r = 0;
+    size_t nsets = (size_t)keys + pl->npairs;
+    if (nsets == 1 && !keys) /* one pair key: no flow log twice */
+        return buf_puts(b, "SELECT count(*) FROM (") || tag_set_sql(b, 0) || buf_puts(b, ")");
+    if (nsets == 1) /* one flow log may have several of the keys */
+        return buf_puts(b, "SELECT count(DISTINCT flowlog_id) FROM (") || tag_set_sql(b, -1) ||
+               buf_puts(b, ")");
+    r |= buf_puts(b, "SELECT count(*) FROM (");
+    for (int k = keys ? -1 : 0; k < (int)pl->npairs; k++) {
+        if (k > (keys ? -1 : 0))
+            r |= buf_puts(b, " INTERSECT ");
+        r |= tag_set_sql(b, k);
+    }
+    r |= buf_puts(b, ")");
+    return r;
+}
+
 /* Writes the SQL of pl's shape: the count (page = 0) or the page query. */
 static int shape_sql(const struct plan *pl, int page, struct buf *b)
 {
     const char *dir = (pl->shape & SHAPE_DESC) ? "DESC" : "ASC";
     int r = 0;
+    if (!page && !(pl->shape & SHAPE_FILTERS)) /* kept by triggers: no need to count */
+        return buf_printf(b,
+                          "SELECT coalesce((SELECT flowlogs FROM region_usage"
+                          " WHERE uin = ?%d AND region = ?%d), 0)",
+                          P_UIN, P_REGION);
+    if (!page && !(pl->shape & SHAPE_SCALARS))
+        return tag_count_sql(pl, b);
     r |= buf_puts(b, page ? "SELECT " FL_COLS " FROM flowlogs f" : "SELECT count(*) FROM flowlogs f");
     r |= buf_printf(b, " WHERE f.uin = ?%d AND f.region = ?%d", P_UIN, P_REGION);
     for (size_t i = 0; i < NSCALAR; i++)
         if (pl->shape & (1u << i))
             r |= buf_printf(b, " AND f.%s = ?%d", scalar_filters[i].col, P_SCALAR + (int)i);
-    if (pl->shape & SHAPE_TAG_KEYS)
-        r |= buf_printf(b,
-                        " AND EXISTS (SELECT 1 FROM flowlog_tags t WHERE t.flowlog_id = f.id"
-                        " AND t.key IN (SELECT value FROM json_each(?%d)))",
-                        P_TAG_KEYS);
-    for (size_t k = 0; k < pl->npairs; k++)
-        r |= buf_printf(b,
-                        " AND EXISTS (SELECT 1 FROM flowlog_tags t WHERE t.flowlog_id = f.id"
-                        " AND t.key = ?%d AND t.value IN (SELECT value FROM json_each(?%d)))",
-                        P_PAIRS + 2 * (int)k, P_PAIRS + 2 * (int)k + 1);
+    /* tag filters read only this tenant's part of flowlog_tags_kv */
+    for (int k = (pl->shape & SHAPE_TAG_KEYS) ? -1 : 0; k < (int)pl->npairs; k++) {
+        r |= buf_puts(b, " AND f.id IN (");
+        r |= tag_set_sql(b, k);
+        r |= buf_puts(b, ")");
+    }
     if (page)
         r |= buf_printf(b, " ORDER BY f.%s %s, f.id %s LIMIT ?%d OFFSET ?%d",
                         (pl->shape & SHAPE_NAME) ? "name" : "created_at", dir, dir, P_LIMIT,
@@ -634,8 +731,7 @@ int sq_flowlog_query(struct store *st, const struct flowlog_query *q, flowlog_cb
     if (n < 0 || (uint64_t)n > q->offset) {
         plan_bind(page, q, &pl, 1);
         while ((step = sqlite3_step(page)) == SQLITE_ROW) {
-            row_to_flowlog(page, &fl);
-            if (load_tags(c, &fl, e) != STORE_OK)
+            if (row_to_flowlog(c, page, &fl, e) != STORE_OK)
                 goto fail;
             if (cb)
                 cb(ud, &fl);

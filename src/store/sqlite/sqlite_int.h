@@ -20,7 +20,7 @@
 #define FL_COLS                                                                                  \
     "id, uin, region, vpc_id, name, description, resource_type, resource_id, traffic_type, "     \
     "cloud_log_id, cloud_log_region, cloud_log_state, storage_type, storage_id, storage_topic, " \
-    "period, enable, created_at"
+    "period, enable, created_at, tags"
 
 /* Every fixed statement: id and SQL. Prepared lazily, once per connection,
  * with SQLITE_PREPARE_PERSISTENT. W_ ones run on the writer connection,
@@ -62,8 +62,10 @@
       "FROM accounts a WHERE a.uin = ?1")                                                        \
     X(W_FL_INSERT,                                                                               \
       "INSERT INTO flowlogs(" FL_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "  \
-      "?12, ?13, ?14, ?15, ?16, ?17, ?18)")                                                      \
-    X(W_TAG_INSERT, "INSERT INTO flowlog_tags(flowlog_id, key, value, pos) VALUES(?1, ?2, ?3, ?4)") \
+      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)")                                                      \
+    X(W_TAG_INSERT,                                                                              \
+      "INSERT INTO flowlog_tags(flowlog_id, key, value, pos, uin, region) "                      \
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                          \
     X(W_FL_UPDATE,                                                                               \
       "UPDATE flowlogs SET name = coalesce(?4, name), description = coalesce(?5, description), " \
       "period = CASE WHEN ?6 > 0 THEN ?6 ELSE period END "                                       \
@@ -81,7 +83,11 @@
       "edition, nat_version, has_dnat, created_at FROM resources "                               \
       "WHERE uin = ?1 AND region = ?2 AND kind = ?3 AND id = ?4")                                \
     X(R_FL_GET, "SELECT " FL_COLS " FROM flowlogs WHERE id = ?3 AND uin = ?1 AND region = ?2")   \
+    X(R_ALL_TAGS, "SELECT id, tags FROM flowlogs")                                               \
     X(R_TAGS, "SELECT key, value FROM flowlog_tags WHERE flowlog_id = ?1 ORDER BY pos")          \
+    X(R_TAG_OWNER_CHECK,                                                                         \
+      "SELECT t.flowlog_id FROM flowlog_tags t JOIN flowlogs f ON f.id = t.flowlog_id "          \
+      "WHERE t.uin IS NOT f.uin OR t.region IS NOT f.region LIMIT 1")                            \
     X(R_INTEGRITY, "PRAGMA integrity_check")                                                     \
     X(R_FK_CHECK, "PRAGMA foreign_key_check")                                                    \
     X(R_USAGE_CHECK,                                                                             \
@@ -110,11 +116,9 @@ struct conn {
     struct store_sqlite *owner;
     struct conn *prev, *next; /* the owner's list of readers */
     int busy;                 /* a read is running (guards against re-entry from callbacks) */
-    /* scratch for a row's tags, reused from row to row */
+    /* a row's tag array, reused from row to row */
     struct tag *tags;
     size_t tags_cap;
-    char *tagbuf;
-    size_t tagbuf_cap;
 };
 
 /** A write operation, run by the writer thread inside its own savepoint. */
@@ -225,5 +229,30 @@ int sq_flowlog_set_enable(struct store *st, const char *uin, const char *region,
 
 /** Finalizes the query shapes cached on c. */
 void sq_shapes_free(struct conn *c);
+
+/** Checks that every flow log's tags column agrees with its flowlog_tags
+ * rows. STORE_OK, or STORE_ERR naming the first flow log that differs. */
+int sq_tags_check(struct conn *c, struct serr *e);
+
+/* ==== sqlite_resource.c: resources created through the API ==== */
+
+int sq_resource_create(struct store *st, const char *uin, const struct resource *r,
+                       struct serr *e);
+int sq_resource_delete(struct store *st, const char *uin, const char *region, enum res_kind kind,
+                       const char *id, struct serr *e);
+int sq_resource_attach(struct store *st, const char *uin, const char *region, const char *eni_id,
+                       const char *instance_id, struct serr *e);
+int sq_resource_query(struct store *st, const struct resource_query *q, resource_cb cb, void *ud,
+                      uint64_t *total, struct serr *e);
+
+/** The ResourceType of a flow log on a resource of `kind` ("VPC",
+ * "NETWORKINTERFACE", ...), or NULL for a kind that takes none. */
+const char *sq_flowlog_type_of(enum res_kind kind);
+
+/* ==== sqlite_tags.c: tags through the tag service ==== */
+
+int sq_flowlog_tags_modify(struct store *st, const char *uin, const char *region, const char *id,
+                           const struct tag *set, size_t nset, const char *const *del,
+                           size_t ndel, struct serr *e);
 
 #endif

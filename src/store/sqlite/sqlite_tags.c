@@ -1,0 +1,183 @@
+/* sqlite_tags.c: a flow log's tags changed through the tag service.
+ *
+ * The tags live twice (see sqlite_flowlog.c): encoded in flowlogs.tags
+ * ("key\0value\0..." in order) and as flowlog_tags rows (pos = that order,
+ * uin and region the flow log's). One writer job reads the encoded list,
+ * removes the keys to delete, replaces the values of keys it has and appends
+ * new keys at the end, then rewrites both copies, so they never disagree.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite/sqlite_int.h"
+
+#define MAX_TAG_KEYS 50
+
+struct tags_job {
+    const char *uin, *region, *id;
+    const struct tag *set;
+    size_t nset;
+    const char *const *del;
+    size_t ndel;
+};
+
+/* One tag of the merged list: borrowed strings (the job's input or a copy
+ * of the old column). */
+struct kv {
+    const char *k, *v;
+};
+
+static sqlite3_stmt *prep(struct conn *c, const char *sql, struct serr *e)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sq_fail(c->db, "prepare", e);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+static int deleted(const struct tags_job *j, const char *k)
+{
+    for (size_t i = 0; i < j->ndel; i++)
+        if (j->del[i] && strcmp(j->del[i], k) == 0)
+            return 1;
+    return 0;
+}
+
+/* Merges the old encoded list (p, n bytes) with the job into out (room for
+ * cap). Returns the count, or -1 if more than cap keys would result. */
+static long merge(const struct tags_job *j, const char *p, size_t n, struct kv *out, size_t cap)
+{
+    size_t cnt = 0;
+    const char *end = p + n;
+
+    /* the old tags, in order, minus the deleted keys */
+    if (n > 0 && p[n - 1] == '\0') {
+        while (p < end) {
+            const char *k = p, *v;
+            p += strlen(p) + 1;
+            if (p >= end)
+                break;
+            v = p;
+            p += strlen(p) + 1;
+            if (deleted(j, k))
+                continue;
+            if (cnt == cap)
+                return -1;
+            out[cnt++] = (struct kv){k, v};
+        }
+    }
+    /* upserts: a key present keeps its place, a new one goes last */
+    for (size_t i = 0; i < j->nset; i++) {
+        const char *k = j->set[i].key ? j->set[i].key : "";
+        const char *v = j->set[i].value ? j->set[i].value : "";
+        size_t at = 0;
+        while (at < cnt && strcmp(out[at].k, k) != 0)
+            at++;
+        if (at == cnt) {
+            if (cnt == cap)
+                return -1;
+            cnt++;
+        }
+        out[at] = (struct kv){k, v};
+    }
+    return (long)cnt;
+}
+
+static int job_tags_modify(struct conn *c, void *arg, struct serr *e)
+{
+    struct tags_job *j = arg;
+    struct kv tags[MAX_TAG_KEYS + 1];
+    sqlite3_stmt *get = NULL, *up = NULL, *clear = NULL, *ins = NULL;
+    char *blob = NULL, *old = NULL;
+    size_t len = 0, old_len;
+    long n;
+    int rc = STORE_ERR, step;
+
+    get = prep(c, "SELECT tags FROM flowlogs WHERE id = ?3 AND uin = ?1 AND region = ?2", e);
+    if (!get)
+        goto done;
+    sq_bind_cstr(get, 1, j->uin);
+    sq_bind_cstr(get, 2, j->region);
+    sq_bind_cstr(get, 3, j->id);
+    step = sqlite3_step(get);
+    if (step == SQLITE_DONE) {
+        rc = sq_err(e, STORE_NOTFOUND, "%s", j->id);
+        goto done;
+    }
+    if (step != SQLITE_ROW) {
+        sq_fail(c->db, "flow log", e);
+        goto done;
+    }
+    /* a private copy: the merged list borrows from it while the row changes */
+    old_len = (size_t)sqlite3_column_bytes(get, 0);
+    if (!(old = malloc(old_len ? old_len : 1))) {
+        rc = sq_err(e, STORE_ERR, "out of memory");
+        goto done;
+    }
+    if (old_len)
+        memcpy(old, sqlite3_column_blob(get, 0), old_len);
+    sqlite3_reset(get);
+    n = merge(j, old, old_len, tags, MAX_TAG_KEYS);
+    if (n < 0) {
+        rc = sq_err(e, STORE_QUOTA, "%s would have more than %d tag keys", j->id, MAX_TAG_KEYS);
+        goto done;
+    }
+    for (long i = 0; i < n; i++)
+        len += strlen(tags[i].k) + strlen(tags[i].v) + 2;
+    if (!(blob = malloc(len ? len : 1))) {
+        rc = sq_err(e, STORE_ERR, "out of memory");
+        goto done;
+    }
+    for (long i = 0, off = 0; i < n; i++) {
+        size_t kl = strlen(tags[i].k) + 1, vl = strlen(tags[i].v) + 1;
+        memcpy(blob + off, tags[i].k, kl);
+        memcpy(blob + off + kl, tags[i].v, vl);
+        off += (long)(kl + vl);
+    }
+
+    if (!(up = prep(c, "UPDATE flowlogs SET tags = ?4 WHERE id = ?3 AND uin = ?1 AND region = ?2",
+                    e)) ||
+        !(clear = prep(c, "DELETE FROM flowlog_tags WHERE flowlog_id = ?1", e)) ||
+        !(ins = prep(c,
+                     "INSERT INTO flowlog_tags(flowlog_id, key, value, pos, uin, region) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                     e)))
+        goto done;
+    sq_bind_cstr(up, 1, j->uin);
+    sq_bind_cstr(up, 2, j->region);
+    sq_bind_cstr(up, 3, j->id);
+    sqlite3_bind_blob(up, 4, blob, (int)len, SQLITE_STATIC);
+    sq_bind_cstr(clear, 1, j->id);
+    if (sq_exec(c, up, e) != STORE_OK || sq_exec(c, clear, e) != STORE_OK)
+        goto done;
+    for (long i = 0; i < n; i++) {
+        sq_bind_cstr(ins, 1, j->id);
+        sq_bind_cstr(ins, 2, tags[i].k);
+        sq_bind_cstr(ins, 3, tags[i].v);
+        sqlite3_bind_int64(ins, 4, i);
+        sq_bind_cstr(ins, 5, j->uin);
+        sq_bind_cstr(ins, 6, j->region);
+        if (sq_exec(c, ins, e) != STORE_OK)
+            goto done;
+    }
+    rc = STORE_OK;
+done:
+    sqlite3_finalize(ins);
+    sqlite3_finalize(clear);
+    sqlite3_finalize(up);
+    sqlite3_finalize(get);
+    free(blob);
+    free(old);
+    return rc;
+}
+
+int sq_flowlog_tags_modify(struct store *st, const char *uin, const char *region, const char *id,
+                           const struct tag *set, size_t nset, const char *const *del,
+                           size_t ndel, struct serr *e)
+{
+    struct tags_job j = {uin ? uin : "", region ? region : "", id ? id : "", set, nset, del, ndel};
+    return sq_write((struct store_sqlite *)st, job_tags_modify, &j, e);
+}
