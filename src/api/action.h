@@ -18,9 +18,10 @@
 struct actx {
     struct store *store;
     const struct account *account;
-    const char *region;
+    const char *region; /* NULL for a tag-service call without Region */
     const char *request_id;
     time_t now;
+    enum api_lang lang; /* for messages a handler puts in its output */
 };
 
 typedef enum api_err (*action_fn)(struct actx *c, json_t *in, json_t *out, struct apierr *e);
@@ -36,6 +37,11 @@ struct action_def {
 /** The action of (`name`, `version`), or NULL. `*name_known` is set to 1
  * when the name exists under another version (-> NoSuchVersion). */
 const struct action_def *action_find(const char *name, const char *version, int *name_known);
+
+/** Like action_find, among the actions of `service` only ("vpc", "tag");
+ * NULL means every service (a client addressing an IP address). */
+const struct action_def *action_find_in(const char *name, const char *version,
+                                        const char *service, int *name_known);
 
 /* ==== helpers shared by handlers (render.c) ==== */
 
@@ -59,5 +65,21 @@ enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *o
 enum api_err act_delete_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e);
 enum api_err act_enable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e);
 enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+
+/* resource actions (actions/vpc_subnet.c, eni.c, gateways.c) */
+#define RES_ACTIONS(X)                                                                           \
+    X(create_vpc) X(describe_vpcs) X(delete_vpc) X(create_subnet) X(describe_subnets)            \
+    X(delete_subnet) X(create_network_interface) X(describe_network_interfaces)                  \
+    X(delete_network_interface) X(attach_network_interface) X(detach_network_interface)          \
+    X(describe_vpc_task_result) X(create_ccn) X(describe_ccns) X(delete_ccn)                     \
+    X(create_nat_gateway) X(describe_nat_gateways) X(delete_nat_gateway)                         \
+    X(create_direct_connect_gateway) X(describe_direct_connect_gateways)                         \
+    X(delete_direct_connect_gateway)                                                             \
+    /* tag service (actions/tags.c) */                                                           \
+    X(tag_resources) X(untag_resources) X(modify_resource_tags)                                  \
+    X(describe_resource_tags_by_resource_ids) X(get_resources)
+#define X(n) enum api_err act_##n(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+RES_ACTIONS(X)
+#undef X
 
 #endif

@@ -1,9 +1,11 @@
 /* actions.c: the action table. Inputs come from the generated shapes
- * (schema_gen.c); each row adds the handler. Only actions that have a
+ * (schema_gen.c) or, for actions the spec lacks, the hand-written ones
+ * (schema_extra.c); each row adds the handler. Only actions that have a
  * handler are served: any other name is InvalidAction. */
 #include <string.h>
 
 #include "api/action.h"
+#include "api/schema_extra.h"
 #include "api/schema_gen.h"
 
 static const struct action_def actions[] = {
@@ -17,18 +19,64 @@ static const struct action_def actions[] = {
     {"DeleteFlowLog", VPC, &shape_DeleteFlowLogRequest, act_delete_flow_log},
     {"EnableFlowLogs", VPC, &shape_EnableFlowLogsRequest, act_enable_flow_logs},
     {"DisableFlowLogs", VPC, &shape_DisableFlowLogsRequest, act_disable_flow_logs},
+    {"CreateVpc", VPC, &shape_CreateVpcRequest, act_create_vpc},
+    {"DescribeVpcs", VPC, &shape_DescribeVpcsRequest, act_describe_vpcs},
+    {"DeleteVpc", VPC, &shape_DeleteVpcRequest, act_delete_vpc},
+    {"CreateSubnet", VPC, &shape_CreateSubnetRequest, act_create_subnet},
+    {"DescribeSubnets", VPC, &shape_DescribeSubnetsRequest, act_describe_subnets},
+    {"DeleteSubnet", VPC, &shape_DeleteSubnetRequest, act_delete_subnet},
+    {"CreateNetworkInterface", VPC, &shape_CreateNetworkInterfaceRequest,
+     act_create_network_interface},
+    {"DescribeNetworkInterfaces", VPC, &shape_DescribeNetworkInterfacesRequest,
+     act_describe_network_interfaces},
+    {"DeleteNetworkInterface", VPC, &shape_DeleteNetworkInterfaceRequest,
+     act_delete_network_interface},
+    {"AttachNetworkInterface", VPC, &shape_AttachNetworkInterfaceRequest,
+     act_attach_network_interface},
+    {"DetachNetworkInterface", VPC, &shape_DetachNetworkInterfaceRequest,
+     act_detach_network_interface},
+    {"DescribeVpcTaskResult", VPC, &shape_DescribeVpcTaskResultRequest,
+     act_describe_vpc_task_result},
+    {"CreateCcn", VPC, &shape_CreateCcnRequest, act_create_ccn},
+    {"DescribeCcns", VPC, &shape_DescribeCcnsRequest, act_describe_ccns},
+    {"DeleteCcn", VPC, &shape_DeleteCcnRequest, act_delete_ccn},
+    {"CreateNatGateway", VPC, &shape_CreateNatGatewayRequest, act_create_nat_gateway},
+    {"DescribeNatGateways", VPC, &shape_DescribeNatGatewaysRequest, act_describe_nat_gateways},
+    {"DeleteNatGateway", VPC, &shape_DeleteNatGatewayRequest, act_delete_nat_gateway},
+    {"CreateDirectConnectGateway", VPC, &shape_CreateDirectConnectGatewayRequest,
+     act_create_direct_connect_gateway},
+    {"DescribeDirectConnectGateways", VPC, &shape_DescribeDirectConnectGatewaysRequest,
+     act_describe_direct_connect_gateways},
+    {"DeleteDirectConnectGateway", VPC, &shape_DeleteDirectConnectGatewayRequest,
+     act_delete_direct_connect_gateway},
 #undef VPC
+#define TAG "tag", "2018-08-13"
+    {"TagResources", TAG, &shape_TagResourcesRequest, act_tag_resources},
+    {"UnTagResources", TAG, &shape_UnTagResourcesRequest, act_untag_resources},
+    {"ModifyResourceTags", TAG, &shape_ModifyResourceTagsRequest, act_modify_resource_tags},
+    {"DescribeResourceTagsByResourceIds", TAG, &shape_DescribeResourceTagsByResourceIdsRequest,
+     act_describe_resource_tags_by_resource_ids},
+    {"GetResources", TAG, &shape_GetResourcesRequest, act_get_resources},
+#undef TAG
 };
 
-const struct action_def *action_find(const char *name, const char *version, int *name_known)
+const struct action_def *action_find_in(const char *name, const char *version,
+                                        const char *service, int *name_known)
 {
     *name_known = 0;
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
         if (strcmp(actions[i].name, name) != 0)
+            continue;
+        if (service && strcmp(actions[i].service, service) != 0)
             continue;
         if (strcmp(actions[i].version, version) == 0)
             return &actions[i];
         *name_known = 1;
     }
     return NULL;
+}
+
+const struct action_def *action_find(const char *name, const char *version, int *name_known)
+{
+    return action_find_in(name, version, NULL, name_known);
 }

@@ -234,6 +234,23 @@ static enum api_err check_transport(struct api *a, struct call *c, struct apierr
                                           "application/x-www-form-urlencoded");
 }
 
+/* The service a request is addressed to, when its Host names one we serve
+ * ("vpc.tencentcloudapi.com", "tag.tencentcloudapi.com"); NULL for a host
+ * that names none (an IP address, "localhost"), where every service's
+ * actions are reachable and the action's Version tells them apart. For TC3
+ * the credential scope must name the same service (checked with the
+ * signature). */
+static const char *addressed_service(const struct call *c)
+{
+    static const char *const services[] = {"vpc", "tag"};
+    char label[64];
+    host_label(http_header(c->req, "Host"), label, sizeof label);
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
+        if (strcmp(label, services[i]) == 0)
+            return services[i];
+    return NULL;
+}
+
 static enum api_err check_common(struct call *c, struct apierr *e)
 {
     const char *lang = common(c, "X-TC-Language", "Language");
@@ -249,11 +266,16 @@ static enum api_err check_common(struct call *c, struct apierr *e)
         return apierr_set(e, API_E_ACTION_MISSING, NULL);
     if (!c->version || !*c->version)
         return apierr_set(e, API_E_VERSION_MISSING, NULL);
-    c->def = action_find(c->action, c->version, &name_known);
+    c->def = action_find_in(c->action, c->version, addressed_service(c), &name_known);
     if (!c->def && name_known)
         return apierr_set(e, API_E_VERSION_UNKNOWN, c->version);
     if (!c->def)
         return apierr_set(e, API_E_ACTION_UNKNOWN, c->action);
+    /* the tag service is global: Region is optional there */
+    if ((!c->region || !*c->region) && strcmp(c->def->service, "tag") == 0) {
+        c->region = NULL;
+        return API_E_OK;
+    }
     if (!c->region || !*c->region)
         return apierr_set(e, API_E_REGION_MISSING, NULL);
     if (!region_known(c->region))
@@ -434,7 +456,7 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
         goto done;
     }
     {
-        struct actx ax = {a->store, &c.key.account, c.region, c.request_id, now};
+        struct actx ax = {a->store, &c.key.account, c.region, c.request_id, now, c.lang};
         enum api_err rc = c.def->fn(&ax, in, result, &e);
         if (rc == API_E_OK)
             e.id = API_E_OK; /* a handler may have recovered from an error it saw */

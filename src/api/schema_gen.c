@@ -274,9 +274,16 @@ static const struct field fields_DeleteDirectConnectGatewayRequest[] = {
 };
 const struct shape shape_DeleteDirectConnectGatewayRequest = {"DeleteDirectConnectGatewayRequest", fields_DeleteDirectConnectGatewayRequest, 1};
 
+static const struct field fields_tag_Tag[] = {
+    {"TagKey", FT_STRING, 0, 1, 0, NULL},
+    {"TagValue", FT_STRING, 0, 1, 0, NULL},
+    {"Category", FT_STRING, 0, 0, 0, NULL},
+};
+const struct shape shape_tag_Tag = {"Tag", fields_tag_Tag, 3};
+
 static const struct field fields_TagResourcesRequest[] = {
     {"ResourceList", FT_LIST, FT_STRING, 1, 0, NULL},
-    {"Tags", FT_LIST, FT_OBJECT, 1, 0, &shape_Tag},
+    {"Tags", FT_LIST, FT_OBJECT, 1, 0, &shape_tag_Tag},
 };
 const struct shape shape_TagResourcesRequest = {"TagResourcesRequest", fields_TagResourcesRequest, 2};
 
@@ -293,7 +300,7 @@ const struct shape shape_TagKeyObject = {"TagKeyObject", fields_TagKeyObject, 1}
 
 static const struct field fields_ModifyResourceTagsRequest[] = {
     {"Resource", FT_STRING, 0, 1, 0, NULL},
-    {"ReplaceTags", FT_LIST, FT_OBJECT, 0, 0, &shape_Tag},
+    {"ReplaceTags", FT_LIST, FT_OBJECT, 0, 0, &shape_tag_Tag},
     {"DeleteTags", FT_LIST, FT_OBJECT, 0, 0, &shape_TagKeyObject},
 };
 const struct shape shape_ModifyResourceTagsRequest = {"ModifyResourceTagsRequest", fields_ModifyResourceTagsRequest, 3};

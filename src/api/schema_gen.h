@@ -44,6 +44,7 @@ extern const struct shape shape_DeleteNatGatewayRequest;
 extern const struct shape shape_CreateDirectConnectGatewayRequest;
 extern const struct shape shape_DescribeDirectConnectGatewaysRequest;
 extern const struct shape shape_DeleteDirectConnectGatewayRequest;
+extern const struct shape shape_tag_Tag;
 extern const struct shape shape_TagResourcesRequest;
 extern const struct shape shape_UnTagResourcesRequest;
 extern const struct shape shape_TagKeyObject;

@@ -62,6 +62,8 @@
       "These parameters cannot be combined: {}.")                                                \
     X(PARAM_COEXIST2, "InvalidParameter.Coexist", "参数不能同时指定：{}。",                        \
       "These parameters cannot be combined: {}.")                                                \
+    X(FILTER_KEY, "InvalidParameter.FilterInvalidKey", "指定过滤条件`{}`不存在。",                  \
+      "The filter `{}` does not exist for this action.")                                         \
     /* ---- values ---- */                                                                       \
     X(VALUE_EMPTY, "InvalidParameterValue.Empty", "参数`{}`不能为空。",                            \
       "The parameter `{}` must not be empty.")                                                   \
@@ -100,6 +102,28 @@
       "标签资源格式错误：`{}`。", "The resource name `{}` is not a valid six-segment name.")       \
     X(TAG_KEY_NOT_EXISTS, "InvalidParameterValue.TagKeyNotExists", "标签键`{}`不存在。",           \
       "The tag key `{}` does not exist.")                                                        \
+    /* ---- tag service ---- */                                                                  \
+    X(TAG_UNSUPPORTED_SERVICE, "InvalidParameter.UnsupportedService",                            \
+      "当前业务不支持标签操作：`{}`（仅支持流日志 qcs::vpc:<地域>:uin/<账号>:fl/<流日志ID>）。",      \
+      "Tagging `{}` is not supported here (only flow logs: "                                     \
+      "qcs::vpc:<region>:uin/<uin>:fl/<FlowLogId>).")                                            \
+    X(TAG_RES_PER_REQ, "LimitExceeded.ResourceNumPerRequest", "单次请求的资源数达到上限（`{}`）。",  \
+      "Too many resources in one request (`{}`).")                                               \
+    X(TAG_NUM_PER_REQ, "LimitExceeded.TagNumPerRequest", "单次请求的标签数超过上限（`{}`）。",       \
+      "Too many tags in one request (`{}`).")                                                    \
+    X(TAG_DELETE_CONFLICT, "InvalidParameterValue.DeleteTagsParamError",                         \
+      "DeleteTags中不能包含ReplaceTags中的标签键`{}`。",                                            \
+      "The tag key `{}` is in both ReplaceTags and DeleteTags.")                                 \
+    X(TAG_SERVICE_TYPE, "InvalidParameterValue.ServiceTypeInvalid", "业务类型`{}`错误。",         \
+      "The service type `{}` is invalid (vpc is served).")                                       \
+    X(TAG_PREFIX, "InvalidParameterValue.ResourcePrefixInvalid", "资源前缀`{}`错误。",            \
+      "The resource prefix `{}` is invalid (fl is served).")                                     \
+    X(TAG_REGION, "InvalidParameterValue.RegionInvalid", "地域`{}`错误。",                        \
+      "The region `{}` is invalid.")                                                             \
+    X(TAG_RESOURCE_ID, "InvalidParameterValue.ResourceIdInvalid", "资源Id`{}`错误。",             \
+      "The resource id `{}` is invalid.")                                                        \
+    X(TAG_TOKEN, "InvalidParameter.PaginationTokenInvalid", "PaginationToken参数非法：`{}`。",     \
+      "The PaginationToken `{}` is invalid.")                                                    \
     /* ---- state ---- */                                                                        \
     X(NOT_FOUND, "ResourceNotFound", "资源不存在：{}。", "The resource does not exist: {}.")       \
     X(IN_USE, "ResourceInUse", "资源被占用：{}。", "The resource is in use: {}.")                  \
@@ -125,6 +149,14 @@
     X(DCG_HAS_FLOWLOG, "UnsupportedOperation.DcgHasFlowLog", "专线网关`{}`已有流日志，不能删除。", \
       "The direct connect gateway `{}` has a flow log and cannot be deleted.")                   \
     X(UNSUPPORTED, "UnsupportedOperation", "操作不支持：{}。", "Unsupported operation: {}.")       \
+    X(SUBNET_RANGE, "InvalidParameterValue.SubnetRange", "子网CIDR不合法：{}。",                   \
+      "The subnet CIDR is not valid: {}.")                                                       \
+    X(SUBNET_CONFLICT, "InvalidParameterValue.SubnetConflict", "子网CIDR冲突：{}。",               \
+      "The subnet CIDR conflicts: {}.")                                                          \
+    X(ATTACH_EXISTS, "UnsupportedOperation.AttachmentAlreadyExists", "绑定关系已存在：{}。",       \
+      "The attachment already exists: {}.")                                                      \
+    X(INVALID_STATE, "UnsupportedOperation.InvalidState", "资源状态不合法：{}。",                  \
+      "The resource is not in a state that allows this: {}.")                                    \
     /* ---- server ---- */                                                                       \
     X(STORE, "InternalError.ModuleError", "内部模块错误，请稍后重试。",                             \
       "Internal module error. Please try again later.")                                          \

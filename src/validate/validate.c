@@ -27,6 +27,56 @@ int region_known(const char *r)
     return str_in(r, regions);
 }
 
+const char *region_at(size_t i)
+{
+    return i < sizeof regions / sizeof regions[0] ? regions[i] : NULL;
+}
+
+/* Reads one decimal octet at *p (no leading zero unless it is "0"). */
+static int octet(const char **p, uint32_t *out)
+{
+    const char *s = *p;
+    uint32_t v = 0;
+    size_t n = 0;
+    while (s[n] >= '0' && s[n] <= '9' && n < 4)
+        v = v * 10 + (uint32_t)(s[n++] - '0');
+    if (n == 0 || n > 3 || v > 255 || (n > 1 && s[0] == '0'))
+        return -1;
+    *p = s + n;
+    *out = v;
+    return 0;
+}
+
+/* Parses the address at *p, leaving *p after it. */
+static int ipv4_at(const char **p, uint32_t *addr)
+{
+    uint32_t a = 0, o;
+    for (int i = 0; i < 4; i++) {
+        if ((i && *(*p)++ != '.') || octet(p, &o) != 0)
+            return -1;
+        a = a << 8 | o;
+    }
+    *addr = a;
+    return 0;
+}
+
+int ipv4_parse(const char *s, uint32_t *addr)
+{
+    return s && ipv4_at(&s, addr) == 0 && *s == '\0' ? 0 : -1;
+}
+
+int cidr_parse(const char *s, uint32_t *net, int *prefix)
+{
+    uint32_t a, n;
+    if (!s || ipv4_at(&s, &a) != 0 || *s++ != '/' || octet(&s, &n) != 0 || *s || n > 32)
+        return -1;
+    if (n < 32 && (a & (0xffffffffu >> n)) != 0)
+        return -1; /* host bits set */
+    *net = a;
+    *prefix = (int)n;
+    return 0;
+}
+
 enum api_err check_chars(const char *s, long max, const char *param, struct apierr *e)
 {
     long n = utf8_count(s, strlen(s));

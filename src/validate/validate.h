@@ -5,11 +5,23 @@
 #define FLOWLOGD_VALIDATE_VALIDATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/apierr.h"
 
 /** True if `r` is one of the regions of common.md §7. */
 int region_known(const char *r);
+
+/** The i-th region of that list (a fixed order), or NULL past its end. */
+const char *region_at(size_t i);
+
+/** Parses a dotted-quad IPv4 address ("10.0.1.5": four decimal octets, no
+ * leading zeros) into *addr (host order). 0, or -1 if malformed. */
+int ipv4_parse(const char *s, uint32_t *addr);
+
+/** Parses an IPv4 CIDR "a.b.c.d/n" (n 0..32, no host bits set) into *net
+ * (host order) and *prefix. 0, or -1 if malformed. */
+int cidr_parse(const char *s, uint32_t *net, int *prefix);
 
 /** True if `s` equals one of the NULL-terminated `set`. */
 int str_in(const char *s, const char *const *set);

@@ -1,0 +1,521 @@
+/* resource_util.c: the steps the resource actions share (see
+ * resource_util.h). */
+#include "api/actions/resource_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/util.h"
+#include "validate/validate.h"
+
+#define ID_DRAWS 5
+#define MAX_IDS 100
+#define DEFAULT_LIMIT 20
+#define MAX_LIMIT 100
+#define MAX_ATTRS 16384 /* bytes of display-only attributes kept per resource */
+
+const char *res_opt(json_t *in, const char *name)
+{
+    const char *s = in_str(in, name);
+    return s && *s ? s : NULL;
+}
+
+enum api_err res_check_name(const char *s, size_t max, const char *param, struct apierr *e)
+{
+    if (!s || !*s)
+        return apierr_set(e, API_E_VALUE_EMPTY, param);
+    return res_check_len(s, max, param, e);
+}
+
+enum api_err res_check_len(const char *s, size_t max, const char *param, struct apierr *e)
+{
+    if (s && strlen(s) > max)
+        return apierr_set(e, API_E_VALUE_TOOLONG, param);
+    return API_E_OK;
+}
+
+enum api_err res_check_enum(const char *s, const char *const *set, const char *param,
+                            struct apierr *e)
+{
+    return s && !str_in(s, set) ? apierr_set(e, API_E_VALUE_RANGE, param) : API_E_OK;
+}
+
+enum api_err res_get(struct actx *c, enum res_kind kind, const char *id, struct resource *out,
+                     struct apierr *e)
+{
+    struct serr se = {{0}};
+    int rc;
+    memset(out, 0, sizeof *out);
+    rc = store_resource_get(c->store, c->account->uin, c->region, kind, id, out, &se);
+    out->attrs = NULL; /* resource_get does not fill it */
+    if (rc == STORE_NOTFOUND)
+        return apierr_set(e, API_E_NOT_FOUND, id);
+    return rc == STORE_OK ? API_E_OK : apierr_set(e, API_E_STORE, NULL);
+}
+
+struct found {
+    struct resource r;
+    json_t *attrs;
+    int hit;
+};
+
+static void on_found(void *ud, const struct resource *r)
+{
+    struct found *f = ud;
+    if (f->hit)
+        return;
+    f->r = *r;
+    f->r.attrs = NULL;
+    f->attrs = res_attrs(r);
+    f->hit = 1;
+}
+
+enum api_err res_find(struct actx *c, enum res_kind kind, const char *id, struct resource *out,
+                      json_t **attrs, struct apierr *e)
+{
+    struct found f;
+    struct resource_query q;
+    struct serr se = {{0}};
+    const char *ids[1] = {id};
+
+    memset(&f, 0, sizeof f);
+    memset(&q, 0, sizeof q);
+    q.uin = c->account->uin;
+    q.region = c->region;
+    q.kind = kind;
+    q.ids = ids;
+    q.nids = 1;
+    q.limit = 1;
+    *attrs = NULL;
+    if (store_resource_query(c->store, &q, on_found, &f, NULL, &se) != STORE_OK) {
+        json_decref(f.attrs);
+        return apierr_set(e, API_E_STORE, NULL);
+    }
+    if (!f.hit)
+        return apierr_set(e, API_E_NOT_FOUND, id);
+    if (!f.attrs)
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    *out = f.r;
+    *attrs = f.attrs;
+    return API_E_OK;
+}
+
+enum api_err res_create(struct actx *c, struct resource *r, const char *prefix,
+                        struct apierr *e)
+{
+    struct serr se = {{0}};
+    int rc = STORE_CONFLICT;
+
+    if (r->attrs && strlen(r->attrs) > MAX_ATTRS)
+        return apierr_set(e, API_E_VALUE_TOOLONG, "the request's attributes");
+    snprintf(r->region, sizeof r->region, "%s", c->region);
+    r->created_at = (int64_t)c->now;
+    for (int i = 0; i < ID_DRAWS && rc == STORE_CONFLICT; i++) {
+        if (gen_id(prefix, r->id, sizeof r->id) != 0)
+            return apierr_set(e, API_E_INTERNAL, NULL);
+        rc = store_resource_create(c->store, c->account->uin, r, &se);
+    }
+    if (rc == STORE_OK)
+        return API_E_OK;
+    if (rc == STORE_NOTFOUND)
+        return apierr_set(e, API_E_NOT_FOUND, se.msg);
+    return apierr_set(e, API_E_STORE, NULL);
+}
+
+enum api_err res_record_task(struct actx *c, struct apierr *e)
+{
+    struct resource t;
+    struct serr se = {{0}};
+
+    memset(&t, 0, sizeof t);
+    t.kind = RES_TASK;
+    snprintf(t.region, sizeof t.region, "%s", c->region);
+    snprintf(t.id, sizeof t.id, "%s", c->request_id);
+    snprintf(t.name, sizeof t.name, "SUCCESS");
+    t.created_at = (int64_t)c->now;
+    if (store_resource_create(c->store, c->account->uin, &t, &se) != STORE_OK)
+        return apierr_set(e, API_E_STORE, NULL);
+    return API_E_OK;
+}
+
+enum api_err res_delete(struct actx *c, json_t *in, const char *param, const char *prefix,
+                        enum res_kind kind, int task, struct apierr *e)
+{
+    const char *id = in_str(in, param);
+    struct serr se = {{0}};
+    int rc;
+
+    if (!id || !*id)
+        return apierr_set(e, API_E_VALUE_EMPTY, param);
+    if (!id_has_form(id, prefix))
+        return apierr_set(e, API_E_VALUE_MALFORMED, param);
+    rc = store_resource_delete(c->store, c->account->uin, c->region, kind, id, &se);
+    switch (rc) {
+    case STORE_OK:
+        return task ? res_record_task(c, e) : API_E_OK;
+    case STORE_NOTFOUND:
+        return apierr_set(e, API_E_NOT_FOUND, id);
+    case STORE_INUSE:
+        return apierr_set(e, API_E_IN_USE, se.msg);
+    case STORE_HAS_FLOWLOG:
+        return apierr_set(e, kind == RES_CCN ? API_E_CCN_HAS_FLOWLOG : API_E_DCG_HAS_FLOWLOG, id);
+    default:
+        return apierr_set(e, API_E_STORE, NULL);
+    }
+}
+
+json_t *res_time(int64_t t)
+{
+    char s[20];
+    fmt_time_cst((time_t)t, s);
+    return json_string(s);
+}
+
+json_t *res_attrs(const struct resource *r)
+{
+    json_t *a = NULL;
+    if (r->attrs && *r->attrs)
+        a = json_loads(r->attrs, 0, NULL);
+    if (!json_is_object(a)) {
+        json_decref(a);
+        a = json_object(); /* not ours or damaged: show the defaults */
+    }
+    return a;
+}
+
+json_t *res_overlay(json_t *obj, json_t *attrs)
+{
+    const char *k;
+    json_t *v;
+    if (!obj) {
+        json_decref(attrs);
+        return NULL;
+    }
+    json_object_foreach(attrs, k, v) {
+        if (json_object_get(obj, k) && json_object_set(obj, k, v) != 0) {
+            json_decref(obj);
+            obj = NULL;
+            break;
+        }
+    }
+    json_decref(attrs);
+    return obj;
+}
+
+/* ==== Describe ==== */
+
+#define RM_TAG_PAIR 100 /* internal: "tag:<key>" */
+
+struct active {
+    const struct res_filter *def; /* NULL for tag:<key> */
+    const char *tag_key;
+    int match;
+    json_t *values;
+};
+
+/* The text of a scalar leaf into buf; NULL for a non-scalar. */
+static const char *leaf_text(json_t *v, char *buf, size_t cap)
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_true(v))
+        return "true";
+    if (json_is_false(v))
+        return "false";
+    if (json_is_integer(v)) {
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return NULL;
+}
+
+static int value_matches(const char *leaf, int match, json_t *values)
+{
+    json_t *w;
+    size_t i;
+    json_array_foreach(values, i, w) {
+        const char *s = json_string_value(w);
+        if (!s)
+            continue;
+        if ((match == RM_EXACT && strcmp(leaf, s) == 0) ||
+            (match == RM_SUBSTR && strstr(leaf, s)) ||
+            (match == RM_BOOL && strcasecmp(leaf, s) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* Does any leaf reached by `path` from v match? Lists are walked through. */
+static int any_leaf(json_t *v, const char *path, int match, json_t *values)
+{
+    char buf[32], seg[64];
+    size_t i, n;
+    json_t *x;
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, x) {
+            if (any_leaf(x, path, match, values))
+                return 1;
+        }
+        return 0;
+    }
+    if (!*path) {
+        const char *t = leaf_text(v, buf, sizeof buf);
+        return t && value_matches(t, match, values);
+    }
+    n = strcspn(path, ".");
+    if (n >= sizeof seg)
+        return 0;
+    memcpy(seg, path, n);
+    seg[n] = '\0';
+    x = json_object_get(v, seg);
+    return x && any_leaf(x, path[n] ? path + n + 1 : "", match, values);
+}
+
+static int filter_matches(json_t *obj, const struct active *f)
+{
+    if (f->match == RM_TAG_PAIR) {
+        json_t *t;
+        size_t i;
+        json_array_foreach(json_object_get(obj, "TagSet"), i, t) {
+            const char *k = json_string_value(json_object_get(t, "Key"));
+            const char *v = json_string_value(json_object_get(t, "Value"));
+            if (k && strcmp(k, f->tag_key) == 0 && value_matches(v ? v : "", RM_EXACT, f->values))
+                return 1;
+        }
+        return 0;
+    }
+    if (f->match == RM_ANY)
+        return 1;
+    if (f->def->path[0] == '=')
+        return value_matches(f->def->path + 1, f->match, f->values);
+    return any_leaf(obj, f->def->path, f->match, f->values);
+}
+
+/* Offset/Limit given as strings (DescribeVpcs, DescribeSubnets) or numbers. */
+static enum api_err read_paging(json_t *in, int strings, uint64_t *offset, uint64_t *limit,
+                                struct apierr *e)
+{
+    static const char *const names[] = {"Offset", "Limit"};
+    uint64_t *dst[] = {offset, limit};
+
+    *offset = 0;
+    *limit = DEFAULT_LIMIT;
+    for (int i = 0; i < 2; i++) {
+        json_t *v = json_object_get(in, names[i]);
+        if (!v)
+            continue;
+        if (strings) {
+            const char *s = json_string_value(v);
+            if (!s || !*s)
+                continue;
+            if (parse_u64(s, strlen(s), dst[i]) != 0)
+                return apierr_set(e, API_E_VALUE_MALFORMED, names[i]);
+        } else {
+            *dst[i] = (uint64_t)json_integer_value(v);
+        }
+    }
+    if (*limit < 1 || *limit > MAX_LIMIT)
+        return apierr_set(e, API_E_VALUE_RANGE, "Limit");
+    return API_E_OK;
+}
+
+static const struct res_filter *filter_def(const struct res_describe *d, const char *name)
+{
+    for (const struct res_filter *f = d->filters; f && f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+struct rows {
+    const struct actx *c;
+    const struct res_describe *d;
+    json_t *all;
+    int failed;
+};
+
+static void on_row(void *ud, const struct resource *r)
+{
+    struct rows *rows = ud;
+    json_t *o;
+    if (rows->failed)
+        return;
+    o = rows->d->render(rows->c, r, res_attrs(r));
+    if (!o || json_array_append_new(rows->all, o) != 0)
+        rows->failed = 1;
+}
+
+struct sorted {
+    json_t *o;
+    const char *key, *id;
+    int desc;
+};
+
+static int cmp_sorted(const void *x, const void *y)
+{
+    const struct sorted *a = x, *b = y;
+    int c = strcmp(a->key, b->key);
+    if (!c)
+        c = strcmp(a->id, b->id);
+    return a->desc ? -c : c;
+}
+
+/* Orders the matches by `field` (ties by the id field) when the action takes
+ * an OrderField; otherwise they stay in creation order. */
+static int order_rows(json_t *kept, const struct res_describe *d, const char *field, int desc)
+{
+    size_t n = json_array_size(kept);
+    struct sorted *v;
+    char buf[32];
+
+    if (!field || n < 2)
+        return 0;
+    if (!(v = calloc(n, sizeof *v)))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *k;
+        v[i].o = json_array_get(kept, i);
+        k = leaf_text(json_object_get(v[i].o, field), buf, sizeof buf);
+        v[i].key = k && k != buf ? k : "";
+        v[i].id = json_string_value(json_object_get(v[i].o, d->id_field));
+        if (!v[i].id)
+            v[i].id = "";
+        v[i].desc = desc;
+    }
+    qsort(v, n, sizeof *v, cmp_sorted);
+    for (size_t i = 0; i < n; i++)
+        json_incref(v[i].o);
+    json_array_clear(kept);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(kept, v[i].o);
+    free(v);
+    return 0;
+}
+
+enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct res_describe *d,
+                          struct apierr *e)
+{
+    json_t *ids = json_object_get(in, d->ids_param), *filters = json_object_get(in, "Filters");
+    struct active act[64];
+    const char *idv[MAX_IDS];
+    struct resource_query q;
+    struct rows rows = {c, d, NULL, 0};
+    struct serr se = {{0}};
+    json_t *kept = NULL, *page = NULL, *f, *v;
+    const char *order = NULL;
+    uint64_t offset, limit, total = 0;
+    size_t i, j, nact = 0, nids = json_array_size(ids);
+    enum api_err rc;
+    int desc = 0;
+
+    if (nids && json_array_size(filters))
+        return apierr_setf(e, API_E_PARAM_COEXIST2, "%s, Filters", d->ids_param);
+    if (nids > MAX_IDS)
+        return apierr_set(e, API_E_VALUE_LIMIT, d->ids_param);
+    json_array_foreach(ids, i, v) {
+        idv[i] = json_string_value(v);
+        if (!idv[i] || !id_has_form(idv[i], d->id_prefix))
+            return apierr_setf(e, API_E_VALUE_MALFORMED, "%s.%zu", d->ids_param, i);
+    }
+    if (json_array_size(filters) > d->max_filters || json_array_size(filters) > 64)
+        return apierr_set(e, API_E_VALUE_LIMIT, "Filters");
+    json_array_foreach(filters, i, f) {
+        const char *name = in_str(f, "Name");
+        json_t *values = json_object_get(f, "Values");
+        struct active *a = &act[nact++];
+        memset(a, 0, sizeof *a);
+        a->values = values;
+        if (!name)
+            name = "";
+        if (d->tag_pairs && strncmp(name, "tag:", 4) == 0 && name[4]) {
+            a->match = RM_TAG_PAIR;
+            a->tag_key = name + 4;
+        } else if ((a->def = filter_def(d, name))) {
+            a->match = a->def->match;
+        } else {
+            return apierr_set(e, API_E_FILTER_KEY, name);
+        }
+        if (json_array_size(values) == 0)
+            return apierr_setf(e, API_E_VALUE_EMPTY, "Filters.%zu.Values", i);
+        if (json_array_size(values) > d->max_values)
+            return apierr_setf(e, API_E_VALUE_LIMIT, "Filters.%zu.Values", i);
+    }
+    if ((rc = read_paging(in, d->string_paging, &offset, &limit, e)) != API_E_OK)
+        return rc;
+    if (d->order_fields) {
+        const char *dir = res_opt(in, "OrderDirection");
+        order = res_opt(in, "OrderField");
+        if (order && !str_in(order, d->order_fields))
+            return apierr_set(e, API_E_VALUE_RANGE, "OrderField");
+        if (dir && strcmp(dir, "ASC") != 0 && strcmp(dir, "DESC") != 0)
+            return apierr_set(e, API_E_VALUE_RANGE, "OrderDirection");
+        if (!order)
+            order = d->default_order;
+        desc = dir && strcmp(dir, "DESC") == 0;
+    }
+
+    memset(&q, 0, sizeof q);
+    q.uin = c->account->uin;
+    q.region = c->region;
+    q.kind = d->kind;
+    q.ids = idv;
+    q.nids = nids;
+    for (j = 0; j < nact; j++) {
+        const char *one = json_array_size(act[j].values) == 1
+                              ? json_string_value(json_array_get(act[j].values, 0))
+                              : NULL;
+        if (!act[j].def || !one || act[j].match != RM_EXACT)
+            continue;
+        if (act[j].def->push == 'v')
+            q.vpc_id = one;
+        else if (act[j].def->push == 's')
+            q.subnet_id = one;
+        else if (act[j].def->push == 'i')
+            q.instance_id = one;
+    }
+    if (!(rows.all = json_array()) || !(kept = json_array()) || !(page = json_array())) {
+        rc = apierr_set(e, API_E_INTERNAL, NULL);
+        goto done;
+    }
+    if (store_resource_query(c->store, &q, on_row, &rows, NULL, &se) != STORE_OK) {
+        rc = apierr_set(e, API_E_STORE, NULL);
+        goto done;
+    }
+    if (rows.failed) {
+        rc = apierr_set(e, API_E_INTERNAL, NULL);
+        goto done;
+    }
+    json_array_foreach(rows.all, i, v) {
+        int ok = 1;
+        for (j = 0; j < nact && ok; j++)
+            ok = filter_matches(v, &act[j]);
+        if (ok && json_array_append(kept, v) != 0) {
+            rc = apierr_set(e, API_E_INTERNAL, NULL);
+            goto done;
+        }
+    }
+    if (order_rows(kept, d, order, desc) != 0) {
+        rc = apierr_set(e, API_E_INTERNAL, NULL);
+        goto done;
+    }
+    total = json_array_size(kept);
+    for (uint64_t k = offset; k < total && k - offset < limit; k++)
+        if (json_array_append(page, json_array_get(kept, (size_t)k)) != 0) {
+            rc = apierr_set(e, API_E_INTERNAL, NULL);
+            goto done;
+        }
+    if (json_object_set_new(out, "TotalCount", json_integer((json_int_t)total)) != 0 ||
+        json_object_set(out, d->set_key, page) != 0) {
+        rc = apierr_set(e, API_E_INTERNAL, NULL);
+        goto done;
+    }
+    rc = API_E_OK;
+done:
+    json_decref(rows.all);
+    json_decref(kept);
+    json_decref(page);
+    return rc;
+}

@@ -1,0 +1,8 @@
+/* schema_extra.c: hand-written input shapes (see schema_extra.h). */
+#include "api/schema_extra.h"
+
+static const struct field fields_DescribeVpcTaskResultRequest[] = {
+    {"TaskId", FT_STRING, 0, 1, 0, NULL},
+};
+const struct shape shape_DescribeVpcTaskResultRequest = {
+    "DescribeVpcTaskResultRequest", fields_DescribeVpcTaskResultRequest, 1};
