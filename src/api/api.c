@@ -213,7 +213,9 @@ static enum api_err check_transport(struct api *a, struct call *c, struct apierr
     c->lang = lang_of(http_header(r, "X-TC-Language"));
     if (qlen > a->cfg.max_query)
         return apierr_setf(e, API_E_TOO_LARGE, "query string over %zu bytes", a->cfg.max_query);
-    if (r->body_too_large)
+    /* the adapter's ceiling sits one byte above the limit, so a body of
+     * exactly limit + 1 arrives whole and is caught here */
+    if (r->body_too_large || r->body_len > a->cfg.max_body_v3)
         return apierr_setf(e, API_E_TOO_LARGE, "body over %zu bytes", a->cfg.max_body_v3);
     if (strcmp(r->method, "GET") == 0)
         return decode_params(c, r->query, qlen, e);
