@@ -81,6 +81,7 @@ struct hreq {
     char *meta; /* one block: headers array, method, header strings, ip */
     struct buf body;
     size_t head_bytes;   /* request line + headers, as counted by collect_meta */
+    int ambiguous;       /* see hdr_check: answered 400 and closed */
     int started;         /* first on_access call done */
     int dispatched;      /* counted in srv->pending */
     atomic_int phase;    /* enum phase */
@@ -189,10 +190,28 @@ struct hdr_walk {
     struct http_header *hdrs; /* NULL on the counting pass */
     char *strings;
     size_t n, bytes;
+    const char *content_length; /* the first Content-Length value */
+    int ambiguous;              /* framing or a value that cannot be trusted */
 };
 
+/* Notes what makes a request's framing or header values ambiguous: a NUL
+ * inside a name or value (C strings would silently cut it), two
+ * Content-Length headers that disagree, Content-Length together with
+ * Transfer-Encoding (the classic request-smuggling shapes). */
+static void hdr_check(struct hdr_walk *w, const char *key, size_t key_size, const char *value,
+                      size_t value_size)
+{
+    if (strlen(key) != key_size || strlen(value) != value_size)
+        w->ambiguous = 1;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        if (w->content_length && strcmp(w->content_length, value) != 0)
+            w->ambiguous = 1;
+        w->content_length = value;
+    }
+}
+
 static enum MHD_Result hdr_visit(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
+                                 size_t key_size, const char *value, size_t value_size)
 {
     struct hdr_walk *w = cls;
     size_t kl, vl;
@@ -200,7 +219,9 @@ static enum MHD_Result hdr_visit(void *cls, enum MHD_ValueKind kind, const char 
     if (!key)
         return MHD_YES;
     if (!value)
-        value = "";
+        value = "", value_size = 0;
+    if (!w->hdrs)
+        hdr_check(w, key, key_size, value, value_size);
     kl = strlen(key) + 1;
     vl = strlen(value) + 1;
     if (w->hdrs) {
@@ -230,7 +251,11 @@ static int collect_meta(struct hreq *r, struct MHD_Connection *c, const char *me
     peer_text(ci ? ci->client_addr : NULL, ip, sizeof ip);
     il = strlen(ip) + 1;
 
-    MHD_get_connection_values(c, MHD_HEADER_KIND, hdr_visit, &w);
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, hdr_visit, &w);
+    /* Content-Length with Transfer-Encoding, in either order */
+    if (w.content_length && MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding"))
+        w.ambiguous = 1;
+    r->ambiguous = w.ambiguous;
     total = w.n * sizeof(struct http_header) + ml + il + w.bytes;
     r->meta = malloc(total ? total : 1);
     if (!r->meta)
@@ -245,7 +270,7 @@ static int collect_meta(struct hreq *r, struct MHD_Connection *c, const char *me
     w.strings = p;
     w.n = 0;
     w.bytes = 0;
-    MHD_get_connection_values(c, MHD_HEADER_KIND, hdr_visit, &w);
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, hdr_visit, &w);
     r->req.headers = w.n ? w.hdrs : NULL;
     r->req.nheaders = w.n;
     /* request line and header block as on the wire (near enough):
@@ -432,6 +457,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             return MHD_NO;
         if (r->head_bytes > s->max_header_bytes)
             return refuse(c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE);
+        if (r->ambiguous)
+            return refuse(c, MHD_HTTP_BAD_REQUEST);
         return MHD_YES;
     }
     if (*upload_size) {
