@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "api/action.h"
+#include "api/credcache.h"
 #include "api/input.h"
 #include "auth/auth.h"
 #include "base/log.h"
@@ -29,6 +30,7 @@
 struct api {
     struct store *store;
     struct ratelimit *rl;
+    struct credcache *creds;
     struct api_config cfg;
 };
 
@@ -70,8 +72,10 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
     if (!a->cfg.max_query)
         a->cfg.max_query = 32u << 10;
     a->rl = rl_new(a->cfg.rate_limit, a->cfg.rate_limit);
-    if (!a->rl) {
-        free(a);
+    /* 4096 slots (~10 MB); keys cannot change today, the TTL bounds any later admin change */
+    a->creds = credcache_new(12, 60000);
+    if (!a->rl || !a->creds) {
+        api_free(a);
         return NULL;
     }
     return a;
@@ -82,6 +86,7 @@ void api_free(struct api *a)
     if (!a)
         return;
     rl_free(a->rl);
+    credcache_free(a->creds);
     free(a);
 }
 
@@ -298,15 +303,26 @@ static enum api_err check_timestamp(struct api *a, const struct call *c, time_t 
     return API_E_OK;
 }
 
+/* Resolves the SecretId, from the credential cache when it can. For TC3,
+ * `date`/`service` ask for the derived signing key too (*have_signing). */
 static enum api_err lookup_key(struct api *a, struct call *c, const char *secret_id,
-                               struct apierr *e)
+                               const char *date, const char *service, unsigned char signing[32],
+                               int *have_signing, struct apierr *e)
 {
     struct serr se = {{0}};
-    int rc = store_key_lookup(a->store, secret_id, &c->key, &se);
-    if (rc == STORE_NOTFOUND)
-        return apierr_set(e, API_E_AUTH_SECRETID, NULL);
-    if (rc != STORE_OK)
-        return apierr_set(e, API_E_STORE, NULL);
+    uint64_t now = now_ms();
+    int dummy, rc;
+
+    if (!have_signing)
+        have_signing = &dummy;
+    if (!credcache_get(a->creds, secret_id, now, date, service, &c->key, signing, have_signing)) {
+        rc = store_key_lookup(a->store, secret_id, &c->key, &se);
+        if (rc == STORE_NOTFOUND)
+            return apierr_set(e, API_E_AUTH_SECRETID, NULL);
+        if (rc != STORE_OK)
+            return apierr_set(e, API_E_STORE, NULL);
+        credcache_put(a->creds, &c->key, now, NULL, NULL, NULL);
+    }
     c->have_key = 1;
     if (c->token && *c->token)
         return apierr_set(e, API_E_AUTH_TOKEN,
@@ -324,12 +340,14 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
     struct buf canon;
     enum api_err rc;
     int64_t ts;
+    int have_key = 0;
 
     if (tc3_parse_authorization(http_header(r, "Authorization"), &au, why, sizeof why) != 0)
         return apierr_set(e, API_E_AUTH_INVALID, why);
     if ((rc = check_timestamp(a, c, now, e)) != API_E_OK)
         return rc;
-    if ((rc = lookup_key(a, c, au.secret_id, e)) != API_E_OK)
+    if ((rc = lookup_key(a, c, au.secret_id, au.date, au.service, key, &have_key, e)) !=
+        API_E_OK)
         return rc;
     /* the scope must name the date of the timestamp and the host's service */
     parse_i64(c->timestamp, strlen(c->timestamp), &ts);
@@ -350,7 +368,10 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
         buf_free(&canon);
         return apierr_set(e, API_E_INTERNAL, NULL);
     }
-    tc3_derive_key(c->key.secret_key, au.date, au.service, key);
+    if (!have_key) {
+        tc3_derive_key(c->key.secret_key, au.date, au.service, key);
+        credcache_put(a->creds, &c->key, now_ms(), au.date, au.service, key);
+    }
     tc3_signature(key, c->timestamp, au.date, au.service, canon.data, canon.len, sig);
     buf_free(&canon);
     return auth_equal(sig, au.signature) ? API_E_OK : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
@@ -373,7 +394,7 @@ static enum api_err verify_v1(struct api *a, struct call *c, time_t now, struct 
         return apierr_set(e, API_E_PARAM_MISSING, "Nonce");
     if ((rc = check_timestamp(a, c, now, e)) != API_E_OK)
         return rc;
-    if ((rc = lookup_key(a, c, sid, e)) != API_E_OK)
+    if ((rc = lookup_key(a, c, sid, NULL, NULL, NULL, NULL, e)) != API_E_OK)
         return rc;
 
     ap = malloc((c->nparams + 1) * sizeof *ap);
