@@ -9,7 +9,7 @@ LISTEN=${LISTEN:-127.0.0.1:8080}
 DATA=${DATA:-$PWD/data}
 scripts/install-deps.sh
 make -s -j"$(nproc)"
-mkdir -p "$DATA"
+(umask 077; mkdir -p "$DATA")
 cred="$DATA/credential.json"
 if [ ! -s "$cred" ]; then
   (umask 077; build/flowlogd account create --data "$DATA" > "$cred")
