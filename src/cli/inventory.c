@@ -380,7 +380,8 @@ int inventory_parse(const char *text, size_t len, struct store *st, const char *
             for (size_t i = 0; i < p.n; i++)
                 p.sorted[i] = i;
             sort_ctx = &p;
-            qsort(p.sorted, p.n, sizeof *p.sorted, cmp_items);
+            if (p.n) /* p.sorted is NULL for an empty file; qsort's base must not be */
+                qsort(p.sorted, p.n, sizeof *p.sorted, cmp_items);
             for (size_t i = 1; i < p.n; i++)
                 if (cmp_items(&p.sorted[i - 1], &p.sorted[i]) == 0) {
                     fail(&p, "%s appears twice", p.items[p.sorted[i]].id);
