@@ -61,11 +61,11 @@ test: unit integration reliability
 # with the API dictionary; a crash file found once becomes a regression seed.
 build-fuzz/lib/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -Isrc -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	clang -std=gnu11 -g -O1 -Isrc -MMD -MP -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	  $(shell pkg-config --cflags $(PKGS)) -c -o $@ $<
 
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRC:%.c=build-fuzz/lib/%.o)
-	clang -std=gnu11 -g -O1 -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LDLIBS)
+	clang -std=gnu11 -g -O1 -Isrc -MMD -MP -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -93,4 +93,4 @@ check-schema:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(B)/src/main.d
+-include $(LIB_OBJ:.o=.d) $(B)/src/main.d $(wildcard build-fuzz/lib/src/*/*.d build-fuzz/lib/src/*/*/*.d build-fuzz/*.d)

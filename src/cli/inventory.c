@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/util.h"
 #include "cli/cli.h"
@@ -50,6 +51,7 @@ static struct resource *add(struct parser *p, enum res_kind kind)
     r = &p->items[p->n++];
     memset(r, 0, sizeof *r);
     r->kind = kind;
+    r->created_at = (int64_t)time(NULL); /* shown as CreatedTime by the Describe actions */
     snprintf(r->region, sizeof r->region, "%s", p->region);
     return r;
 }
