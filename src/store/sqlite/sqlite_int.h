@@ -48,11 +48,11 @@
       "subnet_id = excluded.subnet_id, instance_id = excluded.instance_id, "                     \
       "name = excluded.name, cidr = excluded.cidr, instance_type = excluded.instance_type, "     \
       "edition = excluded.edition, nat_version = excluded.nat_version, "                         \
-      "has_dnat = excluded.has_dnat, created_at = excluded.created_at "                          \
+      "has_dnat = excluded.has_dnat " /* a re-import keeps the first creation time */           \
       "WHERE (vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, nat_version, " \
-      "has_dnat, created_at) IS NOT (excluded.vpc_id, excluded.subnet_id, "                      \
+      "has_dnat) IS NOT (excluded.vpc_id, excluded.subnet_id, "                                  \
       "excluded.instance_id, excluded.name, excluded.cidr, excluded.instance_type, "             \
-      "excluded.edition, excluded.nat_version, excluded.has_dnat, excluded.created_at)")         \
+      "excluded.edition, excluded.nat_version, excluded.has_dnat)")                              \
     X(W_FL_CHECK,                                                                                \
       "SELECT a.flowlog_quota, "                                                                 \
       "coalesce((SELECT u.flowlogs FROM region_usage u WHERE u.uin = ?1 AND u.region = ?2), 0), " \
