@@ -232,6 +232,35 @@ int sq_bind_cstr(sqlite3_stmt *st, int i, const char *s)
     return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
+void sq_bind_resource(sqlite3_stmt *st, const char *uin, const struct resource *r)
+{
+    sq_bind_cstr(st, 1, uin);
+    sq_bind_str(st, 2, r->region, sizeof r->region);
+    sqlite3_bind_int(st, 3, (int)r->kind);
+    sq_bind_str(st, 4, r->id, sizeof r->id);
+    sq_bind_str(st, 5, r->vpc_id, sizeof r->vpc_id);
+    sq_bind_str(st, 6, r->subnet_id, sizeof r->subnet_id);
+    sq_bind_str(st, 7, r->instance_id, sizeof r->instance_id);
+    sq_bind_str(st, 8, r->name, sizeof r->name);
+    sq_bind_str(st, 9, r->cidr, sizeof r->cidr);
+    sq_bind_str(st, 10, r->instance_type, sizeof r->instance_type);
+    sq_bind_str(st, 11, r->edition, sizeof r->edition);
+    sqlite3_bind_int(st, 12, r->nat_version);
+    sqlite3_bind_int(st, 13, r->has_dnat);
+    sqlite3_bind_int64(st, 14, r->created_at);
+}
+
+sqlite3_stmt *sq_prepare_once(struct conn *c, const char *sql, struct serr *e)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sq_fail(c->db, "prepare", e);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
 void sq_col_str(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
     const unsigned char *p = sqlite3_column_text(st, i);

@@ -263,20 +263,7 @@ static int job_inventory_import(struct conn *c, void *arg, struct serr *e)
             return sq_err(e, STORE_ERR, "item %zu: unknown resource kind %d", i, (int)r->kind);
         if (!r->region[0] || !r->id[0])
             return sq_err(e, STORE_ERR, "item %zu: region and id are required", i);
-        sq_bind_cstr(up, 1, inv->uin);
-        sq_bind_str(up, 2, r->region, sizeof r->region);
-        sqlite3_bind_int(up, 3, (int)r->kind);
-        sq_bind_str(up, 4, r->id, sizeof r->id);
-        sq_bind_str(up, 5, r->vpc_id, sizeof r->vpc_id);
-        sq_bind_str(up, 6, r->subnet_id, sizeof r->subnet_id);
-        sq_bind_str(up, 7, r->instance_id, sizeof r->instance_id);
-        sq_bind_str(up, 8, r->name, sizeof r->name);
-        sq_bind_str(up, 9, r->cidr, sizeof r->cidr);
-        sq_bind_str(up, 10, r->instance_type, sizeof r->instance_type);
-        sq_bind_str(up, 11, r->edition, sizeof r->edition);
-        sqlite3_bind_int(up, 12, r->nat_version);
-        sqlite3_bind_int(up, 13, r->has_dnat);
-        sqlite3_bind_int64(up, 14, r->created_at);
+        sq_bind_resource(up, inv->uin, r);
         if (sq_exec(c, up, e) != STORE_OK) {
             char msg[sizeof e->msg];
             memcpy(msg, e->msg, sizeof msg);

@@ -177,6 +177,15 @@ int sq_bind_str(sqlite3_stmt *st, int i, const char *s, size_t cap);
 /** Binds a C string (NULL binds SQL NULL); SQLITE_STATIC. */
 int sq_bind_cstr(sqlite3_stmt *st, int i, const char *s);
 
+/** Binds the columns every resource row has, as parameters ?1..?14 in the
+ * order uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr,
+ * instance_type, edition, nat_version, has_dnat, created_at. */
+void sq_bind_resource(sqlite3_stmt *st, const char *uin, const struct resource *r);
+
+/** Prepares `sql` for one use (statements that are not in the fixed list);
+ * the caller finalizes it. NULL with e set. */
+sqlite3_stmt *sq_prepare_once(struct conn *c, const char *sql, struct serr *e);
+
 /** Copies column i as text into dst[cap] (truncating, always terminated). */
 void sq_col_str(sqlite3_stmt *st, int i, char *dst, size_t cap);
 

@@ -23,18 +23,6 @@
 
 /* ==== small helpers ==== */
 
-/* Prepares `sql` on c for this call. NULL with e set. */
-static sqlite3_stmt *prep(struct conn *c, const char *sql, struct serr *e)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        sq_fail(c->db, "prepare", e);
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    return st;
-}
-
 /* Steps a one-row query: 1 with a row (the statement stays on it), 0 with
  * none, -1 on error (e set). */
 static int step_row(struct conn *c, sqlite3_stmt *st, const char *what, struct serr *e)
@@ -75,7 +63,7 @@ const char *sq_flowlog_type_of(enum res_kind kind)
 static int res_row(struct conn *c, const char *uin, const char *region, enum res_kind kind,
                    const char *id, char *vpc_id, char *instance_id, struct serr *e)
 {
-    sqlite3_stmt *st = prep(c,
+    sqlite3_stmt *st = sq_prepare_once(c,
                             "SELECT vpc_id, instance_id FROM resources WHERE uin = ?1 "
                             "AND region = ?2 AND kind = ?3 AND id = ?4",
                             e);
@@ -121,7 +109,7 @@ static int job_resource_create(struct conn *c, void *arg, struct serr *e)
     if (!r->region[0] || !r->id[0])
         return sq_err(e, STORE_ERR, "region and id are required");
 
-    if (!(st = prep(c, "SELECT 1 FROM accounts WHERE uin = ?1", e)))
+    if (!(st = sq_prepare_once(c, "SELECT 1 FROM accounts WHERE uin = ?1", e)))
         return STORE_ERR;
     sq_bind_cstr(st, 1, j->uin);
     x = step_row(c, st, "account", e);
@@ -130,7 +118,7 @@ static int job_resource_create(struct conn *c, void *arg, struct serr *e)
         return x < 0 ? STORE_ERR : sq_err(e, STORE_NOTFOUND, "%s", j->uin);
 
     /* ids are unique across accounts, regions and kinds */
-    if (!(st = prep(c, "SELECT 1 FROM resources WHERE id = ?1 LIMIT 1", e)))
+    if (!(st = sq_prepare_once(c, "SELECT 1 FROM resources WHERE id = ?1 LIMIT 1", e)))
         return STORE_ERR;
     sq_bind_str(st, 1, r->id, sizeof r->id);
     x = step_row(c, st, "id check", e);
@@ -163,27 +151,14 @@ static int job_resource_create(struct conn *c, void *arg, struct serr *e)
                                   r->instance_id);
     }
 
-    st = prep(c,
+    st = sq_prepare_once(c,
               "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, "
               "cidr, instance_type, edition, nat_version, has_dnat, created_at, origin, attrs) "
               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15)",
               e);
     if (!st)
         return STORE_ERR;
-    sq_bind_cstr(st, 1, j->uin);
-    sq_bind_str(st, 2, r->region, sizeof r->region);
-    sqlite3_bind_int(st, 3, (int)r->kind);
-    sq_bind_str(st, 4, r->id, sizeof r->id);
-    sq_bind_str(st, 5, r->vpc_id, sizeof r->vpc_id);
-    sq_bind_str(st, 6, r->subnet_id, sizeof r->subnet_id);
-    sq_bind_str(st, 7, r->instance_id, sizeof r->instance_id);
-    sq_bind_str(st, 8, r->name, sizeof r->name);
-    sq_bind_str(st, 9, r->cidr, sizeof r->cidr);
-    sq_bind_str(st, 10, r->instance_type, sizeof r->instance_type);
-    sq_bind_str(st, 11, r->edition, sizeof r->edition);
-    sqlite3_bind_int(st, 12, r->nat_version);
-    sqlite3_bind_int(st, 13, r->has_dnat);
-    sqlite3_bind_int64(st, 14, r->created_at);
+    sq_bind_resource(st, j->uin, r);
     sq_bind_cstr(st, 15, r->attrs ? r->attrs : "");
     rc = sq_exec(c, st, e);
     sqlite3_finalize(st);
@@ -218,7 +193,7 @@ static int in_the_way(struct conn *c, const struct target *t, const char *col, c
              "SELECT id, count(*) OVER () FROM resources WHERE uin = ?1 AND region = ?2 "
              "AND %s = ?3 AND kind IN (%s) ORDER BY kind, created_at, id LIMIT 1",
              col, kinds);
-    if (!(st = prep(c, sql, e)))
+    if (!(st = sq_prepare_once(c, sql, e)))
         return STORE_ERR;
     sq_bind_cstr(st, 1, t->uin);
     sq_bind_cstr(st, 2, t->region);
@@ -252,7 +227,7 @@ static int flowlog_of(struct conn *c, const struct target *t, char *out, size_t 
     out[0] = '\0';
     if (!type)
         return 0;
-    st = prep(c,
+    st = sq_prepare_once(c,
               "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_id = ?3 "
               "AND resource_type = ?4",
               e);
@@ -272,7 +247,7 @@ static int flowlog_of(struct conn *c, const struct target *t, char *out, size_t 
 /* Runs a statement with ?1 bound to `a` to completion. */
 static int exec1(struct conn *c, const char *sql, const char *a, struct serr *e)
 {
-    sqlite3_stmt *st = prep(c, sql, e);
+    sqlite3_stmt *st = sq_prepare_once(c, sql, e);
     int rc;
     if (!st)
         return STORE_ERR;
@@ -335,7 +310,7 @@ static int job_resource_delete(struct conn *c, void *arg, struct serr *e)
             return STORE_ERR;
     }
 
-    st = prep(c, "DELETE FROM resources WHERE uin = ?1 AND region = ?2 AND kind = ?3 AND id = ?4",
+    st = sq_prepare_once(c, "DELETE FROM resources WHERE uin = ?1 AND region = ?2 AND kind = ?3 AND id = ?4",
               e);
     if (!st)
         return STORE_ERR;
@@ -386,7 +361,7 @@ static int job_resource_attach(struct conn *c, void *arg, struct serr *e)
         return sq_err(e, STORE_INUSE, "%s is not attached", t->id);
     }
 
-    st = prep(c,
+    st = sq_prepare_once(c,
               "UPDATE resources SET instance_id = ?5 WHERE uin = ?1 AND region = ?2 AND kind = ?3 "
               "AND id = ?4",
               e);
@@ -477,8 +452,8 @@ int sq_resource_query(struct store *st, const struct resource_query *q, resource
             goto fail;
         }
     }
-    if (!(count = prep(c, "SELECT count(*)" RES_WHERE, e)) ||
-        !(page = prep(c, "SELECT " RES_COLS RES_WHERE " ORDER BY created_at, id LIMIT ?9 OFFSET ?10",
+    if (!(count = sq_prepare_once(c, "SELECT count(*)" RES_WHERE, e)) ||
+        !(page = sq_prepare_once(c, "SELECT " RES_COLS RES_WHERE " ORDER BY created_at, id LIMIT ?9 OFFSET ?10",
                       e)))
         goto fail;
     /* count and page see one snapshot */

@@ -27,17 +27,6 @@ struct kv {
     const char *k, *v;
 };
 
-static sqlite3_stmt *prep(struct conn *c, const char *sql, struct serr *e)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        sq_fail(c->db, "prepare", e);
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    return st;
-}
-
 static int deleted(const struct tags_job *j, const char *k)
 {
     for (size_t i = 0; i < j->ndel; i++)
@@ -96,7 +85,7 @@ static int job_tags_modify(struct conn *c, void *arg, struct serr *e)
     long n;
     int rc = STORE_ERR, step;
 
-    get = prep(c, "SELECT tags FROM flowlogs WHERE id = ?3 AND uin = ?1 AND region = ?2", e);
+    get = sq_prepare_once(c, "SELECT tags FROM flowlogs WHERE id = ?3 AND uin = ?1 AND region = ?2", e);
     if (!get)
         goto done;
     sq_bind_cstr(get, 1, j->uin);
@@ -138,10 +127,10 @@ static int job_tags_modify(struct conn *c, void *arg, struct serr *e)
         off += (long)(kl + vl);
     }
 
-    if (!(up = prep(c, "UPDATE flowlogs SET tags = ?4 WHERE id = ?3 AND uin = ?1 AND region = ?2",
+    if (!(up = sq_prepare_once(c, "UPDATE flowlogs SET tags = ?4 WHERE id = ?3 AND uin = ?1 AND region = ?2",
                     e)) ||
-        !(clear = prep(c, "DELETE FROM flowlog_tags WHERE flowlog_id = ?1", e)) ||
-        !(ins = prep(c,
+        !(clear = sq_prepare_once(c, "DELETE FROM flowlog_tags WHERE flowlog_id = ?1", e)) ||
+        !(ins = sq_prepare_once(c,
                      "INSERT INTO flowlog_tags(flowlog_id, key, value, pos, uin, region) "
                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
                      e)))
