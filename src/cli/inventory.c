@@ -5,6 +5,7 @@
  * unattached. Unknown keys are rejected, so a typo cannot silently drop a
  * field. A reference (a subnet's VpcId, an ENI's SubnetId...) must name an
  * entry of the same file or one already imported for the account. */
+#define _GNU_SOURCE /* qsort_r */
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,8 +57,6 @@ static struct resource *add(struct parser *p, enum res_kind kind)
     return r;
 }
 
-static struct parser *sort_ctx; /* qsort has no user pointer; parsing is single-threaded */
-
 static int cmp_key(const struct resource *a, enum res_kind kind, const char *region, const char *id)
 {
     if (a->kind != kind)
@@ -66,10 +65,11 @@ static int cmp_key(const struct resource *a, enum res_kind kind, const char *reg
     return c ? c : strcmp(a->id, id);
 }
 
-static int cmp_items(const void *x, const void *y)
+static int cmp_items(const void *x, const void *y, void *ctx)
 {
-    const struct resource *b = &sort_ctx->items[*(const size_t *)y];
-    return cmp_key(&sort_ctx->items[*(const size_t *)x], b->kind, b->region, b->id);
+    const struct parser *p = ctx;
+    const struct resource *b = &p->items[*(const size_t *)y];
+    return cmp_key(&p->items[*(const size_t *)x], b->kind, b->region, b->id);
 }
 
 /* Does (kind, id) exist in this file or in the store? Fills *out if found.
@@ -381,11 +381,10 @@ int inventory_parse(const char *text, size_t len, struct store *st, const char *
             }
             for (size_t i = 0; i < p.n; i++)
                 p.sorted[i] = i;
-            sort_ctx = &p;
             if (p.n) /* p.sorted is NULL for an empty file; qsort's base must not be */
-                qsort(p.sorted, p.n, sizeof *p.sorted, cmp_items);
+                qsort_r(p.sorted, p.n, sizeof *p.sorted, cmp_items, &p);
             for (size_t i = 1; i < p.n; i++)
-                if (cmp_items(&p.sorted[i - 1], &p.sorted[i]) == 0) {
+                if (cmp_items(&p.sorted[i - 1], &p.sorted[i], &p) == 0) {
                     fail(&p, "%s appears twice", p.items[p.sorted[i]].id);
                     goto done;
                 }
