@@ -1,0 +1,387 @@
+#!/usr/bin/env bash
+# bench/run.sh: the flowlogd benchmark (`make bench`). See docs/PERFORMANCE.md.
+#
+# Sets up (once, cached under build/bench-data/) the data directories, starts
+# nginx as the static baseline, runs every scenario ROUNDS times at
+# concurrency CONNS for SECONDS each, round-robin (one round = every
+# scenario once, so drifting machine load hits all of them alike), then the
+# start-up time, the resident memory and the callgrind cost per request.
+# Prints the table of medians; keeps everything in build/bench-results/<stamp>/.
+#
+# usage: bench/run.sh [--quick] [--only LIST] [--rounds N] [--seconds S]
+#                     [--conns N] [--no-callgrind] [--no-extras]
+#   --quick          1 round of 5 s, 300 callgrind requests: a smoke test
+#   --only LIST      comma list of: nginx-static nginx-static-2t create describe-1m describe-1k
+#                    mix reject-sig reject-param reject-limit startup callgrind
+#                    (default: all of them)
+#   --no-callgrind   skip the callgrind measurements
+#   --no-extras      skip start-up time, RSS report and callgrind
+# Environment: FLOWLOGD (build/flowlogd), BENCH (build/bench/flowlogd-bench),
+#   BENCH_DATA (build/bench-data), ENIS (80: ENIs per account of the create
+#   set), ACCOUNTS (5000), FLOWLOGS (1000000), CG_REQUESTS (2000),
+#   CG_ACCOUNTS (200: accounts the callgrind runs cycle through), NGINX_WORKERS
+#   (auto), WARMUP (2).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+FLOWLOGD=${FLOWLOGD:-$ROOT/build/flowlogd}
+BENCH=${BENCH:-$ROOT/build/bench/flowlogd-bench}
+DATA=${BENCH_DATA:-$ROOT/build/bench-data}
+ACCOUNTS=${ACCOUNTS:-5000}
+ENIS=${ENIS:-80}
+FLOWLOGS=${FLOWLOGS:-1000000}
+CG_REQUESTS=${CG_REQUESTS:-2000}
+CG_ACCOUNTS=${CG_ACCOUNTS:-200}
+NGINX_WORKERS=${NGINX_WORKERS:-auto}
+WARMUP=${WARMUP:-2}
+ROUNDS=3
+SECONDS_PER_RUN=20
+CONNS=64
+ONLY=""
+CALLGRIND=1
+EXTRAS=1
+STARTUP=0
+CG=0
+ALL_SCENARIOS="nginx-static nginx-static-2t create describe-1m describe-1k mix reject-sig reject-param reject-limit"
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) ROUNDS=1; SECONDS_PER_RUN=5; WARMUP=1; CG_REQUESTS=300 ;;
+    --only) ONLY=${2//,/ }; shift ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --seconds) SECONDS_PER_RUN=$2; shift ;;
+    --conns) CONNS=$2; shift ;;
+    --no-callgrind) CALLGRIND=0 ;;
+    --no-extras) EXTRAS=0; CALLGRIND=0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+SCENARIOS=""
+for s in ${ONLY:-$ALL_SCENARIOS startup callgrind}; do
+    case " $ALL_SCENARIOS " in
+    *" $s "*) SCENARIOS="$SCENARIOS $s" ;;
+    *) case $s in
+       startup) [ $EXTRAS = 1 ] && STARTUP=1 ;;
+       callgrind) [ $CALLGRIND = 1 ] && CG=1 ;;
+       *) echo "run.sh: unknown scenario $s" >&2; exit 2 ;;
+       esac ;;
+    esac
+done
+SCENARIOS=${SCENARIOS# }
+wants() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT=$ROOT/build/bench-results/$STAMP
+RUNS=$OUT/runs.jsonl
+TMP=$OUT/tmp
+mkdir -p "$OUT" "$TMP" "$DATA"
+: >"$RUNS"
+log() { echo "== $*" | tee -a "$OUT/log.txt" >&2; }
+
+[ -x "$FLOWLOGD" ] && [ -x "$BENCH" ] || { echo "run.sh: build first (make build/flowlogd build/bench/flowlogd-bench)" >&2; exit 2; }
+# a snapshot of the binaries: others may rebuild build/ while this runs
+mkdir -p "$OUT/bin"
+cp "$FLOWLOGD" "$OUT/bin/flowlogd"
+cp "$BENCH" "$OUT/bin/flowlogd-bench"
+FLOWLOGD=$OUT/bin/flowlogd
+BENCH=$OUT/bin/flowlogd-bench
+
+# ---- processes we start (and only those are stopped) ----
+SERVER_PID=""
+NGINX_PID=""
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+    [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+# busy CPU seconds of the whole machine (all processes, all cores)
+machine_busy() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat; }
+# utime+stime of a process and its threads, in seconds
+cpu_of() { awk '{printf "%.2f", ($14+$15)/'"$(getconf CLK_TCK)"'}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# context switches of a process, all threads
+ctxsw_of() { { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}'; }
+
+# start_server DATA_DIR [extra serve args...]: sets SERVER_PID and PORT
+start_server() {
+    local dir=$1; shift
+    local out=$TMP/serve.out
+    : >"$out"
+    "$FLOWLOGD" serve --listen 127.0.0.1:0 --data "$dir" --quiet "$@" >"$out" 2>>"$OUT/serve.err" &
+    SERVER_PID=$!
+    for _ in $(seq 1 200); do
+        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out" || true)
+        [ -n "$PORT" ] && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "run.sh: flowlogd did not start on $dir (see $OUT/serve.err)" >&2
+    exit 1
+}
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+# ---- data sets (cached) ----
+# The schema of a cached set must be the one this build creates (the store
+# is still changing): compare it with the schema of a fresh data directory.
+schema_of() { python3 -c 'import sqlite3,sys; c=sqlite3.connect("file:"+sys.argv[1]+"?mode=ro", uri=True); print("\n".join(str(r) for r in c.execute("select type,name,sql from sqlite_master order by type,name")))' "$1/flowlogd.db"; }
+rm -rf "$TMP/schema"
+"$BENCH" setup --data "$TMP/schema" --accounts 1 --enis-per-account 0 >/dev/null 2>&1
+SCHEMA=$(schema_of "$TMP/schema")
+setup_set() { # name accounts enis flowlogs
+    local dir=$DATA/$1
+    if [ -f "$dir/bench-accounts.json" ]; then
+        if [ "$(schema_of "$dir" 2>/dev/null)" = "$SCHEMA" ]; then
+            log "data set $1: cached ($dir)"
+            return 0
+        fi
+        log "data set $1: made with another schema, rebuilding"
+    fi
+    rm -rf "$dir"
+    log "data set $1: $2 accounts x $3 ENIs, $4 flow logs"
+    "$BENCH" setup --data "$dir" --accounts "$2" --enis-per-account "$3" --flowlogs "$4" \
+        | tee -a "$RUNS" >&2
+}
+need_create=0; need_1m=0; need_1k=0
+wants create && need_create=1
+{ wants describe-1m || wants mix || wants reject-sig || wants reject-param || wants reject-limit || [ $STARTUP = 1 ] || [ $CG = 1 ]; } && need_1m=1
+wants describe-1k && need_1k=1
+[ $need_create = 1 ] && setup_set "create-$ACCOUNTS-$ENIS" "$ACCOUNTS" "$ENIS" 0
+[ $need_1m = 1 ] && setup_set "fl-$FLOWLOGS" "$ACCOUNTS" 40 "$FLOWLOGS"
+[ $need_1k = 1 ] && setup_set "fl-1000" 50 0 1000
+SET_CREATE=$DATA/create-$ACCOUNTS-$ENIS
+SET_1M=$DATA/fl-$FLOWLOGS
+SET_1K=$DATA/fl-1000
+
+# fresh copy of a set for a run that writes (create, mix)
+fresh_copy() { # set -> prints dir
+    local dst=$DATA/run-copy
+    rm -rf "$dst"
+    cp -a --reflink=auto "$1" "$dst"
+    echo "$dst"
+}
+
+# ---- nginx ----
+start_nginx() {
+    if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+        log "installing nginx (Debian package nginx-light)"
+        if [ "$(id -u)" = 0 ]; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light >"$OUT/apt.log" 2>&1 ||
+                { apt-get update >>"$OUT/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light >>"$OUT/apt.log" 2>&1; }
+        else
+            sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light >"$OUT/apt.log" 2>&1
+        fi
+    fi
+    local NGINX; NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+    local dir=$ROOT/build/bench-nginx
+    rm -rf "$dir"; mkdir -p "$dir/www" "$dir/tmp" "$dir/logs"
+    # 600 bytes of JSON, shaped like an API answer
+    python3 - "$dir/www/static.json" <<'EOF'
+import json, sys
+body = {"Response": {"FlowLog": [{"FlowLogId": "fl-abcd1234", "FlowLogName": "static",
+        "ResourceType": "NETWORKINTERFACE", "ResourceId": "eni-abcd1234", "VpcId": "vpc-abcd1234",
+        "TrafficType": "ACCEPT", "CloudLogId": "a1b2c3d4-0000-4000-8000-000000000000",
+        "CloudLogState": "SUCCESS", "Enable": True, "CreatedTime": "2024-01-01 00:00:00"}],
+        "TotalNum": 1, "RequestId": "00000000-0000-4000-8000-000000000000"}}
+s = json.dumps(body, separators=(",", ":"))
+s = s[:-2] + "," + '"Pad":"' + "x" * (600 - len(s) - 9) + '"}}'
+assert len(s) == 600, len(s)
+open(sys.argv[1], "w").write(s)
+EOF
+    chmod -R a+rX "$dir"
+    NGINX_PORT=$(free_port)
+    cat >"$dir/nginx.conf" <<EOF
+worker_processes $NGINX_WORKERS;
+daemon off;
+master_process on;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_timeout 75;
+    keepalive_requests 100000000;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $dir/www;
+        default_type application/json;
+        location = / { try_files /static.json =404; }
+    }
+}
+EOF
+    "$NGINX" -p "$dir" -c "$dir/nginx.conf" &
+    NGINX_PID=$!
+    for _ in $(seq 1 100); do
+        curl -sf "http://127.0.0.1:$NGINX_PORT/" -o /dev/null 2>/dev/null && break
+        sleep 0.05
+    done
+    log "nginx $("$NGINX" -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$NGINX_PORT, worker_processes $NGINX_WORKERS ($(pgrep -P "$NGINX_PID" | wc -l) workers), $(curl -s "http://127.0.0.1:$NGINX_PORT/" | wc -c)-byte body"
+}
+nginx_cpu() { local t=0 p; for p in $(pgrep -P "$NGINX_PID"); do t=$(awk -v a="$t" -v b="$(cpu_of "$p")" 'BEGIN {printf "%.2f", a + b}'); done; echo "$t"; }
+
+# ---- one measured run ----
+# run_one LABEL SCENARIO URL DATA_DIR PID_FOR_CPU [extra bench args...]
+run_one() {
+    local label=$1 scen=$2 url=$3 dir=$4 pid=$5; shift 5
+    local la c0 c1 line
+    la=$(loadavg)
+    local x0=0 x1=0 m0 m1
+    m0=$(machine_busy)
+    if [ "${label#nginx}" != "$label" ]; then c0=$(nginx_cpu); else c0=$(cpu_of "$pid"); x0=$(ctxsw_of "$pid"); fi
+    line=$("$BENCH" run --scenario "$scen" --url "$url" ${dir:+--data "$dir"} --label "$label" \
+        --connections "$CONNS" --seconds "$SECONDS_PER_RUN" --warmup "$WARMUP" "$@" \
+        | tee -a "$OUT/log.txt" | grep '^{"bench"' || true)
+    if [ "${label#nginx}" != "$label" ]; then c1=$(nginx_cpu); else c1=$(cpu_of "$pid"); x1=$(ctxsw_of "$pid"); fi
+    m1=$(machine_busy)
+    [ -n "$line" ] || { echo "run.sh: $label produced no result" >&2; return 0; }
+    # server CPU over the whole run (warm-up included), in cores
+    local srv; srv=$(awk -v a="$c0" -v b="$c1" -v t="$SECONDS_PER_RUN" -v w="$WARMUP" 'BEGIN {printf "%.3f", (b - a) / (t + w)}')
+    # context switches of the server per answer (warm-up included in both counts)
+    local cs; cs=$(echo "$line" | awk -v a="$x0" -v b="$x1" -v t="$SECONDS_PER_RUN" -v w="$WARMUP" '{ match($0, /"rps":[0-9.]+/); r = substr($0, RSTART + 6, RLENGTH - 6); printf "%.2f", (r > 0) ? (b - a) / (r * (t + w)) : 0 }')
+    # what everybody else on the machine used meanwhile, in cores
+    local others; others=$(echo "$line" | awk -v a="$m0" -v b="$m1" -v s="$srv" -v t="$SECONDS_PER_RUN" -v w="$WARMUP" '{ match($0, /"gen_cpu":[0-9.]+/); g = substr($0, RSTART + 10, RLENGTH - 10); o = (b - a) / (t + w) - s - g; printf "%.2f", o < 0 ? 0 : o }')
+    echo "${line%\}},\"round\":$ROUND,\"loadavg\":$la,\"server_cpu\":$srv,\"server_ctxsw_per_req\":$cs,\"others_cpu\":$others}" >>"$RUNS"
+    echo "$line" | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print("   %-14s %9.0f req/s  p50 %6d us  p99 %7d us  %s" % (r["bench"], r["rps"], r["p50_us"], r["p99_us"], r["codes"]))' >&2
+}
+
+rss_report() { # pid label
+    # VmRSS counts a file page once per mapping: every reader connection maps
+    # the database, so it overstates; Pss (smaps_rollup) counts each page once.
+    cat "/proc/$1/status" "/proc/$1/smaps_rollup" 2>/dev/null | awk -v after="$2" '
+        /^VmRSS:/ {rss=$2} /^VmHWM:/ {hwm=$2} /^RssAnon:/ {anon=$2} /^RssFile:/ {file=$2} /^RssShmem:/ {shm=$2}
+        /^Pss:/ {pss=$2} /^Pss_Anon:/ {pa=$2} /^Pss_File:/ {pf=$2} /^Pss_Shmem:/ {ps=$2}
+        END {printf "{\"bench\":\"rss\",\"after\":\"%s\",\"rss_kb\":%d,\"hwm_kb\":%d,\"anon_kb\":%d,\"file_kb\":%d,\"shmem_kb\":%d,\"pss_kb\":%d,\"pss_anon_kb\":%d,\"pss_file_kb\":%d,\"pss_shmem_kb\":%d}\n", after, rss, hwm, anon, file, shm, pss, pa, pf, ps}'
+}
+
+log "flowlogd benchmark $STAMP: scenarios [$SCENARIOS], $ROUNDS round(s) x ${SECONDS_PER_RUN}s (+${WARMUP}s warm-up), $CONNS connections"
+log "source: $(git rev-parse --short HEAD 2>/dev/null || echo ?)$( [ -n "$(git status --porcelain src 2>/dev/null)" ] && echo " + uncommitted changes in src/: $(git status --porcelain src | wc -l) files" )"
+log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+top -bn1 | head -15 >"$OUT/top-before.txt" || true
+
+{ wants nginx-static || wants nginx-static-2t; } && start_nginx
+
+[ -n "$SCENARIOS" ] || ROUNDS=0
+for ROUND in $(seq 1 "$ROUNDS"); do
+    log "round $ROUND/$ROUNDS (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    for s in $SCENARIOS; do
+        case $s in
+        nginx-static)
+            run_one nginx-static static "http://127.0.0.1:$NGINX_PORT/" "" "" ;;
+        nginx-static-2t)
+            # the same with two generator threads: how far one thread limits the baseline
+            run_one nginx-static-2t static "http://127.0.0.1:$NGINX_PORT/" "" "" --threads 2 ;;
+        create)
+            dir=$(fresh_copy "$SET_CREATE")
+            start_server "$dir"
+            run_one create create "http://127.0.0.1:$PORT" "$dir" "$SERVER_PID"
+            stop_server ;;
+        describe-1m)
+            start_server "$SET_1M"
+            run_one describe-1m describe "http://127.0.0.1:$PORT" "$SET_1M" "$SERVER_PID"
+            rss_report "$SERVER_PID" "describe-1m round $ROUND" >>"$RUNS"
+            stop_server ;;
+        describe-1k)
+            # 50 accounts x 20 flow logs (10 in the filtered VPC): the same page of 10 rows as at 1M,
+            # so the per-account limit is lifted for this one comparison
+            start_server "$SET_1K" --rate-limit 1000000
+            run_one describe-1k describe "http://127.0.0.1:$PORT" "$SET_1K" "$SERVER_PID"
+            stop_server ;;
+        mix)
+            dir=$(fresh_copy "$SET_1M")
+            start_server "$dir"
+            run_one mix mix "http://127.0.0.1:$PORT" "$dir" "$SERVER_PID"
+            stop_server ;;
+        reject-sig|reject-param|reject-limit)
+            start_server "$SET_1M"
+            run_one "$s" "$s" "http://127.0.0.1:$PORT" "$SET_1M" "$SERVER_PID"
+            stop_server ;;
+        esac
+    done
+done
+rm -rf "$DATA/run-copy"
+
+if [ $STARTUP = 1 ]; then
+    log "start to first answer with $FLOWLOGS flow logs (page cache warm)"
+    "$BENCH" startup --server "$FLOWLOGD" --data "$SET_1M" --runs 5 | tee -a "$OUT/log.txt" | grep '^{' >>"$RUNS" || true
+fi
+
+# callgrind: cost per request of one scenario
+# cg_one NAME SCENARIO DATA_DIR WARM_ARGS MEASURE_ARGS
+cg_one() {
+    local name=$1 scen=$2 dir=$3 warm=$4 meas=$5 out=$TMP/cg-$1 t0 t1 work_s
+    command -v valgrind >/dev/null || { log "valgrind missing: no callgrind figures"; return 0; }
+    mkdir -p "$out"
+    : >"$TMP/serve.out"
+    valgrind --tool=callgrind --callgrind-out-file="$out/cg.%p" \
+        "$FLOWLOGD" serve --listen 127.0.0.1:0 --data "$dir" --quiet >"$TMP/serve.out" 2>"$out/valgrind.err" &
+    SERVER_PID=$!
+    PORT=""
+    for _ in $(seq 1 600); do
+        PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/serve.out" || true)
+        [ -n "$PORT" ] && break
+        sleep 0.1
+    done
+    [ -n "$PORT" ] || { log "callgrind $name: server did not start"; stop_server; return 0; }
+    # warm-up: every worker thread opens its reader connection and prepares its
+    # statements, and the accounts used are seen before (steady state: a server
+    # sees its tenants again and again; CG_ACCOUNTS of them, 200 by default)
+    "$BENCH" run --scenario "$scen" --url "http://127.0.0.1:$PORT" --data "$dir" --connections 8 \
+        --accounts "$CG_ACCOUNTS" --requests $((CG_REQUESTS / 2)) --quiet $warm >/dev/null || true
+    callgrind_control -z "$SERVER_PID" >/dev/null
+    t0=$(date +%s.%N)
+    "$BENCH" run --scenario "$scen" --url "http://127.0.0.1:$PORT" --data "$dir" --connections 8 \
+        --accounts "$CG_ACCOUNTS" --requests "$CG_REQUESTS" --quiet $meas >"$out/run.json" || true
+    t1=$(date +%s.%N)
+    callgrind_control -d work "$SERVER_PID" >/dev/null
+    work_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
+    local idle_s; idle_s=$(awk -v w="$work_s" 'BEGIN {printf "%.3f", (w > 10 ? 10 : w)}')
+    sleep "$idle_s"
+    callgrind_control -d idle "$SERVER_PID" >/dev/null
+    stop_server
+    local work idle
+    work=$(grep -l 'Trigger: dump work' "$out"/cg.* 2>/dev/null | head -1 || true)
+    idle=$(grep -l 'Trigger: dump idle' "$out"/cg.* 2>/dev/null | head -1 || true)
+    if [ -z "$work" ] || [ -z "$idle" ]; then log "callgrind $name: no dumps"; return 0; fi
+    local res; res=$(python3 bench/report.py cg "$work" "$idle" "$CG_REQUESTS" "$work_s" "$idle_s")
+    echo "{\"bench\":\"callgrind\",\"scenario\":\"$name\",${res#\{}" >>"$RUNS"
+    log "callgrind $name: $res ($(grep -o '"codes":{[^}]*}' "$out/run.json"))"
+    callgrind_annotate --inclusive=yes --threshold=100 "$work" >"$OUT/callgrind-$name-inclusive.txt" 2>/dev/null || true
+    callgrind_annotate "$work" >"$OUT/callgrind-$name-self.txt" 2>/dev/null || true
+    cp "$work" "$OUT/callgrind-$name.out"
+    python3 bench/report.py hot "$OUT/callgrind-$name-inclusive.txt" "$CG_REQUESTS" >"$OUT/callgrind-$name-hot.txt" || true
+}
+
+if [ $CG = 1 ]; then
+    log "callgrind: $CG_REQUESTS requests per scenario after a warm-up, 8 connections"
+    dir=$(fresh_copy "$SET_1M")
+    # warm-up creates on each account's first ENIs, the measured ones on the next
+    cg_one create create "$dir" "--eni-offset 0" "--eni-offset $(( (CG_REQUESTS / 2 + CG_ACCOUNTS - 1) / CG_ACCOUNTS ))"
+    cg_one describe describe "$dir" "" ""
+    cg_one reject-sig reject-sig "$dir" "" ""
+    rm -rf "$DATA/run-copy"
+fi
+
+log "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+top -bn1 | head -15 >"$OUT/top-after.txt" || true
+echo
+python3 bench/report.py table "$RUNS" | tee "$OUT/summary.txt"
+echo
+echo "results: $OUT"
