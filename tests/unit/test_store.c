@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "store_fixture.h"
+
 #include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -31,25 +33,12 @@ struct fx {
     struct account acct;
 };
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     struct serr e = {{0}};
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/flowlogd-test-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->data, sizeof f->data, "%s/data", f->dir);
-    f->s = store_open_sqlite(f->data, &e);
-    if (!f->s)
-        fail_msg("open: %s", e.msg);
+    f->s = fixture_open(f->dir, f->data, "flowlogd-test");
     assert_int_equal(store_account_create(f->s, 0, &f->acct, &e), STORE_OK);
     *state = f;
     return 0;
@@ -58,8 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    store_close(f->s);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fixture_close(f->s, f->dir);
     free(f);
     return 0;
 }

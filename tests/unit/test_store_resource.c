@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "store_fixture.h"
+
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,25 +29,12 @@ struct fx {
     struct account a, b; /* two tenants */
 };
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
     struct serr e = {{0}};
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/flowlogd-res-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->data, sizeof f->data, "%s/data", f->dir);
-    f->s = store_open_sqlite(f->data, &e);
-    if (!f->s)
-        fail_msg("open: %s", e.msg);
+    f->s = fixture_open(f->dir, f->data, "flowlogd-res");
     assert_int_equal(store_account_create(f->s, 0, &f->a, &e), STORE_OK);
     assert_int_equal(store_account_create(f->s, 0, &f->b, &e), STORE_OK);
     *state = f;
@@ -55,8 +44,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    store_close(f->s);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fixture_close(f->s, f->dir);
     free(f);
     return 0;
 }
