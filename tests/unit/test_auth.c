@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/input.h"
 #include "auth/auth.h"
 #include "base/util.h"
 
@@ -896,74 +897,6 @@ static const char *jstr(const json_t *o, const char *key)
     return s;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes s[0..n) of a form: '+' is a space, %XY a byte. Malloc'd. */
-static char *form_decode(const char *s, size_t n)
-{
-    char *out = malloc(n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            *o++ = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            *o++ = s[i];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/* Splits "a=1&b=2" into decoded parameters (malloc'd; free with free_form). */
-static size_t parse_form(const char *s, struct auth_param **out)
-{
-    size_t cap = 1, n = 0;
-    struct auth_param *p;
-    for (const char *c = s; *c; c++)
-        cap += *c == '&';
-    p = calloc(cap, sizeof *p);
-    while (*s) {
-        const char *amp = strchr(s, '&');
-        size_t len = amp ? (size_t)(amp - s) : strlen(s);
-        const char *eq = memchr(s, '=', len);
-        if (len) {
-            if (eq) {
-                p[n].name = form_decode(s, (size_t)(eq - s));
-                p[n].value = form_decode(eq + 1, len - (size_t)(eq - s) - 1);
-            } else {
-                p[n].name = form_decode(s, len);
-                p[n].value = form_decode("", 0);
-            }
-            n++;
-        }
-        if (!amp)
-            break;
-        s = amp + 1;
-    }
-    *out = p;
-    return n;
-}
-
-static void free_form(struct auth_param *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free((char *)p[i].name);
-        free((char *)p[i].value);
-    }
-    free(p);
-}
-
 static void check_capture_tc3(const char *label, const json_t *rec, const char *secret_id,
                               const char *secret_key, const struct tc3_request *r)
 {
@@ -1003,12 +936,21 @@ static void check_capture_v1(const char *label, const json_t *rec, const char *s
 {
     const json_t *sc = json_object_get(rec, "signCheck");
     const char *src = strcmp(method, "GET") == 0 ? jstr(rec, "rawQuery") : jstr(rec, "body");
+    struct form_param *fp;
     struct auth_param *p;
-    size_t n = parse_form(src, &p);
+    size_t n;
+    int malformed = 0;
     const char *given = NULL, *sigmethod = NULL;
     struct buf b;
     char sig[64];
 
+    /* decoded by the server's own decoder, as api.c does before signing */
+    fp = form_decode(src, strlen(src), &n, &malformed);
+    assert_non_null(fp);
+    p = calloc(n + 1, sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (struct auth_param){fp[i].name, fp[i].value};
     for (size_t i = 0; i < n; i++) {
         if (strcmp(p[i].name, "Signature") == 0)
             given = p[i].value;
@@ -1024,7 +966,8 @@ static void check_capture_v1(const char *label, const json_t *rec, const char *s
     check_str(label, "signature", sig, jstr(sc, "expected"));
     assert_true(auth_equal(sig, given));
     buf_free(&b);
-    free_form(p, n);
+    free(p);
+    form_free(fp, n);
 }
 
 static void test_sdk_capture(void **state)
