@@ -48,6 +48,11 @@ const struct action_def *action_find_in(const char *name, const char *version,
 /** The string member `name` of `in`, or NULL when absent. */
 const char *in_str(json_t *in, const char *name);
 
+/** Like in_str, but "" is NULL too: an optional string given empty counts as
+ * absent (the SDKs omit empty strings in form encoding, so JSON and form
+ * requests behave the same). */
+const char *in_opt_str(json_t *in, const char *name);
+
 /** Appends the FlowLog structure of the spec for `fl` to array `arr`.
  * Returns 0 or -1 on OOM. */
 int render_flowlog(json_t *arr, const struct flowlog *fl);

@@ -10,6 +10,12 @@ const char *in_str(json_t *in, const char *name)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+const char *in_opt_str(json_t *in, const char *name)
+{
+    const char *s = in_str(in, name);
+    return s && *s ? s : NULL;
+}
+
 int render_flowlog(json_t *arr, const struct flowlog *fl)
 {
     char created[20];

@@ -631,10 +631,15 @@ function hasHeader(headers, name) {
  * Resolves {status, headers, text, json, response (= json.Response)}.
  */
 async function rawCall(opts) {
-  const attempt = () => rawCallOnce(opts);
-  if (opts.retryRateLimit === false) return attempt();
+  return retryRateLimited(opts, rawCallOnce);
+}
+
+/* Runs once(opts) again (up to 60 times, 100 ms apart) while the answer is
+ * RequestLimitExceeded, unless opts.retryRateLimit === false. */
+async function retryRateLimited(opts, once) {
+  if (opts.retryRateLimit === false) return once(opts);
   for (let i = 0; ; i++) {
-    const r = await attempt();
+    const r = await once(opts);
     const code = r.json && r.json.Response && r.json.Response.Error && r.json.Response.Error.Code;
     if (code !== "RequestLimitExceeded" || i >= 60) return r;
     await sleep(100);
@@ -722,14 +727,7 @@ function encodeQuery(flat) {
  *  extra: more raw parameters (null deletes a common one); tamper({params, body, path, headers}).
  */
 async function rawV1Call(opts) {
-  const attempt = () => rawV1CallOnce(opts);
-  if (opts.retryRateLimit === false) return attempt();
-  for (let i = 0; ; i++) {
-    const r = await attempt();
-    const code = r.json && r.json.Response && r.json.Response.Error && r.json.Response.Error.Code;
-    if (code !== "RequestLimitExceeded" || i >= 60) return r;
-    await sleep(100);
-  }
+  return retryRateLimited(opts, rawV1CallOnce);
 }
 
 async function rawV1CallOnce({

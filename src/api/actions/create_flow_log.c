@@ -24,13 +24,6 @@ struct create_in {
     size_t ntags;
 };
 
-/* "" and absent are the same for optional strings. */
-static const char *opt_str(json_t *in, const char *name)
-{
-    const char *s = in_str(in, name);
-    return s && *s ? s : NULL;
-}
-
 static void read_input(json_t *in, struct create_in *r)
 {
     json_t *tags = json_object_get(in, "Tags"), *st = json_object_get(in, "FlowLogStorage");
@@ -42,11 +35,11 @@ static void read_input(json_t *in, struct create_in *r)
     r->type = in_str(in, "ResourceType");
     r->resource_id = in_str(in, "ResourceId");
     r->traffic = in_str(in, "TrafficType");
-    r->vpc_id = opt_str(in, "VpcId");
-    r->desc = opt_str(in, "FlowLogDescription");
-    r->cloud_log_id = opt_str(in, "CloudLogId");
-    r->storage_type = opt_str(in, "StorageType");
-    r->cloud_log_region = opt_str(in, "CloudLogRegion");
+    r->vpc_id = in_opt_str(in, "VpcId");
+    r->desc = in_opt_str(in, "FlowLogDescription");
+    r->cloud_log_id = in_opt_str(in, "CloudLogId");
+    r->storage_type = in_opt_str(in, "StorageType");
+    r->cloud_log_region = in_opt_str(in, "CloudLogRegion");
     if (st) {
         r->has_storage = 1;
         r->storage_id = in_str(st, "StorageId");

@@ -23,12 +23,6 @@ struct filters {
     size_t npairs;
 };
 
-static const char *opt(json_t *in, const char *name)
-{
-    const char *s = in_str(in, name);
-    return s && *s ? s : NULL;
-}
-
 static enum api_err add_filter(json_t *f, size_t index, struct filters *out, struct apierr *e)
 {
     const char *name = in_str(f, "Name");
@@ -124,7 +118,7 @@ enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, str
     struct serr se = {{0}};
     json_t *filters = json_object_get(in, "Filters"), *limit = json_object_get(in, "Limit");
     json_t *offset = json_object_get(in, "Offset");
-    const char *order = opt(in, "OrderField"), *dir = opt(in, "OrderDirection");
+    const char *order = in_opt_str(in, "OrderField"), *dir = in_opt_str(in, "OrderDirection");
     uint64_t total = 0;
     enum api_err rc;
     int src;
@@ -133,15 +127,15 @@ enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, str
     memset(&f, 0, sizeof f);
     q.uin = c->account->uin;
     q.region = c->region;
-    q.vpc_id = opt(in, "VpcId");
-    q.id = opt(in, "FlowLogId");
-    q.name = opt(in, "FlowLogName");
-    q.resource_type = opt(in, "ResourceType");
-    q.resource_id = opt(in, "ResourceId");
-    q.traffic_type = opt(in, "TrafficType");
-    q.cloud_log_id = opt(in, "CloudLogId");
-    q.cloud_log_state = opt(in, "CloudLogState");
-    q.cloud_log_region = opt(in, "CloudLogRegion");
+    q.vpc_id = in_opt_str(in, "VpcId");
+    q.id = in_opt_str(in, "FlowLogId");
+    q.name = in_opt_str(in, "FlowLogName");
+    q.resource_type = in_opt_str(in, "ResourceType");
+    q.resource_id = in_opt_str(in, "ResourceId");
+    q.traffic_type = in_opt_str(in, "TrafficType");
+    q.cloud_log_id = in_opt_str(in, "CloudLogId");
+    q.cloud_log_state = in_opt_str(in, "CloudLogState");
+    q.cloud_log_region = in_opt_str(in, "CloudLogRegion");
 
     if (q.id && filters)
         return apierr_set(e, API_E_PARAM_COEXIST, "FlowLogId, Filters");

@@ -116,8 +116,8 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
     static const char *const qos[] = {"PT", "AU", "AG", "DEFAULT", NULL};
     const char *vpc_id = in_str(in, "VpcId"), *subnet_id = in_str(in, "SubnetId");
     const char *name = in_str(in, "NetworkInterfaceName");
-    const char *desc = res_opt(in, "NetworkInterfaceDescription");
-    const char *qos_level = res_opt(in, "QosLevel");
+    const char *desc = in_opt_str(in, "NetworkInterfaceDescription");
+    const char *qos_level = in_opt_str(in, "QosLevel");
     json_t *groups = json_object_get(in, "SecurityGroupIds"), *attrs = NULL, *sattrs = NULL, *v;
     json_t *ips = NULL, *o;
     struct resource subnet, r;

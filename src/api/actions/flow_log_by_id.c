@@ -32,12 +32,10 @@ static void on_flowlog(void *ud, const struct flowlog *fl)
 /* Looks up the caller's flow log `id` and applies the VpcId rule. */
 static enum api_err find_flowlog(struct actx *c, json_t *in, struct found *f, struct apierr *e)
 {
-    const char *id = in_str(in, "FlowLogId"), *vpc = in_str(in, "VpcId");
+    const char *id = in_str(in, "FlowLogId"), *vpc = in_opt_str(in, "VpcId");
     struct serr se = {{0}};
     int rc;
 
-    if (vpc && !*vpc)
-        vpc = NULL;
     if (!id || !*id)
         return apierr_set(e, API_E_VALUE_EMPTY, "FlowLogId");
     if (!id_has_form(id, "fl"))

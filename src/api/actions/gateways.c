@@ -26,7 +26,7 @@ static enum api_err keep_strings(json_t *in, json_t *attrs, const char *const *n
                                  struct apierr *e)
 {
     for (; *names; names++) {
-        const char *s = res_opt(in, *names);
+        const char *s = in_opt_str(in, *names);
         if (s && strlen(s) > 255)
             return apierr_set(e, API_E_VALUE_TOOLONG, *names);
         if (s)
@@ -110,14 +110,14 @@ enum api_err act_create_ccn(struct actx *c, json_t *in, json_t *out, struct apie
     enum api_err rc;
 
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "CcnName", e)) != API_E_OK ||
-        (rc = res_check_len(res_opt(in, "CcnDescription"), CCN_DESC_MAX_BYTES, "CcnDescription",
+        (rc = res_check_len(in_opt_str(in, "CcnDescription"), CCN_DESC_MAX_BYTES, "CcnDescription",
                             e)) != API_E_OK ||
-        (rc = res_check_enum(res_opt(in, "QosLevel"), qos, "QosLevel", e)) != API_E_OK ||
-        (rc = res_check_enum(res_opt(in, "InstanceChargeType"), charge, "InstanceChargeType",
+        (rc = res_check_enum(in_opt_str(in, "QosLevel"), qos, "QosLevel", e)) != API_E_OK ||
+        (rc = res_check_enum(in_opt_str(in, "InstanceChargeType"), charge, "InstanceChargeType",
                              e)) != API_E_OK ||
-        (rc = res_check_enum(res_opt(in, "InstanceMeteringType"), meter, "InstanceMeteringType",
+        (rc = res_check_enum(in_opt_str(in, "InstanceMeteringType"), meter, "InstanceMeteringType",
                              e)) != API_E_OK ||
-        (rc = res_check_enum(res_opt(in, "BandwidthLimitType"), limit, "BandwidthLimitType",
+        (rc = res_check_enum(in_opt_str(in, "BandwidthLimitType"), limit, "BandwidthLimitType",
                              e)) != API_E_OK)
         return rc;
     if (!(attrs = json_object()))
@@ -346,7 +346,7 @@ enum api_err act_create_direct_connect_gateway(struct actx *c, json_t *in, json_
     static const char *const modes[] = {"standard", "exquisite", NULL};
     static const char *const kept[] = {"GatewayType", "ModeType", "Zone", NULL};
     const char *name = in_str(in, "DirectConnectGatewayName"), *type = in_str(in, "NetworkType");
-    const char *net = res_opt(in, "NetworkInstanceId"), *gw = res_opt(in, "GatewayType");
+    const char *net = in_opt_str(in, "NetworkInstanceId"), *gw = in_opt_str(in, "GatewayType");
     json_t *attrs, *asn = json_object_get(in, "GatewayAsn");
     struct resource r, ccn;
     int is_ccn;
@@ -360,7 +360,7 @@ enum api_err act_create_direct_connect_gateway(struct actx *c, json_t *in, json_
         return apierr_set(e, API_E_VALUE_EMPTY, "NetworkInstanceId");
     if ((rc = res_check_enum(type, types, "NetworkType", e)) != API_E_OK ||
         (rc = res_check_enum(gw, gw_types, "GatewayType", e)) != API_E_OK ||
-        (rc = res_check_enum(res_opt(in, "ModeType"), modes, "ModeType", e)) != API_E_OK)
+        (rc = res_check_enum(in_opt_str(in, "ModeType"), modes, "ModeType", e)) != API_E_OK)
         return rc;
     is_ccn = strcmp(type, "CCN") == 0;
     if (is_ccn && gw && strcmp(gw, "NORMAL") != 0)

@@ -16,12 +16,6 @@
 #define MAX_LIMIT 100
 #define MAX_ATTRS 16384 /* bytes of display-only attributes kept per resource */
 
-const char *res_opt(json_t *in, const char *name)
-{
-    const char *s = in_str(in, name);
-    return s && *s ? s : NULL;
-}
-
 enum api_err res_check_name(const char *s, size_t max, const char *param, struct apierr *e)
 {
     if (!s || !*s)
@@ -446,8 +440,8 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
     if ((rc = read_paging(in, d->string_paging, &offset, &limit, e)) != API_E_OK)
         return rc;
     if (d->order_fields) {
-        const char *dir = res_opt(in, "OrderDirection");
-        order = res_opt(in, "OrderField");
+        const char *dir = in_opt_str(in, "OrderDirection");
+        order = in_opt_str(in, "OrderField");
         if (order && !str_in(order, d->order_fields))
             return apierr_set(e, API_E_VALUE_RANGE, "OrderField");
         if (dir && strcmp(dir, "ASC") != 0 && strcmp(dir, "DESC") != 0)

@@ -9,9 +9,6 @@
 
 #include "api/action.h"
 
-/** An optional string member: NULL when absent or "" (the SDKs drop empty
- * strings in form encoding, so both encodings behave alike). */
-const char *res_opt(json_t *in, const char *name);
 
 /** A name: required (absent or "" -> InvalidParameterValue.Empty), at most
  * `max` bytes (-> InvalidParameterValue.TooLong). */

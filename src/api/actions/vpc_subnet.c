@@ -56,7 +56,7 @@ static int vpc_cidr_ok(uint32_t net, int prefix)
 /* A "true"/"false" string member (EnableMulticast); other text is Range. */
 static enum api_err bool_string(json_t *in, const char *name, json_t *attrs, struct apierr *e)
 {
-    const char *s = res_opt(in, name);
+    const char *s = in_opt_str(in, name);
     if (!s)
         return API_E_OK;
     if (strcasecmp(s, "true") != 0 && strcasecmp(s, "false") != 0)
@@ -68,7 +68,7 @@ static enum api_err bool_string(json_t *in, const char *name, json_t *attrs, str
 enum api_err act_create_vpc(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
     const char *name = in_str(in, "VpcName"), *cidr = in_str(in, "CidrBlock");
-    const char *domain = res_opt(in, "DomainName");
+    const char *domain = in_opt_str(in, "DomainName");
     json_t *dns = json_object_get(in, "DnsServers"), *attrs = json_object(), *v, *o;
     struct resource r;
     uint32_t net, addr;
@@ -223,7 +223,7 @@ enum api_err act_create_subnet(struct actx *c, json_t *in, json_t *out, struct a
 {
     const char *vpc_id = in_str(in, "VpcId"), *name = in_str(in, "SubnetName");
     const char *cidr = in_str(in, "CidrBlock"), *zone = in_str(in, "Zone");
-    const char *cdc = res_opt(in, "CdcId");
+    const char *cdc = in_opt_str(in, "CdcId");
     struct resource vpc, r;
     struct overlap ov;
     struct resource_query q;
