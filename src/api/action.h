@@ -2,8 +2,12 @@
  *
  * A handler gets its input as a JSON tree already checked against the
  * action's shape (types, unknown and missing parameters are done), the
- * caller's account and region, and an output object to fill. It returns
- * API_E_OK or an error id with e filled; on error `out` is discarded. */
+ * caller's account and region, and two places for its answer's members
+ * (everything of "Response" but RequestId): the writer `c->w`, for the hot
+ * actions, which stream their members there, and the object `out`, for the
+ * others, which build a jansson tree. The writer's members come first. It
+ * returns API_E_OK or an error id with e filled; on error both are
+ * discarded. */
 #ifndef FLOWLOGD_API_ACTION_H
 #define FLOWLOGD_API_ACTION_H
 
@@ -13,6 +17,7 @@
 
 #include "api/input.h"
 #include "base/apierr.h"
+#include "base/jsonw.h"
 #include "store/store.h"
 
 struct actx {
@@ -22,6 +27,7 @@ struct actx {
     const char *request_id;
     time_t now;
     enum api_lang lang; /* for messages a handler puts in its output */
+    struct jw *w;       /* positioned inside the Response object */
 };
 
 typedef enum api_err (*action_fn)(struct actx *c, json_t *in, json_t *out, struct apierr *e);
@@ -53,9 +59,9 @@ const char *in_str(json_t *in, const char *name);
  * requests behave the same). */
 const char *in_opt_str(json_t *in, const char *name);
 
-/** Appends the FlowLog structure of the spec for `fl` to array `arr`.
- * Returns 0 or -1 on OOM. */
-int render_flowlog(json_t *arr, const struct flowlog *fl);
+/** Writes the FlowLog structure of the spec for `fl` as one value (an array
+ * element). Failures are the writer's (jw_failed). */
+void render_flowlog(struct jw *w, const struct flowlog *fl);
 
 /** Maps a store result to an API error (STORE_ERR -> STORE, etc.). */
 enum api_err store_err_to_api(int rc, const struct serr *se, const char *notfound_arg,

@@ -100,50 +100,67 @@ static void reply_plain(struct http_reply *out, int status, const char *text)
     out->body_len = out->body ? strlen(text) : 0;
 }
 
-/* Wraps `inner` (stolen) as {"Response": inner} with RequestId last. */
-static void reply_envelope(struct http_reply *out, json_t *inner, const char *request_id)
+/* Starts {"Response":{ ; the answer's members follow. */
+static void envelope_open(struct jw *w)
 {
-    json_t *root = json_object();
-    char *text = NULL;
+    jw_obj(w);
+    jw_key(w, "Response");
+    jw_obj(w);
+}
 
-    if (root && inner && json_object_set_new(inner, "RequestId", json_string(request_id)) == 0 &&
-        json_object_set(root, "Response", inner) == 0)
-        text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    json_decref(inner);
+/* Ends the envelope with RequestId last and hands its text to `out`. */
+static void envelope_close(struct http_reply *out, struct jw *w, const char *request_id)
+{
+    jw_kstr(w, "RequestId", request_id);
+    jw_obj_end(w);
+    jw_obj_end(w);
     out->status = 200;
     out->content_type = "application/json";
-    if (!text) {
+    if (jw_failed(w)) {
         /* out of memory: a fixed body still tells the client what happened */
-        char buf[160];
-        snprintf(buf, sizeof buf,
+        char text[160];
+        snprintf(text, sizeof text,
                  "{\"Response\":{\"Error\":{\"Code\":\"InternalError\",\"Message\":"
                  "\"Internal error.\"},\"RequestId\":\"%s\"}}",
                  request_id);
-        text = strdup(buf);
+        out->body = strdup(text);
+        out->body_len = out->body ? strlen(text) : 0;
+        return;
     }
-    out->body = text;
-    out->body_len = text ? strlen(text) : 0;
+    out->body = buf_steal(&w->b, &out->body_len);
+    if (!out->body)
+        out->body_len = 0;
 }
 
-static void reply_error(struct http_reply *out, const struct call *c, const struct apierr *e)
+/* Replaces whatever `w` holds by the error envelope of `e`. */
+static void reply_error(struct http_reply *out, const struct call *c, const struct apierr *e,
+                        struct jw *w)
 {
     char msg[1024];
-    json_t *err, *inner;
 
     apierr_message(e->id, c->lang, e->arg, msg, sizeof msg);
-    err = json_object();
-    inner = json_object();
-    if (err && inner) {
-        json_t *m = json_string(msg);
-        if (!m) /* the argument was not valid UTF-8: leave it out */
-            m = (apierr_message(e->id, c->lang, "", msg, sizeof msg), json_string(msg));
-        json_object_set_new(err, "Code", json_string(apierr_code(e->id)));
-        json_object_set_new(err, "Message", m);
-        json_object_set(inner, "Error", err);
+    if (utf8_count(msg, strlen(msg)) < 0) /* the argument was not valid UTF-8: leave it out */
+        apierr_message(e->id, c->lang, "", msg, sizeof msg);
+    jw_reset(w);
+    envelope_open(w);
+    jw_key(w, "Error");
+    jw_obj(w);
+    jw_kstr(w, "Code", apierr_code(e->id));
+    jw_kstr(w, "Message", msg);
+    jw_obj_end(w);
+    envelope_close(out, w, c->request_id);
+}
+
+/* Writes the members a handler put in its tree after those it streamed. */
+static void write_tree_members(struct jw *w, json_t *obj)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v) {
+        jw_key(w, key);
+        jw_json(w, v);
     }
-    json_decref(err);
-    reply_envelope(out, inner, c->request_id);
 }
 
 /* ==== request facts ==== */
@@ -453,10 +470,12 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
     uint64_t t0 = mono_us();
     time_t now = time(NULL);
     json_t *in = NULL, *result = NULL;
+    struct jw w;
     char act[72];
 
     memset(&c, 0, sizeof c);
     c.req = req;
+    jw_init(&w, 0);
     if (strcmp(req->path, "/") != 0) {
         reply_plain(out, 404, "not found\n");
         return;
@@ -478,8 +497,9 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
         apierr_set(&e, API_E_INTERNAL, NULL);
         goto done;
     }
+    envelope_open(&w);
     {
-        struct actx ax = {a->store, &c.key.account, c.region, c.request_id, now, c.lang};
+        struct actx ax = {a->store, &c.key.account, c.region, c.request_id, now, c.lang, &w};
         enum api_err rc = c.def->fn(&ax, in, result, &e);
         if (rc == API_E_OK)
             e.id = API_E_OK; /* a handler may have recovered from an error it saw */
@@ -489,10 +509,10 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
 
 done:
     if (e.id == API_E_OK) {
-        reply_envelope(out, result, c.request_id);
-        result = NULL;
+        write_tree_members(&w, result);
+        envelope_close(out, &w, c.request_id);
     } else {
-        reply_error(out, &c, &e);
+        reply_error(out, &c, &e, &w);
     }
     /* log before the params go: for v1 the action name lives in them */
     if (a->cfg.log_requests) {
@@ -504,6 +524,7 @@ done:
     }
     json_decref(result);
     json_decref(in);
+    jw_free(&w);
     form_free(c.params, c.nparams);
     memset(&c.key.secret_key, 0, sizeof c.key.secret_key);
 }

@@ -257,11 +257,11 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
     struct flowlog fl;
     struct tag tags[MAX_TAGS_READ + 1];
     struct serr se = {{0}};
-    json_t *arr;
     const char *log_region;
     enum api_err rc;
     int src = STORE_CONFLICT;
 
+    (void)out; /* the answer is streamed into c->w */
     read_input(in, &r);
     if ((rc = check_empty(&r, e)) != API_E_OK || (rc = check_range(&r, e)) != API_E_OK ||
         (rc = check_forms(&r, e)) != API_E_OK || (rc = check_tags(r.tags, r.ntags, e)) != API_E_OK)
@@ -284,8 +284,9 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
     if (src != STORE_OK)
         return apierr_set(e, API_E_STORE, NULL);
 
-    arr = json_array();
-    if (!arr || json_object_set_new(out, "FlowLog", arr) != 0 || render_flowlog(arr, &fl) != 0)
-        return apierr_set(e, API_E_INTERNAL, NULL);
-    return API_E_OK;
+    jw_key(c->w, "FlowLog");
+    jw_arr(c->w);
+    render_flowlog(c->w, &fl);
+    jw_arr_end(c->w);
+    return jw_failed(c->w) ? apierr_set(e, API_E_INTERNAL, NULL) : API_E_OK;
 }

@@ -98,23 +98,15 @@ static enum api_err check_fields(const struct flowlog_query *q, struct apierr *e
     return API_E_OK;
 }
 
-struct page {
-    json_t *arr;
-    int failed;
-};
-
 static void on_row(void *ud, const struct flowlog *fl)
 {
-    struct page *p = ud;
-    if (render_flowlog(p->arr, fl) != 0)
-        p->failed = 1;
+    render_flowlog(ud, fl);
 }
 
 enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
     struct flowlog_query q;
     struct filters f;
-    struct page page = {0};
     struct serr se = {{0}};
     json_t *filters = json_object_get(in, "Filters"), *limit = json_object_get(in, "Limit");
     json_t *offset = json_object_get(in, "Offset");
@@ -123,6 +115,7 @@ enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, str
     enum api_err rc;
     int src;
 
+    (void)out; /* the answer is streamed into c->w */
     memset(&q, 0, sizeof q);
     memset(&f, 0, sizeof f);
     q.uin = c->account->uin;
@@ -158,12 +151,12 @@ enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, str
     q.tag_pairs = f.pairs;
     q.ntag_pairs = f.npairs;
 
-    if (!(page.arr = json_array()) || json_object_set_new(out, "FlowLog", page.arr) != 0)
-        return apierr_set(e, API_E_INTERNAL, NULL);
-    src = store_flowlog_query(c->store, &q, on_row, &page, &total, &se);
+    jw_key(c->w, "FlowLog");
+    jw_arr(c->w);
+    src = store_flowlog_query(c->store, &q, on_row, c->w, &total, &se);
     if (src != STORE_OK)
         return apierr_set(e, API_E_STORE, NULL);
-    if (page.failed || json_object_set_new(out, "TotalNum", json_integer((json_int_t)total)) != 0)
-        return apierr_set(e, API_E_INTERNAL, NULL);
-    return API_E_OK;
+    jw_arr_end(c->w);
+    jw_kint(c->w, "TotalNum", (int64_t)total);
+    return jw_failed(c->w) ? apierr_set(e, API_E_INTERNAL, NULL) : API_E_OK;
 }

@@ -14,8 +14,7 @@
 struct found {
     struct flowlog fl; /* tags not kept */
     int hit;
-    json_t *render;    /* when set, the flow log is also rendered into it */
-    int render_failed;
+    struct jw *render; /* when set, the flow log is also rendered there */
 };
 
 static void on_flowlog(void *ud, const struct flowlog *fl)
@@ -25,8 +24,8 @@ static void on_flowlog(void *ud, const struct flowlog *fl)
     f->fl.tags = NULL;
     f->fl.ntags = 0;
     f->hit = 1;
-    if (f->render && render_flowlog(f->render, fl) != 0)
-        f->render_failed = 1;
+    if (f->render)
+        render_flowlog(f->render, fl);
 }
 
 /* Looks up the caller's flow log `id` and applies the VpcId rule. */
@@ -45,8 +44,6 @@ static enum api_err find_flowlog(struct actx *c, json_t *in, struct found *f, st
     rc = store_flowlog_get(c->store, c->account->uin, c->region, id, on_flowlog, f, &se);
     if (rc != STORE_OK && rc != STORE_NOTFOUND)
         return apierr_set(e, API_E_STORE, NULL);
-    if (f->render_failed)
-        return apierr_set(e, API_E_INTERNAL, NULL);
     if (rc == STORE_NOTFOUND || !f->hit)
         return apierr_set(e, API_E_NOT_FOUND, id);
     if (strcmp(f->fl.resource_type, "CCN") == 0) {
@@ -63,15 +60,16 @@ static enum api_err find_flowlog(struct actx *c, json_t *in, struct found *f, st
 
 enum api_err act_describe_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
-    struct found f = {.render = json_array()};
+    struct found f = {.render = c->w};
     enum api_err rc;
 
-    if (!f.render)
-        return apierr_set(e, API_E_INTERNAL, NULL);
+    (void)out;
+    jw_key(c->w, "FlowLog");
+    jw_arr(c->w);
     rc = find_flowlog(c, in, &f, e);
-    if (rc == API_E_OK && json_object_set(out, "FlowLog", f.render) != 0)
+    jw_arr_end(c->w);
+    if (rc == API_E_OK && jw_failed(c->w))
         rc = apierr_set(e, API_E_INTERNAL, NULL);
-    json_decref(f.render);
     return rc;
 }
 
