@@ -76,6 +76,17 @@ const struct action_def *action_find_in(const char *name, const char *version,
     return NULL;
 }
 
+int action_may_block(const char *name)
+{
+    int known = 0;
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0] && !known; i++)
+        known = strcmp(actions[i].name, name) == 0;
+    /* Describe* read a bounded page through a WAL reader, which never waits
+     * for the writer; everything else writes (and waits for its commit), or
+     * scans (GetResources). */
+    return known && strncmp(name, "Describe", 8) != 0;
+}
+
 const struct action_def *action_find(const char *name, const char *version, int *name_known)
 {
     return action_find_in(name, version, NULL, name_known);

@@ -533,3 +533,13 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_repl
 {
     api_handle(ud, req, out);
 }
+
+int api_http_quick(void *ud, const struct http_request *req)
+{
+    const char *action;
+    (void)ud;
+    if (!http_header(req, "Authorization")) /* v1 (or unsigned): the action is in the form */
+        return strcmp(req->path, "/") != 0;
+    action = http_header(req, "X-TC-Action");
+    return !action || !action_may_block(action);
+}

@@ -32,6 +32,11 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
 /** Same signature as http_handler_fn, with ud = struct api *. */
 void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out);
 
+/** Same signature as http_quick_fn: 1 when api_handle answers `req` without
+ * blocking (TC3 reads and anything refused early), so it may run on a poll
+ * thread. v1 requests carry their action in the form: they say 0. */
+int api_http_quick(void *ud, const struct http_request *req);
+
 void api_free(struct api *a);
 
 #endif

@@ -4,7 +4,10 @@
  * body up to a ceiling) and hands it to one callback installed by server/.
  * The callback runs on a worker thread and may block (e.g. on a durable
  * commit): the connection is suspended meanwhile, so a slow handler never
- * stalls other connections, and idle connections hold no worker.
+ * stalls other connections, and idle connections hold no worker. Requests
+ * that the optional `quick` predicate accepts are answered at once on the
+ * poll thread that read them instead: no handoff, no suspend and resume, no
+ * context switch. Only handlers that never block may be run that way.
  */
 #ifndef FLOWLOGD_HTTP_HTTP_H
 #define FLOWLOGD_HTTP_HTTP_H
@@ -40,6 +43,9 @@ struct http_reply {
 
 typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_reply *out);
 
+/** Whether the handler answers `req` without blocking (same `ud`). */
+typedef int (*http_quick_fn)(void *ud, const struct http_request *req);
+
 struct http_config {
     const char *host;          /* listen address, e.g. "127.0.0.1" or "0.0.0.0" */
     unsigned short port;       /* 0: pick a free port (see http_port) */
@@ -49,6 +55,7 @@ struct http_config {
     size_t max_header_bytes;   /* per-connection memory for request line + headers */
     unsigned max_connections;  /* over it new connections are refused */
     unsigned idle_timeout_s;   /* a connection idle this long is closed */
+    http_quick_fn quick;       /* NULL: every request goes to a worker */
 };
 
 struct http_server;

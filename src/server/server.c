@@ -145,9 +145,13 @@ int server_main(int argc, char **argv)
     hcfg.io_threads = (unsigned)io;
     hcfg.workers = (unsigned)workers;
     hcfg.max_body = (10u << 20) + 1;
-    hcfg.max_header_bytes = 64u << 10;
+    /* a GET's 32 KiB query (the API's own limit, answered in the envelope)
+     * plus the SDK's ~1.5 KB of headers, with room to spare; libmicrohttpd
+     * zeroes a pool of about this size per request, so no more */
+    hcfg.max_header_bytes = 40u << 10;
     hcfg.max_connections = (unsigned)maxconn;
     hcfg.idle_timeout_s = (unsigned)idle;
+    hcfg.quick = api_http_quick;
     if (!(http = http_start(&hcfg, api_http_handler, api, err, sizeof err))) {
         log_error("cannot listen on %s: %s", listen, err);
         goto done;

@@ -806,6 +806,51 @@ static void test_stop_with_open_connections(void **state)
     curl_easy_cleanup(h);
 }
 
+static int quick_path(void *ud, const struct http_request *req)
+{
+    (void)ud;
+    return strncmp(req->path, "/quick", 6) == 0;
+}
+
+/* With the only worker busy, a request the quick predicate accepts is
+ * answered on the poll thread; the worker's slow request is still running. */
+static void test_quick_requests_skip_the_workers(void **state)
+{
+    struct http_config c = test_config();
+    struct http_server *s;
+    struct slow_arg a = {0};
+    pthread_t t;
+    struct resp r;
+    CURL *h = curl_easy_init();
+    char err[256];
+    int slow_was_done;
+
+    (void)state;
+    c.workers = 1;
+    c.quick = quick_path;
+    s = http_start(&c, echo_handler, NULL, err, sizeof err);
+    assert_non_null(s);
+    a.port = http_port(s);
+    atomic_store(&slow_entered, 0);
+    atomic_store(&slow_done, 0);
+    assert_int_equal(pthread_create(&t, NULL, slow_client, &a), 0);
+    wait_slow_entered();
+
+    assert_int_equal(request(h, a.port, "POST", "/quick?x=1", "{}", 2, NULL, &r), CURLE_OK);
+    slow_was_done = atomic_load(&slow_done);
+    assert_int_equal(r.code, 200);
+    assert_non_null(strstr(r.body.data, "\"path\":\"/quick\""));
+    assert_non_null(strstr(r.body.data, "\"query\":\"x=1\""));
+    resp_free(&r);
+    assert_false(slow_was_done);
+
+    pthread_join(t, NULL);
+    assert_int_equal(a.code, 200);
+    buf_free(&a.body);
+    curl_easy_cleanup(h);
+    http_stop(s);
+}
+
 static void test_idle_timeout(void **state)
 {
     struct http_config c = test_config();
@@ -875,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_keepalive_clients),
         cmocka_unit_test(test_bind_variants),
         cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_quick_requests_skip_the_workers),
         cmocka_unit_test(test_stop_with_open_connections),
     };
     return cmocka_run_group_tests_name("http", tests, group_setup, group_teardown);
