@@ -971,6 +971,80 @@ static void test_concurrency(void **state)
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
 }
 
+/* Many callers at once: every one must be woken with its own result.
+ * Each thread also retries one of its resources every 10 creates, so
+ * batches mix jobs that commit with jobs rolled back to their savepoint. */
+enum { MANY = 64, MANY_PER = 200 };
+
+static void *create_mixed(void *arg)
+{
+    struct worker *w = arg;
+    struct flowlog fl;
+    struct serr e;
+    char id[16], rid[32];
+    pthread_barrier_wait(w->bar);
+    for (int i = 0; i < MANY_PER; i++) {
+        snprintf(id, sizeof id, "fl-%02d%06d", w->t, i);
+        snprintf(rid, sizeof rid, "eni-%02d%06d", w->t, i);
+        fl_init(&fl, w->uin, RG, id, "m", "NETWORKINTERFACE", rid, i);
+        int rc = store_flowlog_create(w->s, &fl, 100000, &e);
+        if (rc == STORE_OK)
+            w->ok++;
+        else
+            w->other++;
+        if (i % 10 == 9) { /* same resource again, another id */
+            snprintf(id, sizeof id, "fl-%02dx%05d", w->t, i);
+            fl_init(&fl, w->uin, RG, id, "m", "NETWORKINTERFACE", rid, i);
+            rc = store_flowlog_create(w->s, &fl, 100000, &e);
+            if (rc == STORE_EXISTS)
+                w->exists++;
+            else
+                w->other++;
+        }
+    }
+    return NULL;
+}
+
+static void test_many_writers(void **state)
+{
+    struct fx *f = *state;
+    struct worker w[MANY];
+    pthread_t th[MANY];
+    pthread_barrier_t bar;
+    uint64_t c0, j0, c1, j1, total = 0;
+    struct serr e = {{0}};
+    int ok = 0, exists = 0, other = 0;
+
+    store_sqlite_stats(f->s, &c0, &j0);
+    pthread_barrier_init(&bar, NULL, MANY);
+    for (int i = 0; i < MANY; i++) {
+        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .bar = &bar};
+        assert_int_equal(pthread_create(&th[i], NULL, create_mixed, &w[i]), 0);
+    }
+    for (int i = 0; i < MANY; i++) {
+        pthread_join(th[i], NULL);
+        ok += w[i].ok;
+        exists += w[i].exists;
+        other += w[i].other;
+    }
+    pthread_barrier_destroy(&bar);
+    store_sqlite_stats(f->s, &c1, &j1);
+    assert_int_equal(ok, MANY * MANY_PER);
+    assert_int_equal(exists, MANY * (MANY_PER / 10));
+    assert_int_equal(other, 0);
+    /* counted before the callers were woken */
+    assert_int_equal(j1 - j0, MANY * MANY_PER + MANY * (MANY_PER / 10));
+    assert_true(c1 - c0 >= 1 && c1 - c0 <= j1 - j0);
+    print_message("many writers: %llu jobs from %d threads in %llu commits (%.1f per commit)\n",
+                  (unsigned long long)(j1 - j0), MANY, (unsigned long long)(c1 - c0),
+                  (double)(j1 - j0) / (double)(c1 - c0));
+
+    struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .limit = 1};
+    assert_int_equal(store_flowlog_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
+    assert_int_equal(total, MANY * MANY_PER);
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -987,6 +1061,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_integrity_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_waits_for_foreign_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_writers, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_sqlite", tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -124,14 +125,14 @@ struct conn {
 /** A write operation, run by the writer thread inside its own savepoint. */
 typedef int (*wjob_fn)(struct conn *w, void *arg, struct serr *e);
 
-/** A queued write: lives on the caller's stack until `done`. */
+/** A queued write: lives on the caller's stack until `done` is 1. `done` is
+ * also the futex word the caller sleeps on (see sqlite_writer.c). */
 struct wjob {
     wjob_fn fn;
     void *arg;
     struct serr *err; /* never NULL */
     int rc;
-    int done;
-    pthread_cond_t cv;
+    atomic_int done; /* set by the writer (release) after rc and *err */
     struct wjob *next;
 };
 
@@ -142,7 +143,7 @@ struct store_sqlite {
     struct conn *w; /* the writer's connection */
     pthread_t writer;
     int writer_started;
-    pthread_mutex_t mu;  /* queue, stopping, counters */
+    pthread_mutex_t mu;  /* queue, stopping, counters (not the jobs' wake-up) */
     pthread_cond_t work; /* queue not empty or stopping */
     struct wjob *head, *tail;
     int stopping;
