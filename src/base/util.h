@@ -28,7 +28,11 @@ int rand_bytes(void *p, size_t n);
  * Returns 0, -1 on CSPRNG failure or short buffer. */
 int gen_id(const char *prefix, char *out, size_t outlen);
 
-/** Writes a random (v4) UUID, lower-case, into out[37]. Returns 0 or -1. */
+/** Writes a version-4-shaped UUID, lower-case, into out[37], for RequestIds.
+ * Unique, NOT secret: a per-thread generator seeded once from the CSPRNG
+ * (splitmix64 over a counter), so ids are guessable from earlier ones of
+ * the same thread. Use rand_bytes for anything that must be unpredictable.
+ * Returns 0, or -1 if seeding failed (a later call retries). */
 int gen_uuid(char out[37]);
 
 /** Writes `n` random characters of [0-9A-Za-z] plus NUL into out. 0 or -1. */

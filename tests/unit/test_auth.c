@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -838,6 +839,103 @@ static void test_v1_details(void **state)
     free(many);
 }
 
+/* ==== Hashing against OpenSSL's one-shot functions ==== */
+
+/* Base64 of the one-shot HMAC, as v1_signature should give it. */
+static void v1_want(const EVP_MD *md, const char *key, const char *msg, size_t n, char out[64])
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned mlen = 0;
+    assert_non_null(HMAC(md, key, (int)strlen(key), (const unsigned char *)msg, n, mac, &mlen));
+    EVP_EncodeBlock((unsigned char *)out, mac, (int)mlen);
+}
+
+/* Key lengths around the 64-byte block (longer keys are hashed first) and
+ * message lengths around SHA padding edges, SHA-1 and SHA-256 interleaved
+ * on one thread. */
+static void test_hmac_matches_one_shot(void **state)
+{
+    static const size_t klens[] = {0, 1, 31, 32, 55, 56, 63, 64, 65, 100, 128, 253, 300};
+    static const size_t mlens[] = {0, 1, 55, 56, 63, 64, 65, 119, 120, 200, 1000};
+    char key[301], msg[1001], got[64], want[64];
+    (void)state;
+    for (size_t i = 0; i < sizeof msg - 1; i++)
+        msg[i] = (char)(' ' + (i * 7) % 95);
+    for (size_t a = 0; a < NELEM(klens); a++) {
+        for (size_t i = 0; i < klens[a]; i++)
+            key[i] = (char)('A' + (i * 5 + a) % 58);
+        key[klens[a]] = '\0';
+        for (size_t b = 0; b < NELEM(mlens); b++) {
+            v1_signature("HmacSHA256", key, msg, mlens[b], got);
+            v1_want(EVP_sha256(), key, msg, mlens[b], want);
+            assert_string_equal(got, want);
+            v1_signature("HmacSHA1", key, msg, mlens[b], got);
+            v1_want(EVP_sha1(), key, msg, mlens[b], want);
+            assert_string_equal(got, want);
+        }
+        /* the TC3 chain with the same key ("TC3" + key: 3 bytes longer) */
+        {
+            unsigned char k[32], kd[32], ks[32], kk[32];
+            char tk[305];
+            snprintf(tk, sizeof tk, "TC3%s", key);
+            HMAC(EVP_sha256(), tk, (int)strlen(tk), (const unsigned char *)"2024-01-31", 10, kd,
+                 NULL);
+            HMAC(EVP_sha256(), kd, 32, (const unsigned char *)"vpc", 3, ks, NULL);
+            HMAC(EVP_sha256(), ks, 32, (const unsigned char *)"tc3_request", 11, kk, NULL);
+            tc3_derive_key(key, "2024-01-31", "vpc", k);
+            assert_memory_equal(k, kk, 32);
+        }
+    }
+}
+
+#define HASH_THREADS 4
+#define HASH_ROUNDS 200
+
+struct hash_job {
+    const unsigned char *key;
+    const char *canon, *want_tc3, *want_v1;
+    int bad;
+};
+
+/* Worker: signs the same inputs over and over; its contexts are freed when
+ * it exits (LeakSanitizer checks that under `make SAN=1 unit`). */
+static void *hash_worker(void *arg)
+{
+    struct hash_job *j = arg;
+    for (int i = 0; i < HASH_ROUNDS; i++) {
+        char sig[65], v1[64];
+        tc3_signature(j->key, "1551113065", "2019-02-25", "cvm", j->canon, strlen(j->canon),
+                      sig);
+        v1_signature(i % 2 ? "HmacSHA256" : "HmacSHA1", KEY_EXAMPLE, j->canon, strlen(j->canon),
+                     v1);
+        if (strcmp(sig, j->want_tc3) != 0 || (i % 2 && strcmp(v1, j->want_v1) != 0))
+            j->bad++;
+    }
+    return NULL;
+}
+
+static void test_hash_threads(void **state)
+{
+    unsigned char key[32];
+    char want_tc3[65], want_v1[64];
+    struct hash_job jobs[HASH_THREADS];
+    pthread_t th[HASH_THREADS];
+    (void)state;
+    tc3_derive_key(KEY_EXAMPLE, "2019-02-25", "cvm", key);
+    tc3_signature(key, "1551113065", "2019-02-25", "cvm", CVM_CANON_AB, strlen(CVM_CANON_AB),
+                  want_tc3);
+    assert_string_equal(want_tc3, GOOD_SIG);
+    v1_want(EVP_sha256(), KEY_EXAMPLE, CVM_CANON_AB, strlen(CVM_CANON_AB), want_v1);
+    for (int i = 0; i < HASH_THREADS; i++) {
+        jobs[i] = (struct hash_job){key, CVM_CANON_AB, want_tc3, want_v1, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, hash_worker, &jobs[i]), 0);
+    }
+    for (int i = 0; i < HASH_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(jobs[i].bad, 0);
+    }
+}
+
 /* ==== auth_equal ==== */
 
 static void test_auth_equal(void **state)
@@ -1049,6 +1147,8 @@ int main(void)
         cmocka_unit_test(test_parse_mutations),
         cmocka_unit_test(test_v1_vector),
         cmocka_unit_test(test_v1_details),
+        cmocka_unit_test(test_hmac_matches_one_shot),
+        cmocka_unit_test(test_hash_threads),
         cmocka_unit_test(test_auth_equal),
         cmocka_unit_test_setup_teardown(test_sdk_capture, load_capture, free_capture),
     };

@@ -1,0 +1,110 @@
+/* test_util.c: gen_uuid (RequestIds): form, uniqueness within and across
+ * threads, and no replay in a forked child. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/util.h"
+
+#define IDS_PER_THREAD 20000
+#define THREADS 4
+
+/* Version-4 shape: lower-case hex, "4" at 14, one of "89ab" at 19. */
+static int v4_form(const char *u)
+{
+    for (int i = 0; i < 36; i++) {
+        char c = u[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return 0;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return 0;
+        }
+    }
+    return u[36] == '\0' && u[14] == '4' && strchr("89ab", u[19]) != NULL;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, 37);
+}
+
+static void *make_ids(void *arg)
+{
+    char(*ids)[37] = arg;
+    for (int i = 0; i < IDS_PER_THREAD; i++)
+        if (gen_uuid(ids[i]) != 0)
+            ids[i][0] = '\0';
+    return NULL;
+}
+
+static void test_uuid_form_and_unique(void **state)
+{
+    char(*ids)[37] = calloc((size_t)THREADS * IDS_PER_THREAD, 37);
+    pthread_t th[THREADS];
+    size_t n = (size_t)THREADS * IDS_PER_THREAD;
+    unsigned seen19[4] = {0};
+    (void)state;
+    assert_non_null(ids);
+    for (int t = 0; t < THREADS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, make_ids, ids + (size_t)t * IDS_PER_THREAD),
+                         0);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(v4_form(ids[i]));
+        assert_true(is_uuid(ids[i]));
+        seen19[strchr("89ab", ids[i][19]) - "89ab"]++;
+    }
+    for (int v = 0; v < 4; v++) /* the variant's two free bits vary */
+        assert_true(seen19[v] > n / 8);
+    qsort(ids, n, 37, cmp_id);
+    for (size_t i = 1; i < n; i++)
+        assert_true(memcmp(ids[i - 1], ids[i], 37) != 0);
+    free(ids);
+}
+
+/* A child forked after this thread made ids must not repeat the parent's
+ * next one. */
+static void test_uuid_fork(void **state)
+{
+    char parent[37], child[37] = "";
+    int fd[2], status;
+    pid_t pid;
+    (void)state;
+    assert_int_equal(gen_uuid(parent), 0);
+    assert_int_equal(pipe(fd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[37];
+        int ok = gen_uuid(id) == 0 && write(fd[1], id, sizeof id) == (ssize_t)sizeof id;
+        _exit(ok ? 0 : 1);
+    }
+    close(fd[1]);
+    assert_int_equal(read(fd[0], child, sizeof child), (ssize_t)sizeof child);
+    close(fd[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(gen_uuid(parent), 0);
+    assert_true(v4_form(child));
+    assert_string_not_equal(parent, child);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_uuid_form_and_unique),
+        cmocka_unit_test(test_uuid_fork),
+    };
+    return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
