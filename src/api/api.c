@@ -104,7 +104,7 @@ static void reply_plain(struct http_reply *out, int status, const char *text)
 static void envelope_open(struct jw *w)
 {
     jw_obj(w);
-    jw_key(w, "Response");
+    jw_lkey(w, "Response");
     jw_obj(w);
 }
 
@@ -143,7 +143,7 @@ static void reply_error(struct http_reply *out, const struct call *c, const stru
         apierr_message(e->id, c->lang, "", msg, sizeof msg);
     jw_reset(w);
     envelope_open(w);
-    jw_key(w, "Error");
+    jw_lkey(w, "Error");
     jw_obj(w);
     jw_kstr(w, "Code", apierr_code(e->id));
     jw_kstr(w, "Message", msg);
@@ -475,7 +475,7 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
 
     memset(&c, 0, sizeof c);
     c.req = req;
-    jw_init(&w, 0);
+    jw_init(&w, 0, 512); /* an error envelope, a small answer */
     if (strcmp(req->path, "/") != 0) {
         reply_plain(out, 404, "not found\n");
         return;

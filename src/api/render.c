@@ -32,7 +32,7 @@ void render_flowlog(struct jw *w, const struct flowlog *fl)
     jw_kstr(w, "CloudLogState", fl->cloud_log_state);
     jw_kstr(w, "FlowLogDescription", fl->description);
     jw_kstr(w, "CreatedTime", created);
-    jw_key(w, "TagSet");
+    jw_lkey(w, "TagSet");
     jw_arr(w);
     for (size_t i = 0; i < fl->ntags; i++) {
         jw_obj(w);
@@ -43,7 +43,7 @@ void render_flowlog(struct jw *w, const struct flowlog *fl)
     jw_arr_end(w);
     jw_kbool(w, "Enable", fl->enable);
     jw_kstr(w, "StorageType", fl->storage_type);
-    jw_key(w, "FlowLogStorage");
+    jw_lkey(w, "FlowLogStorage");
     jw_obj(w);
     jw_kstr(w, "StorageId", fl->storage_id);
     jw_kstr(w, "StorageTopic", fl->storage_topic);

@@ -31,6 +31,15 @@ static int grow(struct buf *b, size_t need)
     return 0;
 }
 
+int buf_reserve(struct buf *b, size_t n)
+{
+    if (n > (size_t)-1 / 2 - b->len)
+        return -1;
+    if (b->len + n < b->cap)
+        return 0;
+    return grow(b, b->len + n);
+}
+
 int buf_append(struct buf *b, const void *p, size_t n)
 {
     if (n > (size_t)-1 / 2 - b->len || grow(b, b->len + n) != 0)

@@ -14,6 +14,10 @@ struct buf {
 /** Records the ceiling; allocates nothing and cannot fail. */
 void buf_init(struct buf *b, size_t max);
 
+/** Makes room for n more bytes without reallocating. Returns 0, or -1 as
+ * buf_append (the buffer is unchanged either way). */
+int buf_reserve(struct buf *b, size_t n);
+
 /** Appends n bytes. Returns 0, or -1 when the ceiling would be passed or
  * memory ran out (the buffer is then unchanged). */
 int buf_append(struct buf *b, const void *p, size_t n);

@@ -5,11 +5,17 @@
 
 #include "base/util.h"
 
-void jw_init(struct jw *w, size_t max)
+void jw_init(struct jw *w, size_t max, size_t reserve)
 {
     buf_init(&w->b, max);
     w->comma = 0;
-    w->failed = 0;
+    w->failed = reserve && buf_reserve(&w->b, reserve) != 0;
+}
+
+void jw_reserve(struct jw *w, size_t n)
+{
+    if (!w->failed && buf_reserve(&w->b, n) != 0)
+        w->failed = 1;
 }
 
 void jw_reset(struct jw *w)
@@ -29,10 +35,17 @@ int jw_failed(const struct jw *w)
     return w->failed;
 }
 
-static void put(struct jw *w, const char *p, size_t n)
+/* Most appends fit the buffer: copy at once; else grow through buf_append. */
+static inline void put(struct jw *w, const char *p, size_t n)
 {
-    if (!w->failed && buf_append(&w->b, p, n) != 0)
+    struct buf *b = &w->b;
+    if (b->len + n < b->cap && (!b->max || b->len + n <= b->max) && !w->failed) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+    } else if (!w->failed && buf_append(b, p, n) != 0) {
         w->failed = 1;
+    }
 }
 
 /* Starts a value (or a key): the comma that separates it from the last one. */
@@ -120,6 +133,14 @@ void jw_key(struct jw *w, const char *key)
     put(w, ":", 1);
 }
 
+void jw_lit_key(struct jw *w, const char *key, size_t len)
+{
+    sep(w);
+    put(w, "\"", 1);
+    put(w, key, len);
+    put(w, "\":", 2);
+}
+
 void jw_str(struct jw *w, const char *s)
 {
     sep(w);
@@ -167,20 +188,20 @@ void jw_json(struct jw *w, const json_t *v)
     w->comma = 1;
 }
 
-void jw_kstr(struct jw *w, const char *key, const char *s)
+void jw_kstr_(struct jw *w, const char *key, size_t keylen, const char *s)
 {
-    jw_key(w, key);
+    jw_lit_key(w, key, keylen);
     jw_str(w, s);
 }
 
-void jw_kint(struct jw *w, const char *key, int64_t v)
+void jw_kint_(struct jw *w, const char *key, size_t keylen, int64_t v)
 {
-    jw_key(w, key);
+    jw_lit_key(w, key, keylen);
     jw_int(w, v);
 }
 
-void jw_kbool(struct jw *w, const char *key, int v)
+void jw_kbool_(struct jw *w, const char *key, size_t keylen, int v)
 {
-    jw_key(w, key);
+    jw_lit_key(w, key, keylen);
     jw_bool(w, v);
 }

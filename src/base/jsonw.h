@@ -26,8 +26,13 @@ struct jw {
     int failed;
 };
 
-/** An empty writer whose text may not pass `max` bytes (0: no ceiling). */
-void jw_init(struct jw *w, size_t max);
+/** An empty writer whose text may not pass `max` bytes (0: no ceiling),
+ * with room for `reserve` bytes allocated up front (0: none). */
+void jw_init(struct jw *w, size_t max, size_t reserve);
+
+/** Makes room for `n` more bytes at once (an answer whose size is roughly
+ * known); a failure fails the writer. */
+void jw_reserve(struct jw *w, size_t n);
 
 /** Empties the writer (keeping its memory) and clears a failure. */
 void jw_reset(struct jw *w);
@@ -53,9 +58,18 @@ void jw_bool(struct jw *w, int v);
 /** Any jansson value (NULL fails the writer). */
 void jw_json(struct jw *w, const json_t *v);
 
-/** Shorthands for a member: key, then value. */
-void jw_kstr(struct jw *w, const char *key, const char *s);
-void jw_kint(struct jw *w, const char *key, int64_t v);
-void jw_kbool(struct jw *w, const char *key, int v);
+/** A member name given as a string literal that needs no escaping (what
+ * the handlers write): copied as is, its length known at compile time. */
+void jw_lit_key(struct jw *w, const char *key, size_t len);
+
+#define jw_lkey(w, key) jw_lit_key((w), "" key, sizeof(key) - 1)
+
+/** Shorthands for a member whose name is a string literal: key, then value. */
+#define jw_kstr(w, key, s) jw_kstr_((w), "" key, sizeof(key) - 1, (s))
+#define jw_kint(w, key, v) jw_kint_((w), "" key, sizeof(key) - 1, (v))
+#define jw_kbool(w, key, v) jw_kbool_((w), "" key, sizeof(key) - 1, (v))
+void jw_kstr_(struct jw *w, const char *key, size_t keylen, const char *s);
+void jw_kint_(struct jw *w, const char *key, size_t keylen, int64_t v);
+void jw_kbool_(struct jw *w, const char *key, size_t keylen, int v);
 
 #endif

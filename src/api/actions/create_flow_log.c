@@ -284,7 +284,7 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
     if (src != STORE_OK)
         return apierr_set(e, API_E_STORE, NULL);
 
-    jw_key(c->w, "FlowLog");
+    jw_lkey(c->w, "FlowLog");
     jw_arr(c->w);
     render_flowlog(c->w, &fl);
     jw_arr_end(c->w);

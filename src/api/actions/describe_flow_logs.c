@@ -151,7 +151,8 @@ enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, str
     q.tag_pairs = f.pairs;
     q.ntag_pairs = f.npairs;
 
-    jw_key(c->w, "FlowLog");
+    jw_reserve(c->w, q.limit * 640); /* a flow log is ~480 bytes, a tag ~30 */
+    jw_lkey(c->w, "FlowLog");
     jw_arr(c->w);
     src = store_flowlog_query(c->store, &q, on_row, c->w, &total, &se);
     if (src != STORE_OK)

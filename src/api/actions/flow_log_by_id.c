@@ -64,7 +64,7 @@ enum api_err act_describe_flow_log(struct actx *c, json_t *in, json_t *out, stru
     enum api_err rc;
 
     (void)out;
-    jw_key(c->w, "FlowLog");
+    jw_lkey(c->w, "FlowLog");
     jw_arr(c->w);
     rc = find_flowlog(c, in, &f, e);
     jw_arr_end(c->w);
