@@ -181,6 +181,83 @@ static void test_reopen_keeps_data(void **state)
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
 }
 
+/* One integer answer of `sql` on the store's file, read behind its back. */
+static long long file_int(const char *data, const char *sql)
+{
+    char p[160];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    long long v = -1;
+    snprintf(p, sizeof p, "%s/flowlogd.db", data);
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A database of schema 2 (flowlogs_vpc on (uin, region, vpc_id)) is
+ * migrated on open: the index is replaced, rows and answers unchanged. */
+static void test_migration_2_to_3(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct flowlog fl;
+    char id[16], rid[32], name[16], p[160];
+    sqlite3 *db;
+    static struct got g;
+    uint64_t total = 0;
+
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof id, "fl-mig%05d", i);
+        snprintf(rid, sizeof rid, "eni-mig%05d", i);
+        snprintf(name, sizeof name, "n%02d", 11 - i);
+        fl_init(&fl, f->acct.uin, RG, id, name, "NETWORKINTERFACE", rid, 1700000000 + i);
+        snprintf(fl.vpc_id, sizeof fl.vpc_id, "%s", i % 3 ? "vpc-aaaaaaaa" : "vpc-bbbbbbbb");
+        assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    }
+    store_close(f->s);
+    f->s = NULL;
+    snprintf(p, sizeof p, "%s/flowlogd.db", f->data);
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP INDEX flowlogs_vpc_name;"
+                                  "CREATE INDEX flowlogs_vpc ON flowlogs(uin, region, vpc_id);"
+                                  "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_vpc_name';"
+                                  "INSERT INTO sqlite_stat1 VALUES ('flowlogs', 'flowlogs_vpc',"
+                                  " '1000000 100 100 20');"
+                                  "PRAGMA user_version = 2;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    reopen(f);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 3);
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                       "'flowlogs_vpc'"), 0);
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                       "'flowlogs_vpc_name'"), 1);
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_stat1 WHERE idx = "
+                                       "'flowlogs_vpc_name'"), 1);
+    {
+        struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .vpc_id = "vpc-aaaaaaaa",
+                                  .order = ORDER_NAME, .limit = 5};
+        memset(&g, 0, sizeof g);
+        assert_int_equal(store_flowlog_query(f->s, &q, collect, &g, &total, &e), STORE_OK);
+    }
+    assert_int_equal(total, 8);
+    assert_int_equal(g.n, 5);
+    /* names n00..n11 run against creation; ascending by name, VPC a only */
+    assert_string_equal(g.rows[0].name, "n00");
+    assert_string_equal(g.rows[1].name, "n01");
+    assert_string_equal(g.rows[2].name, "n03");
+    assert_string_equal(g.rows[3].name, "n04");
+    assert_string_equal(g.rows[4].name, "n06");
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+}
+
 /* ==== accounts and keys ==== */
 
 static void test_accounts_and_keys(void **state)
@@ -1050,6 +1127,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_2_to_3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flowlog_crud, setup, teardown),

@@ -146,6 +146,16 @@ static const char *const migrations[] = {
     "CREATE INDEX resources_id ON resources(id);"
     "CREATE INDEX resources_subnet ON resources(uin, region, subnet_id);"
     "CREATE INDEX resources_instance ON resources(uin, region, instance_id);",
+    /* 2 -> 3: DescribeFlowLogs with VpcId in flowLogName order read every
+     * row of the VPC (one seek each) and sorted them; this index gives the
+     * page in order, and still counts a VPC's rows on its own. In createTime
+     * order a VpcId page now walks the tenant's rows in key order (bounded
+     * by the account's quota). Same number of B-trees per insert. */
+    "DROP INDEX flowlogs_vpc;"
+    "CREATE INDEX flowlogs_vpc_name ON flowlogs(uin, region, vpc_id, name, id);"
+    "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_vpc';"
+    "INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES"
+    "  ('flowlogs', 'flowlogs_vpc_name', '1000000 100 100 20 1 1');",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -460,6 +470,9 @@ static int schema_migrate(struct conn *c, struct serr *e)
         goto fail;
     }
     v = sqlite3_column_int(st, 0);
+    /* a statement still running would keep DROP from working (SQLITE_LOCKED) */
+    sqlite3_finalize(st);
+    st = NULL;
     if (v > SCHEMA_VERSION || v < 0) {
         sq_err(e, STORE_ERR, "database schema version %d is newer than this flowlogd knows (%d)",
                v, SCHEMA_VERSION);
