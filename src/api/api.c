@@ -72,8 +72,11 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
     if (!a->cfg.max_query)
         a->cfg.max_query = 32u << 10;
     a->rl = rl_new(a->cfg.rate_limit, a->cfg.rate_limit);
-    /* 4096 slots (~10 MB); keys cannot change today, the TTL bounds any later admin change */
-    a->creds = credcache_new(12, 60000);
+    /* 16384 slots of ~350 bytes (6 MB): a cache smaller than the tenants
+     * seen within the TTL misses nearly every time (5,000 tenants in 4,096
+     * direct-mapped slots hit 30 %). Keys cannot change today; the TTL
+     * bounds any later admin change. */
+    a->creds = credcache_new(14, 60000);
     if (!a->rl || !a->creds) {
         api_free(a);
         return NULL;
