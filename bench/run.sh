@@ -81,6 +81,11 @@ mkdir -p "$OUT" "$TMP" "$DATA"
 : >"$RUNS"
 log() { echo "== $*" | tee -a "$OUT/log.txt" >&2; }
 
+# the default binaries are brought up to date: a generator linked with an
+# older store would build the data sets with an older schema
+if [ "$FLOWLOGD" = "$ROOT/build/flowlogd" ] && [ "$BENCH" = "$ROOT/build/bench/flowlogd-bench" ]; then
+    make -s -C "$ROOT" build/flowlogd build/bench/flowlogd-bench >&2
+fi
 [ -x "$FLOWLOGD" ] && [ -x "$BENCH" ] || { echo "run.sh: build first (make build/flowlogd build/bench/flowlogd-bench)" >&2; exit 2; }
 # a snapshot of the binaries: others may rebuild build/ while this runs
 mkdir -p "$OUT/bin"
