@@ -72,9 +72,8 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
     if (!a->cfg.max_query)
         a->cfg.max_query = 32u << 10;
     a->rl = rl_new(a->cfg.rate_limit, a->cfg.rate_limit);
-    /* 16384 slots of ~350 bytes (6 MB): a cache smaller than the tenants
-     * seen within the TTL misses nearly every time (5,000 tenants in 4,096
-     * direct-mapped slots hit 30 %). Keys cannot change today; the TTL
+    /* 16384 entries of ~350 bytes (6 MB), 4-way: every tenant seen within
+     * the TTL of a large deployment. Keys cannot change today; the TTL
      * bounds any later admin change. */
     a->creds = credcache_new(14, 60000);
     if (!a->rl || !a->creds) {

@@ -13,7 +13,7 @@
 
 struct credcache;
 
-/** A cache of 2^bits slots (direct-mapped). NULL on OOM. */
+/** A cache of 2^bits entries (at least 4), in sets of 4. NULL on OOM. */
 struct credcache *credcache_new(unsigned bits, uint64_t ttl_ms);
 
 /** Copies the cached key of `secret_id` into *out. Returns 1 on a hit. When

@@ -59,7 +59,7 @@ static void test_hit_copies_everything(void **state)
 
 static void test_expiry_and_replacement(void **state)
 {
-    struct credcache *cc = credcache_new(0, 1000); /* one slot: every key collides */
+    struct credcache *cc = credcache_new(2, 1000); /* one set of 4: every key collides */
     struct key_info a = key_of("AKIDa", ",CreateFlowLog,"), b = key_of("AKIDb", ""), out;
     unsigned char got[32];
     int have;
@@ -69,14 +69,44 @@ static void test_expiry_and_replacement(void **state)
     credcache_put(cc, &a, 0, NULL, NULL, NULL);
     assert_int_equal(credcache_get(cc, "AKIDa", 999, NULL, NULL, &out, got, &have), 1);
     assert_int_equal(credcache_get(cc, "AKIDa", 1000, NULL, NULL, &out, got, &have), 0);
-    credcache_put(cc, &b, 5, NULL, NULL, NULL); /* takes the slot, frees a's actions */
-    assert_int_equal(credcache_get(cc, "AKIDa", 6, NULL, NULL, &out, got, &have), 0);
-    assert_int_equal(credcache_get(cc, "AKIDb", 6, NULL, NULL, &out, got, &have), 1);
+    credcache_put(cc, &b, 1005, NULL, NULL, NULL);
+    assert_int_equal(credcache_get(cc, "AKIDa", 1006, NULL, NULL, &out, got, &have), 0);
+    assert_int_equal(credcache_get(cc, "AKIDb", 1006, NULL, NULL, &out, got, &have), 1);
     assert_string_equal(out.actions, "");
-    credcache_put(cc, &a, 7, NULL, NULL, NULL);
-    assert_int_equal(credcache_get(cc, "AKIDa", 8, NULL, NULL, &out, got, &have), 1);
+    credcache_put(cc, &a, 1007, NULL, NULL, NULL); /* a fresh entry for a */
+    assert_int_equal(credcache_get(cc, "AKIDa", 1008, NULL, NULL, &out, got, &have), 1);
     assert_string_equal(out.actions, ",CreateFlowLog,");
-    credcache_free(cc); /* LeakSanitizer: the slot's actions go with it */
+    credcache_free(cc); /* LeakSanitizer: the entries' actions go with them */
+}
+
+/* Four keys share a set without evicting each other; a fifth evicts the
+ * one that expires first. */
+static void test_set_holds_four(void **state)
+{
+    struct credcache *cc = credcache_new(2, 1000);
+    struct key_info k[5];
+    char id[16];
+    struct key_info out;
+    unsigned char got[32];
+    int have;
+
+    (void)state;
+    assert_non_null(cc);
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "AKID%d", i);
+        k[i] = key_of(id, i % 2 ? ",DeleteFlowLog," : "");
+    }
+    for (int i = 0; i < 4; i++)
+        credcache_put(cc, &k[i], (uint64_t)i, NULL, NULL, NULL);
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(credcache_get(cc, k[i].secret_id, 10, NULL, NULL, &out, got, &have),
+                             1);
+    credcache_put(cc, &k[4], 20, NULL, NULL, NULL); /* AKID0 expires first (1000) */
+    assert_int_equal(credcache_get(cc, "AKID0", 21, NULL, NULL, &out, got, &have), 0);
+    for (int i = 1; i < 5; i++)
+        assert_int_equal(credcache_get(cc, k[i].secret_id, 21, NULL, NULL, &out, got, &have), 1);
+    credcache_free(cc);
 }
 
 int main(void)
@@ -84,6 +114,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hit_copies_everything),
         cmocka_unit_test(test_expiry_and_replacement),
+        cmocka_unit_test(test_set_holds_four),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
