@@ -1,6 +1,7 @@
 /* jsonw.c: streaming JSON writer (see jsonw.h). */
 #include "base/jsonw.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -90,40 +91,91 @@ static const char esc_of[128] = {
     [27] = 'u', [28] = 'u', [29] = 'u', [30] = 'u', [31] = 'u', ['"'] = '"', ['\\'] = '\\',
 };
 
-static void put_string(struct jw *w, const char *s)
+/* Bytes that a JSON string cannot carry as they are: controls, '"', '\\',
+ * and the lead bytes of UTF-8 sequences (which are checked). */
+static const unsigned char special[256] = {
+    [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+};
+
+/* Writes s[0..len) as a JSON string, quotes included, into o, which has room
+ * for 6 * len + 2 bytes. Returns the end, or NULL if s is not valid UTF-8. */
+static char *escape_to(char *o, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
-    const char *run = s, *p = s, *end = s + strlen(s);
+    const char *p = s, *end = s + len;
     uint32_t cp;
 
-    put(w, "\"", 1);
+    *o++ = '"';
     while (p < end) {
-        unsigned char c = (unsigned char)*p;
+        const char *run = p;
+        unsigned char c;
+        while (p < end && !special[(unsigned char)*p])
+            p++;
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+        if (p == end)
+            break;
+        c = (unsigned char)*p;
         if (c >= 0x80) {
             int n = utf8_decode(p, (size_t)(end - p), &cp);
-            if (n <= 0) {
-                w->failed = 1;
-                return;
-            }
+            if (n <= 0)
+                return NULL;
+            memcpy(o, p, (size_t)n);
+            o += n;
             p += n;
-            continue;
-        }
-        if (!esc_of[c]) {
+        } else if (esc_of[c] == 'u') {
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[c >> 4];
+            o[5] = hex[c & 15];
+            o += 6;
             p++;
-            continue;
-        }
-        put(w, run, (size_t)(p - run));
-        if (esc_of[c] == 'u') {
-            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            put(w, u, sizeof u);
         } else {
-            char e2[2] = {'\\', esc_of[c]};
-            put(w, e2, sizeof e2);
+            o[0] = '\\';
+            o[1] = esc_of[c];
+            o += 2;
+            p++;
         }
-        run = ++p;
     }
-    put(w, run, (size_t)(p - run));
-    put(w, "\"", 1);
+    *o++ = '"';
+    return o;
+}
+
+/* Room for n bytes written straight into the buffer (no ceiling set), or
+ * NULL: then the caller goes through put(), which keeps the ceiling. */
+static char *room(struct jw *w, size_t n)
+{
+    if (w->failed || w->b.max || buf_reserve(&w->b, n) != 0)
+        return NULL;
+    return w->b.data + w->b.len;
+}
+
+/* Ends a write that room() made possible. */
+static void written(struct jw *w, char *end)
+{
+    w->b.len = (size_t)(end - w->b.data);
+    w->b.data[w->b.len] = '\0';
+}
+
+static void put_string(struct jw *w, const char *s)
+{
+    size_t len = strlen(s);
+    char *o, *end, *tmp;
+
+    if (w->failed)
+        return;
+    if ((o = room(w, 6 * len + 2)) != NULL) {
+        if ((end = escape_to(o, s, len)) == NULL)
+            w->failed = 1;
+        else
+            written(w, end);
+        return;
+    }
+    /* with a ceiling: escape aside, then append what fits */
+    if (!(tmp = malloc(6 * len + 2)) || !(end = escape_to(tmp, s, len)))
+        w->failed = 1;
+    else
+        put(w, tmp, (size_t)(end - tmp));
+    free(tmp);
 }
 
 void jw_key(struct jw *w, const char *key)
@@ -135,6 +187,19 @@ void jw_key(struct jw *w, const char *key)
 
 void jw_lit_key(struct jw *w, const char *key, size_t len)
 {
+    char *o = room(w, len + 4);
+    if (o) {
+        if (w->comma)
+            *o++ = ',';
+        *o++ = '"';
+        memcpy(o, key, len);
+        o += len;
+        *o++ = '"';
+        *o++ = ':';
+        written(w, o);
+        w->comma = 0;
+        return;
+    }
     sep(w);
     put(w, "\"", 1);
     put(w, key, len);

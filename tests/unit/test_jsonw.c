@@ -9,22 +9,30 @@
 
 #include "base/jsonw.h"
 
-/* Writes s with jw and with jansson; both texts must be equal. */
+/* Writes s with jw and with jansson; both texts must be equal, whether the
+ * writer escapes in place (no ceiling) or aside (a ceiling). */
 static void same_string(const char *s)
 {
-    struct jw w;
+    static const size_t maxima[] = {0, 1 << 20};
     json_t *j = json_string(s);
     char *want;
 
     assert_non_null(j);
     want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    jw_init(&w, 0, 0);
-    jw_str(&w, s);
-    assert_false(jw_failed(&w));
-    assert_string_equal(w.b.data, want);
+    for (size_t i = 0; i < sizeof maxima / sizeof maxima[0]; i++) {
+        struct jw w;
+        jw_init(&w, maxima[i], 0);
+        jw_kstr(&w, "k", s);
+        jw_str(&w, s);
+        assert_false(jw_failed(&w));
+        assert_int_equal(strncmp(w.b.data, "\"k\":", 4), 0);
+        assert_int_equal(strncmp(w.b.data + 4, want, strlen(want)), 0);
+        assert_int_equal(w.b.data[4 + strlen(want)], ',');
+        assert_string_equal(w.b.data + 5 + strlen(want), want);
+        jw_free(&w);
+    }
     free(want);
     json_decref(j);
-    jw_free(&w);
 }
 
 static void test_strings_like_jansson(void **state)
