@@ -22,19 +22,76 @@ uint64_t mono_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* t (unix seconds) as a UTC civil date and time: the inverse of
+ * days-from-civil for the proleptic Gregorian calendar (H. Hinnant's
+ * algorithm; eras of 400 years). gmtime_r + strftime cost ~1.4 % of a
+ * DescribeFlowLogs answer (once per flow log, locale and time zone code). */
+struct civil {
+    int64_t year;
+    unsigned month, day, hour, min, sec;
+};
+
+static struct civil civil_of(int64_t t)
+{
+    struct civil c;
+    int64_t days = t / 86400, secs = t % 86400, era;
+    unsigned doe, yoe, doy, mp;
+
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    days += 719468; /* from 1970-01-01 to 0000-03-01 */
+    era = (days >= 0 ? days : days - 146096) / 146097;
+    doe = (unsigned)(days - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    c.day = doy - (153 * mp + 2) / 5 + 1;
+    c.month = mp < 10 ? mp + 3 : mp - 9;
+    c.year = (int64_t)yoe + era * 400 + (c.month <= 2);
+    c.hour = (unsigned)(secs / 3600);
+    c.min = (unsigned)(secs / 60 % 60);
+    c.sec = (unsigned)(secs % 60);
+    return c;
+}
+
+static char *put2(char *o, unsigned v)
+{
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+    return o + 2;
+}
+
+/* "YYYY-MM-DD" of c into o[10]; years outside 0..9999 print as 0000 or 9999. */
+static char *put_date(char *o, const struct civil *c)
+{
+    unsigned y = c->year < 0 ? 0 : c->year > 9999 ? 9999 : (unsigned)c->year;
+    o = put2(o, y / 100);
+    o = put2(o, y % 100);
+    *o++ = '-';
+    o = put2(o, c->month);
+    *o++ = '-';
+    return put2(o, c->day);
+}
+
 void fmt_time_cst(time_t t, char out[20])
 {
-    struct tm tm;
-    time_t shifted = t + 8 * 3600;
-    gmtime_r(&shifted, &tm);
-    strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
+    struct civil c = civil_of((int64_t)t + 8 * 3600);
+    char *o = put_date(out, &c);
+    *o++ = ' ';
+    o = put2(o, c.hour);
+    *o++ = ':';
+    o = put2(o, c.min);
+    *o++ = ':';
+    o = put2(o, c.sec);
+    *o = '\0';
 }
 
 void fmt_date_utc(time_t t, char out[11])
 {
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
+    struct civil c = civil_of((int64_t)t);
+    *put_date(out, &c) = '\0';
 }
 
 int rand_bytes(void *p, size_t n)

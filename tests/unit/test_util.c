@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,11 +101,39 @@ static void test_uuid_fork(void **state)
     assert_string_not_equal(parent, child);
 }
 
+/* The hand-made formatters agree with gmtime_r + strftime: every day of
+ * 1970-2100 at a varying time of day, leap days and century ends included,
+ * and times before 1970. */
+static void test_time_formats_like_strftime(void **state)
+{
+    char got[20], want[20];
+    struct tm tm;
+    (void)state;
+    for (int64_t t = -86400LL * 365 * 3; t < 4102444800LL; t += 86400 + 3607) {
+        time_t shifted = (time_t)t + 8 * 3600, plain = (time_t)t;
+        fmt_time_cst((time_t)t, got);
+        gmtime_r(&shifted, &tm);
+        strftime(want, sizeof want, "%Y-%m-%d %H:%M:%S", &tm);
+        if (strcmp(got, want) != 0)
+            fail_msg("fmt_time_cst(%lld) = %s, want %s", (long long)t, got, want);
+        fmt_date_utc(plain, got);
+        gmtime_r(&plain, &tm);
+        strftime(want, sizeof want, "%Y-%m-%d", &tm);
+        if (strcmp(got, want) != 0)
+            fail_msg("fmt_date_utc(%lld) = %s, want %s", (long long)t, got, want);
+    }
+    fmt_time_cst((time_t)951782399 - 8 * 3600, got); /* 2000-02-28 23:59:59 CST */
+    assert_string_equal(got, "2000-02-28 23:59:59");
+    fmt_time_cst((time_t)951782400 - 8 * 3600, got);
+    assert_string_equal(got, "2000-02-29 00:00:00");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uuid_form_and_unique),
         cmocka_unit_test(test_uuid_fork),
+        cmocka_unit_test(test_time_formats_like_strftime),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
