@@ -57,28 +57,37 @@ static void sep(struct jw *w)
     w->comma = 0;
 }
 
-void jw_obj(struct jw *w)
+/* A bracket that opens a value, and one that closes it. */
+static void open_with(struct jw *w, const char *bracket)
 {
     sep(w);
-    put(w, "{", 1);
+    put(w, bracket, 1);
+}
+
+static void close_with(struct jw *w, const char *bracket)
+{
+    put(w, bracket, 1);
+    w->comma = 1;
+}
+
+void jw_obj(struct jw *w)
+{
+    open_with(w, "{");
 }
 
 void jw_obj_end(struct jw *w)
 {
-    put(w, "}", 1);
-    w->comma = 1;
+    close_with(w, "}");
 }
 
 void jw_arr(struct jw *w)
 {
-    sep(w);
-    put(w, "[", 1);
+    open_with(w, "[");
 }
 
 void jw_arr_end(struct jw *w)
 {
-    put(w, "]", 1);
-    w->comma = 1;
+    close_with(w, "]");
 }
 
 /* What a byte below 0x80 becomes inside a JSON string: 0 = itself, else the
