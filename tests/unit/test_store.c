@@ -20,6 +20,7 @@
 #include <sqlite3.h> /* only to tamper with the file behind the store's back */
 
 #include "store/sqlite/sqlite.h"
+#include "store/sqlite/sqlite_int.h" /* checkpoint counters and thresholds */
 #include "store/store.h"
 
 #define RG "ap-guangzhou"
@@ -1122,6 +1123,110 @@ static void test_many_writers(void **state)
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
 }
 
+/* ==== checkpoints ==== */
+
+/* Background checkpoints under sustained writes (small thresholds): the WAL
+ * file stays bounded, the WAL starts again from its beginning, reads see
+ * every committed row, and the data is intact after reopening. */
+enum { CKPT_PAGES = 200, CKPT_WRITERS = 8, CKPT_READERS = 2, CKPT_MS = 2000 };
+
+static void *create_until_stop(void *arg)
+{
+    struct worker *w = arg;
+    struct flowlog fl;
+    struct serr e;
+    char id[16], rid[32];
+    pthread_barrier_wait(w->bar);
+    for (int i = 0; !__atomic_load_n(w->stop, __ATOMIC_ACQUIRE) && i < 1000000; i++) {
+        snprintf(id, sizeof id, "fl-%02d%06d", w->t, i);
+        snprintf(rid, sizeof rid, "eni-%02d%06d", w->t, i);
+        fl_init(&fl, w->uin, RG, id, "k", "NETWORKINTERFACE", rid, i);
+        if (store_flowlog_create(w->s, &fl, 10000000, &e) == STORE_OK)
+            w->ok++;
+        else
+            w->other++;
+    }
+    return NULL;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_background_checkpoints(void **state)
+{
+    struct fx *f = *state;
+    struct worker w[CKPT_WRITERS + CKPT_READERS];
+    pthread_t th[CKPT_WRITERS + CKPT_READERS];
+    pthread_barrier_t bar;
+    struct sq_ckpt_stats k;
+    struct serr e = {{0}};
+    struct stat sb;
+    char wal[160];
+    long long t_end, max_wal = 0, hard_bytes;
+    uint64_t total = 0;
+    int stop = 0, ok = 0, hard, samples = 0;
+
+    /* a store with small thresholds, in place of the fixture's */
+    store_close(f->s);
+    setenv("FLOWLOGD_SQLITE_CKPT_PAGES", "200", 1);
+    f->s = store_open_sqlite(f->data, &e);
+    unsetenv("FLOWLOGD_SQLITE_CKPT_PAGES");
+    if (!f->s)
+        fail_msg("open: %s", e.msg);
+    hard = ((struct store_sqlite *)f->s)->ckpt_hard;
+    assert_int_equal(((struct store_sqlite *)f->s)->ckpt_pages, CKPT_PAGES);
+    /* a commit may pass the limit by one batch before the writer acts */
+    hard_bytes = (long long)(hard + hard / 2) * (4096 + 24) + 32;
+    snprintf(wal, sizeof wal, "%s/flowlogd.db-wal", f->data);
+
+    pthread_barrier_init(&bar, NULL, CKPT_WRITERS + CKPT_READERS + 1);
+    for (int i = 0; i < CKPT_WRITERS + CKPT_READERS; i++) {
+        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .bar = &bar, .stop = &stop};
+        pthread_create(&th[i], NULL, i < CKPT_WRITERS ? create_until_stop : read_loop, &w[i]);
+    }
+    pthread_barrier_wait(&bar);
+    for (t_end = now_ms() + CKPT_MS; now_ms() < t_end; samples++) {
+        if (stat(wal, &sb) == 0 && sb.st_size > max_wal)
+            max_wal = sb.st_size;
+        usleep(1000);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < CKPT_WRITERS + CKPT_READERS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&bar);
+    for (int i = 0; i < CKPT_WRITERS + CKPT_READERS; i++) {
+        assert_int_equal(w[i].other, 0);
+        if (i < CKPT_WRITERS)
+            ok += w[i].ok;
+    }
+    sq_ckpt_stats((struct store_sqlite *)f->s, &k);
+    print_message("checkpoints: %d creates in %d ms; %llu background passes, %llu restarts, "
+                  "%llu valves, %llu failed, the WAL started again %llu times; largest WAL %d "
+                  "frames, file %lld bytes (%d samples; hard limit %d frames)\n",
+                  ok, CKPT_MS, (unsigned long long)k.runs, (unsigned long long)k.restarts,
+                  (unsigned long long)k.valves, (unsigned long long)k.failed,
+                  (unsigned long long)k.wraps, k.max_frames, max_wal, samples, hard);
+    assert_true(k.runs > 0);
+    assert_true(k.wraps > 0);
+    assert_true(k.max_frames <= hard + hard / 2);
+    assert_true(max_wal > 0 && max_wal <= hard_bytes);
+
+    /* close: the last connection checkpoints what is left and removes the WAL */
+    store_close(f->s);
+    assert_int_not_equal(stat(wal, &sb), 0);
+    f->s = store_open_sqlite(f->data, &e);
+    if (!f->s)
+        fail_msg("reopen: %s", e.msg);
+    struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .limit = 1};
+    assert_int_equal(store_flowlog_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
+    assert_int_equal(total, ok);
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1140,6 +1245,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_waits_for_foreign_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_checkpoints, setup, teardown),
     };
     return cmocka_run_group_tests_name("store_sqlite", tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
  *
  * Layout of the backend:
  *   sqlite.c          open/close, connections, pragmas, schema, statement table
- *   sqlite_writer.c   the writer thread and group commit
+ *   sqlite_writer.c   the writer thread, group commit and checkpoints
  *   sqlite_account.c  accounts, keys, inventory, integrity check
  *   sqlite_flowlog.c  flow logs: writes, get, query builder
  */
@@ -16,6 +16,9 @@
 #include <stdint.h>
 
 #include "store/store.h"
+
+/* How long a connection waits for another's lock, in ms (every connection). */
+#define SQ_BUSY_TIMEOUT_MS 5000
 
 /* Columns of a flow log in the order row_to_flowlog reads them. */
 #define FL_COLS                                                                                  \
@@ -136,6 +139,16 @@ struct wjob {
     struct wjob *next;
 };
 
+/** Checkpoint counters (see sqlite_writer.c). */
+struct sq_ckpt_stats {
+    uint64_t runs;     /* background (PASSIVE) checkpoint passes that ran */
+    uint64_t restarts; /* RESTARTs the writer ran because the checkpointer caught up */
+    uint64_t valves;   /* RESTARTs the writer ran because the WAL reached ckpt_hard */
+    uint64_t failed;   /* RESTARTs that did not finish (readers, the checkpoint lock) */
+    uint64_t wraps;    /* times the WAL started again from its beginning */
+    int max_frames;    /* largest WAL seen after a commit (from ckpt_pages up), in frames */
+};
+
 /** The SQLite store; `base` must stay first. */
 struct store_sqlite {
     struct store base;
@@ -152,6 +165,29 @@ struct store_sqlite {
     int key_made;
     pthread_mutex_t conns_mu;
     struct conn *readers;
+
+    /* Checkpoints (sqlite_writer.c): the writer's WAL hook wakes the
+     * checkpointer thread, which copies WAL frames into the database file on
+     * its own connection (PASSIVE: never blocks the writer or readers); the
+     * writer itself only runs the short RESTART that lets the WAL start again
+     * from its beginning. Thresholds are set at open. */
+    int ckpt_pages; /* WAL frames that start a background checkpoint */
+    int ckpt_tail;  /* the checkpointer repeats a pass while it copied more than this */
+    int ckpt_hard;  /* WAL frames above which the writer runs a RESTART whatever it costs */
+    struct conn *ck; /* the checkpointer's connection; only its thread uses it */
+    pthread_t ckpt;
+    int ckpt_started;
+    pthread_mutex_t ckpt_mu; /* guards the fields from here to the writer-only ones */
+    pthread_cond_t ckpt_cv;  /* ckpt_due or ckpt_stopping */
+    int ckpt_due, ckpt_running, ckpt_stopping;
+    unsigned ckpt_gen;      /* WAL generation: +1 each time the WAL starts again */
+    unsigned ckpt_done_gen; /* generation of the checkpointer's unconsumed result, 0: none */
+    struct sq_ckpt_stats ckpt_stats;
+    /* writer thread only */
+    int wal_frames;    /* WAL frames after the writer's last commit */
+    int ckpt_from;     /* wal_frames when the checkpointer was last woken */
+    int valve_at;      /* RESTART whatever it costs once wal_frames reaches this */
+    int restart_asked; /* a RESTART succeeded: the next commit starts the WAL again */
 };
 
 /* ==== sqlite.c ==== */
@@ -205,6 +241,16 @@ int sq_writer_start(struct store_sqlite *s);
 
 /** Drains the queue and stops the writer thread. */
 void sq_writer_stop(struct store_sqlite *s);
+
+/** Starts the checkpointer thread on s->ck (opened by the caller) and
+ * installs the WAL hook on the writer connection. 0 or -1. */
+int sq_ckpt_start(struct store_sqlite *s);
+
+/** Stops and joins the checkpointer thread (its connection stays open). */
+void sq_ckpt_stop(struct store_sqlite *s);
+
+/** A copy of the checkpoint counters. */
+void sq_ckpt_stats(struct store_sqlite *s, struct sq_ckpt_stats *out);
 
 /** Queues fn(arg) for the writer and waits until its batch committed (or
  * failed). Returns the job's result; STORE_OK means durable. */
