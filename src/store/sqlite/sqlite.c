@@ -588,12 +588,23 @@ static void sq_close(struct store *st)
     store_free((struct store_sqlite *)st);
 }
 
+/* Process-wide SQLite settings, before the library initialises itself:
+ * no memory statistics (they take a global mutex on every allocation of
+ * every connection). If SQLite is already initialised this is refused,
+ * harmlessly. */
+static void sqlite_configure(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct store *store_open_sqlite(const char *dir, struct serr *e)
 {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
     struct store_sqlite *s = NULL;
     struct stat sb;
     int n, ok = 0;
 
+    pthread_once(&configured, sqlite_configure);
     if (!dir || !*dir) {
         sq_err(e, STORE_ERR, "no data directory given");
         return NULL;
