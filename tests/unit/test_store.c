@@ -915,27 +915,42 @@ struct worker {
     struct store *s;
     const char *uin;
     int t;
+    int count, retry_every; /* see create_loop */
     int ok, exists, other;
     pthread_barrier_t *bar;
     int *stop; /* set by the main thread; read with __atomic */
 };
 
-static void *create_many(void *arg)
+/* The writers of the concurrency tests. Worker t creates fl-<t><i> on
+ * eni-<t><i> for i < w->count, or until *w->stop when count is 0. With
+ * retry_every, every retry_every-th resource is created once more under
+ * another id (STORE_EXISTS, counted in exists), so that batches mix jobs
+ * that commit with jobs rolled back to their savepoint. */
+static void *create_loop(void *arg)
 {
     struct worker *w = arg;
     struct flowlog fl;
     struct serr e;
     char id[16], rid[32];
     pthread_barrier_wait(w->bar);
-    for (int i = 0; i < PER_THREAD; i++) {
+    for (int i = 0; i < 1000000; i++) {
+        if (w->count ? i >= w->count : __atomic_load_n(w->stop, __ATOMIC_ACQUIRE))
+            break;
         snprintf(id, sizeof id, "fl-%02d%06d", w->t, i);
         snprintf(rid, sizeof rid, "eni-%02d%06d", w->t, i);
         fl_init(&fl, w->uin, RG, id, "c", "NETWORKINTERFACE", rid, i);
-        int rc = store_flowlog_create(w->s, &fl, 100000, &e);
-        if (rc == STORE_OK)
+        if (store_flowlog_create(w->s, &fl, 10000000, &e) == STORE_OK)
             w->ok++;
         else
             w->other++;
+        if (w->retry_every && i % w->retry_every == w->retry_every - 1) {
+            snprintf(id, sizeof id, "fl-%02dx%05d", w->t, i);
+            fl_init(&fl, w->uin, RG, id, "c", "NETWORKINTERFACE", rid, i);
+            if (store_flowlog_create(w->s, &fl, 10000000, &e) == STORE_EXISTS)
+                w->exists++;
+            else
+                w->other++;
+        }
     }
     return NULL;
 }
@@ -998,8 +1013,9 @@ static void test_concurrency(void **state)
     store_sqlite_stats(f->s, &c0, &j0);
     pthread_barrier_init(&bar, NULL, THREADS + READERS);
     for (int i = 0; i < THREADS + READERS; i++) {
-        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .bar = &bar, .stop = &stop};
-        pthread_create(&th[i], NULL, i < THREADS ? create_many : read_loop, &w[i]);
+        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .count = PER_THREAD,
+                               .bar = &bar, .stop = &stop};
+        pthread_create(&th[i], NULL, i < THREADS ? create_loop : read_loop, &w[i]);
     }
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
@@ -1054,35 +1070,6 @@ static void test_concurrency(void **state)
  * batches mix jobs that commit with jobs rolled back to their savepoint. */
 enum { MANY = 64, MANY_PER = 200 };
 
-static void *create_mixed(void *arg)
-{
-    struct worker *w = arg;
-    struct flowlog fl;
-    struct serr e;
-    char id[16], rid[32];
-    pthread_barrier_wait(w->bar);
-    for (int i = 0; i < MANY_PER; i++) {
-        snprintf(id, sizeof id, "fl-%02d%06d", w->t, i);
-        snprintf(rid, sizeof rid, "eni-%02d%06d", w->t, i);
-        fl_init(&fl, w->uin, RG, id, "m", "NETWORKINTERFACE", rid, i);
-        int rc = store_flowlog_create(w->s, &fl, 100000, &e);
-        if (rc == STORE_OK)
-            w->ok++;
-        else
-            w->other++;
-        if (i % 10 == 9) { /* same resource again, another id */
-            snprintf(id, sizeof id, "fl-%02dx%05d", w->t, i);
-            fl_init(&fl, w->uin, RG, id, "m", "NETWORKINTERFACE", rid, i);
-            rc = store_flowlog_create(w->s, &fl, 100000, &e);
-            if (rc == STORE_EXISTS)
-                w->exists++;
-            else
-                w->other++;
-        }
-    }
-    return NULL;
-}
-
 static void test_many_writers(void **state)
 {
     struct fx *f = *state;
@@ -1096,8 +1083,9 @@ static void test_many_writers(void **state)
     store_sqlite_stats(f->s, &c0, &j0);
     pthread_barrier_init(&bar, NULL, MANY);
     for (int i = 0; i < MANY; i++) {
-        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .bar = &bar};
-        assert_int_equal(pthread_create(&th[i], NULL, create_mixed, &w[i]), 0);
+        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .count = MANY_PER,
+                               .retry_every = 10, .bar = &bar};
+        assert_int_equal(pthread_create(&th[i], NULL, create_loop, &w[i]), 0);
     }
     for (int i = 0; i < MANY; i++) {
         pthread_join(th[i], NULL);
@@ -1129,25 +1117,6 @@ static void test_many_writers(void **state)
  * file stays bounded, the WAL starts again from its beginning, reads see
  * every committed row, and the data is intact after reopening. */
 enum { CKPT_PAGES = 200, CKPT_WRITERS = 8, CKPT_READERS = 2, CKPT_MS = 2000 };
-
-static void *create_until_stop(void *arg)
-{
-    struct worker *w = arg;
-    struct flowlog fl;
-    struct serr e;
-    char id[16], rid[32];
-    pthread_barrier_wait(w->bar);
-    for (int i = 0; !__atomic_load_n(w->stop, __ATOMIC_ACQUIRE) && i < 1000000; i++) {
-        snprintf(id, sizeof id, "fl-%02d%06d", w->t, i);
-        snprintf(rid, sizeof rid, "eni-%02d%06d", w->t, i);
-        fl_init(&fl, w->uin, RG, id, "k", "NETWORKINTERFACE", rid, i);
-        if (store_flowlog_create(w->s, &fl, 10000000, &e) == STORE_OK)
-            w->ok++;
-        else
-            w->other++;
-    }
-    return NULL;
-}
 
 static long long now_ms(void)
 {
@@ -1186,7 +1155,7 @@ static void test_background_checkpoints(void **state)
     pthread_barrier_init(&bar, NULL, CKPT_WRITERS + CKPT_READERS + 1);
     for (int i = 0; i < CKPT_WRITERS + CKPT_READERS; i++) {
         w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .bar = &bar, .stop = &stop};
-        pthread_create(&th[i], NULL, i < CKPT_WRITERS ? create_until_stop : read_loop, &w[i]);
+        pthread_create(&th[i], NULL, i < CKPT_WRITERS ? create_loop : read_loop, &w[i]);
     }
     pthread_barrier_wait(&bar);
     for (t_end = now_ms() + CKPT_MS; now_ms() < t_end; samples++) {
