@@ -161,16 +161,6 @@ static void *accounts_thread(void *arg)
 
 /* ==== phase 2: flow logs ==== */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 static void *flowlogs_thread(void *arg)
 {
     static const char *const traffic[] = {"ACCEPT", "REJECT", "ALL"};

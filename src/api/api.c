@@ -485,7 +485,8 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
         reply_plain(out, 405, "method not allowed\n");
         return;
     }
-    jw_init(&w, 0, 512); /* an error envelope, a small answer */
+    jw_init(&w, 0);
+    jw_reserve(&w, 512); /* an error envelope, a small answer */
     if (gen_uuid(c.request_id) != 0)
         snprintf(c.request_id, sizeof c.request_id, "00000000-0000-4000-8000-000000000000");
 

@@ -6,11 +6,11 @@
 
 #include "base/util.h"
 
-void jw_init(struct jw *w, size_t max, size_t reserve)
+void jw_init(struct jw *w, size_t max)
 {
     buf_init(&w->b, max);
     w->comma = 0;
-    w->failed = reserve && buf_reserve(&w->b, reserve) != 0;
+    w->failed = 0;
 }
 
 void jw_reserve(struct jw *w, size_t n)
@@ -36,15 +36,30 @@ int jw_failed(const struct jw *w)
     return w->failed;
 }
 
-/* Most appends fit the buffer: copy at once; else grow through buf_append. */
-static inline void put(struct jw *w, const char *p, size_t n)
+/* Room for n bytes written straight into the buffer (no ceiling set), or
+ * NULL: then the caller appends through buf_append, which keeps the ceiling. */
+static char *room(struct jw *w, size_t n)
 {
-    struct buf *b = &w->b;
-    if (b->len + n < b->cap && (!b->max || b->len + n <= b->max) && !w->failed) {
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-    } else if (!w->failed && buf_append(b, p, n) != 0) {
+    if (w->failed || w->b.max || buf_reserve(&w->b, n) != 0)
+        return NULL;
+    return w->b.data + w->b.len;
+}
+
+/* Ends a write that room() made possible. */
+static void written(struct jw *w, char *end)
+{
+    w->b.len = (size_t)(end - w->b.data);
+    w->b.data[w->b.len] = '\0';
+}
+
+/* Appends n bytes; a failure fails the writer. */
+static void put(struct jw *w, const char *p, size_t n)
+{
+    char *o = room(w, n);
+    if (o) {
+        memcpy(o, p, n);
+        written(w, o + n);
+    } else if (!w->failed && buf_append(&w->b, p, n) != 0) {
         w->failed = 1;
     }
 }
@@ -147,22 +162,6 @@ static char *escape_to(char *o, const char *s, size_t len)
     }
     *o++ = '"';
     return o;
-}
-
-/* Room for n bytes written straight into the buffer (no ceiling set), or
- * NULL: then the caller goes through put(), which keeps the ceiling. */
-static char *room(struct jw *w, size_t n)
-{
-    if (w->failed || w->b.max || buf_reserve(&w->b, n) != 0)
-        return NULL;
-    return w->b.data + w->b.len;
-}
-
-/* Ends a write that room() made possible. */
-static void written(struct jw *w, char *end)
-{
-    w->b.len = (size_t)(end - w->b.data);
-    w->b.data[w->b.len] = '\0';
 }
 
 static void put_string(struct jw *w, const char *s)

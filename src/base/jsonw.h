@@ -26,9 +26,9 @@ struct jw {
     int failed;
 };
 
-/** An empty writer whose text may not pass `max` bytes (0: no ceiling),
- * with room for `reserve` bytes allocated up front (0: none). */
-void jw_init(struct jw *w, size_t max, size_t reserve);
+/** An empty writer whose text may not pass `max` bytes (0: no ceiling).
+ * Allocates nothing. */
+void jw_init(struct jw *w, size_t max);
 
 /** Makes room for `n` more bytes at once (an answer whose size is roughly
  * known); a failure fails the writer. */

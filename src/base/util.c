@@ -157,8 +157,7 @@ static void uuid_init_once(void)
     pthread_atfork(NULL, NULL, uuid_atfork_child);
 }
 
-/* The splitmix64 output function (Steele, Lea, Flood 2014): a bijection. */
-static uint64_t mix64(uint64_t z)
+uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;

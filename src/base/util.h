@@ -28,6 +28,10 @@ int rand_bytes(void *p, size_t n);
  * Returns 0, -1 on CSPRNG failure or short buffer. */
 int gen_id(const char *prefix, char *out, size_t outlen);
 
+/** The splitmix64 output function (Steele, Lea, Flood 2014): a bijection
+ * of 64-bit values that spreads every input bit over all output bits. */
+uint64_t mix64(uint64_t z);
+
 /** Writes a version-4-shaped UUID, lower-case, into out[37], for RequestIds.
  * Unique, NOT secret: a per-thread generator seeded once from the CSPRNG
  * (splitmix64 over a counter), so ids are guessable from earlier ones of

@@ -37,8 +37,9 @@
  * max_connections are open the acceptor waits, so further clients wait in
  * the kernel's backlog as they did with MHD's own accept.
  *
- * Stopping. New connections are refused first (the acceptor stops and the
- * accept policy closes any that slipped through). Then requests already handed to workers are finished and their
+ * Stopping. New connections are refused first (the acceptor is stopped and
+ * joined: nothing adds a connection after that). Then requests already
+ * handed to workers are finished and their
  * responses given a grace period to go out; requests that complete after
  * `stopping` was set are answered on the MHD thread itself, so no worker can
  * hold a connection when MHD_stop_daemon runs (MHD forbids stopping with
@@ -122,7 +123,7 @@ struct http_server {
     unsigned inflight; /* queued or in a worker (connection suspended) */
     unsigned pending;  /* dispatched and not yet completed */
     int stopping;      /* http_stop began: no more dispatching to workers */
-    atomic_int refusing; /* http_stop began: new connections are closed */
+    atomic_int refusing; /* http_stop began: the acceptor takes no more */
     int shutdown;      /* workers must exit */
 
     int lfd;             /* listening socket, owned */
@@ -456,15 +457,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     buf_init(&r->body, s->max_body);
     atomic_init(&r->phase, PH_READING);
     return r;
-}
-
-/* MHD_AcceptPolicyCallback: once stopping, new connections are closed. */
-static enum MHD_Result on_accept_conn(void *cls, const struct sockaddr *addr, socklen_t addrlen)
-{
-    struct http_server *s = cls;
-    (void)addr;
-    (void)addrlen;
-    return atomic_load_explicit(&s->refusing, memory_order_relaxed) ? MHD_NO : MHD_YES;
 }
 
 /* MHD_AccessHandlerCallback: see the life of a request at the top. */
@@ -854,7 +846,7 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
     pool_opt[0].option = io > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END;
     pool_opt[0].value = (intptr_t)io;
     s->daemon = MHD_start_daemon(
-        flags, 0, on_accept_conn, s, on_access, s,
+        flags, 0, NULL, NULL, on_access, s,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, /* first, to catch every message */
         MHD_OPTION_ARRAY, pool_opt,
         /* the acceptor keeps to maxconn; MHD's own limit (split over the

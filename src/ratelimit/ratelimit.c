@@ -75,12 +75,7 @@ static uint64_t key_hash(uint64_t seed, const char *key, size_t n)
         h *= 0x100000001b3ull;
     }
     /* final mix so that both the top bits (stripe) and low bits (slot) vary */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return mix64(h);
 }
 
 /* ==== One stripe (caller holds st->mu) ==== */

@@ -215,15 +215,7 @@ function v1Raw(rawTail, pairs = []) {
     .concat([["Signature", sig]])
     .map(([k, v]) => `${k}=${h.rfc3986(v)}`)
     .join("&");
-  return L.serialize({
-    method: "POST",
-    path: "/",
-    headers: [
-      ["Host", host],
-      ["Content-Type", "application/x-www-form-urlencoded"],
-    ],
-    body: Buffer.from(rawTail ? `${enc}&${rawTail}` : enc, "latin1"),
-  });
+  return L.formPost(host, rawTail ? `${enc}&${rawTail}` : enc);
 }
 
 /** The flattened fields of a valid create, as v1 pairs. */
@@ -260,13 +252,15 @@ function baseCreate() {
     CloudLogRegion: "ap-guangzhou",
   };
 }
+/** The same create with CKafka storage instead of CLS. */
 function baseKafka() {
+  const { FlowLogName, ResourceType, ResourceId, TrafficType, VpcId } = baseCreate();
   return {
-    FlowLogName: "hostile",
-    ResourceType: "NETWORKINTERFACE",
-    ResourceId: A.ids.eni,
-    TrafficType: "ACCEPT",
-    VpcId: A.ids.vpc,
+    FlowLogName,
+    ResourceType,
+    ResourceId,
+    TrafficType,
+    VpcId,
     StorageType: "ckafka",
     FlowLogStorage: { StorageId: A.ids.ckafka, StorageTopic: "flowlogs" },
   };

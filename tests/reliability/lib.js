@@ -129,6 +129,19 @@ function serialize({ method, path, headers, body = Buffer.alloc(0), httpVersion 
   return Buffer.concat([Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1"), body]);
 }
 
+/** A POST to / of an already encoded form body (a v1 request), as bytes. */
+function formPost(host, body) {
+  return serialize({
+    method: "POST",
+    path: "/",
+    headers: [
+      ["Host", host],
+      ["Content-Type", "application/x-www-form-urlencoded"],
+    ],
+    body: Buffer.from(body, "latin1"),
+  });
+}
+
 // ------------------------------------------------------ raw HTTP parsing ---
 
 /**
@@ -442,6 +455,7 @@ module.exports = {
   makeAccounts,
   tc3Request,
   serialize,
+  formPost,
   parseResponses,
   rawExchange,
   apiCall,

@@ -93,15 +93,7 @@ function v1FormOfSize(port, A, total) {
       .map((k) => `${k}=${h.rfc3986(p[k])}`)
       .join("&");
     if (body.length === total) {
-      return L.serialize({
-        method: "POST",
-        path: "/",
-        headers: [
-          ["Host", host],
-          ["Content-Type", "application/x-www-form-urlencoded"],
-        ],
-        body: Buffer.from(body, "latin1"),
-      });
+      return L.formPost(host, body);
     }
     pad += total - body.length;
   }

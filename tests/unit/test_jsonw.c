@@ -21,7 +21,7 @@ static void same_string(const char *s)
     want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     for (size_t i = 0; i < sizeof maxima / sizeof maxima[0]; i++) {
         struct jw w;
-        jw_init(&w, maxima[i], 0);
+        jw_init(&w, maxima[i]);
         jw_kstr(&w, "k", s);
         jw_str(&w, s);
         assert_false(jw_failed(&w));
@@ -56,7 +56,7 @@ static void test_invalid_utf8_fails(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct jw w;
-        jw_init(&w, 0, 0);
+        jw_init(&w, 0);
         jw_str(&w, bad[i]);
         assert_true(jw_failed(&w));
         assert_null(json_string(bad[i])); /* jansson refuses them too */
@@ -74,7 +74,7 @@ static void test_document_like_jansson(void **state)
     char *want = json_dumps(tree, JSON_COMPACT);
     (void)state;
 
-    jw_init(&w, 0, 0);
+    jw_init(&w, 0);
     jw_obj(&w);
     jw_key(&w, "A");
     jw_arr(&w);
@@ -110,7 +110,7 @@ static void test_ceiling_is_sticky(void **state)
 {
     struct jw w;
     (void)state;
-    jw_init(&w, 8, 0);
+    jw_init(&w, 8);
     jw_str(&w, "0123456789");
     assert_true(jw_failed(&w));
     jw_int(&w, 1);
