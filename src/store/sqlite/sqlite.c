@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "store/sqlite/sqlite_vfs.h"
 #include "store/sqlite/sqlite_int.h"
 
 /* ==== tuning (one place) ==== */
@@ -21,6 +22,7 @@
 #define WRITER_CACHE_KB 32768         /* the one writer connection */
 #define CKPT_CACHE_KB 1024            /* the checkpointer (copies frames outside the cache) */
 #define READER_CACHE_KB_DEFAULT 8192  /* per reader thread; FLOWLOGD_SQLITE_READ_CACHE_KB */
+#define WAL_BUFFER_BYTES (4u << 20)  /* the writer's WAL write buffer */
 #define MMAP_MB_DEFAULT 2048 /* address space only (pages are the OS cache); FLOWLOGD_SQLITE_MMAP_MB */
 /* Checkpoints run on their own thread (sqlite_writer.c). It starts once the
  * WAL holds CKPT_PAGES_DEFAULT frames (FLOWLOGD_SQLITE_CKPT_PAGES); the
@@ -344,8 +346,8 @@ static struct conn *conn_open(struct store_sqlite *s, enum conn_role role, struc
         goto fail;
     }
     c->owner = s;
-    if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        sq_vfs_name()) != SQLITE_OK) {
         sq_fail(c->db, s->path, e);
         goto fail;
     }
@@ -375,6 +377,11 @@ static struct conn *conn_open(struct store_sqlite *s, enum conn_role role, struc
         sq_err(e, STORE_ERR, "%s: %s", s->path, msg ? msg : "pragma failed");
         goto fail;
     }
+    /* the writer's commits reach the WAL as one write each (sqlite_vfs.c);
+     * a first read opens the WAL. Without it writes are only slower. */
+    if (role == CONN_WRITER &&
+        sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_OK)
+        c->wal_buffered = sq_vfs_buffer_wal(c->db, WAL_BUFFER_BYTES) == 0;
     ok = 1;
 fail:
     sqlite3_free(msg);

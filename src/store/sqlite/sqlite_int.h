@@ -6,6 +6,7 @@
  *   sqlite_writer.c   the writer thread, group commit and checkpoints
  *   sqlite_account.c  accounts, keys, inventory, integrity check
  *   sqlite_flowlog.c  flow logs: writes, get, query builder
+ *   sqlite_vfs.c      the VFS: database mappings kept across commits, WAL writes coalesced
  */
 #ifndef FLOWLOGD_STORE_SQLITE_INT_H
 #define FLOWLOGD_STORE_SQLITE_INT_H
@@ -120,6 +121,7 @@ struct conn {
     struct store_sqlite *owner;
     struct conn *prev, *next; /* the owner's list of readers */
     int busy;                 /* a read is running (guards against re-entry from callbacks) */
+    int wal_buffered;         /* the writer: its WAL writes are coalesced (sqlite_vfs.c) */
     /* a row's tag array, reused from row to row */
     struct tag *tags;
     size_t tags_cap;

@@ -1,0 +1,32 @@
+/* sqlite_vfs.h: the "flowlogd" VFS, SQLite's default (unix) VFS with its own
+ * memory mapping of database files and write coalescing for the WAL of the
+ * writer connection. See sqlite_vfs.c for why and for the invariants. */
+#ifndef FLOWLOGD_STORE_SQLITE_VFS_H
+#define FLOWLOGD_STORE_SQLITE_VFS_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Registers the VFS (once; not as the default) and returns its name for
+ * sqlite3_open_v2, or NULL if SQLite has no default VFS to wrap. */
+const char *sq_vfs_name(void);
+
+/** Lets db's WAL file coalesce its writes in a buffer of `bytes`, written
+ * out before every sync of the WAL and before the wal-index changes. db
+ * must have been opened through this VFS, be in WAL mode with its WAL open
+ * and run with synchronous = FULL or EXTRA (so that every commit syncs the
+ * WAL before it is published). 0, or -1 if one of these does not hold
+ * (nothing changed then). */
+int sq_vfs_buffer_wal(sqlite3 *db, size_t bytes);
+
+/** Process-wide counters, for tests and diagnostics. */
+struct sq_vfs_stats {
+    uint64_t maps;         /* database mappings created */
+    uint64_t unmaps;       /* and removed */
+    uint64_t wal_writes;   /* writes SQLite made to buffered WAL files */
+    uint64_t wal_flushes;  /* writes that reached those files */
+};
+void sq_vfs_stats(struct sq_vfs_stats *out);
+
+#endif
