@@ -1063,6 +1063,8 @@ static void test_concurrency(void **state)
     assert_int_equal(exists, THREADS - 1);
     assert_int_equal(other, 0);
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+    /* all of it went through the writer's coalesced WAL (sqlite_vfs.c) */
+    assert_true(((struct store_sqlite *)f->s)->w->wal_buffered);
 }
 
 /* Many callers at once: every one must be woken with its own result.
