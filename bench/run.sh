@@ -19,7 +19,8 @@
 # Environment: FLOWLOGD (build/flowlogd), BENCH (build/bench/flowlogd-bench),
 #   BENCH_DATA (build/bench-data), ENIS (80: ENIs per account of the create
 #   set), ACCOUNTS (5000), FLOWLOGS (1000000), CG_REQUESTS (2000),
-#   CG_ACCOUNTS (200: accounts the callgrind runs cycle through), NGINX_WORKERS
+#   CG_ACCOUNTS (200: accounts the callgrind runs cycle through), SERVE_ARGS (extra
+#   `flowlogd serve` options for every server started), NGINX_WORKERS
 #   (auto), WARMUP (2).
 set -euo pipefail
 
@@ -118,7 +119,8 @@ start_server() {
     local dir=$1; shift
     local out=$TMP/serve.out
     : >"$out"
-    "$FLOWLOGD" serve --listen 127.0.0.1:0 --data "$dir" --quiet "$@" >"$out" 2>>"$OUT/serve.err" &
+    # shellcheck disable=SC2086 # SERVE_ARGS is a list of options
+    "$FLOWLOGD" serve --listen 127.0.0.1:0 --data "$dir" --quiet ${SERVE_ARGS:-} "$@" >"$out" 2>>"$OUT/serve.err" &
     SERVER_PID=$!
     for _ in $(seq 1 200); do
         PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out" || true)

@@ -567,7 +567,7 @@ static int schema_probe(struct conn *c, struct serr *e)
 static void store_free(struct store_sqlite *s)
 {
     struct conn *c, *next;
-    if (s->writer_started)
+    if (s->writer_started || s->waker_started)
         sq_writer_stop(s);
     if (s->ckpt_started)
         sq_ckpt_stop(s);
@@ -587,6 +587,8 @@ static void store_free(struct store_sqlite *s)
     pthread_cond_destroy(&s->work);
     pthread_mutex_destroy(&s->ckpt_mu);
     pthread_cond_destroy(&s->ckpt_cv);
+    pthread_mutex_destroy(&s->wake_mu);
+    pthread_cond_destroy(&s->wake_cv);
     free(s);
 }
 
@@ -630,6 +632,8 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
     pthread_cond_init(&s->work, NULL);
     pthread_mutex_init(&s->ckpt_mu, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
+    pthread_mutex_init(&s->wake_mu, NULL);
+    pthread_cond_init(&s->wake_cv, NULL);
     s->ckpt_pages = (int)env_long("FLOWLOGD_SQLITE_CKPT_PAGES", CKPT_PAGES_DEFAULT);
     if (s->ckpt_pages < CKPT_PAGES_MIN)
         s->ckpt_pages = CKPT_PAGES_MIN;

@@ -163,6 +163,14 @@ struct store_sqlite {
     struct wjob *head, *tail;
     int stopping;
     uint64_t commits, jobs;
+    /* the waker thread: wakes the callers of finished batches, so that the
+     * writer goes on with the next batch at once */
+    pthread_t waker;
+    int waker_started;
+    pthread_mutex_t wake_mu; /* the wake list and wake_stopping */
+    pthread_cond_t wake_cv;  /* wake list not empty or wake_stopping */
+    struct wjob *wake_head, *wake_tail;
+    int wake_stopping;
     pthread_key_t key; /* this thread's reader connection */
     int key_made;
     pthread_mutex_t conns_mu;
