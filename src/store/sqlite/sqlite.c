@@ -356,7 +356,6 @@ static struct conn *conn_open(struct store_sqlite *s, enum conn_role role, struc
     if (role == CONN_WRITER)
         snprintf(pragmas, sizeof pragmas,
                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                 "PRAGMA checkpoint_fullfsync = ON;" /* see sq_vfs_defer_wal_sync */
                  "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%d;"
                  "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = %lld;"
                  "PRAGMA mmap_size = %ld; PRAGMA wal_autocheckpoint = 0;",
@@ -378,17 +377,11 @@ static struct conn *conn_open(struct store_sqlite *s, enum conn_role role, struc
         sq_err(e, STORE_ERR, "%s: %s", s->path, msg ? msg : "pragma failed");
         goto fail;
     }
-    /* The writer's commits reach the WAL as one write each, and their fsync
-     * is the waker's, off the writer (sqlite_vfs.c, sqlite_writer.c); a
-     * first read opens the WAL. Without either, writes are only slower.
-     * FLOWLOGD_SQLITE_SYNC_INLINE=1 keeps SQLite's own fsync at each commit
-     * (a reader then never sees a write before it is durable). */
+    /* the writer's commits reach the WAL as one write each (sqlite_vfs.c);
+     * a first read opens the WAL. Without it writes are only slower. */
     if (role == CONN_WRITER &&
-        sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_OK) {
+        sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_OK)
         c->wal_buffered = sq_vfs_buffer_wal(c->db, WAL_BUFFER_BYTES) == 0;
-        if (!env_long("FLOWLOGD_SQLITE_SYNC_INLINE", 0))
-            s->wal_fd = sq_vfs_defer_wal_sync(c->db);
-    }
     ok = 1;
 fail:
     sqlite3_free(msg);
@@ -589,8 +582,6 @@ static void store_free(struct store_sqlite *s)
     s->readers = NULL;
     pthread_mutex_unlock(&s->conns_mu);
     conn_close(s->w);
-    if (s->wal_fd >= 0)
-        close(s->wal_fd);
     pthread_mutex_destroy(&s->conns_mu);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work);
@@ -643,7 +634,6 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
     pthread_cond_init(&s->ckpt_cv, NULL);
     pthread_mutex_init(&s->wake_mu, NULL);
     pthread_cond_init(&s->wake_cv, NULL);
-    s->wal_fd = -1;
     s->ckpt_pages = (int)env_long("FLOWLOGD_SQLITE_CKPT_PAGES", CKPT_PAGES_DEFAULT);
     if (s->ckpt_pages < CKPT_PAGES_MIN)
         s->ckpt_pages = CKPT_PAGES_MIN;

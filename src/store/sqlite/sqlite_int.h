@@ -171,9 +171,6 @@ struct store_sqlite {
     pthread_cond_t wake_cv;  /* wake list not empty or wake_stopping */
     struct wjob *wake_head, *wake_tail;
     int wake_stopping;
-    int wake_sync;  /* a batch in the wake list committed: fdatasync wal_fd first */
-    int wal_fd;     /* the WAL, when the writer's commit syncs are ours (-1: SQLite's) */
-    uint64_t wal_syncs; /* fdatasyncs the waker made (under wake_mu) */
     pthread_key_t key; /* this thread's reader connection */
     int key_made;
     pthread_mutex_t conns_mu;

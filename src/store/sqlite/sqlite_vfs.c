@@ -45,17 +45,6 @@
  *    fails the commit); xShmBarrier cannot report one, but with FULL it
  *    never has anything to write (xSync wrote it out just before).
  *
- * 3. On the writer's connection, the fsync of each commit's WAL frames is
- *    left to the store (sq_vfs_defer_wal_sync): a waker thread makes it and
- *    only then acknowledges the batch, while the writer already runs the
- *    next one. So the frames are published to readers up to one fsync
- *    before they are durable (as InnoDB makes a commit visible before its
- *    log flush); nobody is told a write succeeded before its fsync. The
- *    first sync of a WAL file (it also makes the directory entry durable)
- *    and every checkpoint's sync of the WAL stay synchronous: checkpoints
- *    ask with the FULL flag (checkpoint_fullfsync), commits with NORMAL.
- *    A checkpoint never copies frames the disk may not have.
- *
  * Memory: the vfile is SQLite's allocation (szOsFile) with the lower VFS's
  * file object after ours; the mapping, our descriptor and the WAL buffer
  * belong to the vfile and are released in xClose. A vfile is used by one
@@ -93,9 +82,6 @@ struct vfile {
     struct vfile *wal;     /* this connection's WAL, while open */
 
     /* VK_WAL */
-    const char *name;      /* SQLite's, valid until xClose */
-    int defer;             /* commit syncs are left to the caller (sq_vfs_defer_wal_sync) */
-    int synced_once;       /* the first sync (which also syncs the directory) happened */
     struct vfile *main;    /* the database file of the same connection, or NULL */
     unsigned char *buf;    /* coalesced writes: file bytes [boff, boff + blen) */
     size_t bcap, blen;
@@ -104,8 +90,7 @@ struct vfile {
 
 static sqlite3_vfs vfs;
 static sqlite3_vfs *lower_vfs;
-static atomic_uint_fast64_t st_maps, st_unmaps, st_wal_writes, st_wal_flushes, st_syncs,
-    st_deferred;
+static atomic_uint_fast64_t st_maps, st_unmaps, st_wal_writes, st_wal_flushes;
 
 #define LOWER(f) (((struct vfile *)(f))->lower)
 #define LM(f) (LOWER(f)->pMethods)
@@ -259,20 +244,7 @@ static int v_sync(sqlite3_file *f, int flags)
     int rc;
     if (p->kind == VK_WAL && (rc = wal_flush(p)) != SQLITE_OK)
         return rc;
-    /* A commit's sync (NORMAL; checkpoints ask FULL, see sq_vfs_defer_wal_sync)
-     * on a deferring WAL: written above, synced by the caller before it
-     * acknowledges the commit. */
-    if (p->kind == VK_WAL && p->defer && p->synced_once &&
-        (flags & 0x0f) == SQLITE_SYNC_NORMAL) {
-        atomic_fetch_add_explicit(&st_deferred, 1, memory_order_relaxed);
-        return SQLITE_OK;
-    }
-    rc = LM(f)->xSync(p->lower, flags);
-    if (p->kind == VK_WAL && rc == SQLITE_OK) {
-        p->synced_once = 1;
-        atomic_fetch_add_explicit(&st_syncs, 1, memory_order_relaxed);
-    }
-    return rc;
+    return LM(f)->xSync(p->lower, flags);
 }
 
 static int v_file_size(sqlite3_file *f, sqlite3_int64 *size)
@@ -442,7 +414,6 @@ static int v_open(sqlite3_vfs *self, const char *name, sqlite3_file *f, int flag
     } else if ((flags & SQLITE_OPEN_WAL) && name) {
         sqlite3_file *db = sqlite3_database_file_object(name);
         p->kind = VK_WAL;
-        p->name = name;
         if (db && db->pMethods == &vmethods && ((struct vfile *)db)->kind == VK_MAIN) {
             p->main = (struct vfile *)db;
             p->main->wal = p;
@@ -557,36 +528,27 @@ const char *sq_vfs_name(void)
     return lower_vfs ? VFS_NAME : NULL;
 }
 
-/* Reads an integer pragma of db; -1 if it cannot. */
-static int pragma_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* db's WAL, if it is one of ours and open; else NULL. */
-static struct vfile *wal_of(sqlite3 *db)
-{
-    sqlite3_file *f = NULL;
-    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f ||
-        f->pMethods != &vmethods || ((struct vfile *)f)->kind != VK_WAL)
-        return NULL;
-    return (struct vfile *)f;
-}
-
 int sq_vfs_buffer_wal(sqlite3 *db, size_t bytes)
 {
+    sqlite3_file *f = NULL;
+    sqlite3_stmt *st = NULL;
     struct vfile *p;
+    int sync = 0;
 
     if (bytes < 65536 || bytes > (1u << 30))
         return -1;
-    if (pragma_int(db, "PRAGMA synchronous") < 2) /* FULL = 2, EXTRA = 3 */
+    if (sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &st, NULL) != SQLITE_OK)
         return -1;
-    if (!(p = wal_of(db)) || !p->main || p->buf)
+    if (sqlite3_step(st) == SQLITE_ROW)
+        sync = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (sync < 2) /* FULL = 2, EXTRA = 3 */
+        return -1;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f ||
+        f->pMethods != &vmethods)
+        return -1;
+    p = (struct vfile *)f;
+    if (p->kind != VK_WAL || !p->main || p->buf)
         return -1;
     if (!(p->buf = malloc(bytes)))
         return -1;
@@ -595,35 +557,10 @@ int sq_vfs_buffer_wal(sqlite3 *db, size_t bytes)
     return 0;
 }
 
-int sq_vfs_defer_wal_sync(sqlite3 *db)
-{
-    struct vfile *p = wal_of(db);
-    struct stat a, b;
-    int fd;
-
-    /* commits must sync (FULL), and checkpoints say so apart (FULL flag) */
-    if (!p || !p->name || p->defer || pragma_int(db, "PRAGMA synchronous") < 2 ||
-        pragma_int(db, "PRAGMA checkpoint_fullfsync") != 1)
-        return -1;
-    if ((fd = open(p->name, O_RDONLY | O_CLOEXEC)) < 0)
-        return -1;
-    /* the path still names the file we opened (SQLite opened it by that
-     * path, and a WAL is never renamed) */
-    if (fstat(fd, &a) != 0 || stat(p->name, &b) != 0 || a.st_ino != b.st_ino ||
-        a.st_dev != b.st_dev) {
-        close(fd);
-        return -1;
-    }
-    p->defer = 1;
-    return fd;
-}
-
 void sq_vfs_stats(struct sq_vfs_stats *out)
 {
     out->maps = atomic_load_explicit(&st_maps, memory_order_relaxed);
     out->unmaps = atomic_load_explicit(&st_unmaps, memory_order_relaxed);
     out->wal_writes = atomic_load_explicit(&st_wal_writes, memory_order_relaxed);
     out->wal_flushes = atomic_load_explicit(&st_wal_flushes, memory_order_relaxed);
-    out->wal_syncs = atomic_load_explicit(&st_syncs, memory_order_relaxed);
-    out->wal_deferred = atomic_load_explicit(&st_deferred, memory_order_relaxed);
 }

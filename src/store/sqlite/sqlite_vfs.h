@@ -20,27 +20,12 @@ const char *sq_vfs_name(void);
  * (nothing changed then). */
 int sq_vfs_buffer_wal(sqlite3 *db, size_t bytes);
 
-/** Leaves the fsync of db's commits to the caller: SQLite's sync of the WAL
- * at a commit writes the frames out (they are published to other
- * connections then) but does not wait for the disk; the caller must
- * fdatasync the returned descriptor (of the same WAL file, caller-owned)
- * after the commit returned and before it tells anyone the commit is
- * durable. Syncs that are not a commit's stay synchronous: the first one of
- * the file (it also syncs the directory that holds it) and every
- * checkpoint's, which db must ask with the FULL flag
- * (PRAGMA checkpoint_fullfsync = ON; required, as synchronous >= FULL): a
- * checkpoint must never copy frames the disk may not have into the
- * database file. Returns the descriptor, or -1 (nothing changed). */
-int sq_vfs_defer_wal_sync(sqlite3 *db);
-
 /** Process-wide counters, for tests and diagnostics. */
 struct sq_vfs_stats {
     uint64_t maps;         /* database mappings created */
     uint64_t unmaps;       /* and removed */
     uint64_t wal_writes;   /* writes SQLite made to buffered WAL files */
     uint64_t wal_flushes;  /* writes that reached those files */
-    uint64_t wal_syncs;    /* syncs of WAL files made here */
-    uint64_t wal_deferred; /* commit syncs left to the caller */
 };
 void sq_vfs_stats(struct sq_vfs_stats *out);
 

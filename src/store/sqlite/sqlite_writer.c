@@ -58,14 +58,11 @@
  * them. At close the last connection (the writer's) checkpoints what is left
  * and removes the WAL, as SQLite does.
  */
-#include <errno.h>
 #include <linux/futex.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "base/log.h"
 #include "store/sqlite/sqlite_int.h"
 
 #define BATCH_MAX 256
@@ -352,14 +349,10 @@ void sq_ckpt_stats(struct store_sqlite *s, struct sq_ckpt_stats *out)
 
 /* ==== the writer thread ==== */
 
-/* Hands a finished batch (first .. last) to the waker; `committed`: its
- * commit's fsync is still owed (s->wal_fd). */
-static void hand_to_waker(struct store_sqlite *s, struct wjob *first, struct wjob *last,
-                          int committed)
+/* Hands a finished batch (first .. last) to the waker. */
+static void hand_to_waker(struct store_sqlite *s, struct wjob *first, struct wjob *last)
 {
     pthread_mutex_lock(&s->wake_mu);
-    if (committed && s->wal_fd >= 0)
-        s->wake_sync = 1;
     if (s->wake_tail)
         s->wake_tail->next = first;
     else
@@ -369,27 +362,10 @@ static void hand_to_waker(struct store_sqlite *s, struct wjob *first, struct wjo
     pthread_mutex_unlock(&s->wake_mu);
 }
 
-/* The fsync the commits of the wake list owe. Every one of them returned
- * from COMMIT before it was handed over, so its frames are written and this
- * makes them durable. If it fails, what is on disk is unknown while readers
- * already see the commits: nobody may be told anything, so the process
- * stops (as PostgreSQL does); SQLite's recovery at the next start keeps
- * what the disk has. */
-static void sync_owed(struct store_sqlite *s)
-{
-    if (fdatasync(s->wal_fd) != 0) {
-        log_error("store: fsync of the WAL failed (%s): stopping, unacknowledged writes may be "
-                  "lost",
-                  strerror(errno));
-        abort();
-    }
-}
-
 static void *waker_main(void *arg)
 {
     struct store_sqlite *s = arg;
     struct wjob *list;
-    int sync;
 
     pthread_mutex_lock(&s->wake_mu);
     for (;;) {
@@ -398,13 +374,8 @@ static void *waker_main(void *arg)
         if (!s->wake_head)
             break; /* stopping and every caller woken */
         list = s->wake_head;
-        sync = s->wake_sync;
         s->wake_head = s->wake_tail = NULL;
-        s->wake_sync = 0;
-        s->wal_syncs += (uint64_t)sync;
         pthread_mutex_unlock(&s->wake_mu);
-        if (sync)
-            sync_owed(s);
         wake_batch(list);
         pthread_mutex_lock(&s->wake_mu);
     }
@@ -436,7 +407,7 @@ static void *writer_main(void *arg)
             finished_last = last;
             batch = s->head ? take_batch(s, &n, &last) : NULL; /* queued while it ran */
             pthread_mutex_unlock(&s->mu);
-            hand_to_waker(s, finished, finished_last, committed);
+            hand_to_waker(s, finished, finished_last);
             ckpt_after_batch(s);
         }
         pthread_mutex_lock(&s->mu);
