@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* sqlite_writer.c: the writer thread and group commit.
  *
  * Protocol. A write operation is a job on the caller's stack, appended to
@@ -293,6 +294,7 @@ static int ckpt_passes(struct store_sqlite *s, uint64_t *passes)
 static void *ckpt_main(void *arg)
 {
     struct store_sqlite *s = arg;
+    pthread_setname_np(pthread_self(), "flowlogd-ckpt");
     uint64_t passes;
     unsigned gen;
     int caught_up;
@@ -365,6 +367,7 @@ static void hand_to_waker(struct store_sqlite *s, struct wjob *first, struct wjo
 static void *waker_main(void *arg)
 {
     struct store_sqlite *s = arg;
+    pthread_setname_np(pthread_self(), "flowlogd-waker");
     struct wjob *list;
 
     pthread_mutex_lock(&s->wake_mu);
@@ -386,6 +389,7 @@ static void *waker_main(void *arg)
 static void *writer_main(void *arg)
 {
     struct store_sqlite *s = arg;
+    pthread_setname_np(pthread_self(), "flowlogd-writer");
     struct wjob *batch, *last, *finished, *finished_last;
     uint64_t n;
     int committed;
