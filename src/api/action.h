@@ -20,6 +20,8 @@
 #include "base/jsonw.h"
 #include "store/store.h"
 
+struct api_req;
+
 struct actx {
     struct store *store;
     const struct account *account;
@@ -28,9 +30,29 @@ struct actx {
     time_t now;
     enum api_lang lang; /* for messages a handler puts in its output */
     struct jw *w;       /* positioned inside the Response object */
+    struct api_req *req; /* the api's, for api_defer */
 };
 
 typedef enum api_err (*action_fn)(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+
+/** The second half of a deferred handler: writes the answer's members (as
+ * a handler does) and returns API_E_OK or an error with e filled. It owns
+ * `state` and releases it. */
+typedef enum api_err (*action_finish_fn)(struct actx *c, void *state, struct apierr *e);
+
+struct api_wake;
+
+/** Lets a handler wait for a store write without holding its thread: on
+ * success the handler starts the write, passes the returned handle to
+ * api_wake once the write is done (from any thread), and returns API_E_OK;
+ * finish(c, state, e) then runs on the request's thread and completes the
+ * answer. The input tree and the actx's strings stay valid until finish
+ * returns. NULL when the request cannot wait that way (it runs on a worker
+ * thread): the handler then does the write itself, blocking. */
+struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state);
+
+/** See api_defer; exactly once per handle. */
+void api_wake(struct api_wake *w);
 
 struct action_def {
     const char *name;
@@ -50,8 +72,9 @@ const struct action_def *action_find_in(const char *name, const char *version,
                                         const char *service, int *name_known);
 
 /** 1 if the action called `name` may block its thread (waits for a durable
- * commit, or scans): it must not run on a poll thread. 0 for reads and for
- * names that are no action (they fail fast). */
+ * commit, or scans): it must not run on a poll thread. 0 for reads, for
+ * CreateFlowLog (it waits through api_defer) and for names that are no
+ * action (they fail fast). */
 int action_may_block(const char *name);
 
 /* ==== helpers shared by handlers (render.c) ==== */

@@ -82,9 +82,10 @@ int action_may_block(const char *name)
     for (size_t i = 0; i < sizeof actions / sizeof actions[0] && !known; i++)
         known = strcmp(actions[i].name, name) == 0;
     /* Describe* read a bounded page through a WAL reader, which never waits
-     * for the writer; everything else writes (and waits for its commit), or
-     * scans (GetResources). */
-    return known && strncmp(name, "Describe", 8) != 0;
+     * for the writer; CreateFlowLog waits for its commit through api_defer;
+     * everything else writes (and waits for its commit), or scans
+     * (GetResources). */
+    return known && strncmp(name, "Describe", 8) != 0 && strcmp(name, "CreateFlowLog") != 0;
 }
 
 const struct action_def *action_find(const char *name, const char *version, int *name_known)

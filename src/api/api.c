@@ -465,18 +465,97 @@ static enum api_err map_input(const struct call *c, json_t **in, struct apierr *
 
 /* ==== entry ==== */
 
-void api_handle(struct api *a, const struct http_request *req, struct http_reply *out)
-{
+/* One request being handled. On the heap: a deferred action (api_defer)
+ * keeps it until its finish step ran, on the request's thread. */
+struct api_req {
+    struct api *a;
     struct call c;
-    struct apierr e = {API_E_OK, ""};
-    uint64_t t0 = mono_us();
-    time_t now = time(NULL);
-    json_t *in = NULL, *result = NULL;
+    struct apierr e;
+    uint64_t t0;
+    time_t now;
+    json_t *in, *result;
     struct jw w;
+    struct http_deferred *deferred;
+    action_finish_fn finish;
+    void *fstate;
+};
+
+static struct actx actx_of(struct api_req *q)
+{
+    struct actx ax = {q->a->store, &q->c.key.account, q->c.region, q->c.request_id,
+                      q->now, q->c.lang, &q->w, q};
+    return ax;
+}
+
+/* Takes the handler's result into q->e. */
+static void settle(struct api_req *q, enum api_err rc)
+{
+    if (rc == API_E_OK)
+        q->e.id = API_E_OK; /* a handler may have recovered from an error it saw */
+    else if (q->e.id != rc)
+        apierr_set(&q->e, rc, NULL);
+}
+
+/* Makes the reply, logs the request and frees q. */
+static void finish_request(struct api_req *q, struct http_reply *out)
+{
+    struct call *c = &q->c;
     char act[72];
 
-    memset(&c, 0, sizeof c);
-    c.req = req;
+    if (q->e.id == API_E_OK) {
+        write_tree_members(&q->w, q->result);
+        envelope_close(out, &q->w, c->request_id);
+    } else {
+        reply_error(out, c, &q->e, &q->w);
+    }
+    /* log before the params go: for v1 the action name lives in them */
+    if (q->a->cfg.log_requests) {
+        log_safe(c->action, act, sizeof act);
+        log_info("request id=%s account=%s action=%s code=%s latency_us=%llu", c->request_id,
+                 c->have_key ? c->key.account.uin : "-", act[0] ? act : "-",
+                 q->e.id == API_E_OK ? "OK" : apierr_code(q->e.id),
+                 (unsigned long long)(mono_us() - q->t0));
+    }
+    json_decref(q->result);
+    json_decref(q->in);
+    jw_free(&q->w);
+    form_free(c->params, c->nparams);
+    memset(&c->key.secret_key, 0, sizeof c->key.secret_key);
+    free(q);
+}
+
+/* http_finish_fn of a deferred request: the action's second half. */
+static void finish_deferred(void *arg, struct http_reply *out)
+{
+    struct api_req *q = arg;
+    struct actx ax = actx_of(q);
+    settle(q, q->finish(&ax, q->fstate, &q->e));
+    finish_request(q, out);
+}
+
+struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
+{
+    struct api_req *q = c->req;
+    struct http_deferred *d;
+
+    if (!q || q->deferred || !(d = http_defer(q->c.req, finish_deferred, q)))
+        return NULL;
+    q->deferred = d;
+    q->finish = finish;
+    q->fstate = state;
+    return (struct api_wake *)d;
+}
+
+void api_wake(struct api_wake *w)
+{
+    http_wake((struct http_deferred *)w);
+}
+
+void api_handle(struct api *a, const struct http_request *req, struct http_reply *out)
+{
+    struct api_req *q;
+    struct call *c;
+
     if (strcmp(req->path, "/") != 0) {
         reply_plain(out, 404, "not found\n");
         return;
@@ -485,51 +564,41 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
         reply_plain(out, 405, "method not allowed\n");
         return;
     }
-    jw_init(&w, 0);
-    jw_reserve(&w, 512); /* an error envelope, a small answer */
-    if (gen_uuid(c.request_id) != 0)
-        snprintf(c.request_id, sizeof c.request_id, "00000000-0000-4000-8000-000000000000");
+    if (!(q = calloc(1, sizeof *q))) {
+        reply_plain(out, 500, "out of memory\n");
+        return;
+    }
+    q->a = a;
+    q->t0 = mono_us();
+    q->now = time(NULL);
+    q->e.id = API_E_OK;
+    c = &q->c;
+    c->req = req;
+    jw_init(&q->w, 0);
+    jw_reserve(&q->w, 512); /* an error envelope, a small answer */
+    if (gen_uuid(c->request_id) != 0)
+        snprintf(c->request_id, sizeof c->request_id, "00000000-0000-4000-8000-000000000000");
 
-    if (check_transport(a, &c, &e) != API_E_OK || check_common(&c, &e) != API_E_OK ||
-        (c.v1 ? verify_v1(a, &c, now, &e) : verify_tc3(a, &c, now, &e)) != API_E_OK ||
-        check_permission(a, &c, &e) != API_E_OK || map_input(&c, &in, &e) != API_E_OK)
+    if (check_transport(a, c, &q->e) != API_E_OK || check_common(c, &q->e) != API_E_OK ||
+        (c->v1 ? verify_v1(a, c, q->now, &q->e) : verify_tc3(a, c, q->now, &q->e)) != API_E_OK ||
+        check_permission(a, c, &q->e) != API_E_OK || map_input(c, &q->in, &q->e) != API_E_OK)
         goto done;
 
-    result = json_object();
-    if (!result) {
-        apierr_set(&e, API_E_INTERNAL, NULL);
+    q->result = json_object();
+    if (!q->result) {
+        apierr_set(&q->e, API_E_INTERNAL, NULL);
         goto done;
     }
-    envelope_open(&w);
+    envelope_open(&q->w);
     {
-        struct actx ax = {a->store, &c.key.account, c.region, c.request_id, now, c.lang, &w};
-        enum api_err rc = c.def->fn(&ax, in, result, &e);
-        if (rc == API_E_OK)
-            e.id = API_E_OK; /* a handler may have recovered from an error it saw */
-        else if (e.id != rc)
-            apierr_set(&e, rc, NULL);
+        struct actx ax = actx_of(q);
+        enum api_err rc = c->def->fn(&ax, q->in, q->result, &q->e);
+        if (q->deferred)
+            return; /* finish_deferred answers, later */
+        settle(q, rc);
     }
-
 done:
-    if (e.id == API_E_OK) {
-        write_tree_members(&w, result);
-        envelope_close(out, &w, c.request_id);
-    } else {
-        reply_error(out, &c, &e, &w);
-    }
-    /* log before the params go: for v1 the action name lives in them */
-    if (a->cfg.log_requests) {
-        log_safe(c.action, act, sizeof act);
-        log_info("request id=%s account=%s action=%s code=%s latency_us=%llu", c.request_id,
-                 c.have_key ? c.key.account.uin : "-", act[0] ? act : "-",
-                 e.id == API_E_OK ? "OK" : apierr_code(e.id),
-                 (unsigned long long)(mono_us() - t0));
-    }
-    json_decref(result);
-    json_decref(in);
-    jw_free(&w);
-    form_free(c.params, c.nparams);
-    memset(&c.key.secret_key, 0, sizeof c.key.secret_key);
+    finish_request(q, out);
 }
 
 void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out)

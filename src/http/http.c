@@ -24,6 +24,13 @@
  *   6. on_access, called again by MHD after the resume: sees PH_REPLIED
  *      (acquire) and queues the response; the reply body passes to MHD.
  *   7. on_completed (request finished, sent or aborted): frees the hreq.
+ * A quick handler may instead defer its answer (http_defer): the connection
+ * is suspended and counted like a worker's (phase PH_QUEUED); whoever it
+ * waits for calls http_wake (phase PH_WOKEN, release; then the resume), and
+ * on_access, called again, runs the finish callback on the poll thread and
+ * queues its reply. If the client left meanwhile MHD may go straight to
+ * on_completed, which then runs finish itself and drops the reply, so the
+ * handler's state is always released.
  * The queue needs no fixed capacity: a connection has at most one request
  * in it, so it holds at most max_connections entries, linked through hreq.
  *
@@ -83,8 +90,9 @@
 
 enum phase {
     PH_READING = 0, /* headers or body still arriving */
-    PH_QUEUED,      /* suspended, in the queue or in a worker */
+    PH_QUEUED,      /* suspended, in the queue or in a worker, or deferred */
     PH_REPLIED,     /* reply stored by the worker; connection resumed */
+    PH_WOKEN,       /* deferred, and woken: finish must make the reply */
 };
 
 /** Per-request state; *req_cls in MHD's callbacks. */
@@ -99,6 +107,9 @@ struct hreq {
     int ambiguous;       /* see hdr_check: answered 400 and closed */
     int started;         /* first on_access call done */
     int dispatched;      /* counted in srv->pending */
+    int on_poll;         /* the handler runs on the poll thread: it may defer */
+    http_finish_fn finish; /* set by http_defer */
+    void *finish_arg;
     atomic_int phase;    /* enum phase */
     struct http_request req;
     struct http_reply reply;
@@ -382,12 +393,64 @@ static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status)
     return ret;
 }
 
-/* Runs the handler on this MHD thread and queues its reply. */
+/* Runs the handler on this MHD thread and queues its reply, unless the
+ * handler deferred it (the connection is suspended then). */
 static enum MHD_Result answer_here(struct http_server *s, struct hreq *r, struct MHD_Connection *c)
 {
+    r->on_poll = 1;
     run_handler(s, r);
+    r->on_poll = 0;
+    if (r->finish)
+        return MHD_YES;
     atomic_store_explicit(&r->phase, PH_REPLIED, memory_order_relaxed);
     return send_reply(c, r);
+}
+
+/* Runs a deferred request's finish callback into a zeroed reply. */
+static void run_finish(struct hreq *r)
+{
+    memset(&r->reply, 0, sizeof r->reply);
+    r->finish(r->finish_arg, &r->reply);
+    r->finish = NULL;
+}
+
+struct http_deferred *http_defer(const struct http_request *req, http_finish_fn finish,
+                                 void *arg)
+{
+    struct hreq *r = (struct hreq *)((char *)req - offsetof(struct hreq, req));
+    struct http_server *s = r->srv;
+
+    if (!r->on_poll || r->finish || !finish)
+        return NULL;
+    pthread_mutex_lock(&s->mu);
+    s->inflight++;
+    if (!r->dispatched) {
+        s->pending++;
+        r->dispatched = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    r->finish = finish;
+    r->finish_arg = arg;
+    /* suspended before anyone can wake it: a resume never precedes it */
+    atomic_store_explicit(&r->phase, PH_QUEUED, memory_order_relaxed);
+    MHD_suspend_connection(r->conn);
+    return (struct http_deferred *)r;
+}
+
+void http_wake(struct http_deferred *d)
+{
+    struct hreq *r = (struct hreq *)d;
+    struct http_server *s = r->srv;
+    struct MHD_Connection *c = r->conn;
+
+    /* r may be finished and freed from the resume on */
+    atomic_store_explicit(&r->phase, PH_WOKEN, memory_order_release);
+    MHD_resume_connection(c);
+    pthread_mutex_lock(&s->mu);
+    s->inflight--;
+    if (s->stopping)
+        pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* The request is complete: answer it here when it is quick or the server is
@@ -493,6 +556,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return dispatch(s, r, c);
     case PH_REPLIED:
         return send_reply(c, r);
+    case PH_WOKEN:
+        run_finish(r);
+        atomic_store_explicit(&r->phase, PH_REPLIED, memory_order_relaxed);
+        return send_reply(c, r);
     default:
         log_error("http: request called back while suspended");
         return MHD_NO;
@@ -511,6 +578,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     *req_cls = NULL;
     if (!r)
         return;
+    if (r->finish) {
+        /* deferred and woken, but the client left before the reply: the
+         * handler still gets to release its state */
+        if (atomic_load_explicit(&r->phase, memory_order_acquire) == PH_WOKEN)
+            run_finish(r); /* its reply body goes with the hreq */
+        else
+            log_error("http: a deferred request ended before it was woken");
+    }
     if (r->dispatched) {
         pthread_mutex_lock(&s->mu);
         s->pending--;

@@ -46,6 +46,27 @@ typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct
 /** Whether the handler answers `req` without blocking (same `ud`). */
 typedef int (*http_quick_fn)(void *ud, const struct http_request *req);
 
+/** Makes the reply of a deferred request (see http_defer). */
+typedef void (*http_finish_fn)(void *arg, struct http_reply *out);
+
+struct http_deferred;
+
+/** For a handler on a poll thread (a `quick` request) that must wait for
+ * something without holding its thread (a durable commit). After this call
+ * the handler returns at once (its `out` is ignored) and the connection is
+ * suspended. Exactly once, from any thread, the waited-for work calls
+ * http_wake(d); then finish(arg, out) runs on the connection's poll thread
+ * and makes the reply. `req` stays valid until finish returns. finish also
+ * runs, and its reply is dropped, if the client left meanwhile. NULL when
+ * the request cannot be deferred (the handler runs on a worker, or was
+ * deferred already): the handler must then answer itself. */
+struct http_deferred *http_defer(const struct http_request *req, http_finish_fn finish,
+                                 void *arg);
+
+/** Lets a deferred request be finished (see http_defer). d must not be used
+ * afterwards. */
+void http_wake(struct http_deferred *d);
+
 struct http_config {
     const char *host;          /* listen address, e.g. "127.0.0.1" or "0.0.0.0" */
     unsigned short port;       /* 0: pick a free port (see http_port) */

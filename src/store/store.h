@@ -165,6 +165,18 @@ struct flowlog_patch {
 
 struct store;
 
+/** A write that does not hold its caller's thread. The caller fills `done`
+ * and owns the op, and everything the call's arguments point to, until
+ * done(op) has been called: once, on a store thread, after the write is
+ * durable (rc STORE_OK) or failed (rc and err as the blocking call's).
+ * `impl` is the backend's. */
+struct store_op {
+    void (*done)(struct store_op *op);
+    int rc;
+    struct serr err;
+    void *impl;
+};
+
 struct store_ops {
     int (*account_create)(struct store *, uint32_t flowlog_quota, struct account *out,
                           struct serr *);
@@ -179,6 +191,10 @@ struct store_ops {
 
     int (*flowlog_create)(struct store *, const struct flowlog *fl, uint32_t quota,
                           struct serr *);
+    /* the same, without waiting: STORE_OK once queued (op->done follows),
+     * else an error and op->done is never called */
+    int (*flowlog_create_async)(struct store *, const struct flowlog *fl, uint32_t quota,
+                                struct store_op *op);
     int (*flowlog_get)(struct store *, const char *uin, const char *region, const char *id,
                        flowlog_cb cb, void *ud, struct serr *);
     int (*flowlog_query)(struct store *, const struct flowlog_query *q, flowlog_cb cb, void *ud,
@@ -262,6 +278,11 @@ static inline int store_flowlog_create(struct store *s, const struct flowlog *fl
                                        struct serr *e)
 {
     return s->ops->flowlog_create(s, fl, quota, e);
+}
+static inline int store_flowlog_create_async(struct store *s, const struct flowlog *fl,
+                                             uint32_t quota, struct store_op *op)
+{
+    return s->ops->flowlog_create_async(s, fl, quota, op);
 }
 static inline int store_flowlog_get(struct store *s, const char *uin, const char *region,
                                     const char *id, flowlog_cb cb, void *ud, struct serr *e)

@@ -851,6 +851,164 @@ static void test_quick_requests_skip_the_workers(void **state)
     http_stop(s);
 }
 
+/* ==== Deferred replies ==== */
+
+/* /defer...: the handler defers, a thread wakes it DEFER_MS later, and the
+ * finish answers "deferred:<query>". Anything else goes to echo_handler.
+ * /defer on a worker (not quick) cannot defer and answers "worker". */
+#define DEFER_MS 150
+
+struct deferred_req {
+    struct http_deferred *d;
+    const struct http_request *req;
+};
+
+static atomic_int defers_started, defers_finished, defer_refused;
+
+static void *waker(void *p)
+{
+    struct deferred_req *dr = p;
+    sleep_ms(DEFER_MS);
+    http_wake(dr->d);
+    return NULL;
+}
+
+static void defer_finish(void *arg, struct http_reply *out)
+{
+    struct deferred_req *dr = arg;
+    struct buf b;
+    buf_init(&b, 0);
+    buf_printf(&b, "deferred:%s", dr->req->query); /* req is still valid here */
+    out->status = 200;
+    out->content_type = "text/plain";
+    out->body = buf_steal(&b, &out->body_len);
+    free(dr);
+    atomic_fetch_add(&defers_finished, 1);
+}
+
+static void defer_handler(void *ud, const struct http_request *req, struct http_reply *out)
+{
+    struct deferred_req *dr;
+    pthread_t t;
+
+    if (strncmp(req->path, "/defer", 6) != 0) {
+        echo_handler(ud, req, out);
+        return;
+    }
+    dr = calloc(1, sizeof *dr);
+    assert_non_null(dr);
+    dr->req = req;
+    if (!(dr->d = http_defer(req, defer_finish, dr))) {
+        free(dr);
+        atomic_fetch_add(&defer_refused, 1);
+        out->status = 200;
+        out->content_type = "text/plain";
+        out->body = dup_bytes("worker", 6);
+        out->body_len = 6;
+        return;
+    }
+    atomic_fetch_add(&defers_started, 1);
+    assert_int_equal(pthread_create(&t, NULL, waker, dr), 0);
+    pthread_detach(t);
+}
+
+static int quick_defer(void *ud, const struct http_request *req)
+{
+    (void)ud;
+    return strcmp(req->path, "/defer") == 0 || strcmp(req->path, "/quick") == 0;
+}
+
+struct defer_client {
+    unsigned short port;
+    int i;
+    long code;
+    char body[64];
+};
+
+static void *defer_client(void *p)
+{
+    struct defer_client *a = p;
+    struct resp r;
+    char target[32];
+    CURL *h = curl_easy_init();
+    snprintf(target, sizeof target, "/defer?n=%d", a->i);
+    if (request(h, a->port, "GET", target, NULL, 0, NULL, &r) == CURLE_OK) {
+        a->code = r.code;
+        snprintf(a->body, sizeof a->body, "%s", r.body.data ? r.body.data : "");
+    }
+    resp_free(&r);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+/* One poll thread, one worker: 8 deferred requests wait at once, none holds
+ * the poll thread (a quick request is answered meanwhile), each gets its own
+ * reply; a request that leaves before its wake still has its finish run;
+ * a handler on a worker cannot defer. */
+static void test_deferred_replies(void **state)
+{
+    struct http_config c = test_config();
+    struct http_server *s;
+    struct defer_client a[8];
+    pthread_t t[8];
+    struct resp r;
+    CURL *h = curl_easy_init();
+    char err[256], want[32];
+    double t0, quick_took;
+    int fd;
+    const char *req = "GET /defer?gone HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    (void)state;
+    c.io_threads = 1;
+    c.workers = 1;
+    c.quick = quick_defer;
+    atomic_store(&defers_started, 0);
+    atomic_store(&defers_finished, 0);
+    atomic_store(&defer_refused, 0);
+    s = http_start(&c, defer_handler, NULL, err, sizeof err);
+    assert_non_null(s);
+    for (int i = 0; i < 8; i++) {
+        a[i] = (struct defer_client){.port = http_port(s), .i = i};
+        assert_int_equal(pthread_create(&t[i], NULL, defer_client, &a[i]), 0);
+    }
+    while (atomic_load(&defers_started) < 8)
+        sleep_ms(1);
+    t0 = now_s();
+    assert_int_equal(request(h, http_port(s), "GET", "/quick", NULL, 0, NULL, &r), CURLE_OK);
+    quick_took = now_s() - t0;
+    assert_int_equal(r.code, 200);
+    resp_free(&r);
+    assert_true(quick_took < DEFER_MS / 1000.0 / 2);
+    assert_true(atomic_load(&defers_finished) < 8); /* the quick one did not wait for them */
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        snprintf(want, sizeof want, "deferred:n=%d", i);
+        assert_int_equal(a[i].code, 200);
+        assert_string_equal(a[i].body, want);
+    }
+
+    /* the client leaves before its wake */
+    fd = raw_connect(http_port(s));
+    assert_true(fd >= 0);
+    assert_int_equal(send_all(fd, req, strlen(req)), 0);
+    while (atomic_load(&defers_started) < 9)
+        sleep_ms(1);
+    close(fd);
+    for (int i = 0; i < 200 && atomic_load(&defers_finished) < 9; i++)
+        sleep_ms(5);
+    assert_int_equal(atomic_load(&defers_finished), 9);
+
+    /* not quick: on the worker, http_defer says no */
+    assert_int_equal(request(h, http_port(s), "GET", "/defer-worker", NULL, 0, NULL, &r),
+                     CURLE_OK);
+    assert_int_equal(r.code, 200);
+    assert_string_equal(r.body.data, "worker");
+    assert_int_equal(atomic_load(&defer_refused), 1);
+    resp_free(&r);
+    curl_easy_cleanup(h);
+    http_stop(s);
+}
+
 static void test_idle_timeout(void **state)
 {
     struct http_config c = test_config();
@@ -921,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_bind_variants),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_quick_requests_skip_the_workers),
+        cmocka_unit_test(test_deferred_replies),
         cmocka_unit_test(test_stop_with_open_connections),
     };
     return cmocka_run_group_tests_name("http", tests, group_setup, group_teardown);

@@ -544,6 +544,78 @@ static void test_quota(void **state)
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
 }
 
+/* Asynchronous creates: each completion comes once, on another thread,
+ * with the blocking call's result (and message); a completed create is
+ * stored. */
+struct async_wait {
+    struct store_op op;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int calls;
+    pthread_t thread;
+};
+
+static void async_done(struct store_op *op)
+{
+    struct async_wait *w = (struct async_wait *)op;
+    pthread_mutex_lock(&w->mu);
+    w->calls++;
+    w->thread = pthread_self();
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int create_async_wait(struct store *s, const struct flowlog *fl, uint32_t quota,
+                             struct async_wait *w)
+{
+    memset(w, 0, sizeof *w);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->op.done = async_done;
+    if (store_flowlog_create_async(s, fl, quota, &w->op) != STORE_OK)
+        return -1;
+    pthread_mutex_lock(&w->mu);
+    while (!w->calls)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    usleep(20000); /* a second call would come now */
+    assert_int_equal(w->calls, 1);
+    assert_false(pthread_equal(w->thread, pthread_self()));
+    return w->op.rc;
+}
+
+static void test_create_async(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct account a;
+    struct flowlog fl;
+    struct async_wait w;
+    struct tag tags[2] = {{"team", "t1"}, {"env", "x"}};
+    uint64_t total = 0;
+
+    assert_int_equal(store_account_create(f->s, 2, &a, &e), STORE_OK);
+    fl_init(&fl, a.uin, RG, "fl-a0000001", "a", "VPC", "vpc-a0000001", 1);
+    fl.tags = tags;
+    fl.ntags = 2;
+    assert_int_equal(create_async_wait(f->s, &fl, 0, &w), STORE_OK);
+    struct flowlog_query q = {.uin = a.uin, .region = RG, .limit = 10};
+    assert_int_equal(store_flowlog_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
+    assert_int_equal(total, 1);
+    /* the same resource again; then past the quota */
+    fl_init(&fl, a.uin, RG, "fl-a0000002", "a", "VPC", "vpc-a0000001", 1);
+    assert_int_equal(create_async_wait(f->s, &fl, 0, &w), STORE_EXISTS);
+    assert_non_null(strstr(w.op.err.msg, "fl-a0000001"));
+    fl_init(&fl, a.uin, RG, "fl-a0000002", "a", "VPC", "vpc-a0000002", 1);
+    assert_int_equal(create_async_wait(f->s, &fl, 0, &w), STORE_OK);
+    fl_init(&fl, a.uin, RG, "fl-a0000003", "a", "VPC", "vpc-a0000003", 1);
+    assert_int_equal(create_async_wait(f->s, &fl, 0, &w), STORE_QUOTA);
+    /* an id taken: the caller draws another */
+    fl_init(&fl, a.uin, RG, "fl-a0000002", "a", "VPC", "vpc-a0000009", 1);
+    assert_int_equal(create_async_wait(f->s, &fl, 5, &w), STORE_CONFLICT);
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+}
+
 static void test_set_enable(void **state)
 {
     struct fx *f = *state;
@@ -1208,6 +1280,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flowlog_crud, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_enable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_order_and_paging, setup, teardown),

@@ -6,6 +6,7 @@
  * uniqueness and quota (atomic there). An optional string given as "" is
  * treated as absent, as the SDKs omit empty strings in form encoding. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -251,15 +252,60 @@ static void fill_flowlog(const struct actx *c, const struct create_in *r, const 
     fl->ntags = r->ntags;
 }
 
+/* A create between its checks and its answer: the flow log, its tags (the
+ * strings stay in the request's input tree) and the store write. */
+struct create_wait {
+    struct store_op op; /* first: the store's completion gets us back from it */
+    struct api_wake *wake;
+    struct flowlog fl;
+    struct tag tags[MAX_TAGS_READ + 1];
+};
+
+/* store_op.done, on a store thread: the answer is made on the request's. */
+static void create_written(struct store_op *op)
+{
+    api_wake(((struct create_wait *)op)->wake);
+}
+
+/* The answer to the write's result; frees cw. */
+static enum api_err create_answer(struct actx *c, void *state, struct apierr *e)
+{
+    struct create_wait *cw = state;
+    struct flowlog *fl = &cw->fl;
+    int src = cw->op.rc;
+    enum api_err rc;
+
+    /* an id drawn twice (one in ~10^12 at a million flow logs): draw again.
+     * Blocking, so on a poll thread too, for this one request. */
+    for (int attempt = 1; attempt < 5 && src == STORE_CONFLICT; attempt++) {
+        if (gen_id("fl", fl->id, sizeof fl->id) != 0)
+            break;
+        src = store_flowlog_create(c->store, fl, c->account->flowlog_quota, &cw->op.err);
+    }
+    if (src == STORE_EXISTS)
+        rc = apierr_set(e, API_E_FLOWLOG_EXISTS, fl->resource_id);
+    else if (src == STORE_QUOTA)
+        rc = apierr_setf(e, API_E_LIMIT, "%u flow logs in %s", c->account->flowlog_quota,
+                         c->region);
+    else if (src != STORE_OK)
+        rc = apierr_set(e, API_E_STORE, NULL);
+    else {
+        jw_lkey(c->w, "FlowLog");
+        jw_arr(c->w);
+        render_flowlog(c->w, fl);
+        jw_arr_end(c->w);
+        rc = jw_failed(c->w) ? apierr_set(e, API_E_INTERNAL, NULL) : API_E_OK;
+    }
+    free(cw);
+    return rc;
+}
+
 enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
     struct create_in r;
-    struct flowlog fl;
-    struct tag tags[MAX_TAGS_READ + 1];
-    struct serr se = {{0}};
+    struct create_wait *cw;
     const char *log_region;
     enum api_err rc;
-    int src = STORE_CONFLICT;
 
     (void)out; /* the answer is streamed into c->w */
     read_input(in, &r);
@@ -270,23 +316,25 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
     if ((rc = check_resources(c, &r, log_region, e)) != API_E_OK)
         return rc;
 
-    fill_flowlog(c, &r, log_region, tags, &fl);
-    for (int attempt = 0; attempt < 5 && src == STORE_CONFLICT; attempt++) {
-        if (gen_id("fl", fl.id, sizeof fl.id) != 0)
-            return apierr_set(e, API_E_INTERNAL, NULL);
-        src = store_flowlog_create(c->store, &fl, c->account->flowlog_quota, &se);
+    if (!(cw = calloc(1, sizeof *cw)))
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    fill_flowlog(c, &r, log_region, cw->tags, &cw->fl);
+    if (gen_id("fl", cw->fl.id, sizeof cw->fl.id) != 0) {
+        free(cw);
+        return apierr_set(e, API_E_INTERNAL, NULL);
     }
-    if (src == STORE_EXISTS)
-        return apierr_set(e, API_E_FLOWLOG_EXISTS, r.resource_id);
-    if (src == STORE_QUOTA)
-        return apierr_setf(e, API_E_LIMIT, "%u flow logs in %s", c->account->flowlog_quota,
-                           c->region);
-    if (src != STORE_OK)
-        return apierr_set(e, API_E_STORE, NULL);
-
-    jw_lkey(c->w, "FlowLog");
-    jw_arr(c->w);
-    render_flowlog(c->w, &fl);
-    jw_arr_end(c->w);
-    return jw_failed(c->w) ? apierr_set(e, API_E_INTERNAL, NULL) : API_E_OK;
+    cw->op.done = create_written;
+    /* on a poll thread: the commit is waited for without holding the thread */
+    if ((cw->wake = api_defer(c, create_answer, cw))) {
+        /* once queued, cw->op belongs to the store until create_written */
+        int queued = store_flowlog_create_async(c->store, &cw->fl, c->account->flowlog_quota,
+                                                &cw->op);
+        if (queued != STORE_OK) {
+            cw->op.rc = queued;
+            api_wake(cw->wake); /* not queued: create_answer reports it */
+        }
+        return API_E_OK;
+    }
+    cw->op.rc = store_flowlog_create(c->store, &cw->fl, c->account->flowlog_quota, &cw->op.err);
+    return create_answer(c, cw, e);
 }

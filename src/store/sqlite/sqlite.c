@@ -188,6 +188,7 @@ static const struct store_ops sqlite_ops = {
     .inventory_import = sq_inventory_import,
     .resource_get = sq_resource_get,
     .flowlog_create = sq_flowlog_create,
+    .flowlog_create_async = sq_flowlog_create_async,
     .flowlog_get = sq_flowlog_get,
     .flowlog_query = sq_flowlog_query,
     .flowlog_update = sq_flowlog_update,

@@ -225,23 +225,23 @@ static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
     return STORE_OK;
 }
 
-int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota,
-                      struct serr *e)
+/* Encodes fl's tags for the row's tags column ("k\0v\0..."): into small
+ * (cap bytes) when they fit, else into *big (malloc'd, the caller frees).
+ * NULL when out of memory. */
+static const char *encode_tags(const struct flowlog *fl, char *small, size_t cap, char **big,
+                               size_t *len_out)
 {
-    char small[2048];
-    struct create_job j = {.fl = fl, .quota = quota, .tags = small};
-    char *big = NULL, *p = small;
     size_t len = 0, kl, vl;
-    int rc;
+    char *p = small, *out;
 
-    /* encode the tags here, not in the writer's critical path */
+    *big = NULL;
     for (size_t i = 0; i < fl->ntags; i++)
         len += strlen(fl->tags[i].key ? fl->tags[i].key : "") +
                strlen(fl->tags[i].value ? fl->tags[i].value : "") + 2;
-    if (len > sizeof small && !(p = big = malloc(len)))
-        return sq_err(e, STORE_ERR, "out of memory");
-    j.tags = p;
-    j.tags_len = len;
+    if (len > cap && !(p = *big = malloc(len)))
+        return NULL;
+    *len_out = len;
+    out = p;
     for (size_t i = 0; i < fl->ntags; i++) {
         const char *k = fl->tags[i].key ? fl->tags[i].key : "";
         const char *v = fl->tags[i].value ? fl->tags[i].value : "";
@@ -251,9 +251,73 @@ int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota
         memcpy(p + kl, v, vl);
         p += kl + vl;
     }
+    return out;
+}
+
+int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota,
+                      struct serr *e)
+{
+    char small[2048];
+    struct create_job j = {.fl = fl, .quota = quota};
+    char *big;
+    int rc;
+
+    /* encode the tags here, not in the writer's critical path */
+    if (!(j.tags = encode_tags(fl, small, sizeof small, &big, &j.tags_len)))
+        return sq_err(e, STORE_ERR, "out of memory");
     rc = sq_write((struct store_sqlite *)st, job_flowlog_create, &j, e);
     free(big);
     return rc;
+}
+
+/* An asynchronous create: everything the job needs, owned by the op until
+ * its completion. */
+struct create_async {
+    struct wjob job;
+    struct create_job cj;
+    struct store_op *op;
+    char *big; /* the tags when they did not fit `small` */
+    char small[512];
+};
+
+static void create_async_done(struct wjob *j)
+{
+    struct create_async *ca = (struct create_async *)j; /* job is the first member */
+    struct store_op *op = ca->op;
+
+    op->rc = j->rc;
+    op->impl = NULL;
+    free(ca->big);
+    free(ca);
+    op->done(op); /* the op may be gone from here on */
+}
+
+int sq_flowlog_create_async(struct store *st, const struct flowlog *fl, uint32_t quota,
+                            struct store_op *op)
+{
+    struct create_async *ca = calloc(1, sizeof *ca);
+
+    if (!ca)
+        return sq_err(&op->err, STORE_ERR, "out of memory");
+    ca->cj.fl = fl;
+    ca->cj.quota = quota;
+    if (!(ca->cj.tags = encode_tags(fl, ca->small, sizeof ca->small, &ca->big, &ca->cj.tags_len))) {
+        free(ca);
+        return sq_err(&op->err, STORE_ERR, "out of memory");
+    }
+    ca->op = op;
+    ca->job.fn = job_flowlog_create;
+    ca->job.arg = &ca->cj;
+    ca->job.err = &op->err;
+    ca->job.complete = create_async_done;
+    op->impl = ca;
+    if (sq_write_async((struct store_sqlite *)st, &ca->job) != STORE_OK) {
+        free(ca->big);
+        free(ca);
+        op->impl = NULL;
+        return STORE_ERR;
+    }
+    return STORE_OK;
 }
 
 /* Who and which flow log a job is about. */

@@ -130,8 +130,10 @@ struct conn {
 /** A write operation, run by the writer thread inside its own savepoint. */
 typedef int (*wjob_fn)(struct conn *w, void *arg, struct serr *e);
 
-/** A queued write: lives on the caller's stack until `done` is 1. `done` is
- * also the futex word the caller sleeps on (see sqlite_writer.c). */
+/** A queued write. A blocking caller's lives on its stack until `done` is
+ * 1; `done` is also the futex word the caller sleeps on. An asynchronous
+ * one (sq_write_async) has `complete` instead, which the waker calls in
+ * place of the wake-up (see sqlite_writer.c). */
 struct wjob {
     wjob_fn fn;
     void *arg;
@@ -139,6 +141,7 @@ struct wjob {
     int rc;
     atomic_int done; /* set by the writer (release) after rc and *err */
     struct wjob *next;
+    void (*complete)(struct wjob *j); /* NULL: a blocking caller waits on `done` */
 };
 
 /** Checkpoint counters (see sqlite_writer.c). */
@@ -266,6 +269,12 @@ void sq_ckpt_stats(struct store_sqlite *s, struct sq_ckpt_stats *out);
  * failed). Returns the job's result; STORE_OK means durable. */
 int sq_write(struct store_sqlite *s, wjob_fn fn, void *arg, struct serr *e);
 
+/** Queues j (fn, arg, err and complete set; the caller keeps it alive) and
+ * returns at once: STORE_OK, and j->complete(j) will run on the waker
+ * thread once the batch committed or failed (j->rc then holds the result);
+ * or STORE_ERR (store closing) and it never runs. */
+int sq_write_async(struct store_sqlite *s, struct wjob *j);
+
 /* ==== sqlite_account.c ==== */
 
 int sq_account_create(struct store *st, uint32_t quota, struct account *out, struct serr *e);
@@ -282,6 +291,8 @@ int sq_integrity_check(struct store *st, struct serr *e);
 
 int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota,
                       struct serr *e);
+int sq_flowlog_create_async(struct store *st, const struct flowlog *fl, uint32_t quota,
+                            struct store_op *op);
 int sq_flowlog_get(struct store *st, const char *uin, const char *region, const char *id,
                    flowlog_cb cb, void *ud, struct serr *e);
 int sq_flowlog_query(struct store *st, const struct flowlog_query *q, flowlog_cb cb, void *ud,

@@ -160,6 +160,10 @@ static void wake_batch(struct wjob *j)
     struct wjob *next;
     for (; j; j = next) {
         next = j->next;
+        if (j->complete) {
+            j->complete(j); /* an asynchronous job: its owner takes over */
+            continue;
+        }
         atomic_store_explicit(&j->done, 1, memory_order_release);
         syscall(SYS_futex, (void *)&j->done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     }
@@ -453,23 +457,39 @@ void sq_writer_stop(struct store_sqlite *s)
     }
 }
 
+/* Appends j to the writer's queue; STORE_ERR once the store is closing. */
+static int enqueue(struct store_sqlite *s, struct wjob *j)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        return sq_err(j->err, STORE_ERR, "the store is closing");
+    }
+    j->next = NULL;
+    if (s->tail)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    pthread_cond_signal(&s->work); /* the writer sleeps only on an empty queue */
+    pthread_mutex_unlock(&s->mu);
+    return STORE_OK;
+}
+
 int sq_write(struct store_sqlite *s, wjob_fn fn, void *arg, struct serr *e)
 {
     struct serr local;
     struct wjob j = {.fn = fn, .arg = arg, .err = e ? e : &local, .rc = STORE_ERR, .done = 0};
 
-    pthread_mutex_lock(&s->mu);
-    if (s->stopping) {
-        pthread_mutex_unlock(&s->mu);
-        return sq_err(j.err, STORE_ERR, "the store is closing");
-    }
-    if (s->tail)
-        s->tail->next = &j;
-    else
-        s->head = &j;
-    s->tail = &j;
-    pthread_cond_signal(&s->work); /* the writer sleeps only on an empty queue */
-    pthread_mutex_unlock(&s->mu);
+    if (enqueue(s, &j) != STORE_OK)
+        return STORE_ERR;
     futex_wait_zero(&j.done);
     return j.rc;
+}
+
+int sq_write_async(struct store_sqlite *s, struct wjob *j)
+{
+    j->rc = STORE_ERR;
+    atomic_init(&j->done, 0);
+    return enqueue(s, j);
 }
