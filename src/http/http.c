@@ -437,20 +437,26 @@ struct http_deferred *http_defer(const struct http_request *req, http_finish_fn 
     return (struct http_deferred *)r;
 }
 
-void http_wake(struct http_deferred *d)
+/* Publishes `phase` (release: what the poll thread needs is written before)
+ * and resumes r's connection, which no longer counts as in flight. r may be
+ * finished and freed from the resume on: it is not touched after. */
+static void resume(struct http_server *s, struct hreq *r, enum phase phase)
 {
-    struct hreq *r = (struct hreq *)d;
-    struct http_server *s = r->srv;
     struct MHD_Connection *c = r->conn;
 
-    /* r may be finished and freed from the resume on */
-    atomic_store_explicit(&r->phase, PH_WOKEN, memory_order_release);
+    atomic_store_explicit(&r->phase, phase, memory_order_release);
     MHD_resume_connection(c);
     pthread_mutex_lock(&s->mu);
     s->inflight--;
     if (s->stopping)
         pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->mu);
+}
+
+void http_wake(struct http_deferred *d)
+{
+    struct hreq *r = (struct hreq *)d;
+    resume(r->srv, r, PH_WOKEN);
 }
 
 /* The request is complete: answer it here when it is quick or the server is
@@ -741,7 +747,6 @@ static void *worker_main(void *arg)
 {
     struct http_server *s = arg;
     struct hreq *r;
-    struct MHD_Connection *c;
 
     for (;;) {
         pthread_mutex_lock(&s->mu);
@@ -757,17 +762,8 @@ static void *worker_main(void *arg)
             s->tail = NULL;
         pthread_mutex_unlock(&s->mu);
 
-        c = r->conn;
         run_handler(s, r);
-        /* Publish the reply, then resume; r may be freed from here on. */
-        atomic_store_explicit(&r->phase, PH_REPLIED, memory_order_release);
-        MHD_resume_connection(c);
-
-        pthread_mutex_lock(&s->mu);
-        s->inflight--;
-        if (s->stopping)
-            pthread_cond_broadcast(&s->idle);
-        pthread_mutex_unlock(&s->mu);
+        resume(s, r, PH_REPLIED); /* the reply is published first */
     }
     return NULL;
 }

@@ -435,26 +435,26 @@ int sq_writer_start(struct store_sqlite *s)
     return 0;
 }
 
+/* Sets *flag under mu, signals cv and joins t, if *started. */
+static void stop_thread(pthread_mutex_t *mu, pthread_cond_t *cv, int *flag, pthread_t t,
+                        int *started)
+{
+    if (!*started)
+        return;
+    pthread_mutex_lock(mu);
+    *flag = 1;
+    pthread_cond_signal(cv);
+    pthread_mutex_unlock(mu);
+    pthread_join(t, NULL);
+    *started = 0;
+}
+
 /* The writer first (it drains the queue into the waker's list), then the
  * waker once that list is empty. */
 void sq_writer_stop(struct store_sqlite *s)
 {
-    if (s->writer_started) {
-        pthread_mutex_lock(&s->mu);
-        s->stopping = 1;
-        pthread_cond_signal(&s->work);
-        pthread_mutex_unlock(&s->mu);
-        pthread_join(s->writer, NULL);
-        s->writer_started = 0;
-    }
-    if (s->waker_started) {
-        pthread_mutex_lock(&s->wake_mu);
-        s->wake_stopping = 1;
-        pthread_cond_signal(&s->wake_cv);
-        pthread_mutex_unlock(&s->wake_mu);
-        pthread_join(s->waker, NULL);
-        s->waker_started = 0;
-    }
+    stop_thread(&s->mu, &s->work, &s->stopping, s->writer, &s->writer_started);
+    stop_thread(&s->wake_mu, &s->wake_cv, &s->wake_stopping, s->waker, &s->waker_started);
 }
 
 /* Appends j to the writer's queue; STORE_ERR once the store is closing. */
