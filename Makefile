@@ -65,7 +65,7 @@ build-fuzz/lib/%.o: %.c
 	  $(shell pkg-config --cflags $(PKGS)) -c -o $@ $<
 
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRC:%.c=build-fuzz/lib/%.o)
-	clang -std=gnu11 -g -O1 -Isrc -MMD -MP -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $^ $(LDLIBS)
+	clang -std=gnu11 -g -O1 -Isrc -MMD -MP -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
 

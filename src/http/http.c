@@ -107,7 +107,6 @@ struct hreq {
     int ambiguous;       /* see hdr_check: answered 400 and closed */
     int started;         /* first on_access call done */
     int dispatched;      /* counted in srv->pending */
-    int on_poll;         /* the handler runs on the poll thread: it may defer */
     http_finish_fn finish; /* set by http_defer */
     void *finish_arg;
     atomic_int phase;    /* enum phase */
@@ -397,9 +396,9 @@ static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status)
  * handler deferred it (the connection is suspended then). */
 static enum MHD_Result answer_here(struct http_server *s, struct hreq *r, struct MHD_Connection *c)
 {
-    r->on_poll = 1;
+    r->req.deferrable = r; /* on the poll thread: the handler may defer */
     run_handler(s, r);
-    r->on_poll = 0;
+    r->req.deferrable = NULL;
     if (r->finish)
         return MHD_YES;
     atomic_store_explicit(&r->phase, PH_REPLIED, memory_order_relaxed);
@@ -417,11 +416,12 @@ static void run_finish(struct hreq *r)
 struct http_deferred *http_defer(const struct http_request *req, http_finish_fn finish,
                                  void *arg)
 {
-    struct hreq *r = (struct hreq *)((char *)req - offsetof(struct hreq, req));
-    struct http_server *s = r->srv;
+    struct hreq *r = req->deferrable;
+    struct http_server *s;
 
-    if (!r->on_poll || r->finish || !finish)
+    if (!r || r->finish || !finish)
         return NULL;
+    s = r->srv;
     pthread_mutex_lock(&s->mu);
     s->inflight++;
     if (!r->dispatched) {

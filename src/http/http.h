@@ -19,7 +19,8 @@ struct http_header {
     const char *value;
 };
 
-/** One request. Every pointer is borrowed and valid only during the handler. */
+/** One request. Every pointer is borrowed and valid only during the handler.
+ * A request made by hand (tests, fuzzing) must be zeroed first. */
 struct http_request {
     const char *method;    /* "GET", "POST", ... */
     const char *path;      /* raw path, without the query: "/" */
@@ -30,6 +31,7 @@ struct http_request {
     size_t body_len;
     int body_too_large;    /* 1 if the body passed max_body: body is then empty */
     const char *client_ip; /* textual peer address */
+    void *deferrable;      /* the adapter's, while http_defer may be used; else NULL */
 };
 
 /** What the handler answers. The handler sets every field; `body` must be
