@@ -199,9 +199,10 @@ static long long file_int(const char *data, const char *sql)
     return v;
 }
 
-/* A database of schema 2 (flowlogs_vpc on (uin, region, vpc_id)) is
- * migrated on open: the index is replaced, rows and answers unchanged. */
-static void test_migration_2_to_3(void **state)
+/* A database of schema 2 (flowlogs_vpc on (uin, region, vpc_id), no
+ * per-VPC counts) is migrated on open: the index is replaced (3), the
+ * per-VPC counts made from the rows (4); rows and answers unchanged. */
+static void test_migration_2_to_4(void **state)
 {
     struct fx *f = *state;
     struct serr e = {{0}};
@@ -224,6 +225,10 @@ static void test_migration_2_to_3(void **state)
     snprintf(p, sizeof p, "%s/flowlogd.db", f->data);
     assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
+                                  "DROP TRIGGER flowlogs_vpc_count_ins;"
+                                  "DROP TRIGGER flowlogs_vpc_count_del;"
+                                  "DROP TRIGGER flowlogs_vpc_fixed;"
+                                  "DROP TABLE vpc_usage;"
                                   "DROP INDEX flowlogs_vpc_name;"
                                   "CREATE INDEX flowlogs_vpc ON flowlogs(uin, region, vpc_id);"
                                   "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_vpc_name';"
@@ -235,7 +240,11 @@ static void test_migration_2_to_3(void **state)
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 3);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 4);
+    assert_int_equal(file_int(f->data, "SELECT flowlogs FROM vpc_usage WHERE vpc_id = "
+                                       "'vpc-aaaaaaaa'"), 8);
+    assert_int_equal(file_int(f->data, "SELECT flowlogs FROM vpc_usage WHERE vpc_id = "
+                                       "'vpc-bbbbbbbb'"), 4);
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'flowlogs_vpc'"), 0);
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
@@ -734,6 +743,13 @@ static void test_query_filters(void **state)
     EXPECT(Q(.cloud_log_region = "ap-shanghai", .limit = 10), "fl-00000003");
     EXPECT(Q(.vpc_id = "vpc-a", .name = "alpha", .limit = 10), "fl-00000001");
     EXPECT(Q(.vpc_id = "vpc-a", .name = "gamma", .limit = 10), "");
+    /* VpcId alone is counted from vpc_usage: right for no rows, and after a delete */
+    EXPECT(Q(.vpc_id = "vpc-z", .limit = 10), "");
+    assert_int_equal(store_flowlog_delete(f->s, a, RG, "fl-00000002", &e), STORE_OK);
+    EXPECT(Q(.vpc_id = "vpc-a", .limit = 10), "fl-00000001");
+    add(f->s, a, RG, "fl-00000002", "vpc-a", "beta", "SUBNET", "subnet-1", "REJECT", "log-1",
+        "SUCCESS", RG, t2, 1);
+    EXPECT(Q(.vpc_id = "vpc-a", .limit = 10), "fl-00000001,fl-00000002");
 
     static const char *const k_team[] = {"team"};
     static const char *const k_env_nope[] = {"nope", "env"};
@@ -927,6 +943,11 @@ static void test_integrity_check(void **state)
     assert_int_equal(store_integrity_check(f->s, &e), STORE_ERR);
     assert_non_null(strstr(e.msg, "count"));
     tamper(f, "UPDATE region_usage SET flowlogs = flowlogs - 1");
+    tamper(f, "UPDATE vpc_usage SET flowlogs = flowlogs + 1");
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_ERR);
+    assert_non_null(strstr(e.msg, "VPC"));
+    tamper(f, "UPDATE vpc_usage SET flowlogs = flowlogs - 1");
+    assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
 
     tamper(f, "INSERT INTO keys(secret_id, secret_key, uin) VALUES ('AKIDorphan', 's', 'nobody')");
     assert_int_equal(store_integrity_check(f->s, &e), STORE_ERR);
@@ -1275,7 +1296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_2_to_3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_2_to_4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flowlog_crud, setup, teardown),

@@ -171,6 +171,31 @@ static const char *const migrations[] = {
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_vpc';"
     "INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES"
     "  ('flowlogs', 'flowlogs_vpc_name', '1000000 100 100 20 1 1');",
+    /* 3 -> 4: flow logs per (uin, region, vpc_id), kept by triggers like
+     * region_usage: DescribeFlowLogs filtered by VpcId alone (the common
+     * filter) counted ~100 index entries per request, 12 us of its 60;
+     * now one lookup. A flow log's VPC no longer changes (nothing changed
+     * it; the trigger makes it a rule, as for its id). */
+    "CREATE TABLE vpc_usage("
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  vpc_id TEXT NOT NULL,"
+    "  flowlogs INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (uin, region, vpc_id)) WITHOUT ROWID;"
+    "INSERT INTO vpc_usage(uin, region, vpc_id, flowlogs)"
+    "  SELECT uin, region, vpc_id, count(*) FROM flowlogs GROUP BY uin, region, vpc_id;"
+    "CREATE TRIGGER flowlogs_vpc_count_ins AFTER INSERT ON flowlogs BEGIN"
+    "  INSERT INTO vpc_usage(uin, region, vpc_id, flowlogs)"
+    "  VALUES (NEW.uin, NEW.region, NEW.vpc_id, 1)"
+    "  ON CONFLICT (uin, region, vpc_id) DO UPDATE SET flowlogs = flowlogs + 1;"
+    " END;"
+    "CREATE TRIGGER flowlogs_vpc_count_del AFTER DELETE ON flowlogs BEGIN"
+    "  UPDATE vpc_usage SET flowlogs = flowlogs - 1"
+    "  WHERE uin = OLD.uin AND region = OLD.region AND vpc_id = OLD.vpc_id;"
+    " END;"
+    "CREATE TRIGGER flowlogs_vpc_fixed BEFORE UPDATE OF vpc_id ON flowlogs"
+    "  WHEN NEW.vpc_id IS NOT OLD.vpc_id"
+    " BEGIN SELECT RAISE(ABORT, 'a flow log keeps its vpc_id'); END;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -547,6 +572,7 @@ static int schema_probe(struct conn *c, struct serr *e)
         "SELECT " FL_COLS " FROM flowlogs LIMIT 0",
         "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags LIMIT 0",
         "SELECT uin, region, flowlogs FROM region_usage LIMIT 0",
+        "SELECT uin, region, vpc_id, flowlogs FROM vpc_usage LIMIT 0",
     };
     sqlite3_stmt *st = NULL;
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {

@@ -494,6 +494,8 @@ static const struct {
 #define SHAPE_PAIRS_SHIFT 10
 #define MAX_CACHED_PAIRS 15u
 #define SHAPE_FILTERS ((1u << 14) - 1)
+#define SCALAR_VPC 0 /* scalar_filters[0] is vpc_id */
+#define SHAPE_VPC_ONLY (1u << SCALAR_VPC)
 #define SHAPE_NAME (1u << 14)
 #define SHAPE_DESC (1u << 15)
 #define MAX_LIST_JSON (1u << 20)
@@ -660,11 +662,17 @@ static int shape_sql(const struct plan *pl, int page, struct buf *b)
 {
     const char *dir = (pl->shape & SHAPE_DESC) ? "DESC" : "ASC";
     int r = 0;
-    if (!page && !(pl->shape & SHAPE_FILTERS)) /* kept by triggers: no need to count */
+    /* counts kept by triggers: no need to count */
+    if (!page && !(pl->shape & SHAPE_FILTERS))
         return buf_printf(b,
                           "SELECT coalesce((SELECT flowlogs FROM region_usage"
                           " WHERE uin = ?%d AND region = ?%d), 0)",
                           P_UIN, P_REGION);
+    if (!page && (pl->shape & SHAPE_FILTERS) == SHAPE_VPC_ONLY)
+        return buf_printf(b,
+                          "SELECT coalesce((SELECT flowlogs FROM vpc_usage"
+                          " WHERE uin = ?%d AND region = ?%d AND vpc_id = ?%d), 0)",
+                          P_UIN, P_REGION, P_SCALAR + SCALAR_VPC);
     if (!page && !(pl->shape & SHAPE_SCALARS))
         return tag_count_sql(pl, b);
     r |= buf_puts(b, page ? "SELECT " FL_COLS " FROM flowlogs f" : "SELECT count(*) FROM flowlogs f");

@@ -98,7 +98,11 @@
     X(R_USAGE_CHECK,                                                                             \
       "SELECT uin, region FROM (SELECT uin, region, flowlogs AS n FROM region_usage "            \
       "UNION ALL SELECT uin, region, -count(*) FROM flowlogs GROUP BY uin, region) "             \
-      "GROUP BY uin, region HAVING sum(n) != 0 LIMIT 1")
+      "GROUP BY uin, region HAVING sum(n) != 0 LIMIT 1")                                         \
+    X(R_VPC_USAGE_CHECK,                                                                         \
+      "SELECT uin, region, vpc_id FROM (SELECT uin, region, vpc_id, flowlogs AS n "              \
+      "FROM vpc_usage UNION ALL SELECT uin, region, vpc_id, -count(*) FROM flowlogs "            \
+      "GROUP BY uin, region, vpc_id) GROUP BY uin, region, vpc_id HAVING sum(n) != 0 LIMIT 1")
 
 #define X(id, sql) ST_##id,
 enum stmt_id { STMTS(X) ST__COUNT };
