@@ -423,6 +423,12 @@ struct http_deferred *http_defer(const struct http_request *req, http_finish_fn 
         return NULL;
     s = r->srv;
     pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        /* http_stop may be past its wait for suspended connections: no
+         * new one (MHD aborts if it stops with one); the handler waits */
+        pthread_mutex_unlock(&s->mu);
+        return NULL;
+    }
     s->inflight++;
     if (!r->dispatched) {
         s->pending++;

@@ -60,8 +60,9 @@ struct http_deferred;
  * http_wake(d); then finish(arg, out) runs on the connection's poll thread
  * and makes the reply. `req` stays valid until finish returns. finish also
  * runs, and its reply is dropped, if the client left meanwhile. NULL when
- * the request cannot be deferred (the handler runs on a worker, or was
- * deferred already): the handler must then answer itself. */
+ * the request cannot be deferred (the handler runs on a worker, was
+ * deferred already, or the server is stopping): the handler must then
+ * answer itself. */
 struct http_deferred *http_defer(const struct http_request *req, http_finish_fn finish,
                                  void *arg);
 

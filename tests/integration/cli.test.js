@@ -248,4 +248,61 @@ describe("serve: stopping", () => {
       assert.deepEqual(info, { code: 0, signal: null }, `stop ${i} with ${signal}: ${JSON.stringify(info)}`);
     }
   });
+
+  // A CreateFlowLog waits for its commit with its connection suspended
+  // (http_defer). Stopping while many are in flight once aborted the server
+  // inside libmicrohttpd ("MHD_stop_daemon() called while we have suspended
+  // connections"): a create deferred after the stop began. Every create that
+  // was answered OK must be stored.
+  test("SIGTERM while 32 clients create flow logs: exit 0, every answered create stored", async () => {
+    const ctx2 = await h.setup({
+      label: "stop-load",
+      accounts: [{ tag: "eeee", extraEnis: 3000, quota: 100000 }],
+      serverArgs: ["--quiet", "--rate-limit", "100000"],
+    });
+    const a = ctx2.accounts[0];
+    const next = h.eniPool(a.ids);
+    let srv = ctx2.server;
+    for (let round = 0; round < 4; round++) {
+      const client = h.vpcClient({ endpoint: srv.endpoint, secretId: a.SecretId, secretKey: a.SecretKey });
+      const created = [];
+      let stopped = false;
+      let lastErr = null;
+      const loops = [];
+      for (let c = 0; c < 32; c++) {
+        loops.push(
+          (async () => {
+            while (!stopped) {
+              let eni;
+              try {
+                eni = next();
+              } catch (_) {
+                return; /* out of ENIs */
+              }
+              try {
+                const r = await client.CreateFlowLog(h.eniRequest(a.ids, eni, { FlowLogName: `s${round}` }));
+                created.push(r.FlowLog[0].FlowLogId);
+              } catch (e) {
+                if (!stopped && !lastErr) lastErr = e;
+                return; /* the server went away */
+              }
+            }
+          })()
+        );
+      }
+      await new Promise((r) => setTimeout(r, 150 + 100 * round));
+      const info = await srv.stop("SIGTERM", 8000);
+      stopped = true;
+      await Promise.all(loops);
+      assert.deepEqual(info, { code: 0, signal: null }, `round ${round}: ${JSON.stringify(info)}\n${srv.logs().join("\n")}`);
+      assert.ok(created.length > 0, `round ${round}: no create answered before the stop (${lastErr})`);
+      srv = await h.startServer({ dataDir: ctx2.dataDir, args: ["--quiet", "--rate-limit", "100000"] });
+      const reader = h.vpcClient({ endpoint: srv.endpoint, secretId: a.SecretId, secretKey: a.SecretKey });
+      for (const id of created) {
+        const got = await reader.DescribeFlowLogs({ FlowLogId: id });
+        assert.equal(got.TotalNum, 1, `round ${round}: ${id} was answered OK but is not stored`);
+      }
+    }
+    await srv.stop();
+  });
 });
