@@ -413,21 +413,17 @@ static void run_finish(struct hreq *r)
     r->finish = NULL;
 }
 
-struct http_deferred *http_defer(const struct http_request *req, http_finish_fn finish,
-                                 void *arg)
+/* Suspends r's connection and counts it in flight (and in pending), unless
+ * the server is stopping: http_stop may be past its wait for suspended
+ * connections, and MHD aborts if it stops with one. 1 if suspended. The
+ * suspend comes before r becomes visible to whoever resumes it, so a resume
+ * never precedes it. */
+static int suspend(struct http_server *s, struct hreq *r)
 {
-    struct hreq *r = req->deferrable;
-    struct http_server *s;
-
-    if (!r || r->finish || !finish)
-        return NULL;
-    s = r->srv;
     pthread_mutex_lock(&s->mu);
     if (s->stopping) {
-        /* http_stop may be past its wait for suspended connections: no
-         * new one (MHD aborts if it stops with one); the handler waits */
         pthread_mutex_unlock(&s->mu);
-        return NULL;
+        return 0;
     }
     s->inflight++;
     if (!r->dispatched) {
@@ -435,11 +431,21 @@ struct http_deferred *http_defer(const struct http_request *req, http_finish_fn 
         r->dispatched = 1;
     }
     pthread_mutex_unlock(&s->mu);
-    r->finish = finish;
-    r->finish_arg = arg;
-    /* suspended before anyone can wake it: a resume never precedes it */
     atomic_store_explicit(&r->phase, PH_QUEUED, memory_order_relaxed);
     MHD_suspend_connection(r->conn);
+    return 1;
+}
+
+struct http_deferred *http_defer(const struct http_request *req, http_finish_fn finish,
+                                 void *arg)
+{
+    struct hreq *r = req->deferrable;
+
+    /* stopping: the handler waits for its work on this thread instead */
+    if (!r || r->finish || !finish || !suspend(r->srv, r))
+        return NULL;
+    r->finish = finish;
+    r->finish_arg = arg;
     return (struct http_deferred *)r;
 }
 
@@ -469,26 +475,9 @@ void http_wake(struct http_deferred *d)
  * stopping, else hand it to a worker. */
 static enum MHD_Result dispatch(struct http_server *s, struct hreq *r, struct MHD_Connection *c)
 {
-    int inline_run;
-
     finish_request(r);
-    if (s->quick && s->quick(s->ud, &r->req))
+    if ((s->quick && s->quick(s->ud, &r->req)) || !suspend(s, r))
         return answer_here(s, r, c);
-    pthread_mutex_lock(&s->mu);
-    inline_run = s->stopping;
-    if (!inline_run) {
-        s->inflight++;
-        s->pending++;
-        r->dispatched = 1;
-    }
-    pthread_mutex_unlock(&s->mu);
-    if (inline_run)
-        return answer_here(s, r, c);
-
-    /* Suspend before the hreq becomes visible to workers, so a resume can
-     * never precede its suspend. */
-    atomic_store_explicit(&r->phase, PH_QUEUED, memory_order_relaxed);
-    MHD_suspend_connection(c);
     pthread_mutex_lock(&s->mu);
     r->next = NULL;
     if (s->tail)

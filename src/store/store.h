@@ -168,13 +168,11 @@ struct store;
 /** A write that does not hold its caller's thread. The caller fills `done`
  * and owns the op, and everything the call's arguments point to, until
  * done(op) has been called: once, on a store thread, after the write is
- * durable (rc STORE_OK) or failed (rc and err as the blocking call's).
- * `impl` is the backend's. */
+ * durable (rc STORE_OK) or failed (rc and err as the blocking call's). */
 struct store_op {
     void (*done)(struct store_op *op);
     int rc;
     struct serr err;
-    void *impl;
 };
 
 struct store_ops {

@@ -286,7 +286,6 @@ static void create_async_done(struct wjob *j)
     struct store_op *op = ca->op;
 
     op->rc = j->rc;
-    op->impl = NULL;
     free(ca->big);
     free(ca);
     op->done(op); /* the op may be gone from here on */
@@ -310,11 +309,9 @@ int sq_flowlog_create_async(struct store *st, const struct flowlog *fl, uint32_t
     ca->job.arg = &ca->cj;
     ca->job.err = &op->err;
     ca->job.complete = create_async_done;
-    op->impl = ca;
     if (sq_write_async((struct store_sqlite *)st, &ca->job) != STORE_OK) {
         free(ca->big);
         free(ca);
-        op->impl = NULL;
         return STORE_ERR;
     }
     return STORE_OK;

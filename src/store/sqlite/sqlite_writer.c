@@ -169,6 +169,20 @@ static void wake_batch(struct wjob *j)
     }
 }
 
+/* Sets *flag under mu, signals cv and joins t, if *started. */
+static void stop_thread(pthread_mutex_t *mu, pthread_cond_t *cv, int *flag, pthread_t t,
+                        int *started)
+{
+    if (!*started)
+        return;
+    pthread_mutex_lock(mu);
+    *flag = 1;
+    pthread_cond_signal(cv);
+    pthread_mutex_unlock(mu);
+    pthread_join(t, NULL);
+    *started = 0;
+}
+
 /* ==== checkpoints ==== */
 
 /* The writer connection's busy handler while it runs a RESTART: short
@@ -298,11 +312,11 @@ static int ckpt_passes(struct store_sqlite *s, uint64_t *passes)
 static void *ckpt_main(void *arg)
 {
     struct store_sqlite *s = arg;
-    pthread_setname_np(pthread_self(), "flowlogd-ckpt");
     uint64_t passes;
     unsigned gen;
     int caught_up;
 
+    pthread_setname_np(pthread_self(), "flowlogd-ckpt");
     pthread_mutex_lock(&s->ckpt_mu);
     for (;;) {
         while (!s->ckpt_due && !s->ckpt_stopping)
@@ -338,12 +352,7 @@ int sq_ckpt_start(struct store_sqlite *s)
 
 void sq_ckpt_stop(struct store_sqlite *s)
 {
-    pthread_mutex_lock(&s->ckpt_mu);
-    s->ckpt_stopping = 1;
-    pthread_cond_signal(&s->ckpt_cv);
-    pthread_mutex_unlock(&s->ckpt_mu);
-    pthread_join(s->ckpt, NULL);
-    s->ckpt_started = 0;
+    stop_thread(&s->ckpt_mu, &s->ckpt_cv, &s->ckpt_stopping, s->ckpt, &s->ckpt_started);
 }
 
 void sq_ckpt_stats(struct store_sqlite *s, struct sq_ckpt_stats *out)
@@ -371,9 +380,9 @@ static void hand_to_waker(struct store_sqlite *s, struct wjob *first, struct wjo
 static void *waker_main(void *arg)
 {
     struct store_sqlite *s = arg;
-    pthread_setname_np(pthread_self(), "flowlogd-waker");
     struct wjob *list;
 
+    pthread_setname_np(pthread_self(), "flowlogd-waker");
     pthread_mutex_lock(&s->wake_mu);
     for (;;) {
         while (!s->wake_head && !s->wake_stopping)
@@ -393,11 +402,11 @@ static void *waker_main(void *arg)
 static void *writer_main(void *arg)
 {
     struct store_sqlite *s = arg;
-    pthread_setname_np(pthread_self(), "flowlogd-writer");
     struct wjob *batch, *last, *finished, *finished_last;
     uint64_t n;
     int committed;
 
+    pthread_setname_np(pthread_self(), "flowlogd-writer");
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->head && !s->stopping)
@@ -433,20 +442,6 @@ int sq_writer_start(struct store_sqlite *s)
         return -1; /* sq_writer_stop stops the waker */
     s->writer_started = 1;
     return 0;
-}
-
-/* Sets *flag under mu, signals cv and joins t, if *started. */
-static void stop_thread(pthread_mutex_t *mu, pthread_cond_t *cv, int *flag, pthread_t t,
-                        int *started)
-{
-    if (!*started)
-        return;
-    pthread_mutex_lock(mu);
-    *flag = 1;
-    pthread_cond_signal(cv);
-    pthread_mutex_unlock(mu);
-    pthread_join(t, NULL);
-    *started = 0;
 }
 
 /* The writer first (it drains the queue into the waker's list), then the
@@ -489,7 +484,6 @@ int sq_write(struct store_sqlite *s, wjob_fn fn, void *arg, struct serr *e)
 
 int sq_write_async(struct store_sqlite *s, struct wjob *j)
 {
-    j->rc = STORE_ERR;
-    atomic_init(&j->done, 0);
+    j->rc = STORE_ERR; /* `done` is not used: j->complete replaces the wake-up */
     return enqueue(s, j);
 }
