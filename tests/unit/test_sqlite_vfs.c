@@ -1,7 +1,7 @@
 /* test_sqlite_vfs.c: the "flowlogd" VFS (store/sqlite/sqlite_vfs.c): WAL
  * writes coalesced but durable at every commit, and visible to other
  * connections and processes; database mappings kept across other
- * connections' commits, file growth and shrinking. */
+ * connections' commits, file growth and shrinking; the wal-index stamp. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -313,6 +313,50 @@ static void test_map_size_changes(void **state)
     assert_int_equal(b.unmaps - a.unmaps, 2);
 }
 
+/* The wal-index stamp: none before the connection's first read; then
+ * equal while nothing happens, and different after another connection's
+ * commit, a checkpoint that copied frames, and a restart of the WAL. */
+static void stamp_of(sqlite3 *db, struct sq_wal_stamp *out)
+{
+    sqlite3_file *f = NULL;
+    assert_int_equal(sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f), SQLITE_OK);
+    assert_int_equal(sq_vfs_wal_stamp(f, out), 0);
+}
+
+static void test_wal_stamp(void **state)
+{
+    struct sq_wal_stamp a, b;
+    sqlite3_file *f = NULL;
+    sqlite3 *w, *r;
+    (void)state;
+
+    w = open_db(db_path, 0, WRITER_PRAGMAS "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB);");
+    r = open_db(db_path, 1, NULL);
+    assert_int_equal(sqlite3_file_control(r, "main", SQLITE_FCNTL_FILE_POINTER, &f), SQLITE_OK);
+    assert_int_equal(sq_vfs_wal_stamp(f, &a), -1); /* no read yet: no wal-index */
+    assert_int_equal(sq_vfs_wal_stamp(NULL, &a), -1);
+    assert_int_equal(one(r, "SELECT count(*) FROM t"), 0);
+    stamp_of(r, &a);
+    assert_int_equal(one(r, "SELECT count(*) FROM t"), 0);
+    stamp_of(r, &b);
+    assert_memory_equal(&a, &b, sizeof a);
+
+    insert_rows(w, 3, 100); /* a commit */
+    stamp_of(r, &b);
+    assert_memory_not_equal(&a, &b, sizeof a);
+    a = b;
+    exec(w, "PRAGMA wal_checkpoint(PASSIVE)"); /* frames copied, nothing committed */
+    stamp_of(r, &b);
+    assert_memory_not_equal(&a, &b, sizeof a);
+    a = b;
+    insert_rows(w, 1, 100); /* the WAL starts again from its beginning */
+    stamp_of(r, &b);
+    assert_memory_not_equal(&a, &b, sizeof a);
+    assert_int_equal(one(r, "SELECT count(*) FROM t"), 4);
+    sqlite3_close(r);
+    sqlite3_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +366,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_buffer_out_before_unlock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_size_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_stamp, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -906,6 +906,99 @@ static void test_reentry_refused(void **state)
     assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-r0000001", &g), STORE_OK);
 }
 
+/* ==== read transactions kept between reads (sqlite_reader.c) ==== */
+
+static sqlite3 *open_plain(struct fx *f)
+{
+    char p[160];
+    sqlite3 *db = NULL;
+    snprintf(p, sizeof p, "%s/flowlogd.db", f->data);
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 1000);
+    return db;
+}
+
+/* A read after another process's commit (here a plain SQLite connection,
+ * as the CLI's would be) sees it, though the reader kept its transaction
+ * from the read before. */
+static void test_read_sees_foreign_commit(void **state)
+{
+    struct fx *f = *state;
+    struct serr e = {{0}};
+    struct key_info k;
+    char sql[256];
+    sqlite3 *db;
+
+    for (int i = 0; i < 3; i++) /* the reader now has a transaction to keep */
+        assert_int_equal(store_key_lookup(f->s, "AKIDforeign", &k, &e), STORE_NOTFOUND);
+    db = open_plain(f);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO keys(secret_id, secret_key, uin) VALUES ('AKIDforeign', 'sk', '%s')",
+             f->acct.uin);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_key_lookup(f->s, "AKIDforeign", &k, &e), STORE_OK);
+    assert_string_equal(k.account.uin, f->acct.uin);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM keys WHERE secret_id = 'AKIDforeign'", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(store_key_lookup(f->s, "AKIDforeign", &k, &e), STORE_NOTFOUND);
+    sqlite3_close(db);
+}
+
+struct idle_reader {
+    struct store *s;
+    pthread_barrier_t read, done;
+};
+
+static void *read_then_idle(void *arg)
+{
+    struct idle_reader *r = arg;
+    struct serr e = {{0}};
+    struct key_info k;
+    assert_int_equal(store_key_lookup(r->s, "AKIDnone", &k, &e), STORE_NOTFOUND);
+    assert_int_equal(store_key_lookup(r->s, "AKIDnone", &k, &e), STORE_NOTFOUND);
+    pthread_barrier_wait(&r->read);
+    pthread_barrier_wait(&r->done); /* alive, its connection open, reading nothing */
+    return NULL;
+}
+
+/* A reader that went idle with its transaction open does not keep a
+ * RESTART checkpoint waiting: the reaper ends that transaction. */
+static void test_idle_read_released(void **state)
+{
+    struct fx *f = *state;
+    struct idle_reader r = {.s = f->s};
+    struct serr e = {{0}};
+    struct flowlog fl;
+    char id[32];
+    int nlog = -1, nckpt = -1;
+    pthread_t th;
+    sqlite3 *db;
+
+    pthread_barrier_init(&r.read, NULL, 2);
+    pthread_barrier_init(&r.done, NULL, 2);
+    pthread_create(&th, NULL, read_then_idle, &r);
+    pthread_barrier_wait(&r.read);
+    for (int i = 0; i < 20; i++) { /* frames newer than the idle reader's snapshot */
+        snprintf(id, sizeof id, "fl-i%07d", i);
+        fl_init(&fl, f->acct.uin, RG, id, "i", "VPC", id, 1);
+        assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    }
+    usleep(30 * 1000);
+    db = open_plain(f);
+    assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM flowlogs", NULL, NULL, NULL),
+                     SQLITE_OK); /* opens the WAL */
+    assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, &nlog, &nckpt),
+                     SQLITE_OK);
+    assert_true(nlog > 0);
+    assert_int_equal(nlog, nckpt);
+    sqlite3_close(db);
+    pthread_barrier_wait(&r.done);
+    pthread_join(th, NULL);
+    pthread_barrier_destroy(&r.read);
+    pthread_barrier_destroy(&r.done);
+}
+
 /* integrity_check notices what no store operation can produce. */
 static void tamper(struct fx *f, const char *sql)
 {
@@ -1306,6 +1399,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_query_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_order_and_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reentry_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_sees_foreign_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_read_released, setup, teardown),
         cmocka_unit_test_setup_teardown(test_integrity_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_waits_for_foreign_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),

@@ -342,7 +342,7 @@ static long long wal_limit_bytes(const struct store_sqlite *s)
     return hard + hard / 4 > WAL_LIMIT_BYTES ? hard + hard / 4 : WAL_LIMIT_BYTES;
 }
 
-static void conn_close(struct conn *c)
+void sq_conn_close(struct conn *c)
 {
     if (!c)
         return;
@@ -350,17 +350,16 @@ static void conn_close(struct conn *c)
         sqlite3_finalize(c->st[i]);
     sq_shapes_free(c);
     sqlite3_close_v2(c->db);
+    pthread_mutex_destroy(&c->hold_mu);
     free(c->tags);
     free(c);
 }
-
-enum conn_role { CONN_READER, CONN_WRITER, CONN_CKPT };
 
 /* Opens a connection to s->path. The writer gets foreign keys, FULL sync, a
  * larger cache and no autocheckpoint (sq_ckpt_start installs its WAL hook);
  * the checkpointer FULL sync (it fsyncs what it copies) and a small cache;
  * readers a small cache and query_only. */
-static struct conn *conn_open(struct store_sqlite *s, enum conn_role role, struct serr *e)
+struct conn *sq_conn_open(struct store_sqlite *s, enum conn_role role, struct serr *e)
 {
     char pragmas[512];
     char *msg = NULL;
@@ -371,6 +370,7 @@ static struct conn *conn_open(struct store_sqlite *s, enum conn_role role, struc
         sq_err(e, STORE_ERR, "out of memory");
         goto fail;
     }
+    pthread_mutex_init(&c->hold_mu, NULL);
     c->owner = s;
     if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                         sq_vfs_name()) != SQLITE_OK) {
@@ -408,67 +408,18 @@ static struct conn *conn_open(struct store_sqlite *s, enum conn_role role, struc
     if (role == CONN_WRITER &&
         sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_OK)
         c->wal_buffered = sq_vfs_buffer_wal(c->db, WAL_BUFFER_BYTES) == 0;
+    /* a reader compares the wal-index with what its transaction saw */
+    if (role == CONN_READER &&
+        sqlite3_file_control(c->db, "main", SQLITE_FCNTL_FILE_POINTER, &c->mainf) != SQLITE_OK)
+        c->mainf = NULL;
     ok = 1;
 fail:
     sqlite3_free(msg);
     if (!ok) {
-        conn_close(c);
+        sq_conn_close(c);
         c = NULL;
     }
     return c;
-}
-
-/* Thread exit: the thread's reader connection goes away with it. */
-static void reader_dtor(void *p)
-{
-    struct conn *c = p;
-    struct store_sqlite *s = c->owner;
-    pthread_mutex_lock(&s->conns_mu);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->readers = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    pthread_mutex_unlock(&s->conns_mu);
-    conn_close(c);
-}
-
-struct conn *sq_reader(struct store_sqlite *s, struct serr *e)
-{
-    struct conn *c = pthread_getspecific(s->key);
-    if (c)
-        return c;
-    c = conn_open(s, CONN_READER, e);
-    if (!c)
-        return NULL;
-    if (pthread_setspecific(s->key, c) != 0) {
-        conn_close(c);
-        sq_err(e, STORE_ERR, "pthread_setspecific failed");
-        return NULL;
-    }
-    pthread_mutex_lock(&s->conns_mu);
-    c->next = s->readers;
-    if (s->readers)
-        s->readers->prev = c;
-    s->readers = c;
-    pthread_mutex_unlock(&s->conns_mu);
-    return c;
-}
-
-int sq_reader_enter(struct conn *c, struct serr *e)
-{
-    if (c->busy)
-        return sq_err(e, STORE_ERR, "store called again from inside a row callback");
-    c->busy = 1;
-    return STORE_OK;
-}
-
-void sq_reader_leave(struct conn *c)
-{
-    if (!sqlite3_get_autocommit(c->db))
-        sq_exec_id(c, ST_R_COMMIT, NULL);
-    c->busy = 0;
 }
 
 /* ==== files and schema ==== */
@@ -593,23 +544,13 @@ static int schema_probe(struct conn *c, struct serr *e)
  * are not exiting concurrently. */
 static void store_free(struct store_sqlite *s)
 {
-    struct conn *c, *next;
     if (s->writer_started || s->waker_started)
         sq_writer_stop(s);
     if (s->ckpt_started)
         sq_ckpt_stop(s);
-    conn_close(s->ck);
-    if (s->key_made)
-        pthread_key_delete(s->key); /* thread-exit destructors no longer run */
-    pthread_mutex_lock(&s->conns_mu);
-    for (c = s->readers; c; c = next) {
-        next = c->next;
-        conn_close(c);
-    }
-    s->readers = NULL;
-    pthread_mutex_unlock(&s->conns_mu);
-    conn_close(s->w);
-    pthread_mutex_destroy(&s->conns_mu);
+    sq_conn_close(s->ck);
+    sq_readers_stop(s);
+    sq_conn_close(s->w);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work);
     pthread_mutex_destroy(&s->ckpt_mu);
@@ -637,6 +578,7 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
     struct store_sqlite *s = NULL;
+    const char *hold;
     struct stat sb;
     int n, ok = 0;
 
@@ -655,7 +597,6 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->conns_mu, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_mutex_init(&s->ckpt_mu, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
@@ -686,22 +627,21 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
     }
     if (create_db_file(s->path, e) != STORE_OK)
         goto fail;
-    s->w = conn_open(s, CONN_WRITER, e);
+    s->w = sq_conn_open(s, CONN_WRITER, e);
     if (!s->w || schema_migrate(s->w, e) != STORE_OK || schema_probe(s->w, e) != STORE_OK ||
         fix_side_files(s->path, e) != STORE_OK)
         goto fail;
-    s->ck = conn_open(s, CONN_CKPT, e);
+    s->ck = sq_conn_open(s, CONN_CKPT, e);
     if (!s->ck)
         goto fail;
     if (sq_ckpt_start(s) != 0) {
         sq_err(e, STORE_ERR, "cannot start the checkpointer thread");
         goto fail;
     }
-    if (pthread_key_create(&s->key, reader_dtor) != 0) {
-        sq_err(e, STORE_ERR, "pthread_key_create failed");
+    hold = getenv("FLOWLOGD_SQLITE_HOLD_READS");
+    s->hold_reads = !hold || strcmp(hold, "0") != 0;
+    if (sq_readers_start(s, e) != STORE_OK)
         goto fail;
-    }
-    s->key_made = 1;
     if (sq_writer_start(s) != 0) {
         sq_err(e, STORE_ERR, "cannot start the writer thread");
         goto fail;

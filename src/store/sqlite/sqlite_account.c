@@ -334,8 +334,6 @@ int sq_integrity_check(struct store *st, struct serr *e)
 
     if (!c || sq_reader_enter(c, e) != STORE_OK)
         return STORE_ERR;
-    if (sq_exec_id(c, ST_R_BEGIN, e) != STORE_OK)
-        goto fail;
 
     if (!(q = sq_stmt(c, ST_R_INTEGRITY, e)))
         goto fail;

@@ -784,9 +784,7 @@ int sq_flowlog_query(struct store *st, const struct flowlog_query *q, flowlog_cb
         return STORE_ERR;
     if (plan_build(q, &pl, e) != STORE_OK || shape_get(c, &pl, &count, &page, &own, e) != 0)
         goto fail;
-    /* count and page see one snapshot */
-    if (sq_exec_id(c, ST_R_BEGIN, e) != STORE_OK)
-        goto fail;
+    /* count and page see one snapshot (sq_reader_enter) */
     if (total) {
         plan_bind(count, q, &pl, 0);
         if (sqlite3_step(count) != SQLITE_ROW) {

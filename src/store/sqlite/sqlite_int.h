@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "store/sqlite/sqlite_vfs.h"
 #include "store/store.h"
 
 /* How long a connection waits for another's lock, in ms (every connection). */
@@ -125,6 +126,13 @@ struct conn {
     struct store_sqlite *owner;
     struct conn *prev, *next; /* the owner's list of readers */
     int busy;                 /* a read is running (guards against re-entry from callbacks) */
+    /* readers (sqlite_reader.c): the read transaction kept between reads */
+    pthread_mutex_t hold_mu;  /* the owner's from enter to leave; the reaper's to end a hold */
+    sqlite3_file *mainf;      /* the database file, for its wal-index stamp; NULL */
+    int stamped;              /* `stamp` was taken before the open transaction began */
+    int held;                 /* the transaction stays open between reads */
+    unsigned uses, reaper_saw; /* reads begun; `uses` when the reaper last looked */
+    struct sq_wal_stamp stamp;
     int wal_buffered;         /* the writer: its WAL writes are coalesced (sqlite_vfs.c) */
     /* a row's tag array, reused from row to row */
     struct tag *tags;
@@ -178,10 +186,19 @@ struct store_sqlite {
     pthread_cond_t wake_cv;  /* wake list not empty or wake_stopping */
     struct wjob *wake_head, *wake_tail;
     int wake_stopping;
+    /* readers (sqlite_reader.c): one connection per thread, listed; the
+     * reaper thread ends the read transactions they keep while idle */
     pthread_key_t key; /* this thread's reader connection */
-    int key_made;
-    pthread_mutex_t conns_mu;
+    int readers_made;
+    int hold_reads;            /* keep read transactions between reads (default) */
+    pthread_mutex_t conns_mu;  /* the list */
     struct conn *readers;
+    pthread_t reaper;
+    int reaper_started;
+    pthread_mutex_t reap_mu;   /* holding, reap_stopping */
+    pthread_cond_t reap_cv;    /* holding became non-zero, or reap_stopping */
+    int holding;               /* readers with held = 1 */
+    int reap_stopping;
 
     /* Checkpoints (sqlite_writer.c): the writer's WAL hook wakes the
      * checkpointer thread, which copies WAL frames into the database file on
@@ -243,15 +260,41 @@ sqlite3_stmt *sq_prepare_once(struct conn *c, const char *sql, struct serr *e);
 /** Copies column i as text into dst[cap] (truncating, always terminated). */
 void sq_col_str(sqlite3_stmt *st, int i, char *dst, size_t cap);
 
+enum conn_role { CONN_READER, CONN_WRITER, CONN_CKPT };
+
+/** Opens a connection to s->path with the role's pragmas. NULL with e set. */
+struct conn *sq_conn_open(struct store_sqlite *s, enum conn_role role, struct serr *e);
+
+/** Finalizes c's statements and closes it (NULL: nothing). */
+void sq_conn_close(struct conn *c);
+
+/* ==== sqlite_reader.c ==== */
+
+/** Sets up the per-thread readers and starts the reaper. STORE_OK or
+ * STORE_ERR with e set (sq_readers_stop then undoes what was done). */
+int sq_readers_start(struct store_sqlite *s, struct serr *e);
+
+/** Stops the reaper and closes every reader connection. The caller
+ * guarantees that no thread is inside a read. */
+void sq_readers_stop(struct store_sqlite *s);
+
 /** This thread's reader connection, opened on first use. NULL with e set. */
 struct conn *sq_reader(struct store_sqlite *s, struct serr *e);
 
-/** Claims c for one read (fails if a callback re-entered the store). */
+/** Claims c for one read and puts it in a read transaction that sees every
+ * commit made before the call (fails if a callback re-entered the store).
+ * All the statements up to sq_reader_leave see one snapshot. */
 int sq_reader_enter(struct conn *c, struct serr *e);
-/** Ends the read begun by sq_reader_enter (and its transaction, if any). */
+/** Ends the read begun by sq_reader_enter. The transaction may stay open
+ * for the next read (see sqlite_reader.c). */
 void sq_reader_leave(struct conn *c);
 
 /* ==== sqlite_writer.c ==== */
+
+/** Sets *flag under mu, signals cv and joins t, if *started; then clears
+ * *started. */
+void sq_stop_thread(pthread_mutex_t *mu, pthread_cond_t *cv, int *flag, pthread_t t,
+                    int *started);
 
 /** Starts the writer thread. 0 or -1. */
 int sq_writer_start(struct store_sqlite *s);

@@ -456,9 +456,7 @@ int sq_resource_query(struct store *st, const struct resource_query *q, resource
         !(page = sq_prepare_once(c, "SELECT " RES_COLS RES_WHERE " ORDER BY created_at, id LIMIT ?9 OFFSET ?10",
                       e)))
         goto fail;
-    /* count and page see one snapshot */
-    if (sq_exec_id(c, ST_R_BEGIN, e) != STORE_OK)
-        goto fail;
+    /* count and page see one snapshot (sq_reader_enter) */
     if (total) {
         bind_query(count, q, &ids);
         if (sqlite3_step(count) != SQLITE_ROW) {

@@ -80,6 +80,7 @@ struct vfile {
     int map_failed;        /* mmap refused: do not try again until map_max changes */
     int nfetch;            /* pointers handed out */
     struct vfile *wal;     /* this connection's WAL, while open */
+    const volatile uint32_t *shm0; /* region 0 of the wal-index, while mapped; NULL */
 
     /* VK_WAL */
     struct vfile *main;    /* the database file of the same connection, or NULL */
@@ -91,6 +92,14 @@ struct vfile {
 static sqlite3_vfs vfs;
 static sqlite3_vfs *lower_vfs;
 static atomic_uint_fast64_t st_maps, st_unmaps, st_wal_writes, st_wal_flushes;
+
+/* The wal-index (https://www.sqlite.org/walformat.html): two copies of the
+ * 48-byte WAL header, then the checkpoint information, whose first field
+ * is nBackfill. A stamp is the first copy (readers start from it; a writer
+ * writes it last) and nBackfill. */
+#define WAL_HDR_WORDS 12
+#define WAL_NBACKFILL_WORD 24 /* byte 96 */
+#define WAL_STAMP_END 100
 
 #define LOWER(f) (((struct vfile *)(f))->lower)
 #define LM(f) (LOWER(f)->pMethods)
@@ -314,7 +323,11 @@ static void flush_linked_wal(struct vfile *p)
 
 static int v_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp)
 {
-    return LM(f)->xShmMap(LOWER(f), pg, pgsz, extend, pp);
+    struct vfile *p = (struct vfile *)f;
+    int rc = LM(f)->xShmMap(LOWER(f), pg, pgsz, extend, pp);
+    if (rc == SQLITE_OK && pg == 0 && *pp && pgsz >= WAL_STAMP_END)
+        p->shm0 = (const volatile uint32_t *)*pp;
+    return rc;
 }
 
 static int v_shm_lock(sqlite3_file *f, int offset, int n, int flags)
@@ -331,6 +344,7 @@ static void v_shm_barrier(sqlite3_file *f)
 
 static int v_shm_unmap(sqlite3_file *f, int delete_flag)
 {
+    ((struct vfile *)f)->shm0 = NULL;
     return LM(f)->xShmUnmap(LOWER(f), delete_flag);
 }
 
@@ -554,6 +568,23 @@ int sq_vfs_buffer_wal(sqlite3 *db, size_t bytes)
         return -1;
     p->bcap = bytes;
     p->blen = 0;
+    return 0;
+}
+
+int sq_vfs_wal_stamp(sqlite3_file *f, struct sq_wal_stamp *out)
+{
+    const volatile uint32_t *w;
+    if (!f || f->pMethods != &vmethods || ((struct vfile *)f)->kind != VK_MAIN)
+        return -1;
+    w = ((struct vfile *)f)->shm0;
+    if (!w)
+        return -1;
+    /* Another thread or process may be writing it: a torn copy differs
+     * from every stamp taken before that write began, as a whole one does */
+    for (int i = 0; i < WAL_HDR_WORDS; i++)
+        out->w[i] = __atomic_load_n(&w[i], __ATOMIC_RELAXED);
+    out->w[WAL_HDR_WORDS] = __atomic_load_n(&w[WAL_NBACKFILL_WORD], __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
     return 0;
 }
 

@@ -20,6 +20,21 @@ const char *sq_vfs_name(void);
  * (nothing changed then). */
 int sq_vfs_buffer_wal(sqlite3 *db, size_t bytes);
 
+/** What a connection's read transaction saw of the database: the WAL
+ * header as published in the wal-index and the checkpoint's progress. Any
+ * commit, any checkpoint that copied frames and any restart of the WAL, by
+ * any connection of any process, changes it. */
+struct sq_wal_stamp {
+    uint32_t w[13];
+};
+
+/** Copies the current stamp of the database file f (a connection's
+ * SQLITE_FCNTL_FILE_POINTER) into out. 0, or -1 if f is not a database
+ * file of this VFS or its connection has not mapped the wal-index yet
+ * (before its first read in WAL mode). Lock-free: f's connection, or a
+ * thread that has it to itself, may call it at any time. */
+int sq_vfs_wal_stamp(sqlite3_file *f, struct sq_wal_stamp *out);
+
 /** Process-wide counters, for tests and diagnostics. */
 struct sq_vfs_stats {
     uint64_t maps;         /* database mappings created */

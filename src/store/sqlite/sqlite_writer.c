@@ -169,9 +169,8 @@ static void wake_batch(struct wjob *j)
     }
 }
 
-/* Sets *flag under mu, signals cv and joins t, if *started. */
-static void stop_thread(pthread_mutex_t *mu, pthread_cond_t *cv, int *flag, pthread_t t,
-                        int *started)
+void sq_stop_thread(pthread_mutex_t *mu, pthread_cond_t *cv, int *flag, pthread_t t,
+                   int *started)
 {
     if (!*started)
         return;
@@ -352,7 +351,7 @@ int sq_ckpt_start(struct store_sqlite *s)
 
 void sq_ckpt_stop(struct store_sqlite *s)
 {
-    stop_thread(&s->ckpt_mu, &s->ckpt_cv, &s->ckpt_stopping, s->ckpt, &s->ckpt_started);
+    sq_stop_thread(&s->ckpt_mu, &s->ckpt_cv, &s->ckpt_stopping, s->ckpt, &s->ckpt_started);
 }
 
 void sq_ckpt_stats(struct store_sqlite *s, struct sq_ckpt_stats *out)
@@ -448,8 +447,8 @@ int sq_writer_start(struct store_sqlite *s)
  * waker once that list is empty. */
 void sq_writer_stop(struct store_sqlite *s)
 {
-    stop_thread(&s->mu, &s->work, &s->stopping, s->writer, &s->writer_started);
-    stop_thread(&s->wake_mu, &s->wake_cv, &s->wake_stopping, s->waker, &s->waker_started);
+    sq_stop_thread(&s->mu, &s->work, &s->stopping, s->writer, &s->writer_started);
+    sq_stop_thread(&s->wake_mu, &s->wake_cv, &s->wake_stopping, s->waker, &s->waker_started);
 }
 
 /* Appends j to the writer's queue; STORE_ERR once the store is closing. */
