@@ -199,6 +199,10 @@ struct store_sqlite {
     pthread_cond_t reap_cv;    /* holding became non-zero, or reap_stopping */
     int holding;               /* readers with held = 1 */
     int reap_stopping;
+    /* > 0 while a checkpoint runs (the checkpointer's passes, the writer's
+     * RESTART): readers then end their transaction at every read, as
+     * autocommit would, so that the checkpoint can take their read marks */
+    atomic_int ckpt_active;
 
     /* Checkpoints (sqlite_writer.c): the writer's WAL hook wakes the
      * checkpointer thread, which copies WAL frames into the database file on

@@ -22,10 +22,14 @@
  *   A stamp copied while a commit is being published may be torn; it then
  *   differs from the next copy and only costs a new transaction.
  * - an open read transaction keeps checkpoints from copying frames newer
- *   than its snapshot and from restarting the WAL. A busy reader refreshes
- *   at its next read (a checkpoint's progress changes the stamp, so a
- *   reader that sees the WAL fully copied begins again and lets a RESTART
- *   through); an idle one is ended by the reaper thread, which every
+ *   than its snapshot and from restarting the WAL, and a reader that holds
+ *   its read-mark slot between reads leaves a checkpoint no moment to take
+ *   it. So while this store's checkpointer runs its passes or the writer
+ *   its RESTART (ckpt_active), readers keep nothing: each read begins a
+ *   transaction and ends it, as before. A checkpoint's progress is part of
+ *   the stamp, so a reader that sees the WAL fully copied begins again
+ *   (reading the database file only), which lets a RESTART through. An
+ *   idle reader's transaction is ended by the reaper thread, which every
  *   REAP_MS ends the transactions of readers that began no read since its
  *   last look (so after REAP_MS to 2 * REAP_MS of idleness, well within
  *   the writer's RESTART patience of ~5 ms). The reaper sleeps while no
@@ -47,6 +51,15 @@
 #include "store/sqlite/sqlite_int.h"
 
 #define REAP_MS 2
+
+/* A checkpoint of this store is running: its passes take the read marks
+ * of slots that no reader holds, and a RESTART waits until readers let go
+ * of the WAL; a reader that kept its slot between reads would hold them
+ * back (measured: RESTARTs refused, the WAL past its hard limit). */
+static int checkpointing(struct store_sqlite *s)
+{
+    return atomic_load_explicit(&s->ckpt_active, memory_order_relaxed) > 0;
+}
 
 /* holding +1 or -1 (a conn's held changed); wakes the reaper on 0 -> 1 */
 static void holding_add(struct store_sqlite *s, int d)
@@ -209,7 +222,7 @@ int sq_reader_enter(struct conn *c, struct serr *e)
     c->busy = 1;
     c->uses++;
     if (!sqlite3_get_autocommit(c->db)) {
-        if (c->stamped && sq_vfs_wal_stamp(c->mainf, &now) == 0 &&
+        if (c->stamped && !checkpointing(c->owner) && sq_vfs_wal_stamp(c->mainf, &now) == 0 &&
             memcmp(&now, &c->stamp, sizeof now) == 0)
             return STORE_OK; /* nothing published since it began: the latest snapshot */
         end_txn(c);
@@ -227,7 +240,7 @@ int sq_reader_enter(struct conn *c, struct serr *e)
 
 void sq_reader_leave(struct conn *c)
 {
-    int keep = c->stamped && !sqlite3_get_autocommit(c->db);
+    int keep = c->stamped && !sqlite3_get_autocommit(c->db) && !checkpointing(c->owner);
 
     if (!keep)
         end_txn(c);

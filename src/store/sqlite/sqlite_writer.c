@@ -250,7 +250,9 @@ static void ckpt_after_batch(struct store_sqlite *s)
     if (!caught_up && s->wal_frames < s->valve_at)
         return;
     sqlite3_busy_handler(db, valve_busy, NULL);
+    atomic_fetch_add(&s->ckpt_active, 1);
     rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, &nlog, &nckpt);
+    atomic_fetch_sub(&s->ckpt_active, 1);
     sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
     if (rc == SQLITE_OK)
         s->restart_asked = 1;
@@ -327,7 +329,9 @@ static void *ckpt_main(void *arg)
         gen = s->ckpt_gen;
         pthread_mutex_unlock(&s->ckpt_mu);
         passes = 0;
+        atomic_fetch_add(&s->ckpt_active, 1);
         caught_up = ckpt_passes(s, &passes);
+        atomic_fetch_sub(&s->ckpt_active, 1);
         pthread_mutex_lock(&s->ckpt_mu);
         s->ckpt_running = 0;
         s->ckpt_stats.runs += passes;
