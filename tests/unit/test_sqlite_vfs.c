@@ -1,7 +1,8 @@
 /* test_sqlite_vfs.c: the "flowlogd" VFS (store/sqlite/sqlite_vfs.c): WAL
  * writes coalesced but durable at every commit, and visible to other
  * connections and processes; database mappings kept across other
- * connections' commits, file growth and shrinking; the wal-index stamp. */
+ * connections' commits, file growth and shrinking; the wal-index stamp;
+ * checkpoints' early write-back. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -357,6 +358,31 @@ static void test_wal_stamp(void **state)
     sqlite3_close(w);
 }
 
+/* A checkpoint's writes to the database file start its write-back as they
+ * go (every 256 KiB); the file is the same as without. */
+static void test_checkpoint_writeback(void **state)
+{
+    struct sq_vfs_stats a, b;
+    sqlite3 *w;
+    (void)state;
+
+    w = open_db(db_path, 1, WRITER_PRAGMAS "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB);");
+    exec(w, "PRAGMA wal_checkpoint(TRUNCATE)");
+    insert_rows(w, 1000, 1000); /* ~1 MB into the WAL */
+    sq_vfs_stats(&a);
+    exec(w, "PRAGMA wal_checkpoint(TRUNCATE)"); /* ~1 MB into the database file */
+    sq_vfs_stats(&b);
+    assert_true(b.writebacks - a.writebacks >= 3);
+    assert_int_equal(one(w, "SELECT count(*) FROM t WHERE length(b) = 1000"), 1000);
+    sqlite3_close(w);
+    w = open_db(db_path, 0, NULL);
+    assert_int_equal(one(w, "SELECT count(*) FROM pragma_integrity_check "
+                            "WHERE integrity_check != 'ok'"),
+                     0);
+    assert_int_equal(one(w, "SELECT count(*) FROM t"), 1000);
+    sqlite3_close(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_map_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_size_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_stamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_writeback, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* sqlite_vfs.c: the "flowlogd" VFS: SQLite's default (unix) VFS with two
+/* sqlite_vfs.c: the "flowlogd" VFS: SQLite's default (unix) VFS with three
  * things done differently; every other call is passed through unchanged
  * (locks, shared memory, sync, the file format: other processes using the
  * plain unix VFS on the same files stay compatible).
@@ -45,6 +45,16 @@
  *    fails the commit); xShmBarrier cannot report one, but with FULL it
  *    never has anything to write (xSync wrote it out just before).
  *
+ * 3. Write-back of the database file. In WAL mode only checkpoints write
+ *    it: thousands of pages at scattered offsets, then one fsync. That
+ *    fsync sent them to the disk in one burst, and the writer's WAL fsyncs
+ *    (the commits) queued behind it: p90 of a create 10 ms instead of ~8.
+ *    Here every WRITEBACK_BYTES written to a database file start its
+ *    write-back (sync_file_range, SYNC_FILE_RANGE_WRITE: it neither waits
+ *    nor syncs metadata), so the disk gets them as they come and the fsync
+ *    finds little left. A hint only: durability still comes from SQLite's
+ *    fsync, and a failed call changes nothing.
+ *
  * Memory: the vfile is SQLite's allocation (szOsFile) with the lower VFS's
  * file object after ours; the mapping, our descriptor and the WAL buffer
  * belong to the vfile and are released in xClose. A vfile is used by one
@@ -80,6 +90,7 @@ struct vfile {
     int map_failed;        /* mmap refused: do not try again until map_max changes */
     int nfetch;            /* pointers handed out */
     struct vfile *wal;     /* this connection's WAL, while open */
+    sqlite3_int64 unstarted; /* bytes written since the last write-back start */
     const volatile uint32_t *shm0; /* region 0 of the wal-index, while mapped; NULL */
 
     /* VK_WAL */
@@ -91,7 +102,9 @@ struct vfile {
 
 static sqlite3_vfs vfs;
 static sqlite3_vfs *lower_vfs;
-static atomic_uint_fast64_t st_maps, st_unmaps, st_wal_writes, st_wal_flushes;
+static atomic_uint_fast64_t st_maps, st_unmaps, st_wal_writes, st_wal_flushes, st_writebacks;
+
+#define WRITEBACK_BYTES (256 * 1024) /* 64 KiB to 1 MiB measured alike, 4 MiB less well */
 
 /* The wal-index (https://www.sqlite.org/walformat.html): two copies of the
  * 48-byte WAL header, then the checkpoint information, whose first field
@@ -230,9 +243,17 @@ static int v_read(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
 static int v_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off)
 {
     struct vfile *p = (struct vfile *)f;
+    int rc;
     if (p->kind == VK_WAL && p->buf)
         return wal_write(p, buf, amt, off);
-    return LM(f)->xWrite(p->lower, buf, amt, off);
+    rc = LM(f)->xWrite(p->lower, buf, amt, off);
+    if (rc == SQLITE_OK && p->kind == VK_MAIN && p->fd >= 0 &&
+        (p->unstarted += amt) >= WRITEBACK_BYTES) {
+        p->unstarted = 0;
+        if (sync_file_range(p->fd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0)
+            atomic_fetch_add_explicit(&st_writebacks, 1, memory_order_relaxed);
+    }
+    return rc;
 }
 
 static int v_truncate(sqlite3_file *f, sqlite3_int64 size)
@@ -594,4 +615,5 @@ void sq_vfs_stats(struct sq_vfs_stats *out)
     out->unmaps = atomic_load_explicit(&st_unmaps, memory_order_relaxed);
     out->wal_writes = atomic_load_explicit(&st_wal_writes, memory_order_relaxed);
     out->wal_flushes = atomic_load_explicit(&st_wal_flushes, memory_order_relaxed);
+    out->writebacks = atomic_load_explicit(&st_writebacks, memory_order_relaxed);
 }

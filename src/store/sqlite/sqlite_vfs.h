@@ -1,6 +1,6 @@
 /* sqlite_vfs.h: the "flowlogd" VFS, SQLite's default (unix) VFS with its own
- * memory mapping of database files and write coalescing for the WAL of the
- * writer connection. See sqlite_vfs.c for why and for the invariants. */
+ * memory mapping of database files, write coalescing for the WAL of the
+ * writer connection and early write-back of checkpoints. See sqlite_vfs.c for why and for the invariants. */
 #ifndef FLOWLOGD_STORE_SQLITE_VFS_H
 #define FLOWLOGD_STORE_SQLITE_VFS_H
 
@@ -41,6 +41,7 @@ struct sq_vfs_stats {
     uint64_t unmaps;       /* and removed */
     uint64_t wal_writes;   /* writes SQLite made to buffered WAL files */
     uint64_t wal_flushes;  /* writes that reached those files */
+    uint64_t writebacks;   /* write-backs of database files started */
 };
 void sq_vfs_stats(struct sq_vfs_stats *out);
 
