@@ -200,9 +200,10 @@ static long long file_int(const char *data, const char *sql)
 }
 
 /* A database of schema 2 (flowlogs_vpc on (uin, region, vpc_id), no
- * per-VPC counts) is migrated on open: the index is replaced (3), the
- * per-VPC counts made from the rows (4); rows and answers unchanged. */
-static void test_migration_2_to_4(void **state)
+ * per-VPC counts, counts per region) is migrated on open: the index is
+ * replaced (3), the per-VPC counts made from the rows (4), the region
+ * counts dropped (5); rows, answers and the quota unchanged. */
+static void test_migration_2_to_5(void **state)
 {
     struct fx *f = *state;
     struct serr e = {{0}};
@@ -229,6 +230,19 @@ static void test_migration_2_to_4(void **state)
                                   "DROP TRIGGER flowlogs_vpc_count_del;"
                                   "DROP TRIGGER flowlogs_vpc_fixed;"
                                   "DROP TABLE vpc_usage;"
+                                  "CREATE TABLE region_usage("
+                                  "  uin TEXT NOT NULL, region TEXT NOT NULL,"
+                                  "  flowlogs INTEGER NOT NULL DEFAULT 0,"
+                                  "  PRIMARY KEY (uin, region)) WITHOUT ROWID;"
+                                  "INSERT INTO region_usage SELECT uin, region, count(*)"
+                                  "  FROM flowlogs GROUP BY uin, region;"
+                                  "CREATE TRIGGER flowlogs_count_ins AFTER INSERT ON flowlogs"
+                                  " BEGIN INSERT INTO region_usage(uin, region, flowlogs)"
+                                  " VALUES (NEW.uin, NEW.region, 1) ON CONFLICT (uin, region)"
+                                  " DO UPDATE SET flowlogs = flowlogs + 1; END;"
+                                  "CREATE TRIGGER flowlogs_count_del AFTER DELETE ON flowlogs"
+                                  " BEGIN UPDATE region_usage SET flowlogs = flowlogs - 1"
+                                  " WHERE uin = OLD.uin AND region = OLD.region; END;"
                                   "DROP INDEX flowlogs_vpc_name;"
                                   "CREATE INDEX flowlogs_vpc ON flowlogs(uin, region, vpc_id);"
                                   "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_vpc_name';"
@@ -240,7 +254,11 @@ static void test_migration_2_to_4(void **state)
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 4);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 5);
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('region_usage', 'flowlogs_count_ins', "
+                                       "'flowlogs_count_del')"),
+                     0);
     assert_int_equal(file_int(f->data, "SELECT flowlogs FROM vpc_usage WHERE vpc_id = "
                                        "'vpc-aaaaaaaa'"), 8);
     assert_int_equal(file_int(f->data, "SELECT flowlogs FROM vpc_usage WHERE vpc_id = "
@@ -265,6 +283,14 @@ static void test_migration_2_to_4(void **state)
     assert_string_equal(g.rows[2].name, "n03");
     assert_string_equal(g.rows[3].name, "n04");
     assert_string_equal(g.rows[4].name, "n06");
+    {
+        struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .limit = 1};
+        assert_int_equal(store_flowlog_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
+    }
+    assert_int_equal(total, 12); /* the region's count: the sum of its VPCs' */
+    fl_init(&fl, f->acct.uin, RG, "fl-mig99999", "q", "NETWORKINTERFACE", "eni-mig99999", 1);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 12, &e), STORE_QUOTA);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 13, &e), STORE_OK);
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
 }
 
@@ -1032,10 +1058,6 @@ static void test_integrity_check(void **state)
     tamper(f, "UPDATE flowlog_tags SET value = '2' WHERE key = 'b'");
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
 
-    tamper(f, "UPDATE region_usage SET flowlogs = flowlogs + 1");
-    assert_int_equal(store_integrity_check(f->s, &e), STORE_ERR);
-    assert_non_null(strstr(e.msg, "count"));
-    tamper(f, "UPDATE region_usage SET flowlogs = flowlogs - 1");
     tamper(f, "UPDATE vpc_usage SET flowlogs = flowlogs + 1");
     assert_int_equal(store_integrity_check(f->s, &e), STORE_ERR);
     assert_non_null(strstr(e.msg, "VPC"));
@@ -1389,7 +1411,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_2_to_4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_2_to_5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flowlog_crud, setup, teardown),

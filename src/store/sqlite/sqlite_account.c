@@ -363,20 +363,6 @@ int sq_integrity_check(struct store *st, struct serr *e)
     }
     sqlite3_reset(q);
 
-    if (!(q = sq_stmt(c, ST_R_USAGE_CHECK, e)))
-        goto fail;
-    step = sqlite3_step(q);
-    if (step == SQLITE_ROW) {
-        sq_err(e, STORE_ERR, "flow-log count of uin %s in %s is off",
-               (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1));
-        goto fail;
-    }
-    if (step != SQLITE_DONE) {
-        sq_fail(c->db, "usage check", e);
-        goto fail;
-    }
-    sqlite3_reset(q);
-
     if (!(q = sq_stmt(c, ST_R_VPC_USAGE_CHECK, e)))
         goto fail;
     step = sqlite3_step(q);

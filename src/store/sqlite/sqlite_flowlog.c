@@ -662,8 +662,8 @@ static int shape_sql(const struct plan *pl, int page, struct buf *b)
     /* counts kept by triggers: no need to count */
     if (!page && !(pl->shape & SHAPE_FILTERS))
         return buf_printf(b,
-                          "SELECT coalesce((SELECT flowlogs FROM region_usage"
-                          " WHERE uin = ?%d AND region = ?%d), 0)",
+                          "SELECT coalesce(sum(flowlogs), 0) FROM vpc_usage"
+                          " WHERE uin = ?%d AND region = ?%d",
                           P_UIN, P_REGION);
     if (!page && (pl->shape & SHAPE_FILTERS) == SHAPE_VPC_ONLY)
         return buf_printf(b,

@@ -61,7 +61,7 @@
       "excluded.edition, excluded.nat_version, excluded.has_dnat)")                              \
     X(W_FL_CHECK,                                                                                \
       "SELECT a.flowlog_quota, "                                                                 \
-      "coalesce((SELECT u.flowlogs FROM region_usage u WHERE u.uin = ?1 AND u.region = ?2), 0), " \
+      "(SELECT coalesce(sum(u.flowlogs), 0) FROM vpc_usage u WHERE u.uin = ?1 AND u.region = ?2), " \
       "(SELECT f.id FROM flowlogs f WHERE f.uin = ?1 AND f.region = ?2 "                         \
       "AND f.resource_type = ?3 AND f.resource_id = ?4), "                                       \
       "EXISTS(SELECT 1 FROM flowlogs f WHERE f.id = ?5) "                                        \
@@ -96,10 +96,6 @@
       "WHERE t.uin IS NOT f.uin OR t.region IS NOT f.region LIMIT 1")                            \
     X(R_INTEGRITY, "PRAGMA integrity_check")                                                     \
     X(R_FK_CHECK, "PRAGMA foreign_key_check")                                                    \
-    X(R_USAGE_CHECK,                                                                             \
-      "SELECT uin, region FROM (SELECT uin, region, flowlogs AS n FROM region_usage "            \
-      "UNION ALL SELECT uin, region, -count(*) FROM flowlogs GROUP BY uin, region) "             \
-      "GROUP BY uin, region HAVING sum(n) != 0 LIMIT 1")                                         \
     X(R_VPC_USAGE_CHECK,                                                                         \
       "SELECT uin, region, vpc_id FROM (SELECT uin, region, vpc_id, flowlogs AS n "              \
       "FROM vpc_usage UNION ALL SELECT uin, region, vpc_id, -count(*) FROM flowlogs "            \
