@@ -85,8 +85,13 @@ build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
 
+# the spec files: ../shared/spec, or SPEC_DIR=... (scripts/test.sh passes $$FLOWLOGD_SHARED/spec)
+SPEC_DIR ?= $(abspath ../shared/spec)
+
 check-schema:
-	@tmp=$$(mktemp -d) && python3 tools/gen-schema.py $(SPEC_DIR) $$tmp && \
+	@test -f "$(SPEC_DIR)/vpc-flowlog-api.json" || \
+	  { echo "check-schema: no spec files in $(SPEC_DIR) (give SPEC_DIR=...)" >&2; exit 2; }
+	@tmp=$$(mktemp -d) && python3 tools/gen-schema.py "$(SPEC_DIR)" $$tmp && \
 	  diff -u src/api/schema_gen.c $$tmp/schema_gen.c && diff -u src/api/schema_gen.h $$tmp/schema_gen.h && \
 	  echo "schema tables are current"; rc=$$?; rm -rf $$tmp; exit $$rc
 
