@@ -60,6 +60,7 @@ struct action_def {
     const char *version;
     const struct shape *input;
     action_fn fn;
+    int on_poll; /* answers without blocking its thread: may run on a poll thread */
 };
 
 /** The action of (`name`, `version`), or NULL. `*name_known` is set to 1
@@ -72,9 +73,8 @@ const struct action_def *action_find_in(const char *name, const char *version,
                                         const char *service, int *name_known);
 
 /** 1 if the action called `name` may block its thread (waits for a durable
- * commit, or scans): it must not run on a poll thread. 0 for reads, for
- * CreateFlowLog (it waits through api_defer) and for names that are no
- * action (they fail fast). */
+ * commit, or scans): it must not run on a poll thread. 0 for the actions
+ * marked on_poll and for names that are no action (they fail fast). */
 int action_may_block(const char *name);
 
 /* ==== helpers shared by handlers (render.c) ==== */

@@ -8,55 +8,64 @@
 #include "api/schema_extra.h"
 #include "api/schema_gen.h"
 
+/* POLL: the action never blocks its thread, so a poll thread answers it:
+ * Describe* read a bounded page through a WAL reader, which never waits
+ * for the writer; CreateFlowLog waits for its commit through api_defer.
+ * WORKER: the others write (and wait for their commit) or scan
+ * (GetResources). */
+#define POLL 1
+#define WORKER 0
+
 static const struct action_def actions[] = {
-    /* name              service version       input shape                  handler */
+    /* name              service version       input shape                  handler      thread */
 #define VPC "vpc", "2017-03-12"
-    {"CreateFlowLog", VPC, &shape_CreateFlowLogRequest, act_create_flow_log},
-    {"DescribeFlowLogs", VPC, &shape_DescribeFlowLogsRequest, act_describe_flow_logs},
-    {"DescribeFlowLog", VPC, &shape_DescribeFlowLogRequest, act_describe_flow_log},
+    {"CreateFlowLog", VPC, &shape_CreateFlowLogRequest, act_create_flow_log, POLL},
+    {"DescribeFlowLogs", VPC, &shape_DescribeFlowLogsRequest, act_describe_flow_logs, POLL},
+    {"DescribeFlowLog", VPC, &shape_DescribeFlowLogRequest, act_describe_flow_log, POLL},
     {"ModifyFlowLogAttribute", VPC, &shape_ModifyFlowLogAttributeRequest,
-     act_modify_flow_log_attribute},
-    {"DeleteFlowLog", VPC, &shape_DeleteFlowLogRequest, act_delete_flow_log},
-    {"EnableFlowLogs", VPC, &shape_EnableFlowLogsRequest, act_enable_flow_logs},
-    {"DisableFlowLogs", VPC, &shape_DisableFlowLogsRequest, act_disable_flow_logs},
-    {"CreateVpc", VPC, &shape_CreateVpcRequest, act_create_vpc},
-    {"DescribeVpcs", VPC, &shape_DescribeVpcsRequest, act_describe_vpcs},
-    {"DeleteVpc", VPC, &shape_DeleteVpcRequest, act_delete_vpc},
-    {"CreateSubnet", VPC, &shape_CreateSubnetRequest, act_create_subnet},
-    {"DescribeSubnets", VPC, &shape_DescribeSubnetsRequest, act_describe_subnets},
-    {"DeleteSubnet", VPC, &shape_DeleteSubnetRequest, act_delete_subnet},
+     act_modify_flow_log_attribute, WORKER},
+    {"DeleteFlowLog", VPC, &shape_DeleteFlowLogRequest, act_delete_flow_log, WORKER},
+    {"EnableFlowLogs", VPC, &shape_EnableFlowLogsRequest, act_enable_flow_logs, WORKER},
+    {"DisableFlowLogs", VPC, &shape_DisableFlowLogsRequest, act_disable_flow_logs, WORKER},
+    {"CreateVpc", VPC, &shape_CreateVpcRequest, act_create_vpc, WORKER},
+    {"DescribeVpcs", VPC, &shape_DescribeVpcsRequest, act_describe_vpcs, POLL},
+    {"DeleteVpc", VPC, &shape_DeleteVpcRequest, act_delete_vpc, WORKER},
+    {"CreateSubnet", VPC, &shape_CreateSubnetRequest, act_create_subnet, WORKER},
+    {"DescribeSubnets", VPC, &shape_DescribeSubnetsRequest, act_describe_subnets, POLL},
+    {"DeleteSubnet", VPC, &shape_DeleteSubnetRequest, act_delete_subnet, WORKER},
     {"CreateNetworkInterface", VPC, &shape_CreateNetworkInterfaceRequest,
-     act_create_network_interface},
+     act_create_network_interface, WORKER},
     {"DescribeNetworkInterfaces", VPC, &shape_DescribeNetworkInterfacesRequest,
-     act_describe_network_interfaces},
+     act_describe_network_interfaces, POLL},
     {"DeleteNetworkInterface", VPC, &shape_DeleteNetworkInterfaceRequest,
-     act_delete_network_interface},
+     act_delete_network_interface, WORKER},
     {"AttachNetworkInterface", VPC, &shape_AttachNetworkInterfaceRequest,
-     act_attach_network_interface},
+     act_attach_network_interface, WORKER},
     {"DetachNetworkInterface", VPC, &shape_DetachNetworkInterfaceRequest,
-     act_detach_network_interface},
+     act_detach_network_interface, WORKER},
     {"DescribeVpcTaskResult", VPC, &shape_DescribeVpcTaskResultRequest,
-     act_describe_vpc_task_result},
-    {"CreateCcn", VPC, &shape_CreateCcnRequest, act_create_ccn},
-    {"DescribeCcns", VPC, &shape_DescribeCcnsRequest, act_describe_ccns},
-    {"DeleteCcn", VPC, &shape_DeleteCcnRequest, act_delete_ccn},
-    {"CreateNatGateway", VPC, &shape_CreateNatGatewayRequest, act_create_nat_gateway},
-    {"DescribeNatGateways", VPC, &shape_DescribeNatGatewaysRequest, act_describe_nat_gateways},
-    {"DeleteNatGateway", VPC, &shape_DeleteNatGatewayRequest, act_delete_nat_gateway},
+     act_describe_vpc_task_result, POLL},
+    {"CreateCcn", VPC, &shape_CreateCcnRequest, act_create_ccn, WORKER},
+    {"DescribeCcns", VPC, &shape_DescribeCcnsRequest, act_describe_ccns, POLL},
+    {"DeleteCcn", VPC, &shape_DeleteCcnRequest, act_delete_ccn, WORKER},
+    {"CreateNatGateway", VPC, &shape_CreateNatGatewayRequest, act_create_nat_gateway, WORKER},
+    {"DescribeNatGateways", VPC, &shape_DescribeNatGatewaysRequest, act_describe_nat_gateways,
+     POLL},
+    {"DeleteNatGateway", VPC, &shape_DeleteNatGatewayRequest, act_delete_nat_gateway, WORKER},
     {"CreateDirectConnectGateway", VPC, &shape_CreateDirectConnectGatewayRequest,
-     act_create_direct_connect_gateway},
+     act_create_direct_connect_gateway, WORKER},
     {"DescribeDirectConnectGateways", VPC, &shape_DescribeDirectConnectGatewaysRequest,
-     act_describe_direct_connect_gateways},
+     act_describe_direct_connect_gateways, POLL},
     {"DeleteDirectConnectGateway", VPC, &shape_DeleteDirectConnectGatewayRequest,
-     act_delete_direct_connect_gateway},
+     act_delete_direct_connect_gateway, WORKER},
 #undef VPC
 #define TAG "tag", "2018-08-13"
-    {"TagResources", TAG, &shape_TagResourcesRequest, act_tag_resources},
-    {"UnTagResources", TAG, &shape_UnTagResourcesRequest, act_untag_resources},
-    {"ModifyResourceTags", TAG, &shape_ModifyResourceTagsRequest, act_modify_resource_tags},
+    {"TagResources", TAG, &shape_TagResourcesRequest, act_tag_resources, WORKER},
+    {"UnTagResources", TAG, &shape_UnTagResourcesRequest, act_untag_resources, WORKER},
+    {"ModifyResourceTags", TAG, &shape_ModifyResourceTagsRequest, act_modify_resource_tags, WORKER},
     {"DescribeResourceTagsByResourceIds", TAG, &shape_DescribeResourceTagsByResourceIdsRequest,
-     act_describe_resource_tags_by_resource_ids},
-    {"GetResources", TAG, &shape_GetResourcesRequest, act_get_resources},
+     act_describe_resource_tags_by_resource_ids, POLL},
+    {"GetResources", TAG, &shape_GetResourcesRequest, act_get_resources, WORKER},
 #undef TAG
 };
 
@@ -78,14 +87,10 @@ const struct action_def *action_find_in(const char *name, const char *version,
 
 int action_may_block(const char *name)
 {
-    int known = 0;
-    for (size_t i = 0; i < sizeof actions / sizeof actions[0] && !known; i++)
-        known = strcmp(actions[i].name, name) == 0;
-    /* Describe* read a bounded page through a WAL reader, which never waits
-     * for the writer; CreateFlowLog waits for its commit through api_defer;
-     * everything else writes (and waits for its commit), or scans
-     * (GetResources). */
-    return known && strncmp(name, "Describe", 8) != 0 && strcmp(name, "CreateFlowLog") != 0;
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+        if (strcmp(actions[i].name, name) == 0)
+            return !actions[i].on_poll;
+    return 0;
 }
 
 const struct action_def *action_find(const char *name, const char *version, int *name_known)

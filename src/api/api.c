@@ -475,8 +475,7 @@ struct api_req {
     time_t now;
     json_t *in, *result;
     struct jw w;
-    struct http_deferred *deferred;
-    action_finish_fn finish;
+    action_finish_fn finish; /* set by api_defer: the action answers later */
     void *fstate;
 };
 
@@ -538,9 +537,8 @@ struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
     struct api_req *q = c->req;
     struct http_deferred *d;
 
-    if (!q || q->deferred || !(d = http_defer(q->c.req, finish_deferred, q)))
+    if (!q || q->finish || !(d = http_defer(q->c.req, finish_deferred, q)))
         return NULL;
-    q->deferred = d;
     q->finish = finish;
     q->fstate = state;
     return (struct api_wake *)d;
@@ -593,7 +591,7 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
     {
         struct actx ax = actx_of(q);
         enum api_err rc = c->def->fn(&ax, q->in, q->result, &q->e);
-        if (q->deferred)
+        if (q->finish)
             return; /* finish_deferred answers, later */
         settle(q, rc);
     }

@@ -182,15 +182,24 @@ static void test_reopen_keeps_data(void **state)
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
 }
 
+/* A plain SQLite connection to the store's file in `data`, as another
+ * process would have; busy_ms: its busy timeout (0: none). */
+static sqlite3 *open_file(const char *data, int busy_ms)
+{
+    char p[160];
+    sqlite3 *db = NULL;
+    snprintf(p, sizeof p, "%s/flowlogd.db", data);
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, busy_ms);
+    return db;
+}
+
 /* One integer answer of `sql` on the store's file, read behind its back. */
 static long long file_int(const char *data, const char *sql)
 {
-    char p[160];
-    sqlite3 *db;
+    sqlite3 *db = open_file(data, 0);
     sqlite3_stmt *st;
     long long v = -1;
-    snprintf(p, sizeof p, "%s/flowlogd.db", data);
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
     if (sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
@@ -208,7 +217,7 @@ static void test_migration_2_to_5(void **state)
     struct fx *f = *state;
     struct serr e = {{0}};
     struct flowlog fl;
-    char id[16], rid[32], name[16], p[160];
+    char id[16], rid[32], name[16];
     sqlite3 *db;
     static struct got g;
     uint64_t total = 0;
@@ -223,8 +232,7 @@ static void test_migration_2_to_5(void **state)
     }
     store_close(f->s);
     f->s = NULL;
-    snprintf(p, sizeof p, "%s/flowlogd.db", f->data);
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    db = open_file(f->data, 0);
     assert_int_equal(sqlite3_exec(db,
                                   "DROP TRIGGER flowlogs_vpc_count_ins;"
                                   "DROP TRIGGER flowlogs_vpc_count_del;"
@@ -934,16 +942,6 @@ static void test_reentry_refused(void **state)
 
 /* ==== read transactions kept between reads (sqlite_reader.c) ==== */
 
-static sqlite3 *open_plain(struct fx *f)
-{
-    char p[160];
-    sqlite3 *db = NULL;
-    snprintf(p, sizeof p, "%s/flowlogd.db", f->data);
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 1000);
-    return db;
-}
-
 /* A read after another process's commit (here a plain SQLite connection,
  * as the CLI's would be) sees it, though the reader kept its transaction
  * from the read before. */
@@ -957,7 +955,7 @@ static void test_read_sees_foreign_commit(void **state)
 
     for (int i = 0; i < 3; i++) /* the reader now has a transaction to keep */
         assert_int_equal(store_key_lookup(f->s, "AKIDforeign", &k, &e), STORE_NOTFOUND);
-    db = open_plain(f);
+    db = open_file(f->data, 1000);
     snprintf(sql, sizeof sql,
              "INSERT INTO keys(secret_id, secret_key, uin) VALUES ('AKIDforeign', 'sk', '%s')",
              f->acct.uin);
@@ -1011,7 +1009,7 @@ static void test_idle_read_released(void **state)
         assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
     }
     usleep(30 * 1000);
-    db = open_plain(f);
+    db = open_file(f->data, 1000);
     assert_int_equal(sqlite3_exec(db, "SELECT count(*) FROM flowlogs", NULL, NULL, NULL),
                      SQLITE_OK); /* opens the WAL */
     assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, &nlog, &nckpt),
@@ -1028,12 +1026,8 @@ static void test_idle_read_released(void **state)
 /* integrity_check notices what no store operation can produce. */
 static void tamper(struct fx *f, const char *sql)
 {
-    char p[160];
-    sqlite3 *db = NULL;
+    sqlite3 *db = open_file(f->data, 5000);
     char *msg = NULL;
-    snprintf(p, sizeof p, "%s/flowlogd.db", f->data);
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
         fail_msg("tamper: %s", msg);
     sqlite3_close(db);
@@ -1081,10 +1075,7 @@ struct lock_holder {
 static void *hold_write_lock(void *arg)
 {
     struct lock_holder *h = arg;
-    char p[160];
-    sqlite3 *db = NULL;
-    snprintf(p, sizeof p, "%s/flowlogd.db", h->f->data);
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    sqlite3 *db = open_file(h->f->data, 0);
     assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     pthread_barrier_wait(&h->locked);
     usleep(300 * 1000);

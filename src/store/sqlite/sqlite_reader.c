@@ -215,21 +215,25 @@ struct conn *sq_reader(struct store_sqlite *s, struct serr *e)
 int sq_reader_enter(struct conn *c, struct serr *e)
 {
     struct sq_wal_stamp now;
+    int have;
 
     if (c->busy) /* only this thread sets it */
         return sq_err(e, STORE_ERR, "store called again from inside a row callback");
     pthread_mutex_lock(&c->hold_mu);
     c->busy = 1;
     c->uses++;
+    have = c->owner->hold_reads && sq_vfs_wal_stamp(c->mainf, &now) == 0;
     if (!sqlite3_get_autocommit(c->db)) {
-        if (c->stamped && !checkpointing(c->owner) && sq_vfs_wal_stamp(c->mainf, &now) == 0 &&
+        if (have && c->stamped && !checkpointing(c->owner) &&
             memcmp(&now, &c->stamp, sizeof now) == 0)
             return STORE_OK; /* nothing published since it began: the latest snapshot */
         end_txn(c);
     }
-    /* before the transaction's first read, so the stamp is never newer
-     * than its snapshot */
-    c->stamped = c->owner->hold_reads && sq_vfs_wal_stamp(c->mainf, &c->stamp) == 0;
+    /* `now` was copied before the new transaction's first read, so it is
+     * never newer than its snapshot */
+    c->stamped = have;
+    if (have)
+        c->stamp = now;
     if (sq_exec_id(c, ST_R_BEGIN, e) != STORE_OK) {
         c->busy = 0;
         pthread_mutex_unlock(&c->hold_mu);

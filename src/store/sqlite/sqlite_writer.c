@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /* sqlite_writer.c: the writer thread and group commit.
  *
  * Protocol. A write operation is a job on the caller's stack, appended to
@@ -59,6 +58,7 @@
  * them. At close the last connection (the writer's) checkpoints what is left
  * and removes the WAL, as SQLite does.
  */
+#define _GNU_SOURCE
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>
