@@ -568,7 +568,10 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
     }
     q->a = a;
     q->t0 = mono_us();
-    q->now = time(NULL);
+    /* not time(NULL): it reads the kernel's coarse clock, up to a tick
+     * behind, so a timestamp taken just after a second began would be off
+     * by one at the SignatureExpire bound */
+    q->now = (time_t)(now_ms() / 1000);
     q->e.id = API_E_OK;
     c = &q->c;
     c->req = req;
