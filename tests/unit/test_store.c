@@ -211,8 +211,9 @@ static long long file_int(const char *data, const char *sql)
 /* A database of schema 2 (flowlogs_vpc on (uin, region, vpc_id), no
  * per-VPC counts, counts per region) is migrated on open: the index is
  * replaced (3), the per-VPC counts made from the rows (4), the region
- * counts dropped (5); rows, answers and the quota unchanged. */
-static void test_migration_2_to_5(void **state)
+ * counts dropped (5), the name index dropped (6); rows, answers and
+ * the quota unchanged. */
+static void test_migration_2_to_6(void **state)
 {
     struct fx *f = *state;
     struct serr e = {{0}};
@@ -252,17 +253,19 @@ static void test_migration_2_to_5(void **state)
                                   " BEGIN UPDATE region_usage SET flowlogs = flowlogs - 1"
                                   " WHERE uin = OLD.uin AND region = OLD.region; END;"
                                   "DROP INDEX flowlogs_vpc_name;"
+                                  "CREATE INDEX flowlogs_name ON flowlogs(uin, region, name, id);"
                                   "CREATE INDEX flowlogs_vpc ON flowlogs(uin, region, vpc_id);"
                                   "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_vpc_name';"
                                   "INSERT INTO sqlite_stat1 VALUES ('flowlogs', 'flowlogs_vpc',"
-                                  " '1000000 100 100 20');"
+                                  " '1000000 100 100 20'), ('flowlogs', 'flowlogs_name',"
+                                  " '1000000 100 100 5 1');"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 5);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 6);
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                        "('region_usage', 'flowlogs_count_ins', "
                                        "'flowlogs_count_del')"),
@@ -277,6 +280,11 @@ static void test_migration_2_to_5(void **state)
                                        "'flowlogs_vpc_name'"), 1);
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_stat1 WHERE idx = "
                                        "'flowlogs_vpc_name'"), 1);
+    /* schema 6: no flowlogs_name, nor its statistics */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                       "'flowlogs_name'"), 0);
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_stat1 WHERE idx IN "
+                                       "('flowlogs_name', 'flowlogs_vpc')"), 0);
     {
         struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .vpc_id = "vpc-aaaaaaaa",
                                   .order = ORDER_NAME, .limit = 5};
@@ -1402,7 +1410,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_2_to_5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_2_to_6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flowlog_crud, setup, teardown),
