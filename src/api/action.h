@@ -28,6 +28,7 @@ struct actx {
     const char *region; /* NULL for a tag-service call without Region */
     const char *request_id;
     time_t now;
+    uint64_t now_ms; /* the same instant */
     enum api_lang lang; /* for messages a handler puts in its output */
     struct jw *w;       /* positioned inside the Response object */
     struct api_req *req; /* the api's, for api_defer */

@@ -473,6 +473,7 @@ struct api_req {
     struct apierr e;
     uint64_t t0;
     time_t now;
+    uint64_t now_ms;
     json_t *in, *result;
     struct jw w;
     action_finish_fn finish; /* set by api_defer: the action answers later */
@@ -482,7 +483,7 @@ struct api_req {
 static struct actx actx_of(struct api_req *q)
 {
     struct actx ax = {q->a->store, &q->c.key.account, q->c.region, q->c.request_id,
-                      q->now, q->c.lang, &q->w, q};
+                      q->now, q->now_ms, q->c.lang, &q->w, q};
     return ax;
 }
 
@@ -571,7 +572,8 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
     /* not time(NULL): it reads the kernel's coarse clock, up to a tick
      * behind, so a timestamp taken just after a second began would be off
      * by one at the SignatureExpire bound */
-    q->now = (time_t)(now_ms() / 1000);
+    q->now_ms = now_ms();
+    q->now = (time_t)(q->now_ms / 1000);
     q->e.id = API_E_OK;
     c = &q->c;
     c->req = req;

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -116,6 +117,8 @@ static int rand_chars(char *out, size_t n, const char *alphabet, unsigned alen)
     return 0;
 }
 
+#define ID_ALPHABET "0123456789abcdefghijklmnopqrstuvwxyz"
+
 int gen_id(const char *prefix, char *out, size_t outlen)
 {
     size_t pl = strlen(prefix);
@@ -123,7 +126,58 @@ int gen_id(const char *prefix, char *out, size_t outlen)
         return -1;
     memcpy(out, prefix, pl);
     out[pl] = '-';
-    return rand_chars(out + pl + 1, 8, "0123456789abcdefghijklmnopqrstuvwxyz", 36);
+    return rand_chars(out + pl + 1, 8, ID_ALPHABET, 36);
+}
+
+#define ID_HALF_SPACE (36u * 36u * 36u * 36u) /* 4 characters; 2^8 * 3^8 */
+
+/* Writes v mod 36^4 as 4 characters, most significant first. */
+static void base36_4(uint32_t v, char out[4])
+{
+    for (int i = 3; i >= 0; i--) {
+        out[i] = ID_ALPHABET[v % 36u];
+        v /= 36u;
+    }
+}
+
+static struct {
+    pthread_mutex_t mu;
+    int seeded;
+    uint32_t mul, add; /* s -> (mul * s + add) mod 36^4; mul coprime to 36 */
+    _Atomic uint32_t count;
+} clustered = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+int gen_id_clustered(const char *prefix, uint64_t ms, char *out, size_t outlen)
+{
+    size_t pl = strlen(prefix);
+    uint32_t seed[2], mul, add;
+    int seeded;
+
+    if (outlen < pl + 10)
+        return -1;
+    pthread_mutex_lock(&clustered.mu);
+    if (!clustered.seeded && rand_bytes(seed, sizeof seed) == 0) {
+        clustered.mul = seed[0] % ID_HALF_SPACE;
+        while (clustered.mul % 2u == 0 || clustered.mul % 3u == 0)
+            clustered.mul++;
+        clustered.add = seed[1] % ID_HALF_SPACE;
+        clustered.seeded = 1;
+    }
+    seeded = clustered.seeded;
+    mul = clustered.mul;
+    add = clustered.add;
+    pthread_mutex_unlock(&clustered.mu);
+    if (!seeded)
+        return -1;
+    memcpy(out, prefix, pl);
+    out[pl] = '-';
+    base36_4((uint32_t)((ms / 16u) % ID_HALF_SPACE), out + pl + 1);
+    base36_4((uint32_t)(((uint64_t)mul * (atomic_fetch_add(&clustered.count, 1u) % ID_HALF_SPACE) +
+                         add) %
+                        ID_HALF_SPACE),
+             out + pl + 5);
+    out[pl + 9] = '\0';
+    return 0;
 }
 
 int gen_token(char *out, size_t n)

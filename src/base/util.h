@@ -28,6 +28,17 @@ int rand_bytes(void *p, size_t n);
  * Returns 0, -1 on CSPRNG failure or short buffer. */
 int gen_id(const char *prefix, char *out, size_t outlen);
 
+/** Like gen_id, for ids that a B-tree indexes: the first 4 of the 8
+ * characters count 16 ms periods of ms (wall-clock milliseconds; they wrap
+ * every 7.5 hours), the other 4 are a process-wide counter put through a
+ * bijection drawn once from the CSPRNG. Ids made close in time are
+ * neighbours in an index on them (a commit dirties one page of that index
+ * for many creates, not one page each), and a process repeats an id only
+ * after 36^4 ids in one period or when the clock comes round again; the
+ * caller still checks uniqueness. NOT secret: later ids are guessable.
+ * Returns 0, -1 on CSPRNG failure or short buffer. */
+int gen_id_clustered(const char *prefix, uint64_t ms, char *out, size_t outlen);
+
 /** The splitmix64 output function (Steele, Lea, Flood 2014): a bijection
  * of 64-bit values that spreads every input bit over all output bits. */
 uint64_t mix64(uint64_t z);

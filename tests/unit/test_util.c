@@ -1,5 +1,6 @@
 /* test_util.c: gen_uuid (RequestIds): form, uniqueness within and across
- * threads, and no replay in a forked child. */
+ * threads, and no replay in a forked child; gen_id_clustered (flow-log
+ * ids): form, uniqueness, the clock prefix. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +75,45 @@ static void test_uuid_form_and_unique(void **state)
     free(ids);
 }
 
+static int cmp_fl(const void *a, const void *b)
+{
+    return memcmp(a, b, 12);
+}
+
+/* Flow-log ids: "fl-" + 8 of [0-9a-z]; 36^4 in one 16 ms period are all
+ * different, their first 4 characters are the period's (so they sort
+ * together), and the last 4 do not count up one by one. */
+static void test_clustered_ids(void **state)
+{
+    const size_t n = 36u * 36u * 36u * 36u;
+    char(*ids)[12] = calloc(n, 12);
+    const uint64_t ms = 1795445690123ULL; /* period 112215355632 */
+    unsigned steps_of_one = 0;
+    (void)state;
+    assert_non_null(ids);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(gen_id_clustered("fl", ms, ids[i], sizeof ids[i]), 0);
+        assert_int_equal(strlen(ids[i]), 11);
+        assert_memory_equal(ids[i], "fl-", 3);
+        for (int k = 3; k < 11; k++)
+            assert_non_null(strchr("0123456789abcdefghijklmnopqrstuvwxyz", ids[i][k]));
+        /* 112215355632 mod 36^4 = 210,672 = "4ik0" in base 36 */
+        assert_memory_equal(ids[i] + 3, "4ik0", 4);
+        if (i && strcmp(ids[i] + 7, ids[i - 1] + 7) > 0 &&
+            ids[i][10] == ids[i - 1][10] + 1 && !memcmp(ids[i] + 7, ids[i - 1] + 7, 3))
+            steps_of_one++;
+    }
+    assert_true(steps_of_one < n / 4);
+    qsort(ids, n, 12, cmp_fl);
+    for (size_t i = 1; i < n; i++)
+        assert_true(memcmp(ids[i - 1], ids[i], 12) != 0);
+    /* the next period sorts after this one; too short a buffer is refused */
+    assert_int_equal(gen_id_clustered("fl", ms + 16, ids[0], sizeof ids[0]), 0);
+    assert_memory_equal(ids[0] + 3, "4ik1", 4);
+    assert_int_equal(gen_id_clustered("fl", ms, ids[0], 11), -1);
+    free(ids);
+}
+
 /* A child forked after this thread made ids must not repeat the parent's
  * next one. */
 static void test_uuid_fork(void **state)
@@ -133,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uuid_form_and_unique),
         cmocka_unit_test(test_uuid_fork),
+        cmocka_unit_test(test_clustered_ids),
         cmocka_unit_test(test_time_formats_like_strftime),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);

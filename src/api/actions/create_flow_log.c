@@ -275,10 +275,11 @@ static enum api_err create_answer(struct actx *c, void *state, struct apierr *e)
     int src = cw->op.rc;
     enum api_err rc;
 
-    /* an id drawn twice (one in ~10^12 at a million flow logs): draw again.
+    /* the id is taken (made by another process in the same 16 ms, or by
+     * this one 7.5 hours of clock earlier; gen_id_clustered): draw again.
      * Blocking, so on a poll thread too, for this one request. */
     for (int attempt = 1; attempt < 5 && src == STORE_CONFLICT; attempt++) {
-        if (gen_id("fl", fl->id, sizeof fl->id) != 0)
+        if (gen_id_clustered("fl", c->now_ms, fl->id, sizeof fl->id) != 0)
             break;
         src = store_flowlog_create(c->store, fl, c->account->flowlog_quota, &cw->op.err);
     }
@@ -319,7 +320,7 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
     if (!(cw = calloc(1, sizeof *cw)))
         return apierr_set(e, API_E_INTERNAL, NULL);
     fill_flowlog(c, &r, log_region, cw->tags, &cw->fl);
-    if (gen_id("fl", cw->fl.id, sizeof cw->fl.id) != 0) {
+    if (gen_id_clustered("fl", c->now_ms, cw->fl.id, sizeof cw->fl.id) != 0) {
         free(cw);
         return apierr_set(e, API_E_INTERNAL, NULL);
     }
