@@ -149,46 +149,70 @@ struct create_job {
     size_t tags_len;
 };
 
+/* Why the insert of fl failed on a uniqueness constraint: the resource's
+ * flow log (STORE_EXISTS, named in e) or, if it has none, the id. */
+static int create_taken(struct conn *c, const struct flowlog *fl, struct serr *e)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_W_FL_OF_RESOURCE, e);
+    int rc, step;
+    if (!st)
+        return STORE_ERR;
+    sq_bind_str(st, 1, fl->uin, sizeof fl->uin);
+    sq_bind_str(st, 2, fl->region, sizeof fl->region);
+    sq_bind_str(st, 3, fl->resource_type, sizeof fl->resource_type);
+    sq_bind_str(st, 4, fl->resource_id, sizeof fl->resource_id);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = sq_err(e, STORE_EXISTS, "%s", (const char *)sqlite3_column_text(st, 0));
+    else if (step == SQLITE_DONE)
+        rc = sq_err(e, STORE_CONFLICT, "%.*s", (int)sizeof fl->id, fl->id);
+    else
+        rc = sq_fail(c->db, "create: the resource's flow log", e);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* After the insert: over the quota (the region's count now includes fl)?
+ * quota 0: the account's own. */
+static int create_quota(struct conn *c, const struct flowlog *fl, uint32_t quota, struct serr *e)
+{
+    sqlite3_stmt *st = sq_stmt(c, ST_W_FL_QUOTA, e);
+    int64_t used, limit;
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    sq_bind_str(st, 1, fl->uin, sizeof fl->uin);
+    sq_bind_str(st, 2, fl->region, sizeof fl->region);
+    sqlite3_bind_int64(st, 3, (int64_t)quota);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = sq_fail(c->db, "create: quota", e);
+    } else {
+        used = sqlite3_column_int64(st, 0) - 1; /* before this one */
+        limit = sqlite3_column_int64(st, 1);
+        rc = used >= limit ? sq_err(e, STORE_QUOTA, "%lld flow logs in %.*s (quota %lld)",
+                                    (long long)used, (int)sizeof fl->region, fl->region,
+                                    (long long)limit)
+                           : STORE_OK;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* The row goes in first: its constraints are the checks (the account by
+ * the foreign key, the resource's one flow log and the id by the unique
+ * indexes), so each B-tree is searched once; the rare failure is explained
+ * afterwards. Then the quota, counted with the new row; a failing job is
+ * rolled back to its savepoint by the writer. */
 static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
 {
     struct create_job *j = arg;
     const struct flowlog *fl = j->fl;
-    sqlite3_stmt *chk = sq_stmt(c, ST_W_FL_CHECK, e);
     sqlite3_stmt *ins = sq_stmt(c, ST_W_FL_INSERT, e);
     sqlite3_stmt *tag = sq_stmt(c, ST_W_TAG_INSERT, e);
-    int64_t quota, used;
-    int rc = STORE_ERR, step;
+    int rc, step, ext, taken;
 
-    if (!chk || !ins || !tag)
+    if (!ins || !tag)
         return STORE_ERR;
-
-    /* account, usage, the resource's flow log and the id: one statement */
-    sq_bind_str(chk, 1, fl->uin, sizeof fl->uin);
-    sq_bind_str(chk, 2, fl->region, sizeof fl->region);
-    sq_bind_str(chk, 3, fl->resource_type, sizeof fl->resource_type);
-    sq_bind_str(chk, 4, fl->resource_id, sizeof fl->resource_id);
-    sq_bind_str(chk, 5, fl->id, sizeof fl->id);
-    step = sqlite3_step(chk);
-    if (step == SQLITE_DONE) {
-        rc = sq_err(e, STORE_NOTFOUND, "%.*s", (int)sizeof fl->uin, fl->uin);
-    } else if (step != SQLITE_ROW) {
-        sq_fail(c->db, "create check", e);
-    } else {
-        quota = j->quota ? (int64_t)j->quota : sqlite3_column_int64(chk, 0);
-        used = sqlite3_column_int64(chk, 1);
-        if (sqlite3_column_type(chk, 2) != SQLITE_NULL)
-            rc = sq_err(e, STORE_EXISTS, "%s", (const char *)sqlite3_column_text(chk, 2));
-        else if (used >= quota)
-            rc = sq_err(e, STORE_QUOTA, "%lld flow logs in %.*s (quota %lld)", (long long)used,
-                        (int)sizeof fl->region, fl->region, (long long)quota);
-        else if (sqlite3_column_int(chk, 3))
-            rc = sq_err(e, STORE_CONFLICT, "%.*s", (int)sizeof fl->id, fl->id);
-        else
-            rc = STORE_OK;
-    }
-    sqlite3_reset(chk);
-    if (rc != STORE_OK)
-        return rc;
 
     sq_bind_str(ins, 1, fl->id, sizeof fl->id);
     sq_bind_str(ins, 2, fl->uin, sizeof fl->uin);
@@ -209,8 +233,20 @@ static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
     sqlite3_bind_int(ins, 17, fl->enable ? 1 : 0);
     sqlite3_bind_int64(ins, 18, fl->created_at);
     sqlite3_bind_blob(ins, 19, j->tags, (int)j->tags_len, SQLITE_STATIC);
-    if (sq_exec(c, ins, e) != STORE_OK)
-        return STORE_ERR;
+    step = sqlite3_step(ins);
+    ext = step == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(c->db);
+    taken = ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY;
+    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+        rc = sq_err(e, STORE_NOTFOUND, "%.*s", (int)sizeof fl->uin, fl->uin);
+    else if (ext != SQLITE_OK && !taken)
+        rc = sq_fail(c->db, "create", e);
+    else
+        rc = STORE_OK;
+    sqlite3_reset(ins);
+    if (taken)
+        return create_taken(c, fl, e);
+    if (rc != STORE_OK || (rc = create_quota(c, fl, j->quota, e)) != STORE_OK)
+        return rc;
 
     for (size_t i = 0; i < fl->ntags; i++) {
         sq_bind_str(tag, 1, fl->id, sizeof fl->id);

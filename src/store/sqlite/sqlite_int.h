@@ -59,13 +59,12 @@
       "has_dnat) IS NOT (excluded.vpc_id, excluded.subnet_id, "                                  \
       "excluded.instance_id, excluded.name, excluded.cidr, excluded.instance_type, "             \
       "excluded.edition, excluded.nat_version, excluded.has_dnat)")                              \
-    X(W_FL_CHECK,                                                                                \
-      "SELECT a.flowlog_quota, "                                                                 \
-      "(SELECT coalesce(sum(u.flowlogs), 0) FROM vpc_usage u WHERE u.uin = ?1 AND u.region = ?2), " \
-      "(SELECT f.id FROM flowlogs f WHERE f.uin = ?1 AND f.region = ?2 "                         \
-      "AND f.resource_type = ?3 AND f.resource_id = ?4), "                                       \
-      "EXISTS(SELECT 1 FROM flowlogs f WHERE f.id = ?5) "                                        \
-      "FROM accounts a WHERE a.uin = ?1")                                                        \
+    X(W_FL_OF_RESOURCE,                                                                          \
+      "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_type = ?3 "           \
+      "AND resource_id = ?4")                                                                    \
+    X(W_FL_QUOTA,                                                                                \
+      "SELECT (SELECT coalesce(sum(flowlogs), 0) FROM vpc_usage WHERE uin = ?1 AND region = ?2), " \
+      "CASE WHEN ?3 > 0 THEN ?3 ELSE (SELECT flowlog_quota FROM accounts WHERE uin = ?1) END")   \
     X(W_FL_INSERT,                                                                               \
       "INSERT INTO flowlogs(" FL_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "  \
       "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)")                                                      \
