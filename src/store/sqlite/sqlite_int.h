@@ -206,6 +206,7 @@ struct store_sqlite {
      * from its beginning. Thresholds are set at open. */
     int ckpt_pages; /* WAL frames that start a background checkpoint */
     int ckpt_tail;  /* the checkpointer repeats a pass while it copied more than this */
+    int restart_backlog; /* the writer's RESTART waits for at most this many frames to copy */
     int ckpt_hard;  /* WAL frames above which the writer runs a RESTART whatever it costs */
     struct conn *ck; /* the checkpointer's connection; only its thread uses it */
     pthread_t ckpt;

@@ -111,6 +111,7 @@ static atomic_uint_fast64_t st_maps, st_unmaps, st_wal_writes, st_wal_flushes, s
  * is nBackfill. A stamp is the first copy (readers start from it; a writer
  * writes it last) and nBackfill. */
 #define WAL_HDR_WORDS 12
+#define WAL_MXFRAME_WORD 4    /* the header's mxFrame, byte 16 */
 #define WAL_NBACKFILL_WORD 24 /* byte 96 */
 #define WAL_STAMP_END 100
 
@@ -607,6 +608,16 @@ int sq_vfs_wal_stamp(sqlite3_file *f, struct sq_wal_stamp *out)
     out->w[WAL_HDR_WORDS] = __atomic_load_n(&w[WAL_NBACKFILL_WORD], __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     return 0;
+}
+
+int sq_vfs_wal_backlog(sqlite3_file *f)
+{
+    struct sq_wal_stamp st;
+    if (sq_vfs_wal_stamp(f, &st) != 0)
+        return -1;
+    return st.w[WAL_MXFRAME_WORD] > st.w[WAL_HDR_WORDS]
+               ? (int)(st.w[WAL_MXFRAME_WORD] - st.w[WAL_HDR_WORDS])
+               : 0;
 }
 
 void sq_vfs_stats(struct sq_vfs_stats *out)

@@ -35,6 +35,12 @@ struct sq_wal_stamp {
  * thread that has it to itself, may call it at any time. */
 int sq_vfs_wal_stamp(sqlite3_file *f, struct sq_wal_stamp *out);
 
+/** The frames of f's WAL that no checkpoint has copied into f yet (the
+ * published mxFrame less nBackfill), read lock-free as a stamp is: a hint,
+ * which may be out of date by the time it is used. -1 as for
+ * sq_vfs_wal_stamp. */
+int sq_vfs_wal_backlog(sqlite3_file *f);
+
 /** Process-wide counters, for tests and diagnostics. */
 struct sq_vfs_stats {
     uint64_t maps;         /* database mappings created */
