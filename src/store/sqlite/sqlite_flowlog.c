@@ -520,8 +520,9 @@ static const struct {
 #define NSCALAR (sizeof scalar_filters / sizeof scalar_filters[0])
 
 /* Shape bits: 0..8 scalar filters, 9 tag-key, 10..13 distinct tag-pair
- * keys (0..15), 14 order by name, 15 descending. More pair keys than
- * MAX_CACHED_PAIRS: prepared for the call only. */
+ * keys (0..15), 14 order by name, 15 descending, 16..21 VPC arms of a
+ * merged page (0..MERGE_MAX). More pair keys than MAX_CACHED_PAIRS:
+ * prepared for the call only. */
 #define SHAPE_SCALARS ((1u << NSCALAR) - 1)
 #define SHAPE_TAG_KEYS (1u << 9)
 #define SHAPE_PAIRS_SHIFT 10
@@ -531,6 +532,9 @@ static const struct {
 #define SHAPE_VPC_ONLY (1u << SCALAR_VPC)
 #define SHAPE_NAME (1u << 14)
 #define SHAPE_DESC (1u << 15)
+#define SHAPE_ARMS_SHIFT 16
+#define SHAPE_ARMS (63u << SHAPE_ARMS_SHIFT)
+#define MERGE_MAX 32 /* VPCs of a merged name-order page, at most */
 #define MAX_LIST_JSON (1u << 20)
 
 /* A query's filters in bindable form. */
@@ -544,6 +548,8 @@ struct plan {
         const char *key;
         size_t off, len; /* its values' JSON in json */
     } *pairs;
+    size_t narms;           /* a merged page: one arm per VPC of the tenant */
+    struct buf vpcs;        /* their ids, NUL-terminated one after the other */
 };
 
 /* Appends s as a JSON string. */
@@ -577,7 +583,51 @@ static int json_str(struct buf *b, const char *s)
 static void plan_free(struct plan *pl)
 {
     buf_free(&pl->json);
+    buf_free(&pl->vpcs);
     free(pl->pairs);
+}
+
+/* The parameter of a merged page's VPC arm k: after the pairs'. */
+static int p_arm(const struct plan *pl, size_t k)
+{
+    return P_PAIRS + 2 * (int)pl->npairs + (int)k;
+}
+
+/* A page in name order without a VpcId filter: flowlogs_vpc_name orders
+ * each of the tenant's VPCs by name, so the page is a merge of one ordered
+ * arm per VPC (SQLite merges the arms of a compound SELECT with ORDER BY
+ * and stops at LIMIT + OFFSET rows), instead of sorting all the tenant's
+ * rows. Reads the tenant's VPCs (vpc_usage) into pl; with none, or more
+ * than MERGE_MAX, the page is sorted as any other. */
+static int plan_arms(struct conn *c, const struct flowlog_query *q, struct plan *pl,
+                     struct serr *e)
+{
+    sqlite3_stmt *st;
+    int step;
+
+    if (!(pl->shape & SHAPE_NAME) || (pl->shape & SHAPE_VPC_ONLY))
+        return STORE_OK;
+    if (!(st = sq_stmt(c, ST_R_FL_VPCS, e)))
+        return STORE_ERR;
+    sq_bind_cstr(st, 1, q->uin ? q->uin : "");
+    sq_bind_cstr(st, 2, q->region ? q->region : "");
+    sqlite3_bind_int(st, 3, MERGE_MAX + 1);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        if (buf_append(&pl->vpcs, v ? (const char *)v : "",
+                       (size_t)sqlite3_column_bytes(st, 0) + 1) != 0) {
+            sqlite3_reset(st);
+            return sq_err(e, STORE_ERR, "out of memory");
+        }
+        pl->narms++;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return sq_fail(c->db, "the tenant's VPCs", e);
+    if (pl->narms > MERGE_MAX)
+        pl->narms = 0;
+    pl->shape |= (uint32_t)pl->narms << SHAPE_ARMS_SHIFT;
+    return STORE_OK;
 }
 
 /* Works out the shape and the JSON lists of q. */
@@ -588,6 +638,7 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
 
     memset(pl, 0, sizeof *pl);
     buf_init(b, MAX_LIST_JSON);
+    buf_init(&pl->vpcs, 1u << 16);
     for (size_t i = 0; i < NSCALAR; i++) {
         const char *v = *(const char *const *)((const char *)q + scalar_filters[i].off);
         if (v && *v) {
@@ -708,19 +759,28 @@ static int shape_sql(const struct plan *pl, int page, struct buf *b)
                           P_UIN, P_REGION, P_SCALAR + SCALAR_VPC);
     if (!page && !(pl->shape & SHAPE_SCALARS))
         return tag_count_sql(pl, b);
-    r |= buf_puts(b, page ? "SELECT " FL_COLS " FROM flowlogs f" : "SELECT count(*) FROM flowlogs f");
-    r |= buf_printf(b, " WHERE f.uin = ?%d AND f.region = ?%d", P_UIN, P_REGION);
-    for (size_t i = 0; i < NSCALAR; i++)
-        if (pl->shape & (1u << i))
-            r |= buf_printf(b, " AND f.%s = ?%d", scalar_filters[i].col, P_SCALAR + (int)i);
-    /* tag filters read only this tenant's part of flowlog_tags_kv */
-    for (int k = (pl->shape & SHAPE_TAG_KEYS) ? -1 : 0; k < (int)pl->npairs; k++) {
-        r |= buf_puts(b, " AND f.id IN (");
-        r |= tag_set_sql(b, k);
-        r |= buf_puts(b, ")");
+    /* a merged page (plan_arms): the same selection once per VPC */
+    for (size_t arm = 0; arm < (page && pl->narms ? pl->narms : 1); arm++) {
+        if (arm)
+            r |= buf_puts(b, " UNION ALL ");
+        r |= buf_puts(b, page ? "SELECT " FL_COLS " FROM flowlogs f"
+                              : "SELECT count(*) FROM flowlogs f");
+        r |= buf_printf(b, " WHERE f.uin = ?%d AND f.region = ?%d", P_UIN, P_REGION);
+        if (page && pl->narms)
+            r |= buf_printf(b, " AND f.vpc_id = ?%d", p_arm(pl, arm));
+        for (size_t i = 0; i < NSCALAR; i++)
+            if (pl->shape & (1u << i))
+                r |= buf_printf(b, " AND f.%s = ?%d", scalar_filters[i].col, P_SCALAR + (int)i);
+        /* tag filters read only this tenant's part of flowlog_tags_kv */
+        for (int k = (pl->shape & SHAPE_TAG_KEYS) ? -1 : 0; k < (int)pl->npairs; k++) {
+            r |= buf_puts(b, " AND f.id IN (");
+            r |= tag_set_sql(b, k);
+            r |= buf_puts(b, ")");
+        }
     }
+    /* (a compound's ORDER BY names its result columns, which are f's) */
     if (page)
-        r |= buf_printf(b, " ORDER BY f.%s %s, f.id %s LIMIT ?%d OFFSET ?%d",
+        r |= buf_printf(b, " ORDER BY %s %s, id %s LIMIT ?%d OFFSET ?%d",
                         (pl->shape & SHAPE_NAME) ? "name" : "created_at", dir, dir, P_LIMIT,
                         P_OFFSET);
     return r ? -1 : 0;
@@ -800,6 +860,9 @@ static void plan_bind(sqlite3_stmt *st, const struct flowlog_query *q, const str
                           (int)pl->pairs[k].len, SQLITE_STATIC);
     }
     if (page) {
+        const char *v = pl->vpcs.data;
+        for (size_t k = 0; k < pl->narms; k++, v += strlen(v) + 1)
+            sq_bind_cstr(st, p_arm(pl, k), v);
         sqlite3_bind_int64(st, P_LIMIT,
                            q->limit == 0 || q->limit > INT64_MAX ? -1 : (int64_t)q->limit);
         sqlite3_bind_int64(st, P_OFFSET, q->offset > INT64_MAX ? INT64_MAX : (int64_t)q->offset);
@@ -818,7 +881,8 @@ int sq_flowlog_query(struct store *st, const struct flowlog_query *q, flowlog_cb
 
     if (!c || sq_reader_enter(c, e) != STORE_OK)
         return STORE_ERR;
-    if (plan_build(q, &pl, e) != STORE_OK || shape_get(c, &pl, &count, &page, &own, e) != 0)
+    if (plan_build(q, &pl, e) != STORE_OK || plan_arms(c, q, &pl, e) != STORE_OK ||
+        shape_get(c, &pl, &count, &page, &own, e) != 0)
         goto fail;
     /* count and page see one snapshot (sq_reader_enter) */
     if (total) {

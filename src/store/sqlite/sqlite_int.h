@@ -88,6 +88,9 @@
       "edition, nat_version, has_dnat, created_at FROM resources "                               \
       "WHERE uin = ?1 AND region = ?2 AND kind = ?3 AND id = ?4")                                \
     X(R_FL_GET, "SELECT " FL_COLS " FROM flowlogs WHERE id = ?3 AND uin = ?1 AND region = ?2")   \
+    X(R_FL_VPCS,                                                                                 \
+      "SELECT vpc_id FROM vpc_usage WHERE uin = ?1 AND region = ?2 AND flowlogs > 0 "            \
+      "ORDER BY vpc_id LIMIT ?3")                                                                \
     X(R_ALL_TAGS, "SELECT id, tags FROM flowlogs")                                               \
     X(R_TAGS, "SELECT key, value FROM flowlog_tags WHERE flowlog_id = ?1 ORDER BY pos")          \
     X(R_TAG_OWNER_CHECK,                                                                         \

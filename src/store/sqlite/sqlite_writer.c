@@ -52,9 +52,9 @@
  *   frames; the next commit then writes from the start of the WAL. The
  *   writes wait meanwhile, ~6 us per frame copied, so the writer first
  *   reads how many are left (the wal-index, lock-free: sq_vfs_wal_backlog)
- *   and, above restart_backlog (ckpt_pages / 64, at least 128), wakes the checkpointer for another round
- *   instead (with ~2,000 left a RESTART held the writes 5-6 ms, a p99
- *   request's whole wait).
+ *   and, above restart_backlog (ckpt_pages / 64, at least 128), wakes the
+ *   checkpointer for another round instead (with ~800 left, up to 2,000, a
+ *   RESTART held the writes 5-6 ms: a p99 request's whole wait).
  * - Safety valve: if the WAL reaches ckpt_hard frames all the same (the
  *   checkpointer fell behind, readers kept it from catching up), the writer
  *   runs that RESTART whatever is left to copy; if readers still hold old
