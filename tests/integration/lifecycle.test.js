@@ -1,6 +1,7 @@
 // lifecycle.test.js: issue 5 §4 at scale: paging through 1,000 flow logs in
 // every order (createTime / flowLogName, ASC / DESC) with small and large
-// pages, without a repeat or a gap; and all-or-nothing EnableFlowLogs /
+// pages, without a repeat or a gap (also in name order without VpcId over
+// several VPCs, the merged plan); and all-or-nothing EnableFlowLogs /
 // DisableFlowLogs (one unknown id: ResourceNotFound, nothing changed).
 //
 // The 1,000 ENIs come from one inventory import; the flow logs are created
@@ -95,6 +96,59 @@ describe("paging through 1,000 flow logs", () => {
       if (p.FlowLog.length < 7) break;
     }
     assert.deepEqual(got, expected("flowLogName", "ASC").filter((id) => chosen.includes(id)));
+  });
+});
+
+describe("flowLogName order without VpcId, over several VPCs", () => {
+  // 3 more VPCs made through the API, each with a VPC flow log and 4 subnet ones, and the
+  // fixture's second VPC with 3 (VPC, subnet, ENI); names among the same 37: a page without
+  // VpcId in name order is a merge of the account's VPCs (one ordered arm each)
+  let all;
+  before(async () => {
+    const more = [];
+    let n = 0;
+    const add = async (type, id, vpc) => {
+      const name = `flow-${String(n++ % 37).padStart(2, "0")}`;
+      const fl = (await c.CreateFlowLog(h.eniRequest(A.ids, id, { ResourceType: type, VpcId: vpc, FlowLogName: name }))).FlowLog[0];
+      more.push({ id: fl.FlowLogId, name: fl.FlowLogName, created: fl.CreatedTime });
+    };
+    for (let v = 0; v < 3; v++) {
+      const vpc = (await c.CreateVpc({ VpcName: `merge-${v}`, CidrBlock: `10.${100 + v}.0.0/16` })).Vpc.VpcId;
+      await add("VPC", vpc, vpc);
+      for (let k = 0; k < 4; k++) {
+        const subnet = (await c.CreateSubnet({ VpcId: vpc, SubnetName: `merge-${v}-${k}`, CidrBlock: `10.${100 + v}.${k}.0/24`, Zone: "ap-guangzhou-3" })).Subnet.SubnetId;
+        await add("SUBNET", subnet, vpc);
+      }
+    }
+    await add("VPC", A.ids.vpc2, A.ids.vpc2);
+    await add("SUBNET", A.ids.subnet2, A.ids.vpc2);
+    await add("NETWORKINTERFACE", A.ids.eniVpc2, A.ids.vpc2);
+    all = [...flows, ...more];
+  });
+
+  for (const dir of ["ASC", "DESC"]) {
+    for (const limit of [7, 100]) {
+      test(`flowLogName ${dir}, Limit ${limit}: every flow log of the 5 VPCs once, in order`, async () => {
+        const key = (f) => f.name;
+        const want = [...all].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((f) => f.id);
+        if (dir === "DESC") want.reverse();
+        const ids = [];
+        for (let offset = 0; ; offset += limit) {
+          const r = await c.DescribeFlowLogs({ OrderField: "flowLogName", OrderDirection: dir, Offset: offset, Limit: limit });
+          assert.equal(r.TotalNum, all.length);
+          ids.push(...r.FlowLog.map((f) => f.FlowLogId));
+          if (r.FlowLog.length < limit) break;
+        }
+        assert.deepEqual(ids, want);
+      });
+    }
+  }
+
+  test("a FlowLogName filter in name order picks the same rows from every VPC", async () => {
+    const r = await c.DescribeFlowLogs({ FlowLogName: "flow-05", OrderField: "flowLogName", OrderDirection: "ASC", Limit: 100 });
+    const want = all.filter((f) => f.name === "flow-05").map((f) => f.id).sort();
+    assert.equal(r.TotalNum, want.length);
+    assert.deepEqual(r.FlowLog.map((f) => f.FlowLogId), want);
   });
 });
 

@@ -533,7 +533,6 @@ static const struct {
 #define SHAPE_NAME (1u << 14)
 #define SHAPE_DESC (1u << 15)
 #define SHAPE_ARMS_SHIFT 16
-#define SHAPE_ARMS (63u << SHAPE_ARMS_SHIFT)
 #define MERGE_MAX 32 /* VPCs of a merged name-order page, at most */
 #define MAX_LIST_JSON (1u << 20)
 
@@ -598,14 +597,16 @@ static int p_arm(const struct plan *pl, size_t k)
  * arm per VPC (SQLite merges the arms of a compound SELECT with ORDER BY
  * and stops at LIMIT + OFFSET rows), instead of sorting all the tenant's
  * rows. Reads the tenant's VPCs (vpc_usage) into pl; with none, or more
- * than MERGE_MAX, the page is sorted as any other. */
+ * than MERGE_MAX, the page is sorted as any other. Not with tag filters:
+ * their matches are found first (and each arm would find them again). */
 static int plan_arms(struct conn *c, const struct flowlog_query *q, struct plan *pl,
                      struct serr *e)
 {
     sqlite3_stmt *st;
     int step;
 
-    if (!(pl->shape & SHAPE_NAME) || (pl->shape & SHAPE_VPC_ONLY))
+    if (!(pl->shape & SHAPE_NAME) || (pl->shape & SHAPE_VPC_ONLY) ||
+        (pl->shape & SHAPE_TAG_KEYS) || pl->npairs)
         return STORE_OK;
     if (!(st = sq_stmt(c, ST_R_FL_VPCS, e)))
         return STORE_ERR;
