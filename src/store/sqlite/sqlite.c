@@ -213,10 +213,10 @@ static const char *const migrations[] = {
     "DROP TABLE region_usage;",
     /* 5 -> 6: flowlogs_name goes: one B-tree less per create (+15 %
      * creates). DescribeFlowLogs in flowLogName order with a VpcId filter
-     * (the common one) keeps its index, flowlogs_vpc_name; without one, the
-     * tenant's rows in the region are sorted (at most its quota, 100 by
-     * default), as a VpcId page in createTime order walks them. A FlowLogName
-     * filter without VpcId reads them too. */
+     * (the common one) keeps its index, flowlogs_vpc_name; without one the
+     * page merges the tenant's VPCs from that index (sqlite_flowlog.c,
+     * plan_arms), or sorts the tenant's rows of the region (at most its
+     * quota) past 32 VPCs or with tag filters. */
     "DROP INDEX flowlogs_name;"
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_name';",
 };
@@ -431,9 +431,10 @@ struct conn *sq_conn_open(struct store_sqlite *s, enum conn_role role, struct se
     if (role == CONN_WRITER &&
         sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_OK)
         c->wal_buffered = sq_vfs_buffer_wal(c->db, WAL_BUFFER_BYTES) == 0;
-    /* a reader compares the wal-index with what its transaction saw */
-    if (role == CONN_READER &&
-        sqlite3_file_control(c->db, "main", SQLITE_FCNTL_FILE_POINTER, &c->mainf) != SQLITE_OK)
+    /* the database file: a reader compares its wal-index with what its
+     * transaction saw, the writer reads the checkpoint backlog from it, the
+     * checkpointer syncs it */
+    if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_FILE_POINTER, &c->mainf) != SQLITE_OK)
         c->mainf = NULL;
     ok = 1;
 fail:

@@ -748,11 +748,8 @@ static int shape_sql(const struct plan *pl, int page, struct buf *b)
     const char *dir = (pl->shape & SHAPE_DESC) ? "DESC" : "ASC";
     int r = 0;
     /* counts kept by triggers: no need to count */
-    if (!page && !(pl->shape & SHAPE_FILTERS))
-        return buf_printf(b,
-                          "SELECT coalesce(sum(flowlogs), 0) FROM vpc_usage"
-                          " WHERE uin = ?%d AND region = ?%d",
-                          P_UIN, P_REGION);
+    if (!page && !(pl->shape & SHAPE_FILTERS)) /* P_UIN and P_REGION are ?1 and ?2 */
+        return buf_puts(b, REGION_COUNT_SQL);
     if (!page && (pl->shape & SHAPE_FILTERS) == SHAPE_VPC_ONLY)
         return buf_printf(b,
                           "SELECT coalesce((SELECT flowlogs FROM vpc_usage"

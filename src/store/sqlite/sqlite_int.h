@@ -28,6 +28,12 @@
     "cloud_log_id, cloud_log_region, cloud_log_state, storage_type, storage_id, storage_topic, " \
     "period, enable, created_at, tags"
 
+/* A tenant's flow logs in a region (?1 uin, ?2 region): the sum of its
+ * per-VPC counts (every flow log has one vpc_usage row, '' for CCN). The
+ * quota check and DescribeFlowLogs' unfiltered TotalCount. */
+#define REGION_COUNT_SQL                                                                         \
+    "SELECT coalesce(sum(flowlogs), 0) FROM vpc_usage WHERE uin = ?1 AND region = ?2"
+
 /* Every fixed statement: id and SQL. Prepared lazily, once per connection,
  * with SQLITE_PREPARE_PERSISTENT. W_ ones run on the writer connection,
  * R_ ones on reader connections. */
@@ -63,7 +69,7 @@
       "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_type = ?3 "           \
       "AND resource_id = ?4")                                                                    \
     X(W_FL_QUOTA,                                                                                \
-      "SELECT (SELECT coalesce(sum(flowlogs), 0) FROM vpc_usage WHERE uin = ?1 AND region = ?2), " \
+      "SELECT (" REGION_COUNT_SQL "), "                                                          \
       "CASE WHEN ?3 > 0 THEN ?3 ELSE (SELECT flowlog_quota FROM accounts WHERE uin = ?1) END")   \
     X(W_FL_INSERT,                                                                               \
       "INSERT INTO flowlogs(" FL_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "  \
@@ -126,7 +132,7 @@ struct conn {
     int busy;                 /* a read is running (guards against re-entry from callbacks) */
     /* readers (sqlite_reader.c): the read transaction kept between reads */
     pthread_mutex_t hold_mu;  /* the owner's from enter to leave; the reaper's to end a hold */
-    sqlite3_file *mainf;      /* the database file, for its wal-index stamp; NULL */
+    sqlite3_file *mainf;      /* the database file (wal-index stamp, backlog, sync); NULL */
     int stamped;              /* `stamp` was taken before the open transaction began */
     int held;                 /* the transaction stays open between reads */
     unsigned uses, reaper_saw; /* reads begun; `uses` when the reaper last looked */

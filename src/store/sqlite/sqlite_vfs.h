@@ -1,6 +1,7 @@
 /* sqlite_vfs.h: the "flowlogd" VFS, SQLite's default (unix) VFS with its own
  * memory mapping of database files, write coalescing for the WAL of the
- * writer connection and early write-back of checkpoints. See sqlite_vfs.c for why and for the invariants. */
+ * writer connection and early write-back of checkpoints. See sqlite_vfs.c
+ * for why and for the invariants. */
 #ifndef FLOWLOGD_STORE_SQLITE_VFS_H
 #define FLOWLOGD_STORE_SQLITE_VFS_H
 

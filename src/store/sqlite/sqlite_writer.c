@@ -237,15 +237,6 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
-/* The frames of the writer's WAL not copied yet (a hint), or -1. */
-static int wal_backlog(sqlite3 *db)
-{
-    sqlite3_file *f = NULL;
-    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK)
-        return -1;
-    return sq_vfs_wal_backlog(f);
-}
-
 /* Between batches (callers woken): the RESTART that lets the WAL start
  * again, once the checkpointer caught up and the frames left to copy are
  * few (the RESTART copies them while the writes wait: ~6 us each), or once
@@ -253,7 +244,7 @@ static int wal_backlog(sqlite3 *db)
 static void ckpt_after_batch(struct store_sqlite *s)
 {
     sqlite3 *db = s->w->db;
-    int caught_up, rc, nlog = -1, nckpt = -1, backlog;
+    int caught_up, rc, nlog = -1, nckpt = -1;
 
     if (s->wal_frames < s->ckpt_pages)
         return;
@@ -263,8 +254,7 @@ static void ckpt_after_batch(struct store_sqlite *s)
     if (s->wal_frames < s->valve_at) {
         if (!caught_up)
             return;
-        backlog = wal_backlog(db);
-        if (backlog > s->restart_backlog) {
+        if (sq_vfs_wal_backlog(s->w->mainf) > s->restart_backlog) {
             /* another round of passes shortens it */
             pthread_mutex_lock(&s->ckpt_mu);
             if (s->ckpt_done_gen == s->ckpt_gen && !s->ckpt_running) {
@@ -312,9 +302,8 @@ static void ckpt_after_batch(struct store_sqlite *s)
  * that RESTART fails too rather than letting the WAL start again. */
 static int ckpt_sync_db(struct conn *c)
 {
-    sqlite3_file *f = NULL;
-    if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
-        !f->pMethods)
+    sqlite3_file *f = c->mainf;
+    if (!f || !f->pMethods)
         return -1;
     return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK ? 0 : -1;
 }
