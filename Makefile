@@ -4,13 +4,15 @@
 # real binary driven by the official Node SDK).
 
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson libcrypto sqlite3 libcurl
+PKGS    := libmicrohttpd jansson libcrypto sqlite3 libcurl libsystemd
+VERSION := $(shell cat VERSION)
 SAN     ?=
 B       := build$(if $(SAN),-san)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -fno-strict-aliasing -Isrc -MMD -MP \
+           -DFLOWLOGD_VERSION='"$(VERSION)"' \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 ifdef SAN
