@@ -268,7 +268,7 @@ static enum api_err check_transport(struct api *a, struct call *c, struct apierr
  * signature). */
 static const char *addressed_service(const struct call *c)
 {
-    static const char *const services[] = {"vpc", "tag"};
+    static const char *const services[] = {"vpc", "tag", "sts"};
     char label[64];
     host_label(http_header(c->req, "Host"), label, sizeof label);
     for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
@@ -354,9 +354,8 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
     const struct http_request *r = c->req;
     struct tc3_auth au;
     struct tc3_request tr;
-    char why[128], label[64], expect_date[11], sig[65];
+    char why[128], expect_date[11];
     unsigned char key[32];
-    struct buf canon;
     enum api_err rc;
     int64_t ts;
     int have_key = 0;
@@ -368,13 +367,16 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
     if ((rc = lookup_key(a, c, au.secret_id, au.date, au.service, key, &have_key, e)) !=
         API_E_OK)
         return rc;
-    /* the scope must name the date of the timestamp and the host's service */
+    /* the scope must name the date of the timestamp and a service the
+     * request may be signed for: the action's product, or the host's first
+     * label as the Node SDK signs it (both are in the signed scope) */
     parse_i64(c->timestamp, strlen(c->timestamp), &ts);
     fmt_date_utc((time_t)ts, expect_date);
-    host_label(http_header(r, "Host"), label, sizeof label);
-    if (strcmp(au.date, expect_date) != 0 || strcmp(au.service, label) != 0)
+    if (strcmp(au.date, expect_date) != 0 ||
+        !tc3_service_allowed(au.service, c->def->service, http_header(r, "Host")))
         return apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
 
+    memset(&tr, 0, sizeof tr);
     tr.method = r->method;
     tr.query = r->query;
     /* struct http_header and struct auth_header have the same two members */
@@ -382,18 +384,12 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
     tr.nheaders = r->nheaders;
     tr.body = r->body;
     tr.body_len = r->body_len;
-    buf_init(&canon, 0);
-    if (tc3_canonical_request(&tr, au.signed_headers, &canon) != 0) {
-        buf_free(&canon);
-        return apierr_set(e, API_E_INTERNAL, NULL);
-    }
     if (!have_key) {
         tc3_derive_key(c->key.secret_key, au.date, au.service, key);
         credcache_put(a->creds, &c->key, now_ms(), au.date, au.service, key);
     }
-    tc3_signature(key, c->timestamp, au.date, au.service, canon.data, canon.len, sig);
-    buf_free(&canon);
-    return auth_equal(sig, au.signature) ? API_E_OK : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
+    return tc3_verify(&tr, &au, key, c->timestamp) ? API_E_OK
+                                                    : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
 }
 
 static enum api_err verify_v1(struct api *a, struct call *c, time_t now, struct apierr *e)
@@ -602,6 +598,22 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
     }
 done:
     finish_request(q, out);
+}
+
+enum api_err api_authenticate(struct api *a, const struct http_request *req, time_t now,
+                              struct apierr *e)
+{
+    struct call c;
+    enum api_err rc;
+
+    memset(&c, 0, sizeof c);
+    c.req = req;
+    e->id = API_E_OK;
+    if ((rc = check_transport(a, &c, e)) == API_E_OK && (rc = check_common(&c, e)) == API_E_OK)
+        rc = c.v1 ? verify_v1(a, &c, now, e) : verify_tc3(a, &c, now, e);
+    form_free(c.params, c.nparams);
+    memset(&c.key.secret_key, 0, sizeof c.key.secret_key);
+    return rc;
 }
 
 void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out)

@@ -42,10 +42,12 @@ static int endpoint_host(const char *endpoint, char *out, size_t outlen)
     return 0;
 }
 
-/* The service the SDKs sign: the host's first label ("127" for 127.0.0.1). */
+/* The service the Node SDK signs: the host up to its first '.' ("127" for
+ * 127.0.0.1:8080, "localhost:8080" for localhost:8080), which the server
+ * accepts for any endpoint. */
 static void host_service(const char *host, char *out, size_t outlen)
 {
-    size_t n = strcspn(host, ".:");
+    size_t n = strcspn(host, ".");
     if (n >= outlen)
         n = outlen - 1;
     memcpy(out, host, n);
@@ -96,7 +98,7 @@ int cli_call(int argc, char **argv)
 
     hdrs[0] = (struct auth_header){"Content-Type", "application/json"};
     hdrs[1] = (struct auth_header){"Host", host};
-    tr = (struct tc3_request){"POST", "", hdrs, 2, body, strlen(body)};
+    tr = (struct tc3_request){"POST", "", hdrs, 2, body, strlen(body), 0};
     buf_init(&auth, 0);
     buf_init(&resp, 64u << 20);
     buf_init(&hv, 0);
