@@ -297,8 +297,9 @@ static enum api_err check_common(struct call *c, struct apierr *e)
         return apierr_set(e, API_E_VERSION_UNKNOWN, c->version);
     if (!c->def)
         return apierr_set(e, API_E_ACTION_UNKNOWN, c->action);
-    /* the tag service is global: Region is optional there */
-    if ((!c->region || !*c->region) && strcmp(c->def->service, "tag") == 0) {
+    /* the tag and sts services are global: Region is optional there */
+    if ((!c->region || !*c->region) &&
+        (strcmp(c->def->service, "tag") == 0 || strcmp(c->def->service, "sts") == 0)) {
         c->region = NULL;
         return API_E_OK;
     }
@@ -322,31 +323,48 @@ static enum api_err check_timestamp(struct api *a, const struct call *c, time_t 
     return API_E_OK;
 }
 
+/* A temporary key is accepted only before its end and with its own token;
+ * a permanent key only without one. */
+static enum api_err check_token(const struct call *c, time_t now, struct apierr *e)
+{
+    int given = c->token && *c->token;
+
+    if (!c->key.expires) {
+        if (given)
+            return apierr_set(e, API_E_AUTH_TOKEN, NULL);
+        return API_E_OK;
+    }
+    if ((int64_t)now >= c->key.expires)
+        return apierr_set(e, API_E_AUTH_TOKEN_EXPIRED, NULL);
+    if (!given)
+        return apierr_set(e, API_E_AUTH_TOKEN_MISSING, NULL);
+    if (!auth_equal(c->token, c->key.token))
+        return apierr_set(e, API_E_AUTH_TOKEN_INVALID, NULL);
+    return API_E_OK;
+}
+
 /* Resolves the SecretId, from the credential cache when it can. For TC3,
  * `date`/`service` ask for the derived signing key too (*have_signing). */
-static enum api_err lookup_key(struct api *a, struct call *c, const char *secret_id,
+static enum api_err lookup_key(struct api *a, struct call *c, time_t now, const char *secret_id,
                                const char *date, const char *service, unsigned char signing[32],
                                int *have_signing, struct apierr *e)
 {
     struct serr se = {{0}};
-    uint64_t now = now_ms();
+    uint64_t cache_now = now_ms();
     int dummy, rc;
 
     if (!have_signing)
         have_signing = &dummy;
-    if (!credcache_get(a->creds, secret_id, now, date, service, &c->key, signing, have_signing)) {
+    if (!credcache_get(a->creds, secret_id, cache_now, date, service, &c->key, signing, have_signing)) {
         rc = store_key_lookup(a->store, secret_id, &c->key, &se);
         if (rc == STORE_NOTFOUND)
             return apierr_set(e, API_E_AUTH_SECRETID, NULL);
         if (rc != STORE_OK)
             return apierr_set(e, API_E_STORE, NULL);
-        credcache_put(a->creds, &c->key, now, NULL, NULL, NULL);
+        credcache_put(a->creds, &c->key, cache_now, NULL, NULL, NULL);
     }
     c->have_key = 1;
-    if (c->token && *c->token)
-        return apierr_set(e, API_E_AUTH_TOKEN,
-                          "temporary credentials are not issued by this service");
-    return API_E_OK;
+    return check_token(c, now, e);
 }
 
 static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct apierr *e)
@@ -364,7 +382,7 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
         return apierr_set(e, API_E_AUTH_INVALID, why);
     if ((rc = check_timestamp(a, c, now, e)) != API_E_OK)
         return rc;
-    if ((rc = lookup_key(a, c, au.secret_id, au.date, au.service, key, &have_key, e)) !=
+    if ((rc = lookup_key(a, c, now, au.secret_id, au.date, au.service, key, &have_key, e)) !=
         API_E_OK)
         return rc;
     /* the scope must name the date of the timestamp and a service the
@@ -409,7 +427,7 @@ static enum api_err verify_v1(struct api *a, struct call *c, time_t now, struct 
         return apierr_set(e, API_E_PARAM_MISSING, "Nonce");
     if ((rc = check_timestamp(a, c, now, e)) != API_E_OK)
         return rc;
-    if ((rc = lookup_key(a, c, sid, NULL, NULL, NULL, NULL, e)) != API_E_OK)
+    if ((rc = lookup_key(a, c, now, sid, NULL, NULL, NULL, NULL, e)) != API_E_OK)
         return rc;
 
     ap = malloc((c->nparams + 1) * sizeof *ap);
@@ -479,7 +497,7 @@ struct api_req {
 static struct actx actx_of(struct api_req *q)
 {
     struct actx ax = {q->a->store, &q->c.key.account, q->c.region, q->c.request_id,
-                      q->now, q->now_ms, q->c.lang, &q->w, q};
+                      q->now, q->now_ms, q->c.lang, &q->w, q, &q->c.key};
     return ax;
 }
 
@@ -517,6 +535,7 @@ static void finish_request(struct api_req *q, struct http_reply *out)
     jw_free(&q->w);
     form_free(c->params, c->nparams);
     memset(&c->key.secret_key, 0, sizeof c->key.secret_key);
+    memset(&c->key.token, 0, sizeof c->key.token);
     free(q);
 }
 
@@ -613,6 +632,7 @@ enum api_err api_authenticate(struct api *a, const struct http_request *req, tim
         rc = c.v1 ? verify_v1(a, &c, now, e) : verify_tc3(a, &c, now, e);
     form_free(c.params, c.nparams);
     memset(&c.key.secret_key, 0, sizeof c.key.secret_key);
+    memset(&c.key.token, 0, sizeof c.key.token);
     return rc;
 }
 
