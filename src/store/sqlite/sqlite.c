@@ -220,6 +220,10 @@ static const char *const migrations[] = {
      * quota) past 32 VPCs or with tag filters. */
     "DROP INDEX flowlogs_name;"
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_name';",
+    /* 6 -> 7: temporary keys (issue 13 §3): a token and an end; '' and 0
+     * for the permanent keys there are */
+    "ALTER TABLE keys ADD COLUMN token TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE keys ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -234,6 +238,7 @@ static const struct store_ops sqlite_ops = {
     .account_create = sq_account_create,
     .key_create = sq_key_create,
     .key_lookup = sq_key_lookup,
+    .key_create_temporary = sq_key_create_temporary,
     .inventory_import = sq_inventory_import,
     .resource_get = sq_resource_get,
     .flowlog_create = sq_flowlog_create,
@@ -548,6 +553,7 @@ static int schema_probe(struct conn *c, struct serr *e)
         "SELECT " FL_COLS " FROM flowlogs LIMIT 0",
         "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags LIMIT 0",
         "SELECT uin, region, vpc_id, flowlogs FROM vpc_usage LIMIT 0",
+        "SELECT token, expires FROM keys LIMIT 0",
     };
     sqlite3_stmt *st = NULL;
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
