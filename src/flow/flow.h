@@ -118,9 +118,10 @@ enum flow_field {
 #define FLOW_FORMAT_MAX 32
 
 /** An ordered list of fields. `ccn` selects CCN semantics (ports `-` for
- * every protocol but TCP/UDP, no SKIPDATA line). */
+ * every protocol but TCP/UDP). `version` is what the version field prints:
+ * 2, or the highest AWS version of the chosen fields (3 to 5). */
 struct flow_format {
-    uint8_t n, ccn;
+    uint8_t n, ccn, version;
     uint8_t field[FLOW_FORMAT_MAX];
 };
 
@@ -165,8 +166,16 @@ struct flow_log_desc {
     size_t n_regions;
 };
 
-/** The longest line the writer makes, newline included. */
-#define FLOW_RECORD_MAX 1024
+/** The longest line the writer makes, newline included (string fields are
+ * cut at FLOW_STR_MAX bytes). */
+#define FLOW_RECORD_MAX 2560
+#define FLOW_STR_MAX 64
+
+/** flow_val.tcp_flags bit set when a packet carried both SYN and ACK: AWS's
+ * tcp-flags reports ACK only as part of SYN-ACK (18), so the OR of the flag
+ * bytes alone cannot tell a SYN-ACK from a SYN followed by ACKs. The tc
+ * programs and flow_table_add set it per packet. */
+#define FLOW_TCP_SYNACK 0x200u
 
 /** Writes one record line (with '\n') for flow k/v into dst (at least
  * FLOW_RECORD_MAX bytes); returns its length. No filter is applied. */
@@ -178,7 +187,7 @@ size_t flow_format_record(char *dst, const struct flow_log_desc *d, const struct
 size_t flow_format_status(char *dst, const struct flow_log_desc *d, const char *status);
 
 /** Appends d's records for the window in `t` to out: one line per flow of
- * d->slot that passes the TrafficType filter; a SKIPDATA line (not for CCN)
+ * d->slot that passes the TrafficType filter; a SKIPDATA line (CCN too)
  * when anything of the slot was skipped; a NODATA line when the slot had no
  * traffic at all and nothing was skipped. *nrecords (if not NULL) gets the
  * number of lines. Returns 0, or -1 when `out` hit its ceiling or memory ran
