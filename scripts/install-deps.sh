@@ -3,8 +3,10 @@
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev
-      libcurl4-openssl-dev libcmocka-dev sqlite3 python3)
+      libcurl4-openssl-dev libcmocka-dev sqlite3 python3 libpcap-dev)
 [ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev)
+# make bench-dataplane runs these beside flowlogd replay on the same capture
+[ "${WITH_BENCH_TOOLS:-0}" = 1 ] && pkgs+=(softflowd nfdump pmacct)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do

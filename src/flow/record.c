@@ -2,7 +2,6 @@
  * hand-rolled formatter (no printf): it runs once per flow per window. */
 #include "flow/flow.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -159,23 +158,79 @@ static inline char *put_u8(char *p, unsigned v)
     return p;
 }
 
+static const char hexdig[] = "0123456789abcdef";
+
+static inline char *put_hex16(char *p, unsigned v)
+{
+    int started = 0;
+    for (int sh = 12; sh >= 0; sh -= 4) {
+        unsigned d = (v >> sh) & 15;
+        if (d || started || sh == 0) {
+            *p++ = hexdig[d];
+            started = 1;
+        }
+    }
+    return p;
+}
+
+static inline char *put_v4(char *p, const uint8_t *a)
+{
+    p = put_u8(p, a[0]);
+    *p++ = '.';
+    p = put_u8(p, a[1]);
+    *p++ = '.';
+    p = put_u8(p, a[2]);
+    *p++ = '.';
+    return put_u8(p, a[3]);
+}
+
+/* IPv6 text as glibc's inet_ntop writes it (RFC 5952 compression of the
+ * longest run of two or more zero groups, the first when tied; ::a.b.c.d
+ * and ::ffff:a.b.c.d for the compatible and mapped forms). */
+static char *put_v6(char *p, const uint8_t *a)
+{
+    unsigned w[8];
+    for (int i = 0; i < 8; i++)
+        w[i] = (unsigned)(a[2 * i] << 8 | a[2 * i + 1]);
+    int best = -1, best_len = 0, cur = -1, cur_len = 0;
+    for (int i = 0; i < 8; i++) {
+        if (w[i] == 0) {
+            if (cur < 0) {
+                cur = i;
+                cur_len = 1;
+            } else {
+                cur_len++;
+            }
+            if (cur_len > best_len) {
+                best = cur;
+                best_len = cur_len;
+            }
+        } else {
+            cur = -1;
+        }
+    }
+    if (best_len < 2)
+        best = -1;
+    for (int i = 0; i < 8; i++) {
+        if (best >= 0 && i >= best && i < best + best_len) {
+            if (i == best)
+                *p++ = ':';
+            continue;
+        }
+        if (i)
+            *p++ = ':';
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+            return put_v4(p, a + 12);
+        p = put_hex16(p, w[i]);
+    }
+    if (best >= 0 && best + best_len == 8)
+        *p++ = ':';
+    return p;
+}
+
 static char *put_addr(char *p, const uint8_t *a, uint8_t family)
 {
-    if (family == FLOW_FAMILY_V4) {
-        p = put_u8(p, a[12]);
-        *p++ = '.';
-        p = put_u8(p, a[13]);
-        *p++ = '.';
-        p = put_u8(p, a[14]);
-        *p++ = '.';
-        return put_u8(p, a[15]);
-    }
-    char s[INET6_ADDRSTRLEN];
-    if (!inet_ntop(AF_INET6, a, s, sizeof s))
-        return put_dash(p);
-    size_t n = strlen(s);
-    memcpy(p, s, n);
-    return p + n;
+    return family == FLOW_FAMILY_V4 ? put_v4(p, a + 12) : put_v6(p, a);
 }
 
 static int ports_apply(const struct flow_log_desc *d, const struct flow_key *k)

@@ -73,6 +73,16 @@ static int out_flush(struct out *o)
     return 0;
 }
 
+#define REPLAY_BATCH 32
+
+static void count_batch(struct flow_table *t, const struct flow_pkt *b, size_t n,
+                        struct flow_replay_stats *st)
+{
+    size_t skipped = flow_table_add_batch(t, b, n);
+    st->skipped += skipped;
+    st->packets += n - skipped;
+}
+
 /* Writes the window starting at `start` from table t (NULL: empty). */
 static int emit_window(const struct flow_replay_opts *o, struct flow_table *t, uint64_t start,
                        uint64_t extra_skips, struct out *out, struct flow_replay_stats *st)
@@ -180,13 +190,16 @@ int flow_replay_pcap(const struct flow_replay_opts *o, int out_fd, struct flow_r
     struct pcap_pkthdr *h;
     const u_char *data;
     int r;
-    struct flow_key k;
-    memset(&k, 0, sizeof k);
+    /* packets are parsed into a batch (libpcap's buffer is reused by the
+     * next read) and counted a batch at a time; a packet of a later window
+     * first counts the batch and writes the window */
+    struct flow_pkt batch[REPLAY_BATCH];
+    size_t nb = 0;
     while ((r = pcap_next_ex(p, &h, &data)) == 1) {
         size_t iplen;
         const uint8_t *ip = ip_of(dlt, data, h->caplen, &iplen);
-        uint32_t bytes, flags;
-        if (!ip || flow_key_from_ip(&k, ip, iplen, &bytes, &flags) != 0) {
+        struct flow_pkt *b = &batch[nb];
+        if (!ip || flow_key_from_ip(&b->k, ip, iplen, &b->ip_bytes, &b->tcp_flags) != 0) {
             st->non_ip++;
             goto next;
         }
@@ -198,6 +211,10 @@ int flow_replay_pcap(const struct flow_replay_opts *o, int out_fd, struct flow_r
                 goto next;
             }
             if (cur != UINT64_MAX) {
+                count_batch(t, batch, nb, st);
+                batch[0] = *b;
+                b = &batch[0];
+                nb = 0;
                 if (emit_window(o, t, cur, 0, &out, st) != 0)
                     goto write_failed;
                 for (uint64_t g = cur + o->window_s; g < w; g += o->window_s)
@@ -207,26 +224,30 @@ int flow_replay_pcap(const struct flow_replay_opts *o, int out_fd, struct flow_r
             }
             cur = w;
         }
-        k.dir = FLOW_DIR_OUT;
+        b->ts_ns = ts;
+        b->k.slot = 0;
+        b->k.action = FLOW_ACCEPT;
+        b->k.dir = FLOW_DIR_OUT;
         if (o->nlocal) {
             int src_local = 0, dst_local = 0;
             for (size_t i = 0; i < o->nlocal; i++) {
-                src_local |= in_cidr(&o->local[i], k.src);
-                dst_local |= in_cidr(&o->local[i], k.dst);
+                src_local |= in_cidr(&o->local[i], b->k.src);
+                dst_local |= in_cidr(&o->local[i], b->k.dst);
             }
             if (!src_local && dst_local)
-                k.dir = FLOW_DIR_IN;
+                b->k.dir = FLOW_DIR_IN;
         }
-        if (flow_table_add(t, &k, bytes, flags, ts) != 0)
-            st->skipped++;
-        else
-            st->packets++;
+        if (++nb == REPLAY_BATCH) {
+            count_batch(t, batch, nb, st);
+            nb = 0;
+        }
     next:
         if (!ng)
             good += 16u + h->caplen;
         else if (f)
             good = (uint64_t)ftell(f);
     }
+    count_batch(t, batch, nb, st);
     int broken = r == PCAP_ERROR;
     if (cur != UINT64_MAX && emit_window(o, t, cur, broken ? 1 : 0, &out, st) != 0)
         goto write_failed;

@@ -124,11 +124,27 @@ static inline uint64_t key_hash(const struct flow_key *k)
     return h ^ (h >> 32);
 }
 
+/* Prefetch hints for the batch path. */
+static inline void prefetch_cell(const struct flow_table *t, uint64_t h)
+{
+    __builtin_prefetch(&t->cells[(uint32_t)h & t->mask], 1, 3);
+}
+
+static inline void prefetch_entry(const struct flow_table *t, uint64_t h)
+{
+    uint64_t c = t->cells[(uint32_t)h & t->mask];
+    if (c && (uint32_t)(c >> 32) == (uint32_t)(h >> 32)) {
+        const char *e = (const char *)&t->e[(uint32_t)c - 1];
+        __builtin_prefetch(e, 1, 3);
+        __builtin_prefetch(e + sizeof(struct flow_entry) - 1, 1, 3);
+    }
+}
+
 /* The entry for k, created (zeroed counters, first_ns = UINT64_MAX) if new;
  * NULL when the table is full. */
-static inline struct flow_entry *lookup(struct flow_table *t, const struct flow_key *k)
+static inline struct flow_entry *lookup_h(struct flow_table *t, const struct flow_key *k,
+                                          uint64_t h)
 {
-    uint64_t h = key_hash(k);
     uint32_t tag = (uint32_t)(h >> 32);
     uint32_t i = (uint32_t)h & t->mask;
     for (;;) {
@@ -152,14 +168,14 @@ static inline struct flow_entry *lookup(struct flow_table *t, const struct flow_
     return e;
 }
 
-int flow_table_add(struct flow_table *t, const struct flow_key *k, uint32_t ip_bytes,
-                   uint32_t tcp_flags, uint64_t ts_ns)
+static inline struct flow_entry *lookup(struct flow_table *t, const struct flow_key *k)
 {
-    struct flow_entry *e = lookup(t, k);
-    if (!e) {
-        flow_table_note_skipped(t, k->slot, 1);
-        return -1;
-    }
+    return lookup_h(t, k, key_hash(k));
+}
+
+static inline void count(struct flow_entry *e, uint32_t ip_bytes, uint32_t tcp_flags,
+                         uint64_t ts_ns)
+{
     e->v.packets++;
     e->v.bytes += ip_bytes;
     if (ts_ns < e->v.first_ns)
@@ -169,7 +185,47 @@ int flow_table_add(struct flow_table *t, const struct flow_key *k, uint32_t ip_b
     if ((tcp_flags & 0x12) == 0x12)
         tcp_flags |= FLOW_TCP_SYNACK;
     e->v.tcp_flags |= tcp_flags;
+}
+
+int flow_table_add(struct flow_table *t, const struct flow_key *k, uint32_t ip_bytes,
+                   uint32_t tcp_flags, uint64_t ts_ns)
+{
+    struct flow_entry *e = lookup(t, k);
+    if (!e) {
+        flow_table_note_skipped(t, k->slot, 1);
+        return -1;
+    }
+    count(e, ip_bytes, tcp_flags, ts_ns);
     return 0;
+}
+
+#define BATCH 32
+
+size_t flow_table_add_batch(struct flow_table *t, const struct flow_pkt *p, size_t n)
+{
+    uint64_t h[BATCH];
+    size_t skipped = 0;
+    while (n) {
+        size_t m = n < BATCH ? n : BATCH;
+        for (size_t i = 0; i < m; i++) {
+            h[i] = key_hash(&p[i].k);
+            prefetch_cell(t, h[i]);
+        }
+        for (size_t i = 0; i < m; i++)
+            prefetch_entry(t, h[i]);
+        for (size_t i = 0; i < m; i++) {
+            struct flow_entry *e = lookup_h(t, &p[i].k, h[i]);
+            if (!e) {
+                flow_table_note_skipped(t, p[i].k.slot, 1);
+                skipped++;
+                continue;
+            }
+            count(e, p[i].ip_bytes, p[i].tcp_flags, p[i].ts_ns);
+        }
+        p += m;
+        n -= m;
+    }
+    return skipped;
 }
 
 int flow_table_merge(struct flow_table *t, const struct flow_key *k, const struct flow_val *v)

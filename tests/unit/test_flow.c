@@ -159,6 +159,38 @@ static void test_ipv6(void **state)
             "1431280800 1431281100 ACCEPT OK\n");
 }
 
+/* The hand-rolled IPv6 text equals glibc's inet_ntop on addresses with
+ * every pattern of zero groups (and the mapped/compatible forms). */
+static void test_ipv6_text_like_inet_ntop(void **state)
+{
+    (void)state;
+    struct flow_format f;
+    char err[64];
+    assert_int_equal(flow_format_parse(&f, "srcaddr", err, sizeof err), 0);
+    struct flow_log_desc d = eni_desc();
+    d.format = &f;
+    struct flow_val v = val(1, 1);
+    uint64_t x = 12345;
+    for (unsigned mask = 0; mask < 256 * 8; mask++) {
+        struct flow_key k = key6("::", "::", 6, 1, 2);
+        for (int g = 0; g < 8; g++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned word = (mask >> g & 1) ? 0 : (unsigned)(x >> 40) & 0xffff;
+            if ((mask >> 8) == 1 && word)
+                word &= 0xf; /* short groups */
+            if ((mask >> 8) == 2 && g == 5)
+                word = 0xffff; /* mapped forms */
+            k.src[2 * g] = (uint8_t)(word >> 8);
+            k.src[2 * g + 1] = (uint8_t)word;
+        }
+        char want[INET6_ADDRSTRLEN + 1], got[FLOW_RECORD_MAX + 1];
+        assert_non_null(inet_ntop(AF_INET6, k.src, want, INET6_ADDRSTRLEN));
+        strcat(want, "\n");
+        got[flow_format_record(got, &d, &k, &v)] = '\0';
+        assert_string_equal(got, want);
+    }
+}
+
 static void test_status_lines(void **state)
 {
     (void)state;
@@ -551,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_v2_lines),
         cmocka_unit_test(test_icmp_and_other_protocols),
         cmocka_unit_test(test_ipv6),
+        cmocka_unit_test(test_ipv6_text_like_inet_ntop),
         cmocka_unit_test(test_status_lines),
         cmocka_unit_test(test_ccn),
         cmocka_unit_test(test_extended_fields),
