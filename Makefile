@@ -4,7 +4,14 @@
 # real binary driven by the official Node SDK).
 
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson libcrypto sqlite3 libcurl libsystemd
+# pkg-config packages, one a line (parallel work adds lines, not edits them)
+PKGS    := libmicrohttpd
+PKGS    += jansson
+PKGS    += libcrypto
+PKGS    += sqlite3
+PKGS    += libcurl
+PKGS    += libsystemd
+PKGS    += libpcap
 VERSION := $(shell cat VERSION)
 SAN     ?=
 B       := build$(if $(SAN),-san)
@@ -30,8 +37,13 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
-.PHONY: all unit integration reliability test clean check-schema fuzz fuzz-build bench
-all: $(B)/flowlogd
+.PHONY: all unit integration reliability test clean check-schema fuzz fuzz-build bench bench-dataplane
+all: $(B)/flowlogd $(B)/tools/flowgen
+
+# the traffic generator with ground truth (tests, benchmark); libc only
+$(B)/tools/flowgen: tools/flowgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 $(B)/libflowlogd.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -50,7 +62,7 @@ $(B)/%.o: %.c
 unit: $(UNIT_BIN) $(B)/flowlogd
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; FLOWLOGD_BIN=$(abspath $(B)/flowlogd) $$t || fail=1; done; exit $$fail
 
-integration: $(B)/flowlogd
+integration: $(B)/flowlogd $(B)/tools/flowgen
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/integration/
 
 reliability: $(B)/flowlogd
