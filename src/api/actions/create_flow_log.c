@@ -155,7 +155,7 @@ static enum api_err lookup(struct actx *c, const char *region, enum res_kind kin
     int rc = store_resource_get(c->store, c->account->uin, region, kind, id, out, &se);
     if (rc == STORE_NOTFOUND)
         return apierr_set(e, API_E_NOT_FOUND, id);
-    return rc == STORE_OK ? API_E_OK : apierr_set(e, API_E_STORE, NULL);
+    return rc == STORE_OK ? API_E_OK : api_store_failed(c, rc, &se, e);
 }
 
 /* The instance family is the letters before the first digit ("KO1.LARGE8"). */
@@ -201,7 +201,8 @@ static enum api_err check_resources(struct actx *c, const struct create_in *r, c
         struct apierr scratch;
         if (!res.instance_id[0])
             return apierr_set(e, API_E_ENI_NO_INSTANCE, r->resource_id);
-        /* an instance missing from the inventory is taken as not KO */
+        /* an instance missing from the inventory is taken as not KO (a
+         * store failure is logged by lookup) */
         rc = lookup(c, c->region, RES_INSTANCE, res.instance_id, &ins, &scratch);
         if (rc == API_E_STORE)
             return apierr_set(e, API_E_STORE, NULL);
@@ -289,7 +290,7 @@ static enum api_err create_answer(struct actx *c, void *state, struct apierr *e)
         rc = apierr_setf(e, API_E_LIMIT, "%u flow logs in %s", c->account->flowlog_quota,
                          c->region);
     else if (src != STORE_OK)
-        rc = apierr_set(e, API_E_STORE, NULL);
+        rc = api_store_failed(c, src, &cw->op.err, e);
     else {
         jw_lkey(c->w, "FlowLog");
         jw_arr(c->w);
