@@ -219,6 +219,11 @@ static const char *const migrations[] = {
      * quota) past 32 VPCs or with tag filters. */
     "DROP INDEX flowlogs_name;"
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_name';",
+    /* 6 -> 7: the resource Describe* page in SQL (sqlite_resource.c,
+     * sq_resource_query): their order, creation time then id, read from an
+     * index instead of sorting a tenant's whole inventory (50,000 ENIs:
+     * every page sorted them all), and TotalCount counted on it. */
+    "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -452,7 +452,16 @@ int sq_resource_query(struct store *st, const struct resource_query *q, resource
             goto fail;
         }
     }
-    if (!(count = sq_prepare_once(c, "SELECT count(*)" RES_WHERE, e)) ||
+    /* without a filter, TotalCount counts the entries of the small index
+     * (the table's rows carry the attributes: many more pages) */
+    if (!(count = sq_prepare_once(c,
+                                  q->nids || q->vpc_id || q->subnet_id || q->instance_id || q->name
+                                      ? "SELECT count(*)" RES_WHERE
+                                      : "SELECT count(*) FROM resources INDEXED BY "
+                                        "resources_created WHERE uin = ?1 AND region = ?2 "
+                                        "AND kind = ?3 AND ?4 IS NULL AND ?5 IS NULL "
+                                        "AND ?6 IS NULL AND ?7 IS NULL AND ?8 IS NULL",
+                                  e)) ||
         !(page = sq_prepare_once(c, "SELECT " RES_COLS RES_WHERE " ORDER BY created_at, id LIMIT ?9 OFFSET ?10",
                       e)))
         goto fail;
