@@ -37,7 +37,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
-.PHONY: all unit integration reliability test clean check-schema fuzz fuzz-build bench bench-dataplane
+.PHONY: all unit integration reliability soak test clean check-schema fuzz fuzz-build bench bench-dataplane
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -67,6 +67,11 @@ integration: $(B)/flowlogd $(B)/tools/flowgen
 
 reliability: $(B)/flowlogd
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/reliability/
+
+# the soak (tests/reliability/soak.js): steady mixed load, memory and WAL judged
+SOAK_MINUTES ?= 2
+soak: $(B)/flowlogd
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node tests/reliability/soak.js --minutes $(SOAK_MINUTES)
 
 test: unit integration reliability
 
