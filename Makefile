@@ -37,7 +37,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
-.PHONY: all unit integration reliability soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+.PHONY: all unit integration console-test reliability soak test clean check-schema fuzz fuzz-build bench bench-dataplane
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -55,6 +55,10 @@ $(B)/tests/%: tests/unit/%.c $(B)/libflowlogd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libflowlogd.a -lcmocka $(LDLIBS)
 
+# the console's files are linked into this object with .incbin
+CONSOLE_FILES := $(wildcard console/*)
+$(B)/src/console/console.o build-fuzz/lib/src/console/console.o: $(CONSOLE_FILES)
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -64,6 +68,10 @@ unit: $(UNIT_BIN) $(B)/flowlogd
 
 integration: $(B)/flowlogd $(B)/tools/flowgen
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/integration/
+
+# the web console in Debian's Chromium (playwright-core drives it)
+console-test: $(B)/flowlogd
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/console/
 
 reliability: $(B)/flowlogd
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/reliability/

@@ -25,6 +25,7 @@ test_pkgs=(
   lintian
   fakeroot
   groff-base
+  chromium
 )
 [ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=("${test_pkgs[@]}")
 # make bench-dataplane runs these beside flowlogd replay on the same capture

@@ -22,6 +22,8 @@ echo "=== unit tests"
 make -s unit || status=1
 echo "=== integration tests"
 make -s integration || status=1
+echo "=== web console (Chromium)"
+make -s console-test || status=1
 echo "=== sanitizers (ASan + UBSan + LSan): unit and integration"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 make -s -j"$jobs" SAN=1

@@ -12,6 +12,7 @@
 #include "admin/health.h"
 #include "api/api.h"
 #include "base/log.h"
+#include "console/console.h"
 #include "base/util.h"
 #include "cli/opts.h"
 #include "http/http.h"
@@ -24,6 +25,7 @@ static const char serve_usage[] =
     "Serves the Tencent Cloud API 3.0 (vpc 2017-03-12 flow logs) over HTTP/1.1.\n"
     "Prints \"listening on HOST:PORT\" when ready. SIGTERM or SIGINT stops it.\n"
     "GET /healthz and /readyz answer without authentication (200, or 503 while not ready).\n"
+    "The web console is at /console/ (it signs its calls in the browser).\n"
     "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
     "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080; port 0 = any)\n"
     "  --data DIR             data directory (created if absent, mode 0700)\n"
@@ -74,16 +76,17 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
     return 0;
 }
 
-/* The public listener's routes: the health paths, else the API. */
+/* The public listener's routes: the health paths, the console's files,
+ * else the API. */
 static void route(void *ud, const struct http_request *req, struct http_reply *out)
 {
-    if (!health_reply(req, out))
+    if (!health_reply(req, out) && !console_reply(req, out))
         api_http_handler(ud, req, out);
 }
 
 static int route_quick(void *ud, const struct http_request *req)
 {
-    return health_path(req) || api_http_quick(ud, req);
+    return health_path(req) || console_path(req) || api_http_quick(ud, req);
 }
 
 /* The watchdog's liveness probe: a read through the store answers (a
