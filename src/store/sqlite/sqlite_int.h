@@ -390,10 +390,6 @@ int sq_resource_attach(struct store *st, const char *uin, const char *region, co
 int sq_resource_query(struct store *st, const struct resource_query *q, resource_cb cb, void *ud,
                       uint64_t *total, struct serr *e);
 
-/** The ResourceType of a flow log on a resource of `kind` ("VPC",
- * "NETWORKINTERFACE", ...), or NULL for a kind that takes none. */
-const char *sq_flowlog_type_of(enum res_kind kind);
-
 /* ==== sqlite_tags.c: tags through the tag service ==== */
 
 int sq_flowlog_tags_modify(struct store *st, const char *uin, const char *region, const char *id,
