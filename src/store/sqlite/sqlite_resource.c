@@ -41,27 +41,6 @@ static int step_row(struct conn *c, sqlite3_stmt *st, const char *what, struct s
     return -1;
 }
 
-/* The ResourceType of a flow log on a resource of `kind`, or NULL. */
-const char *sq_flowlog_type_of(enum res_kind kind)
-{
-    switch (kind) {
-    case RES_VPC:
-        return "VPC";
-    case RES_SUBNET:
-        return "SUBNET";
-    case RES_ENI:
-        return "NETWORKINTERFACE";
-    case RES_CCN:
-        return "CCN";
-    case RES_NAT:
-        return "NAT";
-    case RES_DCG:
-        return "DCG";
-    default:
-        return NULL;
-    }
-}
-
 /* Looks resource (kind, id) of (uin, region) up on the writer's
  * connection; fills vpc_id[32] and instance_id[80] (either may be NULL).
  * 1 found, 0 not, -1 on error (e set). */
@@ -221,27 +200,23 @@ static int in_the_way(struct conn *c, const struct target *t, const char *col, c
 }
 
 /* The id of the flow log on t's resource into out[16] ("" if none).
- * 1, 0 or -1. */
+ * 1, 0 or -1. The id alone names the resource: every ResourceType has its
+ * own id prefix (and a kind that takes no flow log matches none). */
 static int flowlog_of(struct conn *c, const struct target *t, char *out, size_t cap,
                       struct serr *e)
 {
-    const char *type = sq_flowlog_type_of(t->kind);
     sqlite3_stmt *st;
     int x;
 
     out[0] = '\0';
-    if (!type)
-        return 0;
     st = sq_prepare_once(c,
-              "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_id = ?3 "
-              "AND resource_type = ?4",
+              "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_id = ?3",
               e);
     if (!st)
         return -1;
     sq_bind_cstr(st, 1, t->uin);
     sq_bind_cstr(st, 2, t->region);
     sq_bind_cstr(st, 3, t->id);
-    sq_bind_cstr(st, 4, type);
     x = step_row(c, st, "flow log lookup", e);
     if (x == 1)
         sq_col_str(st, 0, out, cap);
