@@ -105,11 +105,31 @@
       "标签值无效：{}（最多255个字符，只允许字母、数字、空格、中文和 +-=._:/@()[]（）【】）。",          \
       "Invalid tag value: {} (at most 255 characters: letters, digits, spaces, CJK and "         \
       "+-=._:/@()[]（）【】).")                                                                    \
-    X(TAG_RESOURCE_FORMAT, "InvalidParameterValue.TagResourceFormatError",                       \
-      "标签资源格式错误：`{}`。", "The resource name `{}` is not a valid six-segment name.")       \
+    X(TAG_RESOURCE_FORMAT, "InvalidParameterValue.ResourceDescriptionError",                     \
+      "资源描述错误：`{}`不是合法的六段式资源描述。",                                                 \
+      "The resource name `{}` is not a valid six-segment name.")                                 \
     X(TAG_KEY_NOT_EXISTS, "InvalidParameterValue.TagKeyNotExists", "标签键`{}`不存在。",           \
       "The tag key `{}` does not exist.")                                                        \
-    /* ---- tag service ---- */                                                                  \
+    /* ---- tag service (tag 2018-08-13 codes; {} names the parameter as the action spells it) */ \
+    X(TAGSVC_KEY_EMPTY, "InvalidParameterValue.TagKeyEmpty", "标签键`{}`不能为空值。",              \
+      "The tag key `{}` must not be empty.")                                                     \
+    X(TAGSVC_KEY_LEN, "InvalidParameterValue.TagKeyLengthExceeded",                              \
+      "标签键`{}`长度超过限制（最多127个字符）。", "The tag key `{}` is longer than 127 characters.") \
+    X(TAGSVC_KEY_CHARS, "InvalidParameterValue.TagKeyCharacterIllegal",                          \
+      "标签键`{}`包含非法字符。", "The tag key `{}` contains characters that are not allowed.")    \
+    X(TAGSVC_KEY_DUP, "InvalidParameterValue.TagKeyDuplicate", "标签键`{}`与之前的标签键重复。",    \
+      "The tag key `{}` repeats an earlier one.")                                                \
+    X(TAGSVC_RESERVED, "InvalidParameter.ReservedTagKey",                                        \
+      "标签键`{}`为系统预留标签键（以 qcloud、tencent 或 project 开头），禁止创建。",                  \
+      "The tag key `{}` is reserved (it starts with qcloud, tencent or project).")               \
+    X(TAGSVC_VAL_LEN, "InvalidParameterValue.TagValueLengthExceeded",                            \
+      "标签值`{}`长度超过限制（最多255个字符）。", "The tag value `{}` is longer than 255 characters.") \
+    X(TAGSVC_VAL_CHARS, "InvalidParameterValue.TagValueCharacterIllegal",                        \
+      "标签值`{}`包含非法字符。", "The tag value `{}` contains characters that are not allowed.")  \
+    X(TAGSVC_ATTACHED, "LimitExceeded.ResourceAttachedTags",                                     \
+      "资源`{}`关联的标签数超过限制（50个）。", "The resource `{}` would have more than 50 tags.")  \
+    X(TAGSVC_NO_RESOURCE, "InvalidParameterValue.ResourceDescriptionError",                      \
+      "资源描述错误：资源`{}`不存在。", "The resource `{}` does not exist.")                        \
     X(TAG_UNSUPPORTED_SERVICE, "InvalidParameter.UnsupportedService",                            \
       "当前业务不支持标签操作：`{}`（仅支持流日志 qcs::vpc:<地域>:uin/<账号>:fl/<流日志ID>）。",      \
       "Tagging `{}` is not supported here (only flow logs: "                                     \
