@@ -4,7 +4,12 @@
  * code the SDKs see in Response.Error.Code, and a message template in zh-CN
  * and en-US. Several ids may share a wire code when the cause differs (the
  * message then says which cause). "{}" in a template is replaced by the
- * error's argument: a parameter name, an id, or a short detail.
+ * error's argument: a parameter name, an id, or a short detail. A detail is
+ * English text, so a zh-CN template never shows one: it says "{ids}"
+ * instead, which gives "：" and the resource ids and CIDR blocks found in
+ * the detail, joined by "、" (nothing when there are none). zh-CN messages
+ * are thus wholly Chinese, ids and parameter names aside
+ * (tests/unit/test_apierr.c checks it).
  *
  * It lives in base/ because auth/, validate/, store/ glue and api/ all return
  * these ids; only api/ renders them.
@@ -28,9 +33,9 @@
       "The request is missing the required parameter `Region`.")                                 \
     X(REGION_UNSUPPORTED, "UnsupportedRegion", "接口不支持所传地域`{}`。",                          \
       "The region `{}` is not supported.")                                                       \
-    X(PROTOCOL, "UnsupportedProtocol", "请求协议错误：{}。", "Unsupported request protocol: {}.")   \
+    X(PROTOCOL, "UnsupportedProtocol", "请求协议错误：Content-Type 须为 application/json 或 application/x-www-form-urlencoded。", "Unsupported request protocol: {}.")   \
     X(AUTH_INVALID, "AuthFailure.InvalidAuthorization",                                          \
-      "请求头部的 Authorization 不符合腾讯云标准：{}。",                                             \
+      "请求头部的 Authorization 不符合腾讯云标准。",                                             \
       "`Authorization` in the request is invalid: {}.")                                          \
     X(AUTH_SECRETID, "AuthFailure.SecretIdNotFound",                                             \
       "密钥不存在。请检查密钥是否已被删除或者禁用，或者是否填写正确。",                                  \
@@ -54,10 +59,10 @@
       "Unauthorized operation: this key may not call `{}`.")                                     \
     X(RATE_LIMITED, "RequestLimitExceeded", "请求的次数超过了频率限制（`{}`）。",                   \
       "The request rate limit was exceeded for `{}`.")                                           \
-    X(TOO_LARGE, "RequestSizeLimitExceeded", "请求包超过限制大小：{}。",                          \
+    X(TOO_LARGE, "RequestSizeLimitExceeded", "请求包超过限制大小。",                          \
       "The request exceeds the size limit: {}.")                                                 \
     /* ---- input mapping ---- */                                                                \
-    X(BODY_NOT_OBJECT, "InvalidParameter", "请求体不是合法的 JSON 对象：{}。",                     \
+    X(BODY_NOT_OBJECT, "InvalidParameter", "请求体不是合法的 JSON 对象。",                     \
       "The request body is not a valid JSON object: {}.")                                        \
     X(PARAM_TYPE, "InvalidParameter", "参数`{}`的类型错误。",                                     \
       "The parameter `{}` has the wrong type.")                                                  \
@@ -153,8 +158,8 @@
       "The PaginationToken `{}` is invalid.")                                                    \
     /* ---- state ---- */                                                                        \
     X(NOT_FOUND, "ResourceNotFound", "资源不存在：{}。", "The resource does not exist: {}.")       \
-    X(IN_USE, "ResourceInUse", "资源被占用：{}。", "The resource is in use: {}.")                  \
-    X(LIMIT, "LimitExceeded", "超过配额限制：{}。", "Quota exceeded: {}.")                         \
+    X(IN_USE, "ResourceInUse", "资源被占用{ids}。", "The resource is in use: {}.")                  \
+    X(LIMIT, "LimitExceeded", "超过配额限制{ids}。", "Quota exceeded: {}.")                         \
     X(ENI_NO_INSTANCE, "UnsupportedOperation.FlowLogsNotSupportNullInstanceEni",                 \
       "不支持创建流日志：当前弹性网卡`{}`未绑定实例。",                                               \
       "Flow logs are not supported on `{}`: the ENI is not attached to an instance.")            \
@@ -175,14 +180,14 @@
       "The CCN `{}` has a flow log and cannot be deleted.")                                      \
     X(DCG_HAS_FLOWLOG, "UnsupportedOperation.DcgHasFlowLog", "专线网关`{}`已有流日志，不能删除。", \
       "The direct connect gateway `{}` has a flow log and cannot be deleted.")                   \
-    X(UNSUPPORTED, "UnsupportedOperation", "操作不支持：{}。", "Unsupported operation: {}.")       \
-    X(SUBNET_RANGE, "InvalidParameterValue.SubnetRange", "子网CIDR不合法：{}。",                   \
+    X(UNSUPPORTED, "UnsupportedOperation", "操作不支持{ids}。", "Unsupported operation: {}.")       \
+    X(SUBNET_RANGE, "InvalidParameterValue.SubnetRange", "子网CIDR不合法{ids}（掩码须为/16到/28，且须在所属VPC的网段内）。",                   \
       "The subnet CIDR is not valid: {}.")                                                       \
-    X(SUBNET_CONFLICT, "InvalidParameterValue.SubnetConflict", "子网CIDR冲突：{}。",               \
+    X(SUBNET_CONFLICT, "InvalidParameterValue.SubnetConflict", "子网CIDR与已有子网冲突{ids}。",               \
       "The subnet CIDR conflicts: {}.")                                                          \
-    X(ATTACH_EXISTS, "UnsupportedOperation.AttachmentAlreadyExists", "绑定关系已存在：{}。",       \
+    X(ATTACH_EXISTS, "UnsupportedOperation.AttachmentAlreadyExists", "绑定关系已存在{ids}。",       \
       "The attachment already exists: {}.")                                                      \
-    X(INVALID_STATE, "UnsupportedOperation.InvalidState", "资源状态不合法：{}。",                  \
+    X(INVALID_STATE, "UnsupportedOperation.InvalidState", "资源状态不合法{ids}。",                  \
       "The resource is not in a state that allows this: {}.")                                    \
     /* ---- server ---- */                                                                       \
     X(STORE, "InternalError.ModuleError", "内部模块错误，请稍后重试。",                             \
