@@ -168,7 +168,7 @@ static enum api_err check_resources(struct actx *c, const struct create_in *r, c
     if ((rc = lookup(c, c->region, kind, r->resource_id, &res, e)) != API_E_OK)
         return rc;
     if (kind != RES_VPC && kind != RES_CCN && strcmp(res.vpc_id, r->vpc_id) != 0)
-        return apierr_setf(e, API_E_NOT_FOUND, "%s in %s", r->resource_id, r->vpc_id);
+        return apierr_setf(e, API_E_NOT_FOUND, "%s (%s)", r->resource_id, r->vpc_id);
     if (kafka) {
         struct resource topic;
         char topic_id[sizeof topic.id];
