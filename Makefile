@@ -4,13 +4,22 @@
 # real binary driven by the official Node SDK).
 
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson libcrypto sqlite3 libcurl libpcap
+# pkg-config packages, one a line (parallel work adds lines, not edits them)
+PKGS    := libmicrohttpd
+PKGS    += jansson
+PKGS    += libcrypto
+PKGS    += sqlite3
+PKGS    += libcurl
+PKGS    += libsystemd
+PKGS    += libpcap
+VERSION := $(shell cat VERSION)
 SAN     ?=
 B       := build$(if $(SAN),-san)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -fno-strict-aliasing -Isrc -MMD -MP \
+           -DFLOWLOGD_VERSION='"$(VERSION)"' \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 ifdef SAN
@@ -48,10 +57,10 @@ $(B)/tests/%: tests/unit/%.c $(B)/libflowlogd.a
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-unit: $(UNIT_BIN)
-	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+unit: $(UNIT_BIN) $(B)/flowlogd
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; FLOWLOGD_BIN=$(abspath $(B)/flowlogd) $$t || fail=1; done; exit $$fail
 
 integration: $(B)/flowlogd $(B)/tools/flowgen
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/integration/

@@ -27,6 +27,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 make -s -j"$jobs" SAN=1
 make -s SAN=1 unit || status=1
 make -s SAN=1 integration || status=1
+echo "=== Debian package"
+scripts/test-package.sh || status=1
 echo "=== reliability tests"
 make -s reliability || status=1
 echo "=== fuzzing (${FUZZ_SECONDS:-60} s per target)"

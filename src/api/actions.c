@@ -67,6 +67,9 @@ static const struct action_def actions[] = {
      act_describe_resource_tags_by_resource_ids, POLL},
     {"GetResources", TAG, &shape_GetResourcesRequest, act_get_resources, WORKER},
 #undef TAG
+#define STS "sts", "2018-08-13"
+    {"GetCallerIdentity", STS, &shape_GetCallerIdentityRequest, act_get_caller_identity, POLL},
+#undef STS
 };
 
 const struct action_def *action_find_in(const char *name, const char *version,

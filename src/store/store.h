@@ -50,6 +50,10 @@ struct key_info {
     char secret_key[64];
     char actions[2048]; /* "" = every action, else ",A,B," (leading and trailing comma) */
     struct account account;
+    /* a temporary key (STS-style) has a token and an end; a permanent one
+     * has token "" and expires 0 */
+    char token[72];
+    int64_t expires; /* UNIX seconds after which the key is refused; 0 = never */
 };
 
 /* ==== inventory ==== */
@@ -181,6 +185,10 @@ struct store_ops {
     int (*key_create)(struct store *, const char *uin, const char *actions, struct key_info *out,
                       struct serr *);
     int (*key_lookup)(struct store *, const char *secret_id, struct key_info *out, struct serr *);
+    /* a temporary key: like key_create, plus a random token, valid until
+     * `expires` (UNIX seconds) */
+    int (*key_create_temporary)(struct store *, const char *uin, const char *actions,
+                                int64_t expires, struct key_info *out, struct serr *);
 
     int (*inventory_import)(struct store *, const char *uin, const struct resource *items,
                             size_t n, struct serr *);
@@ -255,6 +263,14 @@ static inline int store_key_create(struct store *s, const char *uin, const char 
                                    struct key_info *out, struct serr *e)
 {
     return s->ops->key_create(s, uin, actions, out, e);
+}
+/** A temporary key of account `uin`, with a token, refused after `expires`
+ * (UNIX seconds). Same errors as store_key_create. */
+static inline int store_key_create_temporary(struct store *s, const char *uin,
+                                             const char *actions, int64_t expires,
+                                             struct key_info *out, struct serr *e)
+{
+    return s->ops->key_create_temporary(s, uin, actions, expires, out, e);
 }
 static inline int store_key_lookup(struct store *s, const char *sid, struct key_info *out,
                                    struct serr *e)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "store/sqlite/sqlite_vfs.h"
 #include "store/sqlite/sqlite_int.h"
@@ -219,6 +220,10 @@ static const char *const migrations[] = {
      * quota) past 32 VPCs or with tag filters. */
     "DROP INDEX flowlogs_name;"
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_name';",
+    /* 6 -> 7: temporary keys (issue 13 §3): a token and an end; '' and 0
+     * for the permanent keys there are */
+    "ALTER TABLE keys ADD COLUMN token TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE keys ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -233,6 +238,7 @@ static const struct store_ops sqlite_ops = {
     .account_create = sq_account_create,
     .key_create = sq_key_create,
     .key_lookup = sq_key_lookup,
+    .key_create_temporary = sq_key_create_temporary,
     .inventory_import = sq_inventory_import,
     .resource_get = sq_resource_get,
     .flowlog_create = sq_flowlog_create,
@@ -450,25 +456,25 @@ fail:
 
 /* Creates the database file 0600 before SQLite opens it (SQLite gives the
  * -wal and -shm files the database file's mode), and tightens an existing
- * one. */
+ * one. An existing file is never opened here: closing a descriptor of it
+ * would drop every POSIX lock this process holds on it (another store of
+ * this process may have it open; see sqlite_vfs.c). */
 static int create_db_file(const char *path, struct serr *e)
 {
     struct stat sb;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int rc = STORE_ERR;
-    if (fd < 0) {
-        sq_err(e, STORE_ERR, "%s: %s", path, strerror(errno));
-        goto fail;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+    if (fd >= 0) {
+        close(fd); /* new and empty: nobody holds a lock on it yet */
+        return STORE_OK;
     }
-    if (fstat(fd, &sb) != 0 || ((sb.st_mode & 0777) != 0600 && fchmod(fd, 0600) != 0)) {
-        sq_err(e, STORE_ERR, "%s: cannot set mode 0600: %s", path, strerror(errno));
-        goto fail;
-    }
-    rc = STORE_OK;
-fail:
-    if (fd >= 0)
-        close(fd);
-    return rc;
+    if (errno != EEXIST || lstat(path, &sb) != 0)
+        return sq_err(e, STORE_ERR, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return sq_err(e, STORE_ERR, "%s is not a regular file", path);
+    if ((sb.st_mode & 0777) != 0600 && chmod(path, 0600) != 0)
+        return sq_err(e, STORE_ERR, "%s: cannot set mode 0600: %s", path, strerror(errno));
+    return STORE_OK;
 }
 
 /* Makes sure the -wal and -shm files (if present) are mode 0600. */
@@ -547,6 +553,7 @@ static int schema_probe(struct conn *c, struct serr *e)
         "SELECT " FL_COLS " FROM flowlogs LIMIT 0",
         "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags LIMIT 0",
         "SELECT uin, region, vpc_id, flowlogs FROM vpc_usage LIMIT 0",
+        "SELECT token, expires FROM keys LIMIT 0",
     };
     sqlite3_stmt *st = NULL;
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
@@ -601,7 +608,7 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
     struct store_sqlite *s = NULL;
-    const char *hold;
+    const char *hold, *why;
     struct stat sb;
     int n, ok = 0;
 
@@ -653,6 +660,8 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
     }
     if (create_db_file(s->path, e) != STORE_OK)
         goto fail;
+    if ((why = sq_vfs_off_reason()))
+        log_warn("store: %s: using SQLite's own unix VFS instead", why);
     s->w = sq_conn_open(s, CONN_WRITER, e);
     if (!s->w || schema_migrate(s->w, e) != STORE_OK || schema_probe(s->w, e) != STORE_OK ||
         fix_side_files(s->path, e) != STORE_OK)
