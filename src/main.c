@@ -17,6 +17,7 @@ static const struct {
     {"call", cli_call, "call the API, signed with TC3-HMAC-SHA256"},
     {"check", cli_check, "check the integrity of a data directory"},
     {"replay", cli_replay, "flow-log records from a capture file"},
+    {"records", cli_records, "print a flow log's records (files sink)"},
 };
 
 static void usage(FILE *f)
