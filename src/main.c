@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/agent.h"
 #include "cli/cli.h"
 #include "server/server.h"
 
@@ -16,6 +17,7 @@ static const struct {
     {"inventory", cli_inventory, "import an account's resources"},
     {"call", cli_call, "call the API, signed with TC3-HMAC-SHA256"},
     {"check", cli_check, "check the integrity of a data directory"},
+    {"capture", agent_capture_main, "capture devices' flows in the kernel (by hand)"},
 };
 
 static void usage(FILE *f)
