@@ -4,7 +4,8 @@
 # then builds and runs the unit tests (cmocka) and the integration tests (the
 # real binary driven by the official Node SDK), first in a normal build and
 # then under AddressSanitizer + UndefinedBehaviorSanitizer; then the
-# reliability tests (crash consistency, hostile input, limits, secrets) and
+# live data-plane tests (network namespaces, BPF), the reliability tests
+# (crash consistency, hostile input, limits, secrets) and
 # every libFuzzer target for FUZZ_SECONDS (default 60) each.
 set -euo pipefail
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -27,6 +28,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 make -s -j"$jobs" SAN=1
 make -s SAN=1 unit || status=1
 make -s SAN=1 integration || status=1
+echo "=== live data-plane tests (root: network namespaces, BPF)"
+make -s live || status=1
 echo "=== reliability tests"
 make -s reliability || status=1
 echo "=== fuzzing (${FUZZ_SECONDS:-60} s per target)"
