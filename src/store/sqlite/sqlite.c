@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "store/sqlite/sqlite_vfs.h"
 #include "store/sqlite/sqlite_int.h"
@@ -450,25 +451,25 @@ fail:
 
 /* Creates the database file 0600 before SQLite opens it (SQLite gives the
  * -wal and -shm files the database file's mode), and tightens an existing
- * one. */
+ * one. An existing file is never opened here: closing a descriptor of it
+ * would drop every POSIX lock this process holds on it (another store of
+ * this process may have it open; see sqlite_vfs.c). */
 static int create_db_file(const char *path, struct serr *e)
 {
     struct stat sb;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int rc = STORE_ERR;
-    if (fd < 0) {
-        sq_err(e, STORE_ERR, "%s: %s", path, strerror(errno));
-        goto fail;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+    if (fd >= 0) {
+        close(fd); /* new and empty: nobody holds a lock on it yet */
+        return STORE_OK;
     }
-    if (fstat(fd, &sb) != 0 || ((sb.st_mode & 0777) != 0600 && fchmod(fd, 0600) != 0)) {
-        sq_err(e, STORE_ERR, "%s: cannot set mode 0600: %s", path, strerror(errno));
-        goto fail;
-    }
-    rc = STORE_OK;
-fail:
-    if (fd >= 0)
-        close(fd);
-    return rc;
+    if (errno != EEXIST || lstat(path, &sb) != 0)
+        return sq_err(e, STORE_ERR, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return sq_err(e, STORE_ERR, "%s is not a regular file", path);
+    if ((sb.st_mode & 0777) != 0600 && chmod(path, 0600) != 0)
+        return sq_err(e, STORE_ERR, "%s: cannot set mode 0600: %s", path, strerror(errno));
+    return STORE_OK;
 }
 
 /* Makes sure the -wal and -shm files (if present) are mode 0600. */
@@ -601,7 +602,7 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
     struct store_sqlite *s = NULL;
-    const char *hold;
+    const char *hold, *why;
     struct stat sb;
     int n, ok = 0;
 
@@ -653,6 +654,8 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
     }
     if (create_db_file(s->path, e) != STORE_OK)
         goto fail;
+    if ((why = sq_vfs_off_reason()))
+        log_warn("store: %s: using SQLite's own unix VFS instead", why);
     s->w = sq_conn_open(s, CONN_WRITER, e);
     if (!s->w || schema_migrate(s->w, e) != STORE_OK || schema_probe(s->w, e) != STORE_OK ||
         fix_side_files(s->path, e) != STORE_OK)
