@@ -14,6 +14,11 @@ pkgs=(
   libcmocka-dev
   libsystemd-dev
   libpcap-dev
+  libbpf-dev
+  clang
+  bpftool
+  nftables
+  iproute2
   sqlite3
   python3
 )

@@ -4,8 +4,9 @@
 # then builds and runs the unit tests (cmocka) and the integration tests (the
 # real binary driven by the official Node SDK), first in a normal build and
 # then under AddressSanitizer + UndefinedBehaviorSanitizer; then the
-# reliability tests (crash consistency, hostile input, limits, secrets), a
-# 2-minute soak (SOAK_MINUTES) and every libFuzzer target for FUZZ_SECONDS (default 60) each.
+# live data-plane tests (network namespaces, BPF), the reliability tests
+# (crash consistency, hostile input, limits, secrets), a 2-minute soak
+# (SOAK_MINUTES) and every libFuzzer target for FUZZ_SECONDS (default 60) each.
 set -euo pipefail
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 cd "$(dirname "$0")/.."
@@ -31,6 +32,8 @@ make -s SAN=1 unit || status=1
 make -s SAN=1 integration || status=1
 echo "=== Debian package"
 scripts/test-package.sh || status=1
+echo "=== live data-plane tests (root: network namespaces, BPF)"
+make -s live || status=1
 echo "=== reliability tests"
 make -s reliability || status=1
 echo "=== soak (${SOAK_MINUTES:-2} minutes: heap, file-backed pages and the WAL bounded)"
