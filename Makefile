@@ -4,7 +4,7 @@
 # real binary driven by the official Node SDK).
 
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson libcrypto sqlite3 libcurl
+PKGS    := libmicrohttpd jansson libcrypto sqlite3 libcurl libpq
 SAN     ?=
 B       := build$(if $(SAN),-san)
 

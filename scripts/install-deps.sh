@@ -3,7 +3,9 @@
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev
-      libcurl4-openssl-dev libcmocka-dev sqlite3 python3)
+      libcurl4-openssl-dev libcmocka-dev sqlite3 python3 libpq-dev)
+# the PostgreSQL store's tests start a throwaway server (scripts/pg-test-cluster.sh)
+[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=(postgresql-15)
 [ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
