@@ -4,8 +4,9 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev
       libcurl4-openssl-dev libcmocka-dev sqlite3 python3 libpq-dev)
-# the PostgreSQL store's tests start a throwaway server (scripts/pg-test-cluster.sh)
-[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=(postgresql-15)
+# the PostgreSQL store's tests start a throwaway server (scripts/pg-test-cluster.sh);
+# the cluster test puts HAProxy in front of three nodes
+[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=(postgresql-15 haproxy)
 [ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
