@@ -4,13 +4,23 @@
 # real binary driven by the official Node SDK).
 
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson libcrypto sqlite3 libcurl libpq
+# pkg-config packages, one a line (parallel work adds lines, not edits them)
+PKGS    := libmicrohttpd
+PKGS    += jansson
+PKGS    += libcrypto
+PKGS    += sqlite3
+PKGS    += libcurl
+PKGS    += libsystemd
+PKGS    += libpcap
+PKGS    += libpq
+VERSION := $(shell cat VERSION)
 SAN     ?=
 B       := build$(if $(SAN),-san)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -fno-strict-aliasing -Isrc -MMD -MP \
+           -DFLOWLOGD_VERSION='"$(VERSION)"' \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 ifdef SAN
@@ -28,8 +38,13 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
-.PHONY: all unit integration reliability test clean check-schema fuzz fuzz-build bench
-all: $(B)/flowlogd
+.PHONY: all unit integration reliability soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+all: $(B)/flowlogd $(B)/tools/flowgen
+
+# the traffic generator with ground truth (tests, benchmark); libc only
+$(B)/tools/flowgen: tools/flowgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 $(B)/libflowlogd.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -43,16 +58,21 @@ $(B)/tests/%: tests/unit/%.c $(B)/libflowlogd.a
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-unit: $(UNIT_BIN)
-	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+unit: $(UNIT_BIN) $(B)/flowlogd
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; FLOWLOGD_BIN=$(abspath $(B)/flowlogd) $$t || fail=1; done; exit $$fail
 
-integration: $(B)/flowlogd
+integration: $(B)/flowlogd $(B)/tools/flowgen
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/integration/
 
 reliability: $(B)/flowlogd
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/reliability/
+
+# the soak (tests/reliability/soak.js): steady mixed load, memory and WAL judged
+SOAK_MINUTES ?= 2
+soak: $(B)/flowlogd
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node tests/reliability/soak.js --minutes $(SOAK_MINUTES)
 
 test: unit integration reliability
 

@@ -42,7 +42,14 @@
       "签名过期。Timestamp 和服务器时间相差不得超过五分钟，请检查本地时间是否和标准时间同步。",            \
       "The signature has expired: Timestamp differs from the server time by more than 5 "         \
       "minutes. Check that your clock is in sync.")                                              \
-    X(AUTH_TOKEN, "AuthFailure.TokenFailure", "token 错误：{}。", "Token error: {}.")             \
+    X(AUTH_TOKEN, "AuthFailure.TokenFailure", "此密钥为永久密钥，请求不能携带 Token。",             \
+      "Token error: this SecretId is a permanent key; no token goes with it.")                   \
+    X(AUTH_TOKEN_MISSING, "AuthFailure.TokenFailure", "临时密钥的请求必须携带其 Token。",             \
+      "Token error: a temporary key needs its token (X-TC-Token).")                              \
+    X(AUTH_TOKEN_EXPIRED, "AuthFailure.TokenFailure", "临时密钥已过期。",                            \
+      "Token error: the temporary key has expired.")                                             \
+    X(AUTH_TOKEN_INVALID, "AuthFailure.TokenFailure", "Token 与临时密钥不匹配。",                    \
+      "Token error: the token does not belong to this temporary key.")                           \
     X(UNAUTHORIZED, "UnauthorizedOperation", "未授权操作：此密钥不允许调用`{}`。",                  \
       "Unauthorized operation: this key may not call `{}`.")                                     \
     X(RATE_LIMITED, "RequestLimitExceeded", "请求的次数超过了频率限制（`{}`）。",                   \

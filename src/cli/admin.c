@@ -19,9 +19,14 @@ static const char account_usage[] =
 
 static const char key_usage[] =
     "usage: flowlogd key create (--data DIR | --store URL) --uin UIN [--actions A,B,...]\n"
+    "                           [--temporary [--duration SECONDS]]\n"
     "\n"
     "Creates a key pair for the account UIN and prints {\"SecretId\":...,\"SecretKey\":...}.\n"
-    "  --actions A,B   the key may call only these actions (default: every action)\n";
+    "  --actions A,B   the key may call only these actions (default: every action)\n"
+    "  --temporary     a temporary key, as STS issues them: prints {\"TmpSecretId\",\n"
+    "                  \"TmpSecretKey\",\"Token\",\"ExpiredTime\"}; requests signed with it\n"
+    "                  must carry the token (X-TC-Token) and are refused after ExpiredTime\n"
+    "  --duration S    a temporary key's lifetime in seconds, 1 to 43200 (default 1800)\n";
 
 static const char inventory_usage[] =
     "usage: flowlogd inventory import (--data DIR | --store URL) --uin UIN FILE\n"
@@ -112,20 +117,46 @@ int cli_key(int argc, char **argv)
     struct serr se = {{0}};
     int rc = 1, src;
 
-    if (opts_parse(&o, argc, argv, "data,store,uin,actions", "", key_usage) != 0)
+    int temporary;
+    uint64_t duration = 1800;
+    int64_t expires = 0;
+
+    if (opts_parse(&o, argc, argv, "data,store,uin,actions,duration", "temporary", key_usage) != 0)
         return o.help ? 0 : 2;
     if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !has_store(&o) ||
         !opts_get(&o, "uin")) {
         fputs(key_usage, stderr);
         return 2;
     }
+    temporary = opts_get(&o, "temporary") != NULL;
+    if (opts_get(&o, "duration")) {
+        const char *d = opts_get(&o, "duration");
+        if (!temporary) {
+            fputs("flowlogd: --duration goes with --temporary\n", stderr);
+            return 2;
+        }
+        if (parse_u64(d, strlen(d), &duration) != 0 || duration < 1 || duration > 43200) {
+            fprintf(stderr, "flowlogd: --duration must be 1 to 43200 seconds, not %s\n", d);
+            return 2;
+        }
+    }
     if (!(st = open_store(&o)))
         return 1;
-    src = store_key_create(st, opts_get(&o, "uin"), opts_get(&o, "actions"), &key, &se);
+    if (temporary) {
+        expires = (int64_t)(now_ms() / 1000) + (int64_t)duration;
+        src = store_key_create_temporary(st, opts_get(&o, "uin"), opts_get(&o, "actions"), expires,
+                                         &key, &se);
+    } else {
+        src = store_key_create(st, opts_get(&o, "uin"), opts_get(&o, "actions"), &key, &se);
+    }
     if (src == STORE_NOTFOUND)
         fprintf(stderr, "flowlogd: no account with Uin %s\n", opts_get(&o, "uin"));
     else if (src != STORE_OK)
         fprintf(stderr, "flowlogd: cannot create the key: %s\n", se.msg);
+    else if (temporary)
+        rc = print_json(json_pack("{s:s,s:s,s:s,s:I}", "TmpSecretId", key.secret_id,
+                                  "TmpSecretKey", key.secret_key, "Token", key.token,
+                                  "ExpiredTime", (json_int_t)key.expires));
     else
         rc = print_json(json_pack("{s:s,s:s}", "SecretId", key.secret_id, "SecretKey",
                                   key.secret_key));

@@ -139,6 +139,11 @@ static const char *const migrations[] = {
     " END $$;"
     "CREATE TRIGGER flowlogs_fixed BEFORE UPDATE OF id, uin, region, created_at, vpc_id"
     " ON flowlogs FOR EACH ROW EXECUTE FUNCTION flowlogs_fixed();",
+    /* 1 -> 2: temporary keys (a token and an end; '' and 0 for permanent
+     * ones), and the resource Describe* page read in its order */
+    "ALTER TABLE keys ADD COLUMN token text NOT NULL DEFAULT '';"
+    "ALTER TABLE keys ADD COLUMN expires bigint NOT NULL DEFAULT 0;"
+    "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -703,6 +708,8 @@ static int normalize_actions(const char *in, char *out, size_t cap, struct serr 
 struct key_job {
     const char *uin;
     const char *actions;
+    int64_t expires; /* 0: a permanent key; else a temporary one, with a token */
+    char expires_txt[24];
     struct key_info *out;
 };
 
@@ -718,7 +725,7 @@ static int job_key_create(PGconn *c, void *arg, struct serr *e)
 {
     struct key_job *k = arg;
     struct key_info *out = k->out;
-    const char *p[4] = {k->uin};
+    const char *p[6] = {k->uin};
     PGresult *r = pg_exec(c, "account",
                           "SELECT app_id, uin, flowlog_quota, rate_limit FROM accounts "
                           "WHERE uin = $1 FOR KEY SHARE",
@@ -735,14 +742,20 @@ static int job_key_create(PGconn *c, void *arg, struct serr *e)
         memcpy(out->secret_id, "AKID", 4);
         if (gen_token(out->secret_id + 4, 32) != 0 || gen_token(out->secret_key, 32) != 0)
             return pg_err(e, STORE_ERR, "random source failed");
+        out->token[0] = '\0';
+        out->expires = k->expires;
+        if (k->expires && gen_token(out->token, 64) != 0)
+            return pg_err(e, STORE_ERR, "random source failed");
         p[0] = out->secret_id;
         p[1] = out->secret_key;
         p[2] = out->account.uin;
         p[3] = k->actions;
+        p[4] = out->token;
+        p[5] = k->expires_txt;
         r = pg_exec(c, "key",
-                    "INSERT INTO keys(secret_id, secret_key, uin, actions) VALUES($1, $2, $3, $4) "
-                    "ON CONFLICT DO NOTHING",
-                    4, p, e, NULL);
+                    "INSERT INTO keys(secret_id, secret_key, uin, actions, token, expires) "
+                    "VALUES($1, $2, $3, $4, $5, $6::bigint) ON CONFLICT DO NOTHING",
+                    6, p, e, NULL);
         if (!r)
             return STORE_ERR;
         if (atoi(PQcmdTuples(r)) == 1) {
@@ -777,6 +790,23 @@ static int pg_key_create(struct store *st, const char *uin, const char *actions,
     int rc = normalize_actions(actions, norm, sizeof norm, e);
     if (rc != STORE_OK)
         return rc;
+    snprintf(k.expires_txt, sizeof k.expires_txt, "0");
+    return pg_tx((struct store_pg *)st, job_key_create, settle_key, &k, e);
+}
+
+static int pg_key_create_temporary(struct store *st, const char *uin, const char *actions,
+                                   int64_t expires, struct key_info *out, struct serr *e)
+{
+    struct key_info tmp;
+    char norm[sizeof tmp.actions];
+    struct key_job k = {.uin = uin ? uin : "", .actions = norm, .expires = expires,
+                        .out = out ? out : &tmp};
+    int rc;
+    if (expires <= 0)
+        return pg_err(e, STORE_ERR, "a temporary key needs an end");
+    if ((rc = normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
+        return rc;
+    pg_i64(k.expires_txt, sizeof k.expires_txt, expires);
     return pg_tx((struct store_pg *)st, job_key_create, settle_key, &k, e);
 }
 
@@ -807,7 +837,7 @@ static int pg_key_lookup(struct store *st, const char *secret_id, struct key_inf
     const char *p[1] = {secret_id ? secret_id : ""};
     PGresult *r = pg_read((struct store_pg *)st, "key lookup",
                           "SELECT k.secret_id, k.secret_key, k.actions, a.app_id, a.uin, "
-                          "a.flowlog_quota, a.rate_limit FROM keys k JOIN accounts a "
+                          "a.flowlog_quota, a.rate_limit, k.token, k.expires FROM keys k JOIN accounts a "
                           "ON a.uin = k.uin WHERE k.secret_id = $1",
                           1, p, e);
     int rc;
@@ -818,6 +848,8 @@ static int pg_key_lookup(struct store *st, const char *secret_id, struct key_inf
         pg_col(r, 0, 1, out->secret_key, sizeof out->secret_key);
         pg_col(r, 0, 2, out->actions, sizeof out->actions);
         account_from_row(r, 3, &out->account);
+        pg_col(r, 0, 7, out->token, sizeof out->token);
+        out->expires = pg_col_i64(r, 0, 8);
         rc = STORE_OK;
     } else {
         rc = pg_err(e, STORE_NOTFOUND, "%s", p[0]);
@@ -887,6 +919,7 @@ static const struct store_ops pg_ops = {
     .account_create = pg_account_create,
     .key_create = pg_key_create,
     .key_lookup = pg_key_lookup,
+    .key_create_temporary = pg_key_create_temporary,
     .inventory_import = pg_inventory_import,
     .resource_get = pg_resource_get,
     .flowlog_create = pg_flowlog_create,
