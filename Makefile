@@ -13,6 +13,7 @@ PKGS    += libcurl
 PKGS    += libsystemd
 PKGS    += libpcap
 PKGS    += libbpf
+PKGS    += libpq
 VERSION := $(shell cat VERSION)
 BPF_GEN := build/gen
 .DEFAULT_GOAL := all

@@ -38,6 +38,22 @@ echo "=== reliability tests"
 make -s reliability || status=1
 echo "=== soak (${SOAK_MINUTES:-2} minutes: heap, file-backed pages and the WAL bounded)"
 make -s soak SOAK_MINUTES="${SOAK_MINUTES:-2}" || status=1
+echo "=== PostgreSQL store: store unit, integration and crash tests on a throwaway server"
+pgdir=$(mktemp -d /tmp/flowlogd-pg-XXXXXX)
+if pgurl=$(scripts/pg-test-cluster.sh start "$pgdir"); then
+  trap 'scripts/pg-test-cluster.sh stop "$pgdir" || true' EXIT
+  export FLOWLOGD_TEST_STORE=$pgurl FLOWLOGD_TEST_PG_DIR=$pgdir
+  for t in build/tests/test_store build/tests/test_store_resource; do "$t" || status=1; done
+  make -s integration || status=1
+  FLOWLOGD_BIN=$PWD/build/flowlogd node --test --test-concurrency=1 tests/reliability/crash.test.js || status=1
+  FLOWLOGD_BIN=$PWD/build/flowlogd node --test --test-concurrency=1 tests/cluster/ || status=1
+  unset FLOWLOGD_TEST_STORE FLOWLOGD_TEST_PG_DIR
+  scripts/pg-test-cluster.sh stop "$pgdir" || status=1
+  trap - EXIT
+else
+  echo "cannot start a PostgreSQL 15 test server (postgresql-15 installed?)"; status=1
+  rm -rf "$pgdir"
+fi
 echo "=== fuzzing (${FUZZ_SECONDS:-60} s per target)"
 make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" || status=1
 if [ $status -eq 0 ]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
