@@ -62,7 +62,7 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
     a->store = st;
     a->cfg = *cfg;
     if (!a->cfg.rate_limit)
-        a->cfg.rate_limit = 20;
+        a->cfg.rate_limit = API_DEFAULT_RATE_LIMIT;
     if (!a->cfg.max_skew_s)
         a->cfg.max_skew_s = 300;
     if (!a->cfg.max_body_v3)
@@ -81,6 +81,11 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
         return NULL;
     }
     return a;
+}
+
+size_t api_max_body(const struct api *a)
+{
+    return a->cfg.max_body_v3 > a->cfg.max_body_v1 ? a->cfg.max_body_v3 : a->cfg.max_body_v1;
 }
 
 void api_free(struct api *a)

@@ -5,31 +5,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "base/util.h"
 #include "cli/cli.h"
-#include "cli/opts.h"
 
-static const char account_usage[] =
+static const char account_synopsis[] =
     "usage: flowlogd account create --data DIR [--flowlog-quota N]\n"
     "\n"
     "Creates an account (AppId, Uin) with one key pair that may call every\n"
-    "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n"
-    "  --data DIR          the data directory (created if absent)\n"
-    "  --flowlog-quota N   flow logs the account may have per region (default 100)\n";
+    "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n";
 
-static const char key_usage[] =
+static const struct opt account_opts[] = {
+    OPT_DATA_DIR,
+    {"flowlog-quota", OPT_UINT, "N", OPT_NUM(STORE_DEFAULT_FLOWLOG_QUOTA), 0, 1000000, 0,
+     "flow logs the account may have per region"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+static const char key_synopsis[] =
     "usage: flowlogd key create --data DIR --uin UIN [--actions A,B,...]\n"
     "\n"
-    "Creates a key pair for the account UIN and prints {\"SecretId\":...,\"SecretKey\":...}.\n"
-    "  --actions A,B   the key may call only these actions (default: every action)\n";
+    "Creates a key pair for the account UIN and prints {\"SecretId\":...,\"SecretKey\":...}.\n";
 
-static const char inventory_usage[] =
+static const struct opt key_opts[] = {
+    OPT_DATA_DIR,
+    {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
+    {"actions", OPT_STR, "A,B", NULL, 0, 0, 0,
+     "the key may call only these actions (default: every action)"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+static const char inventory_synopsis[] =
     "usage: flowlogd inventory import --data DIR --uin UIN FILE\n"
     "\n"
     "Loads the account's resources (VPCs, subnets, instances, ENIs, CCNs, NAT\n"
     "gateways, direct connect gateways, CLS topics, CKafka instances) from a\n"
     "JSON file. Importing is idempotent; a bad file is rejected whole with a\n"
     "message naming the entry, and nothing is imported.\n";
+
+static const struct opt inventory_opts[] = {
+    OPT_DATA_DIR,
+    {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 static struct store *open_store(const char *dir)
 {
@@ -58,22 +76,16 @@ int cli_account(int argc, char **argv)
     struct account acc;
     struct key_info key;
     struct serr se = {{0}};
-    uint64_t quota = 0;
+    uint64_t quota;
     int rc = 1;
 
-    if (opts_parse(&o, argc, argv, "data,flowlog-quota", "", account_usage) != 0)
+    if (opts_parse(&o, argc, argv, account_opts, account_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !opts_get(&o, "data")) {
-        fputs(account_usage, stderr);
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
+        opts_usage(stderr, account_opts, account_synopsis);
         return 2;
     }
-    if (opts_get(&o, "flowlog-quota") &&
-        (parse_u64(opts_get(&o, "flowlog-quota"), strlen(opts_get(&o, "flowlog-quota")),
-                   &quota) != 0 ||
-         quota > 1000000)) {
-        fputs("flowlogd: --flowlog-quota must be a number from 0 to 1000000\n", stderr);
-        return 2;
-    }
+    quota = opts_uint(&o, "flowlog-quota");
     if (!(st = open_store(opts_get(&o, "data"))))
         return 1;
     if (store_account_create(st, (uint32_t)quota, &acc, &se) != STORE_OK ||
@@ -96,11 +108,10 @@ int cli_key(int argc, char **argv)
     struct serr se = {{0}};
     int rc = 1, src;
 
-    if (opts_parse(&o, argc, argv, "data,uin,actions", "", key_usage) != 0)
+    if (opts_parse(&o, argc, argv, key_opts, key_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !opts_get(&o, "data") ||
-        !opts_get(&o, "uin")) {
-        fputs(key_usage, stderr);
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
+        opts_usage(stderr, key_opts, key_synopsis);
         return 2;
     }
     if (!(st = open_store(opts_get(&o, "data"))))
@@ -162,11 +173,10 @@ int cli_inventory(int argc, char **argv)
     char *text = NULL;
     int rc = 1, src;
 
-    if (opts_parse(&o, argc, argv, "data,uin", "", inventory_usage) != 0)
+    if (opts_parse(&o, argc, argv, inventory_opts, inventory_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0 || !opts_get(&o, "data") ||
-        !opts_get(&o, "uin")) {
-        fputs(inventory_usage, stderr);
+    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0) {
+        opts_usage(stderr, inventory_opts, inventory_synopsis);
         return 2;
     }
     if (!(text = read_file(o.pos[1], &len))) {
@@ -195,11 +205,16 @@ done:
     return rc;
 }
 
-static const char check_usage[] =
+static const char check_synopsis[] =
     "usage: flowlogd check --data DIR\n"
     "\n"
     "Runs the store's integrity check (page structure, indexes, references) and\n"
     "prints \"ok\", or the first problem and exits 1. Safe while a server runs.\n";
+
+static const struct opt check_opts[] = {
+    OPT_DATA_DIR,
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 int cli_check(int argc, char **argv)
 {
@@ -208,10 +223,10 @@ int cli_check(int argc, char **argv)
     struct serr se = {{0}};
     int rc;
 
-    if (opts_parse(&o, argc, argv, "data", "", check_usage) != 0)
+    if (opts_parse(&o, argc, argv, check_opts, check_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos || !opts_get(&o, "data")) {
-        fputs(check_usage, stderr);
+    if (o.npos) {
+        opts_usage(stderr, check_opts, check_synopsis);
         return 2;
     }
     if (!(st = open_store(opts_get(&o, "data"))))

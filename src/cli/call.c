@@ -11,17 +11,27 @@
 
 #include "auth/auth.h"
 #include "base/buf.h"
+#include "base/opts.h"
 #include "cli/cli.h"
-#include "cli/opts.h"
 
-static const char call_usage[] =
+static const char call_synopsis[] =
     "usage: flowlogd call --endpoint http://HOST:PORT --secret-id ID --secret-key KEY\n"
     "                     --region R [--version V] [--language en-US] ACTION 'JSON'\n"
     "\n"
     "Sends one API call signed with TC3-HMAC-SHA256 and prints the Response\n"
-    "object. Exits 0 on success, 1 on an API error, 2 on a usage or network error.\n"
-    "  --version V    API version (default 2017-03-12; 2018-08-13 for tag actions)\n"
-    "  --language L   zh-CN (default) or en-US\n";
+    "object. Exits 0 on success, 1 on an API error, 2 on a usage or network error.\n";
+
+static const struct opt call_opts[] = {
+    {"endpoint", OPT_STR, "URL", NULL, 0, 0, 1, "the service, http://HOST:PORT"},
+    {"secret-id", OPT_STR, "ID", NULL, 0, 0, 1, "the key's SecretId"},
+    {"secret-key", OPT_STR, "KEY", NULL, 0, 0, 1, "the key's SecretKey"},
+    {"region", OPT_STR, "R", NULL, 0, 0, 1, "the region, e.g. ap-guangzhou"},
+    {"version", OPT_STR, "V", "2017-03-12", 0, 0, 0,
+     "API version (2018-08-13 for tag actions)"},
+    {"language", OPT_STR, "L", NULL, 0, 0, 0,
+     "X-TC-Language: zh-CN (the server's default) or en-US"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
@@ -67,17 +77,16 @@ int cli_call(int argc, char **argv)
     CURLcode cc;
     int rc = 2;
 
-    if (opts_parse(&o, argc, argv, "endpoint,secret-id,secret-key,region,version,language", "",
-                   call_usage) != 0)
+    if (opts_parse(&o, argc, argv, call_opts, call_synopsis) != 0)
         return o.help ? 0 : 2;
-    endpoint = opts_get(&o, "endpoint");
-    sid = opts_get(&o, "secret-id");
-    skey = opts_get(&o, "secret-key");
-    region = opts_get(&o, "region");
-    version = opts_get(&o, "version") ? opts_get(&o, "version") : "2017-03-12";
-    lang = opts_get(&o, "language");
-    if (!endpoint || !sid || !skey || !region || o.npos < 1 || o.npos > 2) {
-        fputs(call_usage, stderr);
+    endpoint = opts_str(&o, "endpoint");
+    sid = opts_str(&o, "secret-id");
+    skey = opts_str(&o, "secret-key");
+    region = opts_str(&o, "region");
+    version = opts_str(&o, "version");
+    lang = opts_str(&o, "language");
+    if (o.npos < 1 || o.npos > 2) {
+        opts_usage(stderr, call_opts, call_synopsis);
         return 2;
     }
     action = o.pos[0];

@@ -79,10 +79,8 @@
 
 /* ==== Defaults for zero fields of struct http_config ==== */
 
-#define DEFAULT_WORKERS 32u
 #define DEFAULT_MAX_BODY ((size_t)10 << 20)     /* 10 MiB */
 #define DEFAULT_MAX_HEADER_BYTES ((size_t)16384) /* request line + headers */
-#define DEFAULT_MAX_CONNECTIONS 1024u
 #define STOP_GRACE_MS 5000 /* how long http_stop lets finished replies drain */
 #define FD_RESERVE 64      /* descriptors kept beside max_connections */
 
@@ -842,8 +840,8 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
 
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     io = cfg->io_threads ? cfg->io_threads : (ncpu > 0 ? (unsigned)ncpu : 1u);
-    workers = cfg->workers ? cfg->workers : DEFAULT_WORKERS;
-    maxconn = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
+    workers = cfg->workers ? cfg->workers : HTTP_DEFAULT_WORKERS;
+    maxconn = cfg->max_connections ? cfg->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
     header_bytes = cfg->max_header_bytes ? cfg->max_header_bytes : DEFAULT_MAX_HEADER_BYTES;
     /* MHD's per-connection pool holds the read buffer (request line and
      * headers), about 64 bytes of bookkeeping per header and the response
