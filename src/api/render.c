@@ -72,8 +72,8 @@ void render_flowlog(struct jw *w, const struct flowlog *fl)
     jw_obj_end(w);
 }
 
-enum api_err store_err_to_api(int rc, const struct serr *se, const char *notfound_arg,
-                              struct apierr *e)
+enum api_err store_err_to_api(const struct actx *c, int rc, const struct serr *se,
+                              const char *notfound_arg, struct apierr *e)
 {
     switch (rc) {
     case STORE_OK:
@@ -85,6 +85,6 @@ enum api_err store_err_to_api(int rc, const struct serr *se, const char *notfoun
     case STORE_QUOTA:
         return apierr_set(e, API_E_LIMIT, se->msg);
     default:
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, rc, se, e);
     }
 }

@@ -24,14 +24,21 @@ static const struct opt account_opts[] = {
 
 static const char key_synopsis[] =
     "usage: flowlogd key create --data DIR --uin UIN [--actions A,B,...]\n"
+    "                           [--temporary [--duration SECONDS]]\n"
     "\n"
-    "Creates a key pair for the account UIN and prints {\"SecretId\":...,\"SecretKey\":...}.\n";
+    "Creates a key pair for the account UIN and prints {\"SecretId\":...,\"SecretKey\":...}.\n"
+    "A temporary key, as STS issues them, prints {\"TmpSecretId\",\"TmpSecretKey\",\"Token\",\n"
+    "\"ExpiredTime\"}; requests signed with it must carry the token (X-TC-Token) and are\n"
+    "refused after ExpiredTime.\n";
 
 static const struct opt key_opts[] = {
     OPT_DATA_DIR,
     {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
     {"actions", OPT_STR, "A,B", NULL, 0, 0, 0,
      "the key may call only these actions (default: every action)"},
+    {"temporary", OPT_FLAG, NULL, NULL, 0, 0, 0, "a temporary key"},
+    {"duration", OPT_UINT, "S", "1800", 1, 43200, 0,
+     "a temporary key's lifetime in seconds"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -108,19 +115,39 @@ int cli_key(int argc, char **argv)
     struct serr se = {{0}};
     int rc = 1, src;
 
+    int temporary;
+    uint64_t duration;
+    int64_t expires = 0;
+
     if (opts_parse(&o, argc, argv, key_opts, key_synopsis) != 0)
         return o.help ? 0 : 2;
     if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
         opts_usage(stderr, key_opts, key_synopsis);
         return 2;
     }
+    temporary = opts_get(&o, "temporary") != NULL;
+    if (opts_get(&o, "duration") && !temporary) {
+        fputs("flowlogd: --duration goes with --temporary\n", stderr);
+        return 2;
+    }
+    duration = opts_uint(&o, "duration");
     if (!(st = open_store(opts_get(&o, "data"))))
         return 1;
-    src = store_key_create(st, opts_get(&o, "uin"), opts_get(&o, "actions"), &key, &se);
+    if (temporary) {
+        expires = (int64_t)(now_ms() / 1000) + (int64_t)duration;
+        src = store_key_create_temporary(st, opts_get(&o, "uin"), opts_get(&o, "actions"), expires,
+                                         &key, &se);
+    } else {
+        src = store_key_create(st, opts_get(&o, "uin"), opts_get(&o, "actions"), &key, &se);
+    }
     if (src == STORE_NOTFOUND)
         fprintf(stderr, "flowlogd: no account with Uin %s\n", opts_get(&o, "uin"));
     else if (src != STORE_OK)
         fprintf(stderr, "flowlogd: cannot create the key: %s\n", se.msg);
+    else if (temporary)
+        rc = print_json(json_pack("{s:s,s:s,s:s,s:I}", "TmpSecretId", key.secret_id,
+                                  "TmpSecretKey", key.secret_key, "Token", key.token,
+                                  "ExpiredTime", (json_int_t)key.expires));
     else
         rc = print_json(json_pack("{s:s,s:s}", "SecretId", key.secret_id, "SecretKey",
                                   key.secret_key));

@@ -53,6 +53,10 @@ struct key_info {
     char secret_key[64];
     char actions[2048]; /* "" = every action, else ",A,B," (leading and trailing comma) */
     struct account account;
+    /* a temporary key (STS-style) has a token and an end; a permanent one
+     * has token "" and expires 0 */
+    char token[72];
+    int64_t expires; /* UNIX seconds after which the key is refused; 0 = never */
 };
 
 /* ==== inventory ==== */
@@ -193,7 +197,9 @@ struct store;
 /** A write that does not hold its caller's thread. The caller fills `done`
  * and owns the op, and everything the call's arguments point to, until
  * done(op) has been called: once, on a store thread, after the write is
- * durable (rc STORE_OK) or failed (rc and err as the blocking call's). */
+ * durable (rc STORE_OK) or failed (rc and err as the blocking call's).
+ * done may start another asynchronous write with the same op (a retry);
+ * it must not wait for anything. */
 struct store_op {
     void (*done)(struct store_op *op);
     int rc;
@@ -206,6 +212,10 @@ struct store_ops {
     int (*key_create)(struct store *, const char *uin, const char *actions, struct key_info *out,
                       struct serr *);
     int (*key_lookup)(struct store *, const char *secret_id, struct key_info *out, struct serr *);
+    /* a temporary key: like key_create, plus a random token, valid until
+     * `expires` (UNIX seconds) */
+    int (*key_create_temporary)(struct store *, const char *uin, const char *actions,
+                                int64_t expires, struct key_info *out, struct serr *);
 
     int (*inventory_import)(struct store *, const char *uin, const struct resource *items,
                             size_t n, struct serr *);
@@ -280,6 +290,14 @@ static inline int store_key_create(struct store *s, const char *uin, const char 
                                    struct key_info *out, struct serr *e)
 {
     return s->ops->key_create(s, uin, actions, out, e);
+}
+/** A temporary key of account `uin`, with a token, refused after `expires`
+ * (UNIX seconds). Same errors as store_key_create. */
+static inline int store_key_create_temporary(struct store *s, const char *uin,
+                                             const char *actions, int64_t expires,
+                                             struct key_info *out, struct serr *e)
+{
+    return s->ops->key_create_temporary(s, uin, actions, expires, out, e);
 }
 static inline int store_key_lookup(struct store *s, const char *sid, struct key_info *out,
                                    struct serr *e)

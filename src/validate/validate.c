@@ -7,12 +7,29 @@
 
 #include "base/util.h"
 
+/* Every region where Tencent Cloud offers VPC (sources in docs/API.md,
+ * "Regions"): mainland, finance (-fsi), industry, edge (-ec) and
+ * international. */
 static const char *const regions[] = {
-    "ap-guangzhou", "ap-shanghai",      "ap-nanjing",      "ap-beijing",       "ap-chengdu",
-    "ap-chongqing", "ap-hongkong",      "ap-singapore",    "ap-bangkok",       "ap-jakarta",
-    "ap-seoul",     "ap-tokyo",         "ap-mumbai",       "na-siliconvalley", "na-ashburn",
-    "na-toronto",   "eu-frankfurt",     "eu-moscow",       "sa-saopaulo",      "ap-shanghai-fsi",
-    "ap-shenzhen-fsi", "ap-guangzhou-open", "ap-xian-ec",  "ap-guiyang",       NULL};
+    /* South China */
+    "ap-guangzhou", "ap-shenzhen", "ap-shenzhen-fsi", "ap-guangzhou-open", "ap-qingyuan",
+    "ap-qingyuan-xinan", "ap-shenzhen-sycft",
+    /* East China */
+    "ap-shanghai", "ap-shanghai-fsi", "ap-nanjing", "ap-jinan-ec", "ap-hangzhou-ec",
+    "ap-fuzhou-ec", "ap-hefei-ec", "ap-shanghai-adc",
+    /* North China */
+    "ap-beijing", "ap-beijing-fsi", "ap-tianjin", "ap-shijiazhuang-ec",
+    /* Central, Northeast, Northwest China */
+    "ap-wuhan-ec", "ap-changsha-ec", "ap-zhengzhou-ec", "ap-shenyang-ec", "ap-xian-ec",
+    "ap-xibei-ec",
+    /* Southwest China */
+    "ap-chengdu", "ap-chongqing", "ap-guiyang",
+    /* Hong Kong, Macao, Taiwan */
+    "ap-hongkong", "ap-taipei",
+    /* international */
+    "ap-singapore", "ap-bangkok", "ap-jakarta", "ap-seoul", "ap-tokyo", "ap-mumbai",
+    "na-siliconvalley", "na-ashburn", "na-toronto", "eu-frankfurt", "eu-moscow", "sa-saopaulo",
+    NULL};
 
 int str_in(const char *s, const char *const *set)
 {

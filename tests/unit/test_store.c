@@ -212,7 +212,8 @@ static long long file_int(const char *data, const char *sql)
  * per-VPC counts, counts per region) is migrated on open: the index is
  * replaced (3), the per-VPC counts made from the rows (4), the region
  * counts dropped (5), the name index dropped (6); rows, answers and
- * the quota unchanged. */
+ * the quota unchanged; the keys gain a token and an end (7); the resource
+ * pages get their index (8). */
 static void test_migration_2_to_6(void **state)
 {
     struct fx *f = *state;
@@ -259,13 +260,24 @@ static void test_migration_2_to_6(void **state)
                                   "INSERT INTO sqlite_stat1 VALUES ('flowlogs', 'flowlogs_vpc',"
                                   " '1000000 100 100 20'), ('flowlogs', 'flowlogs_name',"
                                   " '1000000 100 100 5 1');"
+                                  "ALTER TABLE keys DROP COLUMN token;"
+                                  "ALTER TABLE keys DROP COLUMN expires;"
+                                  "DROP INDEX resources_created;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 6);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 8);
+    /* schema 8: the resource pages' index */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                       "'resources_created'"),
+                     1);
+    /* schema 7: keys have a token and an end, '' and 0 for the old ones */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM keys WHERE token <> '' OR "
+                                       "expires <> 0"),
+                     0);
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                        "('region_usage', 'flowlogs_count_ins', "
                                        "'flowlogs_count_del')"),
@@ -345,6 +357,23 @@ static void test_accounts_and_keys(void **state)
     assert_string_equal(got.account.uin, f->acct.uin);
     assert_int_equal(got.account.flowlog_quota, 100);
     assert_int_equal(got.account.rate_limit, 0);
+    assert_string_equal(got.token, ""); /* a permanent key */
+    assert_int_equal(got.expires, 0);
+
+    /* a temporary key: a 64-character token and its end, both read back */
+    assert_int_equal(store_key_create_temporary(f->s, f->acct.uin, "DescribeFlowLogs",
+                                                1900000000, &k, &e),
+                     STORE_OK);
+    assert_int_equal(strlen(k.token), 64);
+    assert_int_equal(k.expires, 1900000000);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(store_key_lookup(f->s, k.secret_id, &got, &e), STORE_OK);
+    assert_string_equal(got.token, k.token);
+    assert_int_equal(got.expires, 1900000000);
+    assert_string_equal(got.actions, ",DescribeFlowLogs,");
+    assert_int_not_equal(store_key_create_temporary(f->s, f->acct.uin, NULL, 0, &k, &e), STORE_OK);
+    assert_int_equal(store_key_create_temporary(f->s, "999999999999x", NULL, 1900000000, &k, &e),
+                     STORE_NOTFOUND);
 
     /* "" is every action too */
     assert_int_equal(store_key_create(f->s, f->acct.uin, "", &k, &e), STORE_OK);

@@ -153,7 +153,7 @@ enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, str
     jw_arr(c->w);
     src = store_flowlog_query(c->store, &q, on_row, c->w, &total, &se);
     if (src != STORE_OK)
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, src, &se, e);
     jw_arr_end(c->w);
     jw_kint(c->w, "TotalNum", (int64_t)total);
     return jw_failed(c->w) ? apierr_set(e, API_E_INTERNAL, NULL) : API_E_OK;

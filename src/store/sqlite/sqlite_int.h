@@ -64,7 +64,8 @@
       "INSERT INTO accounts(app_id, uin, flowlog_quota, rate_limit) VALUES(?1, ?2, ?3, 0)")      \
     X(W_KEY_TAKEN, "SELECT 1 FROM keys WHERE secret_id = ?1")                                    \
     X(W_KEY_INSERT,                                                                              \
-      "INSERT INTO keys(secret_id, secret_key, uin, actions) VALUES(?1, ?2, ?3, ?4)")            \
+      "INSERT INTO keys(secret_id, secret_key, uin, actions, token, expires) "                   \
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                          \
     X(W_RES_UPSERT,                                                                              \
       "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, " \
       "instance_type, edition, nat_version, has_dnat, created_at) "                              \
@@ -100,7 +101,8 @@
     X(R_COMMIT, "COMMIT")                                                                        \
     X(R_KEY_LOOKUP,                                                                              \
       "SELECT k.secret_id, k.secret_key, k.actions, a.app_id, a.uin, a.flowlog_quota, "          \
-      "a.rate_limit FROM keys k JOIN accounts a ON a.uin = k.uin WHERE k.secret_id = ?1")        \
+      "a.rate_limit, k.token, k.expires FROM keys k JOIN accounts a ON a.uin = k.uin "           \
+      "WHERE k.secret_id = ?1")                                                                  \
     X(R_RES_GET,                                                                                 \
       "SELECT kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, "     \
       "edition, nat_version, has_dnat, created_at FROM resources "                               \
@@ -229,6 +231,8 @@ struct store_sqlite {
     int ckpt_tail;  /* the checkpointer repeats a pass while it copied more than this */
     int restart_backlog; /* the writer's RESTART waits for at most this many frames to copy */
     int ckpt_hard;  /* WAL frames above which the writer runs a RESTART whatever it costs */
+    long long wal_ceiling; /* bytes, 0: none (FLOWLOGD_SQLITE_WAL_MB; sqlite.c) */
+    int idle_truncate;     /* the idle writer empties the WAL file (sqlite_writer.c) */
     struct conn *ck; /* the checkpointer's connection; only its thread uses it */
     pthread_t ckpt;
     int ckpt_started;
@@ -349,6 +353,8 @@ int sq_account_create(struct store *st, uint32_t quota, struct account *out, str
 int sq_key_create(struct store *st, const char *uin, const char *actions, struct key_info *out,
                   struct serr *e);
 int sq_key_lookup(struct store *st, const char *secret_id, struct key_info *out, struct serr *e);
+int sq_key_create_temporary(struct store *st, const char *uin, const char *actions, int64_t expires,
+                            struct key_info *out, struct serr *e);
 int sq_inventory_import(struct store *st, const char *uin, const struct resource *items, size_t n,
                         struct serr *e);
 int sq_resource_get(struct store *st, const char *uin, const char *region, enum res_kind kind,

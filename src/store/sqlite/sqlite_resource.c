@@ -21,6 +21,11 @@
     "kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, "     \
     "nat_version, has_dnat, created_at, attrs"
 
+/* the same, of a join's `r` */
+#define RES_COLS_R                                                                               \
+    "r.kind, r.region, r.id, r.vpc_id, r.subnet_id, r.instance_id, r.name, r.cidr, "             \
+    "r.instance_type, r.edition, r.nat_version, r.has_dnat, r.created_at, r.attrs"
+
 /* ==== small helpers ==== */
 
 /* Steps a one-row query: 1 with a row (the statement stays on it), 0 with
@@ -427,9 +432,28 @@ int sq_resource_query(struct store *st, const struct resource_query *q, resource
             goto fail;
         }
     }
-    if (!(count = sq_prepare_once(c, "SELECT count(*)" RES_WHERE, e)) ||
-        !(page = sq_prepare_once(c, "SELECT " RES_COLS RES_WHERE " ORDER BY created_at, id LIMIT ?9 OFFSET ?10",
-                      e)))
+    /* Without a filter (a tenant's whole inventory of a kind, paged), both
+     * run on the small index in its order: TotalCount counts its entries,
+     * and the page's Offset skips entries of it, not rows (the rows carry
+     * the attributes: a row read per skipped entry made Offset 45,000 of
+     * 50,000 ENIs cost 65 ms instead of 5); then the page's rows are read. */
+    int plain = !(q->nids || q->vpc_id || q->subnet_id || q->instance_id || q->name);
+    if (!(count = sq_prepare_once(c,
+                                  plain ? "SELECT count(*) FROM resources INDEXED BY "
+                                          "resources_created WHERE uin = ?1 AND region = ?2 "
+                                          "AND kind = ?3"
+                                        : "SELECT count(*)" RES_WHERE,
+                                  e)) ||
+        !(page = sq_prepare_once(
+              c,
+              plain ? "SELECT " RES_COLS_R " FROM (SELECT id, created_at FROM resources "
+                      "INDEXED BY resources_created WHERE uin = ?1 AND region = ?2 AND kind = ?3 "
+                      "ORDER BY created_at, id LIMIT ?9 OFFSET ?10) p JOIN resources r "
+                      "ON r.uin = ?1 AND r.region = ?2 AND r.kind = ?3 AND r.id = p.id "
+                      "ORDER BY p.created_at, p.id"
+                    : "SELECT " RES_COLS RES_WHERE
+                      " ORDER BY created_at, id LIMIT ?9 OFFSET ?10",
+              e)))
         goto fail;
     /* count and page see one snapshot (sq_reader_enter) */
     if (total) {
