@@ -819,6 +819,20 @@ static int resolve(const char *host, unsigned short port, struct sockaddr_storag
     return 0;
 }
 
+/* The end of http_start's failure and of http_stop, once the listening
+ * socket is closed and the daemon stopped (or never started): joins the
+ * workers and frees s. */
+static void server_free(struct http_server *s)
+{
+    stop_workers(s);
+    pthread_cond_destroy(&s->room);
+    pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->work);
+    pthread_mutex_destroy(&s->mu);
+    free(s->threads);
+    free(s);
+}
+
 struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn, void *ud,
                                char *err, size_t errlen)
 {
@@ -946,13 +960,7 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
 fail:
     if (s->lfd >= 0)
         close(s->lfd);
-    stop_workers(s);
-    pthread_cond_destroy(&s->room);
-    pthread_cond_destroy(&s->idle);
-    pthread_cond_destroy(&s->work);
-    pthread_mutex_destroy(&s->mu);
-    free(s->threads);
-    free(s);
+    server_free(s);
     return NULL;
 }
 
@@ -995,11 +1003,5 @@ void http_stop(struct http_server *s)
     pthread_mutex_unlock(&s->mu);
 
     MHD_stop_daemon(s->daemon);
-    stop_workers(s);
-    pthread_cond_destroy(&s->room);
-    pthread_cond_destroy(&s->idle);
-    pthread_cond_destroy(&s->work);
-    pthread_mutex_destroy(&s->mu);
-    free(s->threads);
-    free(s);
+    server_free(s);
 }
