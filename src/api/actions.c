@@ -10,8 +10,10 @@
 
 /* POLL: the action never blocks its thread, so a poll thread answers it:
  * DescribeFlowLogs, DescribeFlowLog, DescribeVpcTaskResult and
- * DescribeResourceTagsByResourceIds read a bounded page or a few rows by
- * key through a WAL reader, which never waits for the writer; CreateFlowLog
+ * DescribeResourceTagsByResourceIds read a page (at most Limit rows, found
+ * by index or sorted from the caller's flow logs of one region, at most its
+ * quota) or a few rows by key through a WAL reader, which never waits for
+ * the writer; CreateFlowLog
  * waits for its commit through api_defer. WORKER: the others write (and
  * wait for their commit) or may scan: GetResources, and the six resource
  * Describe* (a tenant's whole inventory of that kind when a filter cannot

@@ -29,7 +29,7 @@ int cli_replay(int argc, char **argv);
 /** `flowlogd records ...`: a flow log's records from the files sink. */
 int cli_records(int argc, char **argv);
 
-/** Parses an inventory file (the JSON of the foundation issue) into a
+/** Parses an inventory file (its format: docs/API.md, Inventory) into a
  * malloc'd array of resources (*items, *n; the caller frees *items).
  * Everything is checked before anything is returned: id forms, known
  * regions, references between entries (a subnet's VPC must be in the file
