@@ -1,4 +1,4 @@
-/* actions.c: the action table. Inputs come from the generated shapes
+/* action_table.c: the action table. Inputs come from the generated shapes
  * (schema_gen.c) or, for actions the spec lacks, the hand-written ones
  * (schema_extra.c); each row adds the handler. Only actions that have a
  * handler are served: any other name is InvalidAction. */
@@ -17,7 +17,7 @@
  * waits for its commit through api_defer. WORKER: the others write (and
  * wait for their commit) or may scan: GetResources, and the six resource
  * Describe* (a tenant's whole inventory of that kind when a filter cannot
- * be handed to the store; resource_util.c). */
+ * be handed to the store; resource_describe.c). */
 #define POLL 1
 #define WORKER 0
 
