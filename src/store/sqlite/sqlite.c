@@ -231,7 +231,8 @@ static const char *const migrations[] = {
      * quota) past 32 VPCs or with tag filters. */
     "DROP INDEX flowlogs_name;"
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_name';",
-    /* 6 -> 7: temporary keys (issue 13 §3): a token and an end; '' and 0
+    /* 6 -> 7: temporary keys (`key create --temporary`, as STS issues
+     * them): a token and an end; '' and 0
      * for the permanent keys there are */
     "ALTER TABLE keys ADD COLUMN token TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE keys ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
