@@ -4,13 +4,22 @@
 # real binary driven by the official Node SDK).
 
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson libcrypto sqlite3 libcurl
+# pkg-config packages, one a line (parallel work adds lines, not edits them)
+PKGS    := libmicrohttpd
+PKGS    += jansson
+PKGS    += libcrypto
+PKGS    += sqlite3
+PKGS    += libcurl
+PKGS    += libsystemd
+PKGS    += libpcap
+VERSION := $(shell cat VERSION)
 SAN     ?=
 B       := build$(if $(SAN),-san)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -fno-strict-aliasing -Isrc -MMD -MP \
+           -DFLOWLOGD_VERSION='"$(VERSION)"' \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 ifdef SAN
@@ -28,8 +37,13 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
-.PHONY: all unit integration reliability test clean check-schema fuzz fuzz-build bench
-all: $(B)/flowlogd
+.PHONY: all unit integration console-test reliability soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+all: $(B)/flowlogd $(B)/tools/flowgen
+
+# the traffic generator with ground truth (tests, benchmark); libc only
+$(B)/tools/flowgen: tools/flowgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 $(B)/libflowlogd.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -41,18 +55,31 @@ $(B)/tests/%: tests/unit/%.c $(B)/libflowlogd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libflowlogd.a -lcmocka $(LDLIBS)
 
+# the console's files are linked into this object with .incbin
+CONSOLE_FILES := $(wildcard console/*)
+$(B)/src/console/console.o build-fuzz/lib/src/console/console.o: $(CONSOLE_FILES)
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 unit: $(UNIT_BIN) $(B)/flowlogd
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; FLOWLOGD_BIN=$(abspath $(B)/flowlogd) $$t || fail=1; done; exit $$fail
 
-integration: $(B)/flowlogd
+integration: $(B)/flowlogd $(B)/tools/flowgen
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/integration/
+
+# the web console in Debian's Chromium (playwright-core drives it)
+console-test: $(B)/flowlogd
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/console/
 
 reliability: $(B)/flowlogd
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/reliability/
+
+# the soak (tests/reliability/soak.js): steady mixed load, memory and WAL judged
+SOAK_MINUTES ?= 2
+soak: $(B)/flowlogd
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node tests/reliability/soak.js --minutes $(SOAK_MINUTES)
 
 test: unit integration reliability
 

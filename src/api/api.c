@@ -206,6 +206,33 @@ static void log_safe(const char *s, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+/* A message for the log: printable, on one line (a store message may quote
+ * an id the client sent). */
+static void log_text(const char *s, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (; s && *s && n + 1 < outlen; s++)
+        out[n++] = isprint((unsigned char)*s) ? *s : '?';
+    out[n] = '\0';
+}
+
+/* See api_store_failed; `action` is the action's name from the table. */
+static enum api_err store_failed(const char *request_id, const char *uin, const char *action,
+                                 int rc, const struct serr *se, struct apierr *e)
+{
+    char msg[sizeof se->msg];
+
+    log_text(se && se->msg[0] ? se->msg : "(no message)", msg, sizeof msg);
+    if (rc == STORE_ERR)
+        log_error("store failed: id=%s account=%s action=%s: %s", request_id, uin ? uin : "-",
+                  action ? action : "-", msg);
+    else
+        log_warn("store answered %d, which the action does not expect: id=%s account=%s "
+                 "action=%s: %s",
+                 rc, request_id, uin ? uin : "-", action ? action : "-", msg);
+    return apierr_set(e, API_E_STORE, NULL);
+}
+
 static enum api_lang lang_of(const char *value)
 {
     return value && strcmp(value, "en-US") == 0 ? LANG_EN : LANG_ZH;
@@ -360,7 +387,7 @@ static enum api_err lookup_key(struct api *a, struct call *c, time_t now, const 
         if (rc == STORE_NOTFOUND)
             return apierr_set(e, API_E_AUTH_SECRETID, NULL);
         if (rc != STORE_OK)
-            return apierr_set(e, API_E_STORE, NULL);
+            return store_failed(c->request_id, NULL, c->def ? c->def->name : NULL, rc, &se, e);
         credcache_put(a->creds, &c->key, cache_now, NULL, NULL, NULL);
     }
     c->have_key = 1;
@@ -558,6 +585,14 @@ struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
     q->finish = finish;
     q->fstate = state;
     return (struct api_wake *)d;
+}
+
+enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *se,
+                              struct apierr *e)
+{
+    const struct api_req *q = c->req;
+    return store_failed(c->request_id, c->account ? c->account->uin : NULL,
+                        q && q->c.def ? q->c.def->name : NULL, rc, se, e);
 }
 
 void api_wake(struct api_wake *w)

@@ -9,11 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin/health.h"
 #include "api/api.h"
 #include "base/log.h"
+#include "console/console.h"
 #include "base/util.h"
 #include "cli/opts.h"
 #include "http/http.h"
+#include "server/notify.h"
 #include "store/store.h"
 
 static const char serve_usage[] =
@@ -21,6 +24,9 @@ static const char serve_usage[] =
     "\n"
     "Serves the Tencent Cloud API 3.0 (vpc 2017-03-12 flow logs) over HTTP/1.1.\n"
     "Prints \"listening on HOST:PORT\" when ready. SIGTERM or SIGINT stops it.\n"
+    "GET /healthz and /readyz answer without authentication (200, or 503 while not ready).\n"
+    "The web console is at /console/ (it signs its calls in the browser).\n"
+    "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
     "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080; port 0 = any)\n"
     "  --data DIR             data directory (created if absent, mode 0700)\n"
     "  --rate-limit N         requests/s per (account, action), burst N (default 20)\n"
@@ -68,6 +74,30 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
         return -1;
     *port = (unsigned short)p;
     return 0;
+}
+
+/* The public listener's routes: the health paths, the console's files,
+ * else the API. */
+static void route(void *ud, const struct http_request *req, struct http_reply *out)
+{
+    if (!health_reply(req, out) && !console_reply(req, out))
+        api_http_handler(ud, req, out);
+}
+
+static int route_quick(void *ud, const struct http_request *req)
+{
+    return health_path(req) || console_path(req) || api_http_quick(ud, req);
+}
+
+/* The watchdog's liveness probe: a read through the store answers (a
+ * stuck store stops the keep-alives, and the service manager restarts the
+ * process). */
+static int store_alive(void *ud)
+{
+    struct key_info ki;
+    struct serr e = {{0}};
+    int rc = store_key_lookup(ud, "AKIDflowlogdwatchdogprobe", &ki, &e);
+    return health_get() != HEALTH_STOPPING && (rc == STORE_OK || rc == STORE_NOTFOUND);
 }
 
 int server_main(int argc, char **argv)
@@ -148,8 +178,8 @@ int server_main(int argc, char **argv)
     hcfg.max_header_bytes = 40u << 10;
     hcfg.max_connections = (unsigned)maxconn;
     hcfg.idle_timeout_s = (unsigned)idle;
-    hcfg.quick = api_http_quick;
-    if (!(http = http_start(&hcfg, api_http_handler, api, err, sizeof err))) {
+    hcfg.quick = route_quick;
+    if (!(http = http_start(&hcfg, route, api, err, sizeof err))) {
         log_error("cannot listen on %s: %s", listen, err);
         goto done;
     }
@@ -157,12 +187,23 @@ int server_main(int argc, char **argv)
              opts_get(&o, "data"));
     printf("listening on %s:%u\n", host, http_port(http));
     fflush(stdout);
+    health_set(HEALTH_READY);
+    {
+        char status[sizeof host + 32];
+        snprintf(status, sizeof status, "listening on %s:%u", host, http_port(http));
+        notify_ready(status);
+    }
+    if (notify_watchdog_start(store_alive, st) != 0)
+        log_warn("cannot start the watchdog thread");
 
     while (sigwait(&stop_signals, &sig) != 0)
         ;
+    health_set(HEALTH_STOPPING);
+    notify_stopping();
     log_info("shutting down (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;
 done:
+    notify_watchdog_stop();
     http_stop(http);
     api_free(api);
     store_close(st);

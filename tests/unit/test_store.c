@@ -212,7 +212,8 @@ static long long file_int(const char *data, const char *sql)
  * per-VPC counts, counts per region) is migrated on open: the index is
  * replaced (3), the per-VPC counts made from the rows (4), the region
  * counts dropped (5), the name index dropped (6); rows, answers and
- * the quota unchanged; the keys gain a token and an end (7). */
+ * the quota unchanged; the keys gain a token and an end (7); the resource
+ * pages get their index (8). */
 static void test_migration_2_to_6(void **state)
 {
     struct fx *f = *state;
@@ -261,13 +262,18 @@ static void test_migration_2_to_6(void **state)
                                   " '1000000 100 100 5 1');"
                                   "ALTER TABLE keys DROP COLUMN token;"
                                   "ALTER TABLE keys DROP COLUMN expires;"
+                                  "DROP INDEX resources_created;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 7);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 8);
+    /* schema 8: the resource pages' index */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                       "'resources_created'"),
+                     1);
     /* schema 7: keys have a token and an end, '' and 0 for the old ones */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM keys WHERE token <> '' OR "
                                        "expires <> 0"),

@@ -278,7 +278,7 @@ enum api_err act_attach_network_interface(struct actx *c, json_t *in, json_t *ou
     if (src == STORE_INUSE)
         return apierr_set(e, API_E_ATTACH_EXISTS, se.msg);
     if (src != STORE_OK)
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, src, &se, e);
     return res_record_task(c, e);
 }
 
@@ -307,7 +307,7 @@ enum api_err act_detach_network_interface(struct actx *c, json_t *in, json_t *ou
     if (src == STORE_INUSE)
         return apierr_set(e, API_E_INVALID_STATE, se.msg);
     if (src != STORE_OK)
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, src, &se, e);
     return res_record_task(c, e);
 }
 

@@ -53,7 +53,7 @@ static enum api_err find_flowlog(struct actx *c, json_t *in, struct found *f, en
         return apierr_set(e, API_E_VALUE_MALFORMED, "VpcId");
     rc = store_flowlog_get(c->store, c->account->uin, c->region, id, on_flowlog, f, &se);
     if (rc != STORE_OK && rc != STORE_NOTFOUND)
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, rc, &se, e);
     if (rc == STORE_NOTFOUND || !f->hit)
         return apierr_set(e, API_E_NOT_FOUND, id);
     if (strcmp(f->fl.resource_type, "CCN") == 0) {
@@ -111,7 +111,7 @@ enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *o
             return apierr_set(e, API_E_VALUE_RANGE, "Period");
         p.period = (uint32_t)v;
     }
-    return store_err_to_api(store_flowlog_update(c->store, c->account->uin, c->region, f.fl.id,
+    return store_err_to_api(c, store_flowlog_update(c->store, c->account->uin, c->region, f.fl.id,
                                                  &p, &se),
                             &se, f.fl.id, e);
 }
@@ -126,7 +126,7 @@ enum api_err act_delete_flow_log(struct actx *c, json_t *in, json_t *out, struct
     if ((rc = find_flowlog(c, in, &f, CCN_VPCID_IGNORED, e)) != API_E_OK)
         return rc;
     return store_err_to_api(
-        store_flowlog_delete(c->store, c->account->uin, c->region, f.fl.id, &se), &se, f.fl.id,
+        c, store_flowlog_delete(c->store, c->account->uin, c->region, f.fl.id, &se), &se, f.fl.id,
         e);
 }
 
@@ -148,7 +148,7 @@ static enum api_err set_enable(struct actx *c, json_t *in, int enable, struct ap
             return apierr_setf(e, API_E_VALUE_MALFORMED, "FlowLogIds.%zu", i);
     }
     return store_err_to_api(
-        store_flowlog_set_enable(c->store, c->account->uin, c->region, ids, n, enable, &se), &se,
+        c, store_flowlog_set_enable(c->store, c->account->uin, c->region, ids, n, enable, &se), &se,
         "FlowLogIds", e);
 }
 

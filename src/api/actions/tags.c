@@ -147,10 +147,10 @@ static void on_flowlog(void *ud, const struct flowlog *fl)
     }
 }
 
-/* Reads the tags of the caller's flow log `id` in `region`. STORE_OK (t->hit
- * 0 if there is none), or STORE_ERR. */
-static int read_tags(const struct actx *c, const char *region, const char *id,
-                     struct tagcopy *t)
+/* Reads the tags of the caller's flow log `id` in `region`: API_E_OK (t->hit
+ * 0 if there is none), or the error. */
+static enum api_err read_tags(const struct actx *c, const char *region, const char *id,
+                              struct tagcopy *t, struct apierr *e)
 {
     struct serr se = {{0}};
     int rc;
@@ -158,13 +158,14 @@ static int read_tags(const struct actx *c, const char *region, const char *id,
     rc = store_flowlog_get(c->store, c->account->uin, region, id, on_flowlog, t, &se);
     if (rc == STORE_NOTFOUND) {
         tagcopy_free(t);
-        return STORE_OK;
+        return API_E_OK;
     }
     if (rc != STORE_OK || t->oom) {
         tagcopy_free(t);
-        return STORE_ERR;
+        return rc != STORE_OK ? api_store_failed(c, rc, &se, e)
+                              : apierr_set(e, API_E_INTERNAL, NULL);
     }
-    return STORE_OK;
+    return API_E_OK;
 }
 
 /* ==== inputs ==== */
@@ -243,7 +244,8 @@ static enum api_err read_tag_list(json_t *in, const char *name, struct tag_in *t
 }
 
 /* The store's answer for one resource as an API error. */
-static enum api_err tags_err(int rc, const char *id, const struct serr *se, struct apierr *e)
+static enum api_err tags_err(const struct actx *c, int rc, const char *id, const struct serr *se,
+                             struct apierr *e)
 {
     (void)se;
     switch (rc) {
@@ -254,7 +256,7 @@ static enum api_err tags_err(int rc, const char *id, const struct serr *se, stru
     case STORE_QUOTA:
         return apierr_set(e, API_E_TAGSVC_ATTACHED, id);
     default:
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, rc, se, e);
     }
 }
 
@@ -285,7 +287,7 @@ static enum api_err modify_list(struct actx *c, json_t *in, json_t *out, const s
         if (!names[i].foreign)
             src = store_flowlog_tags_modify(c->store, c->account->uin, names[i].region,
                                             names[i].id, set, nset, del, ndel, &se);
-        if (tags_err(src, names[i].id, &se, &one) == API_E_OK)
+        if (tags_err(c, src, names[i].id, &se, &one) == API_E_OK)
             continue;
         apierr_message(one.id, c->lang, one.arg, msg, sizeof msg);
         if (json_array_append_new(failed, json_pack("{s:O, s:s, s:s}", "Resource", v, "Code",
@@ -380,8 +382,9 @@ enum api_err act_modify_resource_tags(struct actx *c, json_t *in, json_t *out, s
         return rc;
     if (name.foreign)
         return apierr_set(e, API_E_TAGSVC_NO_RESOURCE, name.id);
-    return tags_err(store_flowlog_tags_modify(c->store, c->account->uin, name.region, name.id, set,
-                                              nset, del, ndel, &se),
+    return tags_err(c,
+                    store_flowlog_tags_modify(c->store, c->account->uin, name.region, name.id,
+                                              set, nset, del, ndel, &se),
                     name.id, &se, e);
 }
 
@@ -442,10 +445,8 @@ enum api_err act_describe_resource_tags_by_resource_ids(struct actx *c, json_t *
             dup = strcmp(id, json_string_value(json_array_get(ids, j))) == 0;
         if (dup)
             continue;
-        if (read_tags(c, region, id, &t) != STORE_OK) {
-            rc = apierr_set(e, API_E_STORE, NULL);
+        if ((rc = read_tags(c, region, id, &t, e)) != API_E_OK)
             goto done;
-        }
         for (j = 0; j < t.n; j++) {
             json_t *row = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "TagKey", t.k[j],
                                     "TagValue", t.v[j], "ResourceId", id, "TagKeyMd5",
@@ -651,9 +652,10 @@ enum api_err act_get_resources(struct actx *c, json_t *in, json_t *out, struct a
             for (s.region = 0; region_at(s.region); s.region++)
                 if (strcmp(region_at(s.region), names[i].region) == 0)
                     break;
-            if (store_flowlog_get(c->store, c->account->uin, names[i].region, names[i].id,
-                                  on_scan, &s, &se) == STORE_ERR) {
-                rc = apierr_set(e, API_E_STORE, NULL);
+            int src = store_flowlog_get(c->store, c->account->uin, names[i].region,
+                                        names[i].id, on_scan, &s, &se);
+            if (src != STORE_OK && src != STORE_NOTFOUND) {
+                rc = api_store_failed(c, src, &se, e);
                 goto done;
             }
         }
@@ -674,8 +676,9 @@ enum api_err act_get_resources(struct actx *c, json_t *in, json_t *out, struct a
             q.region = region_at(s.region);
             q.tag_pairs = pairs;
             q.ntag_pairs = npairs;
-            if (store_flowlog_query(c->store, &q, on_scan, &s, NULL, &se) != STORE_OK) {
-                rc = apierr_set(e, API_E_STORE, NULL);
+            int src = store_flowlog_query(c->store, &q, on_scan, &s, NULL, &se);
+            if (src != STORE_OK) {
+                rc = api_store_failed(c, src, &se, e);
                 goto done;
             }
             if (s.oom)

@@ -44,10 +44,21 @@
 #define RESTART_BACKLOG_MIN 128    /* or this many (~1 ms of copying): no point in fewer */
 #define CKPT_PAGES_MIN 64
 #define CKPT_PAGES_MAX 1000000
-/* journal_size_limit: the WAL file is cut back to this size when it starts
- * again. At open it is raised to 1.25 times the hard limit if that is more,
- * so that the file keeps its size from one cycle to the next instead of
- * growing anew (every fsync of a growing file also commits its new size). */
+/* The WAL's ceiling (FLOWLOGD_SQLITE_WAL_MB, default WAL_CEILING_MB_DEFAULT;
+ * 0: none). With a ceiling, the hard limit (the writer's RESTART whatever it
+ * costs) is 90 % of it and the background checkpoints start at a third of
+ * that (unless FLOWLOGD_SQLITE_CKPT_PAGES asks for fewer), and
+ * journal_size_limit is the ceiling: the file is cut back to it when the
+ * WAL starts again, so it stays under the ceiling whenever the RESTARTs
+ * succeed (a reader that keeps old frames can hold one back: the WAL then
+ * grows until the reader lets go). Once the writes stop for
+ * WAL_IDLE_TRUNCATE_MS the writer empties the file (sqlite_writer.c). */
+#define WAL_CEILING_MB_DEFAULT 64
+#define WAL_CEILING_MB_MAX (1L << 20)
+/* Without a ceiling, journal_size_limit is WAL_LIMIT_BYTES, raised at open to
+ * 1.25 times the hard limit if that is more, so that the file keeps its size
+ * from one cycle to the next instead of growing anew (every fsync of a
+ * growing file also commits its new size). */
 #define WAL_LIMIT_BYTES (64LL * 1024 * 1024)
 #define WAL_FRAME_BYTES (4096 + 24) /* a frame of the default page size */
 
@@ -224,6 +235,11 @@ static const char *const migrations[] = {
      * for the permanent keys there are */
     "ALTER TABLE keys ADD COLUMN token TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE keys ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
+    /* 7 -> 8: the resource Describe* page in SQL (sqlite_resource.c,
+     * sq_resource_query): their order, creation time then id, read from an
+     * index instead of sorting a tenant's whole inventory (50,000 ENIs:
+     * every page sorted them all), and TotalCount counted on it. */
+    "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -364,10 +380,13 @@ static long env_long(const char *name, long def)
     return (long)n;
 }
 
-/* journal_size_limit: WAL_LIMIT_BYTES, or 1.25 times the hard limit. */
+/* journal_size_limit: the ceiling; without one WAL_LIMIT_BYTES, or 1.25
+ * times the hard limit. */
 static long long wal_limit_bytes(const struct store_sqlite *s)
 {
     long long hard = (long long)s->ckpt_hard * WAL_FRAME_BYTES;
+    if (s->wal_ceiling > 0)
+        return s->wal_ceiling;
     return hard + hard / 4 > WAL_LIMIT_BYTES ? hard + hard / 4 : WAL_LIMIT_BYTES;
 }
 
@@ -604,6 +623,34 @@ static void sqlite_configure(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* Applies FLOWLOGD_SQLITE_WAL_MB (see WAL_CEILING_MB_DEFAULT) to the
+ * checkpoint thresholds. STORE_ERR for a value that is not a number. */
+static int wal_ceiling(struct store_sqlite *s, struct serr *e)
+{
+    const char *v = getenv("FLOWLOGD_SQLITE_WAL_MB");
+    uint64_t mb = WAL_CEILING_MB_DEFAULT;
+    long long frames;
+
+    if (v && *v && (parse_u64(v, strlen(v), &mb) != 0 || mb > WAL_CEILING_MB_MAX))
+        return sq_err(e, STORE_ERR, "FLOWLOGD_SQLITE_WAL_MB=%s: not a size in MB (0 to %ld)", v,
+                      WAL_CEILING_MB_MAX);
+    if (mb == 0)
+        return STORE_OK; /* no ceiling: the thresholds as they are */
+    s->wal_ceiling = (long long)mb * 1024 * 1024;
+    frames = s->wal_ceiling / WAL_FRAME_BYTES * 9 / 10; /* 1 MB: 229, above CKPT_PAGES_MIN */
+    if (s->ckpt_hard > frames) {
+        s->ckpt_hard = (int)frames;
+        if (s->ckpt_pages > s->ckpt_hard / CKPT_HARD_FACTOR)
+            s->ckpt_pages = s->ckpt_hard / CKPT_HARD_FACTOR;
+        s->ckpt_tail = s->ckpt_pages / CKPT_TAIL_DIVISOR;
+        s->restart_backlog = s->ckpt_pages / RESTART_BACKLOG_DIVISOR;
+        if (s->restart_backlog < RESTART_BACKLOG_MIN)
+            s->restart_backlog = RESTART_BACKLOG_MIN;
+    }
+    s->idle_truncate = 1;
+    return STORE_OK;
+}
+
 struct store *store_open_sqlite(const char *dir, struct serr *e)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
@@ -642,6 +689,8 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
     if (s->restart_backlog < RESTART_BACKLOG_MIN)
         s->restart_backlog = RESTART_BACKLOG_MIN;
     s->ckpt_hard = s->ckpt_pages * CKPT_HARD_FACTOR;
+    if (wal_ceiling(s, e) != STORE_OK)
+        goto fail;
     s->base.ops = &sqlite_ops;
     s->base.name = "sqlite";
 
