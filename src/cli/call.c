@@ -23,8 +23,9 @@ static const char call_usage[] =
     "object. Exits 0 on success, 1 on an API error, 2 on a usage or network error.\n"
     "  --secret-id, --secret-key, --token, --region: when absent, taken from\n"
     "                 TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY,\n"
-    "                 TENCENTCLOUD_SESSION_TOKEN and TENCENTCLOUD_REGION, as the\n"
-    "                 SDKs and Terraform do; a token goes in X-TC-Token\n"
+    "                 TENCENTCLOUD_SESSION_TOKEN (or Terraform's TENCENTCLOUD_SECURITY_TOKEN)\n"
+    "                 and TENCENTCLOUD_REGION, as the SDKs and Terraform do; a token goes\n"
+    "                 in X-TC-Token\n"
     "  --version V    API version (default 2017-03-12; 2018-08-13 for tag and sts actions)\n"
     "  --language L   zh-CN (default) or en-US\n";
 
@@ -92,6 +93,8 @@ int cli_call(int argc, char **argv)
     sid = opt_or_env(&o, "secret-id", "TENCENTCLOUD_SECRET_ID");
     skey = opt_or_env(&o, "secret-key", "TENCENTCLOUD_SECRET_KEY");
     token = opt_or_env(&o, "token", "TENCENTCLOUD_SESSION_TOKEN");
+    if (!token) /* Terraform's name for it */
+        token = opt_or_env(&o, "token", "TENCENTCLOUD_SECURITY_TOKEN");
     region = opt_or_env(&o, "region", "TENCENTCLOUD_REGION");
     version = opts_get(&o, "version") ? opts_get(&o, "version") : "2017-03-12";
     lang = opts_get(&o, "language");
