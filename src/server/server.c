@@ -20,7 +20,7 @@
 #include "store/store.h"
 
 static const char serve_usage[] =
-    "usage: flowlogd serve --listen HOST:PORT --data DIR [options]\n"
+    "usage: flowlogd serve --listen HOST:PORT (--data DIR | --store URL) [options]\n"
     "\n"
     "Serves the Tencent Cloud API 3.0 (vpc 2017-03-12 flow logs) over HTTP/1.1.\n"
     "Prints \"listening on HOST:PORT\" when ready. SIGTERM or SIGINT stops it.\n"
@@ -28,7 +28,9 @@ static const char serve_usage[] =
     "The web console is at /console/ (it signs its calls in the browser).\n"
     "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
     "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080; port 0 = any)\n"
-    "  --data DIR             data directory (created if absent, mode 0700)\n"
+    "  --data DIR             data directory (created if absent, mode 0700): SQLite\n"
+    "  --store URL            postgresql://...: PostgreSQL (several nodes may share it;\n"
+    "                         ?schema=NAME keeps the tables in that schema)\n"
     "  --rate-limit N         requests/s per (account, action), burst N (default 20)\n"
     "  --io-threads N         HTTP poll threads (default: number of cores)\n"
     "  --workers N            request handler threads (default 32)\n"
@@ -116,12 +118,16 @@ int server_main(int argc, char **argv)
     int rc = 1, sig;
 
     if (opts_parse(&o, argc, argv,
-                   "listen,data,rate-limit,io-threads,workers,max-connections,idle-timeout,"
+                   "listen,data,store,rate-limit,io-threads,workers,max-connections,idle-timeout,"
                    "log-level",
                    "quiet", serve_usage) != 0)
         return o.help ? 0 : 2;
-    if (!opts_get(&o, "data") || o.npos) {
+    if (!opts_get(&o, "data") == !opts_get(&o, "store") || o.npos) {
         fputs(serve_usage, stderr);
+        return 2;
+    }
+    if (opts_get(&o, "store") && !store_is_pg_url(opts_get(&o, "store"))) {
+        fputs("flowlogd: --store wants a postgresql:// URL (--data DIR for SQLite)\n", stderr);
         return 2;
     }
     if (opts_get(&o, "listen"))
@@ -158,8 +164,10 @@ int server_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (!(st = store_open_sqlite(opts_get(&o, "data"), &se))) {
-        log_error("cannot open the store in %s: %s", opts_get(&o, "data"), se.msg);
+    if (!(st = opts_get(&o, "store") ? store_open_pg(opts_get(&o, "store"), &se)
+                                     : store_open_sqlite(opts_get(&o, "data"), &se))) {
+        log_error("cannot open the store in %s: %s",
+                  opts_get(&o, "data") ? opts_get(&o, "data") : "PostgreSQL", se.msg);
         goto done;
     }
     acfg.rate_limit = (uint32_t)rate;
@@ -183,8 +191,8 @@ int server_main(int argc, char **argv)
         log_error("cannot listen on %s: %s", listen, err);
         goto done;
     }
-    log_info("listening on %s:%u (store %s in %s)", host, http_port(http), st->name,
-             opts_get(&o, "data"));
+    log_info("listening on %s:%u (store %s%s%s)", host, http_port(http), st->name,
+             opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
     printf("listening on %s:%u\n", host, http_port(http));
     fflush(stdout);
     health_set(HEALTH_READY);
