@@ -259,13 +259,17 @@ static void test_migration_2_to_6(void **state)
                                   "INSERT INTO sqlite_stat1 VALUES ('flowlogs', 'flowlogs_vpc',"
                                   " '1000000 100 100 20'), ('flowlogs', 'flowlogs_name',"
                                   " '1000000 100 100 5 1');"
+                                  "DROP INDEX resources_created;" /* from 6 -> 7 */
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 6);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 7);
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                       "'resources_created'"),
+                     1);
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                        "('region_usage', 'flowlogs_count_ins', "
                                        "'flowlogs_count_del')"),
