@@ -217,6 +217,7 @@ struct store_sqlite {
     int ckpt_tail;  /* the checkpointer repeats a pass while it copied more than this */
     int restart_backlog; /* the writer's RESTART waits for at most this many frames to copy */
     int ckpt_hard;  /* WAL frames above which the writer runs a RESTART whatever it costs */
+    int valve_step; /* after such a RESTART failed (readers), frames until the next try */
     long long wal_ceiling; /* bytes, 0: none (FLOWLOGD_SQLITE_WAL_MB; sqlite.c) */
     int idle_truncate;     /* the idle writer empties the WAL file (sqlite_writer.c) */
     struct conn *ck; /* the checkpointer's connection; only its thread uses it */
