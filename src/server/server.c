@@ -28,6 +28,8 @@ static const char serve_usage[] =
     "  --workers N            request handler threads (default 32)\n"
     "  --max-connections N    open connections at most (default 4096)\n"
     "  --idle-timeout S       close a connection idle this long (default 60)\n"
+    "  --wal-limit-mb N       the SQLite WAL's ceiling in MB (default 64; 0 = none; the\n"
+    "                         same as FLOWLOGD_SQLITE_WAL_MB); emptied when idle\n"
     "  --log-level L          debug, info (default), warn, error\n"
     "  --quiet                no per-request log lines\n";
 
@@ -80,14 +82,14 @@ int server_main(int argc, char **argv)
     struct api_config acfg = {0};
     struct http_config hcfg = {0};
     char host[256], err[256];
-    uint64_t rate = 20, io = 0, workers = 32, maxconn = 4096, idle = 60;
+    uint64_t rate = 20, io = 0, workers = 32, maxconn = 4096, idle = 60, wal_mb = 0;
     const char *listen = "127.0.0.1:8080", *lvl;
     sigset_t stop_signals;
     int rc = 1, sig;
 
     if (opts_parse(&o, argc, argv,
                    "listen,data,rate-limit,io-threads,workers,max-connections,idle-timeout,"
-                   "log-level",
+                   "log-level,wal-limit-mb",
                    "quiet", serve_usage) != 0)
         return o.help ? 0 : 2;
     if (!opts_get(&o, "data") || o.npos) {
@@ -103,8 +105,15 @@ int server_main(int argc, char **argv)
     if (parse_uint_opt(&o, "rate-limit", UINT32_MAX, &rate) || parse_uint_opt(&o, "io-threads", 256, &io) ||
         parse_uint_opt(&o, "workers", 4096, &workers) ||
         parse_uint_opt(&o, "max-connections", 1000000, &maxconn) ||
-        parse_uint_opt(&o, "idle-timeout", 86400, &idle))
+        parse_uint_opt(&o, "idle-timeout", 86400, &idle) ||
+        parse_uint_opt(&o, "wal-limit-mb", 1u << 20, &wal_mb))
         return 2;
+    /* the store reads its tuning from the environment (no thread runs yet) */
+    if (opts_get(&o, "wal-limit-mb")) {
+        char v[24];
+        snprintf(v, sizeof v, "%llu", (unsigned long long)wal_mb);
+        setenv("FLOWLOGD_SQLITE_WAL_MB", v, 1);
+    }
     if ((lvl = opts_get(&o, "log-level"))) {
         static const char *const names[] = {"debug", "info", "warn", "error"};
         int found = 0;
