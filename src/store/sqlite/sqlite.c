@@ -235,7 +235,12 @@ static const char *const migrations[] = {
      * quota) past 32 VPCs or with tag filters. */
     "DROP INDEX flowlogs_name;"
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_name';",
-    /* 6 -> 7: the resource Describe* page in SQL (sqlite_resource.c,
+    /* 6 -> 7: temporary keys (`key create --temporary`, as STS issues
+     * them): a token and an end; '' and 0
+     * for the permanent keys there are */
+    "ALTER TABLE keys ADD COLUMN token TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE keys ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
+    /* 7 -> 8: the resource Describe* page in SQL (sqlite_resource.c,
      * sq_resource_query): their order, creation time then id, read from an
      * index instead of sorting a tenant's whole inventory (50,000 ENIs:
      * every page sorted them all), and TotalCount counted on it. */
@@ -254,6 +259,7 @@ static const struct store_ops sqlite_ops = {
     .account_create = sq_account_create,
     .key_create = sq_key_create,
     .key_lookup = sq_key_lookup,
+    .key_create_temporary = sq_key_create_temporary,
     .inventory_import = sq_inventory_import,
     .resource_get = sq_resource_get,
     .flowlog_create = sq_flowlog_create,
@@ -571,6 +577,7 @@ static int schema_probe(struct conn *c, struct serr *e)
         "SELECT " FL_COLS " FROM flowlogs LIMIT 0",
         "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags LIMIT 0",
         "SELECT uin, region, vpc_id, flowlogs FROM vpc_usage LIMIT 0",
+        "SELECT token, expires FROM keys LIMIT 0",
     };
     sqlite3_stmt *st = NULL;
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
