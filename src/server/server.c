@@ -48,6 +48,8 @@ static const struct opt serve_opts[] = {
      "open connections at most"},
     {"idle-timeout", OPT_UINT, "S", "60", 0, 86400, 0,
      "close a connection idle this long, in seconds; 0 = never"},
+    {"wal-limit-mb", OPT_UINT, "N", "64", 0, 1u << 20, 0,
+     "the SQLite WAL's ceiling in MB, 0 = none (as FLOWLOGD_SQLITE_WAL_MB); emptied when idle"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {"quiet", OPT_FLAG, NULL, NULL, 0, 0, 0, "no per-request log lines"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
@@ -137,6 +139,12 @@ int server_main(int argc, char **argv)
     if (parse_listen(listen, host, sizeof host, &hcfg.port) != 0) {
         fprintf(stderr, "flowlogd: --listen wants HOST:PORT, got %s\n", listen);
         return 2;
+    }
+    /* the SQLite store reads its tuning from the environment (no thread runs yet) */
+    if (opts_get(&o, "wal-limit-mb")) {
+        char v[24];
+        snprintf(v, sizeof v, "%llu", (unsigned long long)opts_uint(&o, "wal-limit-mb"));
+        setenv("FLOWLOGD_SQLITE_WAL_MB", v, 1);
     }
     lvl = opts_str(&o, "log-level");
     for (int i = 0; i < 4; i++) {
