@@ -507,9 +507,11 @@ int main(int argc, char **argv)
         if (conv_packet(c, ts))
             c->live = 0;
     }
+    free(cv);
     for (int i = 0; i < nwin; i++) {
         if (wins[i].cur != UINT64_MAX)
             flush_window(&wins[i]);
+        free(wins[i].r);
         if (fclose(wins[i].out) != 0) {
             perror("truth");
             return 1;
