@@ -331,3 +331,68 @@ int opts_from_ini(struct opts *o, const char *path, const char *section,
         snprintf(err, errlen, "%s:%d: %s", path, rc, reason);
     return -1;
 }
+
+static int skipped(const char *const *skip, const char *name)
+{
+    for (const char *const *k = skip; k && *k; k++)
+        if (strcmp(*k, name) == 0)
+            return 1;
+    return 0;
+}
+
+void opts_write_ini_sample(FILE *f, const struct opt *table, const char *section,
+                           const char *const *skip)
+{
+    fprintf(f, "[%s]\n", section);
+    for (const struct opt *t = table; t->name; t++) {
+        if (skipped(skip, t->name))
+            continue;
+        fprintf(f, "\n# %s", t->help);
+        if (t->type == OPT_CHOICE)
+            fprintf(f, ": %s", t->arg);
+        if (t->type == OPT_UINT)
+            fprintf(f, " (%llu to %llu)", (unsigned long long)t->min, (unsigned long long)t->max);
+        fprintf(f, "\n#%s = %s\n", t->name,
+                t->type == OPT_FLAG ? "false" : t->def ? t->def : "");
+    }
+}
+
+/* s with roff's special characters escaped (the minus sign, backslash). */
+static void roff(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '-')
+            fputs("\\-", f);
+        else if (*s == '\\')
+            fputs("\\e", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+void opts_write_man(FILE *f, const struct opt *table, const char *const *skip)
+{
+    for (const struct opt *t = table; t->name; t++) {
+        if (skipped(skip, t->name))
+            continue;
+        fputs(t->type == OPT_FLAG ? ".TP\n.B \\-\\-" : ".TP\n.BI \"\\-\\-", f);
+        roff(f, t->name);
+        if (t->type != OPT_FLAG) {
+            fputs(" \" \"", f);
+            roff(f, t->type == OPT_CHOICE ? "L" : t->arg);
+            fputc('"', f);
+        }
+        fputc('\n', f);
+        roff(f, t->help);
+        if (t->type == OPT_CHOICE) {
+            fputs(": ", f);
+            roff(f, t->arg);
+        }
+        if (t->def) {
+            fputs(" (default ", f);
+            roff(f, t->def);
+            fputc(')', f);
+        }
+        fputs(".\n", f);
+    }
+}

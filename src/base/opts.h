@@ -96,6 +96,15 @@ int opts_from_env(struct opts *o, const char *prefix, const char *const *skip, c
 int opts_from_ini(struct opts *o, const char *path, const char *section,
                   const char *const *skip, char *err, size_t errlen);
 
+/** Writes the table as a sample INI file: a [section] and, per option, its
+ * help as a comment and "# name = default" (commented out: the defaults
+ * apply). Options named in `skip` are left out. */
+void opts_write_ini_sample(FILE *f, const struct opt *table, const char *section,
+                           const char *const *skip);
+
+/** Writes the table as a man page's option list (roff .TP entries). */
+void opts_write_man(FILE *f, const struct opt *table, const char *const *skip);
+
 /** Frees the values copied from a file. */
 void opts_free(struct opts *o);
 

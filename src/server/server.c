@@ -64,11 +64,13 @@ static const struct opt serve_opts[] = {
      "read options from the [serve] section of this INI file"},
     {"check-config", OPT_FLAG, NULL, NULL, 0, 0, 0,
      "check the options and the configuration file, say what is wrong, and exit"},
+    {"print-config", OPT_CHOICE, "sample,man", NULL, 0, 0, 0,
+     "print the options as a sample configuration file or a man page list, and exit"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
 /* Options never read from the environment or the file. */
-static const char *const cli_only[] = {"config", "check-config", NULL};
+static const char *const cli_only[] = {"config", "check-config", "print-config", NULL};
 
 /* The running server's state the routes and the reload share. */
 struct srv {
@@ -243,7 +245,7 @@ static void apply_logging(const struct opts *o)
 static void reload(struct srv *sv, int argc, char **argv)
 {
     static const char *const live[] = {"log-level", "log-format", "rate-limit", "cors-origins",
-                                       "config", "check-config", "quiet", NULL};
+                                       "config", "check-config", "print-config", "quiet", NULL};
     struct opts n;
     char err[512];
 
@@ -291,6 +293,13 @@ int server_main(int argc, char **argv)
 
     pthread_rwlock_init(&sv.cors_mu, NULL);
 
+    if (opts_parse(&o, argc, argv, serve_opts, serve_synopsis) == 0 && opts_get(&o, "print-config")) {
+        if (strcmp(opts_get(&o, "print-config"), "man") == 0)
+            opts_write_man(stdout, serve_opts, cli_only);
+        else
+            opts_write_ini_sample(stdout, serve_opts, "serve", cli_only);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     if (load_options(&o, argc, argv, err, sizeof err) != 0) {
         rc = o.help ? 0 : 2;
         if (err[0])
