@@ -16,6 +16,7 @@ static const struct {
     {"inventory", cli_inventory, "import an account's resources"},
     {"call", cli_call, "call the API, signed with TC3-HMAC-SHA256"},
     {"check", cli_check, "check the integrity of a data directory"},
+    {"cert", cli_cert, "make a local CA and a server certificate for HTTPS"},
 };
 
 static void usage(FILE *f)

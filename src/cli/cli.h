@@ -23,6 +23,9 @@ int cli_check(int argc, char **argv);
 /** `flowlogd call ...`: a TC3-signed client of the API. */
 int cli_call(int argc, char **argv);
 
+/** `flowlogd cert ...`: the local CA and server certificate for HTTPS. */
+int cli_cert(int argc, char **argv);
+
 /** Parses an inventory file (the JSON of the foundation issue) into a
  * malloc'd array of resources (*items, *n; the caller frees *items).
  * Everything is checked before anything is returned: id forms, known

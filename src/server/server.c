@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -15,13 +16,18 @@
 #include "cli/opts.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "tls/cert.h"
 
 static const char serve_usage[] =
     "usage: flowlogd serve --listen HOST:PORT --data DIR [options]\n"
     "\n"
     "Serves the Tencent Cloud API 3.0 (vpc 2017-03-12 flow logs) over HTTP/1.1.\n"
     "Prints \"listening on HOST:PORT\" when ready. SIGTERM or SIGINT stops it.\n"
-    "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080; port 0 = any)\n"
+    "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080, unless only\n"
+    "                         --tls-listen is given; port 0 = any)\n"
+    "  --tls-listen HOST:PORT serve the same API over HTTPS there too (TLS 1.2/1.3)\n"
+    "  --tls-cert FILE        its PEM certificate (then any chain), e.g. from `flowlogd cert`\n"
+    "  --tls-key FILE         its PEM private key, unencrypted\n"
     "  --data DIR             data directory (created if absent, mode 0700)\n"
     "  --rate-limit N         requests/s per (account, action), burst N (default 20)\n"
     "  --io-threads N         HTTP poll threads (default: number of cores)\n"
@@ -42,6 +48,41 @@ static int parse_uint_opt(const struct opts *o, const char *name, uint64_t max, 
         return -1;
     }
     return 0;
+}
+
+/* Reads and checks --tls-cert and --tls-key into *cert and *key (the key is
+ * freed with tls_free_secret). Returns 0, or -1 after logging why. */
+static int load_tls(const char *cert_path, const char *key_path, char **cert, char **key)
+{
+    char err[512], warn[128];
+
+    *cert = *key = NULL;
+    if (!(*cert = tls_read_file(cert_path, 1 << 20, err, sizeof err)) ||
+        !(*key = tls_read_file(key_path, 1 << 20, err, sizeof err))) {
+        log_error("TLS: %s", err);
+        goto fail;
+    }
+    switch (tls_check_pair(*cert, *key, time(NULL), err, sizeof err, warn, sizeof warn)) {
+    case 0:
+        break;
+    case TLS_BAD_CERT:
+        log_error("TLS: --tls-cert %s: %s", cert_path, err);
+        goto fail;
+    case TLS_BAD_KEY:
+        log_error("TLS: --tls-key %s: %s", key_path, err);
+        goto fail;
+    default:
+        log_error("TLS: --tls-key %s: %s --tls-cert %s", key_path, err, cert_path);
+        goto fail;
+    }
+    if (warn[0])
+        log_warn("TLS: --tls-cert %s: %s; clients will refuse it", cert_path, warn);
+    return 0;
+fail:
+    free(*cert);
+    tls_free_secret(*key);
+    *cert = *key = NULL;
+    return -1;
 }
 
 /* "HOST:PORT", "[v6]:PORT" or "PORT". */
@@ -76,10 +117,14 @@ int server_main(int argc, char **argv)
     struct serr se = {{0}};
     struct store *st = NULL;
     struct api *api = NULL;
-    struct http_server *http = NULL;
+    struct http_server *http = NULL, *https = NULL;
     struct api_config acfg = {0};
-    struct http_config hcfg = {0};
-    char host[256], err[256];
+    struct http_config hcfg = {0}, tcfg;
+    char host[256], tls_host[256], err[256];
+    char *tls_cert = NULL, *tls_key = NULL;
+    unsigned short tls_port = 0;
+    const char *tls_listen, *tls_cert_path, *tls_key_path;
+    int plain;
     uint64_t rate = 20, io = 0, workers = 32, maxconn = 4096, idle = 60;
     const char *listen = "127.0.0.1:8080", *lvl;
     sigset_t stop_signals;
@@ -87,13 +132,28 @@ int server_main(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv,
                    "listen,data,rate-limit,io-threads,workers,max-connections,idle-timeout,"
-                   "log-level",
+                   "log-level,tls-listen,tls-cert,tls-key",
                    "quiet", serve_usage) != 0)
         return o.help ? 0 : 2;
     if (!opts_get(&o, "data") || o.npos) {
         fputs(serve_usage, stderr);
         return 2;
     }
+    tls_listen = opts_get(&o, "tls-listen");
+    tls_cert_path = opts_get(&o, "tls-cert");
+    tls_key_path = opts_get(&o, "tls-key");
+    if (!tls_listen != !tls_cert_path || !tls_listen != !tls_key_path) {
+        fputs("flowlogd: --tls-listen, --tls-cert and --tls-key go together "
+              "(`flowlogd cert --data DIR` makes a certificate and key)\n",
+              stderr);
+        return 2;
+    }
+    if (tls_listen && parse_listen(tls_listen, tls_host, sizeof tls_host, &tls_port) != 0) {
+        fprintf(stderr, "flowlogd: --tls-listen wants HOST:PORT, got %s\n", tls_listen);
+        return 2;
+    }
+    /* the plain listener: asked for, or the default when TLS is not */
+    plain = opts_get(&o, "listen") || !tls_listen;
     if (opts_get(&o, "listen"))
         listen = opts_get(&o, "listen");
     if (parse_listen(listen, host, sizeof host, &hcfg.port) != 0) {
@@ -128,6 +188,13 @@ int server_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (tls_listen && !http_tls_supported()) {
+        log_error("TLS: this libmicrohttpd was built without TLS support");
+        goto done;
+    }
+    if (tls_listen && load_tls(tls_cert_path, tls_key_path, &tls_cert, &tls_key) != 0)
+        goto done;
+
     if (!(st = store_open_sqlite(opts_get(&o, "data"), &se))) {
         log_error("cannot open the store in %s: %s", opts_get(&o, "data"), se.msg);
         goto done;
@@ -149,13 +216,37 @@ int server_main(int argc, char **argv)
     hcfg.max_connections = (unsigned)maxconn;
     hcfg.idle_timeout_s = (unsigned)idle;
     hcfg.quick = api_http_quick;
-    if (!(http = http_start(&hcfg, api_http_handler, api, err, sizeof err))) {
+    if (plain && !(http = http_start(&hcfg, api_http_handler, api, err, sizeof err))) {
         log_error("cannot listen on %s: %s", listen, err);
         goto done;
     }
-    log_info("listening on %s:%u (store %s in %s)", host, http_port(http), st->name,
-             opts_get(&o, "data"));
-    printf("listening on %s:%u\n", host, http_port(http));
+    if (tls_listen) {
+        /* a second server on the same handler: its own listening socket,
+         * acceptor and poll threads, with libmicrohttpd's TLS */
+        tcfg = hcfg;
+        tcfg.host = tls_host;
+        tcfg.port = tls_port;
+        tcfg.tls_cert_pem = tls_cert;
+        tcfg.tls_key_pem = tls_key;
+        https = http_start(&tcfg, api_http_handler, api, err, sizeof err);
+        tls_free_secret(tls_key); /* the server keeps its own copy */
+        tls_key = NULL;
+        if (!https) {
+            log_error("cannot serve HTTPS on %s: %s", tls_listen, err);
+            goto done;
+        }
+    }
+    /* both listeners are up before either line: "listening" means ready */
+    if (http) {
+        log_info("listening on %s:%u (store %s in %s)", host, http_port(http), st->name,
+                 opts_get(&o, "data"));
+        printf("listening on %s:%u\n", host, http_port(http));
+    }
+    if (https) {
+        log_info("listening on %s:%u (https; store %s in %s)", tls_host, http_port(https),
+                 st->name, opts_get(&o, "data"));
+        printf("listening on %s:%u (https)\n", tls_host, http_port(https));
+    }
     fflush(stdout);
 
     while (sigwait(&stop_signals, &sig) != 0)
@@ -163,7 +254,10 @@ int server_main(int argc, char **argv)
     log_info("shutting down (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;
 done:
+    http_stop(https);
     http_stop(http);
+    free(tls_cert);
+    tls_free_secret(tls_key);
     api_free(api);
     store_close(st);
     return rc;
