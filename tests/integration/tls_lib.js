@@ -79,12 +79,13 @@ async function setupTls({ label = "tls", serverArgs = [], tag = "aaaa", extraEni
 /**
  * The official VPC client over https. `ca`: the PEM to trust (an https
  * agent that trusts only it); `ca: null`: node's default trust store.
- * Calls answered RequestLimitExceeded are retried like the harness does.
+ * keepAlive false: a new connection (and handshake) per call. Calls
+ * answered RequestLimitExceeded are retried like the harness does.
  */
-function httpsVpcClient({ endpoint, secretId, secretKey, ca, signMethod, region = "ap-guangzhou" }) {
+function httpsVpcClient({ endpoint, secretId, secretKey, ca, signMethod, region = "ap-guangzhou", keepAlive = true }) {
   const VpcClient = h.sdk().vpc.v20170312.Client;
   const httpProfile = { endpoint, protocol: "https://", reqTimeout: 30 };
-  if (ca) httpProfile.agent = new https.Agent({ ca, keepAlive: true });
+  if (ca) httpProfile.agent = new https.Agent({ ca, keepAlive });
   const profile = { httpProfile };
   if (signMethod) profile.signMethod = signMethod;
   const client = new VpcClient({ credential: { secretId, secretKey }, region, profile });
@@ -157,3 +158,35 @@ function httpsSend({ port, ca, method = "POST", path: p = "/", headers = {}, bod
 }
 
 module.exports = { makeCert, tlsArgs, setupTls, httpsVpcClient, handshake, httpsSend };
+
+/**
+ * The bytes of a real ClientHello (node's TLS client, SNI `servername`),
+ * caught by a local TCP server that then hangs up.
+ */
+function captureClientHello(servername = "localhost") {
+  const net = require("node:net");
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer((sock) => {
+      const chunks = [];
+      let need = -1;
+      sock.on("data", (c) => {
+        chunks.push(c);
+        const all = Buffer.concat(chunks);
+        if (need < 0 && all.length >= 5) need = 5 + all.readUInt16BE(3); // one TLS record
+        if (need > 0 && all.length >= need) {
+          sock.destroy();
+          srv.close();
+          resolve(all.subarray(0, need));
+        }
+      });
+      sock.on("error", () => {});
+    });
+    srv.listen(0, "127.0.0.1", () => {
+      const c = tls.connect({ host: "127.0.0.1", port: srv.address().port, servername, rejectUnauthorized: false });
+      c.on("error", () => {});
+    });
+    srv.on("error", reject);
+  });
+}
+
+module.exports.captureClientHello = captureClientHello;
