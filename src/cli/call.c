@@ -21,7 +21,9 @@ static const char call_usage[] =
     "Sends one API call signed with TC3-HMAC-SHA256 and prints the Response\n"
     "object. Exits 0 on success, 1 on an API error, 2 on a usage or network error.\n"
     "  --version V    API version (default 2017-03-12; 2018-08-13 for tag actions)\n"
-    "  --language L   zh-CN (default) or en-US\n";
+    "  --language L   zh-CN (default) or en-US\n"
+    "  --cacert FILE  for an https:// endpoint, the CA to trust (default: $SSL_CERT_FILE,\n"
+    "                 else the system's), e.g. DIR/tls/ca.pem from `flowlogd cert`\n";
 
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
@@ -67,7 +69,7 @@ int cli_call(int argc, char **argv)
     CURLcode cc;
     int rc = 2;
 
-    if (opts_parse(&o, argc, argv, "endpoint,secret-id,secret-key,region,version,language", "",
+    if (opts_parse(&o, argc, argv, "endpoint,secret-id,secret-key,region,version,language,cacert", "",
                    call_usage) != 0)
         return o.help ? 0 : 2;
     endpoint = opts_get(&o, "endpoint");
@@ -131,6 +133,10 @@ int cli_call(int argc, char **argv)
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    /* https: the CA the SDKs are pointed at (libcurl ignores SSL_CERT_FILE) */
+    if (opts_get(&o, "cacert") || (getenv("SSL_CERT_FILE") && getenv("SSL_CERT_FILE")[0]))
+        curl_easy_setopt(curl, CURLOPT_CAINFO,
+                         opts_get(&o, "cacert") ? opts_get(&o, "cacert") : getenv("SSL_CERT_FILE"));
     if ((cc = curl_easy_perform(curl)) != CURLE_OK) {
         fprintf(stderr, "flowlogd: %s: %s\n", url, curl_easy_strerror(cc));
         goto done;

@@ -104,6 +104,20 @@ describe("the official Node SDK over https", () => {
   });
 });
 
+describe("flowlogd call over https", () => {
+  test("--cacert, or SSL_CERT_FILE as for Go and Terraform; refused without", () => {
+    const args = (ep, extra = []) => ["call", "--endpoint", ep, ...extra, "--secret-id", ctx.acct.SecretId, "--secret-key", ctx.acct.SecretKey, "--region", "ap-guangzhou", "DescribeFlowLogs", "{}"];
+    let r = h.cli(args(`https://127.0.0.1:${ctx.tlsPort}`, ["--cacert", ctx.cert.ca]));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(typeof r.json.TotalNum, "number");
+    r = h.cli(args(`https://localhost:${ctx.tlsPort}`), { env: { SSL_CERT_FILE: ctx.cert.ca } });
+    assert.equal(r.status, 0, r.stderr);
+    r = h.cli(args(`https://127.0.0.1:${ctx.tlsPort}`), { env: { SSL_CERT_FILE: "" } });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /certificate|SSL/i);
+  });
+});
+
 describe("a client that does not trust the certificate refuses the server", () => {
   test("no CA: the SDK fails before anything is sent", async () => {
     const before = await plainClient().DescribeFlowLogs({});
