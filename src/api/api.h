@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "base/apierr.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -28,6 +30,15 @@ struct api *api_new(struct store *st, const struct api_config *cfg);
 /** Handles one request; fills `out` (status, type, malloc'd body). Safe to
  * call from many threads at once. */
 void api_handle(struct api *a, const struct http_request *req, struct http_reply *out);
+
+/** Runs the checks of api_handle up to and including the signature
+ * (transport, Action, Version, Region, Authorization, timestamp window
+ * against `now`, SecretId, token, signature) and nothing after them: no
+ * permission, rate limit or action. API_E_OK if the request is
+ * authentic, else the error api_handle would answer, in e. For tests and
+ * tools that replay requests at a given time. */
+enum api_err api_authenticate(struct api *a, const struct http_request *req, time_t now,
+                              struct apierr *e);
 
 /** Same signature as http_handler_fn, with ud = struct api *. */
 void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out);

@@ -1,5 +1,6 @@
 /* render.c: output structures shared by the handlers. */
 #include <stdio.h>
+#include <string.h>
 
 #include "api/action.h"
 #include "base/util.h"
@@ -16,46 +17,63 @@ const char *in_opt_str(json_t *in, const char *name)
     return s && *s ? s : NULL;
 }
 
-void render_flowlog(struct jw *w, const struct flowlog *fl)
+/* Opens or closes the enclosing structure of the next member: `*open` is
+ * the one open now (NULL: none), `group` the next member's. */
+static void flowlog_group(struct jw *w, const char **open, const char *group)
 {
-    char created[20];
-
-    fmt_time_cst((time_t)fl->created_at, created);
-    jw_obj(w);
-    jw_kstr(w, "VpcId", fl->vpc_id);
-    jw_kstr(w, "FlowLogId", fl->id);
-    jw_kstr(w, "FlowLogName", fl->name);
-    jw_kstr(w, "ResourceType", fl->resource_type);
-    jw_kstr(w, "ResourceId", fl->resource_id);
-    jw_kstr(w, "TrafficType", fl->traffic_type);
-    jw_kstr(w, "CloudLogId", fl->cloud_log_id);
-    jw_kstr(w, "CloudLogState", fl->cloud_log_state);
-    jw_kstr(w, "FlowLogDescription", fl->description);
-    jw_kstr(w, "CreatedTime", created);
-    jw_lkey(w, "TagSet");
-    jw_arr(w);
-    for (size_t i = 0; i < fl->ntags; i++) {
+    if (*open == group || (*open && group && strcmp(*open, group) == 0))
+        return;
+    if (*open)
+        jw_obj_end(w);
+    if (group) {
+        jw_key(w, group);
         jw_obj(w);
-        jw_kstr(w, "Key", fl->tags[i].key);
-        jw_kstr(w, "Value", fl->tags[i].value);
+    }
+    *open = group;
+}
+
+static void render_tags(struct jw *w, const struct tag *tags, size_t n)
+{
+    jw_arr(w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj(w);
+        jw_kstr(w, "Key", tags[i].key);
+        jw_kstr(w, "Value", tags[i].value);
         jw_obj_end(w);
     }
     jw_arr_end(w);
-    jw_kbool(w, "Enable", fl->enable);
-    jw_kstr(w, "StorageType", fl->storage_type);
-    jw_lkey(w, "FlowLogStorage");
+}
+
+/* The FlowLog structure: store.h's FLOWLOG_FIELDS in their order. */
+void render_flowlog(struct jw *w, const struct flowlog *fl)
+{
+    char created[20];
+    const char *open = NULL;
+
+    fmt_time_cst((time_t)fl->created_at, created);
     jw_obj(w);
-    jw_kstr(w, "StorageId", fl->storage_id);
-    jw_kstr(w, "StorageTopic", fl->storage_topic);
-    jw_obj_end(w);
-    jw_kstr(w, "CloudLogRegion", fl->cloud_log_region);
-    if (fl->period)
-        jw_kint(w, "Period", fl->period);
+#define RENDER_STR(m, wire) jw_kstr(w, wire, fl->m);
+#define RENDER_TIME(m, wire) jw_kstr(w, wire, created);
+#define RENDER_TAGS(m, wire)                                                                     \
+    jw_lkey(w, wire);                                                                            \
+    render_tags(w, fl->m, fl->n##m);
+#define RENDER_BOOL(m, wire) jw_kbool(w, wire, fl->m);
+#define RENDER_PERIOD(m, wire)                                                                   \
+    if (fl->m)                                                                                   \
+        jw_kint(w, wire, fl->m);
+#define X(kind, member, size, wire, group)                                                       \
+    if (sizeof(wire) > 1) { /* "" is not rendered; decided at compile time */                                 \
+        flowlog_group(w, &open, group);                                                          \
+        RENDER_##kind(member, "" wire)                                                           \
+    }
+    FLOWLOG_FIELDS(X)
+#undef X
+    flowlog_group(w, &open, NULL);
     jw_obj_end(w);
 }
 
-enum api_err store_err_to_api(int rc, const struct serr *se, const char *notfound_arg,
-                              struct apierr *e)
+enum api_err store_err_to_api(const struct actx *c, int rc, const struct serr *se,
+                              const char *notfound_arg, struct apierr *e)
 {
     switch (rc) {
     case STORE_OK:
@@ -67,6 +85,6 @@ enum api_err store_err_to_api(int rc, const struct serr *se, const char *notfoun
     case STORE_QUOTA:
         return apierr_set(e, API_E_LIMIT, se->msg);
     default:
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, rc, se, e);
     }
 }

@@ -10,34 +10,55 @@
 #include "cli/opts.h"
 
 static const char account_usage[] =
-    "usage: flowlogd account create --data DIR [--flowlog-quota N]\n"
+    "usage: flowlogd account create (--data DIR | --store URL) [--flowlog-quota N]\n"
     "\n"
     "Creates an account (AppId, Uin) with one key pair that may call every\n"
     "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n"
-    "  --data DIR          the data directory (created if absent)\n"
+    "  (--data DIR | --store URL)          the data directory (created if absent)\n"
     "  --flowlog-quota N   flow logs the account may have per region (default 100)\n";
 
 static const char key_usage[] =
-    "usage: flowlogd key create --data DIR --uin UIN [--actions A,B,...]\n"
+    "usage: flowlogd key create (--data DIR | --store URL) --uin UIN [--actions A,B,...]\n"
+    "                           [--temporary [--duration SECONDS]]\n"
     "\n"
     "Creates a key pair for the account UIN and prints {\"SecretId\":...,\"SecretKey\":...}.\n"
-    "  --actions A,B   the key may call only these actions (default: every action)\n";
+    "  --actions A,B   the key may call only these actions (default: every action)\n"
+    "  --temporary     a temporary key, as STS issues them: prints {\"TmpSecretId\",\n"
+    "                  \"TmpSecretKey\",\"Token\",\"ExpiredTime\"}; requests signed with it\n"
+    "                  must carry the token (X-TC-Token) and are refused after ExpiredTime\n"
+    "  --duration S    a temporary key's lifetime in seconds, 1 to 43200 (default 1800)\n";
 
 static const char inventory_usage[] =
-    "usage: flowlogd inventory import --data DIR --uin UIN FILE\n"
+    "usage: flowlogd inventory import (--data DIR | --store URL) --uin UIN FILE\n"
     "\n"
     "Loads the account's resources (VPCs, subnets, instances, ENIs, CCNs, NAT\n"
     "gateways, direct connect gateways, CLS topics, CKafka instances) from a\n"
     "JSON file. Importing is idempotent; a bad file is rejected whole with a\n"
     "message naming the entry, and nothing is imported.\n";
 
-static struct store *open_store(const char *dir)
+/* The store named by (--data DIR | --store URL) (SQLite) or --store URL (PostgreSQL):
+ * exactly one of them; NULL (message printed) otherwise. */
+static struct store *open_store(const struct opts *o)
 {
     struct serr se = {{0}};
-    struct store *st = store_open_sqlite(dir, &se);
-    if (!st)
+    const char *dir = opts_get(o, "data"), *url = opts_get(o, "store");
+    struct store *st;
+    if (url && !store_is_pg_url(url)) {
+        fputs("flowlogd: --store wants a postgresql:// URL ((--data DIR | --store URL) for SQLite)\n", stderr);
+        return NULL;
+    }
+    st = url ? store_open_pg(url, &se) : store_open_sqlite(dir, &se);
+    if (!st && url)
+        fprintf(stderr, "flowlogd: cannot open the PostgreSQL store: %s\n", se.msg);
+    else if (!st)
         fprintf(stderr, "flowlogd: cannot open data directory %s: %s\n", dir, se.msg);
     return st;
+}
+
+/* Exactly one of --data and --store. */
+static int has_store(const struct opts *o)
+{
+    return !opts_get(o, "data") != !opts_get(o, "store");
 }
 
 static int print_json(json_t *o)
@@ -61,9 +82,9 @@ int cli_account(int argc, char **argv)
     uint64_t quota = 0;
     int rc = 1;
 
-    if (opts_parse(&o, argc, argv, "data,flowlog-quota", "", account_usage) != 0)
+    if (opts_parse(&o, argc, argv, "data,store,flowlog-quota", "", account_usage) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !opts_get(&o, "data")) {
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !has_store(&o)) {
         fputs(account_usage, stderr);
         return 2;
     }
@@ -74,7 +95,7 @@ int cli_account(int argc, char **argv)
         fputs("flowlogd: --flowlog-quota must be a number from 0 to 1000000\n", stderr);
         return 2;
     }
-    if (!(st = open_store(opts_get(&o, "data"))))
+    if (!(st = open_store(&o)))
         return 1;
     if (store_account_create(st, (uint32_t)quota, &acc, &se) != STORE_OK ||
         store_key_create(st, acc.uin, NULL, &key, &se) != STORE_OK) {
@@ -96,20 +117,46 @@ int cli_key(int argc, char **argv)
     struct serr se = {{0}};
     int rc = 1, src;
 
-    if (opts_parse(&o, argc, argv, "data,uin,actions", "", key_usage) != 0)
+    int temporary;
+    uint64_t duration = 1800;
+    int64_t expires = 0;
+
+    if (opts_parse(&o, argc, argv, "data,store,uin,actions,duration", "temporary", key_usage) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !opts_get(&o, "data") ||
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !has_store(&o) ||
         !opts_get(&o, "uin")) {
         fputs(key_usage, stderr);
         return 2;
     }
-    if (!(st = open_store(opts_get(&o, "data"))))
+    temporary = opts_get(&o, "temporary") != NULL;
+    if (opts_get(&o, "duration")) {
+        const char *d = opts_get(&o, "duration");
+        if (!temporary) {
+            fputs("flowlogd: --duration goes with --temporary\n", stderr);
+            return 2;
+        }
+        if (parse_u64(d, strlen(d), &duration) != 0 || duration < 1 || duration > 43200) {
+            fprintf(stderr, "flowlogd: --duration must be 1 to 43200 seconds, not %s\n", d);
+            return 2;
+        }
+    }
+    if (!(st = open_store(&o)))
         return 1;
-    src = store_key_create(st, opts_get(&o, "uin"), opts_get(&o, "actions"), &key, &se);
+    if (temporary) {
+        expires = (int64_t)(now_ms() / 1000) + (int64_t)duration;
+        src = store_key_create_temporary(st, opts_get(&o, "uin"), opts_get(&o, "actions"), expires,
+                                         &key, &se);
+    } else {
+        src = store_key_create(st, opts_get(&o, "uin"), opts_get(&o, "actions"), &key, &se);
+    }
     if (src == STORE_NOTFOUND)
         fprintf(stderr, "flowlogd: no account with Uin %s\n", opts_get(&o, "uin"));
     else if (src != STORE_OK)
         fprintf(stderr, "flowlogd: cannot create the key: %s\n", se.msg);
+    else if (temporary)
+        rc = print_json(json_pack("{s:s,s:s,s:s,s:I}", "TmpSecretId", key.secret_id,
+                                  "TmpSecretKey", key.secret_key, "Token", key.token,
+                                  "ExpiredTime", (json_int_t)key.expires));
     else
         rc = print_json(json_pack("{s:s,s:s}", "SecretId", key.secret_id, "SecretKey",
                                   key.secret_key));
@@ -162,9 +209,9 @@ int cli_inventory(int argc, char **argv)
     char *text = NULL;
     int rc = 1, src;
 
-    if (opts_parse(&o, argc, argv, "data,uin", "", inventory_usage) != 0)
+    if (opts_parse(&o, argc, argv, "data,store,uin", "", inventory_usage) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0 || !opts_get(&o, "data") ||
+    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0 || !has_store(&o) ||
         !opts_get(&o, "uin")) {
         fputs(inventory_usage, stderr);
         return 2;
@@ -173,7 +220,7 @@ int cli_inventory(int argc, char **argv)
         fprintf(stderr, "flowlogd: cannot read %s: %s\n", o.pos[1], strerror(errno));
         return 1;
     }
-    if (!(st = open_store(opts_get(&o, "data"))))
+    if (!(st = open_store(&o)))
         goto done;
     if (inventory_parse(text, len, st, opts_get(&o, "uin"), &items, &n, err, sizeof err) != 0) {
         fprintf(stderr, "flowlogd: %s: %s (nothing was imported)\n", o.pos[1], err);
@@ -196,7 +243,7 @@ done:
 }
 
 static const char check_usage[] =
-    "usage: flowlogd check --data DIR\n"
+    "usage: flowlogd check (--data DIR | --store URL)\n"
     "\n"
     "Runs the store's integrity check (page structure, indexes, references) and\n"
     "prints \"ok\", or the first problem and exits 1. Safe while a server runs.\n";
@@ -208,13 +255,13 @@ int cli_check(int argc, char **argv)
     struct serr se = {{0}};
     int rc;
 
-    if (opts_parse(&o, argc, argv, "data", "", check_usage) != 0)
+    if (opts_parse(&o, argc, argv, "data,store", "", check_usage) != 0)
         return o.help ? 0 : 2;
-    if (o.npos || !opts_get(&o, "data")) {
+    if (o.npos || !has_store(&o)) {
         fputs(check_usage, stderr);
         return 2;
     }
-    if (!(st = open_store(opts_get(&o, "data"))))
+    if (!(st = open_store(&o)))
         return 1;
     rc = store_integrity_check(st, &se);
     if (rc == STORE_OK)

@@ -23,6 +23,12 @@ int cli_check(int argc, char **argv);
 /** `flowlogd call ...`: a TC3-signed client of the API. */
 int cli_call(int argc, char **argv);
 
+/** `flowlogd replay ...`: the flow engine over a capture file. */
+int cli_replay(int argc, char **argv);
+
+/** `flowlogd records ...`: a flow log's records from the files sink. */
+int cli_records(int argc, char **argv);
+
 /** `flowlogd cert ...`: the local CA and server certificate for HTTPS. */
 int cli_cert(int argc, char **argv);
 

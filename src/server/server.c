@@ -10,25 +10,33 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin/health.h"
 #include "api/api.h"
 #include "base/log.h"
+#include "console/console.h"
 #include "base/util.h"
 #include "cli/opts.h"
 #include "http/http.h"
+#include "server/notify.h"
 #include "store/store.h"
 #include "tls/cert.h"
 
 static const char serve_usage[] =
-    "usage: flowlogd serve --listen HOST:PORT --data DIR [options]\n"
+    "usage: flowlogd serve --listen HOST:PORT (--data DIR | --store URL) [options]\n"
     "\n"
     "Serves the Tencent Cloud API 3.0 (vpc 2017-03-12 flow logs) over HTTP/1.1.\n"
     "Prints \"listening on HOST:PORT\" when ready. SIGTERM or SIGINT stops it.\n"
+    "GET /healthz and /readyz answer without authentication (200, or 503 while not ready).\n"
+    "The web console is at /console/ (it signs its calls in the browser).\n"
+    "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
     "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080, unless only\n"
     "                         --tls-listen is given; port 0 = any)\n"
     "  --tls-listen HOST:PORT serve the same API over HTTPS there too (TLS 1.2/1.3)\n"
     "  --tls-cert FILE        its PEM certificate (then any chain), e.g. from `flowlogd cert`\n"
     "  --tls-key FILE         its PEM private key, unencrypted\n"
-    "  --data DIR             data directory (created if absent, mode 0700)\n"
+    "  --data DIR             data directory (created if absent, mode 0700): SQLite\n"
+    "  --store URL            postgresql://...: PostgreSQL (several nodes may share it;\n"
+    "                         ?schema=NAME keeps the tables in that schema)\n"
     "  --rate-limit N         requests/s per (account, action), burst N (default 20)\n"
     "  --io-threads N         HTTP poll threads (default: number of cores)\n"
     "  --workers N            request handler threads (default 32)\n"
@@ -111,6 +119,30 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
     return 0;
 }
 
+/* The public listener's routes: the health paths, the console's files,
+ * else the API. */
+static void route(void *ud, const struct http_request *req, struct http_reply *out)
+{
+    if (!health_reply(req, out) && !console_reply(req, out))
+        api_http_handler(ud, req, out);
+}
+
+static int route_quick(void *ud, const struct http_request *req)
+{
+    return health_path(req) || console_path(req) || api_http_quick(ud, req);
+}
+
+/* The watchdog's liveness probe: a read through the store answers (a
+ * stuck store stops the keep-alives, and the service manager restarts the
+ * process). */
+static int store_alive(void *ud)
+{
+    struct key_info ki;
+    struct serr e = {{0}};
+    int rc = store_key_lookup(ud, "AKIDflowlogdwatchdogprobe", &ki, &e);
+    return health_get() != HEALTH_STOPPING && (rc == STORE_OK || rc == STORE_NOTFOUND);
+}
+
 int server_main(int argc, char **argv)
 {
     struct opts o;
@@ -131,12 +163,16 @@ int server_main(int argc, char **argv)
     int rc = 1, sig;
 
     if (opts_parse(&o, argc, argv,
-                   "listen,data,rate-limit,io-threads,workers,max-connections,idle-timeout,"
+                   "listen,data,store,rate-limit,io-threads,workers,max-connections,idle-timeout,"
                    "log-level,tls-listen,tls-cert,tls-key",
                    "quiet", serve_usage) != 0)
         return o.help ? 0 : 2;
-    if (!opts_get(&o, "data") || o.npos) {
+    if (!opts_get(&o, "data") == !opts_get(&o, "store") || o.npos) {
         fputs(serve_usage, stderr);
+        return 2;
+    }
+    if (opts_get(&o, "store") && !store_is_pg_url(opts_get(&o, "store"))) {
+        fputs("flowlogd: --store wants a postgresql:// URL (--data DIR for SQLite)\n", stderr);
         return 2;
     }
     tls_listen = opts_get(&o, "tls-listen");
@@ -195,8 +231,10 @@ int server_main(int argc, char **argv)
     if (tls_listen && load_tls(tls_cert_path, tls_key_path, &tls_cert, &tls_key) != 0)
         goto done;
 
-    if (!(st = store_open_sqlite(opts_get(&o, "data"), &se))) {
-        log_error("cannot open the store in %s: %s", opts_get(&o, "data"), se.msg);
+    if (!(st = opts_get(&o, "store") ? store_open_pg(opts_get(&o, "store"), &se)
+                                     : store_open_sqlite(opts_get(&o, "data"), &se))) {
+        log_error("cannot open the store in %s: %s",
+                  opts_get(&o, "data") ? opts_get(&o, "data") : "PostgreSQL", se.msg);
         goto done;
     }
     acfg.rate_limit = (uint32_t)rate;
@@ -215,8 +253,8 @@ int server_main(int argc, char **argv)
     hcfg.max_header_bytes = 40u << 10;
     hcfg.max_connections = (unsigned)maxconn;
     hcfg.idle_timeout_s = (unsigned)idle;
-    hcfg.quick = api_http_quick;
-    if (plain && !(http = http_start(&hcfg, api_http_handler, api, err, sizeof err))) {
+    hcfg.quick = route_quick;
+    if (plain && !(http = http_start(&hcfg, route, api, err, sizeof err))) {
         log_error("cannot listen on %s: %s", listen, err);
         goto done;
     }
@@ -228,7 +266,7 @@ int server_main(int argc, char **argv)
         tcfg.port = tls_port;
         tcfg.tls_cert_pem = tls_cert;
         tcfg.tls_key_pem = tls_key;
-        https = http_start(&tcfg, api_http_handler, api, err, sizeof err);
+        https = http_start(&tcfg, route, api, err, sizeof err);
         tls_free_secret(tls_key); /* the server keeps its own copy */
         tls_key = NULL;
         if (!https) {
@@ -238,22 +276,37 @@ int server_main(int argc, char **argv)
     }
     /* both listeners are up before either line: "listening" means ready */
     if (http) {
-        log_info("listening on %s:%u (store %s in %s)", host, http_port(http), st->name,
-                 opts_get(&o, "data"));
+        log_info("listening on %s:%u (store %s%s%s)", host, http_port(http), st->name,
+                 opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
         printf("listening on %s:%u\n", host, http_port(http));
     }
     if (https) {
-        log_info("listening on %s:%u (https; store %s in %s)", tls_host, http_port(https),
-                 st->name, opts_get(&o, "data"));
+        log_info("listening on %s:%u (https; store %s%s%s)", tls_host, http_port(https), st->name,
+                 opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
         printf("listening on %s:%u (https)\n", tls_host, http_port(https));
     }
     fflush(stdout);
+    health_set(HEALTH_READY);
+    {
+        char status[sizeof host + 32];
+        if (http)
+            snprintf(status, sizeof status, "listening on %s:%u", host, http_port(http));
+        else
+            snprintf(status, sizeof status, "listening on %s:%u (https)", tls_host,
+                     http_port(https));
+        notify_ready(status);
+    }
+    if (notify_watchdog_start(store_alive, st) != 0)
+        log_warn("cannot start the watchdog thread");
 
     while (sigwait(&stop_signals, &sig) != 0)
         ;
+    health_set(HEALTH_STOPPING);
+    notify_stopping();
     log_info("shutting down (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;
 done:
+    notify_watchdog_stop();
     http_stop(https);
     http_stop(http);
     free(tls_cert);

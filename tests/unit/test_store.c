@@ -21,6 +21,7 @@
 
 #include "store/sqlite/sqlite.h"
 #include "store/sqlite/sqlite_int.h" /* checkpoint counters and thresholds */
+#include "store/pg/pg.h"
 #include "store/store.h"
 
 #define RG "ap-guangzhou"
@@ -57,12 +58,21 @@ static void reopen(struct fx *f)
 {
     struct serr e = {{0}};
     store_close(f->s);
-    f->s = store_open_sqlite(f->data, &e);
+    f->s = fixture_reopen(f->data, &e);
     if (!f->s)
         fail_msg("reopen: %s", e.msg);
 }
 
 /* ==== helpers ==== */
+
+/* Group-commit counters of either store. */
+static void group_stats(struct store *s, uint64_t *commits, uint64_t *jobs)
+{
+    if (strcmp(s->name, "sqlite") == 0)
+        store_sqlite_stats(s, commits, jobs);
+    else
+        store_pg_stats(s, commits, jobs, NULL, NULL);
+}
 
 static void fl_init(struct flowlog *fl, const char *uin, const char *region, const char *id,
                     const char *name, const char *rtype, const char *rid, int64_t created)
@@ -138,7 +148,9 @@ static void test_file_modes(void **state)
     static const char *const files[] = {"flowlogd.db", "flowlogd.db-wal", "flowlogd.db-shm"};
     struct stat sb;
     char p[160];
-    mode_t old = umask(0); /* the modes must not depend on the umask */
+    mode_t old;
+    FIXTURE_SQLITE_ONLY();
+    old = umask(0); /* the modes must not depend on the umask */
 
     reopen(f);
     umask(old);
@@ -212,7 +224,8 @@ static long long file_int(const char *data, const char *sql)
  * per-VPC counts, counts per region) is migrated on open: the index is
  * replaced (3), the per-VPC counts made from the rows (4), the region
  * counts dropped (5), the name index dropped (6); rows, answers and
- * the quota unchanged. */
+ * the quota unchanged; the keys gain a token and an end (7); the resource
+ * pages get their index (8). */
 static void test_migration_2_to_6(void **state)
 {
     struct fx *f = *state;
@@ -222,6 +235,7 @@ static void test_migration_2_to_6(void **state)
     sqlite3 *db;
     static struct got g;
     uint64_t total = 0;
+    FIXTURE_SQLITE_ONLY();
 
     for (int i = 0; i < 12; i++) {
         snprintf(id, sizeof id, "fl-mig%05d", i);
@@ -259,13 +273,24 @@ static void test_migration_2_to_6(void **state)
                                   "INSERT INTO sqlite_stat1 VALUES ('flowlogs', 'flowlogs_vpc',"
                                   " '1000000 100 100 20'), ('flowlogs', 'flowlogs_name',"
                                   " '1000000 100 100 5 1');"
+                                  "ALTER TABLE keys DROP COLUMN token;"
+                                  "ALTER TABLE keys DROP COLUMN expires;"
+                                  "DROP INDEX resources_created;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 6);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 8);
+    /* schema 8: the resource pages' index */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                       "'resources_created'"),
+                     1);
+    /* schema 7: keys have a token and an end, '' and 0 for the old ones */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM keys WHERE token <> '' OR "
+                                       "expires <> 0"),
+                     0);
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                        "('region_usage', 'flowlogs_count_ins', "
                                        "'flowlogs_count_del')"),
@@ -345,6 +370,23 @@ static void test_accounts_and_keys(void **state)
     assert_string_equal(got.account.uin, f->acct.uin);
     assert_int_equal(got.account.flowlog_quota, 100);
     assert_int_equal(got.account.rate_limit, 0);
+    assert_string_equal(got.token, ""); /* a permanent key */
+    assert_int_equal(got.expires, 0);
+
+    /* a temporary key: a 64-character token and its end, both read back */
+    assert_int_equal(store_key_create_temporary(f->s, f->acct.uin, "DescribeFlowLogs",
+                                                1900000000, &k, &e),
+                     STORE_OK);
+    assert_int_equal(strlen(k.token), 64);
+    assert_int_equal(k.expires, 1900000000);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(store_key_lookup(f->s, k.secret_id, &got, &e), STORE_OK);
+    assert_string_equal(got.token, k.token);
+    assert_int_equal(got.expires, 1900000000);
+    assert_string_equal(got.actions, ",DescribeFlowLogs,");
+    assert_int_not_equal(store_key_create_temporary(f->s, f->acct.uin, NULL, 0, &k, &e), STORE_OK);
+    assert_int_equal(store_key_create_temporary(f->s, "999999999999x", NULL, 1900000000, &k, &e),
+                     STORE_NOTFOUND);
 
     /* "" is every action too */
     assert_int_equal(store_key_create(f->s, f->acct.uin, "", &k, &e), STORE_OK);
@@ -957,6 +999,7 @@ static void test_reentry_refused(void **state)
     struct fx *f = *state;
     struct serr e = {{0}};
     struct flowlog fl;
+    FIXTURE_SQLITE_ONLY();
     fl_init(&fl, f->acct.uin, RG, "fl-r0000001", "r", "VPC", "vpc-r", 1);
     assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
     assert_int_equal(store_flowlog_get(f->s, f->acct.uin, RG, "fl-r0000001", reenter_cb, f, &e),
@@ -977,6 +1020,7 @@ static void test_read_sees_foreign_commit(void **state)
     struct key_info k;
     char sql[256];
     sqlite3 *db;
+    FIXTURE_SQLITE_ONLY();
 
     for (int i = 0; i < 3; i++) /* the reader now has a transaction to keep */
         assert_int_equal(store_key_lookup(f->s, "AKIDforeign", &k, &e), STORE_NOTFOUND);
@@ -1023,6 +1067,7 @@ static void test_idle_read_released(void **state)
     int nlog = -1, nckpt = -1;
     pthread_t th;
     sqlite3 *db;
+    FIXTURE_SQLITE_ONLY();
 
     pthread_barrier_init(&r.read, NULL, 2);
     pthread_barrier_init(&r.done, NULL, 2);
@@ -1064,6 +1109,7 @@ static void test_integrity_check(void **state)
     struct serr e = {{0}};
     struct flowlog fl;
     struct tag tags[] = {{"a", "1"}, {"b", "2"}};
+    FIXTURE_SQLITE_ONLY();
 
     fl_init(&fl, f->acct.uin, RG, "fl-i0000001", "i", "VPC", "vpc-i", 1);
     fl.tags = tags;
@@ -1117,6 +1163,7 @@ static void test_waits_for_foreign_lock(void **state)
     struct got g;
     pthread_t th;
     struct timespec t0, t1;
+    FIXTURE_SQLITE_ONLY();
 
     pthread_barrier_init(&h.locked, NULL, 2);
     pthread_create(&th, NULL, hold_write_lock, &h);
@@ -1234,7 +1281,7 @@ static void test_concurrency(void **state)
     struct serr e = {{0}};
     int ok = 0, exists = 0, other = 0, reads = 0;
 
-    store_sqlite_stats(f->s, &c0, &j0);
+    group_stats(f->s, &c0, &j0);
     pthread_barrier_init(&bar, NULL, THREADS + READERS);
     for (int i = 0; i < THREADS + READERS; i++) {
         w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .count = PER_THREAD,
@@ -1247,7 +1294,7 @@ static void test_concurrency(void **state)
     for (int i = THREADS; i < THREADS + READERS; i++)
         pthread_join(th[i], NULL); /* reader threads exit: their connections close */
     pthread_barrier_destroy(&bar);
-    store_sqlite_stats(f->s, &c1, &j1);
+    group_stats(f->s, &c1, &j1);
     for (int i = 0; i < THREADS; i++) {
         ok += w[i].ok;
         other += w[i].other;
@@ -1288,7 +1335,8 @@ static void test_concurrency(void **state)
     assert_int_equal(other, 0);
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
     /* all of it went through the writer's coalesced WAL (sqlite_vfs.c) */
-    assert_true(((struct store_sqlite *)f->s)->w->wal_buffered);
+    if (!fixture_pg())
+        assert_true(((struct store_sqlite *)f->s)->w->wal_buffered);
 }
 
 /* Many callers at once: every one must be woken with its own result.
@@ -1306,7 +1354,7 @@ static void test_many_writers(void **state)
     struct serr e = {{0}};
     int ok = 0, exists = 0, other = 0;
 
-    store_sqlite_stats(f->s, &c0, &j0);
+    group_stats(f->s, &c0, &j0);
     pthread_barrier_init(&bar, NULL, MANY);
     for (int i = 0; i < MANY; i++) {
         w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .count = MANY_PER,
@@ -1320,7 +1368,7 @@ static void test_many_writers(void **state)
         other += w[i].other;
     }
     pthread_barrier_destroy(&bar);
-    store_sqlite_stats(f->s, &c1, &j1);
+    group_stats(f->s, &c1, &j1);
     assert_int_equal(ok, MANY * MANY_PER);
     assert_int_equal(exists, MANY * (MANY_PER / 10));
     assert_int_equal(other, 0);
@@ -1364,6 +1412,7 @@ static void test_background_checkpoints(void **state)
     long long t_end, max_wal = 0, hard_bytes;
     uint64_t total = 0;
     int stop = 0, ok = 0, hard, samples = 0;
+    FIXTURE_SQLITE_ONLY();
 
     /* a store with small thresholds, in place of the fixture's */
     store_close(f->s);
@@ -1445,5 +1494,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_checkpoints, setup, teardown),
     };
-    return cmocka_run_group_tests_name("store_sqlite", tests, NULL, NULL);
+    return cmocka_run_group_tests_name(fixture_pg() ? "store_postgresql" : "store_sqlite", tests,
+                                       NULL, NULL);
 }

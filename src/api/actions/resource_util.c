@@ -46,7 +46,7 @@ enum api_err res_get(struct actx *c, enum res_kind kind, const char *id, struct 
     out->attrs = NULL; /* resource_get does not fill it */
     if (rc == STORE_NOTFOUND)
         return apierr_set(e, API_E_NOT_FOUND, id);
-    return rc == STORE_OK ? API_E_OK : apierr_set(e, API_E_STORE, NULL);
+    return rc == STORE_OK ? API_E_OK : api_store_failed(c, rc, &se, e);
 }
 
 struct found {
@@ -73,6 +73,7 @@ enum api_err res_find(struct actx *c, enum res_kind kind, const char *id, struct
     struct resource_query q;
     struct serr se = {{0}};
     const char *ids[1] = {id};
+    int rc;
 
     memset(&f, 0, sizeof f);
     memset(&q, 0, sizeof q);
@@ -83,9 +84,9 @@ enum api_err res_find(struct actx *c, enum res_kind kind, const char *id, struct
     q.nids = 1;
     q.limit = 1;
     *attrs = NULL;
-    if (store_resource_query(c->store, &q, on_found, &f, NULL, &se) != STORE_OK) {
+    if ((rc = store_resource_query(c->store, &q, on_found, &f, NULL, &se)) != STORE_OK) {
         json_decref(f.attrs);
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, rc, &se, e);
     }
     if (!f.hit)
         return apierr_set(e, API_E_NOT_FOUND, id);
@@ -115,13 +116,14 @@ enum api_err res_create(struct actx *c, struct resource *r, const char *prefix,
         return API_E_OK;
     if (rc == STORE_NOTFOUND)
         return apierr_set(e, API_E_NOT_FOUND, se.msg);
-    return apierr_set(e, API_E_STORE, NULL);
+    return api_store_failed(c, rc, &se, e);
 }
 
 enum api_err res_record_task(struct actx *c, struct apierr *e)
 {
     struct resource t;
     struct serr se = {{0}};
+    int rc;
 
     memset(&t, 0, sizeof t);
     t.kind = RES_TASK;
@@ -129,8 +131,8 @@ enum api_err res_record_task(struct actx *c, struct apierr *e)
     snprintf(t.id, sizeof t.id, "%s", c->request_id);
     snprintf(t.name, sizeof t.name, "SUCCESS");
     t.created_at = (int64_t)c->now;
-    if (store_resource_create(c->store, c->account->uin, &t, &se) != STORE_OK)
-        return apierr_set(e, API_E_STORE, NULL);
+    if ((rc = store_resource_create(c->store, c->account->uin, &t, &se)) != STORE_OK)
+        return api_store_failed(c, rc, &se, e);
     return API_E_OK;
 }
 
@@ -156,7 +158,7 @@ enum api_err res_delete(struct actx *c, json_t *in, const char *param, const cha
     case STORE_HAS_FLOWLOG:
         return apierr_set(e, kind == RES_CCN ? API_E_CCN_HAS_FLOWLOG : API_E_DCG_HAS_FLOWLOG, id);
     default:
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, rc, &se, e);
     }
 }
 
@@ -389,6 +391,29 @@ static int order_rows(json_t *kept, const struct res_describe *d, const char *fi
     return 0;
 }
 
+/* 1 if the store can do the whole Describe: every filter is handed down
+ * whole (one exact value, at most one filter per column) or has no effect,
+ * and the order is the store's (creation time, then id, ascending). */
+static int in_sql(const struct active *act, size_t nact, const char *order, int desc)
+{
+    char pushed[4] = "";
+    size_t np = 0;
+
+    if (order && (desc || strcmp(order, "CreateTime") != 0))
+        return 0;
+    for (size_t j = 0; j < nact; j++) {
+        if (act[j].match == RM_ANY)
+            continue;
+        if (!act[j].def || !act[j].def->push || act[j].match != RM_EXACT ||
+            json_array_size(act[j].values) != 1 ||
+            !json_is_string(json_array_get(act[j].values, 0)) ||
+            memchr(pushed, act[j].def->push, np) || np >= sizeof pushed)
+            return 0;
+        pushed[np++] = act[j].def->push;
+    }
+    return 1;
+}
+
 enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct res_describe *d,
                           struct apierr *e)
 {
@@ -403,7 +428,7 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
     uint64_t offset, limit, total = 0;
     size_t i, j, nact = 0, nids = json_array_size(ids);
     enum api_err rc;
-    int desc = 0;
+    int desc = 0, src;
 
     if (nids && json_array_size(filters))
         return apierr_setf(e, API_E_PARAM_COEXIST2, "%s, Filters", d->ids_param);
@@ -474,8 +499,25 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
         rc = apierr_set(e, API_E_INTERNAL, NULL);
         goto done;
     }
-    if (store_resource_query(c->store, &q, on_row, &rows, NULL, &se) != STORE_OK) {
-        rc = apierr_set(e, API_E_STORE, NULL);
+    if (in_sql(act, nact, order, desc)) {
+        /* the store pages and counts (an index): a tenant's whole inventory
+         * is neither read nor rendered */
+        q.offset = offset;
+        q.limit = limit;
+        if ((src = store_resource_query(c->store, &q, on_row, &rows, &total, &se)) != STORE_OK) {
+            rc = api_store_failed(c, src, &se, e);
+            goto done;
+        }
+        if (rows.failed) {
+            rc = apierr_set(e, API_E_INTERNAL, NULL);
+            goto done;
+        }
+        json_decref(page);
+        page = json_incref(rows.all);
+        goto answer;
+    }
+    if ((src = store_resource_query(c->store, &q, on_row, &rows, NULL, &se)) != STORE_OK) {
+        rc = api_store_failed(c, src, &se, e);
         goto done;
     }
     if (rows.failed) {
@@ -501,6 +543,7 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
             rc = apierr_set(e, API_E_INTERNAL, NULL);
             goto done;
         }
+answer:
     if (json_object_set_new(out, "TotalCount", json_integer((json_int_t)total)) != 0 ||
         json_object_set(out, d->set_key, page) != 0) {
         rc = apierr_set(e, API_E_INTERNAL, NULL);

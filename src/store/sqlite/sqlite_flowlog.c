@@ -67,26 +67,16 @@ static int decode_tags(struct conn *c, const char *p, size_t n, struct flowlog *
 /* Fills fl from the row of a statement selecting FL_COLS. */
 static int row_to_flowlog(struct conn *c, sqlite3_stmt *st, struct flowlog *fl, struct serr *e)
 {
-    sq_col_str(st, 0, fl->id, sizeof fl->id);
-    sq_col_str(st, 1, fl->uin, sizeof fl->uin);
-    sq_col_str(st, 2, fl->region, sizeof fl->region);
-    sq_col_str(st, 3, fl->vpc_id, sizeof fl->vpc_id);
-    sq_col_str(st, 4, fl->name, sizeof fl->name);
-    sq_col_str(st, 5, fl->description, sizeof fl->description);
-    sq_col_str(st, 6, fl->resource_type, sizeof fl->resource_type);
-    sq_col_str(st, 7, fl->resource_id, sizeof fl->resource_id);
-    sq_col_str(st, 8, fl->traffic_type, sizeof fl->traffic_type);
-    sq_col_str(st, 9, fl->cloud_log_id, sizeof fl->cloud_log_id);
-    sq_col_str(st, 10, fl->cloud_log_region, sizeof fl->cloud_log_region);
-    sq_col_str(st, 11, fl->cloud_log_state, sizeof fl->cloud_log_state);
-    sq_col_str(st, 12, fl->storage_type, sizeof fl->storage_type);
-    sq_col_str(st, 13, fl->storage_id, sizeof fl->storage_id);
-    sq_col_str(st, 14, fl->storage_topic, sizeof fl->storage_topic);
-    fl->period = (uint32_t)sqlite3_column_int64(st, 15);
-    fl->enable = sqlite3_column_int(st, 16);
-    fl->created_at = sqlite3_column_int64(st, 17);
-    return decode_tags(c, sqlite3_column_blob(st, 18), (size_t)sqlite3_column_bytes(st, 18), fl,
-                       e);
+    int i = 0;
+#define READ_STR(m) sq_col_str(st, i++, fl->m, sizeof fl->m);
+#define READ_TIME(m) fl->m = sqlite3_column_int64(st, i++);
+#define READ_BOOL(m) fl->m = sqlite3_column_int(st, i++);
+#define READ_PERIOD(m) fl->m = (uint32_t)sqlite3_column_int64(st, i++);
+#define READ_TAGS(m) /* the last column */
+#define X(kind, member, size, wire, group) READ_##kind(member)
+    FLOWLOG_FIELDS(X)
+#undef X
+    return decode_tags(c, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i), fl, e);
 }
 
 int sq_tags_check(struct conn *c, struct serr *e)
@@ -214,25 +204,18 @@ static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
     if (!ins || !tag)
         return STORE_ERR;
 
-    sq_bind_str(ins, 1, fl->id, sizeof fl->id);
-    sq_bind_str(ins, 2, fl->uin, sizeof fl->uin);
-    sq_bind_str(ins, 3, fl->region, sizeof fl->region);
-    sq_bind_str(ins, 4, fl->vpc_id, sizeof fl->vpc_id);
-    sq_bind_str(ins, 5, fl->name, sizeof fl->name);
-    sq_bind_str(ins, 6, fl->description, sizeof fl->description);
-    sq_bind_str(ins, 7, fl->resource_type, sizeof fl->resource_type);
-    sq_bind_str(ins, 8, fl->resource_id, sizeof fl->resource_id);
-    sq_bind_str(ins, 9, fl->traffic_type, sizeof fl->traffic_type);
-    sq_bind_str(ins, 10, fl->cloud_log_id, sizeof fl->cloud_log_id);
-    sq_bind_str(ins, 11, fl->cloud_log_region, sizeof fl->cloud_log_region);
-    sq_bind_str(ins, 12, fl->cloud_log_state, sizeof fl->cloud_log_state);
-    sq_bind_str(ins, 13, fl->storage_type, sizeof fl->storage_type);
-    sq_bind_str(ins, 14, fl->storage_id, sizeof fl->storage_id);
-    sq_bind_str(ins, 15, fl->storage_topic, sizeof fl->storage_topic);
-    sqlite3_bind_int64(ins, 16, fl->period);
-    sqlite3_bind_int(ins, 17, fl->enable ? 1 : 0);
-    sqlite3_bind_int64(ins, 18, fl->created_at);
-    sqlite3_bind_blob(ins, 19, j->tags, (int)j->tags_len, SQLITE_STATIC);
+    {
+        int i = 1;
+#define BIND_STR(m) sq_bind_str(ins, i++, fl->m, sizeof fl->m);
+#define BIND_TIME(m) sqlite3_bind_int64(ins, i++, fl->m);
+#define BIND_BOOL(m) sqlite3_bind_int(ins, i++, fl->m ? 1 : 0);
+#define BIND_PERIOD(m) sqlite3_bind_int64(ins, i++, fl->m);
+#define BIND_TAGS(m) /* the last column, encoded */
+#define X(kind, member, size, wire, group) BIND_##kind(member)
+        FLOWLOG_FIELDS(X)
+#undef X
+        sqlite3_bind_blob(ins, i, j->tags, (int)j->tags_len, SQLITE_STATIC);
+    }
     step = sqlite3_step(ins);
     ext = step == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(c->db);
     taken = ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY;
