@@ -44,6 +44,14 @@
  * max_connections are open the acceptor waits, so further clients wait in
  * the kernel's backlog as they did with MHD's own accept.
  *
+ * TLS. A server given a certificate and key runs MHD with MHD_USE_TLS
+ * (GnuTLS): the acceptor is the same, MHD makes the handshake on each added
+ * connection and the rest of this file sees plain requests. Plain HTTP and
+ * HTTPS are two servers (server/ starts one per listener on one handler),
+ * each with its own threads, connection cap and idle timeout; MHD counts a
+ * handshake's time from the connection's start, so a handshake must end
+ * within the idle timeout.
+ *
  * Stopping. New connections are refused first (the acceptor is stopped and
  * joined: nothing adds a connection after that). Then requests already
  * handed to workers are finished and their
