@@ -15,7 +15,7 @@ SPECS = ["vpc-flowlog-api.json", "vpc-resource-api.json", "tag-api.json"]
 # Members that accept either one object or a list of them (see input.h).
 OBJ_OR_LIST = {("DescribeFlowLogsRequest", "Filters")}
 # Members the spec marks required that the handler checks itself instead
-# (none since issue 13: DescribeFlowLog's VpcId is required, as the spec says).
+# (none: DescribeFlowLog's VpcId is required, as the spec says).
 OPTIONAL = set()
 SCALAR = {"string": "FT_STRING", "int64": "FT_INT", "uint64": "FT_UINT", "bool": "FT_BOOL",
           "float": "FT_FLOAT", "double": "FT_FLOAT"}

@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/opts.h"
 #include "cli/cli.h"
-#include "cli/opts.h"
 #include "tls/cert.h"
 
-static const char cert_usage[] =
+static const char cert_synopsis[] =
     "usage: flowlogd cert --data DIR [--name NAME] [--host H,H,...]\n"
     "\n"
     "Makes a local CA (once: DIR/tls/ca.pem, its key ca-key.pem) and issues a\n"
@@ -24,10 +24,15 @@ static const char cert_usage[] =
     "NAME and *.NAME, vpc.NAME, tag.NAME, sts.NAME, cls.NAME (the hosts the\n"
     "SDKs and Terraform derive from an endpoint or a domain of NAME), this\n"
     "machine's host name, and every H. Running it again keeps the CA (clients\n"
-    "keep trusting it) and replaces the server certificate.\n"
-    "  --data DIR      the data directory (created if absent)\n"
-    "  --name NAME     the domain for vpc.NAME, tag.NAME ... (default localhost)\n"
-    "  --host H,...    more DNS names or IP addresses (e.g. the address clients use)\n";
+    "keep trusting it) and replaces the server certificate.\n";
+
+static const struct opt cert_opts[] = {
+    OPT_DATA_DIR,
+    {"name", OPT_STR, "NAME", "localhost", 0, 0, 0, "the domain for vpc.NAME, tag.NAME ..."},
+    {"host", OPT_STR, "H,...", NULL, 0, 0, 0,
+     "more DNS names or IP addresses (e.g. the address clients use)"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 struct names {
     char *v[TLS_MAX_NAMES];
@@ -135,13 +140,14 @@ int cli_cert(int argc, char **argv)
     int rc = 1, ca_made = 0;
     size_t i;
 
-    if (opts_parse(&o, argc, argv, "data,name,host", "", cert_usage) != 0)
+    if (opts_parse(&o, argc, argv, cert_opts, cert_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos || !opts_get(&o, "data")) {
-        fputs(cert_usage, stderr);
+    if (o.npos) {
+        fputs("flowlogd: cert takes no arguments\n", stderr);
+        opts_usage(stderr, cert_opts, cert_synopsis);
         return 2;
     }
-    name = opts_get(&o, "name") ? opts_get(&o, "name") : "localhost";
+    name = opts_str(&o, "name");
     if (strncmp(name, "*.", 2) == 0 || collect_names(&ns, name, opts_get(&o, "host")) != 0) {
         if (strncmp(name, "*.", 2) == 0)
             fputs("flowlogd: --name wants a domain, without \"*.\"\n", stderr);

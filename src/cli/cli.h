@@ -32,7 +32,7 @@ int cli_records(int argc, char **argv);
 /** `flowlogd cert ...`: the local CA and server certificate for HTTPS. */
 int cli_cert(int argc, char **argv);
 
-/** Parses an inventory file (the JSON of the foundation issue) into a
+/** Parses an inventory file (its format: docs/API.md, Inventory) into a
  * malloc'd array of resources (*items, *n; the caller frees *items).
  * Everything is checked before anything is returned: id forms, known
  * regions, references between entries (a subnet's VPC must be in the file
@@ -40,5 +40,14 @@ int cli_cert(int argc, char **argv);
  * -1 with a message naming the entry in err[errlen]. */
 int inventory_parse(const char *text, size_t len, struct store *st, const char *uin,
                     struct resource **items, size_t *n, char *err, size_t errlen);
+
+
+/** The option rows of a command that works on a store: --data DIR (SQLite)
+ * or --store URL (PostgreSQL), exactly one of them (checked when opened). */
+#define OPT_DATA_OR_STORE                                                                       \
+    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,                                                     \
+     "data directory of the SQLite store (created if absent, mode 0700)"},                      \
+        {"store", OPT_STR, "URL", NULL, 0, 0, 0,                                                \
+         "a postgresql:// URL: the PostgreSQL store, instead of --data"}
 
 #endif

@@ -38,6 +38,9 @@ struct serr {
 
 /* ==== accounts and keys ==== */
 
+/* flow logs per region of an account created with quota 0 */
+#define STORE_DEFAULT_FLOWLOG_QUOTA 100
+
 struct account {
     uint64_t app_id;
     char uin[24];

@@ -10,7 +10,8 @@
 #include "base/apierr.h"
 #include "store/store.h" /* enum res_kind */
 
-/** True if `r` is one of the regions of common.md §7. */
+/** True if `r` is one of the regions served (the list in validate.c, in
+ * the spec's order; docs/API.md). */
 int region_known(const char *r);
 
 /** The i-th region of that list (a fixed order), or NULL past its end. */

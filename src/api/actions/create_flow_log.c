@@ -1,6 +1,6 @@
 /* create_flow_log.c: CreateFlowLog.
  *
- * The checks run in the order of the foundation issue (§4), the first
+ * The checks run in the order docs/API.md gives (Actions), the first
  * failure answers: empties, value ranges, id forms, tags, existence in the
  * caller's inventory, resource-specific support, then the store's own
  * uniqueness and quota (atomic there). An optional string given as "" is

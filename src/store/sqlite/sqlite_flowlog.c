@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/jsonw.h"
 #include "store/sqlite/sqlite_int.h"
 
 /* ==== rows ==== */
@@ -534,34 +535,6 @@ struct plan {
     struct buf vpcs;        /* their ids, NUL-terminated one after the other */
 };
 
-/* Appends s as a JSON string. */
-static int json_str(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    if (buf_append(b, "\"", 1) != 0)
-        return -1;
-    for (const unsigned char *run = p;; p++) {
-        if (*p && *p >= 0x20 && *p != '"' && *p != '\\')
-            continue;
-        if (buf_append(b, run, (size_t)(p - run)) != 0)
-            return -1;
-        if (!*p)
-            break;
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            if (buf_append(b, esc, 2) != 0)
-                return -1;
-        } else {
-            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            if (buf_append(b, esc, 6) != 0)
-                return -1;
-        }
-        run = p + 1;
-    }
-    return buf_append(b, "\"", 1);
-}
-
 static void plan_free(struct plan *pl)
 {
     buf_free(&pl->json);
@@ -636,7 +609,7 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
             goto oom;
         for (size_t i = 0; i < q->ntag_keys_any; i++)
             if ((i && buf_append(b, ",", 1) != 0) ||
-                json_str(b, q->tag_keys_any[i] ? q->tag_keys_any[i] : "") != 0)
+                jw_buf_str(b, q->tag_keys_any[i] ? q->tag_keys_any[i] : "") != 0)
                 goto oom;
         if (buf_append(b, "]", 2) != 0) /* with the NUL: keeps offsets apart */
             goto oom;
@@ -663,7 +636,7 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
                 const char *vj = q->tag_pairs[j].value ? q->tag_pairs[j].value : "";
                 if (strcmp(k, kj) != 0)
                     continue;
-                if ((!first && buf_append(b, ",", 1) != 0) || json_str(b, vj) != 0)
+                if ((!first && buf_append(b, ",", 1) != 0) || jw_buf_str(b, vj) != 0)
                     goto oom;
                 first = 0;
             }

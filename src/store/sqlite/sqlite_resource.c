@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/jsonw.h"
 #include "store/sqlite/sqlite_int.h"
 
 #define RES_COLS                                                                                 \
@@ -367,29 +368,6 @@ int sq_resource_attach(struct store *st, const char *uin, const char *region, co
 
 /* ==== query ==== */
 
-/* Appends s as a JSON string (for json_each). */
-static int json_str(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (buf_append(b, "\"", 1) != 0)
-        return -1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int r;
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            r = buf_append(b, esc, 2);
-        } else if (*p < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            r = buf_append(b, esc, 6);
-        } else {
-            r = buf_append(b, p, 1);
-        }
-        if (r != 0)
-            return -1;
-    }
-    return buf_append(b, "\"", 1);
-}
-
 #define RES_WHERE                                                                                \
     " FROM resources WHERE uin = ?1 AND region = ?2 AND kind = ?3"                               \
     " AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4)))"                               \
@@ -426,7 +404,7 @@ int sq_resource_query(struct store *st, const struct resource_query *q, resource
     if (q->nids) {
         int bad = buf_append(&ids, "[", 1);
         for (size_t i = 0; i < q->nids && !bad; i++)
-            bad = (i && buf_append(&ids, ",", 1)) || json_str(&ids, q->ids[i] ? q->ids[i] : "");
+            bad = (i && buf_append(&ids, ",", 1)) || jw_buf_str(&ids, q->ids[i] ? q->ids[i] : "");
         if (bad || buf_append(&ids, "]", 1) != 0) {
             sq_err(e, STORE_ERR, "id list too long or out of memory");
             goto fail;

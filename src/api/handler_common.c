@@ -1,4 +1,5 @@
-/* render.c: output structures shared by the handlers. */
+/* handler_common.c: what the handlers share: reading the input tree, the
+ * FlowLog structure, store results as API errors (declared in action.h). */
 #include <stdio.h>
 #include <string.h>
 
