@@ -130,7 +130,7 @@ fuzz: fuzz-build
 
 build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O2 -o $@ $(BENCH_SRC) build/libflowlogd.a $(LDLIBS)
+	$(CC) $(CFLAGS) -O2 -o $@ $(BENCH_SRC) build/libflowlogd.a -lssl $(LDLIBS)
 
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
