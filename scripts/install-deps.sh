@@ -14,6 +14,12 @@ pkgs=(
   libcmocka-dev
   libsystemd-dev
   libpcap-dev
+  libbpf-dev
+  clang
+  bpftool
+  nftables
+  iproute2
+  libpq-dev
   sqlite3
   python3
 )
@@ -26,6 +32,10 @@ test_pkgs=(
   fakeroot
   groff-base
   chromium
+  # the PostgreSQL store's tests start a throwaway server (scripts/pg-test-cluster.sh);
+  # the cluster test puts HAProxy in front of three nodes
+  postgresql-15
+  haproxy
 )
 [ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=("${test_pkgs[@]}")
 # make bench-dataplane runs these beside flowlogd replay on the same capture

@@ -112,6 +112,12 @@ int opts_parse(struct opts *o, int argc, char **argv, const struct opt *table,
         }
         if (check(t, value) != 0)
             return -1;
+        if (o->ngiven == OPTS_MAX) {
+            fprintf(stderr, "flowlogd: too many arguments\n");
+            return -1;
+        }
+        o->given[o->ngiven] = t;
+        o->given_value[o->ngiven++] = value;
         o->value[t - table] = value; /* the last one given wins */
     }
     for (const struct opt *t = table; t->name; t++)
@@ -127,6 +133,14 @@ const char *opts_get(const struct opts *o, const char *name)
 {
     const struct opt *t = find(o->table, name, strlen(name));
     return t ? o->value[t - o->table] : NULL;
+}
+
+const char *opts_nth(const struct opts *o, const char *name, int i)
+{
+    for (int k = 0; k < o->ngiven; k++)
+        if (strcmp(o->given[k]->name, name) == 0 && i-- == 0)
+            return o->given_value[k];
+    return NULL;
 }
 
 const char *opts_str(const struct opts *o, const char *name)

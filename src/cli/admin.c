@@ -10,20 +10,21 @@
 #include "cli/cli.h"
 
 static const char account_synopsis[] =
-    "usage: flowlogd account create --data DIR [--flowlog-quota N]\n"
+    "usage: flowlogd account create (--data DIR | --store URL) [--flowlog-quota N]\n"
     "\n"
     "Creates an account (AppId, Uin) with one key pair that may call every\n"
     "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n";
 
 static const struct opt account_opts[] = {
     OPT_DATA_DIR,
+    OPT_STORE_URL,
     {"flowlog-quota", OPT_UINT, "N", OPT_NUM(STORE_DEFAULT_FLOWLOG_QUOTA), 0, 1000000, 0,
      "flow logs the account may have per region"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
 static const char key_synopsis[] =
-    "usage: flowlogd key create --data DIR --uin UIN [--actions A,B,...]\n"
+    "usage: flowlogd key create (--data DIR | --store URL) --uin UIN [--actions A,B,...]\n"
     "                           [--temporary [--duration SECONDS]]\n"
     "\n"
     "Creates a key pair for the account UIN and prints {\"SecretId\":...,\"SecretKey\":...}.\n"
@@ -33,17 +34,17 @@ static const char key_synopsis[] =
 
 static const struct opt key_opts[] = {
     OPT_DATA_DIR,
+    OPT_STORE_URL,
     {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
     {"actions", OPT_STR, "A,B", NULL, 0, 0, 0,
      "the key may call only these actions (default: every action)"},
     {"temporary", OPT_FLAG, NULL, NULL, 0, 0, 0, "a temporary key"},
-    {"duration", OPT_UINT, "S", "1800", 1, 43200, 0,
-     "a temporary key's lifetime in seconds"},
+    {"duration", OPT_UINT, "S", "1800", 1, 43200, 0, "a temporary key's lifetime in seconds"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
 static const char inventory_synopsis[] =
-    "usage: flowlogd inventory import --data DIR --uin UIN FILE\n"
+    "usage: flowlogd inventory import (--data DIR | --store URL) --uin UIN FILE\n"
     "\n"
     "Loads the account's resources (VPCs, subnets, instances, ENIs, CCNs, NAT\n"
     "gateways, direct connect gateways, CLS topics, CKafka instances) from a\n"
@@ -52,17 +53,34 @@ static const char inventory_synopsis[] =
 
 static const struct opt inventory_opts[] = {
     OPT_DATA_DIR,
+    OPT_STORE_URL,
     {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
-static struct store *open_store(const char *dir)
+/* The store named by --data DIR (SQLite) or --store URL (PostgreSQL):
+ * exactly one of them (has_store); NULL (message printed) otherwise. */
+static struct store *open_store(const struct opts *o)
 {
     struct serr se = {{0}};
-    struct store *st = store_open_sqlite(dir, &se);
-    if (!st)
+    const char *dir = opts_get(o, "data"), *url = opts_get(o, "store");
+    struct store *st;
+    if (url && !store_is_pg_url(url)) {
+        fputs("flowlogd: --store wants a postgresql:// URL (--data DIR for SQLite)\n", stderr);
+        return NULL;
+    }
+    st = url ? store_open_pg(url, &se) : store_open_sqlite(dir, &se);
+    if (!st && url)
+        fprintf(stderr, "flowlogd: cannot open the PostgreSQL store: %s\n", se.msg);
+    else if (!st)
         fprintf(stderr, "flowlogd: cannot open data directory %s: %s\n", dir, se.msg);
     return st;
+}
+
+/* Exactly one of --data and --store. */
+static int has_store(const struct opts *o)
+{
+    return !opts_get(o, "data") != !opts_get(o, "store");
 }
 
 static int print_json(json_t *o)
@@ -88,12 +106,12 @@ int cli_account(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, account_opts, account_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !has_store(&o)) {
         opts_usage(stderr, account_opts, account_synopsis);
         return 2;
     }
     quota = opts_uint(&o, "flowlog-quota");
-    if (!(st = open_store(opts_get(&o, "data"))))
+    if (!(st = open_store(&o)))
         return 1;
     if (store_account_create(st, (uint32_t)quota, &acc, &se) != STORE_OK ||
         store_key_create(st, acc.uin, NULL, &key, &se) != STORE_OK) {
@@ -121,7 +139,7 @@ int cli_key(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, key_opts, key_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !has_store(&o)) {
         opts_usage(stderr, key_opts, key_synopsis);
         return 2;
     }
@@ -131,7 +149,7 @@ int cli_key(int argc, char **argv)
         return 2;
     }
     duration = opts_uint(&o, "duration");
-    if (!(st = open_store(opts_get(&o, "data"))))
+    if (!(st = open_store(&o)))
         return 1;
     if (temporary) {
         expires = (int64_t)(now_ms() / 1000) + (int64_t)duration;
@@ -202,7 +220,7 @@ int cli_inventory(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, inventory_opts, inventory_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0) {
+    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0 || !has_store(&o)) {
         opts_usage(stderr, inventory_opts, inventory_synopsis);
         return 2;
     }
@@ -210,7 +228,7 @@ int cli_inventory(int argc, char **argv)
         fprintf(stderr, "flowlogd: cannot read %s: %s\n", o.pos[1], strerror(errno));
         return 1;
     }
-    if (!(st = open_store(opts_get(&o, "data"))))
+    if (!(st = open_store(&o)))
         goto done;
     if (inventory_parse(text, len, st, opts_get(&o, "uin"), &items, &n, err, sizeof err) != 0) {
         fprintf(stderr, "flowlogd: %s: %s (nothing was imported)\n", o.pos[1], err);
@@ -233,13 +251,14 @@ done:
 }
 
 static const char check_synopsis[] =
-    "usage: flowlogd check --data DIR\n"
+    "usage: flowlogd check (--data DIR | --store URL)\n"
     "\n"
     "Runs the store's integrity check (page structure, indexes, references) and\n"
     "prints \"ok\", or the first problem and exits 1. Safe while a server runs.\n";
 
 static const struct opt check_opts[] = {
     OPT_DATA_DIR,
+    OPT_STORE_URL,
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -252,11 +271,11 @@ int cli_check(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, check_opts, check_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos) {
+    if (o.npos || !has_store(&o)) {
         opts_usage(stderr, check_opts, check_synopsis);
         return 2;
     }
-    if (!(st = open_store(opts_get(&o, "data"))))
+    if (!(st = open_store(&o)))
         return 1;
     rc = store_integrity_check(st, &se);
     if (rc == STORE_OK)

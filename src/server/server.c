@@ -20,7 +20,7 @@
 #include "store/store.h"
 
 static const char serve_synopsis[] =
-    "usage: flowlogd serve --listen HOST:PORT --data DIR [options]\n"
+    "usage: flowlogd serve --listen HOST:PORT (--data DIR | --store URL) [options]\n"
     "\n"
     "Serves the Tencent Cloud API 3.0 (vpc 2017-03-12 flow logs) over HTTP/1.1.\n"
     "Prints \"listening on HOST:PORT\" when ready. SIGTERM or SIGINT stops it.\n"
@@ -34,6 +34,7 @@ static const struct opt serve_opts[] = {
     {"listen", OPT_STR, "HOST:PORT", "127.0.0.1:8080", 0, 0, 0,
      "address to listen on (port 0 = any)"},
     OPT_DATA_DIR,
+    OPT_STORE_URL,
     {"rate-limit", OPT_UINT, "N", OPT_NUM(API_DEFAULT_RATE_LIMIT), 0, UINT32_MAX, 0,
      "requests/s per (account, action), burst N"},
     {"io-threads", OPT_UINT, "N", NULL, 0, 256, 0,
@@ -115,9 +116,13 @@ int server_main(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, serve_opts, serve_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos) {
-        fprintf(stderr, "flowlogd: serve takes no arguments\n");
+    if (!opts_get(&o, "data") == !opts_get(&o, "store") || o.npos) {
+        fputs("flowlogd: serve wants one of --data and --store, and no arguments\n", stderr);
         opts_usage(stderr, serve_opts, serve_synopsis);
+        return 2;
+    }
+    if (opts_get(&o, "store") && !store_is_pg_url(opts_get(&o, "store"))) {
+        fputs("flowlogd: --store wants a postgresql:// URL (--data DIR for SQLite)\n", stderr);
         return 2;
     }
     listen = opts_str(&o, "listen");
@@ -143,8 +148,10 @@ int server_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (!(st = store_open_sqlite(opts_get(&o, "data"), &se))) {
-        log_error("cannot open the store in %s: %s", opts_get(&o, "data"), se.msg);
+    if (!(st = opts_get(&o, "store") ? store_open_pg(opts_get(&o, "store"), &se)
+                                     : store_open_sqlite(opts_get(&o, "data"), &se))) {
+        log_error("cannot open the store in %s: %s",
+                  opts_get(&o, "data") ? opts_get(&o, "data") : "PostgreSQL", se.msg);
         goto done;
     }
     acfg.rate_limit = (uint32_t)opts_uint(&o, "rate-limit");
@@ -168,8 +175,8 @@ int server_main(int argc, char **argv)
         log_error("cannot listen on %s: %s", listen, err);
         goto done;
     }
-    log_info("listening on %s:%u (store %s in %s)", host, http_port(http), st->name,
-             opts_get(&o, "data"));
+    log_info("listening on %s:%u (store %s%s%s)", host, http_port(http), st->name,
+             opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
     printf("listening on %s:%u\n", host, http_port(http));
     fflush(stdout);
     health_set(HEALTH_READY);

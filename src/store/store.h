@@ -281,6 +281,19 @@ struct store {
  * files are mode 0600). Returns NULL with the reason in e. */
 struct store *store_open_sqlite(const char *dir, struct serr *e);
 
+/** Opens the PostgreSQL store at `url` (postgresql://... or postgres://...;
+ * our own parameter `schema=NAME` puts every table in that schema), applying
+ * the schema migrations (one node migrates, the others wait). NULL with the
+ * reason in e. */
+struct store *store_open_pg(const char *url, struct serr *e);
+
+/** 1 if spec names a PostgreSQL store (a postgresql:// URL), else 0. */
+int store_is_pg_url(const char *spec);
+
+/** Opens the store that `spec` names: a postgresql:// URL, else a SQLite
+ * data directory. */
+struct store *store_open_spec(const char *spec, struct serr *e);
+
 static inline int store_account_create(struct store *s, uint32_t quota, struct account *out,
                                        struct serr *e)
 {

@@ -557,7 +557,7 @@ static void test_reopen(void **state)
     r.attrs = "{\"QosLevel\":\"PT\"}";
     assert_int_equal(store_resource_create(f->s, f->a.uin, &r, &e), STORE_OK);
     store_close(f->s);
-    f->s = store_open_sqlite(f->data, &e);
+    f->s = fixture_reopen(f->data, &e);
     if (!f->s)
         fail_msg("reopen: %s", e.msg);
     q_init(&q, f->a.uin, RES_CCN);
