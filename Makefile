@@ -134,6 +134,11 @@ build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
 
+# the offline data-plane benchmark: flowlogd replay beside softflowd, nfpcapd
+# and pmacctd on one generated capture (bench/dataplane.sh; never run by tests)
+bench-dataplane: build/flowlogd build/tools/flowgen
+	bench/dataplane.sh
+
 # the spec files: ../shared/spec, or SPEC_DIR=... (scripts/test.sh passes $$FLOWLOGD_SHARED/spec)
 SPEC_DIR ?= $(abspath ../shared/spec)
 

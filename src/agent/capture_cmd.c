@@ -21,7 +21,7 @@
 #include "flow/bpf/capture.h"
 #include "flow/bpf/flowcap_abi.h"
 
-static const char usage[] =
+static const char synopsis[] =
     "usage: flowlogd capture [--netns NS] [--window SECONDS] [--table FLOWS] [--windows N]\n"
     "                        --watch DEV=ID[,ADDR...] [--watch ...]\n"
     "Watches each DEV (in network namespace NS: a name under /run/netns or a path) as the\n"
@@ -35,12 +35,12 @@ static const char usage[] =
     "after a line READY <window-start> once the programs are attached.\n";
 
 static const struct opt capture_opts_table[] = {
-    {"netns", OPT_STR, "NS", NULL, 0, 0, 0, "the network namespace (a name or a path)"},
-    {"window", OPT_UINT, "S", "60", 1, 600, 0, "capture window in seconds"},
-    {"table", OPT_UINT, "FLOWS", "65536", 1, 1u << 24, 0, "flows per window the table holds"},
+    {"netns", OPT_STR, "NS", NULL, 0, 0, 0, "network namespace of the devices"},
+    {"window", OPT_UINT, "SECONDS", "60", 1, 600, 0, "capture window"},
+    {"table", OPT_UINT, "FLOWS", "65536", 1, 1u << 24, 0, "flows per CPU and window"},
     {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
     {"watch", OPT_STR, "DEV=ID[,ADDR...]", NULL, 0, 0, 0, "a device to watch (repeatable)"},
-    {"log-level", OPT_STR, "L", NULL, 0, 0, 0, "debug for more"},
+    {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -165,7 +165,7 @@ static uint64_t realtime_ns(void)
 int agent_capture_main(int argc, char **argv)
 {
     struct opts o;
-    if (opts_parse(&o, argc, argv, capture_opts_table, usage) != 0)
+    if (opts_parse(&o, argc, argv, capture_opts_table, synopsis) != 0)
         return o.help ? 0 : 2;
     const char *ll = opts_get(&o, "log-level");
     if (ll && strcmp(ll, "debug") == 0)
@@ -174,6 +174,8 @@ int agent_capture_main(int argc, char **argv)
                               .window_s = (uint32_t)opts_uint(&o, "window"),
                               .table_flows = (uint32_t)opts_uint(&o, "table")};
     uint32_t nwin = (uint32_t)opts_uint(&o, "windows");
+    const char *watch[OPTS_MAX];
+    int nwatch = opts_all(&o, "watch", watch, OPTS_MAX);
     static struct res res[MAX_RES];
     struct window_buf b = {.res = res};
     char err[512];
@@ -184,19 +186,18 @@ int agent_capture_main(int argc, char **argv)
         fprintf(stderr, "capture: %s\n", err);
         return 1;
     }
-    const char *watch;
-    for (int i = 0; (watch = opts_nth(&o, "watch", i)); i++) {
+    for (int i = 0; i < nwatch; i++) {
         char spec[512];
-        snprintf(spec, sizeof spec, "%s", watch);
+        snprintf(spec, sizeof spec, "%s", watch[i]);
         char *eq = strchr(spec, '=');
         if (!eq || eq == spec || !eq[1] || b.nres == MAX_RES) {
-            fprintf(stderr, "capture: --watch %s: DEV=ID[,ADDR...]\n", watch);
+            fprintf(stderr, "capture: --watch %s: DEV=ID[,ADDR...]\n", watch[i]);
             goto out;
         }
         *eq = 0;
         char *save = NULL, *id = strtok_r(eq + 1, ",", &save);
         if (!id || strlen(id) >= sizeof res[0].id) {
-            fprintf(stderr, "capture: --watch %s: bad resource id\n", watch);
+            fprintf(stderr, "capture: --watch %s: bad resource id\n", watch[i]);
             goto out;
         }
         uint32_t slot = (uint32_t)b.nres++;
@@ -215,7 +216,7 @@ int agent_capture_main(int argc, char **argv)
     }
     if (b.nres == 0) {
         fprintf(stderr, "capture: nothing to watch (--watch DEV=ID)\n");
-        opts_usage(stderr, capture_opts_table, usage);
+        opts_usage(stderr, capture_opts_table, synopsis);
         goto out;
     }
     struct sigaction sa;

@@ -112,13 +112,13 @@ int opts_parse(struct opts *o, int argc, char **argv, const struct opt *table,
         }
         if (check(t, value) != 0)
             return -1;
-        if (o->ngiven == OPTS_MAX) {
-            fprintf(stderr, "flowlogd: too many arguments\n");
+        o->value[t - table] = value; /* the last one given wins (opts_all: every one) */
+        if (o->nseq == OPTS_MAX) {
+            fprintf(stderr, "flowlogd: too many options\n");
             return -1;
         }
-        o->given[o->ngiven] = t;
-        o->given_value[o->ngiven++] = value;
-        o->value[t - table] = value; /* the last one given wins */
+        o->seq_row[o->nseq] = (int)(t - table);
+        o->seq_value[o->nseq++] = value;
     }
     for (const struct opt *t = table; t->name; t++)
         if (t->required && !o->value[t - table]) {
@@ -135,14 +135,6 @@ const char *opts_get(const struct opts *o, const char *name)
     return t ? o->value[t - o->table] : NULL;
 }
 
-const char *opts_nth(const struct opts *o, const char *name, int i)
-{
-    for (int k = 0; k < o->ngiven; k++)
-        if (strcmp(o->given[k]->name, name) == 0 && i-- == 0)
-            return o->given_value[k];
-    return NULL;
-}
-
 const char *opts_str(const struct opts *o, const char *name)
 {
     const struct opt *t = find(o->table, name, strlen(name));
@@ -155,5 +147,15 @@ uint64_t opts_uint(const struct opts *o, const char *name)
     uint64_t n = 0;
     if (v && parse_u64(v, strlen(v), &n) != 0)
         n = 0; /* a default that is not a number: a bug in the table */
+    return n;
+}
+
+int opts_all(const struct opts *o, const char *name, const char **out, int max)
+{
+    const struct opt *t = find(o->table, name, strlen(name));
+    int n = 0;
+    for (int i = 0; t && i < o->nseq && n < max; i++)
+        if (o->seq_row[i] == (int)(t - o->table))
+            out[n++] = o->seq_value[i];
     return n;
 }

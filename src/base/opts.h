@@ -41,22 +41,16 @@ struct opt {
     const char *help; /* one line */
 };
 
-/** Where the state is, shared by serve and the admin subcommands: exactly
- * one of the two (the subcommand checks). */
+/** The data directory, shared by serve and the admin subcommands. */
 #define OPT_DATA_DIR                                                                             \
-    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,                                                      \
-     "data directory (created if absent, mode 0700): SQLite"}
-#define OPT_STORE_URL                                                                            \
-    {"store", OPT_STR, "URL", NULL, 0, 0, 0,                                                     \
-     "postgresql://...: PostgreSQL (several nodes may share it; ?schema=NAME keeps the "         \
-     "tables in that schema)"}
+    {"data", OPT_STR, "DIR", NULL, 0, 0, 1, "data directory (created if absent, mode 0700)"}
 
 struct opts {
     const struct opt *table;
-    const char *value[OPTS_MAX]; /* by row of table: the last given, else NULL */
-    const struct opt *given[OPTS_MAX]; /* every option given, in order... */
-    const char *given_value[OPTS_MAX]; /* ...with its value */
-    int ngiven;
+    const char *value[OPTS_MAX]; /* by row of table: given, else NULL */
+    const char *seq_value[OPTS_MAX]; /* every option given, in order (opts_all) */
+    int seq_row[OPTS_MAX];
+    int nseq;
     const char *pos[OPTS_MAX];
     int npos;
     int help;
@@ -77,9 +71,9 @@ void opts_usage(FILE *f, const struct opt *table, const char *synopsis);
 /** The value given for option `name`, or NULL. A flag's value is "1". */
 const char *opts_get(const struct opts *o, const char *name);
 
-/** The i-th value given for `name` (an option that may be repeated), or
- * NULL past the last. */
-const char *opts_nth(const struct opts *o, const char *name, int i);
+/** Every value given for option `name` (an option given more than once),
+ * in order, into out[max]; returns how many. */
+int opts_all(const struct opts *o, const char *name, const char **out, int max);
 
 /** The value given for `name`, else its default (NULL if none). */
 const char *opts_str(const struct opts *o, const char *name);

@@ -16,8 +16,7 @@ static const char account_synopsis[] =
     "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n";
 
 static const struct opt account_opts[] = {
-    OPT_DATA_DIR,
-    OPT_STORE_URL,
+    OPT_DATA_OR_STORE,
     {"flowlog-quota", OPT_UINT, "N", OPT_NUM(STORE_DEFAULT_FLOWLOG_QUOTA), 0, 1000000, 0,
      "flow logs the account may have per region"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
@@ -33,13 +32,13 @@ static const char key_synopsis[] =
     "refused after ExpiredTime.\n";
 
 static const struct opt key_opts[] = {
-    OPT_DATA_DIR,
-    OPT_STORE_URL,
+    OPT_DATA_OR_STORE,
     {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
     {"actions", OPT_STR, "A,B", NULL, 0, 0, 0,
      "the key may call only these actions (default: every action)"},
     {"temporary", OPT_FLAG, NULL, NULL, 0, 0, 0, "a temporary key"},
-    {"duration", OPT_UINT, "S", "1800", 1, 43200, 0, "a temporary key's lifetime in seconds"},
+    {"duration", OPT_UINT, "S", "1800", 1, 43200, 0,
+     "a temporary key's lifetime in seconds"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -52,19 +51,23 @@ static const char inventory_synopsis[] =
     "message naming the entry, and nothing is imported.\n";
 
 static const struct opt inventory_opts[] = {
-    OPT_DATA_DIR,
-    OPT_STORE_URL,
+    OPT_DATA_OR_STORE,
     {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
 /* The store named by --data DIR (SQLite) or --store URL (PostgreSQL):
- * exactly one of them (has_store); NULL (message printed) otherwise. */
+ * exactly one of them; NULL (message printed) otherwise. */
 static struct store *open_store(const struct opts *o)
 {
     struct serr se = {{0}};
     const char *dir = opts_get(o, "data"), *url = opts_get(o, "store");
     struct store *st;
+    if (!dir == !url) {
+        fputs("flowlogd: give exactly one of --data DIR (SQLite) and --store URL (PostgreSQL)\n",
+              stderr);
+        return NULL;
+    }
     if (url && !store_is_pg_url(url)) {
         fputs("flowlogd: --store wants a postgresql:// URL (--data DIR for SQLite)\n", stderr);
         return NULL;
@@ -75,12 +78,6 @@ static struct store *open_store(const struct opts *o)
     else if (!st)
         fprintf(stderr, "flowlogd: cannot open data directory %s: %s\n", dir, se.msg);
     return st;
-}
-
-/* Exactly one of --data and --store. */
-static int has_store(const struct opts *o)
-{
-    return !opts_get(o, "data") != !opts_get(o, "store");
 }
 
 static int print_json(json_t *o)
@@ -106,7 +103,7 @@ int cli_account(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, account_opts, account_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !has_store(&o)) {
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
         opts_usage(stderr, account_opts, account_synopsis);
         return 2;
     }
@@ -139,7 +136,7 @@ int cli_key(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, key_opts, key_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !has_store(&o)) {
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
         opts_usage(stderr, key_opts, key_synopsis);
         return 2;
     }
@@ -220,7 +217,7 @@ int cli_inventory(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, inventory_opts, inventory_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0 || !has_store(&o)) {
+    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0) {
         opts_usage(stderr, inventory_opts, inventory_synopsis);
         return 2;
     }
@@ -257,8 +254,7 @@ static const char check_synopsis[] =
     "prints \"ok\", or the first problem and exits 1. Safe while a server runs.\n";
 
 static const struct opt check_opts[] = {
-    OPT_DATA_DIR,
-    OPT_STORE_URL,
+    OPT_DATA_OR_STORE,
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -271,7 +267,7 @@ int cli_check(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, check_opts, check_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos || !has_store(&o)) {
+    if (o.npos) {
         opts_usage(stderr, check_opts, check_synopsis);
         return 2;
     }

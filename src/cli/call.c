@@ -22,8 +22,9 @@ static const char call_synopsis[] =
     "Sends one API call signed with TC3-HMAC-SHA256 and prints the Response\n"
     "object. Exits 0 on success, 1 on an API error, 2 on a usage or network error.\n"
     "--secret-id, --secret-key, --token, --region: when absent, taken from\n"
-    "TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN and\n"
-    "TENCENTCLOUD_REGION, as the SDKs and Terraform do; a token goes in X-TC-Token.\n";
+    "TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN (or\n"
+    "Terraform's TENCENTCLOUD_SECURITY_TOKEN) and TENCENTCLOUD_REGION, as the SDKs and\n"
+    "Terraform do; a token goes in X-TC-Token.\n";
 
 static const struct opt call_opts[] = {
     {"endpoint", OPT_STR, "URL", NULL, 0, 0, 1, "the service, http://HOST:PORT"},
@@ -101,6 +102,8 @@ int cli_call(int argc, char **argv)
     sid = opt_or_env(&o, "secret-id", "TENCENTCLOUD_SECRET_ID");
     skey = opt_or_env(&o, "secret-key", "TENCENTCLOUD_SECRET_KEY");
     token = opt_or_env(&o, "token", "TENCENTCLOUD_SESSION_TOKEN");
+    if (!token) /* Terraform's name for it */
+        token = opt_or_env(&o, "token", "TENCENTCLOUD_SECURITY_TOKEN");
     region = opt_or_env(&o, "region", "TENCENTCLOUD_REGION");
     version = opts_str(&o, "version");
     lang = opts_str(&o, "language");

@@ -33,8 +33,11 @@ static const char serve_synopsis[] =
 static const struct opt serve_opts[] = {
     {"listen", OPT_STR, "HOST:PORT", "127.0.0.1:8080", 0, 0, 0,
      "address to listen on (port 0 = any)"},
-    OPT_DATA_DIR,
-    OPT_STORE_URL,
+    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,
+     "data directory of the SQLite store (created if absent, mode 0700)"},
+    {"store", OPT_STR, "URL", NULL, 0, 0, 0,
+     "postgresql://...: the PostgreSQL store instead of --data (several nodes may share it; "
+     "?schema=NAME keeps the tables in that schema)"},
     {"rate-limit", OPT_UINT, "N", OPT_NUM(API_DEFAULT_RATE_LIMIT), 0, UINT32_MAX, 0,
      "requests/s per (account, action), burst N"},
     {"io-threads", OPT_UINT, "N", NULL, 0, 256, 0,
@@ -45,6 +48,8 @@ static const struct opt serve_opts[] = {
      "open connections at most"},
     {"idle-timeout", OPT_UINT, "S", "60", 0, 86400, 0,
      "close a connection idle this long, in seconds; 0 = never"},
+    {"wal-limit-mb", OPT_UINT, "N", "64", 0, 1u << 20, 0,
+     "the SQLite WAL's ceiling in MB, 0 = none (as FLOWLOGD_SQLITE_WAL_MB); emptied when idle"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {"quiet", OPT_FLAG, NULL, NULL, 0, 0, 0, "no per-request log lines"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
@@ -116,9 +121,14 @@ int server_main(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, serve_opts, serve_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (!opts_get(&o, "data") == !opts_get(&o, "store") || o.npos) {
-        fputs("flowlogd: serve wants one of --data and --store, and no arguments\n", stderr);
+    if (o.npos) {
+        fprintf(stderr, "flowlogd: serve takes no arguments\n");
         opts_usage(stderr, serve_opts, serve_synopsis);
+        return 2;
+    }
+    if (!opts_get(&o, "data") == !opts_get(&o, "store")) {
+        fputs("flowlogd: give exactly one of --data DIR (SQLite) and --store URL (PostgreSQL)\n",
+              stderr);
         return 2;
     }
     if (opts_get(&o, "store") && !store_is_pg_url(opts_get(&o, "store"))) {
@@ -129,6 +139,12 @@ int server_main(int argc, char **argv)
     if (parse_listen(listen, host, sizeof host, &hcfg.port) != 0) {
         fprintf(stderr, "flowlogd: --listen wants HOST:PORT, got %s\n", listen);
         return 2;
+    }
+    /* the SQLite store reads its tuning from the environment (no thread runs yet) */
+    if (opts_get(&o, "wal-limit-mb")) {
+        char v[24];
+        snprintf(v, sizeof v, "%llu", (unsigned long long)opts_uint(&o, "wal-limit-mb"));
+        setenv("FLOWLOGD_SQLITE_WAL_MB", v, 1);
     }
     lvl = opts_str(&o, "log-level");
     for (int i = 0; i < 4; i++) {

@@ -234,7 +234,8 @@ long sink_files_read(const char *dir, const char *flowlog_id, uint64_t since, ui
         }
         v[n++] = w;
     }
-    qsort(v, n, sizeof *v, cmp_win);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_win);
     char buf[1 << 16];
     for (size_t i = 0; i < n; i++) {
         char fp[4200];

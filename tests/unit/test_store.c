@@ -1455,6 +1455,73 @@ static void test_background_checkpoints(void **state)
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
 }
 
+/* The WAL ceiling (FLOWLOGD_SQLITE_WAL_MB): the thresholds under it, the
+ * file kept near it under creates, emptied once the writes stop; a bad
+ * value refused at open. */
+static void test_wal_ceiling(void **state)
+{
+    struct store_fx *f = *state;
+    struct worker w[CKPT_WRITERS];
+    pthread_t th[CKPT_WRITERS];
+    pthread_barrier_t bar;
+    struct serr e = {{0}};
+    struct store_sqlite *s;
+    struct stat sb;
+    char wal[160];
+    long long max_wal = 0, t_end, idle_ms = -1;
+    int stop = 0, ok = 0;
+
+    store_close(f->s);
+    setenv("FLOWLOGD_SQLITE_WAL_MB", "two", 1);
+    f->s = store_open_sqlite(f->data, &e);
+    assert_null(f->s);
+    assert_non_null(strstr(e.msg, "FLOWLOGD_SQLITE_WAL_MB"));
+    setenv("FLOWLOGD_SQLITE_WAL_MB", "2", 1);
+    f->s = store_open_sqlite(f->data, &e);
+    unsetenv("FLOWLOGD_SQLITE_WAL_MB");
+    if (!f->s)
+        fail_msg("open: %s", e.msg);
+    s = (struct store_sqlite *)f->s;
+    assert_int_equal(s->wal_ceiling, 2 << 20);
+    assert_true((long long)s->ckpt_hard * (4096 + 24) <= 2 << 20);
+    assert_int_equal(s->ckpt_pages, s->ckpt_hard / 2);
+    assert_true(s->idle_truncate);
+
+    snprintf(wal, sizeof wal, "%s/flowlogd.db-wal", f->data);
+    pthread_barrier_init(&bar, NULL, CKPT_WRITERS + 1);
+    for (int i = 0; i < CKPT_WRITERS; i++) {
+        w[i] = (struct worker){.s = f->s, .uin = f->a.uin, .t = i, .bar = &bar, .stop = &stop};
+        pthread_create(&th[i], NULL, create_loop, &w[i]);
+    }
+    pthread_barrier_wait(&bar);
+    for (t_end = now_ms() + CKPT_MS; now_ms() < t_end;) {
+        if (stat(wal, &sb) == 0 && sb.st_size > max_wal)
+            max_wal = sb.st_size;
+        usleep(1000);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < CKPT_WRITERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].other, 0);
+        ok += w[i].ok;
+    }
+    pthread_barrier_destroy(&bar);
+    /* idle: the writer empties the file within a second or so */
+    for (t_end = now_ms() + 5000; now_ms() < t_end; usleep(20000)) {
+        if (stat(wal, &sb) == 0 && sb.st_size == 0) {
+            idle_ms = 5000 - (t_end - now_ms());
+            break;
+        }
+    }
+    print_message("WAL ceiling 2 MB: %d creates in %d ms, largest WAL %lld bytes; empty %lld ms "
+                  "after the last write\n",
+                  ok, CKPT_MS, max_wal, idle_ms);
+    assert_true(ok > 0);
+    /* a RESTART refused by readers may let it pass by a few valve steps */
+    assert_true(max_wal <= (2 << 20) + 4LL * s->valve_step * (4096 + 24));
+    assert_true(idle_ms >= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1477,6 +1544,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_checkpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_ceiling, setup, teardown),
     };
     return cmocka_run_group_tests_name(fixture_pg() ? "store_postgresql" : "store_sqlite", tests,
                                        NULL, NULL);

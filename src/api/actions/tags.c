@@ -332,7 +332,7 @@ enum api_err act_untag_resources(struct actx *c, json_t *in, json_t *out, struct
         (rc = list_size(in, "TagKeys", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK)
         return rc;
     json_array_foreach(json_object_get(in, "TagKeys"), i, v) {
-        char path[32];
+        char path[96];
         del[i] = json_string_value(v);
         snprintf(path, sizeof path, "TagKeys.%zu", i);
         if ((rc = check_key(del[i], path, e)) != API_E_OK)
@@ -367,7 +367,7 @@ enum api_err act_modify_resource_tags(struct actx *c, json_t *in, json_t *out, s
     if (rep && (rc = read_tag_list(in, "ReplaceTags", tags, &nset, e)) != API_E_OK)
         return rc;
     json_array_foreach(delj, i, v) {
-        char path[40];
+        char path[96];
         del[i] = in_str(v, "TagKey");
         snprintf(path, sizeof path, "DeleteTags.%zu.TagKey", i);
         if ((rc = check_key(del[i], path, e)) != API_E_OK)
@@ -611,7 +611,7 @@ enum api_err act_get_resources(struct actx *c, json_t *in, json_t *out, struct a
     if (nf > MAX_TAG_FILTERS)
         return apierr_set(e, API_E_TAG_NUM_PER_REQ, "TagFilters");
     json_array_foreach(filters, i, v) {
-        char path[48];
+        char path[96];
         json_t *tv;
         size_t j;
         f[i].key = in_str(v, "TagKey");

@@ -1,12 +1,33 @@
 /* sqlite_int.h: internals shared by the files of store/sqlite (not for
  * other layers).
  *
- * Layout of the backend:
- *   sqlite.c          open/close, connections, pragmas, schema, statement table
- *   sqlite_writer.c   the writer thread, group commit and checkpoints
- *   sqlite_account.c  accounts, keys, inventory, integrity check
- *   sqlite_flowlog.c  flow logs: writes, get, query builder
- *   sqlite_vfs.c      the VFS: database mappings kept across commits, WAL writes coalesced
+ * Files:
+ *   sqlite.c          store_open_sqlite/close, the store_ops table, connections and
+ *                     their pragmas, the schema and its migrations, the fixed
+ *                     statements, the WAL ceiling (FLOWLOGD_SQLITE_WAL_MB)
+ *   sqlite_writer.c   the writer thread (group commit, the RESTART between batches,
+ *                     the TRUNCATE when idle), the waker and the checkpointer threads
+ *   sqlite_reader.c   a reader connection per reading thread, the read transaction
+ *                     kept between reads, the reaper thread
+ *   sqlite_vfs.c/.h   the `flowlogd` VFS over SQLite's unix VFS: database mappings
+ *                     kept across commits, the writer's WAL writes coalesced,
+ *                     checkpoint write-back, the wal-index stamp
+ *   sqlite_account.c  accounts, keys, inventory import, resource_get, integrity check
+ *   sqlite_flowlog.c  flow logs: create (blocking and async), get, query, update,
+ *                     delete, enable
+ *   sqlite_resource.c resources created through the API: create, delete, attach,
+ *                     the Describe* query (paged and counted on resources_created)
+ *   sqlite_tags.c     tags through the tag service
+ *
+ * Threads: the caller's (a poll thread or an http worker) runs every read on its
+ * own reader connection and never waits for the writer; a write is a job queued
+ * to the writer thread (sq_write blocks its caller until the commit is durable,
+ * sq_write_async returns at once). The writer runs the jobs and commits, then
+ * hands the batch to the waker thread, which wakes blocking callers and runs the
+ * asynchronous jobs' completions (store_op.done: api_wake, or a CreateFlowLog's
+ * id retry, queued again from there). The checkpointer thread runs the PASSIVE
+ * passes on its own connection; the reaper thread ends idle readers' kept
+ * transactions. Only the writer's connection writes.
  */
 #ifndef FLOWLOGD_STORE_SQLITE_INT_H
 #define FLOWLOGD_STORE_SQLITE_INT_H
@@ -231,6 +252,7 @@ struct store_sqlite {
     int ckpt_tail;  /* the checkpointer repeats a pass while it copied more than this */
     int restart_backlog; /* the writer's RESTART waits for at most this many frames to copy */
     int ckpt_hard;  /* WAL frames above which the writer runs a RESTART whatever it costs */
+    int valve_step; /* after such a RESTART failed (readers), frames until the next try */
     long long wal_ceiling; /* bytes, 0: none (FLOWLOGD_SQLITE_WAL_MB; sqlite.c) */
     int idle_truncate;     /* the idle writer empties the WAL file (sqlite_writer.c) */
     struct conn *ck; /* the checkpointer's connection; only its thread uses it */
