@@ -33,11 +33,7 @@ static const char serve_synopsis[] =
 static const struct opt serve_opts[] = {
     {"listen", OPT_STR, "HOST:PORT", "127.0.0.1:8080", 0, 0, 0,
      "address to listen on (port 0 = any)"},
-    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,
-     "data directory of the SQLite store (created if absent, mode 0700)"},
-    {"store", OPT_STR, "URL", NULL, 0, 0, 0,
-     "postgresql://...: the PostgreSQL store instead of --data (several nodes may share it; "
-     "?schema=NAME keeps the tables in that schema)"},
+    OPT_DATA_OR_STORE,
     {"rate-limit", OPT_UINT, "N", OPT_NUM(API_DEFAULT_RATE_LIMIT), 0, UINT32_MAX, 0,
      "requests/s per (account, action), burst N"},
     {"io-threads", OPT_UINT, "N", NULL, 0, 256, 0,
