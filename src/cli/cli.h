@@ -42,12 +42,4 @@ int inventory_parse(const char *text, size_t len, struct store *st, const char *
                     struct resource **items, size_t *n, char *err, size_t errlen);
 
 
-/** The option rows of a command that works on a store: --data DIR (SQLite)
- * or --store URL (PostgreSQL), exactly one of them (checked when opened). */
-#define OPT_DATA_OR_STORE                                                                       \
-    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,                                                     \
-     "data directory of the SQLite store (created if absent, mode 0700)"},                      \
-        {"store", OPT_STR, "URL", NULL, 0, 0, 0,                                                \
-         "a postgresql:// URL: the PostgreSQL store, instead of --data"}
-
 #endif

@@ -102,6 +102,11 @@ enum phase {
     PH_WOKEN,       /* deferred, and woken: finish must make the reply */
 };
 
+/** What http_defer hands out: the way back to its request. */
+struct http_deferred {
+    struct hreq *r;
+};
+
 /** Per-request state; *req_cls in MHD's callbacks. */
 struct hreq {
     struct hreq *next; /* queue link */
@@ -116,6 +121,7 @@ struct hreq {
     int dispatched;      /* counted in srv->pending */
     http_finish_fn finish; /* set by http_defer */
     void *finish_arg;
+    struct http_deferred deferred; /* .r = this request, once deferred */
     atomic_int phase;    /* enum phase */
     struct http_request req;
     struct http_reply reply;
@@ -485,7 +491,8 @@ struct http_deferred *http_defer(const struct http_request *req, http_finish_fn 
         return NULL;
     r->finish = finish;
     r->finish_arg = arg;
-    return (struct http_deferred *)r;
+    r->deferred.r = r;
+    return &r->deferred;
 }
 
 /* Publishes `phase` (release: what the poll thread needs is written before)
@@ -506,7 +513,7 @@ static void resume(struct http_server *s, struct hreq *r, enum phase phase)
 
 void http_wake(struct http_deferred *d)
 {
-    struct hreq *r = (struct hreq *)d;
+    struct hreq *r = d->r;
     resume(r->srv, r, PH_WOKEN);
 }
 

@@ -44,11 +44,7 @@ static const struct opt serve_opts[] = {
     {"tls-cert", OPT_STR, "FILE", NULL, 0, 0, 0,
      "its PEM certificate (then any chain), e.g. DIR/tls/server.pem from `flowlogd cert`"},
     {"tls-key", OPT_STR, "FILE", NULL, 0, 0, 0, "its PEM private key, unencrypted"},
-    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,
-     "data directory of the SQLite store (created if absent, mode 0700)"},
-    {"store", OPT_STR, "URL", NULL, 0, 0, 0,
-     "postgresql://...: the PostgreSQL store instead of --data (several nodes may share it; "
-     "?schema=NAME keeps the tables in that schema)"},
+    OPT_DATA_OR_STORE,
     {"rate-limit", OPT_UINT, "N", OPT_NUM(API_DEFAULT_RATE_LIMIT), 0, UINT32_MAX, 0,
      "requests/s per (account, action), burst N"},
     {"io-threads", OPT_UINT, "N", NULL, 0, 256, 0,
