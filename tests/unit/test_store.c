@@ -1460,7 +1460,7 @@ static void test_background_checkpoints(void **state)
  * value refused at open. */
 static void test_wal_ceiling(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct worker w[CKPT_WRITERS];
     pthread_t th[CKPT_WRITERS];
     pthread_barrier_t bar;
@@ -1470,6 +1470,7 @@ static void test_wal_ceiling(void **state)
     char wal[160];
     long long max_wal = 0, t_end, idle_ms = -1;
     int stop = 0, ok = 0;
+    FIXTURE_SQLITE_ONLY();
 
     store_close(f->s);
     setenv("FLOWLOGD_SQLITE_WAL_MB", "two", 1);
@@ -1490,7 +1491,7 @@ static void test_wal_ceiling(void **state)
     snprintf(wal, sizeof wal, "%s/flowlogd.db-wal", f->data);
     pthread_barrier_init(&bar, NULL, CKPT_WRITERS + 1);
     for (int i = 0; i < CKPT_WRITERS; i++) {
-        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .bar = &bar, .stop = &stop};
+        w[i] = (struct worker){.s = f->s, .uin = f->a.uin, .t = i, .bar = &bar, .stop = &stop};
         pthread_create(&th[i], NULL, create_loop, &w[i]);
     }
     pthread_barrier_wait(&bar);
