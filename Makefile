@@ -14,6 +14,7 @@ PKGS    += libsystemd
 PKGS    += libpcap
 PKGS    += libbpf
 PKGS    += libpq
+PKGS    += inih
 VERSION := $(shell cat VERSION)
 BPF_GEN := build/gen
 .DEFAULT_GOAL := all

@@ -20,6 +20,7 @@ pkgs=(
   nftables
   iproute2
   libpq-dev
+  libinih-dev
   sqlite3
   python3
 )

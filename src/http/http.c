@@ -370,6 +370,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct hreq *r)
         MHD_destroy_response(resp);
         return MHD_NO;
     }
+    for (size_t i = 0; i < r->reply.nextra && i < sizeof r->reply.extra / sizeof r->reply.extra[0];
+         i++)
+        if (MHD_add_response_header(resp, r->reply.extra[i].name, r->reply.extra[i].value) !=
+            MHD_YES) {
+            MHD_destroy_response(resp);
+            return MHD_NO;
+        }
     ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -403,10 +410,14 @@ static enum MHD_Result answer_here(struct http_server *s, struct hreq *r, struct
     return send_reply(c, r);
 }
 
-/* Runs a deferred request's finish callback into a zeroed reply. */
+/* Runs a deferred request's finish callback into a zeroed reply (but for the
+ * extra headers its handler set before deferring). */
 static void run_finish(struct hreq *r)
 {
+    struct http_reply kept = r->reply; /* the handler's extra headers stay (CORS) */
     memset(&r->reply, 0, sizeof r->reply);
+    memcpy(r->reply.extra, kept.extra, sizeof kept.extra);
+    r->reply.nextra = kept.nextra;
     r->finish(r->finish_arg, &r->reply);
     r->finish = NULL;
 }
