@@ -63,7 +63,10 @@ $(B)/tools/flowgen: tools/flowgen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
+# made anew: `ar r` keeps the members of sources since renamed or removed,
+# and the linker may take a stale one (a server built across a rename crashed)
 $(B)/libflowlogd.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(B)/flowlogd: $(B)/src/main.o $(B)/libflowlogd.a
