@@ -32,7 +32,10 @@ static const char usage[] =
     "  SKIPDATA <start> <end> <ID> in|out <packets>   (the table was full)\n"
     "  NODATA <start> <end> <ID>                       (no packet at all)\n"
     "  END <start> <end>\n"
-    "after a line READY <window-start> once the programs are attached.\n";
+    "after a line READY <window-start> once the programs are attached.\n"
+    "--stats: also print to stderr, per window, the lines and the microseconds the drain,\n"
+    "merge and printing took, and at the end the tc programs' bpf_stats (run count and\n"
+    "nanoseconds; kernel.bpf_stats_enabled=1 makes the kernel count them).\n";
 
 #define MAX_RES 256
 
@@ -101,8 +104,9 @@ static void addr_str(const struct flow_key *k, const uint8_t *a, char *out, size
 }
 
 /* Merges the per-CPU copies (sorted by key) and prints the window. */
-static void print_window(struct window_buf *b, uint64_t start, uint64_t end, int late)
+static size_t print_window(struct window_buf *b, uint64_t start, uint64_t end, int late)
 {
+    size_t lines = 0;
     qsort(b->e, b->n, sizeof *b->e, key_cmp);
     for (size_t i = 0; i < b->n;) {
         struct flow_key k = b->e[i].k;
@@ -125,6 +129,7 @@ static void print_window(struct window_buf *b, uint64_t start, uint64_t end, int
                k.action == FLOW_REJECT ? "REJECT" : "ACCEPT", src, dst, k.sport, k.dport, k.proto,
                (unsigned long long)v.packets, (unsigned long long)v.bytes,
                v.tcp_flags & 0x1ffu);
+        lines++;
     }
     for (size_t s = 0; s < b->nres; s++) {
         struct res *r = &b->res[s];
@@ -143,6 +148,7 @@ static void print_window(struct window_buf *b, uint64_t start, uint64_t end, int
     fflush(stdout);
     b->n = 0;
     b->oom = 0;
+    return lines;
 }
 
 static uint64_t realtime_ns(void)
@@ -166,7 +172,7 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 int agent_capture_main(int argc, char **argv)
 {
     struct opts o;
-    if (opts_parse(&o, argc, argv, "netns,window,table,windows,watch,log-level", "", usage) != 0)
+    if (opts_parse(&o, argc, argv, "netns,window,table,windows,watch,log-level", "stats", usage) != 0)
         return o.help ? 0 : 2;
     const char *ll = opts_get(&o, "log-level");
     if (ll && strcmp(ll, "debug") == 0)
@@ -252,16 +258,26 @@ int agent_capture_main(int argc, char **argv)
             nanosleep(&ts, NULL);
             continue;
         }
+        uint64_t t0 = realtime_ns();
         int late = capture_drain(c, w, collect, on_skip, &b);
         if (late < 0)
             goto out;
-        print_window(&b, w * co.window_s, (w + 1) * co.window_s, late);
+        size_t entries = b.n;
+        size_t lines = print_window(&b, w * co.window_s, (w + 1) * co.window_s, late);
+        if (opts_get(&o, "stats"))
+            fprintf(stderr, "STATS window=%llu entries=%zu flows=%zu us=%.1f\n",
+                    (unsigned long long)(w * co.window_s), entries, lines,
+                    (double)(realtime_ns() - t0) / 1000.0);
         done++;
         w++;
         if (g_stop)
             break;
     }
     rc = 0;
+    uint64_t runs, ns;
+    if (opts_get(&o, "stats") && capture_prog_stats(c, &runs, &ns) == 0)
+        fprintf(stderr, "BPFSTATS runs=%llu ns=%llu\n", (unsigned long long)runs,
+                (unsigned long long)ns);
 out:
     capture_close(c);
     free(b.e);

@@ -139,9 +139,12 @@ function startCapture(extra = []) {
 /** Stops it after the windows in flight closed; returns its lines. */
 async function stopCapture(c) {
   await new Promise((r) => setTimeout(r, 2600)); // the current 2-s window closes and drains
-  const exited = new Promise((r) => c.p.on("exit", r));
-  c.p.kill("SIGTERM");
-  await exited;
+  if (c.p.exitCode === null && c.p.signalCode === null) {
+    const exited = new Promise((r) => c.p.on("exit", r));
+    c.p.kill("SIGTERM");
+    await exited;
+  }
+  assert.equal(c.p.exitCode, 0, `flowlogd capture failed: ${c.stderr()}`);
   return c.lines;
 }
 
@@ -172,7 +175,9 @@ test.after(() => {
 });
 
 // ------------------------------------------------------------ the tests ---
-test("known traffic gives exact ACCEPT and REJECT flows per ENI and direction, IPv4 and IPv6", async (t) => {
+const T = { timeout: 120000 };
+
+test("known traffic gives exact ACCEPT and REJECT flows per ENI and direction, IPv4 and IPv6", T, async (t) => {
   if (maybeSkip(t)) return;
   setup();
   let cap;
@@ -220,7 +225,7 @@ test("known traffic gives exact ACCEPT and REJECT flows per ENI and direction, I
   }
 });
 
-test("a real TCP transfer with GSO on counts every segment and its IP bytes", async (t) => {
+test("a real TCP transfer with GSO on counts every segment and its IP bytes", T, async (t) => {
   if (maybeSkip(t)) return;
   setup();
   let cap;
@@ -253,7 +258,7 @@ test("a real TCP transfer with GSO on counts every segment and its IP bytes", as
   }
 });
 
-test("a full table skips, counts what it skipped and says SKIPDATA", async (t) => {
+test("a full table skips, counts what it skipped and says SKIPDATA", T, async (t) => {
   if (maybeSkip(t)) return;
   setup(false);
   let cap;
