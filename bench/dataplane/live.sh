@@ -96,6 +96,6 @@ for r in $(seq 1 "$ROUNDS"); do
   [ $((rx1 - rx0)) = "$out" ] && [ $((tx1 - tx0 + td1 - td0)) = "$in" ] ||
     echo "  MISMATCH: the capture's counts differ from the devices' own"
   # userspace: the biggest window's drain + merge + printing, per flow line
-  sed -n 's/^STATS window=[0-9]* entries=\([0-9]*\) flows=\([0-9]*\) us=\([0-9.]*\)/\1 \2 \3/p' "$OUT/err" |
-    sort -k2 -n | tail -1 | awk '{ if ($2 > 0) printf "  userspace: %d per-CPU entries, %d flow lines in %.0f us: %.3f us per line\n", $1, $2, $3, $3 / $2 }'
+  sed -n 's/^STATS window=[0-9]* entries=\([0-9]*\) flows=\([0-9]*\) us=\([0-9.]*\) drain_us=\([0-9.]*\)/\1 \2 \3 \4/p' "$OUT/err" |
+    sort -k2 -n | tail -1 | awk '{ if ($2 > 0) printf "  userspace: %d per-CPU entries, %d flow lines in %.0f us (drain %.0f us): %.3f us per line, %.3f us of it draining\n", $1, $2, $3, $4, $3 / $2, $4 / $2 }'
 done

@@ -263,11 +263,12 @@ int agent_capture_main(int argc, char **argv)
         if (late < 0)
             goto out;
         size_t entries = b.n;
+        uint64_t t1 = realtime_ns();
         size_t lines = print_window(&b, w * co.window_s, (w + 1) * co.window_s, late);
         if (opts_get(&o, "stats"))
-            fprintf(stderr, "STATS window=%llu entries=%zu flows=%zu us=%.1f\n",
+            fprintf(stderr, "STATS window=%llu entries=%zu flows=%zu us=%.1f drain_us=%.1f\n",
                     (unsigned long long)(w * co.window_s), entries, lines,
-                    (double)(realtime_ns() - t0) / 1000.0);
+                    (double)(realtime_ns() - t0) / 1000.0, (double)(t1 - t0) / 1000.0);
         done++;
         w++;
         if (g_stop)
