@@ -4,7 +4,19 @@
 # real binary driven by the official Node SDK).
 
 CC      ?= gcc
-PKGS    := libmicrohttpd jansson libcrypto sqlite3 libcurl libbpf
+# pkg-config packages, one a line (parallel work adds lines, not edits them)
+PKGS    := libmicrohttpd
+PKGS    += jansson
+PKGS    += libcrypto
+PKGS    += sqlite3
+PKGS    += libcurl
+PKGS    += libsystemd
+PKGS    += libpcap
+PKGS    += libbpf
+PKGS    += libpq
+VERSION := $(shell cat VERSION)
+BPF_GEN := build/gen
+.DEFAULT_GOAL := all
 SAN     ?=
 B       := build$(if $(SAN),-san)
 BPF_GEN := build/gen
@@ -13,6 +25,7 @@ BPF_GEN := build/gen
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -fno-strict-aliasing -Isrc -I$(BPF_GEN) -MMD -MP \
+           -DFLOWLOGD_VERSION='"$(VERSION)"' \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 ifdef SAN
@@ -41,8 +54,13 @@ $(BPF_GEN)/flowcap.skel.h: $(BPF_GEN)/flowcap.bpf.o
 	bpftool gen skeleton $< name flowcap > $@.tmp && mv $@.tmp $@
 $(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o: $(BPF_GEN)/flowcap.skel.h
 
-.PHONY: all unit integration reliability live test clean check-schema fuzz fuzz-build bench
-all: $(B)/flowlogd
+.PHONY: all unit integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+all: $(B)/flowlogd $(B)/tools/flowgen
+
+# the traffic generator with ground truth (tests, benchmark); libc only
+$(B)/tools/flowgen: tools/flowgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
 $(B)/libflowlogd.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -54,18 +72,31 @@ $(B)/tests/%: tests/unit/%.c $(B)/libflowlogd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libflowlogd.a -lcmocka $(LDLIBS)
 
+# the console's files are linked into this object with .incbin
+CONSOLE_FILES := $(wildcard console/*)
+$(B)/src/console/console.o build-fuzz/lib/src/console/console.o: $(CONSOLE_FILES)
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 unit: $(UNIT_BIN) $(B)/flowlogd
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; FLOWLOGD_BIN=$(abspath $(B)/flowlogd) $$t || fail=1; done; exit $$fail
 
-integration: $(B)/flowlogd
+integration: $(B)/flowlogd $(B)/tools/flowgen
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/integration/
+
+# the web console in Debian's Chromium (playwright-core drives it)
+console-test: $(B)/flowlogd
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/console/
 
 reliability: $(B)/flowlogd
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/reliability/
+
+# the soak (tests/reliability/soak.js): steady mixed load, memory and WAL judged
+SOAK_MINUTES ?= 2
+soak: $(B)/flowlogd
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node tests/reliability/soak.js --minutes $(SOAK_MINUTES)
 
 # the data plane on real traffic in network namespaces the tests make (root;
 # a test that cannot run says why and is skipped, and fails with CI=true)
@@ -102,6 +133,11 @@ build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
+
+# the offline data-plane benchmark: flowlogd replay beside softflowd, nfpcapd
+# and pmacctd on one generated capture (bench/dataplane.sh; never run by tests)
+bench-dataplane: build/flowlogd build/tools/flowgen
+	bench/dataplane.sh
 
 # the spec files: ../shared/spec, or SPEC_DIR=... (scripts/test.sh passes $$FLOWLOGD_SHARED/spec)
 SPEC_DIR ?= $(abspath ../shared/spec)

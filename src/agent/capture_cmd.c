@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "cli/opts.h"
+#include "base/opts.h"
 #include "flow/bpf/capture.h"
 #include "flow/bpf/flowcap_abi.h"
 
-static const char usage[] =
+static const char synopsis[] =
     "usage: flowlogd capture [--netns NS] [--window SECONDS] [--table FLOWS] [--windows N]\n"
     "                        --watch DEV=ID[,ADDR...] [--watch ...]\n"
     "Watches each DEV (in network namespace NS: a name under /run/netns or a path) as the\n"
@@ -36,6 +36,17 @@ static const char usage[] =
     "--stats: also print to stderr, per window, the lines and the microseconds the drain,\n"
     "merge and printing took, and at the end the tc programs' bpf_stats (run count and\n"
     "nanoseconds; kernel.bpf_stats_enabled=1 makes the kernel count them).\n";
+
+static const struct opt capture_opts_table[] = {
+    {"netns", OPT_STR, "NS", NULL, 0, 0, 0, "network namespace of the devices"},
+    {"window", OPT_UINT, "SECONDS", "60", 1, 600, 0, "capture window"},
+    {"table", OPT_UINT, "FLOWS", "65536", 1, 1u << 24, 0, "flows per CPU and window"},
+    {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
+    {"watch", OPT_STR, "DEV=ID[,ADDR...]", NULL, 0, 0, 0, "a device to watch (repeatable)"},
+    {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
+    {"stats", OPT_FLAG, NULL, NULL, 0, 0, 0, "per-window drain times and bpf_stats to stderr"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 #define MAX_RES 256
 
@@ -158,40 +169,20 @@ static uint64_t realtime_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = (uint32_t)v;
-    return 0;
-}
-
 int agent_capture_main(int argc, char **argv)
 {
     struct opts o;
-    if (opts_parse(&o, argc, argv, "netns,window,table,windows,watch,log-level", "stats", usage) != 0)
+    if (opts_parse(&o, argc, argv, capture_opts_table, synopsis) != 0)
         return o.help ? 0 : 2;
     const char *ll = opts_get(&o, "log-level");
     if (ll && strcmp(ll, "debug") == 0)
         g_log_level = LOG_DEBUG;
-    struct capture_opts co = {.netns = opts_get(&o, "netns"), .window_s = 60, .table_flows = 65536};
-    uint32_t nwin = 0;
-    if (opts_get(&o, "window") && parse_u32(opts_get(&o, "window"), 1, 600, &co.window_s) != 0) {
-        fprintf(stderr, "capture: --window: 1 to 600 seconds\n");
-        return 2;
-    }
-    if (opts_get(&o, "table") &&
-        parse_u32(opts_get(&o, "table"), 1, 1u << 24, &co.table_flows) != 0) {
-        fprintf(stderr, "capture: --table: 1 to 16777216 flows\n");
-        return 2;
-    }
-    if (opts_get(&o, "windows") && parse_u32(opts_get(&o, "windows"), 1, 1000000, &nwin) != 0) {
-        fprintf(stderr, "capture: --windows: a positive count\n");
-        return 2;
-    }
+    struct capture_opts co = {.netns = opts_get(&o, "netns"),
+                              .window_s = (uint32_t)opts_uint(&o, "window"),
+                              .table_flows = (uint32_t)opts_uint(&o, "table")};
+    uint32_t nwin = (uint32_t)opts_uint(&o, "windows");
+    const char *watch[OPTS_MAX];
+    int nwatch = opts_all(&o, "watch", watch, OPTS_MAX);
     static struct res res[MAX_RES];
     struct window_buf b = {.res = res};
     char err[512];
@@ -202,20 +193,18 @@ int agent_capture_main(int argc, char **argv)
         fprintf(stderr, "capture: %s\n", err);
         return 1;
     }
-    for (int i = 0; i < o.n; i++) {
-        if (strcmp(o.name[i], "watch") != 0)
-            continue;
+    for (int i = 0; i < nwatch; i++) {
         char spec[512];
-        snprintf(spec, sizeof spec, "%s", o.value[i]);
+        snprintf(spec, sizeof spec, "%s", watch[i]);
         char *eq = strchr(spec, '=');
         if (!eq || eq == spec || !eq[1] || b.nres == MAX_RES) {
-            fprintf(stderr, "capture: --watch %s: DEV=ID[,ADDR...]\n", o.value[i]);
+            fprintf(stderr, "capture: --watch %s: DEV=ID[,ADDR...]\n", watch[i]);
             goto out;
         }
         *eq = 0;
         char *save = NULL, *id = strtok_r(eq + 1, ",", &save);
         if (!id || strlen(id) >= sizeof res[0].id) {
-            fprintf(stderr, "capture: --watch %s: bad resource id\n", o.value[i]);
+            fprintf(stderr, "capture: --watch %s: bad resource id\n", watch[i]);
             goto out;
         }
         uint32_t slot = (uint32_t)b.nres++;
@@ -233,7 +222,8 @@ int agent_capture_main(int argc, char **argv)
         }
     }
     if (b.nres == 0) {
-        fprintf(stderr, "capture: nothing to watch (--watch DEV=ID)\n%s", usage);
+        fprintf(stderr, "capture: nothing to watch (--watch DEV=ID)\n");
+        opts_usage(stderr, capture_opts_table, synopsis);
         goto out;
     }
     struct sigaction sa;

@@ -44,10 +44,25 @@
 #define RESTART_BACKLOG_MIN 128    /* or this many (~1 ms of copying): no point in fewer */
 #define CKPT_PAGES_MIN 64
 #define CKPT_PAGES_MAX 1000000
-/* journal_size_limit: the WAL file is cut back to this size when it starts
- * again. At open it is raised to 1.25 times the hard limit if that is more,
- * so that the file keeps its size from one cycle to the next instead of
- * growing anew (every fsync of a growing file also commits its new size). */
+/* The WAL's ceiling (FLOWLOGD_SQLITE_WAL_MB, default WAL_CEILING_MB_DEFAULT;
+ * 0: none). With a ceiling, the hard limit (the writer's RESTART whatever it
+ * costs) is 90 % of it and the background checkpoints start at half of that
+ * (unless FLOWLOGD_SQLITE_CKPT_PAGES asks for fewer: the larger the interval
+ * between checkpoints, the fewer times a hot page is copied), a valve
+ * RESTART that readers refused is tried again ckpt_pages / 4 frames later
+ * (not / 2), and
+ * journal_size_limit is the ceiling: the file is cut back to it when the
+ * WAL starts again, so it stays under the ceiling whenever the RESTARTs
+ * succeed (a reader that keeps old frames can hold one back: the WAL then
+ * grows until the reader lets go). Once the writes stop for
+ * WAL_IDLE_TRUNCATE_MS the writer empties the file (sqlite_writer.c). */
+#define WAL_CEILING_MB_DEFAULT 64
+#define CKPT_CEILING_FACTOR 2 /* hard limit / checkpoint threshold under a ceiling */
+#define WAL_CEILING_MB_MAX (1L << 20)
+/* Without a ceiling, journal_size_limit is WAL_LIMIT_BYTES, raised at open to
+ * 1.25 times the hard limit if that is more, so that the file keeps its size
+ * from one cycle to the next instead of growing anew (every fsync of a
+ * growing file also commits its new size). */
 #define WAL_LIMIT_BYTES (64LL * 1024 * 1024)
 #define WAL_FRAME_BYTES (4096 + 24) /* a frame of the default page size */
 
@@ -220,6 +235,16 @@ static const char *const migrations[] = {
      * quota) past 32 VPCs or with tag filters. */
     "DROP INDEX flowlogs_name;"
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_name';",
+    /* 6 -> 7: temporary keys (`key create --temporary`, as STS issues
+     * them): a token and an end; '' and 0
+     * for the permanent keys there are */
+    "ALTER TABLE keys ADD COLUMN token TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE keys ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
+    /* 7 -> 8: the resource Describe* page in SQL (sqlite_resource.c,
+     * sq_resource_query): their order, creation time then id, read from an
+     * index instead of sorting a tenant's whole inventory (50,000 ENIs:
+     * every page sorted them all), and TotalCount counted on it. */
+    "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -234,6 +259,7 @@ static const struct store_ops sqlite_ops = {
     .account_create = sq_account_create,
     .key_create = sq_key_create,
     .key_lookup = sq_key_lookup,
+    .key_create_temporary = sq_key_create_temporary,
     .inventory_import = sq_inventory_import,
     .resource_get = sq_resource_get,
     .flowlog_create = sq_flowlog_create,
@@ -359,10 +385,13 @@ static long env_long(const char *name, long def)
     return (long)n;
 }
 
-/* journal_size_limit: WAL_LIMIT_BYTES, or 1.25 times the hard limit. */
+/* journal_size_limit: the ceiling; without one WAL_LIMIT_BYTES, or 1.25
+ * times the hard limit. */
 static long long wal_limit_bytes(const struct store_sqlite *s)
 {
     long long hard = (long long)s->ckpt_hard * WAL_FRAME_BYTES;
+    if (s->wal_ceiling > 0)
+        return s->wal_ceiling;
     return hard + hard / 4 > WAL_LIMIT_BYTES ? hard + hard / 4 : WAL_LIMIT_BYTES;
 }
 
@@ -548,6 +577,7 @@ static int schema_probe(struct conn *c, struct serr *e)
         "SELECT " FL_COLS " FROM flowlogs LIMIT 0",
         "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags LIMIT 0",
         "SELECT uin, region, vpc_id, flowlogs FROM vpc_usage LIMIT 0",
+        "SELECT token, expires FROM keys LIMIT 0",
     };
     sqlite3_stmt *st = NULL;
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
@@ -598,6 +628,35 @@ static void sqlite_configure(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* Applies FLOWLOGD_SQLITE_WAL_MB (see WAL_CEILING_MB_DEFAULT) to the
+ * checkpoint thresholds. STORE_ERR for a value that is not a number. */
+static int wal_ceiling(struct store_sqlite *s, struct serr *e)
+{
+    const char *v = getenv("FLOWLOGD_SQLITE_WAL_MB");
+    uint64_t mb = WAL_CEILING_MB_DEFAULT;
+    long long frames;
+
+    if (v && *v && (parse_u64(v, strlen(v), &mb) != 0 || mb > WAL_CEILING_MB_MAX))
+        return sq_err(e, STORE_ERR, "FLOWLOGD_SQLITE_WAL_MB=%s: not a size in MB (0 to %ld)", v,
+                      WAL_CEILING_MB_MAX);
+    if (mb == 0)
+        return STORE_OK; /* no ceiling: the thresholds as they are */
+    s->wal_ceiling = (long long)mb * 1024 * 1024;
+    frames = s->wal_ceiling / WAL_FRAME_BYTES * 9 / 10; /* 1 MB: 229, above CKPT_PAGES_MIN */
+    if (s->ckpt_hard > frames) {
+        s->ckpt_hard = (int)frames;
+        if (s->ckpt_pages > s->ckpt_hard / CKPT_CEILING_FACTOR)
+            s->ckpt_pages = s->ckpt_hard / CKPT_CEILING_FACTOR;
+        s->ckpt_tail = s->ckpt_pages / CKPT_TAIL_DIVISOR;
+        s->restart_backlog = s->ckpt_pages / RESTART_BACKLOG_DIVISOR;
+        if (s->restart_backlog < RESTART_BACKLOG_MIN)
+            s->restart_backlog = RESTART_BACKLOG_MIN;
+        s->valve_step = s->ckpt_pages / 4;
+    }
+    s->idle_truncate = 1;
+    return STORE_OK;
+}
+
 struct store *store_open_sqlite(const char *dir, struct serr *e)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
@@ -636,6 +695,9 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
     if (s->restart_backlog < RESTART_BACKLOG_MIN)
         s->restart_backlog = RESTART_BACKLOG_MIN;
     s->ckpt_hard = s->ckpt_pages * CKPT_HARD_FACTOR;
+    s->valve_step = s->ckpt_pages / 2;
+    if (wal_ceiling(s, e) != STORE_OK)
+        goto fail;
     s->base.ops = &sqlite_ops;
     s->base.name = "sqlite";
 

@@ -58,12 +58,20 @@
  * - Safety valve: if the WAL reaches ckpt_hard frames all the same (the
  *   checkpointer fell behind, readers kept it from catching up), the writer
  *   runs that RESTART whatever is left to copy; if readers still hold old
- *   frames it tries again ckpt_pages / 2 frames later.
+ *   frames it tries again valve_step frames later (ckpt_pages / 2; / 4 under
+ *   a WAL ceiling, which the file should not pass by much).
+ * - Idle: once no write came for WAL_IDLE_TRUNCATE_MS (and the store has a
+ *   WAL ceiling, sqlite.c), the writer empties the WAL file with a TRUNCATE
+ *   checkpoint (the same patience with readers as the RESTART), so that
+ *   after a burst the file does not keep its size until the next one; if
+ *   many frames are left to copy it first wakes the checkpointer and waits
+ *   another round, so that a write arriving meanwhile waits little.
  * Checkpoints only copy committed frames, so durability does not depend on
  * them. At close the last connection (the writer's) checkpoints what is left
  * and removes the WAL, as SQLite does.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -76,6 +84,7 @@
 #define CKPT_PASSES 4 /* background passes per wake-up, at most */
 #define VALVE_SLEEP_US 200
 #define VALVE_TRIES 25 /* the writer's RESTART waits at most ~5 ms for each lock */
+#define WAL_IDLE_TRUNCATE_MS 1000
 
 /* BEGIN IMMEDIATE, retried while another process holds the write lock. */
 static int begin_write(struct conn *c, struct serr *e)
@@ -274,7 +283,7 @@ static void ckpt_after_batch(struct store_sqlite *s)
     if (rc == SQLITE_OK)
         s->restart_asked = 1;
     else if (nlog >= 0 && s->wal_frames >= s->valve_at)
-        s->valve_at = s->wal_frames + s->ckpt_pages / 2; /* readers held old frames */
+        s->valve_at = s->wal_frames + s->valve_step; /* readers held old frames */
     /* nlog < 0: the checkpointer (or another process) holds the checkpoint
      * lock; the next batch tries again. Readers holding old frames (nlog >=
      * 0, not OK): wait for the checkpointer's next report rather than wait
@@ -290,6 +299,60 @@ static void ckpt_after_batch(struct store_sqlite *s)
     if (rc != SQLITE_OK)
         s->ckpt_stats.failed++;
     pthread_mutex_unlock(&s->ckpt_mu);
+}
+
+/* The writer, idle (s->mu not held) with frames in the WAL: see "Idle"
+ * above. */
+static void wal_idle(struct store_sqlite *s)
+{
+    sqlite3 *db = s->w->db;
+    int rc, nlog = -1, nckpt = -1;
+
+    if (sq_vfs_wal_backlog(s->w->mainf) > s->restart_backlog) {
+        pthread_mutex_lock(&s->ckpt_mu);
+        if (!s->ckpt_running) {
+            if (s->ckpt_done_gen == s->ckpt_gen)
+                s->ckpt_done_gen = 0;
+            s->ckpt_due = 1;
+            pthread_cond_signal(&s->ckpt_cv);
+        }
+        pthread_mutex_unlock(&s->ckpt_mu);
+        return;
+    }
+    sqlite3_busy_handler(db, valve_busy, NULL);
+    atomic_fetch_add(&s->ckpt_active, 1);
+    rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &nckpt);
+    atomic_fetch_sub(&s->ckpt_active, 1);
+    sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
+    if (rc == SQLITE_OK) {
+        s->restart_asked = 1; /* the next commit starts a new WAL (wal_hook) */
+        s->wal_frames = 0;
+    }
+}
+
+/* Waits (s->mu held) for a job or for stopping; with a WAL to empty, wakes
+ * after WAL_IDLE_TRUNCATE_MS of idleness to run wal_idle. */
+static void writer_wait(struct store_sqlite *s)
+{
+    struct timespec at;
+
+    if (!s->idle_truncate || s->wal_frames == 0) {
+        pthread_cond_wait(&s->work, &s->mu);
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &at);
+    at.tv_sec += WAL_IDLE_TRUNCATE_MS / 1000;
+    at.tv_nsec += (long)(WAL_IDLE_TRUNCATE_MS % 1000) * 1000000L;
+    if (at.tv_nsec >= 1000000000L) {
+        at.tv_sec++;
+        at.tv_nsec -= 1000000000L;
+    }
+    if (pthread_cond_timedwait(&s->work, &s->mu, &at) == ETIMEDOUT && !s->head &&
+        !s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        wal_idle(s);
+        pthread_mutex_lock(&s->mu);
+    }
 }
 
 /* fsyncs the database file of c; 0 or -1. A PASSIVE checkpoint syncs the
@@ -434,7 +497,7 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->head && !s->stopping)
-            pthread_cond_wait(&s->work, &s->mu);
+            writer_wait(s);
         if (!s->head)
             break; /* stopping and drained */
         batch = take_batch(s, &n, &last);
