@@ -16,8 +16,6 @@ PKGS    += libbpf
 PKGS    += libpq
 PKGS    += inih
 VERSION := $(shell cat VERSION)
-BPF_GEN := build/gen
-.DEFAULT_GOAL := all
 SAN     ?=
 B       := build$(if $(SAN),-san)
 BPF_GEN := build/gen
@@ -138,10 +136,13 @@ build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
 
-# the offline data-plane benchmark: flowlogd replay beside softflowd, nfpcapd
-# and pmacctd on one generated capture (bench/dataplane.sh; never run by tests)
+# the data-plane benchmark: offline, flowlogd replay beside softflowd, nfpcapd
+# and pmacctd on one generated capture (bench/dataplane.sh); live, the tc
+# programs on veth traffic in namespaces of its own (bench/dataplane/live.sh,
+# root). Never run by tests.
 bench-dataplane: build/flowlogd build/tools/flowgen
 	bench/dataplane.sh
+	bench/dataplane/live.sh
 
 # the spec files: ../shared/spec, or SPEC_DIR=... (scripts/test.sh passes $$FLOWLOGD_SHARED/spec)
 SPEC_DIR ?= $(abspath ../shared/spec)
