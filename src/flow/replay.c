@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define OUT_FLUSH (4u << 20)
@@ -73,7 +74,7 @@ static int out_flush(struct out *o)
     return 0;
 }
 
-#define REPLAY_BATCH 32
+#define REPLAY_BATCH 256
 
 static void count_batch(struct flow_table *t, const struct flow_pkt *b, size_t n,
                         struct flow_replay_stats *st)
@@ -93,7 +94,12 @@ static int emit_window(const struct flow_replay_opts *o, struct flow_table *t, u
     d.win_end = flow_window_end(start, o->window_s);
     d.skipped += extra_skips;
     size_t n = 0;
-    if (flow_write_records(t, &d, &out->b, &n) != 0)
+    struct timespec a, b;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    int rc = flow_write_records(t, &d, &out->b, &n);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    st->write_cpu_ns += (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec));
+    if (rc != 0)
         return -1;
     st->windows++;
     st->records += n;
