@@ -17,6 +17,7 @@ static const struct {
     {"call", cli_call, "call the API, signed with TC3-HMAC-SHA256"},
     {"check", cli_check, "check the integrity of a data directory"},
     {"replay", cli_replay, "flow-log records from a capture file"},
+    {"migrate", cli_migrate, "copy a SQLite data directory into PostgreSQL"},
 };
 
 static void usage(FILE *f)

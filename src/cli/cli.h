@@ -26,6 +26,9 @@ int cli_call(int argc, char **argv);
 /** `flowlogd replay ...`: the flow engine over a capture file. */
 int cli_replay(int argc, char **argv);
 
+/** `flowlogd migrate --from DIR --to postgresql://...` */
+int cli_migrate(int argc, char **argv);
+
 /** Parses an inventory file (the JSON of the foundation issue) into a
  * malloc'd array of resources (*items, *n; the caller frees *items).
  * Everything is checked before anything is returned: id forms, known
