@@ -4,8 +4,9 @@
  * transaction (a consistent snapshot; a server may keep running on it, but
  * what it writes after the snapshot is not copied: stop it first). Both
  * schemas are brought to this build's version first by opening both stores
- * through store.h. The counters (region_usage, vpc_usage) are kept by the
- * PostgreSQL triggers as the rows go in; the check runs at the end. */
+ * through store.h. Rows go in with COPY; the counters (region_usage,
+ * vpc_usage) are kept by the PostgreSQL triggers as they do (COPY fires
+ * row triggers); the check runs at the end. */
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,72 +17,98 @@
 #include "store/pg/pg.h"
 #include "store/pg/pg_int.h"
 
-/* Copies every row of `select` (SQLite) into `insert` (PostgreSQL, $1..$n
- * text parameters; column i of the select is parameter i + 1). conv, if
- * given, rewrites column `conv_col` (the tags blob to JSON). Returns the
- * rows copied or -1 with e set. */
+/* Appends v to a COPY text-format line, escaped. 0 or -1. */
+static int copy_field(struct buf *b, const char *v)
+{
+    for (const char *p = v; *p; p++) {
+        const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n"
+                        : *p == '\r' ? "\\r" : NULL;
+        if (esc ? buf_puts(b, esc) : buf_append(b, p, 1))
+            return -1;
+    }
+    return 0;
+}
+
+/* Copies every row of `select` (SQLite) into `table(cols)` (PostgreSQL) with
+ * COPY ... FROM STDIN (text format): column i of the select is column i of
+ * cols. Column `conv_col` (if >= 0) is the tags blob ("k\0v\0...") and goes
+ * in as JSON. Returns the rows copied or -1 with e set. */
 static long copy_rows(sqlite3 *db, PGconn *c, const char *what, const char *select,
-                      const char *insert, int conv_col, struct serr *e)
+                      const char *copy_sql, int conv_col, struct serr *e)
 {
     sqlite3_stmt *st = NULL;
     long n = 0;
-    int rc, cols;
-    struct buf json;
+    int rc = SQLITE_DONE, cols, bad = 0;
+    struct buf json, line;
+    PGresult *r;
 
     buf_init(&json, 1u << 24);
+    buf_init(&line, 1u << 26);
     if (sqlite3_prepare_v2(db, select, -1, &st, NULL) != SQLITE_OK) {
         pg_err(e, STORE_ERR, "%s: %s", what, sqlite3_errmsg(db));
         return -1;
     }
-    cols = sqlite3_column_count(st);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *vals[32];
-        PGresult *r;
-        for (int i = 0; i < cols && i < 32; i++)
-            vals[i] = sqlite3_column_type(st, i) == SQLITE_NULL
-                          ? ""
-                          : (const char *)sqlite3_column_text(st, i);
-        if (conv_col >= 0) {
-            /* "k\0v\0..." -> [["k","v"],...] */
-            const char *p = sqlite3_column_blob(st, conv_col);
-            size_t len = (size_t)sqlite3_column_bytes(st, conv_col), k = 0;
-            const char *end = p ? p + len : NULL;
-            int bad = 0;
-            buf_reset(&json);
-            bad |= buf_append(&json, "[", 1);
-            while (p && len && end[-1] == '\0' && p < end) {
-                const char *key = p, *val;
-                p += strlen(p) + 1;
-                if (p >= end)
-                    break;
-                val = p;
-                p += strlen(p) + 1;
-                bad |= (k++ && buf_append(&json, ",", 1)) || buf_append(&json, "[", 1) ||
-                       pg_json_str(&json, key) || buf_append(&json, ",", 1) ||
-                       pg_json_str(&json, val) || buf_append(&json, "]", 1);
-            }
-            bad |= buf_append(&json, "]", 2);
-            if (bad) {
-                pg_err(e, STORE_ERR, "%s: out of memory", what);
-                n = -1;
-                break;
-            }
-            vals[conv_col] = json.data;
-        }
-        r = pg_exec(c, what, insert, cols, vals, e, NULL);
-        if (!r) {
-            n = -1;
-            break;
-        }
+    r = PQexec(c, copy_sql);
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+        pg_err(e, STORE_ERR, "%s: %s", what, PQerrorMessage(c));
         PQclear(r);
+        sqlite3_finalize(st);
+        return -1;
+    }
+    PQclear(r);
+    cols = sqlite3_column_count(st);
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        buf_reset(&line);
+        for (int i = 0; i < cols && !bad; i++) {
+            const char *v = sqlite3_column_type(st, i) == SQLITE_NULL
+                                ? ""
+                                : (const char *)sqlite3_column_text(st, i);
+            if (i == conv_col) {
+                /* "k\0v\0..." -> [["k","v"],...] */
+                const char *p = sqlite3_column_blob(st, i);
+                size_t len = (size_t)sqlite3_column_bytes(st, i), k = 0;
+                const char *end = p ? p + len : NULL;
+                buf_reset(&json);
+                bad |= buf_append(&json, "[", 1);
+                while (p && len && end[-1] == '\0' && p < end) {
+                    const char *key = p, *val;
+                    p += strlen(p) + 1;
+                    if (p >= end)
+                        break;
+                    val = p;
+                    p += strlen(p) + 1;
+                    bad |= (k++ && buf_append(&json, ",", 1)) || buf_append(&json, "[", 1) ||
+                           pg_json_str(&json, key) || buf_append(&json, ",", 1) ||
+                           pg_json_str(&json, val) || buf_append(&json, "]", 1);
+                }
+                bad |= buf_append(&json, "]", 2);
+                v = json.data;
+            }
+            bad |= (i && buf_append(&line, "\t", 1)) || copy_field(&line, v ? v : "");
+        }
+        bad |= buf_append(&line, "\n", 1);
+        if (!bad && PQputCopyData(c, line.data, (int)line.len) != 1)
+            break;
         n++;
     }
-    if (n >= 0 && rc != SQLITE_DONE) {
+    if (bad)
+        pg_err(e, STORE_ERR, "%s: out of memory", what);
+    else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         pg_err(e, STORE_ERR, "%s: %s", what, sqlite3_errmsg(db));
+    if (PQputCopyEnd(c, bad || rc != SQLITE_DONE ? "flowlogd migrate failed" : NULL) != 1 ||
+        !(r = PQgetResult(c)) || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        if (!bad && rc == SQLITE_DONE)
+            pg_err(e, STORE_ERR, "%s: %s", what, PQerrorMessage(c));
         n = -1;
     }
+    if (bad || rc != SQLITE_DONE)
+        n = -1;
+    PQclear(r);
+    while ((r = PQgetResult(c)))
+        PQclear(r);
     sqlite3_finalize(st);
     buf_free(&json);
+    buf_free(&line);
     return n;
 }
 
@@ -89,35 +116,29 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
                                  struct serr *e)
 {
     static const struct {
-        const char *what, *select, *insert;
+        const char *what, *select, *copy;
         int conv;
     } tables[] = {
         {"accounts", "SELECT app_id, uin, flowlog_quota, rate_limit FROM accounts",
-         "INSERT INTO accounts(app_id, uin, flowlog_quota, rate_limit) "
-         "VALUES($1::bigint, $2, $3::bigint, $4::bigint)",
+         "COPY accounts(app_id, uin, flowlog_quota, rate_limit) FROM STDIN",
          -1},
         {"keys", "SELECT secret_id, secret_key, uin, actions, token, expires FROM keys",
-         "INSERT INTO keys(secret_id, secret_key, uin, actions, token, expires) "
-         "VALUES($1, $2, $3, $4, $5, $6::bigint)",
+         "COPY keys(secret_id, secret_key, uin, actions, token, expires) FROM STDIN",
          -1},
         {"resources",
          "SELECT uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
          "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs FROM resources",
-         "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
-         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs) "
-         "VALUES($1, $2, $3::int, $4, $5, $6, $7, $8, $9, $10, $11, $12::int, $13::int, "
-         "$14::bigint, $15::int, $16)",
+         "COPY resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs) FROM STDIN",
          -1},
         {"flow logs",
          "SELECT id, uin, region, vpc_id, name, description, resource_type, resource_id, "
          "traffic_type, cloud_log_id, cloud_log_region, cloud_log_state, storage_type, "
          "storage_id, storage_topic, period, enable, created_at, tags FROM flowlogs",
-         "INSERT INTO flowlogs(" PG_FL_COLS ") VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-         "$11, $12, $13, $14, $15, $16::bigint, $17::int, $18::bigint, $19)",
+         "COPY flowlogs(" PG_FL_COLS ") FROM STDIN",
          18},
         {"flow-log tags", "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags",
-         "INSERT INTO flowlog_tags(flowlog_id, key, value, pos, uin, region) "
-         "VALUES($1, $2, $3, $4::int, $5, $6)",
+         "COPY flowlog_tags(flowlog_id, key, value, pos, uin, region) FROM STDIN",
          -1},
     };
     struct store *st;
@@ -161,7 +182,7 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
     }
     PQclear(r);
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-        long n = copy_rows(db, c, tables[i].what, tables[i].select, tables[i].insert,
+        long n = copy_rows(db, c, tables[i].what, tables[i].select, tables[i].copy,
                            tables[i].conv, e);
         if (n < 0)
             goto done;
