@@ -8,6 +8,7 @@
 #include "base/util.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "store/sqlite/sqlite.h"
 
 static const char account_usage[] =
     "usage: flowlogd account create --data DIR [--flowlog-quota N]\n"
@@ -31,10 +32,13 @@ static const char inventory_usage[] =
     "JSON file. Importing is idempotent; a bad file is rejected whole with a\n"
     "message naming the entry, and nothing is imported.\n";
 
+/* The admin commands run beside a live server: the plain engine (SQLite's
+ * own VFS and checkpoints, no background threads but the writer) is all a
+ * short-lived command needs. */
 static struct store *open_store(const char *dir)
 {
     struct serr se = {{0}};
-    struct store *st = store_open_sqlite(dir, &se);
+    struct store *st = store_open_sqlite_engine(dir, "plain", &se);
     if (!st)
         fprintf(stderr, "flowlogd: cannot open data directory %s: %s\n", dir, se.msg);
     return st;

@@ -14,6 +14,7 @@
 #include "base/util.h"
 #include "cli/opts.h"
 #include "http/http.h"
+#include "store/sqlite/sqlite.h"
 #include "store/store.h"
 
 static const char serve_usage[] =
@@ -29,6 +30,8 @@ static const char serve_usage[] =
     "  --max-connections N    open connections at most (default 4096)\n"
     "  --idle-timeout S       close a connection idle this long (default 60)\n"
     "  --log-level L          debug, info (default), warn, error\n"
+    "  --sqlite-engine E      tuned (default; $FLOWLOGD_SQLITE_ENGINE if set) or plain:\n"
+    "                         SQLite's own VFS, reads and checkpoints (docs/ARCHITECTURE.md)\n"
     "  --quiet                no per-request log lines\n";
 
 static int parse_uint_opt(const struct opts *o, const char *name, uint64_t max, uint64_t *out)
@@ -81,13 +84,13 @@ int server_main(int argc, char **argv)
     struct http_config hcfg = {0};
     char host[256], err[256];
     uint64_t rate = 20, io = 0, workers = 32, maxconn = 4096, idle = 60;
-    const char *listen = "127.0.0.1:8080", *lvl;
+    const char *listen = "127.0.0.1:8080", *lvl, *engine;
     sigset_t stop_signals;
     int rc = 1, sig;
 
     if (opts_parse(&o, argc, argv,
                    "listen,data,rate-limit,io-threads,workers,max-connections,idle-timeout,"
-                   "log-level",
+                   "log-level,sqlite-engine",
                    "quiet", serve_usage) != 0)
         return o.help ? 0 : 2;
     if (!opts_get(&o, "data") || o.npos) {
@@ -96,6 +99,12 @@ int server_main(int argc, char **argv)
     }
     if (opts_get(&o, "listen"))
         listen = opts_get(&o, "listen");
+    if (!(engine = opts_get(&o, "sqlite-engine")))
+        engine = getenv("FLOWLOGD_SQLITE_ENGINE");
+    if (engine && *engine && !store_sqlite_engine_known(engine)) {
+        fprintf(stderr, "flowlogd: --sqlite-engine wants tuned or plain, got %s\n", engine);
+        return 2;
+    }
     if (parse_listen(listen, host, sizeof host, &hcfg.port) != 0) {
         fprintf(stderr, "flowlogd: --listen wants HOST:PORT, got %s\n", listen);
         return 2;
@@ -128,7 +137,7 @@ int server_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (!(st = store_open_sqlite(opts_get(&o, "data"), &se))) {
+    if (!(st = store_open_sqlite_engine(opts_get(&o, "data"), engine, &se))) {
         log_error("cannot open the store in %s: %s", opts_get(&o, "data"), se.msg);
         goto done;
     }
@@ -153,8 +162,8 @@ int server_main(int argc, char **argv)
         log_error("cannot listen on %s: %s", listen, err);
         goto done;
     }
-    log_info("listening on %s:%u (store %s in %s)", host, http_port(http), st->name,
-             opts_get(&o, "data"));
+    log_info("listening on %s:%u (store %s, %s engine, in %s)", host, http_port(http), st->name,
+             store_sqlite_engine(st), opts_get(&o, "data"));
     printf("listening on %s:%u\n", host, http_port(http));
     fflush(stdout);
 

@@ -1420,8 +1420,16 @@ static void test_background_checkpoints(void **state)
                   k.ckpt_max_frames, max_wal, samples, hard);
     assert_true(k.ckpt_runs > 0);
     assert_true(k.ckpt_wraps > 0);
+#ifdef __SANITIZE_THREAD__
+    /* ThreadSanitizer slows the readers ~10-fold: they hold old frames past
+     * the RESTART's ~5 ms patience, and the bound below is about speed, not
+     * about races (which are what this build looks for) */
+    print_message("ThreadSanitizer build: the WAL's bound is not checked\n");
+    (void)hard_bytes;
+#else
     assert_true(k.ckpt_max_frames <= hard + hard / 2);
     assert_true(max_wal > 0 && max_wal <= hard_bytes);
+#endif
 
     /* close: the last connection checkpoints what is left and removes the WAL */
     store_close(f->s);
