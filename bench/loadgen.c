@@ -241,7 +241,7 @@ static const unsigned char *account_key(struct worker *w, uint32_t a)
 static int sign(struct worker *w, uint32_t a, const char *body, size_t blen)
 {
     struct auth_header hdrs[2] = {{"Content-Type", "application/json"}, {"Host", G.host_hdr}};
-    struct tc3_request tr = {"POST", "", hdrs, 2, body, blen};
+    struct tc3_request tr = {"POST", "", hdrs, 2, body, blen, 0};
     char sig[65];
 
     buf_reset(&w->authbuf);
@@ -760,7 +760,7 @@ static int self_check(void)
     struct keyslot ks = {0, {0}};
     struct auth_header hdrs[2] = {{"Content-Type", "application/json"}, {"Host", G.host_hdr}};
     const char *body = "{\"Limit\":10}";
-    struct tc3_request tr = {"POST", "", hdrs, 2, body, strlen(body)};
+    struct tc3_request tr = {"POST", "", hdrs, 2, body, strlen(body), 0};
     struct buf ref;
     int ok;
 

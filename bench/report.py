@@ -184,7 +184,7 @@ def table(path):
             except ValueError:
                 continue
             b = r.get("bench", "setup" if "setup" in r else None)
-            if b in ("startup", "rss", "callgrind", "setup"):
+            if b in ("startup", "rss", "callgrind", "setup", "pager", "wal"):
                 extra.setdefault(b, []).append(r)
                 continue
             if b not in runs:
@@ -231,6 +231,22 @@ def table(path):
     if "describe-1m" in med and "describe-1k" in med:
         print("\n  describe p50 at 1,000,000 / at 1,000 flow logs: %.2f x" % (
             med["describe-1m"]["p50"] / max(1, med["describe-1k"]["p50"])))
+    for name in sorted({r["after"] for r in extra.get("wal", [])}):
+        sizes = [r["wal_max_bytes"] for r in extra["wal"] if r["after"] == name]
+        print("  largest WAL during %s: median %.1f MB (max %.1f MB)" % (
+            name, statistics.median(sizes) / 1048576, max(sizes) / 1048576))
+    if "describe-alone" in med and "describe-pager" in med:
+        pages = extra.get("pager", [])
+        print("\n  DescribeFlowLogs p99 while one client pages DescribeNetworkInterfaces over 50,000 "
+              "ENIs / alone: %.2f x (%s / %s)" % (
+                  med["describe-pager"]["p99"] / max(1, med["describe-alone"]["p99"]),
+                  fmt_us(med["describe-pager"]["p99"]), fmt_us(med["describe-alone"]["p99"])))
+        if pages:
+            print("  pager: %d pages per run (median), page p50 %s p99 %s, errors %d" % (
+                statistics.median(r["pages"] for r in pages),
+                fmt_us(statistics.median(r["p50_us"] for r in pages)),
+                fmt_us(statistics.median(r["p99_us"] for r in pages)),
+                sum(r["errors"] for r in pages)))
     for r in extra.get("startup", []):
         print("  start to first answer (1,000,000 flow logs): median %.1f ms (min %.1f, max %.1f)" % (
             r["median_ms"], r["min_ms"], r["max_ms"]))

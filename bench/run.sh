@@ -12,8 +12,15 @@
 #                     [--conns N] [--no-callgrind] [--no-extras]
 #   --quick          1 round of 5 s, 300 callgrind requests: a smoke test
 #   --only LIST      comma list of: nginx-static nginx-static-2t create describe-1m describe-1k
-#                    mix reject-sig reject-param reject-limit startup callgrind
-#                    (default: all of them)
+#                    mix reject-sig reject-param reject-limit pager create-unbounded
+#                    startup callgrind (default: all of them but create-unbounded)
+#                    create-unbounded: create with FLOWLOGD_SQLITE_WAL_MB=0 (no WAL
+#                    ceiling: the checkpoint thresholds of before it had one), to
+#                    set beside create
+#                    pager: DescribeFlowLogs at CONNS - 1 connections on the 1,000-flow-log
+#                    set, alone (describe-alone) and while one more client pages
+#                    DescribeNetworkInterfaces over a tenant's 50,000 ENIs
+#                    (describe-pager; bench/pager.py), alternating in each round
 #   --no-callgrind   skip the callgrind measurements
 #   --no-extras      skip start-up time, RSS report and callgrind
 # Environment: FLOWLOGD (build/flowlogd), BENCH (build/bench/flowlogd-bench),
@@ -44,7 +51,8 @@ CALLGRIND=1
 EXTRAS=1
 STARTUP=0
 CG=0
-ALL_SCENARIOS="nginx-static nginx-static-2t create describe-1m describe-1k mix reject-sig reject-param reject-limit"
+ALL_SCENARIOS="nginx-static nginx-static-2t create describe-1m describe-1k mix reject-sig reject-param reject-limit pager"
+EXTRA_SCENARIOS="create-unbounded"
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -62,7 +70,7 @@ while [ $# -gt 0 ]; do
 done
 SCENARIOS=""
 for s in ${ONLY:-$ALL_SCENARIOS startup callgrind}; do
-    case " $ALL_SCENARIOS " in
+    case " $ALL_SCENARIOS $EXTRA_SCENARIOS " in
     *" $s "*) SCENARIOS="$SCENARIOS $s" ;;
     *) case $s in
        startup) [ $EXTRAS = 1 ] && STARTUP=1 ;;
@@ -98,7 +106,9 @@ BENCH=$OUT/bin/flowlogd-bench
 # ---- processes we start (and only those are stopped) ----
 SERVER_PID=""
 NGINX_PID=""
+PAGER_PID=""
 cleanup() {
+    [ -n "$PAGER_PID" ] && kill "$PAGER_PID" 2>/dev/null && wait "$PAGER_PID" 2>/dev/null || true
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
     [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
 }
@@ -159,8 +169,9 @@ setup_set() { # name accounts enis flowlogs
     "$BENCH" setup --data "$dir" --accounts "$2" --enis-per-account "$3" --flowlogs "$4" \
         | tee -a "$RUNS" >&2
 }
-need_create=0; need_1m=0; need_1k=0
-wants create && need_create=1
+need_create=0; need_1m=0; need_1k=0; need_pager=0
+{ wants create || wants create-unbounded; } && need_create=1
+wants pager && need_pager=1
 { wants describe-1m || wants mix || wants reject-sig || wants reject-param || wants reject-limit || [ $STARTUP = 1 ] || [ $CG = 1 ]; } && need_1m=1
 wants describe-1k && need_1k=1
 [ $need_create = 1 ] && setup_set "create-$ACCOUNTS-$ENIS" "$ACCOUNTS" "$ENIS" 0
@@ -169,6 +180,35 @@ wants describe-1k && need_1k=1
 SET_CREATE=$DATA/create-$ACCOUNTS-$ENIS
 SET_1M=$DATA/fl-$FLOWLOGS
 SET_1K=$DATA/fl-1000
+SET_PAGER=$DATA/pager-50000
+PAGER_ENIS=50000
+# the pager set: the 1,000-flow-log set plus one tenant with PAGER_ENIS ENIs
+# (imported with `flowlogd inventory import`; its credential in pager-cred.json)
+setup_pager() {
+    local dir=$SET_PAGER
+    if [ -f "$dir/pager-cred.json" ] && [ "$(schema_of "$dir" 2>/dev/null)" = "$SCHEMA" ]; then
+        log "data set pager-50000: cached ($dir)"
+        return 0
+    fi
+    rm -rf "$dir"
+    log "data set pager-50000: 50 accounts x 20 flow logs, and a tenant with $PAGER_ENIS ENIs"
+    "$BENCH" setup --data "$dir" --accounts 50 --enis-per-account 0 --flowlogs 1000 | tee -a "$RUNS" >&2
+    "$FLOWLOGD" account create --data "$dir" >"$dir/pager-cred.json"
+    python3 -c '
+import json, sys
+n = int(sys.argv[2])
+json.dump({"Region": "ap-guangzhou", "Vpcs": [{"VpcId": "vpc-9a9e0000"}],
+           "Subnets": [{"SubnetId": "subnet-9a9e0000", "VpcId": "vpc-9a9e0000"}],
+           "NetworkInterfaces": [{"NetworkInterfaceId": "eni-%08x" % (0x10000000 + i),
+                                  "VpcId": "vpc-9a9e0000", "SubnetId": "subnet-9a9e0000"}
+                                 for i in range(n)]}, open(sys.argv[1], "w"))
+' "$dir/pager-inv.json" "$PAGER_ENIS"
+    "$FLOWLOGD" inventory import --data "$dir" \
+        --uin "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Uin"])' "$dir/pager-cred.json")" \
+        "$dir/pager-inv.json" >&2
+    rm -f "$dir/pager-inv.json"
+}
+[ $need_pager = 1 ] && setup_pager
 
 # fresh copy of a set for a run that writes (create, mix)
 fresh_copy() { # set -> prints dir
@@ -269,6 +309,19 @@ run_one() {
     echo "$line" | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print("   %-14s %9.0f req/s  p50 %6d us  p99 %7d us  %s" % (r["bench"], r["rps"], r["p50_us"], r["p99_us"], r["codes"]))' >&2
 }
 
+# wal_watch DIR LABEL: the largest size of DIR's WAL while the server runs, in
+# runs.jsonl and the log once it stopped (run it in the background)
+wal_watch() {
+    local max=0 sz
+    while kill -0 "$SERVER_PID" 2>/dev/null; do
+        sz=$(stat -c %s "$1/flowlogd.db-wal" 2>/dev/null || echo 0)
+        [ "$sz" -gt "$max" ] && max=$sz
+        sleep 0.2
+    done
+    echo "{\"bench\":\"wal\",\"after\":\"$2\",\"round\":$ROUND,\"wal_max_bytes\":$max}" >>"$RUNS"
+    log "$2: largest WAL $((max / 1048576)) MB"
+}
+
 rss_report() { # pid label
     # VmRSS counts a file page once per mapping: every reader connection maps
     # the database, so it overstates; Pss (smaps_rollup) counts each page once.
@@ -298,8 +351,19 @@ for ROUND in $(seq 1 "$ROUNDS"); do
         create)
             dir=$(fresh_copy "$SET_CREATE")
             start_server "$dir"
+            wal_watch "$dir" create &
+            WATCH_PID=$!
             run_one create create "http://127.0.0.1:$PORT" "$dir" "$SERVER_PID"
-            stop_server ;;
+            stop_server
+            wait "$WATCH_PID" ;;
+        create-unbounded)
+            dir=$(fresh_copy "$SET_CREATE")
+            FLOWLOGD_SQLITE_WAL_MB=0 start_server "$dir"
+            wal_watch "$dir" create-unbounded &
+            WATCH_PID=$!
+            run_one create-unbounded create "http://127.0.0.1:$PORT" "$dir" "$SERVER_PID"
+            stop_server
+            wait "$WATCH_PID" ;;
         describe-1m)
             start_server "$SET_1M"
             run_one describe-1m describe "http://127.0.0.1:$PORT" "$SET_1M" "$SERVER_PID"
@@ -315,6 +379,24 @@ for ROUND in $(seq 1 "$ROUNDS"); do
             dir=$(fresh_copy "$SET_1M")
             start_server "$dir"
             run_one mix mix "http://127.0.0.1:$PORT" "$dir" "$SERVER_PID"
+            stop_server ;;
+        pager)
+            # DescribeFlowLogs at CONNS - 1 connections without and with one client paging
+            # DescribeNetworkInterfaces over 50,000 ENIs (the per-account limit lifted, as
+            # for describe-1k); p99s side by side
+            start_server "$SET_PAGER" --rate-limit 1000000
+            CONNS=$((CONNS - 1)) run_one describe-alone describe "http://127.0.0.1:$PORT" "$SET_PAGER" "$SERVER_PID"
+            python3 bench/pager.py --url "http://127.0.0.1:$PORT" --cred "$SET_PAGER/pager-cred.json" \
+                --seconds $((SECONDS_PER_RUN + WARMUP + 30)) >"$TMP/pager.json" 2>>"$OUT/log.txt" &
+            PAGER_PID=$!
+            CONNS=$((CONNS - 1)) run_one describe-pager describe "http://127.0.0.1:$PORT" "$SET_PAGER" "$SERVER_PID"
+            kill "$PAGER_PID" 2>/dev/null || true
+            wait "$PAGER_PID" 2>/dev/null || true
+            PAGER_PID=""
+            if [ -s "$TMP/pager.json" ]; then
+                sed "s/}\$/,\"round\":$ROUND}/" "$TMP/pager.json" >>"$RUNS"
+                python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("   %-14s %9d pages    p50 %6d us  p99 %7d us  TotalCount %s, %d errors %s" % ("pager", r["pages"], r["p50_us"], r["p99_us"], r["total_count"], r["errors"], r["first_error"]))' "$TMP/pager.json" >&2
+            fi
             stop_server ;;
         reject-sig|reject-param|reject-limit)
             start_server "$SET_1M"

@@ -75,7 +75,7 @@ static int try_once(int port, const struct bench_set *set)
     snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
     hdrs[0] = (struct auth_header){"Content-Type", "application/json"};
     hdrs[1] = (struct auth_header){"Host", host};
-    tr = (struct tc3_request){"POST", "", hdrs, 2, body, strlen(body)};
+    tr = (struct tc3_request){"POST", "", hdrs, 2, body, strlen(body), 0};
     buf_init(&auth, 0);
     if (tc3_authorization(&tr, set->acc[0].secret_id, set->acc[0].secret_key, "127", ts,
                           "content-type;host", &auth) != 0)

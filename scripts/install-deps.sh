@@ -2,9 +2,46 @@
 # Installs what flowlogd needs to build, run and test on Debian 12 (as root).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
-pkgs=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libssl-dev libsqlite3-dev
-      libcurl4-openssl-dev libcmocka-dev sqlite3 python3)
-[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=(clang libclang-rt-14-dev libtsan2)
+# one package a line: parallel work adds lines, not edits them
+pkgs=(
+  build-essential
+  pkg-config
+  libmicrohttpd-dev
+  libjansson-dev
+  libssl-dev
+  libsqlite3-dev
+  libcurl4-openssl-dev
+  libcmocka-dev
+  libsystemd-dev
+  libpcap-dev
+  libbpf-dev
+  clang
+  bpftool
+  nftables
+  iproute2
+  libpq-dev
+  sqlite3
+  python3
+)
+test_pkgs=(
+  clang
+  libclang-rt-14-dev
+  # make tsan: gcc's ThreadSanitizer runtime
+  libtsan2
+  dpkg-dev
+  debhelper
+  lintian
+  fakeroot
+  groff-base
+  chromium
+  # the PostgreSQL store's tests start a throwaway server (scripts/pg-test-cluster.sh);
+  # the cluster test puts HAProxy in front of three nodes
+  postgresql-15
+  haproxy
+)
+[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=("${test_pkgs[@]}")
+# make bench-dataplane runs these beside flowlogd replay on the same capture
+[ "${WITH_BENCH_TOOLS:-0}" = 1 ] && pkgs+=(softflowd nfdump pmacct)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do

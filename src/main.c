@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/agent.h"
 #include "cli/cli.h"
 #include "server/server.h"
 
@@ -16,11 +17,15 @@ static const struct {
     {"inventory", cli_inventory, "import an account's resources"},
     {"call", cli_call, "call the API, signed with TC3-HMAC-SHA256"},
     {"check", cli_check, "check the integrity of a data directory"},
+    {"replay", cli_replay, "flow-log records from a capture file"},
+    {"records", cli_records, "print a flow log's records (files sink)"},
+    {"capture", agent_capture_main, "capture devices' flows in the kernel (by hand)"},
 };
 
 static void usage(FILE *f)
 {
-    fputs("usage: flowlogd COMMAND [options]   (flowlogd COMMAND --help for details)\n\n", f);
+    fputs("usage: flowlogd COMMAND [options]   (flowlogd COMMAND --help for details)\n"
+          "       flowlogd --version\n\n", f);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
@@ -30,6 +35,10 @@ int main(int argc, char **argv)
     if (argc < 2) {
         usage(stderr);
         return 2;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("flowlogd %s\n", FLOWLOGD_VERSION);
+        return 0;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {

@@ -32,6 +32,7 @@ struct actx {
     enum api_lang lang; /* for messages a handler puts in its output */
     struct jw *w;       /* positioned inside the Response object */
     struct api_req *req; /* the api's, for api_defer */
+    const struct key_info *key; /* the caller's key (its secret wiped or not: never render it) */
 };
 
 typedef enum api_err (*action_fn)(struct actx *c, json_t *in, json_t *out, struct apierr *e);
@@ -57,7 +58,7 @@ void api_wake(struct api_wake *w);
 
 struct action_def {
     const char *name;
-    const char *service; /* "vpc" or "tag" */
+    const char *service; /* "vpc", "tag" or "sts" */
     const char *version;
     const struct shape *input;
     action_fn fn;
@@ -78,7 +79,7 @@ const struct action_def *action_find_in(const char *name, const char *version,
  * marked on_poll and for names that are no action (they fail fast). */
 int action_may_block(const char *name);
 
-/* ==== helpers shared by handlers (render.c) ==== */
+/* ==== helpers shared by handlers (handler_common.c) ==== */
 
 /** The string member `name` of `in`, or NULL when absent. */
 const char *in_str(json_t *in, const char *name);
@@ -92,8 +93,17 @@ const char *in_opt_str(json_t *in, const char *name);
  * element). Failures are the writer's (jw_failed). */
 void render_flowlog(struct jw *w, const struct flowlog *fl);
 
-/** Maps a store result to an API error (STORE_ERR -> STORE, etc.). */
-enum api_err store_err_to_api(int rc, const struct serr *se, const char *notfound_arg,
+/** Maps a store result to an API error (NOTFOUND, INUSE, QUOTA); anything
+ * else goes to api_store_failed. */
+enum api_err store_err_to_api(const struct actx *c, int rc, const struct serr *se,
+                              const char *notfound_arg, struct apierr *e);
+
+/** The one way a handler reports a store failure (STORE_ERR, or a result it
+ * has no answer for): the client gets InternalError.ModuleError, and the
+ * store's message (`se`, the cause: "disk I/O error", "database or disk is
+ * full") is logged with the request's RequestId, account and action, at
+ * ERROR for STORE_ERR, WARN otherwise. Returns e's id (API_E_STORE). */
+enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *se,
                               struct apierr *e);
 
 /* ==== handlers ==== */
@@ -117,7 +127,9 @@ enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, stru
     X(delete_direct_connect_gateway)                                                             \
     /* tag service (actions/tags.c) */                                                           \
     X(tag_resources) X(untag_resources) X(modify_resource_tags)                                  \
-    X(describe_resource_tags_by_resource_ids) X(get_resources)
+    X(describe_resource_tags_by_resource_ids) X(get_resources)                                   \
+    /* security token service (actions/sts.c) */                                                 \
+    X(get_caller_identity)
 #define X(n) enum api_err act_##n(struct actx *c, json_t *in, json_t *out, struct apierr *e);
 RES_ACTIONS(X)
 #undef X

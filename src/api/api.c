@@ -52,6 +52,7 @@ struct call {
     const struct action_def *def;
     struct key_info key;
     int have_key;
+    uint64_t now_ms; /* the request's clock, read once at its entry */
 };
 
 struct api *api_new(struct store *st, const struct api_config *cfg)
@@ -62,7 +63,7 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
     a->store = st;
     a->cfg = *cfg;
     if (!a->cfg.rate_limit)
-        a->cfg.rate_limit = 20;
+        a->cfg.rate_limit = API_DEFAULT_RATE_LIMIT;
     if (!a->cfg.max_skew_s)
         a->cfg.max_skew_s = 300;
     if (!a->cfg.max_body_v3)
@@ -81,6 +82,11 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
         return NULL;
     }
     return a;
+}
+
+size_t api_max_body(const struct api *a)
+{
+    return a->cfg.max_body_v3 > a->cfg.max_body_v1 ? a->cfg.max_body_v3 : a->cfg.max_body_v1;
 }
 
 void api_free(struct api *a)
@@ -206,6 +212,33 @@ static void log_safe(const char *s, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+/* A message for the log: printable, on one line (a store message may quote
+ * an id the client sent). */
+static void log_text(const char *s, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (; s && *s && n + 1 < outlen; s++)
+        out[n++] = isprint((unsigned char)*s) ? *s : '?';
+    out[n] = '\0';
+}
+
+/* See api_store_failed; `action` is the action's name from the table. */
+static enum api_err store_failed(const char *request_id, const char *uin, const char *action,
+                                 int rc, const struct serr *se, struct apierr *e)
+{
+    char msg[sizeof se->msg];
+
+    log_text(se && se->msg[0] ? se->msg : "(no message)", msg, sizeof msg);
+    if (rc == STORE_ERR)
+        log_error("store failed: id=%s account=%s action=%s: %s", request_id, uin ? uin : "-",
+                  action ? action : "-", msg);
+    else
+        log_warn("store answered %d, which the action does not expect: id=%s account=%s "
+                 "action=%s: %s",
+                 rc, request_id, uin ? uin : "-", action ? action : "-", msg);
+    return apierr_set(e, API_E_STORE, NULL);
+}
+
 static enum api_lang lang_of(const char *value)
 {
     return value && strcmp(value, "en-US") == 0 ? LANG_EN : LANG_ZH;
@@ -268,7 +301,7 @@ static enum api_err check_transport(struct api *a, struct call *c, struct apierr
  * signature). */
 static const char *addressed_service(const struct call *c)
 {
-    static const char *const services[] = {"vpc", "tag"};
+    static const char *const services[] = {"vpc", "tag", "sts"};
     char label[64];
     host_label(http_header(c->req, "Host"), label, sizeof label);
     for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
@@ -297,8 +330,9 @@ static enum api_err check_common(struct call *c, struct apierr *e)
         return apierr_set(e, API_E_VERSION_UNKNOWN, c->version);
     if (!c->def)
         return apierr_set(e, API_E_ACTION_UNKNOWN, c->action);
-    /* the tag service is global: Region is optional there */
-    if ((!c->region || !*c->region) && strcmp(c->def->service, "tag") == 0) {
+    /* the tag and sts services are global: Region is optional there */
+    if ((!c->region || !*c->region) &&
+        (strcmp(c->def->service, "tag") == 0 || strcmp(c->def->service, "sts") == 0)) {
         c->region = NULL;
         return API_E_OK;
     }
@@ -322,31 +356,48 @@ static enum api_err check_timestamp(struct api *a, const struct call *c, time_t 
     return API_E_OK;
 }
 
+/* A temporary key is accepted only before its end and with its own token;
+ * a permanent key only without one. */
+static enum api_err check_token(const struct call *c, time_t now, struct apierr *e)
+{
+    int given = c->token && *c->token;
+
+    if (!c->key.expires) {
+        if (given)
+            return apierr_set(e, API_E_AUTH_TOKEN, NULL);
+        return API_E_OK;
+    }
+    if ((int64_t)now >= c->key.expires)
+        return apierr_set(e, API_E_AUTH_TOKEN_EXPIRED, NULL);
+    if (!given)
+        return apierr_set(e, API_E_AUTH_TOKEN_MISSING, NULL);
+    if (!auth_equal(c->token, c->key.token))
+        return apierr_set(e, API_E_AUTH_TOKEN_INVALID, NULL);
+    return API_E_OK;
+}
+
 /* Resolves the SecretId, from the credential cache when it can. For TC3,
  * `date`/`service` ask for the derived signing key too (*have_signing). */
-static enum api_err lookup_key(struct api *a, struct call *c, const char *secret_id,
+static enum api_err lookup_key(struct api *a, struct call *c, time_t now, const char *secret_id,
                                const char *date, const char *service, unsigned char signing[32],
                                int *have_signing, struct apierr *e)
 {
     struct serr se = {{0}};
-    uint64_t now = now_ms();
+    uint64_t cache_now = c->now_ms;
     int dummy, rc;
 
     if (!have_signing)
         have_signing = &dummy;
-    if (!credcache_get(a->creds, secret_id, now, date, service, &c->key, signing, have_signing)) {
+    if (!credcache_get(a->creds, secret_id, cache_now, date, service, &c->key, signing, have_signing)) {
         rc = store_key_lookup(a->store, secret_id, &c->key, &se);
         if (rc == STORE_NOTFOUND)
             return apierr_set(e, API_E_AUTH_SECRETID, NULL);
         if (rc != STORE_OK)
-            return apierr_set(e, API_E_STORE, NULL);
-        credcache_put(a->creds, &c->key, now, NULL, NULL, NULL);
+            return store_failed(c->request_id, NULL, c->def ? c->def->name : NULL, rc, &se, e);
+        credcache_put(a->creds, &c->key, cache_now, NULL, NULL, NULL);
     }
     c->have_key = 1;
-    if (c->token && *c->token)
-        return apierr_set(e, API_E_AUTH_TOKEN,
-                          "temporary credentials are not issued by this service");
-    return API_E_OK;
+    return check_token(c, now, e);
 }
 
 static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct apierr *e)
@@ -354,9 +405,8 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
     const struct http_request *r = c->req;
     struct tc3_auth au;
     struct tc3_request tr;
-    char why[128], label[64], expect_date[11], sig[65];
+    char why[128], expect_date[11];
     unsigned char key[32];
-    struct buf canon;
     enum api_err rc;
     int64_t ts;
     int have_key = 0;
@@ -365,16 +415,19 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
         return apierr_set(e, API_E_AUTH_INVALID, why);
     if ((rc = check_timestamp(a, c, now, e)) != API_E_OK)
         return rc;
-    if ((rc = lookup_key(a, c, au.secret_id, au.date, au.service, key, &have_key, e)) !=
+    if ((rc = lookup_key(a, c, now, au.secret_id, au.date, au.service, key, &have_key, e)) !=
         API_E_OK)
         return rc;
-    /* the scope must name the date of the timestamp and the host's service */
+    /* the scope must name the date of the timestamp and a service the
+     * request may be signed for: the action's product, or the host's first
+     * label as the Node SDK signs it (both are in the signed scope) */
     parse_i64(c->timestamp, strlen(c->timestamp), &ts);
     fmt_date_utc((time_t)ts, expect_date);
-    host_label(http_header(r, "Host"), label, sizeof label);
-    if (strcmp(au.date, expect_date) != 0 || strcmp(au.service, label) != 0)
+    if (strcmp(au.date, expect_date) != 0 ||
+        !tc3_service_allowed(au.service, c->def->service, http_header(r, "Host")))
         return apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
 
+    memset(&tr, 0, sizeof tr);
     tr.method = r->method;
     tr.query = r->query;
     /* struct http_header and struct auth_header have the same two members */
@@ -382,18 +435,12 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
     tr.nheaders = r->nheaders;
     tr.body = r->body;
     tr.body_len = r->body_len;
-    buf_init(&canon, 0);
-    if (tc3_canonical_request(&tr, au.signed_headers, &canon) != 0) {
-        buf_free(&canon);
-        return apierr_set(e, API_E_INTERNAL, NULL);
-    }
     if (!have_key) {
         tc3_derive_key(c->key.secret_key, au.date, au.service, key);
-        credcache_put(a->creds, &c->key, now_ms(), au.date, au.service, key);
+        credcache_put(a->creds, &c->key, c->now_ms, au.date, au.service, key);
     }
-    tc3_signature(key, c->timestamp, au.date, au.service, canon.data, canon.len, sig);
-    buf_free(&canon);
-    return auth_equal(sig, au.signature) ? API_E_OK : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
+    return tc3_verify(&tr, &au, key, c->timestamp) ? API_E_OK
+                                                    : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
 }
 
 static enum api_err verify_v1(struct api *a, struct call *c, time_t now, struct apierr *e)
@@ -413,7 +460,7 @@ static enum api_err verify_v1(struct api *a, struct call *c, time_t now, struct 
         return apierr_set(e, API_E_PARAM_MISSING, "Nonce");
     if ((rc = check_timestamp(a, c, now, e)) != API_E_OK)
         return rc;
-    if ((rc = lookup_key(a, c, sid, NULL, NULL, NULL, NULL, e)) != API_E_OK)
+    if ((rc = lookup_key(a, c, now, sid, NULL, NULL, NULL, NULL, e)) != API_E_OK)
         return rc;
 
     ap = malloc((c->nparams + 1) * sizeof *ap);
@@ -449,7 +496,7 @@ static enum api_err check_permission(struct api *a, const struct call *c, struct
             return apierr_set(e, API_E_UNAUTHORIZED, c->def->name);
     }
     snprintf(key, sizeof key, "%s/%s/%s", c->key.account.uin, c->def->service, c->def->name);
-    if (!rl_take(a->rl, key, now_ms(), rate))
+    if (!rl_take(a->rl, key, c->now_ms, rate))
         return apierr_set(e, API_E_RATE_LIMITED, c->def->name);
     return API_E_OK;
 }
@@ -483,7 +530,7 @@ struct api_req {
 static struct actx actx_of(struct api_req *q)
 {
     struct actx ax = {q->a->store, &q->c.key.account, q->c.region, q->c.request_id,
-                      q->now, q->now_ms, q->c.lang, &q->w, q};
+                      q->now, q->now_ms, q->c.lang, &q->w, q, &q->c.key};
     return ax;
 }
 
@@ -521,6 +568,7 @@ static void finish_request(struct api_req *q, struct http_reply *out)
     jw_free(&q->w);
     form_free(c->params, c->nparams);
     memset(&c->key.secret_key, 0, sizeof c->key.secret_key);
+    memset(&c->key.token, 0, sizeof c->key.token);
     free(q);
 }
 
@@ -543,6 +591,14 @@ struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
     q->finish = finish;
     q->fstate = state;
     return (struct api_wake *)d;
+}
+
+enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *se,
+                              struct apierr *e)
+{
+    const struct api_req *q = c->req;
+    return store_failed(c->request_id, c->account ? c->account->uin : NULL,
+                        q && q->c.def ? q->c.def->name : NULL, rc, se, e);
 }
 
 void api_wake(struct api_wake *w)
@@ -577,6 +633,7 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
     q->e.id = API_E_OK;
     c = &q->c;
     c->req = req;
+    c->now_ms = q->now_ms;
     jw_init(&q->w, 0);
     jw_reserve(&q->w, 512); /* an error envelope, a small answer */
     if (gen_uuid(c->request_id) != 0)
@@ -602,6 +659,23 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
     }
 done:
     finish_request(q, out);
+}
+
+enum api_err api_authenticate(struct api *a, const struct http_request *req, time_t now,
+                              struct apierr *e)
+{
+    struct call c;
+    enum api_err rc;
+
+    memset(&c, 0, sizeof c);
+    c.req = req;
+    e->id = API_E_OK;
+    if ((rc = check_transport(a, &c, e)) == API_E_OK && (rc = check_common(&c, e)) == API_E_OK)
+        rc = c.v1 ? verify_v1(a, &c, now, e) : verify_tc3(a, &c, now, e);
+    form_free(c.params, c.nparams);
+    memset(&c.key.secret_key, 0, sizeof c.key.secret_key);
+    memset(&c.key.token, 0, sizeof c.key.token);
+    return rc;
 }
 
 void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out)

@@ -6,12 +6,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "base/apierr.h"
 #include "http/http.h"
 #include "store/store.h"
 
+/* The default of api_config.rate_limit (and of `serve --rate-limit`). */
+#define API_DEFAULT_RATE_LIMIT 20
+
 struct api_config {
-    uint32_t rate_limit;    /* requests/s per (account, action); 0 = 20 */
+    uint32_t rate_limit;    /* requests/s per (account, action); 0 = API_DEFAULT_RATE_LIMIT */
     int64_t max_skew_s;     /* timestamp tolerance; 0 = 300 */
     size_t max_body_v3;     /* 0 = 10 MB */
     size_t max_body_v1;     /* 0 = 1 MB */
@@ -29,6 +34,15 @@ struct api *api_new(struct store *st, const struct api_config *cfg);
  * call from many threads at once. */
 void api_handle(struct api *a, const struct http_request *req, struct http_reply *out);
 
+/** Runs the checks of api_handle up to and including the signature
+ * (transport, Action, Version, Region, Authorization, timestamp window
+ * against `now`, SecretId, token, signature) and nothing after them: no
+ * permission, rate limit or action. API_E_OK if the request is
+ * authentic, else the error api_handle would answer, in e. For tests and
+ * tools that replay requests at a given time. */
+enum api_err api_authenticate(struct api *a, const struct http_request *req, time_t now,
+                              struct apierr *e);
+
 /** Same signature as http_handler_fn, with ud = struct api *. */
 void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out);
 
@@ -36,6 +50,10 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_repl
  * blocking (TC3 reads and anything refused early), so it may run on a poll
  * thread. v1 requests carry their action in the form: they say 0. */
 int api_http_quick(void *ud, const struct http_request *req);
+
+/** The largest body api_handle reads (a larger one is answered with
+ * RequestSizeLimitExceeded in the envelope): the HTTP layer's max_body. */
+size_t api_max_body(const struct api *a);
 
 void api_free(struct api *a);
 

@@ -25,6 +25,8 @@ struct entry {
     char secret_id[sizeof ((struct key_info *)0)->secret_id];
     char secret_key[sizeof ((struct key_info *)0)->secret_key];
     struct account account;
+    char token[sizeof ((struct key_info *)0)->token];
+    int64_t key_expires; /* the key's own end (UNIX s), not the entry's */
     char *actions; /* NULL: every action */
     char date[11];
     char service[64];
@@ -101,6 +103,8 @@ int credcache_get(struct credcache *cc, const char *secret_id, uint64_t now_ms,
         memcpy(out->secret_id, en->secret_id, sizeof out->secret_id);
         memcpy(out->secret_key, en->secret_key, sizeof out->secret_key);
         out->account = en->account;
+        memcpy(out->token, en->token, sizeof out->token);
+        out->expires = en->key_expires;
         if (en->actions)
             strcpy(out->actions, en->actions); /* it came from a key_info */
         else
@@ -147,6 +151,8 @@ void credcache_put(struct credcache *cc, const struct key_info *key, uint64_t no
         memcpy(en->secret_id, key->secret_id, sizeof en->secret_id);
         memcpy(en->secret_key, key->secret_key, sizeof en->secret_key);
         en->account = key->account;
+        memcpy(en->token, key->token, sizeof en->token);
+        en->key_expires = key->expires;
         en->used = 1;
         en->have_signing = 0;
         en->expires_ms = now_ms + cc->ttl_ms;

@@ -6,3 +6,5 @@ static const struct field fields_DescribeVpcTaskResultRequest[] = {
 };
 const struct shape shape_DescribeVpcTaskResultRequest = {
     "DescribeVpcTaskResultRequest", fields_DescribeVpcTaskResultRequest, 1};
+
+const struct shape shape_GetCallerIdentityRequest = {"GetCallerIdentityRequest", NULL, 0};

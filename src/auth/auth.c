@@ -1,11 +1,16 @@
 /* auth.c: TC3-HMAC-SHA256 and v1 (HmacSHA1 / HmacSHA256) signing and checking.
  *
  * Pure functions: no I/O, no clock, no global state beyond the hashing
- * cache described below. The rules follow spec/common.md §3-§4 and were
- * checked against the Node SDK capture (fixtures/sdk-capture.json):
- *  - TC3 signs the Host header without its ":port" (the SDK signs
- *    URL.hostname), the raw query string as sent, and whatever service the
- *    client put in the credential scope (the SDK signs "127" for 127.0.0.1).
+ * cache described below. The rules are those of docs/API.md (Protocol) and
+ * were checked against the Node SDK's requests (the captures the unit tests
+ * replay):
+ *  - TC3: the Node SDK signs the Host header without its ":port"
+ *    (URL.hostname) and the endpoint's first label as the service ("127"
+ *    for 127.0.0.1); the Go SDK (its capture, replayed by test_sigcompat.c), and by the
+ *    same code the Python, Java, .NET and PHP SDKs, sign the Host header as
+ *    sent, port included, and the product ("vpc") as the service. Both sign
+ *    the raw query string as sent. tc3_verify accepts either host form;
+ *    tc3_service_allowed says which services a scope may name.
  *  - v1 signs the Host header as sent, port included, and the decoded
  *    parameters sorted by name in byte order.
  *
@@ -251,13 +256,16 @@ static int parse_credential(const char *v, size_t n, struct tc3_auth *out, char 
             return reject(why, whylen, "Credential date must be YYYY-MM-DD");
     }
 
+    /* ':' '[' ']': the Node SDK signs "localhost:8080" or "[::1]:8080" for
+     * an endpoint without a dot */
     svclen = (size_t)(s3 - s2 - 1);
     if (svclen == 0 || svclen > sizeof out->service - 1)
-        return reject(why, whylen, "Credential service must be 1 to 63 of [a-z0-9-]");
+        return reject(why, whylen, "Credential service must be 1 to 63 of [a-z0-9-:[]]");
     for (size_t i = 0; i < svclen; i++) {
         char c = s2[1 + i];
-        if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '-'))
-            return reject(why, whylen, "Credential service must be 1 to 63 of [a-z0-9-]");
+        if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == ':' || c == '[' ||
+              c == ']'))
+            return reject(why, whylen, "Credential service must be 1 to 63 of [a-z0-9-:[]]");
     }
 
     if ((size_t)(end - s3 - 1) != LIT_LEN(TC3_TERMINATOR) ||
@@ -465,8 +473,8 @@ static size_t host_len_without_port(const char *h, size_t n)
     return i;
 }
 
-/* Appends "lower(trim(value))", port removed for host. */
-static int put_header_value(struct buf *out, const char *v, int is_host)
+/* Appends "lower(trim(value))", port removed for host when strip_port. */
+static int put_header_value(struct buf *out, const char *v, int strip_port)
 {
     const char *e;
     size_t n, start = out->len;
@@ -477,7 +485,7 @@ static int put_header_value(struct buf *out, const char *v, int is_host)
     while (e > v && is_ws(e[-1]))
         e--;
     n = (size_t)(e - v);
-    if (is_host)
+    if (strip_port)
         n = host_len_without_port(v, n);
     if (buf_append(out, v, n) != 0)
         return -1;
@@ -533,9 +541,9 @@ int tc3_canonical_request(const struct tc3_request *r, const char *signed_header
         const char *semi = strchr(p, ';');
         size_t len = semi ? (size_t)(semi - p) : strlen(p);
         const char *v = find_header(r, p, len);
-        int is_host = len == 4 && memcmp(p, "host", 4) == 0;
+        int strip = len == 4 && memcmp(p, "host", 4) == 0 && !r->host_keep_port;
         if (buf_append(out, p, len) != 0 || buf_append(out, ":", 1) != 0 ||
-            put_header_value(out, v ? v : "", is_host) != 0 || buf_append(out, "\n", 1) != 0)
+            put_header_value(out, v ? v : "", strip) != 0 || buf_append(out, "\n", 1) != 0)
             return -1;
         if (!semi)
             break;
@@ -633,6 +641,59 @@ int tc3_authorization(const struct tc3_request *r, const char *secret_id,
 fail:
     buf_free(&canon);
     return rc;
+}
+
+int tc3_service_allowed(const char *service, const char *product, const char *host)
+{
+    size_t n = 0, sl;
+
+    if (!service || !*service)
+        return 0;
+    if (product && strcmp(service, product) == 0)
+        return 1;
+    if (!host)
+        return 0;
+    while (is_ws(*host))
+        host++;
+    while (host[n] && host[n] != '.' && !is_ws(host[n]))
+        n++;
+    sl = strlen(service);
+    return n > 0 && sl == n && strncasecmp(service, host, n) == 0;
+}
+
+int tc3_verify(const struct tc3_request *r, const struct tc3_auth *au,
+               const unsigned char key[32], const char *timestamp)
+{
+    struct tc3_request v = *r;
+    const char *host = find_header(r, "host", 4);
+    struct buf canon;
+    char sig[65];
+    int ok = 0;
+
+    buf_init(&canon, 0);
+    for (int keep = 0; keep <= 1 && !ok; keep++) {
+        if (keep) {
+            /* a second form only exists when the Host has a port */
+            size_t hn;
+            if (!host)
+                break;
+            while (is_ws(*host))
+                host++;
+            hn = strlen(host);
+            while (hn > 0 && is_ws(host[hn - 1]))
+                hn--;
+            if (host_len_without_port(host, hn) == hn)
+                break;
+        }
+        v.host_keep_port = keep;
+        buf_reset(&canon);
+        if (tc3_canonical_request(&v, au->signed_headers, &canon) != 0)
+            break;
+        tc3_signature(key, timestamp, au->date, au->service, canon.data, canon.len, sig);
+        ok = sig[0] != '\0' && auth_equal(sig, au->signature);
+    }
+    buf_free(&canon);
+    return ok;
 }
 
 /* ==== v1: HmacSHA1 / HmacSHA256 ==== */

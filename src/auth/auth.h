@@ -38,7 +38,10 @@ struct tc3_auth {
 int tc3_parse_authorization(const char *value, struct tc3_auth *out, char *why, size_t whylen);
 
 /** The request as far as TC3 needs it. Headers are looked up
- * case-insensitively; `host` has its ":port" removed by the builder. */
+ * case-insensitively. `host` is canonicalised the way the client signed it:
+ * without its ":port" (the Node SDK signs URL.hostname) unless
+ * host_keep_port is set (the Go, Python, Java, .NET and PHP SDKs sign the
+ * Host header as sent). */
 struct tc3_request {
     const char *method;   /* "POST" or "GET" */
     const char *query;    /* raw query string exactly as sent ("" for POST) */
@@ -46,6 +49,7 @@ struct tc3_request {
     size_t nheaders;
     const void *body;
     size_t body_len;
+    int host_keep_port;   /* 0: "host:127.0.0.1", 1: "host:127.0.0.1:8080" */
 };
 
 /** Builds the CanonicalRequest for `signed_headers` (";"-separated, lower
@@ -70,6 +74,24 @@ void tc3_signature(const unsigned char key[32], const char *timestamp, const cha
 int tc3_authorization(const struct tc3_request *r, const char *secret_id,
                       const char *secret_key, const char *service, const char *timestamp,
                       const char *signed_headers, struct buf *out);
+
+/** 1 if a credential scope naming `service` may sign a request for
+ * `product` ("vpc", "tag", "sts") sent with Host header `host`. Two forms
+ * exist: the product itself (Go, Python, Java, .NET, PHP SDKs, tccli,
+ * Terraform, @tencent-sdk/capi), and what the Node SDK signs, the endpoint
+ * up to its first '.' with the port kept when there is none ("127" for
+ * "127.0.0.1:8080", "localhost:8080" for "localhost:8080", "vpc" for
+ * "vpc.example:8080"). The host's first label is compared case-insensitively. */
+int tc3_service_allowed(const char *service, const char *product, const char *host);
+
+/** Verifies a TC3 signature: `au` as parsed from the Authorization header,
+ * `key` derived for au->date and au->service, `timestamp` the X-TC-Timestamp
+ * value. The canonical request is built with the host without its port
+ * and, if that does not match and the Host has a port, with it: each
+ * candidate is a byte string the client may have signed, compared in
+ * constant time. r->host_keep_port is ignored. 1 if the signature matches. */
+int tc3_verify(const struct tc3_request *r, const struct tc3_auth *au,
+               const unsigned char key[32], const char *timestamp);
 
 /* ==== v1: HmacSHA1 / HmacSHA256 ==== */
 

@@ -11,17 +11,44 @@
 
 #include "auth/auth.h"
 #include "base/buf.h"
+#include "base/opts.h"
 #include "cli/cli.h"
-#include "cli/opts.h"
 
-static const char call_usage[] =
-    "usage: flowlogd call --endpoint http://HOST:PORT --secret-id ID --secret-key KEY\n"
-    "                     --region R [--version V] [--language en-US] ACTION 'JSON'\n"
+static const char call_synopsis[] =
+    "usage: flowlogd call --endpoint http://HOST:PORT [--secret-id ID --secret-key KEY]\n"
+    "                     [--token T] [--region R] [--version V] [--language en-US]\n"
+    "                     ACTION 'JSON'\n"
     "\n"
     "Sends one API call signed with TC3-HMAC-SHA256 and prints the Response\n"
     "object. Exits 0 on success, 1 on an API error, 2 on a usage or network error.\n"
-    "  --version V    API version (default 2017-03-12; 2018-08-13 for tag actions)\n"
-    "  --language L   zh-CN (default) or en-US\n";
+    "--secret-id, --secret-key, --token, --region: when absent, taken from\n"
+    "TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN (or\n"
+    "Terraform's TENCENTCLOUD_SECURITY_TOKEN) and TENCENTCLOUD_REGION, as the SDKs and\n"
+    "Terraform do; a token goes in X-TC-Token.\n";
+
+static const struct opt call_opts[] = {
+    {"endpoint", OPT_STR, "URL", NULL, 0, 0, 1, "the service, http://HOST:PORT"},
+    {"secret-id", OPT_STR, "ID", NULL, 0, 0, 0, "the key's SecretId"},
+    {"secret-key", OPT_STR, "KEY", NULL, 0, 0, 0, "the key's SecretKey"},
+    {"token", OPT_STR, "T", NULL, 0, 0, 0, "a temporary credential's token"},
+    {"region", OPT_STR, "R", NULL, 0, 0, 0, "the region, e.g. ap-guangzhou"},
+    {"version", OPT_STR, "V", "2017-03-12", 0, 0, 0,
+     "API version (2018-08-13 for tag and sts actions)"},
+    {"language", OPT_STR, "L", NULL, 0, 0, 0,
+     "X-TC-Language: zh-CN (the server's default) or en-US"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+/* The option's value, else the environment variable's when set and not
+ * empty, else NULL. */
+static const char *opt_or_env(const struct opts *o, const char *name, const char *env)
+{
+    const char *v = opts_get(o, name);
+    if (v)
+        return v;
+    v = getenv(env);
+    return v && *v ? v : NULL;
+}
 
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
@@ -42,10 +69,12 @@ static int endpoint_host(const char *endpoint, char *out, size_t outlen)
     return 0;
 }
 
-/* The service the SDKs sign: the host's first label ("127" for 127.0.0.1). */
+/* The service the Node SDK signs: the host up to its first '.' ("127" for
+ * 127.0.0.1:8080, "localhost:8080" for localhost:8080), which the server
+ * accepts for any endpoint. */
 static void host_service(const char *host, char *out, size_t outlen)
 {
-    size_t n = strcspn(host, ".:");
+    size_t n = strcspn(host, ".");
     if (n >= outlen)
         n = outlen - 1;
     memcpy(out, host, n);
@@ -55,7 +84,7 @@ static void host_service(const char *host, char *out, size_t outlen)
 int cli_call(int argc, char **argv)
 {
     struct opts o;
-    const char *endpoint, *sid, *skey, *region, *version, *lang, *action, *body;
+    const char *endpoint, *sid, *skey, *token, *region, *version, *lang, *action, *body;
     char host[256], service[64], ts[24], url[512];
     struct auth_header hdrs[2];
     struct tc3_request tr;
@@ -67,17 +96,25 @@ int cli_call(int argc, char **argv)
     CURLcode cc;
     int rc = 2;
 
-    if (opts_parse(&o, argc, argv, "endpoint,secret-id,secret-key,region,version,language", "",
-                   call_usage) != 0)
+    if (opts_parse(&o, argc, argv, call_opts, call_synopsis) != 0)
         return o.help ? 0 : 2;
-    endpoint = opts_get(&o, "endpoint");
-    sid = opts_get(&o, "secret-id");
-    skey = opts_get(&o, "secret-key");
-    region = opts_get(&o, "region");
-    version = opts_get(&o, "version") ? opts_get(&o, "version") : "2017-03-12";
-    lang = opts_get(&o, "language");
-    if (!endpoint || !sid || !skey || !region || o.npos < 1 || o.npos > 2) {
-        fputs(call_usage, stderr);
+    endpoint = opts_str(&o, "endpoint");
+    sid = opt_or_env(&o, "secret-id", "TENCENTCLOUD_SECRET_ID");
+    skey = opt_or_env(&o, "secret-key", "TENCENTCLOUD_SECRET_KEY");
+    token = opt_or_env(&o, "token", "TENCENTCLOUD_SESSION_TOKEN");
+    if (!token) /* Terraform's name for it */
+        token = opt_or_env(&o, "token", "TENCENTCLOUD_SECURITY_TOKEN");
+    region = opt_or_env(&o, "region", "TENCENTCLOUD_REGION");
+    version = opts_str(&o, "version");
+    lang = opts_str(&o, "language");
+    if (o.npos < 1 || o.npos > 2) {
+        opts_usage(stderr, call_opts, call_synopsis);
+        return 2;
+    }
+    if (!sid || !skey) {
+        fputs("flowlogd: no credential: give --secret-id and --secret-key, or set "
+              "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY\n",
+              stderr);
         return 2;
     }
     action = o.pos[0];
@@ -96,7 +133,7 @@ int cli_call(int argc, char **argv)
 
     hdrs[0] = (struct auth_header){"Content-Type", "application/json"};
     hdrs[1] = (struct auth_header){"Host", host};
-    tr = (struct tc3_request){"POST", "", hdrs, 2, body, strlen(body)};
+    tr = (struct tc3_request){"POST", "", hdrs, 2, body, strlen(body), 0};
     buf_init(&auth, 0);
     buf_init(&resp, 64u << 20);
     buf_init(&hv, 0);
@@ -116,7 +153,10 @@ int cli_call(int argc, char **argv)
     HDR("Host: %s", host);
     HDR("X-TC-Action: %s", action);
     HDR("X-TC-Version: %s", version);
-    HDR("X-TC-Region: %s", region);
+    if (region) /* the tag and sts services do without */
+        HDR("X-TC-Region: %s", region);
+    if (token)
+        HDR("X-TC-Token: %s", token);
     HDR("X-TC-Timestamp: %s", ts);
     HDR("X-TC-RequestClient: flowlogd-call");
     HDR("Authorization: %s", auth.data);

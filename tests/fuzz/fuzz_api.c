@@ -494,6 +494,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
         tr.nheaders = nh - 2;
         tr.body = req.body;
         tr.body_len = req.body_len;
+        tr.host_keep_port = 0;
         if (tc3_authorization(&tr, g_key.secret_id, g_key.secret_key, service, ts,
                               "content-type;host", &auth) == 0) {
             hs[0] = (struct http_header){"X-TC-Timestamp", ts};

@@ -68,6 +68,34 @@ function freePort() {
   });
 }
 
+// ------------------------------------------------------------------- store ---
+/**
+ * FLOWLOGD_TEST_STORE=postgresql://... runs every test against PostgreSQL:
+ * `--data DIR` (the server's and the CLI's) becomes `--store URL` with a
+ * schema named after DIR, so each data directory is still its own store.
+ */
+const TEST_STORE = process.env.FLOWLOGD_TEST_STORE || "";
+
+/** The store URL that stands for data directory `dir` (PostgreSQL runs only). */
+function storeUrlFor(dir) {
+  const name = "t_" + crypto.createHash("sha1").update(path.resolve(dir)).digest("hex").slice(0, 24);
+  return `${TEST_STORE}${TEST_STORE.includes("?") ? "&" : "?"}schema=${name}`;
+}
+
+/** argv with every `--data DIR` turned into `--store URL` on PostgreSQL runs. */
+function mapStoreArgs(argv) {
+  if (!TEST_STORE) return argv;
+  const out = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--data" && i + 1 < argv.length) {
+      out.push("--store", storeUrlFor(argv[++i]));
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
 function checkBinary() {
   if (!fs.existsSync(BIN)) {
     throw new Error(`flowlogd binary not found at ${BIN} (run \`make\` first or set FLOWLOGD_BIN)`);
@@ -103,7 +131,7 @@ async function startServer({ dataDir, args = [], t, timeoutMs = 10000, env } = {
 
 function spawnServer(port, dataDir, args, timeoutMs, env) {
   return new Promise((resolve, reject) => {
-    const argv = ["serve", "--listen", `127.0.0.1:${port}`, "--data", dataDir, ...args];
+    const argv = mapStoreArgs(["serve", "--listen", `127.0.0.1:${port}`, "--data", dataDir, ...args]);
     const proc = spawn(BIN, argv, { stdio: ["ignore", "pipe", "pipe"], env: Object.assign({}, process.env, env || {}) });
     liveProcs.add(proc);
     const lines = [];
@@ -207,7 +235,7 @@ function spawnServer(port, dataDir, args, timeoutMs, env) {
  */
 function cli(args, { input, timeoutMs = 30000, env } = {}) {
   checkBinary();
-  const r = spawnSync(BIN, args, {
+  const r = spawnSync(BIN, mapStoreArgs(args), {
     encoding: "utf8",
     input,
     timeout: timeoutMs,
@@ -823,6 +851,9 @@ const hasCjk = (s) => /[\u3400-\u9fff]/.test(s);
 module.exports = {
   REPO,
   BIN,
+  TEST_STORE,
+  storeUrlFor,
+  mapStoreArgs,
   SHARED,
   UUID_RE,
   API_VERSION,

@@ -311,10 +311,17 @@ describe("signature", () => {
     h.expectEnvelope(r, "AuthFailure.SignatureFailure");
   });
 
-  test("wrong service in the credential scope -> AuthFailure.SignatureFailure", async () => {
-    // self-consistent signature, but for service "vpc" while the host's first label is "127"
-    const r = await h.rawCall({ port: port(), body: notFoundReq(), service: "vpc", ...keys() });
-    h.expectEnvelope(r, "AuthFailure.SignatureFailure");
+  test("service in the credential scope: the product or the host's first label, nothing else", async () => {
+    // the Go/Python SDKs sign the product ("vpc"), the Node SDK the host's first label ("127")
+    for (const service of ["vpc", "127"]) {
+      const r = await h.rawCall({ port: port(), body: notFoundReq(), service, ...keys() });
+      h.expectEnvelope(r, "ResourceNotFound");
+    }
+    // self-consistent signatures for a service this request is not for
+    for (const service of ["tag", "sts", "cvm", "12", "127:" + port()]) {
+      const r = await h.rawCall({ port: port(), body: notFoundReq(), service, ...keys() });
+      h.expectEnvelope(r, "AuthFailure.SignatureFailure");
+    }
   });
 
   test("scope date that is not the UTC date of the timestamp -> AuthFailure.SignatureFailure", async () => {
@@ -322,7 +329,7 @@ describe("signature", () => {
     h.expectEnvelope(r, "AuthFailure.SignatureFailure");
   });
 
-  test("host signed with its port (TC3) -> AuthFailure.SignatureFailure", async () => {
+  test("host signed with its port (TC3, as the Go SDK signs it) is accepted; with another port, refused", async () => {
     const ts = Math.floor(Date.now() / 1000);
     const body = JSON.stringify(notFoundReq());
     const r = await h.rawCall({
@@ -341,7 +348,25 @@ describe("signature", () => {
         }).authorization;
       },
     });
-    h.expectEnvelope(r, "AuthFailure.SignatureFailure");
+    h.expectEnvelope(r, "ResourceNotFound");
+    // the same signature over another port than the one sent: refused
+    const r2 = await h.rawCall({
+      port: port(),
+      body,
+      ...keys(),
+      timestamp: ts,
+      tamper: (req) => {
+        req.headers.authorization = h.tc3Sign({
+          ...keys(),
+          headers: Object.assign({}, req.headers, { host: `127.0.0.1:${port() + 1}` }),
+          payload: body,
+          timestamp: ts,
+          service: "vpc",
+          hostKeepsPort: true,
+        }).authorization;
+      },
+    });
+    h.expectEnvelope(r2, "AuthFailure.SignatureFailure");
   });
 
   test("v1 StringToSign with the host without its port -> AuthFailure.SignatureFailure", async () => {

@@ -21,9 +21,20 @@
 //     never two on one resource).
 // `flowlogd check --data DIR` runs after every kill (on the not yet recovered
 // files) and at the end, and must print "ok".
+//
+// Beside the API load, the admin commands run against the same live data
+// directory (issue 11: another process that opens and closes the database
+// must never take the WAL from under the server): `account create`,
+// `key create` and `inventory import`, each in a process of its own, while
+// the server is killed. Every command that exited 0 is acknowledged: after
+// every restart, every acknowledged account and key authenticates and every
+// imported VPC is listed by DescribeVpcs.
 "use strict";
 
 const { test, after } = require("node:test");
+const { spawn } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
 const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
 const L = require("./lib.js");
@@ -35,6 +46,7 @@ const QUOTA_LIMITED = 2; // the last accounts get a small quota: LimitExceeded a
 const SMALL_QUOTA = 25;
 const ENIS = 120;
 const IN_FLIGHT = 32;
+const ADMIN_IN_FLIGHT = 2; // admin commands running at once against the live data directory
 const KILLS = Number(process.env.CRASH_KILLS || 40);
 const TIME_BUDGET_MS = Number(process.env.CRASH_BUDGET_MS || 100000);
 
@@ -64,6 +76,18 @@ function createBody(acct, eni) {
   };
   if (tags.length) body.Tags = tags;
   return body;
+}
+
+/** The CLI in a process of its own, without blocking the load: {status, stdout, stderr}. */
+function cliAsync(args) {
+  return new Promise((resolve) => {
+    const p = spawn(process.env.FLOWLOGD_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (c) => (out += c));
+    p.stderr.on("data", (c) => (err += c));
+    p.on("close", (status, signal) => resolve({ status, signal, stdout: out, stderr: err }));
+  });
 }
 
 /** The fields of a stored flow log that must equal what the create asked for. */
@@ -119,7 +143,12 @@ test("crash consistency: SIGKILL under CreateFlowLog/DeleteFlowLog load, restart
     noAnswerResolvedNotDone: 0,
     checks: 0,
     startMs: [],
+    adminAccounts: 0,
+    adminKeys: 0,
+    adminImports: 0,
   };
+  // what the admin commands were acknowledged for
+  const admin = { keys: [], vpcs: [] }; // keys: {SecretId, SecretKey, what}; vpcs: {key, VpcId}
   const violations = [];
   const unexpected = [];
   const violate = (round, msg) => violations.push(`round ${round}: ${msg}`);
@@ -189,6 +218,52 @@ test("crash consistency: SIGKILL under CreateFlowLog/DeleteFlowLog load, restart
         const present = [...a.model.values()].filter((m) => m.state === "present").length;
         if (present > SMALL_QUOTA) violate(round, `account ${a.Uin}: ${present} flow logs, quota ${SMALL_QUOTA}`);
       }
+    }
+  }
+
+  /** Every acknowledged admin write is there: keys authenticate, VPCs are listed. */
+  async function reconcileAdmin(round, port) {
+    for (const k of admin.keys) {
+      const r = await L.apiCall({ port, key: k, action: "DescribeFlowLogs", body: {} });
+      if (r.kind !== "ok") violate(round, `${k.what} ${k.SecretId} was acknowledged but does not authenticate: ${r.code || r.kind}`);
+    }
+    for (const v of admin.vpcs) {
+      const r = await L.apiCall({ port, key: v.key, action: "DescribeVpcs", body: { VpcIds: [v.VpcId] } });
+      if (r.kind !== "ok" || r.response.TotalCount !== 1)
+        violate(round, `inventory import of ${v.VpcId} was acknowledged but DescribeVpcs says ${r.code || r.kind} ${JSON.stringify(r.response && r.response.TotalCount)}`);
+    }
+  }
+
+  /** One admin command against the live data directory. */
+  async function oneAdmin(round) {
+    const op = rnd(3);
+    if (op === 0) {
+      const r = await cliAsync(["account", "create", "--data", dataDir]);
+      if (r.status !== 0) return unexpected.push(`round ${round}: account create exited ${r.status}: ${r.stderr.trim()}`);
+      const a = JSON.parse(r.stdout.trim().split("\n").pop());
+      admin.keys.push({ SecretId: a.SecretId, SecretKey: a.SecretKey, what: `account ${a.Uin}` });
+      stats.adminAccounts++;
+    } else if (op === 1) {
+      const a = pick(accounts);
+      const r = await cliAsync(["key", "create", "--data", dataDir, "--uin", a.Uin]);
+      if (r.status !== 0) return unexpected.push(`round ${round}: key create exited ${r.status}: ${r.stderr.trim()}`);
+      const k = JSON.parse(r.stdout.trim().split("\n").pop());
+      admin.keys.push({ SecretId: k.SecretId, SecretKey: k.SecretKey, what: `key of ${a.Uin}` });
+      stats.adminKeys++;
+    } else {
+      const a = pick(accounts);
+      const VpcId = `vpc-${word(8).toLowerCase()}`;
+      const file = path.join(dataDir, `..`, `inv-${VpcId}.json`);
+      fs.writeFileSync(file, JSON.stringify({ Region: "ap-guangzhou", Vpcs: [{ VpcId }] }));
+      const r = await cliAsync(["inventory", "import", "--data", dataDir, "--uin", a.Uin, file]);
+      fs.rmSync(file, { force: true });
+      if (r.status !== 0) {
+        // a clash with an id the account already has is the one refusal expected
+        if (!/exist|duplicate|already/i.test(r.stderr)) unexpected.push(`round ${round}: inventory import exited ${r.status}: ${r.stderr.trim()}`);
+        return;
+      }
+      admin.vpcs.push({ key: a, VpcId });
+      stats.adminImports++;
     }
   }
 
@@ -269,6 +344,7 @@ test("crash consistency: SIGKILL under CreateFlowLog/DeleteFlowLog load, restart
       stats.startMs.push(Date.now() - ts);
       const port = server.port;
       await reconcile(round, port);
+      await reconcileAdmin(round, port);
       stats.rounds++;
 
       // load, then SIGKILL at a random moment
@@ -281,6 +357,14 @@ test("crash consistency: SIGKILL under CreateFlowLog/DeleteFlowLog load, restart
           })()
         );
       }
+      const admins = [];
+      for (let w = 0; w < ADMIN_IN_FLIGHT; w++) {
+        admins.push(
+          (async () => {
+            while (!stop) await oneAdmin(round);
+          })()
+        );
+      }
       await h.sleep(L.randInt(50, 400));
       stop = true;
       const info = await server.stop("SIGKILL");
@@ -288,6 +372,7 @@ test("crash consistency: SIGKILL under CreateFlowLog/DeleteFlowLog load, restart
       stats.kills++;
       server = null;
       await Promise.all(workers);
+      await Promise.all(admins);
 
       const c = L.storeCheck(dataDir);
       stats.checks++;
@@ -297,6 +382,7 @@ test("crash consistency: SIGKILL under CreateFlowLog/DeleteFlowLog load, restart
     // the final restart: compare once more, check while it runs and after a clean stop
     server = await h.startServer({ dataDir, args: ["--rate-limit", "100000", "--quiet"] });
     await reconcile(round, server.port);
+    await reconcileAdmin(round, server.port);
     let c = L.storeCheck(dataDir);
     assert.equal(c.out, "ok", `flowlogd check while serving: ${c.out}`);
     const present = accounts.reduce((n, a) => n + [...a.model.values()].filter((m) => m.state === "present").length, 0);
@@ -315,6 +401,7 @@ test("crash consistency: SIGKILL under CreateFlowLog/DeleteFlowLog load, restart
         `delete ok ${stats.deleteOk}, delete error ${stats.deleteErr}, delete no answer ${stats.deleteNoAnswer}, refused ${stats.refused}; ` +
         `unanswered requests found done ${stats.noAnswerResolvedDone}, not done ${stats.noAnswerResolvedNotDone}; ` +
         `${present} flow logs at the end; ${stats.checks} integrity checks ok; ` +
+        `admin commands acknowledged: ${stats.adminAccounts} account create, ${stats.adminKeys} key create, ${stats.adminImports} inventory import; ` +
         `restart to "listening" median ${L.percentile(stats.startMs, 50)} ms, max ${Math.max(...stats.startMs)} ms`
     );
     console.log(`# crash figures ${JSON.stringify(Object.assign({}, stats, { startMs: undefined, present, elapsedS: Number(elapsed) }))}`);
@@ -328,4 +415,5 @@ test("crash consistency: SIGKILL under CreateFlowLog/DeleteFlowLog load, restart
   assert.ok(stats.kills >= 20, `only ${stats.kills} kills within the time budget`);
   assert.ok(stats.createOk > 0 && stats.deleteOk > 0, "the load did not get any answered creates or deletes");
   assert.ok(stats.createNoAnswer + stats.deleteNoAnswer > 0, "no request was ever cut by a kill: the kills missed the load");
+  assert.ok(stats.adminAccounts > 0 && stats.adminKeys > 0 && stats.adminImports > 0, "an admin command never ran to completion beside the load");
 });

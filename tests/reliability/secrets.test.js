@@ -408,7 +408,8 @@ test("account B cannot read, modify, enable, disable or delete A's flow logs, no
     [aVpc, a.vpc],
   ]) {
     const idv = Object.assign({ FlowLogId: fl.FlowLogId }, vpc ? { VpcId: vpc } : {});
-    await expectCode(`DescribeFlowLog ${fl.ResourceType}`, "DescribeFlowLog", idv, "ResourceNotFound");
+    // DescribeFlowLog requires VpcId (issue 13 §4): for the CCN one, any VPC of B's
+    await expectCode(`DescribeFlowLog ${fl.ResourceType}`, "DescribeFlowLog", Object.assign({ VpcId: B.ids.vpc }, idv), "ResourceNotFound");
     await expectEmpty(`DescribeFlowLogs FlowLogId ${fl.ResourceType}`, { FlowLogId: fl.FlowLogId });
     await expectCode(`ModifyFlowLogAttribute ${fl.ResourceType}`, "ModifyFlowLogAttribute", Object.assign({ FlowLogName: "by-B", FlowLogDescription: "by B" }, idv), "ResourceNotFound");
     await expectCode(`EnableFlowLogs ${fl.ResourceType}`, "EnableFlowLogs", { FlowLogIds: [fl.FlowLogId] }, "ResourceNotFound");

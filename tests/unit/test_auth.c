@@ -150,7 +150,7 @@ static void test_tc3_vectors(void **state)
     for (size_t i = 0; i < NELEM(tc3_vectors); i++) {
         const struct tc3_vector *v = &tc3_vectors[i];
         struct auth_header h[4];
-        struct tc3_request r = {"POST", "", h, vector_headers(v, h), v->body, strlen(v->body)};
+        struct tc3_request r = {"POST", "", h, vector_headers(v, h), v->body, strlen(v->body), 0};
         struct buf canon;
         unsigned char key[32], k1[32];
         char hex[65], sig[65];
@@ -194,7 +194,7 @@ static void test_tc3_authorization(void **state)
     for (size_t i = 0; i < NELEM(tc3_vectors); i++) {
         const struct tc3_vector *v = &tc3_vectors[i];
         struct auth_header h[4];
-        struct tc3_request r = {"POST", "", h, vector_headers(v, h), v->body, strlen(v->body)};
+        struct tc3_request r = {"POST", "", h, vector_headers(v, h), v->body, strlen(v->body), 0};
         struct tc3_auth a;
         char why[128];
         struct buf out;
@@ -224,7 +224,7 @@ static void test_tc3_authorization_bad_input(void **state)
                                    "99999999999999999999999"};
     struct auth_header h[] = {{"Host", "vpc.tencentcloudapi.com"},
                               {"Content-Type", "application/json"}};
-    struct tc3_request r = {"POST", "", h, 2, "{}", 2};
+    struct tc3_request r = {"POST", "", h, 2, "{}", 2, 0};
     struct buf out;
     (void)state;
     buf_init(&out, 0);
@@ -319,7 +319,7 @@ static void test_tc3_host_port(void **state)
     (void)state;
     for (size_t i = 0; i < NELEM(cases); i++) {
         struct auth_header h[] = {{"host", cases[i].host}, {"content-type", "application/json"}};
-        struct tc3_request r = {"POST", "", h, 2, "", 0};
+        struct tc3_request r = {"POST", "", h, 2, "", 0, 0};
         struct buf b;
         char want[256];
         buf_init(&b, 0);
@@ -341,7 +341,7 @@ static void test_tc3_canonical_details(void **state)
         {"X-TC-Content-SHA256", "UNSIGNED-PAYLOAD"},
         {"Content-Type", "text/plain"}, /* a second one: the first wins */
     };
-    struct tc3_request r = {"GET", "B=2&A=1", h, 4, "ignored body", 12};
+    struct tc3_request r = {"GET", "B=2&A=1", h, 4, "ignored body", 12, 0};
     struct buf b;
     char empty[65], unsigned_hash[65];
     char want[512];
@@ -397,7 +397,7 @@ static void test_tc3_bitflips(void **state)
     char query[] = "Limit=10&Offset=0";
     char action[] = "DescribeFlowLogs";
     struct auth_header h[] = {{"Host", host}, {"Content-Type", ct}, {"X-TC-Action", action}};
-    struct tc3_request r = {"POST", query, h, 3, body, sizeof body - 1};
+    struct tc3_request r = {"POST", query, h, 3, body, sizeof body - 1, 0};
     const char *sh = "content-type;host";
     char base[65], sig[65];
     (void)state;
@@ -1114,7 +1114,7 @@ static void test_sdk_capture(void **state)
             assert_true(json_is_true(json_object_get(json_object_get(rec, "signCheck"), "match")));
             if (authz && strncmp(authz, "TC3-HMAC-SHA256 ", 16) == 0) {
                 struct tc3_request r = {method, jstr(rec, "rawQuery"), h, nh,
-                                        json_string_value(body), json_string_length(body)};
+                                        json_string_value(body), json_string_length(body), 0};
                 check_capture_tc3(label, rec, secret_id, secret_key, &r);
                 n_tc3++;
             } else {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/sqlite/sqlite_vfs.h"
@@ -383,6 +384,53 @@ static void test_checkpoint_writeback(void **state)
     sqlite3_close(w);
 }
 
+/* One descriptor per file and process, however many connections: closing
+ * a connection never closes a descriptor of a file another connection of
+ * the process has open (that would drop its POSIX locks); the last close
+ * does. And the lock of a connection that stays open is still held after
+ * another one closed. */
+static int other_process_sees_shared(const char *path)
+{
+    pid_t pid = fork();
+    int st;
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* SQLite's unix locks: SHARED is a read lock on 510 bytes at 2 past
+         * the pending byte (0x40000000) */
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+                           .l_start = 0x40000002, .l_len = 510};
+        int fd = open(path, O_RDONLY);
+        if (fd < 0 || fcntl(fd, F_GETLK, &fl) != 0)
+            _exit(2);
+        _exit(fl.l_type == F_UNLCK ? 1 : 0);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 2);
+    return WEXITSTATUS(st) == 0;
+}
+
+static void test_one_descriptor_per_file(void **state)
+{
+    sqlite3 *a, *b;
+    int base;
+
+    (void)state;
+    if (!sq_vfs_name())
+        skip();
+    base = sq_vfs_open_files();
+    a = open_db(db_path, 1, "PRAGMA journal_mode = WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1);");
+    b = open_db(db_path, 1, NULL);
+    assert_int_equal(one(a, "SELECT count(*) FROM t"), 1); /* WAL mode: SHARED held from here */
+    assert_int_equal(one(b, "SELECT count(*) FROM t"), 1);
+    assert_int_equal(sq_vfs_open_files(), base + 1);
+    assert_true(other_process_sees_shared(db_path));
+    assert_int_equal(sqlite3_close(b), SQLITE_OK);
+    assert_int_equal(sq_vfs_open_files(), base + 1);
+    assert_true(other_process_sees_shared(db_path)); /* a's lock survived b's close */
+    assert_int_equal(sqlite3_close(a), SQLITE_OK);
+    assert_int_equal(sq_vfs_open_files(), base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_map_size_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_stamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_writeback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_descriptor_per_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "store/sqlite/sqlite_domain.h"
+#include "store/sqlite/sqlite_vfs.h"
 
 #define DB_FILE "flowlogd.db"
 
@@ -186,6 +188,16 @@ static const char *const migrations[] = {
      * quota) past 32 VPCs or with tag filters. */
     "DROP INDEX flowlogs_name;"
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_name';",
+    /* 6 -> 7: temporary keys (`key create --temporary`, as STS issues
+     * them): a token and an end; '' and 0
+     * for the permanent keys there are */
+    "ALTER TABLE keys ADD COLUMN token TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE keys ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
+    /* 7 -> 8: the resource Describe* page in SQL (sqlite_resource.c,
+     * sq_resource_query): their order, creation time then id, read from an
+     * index instead of sorting a tenant's whole inventory (50,000 ENIs:
+     * every page sorted them all), and TotalCount counted on it. */
+    "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -196,6 +208,7 @@ static const struct store_ops sqlite_ops = {
     .account_create = sq_account_create,
     .key_create = sq_key_create,
     .key_lookup = sq_key_lookup,
+    .key_create_temporary = sq_key_create_temporary,
     .inventory_import = sq_inventory_import,
     .resource_get = sq_resource_get,
     .flowlog_create = sq_flowlog_create,
@@ -218,25 +231,25 @@ static const struct store_ops sqlite_ops = {
 
 /* Creates the database file 0600 before SQLite opens it (SQLite gives the
  * -wal and -shm files the database file's mode), and tightens an existing
- * one. */
+ * one. An existing file is never opened here: closing a descriptor of it
+ * would drop every POSIX lock this process holds on it (another store of
+ * this process may have it open; see sqlite_vfs.c). */
 static int create_db_file(const char *path, struct serr *e)
 {
     struct stat sb;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    int rc = STORE_ERR;
-    if (fd < 0) {
-        sq_err(e, STORE_ERR, "%s: %s", path, strerror(errno));
-        goto fail;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+    if (fd >= 0) {
+        close(fd); /* new and empty: nobody holds a lock on it yet */
+        return STORE_OK;
     }
-    if (fstat(fd, &sb) != 0 || ((sb.st_mode & 0777) != 0600 && fchmod(fd, 0600) != 0)) {
-        sq_err(e, STORE_ERR, "%s: cannot set mode 0600: %s", path, strerror(errno));
-        goto fail;
-    }
-    rc = STORE_OK;
-fail:
-    if (fd >= 0)
-        close(fd);
-    return rc;
+    if (errno != EEXIST || lstat(path, &sb) != 0)
+        return sq_err(e, STORE_ERR, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return sq_err(e, STORE_ERR, "%s is not a regular file", path);
+    if ((sb.st_mode & 0777) != 0600 && chmod(path, 0600) != 0)
+        return sq_err(e, STORE_ERR, "%s: cannot set mode 0600: %s", path, strerror(errno));
+    return STORE_OK;
 }
 
 /* Makes sure the -wal and -shm files (if present) are mode 0600. */
@@ -315,6 +328,7 @@ static int schema_probe(struct conn *c, struct serr *e)
         "SELECT " FL_COLS " FROM flowlogs LIMIT 0",
         "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags LIMIT 0",
         "SELECT uin, region, vpc_id, flowlogs FROM vpc_usage LIMIT 0",
+        "SELECT token, expires FROM keys LIMIT 0",
     };
     sqlite3_stmt *st = NULL;
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
@@ -405,6 +419,14 @@ struct store *store_open_sqlite_engine(const char *dir, const char *engine, stru
     }
     s->base.ops = &sqlite_ops;
     s->base.name = "sqlite";
+    /* the tuned engine's VFS is verified with a range of SQLite releases
+     * (sqlite_vfs.c): outside it, or with FLOWLOGD_SQLITE_VFS=off, the
+     * plain engine serves instead, and the log says why */
+    if (strcmp(engine, "tuned") == 0 && !sq_vfs_name()) {
+        log_warn("store: %s: using the plain engine (SQLite's own VFS, reads and checkpoints)",
+                 sq_vfs_off_reason());
+        engine = "plain";
+    }
     s->eng = strcmp(engine, "plain") == 0 ? sq_engine_open_plain(path, prepare_db, e)
                                           : sq_engine_open_tuned(path, prepare_db, e);
     if (!s->eng) {
@@ -450,6 +472,9 @@ void store_sqlite_info(struct store *st, struct store_sqlite_info *out)
     out->wal_buffered = k.wal_buffered;
     out->ckpt_pages = k.ckpt_pages;
     out->ckpt_hard = k.ckpt_hard;
+    out->valve_step = k.valve_step;
+    out->wal_ceiling = k.wal_ceiling;
+    out->idle_truncate = k.idle_truncate;
     out->ckpt_runs = k.ckpt.runs;
     out->ckpt_restarts = k.ckpt.restarts;
     out->ckpt_valves = k.ckpt.valves;

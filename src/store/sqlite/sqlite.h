@@ -33,6 +33,9 @@ struct store_sqlite_info {
     uint64_t commits, jobs;
     int wal_buffered;          /* the writer's WAL writes are coalesced */
     int ckpt_pages, ckpt_hard; /* thresholds, in WAL frames */
+    int valve_step;            /* frames between valve RESTARTs that readers refused */
+    long long wal_ceiling;     /* bytes (FLOWLOGD_SQLITE_WAL_MB), 0: none */
+    int idle_truncate;         /* an idle writer empties the WAL file */
     uint64_t ckpt_runs;        /* background passes */
     uint64_t ckpt_restarts;    /* RESTARTs after the checkpointer caught up */
     uint64_t ckpt_valves;      /* RESTARTs at the hard limit */

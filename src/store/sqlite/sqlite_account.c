@@ -6,7 +6,6 @@
 #include "store/sqlite/sqlite_domain.h"
 
 #define ID_TRIES 16         /* random draws before giving up on a free AppId/Uin/SecretId */
-#define DEFAULT_QUOTA 100   /* flow logs per region when account_create is given 0 */
 
 /* Reads the account row `uin` with W_ACCOUNT_GET into out (may be NULL).
  * STORE_OK, STORE_NOTFOUND (msg = uin) or STORE_ERR. */
@@ -98,7 +97,7 @@ static int job_account_create(struct conn *c, void *arg, struct serr *e)
 int sq_account_create(struct store *st, uint32_t quota, struct account *out, struct serr *e)
 {
     struct account tmp;
-    struct account_job a = {.quota = quota ? quota : DEFAULT_QUOTA, .out = out ? out : &tmp};
+    struct account_job a = {.quota = quota ? quota : STORE_DEFAULT_FLOWLOG_QUOTA, .out = out ? out : &tmp};
     return sq_write(st, job_account_create, &a, e);
 }
 
@@ -153,6 +152,7 @@ static int normalize_actions(const char *in, char *out, size_t cap, struct serr 
 struct key_job {
     const char *uin;
     const char *actions; /* normalised */
+    int64_t expires;     /* 0: a permanent key; else a temporary one, with a token */
     struct key_info *out;
 };
 
@@ -173,6 +173,10 @@ static int job_key_create(struct conn *c, void *arg, struct serr *e)
         memcpy(out->secret_id, "AKID", 4);
         if (gen_token(out->secret_id + 4, 32) != 0 || gen_token(out->secret_key, 32) != 0)
             return sq_err(e, STORE_ERR, "random source failed");
+        out->token[0] = '\0';
+        out->expires = k->expires;
+        if (k->expires && gen_token(out->token, 64) != 0)
+            return sq_err(e, STORE_ERR, "random source failed");
         sqlite3_bind_text(taken, 1, out->secret_id, -1, SQLITE_STATIC);
         seen = row_exists(c, taken, e);
         if (seen < 0)
@@ -183,6 +187,8 @@ static int job_key_create(struct conn *c, void *arg, struct serr *e)
         sqlite3_bind_text(ins, 2, out->secret_key, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 3, out->account.uin, -1, SQLITE_STATIC);
         sqlite3_bind_text(ins, 4, k->actions, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 5, out->token, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 6, k->expires);
         if (sq_exec(c, ins, e) != STORE_OK)
             return STORE_ERR;
         snprintf(out->actions, sizeof out->actions, "%s", k->actions);
@@ -199,6 +205,21 @@ int sq_key_create(struct store *st, const char *uin, const char *actions, struct
     struct key_job k = {.uin = uin ? uin : "", .actions = norm, .out = out ? out : &tmp};
     int rc = normalize_actions(actions, norm, sizeof norm, e);
     if (rc != STORE_OK)
+        return rc;
+    return sq_write(st, job_key_create, &k, e);
+}
+
+int sq_key_create_temporary(struct store *st, const char *uin, const char *actions, int64_t expires,
+                            struct key_info *out, struct serr *e)
+{
+    struct key_info tmp;
+    char norm[sizeof tmp.actions];
+    struct key_job k = {.uin = uin ? uin : "", .actions = norm, .expires = expires,
+                        .out = out ? out : &tmp};
+    int rc;
+    if (expires <= 0)
+        return sq_err(e, STORE_ERR, "a temporary key needs an end");
+    if ((rc = normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
         return rc;
     return sq_write(st, job_key_create, &k, e);
 }
@@ -224,6 +245,8 @@ int sq_key_lookup(struct store *st, const char *secret_id, struct key_info *out,
         sq_col_str(q, 4, out->account.uin, sizeof out->account.uin);
         out->account.flowlog_quota = (uint32_t)sqlite3_column_int64(q, 5);
         out->account.rate_limit = (uint32_t)sqlite3_column_int64(q, 6);
+        sq_col_str(q, 7, out->token, sizeof out->token);
+        out->expires = sqlite3_column_int64(q, 8);
         rc = STORE_OK;
     } else if (step == SQLITE_DONE) {
         rc = sq_err(e, STORE_NOTFOUND, "%s", secret_id ? secret_id : "");

@@ -29,7 +29,14 @@
  * - Safety valve: if the WAL reaches hard frames all the same (the
  *   checkpointer fell behind, readers kept it from catching up), the writer
  *   runs that RESTART whatever is left to copy; if readers still hold old
- *   frames it tries again pages / 2 frames later.
+ *   frames it tries again valve_step frames later (pages / 2; / 4 under
+ *   a WAL ceiling, which the file should not pass by much).
+ * - Idle: once no write came for SQ_CKPT_IDLE_MS (and the store has a WAL
+ *   ceiling), the writer empties the WAL file with a TRUNCATE checkpoint
+ *   (sq_ckpt_idle: the same patience with readers as the RESTART), so that
+ *   after a burst the file does not keep its size until the next one; if
+ *   many frames are left to copy it first wakes the checkpointer and waits
+ *   another round, so that a write arriving meanwhile waits little.
  * Checkpoints only copy committed frames, so durability does not depend on
  * them. At close the last connection (the writer's) checkpoints what is left
  * and removes the WAL, as SQLite does.
@@ -61,12 +68,65 @@
 #define CKPT_PAGES_MIN 64
 #define CKPT_PAGES_MAX 1000000
 #define CKPT_PASSES 4 /* background passes per wake-up, at most */
+/* The WAL's ceiling (FLOWLOGD_SQLITE_WAL_MB, default 64 MB, sqlite_conn.c;
+ * 0: none). With a ceiling, the hard limit (the writer's RESTART whatever it
+ * costs) is 90 % of it and the background checkpoints start at half of that
+ * (unless FLOWLOGD_SQLITE_CKPT_PAGES asks for fewer: the larger the interval
+ * between checkpoints, the fewer times a hot page is copied), a valve
+ * RESTART that readers refused is tried again pages / 4 frames later (not
+ * / 2), and journal_size_limit is the ceiling: the file is cut back to it
+ * when the WAL starts again, so it stays under the ceiling whenever the
+ * RESTARTs succeed (a reader that keeps old frames can hold one back: the
+ * WAL then grows until the reader lets go). Once the writes stop for
+ * SQ_CKPT_IDLE_MS the writer empties the file (sq_ckpt_idle). */
+#define CKPT_CEILING_FACTOR 2 /* hard limit / checkpoint threshold under a ceiling */
+/* Without a ceiling, journal_size_limit is WAL_LIMIT_BYTES, raised to 1.25
+ * times the hard limit if that is more, so that the file keeps its size
+ * from one cycle to the next instead of growing anew (every fsync of a
+ * growing file also commits its new size). */
+#define WAL_LIMIT_BYTES (64LL * 1024 * 1024)
+#define WAL_FRAME_BYTES (4096 + 24) /* a frame of the default page size */
 #define VALVE_SLEEP_US 200
 #define VALVE_TRIES 25 /* the writer's RESTART waits at most ~5 ms for each lock */
 
-void sq_ckpt_init(struct sq_ckpt *k)
+/* Applies FLOWLOGD_SQLITE_WAL_MB (see WAL_CEILING_MB_DEFAULT) to the
+ * thresholds. STORE_ERR for a value that is not a number. */
+static int wal_ceiling(struct sq_ckpt *k, struct serr *e)
+{
+    long long frames;
+
+    if (sq_env_wal_ceiling(&k->wal_ceiling, e) != STORE_OK)
+        return STORE_ERR;
+    if (k->wal_ceiling == 0)
+        return STORE_OK; /* no ceiling: the thresholds as they are */
+    frames = k->wal_ceiling / WAL_FRAME_BYTES * 9 / 10; /* 1 MB: 229, above CKPT_PAGES_MIN */
+    if (k->hard > frames) {
+        k->hard = (int)frames;
+        if (k->pages > k->hard / CKPT_CEILING_FACTOR)
+            k->pages = k->hard / CKPT_CEILING_FACTOR;
+        k->tail = k->pages / CKPT_TAIL_DIVISOR;
+        k->restart_backlog = k->pages / RESTART_BACKLOG_DIVISOR;
+        if (k->restart_backlog < RESTART_BACKLOG_MIN)
+            k->restart_backlog = RESTART_BACKLOG_MIN;
+        k->valve_step = k->pages / 4;
+    }
+    k->idle_truncate = 1;
+    return STORE_OK;
+}
+
+long long sq_ckpt_wal_limit(const struct sq_ckpt *k)
+{
+    long long hard = (long long)k->hard * WAL_FRAME_BYTES;
+    if (k->wal_ceiling > 0)
+        return k->wal_ceiling;
+    return hard + hard / 4 > WAL_LIMIT_BYTES ? hard + hard / 4 : WAL_LIMIT_BYTES;
+}
+
+int sq_ckpt_init(struct sq_ckpt *k, struct serr *e)
 {
     memset(k, 0, sizeof *k);
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_cond_init(&k->cv, NULL);
     k->pages = (int)sq_env_long("FLOWLOGD_SQLITE_CKPT_PAGES", CKPT_PAGES_DEFAULT);
     if (k->pages < CKPT_PAGES_MIN)
         k->pages = CKPT_PAGES_MIN;
@@ -77,16 +137,13 @@ void sq_ckpt_init(struct sq_ckpt *k)
     if (k->restart_backlog < RESTART_BACKLOG_MIN)
         k->restart_backlog = RESTART_BACKLOG_MIN;
     k->hard = k->pages * CKPT_HARD_FACTOR;
+    k->valve_step = k->pages / 2;
     k->state = CK_IDLE;
     k->gen = 1;
+    if (wal_ceiling(k, e) != STORE_OK)
+        return STORE_ERR;
     k->wr.valve_at = k->hard;
-    pthread_mutex_init(&k->mu, NULL);
-    pthread_cond_init(&k->cv, NULL);
-}
-
-int sq_ckpt_hard_frames(const struct sq_ckpt *k)
-{
-    return k->hard;
+    return STORE_OK;
 }
 
 void sq_ckpt_fini(struct sq_ckpt *k)
@@ -176,7 +233,7 @@ void sq_ckpt_after_batch(void *arg)
     if (rc == SQLITE_OK)
         k->wr.restarted = 1;
     else if (nlog >= 0 && k->wr.wal_frames >= k->wr.valve_at)
-        k->wr.valve_at = k->wr.wal_frames + k->pages / 2; /* readers held old frames */
+        k->wr.valve_at = k->wr.wal_frames + k->valve_step; /* readers held old frames */
     /* nlog < 0: the checkpointer (or another process) holds the checkpoint
      * lock; the next batch tries again. Readers holding old frames (nlog >=
      * 0, not OK): wait for the checkpointer's next report rather than wait
@@ -192,6 +249,39 @@ void sq_ckpt_after_batch(void *arg)
     if (rc != SQLITE_OK)
         k->stats.failed++;
     pthread_mutex_unlock(&k->mu);
+}
+
+int sq_ckpt_idle_wanted(void *arg)
+{
+    struct sq_ckpt *k = arg;
+    return k->idle_truncate && k->wr.wal_frames > 0;
+}
+
+void sq_ckpt_idle(void *arg)
+{
+    struct sq_ckpt *k = arg;
+    sqlite3 *db = k->w->db;
+    int rc, nlog = -1, nckpt = -1;
+
+    if (sq_vfs_wal_backlog(k->w_main) > k->restart_backlog) {
+        /* another round of passes first (a write arriving meanwhile waits little) */
+        pthread_mutex_lock(&k->mu);
+        if (k->state == CK_IDLE || k->state == CK_CAUGHT_UP) {
+            k->state = CK_DUE;
+            pthread_cond_signal(&k->cv);
+        }
+        pthread_mutex_unlock(&k->mu);
+        return;
+    }
+    sqlite3_busy_handler(db, valve_busy, NULL);
+    atomic_fetch_add(&k->active, 1);
+    rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &nckpt);
+    atomic_fetch_sub(&k->active, 1);
+    sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS);
+    if (rc == SQLITE_OK) {
+        k->wr.restarted = 1; /* the next commit starts a new WAL (wal_hook) */
+        k->wr.wal_frames = 0;
+    }
 }
 
 /* fsyncs the checkpointer's database file; 0 or -1. A PASSIVE checkpoint

@@ -29,6 +29,9 @@ struct sq_ckpt {
     int tail;              /* a pass that copied at most this many "caught up" */
     int restart_backlog;   /* the RESTART waits for at most this many frames to copy */
     int hard;              /* WAL frames above which the writer RESTARTs whatever it costs */
+    int valve_step;        /* after such a RESTART failed (readers), frames until the next try */
+    long long wal_ceiling; /* bytes, 0: none (FLOWLOGD_SQLITE_WAL_MB) */
+    int idle_truncate;     /* the idle writer empties the WAL file (sq_ckpt_idle) */
     /* > 0 while a checkpoint runs (passes or the RESTART): readers then
      * keep no read transaction between reads (sqlite_reader.c) */
     atomic_int active;
@@ -50,11 +53,19 @@ struct sq_ckpt {
     } wr;
 };
 
-/** Sets the thresholds from ckpt_pages (FLOWLOGD_SQLITE_CKPT_PAGES or the
- * default) and initialises the lock; sq_ckpt_fini undoes it. */
-void sq_ckpt_init(struct sq_ckpt *k);
-/** The frames of a WAL the writer lets grow to before the hard limit. */
-int sq_ckpt_hard_frames(const struct sq_ckpt *k);
+/** Sets the thresholds from FLOWLOGD_SQLITE_CKPT_PAGES (or the default) and
+ * the WAL's ceiling (FLOWLOGD_SQLITE_WAL_MB, see sqlite_ckpt.c) and
+ * initialises the lock; sq_ckpt_fini undoes it (also after a failure).
+ * STORE_OK, or STORE_ERR for a ceiling that is not a number. */
+int sq_ckpt_init(struct sq_ckpt *k, struct serr *e);
+/** journal_size_limit for the engine's connections: the ceiling; without
+ * one, 64 MB or 1.25 times the hard limit if that is more. */
+long long sq_ckpt_wal_limit(const struct sq_ckpt *k);
+/** The writer's idle hooks (sqlite_writer.h): a WAL to empty, and the
+ * TRUNCATE checkpoint that empties it. */
+int sq_ckpt_idle_wanted(void *k);
+void sq_ckpt_idle(void *k);
+#define SQ_CKPT_IDLE_MS 1000
 /** Starts the thread on k->ck and installs the WAL hook on k->w (in place
  * of SQLite's autocheckpoint). 0 or -1. */
 int sq_ckpt_start(struct sq_ckpt *k);

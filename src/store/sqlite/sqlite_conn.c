@@ -115,6 +115,21 @@ long sq_env_long(const char *name, long def)
     return (long)n;
 }
 
+#define WAL_CEILING_MB_DEFAULT 64
+#define WAL_CEILING_MB_MAX (1L << 20)
+
+int sq_env_wal_ceiling(long long *bytes, struct serr *e)
+{
+    const char *v = getenv("FLOWLOGD_SQLITE_WAL_MB");
+    uint64_t mb = WAL_CEILING_MB_DEFAULT;
+
+    if (v && *v && (parse_u64(v, strlen(v), &mb) != 0 || mb > WAL_CEILING_MB_MAX))
+        return sq_err(e, STORE_ERR, "FLOWLOGD_SQLITE_WAL_MB=%s: not a size in MB (0 to %ld)", v,
+                      WAL_CEILING_MB_MAX);
+    *bytes = (long long)mb * 1024 * 1024;
+    return STORE_OK;
+}
+
 int sq_conn_init(struct conn *c, const char *path, const char *vfs, const char *pragmas,
                  struct serr *e)
 {

@@ -55,6 +55,8 @@ int sq_account_create(struct store *st, uint32_t quota, struct account *out, str
 int sq_key_create(struct store *st, const char *uin, const char *actions, struct key_info *out,
                   struct serr *e);
 int sq_key_lookup(struct store *st, const char *secret_id, struct key_info *out, struct serr *e);
+int sq_key_create_temporary(struct store *st, const char *uin, const char *actions, int64_t expires,
+                            struct key_info *out, struct serr *e);
 int sq_inventory_import(struct store *st, const char *uin, const struct resource *items, size_t n,
                         struct serr *e);
 int sq_resource_get(struct store *st, const char *uin, const char *region, enum res_kind kind,
@@ -92,10 +94,6 @@ int sq_resource_attach(struct store *st, const char *uin, const char *region, co
                        const char *instance_id, struct serr *e);
 int sq_resource_query(struct store *st, const struct resource_query *q, resource_cb cb, void *ud,
                       uint64_t *total, struct serr *e);
-
-/** The ResourceType of a flow log on a resource of `kind` ("VPC",
- * "NETWORKINTERFACE", ...), or NULL for a kind that takes none. */
-const char *sq_flowlog_type_of(enum res_kind kind);
 
 /* ==== sqlite_tags.c: tags through the tag service ==== */
 

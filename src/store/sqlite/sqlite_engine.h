@@ -68,6 +68,9 @@ struct sq_engine_stats {
     int wal_buffered;      /* the writer's WAL writes are coalesced (tuned: sqlite_vfs.c) */
     int ckpt_pages;        /* WAL frames that start a background checkpoint (tuned) */
     int ckpt_hard;         /* the valve (tuned) */
+    int valve_step;        /* frames between valve tries (tuned) */
+    long long wal_ceiling; /* bytes, 0: none (FLOWLOGD_SQLITE_WAL_MB) */
+    int idle_truncate;     /* an idle writer empties the WAL file */
     struct sq_ckpt_stats ckpt;
 };
 

@@ -15,11 +15,24 @@
 /* How long a connection waits for another's lock, in ms (every connection). */
 #define SQ_BUSY_TIMEOUT_MS 5000
 
-/* Columns of a flow log in the order row_to_flowlog reads them. */
-#define FL_COLS                                                                                  \
-    "id, uin, region, vpc_id, name, description, resource_type, resource_id, traffic_type, "     \
-    "cloud_log_id, cloud_log_region, cloud_log_state, storage_type, storage_id, storage_topic, " \
-    "period, enable, created_at, tags"
+/* Columns of a flow log (store.h's FLOWLOG_FIELDS, named as the members),
+ * in the order row_to_flowlog reads and the insert binds them: every field
+ * in row order, then the tags column ("key\0value\0..."). FL_PARAMS: one
+ * parameter per column. */
+#define FL_COL_STR(m) #m ", "
+#define FL_COL_TIME(m) #m ", "
+#define FL_COL_BOOL(m) #m ", "
+#define FL_COL_PERIOD(m) #m ", "
+#define FL_COL_TAGS(m) /* the last column */
+#define FL_COL(kind, member, size, wire, group) FL_COL_##kind(member)
+#define FL_COLS FLOWLOG_FIELDS(FL_COL) "tags"
+#define FL_PARAM_STR "?, "
+#define FL_PARAM_TIME "?, "
+#define FL_PARAM_BOOL "?, "
+#define FL_PARAM_PERIOD "?, "
+#define FL_PARAM_TAGS ""
+#define FL_PARAM(kind, member, size, wire, group) FL_PARAM_##kind
+#define FL_PARAMS FLOWLOG_FIELDS(FL_PARAM) "?"
 
 /* A tenant's flow logs in a region (?1 uin, ?2 region): the sum of its
  * per-VPC counts (every flow log has one vpc_usage row, '' for CCN). The
@@ -44,7 +57,8 @@
       "INSERT INTO accounts(app_id, uin, flowlog_quota, rate_limit) VALUES(?1, ?2, ?3, 0)")      \
     X(W_KEY_TAKEN, "SELECT 1 FROM keys WHERE secret_id = ?1")                                    \
     X(W_KEY_INSERT,                                                                              \
-      "INSERT INTO keys(secret_id, secret_key, uin, actions) VALUES(?1, ?2, ?3, ?4)")            \
+      "INSERT INTO keys(secret_id, secret_key, uin, actions, token, expires) "                   \
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                          \
     X(W_RES_UPSERT,                                                                              \
       "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, " \
       "instance_type, edition, nat_version, has_dnat, created_at) "                              \
@@ -65,8 +79,7 @@
       "SELECT (" REGION_COUNT_SQL "), "                                                          \
       "CASE WHEN ?3 > 0 THEN ?3 ELSE (SELECT flowlog_quota FROM accounts WHERE uin = ?1) END")   \
     X(W_FL_INSERT,                                                                               \
-      "INSERT INTO flowlogs(" FL_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "  \
-      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)")                                                      \
+      "INSERT INTO flowlogs(" FL_COLS ") VALUES(" FL_PARAMS ")")                                \
     X(W_TAG_INSERT,                                                                              \
       "INSERT INTO flowlog_tags(flowlog_id, key, value, pos, uin, region) "                      \
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                          \
@@ -81,7 +94,8 @@
     X(R_COMMIT, "COMMIT")                                                                        \
     X(R_KEY_LOOKUP,                                                                              \
       "SELECT k.secret_id, k.secret_key, k.actions, a.app_id, a.uin, a.flowlog_quota, "          \
-      "a.rate_limit FROM keys k JOIN accounts a ON a.uin = k.uin WHERE k.secret_id = ?1")        \
+      "a.rate_limit, k.token, k.expires FROM keys k JOIN accounts a ON a.uin = k.uin "           \
+      "WHERE k.secret_id = ?1")                                                                  \
     X(R_RES_GET,                                                                                 \
       "SELECT kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, "     \
       "edition, nat_version, has_dnat, created_at FROM resources "                               \
@@ -174,5 +188,10 @@ void sq_conn_fini(struct conn *c);
 
 /** A positive integer from the environment (at most 2^30), or def. */
 long sq_env_long(const char *name, long def);
+
+/** The WAL's ceiling in bytes from FLOWLOGD_SQLITE_WAL_MB (default 64 MB;
+ * 0: none) into *bytes. STORE_OK, or STORE_ERR for a value that is not a
+ * size (both engines refuse to open then). */
+int sq_env_wal_ceiling(long long *bytes, struct serr *e);
 
 #endif

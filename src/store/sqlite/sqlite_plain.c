@@ -4,6 +4,9 @@
  * connection's wal_autocheckpoint, PASSIVE after a commit that takes the WAL
  * past 1,000 pages), and still one writer thread with group commit
  * (sqlite_writer.c, without the waker): the durability and throughput core.
+ * The WAL's ceiling (FLOWLOGD_SQLITE_WAL_MB) is journal_size_limit, with
+ * the autocheckpoint at under half of it, and an idle writer empties the
+ * WAL file (a TRUNCATE checkpoint, as the tuned engine's).
  * It shares no code with the tuned engine's VFS, reader or checkpointer, so
  * it is the fallback when those cannot be trusted (another SQLite version)
  * and the baseline they are measured against (docs/PERFORMANCE.md). */
@@ -11,13 +14,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/sqlite/sqlite_engine.h"
 #include "store/sqlite/sqlite_writer.h"
 
 #define WRITER_CACHE_KB 32768
 #define READER_CACHE_KB_DEFAULT 8192 /* FLOWLOGD_SQLITE_READ_CACHE_KB */
-#define WAL_LIMIT_BYTES (64LL * 1024 * 1024)
+#define WAL_LIMIT_BYTES (64LL * 1024 * 1024) /* without a ceiling */
+#define AUTOCHECKPOINT_PAGES 1000             /* SQLite's default */
+#define WAL_FRAME_BYTES (4096 + 24)
+#define IDLE_MS 1000
+#define IDLE_SLEEP_US 200
+#define IDLE_TRIES 25 /* the TRUNCATE waits at most ~5 ms for readers */
 
 struct plain_reader {
     struct conn c; /* first */
@@ -31,6 +40,8 @@ struct plain {
     char reader_pragmas[256];
     struct conn w;
     struct sq_writer writer;
+    long long wal_ceiling; /* bytes, 0: none */
+    int wal_dirty;         /* the writer committed since its last TRUNCATE (its thread only) */
     pthread_key_t key; /* this thread's reader */
     pthread_mutex_t mu; /* the list */
     struct plain_reader *readers;
@@ -128,6 +139,8 @@ static void plain_stats(struct sq_engine *g, struct sq_engine_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->engine = "plain";
+    out->wal_ceiling = P(g)->wal_ceiling;
+    out->idle_truncate = P(g)->wal_ceiling > 0;
     sq_writer_counts(&P(g)->writer, &out->commits, &out->jobs);
 }
 
@@ -156,6 +169,37 @@ static void plain_close(struct sq_engine *g)
     free(pl);
 }
 
+/* The writer's hooks: a batch dirtied the WAL; idle, it empties it. */
+static void plain_after_batch(void *arg)
+{
+    ((struct plain *)arg)->wal_dirty = 1;
+}
+
+static int plain_idle_wanted(void *arg)
+{
+    struct plain *pl = arg;
+    return pl->wal_ceiling > 0 && pl->wal_dirty;
+}
+
+static int idle_busy(void *arg, int n)
+{
+    (void)arg;
+    if (n >= IDLE_TRIES)
+        return 0;
+    usleep(IDLE_SLEEP_US);
+    return 1;
+}
+
+static void plain_idle(void *arg)
+{
+    struct plain *pl = arg;
+    sqlite3_busy_handler(pl->w.db, idle_busy, NULL);
+    if (sqlite3_wal_checkpoint_v2(pl->w.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
+        SQLITE_OK)
+        pl->wal_dirty = 0;
+    sqlite3_busy_timeout(pl->w.db, SQ_BUSY_TIMEOUT_MS);
+}
+
 static const struct sq_engine_ops plain_ops = {
     .read_begin = plain_read_begin,
     .read_end = plain_read_end,
@@ -169,6 +213,7 @@ struct sq_engine *sq_engine_open_plain(const char *path, sq_prepare_fn prepare, 
 {
     struct plain *pl = calloc(1, sizeof *pl);
     char pragmas[512];
+    long long autockpt = AUTOCHECKPOINT_PAGES;
 
     if (!pl) {
         sq_err(e, STORE_ERR, "out of memory");
@@ -176,14 +221,19 @@ struct sq_engine *sq_engine_open_plain(const char *path, sq_prepare_fn prepare, 
     }
     pl->base.ops = &plain_ops;
     snprintf(pl->path, sizeof pl->path, "%s", path);
+    if (sq_env_wal_ceiling(&pl->wal_ceiling, e) != STORE_OK)
+        goto fail;
+    if (pl->wal_ceiling > 0 && pl->wal_ceiling / WAL_FRAME_BYTES * 9 / 20 < autockpt)
+        autockpt = pl->wal_ceiling / WAL_FRAME_BYTES * 9 / 20;
     /* SQLite's defaults but for what durability and the schema need: WAL,
      * FULL sync (a commit is durable when acknowledged), foreign keys; a
-     * larger cache for the one writer */
+     * larger cache for the one writer; the ceiling */
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
              "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%d;"
-             "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = %lld;",
-             WRITER_CACHE_KB, WAL_LIMIT_BYTES);
+             "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = %lld;"
+             "PRAGMA wal_autocheckpoint = %lld;",
+             WRITER_CACHE_KB, pl->wal_ceiling > 0 ? pl->wal_ceiling : WAL_LIMIT_BYTES, autockpt);
     pl->w_open = 1;
     if (sq_conn_init(&pl->w, pl->path, NULL, pragmas, e) != STORE_OK ||
         prepare(&pl->w, pl->path, e) != STORE_OK)
@@ -198,7 +248,11 @@ struct sq_engine *sq_engine_open_plain(const char *path, sq_prepare_fn prepare, 
         goto fail;
     }
     pl->key_made = 1;
-    sq_writer_init(&pl->writer, &pl->w, NULL, NULL, NULL);
+    sq_writer_init(&pl->writer, &pl->w, NULL, plain_after_batch, pl);
+    pl->writer.idle_wanted = plain_idle_wanted;
+    pl->writer.on_idle = plain_idle;
+    pl->writer.idle_arg = pl;
+    pl->writer.idle_ms = IDLE_MS;
     pl->writer_init = 1;
     if (sq_writer_start(&pl->writer) != 0) {
         sq_err(e, STORE_ERR, "cannot start the writer thread");

@@ -19,12 +19,6 @@
 #define READER_CACHE_KB_DEFAULT 8192  /* per reader thread; FLOWLOGD_SQLITE_READ_CACHE_KB */
 #define WAL_BUFFER_BYTES (4u << 20)   /* the writer's WAL write buffer */
 #define MMAP_MB_DEFAULT 2048 /* address space only (pages are the OS cache); FLOWLOGD_SQLITE_MMAP_MB */
-/* journal_size_limit: the WAL file is cut back to this size when it starts
- * again. At open it is raised to 1.25 times the hard limit if that is more,
- * so that the file keeps its size from one cycle to the next instead of
- * growing anew (every fsync of a growing file also commits its new size). */
-#define WAL_LIMIT_BYTES (64LL * 1024 * 1024)
-#define WAL_FRAME_BYTES (4096 + 24) /* a frame of the default page size */
 
 struct tuned {
     struct sq_engine base; /* first */
@@ -72,6 +66,9 @@ static void tuned_stats(struct sq_engine *g, struct sq_engine_stats *out)
     out->wal_buffered = t->wal_buffered;
     out->ckpt_pages = t->ckpt.pages;
     out->ckpt_hard = t->ckpt.hard;
+    out->valve_step = t->ckpt.valve_step;
+    out->wal_ceiling = t->ckpt.wal_ceiling;
+    out->idle_truncate = t->ckpt.idle_truncate;
     sq_ckpt_stats(&t->ckpt, &out->ckpt);
 }
 
@@ -120,7 +117,7 @@ struct sq_engine *sq_engine_open_tuned(const char *path, sq_prepare_fn prepare, 
     struct tuned *t = calloc(1, sizeof *t);
     const char *vfs = sq_vfs_name(), *hold;
     long mmap_bytes = sq_env_long("FLOWLOGD_SQLITE_MMAP_MB", MMAP_MB_DEFAULT) * 1024L * 1024L;
-    long long wal_limit, hard;
+    long long wal_limit;
     char pragmas[512];
 
     if (!t) {
@@ -128,15 +125,15 @@ struct sq_engine *sq_engine_open_tuned(const char *path, sq_prepare_fn prepare, 
         return NULL;
     }
     t->base.ops = &tuned_ops;
-    if (!vfs) {
-        sq_err(e, STORE_ERR, "the tuned engine's VFS could not be registered");
+    if (!vfs) { /* sqlite.c opens the plain engine instead, saying why */
+        sq_err(e, STORE_ERR, "the tuned engine's VFS is off: %s", sq_vfs_off_reason());
         goto fail;
     }
     snprintf(t->path, sizeof t->path, "%s", path);
-    sq_ckpt_init(&t->ckpt);
     t->ckpt_init = 1;
-    hard = (long long)sq_ckpt_hard_frames(&t->ckpt) * WAL_FRAME_BYTES;
-    wal_limit = hard + hard / 4 > WAL_LIMIT_BYTES ? hard + hard / 4 : WAL_LIMIT_BYTES;
+    if (sq_ckpt_init(&t->ckpt, e) != STORE_OK)
+        goto fail;
+    wal_limit = sq_ckpt_wal_limit(&t->ckpt);
 
     /* the writer: foreign keys, FULL sync, a larger cache and no
      * autocheckpoint (the checkpointer's WAL hook replaces it) */
@@ -187,6 +184,10 @@ struct sq_engine *sq_engine_open_tuned(const char *path, sq_prepare_fn prepare, 
         goto fail;
 
     sq_writer_init(&t->writer, &t->w, &t->waker, sq_ckpt_after_batch, &t->ckpt);
+    t->writer.idle_wanted = sq_ckpt_idle_wanted;
+    t->writer.on_idle = sq_ckpt_idle;
+    t->writer.idle_arg = &t->ckpt;
+    t->writer.idle_ms = SQ_CKPT_IDLE_MS;
     t->writer_init = 1;
     if (sq_writer_start(&t->writer) != 0) {
         sq_err(e, STORE_ERR, "cannot start the writer thread");

@@ -55,15 +55,36 @@
  *    finds little left. A hint only: durability still comes from SQLite's
  *    fsync, and a failed call changes nothing.
  *
+ * Our descriptor of a database file. POSIX (fcntl) locks belong to the
+ * (process, inode) pair, and closing ANY descriptor of the file drops all
+ * of the process's locks on it, whichever descriptor took them. So a
+ * descriptor of our own, closed when one connection closes, silently took
+ * the SHARED lock of every other connection in the process (SQLite still
+ * believed it held it), and another process opening and closing the
+ * database then found no other user, checkpointed and deleted the WAL
+ * under the running store: the next acknowledged write went to a deleted
+ * file. Like SQLite's unix VFS (its unixInodeInfo), this layer keeps ONE
+ * descriptor per (device, inode) for the whole process, shared by every
+ * connection through a reference count, and closes it only when the last
+ * connection of that file has closed, after the unix VFS below released
+ * that connection's locks. A file is never opened a second time to find
+ * out whether it is already open: it is looked up by stat() first.
+ * Connections that reach the same file through another VFS in the same
+ * process would still lose their locks at that last close: the store opens
+ * every connection of a database through one VFS.
+ *
  * Memory: the vfile is SQLite's allocation (szOsFile) with the lower VFS's
- * file object after ours; the mapping, our descriptor and the WAL buffer
- * belong to the vfile and are released in xClose. A vfile is used by one
- * connection, so by one thread at a time; only the counters are shared. */
+ * file object after ours; the mapping and the WAL buffer belong to the
+ * vfile and are released in xClose; the shared descriptors belong to the
+ * process-wide list below (under its mutex). A vfile is used by one
+ * connection, so by one thread at a time; only the counters and the
+ * descriptor list are shared. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -82,7 +103,8 @@ struct vfile {
     enum vkind kind;
 
     /* VK_MAIN */
-    int fd;                /* our read-only descriptor, for the mapping; -1 */
+    struct shared_fd *sfd; /* the process's descriptor of this file; NULL */
+    int fd;                /* sfd->fd, or -1 */
     unsigned char *map;    /* PROT_READ, MAP_SHARED, map_len bytes; NULL */
     sqlite3_int64 map_len;
     sqlite3_int64 map_max; /* mmap_size as the pager set it */
@@ -103,6 +125,101 @@ struct vfile {
 static sqlite3_vfs vfs;
 static sqlite3_vfs *lower_vfs;
 static atomic_uint_fast64_t st_maps, st_unmaps, st_wal_writes, st_wal_flushes, st_writebacks;
+
+/* ==== one descriptor per file and process ==== */
+
+struct shared_fd {
+    dev_t dev;
+    ino_t ino;
+    int fd;     /* O_RDONLY, for the mapping and sync_file_range */
+    int refs;   /* open vfiles using it */
+    int nextra; /* descriptors of the same file opened in a race (below) */
+    int extra[4];
+    struct shared_fd *next;
+};
+
+static pthread_mutex_t sfd_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct shared_fd *sfd_list;
+
+static struct shared_fd *sfd_find(dev_t dev, ino_t ino)
+{
+    for (struct shared_fd *d = sfd_list; d; d = d->next)
+        if (d->dev == dev && d->ino == ino)
+            return d;
+    return NULL;
+}
+
+/* The process's descriptor of file `name`, opened if this process has none,
+ * with one more reference; NULL if it cannot be opened (the connection
+ * then reads through xRead only). */
+static struct shared_fd *sfd_acquire(const char *name)
+{
+    struct shared_fd *d = NULL;
+    struct stat sb;
+    int fd;
+
+    pthread_mutex_lock(&sfd_mu);
+    if (stat(name, &sb) == 0 && (d = sfd_find(sb.st_dev, sb.st_ino)))
+        goto found;
+    if ((fd = open(name, O_RDONLY | O_CLOEXEC)) < 0)
+        goto out;
+    if (fstat(fd, &sb) != 0) {
+        /* cannot tell which file it is: keep it open for the process's
+         * life rather than risk closing a locked file's descriptor */
+        goto out;
+    }
+    if ((d = sfd_find(sb.st_dev, sb.st_ino))) {
+        /* the name moved to a file this process has open between stat and
+         * open: this descriptor may not be closed before that one */
+        if (d->nextra < (int)(sizeof d->extra / sizeof d->extra[0]))
+            d->extra[d->nextra++] = fd;
+        goto found;
+    }
+    if (!(d = calloc(1, sizeof *d)))
+        goto out; /* the descriptor stays open: see above */
+    d->dev = sb.st_dev;
+    d->ino = sb.st_ino;
+    d->fd = fd;
+    d->next = sfd_list;
+    sfd_list = d;
+found:
+    d->refs++;
+out:
+    pthread_mutex_unlock(&sfd_mu);
+    return d;
+}
+
+/* Drops a reference; the last one closes the descriptor. Called after the
+ * lower VFS closed the connection's file, so no connection of this process
+ * holds a lock through this VFS on that file any more. */
+static void sfd_release(struct shared_fd *d)
+{
+    struct shared_fd **pp;
+
+    if (!d)
+        return;
+    pthread_mutex_lock(&sfd_mu);
+    if (--d->refs == 0) {
+        for (pp = &sfd_list; *pp != d; pp = &(*pp)->next)
+            ;
+        *pp = d->next;
+        close(d->fd);
+        for (int i = 0; i < d->nextra; i++)
+            close(d->extra[i]);
+        free(d);
+    }
+    pthread_mutex_unlock(&sfd_mu);
+}
+
+int sq_vfs_open_files(void)
+{
+    int n = 0;
+    pthread_mutex_lock(&sfd_mu);
+    for (struct shared_fd *d = sfd_list; d; d = d->next)
+        n++;
+    pthread_mutex_unlock(&sfd_mu);
+    return n;
+}
 
 #define WRITEBACK_BYTES (256 * 1024) /* 64 KiB to 1 MiB measured alike, 4 MiB less well */
 
@@ -220,13 +337,16 @@ static int v_close(sqlite3_file *f)
             p->main->wal = NULL;
     } else if (p->kind == VK_MAIN) {
         unmap(p);
-        if (p->fd >= 0)
-            close(p->fd);
-        p->fd = -1;
         if (p->wal)
             p->wal->main = NULL;
     }
     rc2 = LM(f)->xClose(p->lower);
+    if (p->kind == VK_MAIN) {
+        /* only now: the lower close has given up this connection's locks */
+        sfd_release(p->sfd);
+        p->sfd = NULL;
+        p->fd = -1;
+    }
     return rc != SQLITE_OK ? rc : rc2;
 }
 
@@ -444,8 +564,9 @@ static int v_open(sqlite3_vfs *self, const char *name, sqlite3_file *f, int flag
     }
     if ((flags & SQLITE_OPEN_MAIN_DB) && name) {
         p->kind = VK_MAIN;
-        /* our own descriptor of the file SQLite just opened, to map it */
-        p->fd = open(name, O_RDONLY | O_CLOEXEC);
+        /* the process's descriptor of the file SQLite just opened, to map it */
+        if ((p->sfd = sfd_acquire(name)))
+            p->fd = p->sfd->fd;
         (void)measure(p);
     } else if ((flags & SQLITE_OPEN_WAL) && name) {
         sqlite3_file *db = sqlite3_database_file_object(name);
@@ -531,11 +652,37 @@ static int v_current_time64(sqlite3_vfs *self, sqlite3_int64 *out)
     return lower_vfs->xCurrentTimeInt64(lower_vfs, out);
 }
 
+/* The SQLite releases this layer was verified with (its tests, the crash
+ * and lock tests, the benchmark): it relies on the unix VFS's behaviour
+ * (the 128 KiB write limit, xFetch/xUnfetch as the pager calls them, the
+ * locks it takes) and on the wal-index layout. Outside this range the store
+ * uses SQLite's own unix VFS and says why. */
+#define VFS_VERIFIED_MIN 3040000 /* 3.40.0 */
+#define VFS_VERIFIED_END 3041000 /* up to 3.40.x */
+
+static char vfs_off_reason[160];
+
 static void vfs_register(void)
 {
-    lower_vfs = sqlite3_vfs_find(NULL);
-    if (!lower_vfs || lower_vfs->iVersion < 2 || !lower_vfs->xCurrentTimeInt64)
+    const char *env = getenv("FLOWLOGD_SQLITE_VFS");
+    int v = sqlite3_libversion_number();
+
+    if (env && strcmp(env, "off") == 0) {
+        snprintf(vfs_off_reason, sizeof vfs_off_reason, "FLOWLOGD_SQLITE_VFS=off");
         return;
+    }
+    if (v < VFS_VERIFIED_MIN || v >= VFS_VERIFIED_END) {
+        snprintf(vfs_off_reason, sizeof vfs_off_reason,
+                 "SQLite %s is outside the releases the flowlogd VFS was verified with "
+                 "(3.40.x)", sqlite3_libversion());
+        return;
+    }
+    lower_vfs = sqlite3_vfs_find(NULL);
+    if (!lower_vfs || lower_vfs->iVersion < 2 || !lower_vfs->xCurrentTimeInt64) {
+        snprintf(vfs_off_reason, sizeof vfs_off_reason, "SQLite has no default VFS to wrap");
+        lower_vfs = NULL;
+        return;
+    }
     vfs.iVersion = 2;
     vfs.szOsFile = (int)sizeof(struct vfile) + lower_vfs->szOsFile;
     vfs.mxPathname = lower_vfs->mxPathname;
@@ -553,15 +700,24 @@ static void vfs_register(void)
     vfs.xCurrentTime = v_current_time;
     vfs.xGetLastError = v_last_error;
     vfs.xCurrentTimeInt64 = v_current_time64;
-    if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK)
+    if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK) {
+        snprintf(vfs_off_reason, sizeof vfs_off_reason, "sqlite3_vfs_register failed");
         lower_vfs = NULL;
+    }
 }
+
+static pthread_once_t vfs_once = PTHREAD_ONCE_INIT;
 
 const char *sq_vfs_name(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, vfs_register);
+    pthread_once(&vfs_once, vfs_register);
     return lower_vfs ? VFS_NAME : NULL;
+}
+
+const char *sq_vfs_off_reason(void)
+{
+    pthread_once(&vfs_once, vfs_register);
+    return lower_vfs ? NULL : vfs_off_reason;
 }
 
 int sq_vfs_buffer_wal(sqlite3 *db, size_t bytes)

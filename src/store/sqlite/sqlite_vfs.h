@@ -10,8 +10,17 @@
 #include <stdint.h>
 
 /** Registers the VFS (once; not as the default) and returns its name for
- * sqlite3_open_v2, or NULL if SQLite has no default VFS to wrap. */
+ * sqlite3_open_v2, or NULL if it is not used: the linked SQLite is outside
+ * the releases it was verified with, FLOWLOGD_SQLITE_VFS=off, or SQLite has
+ * no default VFS to wrap. Connections then use SQLite's own unix VFS. */
 const char *sq_vfs_name(void);
+
+/** Why sq_vfs_name() is NULL (a sentence), or NULL when the VFS is used. */
+const char *sq_vfs_off_reason(void);
+
+/** How many database files this process's VFS keeps a descriptor of (one
+ * per file, however many connections have it open), for tests. */
+int sq_vfs_open_files(void);
 
 /** Lets db's WAL file coalesce its writes in a buffer of `bytes`, written
  * out before every sync of the WAL and before the wal-index changes. db

@@ -32,12 +32,16 @@
  *
  * The waker is optional: the plain engine's writer wakes its callers
  * itself. After each batch the writer runs the engine's after_batch hook
- * (the tuned engine's RESTART checkpoint, sqlite_ckpt.c).
+ * (the tuned engine's RESTART checkpoint, sqlite_ckpt.c); while its queue
+ * is empty and the engine's idle_wanted hook says so, it wakes after
+ * idle_ms without a job and runs on_idle (the tuned engine's TRUNCATE).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/sqlite/sqlite_thread.h"
@@ -186,6 +190,31 @@ static void *waker_main(void *arg)
     return NULL;
 }
 
+/* Waits (wr->mu held) for a job or for stopping; with the engine's idle
+ * work to do, wakes after idle_ms without a job to run it. */
+static void writer_wait(struct sq_writer *wr)
+{
+    struct timespec at;
+
+    if (!wr->on_idle || !wr->idle_wanted(wr->idle_arg)) {
+        pthread_cond_wait(&wr->work, &wr->mu);
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &at);
+    at.tv_sec += wr->idle_ms / 1000;
+    at.tv_nsec += (long)(wr->idle_ms % 1000) * 1000000L;
+    if (at.tv_nsec >= 1000000000L) {
+        at.tv_sec++;
+        at.tv_nsec -= 1000000000L;
+    }
+    if (pthread_cond_timedwait(&wr->work, &wr->mu, &at) == ETIMEDOUT && !wr->head &&
+        !wr->stopping) {
+        pthread_mutex_unlock(&wr->mu);
+        wr->on_idle(wr->idle_arg);
+        pthread_mutex_lock(&wr->mu);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct sq_writer *wr = arg;
@@ -197,7 +226,7 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&wr->mu);
     for (;;) {
         while (!wr->head && !wr->stopping)
-            pthread_cond_wait(&wr->work, &wr->mu);
+            writer_wait(wr);
         if (!wr->head)
             break; /* stopping and drained */
         batch = take_batch(wr, &n, &last);

@@ -34,6 +34,13 @@ struct sq_writer {
      * and before the next: the tuned engine's RESTART checkpoint */
     void (*after_batch)(void *arg);
     void *after_arg;
+    /* with an empty queue: if idle_wanted(idle_arg) (on the writer thread),
+     * the writer runs on_idle(idle_arg) once no job came for idle_ms (the
+     * tuned engine's TRUNCATE of the WAL); set before sq_writer_start */
+    int (*idle_wanted)(void *arg);
+    void (*on_idle)(void *arg);
+    void *idle_arg;
+    unsigned idle_ms;
 };
 
 /** Initialises wr's locks (before sq_writer_start; sq_writer_fini undoes). */

@@ -1,0 +1,16 @@
+/* pg.h: what callers outside store/pg may see of the PostgreSQL store
+ * besides store.h (no libpq types). */
+#ifndef FLOWLOGD_STORE_PG_PG_H
+#define FLOWLOGD_STORE_PG_PG_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+/** Group-commit counters of a store opened by store_open_pg: committed
+ * create batches, creates in them, batches replayed one job per
+ * transaction, in-doubt commits settled by a lookup. */
+void store_pg_stats(struct store *st, uint64_t *commits, uint64_t *jobs, uint64_t *replays,
+                    uint64_t *settled);
+
+#endif

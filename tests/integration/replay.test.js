@@ -1,0 +1,245 @@
+// replay.test.js: the flow engine offline (issue 14 §5, §6): `flowlogd
+// replay` over captures made by tools/flowgen equals flowgen's ground truth,
+// record for record and byte for byte, for several window sizes and address
+// plans; NODATA for empty windows; SKIPDATA when the table is too small; a
+// truncated or corrupt capture is reported with the byte offset where it
+// broke, after the records read so far.
+"use strict";
+
+const { describe, test, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { spawnSync } = require("node:child_process");
+
+const BIN = process.env.FLOWLOGD_BIN || path.resolve(__dirname, "../../build/flowlogd");
+const FLOWGEN = process.env.FLOWGEN_BIN || path.join(path.dirname(BIN), "tools", "flowgen");
+
+let dir;
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlogd-replay-"));
+});
+after(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 30 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function flowgen(name, args) {
+  const pcap = path.join(dir, `${name}.pcap`);
+  const r = run(FLOWGEN, ["--out", pcap, "--truth", path.join(dir, name), ...args]);
+  assert.equal(r.status, 0, `flowgen: ${r.stderr}`);
+  return pcap;
+}
+
+function truth(name, w) {
+  return fs.readFileSync(path.join(dir, `${name}.${w}.txt`), "utf8");
+}
+
+function replay(pcap, args) {
+  return run(BIN, ["replay", "--pcap", pcap, ...args]);
+}
+
+/** Record offsets in a pcap file: [start of each record header]. */
+function recordOffsets(buf) {
+  const offs = [];
+  let off = 24;
+  while (off + 16 <= buf.length) {
+    offs.push(off);
+    off += 16 + buf.readUInt32LE(off + 8);
+  }
+  return offs;
+}
+
+const IDS = ["--interface-id", "eni-test0001", "--account-id", "1251762227"];
+
+describe("flowlogd replay equals flowgen's ground truth", () => {
+  const windows = [1, 10, 60, 300];
+  let pcap;
+  before(() => {
+    pcap = flowgen("mix", ["--packets", "30000", "--flows", "400", "--windows", windows.join(","), ...IDS]);
+  });
+  for (const w of windows) {
+    test(`${w}-second windows`, () => {
+      const r = replay(pcap, ["--capture-window", String(w), ...IDS]);
+      assert.equal(r.status, 0, r.stderr);
+      const want = truth("mix", w);
+      assert.ok(want.split("\n").length > 100, "the truth has records");
+      assert.equal(r.stdout, want);
+    });
+  }
+
+  test("the capture holds every kind of traffic the issue names", () => {
+    const lines = truth("mix", 60).trim().split("\n").map((l) => l.split(" "));
+    const protos = new Set(lines.map((f) => f[7]));
+    for (const p of ["1", "6", "17", "47", "58"]) assert.ok(protos.has(p), `protocol ${p}`);
+    assert.ok(lines.some((f) => f[7] === "1" && f[6] === "2048"), "ICMP echo request: 8<<8");
+    assert.ok(lines.some((f) => f[7] === "1" && f[6] === "0"), "ICMP echo reply");
+    assert.ok(lines.some((f) => f[7] === "47" && f[5] === "-" && f[6] === "-"), "GRE: '-' ports");
+    assert.ok(lines.some((f) => f[3].includes(":")), "IPv6");
+    assert.ok(lines.some((f) => f[6] === "53" || f[5] === "53"), "DNS");
+  });
+
+  test("a different seed and address plan, 7-second windows", () => {
+    const p = flowgen("plan", ["--packets", "15000", "--flows", "2000", "--seed", "42", "--windows", "7",
+      "--src-net", "192.0.2.0/24", "--dst-net", "198.51.100.0/24", "--src-net6", "fd00:1::/64",
+      "--dst-net6", "fd00:2::/64", "--duration", "100"]);
+    const r = replay(p, ["--capture-window", "7"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, truth("plan", 7));
+    assert.match(r.stdout, /^2 - - 192\.0\.2\./m);
+  });
+
+  test("sparse traffic: the empty windows between packets say NODATA", () => {
+    const p = flowgen("sparse", ["--packets", "40", "--flows", "3", "--duration", "600", "--windows", "2,30", ...IDS]);
+    for (const w of [2, 30]) {
+      const r = replay(p, ["--capture-window", String(w), ...IDS]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, truth("sparse", w));
+    }
+    assert.match(truth("sparse", 2), /^2 1251762227 eni-test0001 - - - - - - - \d+ \d+ - NODATA$/m);
+  });
+
+  test("a table too small: the windows that overflowed say SKIPDATA, nothing else is wrong", () => {
+    const r = replay(pcap, ["--capture-window", "60", "--max-flows", "50", ...IDS]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /found the table full/);
+    const got = r.stdout.trim().split("\n");
+    const skip = got.filter((l) => l.endsWith(" SKIPDATA"));
+    assert.ok(skip.length > 0);
+    // every OK record it did write is a prefix-table flow with partial counts,
+    // never a flow that is not in the truth
+    const keys = new Set(truth("mix", 60).trim().split("\n").map((l) => l.split(" ").slice(0, 8).concat(l.split(" ").slice(10, 12)).join(" ")));
+    for (const l of got.filter((x) => x.endsWith(" OK"))) {
+      const f = l.split(" ");
+      assert.ok(keys.has(f.slice(0, 8).concat(f.slice(10, 12)).join(" ")), l);
+    }
+  });
+});
+
+describe("flowlogd replay on a broken capture", () => {
+  let pcap, buf, offs;
+  before(() => {
+    pcap = flowgen("brk", ["--packets", "6000", "--flows", "100", "--windows", "10", ...IDS]);
+    buf = fs.readFileSync(pcap);
+    offs = recordOffsets(buf);
+  });
+
+  /** The truth's lines of the windows that end before time `t` (seconds). */
+  function truthBefore(t) {
+    return truth("brk", 10).split("\n").filter((l) => l && Number(l.split(" ")[11]) <= t);
+  }
+
+  test("truncated in the middle of a packet: records so far, then the offset", () => {
+    const at = offs[4010];
+    const cut = path.join(dir, "cut.pcap");
+    fs.writeFileSync(cut, buf.subarray(0, at + 16 + 5));
+    const r = replay(cut, ["--capture-window", "10", ...IDS]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`truncated or corrupt at byte ${at}\\b`));
+    const lines = r.stdout.trim().split("\n");
+    assert.equal(lines.at(-1).split(" ").at(-1), "SKIPDATA", "the broken window says SKIPDATA");
+    // windows that closed before the last whole packet's are exactly the
+    // truth's; the window in progress (that packet's) ends with SKIPDATA
+    const tsLast = buf.readUInt32LE(offs[4009]);
+    const brokenStart = tsLast - (tsLast % 10);
+    assert.equal(Number(lines.at(-1).split(" ")[10]), brokenStart);
+    const done = lines.filter((l) => Number(l.split(" ")[11]) <= brokenStart);
+    assert.deepEqual(done, truthBefore(brokenStart));
+    assert.ok(done.length > 100);
+  });
+
+  test("truncated inside a record header", () => {
+    const at = offs[1234];
+    const cut = path.join(dir, "cut2.pcap");
+    fs.writeFileSync(cut, buf.subarray(0, at + 7));
+    const r = replay(cut, ["--capture-window", "10", ...IDS]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`at byte ${at}\\b`));
+  });
+
+  test("a corrupt record length", () => {
+    const at = offs[3000];
+    const bad = Buffer.from(buf);
+    bad.writeUInt32LE(0xfffffff0, at + 8);
+    const p = path.join(dir, "bad.pcap");
+    fs.writeFileSync(p, bad);
+    const r = replay(p, ["--capture-window", "10", ...IDS]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`at byte ${at}\\b`));
+    assert.ok(r.stdout.length > 0, "the records before the break are printed");
+  });
+
+  test("not a capture at all; a missing file; bad options", () => {
+    const p = path.join(dir, "junk.pcap");
+    fs.writeFileSync(p, "this is not a pcap file, just text\n");
+    let r = replay(p, []);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /junk\.pcap/);
+    assert.equal(r.stdout, "");
+    r = replay(path.join(dir, "absent.pcap"), []);
+    assert.equal(r.status, 1);
+    r = replay(pcap, ["--capture-window", "0"]);
+    assert.equal(r.status, 2);
+    r = replay(pcap, ["--capture-window", "601"]);
+    assert.equal(r.status, 2);
+    r = replay(pcap, ["--format", "version bogus"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /bogus/);
+    r = replay(pcap, ["--local", "10.0.0.0/33"]);
+    assert.equal(r.status, 2);
+  });
+});
+
+describe("flowlogd replay formats", () => {
+  test("extended fields: flow-direction from --local, type, tcp-flags", () => {
+    const p = flowgen("fmt", ["--packets", "3000", "--flows", "50", "--windows", "60"]);
+    const r = replay(p, ["--capture-window", "60", "--local", "10.0.0.0/8,2001:db8:1::/64",
+      "--format", "${version} ${srcaddr} ${dstaddr} ${protocol} ${tcp-flags} ${flow-direction} ${type}"]);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n").map((l) => l.split(" "));
+    assert.ok(lines.length > 50);
+    for (const f of lines) {
+      assert.equal(f[0], "5");
+      const fromLocal = f[1].startsWith("10.") || f[1].startsWith("2001:db8:1:");
+      assert.equal(f[5], fromLocal ? "egress" : "ingress", f.join(" "));
+      assert.equal(f[6], f[1].includes(":") ? "IPv6" : "IPv4");
+      if (f[3] !== "6") assert.equal(f[4], "-");
+    }
+    // a client's SYN side never shows ACK; the server side shows SYN-ACK (18)
+    const tcp = lines.filter((f) => f[3] === "6");
+    assert.ok(tcp.some((f) => (Number(f[4]) & 0x12) === 0x12 && f[5] === "ingress"));
+    assert.ok(tcp.every((f) => f[5] !== "egress" || (Number(f[4]) & 0x10) === 0));
+  });
+});
+
+describe("flowlogd records (the files sink's reader)", () => {
+  test("prints a flow log's windows in order, bounded by --since/--until", () => {
+    const data = path.join(dir, "data");
+    const fl = path.join(data, "records", "fl-rec00001");
+    fs.mkdirSync(fl, { recursive: true });
+    fs.writeFileSync(path.join(fl, "1700000100-1700000160.log"), "w2\n");
+    fs.writeFileSync(path.join(fl, "1700000040-1700000100.log"), "w1\n");
+    fs.writeFileSync(path.join(fl, "1700000040-1700000100.1.log"), "w1 again\n");
+    fs.writeFileSync(path.join(fl, ".tmp-1700000160-1-0"), "half written\n");
+    let r = run(BIN, ["records", "--data", data, "fl-rec00001"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "w1\nw1 again\nw2\n");
+    r = run(BIN, ["records", "--records", path.join(data, "records"), "fl-rec00001", "--since", "1700000100"]);
+    assert.equal(r.stdout, "w2\n");
+    r = run(BIN, ["records", "--data", data, "fl-rec00001", "--until", "2023-11-14T22:15:00Z"]);
+    assert.equal(r.stdout, "w1\nw1 again\n"); // 1700000100
+    r = run(BIN, ["records", "--data", data, "fl-nothing0"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no records for fl-nothing0/);
+    r = run(BIN, ["records", "--data", data, "../etc"]);
+    assert.equal(r.status, 2);
+    r = run(BIN, ["records", "--data", data, "fl-rec00001", "--since", "yesterday"]);
+    assert.equal(r.status, 2);
+  });
+});
