@@ -27,6 +27,8 @@ pkgs=(
 test_pkgs=(
   clang
   libclang-rt-14-dev
+  # make tsan: gcc's ThreadSanitizer runtime
+  libtsan2
   dpkg-dev
   debhelper
   lintian

@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "http/http.h"
 #include "server/notify.h"
+#include "store/sqlite/sqlite.h"
 #include "store/store.h"
 #include "tls/cert.h"
 
@@ -57,6 +58,9 @@ static const struct opt serve_opts[] = {
      "close a connection idle this long, in seconds; 0 = never"},
     {"wal-limit-mb", OPT_UINT, "N", "64", 0, 1u << 20, 0,
      "the SQLite WAL's ceiling in MB, 0 = none (as FLOWLOGD_SQLITE_WAL_MB); emptied when idle"},
+    {"sqlite-engine", OPT_CHOICE, "tuned,plain", NULL, 0, 0, 0,
+     "the SQLite store's engine (default tuned, or $FLOWLOGD_SQLITE_ENGINE); plain: SQLite's "
+     "own VFS, reads and checkpoints"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {"log-format", OPT_CHOICE, "text,json", "text", 0, 0, 0,
      "log lines as text or as one JSON object each"},
@@ -326,7 +330,7 @@ int server_main(int argc, char **argv)
     char host[256], tls_host[256], err[256];
     char *tls_cert = NULL, *tls_key = NULL;
     unsigned short tls_port = 0;
-    const char *listen, *tls_listen, *tls_cert_path, *tls_key_path;
+    const char *listen, *tls_listen, *tls_cert_path, *tls_key_path, *engine;
     struct srv sv = {.api = NULL};
     int plain;
     sigset_t stop_signals;
@@ -366,6 +370,14 @@ int server_main(int argc, char **argv)
     /* the plain listener: asked for, or the default when TLS is not */
     plain = opts_get(&o, "listen") || !tls_listen;
     listen = opts_str(&o, "listen");
+    /* the SQLite engine: --sqlite-engine, else $FLOWLOGD_SQLITE_ENGINE, else tuned */
+    if (!(engine = opts_get(&o, "sqlite-engine")))
+        engine = getenv("FLOWLOGD_SQLITE_ENGINE");
+    if (engine && *engine && !store_sqlite_engine_known(engine)) {
+        fprintf(stderr, "flowlogd: FLOWLOGD_SQLITE_ENGINE wants tuned or plain, got %s\n", engine);
+        rc = 2;
+        goto done;
+    }
     if (parse_listen(listen, host, sizeof host, &hcfg.port) != 0) {
         fprintf(stderr, "flowlogd: --listen wants HOST:PORT, got %s\n", listen);
         rc = 2;
@@ -405,7 +417,7 @@ int server_main(int argc, char **argv)
         goto done;
 
     if (!(st = opts_get(&o, "store") ? store_open_pg(opts_get(&o, "store"), &se)
-                                     : store_open_sqlite(opts_get(&o, "data"), &se))) {
+                                     : store_open_sqlite_engine(opts_get(&o, "data"), engine, &se))) {
         log_error("cannot open the store in %s: %s",
                   opts_get(&o, "data") ? opts_get(&o, "data") : "PostgreSQL", se.msg);
         goto done;
@@ -451,8 +463,11 @@ int server_main(int argc, char **argv)
     }
     /* both listeners are up before either line: "listening" means ready */
     if (http) {
-        log_info("listening on %s:%u (store %s%s%s)", host, http_port(http), st->name,
-                 opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
+        if (opts_get(&o, "data"))
+            log_info("listening on %s:%u (store %s, %s engine, in %s)", host, http_port(http),
+                     st->name, store_sqlite_engine(st), opts_get(&o, "data"));
+        else
+            log_info("listening on %s:%u (store %s)", host, http_port(http), st->name);
         printf("listening on %s:%u\n", host, http_port(http));
     }
     if (https) {
