@@ -271,6 +271,23 @@ struct store_ops {
                                const char *const *del, size_t ndel, struct serr *);
 
     int (*integrity_check)(struct store *, struct serr *);
+
+    /* ==== the test-lifecycle admin operations (src/admin) ==== */
+    /* Deletes account `uin` and everything of it (keys, inventory, flow
+     * logs, tags, counters), or every account when uin is NULL, in one
+     * durable transaction. STORE_NOTFOUND for an unknown uin. */
+    int (*reset)(struct store *, const char *uin, struct serr *);
+    /* Creates an account with want's AppId and Uin (0 / "" = drawn at
+     * random) and quota (0 = the default); when secret_id is not NULL, with
+     * the key secret_id/secret_key (every action) in the same transaction.
+     * STORE_EXISTS if the AppId, Uin or SecretId is taken (serr says which);
+     * nothing is written then. */
+    int (*account_put)(struct store *, const struct account *want, const char *secret_id,
+                       const char *secret_key, struct account *out, struct serr *);
+    /* A permanent key with the given SecretId/SecretKey for account uin
+     * (actions as key_create). STORE_NOTFOUND, STORE_EXISTS. */
+    int (*key_put)(struct store *, const char *uin, const char *secret_id,
+                   const char *secret_key, const char *actions, struct serr *);
     void (*close)(struct store *);
 };
 
@@ -397,6 +414,21 @@ static inline int store_flowlog_tags_modify(struct store *s, const char *uin, co
 static inline int store_integrity_check(struct store *s, struct serr *e)
 {
     return s->ops->integrity_check(s, e);
+}
+static inline int store_reset(struct store *s, const char *uin, struct serr *e)
+{
+    return s->ops->reset(s, uin, e);
+}
+static inline int store_account_put(struct store *s, const struct account *want,
+                                    const char *secret_id, const char *secret_key,
+                                    struct account *out, struct serr *e)
+{
+    return s->ops->account_put(s, want, secret_id, secret_key, out, e);
+}
+static inline int store_key_put(struct store *s, const char *uin, const char *secret_id,
+                                const char *secret_key, const char *actions, struct serr *e)
+{
+    return s->ops->key_put(s, uin, secret_id, secret_key, actions, e);
 }
 static inline void store_close(struct store *s)
 {
