@@ -288,6 +288,9 @@ struct store_ops {
      * (actions as key_create). STORE_NOTFOUND, STORE_EXISTS. */
     int (*key_put)(struct store *, const char *uin, const char *secret_id,
                    const char *secret_key, const char *actions, struct serr *);
+    /* *any = 1 if the store has at least one account, else 0 (serve --init
+     * applies its files to an empty store only). */
+    int (*account_any)(struct store *, int *any, struct serr *);
     void (*close)(struct store *);
 };
 
@@ -429,6 +432,10 @@ static inline int store_key_put(struct store *s, const char *uin, const char *se
                                 const char *secret_key, const char *actions, struct serr *e)
 {
     return s->ops->key_put(s, uin, secret_id, secret_key, actions, e);
+}
+static inline int store_account_any(struct store *s, int *any, struct serr *e)
+{
+    return s->ops->account_any(s, any, e);
 }
 static inline void store_close(struct store *s)
 {

@@ -111,8 +111,13 @@ static void test_reset_all(void **state)
 
     populate(f->s, &f->a, "AKIDaaaa", "vpc-aaaaaaaa", "fl-aaaaaaaa");
     populate(f->s, &f->b, "AKIDbbbb", "vpc-bbbbbbbb", "fl-bbbbbbbb");
+    int any = -1;
+    assert_int_equal(store_account_any(f->s, &any, &e), STORE_OK);
+    assert_int_equal(any, 1);
     if (store_reset(f->s, NULL, &e) != STORE_OK)
         fail_msg("reset: %s", e.msg);
+    assert_int_equal(store_account_any(f->s, &any, &e), STORE_OK);
+    assert_int_equal(any, 0);
     assert_int_equal(store_key_lookup(f->s, "AKIDaaaa", &k, &e), STORE_NOTFOUND);
     assert_int_equal(store_key_lookup(f->s, "AKIDbbbb", &k, &e), STORE_NOTFOUND);
     assert_int_equal(flowlogs_of(f->s, f->b.uin), 0);

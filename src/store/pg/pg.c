@@ -1067,6 +1067,17 @@ done:
 
 static void pg_close(struct store *st);
 
+static int pg_account_any(struct store *st, int *any, struct serr *e)
+{
+    PGresult *r = pg_read((struct store_pg *)st, "accounts",
+                          "SELECT EXISTS(SELECT 1 FROM accounts)", 0, NULL, e);
+    if (!r)
+        return STORE_ERR;
+    *any = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return STORE_OK;
+}
+
 static const struct store_ops pg_ops = {
     .account_create = pg_account_create,
     .key_create = pg_key_create,
@@ -1090,6 +1101,7 @@ static const struct store_ops pg_ops = {
     .reset = pg_reset,
     .account_put = pg_account_put,
     .key_put = pg_key_put,
+    .account_any = pg_account_any,
     .close = pg_close,
 };
 

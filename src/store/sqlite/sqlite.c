@@ -227,6 +227,7 @@ static const struct store_ops sqlite_ops = {
     .reset = sq_reset,
     .account_put = sq_account_put,
     .key_put = sq_key_put,
+    .account_any = sq_account_any,
     .close = sq_close,
 };
 

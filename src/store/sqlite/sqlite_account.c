@@ -573,3 +573,26 @@ int sq_account_put(struct store *st, const struct account *want, const char *sec
         return sq_err(e, STORE_ERR, "a key needs a SecretId and a SecretKey");
     return sq_write(st, job_account_put, &a, e);
 }
+
+int sq_account_any(struct store *st, int *any, struct serr *e)
+{
+    struct conn *c = NULL;
+    sqlite3_stmt *q;
+    int rc = STORE_ERR, step;
+
+    if (sq_read_begin(st, &c, e) != STORE_OK)
+        return STORE_ERR;
+    if (!(q = sq_prepare_once(c, "SELECT EXISTS(SELECT 1 FROM accounts)", e)))
+        goto fail;
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        *any = sqlite3_column_int(q, 0) != 0;
+        rc = STORE_OK;
+    } else {
+        sq_fail(c->db, "accounts", e);
+    }
+    sqlite3_finalize(q);
+fail:
+    sq_read_end(st, c);
+    return rc;
+}

@@ -63,6 +63,7 @@ int sq_resource_get(struct store *st, const char *uin, const char *region, enum 
                     const char *id, struct resource *out, struct serr *e);
 int sq_integrity_check(struct store *st, struct serr *e);
 int sq_reset(struct store *st, const char *uin, struct serr *e);
+int sq_account_any(struct store *st, int *any, struct serr *e);
 int sq_account_put(struct store *st, const struct account *want, const char *secret_id,
                    const char *secret_key, struct account *out, struct serr *e);
 int sq_key_put(struct store *st, const char *uin, const char *secret_id, const char *secret_key,

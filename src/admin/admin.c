@@ -1,0 +1,571 @@
+/* admin.c: the admin API (see admin.h): the bearer token, a table of
+ * routes, and the account and inventory documents shared with
+ * `serve --init`. */
+#include "admin/admin.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin/health.h"
+#include "api/api.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "validate/inventory.h"
+
+/* a request body's ceiling (an inventory of a large account) */
+#define ADMIN_MAX_DOC (64u << 20)
+
+struct admin {
+    struct store *st;
+    struct api *api;
+    unsigned char token_hash[SHA256_DIGEST_LENGTH];
+};
+
+/* What a route answers: an HTTP status and a JSON object (owned). */
+struct answer {
+    int status;
+    json_t *body;
+};
+
+static struct answer fail(int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static struct answer fail(int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return (struct answer){status, json_pack("{s:{s:s,s:s}}", "Error", "Code", code, "Message", msg)};
+}
+
+static struct answer ok(json_t *body)
+{
+    return body ? (struct answer){200, body}
+                : fail(500, "InternalError", "out of memory");
+}
+
+/* A store result other than STORE_OK as an answer. */
+static struct answer store_fail(int rc, const struct serr *e, const char *what)
+{
+    switch (rc) {
+    case STORE_NOTFOUND:
+        return fail(404, "AccountNotFound", "no account with Uin %s", e->msg);
+    case STORE_EXISTS:
+        return fail(409, "AlreadyExists", "%s: %s", what, e->msg);
+    default:
+        log_error("admin: %s: %s", what, e->msg);
+        return fail(rc == STORE_ERR && strstr(e->msg, "action") ? 400 : 500,
+                    rc == STORE_ERR && strstr(e->msg, "action") ? "InvalidParameter"
+                                                                 : "InternalError",
+                    "%s: %s", what, e->msg);
+    }
+}
+
+/* ==== reading the documents ==== */
+
+/* A string member (NULL if absent); -1 if present but not a string. */
+static int get_str(json_t *o, const char *key, const char **out, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= cap ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return -1;
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* A Uin: given as a string or a number, 1 to 20 digits. */
+static int get_uin(json_t *o, char out[24])
+{
+    json_t *v = json_object_get(o, "Uin");
+    uint64_t n;
+    out[0] = '\0';
+    if (!v)
+        return 0;
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        snprintf(out, 24, "%lld", (long long)json_integer_value(v));
+        return 0;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 20 ||
+        parse_u64(json_string_value(v), json_string_length(v), &n) != 0)
+        return -1;
+    snprintf(out, 24, "%s", json_string_value(v));
+    return 0;
+}
+
+/* Members other than these are refused (a typo must not pass silently). */
+static const char *unknown_member(json_t *o, const char *const *known)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        const char *const *k = known;
+        while (*k && strcmp(*k, key) != 0)
+            k++;
+        if (!*k)
+            return key;
+    }
+    return NULL;
+}
+
+/* POST /admin/accounts: {"SecretId","SecretKey","AppId","Uin","FlowLogQuota"},
+ * every member optional (a SecretId wants its SecretKey). */
+static struct answer do_account(struct store *st, json_t *in)
+{
+    static const char *const known[] = {"SecretId", "SecretKey", "AppId", "Uin",
+                                        "FlowLogQuota", NULL};
+    struct key_info key;
+    struct account want = {0}, got;
+    struct serr se = {{0}};
+    const char *sid, *skey, *bad;
+    json_t *v;
+    int rc;
+
+    if ((bad = unknown_member(in, known)))
+        return fail(400, "UnknownParameter", "unknown member %s", bad);
+    if (get_str(in, "SecretId", &sid, sizeof key.secret_id) != 0 ||
+        get_str(in, "SecretKey", &skey, sizeof key.secret_key) != 0)
+        return fail(400, "InvalidParameter",
+                    "SecretId and SecretKey are non-empty strings of at most %zu bytes",
+                    sizeof key.secret_id - 1);
+    if (!sid != !skey)
+        return fail(400, "MissingParameter", "SecretId and SecretKey go together");
+    if (get_uin(in, want.uin) != 0)
+        return fail(400, "InvalidParameter", "Uin is a string of 1 to 20 digits");
+    if ((v = json_object_get(in, "AppId"))) {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+            json_integer_value(v) > 9999999999999LL)
+            return fail(400, "InvalidParameter", "AppId is a positive integer");
+        want.app_id = (uint64_t)json_integer_value(v);
+    }
+    if ((v = json_object_get(in, "FlowLogQuota"))) {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+            json_integer_value(v) > 1000000)
+            return fail(400, "InvalidParameter", "FlowLogQuota is an integer from 1 to 1000000");
+        want.flowlog_quota = (uint32_t)json_integer_value(v);
+    }
+    if ((rc = store_account_put(st, &want, sid, skey, &got, &se)) != STORE_OK)
+        return store_fail(rc, &se, "cannot create the account");
+    if (sid) {
+        snprintf(key.secret_id, sizeof key.secret_id, "%s", sid);
+        snprintf(key.secret_key, sizeof key.secret_key, "%s", skey);
+    } else if ((rc = store_key_create(st, got.uin, NULL, &key, &se)) != STORE_OK) {
+        return store_fail(rc, &se, "cannot create the key");
+    }
+    return ok(json_pack("{s:I,s:s,s:i,s:s,s:s}", "AppId", (json_int_t)got.app_id, "Uin", got.uin,
+                        "FlowLogQuota", (int)got.flowlog_quota, "SecretId", key.secret_id,
+                        "SecretKey", key.secret_key));
+}
+
+/* POST /admin/keys: {"Uin", "SecretId"?, "SecretKey"?, "Actions"?}; a key
+ * without a SecretId is drawn at random. */
+static struct answer do_key(struct store *st, json_t *in)
+{
+    static const char *const known[] = {"Uin", "SecretId", "SecretKey", "Actions", NULL};
+    struct key_info key;
+    struct serr se = {{0}};
+    char uin[24];
+    const char *sid, *skey, *actions, *bad;
+    int rc;
+
+    if ((bad = unknown_member(in, known)))
+        return fail(400, "UnknownParameter", "unknown member %s", bad);
+    if (get_uin(in, uin) != 0 || !uin[0])
+        return fail(400, "MissingParameter", "Uin (a string of digits) is required");
+    if (get_str(in, "SecretId", &sid, sizeof key.secret_id) != 0 ||
+        get_str(in, "SecretKey", &skey, sizeof key.secret_key) != 0 ||
+        get_str(in, "Actions", &actions, sizeof key.actions) != 0)
+        return fail(400, "InvalidParameter", "SecretId, SecretKey and Actions are strings");
+    if (!sid != !skey)
+        return fail(400, "MissingParameter", "SecretId and SecretKey go together");
+    if (sid) {
+        if ((rc = store_key_put(st, uin, sid, skey, actions, &se)) != STORE_OK)
+            return rc == STORE_NOTFOUND ? fail(404, "AccountNotFound", "no account with Uin %s", uin)
+                                        : store_fail(rc, &se, "cannot create the key");
+        snprintf(key.secret_id, sizeof key.secret_id, "%s", sid);
+        snprintf(key.secret_key, sizeof key.secret_key, "%s", skey);
+    } else if ((rc = store_key_create(st, uin, actions, &key, &se)) != STORE_OK) {
+        return rc == STORE_NOTFOUND ? fail(404, "AccountNotFound", "no account with Uin %s", uin)
+                                    : store_fail(rc, &se, "cannot create the key");
+    }
+    return ok(json_pack("{s:s,s:s,s:s}", "Uin", uin, "SecretId", key.secret_id, "SecretKey",
+                        key.secret_key));
+}
+
+/* POST /admin/inventory: an inventory file (docs/API.md, Inventory) with
+ * a "Uin" member naming the account. All or nothing, idempotent. */
+static struct answer do_inventory(struct store *st, json_t *in)
+{
+    struct resource *items = NULL;
+    struct serr se = {{0}};
+    char uin[24], err[512];
+    json_t *copy;
+    char *text;
+    size_t n;
+    int rc;
+
+    if (get_uin(in, uin) != 0 || !uin[0])
+        return fail(400, "MissingParameter", "Uin (a string of digits) is required");
+    if (!(copy = json_copy(in)))
+        return fail(500, "InternalError", "out of memory");
+    json_object_del(copy, "Uin");
+    text = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    if (!text)
+        return fail(500, "InternalError", "out of memory");
+    rc = inventory_parse(text, strlen(text), st, uin, &items, &n, err, sizeof err);
+    free(text);
+    if (rc != 0)
+        return fail(400, "InvalidInventory", "%s (nothing was imported)", err);
+    rc = store_inventory_import(st, uin, items, n, &se);
+    free(items);
+    if (rc == STORE_NOTFOUND)
+        return fail(404, "AccountNotFound", "no account with Uin %s", uin);
+    if (rc != STORE_OK)
+        return store_fail(rc, &se, "import failed, nothing was imported");
+    return ok(json_pack("{s:s,s:I}", "Uin", uin, "Imported", (json_int_t)n));
+}
+
+/* ==== routes ==== */
+
+static struct answer route_reset(struct admin *ad, json_t *in)
+{
+    static const char *const known[] = {"Uin", NULL};
+    struct serr se = {{0}};
+    char uin[24];
+    const char *bad;
+    int rc;
+
+    if ((bad = unknown_member(in, known)))
+        return fail(400, "UnknownParameter", "unknown member %s", bad);
+    if (get_uin(in, uin) != 0)
+        return fail(400, "InvalidParameter", "Uin is a string of 1 to 20 digits");
+    rc = store_reset(ad->st, uin[0] ? uin : NULL, &se);
+    if (ad->api) /* keys of a half-done reset are refused too: the store says */
+        api_forget_credentials(ad->api);
+    if (rc == STORE_NOTFOUND)
+        return fail(404, "AccountNotFound", "no account with Uin %s", uin);
+    if (rc != STORE_OK)
+        return store_fail(rc, &se, "reset failed, nothing was deleted");
+    log_info("admin: reset %s%s", uin[0] ? "account " : "everything", uin);
+    return ok(uin[0] ? json_pack("{s:s}", "Reset", uin) : json_pack("{s:s}", "Reset", "all"));
+}
+
+static struct answer route_accounts(struct admin *ad, json_t *in)
+{
+    return do_account(ad->st, in);
+}
+
+static struct answer route_keys(struct admin *ad, json_t *in)
+{
+    return do_key(ad->st, in);
+}
+
+static struct answer route_inventory(struct admin *ad, json_t *in)
+{
+    return do_inventory(ad->st, in);
+}
+
+static struct answer route_seed(struct admin *ad, json_t *in)
+{
+    static const char *const known[] = {"Seed", NULL};
+    json_t *v = json_object_get(in, "Seed");
+    const char *bad;
+    (void)ad;
+    if ((bad = unknown_member(in, known)))
+        return fail(400, "UnknownParameter", "unknown member %s", bad);
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return fail(400, "MissingParameter", "Seed (a non-negative integer) is required");
+    ids_seed((uint64_t)json_integer_value(v));
+    log_info("admin: ids seeded with %lld", (long long)json_integer_value(v));
+    return ok(json_pack("{s:I}", "Seed", json_integer_value(v)));
+}
+
+typedef struct answer (*route_fn)(struct admin *ad, json_t *in);
+
+/* The admin API: a new route is a row. Every route takes a JSON object
+ * (an empty body is {}) and answers one. */
+static const struct {
+    const char *method, *path;
+    route_fn fn;
+} routes[] = {
+    {"POST", "/admin/reset", route_reset},
+    {"POST", "/admin/accounts", route_accounts},
+    {"POST", "/admin/keys", route_keys},
+    {"POST", "/admin/inventory", route_inventory},
+    {"POST", "/admin/seed", route_seed},
+};
+
+/* ==== the handler ==== */
+
+static void reply(struct http_reply *out, struct answer a)
+{
+    char *s = a.body ? json_dumps(a.body, JSON_COMPACT) : NULL;
+    size_t n = s ? strlen(s) : 0;
+    json_decref(a.body);
+    out->content_type = "application/json";
+    if (!s) {
+        out->status = 500;
+        out->body = strdup("{\"Error\":{\"Code\":\"InternalError\",\"Message\":\"out of memory\"}}");
+        out->body_len = out->body ? strlen(out->body) : 0;
+        return;
+    }
+    /* a line end for the terminal's sake */
+    char *t = realloc(s, n + 2);
+    if (t) {
+        s = t;
+        s[n++] = '\n';
+        s[n] = '\0';
+    }
+    out->status = a.status;
+    out->body = s;
+    out->body_len = n;
+}
+
+/* Constant time: the digests of the two tokens are compared, so neither
+ * the token's length nor its first difference shows in the timing. */
+static int authorized(const struct admin *ad, const struct http_request *req)
+{
+    const char *h = http_header(req, "Authorization");
+    unsigned char got[SHA256_DIGEST_LENGTH];
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    SHA256((const unsigned char *)h, strlen(h), got);
+    return CRYPTO_memcmp(got, ad->token_hash, sizeof got) == 0;
+}
+
+int admin_http_quick(void *ud, const struct http_request *req)
+{
+    (void)ud;
+    return health_path(req);
+}
+
+void admin_http_handler(void *ud, const struct http_request *req, struct http_reply *out)
+{
+    struct admin *ad = ud;
+    int path_known = 0;
+    json_error_t je;
+    json_t *in;
+
+    out->nextra = 0;
+    if (health_reply(req, out))
+        return;
+    if (!authorized(ad, req)) {
+        out->extra[out->nextra++] = (struct http_header){"WWW-Authenticate", "Bearer"};
+        reply(out, fail(401, "Unauthorized",
+                        "the admin API wants Authorization: Bearer <the token of "
+                        "--admin-token-file>"));
+        return;
+    }
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strcmp(req->path, routes[i].path) != 0)
+            continue;
+        path_known = 1;
+        if (strcmp(req->method, routes[i].method) != 0)
+            continue;
+        if (req->body_too_large) {
+            reply(out, fail(413, "RequestTooLarge", "the body passes %u bytes", ADMIN_MAX_DOC));
+            return;
+        }
+        if (req->body_len == 0)
+            in = json_object();
+        else if (!(in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je))) {
+            reply(out, fail(400, "InvalidJSON", "the body is not JSON: %s (line %d)", je.text,
+                            je.line));
+            return;
+        }
+        if (!json_is_object(in)) {
+            json_decref(in);
+            reply(out, fail(400, "InvalidJSON", "the body is a JSON object"));
+            return;
+        }
+        reply(out, routes[i].fn(ad, in));
+        json_decref(in);
+        return;
+    }
+    if (path_known)
+        reply(out, fail(405, "MethodNotAllowed", "%s %s: not a method of this path", req->method,
+                        req->path));
+    else
+        reply(out, fail(404, "NotFound", "no admin route %s (docs/API.md, The admin API)",
+                        req->path));
+}
+
+size_t admin_max_body(void)
+{
+    return ADMIN_MAX_DOC;
+}
+
+struct admin *admin_new(struct store *st, struct api *api, const char *token)
+{
+    struct admin *ad;
+    if (!token || !*token || !(ad = calloc(1, sizeof *ad)))
+        return NULL;
+    ad->st = st;
+    ad->api = api;
+    SHA256((const unsigned char *)token, strlen(token), ad->token_hash);
+    return ad;
+}
+
+void admin_free(struct admin *ad)
+{
+    if (!ad)
+        return;
+    OPENSSL_cleanse(ad, sizeof *ad);
+    free(ad);
+}
+
+/* ==== files: the token and --init ==== */
+
+/* A whole small file (at most `cap` bytes), NUL-terminated; NULL with errno. */
+static char *slurp(const char *path, size_t cap, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+    if (!f)
+        return NULL;
+    if (!(buf = malloc(cap + 1))) {
+        fclose(f);
+        return NULL;
+    }
+    n = fread(buf, 1, cap + 1, f);
+    if (ferror(f) || n > cap) {
+        int err = ferror(f) ? EIO : EFBIG;
+        fclose(f);
+        free(buf);
+        errno = err;
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+char *admin_read_token(const char *path, char *err, size_t errlen)
+{
+    size_t len;
+    char *t = slurp(path, 4096, &len);
+    if (!t) {
+        snprintf(err, errlen, "--admin-token-file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    t[strcspn(t, "\r\n")] = '\0';
+    if (!*t) {
+        snprintf(err, errlen, "--admin-token-file %s: the first line (the token) is empty", path);
+        OPENSSL_cleanse(t, len);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Applies every DIR/ *suffix with fn, in name order. */
+static int apply_files(struct store *st, const char *dir, const char *suffix,
+                       struct answer (*fn)(struct store *, json_t *), char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char **names = NULL, path[4096];
+    size_t n = 0, cap = 0;
+    int rc = -1;
+
+    if (!d) {
+        snprintf(err, errlen, "--init %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || !has_suffix(de->d_name, suffix))
+            continue;
+        if (n == cap) {
+            char **p = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof *names);
+            if (!p)
+                goto oom;
+            names = p;
+        }
+        if (!(names[n] = strdup(de->d_name)))
+            goto oom;
+        n++;
+    }
+    qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        json_error_t je;
+        json_t *doc;
+        struct answer a;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (!(doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je))) {
+            snprintf(err, errlen, "%s: line %d: %s", path, je.line, je.text);
+            goto done;
+        }
+        if (!json_is_object(doc)) {
+            json_decref(doc);
+            snprintf(err, errlen, "%s: not a JSON object", path);
+            goto done;
+        }
+        a = fn(st, doc);
+        json_decref(doc);
+        if (a.status != 200) {
+            json_t *m = json_object_get(json_object_get(a.body, "Error"), "Message");
+            snprintf(err, errlen, "%s: %s", path, json_is_string(m) ? json_string_value(m) : "failed");
+            json_decref(a.body);
+            goto done;
+        }
+        json_decref(a.body);
+        log_info("init: applied %s", path);
+    }
+    rc = 0;
+    goto done;
+oom:
+    snprintf(err, errlen, "--init %s: out of memory", dir);
+done:
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    closedir(d);
+    return rc;
+}
+
+int admin_init_dir(struct store *st, const char *dir, int *applied, char *err, size_t errlen)
+{
+    struct serr se = {{0}};
+    int any = 0;
+    *applied = 0;
+    if (store_account_any(st, &any, &se) != STORE_OK) {
+        snprintf(err, errlen, "--init: cannot read the store: %s", se.msg);
+        return -1;
+    }
+    if (any)
+        return 0;
+    if (apply_files(st, dir, ".account.json", do_account, err, errlen) != 0 ||
+        apply_files(st, dir, ".inventory.json", do_inventory, err, errlen) != 0)
+        return -1;
+    *applied = 1;
+    return 0;
+}
