@@ -15,6 +15,8 @@ static const struct {
     {"account", cli_account, "create an account with a key pair"},
     {"key", cli_key, "create a key pair for an account"},
     {"inventory", cli_inventory, "import an account's resources"},
+    {"reset", cli_reset, "delete every account, or one, with all of its state"},
+    {"backup", cli_backup, "copy a SQLite data directory's database (online)"},
     {"call", cli_call, "call the API, signed with TC3-HMAC-SHA256"},
     {"check", cli_check, "check the integrity of a data directory"},
     {"replay", cli_replay, "flow-log records from a capture file"},

@@ -37,6 +37,17 @@ int cli_cert(int argc, char **argv);
 /** `flowlogd migrate --from DIR --to postgresql://...` */
 int cli_migrate(int argc, char **argv);
 
+/** `flowlogd reset ...`: delete every account, or one. */
+int cli_reset(int argc, char **argv);
+
+/** `flowlogd backup --data DIR --to FILE`: SQLite's online backup. */
+int cli_backup(int argc, char **argv);
+
+struct opts;
+/** The store named by --data DIR (SQLite, plain engine) or --store URL
+ * (PostgreSQL), exactly one; NULL after printing why. */
+struct store *cli_open_store(const struct opts *o);
+
 /* inventory_parse: validate/inventory.h (shared with the admin API) */
 
 #endif
