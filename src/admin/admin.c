@@ -18,6 +18,7 @@
 #include "api/api.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "store/store.h"
 #include "validate/inventory.h"
 
 /* a request body's ceiling (an inventory of a large account) */
@@ -293,6 +294,363 @@ static struct answer route_seed(struct admin *ad, json_t *in)
     return ok(json_pack("{s:I}", "Seed", json_integer_value(v)));
 }
 
+/* ==== the state: export and import ==== */
+
+/* The document (docs/API.md, "State export and import"): the store's rows,
+ * keys named as the members of store.h's structs. */
+#define STATE_FORMAT 1
+
+static const char *const kind_names[] = {
+    [RES_VPC] = "vpc",           [RES_SUBNET] = "subnet",     [RES_ENI] = "eni",
+    [RES_INSTANCE] = "instance", [RES_CCN] = "ccn",           [RES_NAT] = "nat",
+    [RES_DCG] = "dcg",           [RES_CLS_TOPIC] = "cls_topic", [RES_CKAFKA] = "ckafka",
+    [RES_CKAFKA_TOPIC] = "ckafka_topic", [RES_TASK] = "task",
+};
+#define NKINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
+
+struct dump {
+    json_t *accounts, *keys, *resources, *flowlogs;
+    int oom;
+};
+
+static void put(struct dump *d, json_t *arr, json_t *row)
+{
+    if (!row || json_array_append_new(arr, row) != 0)
+        d->oom = 1;
+}
+
+static void dump_account(void *ud, const struct account *a)
+{
+    struct dump *d = ud;
+    put(d, d->accounts, json_pack("{s:I,s:s,s:I,s:I}", "app_id", (json_int_t)a->app_id, "uin",
+                                  a->uin, "flowlog_quota", (json_int_t)a->flowlog_quota,
+                                  "rate_limit", (json_int_t)a->rate_limit));
+}
+
+static void dump_key(void *ud, const struct key_info *k)
+{
+    struct dump *d = ud;
+    put(d, d->keys, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "secret_id", k->secret_id, "secret_key",
+                              k->secret_key, "uin", k->account.uin, "actions", k->actions, "token",
+                              k->token, "expires", (json_int_t)k->expires));
+}
+
+static void dump_resource(void *ud, const char *uin, const struct resource *r)
+{
+    struct dump *d = ud;
+    const char *kind = (int)r->kind > 0 && (int)r->kind < NKINDS ? kind_names[r->kind] : NULL;
+    if (!kind) {
+        d->oom = 1; /* a kind this build does not know: refuse rather than drop it */
+        return;
+    }
+    put(d, d->resources,
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:s}", "uin", uin,
+                  "kind", kind, "region", r->region, "id", r->id, "vpc_id", r->vpc_id, "subnet_id",
+                  r->subnet_id, "instance_id", r->instance_id, "name", r->name, "cidr", r->cidr,
+                  "instance_type", r->instance_type, "edition", r->edition, "nat_version",
+                  r->nat_version, "has_dnat", r->has_dnat, "created_at", (json_int_t)r->created_at,
+                  "attrs", r->attrs ? r->attrs : ""));
+}
+
+static void dump_flowlog(void *ud, const struct flowlog *fl)
+{
+    struct dump *d = ud;
+    json_t *o = json_object(), *tags = json_array();
+    if (!o || !tags) {
+        json_decref(o);
+        json_decref(tags);
+        d->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < fl->ntags; i++)
+        json_array_append_new(tags, json_pack("[s,s]", fl->tags[i].key, fl->tags[i].value));
+#define DUMP_STR(m) json_object_set_new(o, #m, json_string(fl->m));
+#define DUMP_TIME(m) json_object_set_new(o, #m, json_integer(fl->m));
+#define DUMP_BOOL(m) json_object_set_new(o, #m, json_integer(fl->m));
+#define DUMP_PERIOD(m) json_object_set_new(o, #m, json_integer(fl->m));
+#define DUMP_TAGS(m) json_object_set_new(o, #m, tags);
+#define X(kind, member, size, wire, group) DUMP_##kind(member)
+    FLOWLOG_FIELDS(X)
+#undef X
+    put(d, d->flowlogs, o);
+}
+
+static struct answer route_state_export(struct admin *ad, json_t *in)
+{
+    struct dump d = {json_array(), json_array(), json_array(), json_array(), 0};
+    const struct state_sink sink = {&d, dump_account, dump_key, dump_resource, dump_flowlog};
+    struct serr se = {{0}};
+    int rc;
+    (void)in;
+    rc = store_state_dump(ad->st, &sink, &se);
+    if (rc != STORE_OK || d.oom || !d.accounts || !d.keys || !d.resources || !d.flowlogs) {
+        json_decref(d.accounts);
+        json_decref(d.keys);
+        json_decref(d.resources);
+        json_decref(d.flowlogs);
+        return rc != STORE_OK ? store_fail(rc, &se, "export failed")
+                              : fail(500, "InternalError", "export failed: out of memory");
+    }
+    return ok(json_pack("{s:i,s:o,s:o,s:o,s:o}", "flowlogd_state", STATE_FORMAT, "accounts",
+                        d.accounts, "keys", d.keys, "resources", d.resources, "flowlogs",
+                        d.flowlogs));
+}
+
+/* Copies string member `key` of o into dst[cap]; "" when absent. -1 if not
+ * a string or too long. */
+static int cp_str(json_t *o, const char *key, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    dst[0] = '\0';
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) >= cap ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return -1;
+    memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+static int get_i64(json_t *o, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 0;
+    }
+    if (!json_is_integer(v))
+        return -1;
+    *out = json_integer_value(v);
+    return 0;
+}
+
+/* A flow log row of the document into fl; its tags into *tags (malloc'd). */
+static int read_flowlog(json_t *o, struct flowlog *fl, struct tag **tags, char *err, size_t errlen)
+{
+    json_t *tv;
+    int64_t n;
+    int bad = 0;
+    memset(fl, 0, sizeof *fl);
+    *tags = NULL;
+#define LOAD_STR(m) bad |= cp_str(o, #m, fl->m, sizeof fl->m) != 0 ? 1 : 0;
+#define LOAD_TIME(m) bad |= get_i64(o, #m, &n) != 0 ? 1 : 0; fl->m = n;
+#define LOAD_BOOL(m) bad |= get_i64(o, #m, &n) != 0 || n < 0 || n > 1 ? 1 : 0; fl->m = (int)n;
+#define LOAD_PERIOD(m) bad |= get_i64(o, #m, &n) != 0 || n < 0 || n > 86400 ? 1 : 0; fl->m = (uint32_t)n;
+#define LOAD_TAGS(m)
+#define X(kind, member, size, wire, group) LOAD_##kind(member)
+    FLOWLOG_FIELDS(X)
+#undef X
+    if (bad || !fl->id[0] || !fl->uin[0] || !fl->region[0]) {
+        snprintf(err, errlen, "flow log %s: a field has a wrong type or length, or id, uin or "
+                 "region is missing", fl->id[0] ? fl->id : "(no id)");
+        return -1;
+    }
+    tv = json_object_get(o, "tags");
+    if (tv && !json_is_array(tv)) {
+        snprintf(err, errlen, "flow log %s: tags is an array of [key, value]", fl->id);
+        return -1;
+    }
+    if (tv && json_array_size(tv)) {
+        if (!(*tags = calloc(json_array_size(tv), sizeof **tags))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (size_t i = 0; i < json_array_size(tv); i++) {
+            json_t *p = json_array_get(tv, i);
+            if (!json_is_array(p) || json_array_size(p) != 2 ||
+                !json_is_string(json_array_get(p, 0)) || !json_is_string(json_array_get(p, 1))) {
+                snprintf(err, errlen, "flow log %s: tags is an array of [key, value]", fl->id);
+                free(*tags);
+                *tags = NULL;
+                return -1;
+            }
+            (*tags)[i].key = json_string_value(json_array_get(p, 0));
+            (*tags)[i].value = json_string_value(json_array_get(p, 1));
+        }
+        fl->tags = *tags;
+        fl->ntags = json_array_size(tv);
+    }
+    return 0;
+}
+
+static int read_resource(json_t *o, char uin[24], struct resource *r, char *err, size_t errlen)
+{
+    char kind[24];
+    int64_t nat, dnat, created;
+    memset(r, 0, sizeof *r);
+    if (cp_str(o, "uin", uin, 24) || cp_str(o, "kind", kind, sizeof kind) ||
+        cp_str(o, "region", r->region, sizeof r->region) || cp_str(o, "id", r->id, sizeof r->id) ||
+        cp_str(o, "vpc_id", r->vpc_id, sizeof r->vpc_id) ||
+        cp_str(o, "subnet_id", r->subnet_id, sizeof r->subnet_id) ||
+        cp_str(o, "instance_id", r->instance_id, sizeof r->instance_id) ||
+        cp_str(o, "name", r->name, sizeof r->name) || cp_str(o, "cidr", r->cidr, sizeof r->cidr) ||
+        cp_str(o, "instance_type", r->instance_type, sizeof r->instance_type) ||
+        cp_str(o, "edition", r->edition, sizeof r->edition) || get_i64(o, "nat_version", &nat) ||
+        get_i64(o, "has_dnat", &dnat) || get_i64(o, "created_at", &created) ||
+        (json_object_get(o, "attrs") && !json_is_string(json_object_get(o, "attrs")))) {
+        snprintf(err, errlen, "resource %s: a field has a wrong type or length", r->id);
+        return -1;
+    }
+    for (int k = 1; k < NKINDS; k++)
+        if (kind_names[k] && strcmp(kind, kind_names[k]) == 0)
+            r->kind = (enum res_kind)k;
+    if (!r->kind || !uin[0] || !r->region[0] || !r->id[0]) {
+        snprintf(err, errlen, "resource %s: unknown kind \"%s\" or no uin, region or id", r->id,
+                 kind);
+        return -1;
+    }
+    r->nat_version = (int)nat;
+    r->has_dnat = (int)dnat;
+    r->created_at = created;
+    r->attrs = json_string_value(json_object_get(o, "attrs"));
+    return 0;
+}
+
+/* Resources created through the API go back through resource_create, the
+ * parents first (an ENI names its instance, subnet and VPC). */
+static int create_rank(enum res_kind k)
+{
+    static const enum res_kind order[] = {RES_VPC,    RES_INSTANCE, RES_CCN,  RES_CLS_TOPIC,
+                                          RES_CKAFKA, RES_SUBNET,   RES_NAT,  RES_DCG,
+                                          RES_ENI,    RES_CKAFKA_TOPIC, RES_TASK};
+    for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++)
+        if (order[i] == k)
+            return i;
+    return 99;
+}
+
+/* Replaces the whole state with the document: checked whole first, then
+ * the store reset and every row written again. */
+static struct answer route_state_import(struct admin *ad, json_t *in)
+{
+    json_t *accounts = json_object_get(in, "accounts"), *keys = json_object_get(in, "keys"),
+           *resources = json_object_get(in, "resources"), *flowlogs = json_object_get(in, "flowlogs");
+    json_t *fmt = json_object_get(in, "flowlogd_state");
+    struct serr se = {{0}};
+    char err[512], uin[24];
+    struct resource r;
+    struct flowlog fl;
+    struct tag *tags;
+    size_t i, nkeys = 0, skipped = 0, nres = 0;
+    int rc;
+
+    if (!json_is_integer(fmt) || json_integer_value(fmt) != STATE_FORMAT)
+        return fail(400, "InvalidState", "not a state document of format %d (flowlogd_state)",
+                    STATE_FORMAT);
+    if (!json_is_array(accounts) || !json_is_array(keys) || !json_is_array(resources) ||
+        !json_is_array(flowlogs))
+        return fail(400, "InvalidState", "accounts, keys, resources and flowlogs are arrays");
+    /* everything checked before anything is deleted */
+    for (i = 0; i < json_array_size(accounts); i++) {
+        json_t *a = json_array_get(accounts, i);
+        int64_t app, quota;
+        if (!json_is_object(a) || cp_str(a, "uin", uin, sizeof uin) || !uin[0] ||
+            get_i64(a, "app_id", &app) || app <= 0 || get_i64(a, "flowlog_quota", &quota) ||
+            quota < 0 || quota > 1000000)
+            return fail(400, "InvalidState", "account %zu: app_id, uin or flowlog_quota", i);
+    }
+    for (i = 0; i < json_array_size(keys); i++) {
+        struct key_info k;
+        json_t *o = json_array_get(keys, i);
+        if (!json_is_object(o) || cp_str(o, "secret_id", k.secret_id, sizeof k.secret_id) ||
+            cp_str(o, "secret_key", k.secret_key, sizeof k.secret_key) ||
+            cp_str(o, "uin", k.account.uin, sizeof k.account.uin) ||
+            cp_str(o, "actions", k.actions, sizeof k.actions) ||
+            cp_str(o, "token", k.token, sizeof k.token) || !k.secret_id[0] || !k.secret_key[0])
+            return fail(400, "InvalidState", "key %zu: secret_id, secret_key, uin or actions", i);
+    }
+    for (i = 0; i < json_array_size(resources); i++)
+        if (read_resource(json_array_get(resources, i), uin, &r, err, sizeof err) != 0)
+            return fail(400, "InvalidState", "%s", err);
+    for (i = 0; i < json_array_size(flowlogs); i++) {
+        if (read_flowlog(json_array_get(flowlogs, i), &fl, &tags, err, sizeof err) != 0)
+            return fail(400, "InvalidState", "%s", err);
+        free(tags);
+    }
+
+    if ((rc = store_reset(ad->st, NULL, &se)) != STORE_OK)
+        return store_fail(rc, &se, "import: the reset failed, nothing changed");
+    if (ad->api)
+        api_forget_credentials(ad->api);
+    for (i = 0; i < json_array_size(accounts); i++) {
+        json_t *a = json_array_get(accounts, i);
+        struct account want = {0};
+        int64_t v;
+        cp_str(a, "uin", want.uin, sizeof want.uin);
+        get_i64(a, "app_id", &v);
+        want.app_id = (uint64_t)v;
+        get_i64(a, "flowlog_quota", &v);
+        want.flowlog_quota = (uint32_t)v;
+        if ((rc = store_account_put(ad->st, &want, NULL, NULL, NULL, &se)) != STORE_OK)
+            return store_fail(rc, &se, "import stopped at an account (the state is partial)");
+    }
+    for (i = 0; i < json_array_size(keys); i++) {
+        json_t *o = json_array_get(keys, i);
+        struct key_info k;
+        cp_str(o, "secret_id", k.secret_id, sizeof k.secret_id);
+        cp_str(o, "secret_key", k.secret_key, sizeof k.secret_key);
+        cp_str(o, "uin", k.account.uin, sizeof k.account.uin);
+        cp_str(o, "actions", k.actions, sizeof k.actions);
+        cp_str(o, "token", k.token, sizeof k.token);
+        if (k.token[0]) { /* a temporary (STS) key is not carried */
+            skipped++;
+            continue;
+        }
+        if ((rc = store_key_put(ad->st, k.account.uin, k.secret_id, k.secret_key, k.actions,
+                                &se)) != STORE_OK)
+            return store_fail(rc, &se, "import stopped at a key (the state is partial)");
+        nkeys++;
+    }
+    /* the imported inventory (no attrs) per account in one call each; then
+     * the resources made through the API, parents first */
+    for (i = 0; i < json_array_size(accounts); i++) {
+        struct resource *items = calloc(json_array_size(resources) + 1, sizeof *items);
+        size_t n = 0;
+        char auin[24];
+        if (!items)
+            return fail(500, "InternalError", "out of memory (the state is partial)");
+        cp_str(json_array_get(accounts, i), "uin", auin, sizeof auin);
+        for (size_t j = 0; j < json_array_size(resources); j++) {
+            read_resource(json_array_get(resources, j), uin, &r, err, sizeof err);
+            if (strcmp(uin, auin) == 0 && r.kind != RES_TASK && (!r.attrs || !*r.attrs)) {
+                r.attrs = NULL;
+                items[n++] = r;
+            }
+        }
+        rc = n ? store_inventory_import(ad->st, auin, items, n, &se) : STORE_OK;
+        free(items);
+        nres += n;
+        if (rc != STORE_OK)
+            return store_fail(rc, &se, "import stopped at an inventory (the state is partial)");
+    }
+    for (int rank = 0; rank <= 99; rank++) {
+        for (size_t j = 0; j < json_array_size(resources); j++) {
+            read_resource(json_array_get(resources, j), uin, &r, err, sizeof err);
+            if ((r.kind != RES_TASK && (!r.attrs || !*r.attrs)) || create_rank(r.kind) != rank)
+                continue;
+            if ((rc = store_resource_create(ad->st, uin, &r, &se)) != STORE_OK)
+                return store_fail(rc, &se, "import stopped at a resource (the state is partial)");
+            nres++;
+        }
+    }
+    for (i = 0; i < json_array_size(flowlogs); i++) {
+        read_flowlog(json_array_get(flowlogs, i), &fl, &tags, err, sizeof err);
+        rc = store_flowlog_create(ad->st, &fl, UINT32_MAX, &se);
+        free(tags);
+        if (rc != STORE_OK)
+            return store_fail(rc, &se, "import stopped at a flow log (the state is partial)");
+    }
+    log_info("admin: state imported (%zu accounts, %zu keys, %zu resources, %zu flow logs)",
+             json_array_size(accounts), nkeys, nres, json_array_size(flowlogs));
+    return ok(json_pack("{s:I,s:I,s:I,s:I,s:I}", "Accounts", (json_int_t)json_array_size(accounts),
+                        "Keys", (json_int_t)nkeys, "Resources", (json_int_t)nres, "FlowLogs",
+                        (json_int_t)json_array_size(flowlogs), "SkippedTemporaryKeys",
+                        (json_int_t)skipped));
+}
+
 typedef struct answer (*route_fn)(struct admin *ad, json_t *in);
 
 /* The admin API: a new route is a row. Every route takes a JSON object
@@ -306,6 +664,8 @@ static const struct {
     {"POST", "/admin/keys", route_keys},
     {"POST", "/admin/inventory", route_inventory},
     {"POST", "/admin/seed", route_seed},
+    {"GET", "/admin/state", route_state_export},
+    {"PUT", "/admin/state", route_state_import},
 };
 
 /* ==== the handler ==== */

@@ -194,6 +194,17 @@ struct flowlog_patch {
 
 struct store;
 
+/** Where store_state_dump hands out the store's rows, one snapshot: every
+ * account, then every key, resource and flow log (each ordered by its
+ * key). Pointers are valid during the callback only. */
+struct state_sink {
+    void *ud;
+    void (*account)(void *ud, const struct account *a);
+    void (*key)(void *ud, const struct key_info *k); /* k->account.uin names its account */
+    void (*resource)(void *ud, const char *uin, const struct resource *r); /* with attrs */
+    void (*flowlog)(void *ud, const struct flowlog *fl);
+};
+
 /** A write that does not hold its caller's thread. The caller fills `done`
  * (and `ud`, the caller's, for done to find its state) and owns the op, and
  * everything the call's arguments point to, until done(op) has been called:
@@ -291,6 +302,9 @@ struct store_ops {
     /* *any = 1 if the store has at least one account, else 0 (serve --init
      * applies its files to an empty store only). */
     int (*account_any)(struct store *, int *any, struct serr *);
+    /* Every row, through sink, from one consistent snapshot (the admin
+     * API's state export). */
+    int (*state_dump)(struct store *, const struct state_sink *sink, struct serr *);
     void (*close)(struct store *);
 };
 
@@ -436,6 +450,11 @@ static inline int store_key_put(struct store *s, const char *uin, const char *se
 static inline int store_account_any(struct store *s, int *any, struct serr *e)
 {
     return s->ops->account_any(s, any, e);
+}
+static inline int store_state_dump(struct store *s, const struct state_sink *sink,
+                                   struct serr *e)
+{
+    return s->ops->state_dump(s, sink, e);
 }
 static inline void store_close(struct store *s)
 {

@@ -300,6 +300,66 @@ describe("seeded ids", () => {
   });
 });
 
+describe("state export and import", () => {
+  test("export, reset, import restores exactly: the document and what the SDK sees", async (t) => {
+    const A = await adminServer({ label: "admin-state", t });
+    const fa = h.inventoryFixture({ tag: "aaaa" });
+    const fb = h.inventoryFixture({ tag: "bbbb", region: "ap-shanghai" });
+    await A.post("/admin/accounts", Object.assign({ FlowLogQuota: 7 }, KNOWN));
+    await A.post("/admin/accounts", KNOWN_B);
+    await A.post("/admin/keys", { Uin: KNOWN.Uin, SecretId: "AKIDrestricted01", SecretKey: "restricted01", Actions: "DescribeFlowLogs,DescribeVpcs" });
+    await A.post("/admin/inventory", Object.assign({ Uin: KNOWN.Uin }, fa.inventory));
+    await A.post("/admin/inventory", Object.assign({ Uin: KNOWN_B.Uin }, fb.inventory));
+    const ca = client(A.server, KNOWN);
+    const cb = h.vpcClient({ endpoint: A.server.endpoint, secretId: KNOWN_B.SecretId, secretKey: KNOWN_B.SecretKey, region: "ap-shanghai" });
+    // resources made through the API (with their display attributes) and flow logs on them
+    const vpc = (await ca.CreateVpc({ VpcName: "made", CidrBlock: "10.20.0.0/16", EnableMulticast: "true" })).Vpc.VpcId;
+    const subnet = (await ca.CreateSubnet({ VpcId: vpc, SubnetName: "made-sn", CidrBlock: "10.20.1.0/24", Zone: "ap-guangzhou-3" })).Subnet.SubnetId;
+    const tagged = (await ca.CreateFlowLog(h.eniRequest(fa.ids, fa.ids.eni, { FlowLogName: "tagged", Tags: [{ Key: "team", Value: "net" }, { Key: "env", Value: "ci" }] }))).FlowLog[0].FlowLogId;
+    await ca.CreateFlowLog(h.eniRequest(fa.ids, null, { ResourceType: "SUBNET", ResourceId: subnet, VpcId: vpc, FlowLogName: "on-made", FlowLogDescription: "d" }));
+    await ca.DisableFlowLogs({ FlowLogIds: [tagged] });
+    await cb.CreateFlowLog(h.eniRequest(fb.ids, null, { CloudLogId: fb.ids.clsSh }));
+
+    const views = async () => {
+      const strip = (o) => JSON.parse(JSON.stringify(o, (k, v) => (k === "RequestId" ? undefined : v)));
+      return strip({
+        a: await ca.DescribeFlowLogs({ OrderField: "flowLogName" }),
+        av: await ca.DescribeVpcs({}),
+        as: await ca.DescribeSubnets({}),
+        b: await cb.DescribeFlowLogs({}),
+        restricted: await h.vpcClient({ endpoint: A.server.endpoint, secretId: "AKIDrestricted01", secretKey: "restricted01" }).DescribeFlowLogs({}),
+      });
+    };
+    const before = await views();
+    assert.equal(before.a.TotalNum, 2);
+    assert.equal(before.b.TotalNum, 1);
+    const doc = (await A.call("GET", "/admin/state")).json;
+    assert.equal(doc.flowlogd_state, 1);
+    assert.equal(doc.accounts.length, 2);
+    assert.equal(doc.keys.length, 3);
+    assert.equal(doc.flowlogs.length, 3);
+    assert.ok(doc.resources.some((r) => r.id === vpc && r.attrs.length > 2));
+
+    // a bad document is refused whole and changes nothing
+    const bad = JSON.parse(JSON.stringify(doc));
+    bad.flowlogs[0].enable = "yes";
+    const refused = await A.call("PUT", "/admin/state", bad);
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.json.Error.Code, "InvalidState");
+    assert.equal((await ca.DescribeFlowLogs({})).TotalNum, 2);
+
+    await A.post("/admin/reset");
+    await h.expectApiError(ca.DescribeFlowLogs({}), "AuthFailure.SecretIdNotFound");
+    const got = await A.call("PUT", "/admin/state", doc);
+    assert.equal(got.status, 200, got.text);
+    assert.deepEqual(got.json, { Accounts: 2, Keys: 3, Resources: doc.resources.length, FlowLogs: 3, SkippedTemporaryKeys: 0 });
+    assert.deepEqual((await A.call("GET", "/admin/state")).json, doc);
+    assert.deepEqual(await views(), before);
+    const chk = h.cli(["check", "--data", A.dataDir]);
+    assert.equal(chk.status, 0, chk.stdout + chk.stderr);
+  });
+});
+
 describe("serve --init DIR", () => {
   function initDir(files) {
     const d = h.tmpDir("admin-init");

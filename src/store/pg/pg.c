@@ -1102,6 +1102,7 @@ static const struct store_ops pg_ops = {
     .account_put = pg_account_put,
     .key_put = pg_key_put,
     .account_any = pg_account_any,
+    .state_dump = pg_state_dump,
     .close = pg_close,
 };
 

@@ -228,6 +228,7 @@ static const struct store_ops sqlite_ops = {
     .account_put = sq_account_put,
     .key_put = sq_key_put,
     .account_any = sq_account_any,
+    .state_dump = sq_state_dump,
     .close = sq_close,
 };
 

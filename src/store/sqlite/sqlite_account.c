@@ -596,3 +596,94 @@ fail:
     sq_read_end(st, c);
     return rc;
 }
+
+/* ==== the state export ==== */
+
+static int dump_accounts_keys(struct conn *c, const struct state_sink *sink, struct serr *e)
+{
+    sqlite3_stmt *q = sq_prepare_once(
+        c, "SELECT app_id, uin, flowlog_quota, rate_limit FROM accounts ORDER BY uin", e);
+    struct key_info k;
+    int step;
+    if (!q)
+        return STORE_ERR;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct account a = {0};
+        a.app_id = (uint64_t)sqlite3_column_int64(q, 0);
+        sq_col_str(q, 1, a.uin, sizeof a.uin);
+        a.flowlog_quota = (uint32_t)sqlite3_column_int64(q, 2);
+        a.rate_limit = (uint32_t)sqlite3_column_int64(q, 3);
+        sink->account(sink->ud, &a);
+    }
+    sqlite3_finalize(q);
+    if (step != SQLITE_DONE)
+        return sq_fail(c->db, "dump accounts", e);
+    if (!(q = sq_prepare_once(c,
+                              "SELECT secret_id, secret_key, uin, actions, token, expires "
+                              "FROM keys ORDER BY uin, secret_id",
+                              e)))
+        return STORE_ERR;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        memset(&k, 0, sizeof k);
+        sq_col_str(q, 0, k.secret_id, sizeof k.secret_id);
+        sq_col_str(q, 1, k.secret_key, sizeof k.secret_key);
+        sq_col_str(q, 2, k.account.uin, sizeof k.account.uin);
+        sq_col_str(q, 3, k.actions, sizeof k.actions);
+        sq_col_str(q, 4, k.token, sizeof k.token);
+        k.expires = sqlite3_column_int64(q, 5);
+        sink->key(sink->ud, &k);
+    }
+    sqlite3_finalize(q);
+    return step == SQLITE_DONE ? STORE_OK : sq_fail(c->db, "dump keys", e);
+}
+
+static int dump_resources(struct conn *c, const struct state_sink *sink, struct serr *e)
+{
+    sqlite3_stmt *q = sq_prepare_once(
+        c,
+        "SELECT uin, kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, "
+        "instance_type, edition, nat_version, has_dnat, created_at, attrs FROM resources "
+        "ORDER BY uin, region, kind, created_at, id",
+        e);
+    char uin[24];
+    int step;
+    if (!q)
+        return STORE_ERR;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct resource r;
+        memset(&r, 0, sizeof r);
+        sq_col_str(q, 0, uin, sizeof uin);
+        r.kind = (enum res_kind)sqlite3_column_int(q, 1);
+        sq_col_str(q, 2, r.region, sizeof r.region);
+        sq_col_str(q, 3, r.id, sizeof r.id);
+        sq_col_str(q, 4, r.vpc_id, sizeof r.vpc_id);
+        sq_col_str(q, 5, r.subnet_id, sizeof r.subnet_id);
+        sq_col_str(q, 6, r.instance_id, sizeof r.instance_id);
+        sq_col_str(q, 7, r.name, sizeof r.name);
+        sq_col_str(q, 8, r.cidr, sizeof r.cidr);
+        sq_col_str(q, 9, r.instance_type, sizeof r.instance_type);
+        sq_col_str(q, 10, r.edition, sizeof r.edition);
+        r.nat_version = sqlite3_column_int(q, 11);
+        r.has_dnat = sqlite3_column_int(q, 12);
+        r.created_at = sqlite3_column_int64(q, 13);
+        r.attrs = (const char *)sqlite3_column_text(q, 14);
+        sink->resource(sink->ud, uin, &r);
+    }
+    sqlite3_finalize(q);
+    return step == SQLITE_DONE ? STORE_OK : sq_fail(c->db, "dump resources", e);
+}
+
+int sq_state_dump(struct store *st, const struct state_sink *sink, struct serr *e)
+{
+    struct conn *c = NULL;
+    int rc;
+    if (sq_read_begin(st, &c, e) != STORE_OK) /* one read transaction: one snapshot */
+        return STORE_ERR;
+    rc = dump_accounts_keys(c, sink, e);
+    if (rc == STORE_OK)
+        rc = dump_resources(c, sink, e);
+    if (rc == STORE_OK)
+        rc = sq_dump_flowlogs(c, sink, e);
+    sq_read_end(st, c);
+    return rc;
+}
