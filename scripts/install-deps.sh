@@ -20,12 +20,15 @@ pkgs=(
   nftables
   iproute2
   libpq-dev
+  libinih-dev
   sqlite3
   python3
 )
 test_pkgs=(
   clang
   libclang-rt-14-dev
+  # make tsan: gcc's ThreadSanitizer runtime
+  libtsan2
   dpkg-dev
   debhelper
   lintian

@@ -21,6 +21,7 @@ static const struct {
     {"records", cli_records, "print a flow log's records (files sink)"},
     {"capture", agent_capture_main, "capture devices' flows in the kernel (by hand)"},
     {"cert", cli_cert, "make a local CA and a server certificate for HTTPS"},
+    {"migrate", cli_migrate, "copy a SQLite data directory into PostgreSQL"},
 };
 
 static void usage(FILE *f)

@@ -27,7 +27,7 @@ static const char cert_synopsis[] =
     "keep trusting it) and replaces the server certificate.\n";
 
 static const struct opt cert_opts[] = {
-    OPT_DATA_DIR,
+    {"data", OPT_STR, "DIR", NULL, 0, 0, 1, "data directory (the files go in DIR/tls)"},
     {"name", OPT_STR, "NAME", "localhost", 0, 0, 0, "the domain for vpc.NAME, tag.NAME ..."},
     {"host", OPT_STR, "H,...", NULL, 0, 0, 0,
      "more DNS names or IP addresses (e.g. the address clients use)"},

@@ -102,6 +102,11 @@ enum phase {
     PH_WOKEN,       /* deferred, and woken: finish must make the reply */
 };
 
+/** What http_defer hands out: the way back to its request. */
+struct http_deferred {
+    struct hreq *r;
+};
+
 /** Per-request state; *req_cls in MHD's callbacks. */
 struct hreq {
     struct hreq *next; /* queue link */
@@ -116,6 +121,7 @@ struct hreq {
     int dispatched;      /* counted in srv->pending */
     http_finish_fn finish; /* set by http_defer */
     void *finish_arg;
+    struct http_deferred deferred; /* .r = this request, once deferred */
     atomic_int phase;    /* enum phase */
     struct http_request req;
     struct http_reply reply;
@@ -400,6 +406,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct hreq *r)
         MHD_destroy_response(resp);
         return MHD_NO;
     }
+    for (size_t i = 0; i < r->reply.nextra && i < sizeof r->reply.extra / sizeof r->reply.extra[0];
+         i++)
+        if (MHD_add_response_header(resp, r->reply.extra[i].name, r->reply.extra[i].value) !=
+            MHD_YES) {
+            MHD_destroy_response(resp);
+            return MHD_NO;
+        }
     ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -433,10 +446,14 @@ static enum MHD_Result answer_here(struct http_server *s, struct hreq *r, struct
     return send_reply(c, r);
 }
 
-/* Runs a deferred request's finish callback into a zeroed reply. */
+/* Runs a deferred request's finish callback into a zeroed reply (but for the
+ * extra headers its handler set before deferring). */
 static void run_finish(struct hreq *r)
 {
+    struct http_reply kept = r->reply; /* the handler's extra headers stay (CORS) */
     memset(&r->reply, 0, sizeof r->reply);
+    memcpy(r->reply.extra, kept.extra, sizeof kept.extra);
+    r->reply.nextra = kept.nextra;
     r->finish(r->finish_arg, &r->reply);
     r->finish = NULL;
 }
@@ -474,7 +491,8 @@ struct http_deferred *http_defer(const struct http_request *req, http_finish_fn 
         return NULL;
     r->finish = finish;
     r->finish_arg = arg;
-    return (struct http_deferred *)r;
+    r->deferred.r = r;
+    return &r->deferred;
 }
 
 /* Publishes `phase` (release: what the poll thread needs is written before)
@@ -495,7 +513,7 @@ static void resume(struct http_server *s, struct hreq *r, enum phase phase)
 
 void http_wake(struct http_deferred *d)
 {
-    struct hreq *r = (struct hreq *)d;
+    struct hreq *r = d->r;
     resume(r->srv, r, PH_WOKEN);
 }
 

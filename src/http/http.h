@@ -41,6 +41,11 @@ struct http_reply {
     const char *content_type; /* static storage */
     char *body;
     size_t body_len;
+    /* more response headers (CORS); the strings must stay valid until the
+     * reply is queued: static storage or the request's own header values.
+     * Those a handler set before deferring stay for the deferred reply. */
+    struct http_header extra[6];
+    size_t nextra;
 };
 
 typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_reply *out);

@@ -592,7 +592,7 @@ function buildCorpus() {
   for (const ts of ["abc", "", "99999999999999999999", "-1", "1e9", String(Math.floor(Date.now() / 1000) + 400), String(Math.floor(Date.now() / 1000) - 400), "0"]) {
     add(`X-TC-Timestamp ${JSON.stringify(ts)}`, tc3({ action: "CreateFlowLog", body: baseCreate(), timestamp: ts }), E.api("AuthFailure.InvalidAuthorization", "AuthFailure.SignatureExpire", "MissingParameter", "AuthFailure.SignatureFailure"));
   }
-  add("X-TC-Token (no STS here)", tc3({ action: "CreateFlowLog", body: baseCreate(), extraHeaders: [["X-TC-Token", "' OR 1=1 --"]] }), E.api("AuthFailure.TokenFailure"));
+  add("X-TC-Token with a permanent key", tc3({ action: "CreateFlowLog", body: baseCreate(), extraHeaders: [["X-TC-Token", "' OR 1=1 --"]] }), E.api("AuthFailure.TokenFailure"));
   for (const ct of ["text/plain", "multipart/form-data; boundary=x", "application/xml", "application/jsonx", ""]) {
     add(`Content-Type ${JSON.stringify(ct)}`, tc3({ action: "CreateFlowLog", body: baseCreate(), contentType: ct }), E.api("UnsupportedProtocol", "AuthFailure.SignatureFailure"));
   }
