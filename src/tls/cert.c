@@ -477,6 +477,24 @@ int tls_write_file(const char *path, const char *text, unsigned mode, char *err,
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
+    {
+        /* the rename itself survives a crash once the directory is synced */
+        char dir[PATH_MAX];
+        const char *slash = strrchr(path, '/');
+        int dfd;
+        if (slash && (size_t)(slash - path) < sizeof dir) {
+            memcpy(dir, path, (size_t)(slash - path));
+            dir[slash == path ? 1 : slash - path] = '\0';
+            if (slash == path)
+                dir[0] = '/';
+        } else {
+            snprintf(dir, sizeof dir, ".");
+        }
+        if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
     return 0;
 fail:
     set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
