@@ -16,6 +16,7 @@ static const struct {
     {"key", cli_key, "create a key pair for an account"},
     {"inventory", cli_inventory, "import an account's resources"},
     {"reset", cli_reset, "delete every account, or one, with all of its state"},
+    {"state", cli_state, "export or import the whole state as one JSON document"},
     {"backup", cli_backup, "copy a SQLite data directory's database (online)"},
     {"call", cli_call, "call the API, signed with TC3-HMAC-SHA256"},
     {"check", cli_check, "check the integrity of a data directory"},

@@ -39,12 +39,6 @@ size_t admin_max_body(void);
  * A malloc'd string, or NULL with the reason in err (unreadable, empty). */
 char *admin_read_token(const char *path, char *err, size_t errlen);
 
-/** `serve --init DIR`: when the store has no account yet, applies every
- * DIR/ *.account.json (as POST /admin/accounts) and then every
- * DIR/ *.inventory.json (an inventory file with a "Uin" member, as POST
- * /admin/inventory), each set in name order. A store with accounts is left
- * alone (said in *applied = 0). 0, or -1 with the file and the reason in
- * err (what came before stays applied). */
-int admin_init_dir(struct store *st, const char *dir, int *applied, char *err, size_t errlen);
+/* admin_init_dir (serve --init): admin/state.h */
 
 #endif

@@ -43,6 +43,9 @@ int cli_reset(int argc, char **argv);
 /** `flowlogd backup --data DIR --to FILE`: SQLite's online backup. */
 int cli_backup(int argc, char **argv);
 
+/** `flowlogd state export|import`: the whole state as one JSON document. */
+int cli_state(int argc, char **argv);
+
 struct opts;
 /** The store named by --data DIR (SQLite, plain engine) or --store URL
  * (PostgreSQL), exactly one; NULL after printing why. */

@@ -1,9 +1,13 @@
 /* lifecycle.c: the test-lifecycle subcommands on a data directory or a
- * PostgreSQL store: `reset` and `backup` (the CLI twins of the admin API's
- * routes; `account create --secret-id` is in admin.c). */
+ * PostgreSQL store, the CLI twins of the admin API's routes: reset, backup
+ * and state export|import (admin/state.c's documents, no HTTP; `account
+ * create --secret-id` is in admin.c). */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "admin/state.h"
 #include "base/opts.h"
 #include "cli/cli.h"
 #include "store/sqlite/sqlite.h"
@@ -80,4 +84,64 @@ int cli_backup(int argc, char **argv)
     }
     printf("backed up %s to %s\n", opts_get(&o, "data"), opts_get(&o, "to"));
     return 0;
+}
+
+static const char state_synopsis[] =
+    "usage: flowlogd state export (--data DIR | --store URL)\n"
+    "       flowlogd state import (--data DIR | --store URL) FILE\n"
+    "\n"
+    "export prints the whole state (accounts, keys, inventory, flow logs, tags) as one\n"
+    "JSON document, from one snapshot; import replaces the whole state with such a\n"
+    "document (checked whole first: a bad one changes nothing). The same document as\n"
+    "GET and PUT /admin/state. Temporary (STS) keys are not carried.\n";
+
+static const struct opt state_opts[] = {
+    OPT_DATA_OR_STORE,
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+int cli_state(int argc, char **argv)
+{
+    struct opts o;
+    struct store *st;
+    struct admin_answer a;
+    json_error_t je;
+    json_t *doc = NULL;
+    int export_, rc = 1;
+
+    if (opts_parse(&o, argc, argv, state_opts, state_synopsis) != 0)
+        return o.help ? 0 : 2;
+    export_ = o.npos == 1 && strcmp(o.pos[0], "export") == 0;
+    if (!export_ && !(o.npos == 2 && strcmp(o.pos[0], "import") == 0)) {
+        opts_usage(stderr, state_opts, state_synopsis);
+        return 2;
+    }
+    if (!export_ && !(doc = json_load_file(o.pos[1], JSON_REJECT_DUPLICATES, &je))) {
+        fprintf(stderr, "flowlogd: %s: line %d: %s\n", o.pos[1], je.line, je.text);
+        return 1;
+    }
+    if (!export_ && !json_is_object(doc)) {
+        fprintf(stderr, "flowlogd: %s: not a JSON object\n", o.pos[1]);
+        json_decref(doc);
+        return 1;
+    }
+    if (!(st = cli_open_store(&o))) {
+        json_decref(doc);
+        return 1;
+    }
+    a = export_ ? admin_state_export(st) : admin_state_import(st, doc);
+    if (a.status == 200) {
+        char *s = json_dumps(a.body, JSON_COMPACT);
+        if (s && puts(s) >= 0 && fflush(stdout) == 0)
+            rc = 0;
+        free(s);
+    } else {
+        json_t *m = json_object_get(json_object_get(a.body, "Error"), "Message");
+        fprintf(stderr, "flowlogd: state %s failed: %s\n", export_ ? "export" : "import",
+                json_is_string(m) ? json_string_value(m) : "(no message)");
+    }
+    json_decref(a.body);
+    json_decref(doc);
+    store_close(st);
+    return rc;
 }

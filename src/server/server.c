@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "admin/admin.h"
+#include "admin/state.h"
 #include "admin/health.h"
 #include "api/api.h"
 #include "base/log.h"

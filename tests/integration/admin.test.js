@@ -357,6 +357,26 @@ describe("state export and import", () => {
     assert.deepEqual(await views(), before);
     const chk = h.cli(["check", "--data", A.dataDir]);
     assert.equal(chk.status, 0, chk.stdout + chk.stderr);
+
+    // the CLI twins: the same document from the data directory, and into a new one
+    await A.server.stop();
+    assert.deepEqual(h.cliJson(["state", "export", "--data", A.dataDir]), doc);
+    const file = path.join(A.dir, "state.json");
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const other = path.join(h.tmpDir("admin-state2"), "data");
+    h.createAccount(other); // replaced by the import
+    const imp = h.cliJson(["state", "import", "--data", other, file]);
+    assert.equal(imp.FlowLogs, 3);
+    assert.deepEqual(h.cliJson(["state", "export", "--data", other]), doc);
+    const s2 = await h.startServer({ dataDir: other, t });
+    assert.equal((await client(s2, KNOWN).DescribeFlowLogs({})).TotalNum, 2);
+    await s2.stop();
+    const badFile = path.join(A.dir, "bad.json");
+    fs.writeFileSync(badFile, JSON.stringify(bad));
+    const r = h.cli(["state", "import", "--data", other, badFile]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /flow log .*wrong type/);
+    assert.deepEqual(h.cliJson(["state", "export", "--data", other]), doc);
   });
 });
 
