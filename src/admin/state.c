@@ -630,7 +630,8 @@ static int apply_files(struct store *st, const char *dir, const char *suffix,
             goto oom;
         n++;
     }
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n) /* qsort(NULL, 0, ...) is undefined */
+        qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n; i++) {
         json_error_t je;
         json_t *doc;

@@ -60,6 +60,15 @@ async function adminServer({ label = "admin", dataDir, args = [], t } = {}) {
   return { dir, dataDir, server, port, call, post };
 }
 
+/** Waits until a log line of server matches re (stderr and stdout are read apart). */
+async function logLine(server, re) {
+  for (let i = 0; i < 200; i++) {
+    if (server.logs().some((l) => re.test(l))) return;
+    await h.sleep(25);
+  }
+  assert.fail(`no log line ${re}:\n${server.logs().join("\n")}`);
+}
+
 function client(server, a) {
   return h.vpcClient({ endpoint: server.endpoint, secretId: a.SecretId, secretKey: a.SecretKey });
 }
@@ -403,12 +412,12 @@ describe("serve --init DIR", () => {
     assert.equal((await c.DescribeVpcs({ VpcIds: [fx.ids.vpc] })).TotalCount, 1);
     await c.CreateFlowLog(h.eniRequest(fx.ids));
     assert.equal((await client(server, KNOWN_B).DescribeFlowLogs({})).TotalNum, 0);
-    assert.ok(server.logs().some((l) => /init: applied .*10-ci\.account\.json/.test(l)));
+    await logLine(server, /init: applied .*10-ci\.account\.json/);
     await server.stop();
     // a store with accounts is left alone (the files would now conflict)
     const again = await h.startServer({ dataDir, args: ["--init", dir], t });
     assert.equal((await client(again, KNOWN).DescribeFlowLogs({})).TotalNum, 1);
-    assert.ok(again.logs().some((l) => /left it alone/.test(l)), again.logs().join("\n"));
+    await logLine(again, /left it alone/);
     await again.stop();
   });
 
