@@ -151,6 +151,21 @@ static uint64_t det_next(void)
     return v;
 }
 
+int rand_nonsecret(void *p, size_t n)
+{
+    unsigned char *o = p;
+    if (!atomic_load(&det.on))
+        return rand_bytes(p, n);
+    while (n) {
+        uint64_t v = det_next();
+        size_t k = n < sizeof v ? n : sizeof v;
+        memcpy(o, &v, k);
+        o += k;
+        n -= k;
+    }
+    return 0;
+}
+
 int gen_id(const char *prefix, char *out, size_t outlen)
 {
     size_t pl = strlen(prefix);

@@ -58,6 +58,11 @@ int gen_uuid(char out[37]);
  * (gen_token, rand_bytes) stay random. Any thread. */
 void ids_seed(uint64_t seed);
 
+/** Fills p with n bytes for values that are not secrets (a created ENI's
+ * private address, an EIP): the seeded sequence after ids_seed, else the
+ * CSPRNG. 0, or -1 on CSPRNG failure. */
+int rand_nonsecret(void *p, size_t n);
+
 /** 1 once ids_seed has been called. */
 int ids_seeded(void);
 

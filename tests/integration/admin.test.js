@@ -282,10 +282,20 @@ describe("seeded ids", () => {
     await A.post("/admin/inventory", Object.assign({ Uin: KNOWN.Uin }, fx.inventory));
     const c = client(A.server, KNOWN);
     const vpc = await c.CreateVpc({ VpcName: "seeded", CidrBlock: "10.9.0.0/16" });
+    const sn = await c.CreateSubnet({ VpcId: vpc.Vpc.VpcId, SubnetName: "s", CidrBlock: "10.9.1.0/24", Zone: "ap-guangzhou-3" });
+    const eni = await c.CreateNetworkInterface({ VpcId: vpc.Vpc.VpcId, SubnetId: sn.Subnet.SubnetId, NetworkInterfaceName: "e" });
     const fl = await c.CreateFlowLog(h.eniRequest(fx.ids));
     const d = await c.DescribeFlowLogs({});
     await A.server.stop();
-    return { vpc: vpc.Vpc.VpcId, fl: fl.FlowLog[0].FlowLogId, rids: [vpc.RequestId, fl.RequestId, d.RequestId] };
+    const ni = eni.NetworkInterface;
+    return {
+      vpc: vpc.Vpc.VpcId,
+      subnet: sn.Subnet.SubnetId,
+      eni: ni.NetworkInterfaceId,
+      ip: ni.PrivateIpAddressSet.map((p) => p.PrivateIpAddress),
+      fl: fl.FlowLog[0].FlowLogId,
+      rids: [vpc.RequestId, sn.RequestId, eni.RequestId, fl.RequestId, d.RequestId],
+    };
   }
 
   test("two fresh servers seeded alike make the same ids and RequestIds", async (t) => {
