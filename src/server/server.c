@@ -518,7 +518,9 @@ int server_main(int argc, char **argv)
         acfg_http.port = admin_port;
         acfg_http.workers = 2;
         acfg_http.io_threads = 1;
-        acfg_http.max_connections = 64;
+        /* few clients (test drivers, an operator); each may hold a body of
+         * up to admin_max_body() before its token is checked */
+        acfg_http.max_connections = 8;
         acfg_http.max_body = admin_max_body();
         acfg_http.tls_cert_pem = acfg_http.tls_key_pem = NULL;
         acfg_http.quick = admin_http_quick;
@@ -546,6 +548,10 @@ int server_main(int argc, char **argv)
         printf("listening on %s:%u (https)\n", tls_host, http_port(https));
     }
     if (admin_http) {
+        if (strcmp(admin_host, "127.0.0.1") != 0 && strcmp(admin_host, "::1") != 0 &&
+            strcmp(admin_host, "localhost") != 0)
+            log_warn("the admin API listens on %s, not on loopback: anyone who can reach it "
+                     "and has the token may delete everything", admin_host);
         log_info("admin API on %s:%u", admin_host, http_port(admin_http));
         printf("admin listening on %s:%u\n", admin_host, http_port(admin_http));
     }
