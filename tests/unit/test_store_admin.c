@@ -198,6 +198,61 @@ static void test_key_put(void **state)
     assert_int_equal(store_key_put(f->s, f->a.uin, "", "s3", NULL, &e), STORE_ERR);
 }
 
+/* state_dump: every row once, from one snapshot, with what each carries. */
+struct seen {
+    int accounts, keys, resources, flowlogs, tags;
+    char key_uin[24], fl_region[32];
+};
+static void see_account(void *ud, const struct account *a)
+{
+    struct seen *s = ud;
+    s->accounts++;
+    assert_int_equal(a->flowlog_quota, STORE_DEFAULT_FLOWLOG_QUOTA);
+}
+static void see_key(void *ud, const struct key_info *k)
+{
+    struct seen *s = ud;
+    s->keys++;
+    snprintf(s->key_uin, sizeof s->key_uin, "%s", k->account.uin);
+}
+static void see_resource(void *ud, const char *uin, const struct resource *r)
+{
+    struct seen *s = ud;
+    (void)uin;
+    s->resources++;
+    assert_int_equal(r->kind, RES_VPC);
+    assert_non_null(r->attrs);
+}
+static void see_flowlog(void *ud, const struct flowlog *fl)
+{
+    struct seen *s = ud;
+    s->flowlogs++;
+    s->tags += (int)fl->ntags;
+    snprintf(s->fl_region, sizeof s->fl_region, "%s", fl->region);
+}
+
+static void test_state_dump(void **state)
+{
+    struct store_fx *f = *state;
+    struct serr e = {{0}};
+    struct seen s = {0};
+    const struct state_sink sink = {&s, see_account, see_key, see_resource, see_flowlog};
+
+    populate(f->s, &f->a, "AKIDaaaa", "vpc-aaaaaaaa", "fl-aaaaaaaa");
+    assert_int_equal(store_state_dump(f->s, &sink, &e), STORE_OK);
+    assert_int_equal(s.accounts, 2);
+    assert_int_equal(s.keys, 1);
+    assert_string_equal(s.key_uin, f->a.uin);
+    assert_int_equal(s.resources, 1);
+    assert_int_equal(s.flowlogs, 1);
+    assert_int_equal(s.tags, 1);
+    assert_string_equal(s.fl_region, RG);
+    assert_int_equal(store_reset(f->s, NULL, &e), STORE_OK);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(store_state_dump(f->s, &sink, &e), STORE_OK);
+    assert_int_equal(s.accounts + s.keys + s.resources + s.flowlogs, 0);
+}
+
 /* ids_seed: the same seed gives the same ids and RequestIds, another seed
  * others; the forms stay valid. */
 static void test_seeded_ids(void **state)
@@ -232,6 +287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_all, setup, store_fx_teardown),
         cmocka_unit_test_setup_teardown(test_account_put, setup, store_fx_teardown),
         cmocka_unit_test_setup_teardown(test_key_put, setup, store_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_state_dump, setup, store_fx_teardown),
         cmocka_unit_test(test_seeded_ids),
     };
     return cmocka_run_group_tests_name("store_admin", tests, NULL, NULL);
