@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 struct admin {
     struct store *st;
     struct api *api;
+    pthread_rwlock_t token_mu; /* a reload may change the token */
     unsigned char token_hash[SHA256_DIGEST_LENGTH];
 };
 
@@ -127,17 +129,21 @@ static void reply(struct http_reply *out, struct admin_answer a)
 
 /* Constant time: the digests of the two tokens are compared, so neither
  * the token's length nor its first difference shows in the timing. */
-static int authorized(const struct admin *ad, const struct http_request *req)
+static int authorized(struct admin *ad, const struct http_request *req)
 {
     const char *h = http_header(req, "Authorization");
     unsigned char got[SHA256_DIGEST_LENGTH];
+    int ok;
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return 0;
     h += 7;
     while (*h == ' ')
         h++;
     SHA256((const unsigned char *)h, strlen(h), got);
-    return CRYPTO_memcmp(got, ad->token_hash, sizeof got) == 0;
+    pthread_rwlock_rdlock(&ad->token_mu);
+    ok = CRYPTO_memcmp(got, ad->token_hash, sizeof got) == 0;
+    pthread_rwlock_unlock(&ad->token_mu);
+    return ok;
 }
 
 int admin_http_quick(void *ud, const struct http_request *req)
@@ -209,14 +215,29 @@ struct admin *admin_new(struct store *st, struct api *api, const char *token)
         return NULL;
     ad->st = st;
     ad->api = api;
+    pthread_rwlock_init(&ad->token_mu, NULL);
     SHA256((const unsigned char *)token, strlen(token), ad->token_hash);
     return ad;
+}
+
+int admin_set_token(struct admin *ad, const char *token)
+{
+    unsigned char h[SHA256_DIGEST_LENGTH];
+    if (!token || !*token)
+        return -1;
+    SHA256((const unsigned char *)token, strlen(token), h);
+    pthread_rwlock_wrlock(&ad->token_mu);
+    memcpy(ad->token_hash, h, sizeof h);
+    pthread_rwlock_unlock(&ad->token_mu);
+    OPENSSL_cleanse(h, sizeof h);
+    return 0;
 }
 
 void admin_free(struct admin *ad)
 {
     if (!ad)
         return;
+    pthread_rwlock_destroy(&ad->token_mu);
     OPENSSL_cleanse(ad, sizeof *ad);
     free(ad);
 }

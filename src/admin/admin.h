@@ -22,6 +22,10 @@ struct admin;
  * NULL on OOM or an empty token. */
 struct admin *admin_new(struct store *st, struct api *api, const char *token);
 
+/** Replaces the token (a configuration reload); requests already checked
+ * are not affected. 0, or -1 for an empty token (the old one stays). */
+int admin_set_token(struct admin *ad, const char *token);
+
 /** Frees it (the token wiped). NULL is fine. */
 void admin_free(struct admin *ad);
 

@@ -38,7 +38,8 @@ static const char serve_synopsis[] =
     "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
     "Options come from the command line, then FLOWLOGD_<OPTION> variables (FLOWLOGD_RATE_LIMIT),\n"
     "then the [serve] section of --config FILE, then the defaults. SIGHUP reads them again and\n"
-    "applies log-level, log-format, rate-limit and cors-origins (a bad file changes nothing).\n";
+    "applies log-level, log-format, rate-limit, cors-origins and the admin token (a bad file\n"
+    "changes nothing).\n";
 
 /* The options of `serve`: the one place of their names, defaults, ranges
  * and help. A new option is a row here, read below with opts_str/opts_uint. */
@@ -97,6 +98,7 @@ struct srv {
     pthread_rwlock_t cors_mu;
     char *cors; /* ",a,b," or NULL (none); under cors_mu */
     const struct opts *started; /* the options the server started with */
+    struct admin *admin;        /* the admin API, or NULL */
 };
 
 static int cors_allowed(struct srv *sv, const char *origin)
@@ -299,7 +301,8 @@ static void apply_logging(const struct opts *o)
 static void reload(struct srv *sv, int argc, char **argv)
 {
     static const char *const live[] = {"log-level", "log-format", "rate-limit", "cors-origins",
-                                       "config", "check-config", "print-config", "quiet", NULL};
+                                       "admin-token-file", "config", "check-config",
+                                       "print-config", "quiet", NULL};
     struct opts n;
     char err[512];
 
@@ -309,6 +312,22 @@ static void reload(struct srv *sv, int argc, char **argv)
         opts_free(&n);
         notify_ready("reload refused");
         return;
+    }
+    if (sv->admin && opts_get(&n, "admin-token-file")) {
+        /* the token file is read again: a rotated token takes effect now */
+        char *token = admin_read_token(opts_get(&n, "admin-token-file"), err, sizeof err);
+        if (!token) {
+            log_error("reload refused, the configuration in force stays: %s", err);
+            opts_free(&n);
+            notify_ready("reload refused");
+            return;
+        }
+        admin_set_token(sv->admin, token);
+        OPENSSL_cleanse(token, strlen(token));
+        free(token);
+    } else if (sv->admin || opts_get(&n, "admin-token-file")) {
+        log_warn("reload: admin-token-file %s; it takes effect at the next start",
+                 sv->admin ? "removed" : "added");
     }
     apply_logging(&n);
     api_set_rate_limit(sv->api, (uint32_t)opts_uint(&n, "rate-limit"));
@@ -459,7 +478,7 @@ int server_main(int argc, char **argv)
             log_error("%s", err);
             goto done;
         }
-        admin = admin_new(st, api, token);
+        sv.admin = admin = admin_new(st, api, token);
         OPENSSL_cleanse(token, strlen(token));
         free(token);
         if (!admin) {

@@ -114,6 +114,29 @@ describe("the admin token", () => {
     assert.equal((await go("second line")).status, 401);
   });
 
+  test("SIGHUP reads the token file again: the new token works, the old one is refused", async (t) => {
+    const dir = h.tmpDir("admin-rotate");
+    const f = tokenFile(dir, "first-token\n");
+    const server = await h.startServer({
+      dataDir: path.join(dir, "data"),
+      t,
+      args: ["--admin-listen", "127.0.0.1:0", "--admin-token-file", f],
+    });
+    const port = await adminPort(server);
+    const go = (tok) => h.send({ port, path: "/admin/seed", headers: { Authorization: `Bearer ${tok}` }, body: '{"Seed":3}' });
+    assert.equal((await go("first-token")).status, 200);
+    fs.writeFileSync(f, "second-token\n");
+    server.proc.kill("SIGHUP");
+    await logLine(server, /reloaded:/);
+    assert.equal((await go("second-token")).status, 200);
+    assert.equal((await go("first-token")).status, 401);
+    // an empty file: the reload is refused and the token in force stays
+    fs.writeFileSync(f, "\n");
+    server.proc.kill("SIGHUP");
+    await logLine(server, /reload refused.*admin\.token.*empty/);
+    assert.equal((await go("second-token")).status, 200);
+  });
+
   test("the timing-safe compare: a token differing early and one differing late are both refused", async () => {
     // the digest comparison leaves no length or prefix to find; what a test can
     // check is that prefixes and near-misses are all refused alike
