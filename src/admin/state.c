@@ -465,36 +465,83 @@ static int create_rank(enum res_kind k)
     return 99;
 }
 
-/* Replaces the whole state with the document: checked whole first, then
- * the store reset and every row written again. */
+struct res_row {
+    char uin[24];
+    struct resource r; /* attrs borrowed from the document */
+};
+
+static int cmp_uin(const void *x, const void *y)
+{
+    return strcmp((const char *)x, (const char *)y);
+}
+
+static int cmp_res_row(const void *x, const void *y)
+{
+    return strcmp(((const struct res_row *)x)->uin, ((const struct res_row *)y)->uin);
+}
+
+/* Whether uin is one of the n sorted uins. */
+static int known(char (*uins)[24], size_t n, const char *uin)
+{
+    return n && bsearch(uin, uins, n, sizeof *uins, cmp_uin) != NULL;
+}
+
+/* An imported resource (no display attributes) goes back through the
+ * inventory import; one made through the API, and a task, through
+ * resource_create. */
+static int made_by_api(const struct resource *r)
+{
+    return r->kind == RES_TASK || (r->attrs && *r->attrs);
+}
+
+/* Replaces the whole state with the document: checked whole first (types,
+ * lengths, every row's uin an account of the document), then the store
+ * reset and every row written again. */
 struct admin_answer admin_state_import(struct store *st, json_t *in)
 {
     json_t *accounts = json_object_get(in, "accounts"), *keys = json_object_get(in, "keys"),
            *resources = json_object_get(in, "resources"), *flowlogs = json_object_get(in, "flowlogs");
     json_t *fmt = json_object_get(in, "flowlogd_state");
+    struct admin_answer ans;
     struct serr se = {{0}};
-    char err[512], uin[24];
-    struct resource r;
+    char err[512], (*uins)[24] = NULL;
+    struct res_row *rows = NULL;
+    struct resource *items = NULL;
     struct flowlog fl;
     struct tag *tags;
-    size_t i, nkeys = 0, skipped = 0, nres = 0;
+    size_t i, na, nr, nkeys = 0, skipped = 0, nres = 0;
     int rc;
 
     if (!json_is_integer(fmt) || json_integer_value(fmt) != STATE_FORMAT)
         return admin_fail(400, "InvalidState", "not a state document of format %d (flowlogd_state)",
-                    STATE_FORMAT);
+                          STATE_FORMAT);
     if (!json_is_array(accounts) || !json_is_array(keys) || !json_is_array(resources) ||
         !json_is_array(flowlogs))
         return admin_fail(400, "InvalidState", "accounts, keys, resources and flowlogs are arrays");
+    na = json_array_size(accounts);
+    nr = json_array_size(resources);
+    if (!(uins = calloc(na + 1, sizeof *uins)) || !(rows = calloc(nr + 1, sizeof *rows)) ||
+        !(items = calloc(nr + 1, sizeof *items))) {
+        ans = admin_fail(500, "InternalError", "out of memory; nothing changed");
+        goto done;
+    }
     /* everything checked before anything is deleted */
-    for (i = 0; i < json_array_size(accounts); i++) {
+    for (i = 0; i < na; i++) {
         json_t *a = json_array_get(accounts, i);
         int64_t app, quota;
-        if (!json_is_object(a) || cp_str(a, "uin", uin, sizeof uin) || !uin[0] ||
+        if (!json_is_object(a) || cp_str(a, "uin", uins[i], sizeof uins[i]) || !uins[i][0] ||
             get_i64(a, "app_id", &app) || app <= 0 || get_i64(a, "flowlog_quota", &quota) ||
-            quota < 0 || quota > 1000000)
-            return admin_fail(400, "InvalidState", "account %zu: app_id, uin or flowlog_quota", i);
+            quota < 0 || quota > 1000000) {
+            ans = admin_fail(400, "InvalidState", "account %zu: app_id, uin or flowlog_quota", i);
+            goto done;
+        }
     }
+    qsort(uins, na, sizeof *uins, cmp_uin); /* calloc'd na + 1: never NULL */
+    for (i = 1; i < na; i++)
+        if (strcmp(uins[i - 1], uins[i]) == 0) {
+            ans = admin_fail(400, "InvalidState", "account %s is there twice", uins[i]);
+            goto done;
+        }
     for (i = 0; i < json_array_size(keys); i++) {
         struct key_info k;
         json_t *o = json_array_get(keys, i);
@@ -502,21 +549,44 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
             cp_str(o, "secret_key", k.secret_key, sizeof k.secret_key) ||
             cp_str(o, "uin", k.account.uin, sizeof k.account.uin) ||
             cp_str(o, "actions", k.actions, sizeof k.actions) ||
-            cp_str(o, "token", k.token, sizeof k.token) || !k.secret_id[0] || !k.secret_key[0])
-            return admin_fail(400, "InvalidState", "key %zu: secret_id, secret_key, uin or actions", i);
+            cp_str(o, "token", k.token, sizeof k.token) || !k.secret_id[0] || !k.secret_key[0] ||
+            !known(uins, na, k.account.uin)) {
+            ans = admin_fail(400, "InvalidState",
+                             "key %zu: secret_id, secret_key, actions, or a uin that is not an "
+                             "account of the document", i);
+            goto done;
+        }
     }
-    for (i = 0; i < json_array_size(resources); i++)
-        if (read_resource(json_array_get(resources, i), uin, &r, err, sizeof err) != 0)
-            return admin_fail(400, "InvalidState", "%s", err);
+    for (i = 0; i < nr; i++) {
+        if (read_resource(json_array_get(resources, i), rows[i].uin, &rows[i].r, err,
+                          sizeof err) != 0) {
+            ans = admin_fail(400, "InvalidState", "%s", err);
+            goto done;
+        }
+        if (!known(uins, na, rows[i].uin)) {
+            ans = admin_fail(400, "InvalidState", "resource %s: uin %s is not an account of the "
+                             "document", rows[i].r.id, rows[i].uin);
+            goto done;
+        }
+    }
     for (i = 0; i < json_array_size(flowlogs); i++) {
-        if (read_flowlog(json_array_get(flowlogs, i), &fl, &tags, err, sizeof err) != 0)
-            return admin_fail(400, "InvalidState", "%s", err);
+        if (read_flowlog(json_array_get(flowlogs, i), &fl, &tags, err, sizeof err) != 0) {
+            ans = admin_fail(400, "InvalidState", "%s", err);
+            goto done;
+        }
         free(tags);
+        if (!known(uins, na, fl.uin)) {
+            ans = admin_fail(400, "InvalidState", "flow log %s: uin %s is not an account of the "
+                             "document", fl.id, fl.uin);
+            goto done;
+        }
     }
 
-    if ((rc = store_reset(st, NULL, &se)) != STORE_OK)
-        return store_fail(rc, &se, "import: the reset failed, nothing changed");
-    for (i = 0; i < json_array_size(accounts); i++) {
+    if ((rc = store_reset(st, NULL, &se)) != STORE_OK) {
+        ans = store_fail(rc, &se, "import: the reset failed, nothing changed");
+        goto done;
+    }
+    for (i = 0; i < na; i++) {
         json_t *a = json_array_get(accounts, i);
         struct account want = {0};
         int64_t v;
@@ -525,8 +595,10 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         want.app_id = (uint64_t)v;
         get_i64(a, "flowlog_quota", &v);
         want.flowlog_quota = (uint32_t)v;
-        if ((rc = store_account_put(st, &want, NULL, NULL, NULL, &se)) != STORE_OK)
-            return store_fail(rc, &se, "import stopped at an account (the state is partial)");
+        if ((rc = store_account_put(st, &want, NULL, NULL, NULL, &se)) != STORE_OK) {
+            ans = store_fail(rc, &se, "import stopped at an account (the state is partial)");
+            goto done;
+        }
     }
     for (i = 0; i < json_array_size(keys); i++) {
         json_t *o = json_array_get(keys, i);
@@ -540,40 +612,40 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
             skipped++;
             continue;
         }
-        if ((rc = store_key_put(st, k.account.uin, k.secret_id, k.secret_key, k.actions,
-                                &se)) != STORE_OK)
-            return store_fail(rc, &se, "import stopped at a key (the state is partial)");
+        if ((rc = store_key_put(st, k.account.uin, k.secret_id, k.secret_key, k.actions, &se)) !=
+            STORE_OK) {
+            ans = store_fail(rc, &se, "import stopped at a key (the state is partial)");
+            goto done;
+        }
         nkeys++;
     }
-    /* the imported inventory (no attrs) per account in one call each; then
-     * the resources made through the API, parents first */
-    for (i = 0; i < json_array_size(accounts); i++) {
-        struct resource *items = calloc(json_array_size(resources) + 1, sizeof *items);
-        size_t n = 0;
-        char auin[24];
-        if (!items)
-            return admin_fail(500, "InternalError", "out of memory (the state is partial)");
-        cp_str(json_array_get(accounts, i), "uin", auin, sizeof auin);
-        for (size_t j = 0; j < json_array_size(resources); j++) {
-            read_resource(json_array_get(resources, j), uin, &r, err, sizeof err);
-            if (strcmp(uin, auin) == 0 && r.kind != RES_TASK && (!r.attrs || !*r.attrs)) {
-                r.attrs = NULL;
-                items[n++] = r;
+    /* the imported inventory, one call per account; then the resources
+     * made through the API, parents first */
+    if (nr)
+        qsort(rows, nr, sizeof *rows, cmp_res_row);
+    for (i = 0; i < nr;) {
+        size_t j = i, n = 0;
+        for (; j < nr && strcmp(rows[j].uin, rows[i].uin) == 0; j++)
+            if (!made_by_api(&rows[j].r)) {
+                items[n] = rows[j].r;
+                items[n++].attrs = NULL;
             }
+        rc = n ? store_inventory_import(st, rows[i].uin, items, n, &se) : STORE_OK;
+        if (rc != STORE_OK) {
+            ans = store_fail(rc, &se, "import stopped at an inventory (the state is partial)");
+            goto done;
         }
-        rc = n ? store_inventory_import(st, auin, items, n, &se) : STORE_OK;
-        free(items);
         nres += n;
-        if (rc != STORE_OK)
-            return store_fail(rc, &se, "import stopped at an inventory (the state is partial)");
+        i = j;
     }
-    for (int rank = 0; rank <= 99; rank++) {
-        for (size_t j = 0; j < json_array_size(resources); j++) {
-            read_resource(json_array_get(resources, j), uin, &r, err, sizeof err);
-            if ((r.kind != RES_TASK && (!r.attrs || !*r.attrs)) || create_rank(r.kind) != rank)
+    for (int rank = 0; rank <= 10; rank++) {
+        for (i = 0; i < nr; i++) {
+            if (!made_by_api(&rows[i].r) || create_rank(rows[i].r.kind) != rank)
                 continue;
-            if ((rc = store_resource_create(st, uin, &r, &se)) != STORE_OK)
-                return store_fail(rc, &se, "import stopped at a resource (the state is partial)");
+            if ((rc = store_resource_create(st, rows[i].uin, &rows[i].r, &se)) != STORE_OK) {
+                ans = store_fail(rc, &se, "import stopped at a resource (the state is partial)");
+                goto done;
+            }
             nres++;
         }
     }
@@ -581,15 +653,22 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         read_flowlog(json_array_get(flowlogs, i), &fl, &tags, err, sizeof err);
         rc = store_flowlog_create(st, &fl, UINT32_MAX, &se);
         free(tags);
-        if (rc != STORE_OK)
-            return store_fail(rc, &se, "import stopped at a flow log (the state is partial)");
+        if (rc != STORE_OK) {
+            ans = store_fail(rc, &se, "import stopped at a flow log (the state is partial)");
+            goto done;
+        }
     }
-    log_info("admin: state imported (%zu accounts, %zu keys, %zu resources, %zu flow logs)",
-             json_array_size(accounts), nkeys, nres, json_array_size(flowlogs));
-    return admin_ok(json_pack("{s:I,s:I,s:I,s:I,s:I}", "Accounts", (json_int_t)json_array_size(accounts),
-                        "Keys", (json_int_t)nkeys, "Resources", (json_int_t)nres, "FlowLogs",
-                        (json_int_t)json_array_size(flowlogs), "SkippedTemporaryKeys",
-                        (json_int_t)skipped));
+    log_info("admin: state imported (%zu accounts, %zu keys, %zu resources, %zu flow logs)", na,
+             nkeys, nres, json_array_size(flowlogs));
+    ans = admin_ok(json_pack("{s:I,s:I,s:I,s:I,s:I}", "Accounts", (json_int_t)na, "Keys",
+                             (json_int_t)nkeys, "Resources", (json_int_t)nres, "FlowLogs",
+                             (json_int_t)json_array_size(flowlogs), "SkippedTemporaryKeys",
+                             (json_int_t)skipped));
+done:
+    free(uins);
+    free(rows);
+    free(items);
+    return ans;
 }
 
 static int has_suffix(const char *s, const char *suffix)

@@ -389,6 +389,20 @@ describe("state export and import", () => {
     assert.equal(refused.status, 400, refused.text);
     assert.equal(refused.json.Error.Code, "InvalidState");
     assert.equal((await ca.DescribeFlowLogs({})).TotalNum, 2);
+    for (const mutate of [
+      (d) => (d.keys[0].uin = "100000000999"), // names no account of the document
+      (d) => d.accounts.push(d.accounts[0]), // an account twice
+      (d) => (d.resources[0].kind = "router"),
+      (d) => (d.flowlogs[0].tags = [["only-key"]]),
+      (d) => (d.flowlogd_state = 2),
+    ]) {
+      const b = JSON.parse(JSON.stringify(doc));
+      mutate(b);
+      const r = await A.call("PUT", "/admin/state", b);
+      assert.equal(r.status, 400, `${mutate}: ${r.text}`);
+      assert.equal(r.json.Error.Code, "InvalidState");
+    }
+    assert.deepEqual((await A.call("GET", "/admin/state")).json, doc);
 
     await A.post("/admin/reset");
     await h.expectApiError(ca.DescribeFlowLogs({}), "AuthFailure.SecretIdNotFound");
