@@ -471,8 +471,11 @@ int server_main(int argc, char **argv)
         printf("listening on %s:%u\n", host, http_port(http));
     }
     if (https) {
-        log_info("listening on %s:%u (https; store %s%s%s)", tls_host, http_port(https), st->name,
-                 opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
+        if (opts_get(&o, "data"))
+            log_info("listening on %s:%u (https; store %s, %s engine, in %s)", tls_host,
+                     http_port(https), st->name, store_sqlite_engine(st), opts_get(&o, "data"));
+        else
+            log_info("listening on %s:%u (https; store %s)", tls_host, http_port(https), st->name);
         printf("listening on %s:%u (https)\n", tls_host, http_port(https));
     }
     fflush(stdout);
