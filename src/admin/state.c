@@ -14,15 +14,28 @@
 #include "base/util.h"
 #include "validate/inventory.h"
 
-
 struct admin_answer admin_fail(int status, const char *code, const char *fmt, ...)
 {
     char msg[512];
+    size_t len, i = 0;
+    uint32_t cp;
+    int k;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return (struct admin_answer){status, json_pack("{s:{s:s,s:s}}", "Error", "Code", code, "Message", msg)};
+    /* a message may quote what the client sent (a path, a member): bytes
+     * that are not UTF-8 (or cut by the ceiling) become '?', so it is JSON */
+    len = strlen(msg);
+    while (i < len) {
+        if ((k = utf8_decode(msg + i, len - i, &cp)) > 0) {
+            i += (size_t)k;
+        } else {
+            msg[i++] = '?';
+        }
+    }
+    return (struct admin_answer){status, json_pack("{s:{s:s,s:s}}", "Error", "Code", code,
+                                                   "Message", msg)};
 }
 
 struct admin_answer admin_ok(json_t *body)
@@ -494,6 +507,18 @@ static int made_by_api(const struct resource *r)
     return r->kind == RES_TASK || (r->attrs && *r->attrs);
 }
 
+/* A store refusal once the import has begun: the document contradicts
+ * itself (a duplicate key, a resource whose parent is not in it...): the
+ * client's fault (400); a store failure stays a 500. */
+static struct admin_answer import_fail(int rc, const struct serr *e, const char *what)
+{
+    if (rc == STORE_ERR)
+        return store_fail(rc, e, what);
+    return admin_fail(400, "InvalidState",
+                      "%s: %s%s (the state is partial: import a good document, or reset)", what,
+                      rc == STORE_NOTFOUND ? "not found: " : "", e->msg);
+}
+
 /* Replaces the whole state with the document: checked whole first (types,
  * lengths, every row's uin an account of the document), then the store
  * reset and every row written again. */
@@ -596,7 +621,7 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         get_i64(a, "flowlog_quota", &v);
         want.flowlog_quota = (uint32_t)v;
         if ((rc = store_account_put(st, &want, NULL, NULL, NULL, &se)) != STORE_OK) {
-            ans = store_fail(rc, &se, "import stopped at an account (the state is partial)");
+            ans = import_fail(rc, &se, "import stopped at an account");
             goto done;
         }
     }
@@ -614,7 +639,7 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         }
         if ((rc = store_key_put(st, k.account.uin, k.secret_id, k.secret_key, k.actions, &se)) !=
             STORE_OK) {
-            ans = store_fail(rc, &se, "import stopped at a key (the state is partial)");
+            ans = import_fail(rc, &se, "import stopped at a key");
             goto done;
         }
         nkeys++;
@@ -632,7 +657,7 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
             }
         rc = n ? store_inventory_import(st, rows[i].uin, items, n, &se) : STORE_OK;
         if (rc != STORE_OK) {
-            ans = store_fail(rc, &se, "import stopped at an inventory (the state is partial)");
+            ans = import_fail(rc, &se, "import stopped at an inventory");
             goto done;
         }
         nres += n;
@@ -643,7 +668,7 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
             if (!made_by_api(&rows[i].r) || create_rank(rows[i].r.kind) != rank)
                 continue;
             if ((rc = store_resource_create(st, rows[i].uin, &rows[i].r, &se)) != STORE_OK) {
-                ans = store_fail(rc, &se, "import stopped at a resource (the state is partial)");
+                ans = import_fail(rc, &se, "import stopped at a resource");
                 goto done;
             }
             nres++;
@@ -654,7 +679,7 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         rc = store_flowlog_create(st, &fl, UINT32_MAX, &se);
         free(tags);
         if (rc != STORE_OK) {
-            ans = store_fail(rc, &se, "import stopped at a flow log (the state is partial)");
+            ans = import_fail(rc, &se, "import stopped at a flow log");
             goto done;
         }
     }
