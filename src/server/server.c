@@ -419,6 +419,11 @@ int server_main(int argc, char **argv)
         goto done;
     }
     admin_token_file = opts_get(&o, "admin-token-file");
+    if (!admin_token_file && opts_get(&o, "admin-listen")) {
+        fputs("flowlogd: --admin-listen needs --admin-token-file (the admin API's token)\n", stderr);
+        rc = 2;
+        goto done;
+    }
     if (admin_token_file &&
         parse_listen(opts_str(&o, "admin-listen"), admin_host, sizeof admin_host, &admin_port) != 0) {
         fprintf(stderr, "flowlogd: --admin-listen wants HOST:PORT, got %s\n",

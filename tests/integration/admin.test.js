@@ -195,6 +195,13 @@ describe("no admin listener without a token file", () => {
     assert.ok(!server.logs().some((l) => /admin (listening|API)/.test(l)), server.logs().join("\n"));
   });
 
+  test("--admin-listen without --admin-token-file is refused", () => {
+    const dir = h.tmpDir("admin-notoken");
+    const r = h.cli(["serve", "--data", path.join(dir, "data"), "--admin-listen", "127.0.0.1:0"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--admin-listen needs --admin-token-file/);
+  });
+
   test("an empty token file is refused at start-up, naming the file", async () => {
     const dir = h.tmpDir("admin-empty");
     const f = tokenFile(dir, "\n");
