@@ -152,10 +152,33 @@ int admin_http_quick(void *ud, const struct http_request *req)
     return health_path(req);
 }
 
+/* The digits of "Uin=" in a raw query into uin[24]; 0, or -1 if absent
+ * or not 1 to 20 digits. */
+static int query_uin(const char *q, char uin[24])
+{
+    const char *p = q;
+    size_t n;
+    while (p && *p) {
+        if (strncmp(p, "Uin=", 4) == 0) {
+            p += 4;
+            n = strspn(p, "0123456789");
+            if (n == 0 || n > 20 || (p[n] && p[n] != '&'))
+                return -1;
+            memcpy(uin, p, n);
+            uin[n] = '\0';
+            return 0;
+        }
+        p = strchr(p, '&');
+        p = p ? p + 1 : NULL;
+    }
+    return -1;
+}
+
 void admin_http_handler(void *ud, const struct http_request *req, struct http_reply *out)
 {
     struct admin *ad = ud;
     int path_known = 0;
+    char uin[24];
     json_error_t je;
     json_t *in;
 
@@ -191,6 +214,10 @@ void admin_http_handler(void *ud, const struct http_request *req, struct http_re
             reply(out, admin_fail(400, "InvalidJSON", "the body is a JSON object"));
             return;
         }
+        /* ?Uin=N: a route's Uin in the query, so that POST /admin/inventory?Uin=N takes
+         * the very file of `flowlogd inventory import` as its body */
+        if (!json_object_get(in, "Uin") && query_uin(req->query, uin) == 0)
+            json_object_set_new(in, "Uin", json_string(uin));
         reply(out, routes[i].fn(ad, in));
         json_decref(in);
         return;

@@ -235,6 +235,11 @@ describe("accounts, keys and inventory through the admin API", () => {
     const again = await A.call("POST", "/admin/accounts", KNOWN);
     assert.equal(again.status, 409);
     assert.equal(again.json.Error.Code, "AlreadyExists");
+    // the very file of `inventory import`, the account in the query
+    const fx2 = h.inventoryFixture({ tag: "abab" });
+    const q = await A.call("POST", `/admin/inventory?Uin=${KNOWN.Uin}`, fx2.inventory);
+    assert.equal(q.status, 200, q.text);
+    assert.equal((await c.DescribeVpcs({ VpcIds: [fx2.ids.vpc] })).TotalCount, 1);
     // a bad inventory is refused whole
     const bad = await A.call("POST", "/admin/inventory", { Uin: KNOWN.Uin, Vpcs: [{ VpcId: "nope" }] });
     assert.equal(bad.status, 400);
