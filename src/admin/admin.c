@@ -92,12 +92,9 @@ static const struct {
     const char *method, *path;
     route_fn fn;
 } routes[] = {
-    {"POST", "/admin/reset", route_reset},
-    {"POST", "/admin/accounts", route_accounts},
-    {"POST", "/admin/keys", route_keys},
-    {"POST", "/admin/inventory", route_inventory},
-    {"POST", "/admin/seed", route_seed},
-    {"GET", "/admin/state", route_state_export},
+    {"POST", "/admin/reset", route_reset},       {"POST", "/admin/accounts", route_accounts},
+    {"POST", "/admin/keys", route_keys},         {"POST", "/admin/inventory", route_inventory},
+    {"POST", "/admin/seed", route_seed},         {"GET", "/admin/state", route_state_export},
     {"PUT", "/admin/state", route_state_import},
 };
 
@@ -111,7 +108,8 @@ static void reply(struct http_reply *out, struct admin_answer a)
     out->content_type = "application/json";
     if (!s) {
         out->status = 500;
-        out->body = strdup("{\"Error\":{\"Code\":\"InternalError\",\"Message\":\"out of memory\"}}");
+        out->body =
+            strdup("{\"Error\":{\"Code\":\"InternalError\",\"Message\":\"out of memory\"}}");
         out->body_len = out->body ? strlen(out->body) : 0;
         return;
     }
@@ -188,8 +186,8 @@ void admin_http_handler(void *ud, const struct http_request *req, struct http_re
     if (!authorized(ad, req)) {
         out->extra[out->nextra++] = (struct http_header){"WWW-Authenticate", "Bearer"};
         reply(out, admin_fail(401, "Unauthorized",
-                        "the admin API wants Authorization: Bearer <the token of "
-                        "--admin-token-file>"));
+                              "the admin API wants Authorization: Bearer <the token of "
+                              "--admin-token-file>"));
         return;
     }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
@@ -199,14 +197,15 @@ void admin_http_handler(void *ud, const struct http_request *req, struct http_re
         if (strcmp(req->method, routes[i].method) != 0)
             continue;
         if (req->body_too_large) {
-            reply(out, admin_fail(413, "RequestTooLarge", "the body passes %u bytes", ADMIN_MAX_DOC));
+            reply(out,
+                  admin_fail(413, "RequestTooLarge", "the body passes %u bytes", ADMIN_MAX_DOC));
             return;
         }
         if (req->body_len == 0)
             in = json_object();
         else if (!(in = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je))) {
             reply(out, admin_fail(400, "InvalidJSON", "the body is not JSON: %s (line %d)", je.text,
-                            je.line));
+                                  je.line));
             return;
         }
         if (!json_is_object(in)) {
@@ -223,11 +222,11 @@ void admin_http_handler(void *ud, const struct http_request *req, struct http_re
         return;
     }
     if (path_known)
-        reply(out, admin_fail(405, "MethodNotAllowed", "%s %s: not a method of this path", req->method,
-                        req->path));
+        reply(out, admin_fail(405, "MethodNotAllowed", "%s %s: not a method of this path",
+                              req->method, req->path));
     else
         reply(out, admin_fail(404, "NotFound", "no admin route %s (docs/API.md, The admin API)",
-                        req->path));
+                              req->path));
 }
 
 size_t admin_max_body(void)
@@ -314,4 +313,3 @@ char *admin_read_token(const char *path, char *err, size_t errlen)
     }
     return t;
 }
-

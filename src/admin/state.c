@@ -34,8 +34,8 @@ struct admin_answer admin_fail(int status, const char *code, const char *fmt, ..
             msg[i++] = '?';
         }
     }
-    return (struct admin_answer){status, json_pack("{s:{s:s,s:s}}", "Error", "Code", code,
-                                                   "Message", msg)};
+    return (struct admin_answer){status,
+                                 json_pack("{s:{s:s,s:s}}", "Error", "Code", code, "Message", msg)};
 }
 
 struct admin_answer admin_ok(json_t *body)
@@ -55,9 +55,9 @@ static struct admin_answer store_fail(int rc, const struct serr *e, const char *
     default:
         log_error("admin: %s: %s", what, e->msg);
         return admin_fail(rc == STORE_ERR && strstr(e->msg, "action") ? 400 : 500,
-                    rc == STORE_ERR && strstr(e->msg, "action") ? "InvalidParameter"
-                                                                 : "InternalError",
-                    "%s: %s", what, e->msg);
+                          rc == STORE_ERR && strstr(e->msg, "action") ? "InvalidParameter"
+                                                                      : "InternalError",
+                          "%s: %s", what, e->msg);
     }
 }
 
@@ -101,7 +101,7 @@ static const char *unknown_member(json_t *o, const char *const *known)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(o, key, v) {
+    json_object_foreach (o, key, v) {
         const char *const *k = known;
         while (*k && strcmp(*k, key) != 0)
             k++;
@@ -115,8 +115,8 @@ static const char *unknown_member(json_t *o, const char *const *known)
  * every member optional (a SecretId wants its SecretKey). */
 struct admin_answer admin_account_create(struct store *st, json_t *in)
 {
-    static const char *const known[] = {"SecretId", "SecretKey", "AppId", "Uin",
-                                        "FlowLogQuota", NULL};
+    static const char *const known[] = {"SecretId", "SecretKey",    "AppId",
+                                        "Uin",      "FlowLogQuota", NULL};
     struct key_info key;
     struct account want = {0}, got;
     struct serr se = {{0}};
@@ -129,8 +129,8 @@ struct admin_answer admin_account_create(struct store *st, json_t *in)
     if (get_str(in, "SecretId", &sid, sizeof key.secret_id) != 0 ||
         get_str(in, "SecretKey", &skey, sizeof key.secret_key) != 0)
         return admin_fail(400, "InvalidParameter",
-                    "SecretId and SecretKey are non-empty strings of at most %zu bytes",
-                    sizeof key.secret_id - 1);
+                          "SecretId and SecretKey are non-empty strings of at most %zu bytes",
+                          sizeof key.secret_id - 1);
     if (!sid != !skey)
         return admin_fail(400, "MissingParameter", "SecretId and SecretKey go together");
     if (get_uin(in, want.uin) != 0)
@@ -142,9 +142,9 @@ struct admin_answer admin_account_create(struct store *st, json_t *in)
         want.app_id = (uint64_t)json_integer_value(v);
     }
     if ((v = json_object_get(in, "FlowLogQuota"))) {
-        if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
-            json_integer_value(v) > 1000000)
-            return admin_fail(400, "InvalidParameter", "FlowLogQuota is an integer from 1 to 1000000");
+        if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 1000000)
+            return admin_fail(400, "InvalidParameter",
+                              "FlowLogQuota is an integer from 1 to 1000000");
         want.flowlog_quota = (uint32_t)json_integer_value(v);
     }
     if ((rc = store_account_put(st, &want, sid, skey, &got, &se)) != STORE_OK)
@@ -155,9 +155,9 @@ struct admin_answer admin_account_create(struct store *st, json_t *in)
     } else if ((rc = store_key_create(st, got.uin, NULL, &key, &se)) != STORE_OK) {
         return store_fail(rc, &se, "cannot create the key");
     }
-    return admin_ok(json_pack("{s:I,s:s,s:i,s:s,s:s}", "AppId", (json_int_t)got.app_id, "Uin", got.uin,
-                        "FlowLogQuota", (int)got.flowlog_quota, "SecretId", key.secret_id,
-                        "SecretKey", key.secret_key));
+    return admin_ok(json_pack("{s:I,s:s,s:i,s:s,s:s}", "AppId", (json_int_t)got.app_id, "Uin",
+                              got.uin, "FlowLogQuota", (int)got.flowlog_quota, "SecretId",
+                              key.secret_id, "SecretKey", key.secret_key));
 }
 
 /* POST /admin/keys: {"Uin", "SecretId"?, "SecretKey"?, "Actions"?}; a key
@@ -183,16 +183,18 @@ struct admin_answer admin_key_create(struct store *st, json_t *in)
         return admin_fail(400, "MissingParameter", "SecretId and SecretKey go together");
     if (sid) {
         if ((rc = store_key_put(st, uin, sid, skey, actions, &se)) != STORE_OK)
-            return rc == STORE_NOTFOUND ? admin_fail(404, "AccountNotFound", "no account with Uin %s", uin)
-                                        : store_fail(rc, &se, "cannot create the key");
+            return rc == STORE_NOTFOUND
+                       ? admin_fail(404, "AccountNotFound", "no account with Uin %s", uin)
+                       : store_fail(rc, &se, "cannot create the key");
         snprintf(key.secret_id, sizeof key.secret_id, "%s", sid);
         snprintf(key.secret_key, sizeof key.secret_key, "%s", skey);
     } else if ((rc = store_key_create(st, uin, actions, &key, &se)) != STORE_OK) {
-        return rc == STORE_NOTFOUND ? admin_fail(404, "AccountNotFound", "no account with Uin %s", uin)
-                                    : store_fail(rc, &se, "cannot create the key");
+        return rc == STORE_NOTFOUND
+                   ? admin_fail(404, "AccountNotFound", "no account with Uin %s", uin)
+                   : store_fail(rc, &se, "cannot create the key");
     }
     return admin_ok(json_pack("{s:s,s:s,s:s}", "Uin", uin, "SecretId", key.secret_id, "SecretKey",
-                        key.secret_key));
+                              key.secret_key));
 }
 
 /* POST /admin/inventory: an inventory file (docs/API.md, Inventory) with
@@ -229,7 +231,6 @@ struct admin_answer admin_inventory_import(struct store *st, json_t *in)
     return admin_ok(json_pack("{s:s,s:I}", "Uin", uin, "Imported", (json_int_t)n));
 }
 
-
 struct admin_answer admin_reset(struct store *st, json_t *in)
 {
     static const char *const known[] = {"Uin", NULL};
@@ -258,10 +259,12 @@ struct admin_answer admin_reset(struct store *st, json_t *in)
 #define STATE_FORMAT 1
 
 static const char *const kind_names[] = {
-    [RES_VPC] = "vpc",           [RES_SUBNET] = "subnet",     [RES_ENI] = "eni",
-    [RES_INSTANCE] = "instance", [RES_CCN] = "ccn",           [RES_NAT] = "nat",
-    [RES_DCG] = "dcg",           [RES_CLS_TOPIC] = "cls_topic", [RES_CKAFKA] = "ckafka",
-    [RES_CKAFKA_TOPIC] = "ckafka_topic", [RES_TASK] = "task",
+    [RES_VPC] = "vpc",       [RES_SUBNET] = "subnet",
+    [RES_ENI] = "eni",       [RES_INSTANCE] = "instance",
+    [RES_CCN] = "ccn",       [RES_NAT] = "nat",
+    [RES_DCG] = "dcg",       [RES_CLS_TOPIC] = "cls_topic",
+    [RES_CKAFKA] = "ckafka", [RES_CKAFKA_TOPIC] = "ckafka_topic",
+    [RES_TASK] = "task",
 };
 #define NKINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
 
@@ -279,17 +282,19 @@ static void put(struct dump *d, json_t *arr, json_t *row)
 static void dump_account(void *ud, const struct account *a)
 {
     struct dump *d = ud;
-    put(d, d->accounts, json_pack("{s:I,s:s,s:I,s:I}", "app_id", (json_int_t)a->app_id, "uin",
-                                  a->uin, "flowlog_quota", (json_int_t)a->flowlog_quota,
-                                  "rate_limit", (json_int_t)a->rate_limit));
+    put(d, d->accounts,
+        json_pack("{s:I,s:s,s:I,s:I}", "app_id", (json_int_t)a->app_id, "uin", a->uin,
+                  "flowlog_quota", (json_int_t)a->flowlog_quota, "rate_limit",
+                  (json_int_t)a->rate_limit));
 }
 
 static void dump_key(void *ud, const struct key_info *k)
 {
     struct dump *d = ud;
-    put(d, d->keys, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "secret_id", k->secret_id, "secret_key",
-                              k->secret_key, "uin", k->account.uin, "actions", k->actions, "token",
-                              k->token, "expires", (json_int_t)k->expires));
+    put(d, d->keys,
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "secret_id", k->secret_id, "secret_key",
+                  k->secret_key, "uin", k->account.uin, "actions", k->actions, "token", k->token,
+                  "expires", (json_int_t)k->expires));
 }
 
 static void dump_resource(void *ud, const char *uin, const struct resource *r)
@@ -348,8 +353,8 @@ struct admin_answer admin_state_export(struct store *st)
                               : admin_fail(500, "InternalError", "export failed: out of memory");
     }
     return admin_ok(json_pack("{s:i,s:o,s:o,s:o,s:o}", "flowlogd_state", STATE_FORMAT, "accounts",
-                        d.accounts, "keys", d.keys, "resources", d.resources, "flowlogs",
-                        d.flowlogs));
+                              d.accounts, "keys", d.keys, "resources", d.resources, "flowlogs",
+                              d.flowlogs));
 }
 
 /* Copies string member `key` of o into dst[cap]; "" when absent. -1 if not
@@ -392,16 +397,24 @@ static int read_flowlog(json_t *o, struct flowlog *fl, struct tag **tags, char *
     memset(fl, 0, sizeof *fl);
     *tags = NULL;
 #define LOAD_STR(m) bad |= cp_str(o, #m, fl->m, sizeof fl->m) != 0 ? 1 : 0;
-#define LOAD_TIME(m) bad |= get_i64(o, #m, &n) != 0 ? 1 : 0; fl->m = n;
-#define LOAD_BOOL(m) bad |= get_i64(o, #m, &n) != 0 || n < 0 || n > 1 ? 1 : 0; fl->m = (int)n;
-#define LOAD_PERIOD(m) bad |= get_i64(o, #m, &n) != 0 || n < 0 || n > 86400 ? 1 : 0; fl->m = (uint32_t)n;
+#define LOAD_TIME(m)                                                                               \
+    bad |= get_i64(o, #m, &n) != 0 ? 1 : 0;                                                        \
+    fl->m = n;
+#define LOAD_BOOL(m)                                                                               \
+    bad |= get_i64(o, #m, &n) != 0 || n < 0 || n > 1 ? 1 : 0;                                      \
+    fl->m = (int)n;
+#define LOAD_PERIOD(m)                                                                             \
+    bad |= get_i64(o, #m, &n) != 0 || n < 0 || n > 86400 ? 1 : 0;                                  \
+    fl->m = (uint32_t)n;
 #define LOAD_TAGS(m)
 #define X(kind, member, size, wire, group) LOAD_##kind(member)
     FLOWLOG_FIELDS(X)
 #undef X
     if (bad || !fl->id[0] || !fl->uin[0] || !fl->region[0]) {
-        snprintf(err, errlen, "flow log %s: a field has a wrong type or length, or id, uin or "
-                 "region is missing", fl->id[0] ? fl->id : "(no id)");
+        snprintf(err, errlen,
+                 "flow log %s: a field has a wrong type or length, or id, uin or "
+                 "region is missing",
+                 fl->id[0] ? fl->id : "(no id)");
         return -1;
     }
     tv = json_object_get(o, "tags");
@@ -469,8 +482,8 @@ static int read_resource(json_t *o, char uin[24], struct resource *r, char *err,
  * parents first (an ENI names its instance, subnet and VPC). */
 static int create_rank(enum res_kind k)
 {
-    static const enum res_kind order[] = {RES_VPC,    RES_INSTANCE, RES_CCN,  RES_CLS_TOPIC,
-                                          RES_CKAFKA, RES_SUBNET,   RES_NAT,  RES_DCG,
+    static const enum res_kind order[] = {RES_VPC,    RES_INSTANCE,     RES_CCN, RES_CLS_TOPIC,
+                                          RES_CKAFKA, RES_SUBNET,       RES_NAT, RES_DCG,
                                           RES_ENI,    RES_CKAFKA_TOPIC, RES_TASK};
     for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++)
         if (order[i] == k)
@@ -525,7 +538,8 @@ static struct admin_answer import_fail(int rc, const struct serr *e, const char 
 struct admin_answer admin_state_import(struct store *st, json_t *in)
 {
     json_t *accounts = json_object_get(in, "accounts"), *keys = json_object_get(in, "keys"),
-           *resources = json_object_get(in, "resources"), *flowlogs = json_object_get(in, "flowlogs");
+           *resources = json_object_get(in, "resources"),
+           *flowlogs = json_object_get(in, "flowlogs");
     json_t *fmt = json_object_get(in, "flowlogd_state");
     struct admin_answer ans;
     struct serr se = {{0}};
@@ -578,19 +592,22 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
             !known(uins, na, k.account.uin)) {
             ans = admin_fail(400, "InvalidState",
                              "key %zu: secret_id, secret_key, actions, or a uin that is not an "
-                             "account of the document", i);
+                             "account of the document",
+                             i);
             goto done;
         }
     }
     for (i = 0; i < nr; i++) {
-        if (read_resource(json_array_get(resources, i), rows[i].uin, &rows[i].r, err,
-                          sizeof err) != 0) {
+        if (read_resource(json_array_get(resources, i), rows[i].uin, &rows[i].r, err, sizeof err) !=
+            0) {
             ans = admin_fail(400, "InvalidState", "%s", err);
             goto done;
         }
         if (!known(uins, na, rows[i].uin)) {
-            ans = admin_fail(400, "InvalidState", "resource %s: uin %s is not an account of the "
-                             "document", rows[i].r.id, rows[i].uin);
+            ans = admin_fail(400, "InvalidState",
+                             "resource %s: uin %s is not an account of the "
+                             "document",
+                             rows[i].r.id, rows[i].uin);
             goto done;
         }
     }
@@ -601,8 +618,10 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         }
         free(tags);
         if (!known(uins, na, fl.uin)) {
-            ans = admin_fail(400, "InvalidState", "flow log %s: uin %s is not an account of the "
-                             "document", fl.id, fl.uin);
+            ans = admin_fail(400, "InvalidState",
+                             "flow log %s: uin %s is not an account of the "
+                             "document",
+                             fl.id, fl.uin);
             goto done;
         }
     }
@@ -709,7 +728,8 @@ static int cmp_names(const void *a, const void *b)
 
 /* Applies every DIR/ *suffix with fn, in name order. */
 static int apply_files(struct store *st, const char *dir, const char *suffix,
-                       struct admin_answer (*fn)(struct store *, json_t *), char *err, size_t errlen)
+                       struct admin_answer (*fn)(struct store *, json_t *), char *err,
+                       size_t errlen)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -754,7 +774,8 @@ static int apply_files(struct store *st, const char *dir, const char *suffix,
         json_decref(doc);
         if (a.status != 200) {
             json_t *m = json_object_get(json_object_get(a.body, "Error"), "Message");
-            snprintf(err, errlen, "%s: %s", path, json_is_string(m) ? json_string_value(m) : "failed");
+            snprintf(err, errlen, "%s: %s", path,
+                     json_is_string(m) ? json_string_value(m) : "failed");
             json_decref(a.body);
             goto done;
         }

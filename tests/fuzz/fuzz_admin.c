@@ -91,8 +91,8 @@ static void sweep_stale(const char *base)
         if (strncmp(de->d_name, "flowlogd-fuzzadmin-", 19) != 0)
             continue;
         pid = strtol(de->d_name + 19, &end, 10);
-        if (end == de->d_name + 19 || *end != '-' || pid <= 0 ||
-            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        if (end == de->d_name + 19 || *end != '-' || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
+            errno != ESRCH)
             continue;
         snprintf(path, sizeof path, "%s/%s", base, de->d_name);
         remove_dir(path);
@@ -114,7 +114,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL); /* before atexit: see fuzz_api.c */
     atexit(teardown);
-    if (!(g_store = store_open_sqlite(g_dir, &se)) || !(g_admin = admin_new(g_store, NULL, TOKEN))) {
+    if (!(g_store = store_open_sqlite(g_dir, &se)) ||
+        !(g_admin = admin_new(g_store, NULL, TOKEN))) {
         fprintf(stderr, "fuzz_admin: %s\n", se.msg);
         abort();
     }
