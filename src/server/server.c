@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 
 #include "admin/health.h"
 #include "api/api.h"
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
 #include "console/console.h"
@@ -82,6 +85,10 @@ static const char *const cli_only[] = {"config", "check-config", "print-config",
 /* The running server's state the routes and the reload share. */
 struct srv {
     struct api *api;
+    struct store *store;
+    struct http_server *http, *https;
+    const char *data_dir; /* the SQLite store's, or NULL */
+    uint64_t started_us;
     pthread_rwlock_t cors_mu;
     char *cors; /* ",a,b," or NULL (none); under cors_mu */
     const struct opts *started; /* the options the server started with */
@@ -228,6 +235,95 @@ static int route_quick(void *ud, const struct http_request *req)
     struct srv *sv = ud;
     return health_path(req) || console_path(req) || strcmp(req->method, "OPTIONS") == 0 ||
            api_http_quick(sv->api, req);
+}
+
+static int put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int put(struct buf *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    return n < 0 || (size_t)n >= sizeof line ? -1 : buf_append(b, line, (size_t)n);
+}
+
+/* The process's metrics in Prometheus's text format (served by the admin
+ * listener at /metrics): build info, uptime, open connections, the API's
+ * answers and latency (api_metrics), the store's commits and WAL. */
+static int write_metrics(struct srv *sv, struct buf *b)
+{
+    int bad = 0;
+    bad |= put(b, "# HELP flowlogd_build_info The running build.\n"
+                  "# TYPE flowlogd_build_info gauge\n"
+                  "flowlogd_build_info{version=\"%s\"} 1\n",
+               FLOWLOGD_VERSION);
+    bad |= put(b, "# HELP flowlogd_uptime_seconds Seconds since the server started.\n"
+                  "# TYPE flowlogd_uptime_seconds gauge\n"
+                  "flowlogd_uptime_seconds %.3f\n",
+               (double)(mono_us() - sv->started_us) / 1e6);
+    bad |= put(b, "# HELP flowlogd_open_connections Connections open now, by listener.\n"
+                  "# TYPE flowlogd_open_connections gauge\n");
+    if (sv->http)
+        bad |= put(b, "flowlogd_open_connections{listener=\"http\"} %u\n",
+                   http_open_connections(sv->http));
+    if (sv->https)
+        bad |= put(b, "flowlogd_open_connections{listener=\"https\"} %u\n",
+                   http_open_connections(sv->https));
+    bad |= api_metrics(sv->api, b);
+    if (sv->data_dir) {
+        struct store_sqlite_info k;
+        char wal[4200];
+        struct stat sb;
+        store_sqlite_info(sv->store, &k);
+        bad |= put(b, "# HELP flowlogd_store_commits_total Write transactions the store's writer "
+                      "committed (group commits).\n"
+                      "# TYPE flowlogd_store_commits_total counter\n"
+                      "flowlogd_store_commits_total %llu\n"
+                      "# HELP flowlogd_store_jobs_total Writes those commits carried (jobs / "
+                      "commits is the mean batch).\n"
+                      "# TYPE flowlogd_store_jobs_total counter\n"
+                      "flowlogd_store_jobs_total %llu\n",
+                   (unsigned long long)k.commits, (unsigned long long)k.jobs);
+        bad |= put(b, "# HELP flowlogd_store_checkpoints_total The tuned engine's checkpoint "
+                      "work, by kind.\n"
+                      "# TYPE flowlogd_store_checkpoints_total counter\n"
+                      "flowlogd_store_checkpoints_total{kind=\"pass\"} %llu\n"
+                      "flowlogd_store_checkpoints_total{kind=\"restart\"} %llu\n"
+                      "flowlogd_store_checkpoints_total{kind=\"valve\"} %llu\n"
+                      "flowlogd_store_checkpoints_total{kind=\"failed\"} %llu\n",
+                   (unsigned long long)k.ckpt_runs, (unsigned long long)k.ckpt_restarts,
+                   (unsigned long long)k.ckpt_valves, (unsigned long long)k.ckpt_failed);
+        snprintf(wal, sizeof wal, "%s/flowlogd.db-wal", sv->data_dir);
+        bad |= put(b, "# HELP flowlogd_store_wal_bytes The SQLite WAL file's size now.\n"
+                      "# TYPE flowlogd_store_wal_bytes gauge\n"
+                      "flowlogd_store_wal_bytes %lld\n"
+                      "# HELP flowlogd_store_wal_ceiling_bytes The WAL's ceiling (0: none).\n"
+                      "# TYPE flowlogd_store_wal_ceiling_bytes gauge\n"
+                      "flowlogd_store_wal_ceiling_bytes %lld\n",
+                   stat(wal, &sb) == 0 ? (long long)sb.st_size : 0LL, k.wal_ceiling);
+    }
+    return bad ? -1 : 0;
+}
+
+/* GET /metrics (on the admin listener). */
+__attribute__((unused)) static void metrics_reply(struct srv *sv, struct http_reply *out)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    if (write_metrics(sv, &b) != 0 || buf_append(&b, "", 1) != 0) {
+        buf_free(&b);
+        out->status = 500;
+        out->content_type = "text/plain; charset=utf-8";
+        out->body = strdup("out of memory\n");
+        out->body_len = out->body ? strlen(out->body) : 0;
+        return;
+    }
+    out->status = 200;
+    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    out->body_len = b.len - 1;
+    out->body = buf_steal(&b, NULL);
 }
 
 /* The watchdog's liveness probe: a read through the store answers (a
@@ -429,6 +525,9 @@ int server_main(int argc, char **argv)
         goto done;
     }
     sv.api = api;
+    sv.store = st;
+    sv.data_dir = opts_get(&o, "data");
+    sv.started_us = mono_us();
     cors_set(&sv, opts_get(&o, "cors-origins"));
     hcfg.host = host;
     hcfg.io_threads = (unsigned)opts_uint(&o, "io-threads");
@@ -461,6 +560,8 @@ int server_main(int argc, char **argv)
             goto done;
         }
     }
+    sv.http = http;
+    sv.https = https;
     /* both listeners are up before either line: "listening" means ready */
     if (http) {
         if (opts_get(&o, "data"))
