@@ -63,7 +63,7 @@ $(BPF_GEN)/flowcap.skel.h: $(BPF_GEN)/flowcap.bpf.o
 	bpftool gen skeleton $< name flowcap > $@.tmp && mv $@.tmp $@
 $(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o: $(BPF_GEN)/flowcap.skel.h
 
-.PHONY: all unit unit-store tsan integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -91,6 +91,10 @@ $(B)/%.o: %.c
 
 unit: $(UNIT_BIN) $(B)/flowlogd
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; FLOWLOGD_BIN=$(abspath $(B)/flowlogd) $$t || fail=1; done; exit $$fail
+
+# the files of store/sqlite form a graph without a circle (includes and calls)
+check-store-graph: $(B)/libflowlogd.a
+	@python3 tools/check-store-graph.py $(B) >/dev/null && echo "store graph: no circle"
 
 unit-store: $(STORE_UNIT)
 	@fail=0; for t in $(STORE_UNIT); do echo "== $$t ($${FLOWLOGD_SQLITE_ENGINE:-tuned} engine)"; \
