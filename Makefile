@@ -16,11 +16,12 @@ PKGS    += libsystemd
 PKGS    += libpcap
 PKGS    += libbpf
 PKGS    += libpq
+PKGS    += inih
 VERSION := $(shell cat VERSION)
-BPF_GEN := build/gen
-.DEFAULT_GOAL := all
 SAN     ?=
 B       := build$(if $(SAN),$(if $(filter thread,$(SAN)),-tsan,-san))
+BPF_GEN := build/gen
+.DEFAULT_GOAL := all
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
@@ -71,7 +72,10 @@ $(B)/tools/flowgen: tools/flowgen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
+# made anew: `ar r` keeps the members of sources since renamed or removed,
+# and the linker may take a stale one (a server built across a rename crashed)
 $(B)/libflowlogd.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(B)/flowlogd: $(B)/src/main.o $(B)/libflowlogd.a
@@ -156,15 +160,18 @@ fuzz: fuzz-build
 
 build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O2 -o $@ $(BENCH_SRC) build/libflowlogd.a $(LDLIBS)
+	$(CC) $(CFLAGS) -O2 -o $@ $(BENCH_SRC) build/libflowlogd.a -lssl $(LDLIBS)
 
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
 
-# the offline data-plane benchmark: flowlogd replay beside softflowd, nfpcapd
-# and pmacctd on one generated capture (bench/dataplane.sh; never run by tests)
+# the data-plane benchmark: offline, flowlogd replay beside softflowd, nfpcapd
+# and pmacctd on one generated capture (bench/dataplane.sh); live, the tc
+# programs on veth traffic in namespaces of its own (bench/dataplane/live.sh,
+# root). Never run by tests.
 bench-dataplane: build/flowlogd build/tools/flowgen
 	bench/dataplane.sh
+	bench/dataplane/live.sh
 
 # the spec files: ../shared/spec, or SPEC_DIR=... (scripts/test.sh passes $$FLOWLOGD_SHARED/spec)
 SPEC_DIR ?= $(abspath ../shared/spec)

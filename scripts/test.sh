@@ -22,6 +22,7 @@ echo "=== schema tables"
 if [ -d "$FLOWLOGD_SHARED/spec" ]; then make -s check-schema SPEC_DIR="$FLOWLOGD_SHARED/spec" || status=1; fi
 echo "=== build"
 make -s -j"$jobs"
+scripts/gen-docs.sh --check || status=1
 echo "=== store/sqlite: its files form a graph without a circle"
 make -s check-store-graph || status=1
 echo "=== unit tests (tuned engine)"

