@@ -45,8 +45,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # the store's unit tests (scripts/test.sh runs them on each engine) and the
 # ones ThreadSanitizer runs: the layers with threads of their own
-STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource
-TSAN_UNIT  := $(STORE_UNIT) $(B)/tests/test_http
+STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks
+TSAN_UNIT  := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_http
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
@@ -100,9 +100,9 @@ unit: $(UNIT_BIN) $(B)/flowlogd
 check-store-graph: $(B)/libflowlogd.a
 	@python3 tools/check-store-graph.py $(B) >/dev/null && echo "store graph: no circle"
 
-unit-store: $(STORE_UNIT)
+unit-store: $(STORE_UNIT) $(B)/flowlogd
 	@fail=0; for t in $(STORE_UNIT); do echo "== $$t ($${FLOWLOGD_SQLITE_ENGINE:-tuned} engine)"; \
-	  $$t || fail=1; done; exit $$fail
+	  FLOWLOGD_BIN=$(abspath $(B)/flowlogd) $$t || fail=1; done; exit $$fail
 
 # ThreadSanitizer: the store and http unit tests, on both SQLite engines;
 # tests/tsan.supp lists the (documented) third-party reports it ignores
