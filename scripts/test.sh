@@ -23,6 +23,8 @@ if [ -d "$FLOWLOGD_SHARED/spec" ]; then make -s check-schema SPEC_DIR="$FLOWLOGD
 echo "=== build"
 make -s -j"$jobs"
 scripts/gen-docs.sh --check || status=1
+echo "=== store/sqlite: its files form a graph without a circle"
+make -s check-store-graph || status=1
 echo "=== unit tests (tuned engine)"
 make -s unit || status=1
 echo "=== store unit tests (plain engine)"
