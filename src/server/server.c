@@ -79,10 +79,11 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
 
 /* The public listener's routes: the health paths, the console's files,
  * else the API. */
-static void route(void *ud, const struct http_request *req, struct http_reply *out)
+static void route(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                  struct http_reply *out)
 {
     if (!health_reply(req, out) && !console_reply(req, out))
-        api_http_handler(ud, req, out);
+        api_http_handler(ud, req, ctx, out);
 }
 
 static int route_quick(void *ud, const struct http_request *req)
