@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -30,6 +31,7 @@
 struct api {
     struct store *store;
     struct ratelimit *rl;
+    _Atomic uint32_t rate; /* the default rate limit in force (api_set_rate_limit) */
     struct credcache *creds;
     struct api_config cfg;
 };
@@ -73,6 +75,7 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
     if (!a->cfg.max_query)
         a->cfg.max_query = 32u << 10;
     a->rl = rl_new(a->cfg.rate_limit, a->cfg.rate_limit);
+    atomic_store(&a->rate, a->cfg.rate_limit);
     /* 16384 entries of ~350 bytes (6 MB), 4-way: every tenant seen within
      * the TTL of a large deployment. Keys cannot change today; the TTL
      * bounds any later admin change. */
@@ -496,7 +499,7 @@ static enum api_err verify_v1(struct api *a, struct call *c, time_t now, struct 
 static enum api_err check_permission(struct api *a, const struct call *c, struct apierr *e)
 {
     char want[160], key[200];
-    uint32_t rate = c->key.account.rate_limit;
+    uint32_t rate = c->key.account.rate_limit ? c->key.account.rate_limit : atomic_load(&a->rate);
 
     if (c->key.actions[0]) {
         snprintf(want, sizeof want, ",%s,", c->def->name);
@@ -710,4 +713,9 @@ int api_http_quick(void *ud, const struct http_request *req)
         return strcmp(req->path, "/") != 0;
     action = http_header(req, "X-TC-Action");
     return !action || !action_may_block(action);
+}
+
+void api_set_rate_limit(struct api *a, uint32_t rate)
+{
+    atomic_store(&a->rate, rate ? rate : API_DEFAULT_RATE_LIMIT);
 }

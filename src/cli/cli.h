@@ -29,6 +29,13 @@ int cli_replay(int argc, char **argv);
 /** `flowlogd records ...`: a flow log's records from the files sink. */
 int cli_records(int argc, char **argv);
 
+/** `flowlogd cert ...`: the local CA and server certificate for HTTPS. */
+int cli_cert(int argc, char **argv);
+
+
+/** `flowlogd migrate --from DIR --to postgresql://...` */
+int cli_migrate(int argc, char **argv);
+
 /** Parses an inventory file (its format: docs/API.md, Inventory) into a
  * malloc'd array of resources (*items, *n; the caller frees *items).
  * Everything is checked before anything is returned: id forms, known

@@ -1026,6 +1026,17 @@ struct store *store_open_pg(const char *url, struct serr *e)
     PQfinish(c);
     if (rc != STORE_OK)
         goto fail;
+    /* the pool's connections now, not on the first requests */
+    {
+        struct pgconn *held[512];
+        int n = 0;
+        while (n < s->pool_size && (held[n] = pg_get(s, e)))
+            n++;
+        for (int i = 0; i < n; i++)
+            pg_put(s, held[i]);
+        if (n < s->pool_size)
+            goto fail;
+    }
     if (pg_writers_start(s, (int)env_long("FLOWLOGD_PG_WRITERS", WRITERS_DEFAULT, 8)) != 0) {
         pg_err(e, STORE_ERR, "cannot start the writer threads");
         goto fail;
