@@ -212,14 +212,15 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
 /* The public listener's routes: a CORS preflight, the health paths, the
  * console's files, else the API; an allowed origin is named on every
  * answer. */
-static void route(void *ud, const struct http_request *req, struct http_reply *out)
+static void route(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                  struct http_reply *out)
 {
     struct srv *sv = ud;
     out->nextra = 0;
     if (cors(sv, req, out, 0))
         return;
     if (!health_reply(req, out) && !console_reply(req, out))
-        api_http_handler(sv->api, req, out);
+        api_http_handler(sv->api, req, ctx, out);
     (void)cors(sv, req, out, 1);
 }
 
