@@ -79,7 +79,7 @@ const struct action_def *action_find_in(const char *name, const char *version,
  * marked on_poll and for names that are no action (they fail fast). */
 int action_may_block(const char *name);
 
-/* ==== helpers shared by handlers (render.c) ==== */
+/* ==== helpers shared by handlers (handler_common.c) ==== */
 
 /** The string member `name` of `in`, or NULL when absent. */
 const char *in_str(json_t *in, const char *name);
@@ -93,8 +93,17 @@ const char *in_opt_str(json_t *in, const char *name);
  * element). Failures are the writer's (jw_failed). */
 void render_flowlog(struct jw *w, const struct flowlog *fl);
 
-/** Maps a store result to an API error (STORE_ERR -> STORE, etc.). */
-enum api_err store_err_to_api(int rc, const struct serr *se, const char *notfound_arg,
+/** Maps a store result to an API error (NOTFOUND, INUSE, QUOTA); anything
+ * else goes to api_store_failed. */
+enum api_err store_err_to_api(const struct actx *c, int rc, const struct serr *se,
+                              const char *notfound_arg, struct apierr *e);
+
+/** The one way a handler reports a store failure (STORE_ERR, or a result it
+ * has no answer for): the client gets InternalError.ModuleError, and the
+ * store's message (`se`, the cause: "disk I/O error", "database or disk is
+ * full") is logged with the request's RequestId, account and action, at
+ * ERROR for STORE_ERR, WARN otherwise. Returns e's id (API_E_STORE). */
+enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *se,
                               struct apierr *e);
 
 /* ==== handlers ==== */

@@ -5,42 +5,81 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "base/util.h"
 #include "cli/cli.h"
-#include "cli/opts.h"
+#include "store/sqlite/sqlite.h"
 
-static const char account_usage[] =
-    "usage: flowlogd account create --data DIR [--flowlog-quota N]\n"
+static const char account_synopsis[] =
+    "usage: flowlogd account create (--data DIR | --store URL) [--flowlog-quota N]\n"
     "\n"
     "Creates an account (AppId, Uin) with one key pair that may call every\n"
-    "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n"
-    "  --data DIR          the data directory (created if absent)\n"
-    "  --flowlog-quota N   flow logs the account may have per region (default 100)\n";
+    "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n";
 
-static const char key_usage[] =
-    "usage: flowlogd key create --data DIR --uin UIN [--actions A,B,...]\n"
+static const struct opt account_opts[] = {
+    OPT_DATA_OR_STORE,
+    {"flowlog-quota", OPT_UINT, "N", OPT_NUM(STORE_DEFAULT_FLOWLOG_QUOTA), 0, 1000000, 0,
+     "flow logs the account may have per region"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+static const char key_synopsis[] =
+    "usage: flowlogd key create (--data DIR | --store URL) --uin UIN [--actions A,B,...]\n"
     "                           [--temporary [--duration SECONDS]]\n"
     "\n"
     "Creates a key pair for the account UIN and prints {\"SecretId\":...,\"SecretKey\":...}.\n"
-    "  --actions A,B   the key may call only these actions (default: every action)\n"
-    "  --temporary     a temporary key, as STS issues them: prints {\"TmpSecretId\",\n"
-    "                  \"TmpSecretKey\",\"Token\",\"ExpiredTime\"}; requests signed with it\n"
-    "                  must carry the token (X-TC-Token) and are refused after ExpiredTime\n"
-    "  --duration S    a temporary key's lifetime in seconds, 1 to 43200 (default 1800)\n";
+    "A temporary key, as STS issues them, prints {\"TmpSecretId\",\"TmpSecretKey\",\"Token\",\n"
+    "\"ExpiredTime\"}; requests signed with it must carry the token (X-TC-Token) and are\n"
+    "refused after ExpiredTime.\n";
 
-static const char inventory_usage[] =
-    "usage: flowlogd inventory import --data DIR --uin UIN FILE\n"
+static const struct opt key_opts[] = {
+    OPT_DATA_OR_STORE,
+    {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
+    {"actions", OPT_STR, "A,B", NULL, 0, 0, 0,
+     "the key may call only these actions (default: every action)"},
+    {"temporary", OPT_FLAG, NULL, NULL, 0, 0, 0, "a temporary key"},
+    {"duration", OPT_UINT, "S", "1800", 1, 43200, 0,
+     "a temporary key's lifetime in seconds"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+static const char inventory_synopsis[] =
+    "usage: flowlogd inventory import (--data DIR | --store URL) --uin UIN FILE\n"
     "\n"
     "Loads the account's resources (VPCs, subnets, instances, ENIs, CCNs, NAT\n"
     "gateways, direct connect gateways, CLS topics, CKafka instances) from a\n"
     "JSON file. Importing is idempotent; a bad file is rejected whole with a\n"
     "message naming the entry, and nothing is imported.\n";
 
-static struct store *open_store(const char *dir)
+static const struct opt inventory_opts[] = {
+    OPT_DATA_OR_STORE,
+    {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+/* The store named by --data DIR (SQLite) or --store URL (PostgreSQL):
+ * exactly one of them; NULL (message printed) otherwise. A SQLite store is
+ * opened with the plain engine: the admin commands run beside a live server,
+ * and a short-lived command needs neither the tuned engine's VFS nor its
+ * checkpointer and reaper threads. */
+static struct store *open_store(const struct opts *o)
 {
     struct serr se = {{0}};
-    struct store *st = store_open_sqlite(dir, &se);
-    if (!st)
+    const char *dir = opts_get(o, "data"), *url = opts_get(o, "store");
+    struct store *st;
+    if (!dir == !url) {
+        fputs("flowlogd: give exactly one of --data DIR (SQLite) and --store URL (PostgreSQL)\n",
+              stderr);
+        return NULL;
+    }
+    if (url && !store_is_pg_url(url)) {
+        fputs("flowlogd: --store wants a postgresql:// URL (--data DIR for SQLite)\n", stderr);
+        return NULL;
+    }
+    st = url ? store_open_pg(url, &se) : store_open_sqlite_engine(dir, "plain", &se);
+    if (!st && url)
+        fprintf(stderr, "flowlogd: cannot open the PostgreSQL store: %s\n", se.msg);
+    else if (!st)
         fprintf(stderr, "flowlogd: cannot open data directory %s: %s\n", dir, se.msg);
     return st;
 }
@@ -63,23 +102,17 @@ int cli_account(int argc, char **argv)
     struct account acc;
     struct key_info key;
     struct serr se = {{0}};
-    uint64_t quota = 0;
+    uint64_t quota;
     int rc = 1;
 
-    if (opts_parse(&o, argc, argv, "data,flowlog-quota", "", account_usage) != 0)
+    if (opts_parse(&o, argc, argv, account_opts, account_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !opts_get(&o, "data")) {
-        fputs(account_usage, stderr);
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
+        opts_usage(stderr, account_opts, account_synopsis);
         return 2;
     }
-    if (opts_get(&o, "flowlog-quota") &&
-        (parse_u64(opts_get(&o, "flowlog-quota"), strlen(opts_get(&o, "flowlog-quota")),
-                   &quota) != 0 ||
-         quota > 1000000)) {
-        fputs("flowlogd: --flowlog-quota must be a number from 0 to 1000000\n", stderr);
-        return 2;
-    }
-    if (!(st = open_store(opts_get(&o, "data"))))
+    quota = opts_uint(&o, "flowlog-quota");
+    if (!(st = open_store(&o)))
         return 1;
     if (store_account_create(st, (uint32_t)quota, &acc, &se) != STORE_OK ||
         store_key_create(st, acc.uin, NULL, &key, &se) != STORE_OK) {
@@ -102,29 +135,22 @@ int cli_key(int argc, char **argv)
     int rc = 1, src;
 
     int temporary;
-    uint64_t duration = 1800;
+    uint64_t duration;
     int64_t expires = 0;
 
-    if (opts_parse(&o, argc, argv, "data,uin,actions,duration", "temporary", key_usage) != 0)
+    if (opts_parse(&o, argc, argv, key_opts, key_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !opts_get(&o, "data") ||
-        !opts_get(&o, "uin")) {
-        fputs(key_usage, stderr);
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
+        opts_usage(stderr, key_opts, key_synopsis);
         return 2;
     }
     temporary = opts_get(&o, "temporary") != NULL;
-    if (opts_get(&o, "duration")) {
-        const char *d = opts_get(&o, "duration");
-        if (!temporary) {
-            fputs("flowlogd: --duration goes with --temporary\n", stderr);
-            return 2;
-        }
-        if (parse_u64(d, strlen(d), &duration) != 0 || duration < 1 || duration > 43200) {
-            fprintf(stderr, "flowlogd: --duration must be 1 to 43200 seconds, not %s\n", d);
-            return 2;
-        }
+    if (opts_get(&o, "duration") && !temporary) {
+        fputs("flowlogd: --duration goes with --temporary\n", stderr);
+        return 2;
     }
-    if (!(st = open_store(opts_get(&o, "data"))))
+    duration = opts_uint(&o, "duration");
+    if (!(st = open_store(&o)))
         return 1;
     if (temporary) {
         expires = (int64_t)(now_ms() / 1000) + (int64_t)duration;
@@ -193,18 +219,17 @@ int cli_inventory(int argc, char **argv)
     char *text = NULL;
     int rc = 1, src;
 
-    if (opts_parse(&o, argc, argv, "data,uin", "", inventory_usage) != 0)
+    if (opts_parse(&o, argc, argv, inventory_opts, inventory_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0 || !opts_get(&o, "data") ||
-        !opts_get(&o, "uin")) {
-        fputs(inventory_usage, stderr);
+    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0) {
+        opts_usage(stderr, inventory_opts, inventory_synopsis);
         return 2;
     }
     if (!(text = read_file(o.pos[1], &len))) {
         fprintf(stderr, "flowlogd: cannot read %s: %s\n", o.pos[1], strerror(errno));
         return 1;
     }
-    if (!(st = open_store(opts_get(&o, "data"))))
+    if (!(st = open_store(&o)))
         goto done;
     if (inventory_parse(text, len, st, opts_get(&o, "uin"), &items, &n, err, sizeof err) != 0) {
         fprintf(stderr, "flowlogd: %s: %s (nothing was imported)\n", o.pos[1], err);
@@ -226,11 +251,16 @@ done:
     return rc;
 }
 
-static const char check_usage[] =
-    "usage: flowlogd check --data DIR\n"
+static const char check_synopsis[] =
+    "usage: flowlogd check (--data DIR | --store URL)\n"
     "\n"
     "Runs the store's integrity check (page structure, indexes, references) and\n"
     "prints \"ok\", or the first problem and exits 1. Safe while a server runs.\n";
+
+static const struct opt check_opts[] = {
+    OPT_DATA_OR_STORE,
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 int cli_check(int argc, char **argv)
 {
@@ -239,13 +269,13 @@ int cli_check(int argc, char **argv)
     struct serr se = {{0}};
     int rc;
 
-    if (opts_parse(&o, argc, argv, "data", "", check_usage) != 0)
+    if (opts_parse(&o, argc, argv, check_opts, check_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos || !opts_get(&o, "data")) {
-        fputs(check_usage, stderr);
+    if (o.npos) {
+        opts_usage(stderr, check_opts, check_synopsis);
         return 2;
     }
-    if (!(st = open_store(opts_get(&o, "data"))))
+    if (!(st = open_store(&o)))
         return 1;
     rc = store_integrity_check(st, &se);
     if (rc == STORE_OK)

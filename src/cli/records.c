@@ -5,18 +5,26 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/opts.h"
 #include "base/util.h"
 #include "cli/cli.h"
-#include "cli/opts.h"
 #include "sink/sink.h"
 
-static const char records_usage[] =
+static const char records_synopsis[] =
     "usage: flowlogd records (--data DIR | --records DIR) FLOWLOG-ID [--since T] [--until T]\n"
     "Prints the flow log's records, window by window, from the files the agent wrote\n"
     "(DIR/records/FLOWLOG-ID/ for a data directory, or an agent's --records DIR).\n"
     "T is seconds since the epoch or a UTC time 2026-12-07T17:00:00Z; the windows\n"
     "printed are those overlapping [since, until).\n"
     "Exit status: 0; 1 when the flow log has no records there; 2 usage.\n";
+
+static const struct opt records_opts[] = {
+    {"data", OPT_STR, "DIR", NULL, 0, 0, 0, "a data directory"},
+    {"records", OPT_STR, "DIR", NULL, 0, 0, 0, "an agent's records directory"},
+    {"since", OPT_STR, "T", NULL, 0, 0, 0, "from this time"},
+    {"until", OPT_STR, "T", NULL, 0, 0, 0, "to this time"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 /* Seconds since the epoch, or YYYY-MM-DDTHH:MM:SS[Z]. */
 static int parse_time(const char *s, uint64_t *out)
@@ -41,10 +49,10 @@ int cli_records(int argc, char **argv)
     char dir[4096], err[512];
     uint64_t since = 0, until = UINT64_MAX;
 
-    if (opts_parse(&o, argc, argv, "data,records,since,until", "", records_usage) != 0)
+    if (opts_parse(&o, argc, argv, records_opts, records_synopsis) != 0)
         return o.help ? 0 : 2;
     if (o.npos != 1 || (!opts_get(&o, "data") == !opts_get(&o, "records"))) {
-        fputs(records_usage, stderr);
+        opts_usage(stderr, records_opts, records_synopsis);
         return 2;
     }
     if ((opts_get(&o, "since") && parse_time(opts_get(&o, "since"), &since) != 0) ||

@@ -1,6 +1,6 @@
 /* sink.h: where a window's flow-log records go. The agent hands each flow
- * log's records for each closed window to a sink; this issue has the files
- * sink, the delivery issue adds CLS topics and Kafka behind the same table
+ * log's records for each closed window to a sink. The files sink is the one
+ * there is; other destinations (CLS topics, Kafka) go behind the same table
  * of functions.
  *
  * A successful sink_write means the records are durable (for files: on disk,

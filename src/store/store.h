@@ -38,6 +38,9 @@ struct serr {
 
 /* ==== accounts and keys ==== */
 
+/* flow logs per region of an account created with quota 0 */
+#define STORE_DEFAULT_FLOWLOG_QUOTA 100
+
 struct account {
     uint64_t app_id;
     char uin[24];
@@ -115,27 +118,49 @@ struct tag {
     const char *value;
 };
 
+/* The flow log record, one row per field: the struct members, the store's
+ * columns (same names), the order and names of the API's FlowLog structure.
+ * X(kind, member, size, wire name, enclosing wire structure or NULL):
+ *   STR      char member[size], a string column; wire "" = not rendered
+ *   TIME     int64_t, unix seconds, a string column CreatedTime on the wire
+ *   TAGS     the borrowed list `tags` / `ntags`, the wire's TagSet
+ *   BOOL     int, 0 or 1
+ *   PERIOD   uint32_t, rendered only when not 0
+ * Rows are in the wire order. A new field is a row here (and, for a
+ * backend, a migration adding its column). */
+#define FLOWLOG_FIELDS(X)                                                                        \
+    X(STR, vpc_id, 32, "VpcId", NULL) /* "" for CCN */                                           \
+    X(STR, id, 16, "FlowLogId", NULL) /* fl-xxxxxxxx */                                          \
+    X(STR, name, 244, "FlowLogName", NULL) /* <= 60 characters */                                \
+    X(STR, resource_type, 20, "ResourceType", NULL)                                              \
+    X(STR, resource_id, 80, "ResourceId", NULL)                                                  \
+    X(STR, traffic_type, 8, "TrafficType", NULL)                                                 \
+    X(STR, cloud_log_id, 40, "CloudLogId", NULL)                                                 \
+    X(STR, cloud_log_state, 16, "CloudLogState", NULL)                                           \
+    X(STR, description, 2052, "FlowLogDescription", NULL)                                        \
+    X(TIME, created_at, 0, "CreatedTime", NULL)                                                  \
+    X(TAGS, tags, 0, "TagSet", NULL)                                                             \
+    X(BOOL, enable, 0, "Enable", NULL)                                                           \
+    X(STR, storage_type, 8, "StorageType", NULL)                                                 \
+    X(STR, storage_id, 80, "StorageId", "FlowLogStorage")                                        \
+    X(STR, storage_topic, 256, "StorageTopic", "FlowLogStorage")                                 \
+    X(STR, cloud_log_region, 32, "CloudLogRegion", NULL)                                         \
+    X(PERIOD, period, 0, "Period", NULL) /* 0 unless CCN */                                      \
+    X(STR, uin, 24, "", NULL)                                                                  \
+    X(STR, region, 32, "", NULL)
+
+#define FLOWLOG_MEMBER_STR(member, size) char member[size];
+#define FLOWLOG_MEMBER_TIME(member, size) int64_t member;
+#define FLOWLOG_MEMBER_TAGS(member, size)                                                        \
+    const struct tag *member;                                                                    \
+    size_t n##member;
+#define FLOWLOG_MEMBER_BOOL(member, size) int member;
+#define FLOWLOG_MEMBER_PERIOD(member, size) uint32_t member;
+
 struct flowlog {
-    char id[16]; /* fl-xxxxxxxx */
-    char uin[24];
-    char region[32];
-    char vpc_id[32]; /* "" for CCN */
-    char name[244];  /* <= 60 characters */
-    char description[2052];
-    char resource_type[20];
-    char resource_id[80];
-    char traffic_type[8];
-    char cloud_log_id[40];
-    char cloud_log_region[32];
-    char cloud_log_state[16];
-    char storage_type[8];
-    char storage_id[80];
-    char storage_topic[256];
-    uint32_t period; /* 0 unless CCN */
-    int enable;
-    int64_t created_at; /* unix seconds */
-    const struct tag *tags;
-    size_t ntags;
+#define X(kind, member, size, wire, group) FLOWLOG_MEMBER_##kind(member, size)
+    FLOWLOG_FIELDS(X)
+#undef X
 };
 
 typedef void (*flowlog_cb)(void *ud, const struct flowlog *fl);
@@ -170,11 +195,15 @@ struct flowlog_patch {
 struct store;
 
 /** A write that does not hold its caller's thread. The caller fills `done`
- * and owns the op, and everything the call's arguments point to, until
- * done(op) has been called: once, on a store thread, after the write is
- * durable (rc STORE_OK) or failed (rc and err as the blocking call's). */
+ * (and `ud`, the caller's, for done to find its state) and owns the op, and
+ * everything the call's arguments point to, until done(op) has been called:
+ * once, on a store thread, after the write is durable (rc STORE_OK) or
+ * failed (rc and err as the blocking call's). done may start another
+ * asynchronous write with the same op (a retry); it must not wait for
+ * anything. */
 struct store_op {
     void (*done)(struct store_op *op);
+    void *ud;
     int rc;
     struct serr err;
 };
@@ -253,6 +282,19 @@ struct store {
 /** Opens the store in data directory `dir` (created mode 0700 if absent; its
  * files are mode 0600). Returns NULL with the reason in e. */
 struct store *store_open_sqlite(const char *dir, struct serr *e);
+
+/** Opens the PostgreSQL store at `url` (postgresql://... or postgres://...;
+ * our own parameter `schema=NAME` puts every table in that schema), applying
+ * the schema migrations (one node migrates, the others wait). NULL with the
+ * reason in e. */
+struct store *store_open_pg(const char *url, struct serr *e);
+
+/** 1 if spec names a PostgreSQL store (a postgresql:// URL), else 0. */
+int store_is_pg_url(const char *spec);
+
+/** Opens the store that `spec` names: a postgresql:// URL, else a SQLite
+ * data directory. */
+struct store *store_open_spec(const char *spec, struct serr *e);
 
 static inline int store_account_create(struct store *s, uint32_t quota, struct account *out,
                                        struct serr *e)

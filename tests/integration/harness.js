@@ -68,6 +68,34 @@ function freePort() {
   });
 }
 
+// ------------------------------------------------------------------- store ---
+/**
+ * FLOWLOGD_TEST_STORE=postgresql://... runs every test against PostgreSQL:
+ * `--data DIR` (the server's and the CLI's) becomes `--store URL` with a
+ * schema named after DIR, so each data directory is still its own store.
+ */
+const TEST_STORE = process.env.FLOWLOGD_TEST_STORE || "";
+
+/** The store URL that stands for data directory `dir` (PostgreSQL runs only). */
+function storeUrlFor(dir) {
+  const name = "t_" + crypto.createHash("sha1").update(path.resolve(dir)).digest("hex").slice(0, 24);
+  return `${TEST_STORE}${TEST_STORE.includes("?") ? "&" : "?"}schema=${name}`;
+}
+
+/** argv with every `--data DIR` turned into `--store URL` on PostgreSQL runs. */
+function mapStoreArgs(argv) {
+  if (!TEST_STORE) return argv;
+  const out = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--data" && i + 1 < argv.length) {
+      out.push("--store", storeUrlFor(argv[++i]));
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
 function checkBinary() {
   if (!fs.existsSync(BIN)) {
     throw new Error(`flowlogd binary not found at ${BIN} (run \`make\` first or set FLOWLOGD_BIN)`);
@@ -83,14 +111,14 @@ function checkBinary() {
  * If `t` (a node:test context or suite hook) is given, the server is stopped
  * in its after hook; every server is killed at process exit anyway.
  */
-async function startServer({ dataDir, args = [], t, timeoutMs = 10000, env } = {}) {
+async function startServer({ dataDir, args = [], t, timeoutMs = 10000, env, sqlite = false } = {}) {
   checkBinary();
   assert.ok(dataDir, "startServer needs a dataDir");
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      const srv = await spawnServer(port, dataDir, args, timeoutMs, env);
+      const srv = await spawnServer(port, dataDir, args, timeoutMs, env, sqlite);
       if (t && typeof t.after === "function") t.after(() => srv.stop());
       return srv;
     } catch (e) {
@@ -101,9 +129,10 @@ async function startServer({ dataDir, args = [], t, timeoutMs = 10000, env } = {
   throw lastErr;
 }
 
-function spawnServer(port, dataDir, args, timeoutMs, env) {
+function spawnServer(port, dataDir, args, timeoutMs, env, sqlite) {
   return new Promise((resolve, reject) => {
-    const argv = ["serve", "--listen", `127.0.0.1:${port}`, "--data", dataDir, ...args];
+    const raw = ["serve", "--listen", `127.0.0.1:${port}`, "--data", dataDir, ...args];
+    const argv = sqlite ? raw : mapStoreArgs(raw);
     const proc = spawn(BIN, argv, { stdio: ["ignore", "pipe", "pipe"], env: Object.assign({}, process.env, env || {}) });
     liveProcs.add(proc);
     const lines = [];
@@ -205,9 +234,9 @@ function spawnServer(port, dataDir, args, timeoutMs, env) {
  * where json is stdout parsed as JSON (the whole of it, or else its last line
  * that parses), or undefined.
  */
-function cli(args, { input, timeoutMs = 30000, env } = {}) {
+function cli(args, { input, timeoutMs = 30000, env, sqlite = false } = {}) {
   checkBinary();
-  const r = spawnSync(BIN, args, {
+  const r = spawnSync(BIN, sqlite ? args : mapStoreArgs(args), {
     encoding: "utf8",
     input,
     timeout: timeoutMs,
@@ -823,6 +852,9 @@ const hasCjk = (s) => /[\u3400-\u9fff]/.test(s);
 module.exports = {
   REPO,
   BIN,
+  TEST_STORE,
+  storeUrlFor,
+  mapStoreArgs,
   SHARED,
   UUID_RE,
   API_VERSION,

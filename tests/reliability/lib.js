@@ -412,6 +412,32 @@ function rssKb(pid) {
   }
 }
 
+/**
+ * Memory of a process in kB, split by kind: VmRSS, RssAnon (the heap and
+ * stacks), RssFile (file-backed pages, counted once per mapping: every
+ * SQLite connection maps the database), RssShmem, and Pss_File (each
+ * resident file page once, shared with the mappings that hold it).
+ * NaN members when the process is gone.
+ */
+function procMem(pid) {
+  const out = { rss: NaN, anon: NaN, file: NaN, shmem: NaN, pssFile: NaN };
+  const grab = (text, name) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    out.rss = grab(st, "VmRSS");
+    out.anon = grab(st, "RssAnon");
+    out.file = grab(st, "RssFile");
+    out.shmem = grab(st, "RssShmem");
+    out.pssFile = grab(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"), "Pss_File");
+  } catch (_) {
+    /* gone */
+  }
+  return out;
+}
+
 /** Open file descriptor limit of this process (as its children inherit it). */
 function fdLimit() {
   const r = spawnSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" });
@@ -464,6 +490,7 @@ module.exports = {
   totalNum,
   percentile,
   rssKb,
+  procMem,
   fdLimit,
   storeCheck,
   pool,

@@ -1,6 +1,6 @@
 /* create_flow_log.c: CreateFlowLog.
  *
- * The checks run in the order of the foundation issue (§4), the first
+ * The checks run in the order docs/API.md gives (Actions), the first
  * failure answers: empties, value ranges, id forms, tags, existence in the
  * caller's inventory, resource-specific support, then the store's own
  * uniqueness and quota (atomic there). An optional string given as "" is
@@ -92,13 +92,12 @@ static enum api_err check_empty(const struct create_in *r, struct apierr *e)
 
 static enum api_err check_range(const struct create_in *r, struct apierr *e)
 {
-    static const char *const traffic[] = {"ACCEPT", "REJECT", "ALL", NULL};
     static const char *const storage[] = {"cls", "ckafka", NULL};
     enum api_err rc;
 
     if (!resource_prefix(r->type))
         return apierr_set(e, API_E_VALUE_RANGE, "ResourceType");
-    if (!str_in(r->traffic, traffic))
+    if (!traffic_type_known(r->traffic))
         return apierr_set(e, API_E_VALUE_RANGE, "TrafficType");
     if (r->storage_type && !str_in(r->storage_type, storage))
         return apierr_set(e, API_E_VALUE_RANGE, "StorageType");
@@ -133,19 +132,6 @@ static enum api_err check_forms(const struct create_in *r, struct apierr *e)
     return API_E_OK;
 }
 
-static enum res_kind kind_of(const char *type)
-{
-    static const struct {
-        const char *type;
-        enum res_kind kind;
-    } map[] = {{"VPC", RES_VPC}, {"SUBNET", RES_SUBNET}, {"NETWORKINTERFACE", RES_ENI},
-               {"CCN", RES_CCN}, {"NAT", RES_NAT},       {"DCG", RES_DCG}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(type, map[i].type) == 0)
-            return map[i].kind;
-    return RES_VPC;
-}
-
 /* Looks a resource up in the caller's inventory; not found, or a store
  * failure, become the API error. */
 static enum api_err lookup(struct actx *c, const char *region, enum res_kind kind,
@@ -155,7 +141,7 @@ static enum api_err lookup(struct actx *c, const char *region, enum res_kind kin
     int rc = store_resource_get(c->store, c->account->uin, region, kind, id, out, &se);
     if (rc == STORE_NOTFOUND)
         return apierr_set(e, API_E_NOT_FOUND, id);
-    return rc == STORE_OK ? API_E_OK : apierr_set(e, API_E_STORE, NULL);
+    return rc == STORE_OK ? API_E_OK : api_store_failed(c, rc, &se, e);
 }
 
 /* The instance family is the letters before the first digit ("KO1.LARGE8"). */
@@ -171,7 +157,7 @@ static enum api_err check_resources(struct actx *c, const struct create_in *r, c
                                     struct apierr *e)
 {
     struct resource vpc, res, aux;
-    enum res_kind kind = kind_of(r->type);
+    enum res_kind kind = resource_type_find(r->type)->kind; /* checked by check_range */
     int kafka = r->storage_type && strcmp(r->storage_type, "ckafka") == 0;
     enum api_err rc;
 
@@ -182,7 +168,7 @@ static enum api_err check_resources(struct actx *c, const struct create_in *r, c
     if ((rc = lookup(c, c->region, kind, r->resource_id, &res, e)) != API_E_OK)
         return rc;
     if (kind != RES_VPC && kind != RES_CCN && strcmp(res.vpc_id, r->vpc_id) != 0)
-        return apierr_setf(e, API_E_NOT_FOUND, "%s in %s", r->resource_id, r->vpc_id);
+        return apierr_setf(e, API_E_NOT_FOUND, "%s (%s)", r->resource_id, r->vpc_id);
     if (kafka) {
         struct resource topic;
         char topic_id[sizeof topic.id];
@@ -201,7 +187,8 @@ static enum api_err check_resources(struct actx *c, const struct create_in *r, c
         struct apierr scratch;
         if (!res.instance_id[0])
             return apierr_set(e, API_E_ENI_NO_INSTANCE, r->resource_id);
-        /* an instance missing from the inventory is taken as not KO */
+        /* an instance missing from the inventory is taken as not KO (a
+         * store failure is logged by lookup) */
         rc = lookup(c, c->region, RES_INSTANCE, res.instance_id, &ins, &scratch);
         if (rc == API_E_STORE)
             return apierr_set(e, API_E_STORE, NULL);
@@ -255,16 +242,36 @@ static void fill_flowlog(const struct actx *c, const struct create_in *r, const 
 /* A create between its checks and its answer: the flow log, its tags (the
  * strings stay in the request's input tree) and the store write. */
 struct create_wait {
-    struct store_op op; /* first: the store's completion gets us back from it */
+    struct store_op op; /* op.ud = this */
     struct api_wake *wake;
+    struct store *store;
+    uint64_t now_ms;
+    uint32_t quota;
+    int draws; /* ids drawn so far */
     struct flowlog fl;
     struct tag tags[MAX_TAGS_READ + 1];
 };
 
-/* store_op.done, on a store thread: the answer is made on the request's. */
+/* the id is taken (made by another process in the same 16 ms, or by this one
+ * 7.5 hours of clock earlier; gen_id_clustered): draw again, this many times */
+#define ID_DRAWS 5
+
+/* store_op.done, on a store thread: the answer is made on the request's.
+ * An id collision is retried from here, with another queued write, so that
+ * no thread waits for it. */
 static void create_written(struct store_op *op)
 {
-    api_wake(((struct create_wait *)op)->wake);
+    struct create_wait *cw = op->ud;
+
+    while (op->rc == STORE_CONFLICT && cw->draws < ID_DRAWS) {
+        cw->draws++;
+        if (gen_id_clustered("fl", cw->now_ms, cw->fl.id, sizeof cw->fl.id) != 0)
+            break;
+        op->rc = store_flowlog_create_async(cw->store, &cw->fl, cw->quota, op);
+        if (op->rc == STORE_OK)
+            return; /* queued: this runs again once it is done */
+    }
+    api_wake(cw->wake);
 }
 
 /* The answer to the write's result; frees cw. */
@@ -275,10 +282,10 @@ static enum api_err create_answer(struct actx *c, void *state, struct apierr *e)
     int src = cw->op.rc;
     enum api_err rc;
 
-    /* the id is taken (made by another process in the same 16 ms, or by
-     * this one 7.5 hours of clock earlier; gen_id_clustered): draw again.
-     * Blocking, so on a poll thread too, for this one request. */
-    for (int attempt = 1; attempt < 5 && src == STORE_CONFLICT; attempt++) {
+    /* the id is taken: draw again (a deferred create did in create_written;
+     * this loop is the blocking one's, on a worker) */
+    while (src == STORE_CONFLICT && cw->draws < ID_DRAWS) {
+        cw->draws++;
         if (gen_id_clustered("fl", c->now_ms, fl->id, sizeof fl->id) != 0)
             break;
         src = store_flowlog_create(c->store, fl, c->account->flowlog_quota, &cw->op.err);
@@ -289,7 +296,7 @@ static enum api_err create_answer(struct actx *c, void *state, struct apierr *e)
         rc = apierr_setf(e, API_E_LIMIT, "%u flow logs in %s", c->account->flowlog_quota,
                          c->region);
     else if (src != STORE_OK)
-        rc = apierr_set(e, API_E_STORE, NULL);
+        rc = api_store_failed(c, src, &cw->op.err, e);
     else {
         jw_lkey(c->w, "FlowLog");
         jw_arr(c->w);
@@ -325,6 +332,11 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
         return apierr_set(e, API_E_INTERNAL, NULL);
     }
     cw->op.done = create_written;
+    cw->op.ud = cw;
+    cw->store = c->store;
+    cw->now_ms = c->now_ms;
+    cw->quota = c->account->flowlog_quota;
+    cw->draws = 1;
     /* on a poll thread: the commit is waited for without holding the thread */
     if ((cw->wake = api_defer(c, create_answer, cw))) {
         /* once queued, cw->op belongs to the store until create_written */

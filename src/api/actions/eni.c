@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/actions/resource_util.h"
+#include "api/actions/resource_actions.h"
 #include "base/util.h"
 #include "validate/validate.h"
 
@@ -150,7 +150,7 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
         (rc = res_find(c, RES_SUBNET, subnet_id, &subnet, &sattrs, e)) != API_E_OK)
         return rc;
     if (strcmp(subnet.vpc_id, vpc_id) != 0) {
-        rc = apierr_setf(e, API_E_NOT_FOUND, "%s in %s", subnet_id, vpc_id);
+        rc = apierr_setf(e, API_E_NOT_FOUND, "%s (%s)", subnet_id, vpc_id);
         goto done;
     }
     if (!(attrs = json_object()) || !(ips = json_array())) {
@@ -197,7 +197,7 @@ done:
 static const struct res_filter eni_filters[] = {
     {"vpc-id", "VpcId", RM_EXACT, 'v'},
     {"subnet-id", "SubnetId", RM_EXACT, 's'},
-    {"network-interface-id", "NetworkInterfaceId", RM_EXACT, 0},
+    {"network-interface-id", "NetworkInterfaceId", RM_EXACT, 'd'},
     {"attachment.instance-id", "Attachment.InstanceId", RM_EXACT, 'i'},
     {"groups.security-group-id", "GroupSet", RM_EXACT, 0},
     {"network-interface-name", "NetworkInterfaceName", RM_EXACT, 0},
@@ -278,7 +278,7 @@ enum api_err act_attach_network_interface(struct actx *c, json_t *in, json_t *ou
     if (src == STORE_INUSE)
         return apierr_set(e, API_E_ATTACH_EXISTS, se.msg);
     if (src != STORE_OK)
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, src, &se, e);
     return res_record_task(c, e);
 }
 
@@ -307,7 +307,7 @@ enum api_err act_detach_network_interface(struct actx *c, json_t *in, json_t *ou
     if (src == STORE_INUSE)
         return apierr_set(e, API_E_INVALID_STATE, se.msg);
     if (src != STORE_OK)
-        return apierr_set(e, API_E_STORE, NULL);
+        return api_store_failed(c, src, &se, e);
     return res_record_task(c, e);
 }
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/actions/resource_util.h"
+#include "api/actions/resource_actions.h"
 #include "base/util.h"
 #include "validate/validate.h"
 
@@ -140,7 +140,7 @@ done:
 static const struct res_filter vpc_filters[] = {
     {"vpc-name", "VpcName", RM_SUBSTR, 0},
     {"is-default", "IsDefault", RM_BOOL, 0},
-    {"vpc-id", "VpcId", RM_EXACT, 0},
+    {"vpc-id", "VpcId", RM_EXACT, 'd'},
     {"cidr-block", "CidrBlock", RM_EXACT, 0},
     {"tag-key", "TagSet.Key", RM_EXACT, 0},
     {"ipv6-cidr-block", "Ipv6CidrBlockSet.IPv6CidrBlock", RM_EXACT, 0},
@@ -229,7 +229,7 @@ enum api_err act_create_subnet(struct actx *c, json_t *in, json_t *out, struct a
     struct resource_query q;
     struct serr se = {{0}};
     uint32_t vnet;
-    int vprefix;
+    int vprefix, src;
     json_t *attrs = NULL, *o;
     char *text = NULL;
     enum api_err rc;
@@ -263,8 +263,8 @@ enum api_err act_create_subnet(struct actx *c, json_t *in, json_t *out, struct a
     q.region = c->region;
     q.kind = RES_SUBNET;
     q.vpc_id = vpc_id;
-    if (store_resource_query(c->store, &q, on_sibling, &ov, NULL, &se) != STORE_OK)
-        return apierr_set(e, API_E_STORE, NULL);
+    if ((src = store_resource_query(c->store, &q, on_sibling, &ov, NULL, &se)) != STORE_OK)
+        return api_store_failed(c, src, &se, e);
     if (ov.bad)
         return apierr_setf(e, API_E_SUBNET_CONFLICT, "%s overlaps %s", cidr, ov.with);
 
@@ -293,7 +293,7 @@ done:
 }
 
 static const struct res_filter subnet_filters[] = {
-    {"subnet-id", "SubnetId", RM_EXACT, 0},
+    {"subnet-id", "SubnetId", RM_EXACT, 'd'},
     {"vpc-id", "VpcId", RM_EXACT, 'v'},
     {"cidr-block", "CidrBlock", RM_EXACT, 0},
     {"is-default", "IsDefault", RM_BOOL, 0},

@@ -17,7 +17,8 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "store/sqlite/sqlite_int.h"
+#include "base/jsonw.h"
+#include "store/sqlite/sqlite_domain.h"
 
 /* ==== rows ==== */
 
@@ -67,26 +68,16 @@ static int decode_tags(struct conn *c, const char *p, size_t n, struct flowlog *
 /* Fills fl from the row of a statement selecting FL_COLS. */
 static int row_to_flowlog(struct conn *c, sqlite3_stmt *st, struct flowlog *fl, struct serr *e)
 {
-    sq_col_str(st, 0, fl->id, sizeof fl->id);
-    sq_col_str(st, 1, fl->uin, sizeof fl->uin);
-    sq_col_str(st, 2, fl->region, sizeof fl->region);
-    sq_col_str(st, 3, fl->vpc_id, sizeof fl->vpc_id);
-    sq_col_str(st, 4, fl->name, sizeof fl->name);
-    sq_col_str(st, 5, fl->description, sizeof fl->description);
-    sq_col_str(st, 6, fl->resource_type, sizeof fl->resource_type);
-    sq_col_str(st, 7, fl->resource_id, sizeof fl->resource_id);
-    sq_col_str(st, 8, fl->traffic_type, sizeof fl->traffic_type);
-    sq_col_str(st, 9, fl->cloud_log_id, sizeof fl->cloud_log_id);
-    sq_col_str(st, 10, fl->cloud_log_region, sizeof fl->cloud_log_region);
-    sq_col_str(st, 11, fl->cloud_log_state, sizeof fl->cloud_log_state);
-    sq_col_str(st, 12, fl->storage_type, sizeof fl->storage_type);
-    sq_col_str(st, 13, fl->storage_id, sizeof fl->storage_id);
-    sq_col_str(st, 14, fl->storage_topic, sizeof fl->storage_topic);
-    fl->period = (uint32_t)sqlite3_column_int64(st, 15);
-    fl->enable = sqlite3_column_int(st, 16);
-    fl->created_at = sqlite3_column_int64(st, 17);
-    return decode_tags(c, sqlite3_column_blob(st, 18), (size_t)sqlite3_column_bytes(st, 18), fl,
-                       e);
+    int i = 0;
+#define READ_STR(m) sq_col_str(st, i++, fl->m, sizeof fl->m);
+#define READ_TIME(m) fl->m = sqlite3_column_int64(st, i++);
+#define READ_BOOL(m) fl->m = sqlite3_column_int(st, i++);
+#define READ_PERIOD(m) fl->m = (uint32_t)sqlite3_column_int64(st, i++);
+#define READ_TAGS(m) /* the last column */
+#define X(kind, member, size, wire, group) READ_##kind(member)
+    FLOWLOG_FIELDS(X)
+#undef X
+    return decode_tags(c, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i), fl, e);
 }
 
 int sq_tags_check(struct conn *c, struct serr *e)
@@ -214,25 +205,18 @@ static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
     if (!ins || !tag)
         return STORE_ERR;
 
-    sq_bind_str(ins, 1, fl->id, sizeof fl->id);
-    sq_bind_str(ins, 2, fl->uin, sizeof fl->uin);
-    sq_bind_str(ins, 3, fl->region, sizeof fl->region);
-    sq_bind_str(ins, 4, fl->vpc_id, sizeof fl->vpc_id);
-    sq_bind_str(ins, 5, fl->name, sizeof fl->name);
-    sq_bind_str(ins, 6, fl->description, sizeof fl->description);
-    sq_bind_str(ins, 7, fl->resource_type, sizeof fl->resource_type);
-    sq_bind_str(ins, 8, fl->resource_id, sizeof fl->resource_id);
-    sq_bind_str(ins, 9, fl->traffic_type, sizeof fl->traffic_type);
-    sq_bind_str(ins, 10, fl->cloud_log_id, sizeof fl->cloud_log_id);
-    sq_bind_str(ins, 11, fl->cloud_log_region, sizeof fl->cloud_log_region);
-    sq_bind_str(ins, 12, fl->cloud_log_state, sizeof fl->cloud_log_state);
-    sq_bind_str(ins, 13, fl->storage_type, sizeof fl->storage_type);
-    sq_bind_str(ins, 14, fl->storage_id, sizeof fl->storage_id);
-    sq_bind_str(ins, 15, fl->storage_topic, sizeof fl->storage_topic);
-    sqlite3_bind_int64(ins, 16, fl->period);
-    sqlite3_bind_int(ins, 17, fl->enable ? 1 : 0);
-    sqlite3_bind_int64(ins, 18, fl->created_at);
-    sqlite3_bind_blob(ins, 19, j->tags, (int)j->tags_len, SQLITE_STATIC);
+    {
+        int i = 1;
+#define BIND_STR(m) sq_bind_str(ins, i++, fl->m, sizeof fl->m);
+#define BIND_TIME(m) sqlite3_bind_int64(ins, i++, fl->m);
+#define BIND_BOOL(m) sqlite3_bind_int(ins, i++, fl->m ? 1 : 0);
+#define BIND_PERIOD(m) sqlite3_bind_int64(ins, i++, fl->m);
+#define BIND_TAGS(m) /* the last column, encoded */
+#define X(kind, member, size, wire, group) BIND_##kind(member)
+        FLOWLOG_FIELDS(X)
+#undef X
+        sqlite3_bind_blob(ins, i, j->tags, (int)j->tags_len, SQLITE_STATIC);
+    }
     step = sqlite3_step(ins);
     ext = step == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(c->db);
     taken = ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY;
@@ -301,7 +285,7 @@ int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota
     /* encode the tags here, not in the writer's critical path */
     if (!(j.tags = encode_tags(fl, small, sizeof small, &big, &j.tags_len)))
         return sq_err(e, STORE_ERR, "out of memory");
-    rc = sq_write((struct store_sqlite *)st, job_flowlog_create, &j, e);
+    rc = sq_write(st, job_flowlog_create, &j, e);
     free(big);
     return rc;
 }
@@ -345,7 +329,7 @@ int sq_flowlog_create_async(struct store *st, const struct flowlog *fl, uint32_t
     ca->job.arg = &ca->cj;
     ca->job.err = &op->err;
     ca->job.complete = create_async_done;
-    if (sq_write_async((struct store_sqlite *)st, &ca->job) != STORE_OK) {
+    if (sq_write_async(st, &ca->job) != STORE_OK) {
         free(ca->big);
         free(ca);
         return STORE_ERR;
@@ -392,7 +376,7 @@ int sq_flowlog_update(struct store *st, const char *uin, const char *region, con
                       const struct flowlog_patch *p, struct serr *e)
 {
     struct update_job j = {.t = {uin, region, id}, .p = p};
-    return sq_write((struct store_sqlite *)st, job_flowlog_update, &j, e);
+    return sq_write(st, job_flowlog_update, &j, e);
 }
 
 static int job_flowlog_delete(struct conn *c, void *arg, struct serr *e)
@@ -416,7 +400,7 @@ int sq_flowlog_delete(struct store *st, const char *uin, const char *region, con
                       struct serr *e)
 {
     struct target t = {uin, region, id};
-    return sq_write((struct store_sqlite *)st, job_flowlog_delete, &t, e);
+    return sq_write(st, job_flowlog_delete, &t, e);
 }
 
 struct enable_job {
@@ -449,7 +433,7 @@ int sq_flowlog_set_enable(struct store *st, const char *uin, const char *region,
                           const char *const *ids, size_t n, int enable, struct serr *e)
 {
     struct enable_job j = {uin, region, ids, n, enable ? 1 : 0};
-    return sq_write((struct store_sqlite *)st, job_flowlog_set_enable, &j, e);
+    return sq_write(st, job_flowlog_set_enable, &j, e);
 }
 
 /* ==== get ==== */
@@ -457,13 +441,13 @@ int sq_flowlog_set_enable(struct store *st, const char *uin, const char *region,
 int sq_flowlog_get(struct store *st, const char *uin, const char *region, const char *id,
                    flowlog_cb cb, void *ud, struct serr *e)
 {
-    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    struct conn *c = NULL;
     struct target t = {uin, region, id};
     struct flowlog fl;
     sqlite3_stmt *q = NULL;
     int rc = STORE_ERR, step;
 
-    if (!c || sq_reader_enter(c, e) != STORE_OK)
+    if (sq_read_begin(st, &c, e) != STORE_OK)
         return STORE_ERR;
     q = sq_stmt(c, ST_R_FL_GET, e);
     if (!q)
@@ -486,7 +470,7 @@ int sq_flowlog_get(struct store *st, const char *uin, const char *region, const 
 fail:
     if (q)
         sqlite3_reset(q);
-    sq_reader_leave(c);
+    sq_read_end(st, c);
     return rc;
 }
 
@@ -550,34 +534,6 @@ struct plan {
     size_t narms;           /* a merged page: one arm per VPC of the tenant */
     struct buf vpcs;        /* their ids, NUL-terminated one after the other */
 };
-
-/* Appends s as a JSON string. */
-static int json_str(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    if (buf_append(b, "\"", 1) != 0)
-        return -1;
-    for (const unsigned char *run = p;; p++) {
-        if (*p && *p >= 0x20 && *p != '"' && *p != '\\')
-            continue;
-        if (buf_append(b, run, (size_t)(p - run)) != 0)
-            return -1;
-        if (!*p)
-            break;
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            if (buf_append(b, esc, 2) != 0)
-                return -1;
-        } else {
-            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            if (buf_append(b, esc, 6) != 0)
-                return -1;
-        }
-        run = p + 1;
-    }
-    return buf_append(b, "\"", 1);
-}
 
 static void plan_free(struct plan *pl)
 {
@@ -653,7 +609,7 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
             goto oom;
         for (size_t i = 0; i < q->ntag_keys_any; i++)
             if ((i && buf_append(b, ",", 1) != 0) ||
-                json_str(b, q->tag_keys_any[i] ? q->tag_keys_any[i] : "") != 0)
+                jw_buf_str(b, q->tag_keys_any[i] ? q->tag_keys_any[i] : "") != 0)
                 goto oom;
         if (buf_append(b, "]", 2) != 0) /* with the NUL: keeps offsets apart */
             goto oom;
@@ -680,7 +636,7 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
                 const char *vj = q->tag_pairs[j].value ? q->tag_pairs[j].value : "";
                 if (strcmp(k, kj) != 0)
                     continue;
-                if ((!first && buf_append(b, ",", 1) != 0) || json_str(b, vj) != 0)
+                if ((!first && buf_append(b, ",", 1) != 0) || jw_buf_str(b, vj) != 0)
                     goto oom;
                 first = 0;
             }
@@ -831,15 +787,6 @@ static int shape_get(struct conn *c, const struct plan *pl, sqlite3_stmt **count
     return STORE_OK;
 }
 
-void sq_shapes_free(struct conn *c)
-{
-    for (size_t i = 0; i < SHAPE_SLOTS; i++) {
-        sqlite3_finalize(c->shapes[i].count);
-        sqlite3_finalize(c->shapes[i].page);
-        memset(&c->shapes[i], 0, sizeof c->shapes[i]);
-    }
-}
-
 /* Binds every filter of pl (and, for the page query, limit and offset). */
 static void plan_bind(sqlite3_stmt *st, const struct flowlog_query *q, const struct plan *pl,
                       int page)
@@ -870,19 +817,19 @@ static void plan_bind(sqlite3_stmt *st, const struct flowlog_query *q, const str
 int sq_flowlog_query(struct store *st, const struct flowlog_query *q, flowlog_cb cb, void *ud,
                      uint64_t *total, struct serr *e)
 {
-    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    struct conn *c = NULL;
     sqlite3_stmt *count = NULL, *page = NULL;
     struct plan pl;
     struct flowlog fl;
     int64_t n = -1;
     int rc = STORE_ERR, own = 0, step;
 
-    if (!c || sq_reader_enter(c, e) != STORE_OK)
+    if (sq_read_begin(st, &c, e) != STORE_OK)
         return STORE_ERR;
     if (plan_build(q, &pl, e) != STORE_OK || plan_arms(c, q, &pl, e) != STORE_OK ||
         shape_get(c, &pl, &count, &page, &own, e) != 0)
         goto fail;
-    /* count and page see one snapshot (sq_reader_enter) */
+    /* count and page see one snapshot (sq_read_begin) */
     if (total) {
         plan_bind(count, q, &pl, 0);
         if (sqlite3_step(count) != SQLITE_ROW) {
@@ -917,6 +864,6 @@ fail:
         sqlite3_finalize(page);
     }
     plan_free(&pl);
-    sq_reader_leave(c);
+    sq_read_end(st, c);
     return rc;
 }

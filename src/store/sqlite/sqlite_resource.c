@@ -15,11 +15,17 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "store/sqlite/sqlite_int.h"
+#include "base/jsonw.h"
+#include "store/sqlite/sqlite_domain.h"
 
 #define RES_COLS                                                                                 \
     "kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, "     \
     "nat_version, has_dnat, created_at, attrs"
+
+/* the same, of a join's `r` */
+#define RES_COLS_R                                                                               \
+    "r.kind, r.region, r.id, r.vpc_id, r.subnet_id, r.instance_id, r.name, r.cidr, "             \
+    "r.instance_type, r.edition, r.nat_version, r.has_dnat, r.created_at, r.attrs"
 
 /* ==== small helpers ==== */
 
@@ -34,27 +40,6 @@ static int step_row(struct conn *c, sqlite3_stmt *st, const char *what, struct s
         return 0;
     sq_fail(c->db, what, e);
     return -1;
-}
-
-/* The ResourceType of a flow log on a resource of `kind`, or NULL. */
-const char *sq_flowlog_type_of(enum res_kind kind)
-{
-    switch (kind) {
-    case RES_VPC:
-        return "VPC";
-    case RES_SUBNET:
-        return "SUBNET";
-    case RES_ENI:
-        return "NETWORKINTERFACE";
-    case RES_CCN:
-        return "CCN";
-    case RES_NAT:
-        return "NAT";
-    case RES_DCG:
-        return "DCG";
-    default:
-        return NULL;
-    }
 }
 
 /* Looks resource (kind, id) of (uin, region) up on the writer's
@@ -169,7 +154,7 @@ int sq_resource_create(struct store *st, const char *uin, const struct resource 
                        struct serr *e)
 {
     struct create_job j = {uin ? uin : "", r};
-    return sq_write((struct store_sqlite *)st, job_resource_create, &j, e);
+    return sq_write(st, job_resource_create, &j, e);
 }
 
 /* ==== delete ==== */
@@ -216,27 +201,23 @@ static int in_the_way(struct conn *c, const struct target *t, const char *col, c
 }
 
 /* The id of the flow log on t's resource into out[16] ("" if none).
- * 1, 0 or -1. */
+ * 1, 0 or -1. The id alone names the resource: every ResourceType has its
+ * own id prefix (and a kind that takes no flow log matches none). */
 static int flowlog_of(struct conn *c, const struct target *t, char *out, size_t cap,
                       struct serr *e)
 {
-    const char *type = sq_flowlog_type_of(t->kind);
     sqlite3_stmt *st;
     int x;
 
     out[0] = '\0';
-    if (!type)
-        return 0;
     st = sq_prepare_once(c,
-              "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_id = ?3 "
-              "AND resource_type = ?4",
+              "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_id = ?3",
               e);
     if (!st)
         return -1;
     sq_bind_cstr(st, 1, t->uin);
     sq_bind_cstr(st, 2, t->region);
     sq_bind_cstr(st, 3, t->id);
-    sq_bind_cstr(st, 4, type);
     x = step_row(c, st, "flow log lookup", e);
     if (x == 1)
         sq_col_str(st, 0, out, cap);
@@ -327,7 +308,7 @@ int sq_resource_delete(struct store *st, const char *uin, const char *region, en
                        const char *id, struct serr *e)
 {
     struct target t = {uin ? uin : "", region ? region : "", id ? id : "", kind};
-    return sq_write((struct store_sqlite *)st, job_resource_delete, &t, e);
+    return sq_write(st, job_resource_delete, &t, e);
 }
 
 /* ==== attach / detach ==== */
@@ -382,33 +363,10 @@ int sq_resource_attach(struct store *st, const char *uin, const char *region, co
 {
     struct attach_job j = {{uin ? uin : "", region ? region : "", eni_id ? eni_id : "", RES_ENI},
                            instance_id ? instance_id : ""};
-    return sq_write((struct store_sqlite *)st, job_resource_attach, &j, e);
+    return sq_write(st, job_resource_attach, &j, e);
 }
 
 /* ==== query ==== */
-
-/* Appends s as a JSON string (for json_each). */
-static int json_str(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (buf_append(b, "\"", 1) != 0)
-        return -1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int r;
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            r = buf_append(b, esc, 2);
-        } else if (*p < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            r = buf_append(b, esc, 6);
-        } else {
-            r = buf_append(b, p, 1);
-        }
-        if (r != 0)
-            return -1;
-    }
-    return buf_append(b, "\"", 1);
-}
 
 #define RES_WHERE                                                                                \
     " FROM resources WHERE uin = ?1 AND region = ?2 AND kind = ?3"                               \
@@ -434,29 +392,48 @@ static void bind_query(sqlite3_stmt *st, const struct resource_query *q, const s
 int sq_resource_query(struct store *st, const struct resource_query *q, resource_cb cb, void *ud,
                       uint64_t *total, struct serr *e)
 {
-    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    struct conn *c = NULL;
     sqlite3_stmt *count = NULL, *page = NULL;
     struct buf ids;
     struct resource r;
     int rc = STORE_ERR, step;
 
-    if (!c || sq_reader_enter(c, e) != STORE_OK)
+    if (sq_read_begin(st, &c, e) != STORE_OK)
         return STORE_ERR;
     buf_init(&ids, 1u << 20);
     if (q->nids) {
         int bad = buf_append(&ids, "[", 1);
         for (size_t i = 0; i < q->nids && !bad; i++)
-            bad = (i && buf_append(&ids, ",", 1)) || json_str(&ids, q->ids[i] ? q->ids[i] : "");
+            bad = (i && buf_append(&ids, ",", 1)) || jw_buf_str(&ids, q->ids[i] ? q->ids[i] : "");
         if (bad || buf_append(&ids, "]", 1) != 0) {
             sq_err(e, STORE_ERR, "id list too long or out of memory");
             goto fail;
         }
     }
-    if (!(count = sq_prepare_once(c, "SELECT count(*)" RES_WHERE, e)) ||
-        !(page = sq_prepare_once(c, "SELECT " RES_COLS RES_WHERE " ORDER BY created_at, id LIMIT ?9 OFFSET ?10",
-                      e)))
+    /* Without a filter (a tenant's whole inventory of a kind, paged), both
+     * run on the small index in its order: TotalCount counts its entries,
+     * and the page's Offset skips entries of it, not rows (the rows carry
+     * the attributes: a row read per skipped entry made Offset 45,000 of
+     * 50,000 ENIs cost 65 ms instead of 5); then the page's rows are read. */
+    int plain = !(q->nids || q->vpc_id || q->subnet_id || q->instance_id || q->name);
+    if (!(count = sq_prepare_once(c,
+                                  plain ? "SELECT count(*) FROM resources INDEXED BY "
+                                          "resources_created WHERE uin = ?1 AND region = ?2 "
+                                          "AND kind = ?3"
+                                        : "SELECT count(*)" RES_WHERE,
+                                  e)) ||
+        !(page = sq_prepare_once(
+              c,
+              plain ? "SELECT " RES_COLS_R " FROM (SELECT id, created_at FROM resources "
+                      "INDEXED BY resources_created WHERE uin = ?1 AND region = ?2 AND kind = ?3 "
+                      "ORDER BY created_at, id LIMIT ?9 OFFSET ?10) p JOIN resources r "
+                      "ON r.uin = ?1 AND r.region = ?2 AND r.kind = ?3 AND r.id = p.id "
+                      "ORDER BY p.created_at, p.id"
+                    : "SELECT " RES_COLS RES_WHERE
+                      " ORDER BY created_at, id LIMIT ?9 OFFSET ?10",
+              e)))
         goto fail;
-    /* count and page see one snapshot (sq_reader_enter) */
+    /* count and page see one snapshot (sq_read_begin) */
     if (total) {
         bind_query(count, q, &ids);
         if (sqlite3_step(count) != SQLITE_ROW) {
@@ -498,6 +475,6 @@ fail:
     sqlite3_finalize(count);
     sqlite3_finalize(page);
     buf_free(&ids);
-    sq_reader_leave(c);
+    sq_read_end(st, c);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* actions.c: the action table. Inputs come from the generated shapes
+/* action_table.c: the action table. Inputs come from the generated shapes
  * (schema_gen.c) or, for actions the spec lacks, the hand-written ones
  * (schema_extra.c); each row adds the handler. Only actions that have a
  * handler are served: any other name is InvalidAction. */
@@ -9,10 +9,15 @@
 #include "api/schema_gen.h"
 
 /* POLL: the action never blocks its thread, so a poll thread answers it:
- * Describe* read a bounded page through a WAL reader, which never waits
- * for the writer; CreateFlowLog waits for its commit through api_defer.
- * WORKER: the others write (and wait for their commit) or scan
- * (GetResources). */
+ * DescribeFlowLogs, DescribeFlowLog, DescribeVpcTaskResult and
+ * DescribeResourceTagsByResourceIds read a page (at most Limit rows, found
+ * by index or sorted from the caller's flow logs of one region, at most its
+ * quota) or a few rows by key through a WAL reader, which never waits for
+ * the writer; CreateFlowLog
+ * waits for its commit through api_defer. WORKER: the others write (and
+ * wait for their commit) or may scan: GetResources, and the six resource
+ * Describe* (a tenant's whole inventory of that kind when a filter cannot
+ * be handed to the store; resource_describe.c). */
 #define POLL 1
 #define WORKER 0
 
@@ -28,15 +33,15 @@ static const struct action_def actions[] = {
     {"EnableFlowLogs", VPC, &shape_EnableFlowLogsRequest, act_enable_flow_logs, WORKER},
     {"DisableFlowLogs", VPC, &shape_DisableFlowLogsRequest, act_disable_flow_logs, WORKER},
     {"CreateVpc", VPC, &shape_CreateVpcRequest, act_create_vpc, WORKER},
-    {"DescribeVpcs", VPC, &shape_DescribeVpcsRequest, act_describe_vpcs, POLL},
+    {"DescribeVpcs", VPC, &shape_DescribeVpcsRequest, act_describe_vpcs, WORKER},
     {"DeleteVpc", VPC, &shape_DeleteVpcRequest, act_delete_vpc, WORKER},
     {"CreateSubnet", VPC, &shape_CreateSubnetRequest, act_create_subnet, WORKER},
-    {"DescribeSubnets", VPC, &shape_DescribeSubnetsRequest, act_describe_subnets, POLL},
+    {"DescribeSubnets", VPC, &shape_DescribeSubnetsRequest, act_describe_subnets, WORKER},
     {"DeleteSubnet", VPC, &shape_DeleteSubnetRequest, act_delete_subnet, WORKER},
     {"CreateNetworkInterface", VPC, &shape_CreateNetworkInterfaceRequest,
      act_create_network_interface, WORKER},
     {"DescribeNetworkInterfaces", VPC, &shape_DescribeNetworkInterfacesRequest,
-     act_describe_network_interfaces, POLL},
+     act_describe_network_interfaces, WORKER},
     {"DeleteNetworkInterface", VPC, &shape_DeleteNetworkInterfaceRequest,
      act_delete_network_interface, WORKER},
     {"AttachNetworkInterface", VPC, &shape_AttachNetworkInterfaceRequest,
@@ -46,16 +51,16 @@ static const struct action_def actions[] = {
     {"DescribeVpcTaskResult", VPC, &shape_DescribeVpcTaskResultRequest,
      act_describe_vpc_task_result, POLL},
     {"CreateCcn", VPC, &shape_CreateCcnRequest, act_create_ccn, WORKER},
-    {"DescribeCcns", VPC, &shape_DescribeCcnsRequest, act_describe_ccns, POLL},
+    {"DescribeCcns", VPC, &shape_DescribeCcnsRequest, act_describe_ccns, WORKER},
     {"DeleteCcn", VPC, &shape_DeleteCcnRequest, act_delete_ccn, WORKER},
     {"CreateNatGateway", VPC, &shape_CreateNatGatewayRequest, act_create_nat_gateway, WORKER},
     {"DescribeNatGateways", VPC, &shape_DescribeNatGatewaysRequest, act_describe_nat_gateways,
-     POLL},
+     WORKER},
     {"DeleteNatGateway", VPC, &shape_DeleteNatGatewayRequest, act_delete_nat_gateway, WORKER},
     {"CreateDirectConnectGateway", VPC, &shape_CreateDirectConnectGatewayRequest,
      act_create_direct_connect_gateway, WORKER},
     {"DescribeDirectConnectGateways", VPC, &shape_DescribeDirectConnectGatewaysRequest,
-     act_describe_direct_connect_gateways, POLL},
+     act_describe_direct_connect_gateways, WORKER},
     {"DeleteDirectConnectGateway", VPC, &shape_DeleteDirectConnectGatewayRequest,
      act_delete_direct_connect_gateway, WORKER},
 #undef VPC

@@ -1,9 +1,9 @@
-/* resource_util.h: what the resource actions share (actions/vpc_subnet.c,
+/* resource_actions.h: what the resource actions share (actions/vpc_subnet.c,
  * eni.c, gateways.c): input helpers, the create/delete steps with their
  * error mapping, task records, and the Describe machinery (ids or Filters,
  * paging, ordering) over rendered output objects. Not for other layers. */
-#ifndef FLOWLOGD_API_ACTIONS_RESOURCE_UTIL_H
-#define FLOWLOGD_API_ACTIONS_RESOURCE_UTIL_H
+#ifndef FLOWLOGD_API_ACTIONS_RESOURCE_ACTIONS_H
+#define FLOWLOGD_API_ACTIONS_RESOURCE_ACTIONS_H
 
 #include <jansson.h>
 
@@ -69,8 +69,9 @@ enum res_match { RM_EXACT, RM_SUBSTR, RM_BOOL, RM_ANY /* a modifier: accepted, n
 
 /** A filter name and where its value is read in the rendered object:
  * "A.B" walks members, through lists (any element); "=x" is the constant x
- * (an attribute flowlogd does not model). `push` hands a single value down
- * to the store: 'v' vpc_id, 's' subnet_id, 'i' instance_id, 0 none. */
+ * (an attribute flowlogd does not model). `push` hands the filter down to
+ * the store: 'd' the resource's own id (every value), and a single value of
+ * 'v' vpc_id, 's' subnet_id, 'i' instance_id; 0 none. */
 struct res_filter {
     const char *name;
     const char *path;

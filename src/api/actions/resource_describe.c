@@ -1,6 +1,7 @@
-/* resource_util.c: the steps the resource actions share (see
- * resource_util.h). */
-#include "api/actions/resource_util.h"
+/* resource_describe.c: the Describe machinery of the resource actions (see
+ * resource_actions.h): ids or Filters, paging and ordering, handed to the
+ * store when it can, else applied to the rendered objects. */
+#include "api/actions/resource_actions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,195 +11,9 @@
 #include "base/util.h"
 #include "validate/validate.h"
 
-#define ID_DRAWS 5
 #define MAX_IDS 100
 #define DEFAULT_LIMIT 20
 #define MAX_LIMIT 100
-#define MAX_ATTRS 16384 /* bytes of display-only attributes kept per resource */
-
-enum api_err res_check_name(const char *s, size_t max, const char *param, struct apierr *e)
-{
-    if (!s || !*s)
-        return apierr_set(e, API_E_VALUE_EMPTY, param);
-    return res_check_len(s, max, param, e);
-}
-
-enum api_err res_check_len(const char *s, size_t max, const char *param, struct apierr *e)
-{
-    if (s && strlen(s) > max)
-        return apierr_set(e, API_E_VALUE_TOOLONG, param);
-    return API_E_OK;
-}
-
-enum api_err res_check_enum(const char *s, const char *const *set, const char *param,
-                            struct apierr *e)
-{
-    return s && !str_in(s, set) ? apierr_set(e, API_E_VALUE_RANGE, param) : API_E_OK;
-}
-
-enum api_err res_get(struct actx *c, enum res_kind kind, const char *id, struct resource *out,
-                     struct apierr *e)
-{
-    struct serr se = {{0}};
-    int rc;
-    memset(out, 0, sizeof *out);
-    rc = store_resource_get(c->store, c->account->uin, c->region, kind, id, out, &se);
-    out->attrs = NULL; /* resource_get does not fill it */
-    if (rc == STORE_NOTFOUND)
-        return apierr_set(e, API_E_NOT_FOUND, id);
-    return rc == STORE_OK ? API_E_OK : apierr_set(e, API_E_STORE, NULL);
-}
-
-struct found {
-    struct resource r;
-    json_t *attrs;
-    int hit;
-};
-
-static void on_found(void *ud, const struct resource *r)
-{
-    struct found *f = ud;
-    if (f->hit)
-        return;
-    f->r = *r;
-    f->r.attrs = NULL;
-    f->attrs = res_attrs(r);
-    f->hit = 1;
-}
-
-enum api_err res_find(struct actx *c, enum res_kind kind, const char *id, struct resource *out,
-                      json_t **attrs, struct apierr *e)
-{
-    struct found f;
-    struct resource_query q;
-    struct serr se = {{0}};
-    const char *ids[1] = {id};
-
-    memset(&f, 0, sizeof f);
-    memset(&q, 0, sizeof q);
-    q.uin = c->account->uin;
-    q.region = c->region;
-    q.kind = kind;
-    q.ids = ids;
-    q.nids = 1;
-    q.limit = 1;
-    *attrs = NULL;
-    if (store_resource_query(c->store, &q, on_found, &f, NULL, &se) != STORE_OK) {
-        json_decref(f.attrs);
-        return apierr_set(e, API_E_STORE, NULL);
-    }
-    if (!f.hit)
-        return apierr_set(e, API_E_NOT_FOUND, id);
-    if (!f.attrs)
-        return apierr_set(e, API_E_INTERNAL, NULL);
-    *out = f.r;
-    *attrs = f.attrs;
-    return API_E_OK;
-}
-
-enum api_err res_create(struct actx *c, struct resource *r, const char *prefix,
-                        struct apierr *e)
-{
-    struct serr se = {{0}};
-    int rc = STORE_CONFLICT;
-
-    if (r->attrs && strlen(r->attrs) > MAX_ATTRS)
-        return apierr_set(e, API_E_VALUE_TOOLONG, "the request's attributes");
-    snprintf(r->region, sizeof r->region, "%s", c->region);
-    r->created_at = (int64_t)c->now;
-    for (int i = 0; i < ID_DRAWS && rc == STORE_CONFLICT; i++) {
-        if (gen_id(prefix, r->id, sizeof r->id) != 0)
-            return apierr_set(e, API_E_INTERNAL, NULL);
-        rc = store_resource_create(c->store, c->account->uin, r, &se);
-    }
-    if (rc == STORE_OK)
-        return API_E_OK;
-    if (rc == STORE_NOTFOUND)
-        return apierr_set(e, API_E_NOT_FOUND, se.msg);
-    return apierr_set(e, API_E_STORE, NULL);
-}
-
-enum api_err res_record_task(struct actx *c, struct apierr *e)
-{
-    struct resource t;
-    struct serr se = {{0}};
-
-    memset(&t, 0, sizeof t);
-    t.kind = RES_TASK;
-    snprintf(t.region, sizeof t.region, "%s", c->region);
-    snprintf(t.id, sizeof t.id, "%s", c->request_id);
-    snprintf(t.name, sizeof t.name, "SUCCESS");
-    t.created_at = (int64_t)c->now;
-    if (store_resource_create(c->store, c->account->uin, &t, &se) != STORE_OK)
-        return apierr_set(e, API_E_STORE, NULL);
-    return API_E_OK;
-}
-
-enum api_err res_delete(struct actx *c, json_t *in, const char *param, const char *prefix,
-                        enum res_kind kind, int task, struct apierr *e)
-{
-    const char *id = in_str(in, param);
-    struct serr se = {{0}};
-    int rc;
-
-    if (!id || !*id)
-        return apierr_set(e, API_E_VALUE_EMPTY, param);
-    if (!id_has_form(id, prefix))
-        return apierr_set(e, API_E_VALUE_MALFORMED, param);
-    rc = store_resource_delete(c->store, c->account->uin, c->region, kind, id, &se);
-    switch (rc) {
-    case STORE_OK:
-        return task ? res_record_task(c, e) : API_E_OK;
-    case STORE_NOTFOUND:
-        return apierr_set(e, API_E_NOT_FOUND, id);
-    case STORE_INUSE:
-        return apierr_set(e, API_E_IN_USE, se.msg);
-    case STORE_HAS_FLOWLOG:
-        return apierr_set(e, kind == RES_CCN ? API_E_CCN_HAS_FLOWLOG : API_E_DCG_HAS_FLOWLOG, id);
-    default:
-        return apierr_set(e, API_E_STORE, NULL);
-    }
-}
-
-json_t *res_time(int64_t t)
-{
-    char s[20];
-    fmt_time_cst((time_t)t, s);
-    return json_string(s);
-}
-
-json_t *res_attrs(const struct resource *r)
-{
-    json_t *a = NULL;
-    if (r->attrs && *r->attrs)
-        a = json_loads(r->attrs, 0, NULL);
-    if (!json_is_object(a)) {
-        json_decref(a);
-        a = json_object(); /* not ours or damaged: show the defaults */
-    }
-    return a;
-}
-
-json_t *res_overlay(json_t *obj, json_t *attrs)
-{
-    const char *k;
-    json_t *v;
-    if (!obj) {
-        json_decref(attrs);
-        return NULL;
-    }
-    json_object_foreach(attrs, k, v) {
-        if (json_object_get(obj, k) && json_object_set(obj, k, v) != 0) {
-            json_decref(obj);
-            obj = NULL;
-            break;
-        }
-    }
-    json_decref(attrs);
-    return obj;
-}
-
-/* ==== Describe ==== */
 
 #define RM_TAG_PAIR 100 /* internal: "tag:<key>" */
 
@@ -389,6 +204,47 @@ static int order_rows(json_t *kept, const struct res_describe *d, const char *fi
     return 0;
 }
 
+/* 1 if every value of the filter is a string (and there are at most
+ * MAX_IDS): an id filter the store can take whole. */
+static int all_strings(json_t *values)
+{
+    json_t *v;
+    size_t i;
+    if (json_array_size(values) > MAX_IDS)
+        return 0;
+    json_array_foreach(values, i, v) {
+        if (!json_is_string(v))
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 if the store can do the whole Describe: every filter is handed down
+ * whole (an id filter with its values, or one exact value of a parent; at
+ * most one filter per column) or has no effect, and the order is the
+ * store's (creation time, then id, ascending). */
+static int in_sql(const struct active *act, size_t nact, const char *order, int desc)
+{
+    char pushed[5] = "";
+    size_t np = 0;
+
+    if (order && (desc || strcmp(order, "CreateTime") != 0))
+        return 0;
+    for (size_t j = 0; j < nact; j++) {
+        if (act[j].match == RM_ANY)
+            continue;
+        if (!act[j].def || !act[j].def->push || act[j].match != RM_EXACT ||
+            memchr(pushed, act[j].def->push, np) || np >= sizeof pushed - 1)
+            return 0;
+        if (act[j].def->push == 'd' ? !all_strings(act[j].values)
+                                    : json_array_size(act[j].values) != 1 ||
+                                          !json_is_string(json_array_get(act[j].values, 0)))
+            return 0;
+        pushed[np++] = act[j].def->push;
+    }
+    return 1;
+}
+
 enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct res_describe *d,
                           struct apierr *e)
 {
@@ -403,7 +259,7 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
     uint64_t offset, limit, total = 0;
     size_t i, j, nact = 0, nids = json_array_size(ids);
     enum api_err rc;
-    int desc = 0;
+    int desc = 0, src;
 
     if (nids && json_array_size(filters))
         return apierr_setf(e, API_E_PARAM_COEXIST2, "%s, Filters", d->ids_param);
@@ -461,6 +317,16 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
         const char *one = json_array_size(act[j].values) == 1
                               ? json_string_value(json_array_get(act[j].values, 0))
                               : NULL;
+        if (act[j].def && act[j].def->push == 'd' && act[j].match == RM_EXACT &&
+            all_strings(act[j].values)) {
+            /* the resource's own id, any of the values (no ids_param: they
+             * cannot coexist with Filters) */
+            json_array_foreach(act[j].values, i, v) {
+                idv[i] = json_string_value(v);
+            }
+            q.nids = json_array_size(act[j].values);
+            continue;
+        }
         if (!act[j].def || !one || act[j].match != RM_EXACT)
             continue;
         if (act[j].def->push == 'v')
@@ -474,8 +340,25 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
         rc = apierr_set(e, API_E_INTERNAL, NULL);
         goto done;
     }
-    if (store_resource_query(c->store, &q, on_row, &rows, NULL, &se) != STORE_OK) {
-        rc = apierr_set(e, API_E_STORE, NULL);
+    if (in_sql(act, nact, order, desc)) {
+        /* the store pages and counts (an index): a tenant's whole inventory
+         * is neither read nor rendered */
+        q.offset = offset;
+        q.limit = limit;
+        if ((src = store_resource_query(c->store, &q, on_row, &rows, &total, &se)) != STORE_OK) {
+            rc = api_store_failed(c, src, &se, e);
+            goto done;
+        }
+        if (rows.failed) {
+            rc = apierr_set(e, API_E_INTERNAL, NULL);
+            goto done;
+        }
+        json_decref(page);
+        page = json_incref(rows.all);
+        goto answer;
+    }
+    if ((src = store_resource_query(c->store, &q, on_row, &rows, NULL, &se)) != STORE_OK) {
+        rc = api_store_failed(c, src, &se, e);
         goto done;
     }
     if (rows.failed) {
@@ -501,6 +384,7 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
             rc = apierr_set(e, API_E_INTERNAL, NULL);
             goto done;
         }
+answer:
     if (json_object_set_new(out, "TotalCount", json_integer((json_int_t)total)) != 0 ||
         json_object_set(out, d->set_key, page) != 0) {
         rc = apierr_set(e, API_E_INTERNAL, NULL);
