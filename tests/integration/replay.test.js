@@ -122,6 +122,55 @@ describe("flowlogd replay equals flowgen's ground truth", () => {
   });
 });
 
+describe("link types: the same packets framed differently give the same records", () => {
+  let buf, offs;
+  before(() => {
+    flowgen("link", ["--packets", "4000", "--flows", "60", "--windows", "60", ...IDS]);
+    buf = fs.readFileSync(path.join(dir, "link.pcap"));
+    offs = recordOffsets(buf);
+  });
+  /** Rewrites every frame with fn(ethernetFrame) -> new frame, and the link type. */
+  function reframe(name, linktype, fn) {
+    const parts = [Buffer.from(buf.subarray(0, 24))];
+    parts[0].writeUInt32LE(linktype, 20);
+    for (const off of offs) {
+      const cap = buf.readUInt32LE(off + 8), orig = buf.readUInt32LE(off + 12);
+      const f = fn(buf.subarray(off + 16, off + 16 + cap));
+      const rh = Buffer.from(buf.subarray(off, off + 16));
+      rh.writeUInt32LE(f.length, 8);
+      rh.writeUInt32LE(orig - cap + f.length, 12);
+      parts.push(rh, f);
+    }
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, Buffer.concat(parts));
+    return p;
+  }
+  const cases = {
+    "raw IP (101)": [101, (f) => f.subarray(14)],
+    "Linux cooked (113)": [113, (f) => {
+      const h = Buffer.alloc(16);
+      h.writeUInt16BE(0, 0); h.writeUInt16BE(1, 2); h.writeUInt16BE(6, 4);
+      f.copy(h, 14, 12, 14); // protocol = the EtherType
+      return Buffer.concat([h, f.subarray(14)]);
+    }],
+    "Linux cooked v2 (276)": [276, (f) => {
+      const h = Buffer.alloc(20);
+      f.copy(h, 0, 12, 14);
+      h.writeUInt32BE(2, 4); h.writeUInt16BE(1, 8); h[11] = 6;
+      return Buffer.concat([h, f.subarray(14)]);
+    }],
+    "Ethernet with a VLAN tag": [1, (f) => Buffer.concat([f.subarray(0, 12), Buffer.from([0x81, 0, 0, 42]), f.subarray(12)])],
+  };
+  for (const [label, [lt, fn]] of Object.entries(cases)) {
+    test(label, () => {
+      const p = reframe(`link-${lt}-${label.length}.pcap`, lt, fn);
+      const r = replay(p, ["--capture-window", "60", ...IDS]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, truth("link", 60));
+    });
+  }
+});
+
 describe("flowlogd replay on a broken capture", () => {
   let pcap, buf, offs;
   before(() => {
