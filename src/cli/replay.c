@@ -7,7 +7,7 @@
 #include "base/opts.h"
 #include "base/util.h"
 #include "cli/cli.h"
-#include "flow/replay.h"
+#include "replay/replay.h"
 
 static const char replay_synopsis[] =
     "usage: flowlogd replay --pcap FILE [--capture-window SECONDS] [--format FORMAT]\n"
