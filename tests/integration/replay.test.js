@@ -95,6 +95,20 @@ describe("flowlogd replay equals flowgen's ground truth", () => {
     assert.match(r.stdout, /^2 - - 192\.0\.2\./m);
   });
 
+  test("first/last packet as start/end, and tcp-flags, type, flow-direction (version 5)", () => {
+    const p = flowgen("ext", ["--packets", "20000", "--flows", "300", "--windows", "10,60", "--first-last", "--extended", ...IDS]);
+    for (const w of [10, 60]) {
+      const r = replay(p, ["--capture-window", String(w), "--first-last", "--local", "10.0.0.0/8,2001:db8:1::/64",
+        "--format", "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags type flow-direction", ...IDS]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, truth("ext", w));
+    }
+    const lines = truth("ext", 60).trim().split("\n").map((l) => l.split(" "));
+    assert.ok(lines.some((f) => f[14] === "19"), "a server side: SYN-ACK + FIN");
+    assert.ok(lines.some((f) => f[14] === "3"), "a client side: SYN + FIN");
+    assert.ok(lines.some((f) => f[10] !== f[11] && Number(f[10]) % 60 !== 0), "first/last, not the window");
+  });
+
   test("sparse traffic: the empty windows between packets say NODATA", () => {
     const p = flowgen("sparse", ["--packets", "40", "--flows", "3", "--duration", "600", "--windows", "2,30", ...IDS]);
     for (const w of [2, 30]) {
