@@ -577,6 +577,50 @@ static void test_many_flows_distinct(void **state)
     flow_table_free(t);
 }
 
+/* Many slots interleaved: each(slot) gives exactly the slot's flows, in the
+ * order they were first seen, also after more inserts and a clear. */
+struct order_ctx {
+    uint32_t slot;
+    long last, n;
+};
+
+static int check_order(void *arg, const struct flow_key *k, const struct flow_val *v)
+{
+    struct order_ctx *c = arg;
+    (void)v;
+    assert_int_equal(k->slot, c->slot);
+    assert_true((long)k->sport > c->last);
+    c->last = k->sport;
+    c->n++;
+    return 0;
+}
+
+static void test_each_by_slot(void **state)
+{
+    (void)state;
+    struct flow_table *t = flow_table_new(60000);
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t i = 0; i < 50000; i++) {
+            struct flow_key k = key4("10.0.0.1", "10.0.0.2", 17, (uint16_t)i, 53);
+            k.slot = (i * 7919u) % 1000 + 5;
+            if (round < 2 || i % 2)
+                assert_int_equal(flow_table_add(t, &k, 100, 0, i), 0);
+        }
+        long total = 0;
+        for (uint32_t s = 0; s < 1010; s++) {
+            struct order_ctx c = {.slot = s, .last = -1};
+            flow_table_each(t, s, check_order, &c);
+            if (s < 5 || s >= 1005)
+                assert_int_equal(c.n, 0);
+            total += c.n;
+        }
+        assert_int_equal(total, round < 2 ? 50000 : 25000);
+        if (round == 1)
+            flow_table_clear(t);
+    }
+    flow_table_free(t);
+}
+
 /* flow_table_add_batch == flow_table_add one by one: same flows in the same
  * order, same counters, same skips (a table that fills up mid-batch). */
 static int collect(void *arg, const struct flow_key *k, const struct flow_val *v)
@@ -654,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_parser),
         cmocka_unit_test(test_many_flows_distinct),
         cmocka_unit_test(test_batch_equals_single),
+        cmocka_unit_test(test_each_by_slot),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
