@@ -109,6 +109,27 @@ describe("flowlogd replay equals flowgen's ground truth", () => {
     assert.ok(lines.some((f) => f[10] !== f[11] && Number(f[10]) % 60 !== 0), "first/last, not the window");
   });
 
+  test("the CCN line: regions from the attached CIDRs, '-' ports for ICMP, same counts as the ENI line", () => {
+    const r = replay(pcap, ["--capture-window", "60", "--format", "ccn", "--interface-id", "ccn-2y7cs5jl",
+      "--region", "ap-guangzhou", "--ccn-regions", "10.0.0.0/8=ap-guangzhou,172.16.0.0/12=ap-beijing,2001:db8:1::/64=ap-shanghai"]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = r.stdout.trim().split("\n").map((l) => l.split(" "));
+    const want = truth("mix", 60).trim().split("\n").map((l) => l.split(" "));
+    assert.equal(got.length, want.length);
+    const region = (a) => (a.startsWith("10.") ? "ap-guangzhou" : a.startsWith("172.") ? "ap-beijing"
+      : a.startsWith("2001:db8:1:") ? "ap-shanghai" : "-");
+    got.forEach((f, i) => {
+      const w = want[i];
+      assert.deepEqual([f[0], f[1], f[2]], ["2", "ap-guangzhou", "ccn-2y7cs5jl"]);
+      assert.deepEqual([f[3], f[4], f[7], f[10], f[11], f[12], f[13]], [w[3], w[4], w[7], w[8], w[9], w[10], w[11]]);
+      const ported = w[7] === "6" || w[7] === "17";
+      assert.deepEqual([f[5], f[6]], ported ? [w[5], w[6]] : ["-", "-"]);
+      assert.deepEqual([f[8], f[9]], [region(f[3]), region(f[4])]);
+    });
+    const bad = replay(pcap, ["--ccn-regions", "10.0.0.0/8"]);
+    assert.equal(bad.status, 2);
+  });
+
   test("sparse traffic: the empty windows between packets say NODATA", () => {
     const p = flowgen("sparse", ["--packets", "40", "--flows", "3", "--duration", "600", "--windows", "2,30", ...IDS]);
     for (const w of [2, 30]) {
