@@ -196,6 +196,53 @@ describe("link types: the same packets framed differently give the same records"
     }],
     "Ethernet with a VLAN tag": [1, (f) => Buffer.concat([f.subarray(0, 12), Buffer.from([0x81, 0, 0, 42]), f.subarray(12)])],
   };
+  test("pcapng (nanosecond resolution): same records; a truncated block is reported at its start", () => {
+    const blocks = [];
+    const block = (type, body) => {
+      const pad = (4 - (body.length % 4)) % 4;
+      const len = 12 + body.length + pad;
+      const b = Buffer.alloc(len);
+      b.writeUInt32LE(type, 0); b.writeUInt32LE(len, 4);
+      body.copy(b, 8);
+      b.writeUInt32LE(len, len - 4);
+      return b;
+    };
+    const shb = Buffer.alloc(16);
+    shb.writeUInt32LE(0x1a2b3c4d, 0); shb.writeUInt16LE(1, 4); shb.writeUInt16LE(0, 6);
+    shb.writeBigInt64LE(-1n, 8);
+    blocks.push(block(0x0a0d0d0a, shb));
+    const idb = Buffer.alloc(16);
+    idb.writeUInt16LE(1, 0); idb.writeUInt32LE(65535, 4);
+    idb.writeUInt16LE(9, 8); idb.writeUInt16LE(1, 10); idb[12] = 9; // if_tsresol = 10^-9
+    blocks.push(block(1, Buffer.concat([idb, Buffer.alloc(4)]))); // opt_endofopt
+    const starts = [];
+    let pos = blocks.reduce((a, b) => a + b.length, 0);
+    for (const off of offs) {
+      const sec = BigInt(buf.readUInt32LE(off)), ns = BigInt(buf.readUInt32LE(off + 4));
+      const cap = buf.readUInt32LE(off + 8), orig = buf.readUInt32LE(off + 12);
+      const ts = sec * 1000000000n + ns;
+      const h = Buffer.alloc(20);
+      h.writeUInt32LE(0, 0); h.writeUInt32LE(Number(ts >> 32n), 4);
+      h.writeUInt32LE(Number(ts & 0xffffffffn), 8); h.writeUInt32LE(cap, 12); h.writeUInt32LE(orig, 16);
+      const b = block(6, Buffer.concat([h, buf.subarray(off + 16, off + 16 + cap)]));
+      starts.push(pos);
+      pos += b.length;
+      blocks.push(b);
+    }
+    const ng = Buffer.concat(blocks);
+    const p = path.join(dir, "link.pcapng");
+    fs.writeFileSync(p, ng);
+    let r = replay(p, ["--capture-window", "60", ...IDS]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, truth("link", 60));
+    const at = starts[2500];
+    const cut = path.join(dir, "cut.pcapng");
+    fs.writeFileSync(cut, ng.subarray(0, at + 30));
+    r = replay(cut, ["--capture-window", "60", ...IDS]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`at byte ${at}\\b`));
+  });
+
   for (const [label, [lt, fn]] of Object.entries(cases)) {
     test(label, () => {
       const p = reframe(`link-${lt}-${label.length}.pcap`, lt, fn);
