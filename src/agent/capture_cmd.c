@@ -358,7 +358,8 @@ int agent_capture_main(int argc, char **argv)
                     (double)(realtime_ns() - t0) / 1000.0, (double)(t1 - t0) / 1000.0);
         done++;
         w++;
-        if (g_stop)
+        /* stopping: drain every window up to the current one, then stop */
+        if (g_stop && w > capture_window_of(c, realtime_ns()))
             break;
     }
     rc = 0;

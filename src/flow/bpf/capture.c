@@ -537,6 +537,9 @@ int capture_drain(struct capture *c, uint64_t w, capture_entry_fn entry, capture
         return -1;
     if (drain_skips(c, half, skip, arg) != 0)
         return -1;
+    /* a later window's packets may have arrived while we drained (a drainer
+     * that was not scheduled for a whole window): then the two are mixed */
+    late = late || c->skel->bss->half_window[half] > w;
     set_clock_offset(c); /* follow NTP's steps between windows */
     return late ? 1 : 0;
 }
