@@ -12,8 +12,13 @@
 #                     [--conns N] [--no-callgrind] [--no-extras]
 #   --quick          1 round of 5 s, 300 callgrind requests: a smoke test
 #   --only LIST      comma list of: nginx-static nginx-static-2t create describe-1m describe-1k
-#                    mix reject-sig reject-param reject-limit pager create-unbounded
-#                    startup callgrind (default: all of them but create-unbounded)
+#                    mix reject-sig reject-param reject-limit pager create-https
+#                    describe-https create-unbounded startup callgrind (default: all of
+#                    them but create-unbounded)
+#                    create-https, describe-https: create and describe-1m over HTTPS
+#                    (--tls-listen, a certificate from `flowlogd cert`; the generator
+#                    speaks TLS with OpenSSL, a handshake per connection, kept alive),
+#                    with their ratio to the plain ones in the summary
 #                    create-unbounded: create with FLOWLOGD_SQLITE_WAL_MB=0 (no WAL
 #                    ceiling: the checkpoint thresholds of before it had one), to
 #                    set beside create
@@ -21,6 +26,11 @@
 #                    set, alone (describe-alone) and while one more client pages
 #                    DescribeNetworkInterfaces over a tenant's 50,000 ENIs
 #                    (describe-pager; bench/pager.py), alternating in each round
+#                    pg-create, pg-describe-1m: create and describe-1m on the PostgreSQL
+#                    store (a throwaway server, scripts/pg-test-cluster.sh; the sets
+#                    moved in with `flowlogd migrate`) through 1 .. PG_NODES nodes
+#                    behind HAProxy (labels pg-create-1n, ...); skipped, saying why,
+#                    without postgresql-15 or haproxy
 #   --no-callgrind   skip the callgrind measurements
 #   --no-extras      skip start-up time, RSS report and callgrind
 # Environment: FLOWLOGD (build/flowlogd), BENCH (build/bench/flowlogd-bench),
@@ -28,7 +38,7 @@
 #   set), ACCOUNTS (5000), FLOWLOGS (1000000), CG_REQUESTS (2000),
 #   CG_ACCOUNTS (200: accounts the callgrind runs cycle through), SERVE_ARGS (extra
 #   `flowlogd serve` options for every server started), NGINX_WORKERS
-#   (auto), WARMUP (2).
+#   (auto), WARMUP (2), PG_NODES (3).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -51,7 +61,8 @@ CALLGRIND=1
 EXTRAS=1
 STARTUP=0
 CG=0
-ALL_SCENARIOS="nginx-static nginx-static-2t create describe-1m describe-1k mix reject-sig reject-param reject-limit pager"
+PG_NODES=${PG_NODES:-3}
+ALL_SCENARIOS="nginx-static nginx-static-2t create describe-1m describe-1k mix reject-sig reject-param reject-limit pager create-https describe-https pg-create pg-describe-1m"
 EXTRA_SCENARIOS="create-unbounded"
 
 while [ $# -gt 0 ]; do
@@ -63,7 +74,7 @@ while [ $# -gt 0 ]; do
     --conns) CONNS=$2; shift ;;
     --no-callgrind) CALLGRIND=0 ;;
     --no-extras) EXTRAS=0; CALLGRIND=0 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -107,7 +118,12 @@ BENCH=$OUT/bin/flowlogd-bench
 SERVER_PID=""
 NGINX_PID=""
 PAGER_PID=""
+PG_PIDS=""
+HAPROXY_PID=""
+PG_DIR=""
 cleanup() {
+    stop_pg_nodes 2>/dev/null || true
+    [ -n "$PG_DIR" ] && "$ROOT/scripts/pg-test-cluster.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
     [ -n "$PAGER_PID" ] && kill "$PAGER_PID" 2>/dev/null && wait "$PAGER_PID" 2>/dev/null || true
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
     [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null || true
@@ -118,11 +134,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 # busy CPU seconds of the whole machine (all processes, all cores)
 machine_busy() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat; }
-# utime+stime of a process and its threads, in seconds
-cpu_of() { awk '{printf "%.2f", ($14+$15)/'"$(getconf CLK_TCK)"'}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# utime+stime of a process and its threads, in seconds (PIDS: one, or a comma list: the sum)
+cpu_of() { local p t=0; for p in ${1//,/ }; do t=$(awk -v a="$t" '{printf "%.2f", a + ($14+$15)/'"$(getconf CLK_TCK)"'}' "/proc/$p/stat" 2>/dev/null || echo "$t"); done; echo "$t"; }
 
-# context switches of a process, all threads
-ctxsw_of() { { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}'; }
+# context switches of a process, all threads (PIDS as for cpu_of)
+ctxsw_of() { local p; for p in ${1//,/ }; do cat /proc/"$p"/task/*/status 2>/dev/null || true; done | awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}'; }
 
 # start_server DATA_DIR [extra serve args...]: sets SERVER_PID and PORT
 start_server() {
@@ -139,6 +155,22 @@ start_server() {
         sleep 0.05
     done
     echo "run.sh: flowlogd did not start on $dir (see $OUT/serve.err)" >&2
+    exit 1
+}
+# start_server_tls DATA_DIR [extra serve args...]: start_server with a TLS
+# listener too; sets TLS_PORT (the certificate is made once, in $TMP/tls)
+start_server_tls() {
+    local dir=$1; shift
+    [ -f "$TMP/tls/tls/server.pem" ] || "$FLOWLOGD" cert --data "$TMP/tls" >/dev/null
+    start_server "$dir" --tls-listen 127.0.0.1:0 --tls-cert "$TMP/tls/tls/server.pem" \
+        --tls-key "$TMP/tls/tls/server-key.pem" "$@"
+    TLS_PORT=""
+    for _ in $(seq 1 100); do
+        TLS_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\) (https)$/\1/p' "$TMP/serve.out" || true)
+        [ -n "$TLS_PORT" ] && return 0
+        sleep 0.05
+    done
+    echo "run.sh: flowlogd did not start its TLS listener (see $OUT/serve.err)" >&2
     exit 1
 }
 stop_server() {
@@ -170,9 +202,9 @@ setup_set() { # name accounts enis flowlogs
         | tee -a "$RUNS" >&2
 }
 need_create=0; need_1m=0; need_1k=0; need_pager=0
-{ wants create || wants create-unbounded; } && need_create=1
+{ wants create || wants create-unbounded || wants create-https || wants pg-create; } && need_create=1
 wants pager && need_pager=1
-{ wants describe-1m || wants mix || wants reject-sig || wants reject-param || wants reject-limit || [ $STARTUP = 1 ] || [ $CG = 1 ]; } && need_1m=1
+{ wants describe-1m || wants describe-https || wants pg-describe-1m || wants mix || wants reject-sig || wants reject-param || wants reject-limit || [ $STARTUP = 1 ] || [ $CG = 1 ]; } &
 wants describe-1k && need_1k=1
 [ $need_create = 1 ] && setup_set "create-$ACCOUNTS-$ENIS" "$ACCOUNTS" "$ENIS" 0
 [ $need_1m = 1 ] && setup_set "fl-$FLOWLOGS" "$ACCOUNTS" 40 "$FLOWLOGS"
@@ -209,6 +241,86 @@ json.dump({"Region": "ap-guangzhou", "Vpcs": [{"VpcId": "vpc-9a9e0000"}],
     rm -f "$dir/pager-inv.json"
 }
 [ $need_pager = 1 ] && setup_pager
+
+# ---- PostgreSQL: a throwaway server, the sets moved in with flowlogd migrate ----
+PG_URL=""
+pg_sql() { psql "$PG_URL" -qAt -v ON_ERROR_STOP=1 "$@"; }
+# the PostgreSQL server's own CPU (the postmaster and its backends), in seconds
+pg_cpu() { local pm; pm=$(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }; cpu_of "$(echo "$pm" $(pgrep -P "$pm") | tr ' ' ',')"; }
+setup_pg() {
+    if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+        log "PostgreSQL scenarios skipped: haproxy is not installed"; return 0
+    fi
+    PG_DIR=$OUT/pg
+    if ! PG_URL=$("$ROOT/scripts/pg-test-cluster.sh" start "$PG_DIR" 2>>"$OUT/log.txt"); then
+        log "PostgreSQL scenarios skipped: no PostgreSQL 15 server could be started"; PG_URL=""; PG_DIR=""; return 0
+    fi
+    log "PostgreSQL $(pg_sql -c 'SHOW server_version'): $PG_URL (data in $PG_DIR)"
+    if wants pg-create; then
+        log "PostgreSQL: migrating the create set ($(du -sh "$SET_CREATE" | cut -f1))"
+        "$FLOWLOGD" migrate --from "$SET_CREATE" --to "$PG_URL?schema=bench_create" >>"$OUT/log.txt"
+    fi
+    if wants pg-describe-1m; then
+        local t0=$SECONDS
+        log "PostgreSQL: migrating the 1,000,000-flow-log set ($(du -sh "$SET_1M" | cut -f1))"
+        "$FLOWLOGD" migrate --from "$SET_1M" --to "$PG_URL?schema=bench_1m" >>"$OUT/log.txt"
+        log "PostgreSQL: migrated in $((SECONDS - t0)) s"
+    fi
+    pg_sql -c "VACUUM ANALYZE" >/dev/null
+}
+# start_pg_nodes N SCHEMA: N nodes on the store, HAProxy in front (the
+# deployment's rule: hash on the SecretId); sets PG_PIDS (comma list) and PORT
+start_pg_nodes() {
+    local n=$1 schema=$2 i out ports="" hcfg=$TMP/haproxy.cfg p
+    PG_PIDS=""
+    for i in $(seq 1 "$n"); do
+        out=$TMP/pg-serve-$i.out
+        : >"$out"
+        # shellcheck disable=SC2086 # SERVE_ARGS is a list of options
+        "$FLOWLOGD" serve --listen 127.0.0.1:0 --store "$PG_URL?schema=$schema" --quiet ${SERVE_ARGS:-} >"$out" 2>>"$OUT/serve.err" &
+        PG_PIDS=${PG_PIDS:+$PG_PIDS,}$!
+        p=""
+        for _ in $(seq 1 200); do
+            p=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out" || true)
+            [ -n "$p" ] && break
+            sleep 0.05
+        done
+        [ -n "$p" ] || { echo "run.sh: a PostgreSQL node did not start (see $OUT/serve.err)" >&2; exit 1; }
+        ports="$ports $p"
+    done
+    PORT=$(free_port)
+    {
+        printf 'global\n  maxconn 8192\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n'
+        printf 'frontend api\n  bind 127.0.0.1:%s\n  default_backend nodes\nbackend nodes\n' "$PORT"
+        printf '  balance hash req.fhdr(authorization),field(2,=),field(1,/)\n  hash-type consistent\n'
+        i=0; for p in $ports; do i=$((i + 1)); printf '  server n%d 127.0.0.1:%s\n' "$i" "$p"; done
+    } >"$hcfg"
+    "$(command -v haproxy || echo /usr/sbin/haproxy)" -db -f "$hcfg" >>"$OUT/haproxy.log" 2>&1 &
+    HAPROXY_PID=$!
+    for _ in $(seq 1 100); do
+        (echo >/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "run.sh: haproxy did not start (see $OUT/haproxy.log)" >&2; exit 1
+}
+stop_pg_nodes() {
+    local p
+    [ -n "$HAPROXY_PID" ] && { kill "$HAPROXY_PID" 2>/dev/null; wait "$HAPROXY_PID" 2>/dev/null || true; }
+    HAPROXY_PID=""
+    for p in ${PG_PIDS//,/ }; do kill "$p" 2>/dev/null || true; done
+    for p in ${PG_PIDS//,/ }; do wait "$p" 2>/dev/null || true; done
+    PG_PIDS=""
+}
+# run_pg LABEL SCENARIO SET: one run, with PostgreSQL's CPU beside the nodes'
+run_pg() {
+    local label=$1 scen=$2 set=$3 g0 g1
+    g0=$(pg_cpu)
+    run_one "$label" "$scen" "http://127.0.0.1:$PORT" "$set" "$PG_PIDS"
+    g1=$(pg_cpu)
+    echo "{\"bench\":\"pg-cpu\",\"after\":\"$label\",\"round\":$ROUND,\"pg_cpu\":$(awk -v a="$g0" -v b="$g1" -v t="$SECONDS_PER_RUN" -v w="$WARMUP" 'BEGIN {printf "%.3f", (b - a) / (t + w)}')}" >>"$RUNS"
+    log "$label: PostgreSQL used $(awk -v a="$g0" -v b="$g1" -v t="$SECONDS_PER_RUN" -v w="$WARMUP" 'BEGIN {printf "%.2f", (b - a) / (t + w)}') cores"
+}
+{ wants pg-create || wants pg-describe-1m; } && setup_pg
 
 # fresh copy of a set for a run that writes (create, mix)
 fresh_copy() { # set -> prints dir
@@ -364,6 +476,15 @@ for ROUND in $(seq 1 "$ROUNDS"); do
             run_one create-unbounded create "http://127.0.0.1:$PORT" "$dir" "$SERVER_PID"
             stop_server
             wait "$WATCH_PID" ;;
+        create-https)
+            dir=$(fresh_copy "$SET_CREATE")
+            start_server_tls "$dir"
+            run_one create-https create "https://127.0.0.1:$TLS_PORT" "$dir" "$SERVER_PID"
+            stop_server ;;
+        describe-https)
+            start_server_tls "$SET_1M"
+            run_one describe-https describe "https://127.0.0.1:$TLS_PORT" "$SET_1M" "$SERVER_PID"
+            stop_server ;;
         describe-1m)
             start_server "$SET_1M"
             run_one describe-1m describe "http://127.0.0.1:$PORT" "$SET_1M" "$SERVER_PID"
@@ -398,6 +519,23 @@ for ROUND in $(seq 1 "$ROUNDS"); do
                 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("   %-14s %9d pages    p50 %6d us  p99 %7d us  TotalCount %s, %d errors %s" % ("pager", r["pages"], r["p50_us"], r["p99_us"], r["total_count"], r["errors"], r["first_error"]))' "$TMP/pager.json" >&2
             fi
             stop_server ;;
+        pg-create)
+            [ -n "$PG_URL" ] || continue
+            for n in $(seq 1 "$PG_NODES"); do
+                # every run starts from the set as migrated: no flow logs
+                pg_sql -c "SET search_path = bench_create; TRUNCATE flowlogs CASCADE; TRUNCATE vpc_usage; UPDATE region_usage SET n = 0" >/dev/null
+                pg_sql -c "CHECKPOINT" >/dev/null
+                start_pg_nodes "$n" bench_create
+                run_pg "pg-create-${n}n" create "$SET_CREATE"
+                stop_pg_nodes
+            done ;;
+        pg-describe-1m)
+            [ -n "$PG_URL" ] || continue
+            for n in $(seq 1 "$PG_NODES"); do
+                start_pg_nodes "$n" bench_1m
+                run_pg "pg-describe-1m-${n}n" describe "$SET_1M"
+                stop_pg_nodes
+            done ;;
         reject-sig|reject-param|reject-limit)
             start_server "$SET_1M"
             run_one "$s" "$s" "http://127.0.0.1:$PORT" "$SET_1M" "$SERVER_PID"

@@ -41,6 +41,11 @@ struct http_reply {
     const char *content_type; /* static storage */
     char *body;
     size_t body_len;
+    /* more response headers (CORS); the strings must stay valid until the
+     * reply is queued: static storage or the request's own header values.
+     * Those a handler set before deferring stay for the deferred reply. */
+    struct http_header extra[6];
+    size_t nextra;
 };
 
 typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_reply *out);
@@ -84,11 +89,21 @@ struct http_config {
     unsigned max_connections;  /* over it new connections wait; 0 = HTTP_DEFAULT_MAX_CONNECTIONS */
     unsigned idle_timeout_s;   /* a connection idle this long is closed */
     http_quick_fn quick;       /* NULL: every request goes to a worker */
+    /* HTTPS (libmicrohttpd's TLS, GnuTLS underneath) when both are set: the
+     * PEM certificate (chain) and its unencrypted private key, borrowed
+     * during http_start only. NULL: plain HTTP. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
 };
 
 struct http_server;
 
-/** Starts listening. Returns NULL and a message in err[errlen] on failure. */
+/** Whether this libmicrohttpd was built with TLS. */
+int http_tls_supported(void);
+
+/** Starts listening. Returns NULL and a message in err[errlen] on failure.
+ * Each server is one listener; a plain and a TLS listener are two servers
+ * sharing the handler. */
 struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn, void *ud,
                                char *err, size_t errlen);
 

@@ -3,10 +3,12 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin/health.h"
@@ -17,7 +19,9 @@
 #include "base/util.h"
 #include "http/http.h"
 #include "server/notify.h"
+#include "store/sqlite/sqlite.h"
 #include "store/store.h"
+#include "tls/cert.h"
 
 static const char serve_synopsis[] =
     "usage: flowlogd serve --listen HOST:PORT (--data DIR | --store URL) [options]\n"
@@ -26,18 +30,22 @@ static const char serve_synopsis[] =
     "Prints \"listening on HOST:PORT\" when ready. SIGTERM or SIGINT stops it.\n"
     "GET /healthz and /readyz answer without authentication (200, or 503 while not ready).\n"
     "The web console is at /console/ (it signs its calls in the browser).\n"
-    "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n";
+    "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
+    "Options come from the command line, then FLOWLOGD_<OPTION> variables (FLOWLOGD_RATE_LIMIT),\n"
+    "then the [serve] section of --config FILE, then the defaults. SIGHUP reads them again and\n"
+    "applies log-level, log-format, rate-limit and cors-origins (a bad file changes nothing).\n";
 
 /* The options of `serve`: the one place of their names, defaults, ranges
  * and help. A new option is a row here, read below with opts_str/opts_uint. */
 static const struct opt serve_opts[] = {
     {"listen", OPT_STR, "HOST:PORT", "127.0.0.1:8080", 0, 0, 0,
-     "address to listen on (port 0 = any)"},
-    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,
-     "data directory of the SQLite store (created if absent, mode 0700)"},
-    {"store", OPT_STR, "URL", NULL, 0, 0, 0,
-     "postgresql://...: the PostgreSQL store instead of --data (several nodes may share it; "
-     "?schema=NAME keeps the tables in that schema)"},
+     "address to listen on (port 0 = any); not by default when --tls-listen is given"},
+    {"tls-listen", OPT_STR, "HOST:PORT", NULL, 0, 0, 0,
+     "serve the same API over HTTPS there too (TLS 1.2/1.3; with --tls-cert, --tls-key)"},
+    {"tls-cert", OPT_STR, "FILE", NULL, 0, 0, 0,
+     "its PEM certificate (then any chain), e.g. DIR/tls/server.pem from `flowlogd cert`"},
+    {"tls-key", OPT_STR, "FILE", NULL, 0, 0, 0, "its PEM private key, unencrypted"},
+    OPT_DATA_OR_STORE,
     {"rate-limit", OPT_UINT, "N", OPT_NUM(API_DEFAULT_RATE_LIMIT), 0, UINT32_MAX, 0,
      "requests/s per (account, action), burst N"},
     {"io-threads", OPT_UINT, "N", NULL, 0, 256, 0,
@@ -50,10 +58,130 @@ static const struct opt serve_opts[] = {
      "close a connection idle this long, in seconds; 0 = never"},
     {"wal-limit-mb", OPT_UINT, "N", "64", 0, 1u << 20, 0,
      "the SQLite WAL's ceiling in MB, 0 = none (as FLOWLOGD_SQLITE_WAL_MB); emptied when idle"},
+    {"sqlite-engine", OPT_CHOICE, "tuned,plain", NULL, 0, 0, 0,
+     "the SQLite store's engine (default tuned, or $FLOWLOGD_SQLITE_ENGINE); plain: SQLite's "
+     "own VFS, reads and checkpoints"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
+    {"log-format", OPT_CHOICE, "text,json", "text", 0, 0, 0,
+     "log lines as text or as one JSON object each"},
     {"quiet", OPT_FLAG, NULL, NULL, 0, 0, 0, "no per-request log lines"},
+    {"cors-origins", OPT_STR, "LIST", NULL, 0, 0, 0,
+     "browser origins allowed to call the API (comma-separated, * = any); none by default"},
+    {"config", OPT_STR, "FILE", NULL, 0, 0, 0,
+     "read options from the [serve] section of this INI file"},
+    {"check-config", OPT_FLAG, NULL, NULL, 0, 0, 0,
+     "check the options and the configuration file, say what is wrong, and exit"},
+    {"print-config", OPT_CHOICE, "sample,man", NULL, 0, 0, 0,
+     "print the options as a sample configuration file or a man page list, and exit"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
+
+/* Options never read from the environment or the file. */
+static const char *const cli_only[] = {"config", "check-config", "print-config", NULL};
+
+/* The running server's state the routes and the reload share. */
+struct srv {
+    struct api *api;
+    pthread_rwlock_t cors_mu;
+    char *cors; /* ",a,b," or NULL (none); under cors_mu */
+    const struct opts *started; /* the options the server started with */
+};
+
+static int cors_allowed(struct srv *sv, const char *origin)
+{
+    char want[512];
+    int ok;
+    if (!origin || !*origin || strlen(origin) > sizeof want - 3 || strchr(origin, ','))
+        return 0;
+    snprintf(want, sizeof want, ",%s,", origin);
+    pthread_rwlock_rdlock(&sv->cors_mu);
+    ok = sv->cors && (strstr(sv->cors, ",*,") || strstr(sv->cors, want));
+    pthread_rwlock_unlock(&sv->cors_mu);
+    return ok;
+}
+
+static void cors_set(struct srv *sv, const char *list)
+{
+    char *n = NULL, *old;
+    if (list && *list) {
+        size_t len = strlen(list), j = 0;
+        if ((n = malloc(len + 3))) {
+            n[j++] = ',';
+            for (size_t i = 0; i < len; i++)
+                if (list[i] != ' ')
+                    n[j++] = list[i];
+            n[j++] = ',';
+            n[j] = '\0';
+        }
+    }
+    pthread_rwlock_wrlock(&sv->cors_mu);
+    old = sv->cors;
+    sv->cors = n;
+    pthread_rwlock_unlock(&sv->cors_mu);
+    free(old);
+}
+
+/* CORS for an allowed Origin: the preflight (OPTIONS) answered here, and
+ * the origin named on every other answer. 1 if the request was answered. */
+static int cors(struct srv *sv, const struct http_request *req, struct http_reply *out,
+                int answered)
+{
+    const char *origin = http_header(req, "Origin");
+    int preflight = !answered && strcmp(req->method, "OPTIONS") == 0 && strcmp(req->path, "/") == 0;
+    if ((!answered && !preflight) || !cors_allowed(sv, origin))
+        return 0;
+    if (preflight) {
+        out->status = 204;
+        out->content_type = "";
+        out->body = NULL;
+        out->body_len = 0;
+        out->extra[out->nextra++] = (struct http_header){"Access-Control-Allow-Methods",
+                                                          "POST, GET, OPTIONS"};
+        out->extra[out->nextra++] = (struct http_header){
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, X-TC-Action, X-TC-Version, X-TC-Timestamp, "
+            "X-TC-Region, X-TC-Token, X-TC-Language, X-TC-RequestClient, X-TC-Content-SHA256"};
+        out->extra[out->nextra++] = (struct http_header){"Access-Control-Max-Age", "600"};
+    }
+    out->extra[out->nextra++] = (struct http_header){"Access-Control-Allow-Origin", origin};
+    out->extra[out->nextra++] = (struct http_header){"Vary", "Origin"};
+    return preflight;
+}
+
+/* Reads and checks --tls-cert and --tls-key into *cert and *key (the key is
+ * freed with tls_free_secret). Returns 0, or -1 after logging why. */
+static int load_tls(const char *cert_path, const char *key_path, char **cert, char **key)
+{
+    char err[512], warn[128];
+
+    *cert = *key = NULL;
+    if (!(*cert = tls_read_file(cert_path, 1 << 20, err, sizeof err)) ||
+        !(*key = tls_read_file(key_path, 1 << 20, err, sizeof err))) {
+        log_error("TLS: %s", err);
+        goto fail;
+    }
+    switch (tls_check_pair(*cert, *key, time(NULL), err, sizeof err, warn, sizeof warn)) {
+    case 0:
+        break;
+    case TLS_BAD_CERT:
+        log_error("TLS: --tls-cert %s: %s", cert_path, err);
+        goto fail;
+    case TLS_BAD_KEY:
+        log_error("TLS: --tls-key %s: %s", key_path, err);
+        goto fail;
+    default:
+        log_error("TLS: --tls-key %s: %s --tls-cert %s", key_path, err, cert_path);
+        goto fail;
+    }
+    if (warn[0])
+        log_warn("TLS: --tls-cert %s: %s; clients will refuse it", cert_path, warn);
+    return 0;
+fail:
+    free(*cert);
+    tls_free_secret(*key);
+    *cert = *key = NULL;
+    return -1;
+}
 
 /* "HOST:PORT", "[v6]:PORT" or "PORT". */
 static int parse_listen(const char *s, char *host, size_t hostlen, unsigned short *port)
@@ -81,17 +209,25 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
     return 0;
 }
 
-/* The public listener's routes: the health paths, the console's files,
- * else the API. */
+/* The public listener's routes: a CORS preflight, the health paths, the
+ * console's files, else the API; an allowed origin is named on every
+ * answer. */
 static void route(void *ud, const struct http_request *req, struct http_reply *out)
 {
+    struct srv *sv = ud;
+    out->nextra = 0;
+    if (cors(sv, req, out, 0))
+        return;
     if (!health_reply(req, out) && !console_reply(req, out))
-        api_http_handler(ud, req, out);
+        api_http_handler(sv->api, req, out);
+    (void)cors(sv, req, out, 1);
 }
 
 static int route_quick(void *ud, const struct http_request *req)
 {
-    return health_path(req) || console_path(req) || api_http_quick(ud, req);
+    struct srv *sv = ud;
+    return health_path(req) || console_path(req) || strcmp(req->method, "OPTIONS") == 0 ||
+           api_http_quick(sv->api, req);
 }
 
 /* The watchdog's liveness probe: a read through the store answers (a
@@ -105,40 +241,153 @@ static int store_alive(void *ud)
     return health_get() != HEALTH_STOPPING && (rc == STORE_OK || rc == STORE_NOTFOUND);
 }
 
+/* The options in force: the command line, then FLOWLOGD_* variables, then
+ * the [serve] section of --config FILE (named on the command line or in
+ * FLOWLOGD_CONFIG), then the defaults. 0, or -1 with the reason in err
+ * (empty if already said, or o->help). */
+static int load_options(struct opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    const char *file;
+    err[0] = '\0';
+    if (opts_parse(o, argc, argv, serve_opts, serve_synopsis) != 0)
+        return -1;
+    if (o->npos) {
+        snprintf(err, errlen, "serve takes no arguments");
+        return -1;
+    }
+    if (opts_from_env(o, "FLOWLOGD_", cli_only, err, errlen) != 0)
+        return -1;
+    file = opts_get(o, "config") ? opts_get(o, "config") : getenv("FLOWLOGD_CONFIG");
+    if (file && opts_from_ini(o, file, "serve", cli_only, err, errlen) != 0)
+        return -1;
+    if (!opts_get(o, "data") == !opts_get(o, "store")) {
+        snprintf(err, errlen, "give exactly one of --data DIR (SQLite) and --store URL (PostgreSQL)");
+        return -1;
+    }
+    if (opts_get(o, "store") && !store_is_pg_url(opts_get(o, "store"))) {
+        snprintf(err, errlen, "--store wants a postgresql:// URL (--data DIR for SQLite)");
+        return -1;
+    }
+    return 0;
+}
+
+static void apply_logging(const struct opts *o)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    const char *lvl = opts_str(o, "log-level");
+    for (int i = 0; i < 4; i++)
+        if (strcmp(lvl, names[i]) == 0)
+            g_log_level = (enum log_level)i;
+    g_log_format = strcmp(opts_str(o, "log-format"), "json") == 0 ? LOG_JSON : LOG_TEXT;
+}
+
+/* SIGHUP: the options read again; a bad file or value changes nothing.
+ * log-level, log-format, rate-limit and cors-origins take effect; the
+ * others need a restart (said, not applied). */
+static void reload(struct srv *sv, int argc, char **argv)
+{
+    static const char *const live[] = {"log-level", "log-format", "rate-limit", "cors-origins",
+                                       "config", "check-config", "print-config", "quiet", NULL};
+    struct opts n;
+    char err[512];
+
+    notify_reloading();
+    if (load_options(&n, argc, argv, err, sizeof err) != 0) {
+        log_error("reload refused, the configuration in force stays: %s", err);
+        opts_free(&n);
+        notify_ready("reload refused");
+        return;
+    }
+    apply_logging(&n);
+    api_set_rate_limit(sv->api, (uint32_t)opts_uint(&n, "rate-limit"));
+    cors_set(sv, opts_get(&n, "cors-origins"));
+    for (const struct opt *t = serve_opts; t->name; t++) {
+        int is_live = 0;
+        for (const char *const *l = live; *l; l++)
+            is_live |= strcmp(*l, t->name) == 0;
+        if (!is_live && opts_get(&n, t->name) && sv->started &&
+            (!opts_get(sv->started, t->name) ||
+             strcmp(opts_get(&n, t->name), opts_get(sv->started, t->name)) != 0))
+            log_warn("reload: %s changed; it takes effect at the next start", t->name);
+    }
+    log_info("reloaded: log-level %s, log-format %s, rate-limit %llu, cors-origins %s",
+             opts_str(&n, "log-level"), opts_str(&n, "log-format"),
+             (unsigned long long)opts_uint(&n, "rate-limit"),
+             opts_get(&n, "cors-origins") ? opts_get(&n, "cors-origins") : "(none)");
+    opts_free(&n);
+    notify_ready("reloaded");
+}
+
 int server_main(int argc, char **argv)
 {
     struct opts o;
     struct serr se = {{0}};
     struct store *st = NULL;
     struct api *api = NULL;
-    struct http_server *http = NULL;
+    struct http_server *http = NULL, *https = NULL;
     struct api_config acfg = {0};
-    struct http_config hcfg = {0};
-    char host[256], err[256];
-    const char *listen, *lvl;
+    struct http_config hcfg = {0}, tcfg;
+    char host[256], tls_host[256], err[256];
+    char *tls_cert = NULL, *tls_key = NULL;
+    unsigned short tls_port = 0;
+    const char *listen, *tls_listen, *tls_cert_path, *tls_key_path, *engine;
+    struct srv sv = {.api = NULL};
+    int plain;
     sigset_t stop_signals;
     int rc = 1, sig;
 
-    if (opts_parse(&o, argc, argv, serve_opts, serve_synopsis) != 0)
-        return o.help ? 0 : 2;
-    if (o.npos) {
-        fprintf(stderr, "flowlogd: serve takes no arguments\n");
-        opts_usage(stderr, serve_opts, serve_synopsis);
-        return 2;
+    pthread_rwlock_init(&sv.cors_mu, NULL);
+
+    if (opts_parse(&o, argc, argv, serve_opts, serve_synopsis) == 0 && opts_get(&o, "print-config")) {
+        if (strcmp(opts_get(&o, "print-config"), "man") == 0)
+            opts_write_man(stdout, serve_opts, cli_only);
+        else
+            opts_write_ini_sample(stdout, serve_opts, "serve", cli_only);
+        return fflush(stdout) == 0 ? 0 : 1;
     }
-    if (!opts_get(&o, "data") == !opts_get(&o, "store")) {
-        fputs("flowlogd: give exactly one of --data DIR (SQLite) and --store URL (PostgreSQL)\n",
+    if (load_options(&o, argc, argv, err, sizeof err) != 0) {
+        rc = o.help ? 0 : 2;
+        if (err[0])
+            fprintf(stderr, "flowlogd: %s\n", err);
+        goto done;
+    }
+    sv.started = &o;
+    tls_listen = opts_get(&o, "tls-listen");
+    tls_cert_path = opts_get(&o, "tls-cert");
+    tls_key_path = opts_get(&o, "tls-key");
+    if (!tls_listen != !tls_cert_path || !tls_listen != !tls_key_path) {
+        fputs("flowlogd: --tls-listen, --tls-cert and --tls-key go together "
+              "(`flowlogd cert --data DIR` makes a certificate and key)\n",
               stderr);
-        return 2;
+        rc = 2;
+        goto done;
     }
-    if (opts_get(&o, "store") && !store_is_pg_url(opts_get(&o, "store"))) {
-        fputs("flowlogd: --store wants a postgresql:// URL (--data DIR for SQLite)\n", stderr);
-        return 2;
+    if (tls_listen && parse_listen(tls_listen, tls_host, sizeof tls_host, &tls_port) != 0) {
+        fprintf(stderr, "flowlogd: --tls-listen wants HOST:PORT, got %s\n", tls_listen);
+        rc = 2;
+        goto done;
     }
+    /* the plain listener: asked for, or the default when TLS is not */
+    plain = opts_get(&o, "listen") || !tls_listen;
     listen = opts_str(&o, "listen");
+    /* the SQLite engine: --sqlite-engine, else $FLOWLOGD_SQLITE_ENGINE, else tuned */
+    if (!(engine = opts_get(&o, "sqlite-engine")))
+        engine = getenv("FLOWLOGD_SQLITE_ENGINE");
+    if (engine && *engine && !store_sqlite_engine_known(engine)) {
+        fprintf(stderr, "flowlogd: FLOWLOGD_SQLITE_ENGINE wants tuned or plain, got %s\n", engine);
+        rc = 2;
+        goto done;
+    }
     if (parse_listen(listen, host, sizeof host, &hcfg.port) != 0) {
         fprintf(stderr, "flowlogd: --listen wants HOST:PORT, got %s\n", listen);
-        return 2;
+        rc = 2;
+        goto done;
+    }
+    if (opts_get(&o, "check-config")) {
+        printf("configuration OK%s%s\n", opts_get(&o, "config") ? ": " : "",
+               opts_get(&o, "config") ? opts_get(&o, "config") : "");
+        rc = 0;
+        goto done;
     }
     /* the SQLite store reads its tuning from the environment (no thread runs yet) */
     if (opts_get(&o, "wal-limit-mb")) {
@@ -146,12 +395,7 @@ int server_main(int argc, char **argv)
         snprintf(v, sizeof v, "%llu", (unsigned long long)opts_uint(&o, "wal-limit-mb"));
         setenv("FLOWLOGD_SQLITE_WAL_MB", v, 1);
     }
-    lvl = opts_str(&o, "log-level");
-    for (int i = 0; i < 4; i++) {
-        static const char *const names[] = {"debug", "info", "warn", "error"};
-        if (strcmp(lvl, names[i]) == 0)
-            g_log_level = (enum log_level)i;
-    }
+    apply_logging(&o);
 
     /* SIGTERM and SIGINT stay blocked in every thread (the mask is
      * inherited by the threads started below) and the main thread takes
@@ -161,11 +405,19 @@ int server_main(int argc, char **argv)
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGHUP); /* a reload, taken the same way */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (tls_listen && !http_tls_supported()) {
+        log_error("TLS: this libmicrohttpd was built without TLS support");
+        goto done;
+    }
+    if (tls_listen && load_tls(tls_cert_path, tls_key_path, &tls_cert, &tls_key) != 0)
+        goto done;
+
     if (!(st = opts_get(&o, "store") ? store_open_pg(opts_get(&o, "store"), &se)
-                                     : store_open_sqlite(opts_get(&o, "data"), &se))) {
+                                     : store_open_sqlite_engine(opts_get(&o, "data"), engine, &se))) {
         log_error("cannot open the store in %s: %s",
                   opts_get(&o, "data") ? opts_get(&o, "data") : "PostgreSQL", se.msg);
         goto done;
@@ -176,6 +428,8 @@ int server_main(int argc, char **argv)
         log_error("out of memory");
         goto done;
     }
+    sv.api = api;
+    cors_set(&sv, opts_get(&o, "cors-origins"));
     hcfg.host = host;
     hcfg.io_threads = (unsigned)opts_uint(&o, "io-threads");
     hcfg.workers = (unsigned)opts_uint(&o, "workers");
@@ -187,33 +441,75 @@ int server_main(int argc, char **argv)
     hcfg.max_connections = (unsigned)opts_uint(&o, "max-connections");
     hcfg.idle_timeout_s = (unsigned)opts_uint(&o, "idle-timeout");
     hcfg.quick = route_quick;
-    if (!(http = http_start(&hcfg, route, api, err, sizeof err))) {
-        log_error("cannot listen on %s: %s", listen, err);
+    if (plain && !(http = http_start(&hcfg, route, &sv, err, sizeof err))) {
+        log_error("%s (another process may listen there: choose another --listen)", err);
         goto done;
     }
-    log_info("listening on %s:%u (store %s%s%s)", host, http_port(http), st->name,
-             opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
-    printf("listening on %s:%u\n", host, http_port(http));
+    if (tls_listen) {
+        /* a second server on the same handler: its own listening socket,
+         * acceptor and poll threads, with libmicrohttpd's TLS */
+        tcfg = hcfg;
+        tcfg.host = tls_host;
+        tcfg.port = tls_port;
+        tcfg.tls_cert_pem = tls_cert;
+        tcfg.tls_key_pem = tls_key;
+        https = http_start(&tcfg, route, &sv, err, sizeof err);
+        tls_free_secret(tls_key); /* the server keeps its own copy */
+        tls_key = NULL;
+        if (!https) {
+            log_error("cannot serve HTTPS on %s: %s", tls_listen, err);
+            goto done;
+        }
+    }
+    /* both listeners are up before either line: "listening" means ready */
+    if (http) {
+        if (opts_get(&o, "data"))
+            log_info("listening on %s:%u (store %s, %s engine, in %s)", host, http_port(http),
+                     st->name, store_sqlite_engine(st), opts_get(&o, "data"));
+        else
+            log_info("listening on %s:%u (store %s)", host, http_port(http), st->name);
+        printf("listening on %s:%u\n", host, http_port(http));
+    }
+    if (https) {
+        log_info("listening on %s:%u (https; store %s%s%s)", tls_host, http_port(https), st->name,
+                 opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
+        printf("listening on %s:%u (https)\n", tls_host, http_port(https));
+    }
     fflush(stdout);
     health_set(HEALTH_READY);
     {
         char status[sizeof host + 32];
-        snprintf(status, sizeof status, "listening on %s:%u", host, http_port(http));
+        if (http)
+            snprintf(status, sizeof status, "listening on %s:%u", host, http_port(http));
+        else
+            snprintf(status, sizeof status, "listening on %s:%u (https)", tls_host,
+                     http_port(https));
         notify_ready(status);
     }
     if (notify_watchdog_start(store_alive, st) != 0)
         log_warn("cannot start the watchdog thread");
 
-    while (sigwait(&stop_signals, &sig) != 0)
-        ;
+    for (;;) {
+        if (sigwait(&stop_signals, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reload(&sv, argc, argv);
+    }
     health_set(HEALTH_STOPPING);
     notify_stopping();
     log_info("shutting down (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;
 done:
     notify_watchdog_stop();
+    http_stop(https);
     http_stop(http);
+    free(tls_cert);
+    tls_free_secret(tls_key);
     api_free(api);
     store_close(st);
+    cors_set(&sv, NULL);
+    pthread_rwlock_destroy(&sv.cors_mu);
+    opts_free(&o);
     return rc;
 }

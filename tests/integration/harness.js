@@ -111,14 +111,14 @@ function checkBinary() {
  * If `t` (a node:test context or suite hook) is given, the server is stopped
  * in its after hook; every server is killed at process exit anyway.
  */
-async function startServer({ dataDir, args = [], t, timeoutMs = 10000, env } = {}) {
+async function startServer({ dataDir, args = [], t, timeoutMs = 10000, env, sqlite = false } = {}) {
   checkBinary();
   assert.ok(dataDir, "startServer needs a dataDir");
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     try {
-      const srv = await spawnServer(port, dataDir, args, timeoutMs, env);
+      const srv = await spawnServer(port, dataDir, args, timeoutMs, env, sqlite);
       if (t && typeof t.after === "function") t.after(() => srv.stop());
       return srv;
     } catch (e) {
@@ -129,9 +129,10 @@ async function startServer({ dataDir, args = [], t, timeoutMs = 10000, env } = {
   throw lastErr;
 }
 
-function spawnServer(port, dataDir, args, timeoutMs, env) {
+function spawnServer(port, dataDir, args, timeoutMs, env, sqlite) {
   return new Promise((resolve, reject) => {
-    const argv = mapStoreArgs(["serve", "--listen", `127.0.0.1:${port}`, "--data", dataDir, ...args]);
+    const raw = ["serve", "--listen", `127.0.0.1:${port}`, "--data", dataDir, ...args];
+    const argv = sqlite ? raw : mapStoreArgs(raw);
     const proc = spawn(BIN, argv, { stdio: ["ignore", "pipe", "pipe"], env: Object.assign({}, process.env, env || {}) });
     liveProcs.add(proc);
     const lines = [];
@@ -233,9 +234,9 @@ function spawnServer(port, dataDir, args, timeoutMs, env) {
  * where json is stdout parsed as JSON (the whole of it, or else its last line
  * that parses), or undefined.
  */
-function cli(args, { input, timeoutMs = 30000, env } = {}) {
+function cli(args, { input, timeoutMs = 30000, env, sqlite = false } = {}) {
   checkBinary();
-  const r = spawnSync(BIN, mapStoreArgs(args), {
+  const r = spawnSync(BIN, sqlite ? args : mapStoreArgs(args), {
     encoding: "utf8",
     input,
     timeout: timeoutMs,

@@ -13,4 +13,16 @@
 void store_pg_stats(struct store *st, uint64_t *commits, uint64_t *jobs, uint64_t *replays,
                     uint64_t *settled);
 
+/** What store_pg_migrate_from_sqlite copied: accounts, keys, resources,
+ * flow logs, flow-log tag rows. */
+struct pg_migrate_stats {
+    uint64_t rows[5];
+};
+
+/** Copies the SQLite data directory `dir` into the (empty) PostgreSQL store
+ * at `url`, in one transaction, then runs the PostgreSQL store's integrity
+ * check. STORE_OK, or STORE_ERR with the reason (nothing copied). */
+int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_migrate_stats *out,
+                                 struct serr *e);
+
 #endif

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/jsonw.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "store/pg/pg_int.h"
@@ -96,9 +97,9 @@ static char *tags_json(const struct flowlog *fl)
         goto oom;
     for (size_t i = 0; i < fl->ntags; i++)
         if ((i && buf_append(&b, ",", 1) != 0) || buf_append(&b, "[", 1) != 0 ||
-            pg_json_str(&b, fl->tags[i].key ? fl->tags[i].key : "") != 0 ||
+            jw_buf_str(&b, fl->tags[i].key ? fl->tags[i].key : "") != 0 ||
             buf_append(&b, ",", 1) != 0 ||
-            pg_json_str(&b, fl->tags[i].value ? fl->tags[i].value : "") != 0 ||
+            jw_buf_str(&b, fl->tags[i].value ? fl->tags[i].value : "") != 0 ||
             buf_append(&b, "]", 1) != 0)
             goto oom;
     if (buf_append(&b, "]", 2) != 0)
@@ -235,11 +236,11 @@ static enum batch_rc run_batch(PGconn *c, struct pg_cjob **jobs, int n, struct s
         jobs[i]->outcome = -1;
         if (i == 0 || strcmp(fl->uin, jobs[i - 1]->fl.uin) != 0 ||
             strcmp(fl->region, jobs[i - 1]->fl.region) != 0) {
-            if (!PQsendQueryParams(c, ENSURE_SQL, 2, NULL, p + 1, NULL, NULL, 0))
+            if (!PQsendQueryPrepared(c, "fl_ensure", 2, p + 1, NULL, NULL, 0))
                 goto lost;
             sent++;
         }
-        if (!PQsendQueryParams(c, CREATE_SQL, 20, NULL, p, NULL, NULL, 0))
+        if (!PQsendQueryPrepared(c, "fl_create", 20, p, NULL, NULL, 0))
             goto lost;
         sent++;
     }
@@ -314,6 +315,26 @@ struct writer {
     PGconn *c;
 };
 
+/* Prepares the writer's two statements on a new connection (parsed and
+ * planned once, not per job). 0 or -1 with e set. */
+static int writer_prepare(PGconn *c, struct serr *e)
+{
+    static const struct {
+        const char *name, *sql;
+        int n;
+    } st[] = {{"fl_ensure", ENSURE_SQL, 2}, {"fl_create", CREATE_SQL, 20}};
+    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+        PGresult *r = PQprepare(c, st[i].name, st[i].sql, st[i].n, NULL);
+        int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            pg_err(e, STORE_ERR, "prepare %s: %s", st[i].name, PQerrorMessage(c));
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
 /* A healthy connection for the writer, waiting up to `ms` for the database.
  * 0 or -1. */
 static int writer_connect(struct writer *w, long ms, struct serr *e)
@@ -325,6 +346,10 @@ static int writer_connect(struct writer *w, long ms, struct serr *e)
         if (w->c)
             PQfinish(w->c);
         w->c = pg_connect(w->s, e);
+        if (w->c && writer_prepare(w->c, e) != 0) {
+            PQfinish(w->c);
+            w->c = NULL;
+        }
         if (w->c)
             return 0;
         if (now_ms() >= until)

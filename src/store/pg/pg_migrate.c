@@ -1,0 +1,206 @@
+/* pg_migrate.c: `flowlogd migrate --from DIR --to postgresql://...`: copies
+ * a SQLite data directory into an empty PostgreSQL store, in ONE
+ * transaction (all or nothing). The SQLite file is read in one read
+ * transaction (a consistent snapshot; a server may keep running on it, but
+ * what it writes after the snapshot is not copied: stop it first). Both
+ * schemas are brought to this build's version first by opening both stores
+ * through store.h. Rows go in with COPY; the counters (region_usage,
+ * vpc_usage) are kept by the PostgreSQL triggers as they do (COPY fires
+ * row triggers); the check runs at the end. */
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/jsonw.h"
+#include "store/pg/pg.h"
+#include "store/pg/pg_int.h"
+
+/* Appends v to a COPY text-format line, escaped. 0 or -1. */
+static int copy_field(struct buf *b, const char *v)
+{
+    for (const char *p = v; *p; p++) {
+        const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n"
+                        : *p == '\r' ? "\\r" : NULL;
+        if (esc ? buf_puts(b, esc) : buf_append(b, p, 1))
+            return -1;
+    }
+    return 0;
+}
+
+/* Copies every row of `select` (SQLite) into `table(cols)` (PostgreSQL) with
+ * COPY ... FROM STDIN (text format): column i of the select is column i of
+ * cols. Column `conv_col` (if >= 0) is the tags blob ("k\0v\0...") and goes
+ * in as JSON. Returns the rows copied or -1 with e set. */
+static long copy_rows(sqlite3 *db, PGconn *c, const char *what, const char *select,
+                      const char *copy_sql, int conv_col, struct serr *e)
+{
+    sqlite3_stmt *st = NULL;
+    long n = 0;
+    int rc = SQLITE_DONE, cols, bad = 0;
+    struct buf json, line;
+    PGresult *r;
+
+    buf_init(&json, 1u << 24);
+    buf_init(&line, 1u << 26);
+    if (sqlite3_prepare_v2(db, select, -1, &st, NULL) != SQLITE_OK) {
+        pg_err(e, STORE_ERR, "%s: %s", what, sqlite3_errmsg(db));
+        return -1;
+    }
+    r = PQexec(c, copy_sql);
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+        pg_err(e, STORE_ERR, "%s: %s", what, PQerrorMessage(c));
+        PQclear(r);
+        sqlite3_finalize(st);
+        return -1;
+    }
+    PQclear(r);
+    cols = sqlite3_column_count(st);
+    while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        buf_reset(&line);
+        for (int i = 0; i < cols && !bad; i++) {
+            const char *v = sqlite3_column_type(st, i) == SQLITE_NULL
+                                ? ""
+                                : (const char *)sqlite3_column_text(st, i);
+            if (i == conv_col) {
+                /* "k\0v\0..." -> [["k","v"],...] */
+                const char *p = sqlite3_column_blob(st, i);
+                size_t len = (size_t)sqlite3_column_bytes(st, i), k = 0;
+                const char *end = p ? p + len : NULL;
+                buf_reset(&json);
+                bad |= buf_append(&json, "[", 1);
+                while (p && len && end[-1] == '\0' && p < end) {
+                    const char *key = p, *val;
+                    p += strlen(p) + 1;
+                    if (p >= end)
+                        break;
+                    val = p;
+                    p += strlen(p) + 1;
+                    bad |= (k++ && buf_append(&json, ",", 1)) || buf_append(&json, "[", 1) ||
+                           jw_buf_str(&json, key) || buf_append(&json, ",", 1) ||
+                           jw_buf_str(&json, val) || buf_append(&json, "]", 1);
+                }
+                bad |= buf_append(&json, "]", 2);
+                v = json.data;
+            }
+            bad |= (i && buf_append(&line, "\t", 1)) || copy_field(&line, v ? v : "");
+        }
+        bad |= buf_append(&line, "\n", 1);
+        if (!bad && PQputCopyData(c, line.data, (int)line.len) != 1)
+            break;
+        n++;
+    }
+    if (bad)
+        pg_err(e, STORE_ERR, "%s: out of memory", what);
+    else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        pg_err(e, STORE_ERR, "%s: %s", what, sqlite3_errmsg(db));
+    if (PQputCopyEnd(c, bad || rc != SQLITE_DONE ? "flowlogd migrate failed" : NULL) != 1 ||
+        !(r = PQgetResult(c)) || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        if (!bad && rc == SQLITE_DONE)
+            pg_err(e, STORE_ERR, "%s: %s", what, PQerrorMessage(c));
+        n = -1;
+    }
+    if (bad || rc != SQLITE_DONE)
+        n = -1;
+    PQclear(r);
+    while ((r = PQgetResult(c)))
+        PQclear(r);
+    sqlite3_finalize(st);
+    buf_free(&json);
+    buf_free(&line);
+    return n;
+}
+
+int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_migrate_stats *out,
+                                 struct serr *e)
+{
+    static const struct {
+        const char *what, *select, *copy;
+        int conv;
+    } tables[] = {
+        {"accounts", "SELECT app_id, uin, flowlog_quota, rate_limit FROM accounts",
+         "COPY accounts(app_id, uin, flowlog_quota, rate_limit) FROM STDIN",
+         -1},
+        {"keys", "SELECT secret_id, secret_key, uin, actions, token, expires FROM keys",
+         "COPY keys(secret_id, secret_key, uin, actions, token, expires) FROM STDIN",
+         -1},
+        {"resources",
+         "SELECT uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs FROM resources",
+         "COPY resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs) FROM STDIN",
+         -1},
+        {"flow logs",
+         "SELECT id, uin, region, vpc_id, name, description, resource_type, resource_id, "
+         "traffic_type, cloud_log_id, cloud_log_region, cloud_log_state, storage_type, "
+         "storage_id, storage_topic, period, enable, created_at, tags FROM flowlogs",
+         "COPY flowlogs(" PG_FL_COLS ") FROM STDIN",
+         18},
+        {"flow-log tags", "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags",
+         "COPY flowlog_tags(flowlog_id, key, value, pos, uin, region) FROM STDIN",
+         -1},
+    };
+    struct store *st;
+    struct store_pg *s;
+    sqlite3 *db = NULL;
+    PGconn *c = NULL;
+    PGresult *r;
+    char path[4200];
+    int rc = STORE_ERR;
+
+    memset(out, 0, sizeof *out);
+    /* both schemas to this build's version */
+    if (!(st = store_open_sqlite(dir, e)))
+        return STORE_ERR;
+    store_close(st);
+    if (!(st = store_open_pg(url, e)))
+        return STORE_ERR;
+    s = (struct store_pg *)st;
+    c = pg_connect(s, e);
+    if (!c)
+        goto done;
+    snprintf(path, sizeof path, "%s/flowlogd.db", dir);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        pg_err(e, STORE_ERR, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+        goto done;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        pg_err(e, STORE_ERR, "%s: %s", path, sqlite3_errmsg(db));
+        goto done;
+    }
+    if (pg_cmd(c, "migrate", "BEGIN", 0, NULL, e) != STORE_OK ||
+        pg_cmd(c, "migrate", "LOCK TABLE accounts IN EXCLUSIVE MODE", 0, NULL, e) != STORE_OK)
+        goto done;
+    if (!(r = pg_exec(c, "migrate", "SELECT 1 FROM accounts LIMIT 1", 0, NULL, e, NULL)))
+        goto done;
+    if (PQntuples(r)) {
+        PQclear(r);
+        pg_err(e, STORE_ERR, "the PostgreSQL store already has accounts: migrate fills an empty one");
+        goto done;
+    }
+    PQclear(r);
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        long n = copy_rows(db, c, tables[i].what, tables[i].select, tables[i].copy,
+                           tables[i].conv, e);
+        if (n < 0)
+            goto done;
+        out->rows[i] = (uint64_t)n;
+    }
+    if (pg_cmd(c, "migrate commit", "COMMIT", 0, NULL, e) != STORE_OK)
+        goto done;
+    rc = STORE_OK;
+done:
+    if (db) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(db);
+    }
+    if (c)
+        PQfinish(c); /* an open transaction is rolled back */
+    if (rc == STORE_OK)
+        rc = store_integrity_check(st, e);
+    store_close(st);
+    return rc;
+}

@@ -1,0 +1,109 @@
+// migrate.test.js: `flowlogd migrate --from DIR --to postgresql://...` moves
+// a SQLite data directory into PostgreSQL: the same keys sign, the same flow
+// logs (fields, tags, order) come back, the quota counts what was moved,
+// and a second migrate into the same store is refused with nothing changed.
+// Needs FLOWLOGD_TEST_STORE (a postgresql:// URL); skips without it (with
+// CI=true that is a failure).
+"use strict";
+
+const { test } = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+const crypto = require("node:crypto");
+const h = require("../integration/harness.js");
+
+test("a SQLite data directory migrated into PostgreSQL serves the same data", async (t) => {
+  if (!h.TEST_STORE) {
+    if (process.env.CI === "true") assert.fail("FLOWLOGD_TEST_STORE is not set");
+    return t.skip("FLOWLOGD_TEST_STORE (a postgresql:// URL) is not set");
+  }
+  const dir = h.tmpDir("migrate-src");
+  const sq = (args) => {
+    const r = h.cli(args, { sqlite: true });
+    assert.equal(r.status, 0, `${args.join(" ")}: ${r.stdout} ${r.stderr}`);
+    return r.json;
+  };
+  // on SQLite: an account with quota 31, its inventory, 30 flow logs with tags, one deleted
+  const acct = sq(["account", "create", "--data", dir, "--flowlog-quota", "31"]);
+  const fx = h.inventoryFixture({ tag: "abab", extraEnis: 40 });
+  const inv = path.join(h.tmpDir("migrate-inv"), "inv.json");
+  fs.writeFileSync(inv, JSON.stringify(fx.inventory));
+  sq(["inventory", "import", "--data", dir, "--uin", String(acct.Uin), inv]);
+  const lite = await h.startServer({ dataDir: dir, sqlite: true, args: ["--rate-limit", "100000", "--quiet"] });
+  let c = h.vpcClient({ endpoint: lite.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+  for (let i = 0; i < 30; i++) {
+    const tags = i % 3 ? [{ Key: "team", Value: `t${i % 4}` }, { Key: "env", Value: "v \u4e2d(1)" }] : undefined;
+    await c.CreateFlowLog(h.eniRequest(fx.ids, fx.ids.extraEnis[i], { FlowLogName: `m-${i}`, Tags: tags }));
+  }
+  const before = await c.DescribeFlowLogs({ Limit: 100 });
+  await c.DeleteFlowLog({ FlowLogId: before.FlowLog[0].FlowLogId, VpcId: fx.ids.vpc });
+  const want = await c.DescribeFlowLogs({ Limit: 100, OrderField: "flowLogName", OrderDirection: "DESC" });
+  await lite.stop();
+  assert.equal(want.TotalNum, 29);
+
+  const url = `${h.TEST_STORE}${h.TEST_STORE.includes("?") ? "&" : "?"}schema=t_mig_${crypto.randomBytes(6).toString("hex")}`;
+  const m = h.cli(["migrate", "--from", dir, "--to", url], { sqlite: true, timeoutMs: 120000 });
+  assert.equal(m.status, 0, m.stdout + m.stderr);
+  assert.equal(m.json.Accounts, 1);
+  assert.equal(m.json.FlowLogs, 29);
+  assert.equal(m.json.Check, "ok");
+
+  // on PostgreSQL: the same key, the same answer
+  const srv = await startPg(url);
+  t.after(() => srv.stop());
+  c = h.vpcClient({ endpoint: srv.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+  const got = await c.DescribeFlowLogs({ Limit: 100, OrderField: "flowLogName", OrderDirection: "DESC" });
+  assert.equal(got.TotalNum, want.TotalNum);
+  assert.deepEqual(
+    got.FlowLog.map((f) => [f.FlowLogId, f.FlowLogName, f.ResourceId, f.CreatedTime, f.TagSet]),
+    want.FlowLog.map((f) => [f.FlowLogId, f.FlowLogName, f.ResourceId, f.CreatedTime, f.TagSet])
+  );
+  const byTag = await c.DescribeFlowLogs({ Filters: [{ Name: "tag:team", Values: ["t1"] }] });
+  assert.equal(byTag.TotalNum, want.FlowLog.filter((f) => f.TagSet.some((x) => x.Key === "team" && x.Value === "t1")).length);
+  // the quota (31) counts the moved flow logs: 29 + 2 more, then LimitExceeded
+  await c.CreateFlowLog(h.eniRequest(fx.ids, fx.ids.extraEnis[35]));
+  await c.CreateFlowLog(h.eniRequest(fx.ids, fx.ids.extraEnis[36]));
+  await h.expectApiError(c.CreateFlowLog(h.eniRequest(fx.ids, fx.ids.extraEnis[37])), "LimitExceeded");
+  // the resource that still has its flow log keeps it
+  await h.expectApiError(c.CreateFlowLog(h.eniRequest(fx.ids, fx.ids.extraEnis[5])), "UnsupportedOperation.FlowLogInstanceExisted");
+
+  // a second migrate into a store with accounts is refused, nothing changes
+  const again = h.cli(["migrate", "--from", dir, "--to", url], { sqlite: true, timeoutMs: 120000 });
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /already has accounts/);
+  assert.equal((await c.DescribeFlowLogs({ Limit: 1 })).TotalNum, 31);
+});
+
+/** A server on the PostgreSQL store at `url`. */
+async function startPg(url) {
+  // startServer takes a data directory; give it the URL through --store instead
+  const { spawn } = require("node:child_process");
+  const port = await h.freePort();
+  const proc = spawn(h.BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--store", url, "--rate-limit", "100000", "--quiet"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" from flowlogd: ${out}`)), 15000);
+    const on = (d) => {
+      out += d;
+      if (/listening/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout.on("data", on);
+    proc.stderr.on("data", on);
+    proc.on("exit", (code) => reject(new Error(`flowlogd exited ${code}: ${out}`)));
+  });
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((res) => {
+        if (proc.exitCode !== null) return res();
+        proc.on("exit", () => res());
+        proc.kill("SIGTERM");
+      }),
+  };
+}
