@@ -466,6 +466,8 @@ static int drain_flows(struct capture *c, int fd, capture_entry_fn entry, void *
         DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, bo);
         int rc = bpf_map_lookup_and_delete_batch(fd, inp, &out, c->keys, c->vals, &count, &bo);
         int e = rc ? errno : 0;
+        if (rc != 0 && (e == EINTR || e == EAGAIN) && count == 0)
+            continue; /* nothing was taken: ask again */
         if (rc != 0 && e != ENOENT) {
             log_error("capture: draining: %s", strerror(e));
             return -1;
