@@ -62,7 +62,7 @@ $(BPF_GEN)/flowcap.bpf.o: src/flow/bpf/flowcap.bpf.c src/flow/flow_key.h src/flo
 	clang $(BPF_CFLAGS) -c -o $@ $<
 $(BPF_GEN)/flowcap.skel.h: $(BPF_GEN)/flowcap.bpf.o
 	bpftool gen skeleton $< name flowcap > $@.tmp && mv $@.tmp $@
-$(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o: $(BPF_GEN)/flowcap.skel.h
+$(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o $(B)/tests/test_flowcap: $(BPF_GEN)/flowcap.skel.h
 
 .PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
 all: $(B)/flowlogd $(B)/tools/flowgen

@@ -40,6 +40,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 make -s -j"$jobs" SAN=1
 make -s SAN=1 unit || status=1
 make -s SAN=1 integration || status=1
+make -s SAN=1 live || status=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 echo "=== ThreadSanitizer: store and http unit tests"
 make -s -j"$jobs" tsan || status=1
