@@ -14,7 +14,13 @@ pkgs=(
   libcmocka-dev
   libsystemd-dev
   libpcap-dev
+  libbpf-dev
+  clang
+  bpftool
+  nftables
+  iproute2
   libpq-dev
+  libinih-dev
   sqlite3
   python3
 )
@@ -26,6 +32,7 @@ test_pkgs=(
   lintian
   fakeroot
   groff-base
+  chromium
   # the PostgreSQL store's tests start a throwaway server (scripts/pg-test-cluster.sh);
   # the cluster test puts HAProxy in front of three nodes
   postgresql-15

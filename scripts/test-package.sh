@@ -29,25 +29,28 @@ if lintian --tag-display-limit 0 --fail-on error,warning "$changes" >/dev/null 2
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/sbin/flowlogd ./lib/systemd/system/flowlogd.service ./usr/lib/sysusers.d/flowlogd.conf \
          ./usr/share/man/man8/flowlogd.8.gz ./usr/share/bash-completion/completions/flowlogd \
-         ./etc/default/flowlogd; do
+         ./etc/default/flowlogd ./etc/flowlogd/flowlogd.conf ./usr/share/man/man5/flowlogd.conf.5.gz; do
   if grep -q " $f\$" <<<"$contents"; then ok "contains $f"; else ko "contains $f"; fi
 done
 ctl="$tmp/ctl"
 dpkg-deb -e "$deb" "$ctl"
 check "conffiles lists /etc/default/flowlogd" grep -qx /etc/default/flowlogd "$ctl/conffiles"
+check "conffiles lists /etc/flowlogd/flowlogd.conf" grep -qx /etc/flowlogd/flowlogd.conf "$ctl/conffiles"
 check "postinst creates the system user (systemd-sysusers)" grep -q "systemd-sysusers" "$ctl/postinst"
 check "the system user is _flowlogd with its home in /var/lib/flowlogd" grep -qx 'u _flowlogd - "flowlogd service" /var/lib/flowlogd' <(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/lib/sysusers.d/flowlogd.conf)
 
 root="$tmp/root"
 dpkg -x "$deb" "$root"
 unit="$root/lib/systemd/system/flowlogd.service"
-for line in "Type=notify" "StateDirectory=flowlogd" "User=_flowlogd" "NoNewPrivileges=yes" "ProtectSystem=strict" "WatchdogSec=30"; do
+for line in "Type=notify" "StateDirectory=flowlogd" "User=_flowlogd" "NoNewPrivileges=yes" "ProtectSystem=strict" "WatchdogSec=30" 'ExecReload=/bin/kill -HUP $MAINPID'; do
   check "unit has $line" grep -qx "$line" "$unit"
 done
 want="flowlogd $(cat VERSION)"
 got=$("$root/usr/sbin/flowlogd" --version 2>&1)
 if [ "$got" = "$want" ]; then ok "packaged binary runs: $got"; else ko "packaged binary --version: '$got' (want '$want')"; fi
 check "man page renders" bash -c "zcat '$root/usr/share/man/man8/flowlogd.8.gz' | groff -man -Tutf8 -z"
+check "flowlogd.conf(5) renders" bash -c "zcat '$root/usr/share/man/man5/flowlogd.conf.5.gz' | groff -man -Tutf8 -z"
+check "the packaged binary accepts the packaged configuration" "$root/usr/sbin/flowlogd" serve --config "$root/etc/flowlogd/flowlogd.conf" --data "$tmp/data" --check-config
 check "bash completion loads" bash -c "source /usr/share/bash-completion/bash_completion 2>/dev/null; source '$root/usr/share/bash-completion/completions/flowlogd' && complete -p flowlogd"
 
 echo "$pass passed, $fail failed"

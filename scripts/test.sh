@@ -4,8 +4,9 @@
 # then builds and runs the unit tests (cmocka) and the integration tests (the
 # real binary driven by the official Node SDK), first in a normal build and
 # then under AddressSanitizer + UndefinedBehaviorSanitizer; then the
-# reliability tests (crash consistency, hostile input, limits, secrets), a
-# 2-minute soak (SOAK_MINUTES) and every libFuzzer target for FUZZ_SECONDS (default 60) each.
+# live data-plane tests (network namespaces, BPF), the reliability tests
+# (crash consistency, hostile input, limits, secrets), a 2-minute soak
+# (SOAK_MINUTES) and every libFuzzer target for FUZZ_SECONDS (default 60) each.
 set -euo pipefail
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 cd "$(dirname "$0")/.."
@@ -18,10 +19,13 @@ echo "=== schema tables"
 if [ -d "$FLOWLOGD_SHARED/spec" ]; then make -s check-schema SPEC_DIR="$FLOWLOGD_SHARED/spec" || status=1; fi
 echo "=== build"
 make -s -j"$jobs"
+scripts/gen-docs.sh --check || status=1
 echo "=== unit tests"
 make -s unit || status=1
 echo "=== integration tests"
 make -s integration || status=1
+echo "=== web console (Chromium)"
+make -s console-test || status=1
 echo "=== sanitizers (ASan + UBSan + LSan): unit and integration"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 make -s -j"$jobs" SAN=1
@@ -29,6 +33,8 @@ make -s SAN=1 unit || status=1
 make -s SAN=1 integration || status=1
 echo "=== Debian package"
 scripts/test-package.sh || status=1
+echo "=== live data-plane tests (root: network namespaces, BPF)"
+make -s live || status=1
 echo "=== reliability tests"
 make -s reliability || status=1
 echo "=== soak (${SOAK_MINUTES:-2} minutes: heap, file-backed pages and the WAL bounded)"

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/agent.h"
 #include "cli/cli.h"
 #include "server/server.h"
 
@@ -18,6 +19,8 @@ static const struct {
     {"check", cli_check, "check the integrity of a data directory"},
     {"replay", cli_replay, "flow-log records from a capture file"},
     {"migrate", cli_migrate, "copy a SQLite data directory into PostgreSQL"},
+    {"records", cli_records, "print a flow log's records (files sink)"},
+    {"capture", agent_capture_main, "capture devices' flows in the kernel (by hand)"},
 };
 
 static void usage(FILE *f)

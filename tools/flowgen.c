@@ -251,11 +251,12 @@ static void conv_new(struct conv *cv, uint32_t mean)
 /* ==== pcap ==== */
 static FILE *pcap;
 static uint32_t snaplen = 65535;
+static int usec; /* microsecond timestamps (magic a1b2c3d4), for older readers */
 static uint8_t frame[1600];
 
 static void pcap_header(void)
 {
-    uint32_t h[6] = {0xa1b23c4d, 2 | 4u << 16, 0, 0, 65535, 1};
+    uint32_t h[6] = {usec ? 0xa1b2c3d4 : 0xa1b23c4d, 2 | 4u << 16, 0, 0, 65535, 1};
     fwrite(h, 4, 6, pcap);
 }
 
@@ -388,8 +389,8 @@ static int conv_packet(struct conv *cv, uint64_t ts)
         ksp = kdp = 0;
     }
     uint32_t cap = frame_len < snaplen ? frame_len : snaplen;
-    uint32_t rh[4] = {(uint32_t)(ts / 1000000000ull), (uint32_t)(ts % 1000000000ull), cap,
-                      frame_len};
+    uint32_t frac = (uint32_t)(ts % 1000000000ull);
+    uint32_t rh[4] = {(uint32_t)(ts / 1000000000ull), usec ? frac / 1000 : frac, cap, frame_len};
     fwrite(rh, 4, 4, pcap);
     size_t hdr = 14 + iph + l4;
     if (cap <= hdr) {
@@ -407,9 +408,10 @@ static const char usage[] =
     "usage: flowgen --out FILE.pcap [--truth PREFIX] [--windows 10,60,300] [--packets N]\n"
     "               [--flows C] [--duration S] [--start EPOCH] [--seed N] [--snaplen N]\n"
     "               [--src-net CIDR] [--dst-net CIDR] [--src-net6 CIDR] [--dst-net6 CIDR]\n"
-    "               [--account-id A] [--interface-id ID]\n"
+    "               [--account-id A] [--interface-id ID] [--usec]\n"
     "Defaults: 100000 packets, 1000 concurrent conversations, 300 s from 1700000000,\n"
     "seed 1, 10.0.0.0/8 -> 172.16.0.0/12, 2001:db8:1::/64 -> 2001:db8:2::/64.\n"
+    "--usec writes microsecond timestamps (the classic pcap magic) instead of nanoseconds.\n"
     "Truth: PREFIX.W.txt per window W, in `flowlogd replay --capture-window W` order.\n";
 
 int main(int argc, char **argv)
@@ -424,7 +426,7 @@ int main(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         }
-        if (!v) {
+        if (!v && strcmp(a, "--usec") != 0) {
             fputs(usage, stderr);
             return 2;
         }
@@ -437,6 +439,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--duration")) duration = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--start")) start = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--usec")) { usec = 1; i--; }
         else if (!strcmp(a, "--snaplen")) snaplen = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--src-net")) s4 = v;
         else if (!strcmp(a, "--dst-net")) d4 = v;
@@ -504,9 +507,11 @@ int main(int argc, char **argv)
         if (conv_packet(c, ts))
             c->live = 0;
     }
+    free(cv);
     for (int i = 0; i < nwin; i++) {
         if (wins[i].cur != UINT64_MAX)
             flush_window(&wins[i]);
+        free(wins[i].r);
         if (fclose(wins[i].out) != 0) {
             perror("truth");
             return 1;

@@ -14,9 +14,9 @@ import sys
 SPECS = ["vpc-flowlog-api.json", "vpc-resource-api.json", "tag-api.json"]
 # Members that accept either one object or a list of them (see input.h).
 OBJ_OR_LIST = {("DescribeFlowLogsRequest", "Filters")}
-# Members the spec marks required that the issues make conditional (checked
-# by the handler): DescribeFlowLog's VpcId is not needed for a CCN flow log.
-OPTIONAL = {("DescribeFlowLogRequest", "VpcId")}
+# Members the spec marks required that the handler checks itself instead
+# (none: DescribeFlowLog's VpcId is required, as the spec says).
+OPTIONAL = set()
 SCALAR = {"string": "FT_STRING", "int64": "FT_INT", "uint64": "FT_UINT", "bool": "FT_BOOL",
           "float": "FT_FLOAT", "double": "FT_FLOAT"}
 

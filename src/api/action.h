@@ -79,7 +79,7 @@ const struct action_def *action_find_in(const char *name, const char *version,
  * marked on_poll and for names that are no action (they fail fast). */
 int action_may_block(const char *name);
 
-/* ==== helpers shared by handlers (render.c) ==== */
+/* ==== helpers shared by handlers (handler_common.c) ==== */
 
 /** The string member `name` of `in`, or NULL when absent. */
 const char *in_str(json_t *in, const char *name);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -30,6 +31,7 @@
 struct api {
     struct store *store;
     struct ratelimit *rl;
+    _Atomic uint32_t rate; /* the default rate limit in force (api_set_rate_limit) */
     struct credcache *creds;
     struct api_config cfg;
 };
@@ -52,6 +54,7 @@ struct call {
     const struct action_def *def;
     struct key_info key;
     int have_key;
+    uint64_t now_ms; /* the request's clock, read once at its entry */
 };
 
 struct api *api_new(struct store *st, const struct api_config *cfg)
@@ -62,7 +65,7 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
     a->store = st;
     a->cfg = *cfg;
     if (!a->cfg.rate_limit)
-        a->cfg.rate_limit = 20;
+        a->cfg.rate_limit = API_DEFAULT_RATE_LIMIT;
     if (!a->cfg.max_skew_s)
         a->cfg.max_skew_s = 300;
     if (!a->cfg.max_body_v3)
@@ -72,6 +75,7 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
     if (!a->cfg.max_query)
         a->cfg.max_query = 32u << 10;
     a->rl = rl_new(a->cfg.rate_limit, a->cfg.rate_limit);
+    atomic_store(&a->rate, a->cfg.rate_limit);
     /* 16384 entries of ~350 bytes (6 MB), 4-way: every tenant seen within
      * the TTL of a large deployment. Keys cannot change today; the TTL
      * bounds any later admin change. */
@@ -81,6 +85,11 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
         return NULL;
     }
     return a;
+}
+
+size_t api_max_body(const struct api *a)
+{
+    return a->cfg.max_body_v3 > a->cfg.max_body_v1 ? a->cfg.max_body_v3 : a->cfg.max_body_v1;
 }
 
 void api_free(struct api *a)
@@ -377,7 +386,7 @@ static enum api_err lookup_key(struct api *a, struct call *c, time_t now, const 
                                int *have_signing, struct apierr *e)
 {
     struct serr se = {{0}};
-    uint64_t cache_now = now_ms();
+    uint64_t cache_now = c->now_ms;
     int dummy, rc;
 
     if (!have_signing)
@@ -431,7 +440,7 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
     tr.body_len = r->body_len;
     if (!have_key) {
         tc3_derive_key(c->key.secret_key, au.date, au.service, key);
-        credcache_put(a->creds, &c->key, now_ms(), au.date, au.service, key);
+        credcache_put(a->creds, &c->key, c->now_ms, au.date, au.service, key);
     }
     return tc3_verify(&tr, &au, key, c->timestamp) ? API_E_OK
                                                     : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
@@ -482,7 +491,7 @@ static enum api_err verify_v1(struct api *a, struct call *c, time_t now, struct 
 static enum api_err check_permission(struct api *a, const struct call *c, struct apierr *e)
 {
     char want[160], key[200];
-    uint32_t rate = c->key.account.rate_limit;
+    uint32_t rate = c->key.account.rate_limit ? c->key.account.rate_limit : atomic_load(&a->rate);
 
     if (c->key.actions[0]) {
         snprintf(want, sizeof want, ",%s,", c->def->name);
@@ -490,7 +499,7 @@ static enum api_err check_permission(struct api *a, const struct call *c, struct
             return apierr_set(e, API_E_UNAUTHORIZED, c->def->name);
     }
     snprintf(key, sizeof key, "%s/%s/%s", c->key.account.uin, c->def->service, c->def->name);
-    if (!rl_take(a->rl, key, now_ms(), rate))
+    if (!rl_take(a->rl, key, c->now_ms, rate))
         return apierr_set(e, API_E_RATE_LIMITED, c->def->name);
     return API_E_OK;
 }
@@ -627,6 +636,7 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
     q->e.id = API_E_OK;
     c = &q->c;
     c->req = req;
+    c->now_ms = q->now_ms;
     jw_init(&q->w, 0);
     jw_reserve(&q->w, 512); /* an error envelope, a small answer */
     if (gen_uuid(c->request_id) != 0)
@@ -684,4 +694,9 @@ int api_http_quick(void *ud, const struct http_request *req)
         return strcmp(req->path, "/") != 0;
     action = http_header(req, "X-TC-Action");
     return !action || !action_may_block(action);
+}
+
+void api_set_rate_limit(struct api *a, uint32_t rate)
+{
+    atomic_store(&a->rate, rate ? rate : API_DEFAULT_RATE_LIMIT);
 }

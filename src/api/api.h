@@ -12,8 +12,11 @@
 #include "http/http.h"
 #include "store/store.h"
 
+/* The default of api_config.rate_limit (and of `serve --rate-limit`). */
+#define API_DEFAULT_RATE_LIMIT 20
+
 struct api_config {
-    uint32_t rate_limit;    /* requests/s per (account, action); 0 = 20 */
+    uint32_t rate_limit;    /* requests/s per (account, action); 0 = API_DEFAULT_RATE_LIMIT */
     int64_t max_skew_s;     /* timestamp tolerance; 0 = 300 */
     size_t max_body_v3;     /* 0 = 10 MB */
     size_t max_body_v1;     /* 0 = 1 MB */
@@ -48,6 +51,14 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_repl
  * thread. v1 requests carry their action in the form: they say 0. */
 int api_http_quick(void *ud, const struct http_request *req);
 
+/** The largest body api_handle reads (a larger one is answered with
+ * RequestSizeLimitExceeded in the envelope): the HTTP layer's max_body. */
+size_t api_max_body(const struct api *a);
+
 void api_free(struct api *a);
+
+/** Changes the server's default rate limit (accounts without one of their
+ * own) at run time, e.g. on a configuration reload. Any thread. */
+void api_set_rate_limit(struct api *a, uint32_t rate);
 
 #endif

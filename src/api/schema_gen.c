@@ -36,7 +36,7 @@ static const struct field fields_DeleteFlowLogRequest[] = {
 const struct shape shape_DeleteFlowLogRequest = {"DeleteFlowLogRequest", fields_DeleteFlowLogRequest, 2};
 
 static const struct field fields_DescribeFlowLogRequest[] = {
-    {"VpcId", FT_STRING, 0, 0, 0, NULL},
+    {"VpcId", FT_STRING, 0, 1, 0, NULL},
     {"FlowLogId", FT_STRING, 0, 1, 0, NULL},
 };
 const struct shape shape_DescribeFlowLogRequest = {"DescribeFlowLogRequest", fields_DescribeFlowLogRequest, 2};

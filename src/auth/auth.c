@@ -1,11 +1,12 @@
 /* auth.c: TC3-HMAC-SHA256 and v1 (HmacSHA1 / HmacSHA256) signing and checking.
  *
  * Pure functions: no I/O, no clock, no global state beyond the hashing
- * cache described below. The rules follow spec/common.md §3-§4 and were
- * checked against the Node SDK capture (fixtures/sdk-capture.json):
+ * cache described below. The rules are those of docs/API.md (Protocol) and
+ * were checked against the Node SDK's requests (the captures the unit tests
+ * replay):
  *  - TC3: the Node SDK signs the Host header without its ":port"
  *    (URL.hostname) and the endpoint's first label as the service ("127"
- *    for 127.0.0.1); the Go SDK (fixtures/go-sdk-capture.json), and by the
+ *    for 127.0.0.1); the Go SDK (its capture, replayed by test_sigcompat.c), and by the
  *    same code the Python, Java, .NET and PHP SDKs, sign the Host header as
  *    sent, port included, and the product ("vpc") as the service. Both sign
  *    the raw query string as sent. tc3_verify accepts either host form;

@@ -4,7 +4,12 @@
  * code the SDKs see in Response.Error.Code, and a message template in zh-CN
  * and en-US. Several ids may share a wire code when the cause differs (the
  * message then says which cause). "{}" in a template is replaced by the
- * error's argument: a parameter name, an id, or a short detail.
+ * error's argument: a parameter name, an id, or a short detail. A detail is
+ * English text, so a zh-CN template never shows one: it says "{ids}"
+ * instead, which gives "：" and the resource ids and CIDR blocks found in
+ * the detail, joined by "、" (nothing when there are none). zh-CN messages
+ * are thus wholly Chinese, ids and parameter names aside
+ * (tests/unit/test_apierr.c checks it).
  *
  * It lives in base/ because auth/, validate/, store/ glue and api/ all return
  * these ids; only api/ renders them.
@@ -28,9 +33,9 @@
       "The request is missing the required parameter `Region`.")                                 \
     X(REGION_UNSUPPORTED, "UnsupportedRegion", "接口不支持所传地域`{}`。",                          \
       "The region `{}` is not supported.")                                                       \
-    X(PROTOCOL, "UnsupportedProtocol", "请求协议错误：{}。", "Unsupported request protocol: {}.")   \
+    X(PROTOCOL, "UnsupportedProtocol", "请求协议错误：Content-Type 须为 application/json 或 application/x-www-form-urlencoded。", "Unsupported request protocol: {}.")   \
     X(AUTH_INVALID, "AuthFailure.InvalidAuthorization",                                          \
-      "请求头部的 Authorization 不符合腾讯云标准：{}。",                                             \
+      "请求头部的 Authorization 不符合腾讯云标准。",                                             \
       "`Authorization` in the request is invalid: {}.")                                          \
     X(AUTH_SECRETID, "AuthFailure.SecretIdNotFound",                                             \
       "密钥不存在。请检查密钥是否已被删除或者禁用，或者是否填写正确。",                                  \
@@ -54,10 +59,10 @@
       "Unauthorized operation: this key may not call `{}`.")                                     \
     X(RATE_LIMITED, "RequestLimitExceeded", "请求的次数超过了频率限制（`{}`）。",                   \
       "The request rate limit was exceeded for `{}`.")                                           \
-    X(TOO_LARGE, "RequestSizeLimitExceeded", "请求包超过限制大小：{}。",                          \
+    X(TOO_LARGE, "RequestSizeLimitExceeded", "请求包超过限制大小。",                          \
       "The request exceeds the size limit: {}.")                                                 \
     /* ---- input mapping ---- */                                                                \
-    X(BODY_NOT_OBJECT, "InvalidParameter", "请求体不是合法的 JSON 对象：{}。",                     \
+    X(BODY_NOT_OBJECT, "InvalidParameter", "请求体不是合法的 JSON 对象。",                     \
       "The request body is not a valid JSON object: {}.")                                        \
     X(PARAM_TYPE, "InvalidParameter", "参数`{}`的类型错误。",                                     \
       "The parameter `{}` has the wrong type.")                                                  \
@@ -105,11 +110,31 @@
       "标签值无效：{}（最多255个字符，只允许字母、数字、空格、中文和 +-=._:/@()[]（）【】）。",          \
       "Invalid tag value: {} (at most 255 characters: letters, digits, spaces, CJK and "         \
       "+-=._:/@()[]（）【】).")                                                                    \
-    X(TAG_RESOURCE_FORMAT, "InvalidParameterValue.TagResourceFormatError",                       \
-      "标签资源格式错误：`{}`。", "The resource name `{}` is not a valid six-segment name.")       \
+    X(TAG_RESOURCE_FORMAT, "InvalidParameterValue.ResourceDescriptionError",                     \
+      "资源描述错误：`{}`不是合法的六段式资源描述。",                                                 \
+      "The resource name `{}` is not a valid six-segment name.")                                 \
     X(TAG_KEY_NOT_EXISTS, "InvalidParameterValue.TagKeyNotExists", "标签键`{}`不存在。",           \
       "The tag key `{}` does not exist.")                                                        \
-    /* ---- tag service ---- */                                                                  \
+    /* ---- tag service (tag 2018-08-13 codes; {} names the parameter as the action spells it) */ \
+    X(TAGSVC_KEY_EMPTY, "InvalidParameterValue.TagKeyEmpty", "标签键`{}`不能为空值。",              \
+      "The tag key `{}` must not be empty.")                                                     \
+    X(TAGSVC_KEY_LEN, "InvalidParameterValue.TagKeyLengthExceeded",                              \
+      "标签键`{}`长度超过限制（最多127个字符）。", "The tag key `{}` is longer than 127 characters.") \
+    X(TAGSVC_KEY_CHARS, "InvalidParameterValue.TagKeyCharacterIllegal",                          \
+      "标签键`{}`包含非法字符。", "The tag key `{}` contains characters that are not allowed.")    \
+    X(TAGSVC_KEY_DUP, "InvalidParameterValue.TagKeyDuplicate", "标签键`{}`与之前的标签键重复。",    \
+      "The tag key `{}` repeats an earlier one.")                                                \
+    X(TAGSVC_RESERVED, "InvalidParameter.ReservedTagKey",                                        \
+      "标签键`{}`为系统预留标签键（以 qcloud、tencent 或 project 开头），禁止创建。",                  \
+      "The tag key `{}` is reserved (it starts with qcloud, tencent or project).")               \
+    X(TAGSVC_VAL_LEN, "InvalidParameterValue.TagValueLengthExceeded",                            \
+      "标签值`{}`长度超过限制（最多255个字符）。", "The tag value `{}` is longer than 255 characters.") \
+    X(TAGSVC_VAL_CHARS, "InvalidParameterValue.TagValueCharacterIllegal",                        \
+      "标签值`{}`包含非法字符。", "The tag value `{}` contains characters that are not allowed.")  \
+    X(TAGSVC_ATTACHED, "LimitExceeded.ResourceAttachedTags",                                     \
+      "资源`{}`关联的标签数超过限制（50个）。", "The resource `{}` would have more than 50 tags.")  \
+    X(TAGSVC_NO_RESOURCE, "InvalidParameterValue.ResourceDescriptionError",                      \
+      "资源描述错误：资源`{}`不存在。", "The resource `{}` does not exist.")                        \
     X(TAG_UNSUPPORTED_SERVICE, "InvalidParameter.UnsupportedService",                            \
       "当前业务不支持标签操作：`{}`（仅支持流日志 qcs::vpc:<地域>:uin/<账号>:fl/<流日志ID>）。",      \
       "Tagging `{}` is not supported here (only flow logs: "                                     \
@@ -133,8 +158,8 @@
       "The PaginationToken `{}` is invalid.")                                                    \
     /* ---- state ---- */                                                                        \
     X(NOT_FOUND, "ResourceNotFound", "资源不存在：{}。", "The resource does not exist: {}.")       \
-    X(IN_USE, "ResourceInUse", "资源被占用：{}。", "The resource is in use: {}.")                  \
-    X(LIMIT, "LimitExceeded", "超过配额限制：{}。", "Quota exceeded: {}.")                         \
+    X(IN_USE, "ResourceInUse", "资源被占用{ids}。", "The resource is in use: {}.")                  \
+    X(LIMIT, "LimitExceeded", "超过配额限制{ids}。", "Quota exceeded: {}.")                         \
     X(ENI_NO_INSTANCE, "UnsupportedOperation.FlowLogsNotSupportNullInstanceEni",                 \
       "不支持创建流日志：当前弹性网卡`{}`未绑定实例。",                                               \
       "Flow logs are not supported on `{}`: the ENI is not attached to an instance.")            \
@@ -155,14 +180,14 @@
       "The CCN `{}` has a flow log and cannot be deleted.")                                      \
     X(DCG_HAS_FLOWLOG, "UnsupportedOperation.DcgHasFlowLog", "专线网关`{}`已有流日志，不能删除。", \
       "The direct connect gateway `{}` has a flow log and cannot be deleted.")                   \
-    X(UNSUPPORTED, "UnsupportedOperation", "操作不支持：{}。", "Unsupported operation: {}.")       \
-    X(SUBNET_RANGE, "InvalidParameterValue.SubnetRange", "子网CIDR不合法：{}。",                   \
+    X(UNSUPPORTED, "UnsupportedOperation", "操作不支持{ids}。", "Unsupported operation: {}.")       \
+    X(SUBNET_RANGE, "InvalidParameterValue.SubnetRange", "子网CIDR不合法{ids}（掩码须为/16到/28，且须在所属VPC的网段内）。",                   \
       "The subnet CIDR is not valid: {}.")                                                       \
-    X(SUBNET_CONFLICT, "InvalidParameterValue.SubnetConflict", "子网CIDR冲突：{}。",               \
+    X(SUBNET_CONFLICT, "InvalidParameterValue.SubnetConflict", "子网CIDR与已有子网冲突{ids}。",               \
       "The subnet CIDR conflicts: {}.")                                                          \
-    X(ATTACH_EXISTS, "UnsupportedOperation.AttachmentAlreadyExists", "绑定关系已存在：{}。",       \
+    X(ATTACH_EXISTS, "UnsupportedOperation.AttachmentAlreadyExists", "绑定关系已存在{ids}。",       \
       "The attachment already exists: {}.")                                                      \
-    X(INVALID_STATE, "UnsupportedOperation.InvalidState", "资源状态不合法：{}。",                  \
+    X(INVALID_STATE, "UnsupportedOperation.InvalidState", "资源状态不合法{ids}。",                  \
       "The resource is not in a state that allows this: {}.")                                    \
     /* ---- server ---- */                                                                       \
     X(STORE, "InternalError.ModuleError", "内部模块错误，请稍后重试。",                             \

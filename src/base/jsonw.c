@@ -186,6 +186,20 @@ static void put_string(struct jw *w, const char *s)
     free(tmp);
 }
 
+int jw_buf_str(struct buf *b, const char *s)
+{
+    size_t len = strlen(s ? s : "");
+    char *tmp, *end;
+    int rc = -1;
+
+    if (!(tmp = malloc(6 * len + 2)))
+        return -1;
+    if ((end = escape_to(tmp, s ? s : "", len)) != NULL)
+        rc = buf_append(b, tmp, (size_t)(end - tmp));
+    free(tmp);
+    return rc;
+}
+
 void jw_key(struct jw *w, const char *key)
 {
     sep(w);

@@ -55,6 +55,12 @@ void jw_str(struct jw *w, const char *s);
 void jw_int(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, int v);
 
+/** Appends s (NULL: "") to b as a JSON string, quotes included, escaped
+ * as jw_str does: for JSON text assembled outside a writer (the store's
+ * lists for SQLite's json_each). 0, or -1 when b's ceiling or memory runs
+ * out or s is not valid UTF-8 (b keeps what it had). */
+int jw_buf_str(struct buf *b, const char *s);
+
 /** Any jansson value (NULL fails the writer). */
 void jw_json(struct jw *w, const json_t *v);
 

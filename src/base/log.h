@@ -6,7 +6,14 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
 
 extern enum log_level g_log_level;
 
-/** Writes one line "<time> <LEVEL> <message>\n" to stderr, atomically. */
+/* LOG_TEXT: "<time> <LEVEL> <message>". LOG_JSON: one JSON object a line,
+ * {"time":...,"level":...,"msg":<message>} and, when every word of the
+ * message after the first is key=value (a request line), "event": the first
+ * word and each key as a member. */
+enum log_format { LOG_TEXT, LOG_JSON };
+extern enum log_format g_log_format;
+
+/** Writes one line (g_log_format) to stderr, atomically. */
 void log_emit(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_at(lvl, ...)                                                                         \

@@ -6,8 +6,9 @@
 #include <stdint.h>
 #include <time.h>
 
-/** Wall-clock milliseconds since the epoch. The only place logic reads it
- * is the composition root and request entry; logic takes time as input. */
+/** Wall-clock milliseconds since the epoch. Read at the entry of a request
+ * (api_handle) and by the CLI; the logic below takes time as an argument
+ * (signature window, credential cache, rate limiter, ids). */
 uint64_t now_ms(void);
 
 /** Monotonic microseconds, for latencies. */

@@ -5,30 +5,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/opts.h"
 #include "base/util.h"
 #include "cli/cli.h"
-#include "cli/opts.h"
 
-static const char account_usage[] =
+static const char account_synopsis[] =
     "usage: flowlogd account create (--data DIR | --store URL) [--flowlog-quota N]\n"
     "\n"
     "Creates an account (AppId, Uin) with one key pair that may call every\n"
-    "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n"
-    "  (--data DIR | --store URL)          the data directory (created if absent)\n"
-    "  --flowlog-quota N   flow logs the account may have per region (default 100)\n";
+    "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n";
 
-static const char key_usage[] =
+static const struct opt account_opts[] = {
+    OPT_DATA_OR_STORE,
+    {"flowlog-quota", OPT_UINT, "N", OPT_NUM(STORE_DEFAULT_FLOWLOG_QUOTA), 0, 1000000, 0,
+     "flow logs the account may have per region"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+static const char key_synopsis[] =
     "usage: flowlogd key create (--data DIR | --store URL) --uin UIN [--actions A,B,...]\n"
     "                           [--temporary [--duration SECONDS]]\n"
     "\n"
     "Creates a key pair for the account UIN and prints {\"SecretId\":...,\"SecretKey\":...}.\n"
-    "  --actions A,B   the key may call only these actions (default: every action)\n"
-    "  --temporary     a temporary key, as STS issues them: prints {\"TmpSecretId\",\n"
-    "                  \"TmpSecretKey\",\"Token\",\"ExpiredTime\"}; requests signed with it\n"
-    "                  must carry the token (X-TC-Token) and are refused after ExpiredTime\n"
-    "  --duration S    a temporary key's lifetime in seconds, 1 to 43200 (default 1800)\n";
+    "A temporary key, as STS issues them, prints {\"TmpSecretId\",\"TmpSecretKey\",\"Token\",\n"
+    "\"ExpiredTime\"}; requests signed with it must carry the token (X-TC-Token) and are\n"
+    "refused after ExpiredTime.\n";
 
-static const char inventory_usage[] =
+static const struct opt key_opts[] = {
+    OPT_DATA_OR_STORE,
+    {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
+    {"actions", OPT_STR, "A,B", NULL, 0, 0, 0,
+     "the key may call only these actions (default: every action)"},
+    {"temporary", OPT_FLAG, NULL, NULL, 0, 0, 0, "a temporary key"},
+    {"duration", OPT_UINT, "S", "1800", 1, 43200, 0,
+     "a temporary key's lifetime in seconds"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+static const char inventory_synopsis[] =
     "usage: flowlogd inventory import (--data DIR | --store URL) --uin UIN FILE\n"
     "\n"
     "Loads the account's resources (VPCs, subnets, instances, ENIs, CCNs, NAT\n"
@@ -36,15 +50,26 @@ static const char inventory_usage[] =
     "JSON file. Importing is idempotent; a bad file is rejected whole with a\n"
     "message naming the entry, and nothing is imported.\n";
 
-/* The store named by (--data DIR | --store URL) (SQLite) or --store URL (PostgreSQL):
+static const struct opt inventory_opts[] = {
+    OPT_DATA_OR_STORE,
+    {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+/* The store named by --data DIR (SQLite) or --store URL (PostgreSQL):
  * exactly one of them; NULL (message printed) otherwise. */
 static struct store *open_store(const struct opts *o)
 {
     struct serr se = {{0}};
     const char *dir = opts_get(o, "data"), *url = opts_get(o, "store");
     struct store *st;
+    if (!dir == !url) {
+        fputs("flowlogd: give exactly one of --data DIR (SQLite) and --store URL (PostgreSQL)\n",
+              stderr);
+        return NULL;
+    }
     if (url && !store_is_pg_url(url)) {
-        fputs("flowlogd: --store wants a postgresql:// URL ((--data DIR | --store URL) for SQLite)\n", stderr);
+        fputs("flowlogd: --store wants a postgresql:// URL (--data DIR for SQLite)\n", stderr);
         return NULL;
     }
     st = url ? store_open_pg(url, &se) : store_open_sqlite(dir, &se);
@@ -53,12 +78,6 @@ static struct store *open_store(const struct opts *o)
     else if (!st)
         fprintf(stderr, "flowlogd: cannot open data directory %s: %s\n", dir, se.msg);
     return st;
-}
-
-/* Exactly one of --data and --store. */
-static int has_store(const struct opts *o)
-{
-    return !opts_get(o, "data") != !opts_get(o, "store");
 }
 
 static int print_json(json_t *o)
@@ -79,22 +98,16 @@ int cli_account(int argc, char **argv)
     struct account acc;
     struct key_info key;
     struct serr se = {{0}};
-    uint64_t quota = 0;
+    uint64_t quota;
     int rc = 1;
 
-    if (opts_parse(&o, argc, argv, "data,store,flowlog-quota", "", account_usage) != 0)
+    if (opts_parse(&o, argc, argv, account_opts, account_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !has_store(&o)) {
-        fputs(account_usage, stderr);
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
+        opts_usage(stderr, account_opts, account_synopsis);
         return 2;
     }
-    if (opts_get(&o, "flowlog-quota") &&
-        (parse_u64(opts_get(&o, "flowlog-quota"), strlen(opts_get(&o, "flowlog-quota")),
-                   &quota) != 0 ||
-         quota > 1000000)) {
-        fputs("flowlogd: --flowlog-quota must be a number from 0 to 1000000\n", stderr);
-        return 2;
-    }
+    quota = opts_uint(&o, "flowlog-quota");
     if (!(st = open_store(&o)))
         return 1;
     if (store_account_create(st, (uint32_t)quota, &acc, &se) != STORE_OK ||
@@ -118,28 +131,21 @@ int cli_key(int argc, char **argv)
     int rc = 1, src;
 
     int temporary;
-    uint64_t duration = 1800;
+    uint64_t duration;
     int64_t expires = 0;
 
-    if (opts_parse(&o, argc, argv, "data,store,uin,actions,duration", "temporary", key_usage) != 0)
+    if (opts_parse(&o, argc, argv, key_opts, key_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0 || !has_store(&o) ||
-        !opts_get(&o, "uin")) {
-        fputs(key_usage, stderr);
+    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
+        opts_usage(stderr, key_opts, key_synopsis);
         return 2;
     }
     temporary = opts_get(&o, "temporary") != NULL;
-    if (opts_get(&o, "duration")) {
-        const char *d = opts_get(&o, "duration");
-        if (!temporary) {
-            fputs("flowlogd: --duration goes with --temporary\n", stderr);
-            return 2;
-        }
-        if (parse_u64(d, strlen(d), &duration) != 0 || duration < 1 || duration > 43200) {
-            fprintf(stderr, "flowlogd: --duration must be 1 to 43200 seconds, not %s\n", d);
-            return 2;
-        }
+    if (opts_get(&o, "duration") && !temporary) {
+        fputs("flowlogd: --duration goes with --temporary\n", stderr);
+        return 2;
     }
+    duration = opts_uint(&o, "duration");
     if (!(st = open_store(&o)))
         return 1;
     if (temporary) {
@@ -209,11 +215,10 @@ int cli_inventory(int argc, char **argv)
     char *text = NULL;
     int rc = 1, src;
 
-    if (opts_parse(&o, argc, argv, "data,store,uin", "", inventory_usage) != 0)
+    if (opts_parse(&o, argc, argv, inventory_opts, inventory_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0 || !has_store(&o) ||
-        !opts_get(&o, "uin")) {
-        fputs(inventory_usage, stderr);
+    if (o.npos != 2 || strcmp(o.pos[0], "import") != 0) {
+        opts_usage(stderr, inventory_opts, inventory_synopsis);
         return 2;
     }
     if (!(text = read_file(o.pos[1], &len))) {
@@ -242,11 +247,16 @@ done:
     return rc;
 }
 
-static const char check_usage[] =
+static const char check_synopsis[] =
     "usage: flowlogd check (--data DIR | --store URL)\n"
     "\n"
     "Runs the store's integrity check (page structure, indexes, references) and\n"
     "prints \"ok\", or the first problem and exits 1. Safe while a server runs.\n";
+
+static const struct opt check_opts[] = {
+    OPT_DATA_OR_STORE,
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 int cli_check(int argc, char **argv)
 {
@@ -255,10 +265,10 @@ int cli_check(int argc, char **argv)
     struct serr se = {{0}};
     int rc;
 
-    if (opts_parse(&o, argc, argv, "data,store", "", check_usage) != 0)
+    if (opts_parse(&o, argc, argv, check_opts, check_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (o.npos || !has_store(&o)) {
-        fputs(check_usage, stderr);
+    if (o.npos) {
+        opts_usage(stderr, check_opts, check_synopsis);
         return 2;
     }
     if (!(st = open_store(&o)))

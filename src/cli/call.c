@@ -11,22 +11,33 @@
 
 #include "auth/auth.h"
 #include "base/buf.h"
+#include "base/opts.h"
 #include "cli/cli.h"
-#include "cli/opts.h"
 
-static const char call_usage[] =
+static const char call_synopsis[] =
     "usage: flowlogd call --endpoint http://HOST:PORT [--secret-id ID --secret-key KEY]\n"
     "                     [--token T] [--region R] [--version V] [--language en-US]\n"
     "                     ACTION 'JSON'\n"
     "\n"
     "Sends one API call signed with TC3-HMAC-SHA256 and prints the Response\n"
     "object. Exits 0 on success, 1 on an API error, 2 on a usage or network error.\n"
-    "  --secret-id, --secret-key, --token, --region: when absent, taken from\n"
-    "                 TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY,\n"
-    "                 TENCENTCLOUD_SESSION_TOKEN and TENCENTCLOUD_REGION, as the\n"
-    "                 SDKs and Terraform do; a token goes in X-TC-Token\n"
-    "  --version V    API version (default 2017-03-12; 2018-08-13 for tag and sts actions)\n"
-    "  --language L   zh-CN (default) or en-US\n";
+    "--secret-id, --secret-key, --token, --region: when absent, taken from\n"
+    "TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN (or\n"
+    "Terraform's TENCENTCLOUD_SECURITY_TOKEN) and TENCENTCLOUD_REGION, as the SDKs and\n"
+    "Terraform do; a token goes in X-TC-Token.\n";
+
+static const struct opt call_opts[] = {
+    {"endpoint", OPT_STR, "URL", NULL, 0, 0, 1, "the service, http://HOST:PORT"},
+    {"secret-id", OPT_STR, "ID", NULL, 0, 0, 0, "the key's SecretId"},
+    {"secret-key", OPT_STR, "KEY", NULL, 0, 0, 0, "the key's SecretKey"},
+    {"token", OPT_STR, "T", NULL, 0, 0, 0, "a temporary credential's token"},
+    {"region", OPT_STR, "R", NULL, 0, 0, 0, "the region, e.g. ap-guangzhou"},
+    {"version", OPT_STR, "V", "2017-03-12", 0, 0, 0,
+     "API version (2018-08-13 for tag and sts actions)"},
+    {"language", OPT_STR, "L", NULL, 0, 0, 0,
+     "X-TC-Language: zh-CN (the server's default) or en-US"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 /* The option's value, else the environment variable's when set and not
  * empty, else NULL. */
@@ -85,18 +96,19 @@ int cli_call(int argc, char **argv)
     CURLcode cc;
     int rc = 2;
 
-    if (opts_parse(&o, argc, argv, "endpoint,secret-id,secret-key,token,region,version,language",
-                   "", call_usage) != 0)
+    if (opts_parse(&o, argc, argv, call_opts, call_synopsis) != 0)
         return o.help ? 0 : 2;
-    endpoint = opts_get(&o, "endpoint");
+    endpoint = opts_str(&o, "endpoint");
     sid = opt_or_env(&o, "secret-id", "TENCENTCLOUD_SECRET_ID");
     skey = opt_or_env(&o, "secret-key", "TENCENTCLOUD_SECRET_KEY");
     token = opt_or_env(&o, "token", "TENCENTCLOUD_SESSION_TOKEN");
+    if (!token) /* Terraform's name for it */
+        token = opt_or_env(&o, "token", "TENCENTCLOUD_SECURITY_TOKEN");
     region = opt_or_env(&o, "region", "TENCENTCLOUD_REGION");
-    version = opts_get(&o, "version") ? opts_get(&o, "version") : "2017-03-12";
-    lang = opts_get(&o, "language");
-    if (!endpoint || o.npos < 1 || o.npos > 2) {
-        fputs(call_usage, stderr);
+    version = opts_str(&o, "version");
+    lang = opts_str(&o, "language");
+    if (o.npos < 1 || o.npos > 2) {
+        opts_usage(stderr, call_opts, call_synopsis);
         return 2;
     }
     if (!sid || !skey) {

@@ -29,7 +29,10 @@ int cli_replay(int argc, char **argv);
 /** `flowlogd migrate --from DIR --to postgresql://...` */
 int cli_migrate(int argc, char **argv);
 
-/** Parses an inventory file (the JSON of the foundation issue) into a
+/** `flowlogd records ...`: a flow log's records from the files sink. */
+int cli_records(int argc, char **argv);
+
+/** Parses an inventory file (its format: docs/API.md, Inventory) into a
  * malloc'd array of resources (*items, *n; the caller frees *items).
  * Everything is checked before anything is returned: id forms, known
  * regions, references between entries (a subnet's VPC must be in the file
@@ -37,5 +40,14 @@ int cli_migrate(int argc, char **argv);
  * -1 with a message naming the entry in err[errlen]. */
 int inventory_parse(const char *text, size_t len, struct store *st, const char *uin,
                     struct resource **items, size_t *n, char *err, size_t errlen);
+
+
+/** The option rows of a command that works on a store: --data DIR (SQLite)
+ * or --store URL (PostgreSQL), exactly one of them (checked when opened). */
+#define OPT_DATA_OR_STORE                                                                       \
+    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,                                                     \
+     "data directory of the SQLite store (created if absent, mode 0700)"},                      \
+        {"store", OPT_STR, "URL", NULL, 0, 0, 0,                                                \
+         "a postgresql:// URL: the PostgreSQL store, instead of --data"}
 
 #endif

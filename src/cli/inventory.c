@@ -4,10 +4,13 @@
  * without Region is in the file's region. An ENI without InstanceId is
  * unattached. Unknown keys are rejected, so a typo cannot silently drop a
  * field. A reference (a subnet's VpcId, an ENI's SubnetId...) must name an
- * entry of the same file or one already imported for the account. */
+ * entry of the same file or one already imported for the account.
+ * Each section's keys are rows of a descriptor table (`sections` below):
+ * a new key is a new row. */
 #define _GNU_SOURCE /* qsort_r */
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,18 +99,6 @@ static int exists(struct parser *p, enum res_kind kind, const char *id, struct r
                                        &se) == STORE_OK;
 }
 
-/* Checks that every key of `o` is in the NULL-terminated `allowed`. */
-static int keys_ok(struct parser *p, json_t *o, const char *where, const char *const *allowed)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-        if (!str_in(k, allowed))
-            return fail(p, "%s: unknown key \"%s\"", where, k);
-    }
-    return 0;
-}
-
 /* Reads string member `key` of `o` into out[outlen]. required: must be
  * present. prefix: the value must have that id form. */
 static int get_str(struct parser *p, json_t *o, const char *where, const char *key, int required,
@@ -131,8 +122,6 @@ static int get_str(struct parser *p, json_t *o, const char *where, const char *k
     return 0;
 }
 
-typedef int (*entry_fn)(struct parser *p, json_t *o, const char *where);
-
 /* The references of item r (parsed at `where`) resolve. */
 static int check_refs(struct parser *p, const struct resource *r, const char *where)
 {
@@ -149,159 +138,127 @@ static int check_refs(struct parser *p, const struct resource *r, const char *wh
     return 0;
 }
 
-static int entry_vpc(struct parser *p, json_t *o, const char *where)
+/* ==== the file's vocabulary: one row per key of an entry ==== */
+
+enum fkind {
+    F_STR,     /* a string copied into the field; `prefix`: it must have that id form */
+    F_UUID,    /* a string that must be a UUID */
+    F_ENUM,    /* a string among `choices`; absent = choices[0] */
+    F_REGION,  /* a known region id; absent = the file's region (already in the field) */
+    F_NATVER,  /* the integer 1 or 2; absent = 1 (an int field) */
+    F_BOOL,    /* true or false; absent = false (an int field) */
+    F_TOPICS,  /* CKafka topic names: one RES_CKAFKA_TOPIC item each (no field) */
+};
+
+struct field {
+    const char *key; /* the JSON member */
+    enum fkind kind;
+    int required;
+    const char *prefix;               /* F_STR: the id form, or NULL */
+    const char *const *choices;       /* F_ENUM: NULL-terminated, first = default */
+    size_t off, size;                 /* the struct resource member */
+};
+
+#define FLD(key, kind, req, prefix, member)                                                    \
+    {key, kind, req, prefix, NULL, offsetof(struct resource, member),                          \
+     sizeof(((struct resource *)0)->member)}
+#define FLD_ENUM(key, choices, member)                                                         \
+    {key, F_ENUM, 0, NULL, choices, offsetof(struct resource, member),                         \
+     sizeof(((struct resource *)0)->member)}
+#define FLD_END {NULL, 0, 0, NULL, NULL, 0, 0}
+
+static const char *const ckafka_editions[] = {"profession", "standard", NULL};
+
+/* The first row of each section is its id. Within an entry, the string
+ * members are read in row order, then the other checks run in row order. */
+static const struct field vpc_fields[] = {
+    FLD("VpcId", F_STR, 1, "vpc", id),
+    FLD("VpcName", F_STR, 0, NULL, name),
+    FLD("CidrBlock", F_STR, 0, NULL, cidr),
+    FLD_END,
+};
+static const struct field subnet_fields[] = {
+    FLD("SubnetId", F_STR, 1, "subnet", id),
+    FLD("VpcId", F_STR, 1, "vpc", vpc_id),
+    FLD("CidrBlock", F_STR, 0, NULL, cidr),
+    FLD("SubnetName", F_STR, 0, NULL, name),
+    FLD_END,
+};
+static const struct field instance_fields[] = {
+    FLD("InstanceId", F_STR, 1, "ins", id),
+    FLD("InstanceType", F_STR, 0, NULL, instance_type),
+    FLD_END,
+};
+static const struct field eni_fields[] = {
+    FLD("NetworkInterfaceId", F_STR, 1, "eni", id),
+    FLD("VpcId", F_STR, 1, "vpc", vpc_id),
+    FLD("SubnetId", F_STR, 1, "subnet", subnet_id),
+    FLD("InstanceId", F_STR, 0, "ins", instance_id),
+    FLD("NetworkInterfaceName", F_STR, 0, NULL, name),
+    FLD_END,
+};
+static const struct field ccn_fields[] = {
+    FLD("CcnId", F_STR, 1, "ccn", id),
+    FLD("CcnName", F_STR, 0, NULL, name),
+    FLD_END,
+};
+static const struct field nat_fields[] = {
+    FLD("NatGatewayId", F_STR, 1, "nat", id),
+    FLD("VpcId", F_STR, 1, "vpc", vpc_id),
+    FLD("NatGatewayName", F_STR, 0, NULL, name),
+    FLD("NatProductVersion", F_NATVER, 0, NULL, nat_version),
+    FLD("HasDnatRule", F_BOOL, 0, NULL, has_dnat),
+    FLD_END,
+};
+static const struct field dcg_fields[] = {
+    FLD("DirectConnectGatewayId", F_STR, 1, "dcg", id),
+    FLD("VpcId", F_STR, 1, "vpc", vpc_id),
+    FLD("DirectConnectGatewayName", F_STR, 0, NULL, name),
+    FLD_END,
+};
+static const struct field cls_fields[] = {
+    FLD("TopicId", F_UUID, 1, NULL, id),
+    FLD("TopicName", F_STR, 0, NULL, name),
+    FLD("Region", F_REGION, 0, NULL, region),
+    FLD_END,
+};
+static const struct field ckafka_fields[] = {
+    FLD("InstanceId", F_STR, 1, "ckafka", id),
+    FLD_ENUM("Edition", ckafka_editions, edition),
+    FLD("InstanceName", F_STR, 0, NULL, name),
+    {"Topics", F_TOPICS, 0, NULL, NULL, 0, 0},
+    FLD_END,
+};
+
+static const struct section {
+    const char *key; /* the file's list */
+    enum res_kind kind;
+    const struct field *fields;
+} sections[] = {
+    {"Vpcs", RES_VPC, vpc_fields},
+    {"Subnets", RES_SUBNET, subnet_fields},
+    {"Instances", RES_INSTANCE, instance_fields},
+    {"NetworkInterfaces", RES_ENI, eni_fields},
+    {"Ccns", RES_CCN, ccn_fields},
+    {"NatGateways", RES_NAT, nat_fields},
+    {"DirectConnectGateways", RES_DCG, dcg_fields},
+    {"ClsTopics", RES_CLS_TOPIC, cls_fields},
+    {"CkafkaInstances", RES_CKAFKA, ckafka_fields},
+};
+#define NSECTIONS (sizeof sections / sizeof sections[0])
+
+static int is_string_kind(enum fkind k)
 {
-    static const char *const keys[] = {"VpcId", "VpcName", "CidrBlock", NULL};
-    struct resource *r = add(p, RES_VPC);
-    if (!r)
-        return fail(p, "out of memory");
-    if (keys_ok(p, o, where, keys) || get_str(p, o, where, "VpcId", 1, "vpc", r->id, sizeof r->id) ||
-        get_str(p, o, where, "VpcName", 0, NULL, r->name, sizeof r->name) ||
-        get_str(p, o, where, "CidrBlock", 0, NULL, r->cidr, sizeof r->cidr))
-        return -1;
-    return 0;
+    return k == F_STR || k == F_UUID || k == F_ENUM;
 }
 
-static int entry_subnet(struct parser *p, json_t *o, const char *where)
+/* One item per topic name of CKafka instance `id`, after the instance. */
+static int add_topics(struct parser *p, json_t *topics, const char *where, const char *instance)
 {
-    static const char *const keys[] = {"SubnetId", "VpcId", "CidrBlock", "SubnetName", NULL};
-    struct resource *r = add(p, RES_SUBNET);
-    if (!r)
-        return fail(p, "out of memory");
-    if (keys_ok(p, o, where, keys) ||
-        get_str(p, o, where, "SubnetId", 1, "subnet", r->id, sizeof r->id) ||
-        get_str(p, o, where, "VpcId", 1, "vpc", r->vpc_id, sizeof r->vpc_id) ||
-        get_str(p, o, where, "CidrBlock", 0, NULL, r->cidr, sizeof r->cidr) ||
-        get_str(p, o, where, "SubnetName", 0, NULL, r->name, sizeof r->name))
-        return -1;
-    return 0;
-}
-
-static int entry_instance(struct parser *p, json_t *o, const char *where)
-{
-    static const char *const keys[] = {"InstanceId", "InstanceType", NULL};
-    struct resource *r = add(p, RES_INSTANCE);
-    if (!r)
-        return fail(p, "out of memory");
-    if (keys_ok(p, o, where, keys) ||
-        get_str(p, o, where, "InstanceId", 1, "ins", r->id, sizeof r->id) ||
-        get_str(p, o, where, "InstanceType", 0, NULL, r->instance_type, sizeof r->instance_type))
-        return -1;
-    return 0;
-}
-
-static int entry_eni(struct parser *p, json_t *o, const char *where)
-{
-    static const char *const keys[] = {"NetworkInterfaceId", "VpcId", "SubnetId", "InstanceId",
-                                       "NetworkInterfaceName", NULL};
-    struct resource *r = add(p, RES_ENI);
-    if (!r)
-        return fail(p, "out of memory");
-    if (keys_ok(p, o, where, keys) ||
-        get_str(p, o, where, "NetworkInterfaceId", 1, "eni", r->id, sizeof r->id) ||
-        get_str(p, o, where, "VpcId", 1, "vpc", r->vpc_id, sizeof r->vpc_id) ||
-        get_str(p, o, where, "SubnetId", 1, "subnet", r->subnet_id, sizeof r->subnet_id) ||
-        get_str(p, o, where, "InstanceId", 0, "ins", r->instance_id, sizeof r->instance_id) ||
-        get_str(p, o, where, "NetworkInterfaceName", 0, NULL, r->name, sizeof r->name))
-        return -1;
-    return 0;
-}
-
-static int entry_ccn(struct parser *p, json_t *o, const char *where)
-{
-    static const char *const keys[] = {"CcnId", "CcnName", NULL};
-    struct resource *r = add(p, RES_CCN);
-    if (!r)
-        return fail(p, "out of memory");
-    if (keys_ok(p, o, where, keys) || get_str(p, o, where, "CcnId", 1, "ccn", r->id, sizeof r->id) ||
-        get_str(p, o, where, "CcnName", 0, NULL, r->name, sizeof r->name))
-        return -1;
-    return 0;
-}
-
-static int entry_nat(struct parser *p, json_t *o, const char *where)
-{
-    static const char *const keys[] = {"NatGatewayId", "VpcId", "NatProductVersion",
-                                       "HasDnatRule", "NatGatewayName", NULL};
-    struct resource *r = add(p, RES_NAT);
-    json_t *ver, *dnat;
-    if (!r)
-        return fail(p, "out of memory");
-    if (keys_ok(p, o, where, keys) ||
-        get_str(p, o, where, "NatGatewayId", 1, "nat", r->id, sizeof r->id) ||
-        get_str(p, o, where, "VpcId", 1, "vpc", r->vpc_id, sizeof r->vpc_id) ||
-        get_str(p, o, where, "NatGatewayName", 0, NULL, r->name, sizeof r->name))
-        return -1;
-    ver = json_object_get(o, "NatProductVersion");
-    dnat = json_object_get(o, "HasDnatRule");
-    r->nat_version = 1;
-    if (ver) {
-        if (!json_is_integer(ver) || (json_integer_value(ver) != 1 && json_integer_value(ver) != 2))
-            return fail(p, "%s: NatProductVersion must be 1 or 2", where);
-        r->nat_version = (int)json_integer_value(ver);
-    }
-    if (dnat && !json_is_boolean(dnat))
-        return fail(p, "%s: HasDnatRule must be true or false", where);
-    r->has_dnat = json_is_true(dnat);
-    return 0;
-}
-
-static int entry_dcg(struct parser *p, json_t *o, const char *where)
-{
-    static const char *const keys[] = {"DirectConnectGatewayId", "VpcId",
-                                       "DirectConnectGatewayName", NULL};
-    struct resource *r = add(p, RES_DCG);
-    if (!r)
-        return fail(p, "out of memory");
-    if (keys_ok(p, o, where, keys) ||
-        get_str(p, o, where, "DirectConnectGatewayId", 1, "dcg", r->id, sizeof r->id) ||
-        get_str(p, o, where, "VpcId", 1, "vpc", r->vpc_id, sizeof r->vpc_id) ||
-        get_str(p, o, where, "DirectConnectGatewayName", 0, NULL, r->name, sizeof r->name))
-        return -1;
-    return 0;
-}
-
-static int entry_cls(struct parser *p, json_t *o, const char *where)
-{
-    static const char *const keys[] = {"TopicId", "Region", "TopicName", NULL};
-    struct resource *r = add(p, RES_CLS_TOPIC);
-    if (!r)
-        return fail(p, "out of memory");
-    if (keys_ok(p, o, where, keys) || get_str(p, o, where, "TopicId", 1, NULL, r->id, sizeof r->id) ||
-        get_str(p, o, where, "TopicName", 0, NULL, r->name, sizeof r->name))
-        return -1;
-    if (!is_uuid(r->id))
-        return fail(p, "%s: TopicId \"%s\" is not a UUID", where, r->id);
-    if (json_object_get(o, "Region")) {
-        if (get_str(p, o, where, "Region", 0, NULL, r->region, sizeof r->region))
-            return -1;
-        if (!region_known(r->region))
-            return fail(p, "%s: Region \"%s\" is not a known region", where, r->region);
-    }
-    return 0;
-}
-
-static int entry_ckafka(struct parser *p, json_t *o, const char *where)
-{
-    static const char *const keys[] = {"InstanceId", "Edition", "Topics", "InstanceName", NULL};
-    static const char *const editions[] = {"profession", "standard", NULL};
-    struct resource *r = add(p, RES_CKAFKA);
-    json_t *topics, *t;
+    json_t *t;
     size_t i;
-    char id[sizeof r->id];
-    if (!r)
-        return fail(p, "out of memory");
-    if (keys_ok(p, o, where, keys) ||
-        get_str(p, o, where, "InstanceId", 1, "ckafka", r->id, sizeof r->id) ||
-        get_str(p, o, where, "Edition", 0, NULL, r->edition, sizeof r->edition) ||
-        get_str(p, o, where, "InstanceName", 0, NULL, r->name, sizeof r->name))
-        return -1;
-    if (!r->edition[0])
-        snprintf(r->edition, sizeof r->edition, "profession");
-    if (!str_in(r->edition, editions))
-        return fail(p, "%s: Edition must be profession or standard", where);
-    memcpy(id, r->id, sizeof id);
-    topics = json_object_get(o, "Topics");
+    char id[sizeof p->items->id];
+    snprintf(id, sizeof id, "%s", instance); /* add() may move the items */
     if (topics && !json_is_array(topics))
         return fail(p, "%s: Topics must be a list of strings", where);
     json_array_foreach(topics, i, t) {
@@ -321,22 +278,87 @@ static int entry_ckafka(struct parser *p, json_t *o, const char *where)
     return 0;
 }
 
+/* The checks of row f beyond reading its string, on item r. */
+static int field_check(struct parser *p, json_t *o, const char *where, const struct field *f,
+                       struct resource *r)
+{
+    char *s = (char *)r + f->off;
+    int *iv = (int *)(void *)((char *)r + f->off);
+    json_t *v = json_object_get(o, f->key);
+    switch (f->kind) {
+    case F_STR:
+        return 0;
+    case F_UUID:
+        return is_uuid(s) ? 0 : fail(p, "%s: %s \"%s\" is not a UUID", where, f->key, s);
+    case F_ENUM:
+        if (!s[0])
+            snprintf(s, f->size, "%s", f->choices[0]);
+        if (str_in(s, f->choices))
+            return 0;
+        {
+            char list[128] = "";
+            size_t n = 0;
+            for (size_t c = 0; f->choices[c]; c++)
+                n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s",
+                                      c == 0 ? "" : f->choices[c + 1] ? ", " : " or ",
+                                      f->choices[c]);
+            return fail(p, "%s: %s must be %s", where, f->key, list);
+        }
+    case F_REGION:
+        if (!v)
+            return 0;
+        if (get_str(p, o, where, f->key, 0, NULL, s, f->size))
+            return -1;
+        return region_known(s) ? 0
+                               : fail(p, "%s: %s \"%s\" is not a known region", where, f->key, s);
+    case F_NATVER:
+        *iv = 1;
+        if (!v)
+            return 0;
+        if (!json_is_integer(v) || (json_integer_value(v) != 1 && json_integer_value(v) != 2))
+            return fail(p, "%s: %s must be 1 or 2", where, f->key);
+        *iv = (int)json_integer_value(v);
+        return 0;
+    case F_BOOL:
+        if (v && !json_is_boolean(v))
+            return fail(p, "%s: %s must be true or false", where, f->key);
+        *iv = json_is_true(v);
+        return 0;
+    case F_TOPICS:
+        return add_topics(p, v, where, r->id);
+    }
+    return 0;
+}
+
+/* Parses one entry of section s into a new item (and its topics). */
+static int entry(struct parser *p, const struct section *s, json_t *o, const char *where)
+{
+    const struct field *f;
+    const char *k;
+    json_t *v;
+    struct resource *r = add(p, s->kind);
+    size_t at = p->n - 1; /* F_TOPICS may move p->items */
+    if (!r)
+        return fail(p, "out of memory");
+    json_object_foreach(o, k, v) {
+        for (f = s->fields; f->key && strcmp(f->key, k) != 0; f++)
+            ;
+        if (!f->key)
+            return fail(p, "%s: unknown key \"%s\"", where, k);
+    }
+    for (f = s->fields; f->key; f++)
+        if (is_string_kind(f->kind) &&
+            get_str(p, o, where, f->key, f->required, f->prefix, (char *)r + f->off, f->size))
+            return -1;
+    for (f = s->fields; f->key; f++)
+        if (field_check(p, o, where, f, &p->items[at]))
+            return -1;
+    return 0;
+}
+
 int inventory_parse(const char *text, size_t len, struct store *st, const char *uin,
                     struct resource **items, size_t *n, char *err, size_t errlen)
 {
-    static const struct {
-        const char *key;
-        entry_fn fn;
-        const char *idkey;
-    } sections[] = {{"Vpcs", entry_vpc, "VpcId"},
-                    {"Subnets", entry_subnet, "SubnetId"},
-                    {"Instances", entry_instance, "InstanceId"},
-                    {"NetworkInterfaces", entry_eni, "NetworkInterfaceId"},
-                    {"Ccns", entry_ccn, "CcnId"},
-                    {"NatGateways", entry_nat, "NatGatewayId"},
-                    {"DirectConnectGateways", entry_dcg, "DirectConnectGatewayId"},
-                    {"ClsTopics", entry_cls, "TopicId"},
-                    {"CkafkaInstances", entry_ckafka, "InstanceId"}};
     struct parser p = {.region = "ap-guangzhou", .st = st, .uin = uin, .err = err, .errlen = errlen};
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je), *reg;
@@ -356,7 +378,7 @@ int inventory_parse(const char *text, size_t len, struct store *st, const char *
     }
     json_object_foreach(root, k, v) {
         int known = strcmp(k, "Region") == 0;
-        for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++)
+        for (size_t s = 0; s < NSECTIONS; s++)
             known |= strcmp(k, sections[s].key) == 0;
         if (!known) {
             fail(&p, "unknown key \"%s\"", k);
@@ -389,7 +411,7 @@ int inventory_parse(const char *text, size_t len, struct store *st, const char *
                     goto done;
                 }
         }
-        for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
+        for (size_t s = 0; s < NSECTIONS; s++) {
             json_t *list = json_object_get(root, sections[s].key), *o;
             size_t i;
             if (list && !json_is_array(list)) {
@@ -398,14 +420,14 @@ int inventory_parse(const char *text, size_t len, struct store *st, const char *
             }
             json_array_foreach(list, i, o) {
                 char where[160];
-                const char *id = json_string_value(json_object_get(o, sections[s].idkey));
+                const char *id = json_string_value(json_object_get(o, sections[s].fields[0].key));
                 snprintf(where, sizeof where, "%s[%zu]%s%.40s%s", sections[s].key, i,
                          id ? " (" : "", id ? id : "", id ? ")" : "");
                 if (pass == 1 && !json_is_object(o)) {
                     fail(&p, "%s: must be an object", where);
                     goto done;
                 }
-                if (pass == 1 && sections[s].fn(&p, o, where) != 0)
+                if (pass == 1 && entry(&p, &sections[s], o, where) != 0)
                     goto done;
                 if (pass == 2 && check_refs(&p, &p.items[item], where) != 0)
                     goto done;

@@ -3,16 +3,22 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/opts.h"
+#include "base/opts.h"
 #include "store/pg/pg.h"
 
-static const char migrate_usage[] =
+static const char migrate_synopsis[] =
     "usage: flowlogd migrate --from DIR --to postgresql://...\n"
     "\n"
     "Copies a SQLite data directory (accounts, keys, inventory, flow logs and\n"
     "their tags) into an empty PostgreSQL store, in one transaction: all of it\n"
     "or nothing. Stop the server on DIR first (what it writes after the copy\n"
     "began is not copied). Prints the counts copied and the check's \"ok\".\n";
+
+static const struct opt migrate_opts[] = {
+    {"from", OPT_STR, "DIR", NULL, 0, 0, 1, "the SQLite data directory"},
+    {"to", OPT_STR, "URL", NULL, 0, 0, 1, "the PostgreSQL store (postgresql://...)"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 int cli_migrate(int argc, char **argv)
 {
@@ -21,12 +27,12 @@ int cli_migrate(int argc, char **argv)
     struct serr se = {{0}};
     const char *from, *to;
 
-    if (opts_parse(&o, argc, argv, "from,to", "", migrate_usage) != 0)
+    if (opts_parse(&o, argc, argv, migrate_opts, migrate_synopsis) != 0)
         return o.help ? 0 : 2;
     from = opts_get(&o, "from");
     to = opts_get(&o, "to");
     if (o.npos || !from || !to) {
-        fputs(migrate_usage, stderr);
+        opts_usage(stderr, migrate_opts, migrate_synopsis);
         return 2;
     }
     if (!store_is_pg_url(to)) {

@@ -4,33 +4,39 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/opts.h"
 #include "base/util.h"
 #include "cli/cli.h"
-#include "cli/opts.h"
 #include "flow/replay.h"
 
-static const char replay_usage[] =
+static const char replay_synopsis[] =
     "usage: flowlogd replay --pcap FILE [--capture-window SECONDS] [--format FORMAT]\n"
     "                       [--interface-id ID] [--account-id APPID] [--local CIDR[,CIDR...]]\n"
     "                       [--first-last] [--v1] [--max-flows N] [--stats]\n"
     "Aggregates the capture into flow-log records (one per direction's 5-tuple and\n"
     "epoch-aligned window) and prints them to standard output.\n"
-    "  --capture-window  window length, 1 to 600 seconds (default 300)\n"
-    "  --format          default | ccn | a field list (\"version account-id ... tcp-flags\")\n"
-    "  --local           the interface's networks: packets from them are egress, to them\n"
-    "                    ingress (flow-direction); without it every packet is egress\n"
-    "  --first-last      start/end are the first and last packet, not the window bounds\n"
-    "  --v1              version printed as V1 (as in Tencent's examples)\n"
-    "  --max-flows       flows per window the table holds (default 1048576); more are\n"
-    "                    counted as skipped and the window says SKIPDATA\n"
-    "  --stats           a summary on standard error\n"
     "Exit status: 0; 1 when the capture is truncated or corrupt (reported with its byte\n"
     "offset, after the records read so far) or packets could not be counted; 2 usage.\n";
 
-static int number(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    return s && parse_u64(s, strlen(s), out) == 0 && *out >= lo && *out <= hi ? 0 : -1;
-}
+static const struct opt replay_opts[] = {
+    {"pcap", OPT_STR, "FILE", NULL, 0, 0, 1, "the capture file"},
+    {"capture-window", OPT_UINT, "S", "300", 1, 600, 0, "window length in seconds"},
+    {"format", OPT_STR, "FORMAT", "default", 0, 0, 0,
+     "default | ccn | a field list (\"version account-id ... tcp-flags\")"},
+    {"interface-id", OPT_STR, "ID", NULL, 0, 0, 0, "the interface-id field"},
+    {"account-id", OPT_STR, "APPID", NULL, 0, 0, 0, "the account-id field"},
+    {"local", OPT_STR, "CIDR,...", NULL, 0, 0, 0,
+     "the interface's networks: packets from them are egress, to them ingress "
+     "(flow-direction); without it every packet is egress"},
+    {"first-last", OPT_FLAG, NULL, NULL, 0, 0, 0,
+     "start/end are the first and last packet, not the window bounds"},
+    {"v1", OPT_FLAG, NULL, NULL, 0, 0, 0, "version printed as V1 (as in Tencent's examples)"},
+    {"max-flows", OPT_UINT, "N", "1048576", 1, 1u << 28, 0,
+     "flows per window the table holds; more are counted as skipped and the window says "
+     "SKIPDATA"},
+    {"stats", OPT_FLAG, NULL, NULL, 0, 0, 0, "a summary on standard error"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
 
 int cli_replay(int argc, char **argv)
 {
@@ -39,35 +45,17 @@ int cli_replay(int argc, char **argv)
     struct flow_format fmt = flow_format_eni;
     struct flow_replay_stats st;
     char err[512];
-    uint64_t v;
 
-    if (opts_parse(&o, argc, argv,
-                   "pcap,capture-window,format,interface-id,account-id,local,max-flows",
-                   "first-last,v1,stats", replay_usage) != 0)
+    if (opts_parse(&o, argc, argv, replay_opts, replay_synopsis) != 0)
         return o.help ? 0 : 2;
-    if (!opts_get(&o, "pcap") || o.npos != 0) {
-        fputs(replay_usage, stderr);
+    if (o.npos != 0) {
+        opts_usage(stderr, replay_opts, replay_synopsis);
         return 2;
     }
     memset(&ro, 0, sizeof ro);
     ro.path = opts_get(&o, "pcap");
-    ro.window_s = 300;
-    ro.max_flows = 1u << 20;
-    if (opts_get(&o, "capture-window")) {
-        if (number(opts_get(&o, "capture-window"), 1, 600, &v) != 0) {
-            fputs("flowlogd: --capture-window must be a number of seconds from 1 to 600\n",
-                  stderr);
-            return 2;
-        }
-        ro.window_s = (uint32_t)v;
-    }
-    if (opts_get(&o, "max-flows")) {
-        if (number(opts_get(&o, "max-flows"), 1, 1u << 28, &v) != 0) {
-            fputs("flowlogd: --max-flows must be a number from 1 to 268435456\n", stderr);
-            return 2;
-        }
-        ro.max_flows = (size_t)v;
-    }
+    ro.window_s = (uint32_t)opts_uint(&o, "capture-window");
+    ro.max_flows = (size_t)opts_uint(&o, "max-flows");
     if (opts_get(&o, "format") && flow_format_parse(&fmt, opts_get(&o, "format"), err,
                                                     sizeof err) != 0) {
         fprintf(stderr, "flowlogd: --format: %s\n", err);

@@ -79,10 +79,8 @@
 
 /* ==== Defaults for zero fields of struct http_config ==== */
 
-#define DEFAULT_WORKERS 32u
 #define DEFAULT_MAX_BODY ((size_t)10 << 20)     /* 10 MiB */
 #define DEFAULT_MAX_HEADER_BYTES ((size_t)16384) /* request line + headers */
-#define DEFAULT_MAX_CONNECTIONS 1024u
 #define STOP_GRACE_MS 5000 /* how long http_stop lets finished replies drain */
 #define FD_RESERVE 64      /* descriptors kept beside max_connections */
 
@@ -372,6 +370,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct hreq *r)
         MHD_destroy_response(resp);
         return MHD_NO;
     }
+    for (size_t i = 0; i < r->reply.nextra && i < sizeof r->reply.extra / sizeof r->reply.extra[0];
+         i++)
+        if (MHD_add_response_header(resp, r->reply.extra[i].name, r->reply.extra[i].value) !=
+            MHD_YES) {
+            MHD_destroy_response(resp);
+            return MHD_NO;
+        }
     ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -405,10 +410,14 @@ static enum MHD_Result answer_here(struct http_server *s, struct hreq *r, struct
     return send_reply(c, r);
 }
 
-/* Runs a deferred request's finish callback into a zeroed reply. */
+/* Runs a deferred request's finish callback into a zeroed reply (but for the
+ * extra headers its handler set before deferring). */
 static void run_finish(struct hreq *r)
 {
+    struct http_reply kept = r->reply; /* the handler's extra headers stay (CORS) */
     memset(&r->reply, 0, sizeof r->reply);
+    memcpy(r->reply.extra, kept.extra, sizeof kept.extra);
+    r->reply.nextra = kept.nextra;
     r->finish(r->finish_arg, &r->reply);
     r->finish = NULL;
 }
@@ -821,6 +830,20 @@ static int resolve(const char *host, unsigned short port, struct sockaddr_storag
     return 0;
 }
 
+/* The end of http_start's failure and of http_stop, once the listening
+ * socket is closed and the daemon stopped (or never started): joins the
+ * workers and frees s. */
+static void server_free(struct http_server *s)
+{
+    stop_workers(s);
+    pthread_cond_destroy(&s->room);
+    pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->work);
+    pthread_mutex_destroy(&s->mu);
+    free(s->threads);
+    free(s);
+}
+
 struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn, void *ud,
                                char *err, size_t errlen)
 {
@@ -842,8 +865,8 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
 
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     io = cfg->io_threads ? cfg->io_threads : (ncpu > 0 ? (unsigned)ncpu : 1u);
-    workers = cfg->workers ? cfg->workers : DEFAULT_WORKERS;
-    maxconn = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
+    workers = cfg->workers ? cfg->workers : HTTP_DEFAULT_WORKERS;
+    maxconn = cfg->max_connections ? cfg->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
     header_bytes = cfg->max_header_bytes ? cfg->max_header_bytes : DEFAULT_MAX_HEADER_BYTES;
     /* MHD's per-connection pool holds the read buffer (request line and
      * headers), about 64 bytes of bookkeeping per header and the response
@@ -948,13 +971,7 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
 fail:
     if (s->lfd >= 0)
         close(s->lfd);
-    stop_workers(s);
-    pthread_cond_destroy(&s->room);
-    pthread_cond_destroy(&s->idle);
-    pthread_cond_destroy(&s->work);
-    pthread_mutex_destroy(&s->mu);
-    free(s->threads);
-    free(s);
+    server_free(s);
     return NULL;
 }
 
@@ -997,11 +1014,5 @@ void http_stop(struct http_server *s)
     pthread_mutex_unlock(&s->mu);
 
     MHD_stop_daemon(s->daemon);
-    stop_workers(s);
-    pthread_cond_destroy(&s->room);
-    pthread_cond_destroy(&s->idle);
-    pthread_cond_destroy(&s->work);
-    pthread_mutex_destroy(&s->mu);
-    free(s->threads);
-    free(s);
+    server_free(s);
 }

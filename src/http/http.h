@@ -41,6 +41,11 @@ struct http_reply {
     const char *content_type; /* static storage */
     char *body;
     size_t body_len;
+    /* more response headers (CORS); the strings must stay valid until the
+     * reply is queued: static storage or the request's own header values.
+     * Those a handler set before deferring stay for the deferred reply. */
+    struct http_header extra[6];
+    size_t nextra;
 };
 
 typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_reply *out);
@@ -70,14 +75,18 @@ struct http_deferred *http_defer(const struct http_request *req, http_finish_fn 
  * afterwards. */
 void http_wake(struct http_deferred *d);
 
+/* Defaults of the zero fields of struct http_config (and of `serve`). */
+#define HTTP_DEFAULT_WORKERS 32
+#define HTTP_DEFAULT_MAX_CONNECTIONS 4096
+
 struct http_config {
     const char *host;          /* listen address, e.g. "127.0.0.1" or "0.0.0.0" */
     unsigned short port;       /* 0: pick a free port (see http_port) */
     unsigned io_threads;       /* libmicrohttpd poll threads; 0 = number of cores */
-    unsigned workers;          /* handler threads; 0 = 32 */
+    unsigned workers;          /* handler threads; 0 = HTTP_DEFAULT_WORKERS */
     size_t max_body;           /* larger bodies: body_too_large = 1 */
     size_t max_header_bytes;   /* per-connection memory for request line + headers */
-    unsigned max_connections;  /* over it new connections are refused */
+    unsigned max_connections;  /* over it new connections wait; 0 = HTTP_DEFAULT_MAX_CONNECTIONS */
     unsigned idle_timeout_s;   /* a connection idle this long is closed */
     http_quick_fn quick;       /* NULL: every request goes to a worker */
 };

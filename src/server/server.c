@@ -3,6 +3,7 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,42 +13,132 @@
 #include "admin/health.h"
 #include "api/api.h"
 #include "base/log.h"
+#include "base/opts.h"
+#include "console/console.h"
 #include "base/util.h"
-#include "cli/opts.h"
 #include "http/http.h"
 #include "server/notify.h"
 #include "store/store.h"
 
-static const char serve_usage[] =
+static const char serve_synopsis[] =
     "usage: flowlogd serve --listen HOST:PORT (--data DIR | --store URL) [options]\n"
     "\n"
     "Serves the Tencent Cloud API 3.0 (vpc 2017-03-12 flow logs) over HTTP/1.1.\n"
     "Prints \"listening on HOST:PORT\" when ready. SIGTERM or SIGINT stops it.\n"
     "GET /healthz and /readyz answer without authentication (200, or 503 while not ready).\n"
+    "The web console is at /console/ (it signs its calls in the browser).\n"
     "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
-    "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080; port 0 = any)\n"
-    "  --data DIR             data directory (created if absent, mode 0700): SQLite\n"
-    "  --store URL            postgresql://...: PostgreSQL (several nodes may share it;\n"
-    "                         ?schema=NAME keeps the tables in that schema)\n"
-    "  --rate-limit N         requests/s per (account, action), burst N (default 20)\n"
-    "  --io-threads N         HTTP poll threads (default: number of cores)\n"
-    "  --workers N            request handler threads (default 32)\n"
-    "  --max-connections N    open connections at most (default 4096)\n"
-    "  --idle-timeout S       close a connection idle this long (default 60)\n"
-    "  --log-level L          debug, info (default), warn, error\n"
-    "  --quiet                no per-request log lines\n";
+    "Options come from the command line, then FLOWLOGD_<OPTION> variables (FLOWLOGD_RATE_LIMIT),\n"
+    "then the [serve] section of --config FILE, then the defaults. SIGHUP reads them again and\n"
+    "applies log-level, log-format, rate-limit and cors-origins (a bad file changes nothing).\n";
 
-static int parse_uint_opt(const struct opts *o, const char *name, uint64_t max, uint64_t *out)
+/* The options of `serve`: the one place of their names, defaults, ranges
+ * and help. A new option is a row here, read below with opts_str/opts_uint. */
+static const struct opt serve_opts[] = {
+    {"listen", OPT_STR, "HOST:PORT", "127.0.0.1:8080", 0, 0, 0,
+     "address to listen on (port 0 = any)"},
+    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,
+     "data directory of the SQLite store (created if absent, mode 0700)"},
+    {"store", OPT_STR, "URL", NULL, 0, 0, 0,
+     "postgresql://...: the PostgreSQL store instead of --data (several nodes may share it; "
+     "?schema=NAME keeps the tables in that schema)"},
+    {"rate-limit", OPT_UINT, "N", OPT_NUM(API_DEFAULT_RATE_LIMIT), 0, UINT32_MAX, 0,
+     "requests/s per (account, action), burst N"},
+    {"io-threads", OPT_UINT, "N", NULL, 0, 256, 0,
+     "HTTP poll threads (default: number of cores)"},
+    {"workers", OPT_UINT, "N", OPT_NUM(HTTP_DEFAULT_WORKERS), 0, 4096, 0,
+     "request handler threads"},
+    {"max-connections", OPT_UINT, "N", OPT_NUM(HTTP_DEFAULT_MAX_CONNECTIONS), 0, 1000000, 0,
+     "open connections at most"},
+    {"idle-timeout", OPT_UINT, "S", "60", 0, 86400, 0,
+     "close a connection idle this long, in seconds; 0 = never"},
+    {"wal-limit-mb", OPT_UINT, "N", "64", 0, 1u << 20, 0,
+     "the SQLite WAL's ceiling in MB, 0 = none (as FLOWLOGD_SQLITE_WAL_MB); emptied when idle"},
+    {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
+    {"log-format", OPT_CHOICE, "text,json", "text", 0, 0, 0,
+     "log lines as text or as one JSON object each"},
+    {"quiet", OPT_FLAG, NULL, NULL, 0, 0, 0, "no per-request log lines"},
+    {"cors-origins", OPT_STR, "LIST", NULL, 0, 0, 0,
+     "browser origins allowed to call the API (comma-separated, * = any); none by default"},
+    {"config", OPT_STR, "FILE", NULL, 0, 0, 0,
+     "read options from the [serve] section of this INI file"},
+    {"check-config", OPT_FLAG, NULL, NULL, 0, 0, 0,
+     "check the options and the configuration file, say what is wrong, and exit"},
+    {"print-config", OPT_CHOICE, "sample,man", NULL, 0, 0, 0,
+     "print the options as a sample configuration file or a man page list, and exit"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+/* Options never read from the environment or the file. */
+static const char *const cli_only[] = {"config", "check-config", "print-config", NULL};
+
+/* The running server's state the routes and the reload share. */
+struct srv {
+    struct api *api;
+    pthread_rwlock_t cors_mu;
+    char *cors; /* ",a,b," or NULL (none); under cors_mu */
+    const struct opts *started; /* the options the server started with */
+};
+
+static int cors_allowed(struct srv *sv, const char *origin)
 {
-    const char *v = opts_get(o, name);
-    if (!v)
+    char want[512];
+    int ok;
+    if (!origin || !*origin || strlen(origin) > sizeof want - 3 || strchr(origin, ','))
         return 0;
-    if (parse_u64(v, strlen(v), out) != 0 || *out > max) {
-        fprintf(stderr, "flowlogd: --%s must be a number up to %llu\n", name,
-                (unsigned long long)max);
-        return -1;
+    snprintf(want, sizeof want, ",%s,", origin);
+    pthread_rwlock_rdlock(&sv->cors_mu);
+    ok = sv->cors && (strstr(sv->cors, ",*,") || strstr(sv->cors, want));
+    pthread_rwlock_unlock(&sv->cors_mu);
+    return ok;
+}
+
+static void cors_set(struct srv *sv, const char *list)
+{
+    char *n = NULL, *old;
+    if (list && *list) {
+        size_t len = strlen(list), j = 0;
+        if ((n = malloc(len + 3))) {
+            n[j++] = ',';
+            for (size_t i = 0; i < len; i++)
+                if (list[i] != ' ')
+                    n[j++] = list[i];
+            n[j++] = ',';
+            n[j] = '\0';
+        }
     }
-    return 0;
+    pthread_rwlock_wrlock(&sv->cors_mu);
+    old = sv->cors;
+    sv->cors = n;
+    pthread_rwlock_unlock(&sv->cors_mu);
+    free(old);
+}
+
+/* CORS for an allowed Origin: the preflight (OPTIONS) answered here, and
+ * the origin named on every other answer. 1 if the request was answered. */
+static int cors(struct srv *sv, const struct http_request *req, struct http_reply *out,
+                int answered)
+{
+    const char *origin = http_header(req, "Origin");
+    int preflight = !answered && strcmp(req->method, "OPTIONS") == 0 && strcmp(req->path, "/") == 0;
+    if ((!answered && !preflight) || !cors_allowed(sv, origin))
+        return 0;
+    if (preflight) {
+        out->status = 204;
+        out->content_type = "";
+        out->body = NULL;
+        out->body_len = 0;
+        out->extra[out->nextra++] = (struct http_header){"Access-Control-Allow-Methods",
+                                                          "POST, GET, OPTIONS"};
+        out->extra[out->nextra++] = (struct http_header){
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, X-TC-Action, X-TC-Version, X-TC-Timestamp, "
+            "X-TC-Region, X-TC-Token, X-TC-Language, X-TC-RequestClient, X-TC-Content-SHA256"};
+        out->extra[out->nextra++] = (struct http_header){"Access-Control-Max-Age", "600"};
+    }
+    out->extra[out->nextra++] = (struct http_header){"Access-Control-Allow-Origin", origin};
+    out->extra[out->nextra++] = (struct http_header){"Vary", "Origin"};
+    return preflight;
 }
 
 /* "HOST:PORT", "[v6]:PORT" or "PORT". */
@@ -76,16 +167,25 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
     return 0;
 }
 
-/* The public listener's routes: the health paths, else the API. */
+/* The public listener's routes: a CORS preflight, the health paths, the
+ * console's files, else the API; an allowed origin is named on every
+ * answer. */
 static void route(void *ud, const struct http_request *req, struct http_reply *out)
 {
-    if (!health_reply(req, out))
-        api_http_handler(ud, req, out);
+    struct srv *sv = ud;
+    out->nextra = 0;
+    if (cors(sv, req, out, 0))
+        return;
+    if (!health_reply(req, out) && !console_reply(req, out))
+        api_http_handler(sv->api, req, out);
+    (void)cors(sv, req, out, 1);
 }
 
 static int route_quick(void *ud, const struct http_request *req)
 {
-    return health_path(req) || api_http_quick(ud, req);
+    struct srv *sv = ud;
+    return health_path(req) || console_path(req) || strcmp(req->method, "OPTIONS") == 0 ||
+           api_http_quick(sv->api, req);
 }
 
 /* The watchdog's liveness probe: a read through the store answers (a
@@ -99,6 +199,83 @@ static int store_alive(void *ud)
     return health_get() != HEALTH_STOPPING && (rc == STORE_OK || rc == STORE_NOTFOUND);
 }
 
+/* The options in force: the command line, then FLOWLOGD_* variables, then
+ * the [serve] section of --config FILE (named on the command line or in
+ * FLOWLOGD_CONFIG), then the defaults. 0, or -1 with the reason in err
+ * (empty if already said, or o->help). */
+static int load_options(struct opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    const char *file;
+    err[0] = '\0';
+    if (opts_parse(o, argc, argv, serve_opts, serve_synopsis) != 0)
+        return -1;
+    if (o->npos) {
+        snprintf(err, errlen, "serve takes no arguments");
+        return -1;
+    }
+    if (opts_from_env(o, "FLOWLOGD_", cli_only, err, errlen) != 0)
+        return -1;
+    file = opts_get(o, "config") ? opts_get(o, "config") : getenv("FLOWLOGD_CONFIG");
+    if (file && opts_from_ini(o, file, "serve", cli_only, err, errlen) != 0)
+        return -1;
+    if (!opts_get(o, "data") == !opts_get(o, "store")) {
+        snprintf(err, errlen, "give exactly one of --data DIR (SQLite) and --store URL (PostgreSQL)");
+        return -1;
+    }
+    if (opts_get(o, "store") && !store_is_pg_url(opts_get(o, "store"))) {
+        snprintf(err, errlen, "--store wants a postgresql:// URL (--data DIR for SQLite)");
+        return -1;
+    }
+    return 0;
+}
+
+static void apply_logging(const struct opts *o)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    const char *lvl = opts_str(o, "log-level");
+    for (int i = 0; i < 4; i++)
+        if (strcmp(lvl, names[i]) == 0)
+            g_log_level = (enum log_level)i;
+    g_log_format = strcmp(opts_str(o, "log-format"), "json") == 0 ? LOG_JSON : LOG_TEXT;
+}
+
+/* SIGHUP: the options read again; a bad file or value changes nothing.
+ * log-level, log-format, rate-limit and cors-origins take effect; the
+ * others need a restart (said, not applied). */
+static void reload(struct srv *sv, int argc, char **argv)
+{
+    static const char *const live[] = {"log-level", "log-format", "rate-limit", "cors-origins",
+                                       "config", "check-config", "print-config", "quiet", NULL};
+    struct opts n;
+    char err[512];
+
+    notify_reloading();
+    if (load_options(&n, argc, argv, err, sizeof err) != 0) {
+        log_error("reload refused, the configuration in force stays: %s", err);
+        opts_free(&n);
+        notify_ready("reload refused");
+        return;
+    }
+    apply_logging(&n);
+    api_set_rate_limit(sv->api, (uint32_t)opts_uint(&n, "rate-limit"));
+    cors_set(sv, opts_get(&n, "cors-origins"));
+    for (const struct opt *t = serve_opts; t->name; t++) {
+        int is_live = 0;
+        for (const char *const *l = live; *l; l++)
+            is_live |= strcmp(*l, t->name) == 0;
+        if (!is_live && opts_get(&n, t->name) && sv->started &&
+            (!opts_get(sv->started, t->name) ||
+             strcmp(opts_get(&n, t->name), opts_get(sv->started, t->name)) != 0))
+            log_warn("reload: %s changed; it takes effect at the next start", t->name);
+    }
+    log_info("reloaded: log-level %s, log-format %s, rate-limit %llu, cors-origins %s",
+             opts_str(&n, "log-level"), opts_str(&n, "log-format"),
+             (unsigned long long)opts_uint(&n, "rate-limit"),
+             opts_get(&n, "cors-origins") ? opts_get(&n, "cors-origins") : "(none)");
+    opts_free(&n);
+    notify_ready("reloaded");
+}
+
 int server_main(int argc, char **argv)
 {
     struct opts o;
@@ -109,46 +286,46 @@ int server_main(int argc, char **argv)
     struct api_config acfg = {0};
     struct http_config hcfg = {0};
     char host[256], err[256];
-    uint64_t rate = 20, io = 0, workers = 32, maxconn = 4096, idle = 60;
-    const char *listen = "127.0.0.1:8080", *lvl;
+    const char *listen;
+    struct srv sv = {.api = NULL};
     sigset_t stop_signals;
     int rc = 1, sig;
 
-    if (opts_parse(&o, argc, argv,
-                   "listen,data,store,rate-limit,io-threads,workers,max-connections,idle-timeout,"
-                   "log-level",
-                   "quiet", serve_usage) != 0)
-        return o.help ? 0 : 2;
-    if (!opts_get(&o, "data") == !opts_get(&o, "store") || o.npos) {
-        fputs(serve_usage, stderr);
-        return 2;
+    pthread_rwlock_init(&sv.cors_mu, NULL);
+
+    if (opts_parse(&o, argc, argv, serve_opts, serve_synopsis) == 0 && opts_get(&o, "print-config")) {
+        if (strcmp(opts_get(&o, "print-config"), "man") == 0)
+            opts_write_man(stdout, serve_opts, cli_only);
+        else
+            opts_write_ini_sample(stdout, serve_opts, "serve", cli_only);
+        return fflush(stdout) == 0 ? 0 : 1;
     }
-    if (opts_get(&o, "store") && !store_is_pg_url(opts_get(&o, "store"))) {
-        fputs("flowlogd: --store wants a postgresql:// URL (--data DIR for SQLite)\n", stderr);
-        return 2;
+    if (load_options(&o, argc, argv, err, sizeof err) != 0) {
+        rc = o.help ? 0 : 2;
+        if (err[0])
+            fprintf(stderr, "flowlogd: %s\n", err);
+        goto done;
     }
-    if (opts_get(&o, "listen"))
-        listen = opts_get(&o, "listen");
+    sv.started = &o;
+    listen = opts_str(&o, "listen");
     if (parse_listen(listen, host, sizeof host, &hcfg.port) != 0) {
         fprintf(stderr, "flowlogd: --listen wants HOST:PORT, got %s\n", listen);
-        return 2;
+        rc = 2;
+        goto done;
     }
-    if (parse_uint_opt(&o, "rate-limit", UINT32_MAX, &rate) || parse_uint_opt(&o, "io-threads", 256, &io) ||
-        parse_uint_opt(&o, "workers", 4096, &workers) ||
-        parse_uint_opt(&o, "max-connections", 1000000, &maxconn) ||
-        parse_uint_opt(&o, "idle-timeout", 86400, &idle))
-        return 2;
-    if ((lvl = opts_get(&o, "log-level"))) {
-        static const char *const names[] = {"debug", "info", "warn", "error"};
-        int found = 0;
-        for (int i = 0; i < 4; i++)
-            if (strcmp(lvl, names[i]) == 0)
-                g_log_level = (enum log_level)i, found = 1;
-        if (!found) {
-            fprintf(stderr, "flowlogd: unknown --log-level %s\n", lvl);
-            return 2;
-        }
+    if (opts_get(&o, "check-config")) {
+        printf("configuration OK%s%s\n", opts_get(&o, "config") ? ": " : "",
+               opts_get(&o, "config") ? opts_get(&o, "config") : "");
+        rc = 0;
+        goto done;
     }
+    /* the SQLite store reads its tuning from the environment (no thread runs yet) */
+    if (opts_get(&o, "wal-limit-mb")) {
+        char v[24];
+        snprintf(v, sizeof v, "%llu", (unsigned long long)opts_uint(&o, "wal-limit-mb"));
+        setenv("FLOWLOGD_SQLITE_WAL_MB", v, 1);
+    }
+    apply_logging(&o);
 
     /* SIGTERM and SIGINT stay blocked in every thread (the mask is
      * inherited by the threads started below) and the main thread takes
@@ -158,6 +335,7 @@ int server_main(int argc, char **argv)
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGHUP); /* a reload, taken the same way */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -167,25 +345,27 @@ int server_main(int argc, char **argv)
                   opts_get(&o, "data") ? opts_get(&o, "data") : "PostgreSQL", se.msg);
         goto done;
     }
-    acfg.rate_limit = (uint32_t)rate;
+    acfg.rate_limit = (uint32_t)opts_uint(&o, "rate-limit");
     acfg.log_requests = !opts_get(&o, "quiet");
     if (!(api = api_new(st, &acfg))) {
         log_error("out of memory");
         goto done;
     }
+    sv.api = api;
+    cors_set(&sv, opts_get(&o, "cors-origins"));
     hcfg.host = host;
-    hcfg.io_threads = (unsigned)io;
-    hcfg.workers = (unsigned)workers;
-    hcfg.max_body = (10u << 20) + 1;
+    hcfg.io_threads = (unsigned)opts_uint(&o, "io-threads");
+    hcfg.workers = (unsigned)opts_uint(&o, "workers");
+    hcfg.max_body = api_max_body(api);
     /* a GET's 32 KiB query (the API's own limit, answered in the envelope)
      * plus the SDK's ~1.5 KB of headers, with room to spare; libmicrohttpd
      * zeroes a pool of about this size per request, so no more */
     hcfg.max_header_bytes = 40u << 10;
-    hcfg.max_connections = (unsigned)maxconn;
-    hcfg.idle_timeout_s = (unsigned)idle;
+    hcfg.max_connections = (unsigned)opts_uint(&o, "max-connections");
+    hcfg.idle_timeout_s = (unsigned)opts_uint(&o, "idle-timeout");
     hcfg.quick = route_quick;
-    if (!(http = http_start(&hcfg, route, api, err, sizeof err))) {
-        log_error("cannot listen on %s: %s", listen, err);
+    if (!(http = http_start(&hcfg, route, &sv, err, sizeof err))) {
+        log_error("%s (another process may listen there: choose another --listen)", err);
         goto done;
     }
     log_info("listening on %s:%u (store %s%s%s)", host, http_port(http), st->name,
@@ -201,8 +381,13 @@ int server_main(int argc, char **argv)
     if (notify_watchdog_start(store_alive, st) != 0)
         log_warn("cannot start the watchdog thread");
 
-    while (sigwait(&stop_signals, &sig) != 0)
-        ;
+    for (;;) {
+        if (sigwait(&stop_signals, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reload(&sv, argc, argv);
+    }
     health_set(HEALTH_STOPPING);
     notify_stopping();
     log_info("shutting down (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -212,5 +397,8 @@ done:
     http_stop(http);
     api_free(api);
     store_close(st);
+    cors_set(&sv, NULL);
+    pthread_rwlock_destroy(&sv.cors_mu);
+    opts_free(&o);
     return rc;
 }

@@ -38,6 +38,9 @@ struct serr {
 
 /* ==== accounts and keys ==== */
 
+/* flow logs per region of an account created with quota 0 */
+#define STORE_DEFAULT_FLOWLOG_QUOTA 100
+
 struct account {
     uint64_t app_id;
     char uin[24];
@@ -115,27 +118,49 @@ struct tag {
     const char *value;
 };
 
+/* The flow log record, one row per field: the struct members, the store's
+ * columns (same names), the order and names of the API's FlowLog structure.
+ * X(kind, member, size, wire name, enclosing wire structure or NULL):
+ *   STR      char member[size], a string column; wire "" = not rendered
+ *   TIME     int64_t, unix seconds, a string column CreatedTime on the wire
+ *   TAGS     the borrowed list `tags` / `ntags`, the wire's TagSet
+ *   BOOL     int, 0 or 1
+ *   PERIOD   uint32_t, rendered only when not 0
+ * Rows are in the wire order. A new field is a row here (and, for a
+ * backend, a migration adding its column). */
+#define FLOWLOG_FIELDS(X)                                                                        \
+    X(STR, vpc_id, 32, "VpcId", NULL) /* "" for CCN */                                           \
+    X(STR, id, 16, "FlowLogId", NULL) /* fl-xxxxxxxx */                                          \
+    X(STR, name, 244, "FlowLogName", NULL) /* <= 60 characters */                                \
+    X(STR, resource_type, 20, "ResourceType", NULL)                                              \
+    X(STR, resource_id, 80, "ResourceId", NULL)                                                  \
+    X(STR, traffic_type, 8, "TrafficType", NULL)                                                 \
+    X(STR, cloud_log_id, 40, "CloudLogId", NULL)                                                 \
+    X(STR, cloud_log_state, 16, "CloudLogState", NULL)                                           \
+    X(STR, description, 2052, "FlowLogDescription", NULL)                                        \
+    X(TIME, created_at, 0, "CreatedTime", NULL)                                                  \
+    X(TAGS, tags, 0, "TagSet", NULL)                                                             \
+    X(BOOL, enable, 0, "Enable", NULL)                                                           \
+    X(STR, storage_type, 8, "StorageType", NULL)                                                 \
+    X(STR, storage_id, 80, "StorageId", "FlowLogStorage")                                        \
+    X(STR, storage_topic, 256, "StorageTopic", "FlowLogStorage")                                 \
+    X(STR, cloud_log_region, 32, "CloudLogRegion", NULL)                                         \
+    X(PERIOD, period, 0, "Period", NULL) /* 0 unless CCN */                                      \
+    X(STR, uin, 24, "", NULL)                                                                  \
+    X(STR, region, 32, "", NULL)
+
+#define FLOWLOG_MEMBER_STR(member, size) char member[size];
+#define FLOWLOG_MEMBER_TIME(member, size) int64_t member;
+#define FLOWLOG_MEMBER_TAGS(member, size)                                                        \
+    const struct tag *member;                                                                    \
+    size_t n##member;
+#define FLOWLOG_MEMBER_BOOL(member, size) int member;
+#define FLOWLOG_MEMBER_PERIOD(member, size) uint32_t member;
+
 struct flowlog {
-    char id[16]; /* fl-xxxxxxxx */
-    char uin[24];
-    char region[32];
-    char vpc_id[32]; /* "" for CCN */
-    char name[244];  /* <= 60 characters */
-    char description[2052];
-    char resource_type[20];
-    char resource_id[80];
-    char traffic_type[8];
-    char cloud_log_id[40];
-    char cloud_log_region[32];
-    char cloud_log_state[16];
-    char storage_type[8];
-    char storage_id[80];
-    char storage_topic[256];
-    uint32_t period; /* 0 unless CCN */
-    int enable;
-    int64_t created_at; /* unix seconds */
-    const struct tag *tags;
-    size_t ntags;
+#define X(kind, member, size, wire, group) FLOWLOG_MEMBER_##kind(member, size)
+    FLOWLOG_FIELDS(X)
+#undef X
 };
 
 typedef void (*flowlog_cb)(void *ud, const struct flowlog *fl);

@@ -7,12 +7,29 @@
 
 #include "base/util.h"
 
+/* Every region where Tencent Cloud offers VPC (sources in docs/API.md,
+ * "Regions"): mainland, finance (-fsi), industry, edge (-ec) and
+ * international. */
 static const char *const regions[] = {
-    "ap-guangzhou", "ap-shanghai",      "ap-nanjing",      "ap-beijing",       "ap-chengdu",
-    "ap-chongqing", "ap-hongkong",      "ap-singapore",    "ap-bangkok",       "ap-jakarta",
-    "ap-seoul",     "ap-tokyo",         "ap-mumbai",       "na-siliconvalley", "na-ashburn",
-    "na-toronto",   "eu-frankfurt",     "eu-moscow",       "sa-saopaulo",      "ap-shanghai-fsi",
-    "ap-shenzhen-fsi", "ap-guangzhou-open", "ap-xian-ec",  "ap-guiyang",       NULL};
+    /* South China */
+    "ap-guangzhou", "ap-shenzhen", "ap-shenzhen-fsi", "ap-guangzhou-open", "ap-qingyuan",
+    "ap-qingyuan-xinan", "ap-shenzhen-sycft",
+    /* East China */
+    "ap-shanghai", "ap-shanghai-fsi", "ap-nanjing", "ap-jinan-ec", "ap-hangzhou-ec",
+    "ap-fuzhou-ec", "ap-hefei-ec", "ap-shanghai-adc",
+    /* North China */
+    "ap-beijing", "ap-beijing-fsi", "ap-tianjin", "ap-shijiazhuang-ec",
+    /* Central, Northeast, Northwest China */
+    "ap-wuhan-ec", "ap-changsha-ec", "ap-zhengzhou-ec", "ap-shenyang-ec", "ap-xian-ec",
+    "ap-xibei-ec",
+    /* Southwest China */
+    "ap-chengdu", "ap-chongqing", "ap-guiyang",
+    /* Hong Kong, Macao, Taiwan */
+    "ap-hongkong", "ap-taipei",
+    /* international */
+    "ap-singapore", "ap-bangkok", "ap-jakarta", "ap-seoul", "ap-tokyo", "ap-mumbai",
+    "na-siliconvalley", "na-ashburn", "na-toronto", "eu-frankfurt", "eu-moscow", "sa-saopaulo",
+    NULL};
 
 int str_in(const char *s, const char *const *set)
 {
@@ -87,15 +104,35 @@ enum api_err check_chars(const char *s, long max, const char *param, struct apie
     return API_E_OK;
 }
 
-const char *resource_prefix(const char *t)
+static const struct resource_type resource_types[] = {
+    {"VPC", RES_VPC, "vpc"}, {"SUBNET", RES_SUBNET, "subnet"}, {"NETWORKINTERFACE", RES_ENI, "eni"},
+    {"CCN", RES_CCN, "ccn"}, {"NAT", RES_NAT, "nat"},          {"DCG", RES_DCG, "dcg"},
+};
+
+const struct resource_type *resource_type_at(size_t i)
 {
-    static const char *const map[][2] = {{"VPC", "vpc"}, {"SUBNET", "subnet"},
-                                         {"NETWORKINTERFACE", "eni"}, {"CCN", "ccn"},
-                                         {"NAT", "nat"}, {"DCG", "dcg"}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(t, map[i][0]) == 0)
-            return map[i][1];
+    return i < sizeof resource_types / sizeof resource_types[0] ? &resource_types[i] : NULL;
+}
+
+const struct resource_type *resource_type_find(const char *type)
+{
+    const struct resource_type *t;
+    for (size_t i = 0; (t = resource_type_at(i)); i++)
+        if (strcmp(type, t->type) == 0)
+            return t;
     return NULL;
+}
+
+const char *resource_prefix(const char *type)
+{
+    const struct resource_type *t = resource_type_find(type);
+    return t ? t->prefix : NULL;
+}
+
+int traffic_type_known(const char *t)
+{
+    static const char *const traffic_types[] = {"ACCEPT", "REJECT", "ALL", NULL};
+    return str_in(t, traffic_types);
 }
 
 enum api_err check_id(const char *id, const char *prefix, const char *param, struct apierr *e)

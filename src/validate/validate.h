@@ -8,8 +8,10 @@
 #include <stdint.h>
 
 #include "base/apierr.h"
+#include "store/store.h" /* enum res_kind */
 
-/** True if `r` is one of the regions of common.md §7. */
+/** True if `r` is one of the regions served (the list in validate.c, in
+ * the spec's order; docs/API.md). */
 int region_known(const char *r);
 
 /** The i-th region of that list (a fixed order), or NULL past its end. */
@@ -30,9 +32,26 @@ int str_in(const char *s, const char *const *set);
  * else VALUE_RANGE for `param`. Invalid UTF-8 is VALUE_MALFORMED. */
 enum api_err check_chars(const char *s, long max, const char *param, struct apierr *e);
 
+/** A flow log's ResourceType: its wire name, the inventory kind of the
+ * resource it names, and that resource's id prefix. */
+struct resource_type {
+    const char *type; /* "NETWORKINTERFACE" */
+    enum res_kind kind; /* RES_ENI */
+    const char *prefix; /* "eni" */
+};
+
+/** The ResourceType named `type`, or NULL if there is none. */
+const struct resource_type *resource_type_find(const char *type);
+
+/** The i-th ResourceType (the spec's order), or NULL past the last. */
+const struct resource_type *resource_type_at(size_t i);
+
 /** The id prefix of a ResourceType ("VPC" -> "vpc", "NETWORKINTERFACE" ->
  * "eni", ...), or NULL if the type is unknown. */
 const char *resource_prefix(const char *resource_type);
+
+/** True if `t` is a TrafficType (ACCEPT, REJECT, ALL). */
+int traffic_type_known(const char *t);
 
 /** API_E_OK if `id` is `prefix` + "-" + 8 of [0-9a-z], else VALUE_MALFORMED
  * naming `param`. */

@@ -7,7 +7,7 @@
  *  - a failure leaves a non-empty, NUL-terminated reason;
  *  - a success has every field NUL-terminated within its array, a
  *    1..128-byte printable SecretId, a YYYY-MM-DD date, a service of
- *    [a-z0-9-]+, SignedHeaders that include content-type and host, and a
+ *    [a-z0-9-:[]]+ (':' '[' ']' for the Node SDK's "localhost:PORT"), SignedHeaders that include content-type and host, and a
  *    signature of 64 lower-case hex digits;
  *  - a success re-serialised in the SDK's exact layout parses to the same
  *    fields (nothing the parser accepted depended on the layout).
@@ -26,7 +26,8 @@ static int service_ok(const char *s)
     if (!*s)
         return 0;
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == ':' ||
+              *s == '[' || *s == ']'))
             return 0;
     return 1;
 }

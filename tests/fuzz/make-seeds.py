@@ -13,7 +13,7 @@ repository). Writes, under tests/fuzz/:
   api.dict                        field names of every input shape (from
                                   src/api/schema_gen.c and schema_extra.c),
                                   action names (spec_actions[] and the
-                                  routing table in src/api/actions.c),
+                                  routing table in src/api/action_table.c),
                                   protocol tokens
 
 Files named regress-* (crashes found by fuzzing, see docs/FUZZING.md) are
@@ -48,7 +48,7 @@ def read_schema():
     table = text[text.index("spec_actions[] = {"):]
     actions = re.findall(r'\{"(\w+)", "[\w-]+", "[\d-]+", &shape_\w+\}', table)
     extra = ""
-    for name in ("schema_extra.c", "actions.c"):
+    for name in ("schema_extra.c", "action_table.c"):
         path = os.path.join(ROOT, "src", "api", name)
         if os.path.exists(path):
             extra += open(path, encoding="utf-8").read()

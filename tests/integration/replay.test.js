@@ -217,3 +217,29 @@ describe("flowlogd replay formats", () => {
     assert.ok(tcp.every((f) => f[5] !== "egress" || (Number(f[4]) & 0x10) === 0));
   });
 });
+
+describe("flowlogd records (the files sink's reader)", () => {
+  test("prints a flow log's windows in order, bounded by --since/--until", () => {
+    const data = path.join(dir, "data");
+    const fl = path.join(data, "records", "fl-rec00001");
+    fs.mkdirSync(fl, { recursive: true });
+    fs.writeFileSync(path.join(fl, "1700000100-1700000160.log"), "w2\n");
+    fs.writeFileSync(path.join(fl, "1700000040-1700000100.log"), "w1\n");
+    fs.writeFileSync(path.join(fl, "1700000040-1700000100.1.log"), "w1 again\n");
+    fs.writeFileSync(path.join(fl, ".tmp-1700000160-1-0"), "half written\n");
+    let r = run(BIN, ["records", "--data", data, "fl-rec00001"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "w1\nw1 again\nw2\n");
+    r = run(BIN, ["records", "--records", path.join(data, "records"), "fl-rec00001", "--since", "1700000100"]);
+    assert.equal(r.stdout, "w2\n");
+    r = run(BIN, ["records", "--data", data, "fl-rec00001", "--until", "2023-11-14T22:15:00Z"]);
+    assert.equal(r.stdout, "w1\nw1 again\n"); // 1700000100
+    r = run(BIN, ["records", "--data", data, "fl-nothing0"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no records for fl-nothing0/);
+    r = run(BIN, ["records", "--data", data, "../etc"]);
+    assert.equal(r.status, 2);
+    r = run(BIN, ["records", "--data", data, "fl-rec00001", "--since", "yesterday"]);
+    assert.equal(r.status, 2);
+  });
+});

@@ -167,7 +167,7 @@ describe("sts GetCallerIdentity", () => {
 
 describe("flowlogd call with TENCENTCLOUD_* variables", () => {
   const call = (args, env) => h.cli(["call", "--endpoint", ctx.server.url, ...args], { env });
-  const clean = { TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "", TENCENTCLOUD_SESSION_TOKEN: "", TENCENTCLOUD_REGION: "" };
+  const clean = { TENCENTCLOUD_SECRET_ID: "", TENCENTCLOUD_SECRET_KEY: "", TENCENTCLOUD_SESSION_TOKEN: "", TENCENTCLOUD_SECURITY_TOKEN: "", TENCENTCLOUD_REGION: "" };
 
   test("credential and region from the environment", () => {
     const r = call(["DescribeFlowLogs", "{}"], Object.assign({}, clean, {
@@ -194,6 +194,9 @@ describe("flowlogd call with TENCENTCLOUD_* variables", () => {
     const r2 = call(["--version", "2018-08-13", "GetCallerIdentity"], Object.assign({}, env, { TENCENTCLOUD_SESSION_TOKEN: "" }));
     assert.equal(r2.status, 1);
     assert.match(r2.stdout, /AuthFailure\.TokenFailure/);
+    // Terraform's variable name for the token works too
+    const r3 = call(["--version", "2018-08-13", "GetCallerIdentity"], Object.assign({}, env, { TENCENTCLOUD_SESSION_TOKEN: "", TENCENTCLOUD_SECURITY_TOKEN: k.Token }));
+    assert.equal(r3.status, 0, r3.stdout + r3.stderr);
   });
 
   test("flags win over the environment", () => {

@@ -4,7 +4,7 @@
 // GetResources, for flow logs (ServiceType vpc, prefix fl); the six-segment
 // names, the empty uin Terraform sends, other accounts' uins never
 // honoured, the same tags as CreateFlowLog / DescribeFlowLogs, the tag rules
-// and their error codes, and form/v1 requests.
+// and their error codes (the tag service's own, issue 13 §4), and form/v1 requests.
 "use strict";
 
 const { describe, test, before, after } = require("node:test");
@@ -73,8 +73,8 @@ describe("ModifyResourceTags", () => {
     const id = await newFlowLog();
     const res = L.flName(id);
     await fails(t.ModifyResourceTags({ Resource: res }), "MissingParameter");
-    await fails(t.ModifyResourceTags({ Resource: res, ReplaceTags: [] }), "InvalidParameterValue.Empty");
-    await fails(t.ModifyResourceTags({ Resource: res, DeleteTags: [] }), "InvalidParameterValue.Empty");
+    await fails(t.ModifyResourceTags({ Resource: res, ReplaceTags: [] }), "InvalidParameterValue", { mention: "ReplaceTags" });
+    await fails(t.ModifyResourceTags({ Resource: res, DeleteTags: [] }), "InvalidParameterValue", { mention: "DeleteTags" });
     await fails(
       t.ModifyResourceTags({ Resource: res, ReplaceTags: [{ TagKey: "a", TagValue: "1" }], DeleteTags: [{ TagKey: "a" }] }),
       "InvalidParameterValue.DeleteTagsParamError",
@@ -93,25 +93,25 @@ describe("ModifyResourceTags", () => {
     const id = await newFlowLog();
     const res = L.flName(id);
     const rep = (tags) => t.ModifyResourceTags({ Resource: res, ReplaceTags: tags });
-    await fails(rep([{ TagKey: "a", TagValue: "1" }, { TagKey: "a", TagValue: "2" }]), "InvalidParameterValue.TagDuplicateKey");
-    await fails(rep([{ TagKey: "", TagValue: "1" }]), "InvalidParameterValue.TagInvalidKeyLen");
-    await fails(rep([{ TagKey: "k".repeat(128), TagValue: "1" }]), "InvalidParameterValue.TagInvalidKeyLen");
-    await fails(rep([{ TagKey: "qcloud:x", TagValue: "1" }]), "UnsupportedOperation.TagSystemReservedTagKey");
-    await fails(rep([{ TagKey: "Project", TagValue: "1" }]), "UnsupportedOperation.TagSystemReservedTagKey");
-    await fails(rep([{ TagKey: "a#b", TagValue: "1" }]), "InvalidParameterValue.TagInvalidKey");
-    await fails(rep([{ TagKey: "a", TagValue: "v".repeat(256) }]), "InvalidParameterValue.TagInvalidVal");
-    await fails(rep([{ TagKey: "a", TagValue: "semi;colon" }]), "InvalidParameterValue.TagInvalidVal");
+    await fails(rep([{ TagKey: "a", TagValue: "1" }, { TagKey: "a", TagValue: "2" }]), "InvalidParameterValue.TagKeyDuplicate", { mention: "ReplaceTags.1.TagKey" });
+    await fails(rep([{ TagKey: "", TagValue: "1" }]), "InvalidParameterValue.TagKeyEmpty", { mention: "ReplaceTags.0.TagKey" });
+    await fails(rep([{ TagKey: "k".repeat(128), TagValue: "1" }]), "InvalidParameterValue.TagKeyLengthExceeded", { mention: "ReplaceTags.0.TagKey" });
+    await fails(rep([{ TagKey: "qcloud:x", TagValue: "1" }]), "InvalidParameter.ReservedTagKey", { mention: "ReplaceTags.0.TagKey" });
+    await fails(rep([{ TagKey: "Project", TagValue: "1" }]), "InvalidParameter.ReservedTagKey");
+    await fails(rep([{ TagKey: "a#b", TagValue: "1" }]), "InvalidParameterValue.TagKeyCharacterIllegal", { mention: "ReplaceTags.0.TagKey" });
+    await fails(rep([{ TagKey: "a", TagValue: "v".repeat(256) }]), "InvalidParameterValue.TagValueLengthExceeded", { mention: "ReplaceTags.0.TagValue" });
+    await fails(rep([{ TagKey: "a", TagValue: "semi;colon" }]), "InvalidParameterValue.TagValueCharacterIllegal", { mention: "ReplaceTags.0.TagValue" });
     await rep([{ TagKey: "中文 key_1.2:3/4@(5)", TagValue: "值 [x]【y】（z）+-=" }]);
     assert.deepEqual(await tagSetOf(id), [{ Key: "中文 key_1.2:3/4@(5)", Value: "值 [x]【y】（z）+-=" }]);
   });
 
-  test("at most 50 keys after merging: LimitExceeded.TagKeyPerResourceExceeded, nothing changed", async () => {
+  test("at most 50 keys after merging: LimitExceeded.ResourceAttachedTags, nothing changed", async () => {
     const forty = Array.from({ length: 45 }, (_, i) => ({ Key: `k${i}`, Value: "v" }));
     const id = await newFlowLog(forty);
     const res = L.flName(id);
     await t.ModifyResourceTags({ Resource: res, ReplaceTags: Array.from({ length: 5 }, (_, i) => ({ TagKey: `n${i}`, TagValue: "v" })) });
     assert.equal((await tagSetOf(id)).length, 50);
-    await fails(t.ModifyResourceTags({ Resource: res, ReplaceTags: [{ TagKey: "one-more", TagValue: "v" }] }), "LimitExceeded.TagKeyPerResourceExceeded");
+    await fails(t.ModifyResourceTags({ Resource: res, ReplaceTags: [{ TagKey: "one-more", TagValue: "v" }] }), "LimitExceeded.ResourceAttachedTags");
     assert.equal((await tagSetOf(id)).length, 50);
     // replacing a value or swapping a key stays within 50
     await t.ModifyResourceTags({ Resource: res, ReplaceTags: [{ TagKey: "k0", TagValue: "w" }, { TagKey: "swap", TagValue: "v" }], DeleteTags: [{ TagKey: "k1" }] });
@@ -121,7 +121,7 @@ describe("ModifyResourceTags", () => {
     assert.deepEqual(after[49], { Key: "swap", Value: "v" });
   });
 
-  test("names: TagResourceFormatError, UnsupportedService, ResourceNotFound; another account's uin is never honoured", async () => {
+  test("names: ResourceDescriptionError (form or no such flow log), UnsupportedService; another account's uin is never honoured", async () => {
     const id = await newFlowLog();
     const rep = (resource) => t.ModifyResourceTags({ Resource: resource, ReplaceTags: [{ TagKey: "a", TagValue: "1" }] });
     for (const bad of [
@@ -135,18 +135,18 @@ describe("ModifyResourceTags", () => {
       `fl/${id}`,
       "",
     ]) {
-      await fails(rep(bad), "InvalidParameterValue.TagResourceFormatError");
+      await fails(rep(bad), "InvalidParameterValue.ResourceDescriptionError");
     }
     await fails(rep(`qcs::cvm:ap-guangzhou:uin/:instance/ins-12345678`), "InvalidParameter.UnsupportedService");
     await fails(rep(`qcs::vpc:ap-guangzhou:uin/:vpc/${A.ids.vpc}`), "InvalidParameter.UnsupportedService");
-    await fails(rep(L.flName("fl-zzzzzzzz")), "ResourceNotFound");
-    await fails(rep(L.flName(id, { region: "ap-shanghai" })), "ResourceNotFound");
+    await fails(rep(L.flName("fl-zzzzzzzz")), "InvalidParameterValue.ResourceDescriptionError");
+    await fails(rep(L.flName(id, { region: "ap-shanghai" })), "InvalidParameterValue.ResourceDescriptionError");
     // B names A's flow log: with A's uin, with its own, with none
-    await fails(tb.ModifyResourceTags({ Resource: L.flName(id, { uin: A.Uin }), ReplaceTags: [{ TagKey: "a", TagValue: "1" }] }), "ResourceNotFound");
-    await fails(tb.ModifyResourceTags({ Resource: L.flName(id, { uin: B.Uin }), ReplaceTags: [{ TagKey: "a", TagValue: "1" }] }), "ResourceNotFound");
-    await fails(tb.ModifyResourceTags({ Resource: L.flName(id), ReplaceTags: [{ TagKey: "a", TagValue: "1" }] }), "ResourceNotFound");
+    await fails(tb.ModifyResourceTags({ Resource: L.flName(id, { uin: A.Uin }), ReplaceTags: [{ TagKey: "a", TagValue: "1" }] }), "InvalidParameterValue.ResourceDescriptionError");
+    await fails(tb.ModifyResourceTags({ Resource: L.flName(id, { uin: B.Uin }), ReplaceTags: [{ TagKey: "a", TagValue: "1" }] }), "InvalidParameterValue.ResourceDescriptionError");
+    await fails(tb.ModifyResourceTags({ Resource: L.flName(id), ReplaceTags: [{ TagKey: "a", TagValue: "1" }] }), "InvalidParameterValue.ResourceDescriptionError");
     // A naming its own flow log under B's uin: not honoured either
-    await fails(t.ModifyResourceTags({ Resource: L.flName(id, { uin: B.Uin }), ReplaceTags: [{ TagKey: "a", TagValue: "1" }] }), "ResourceNotFound");
+    await fails(t.ModifyResourceTags({ Resource: L.flName(id, { uin: B.Uin }), ReplaceTags: [{ TagKey: "a", TagValue: "1" }] }), "InvalidParameterValue.ResourceDescriptionError");
     assert.deepEqual(await tagSetOf(id), []);
   });
 });
@@ -162,8 +162,8 @@ describe("TagResources and UnTagResources", () => {
       Tags: [{ TagKey: "team", TagValue: "net" }, { TagKey: "env", TagValue: "dev" }],
     });
     assert.deepEqual(r.FailedResources.map((f) => [f.Resource, f.Code]), [
-      [L.flName("fl-zzzzzzzz"), "ResourceNotFound"],
-      [foreign, "ResourceNotFound"],
+      [L.flName("fl-zzzzzzzz"), "InvalidParameterValue.ResourceDescriptionError"],
+      [foreign, "InvalidParameterValue.ResourceDescriptionError"],
     ]);
     assert.ok(r.FailedResources.every((f) => typeof f.Message === "string" && f.Message.length > 0));
     assert.deepEqual(await tagSetOf(id1), [{ Key: "team", Value: "net" }, { Key: "env", Value: "dev" }]);
@@ -173,7 +173,7 @@ describe("TagResources and UnTagResources", () => {
     assert.deepEqual(await tagSetOf(id1), [{ Key: "team", Value: "ops" }, { Key: "env", Value: "dev" }]);
 
     const u = await t.UnTagResources({ ResourceList: [L.flName(id1), L.flName(id2), L.flName("fl-yyyyyyyy")], TagKeys: ["team", "nope"] });
-    assert.deepEqual(u.FailedResources.map((f) => f.Code), ["ResourceNotFound"]);
+    assert.deepEqual(u.FailedResources.map((f) => f.Code), ["InvalidParameterValue.ResourceDescriptionError"]);
     assert.deepEqual(await tagSetOf(id1), [{ Key: "env", Value: "dev" }]);
     assert.deepEqual(await tagSetOf(id2), [{ Key: "keep", Value: "me" }, { Key: "env", Value: "dev" }]);
   });
@@ -182,7 +182,7 @@ describe("TagResources and UnTagResources", () => {
     const full = await newFlowLog(Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: "v" })));
     const other = await newFlowLog();
     const r = await t.TagResources({ ResourceList: [L.flName(full), L.flName(other)], Tags: [{ TagKey: "extra", TagValue: "v" }] });
-    assert.deepEqual(r.FailedResources.map((f) => [f.Resource, f.Code]), [[L.flName(full), "LimitExceeded.TagKeyPerResourceExceeded"]]);
+    assert.deepEqual(r.FailedResources.map((f) => [f.Resource, f.Code]), [[L.flName(full), "LimitExceeded.ResourceAttachedTags"]]);
     assert.deepEqual(await tagSetOf(other), [{ Key: "extra", Value: "v" }]);
     assert.equal((await tagSetOf(full)).length, 50);
   });
@@ -192,12 +192,12 @@ describe("TagResources and UnTagResources", () => {
     const eleven = Array.from({ length: 11 }, () => L.flName(id));
     await fails(t.TagResources({ ResourceList: eleven, Tags: [{ TagKey: "a", TagValue: "1" }] }), "LimitExceeded.ResourceNumPerRequest");
     await fails(t.TagResources({ ResourceList: [L.flName(id)], Tags: Array.from({ length: 11 }, (_, i) => ({ TagKey: `k${i}`, TagValue: "v" })) }), "LimitExceeded.TagNumPerRequest");
-    await fails(t.TagResources({ ResourceList: [], Tags: [{ TagKey: "a", TagValue: "1" }] }), "InvalidParameterValue.Empty");
-    await fails(t.TagResources({ ResourceList: [L.flName(id), "bogus"], Tags: [{ TagKey: "a", TagValue: "1" }] }), "InvalidParameterValue.TagResourceFormatError");
-    await fails(t.TagResources({ ResourceList: [L.flName(id)], Tags: [{ TagKey: "tencent-x", TagValue: "1" }] }), "UnsupportedOperation.TagSystemReservedTagKey");
+    await fails(t.TagResources({ ResourceList: [], Tags: [{ TagKey: "a", TagValue: "1" }] }), "InvalidParameterValue", { mention: "ResourceList" });
+    await fails(t.TagResources({ ResourceList: [L.flName(id), "bogus"], Tags: [{ TagKey: "a", TagValue: "1" }] }), "InvalidParameterValue.ResourceDescriptionError");
+    await fails(t.TagResources({ ResourceList: [L.flName(id)], Tags: [{ TagKey: "tencent-x", TagValue: "1" }] }), "InvalidParameter.ReservedTagKey", { mention: "Tags.0.TagKey" });
     await fails(t.UnTagResources({ ResourceList: eleven, TagKeys: ["a"] }), "LimitExceeded.ResourceNumPerRequest");
     await fails(t.UnTagResources({ ResourceList: [L.flName(id)], TagKeys: Array.from({ length: 11 }, (_, i) => `k${i}`) }), "LimitExceeded.TagNumPerRequest");
-    await fails(t.UnTagResources({ ResourceList: [L.flName(id)], TagKeys: [""] }), "InvalidParameterValue.TagInvalidKeyLen");
+    await fails(t.UnTagResources({ ResourceList: [L.flName(id)], TagKeys: [""] }), "InvalidParameterValue.TagKeyEmpty", { mention: "TagKeys.0" });
     await fails(t.UnTagResources({ ResourceList: [`qcs::cdn::uin/:domain/x`], TagKeys: ["a"] }), "InvalidParameter.UnsupportedService");
     assert.deepEqual(await tagSetOf(id), []);
   });
@@ -250,10 +250,10 @@ describe("DescribeResourceTagsByResourceIds", () => {
     await fails(describeTags(t, [id], { ResourceRegion: "moon-1" }), "InvalidParameterValue.RegionInvalid");
     await fails(describeTags(t, [id], { ResourceRegion: "" }), "InvalidParameterValue.RegionInvalid");
     await fails(describeTags(t, ["fl_123"]), "InvalidParameterValue.ResourceIdInvalid");
-    await fails(describeTags(t, Array.from({ length: 51 }, () => id)), "InvalidParameterValue.LimitExceeded");
-    await fails(describeTags(t, []), "InvalidParameterValue.Empty");
-    await fails(describeTags(t, [id], { Limit: 0 }), "InvalidParameterValue.Range");
-    await fails(describeTags(t, [id], { Category: "Other" }), "InvalidParameterValue.Range");
+    await fails(describeTags(t, Array.from({ length: 51 }, () => id)), "InvalidParameterValue", { mention: "ResourceIds" });
+    await fails(describeTags(t, []), "InvalidParameterValue", { mention: "ResourceIds" });
+    await fails(describeTags(t, [id], { Limit: 0 }), "InvalidParameterValue", { mention: "Limit" });
+    await fails(describeTags(t, [id], { Category: "Other" }), "InvalidParameterValue", { mention: "Category" });
   });
 });
 
@@ -327,14 +327,14 @@ describe("GetResources", () => {
   test("errors: PaginationTokenInvalid, MaxResults, counts, duplicate keys, names", async () => {
     await fails(t.GetResources({ PaginationToken: "garbage" }), "InvalidParameter.PaginationTokenInvalid");
     await fails(t.GetResources({ PaginationToken: "ap-nowhere/fl-aaaaaaaa" }), "InvalidParameter.PaginationTokenInvalid");
-    await fails(t.GetResources({ MaxResults: 201 }), "InvalidParameterValue.Range");
-    await fails(t.GetResources({ MaxResults: 0 }), "InvalidParameterValue.Range");
+    await fails(t.GetResources({ MaxResults: 201 }), "InvalidParameterValue", { mention: "MaxResults" });
+    await fails(t.GetResources({ MaxResults: 0 }), "InvalidParameterValue", { mention: "MaxResults" });
     await fails(t.GetResources({ TagFilters: Array.from({ length: 7 }, (_, i) => ({ TagKey: `k${i}` })) }), "LimitExceeded.TagNumPerRequest");
     await fails(t.GetResources({ TagFilters: [{ TagKey: "k", TagValue: Array.from({ length: 11 }, (_, i) => `v${i}`) }] }), "LimitExceeded.TagNumPerRequest");
-    await fails(t.GetResources({ TagFilters: [{ TagKey: "k" }, { TagKey: "k" }] }), "InvalidParameterValue.TagDuplicateKey");
-    await fails(t.GetResources({ TagFilters: [{ TagKey: "" }] }), "InvalidParameterValue.TagInvalidKeyLen");
+    await fails(t.GetResources({ TagFilters: [{ TagKey: "k" }, { TagKey: "k" }] }), "InvalidParameterValue.TagKeyDuplicate", { mention: "TagFilters.1.TagKey" });
+    await fails(t.GetResources({ TagFilters: [{ TagKey: "" }] }), "InvalidParameterValue.TagKeyEmpty", { mention: "TagFilters.0.TagKey" });
     await fails(t.GetResources({ ResourceList: Array.from({ length: 11 }, () => L.flName(mine.a)) }), "LimitExceeded.ResourceNumPerRequest");
-    await fails(t.GetResources({ ResourceList: ["qcs::vpc:ap-guangzhou:uin/:fl"] }), "InvalidParameterValue.TagResourceFormatError");
+    await fails(t.GetResources({ ResourceList: ["qcs::vpc:ap-guangzhou:uin/:fl"] }), "InvalidParameterValue.ResourceDescriptionError");
   });
 });
 
@@ -360,7 +360,7 @@ describe("encodings and routing", () => {
     assert.equal((await describeTags(get, [id])).TotalCount, 2);
     assert.deepEqual(await tagSetOf(id), [{ Key: "via", Value: "form" }, { Key: "sdk", Value: "1" }]);
     const en = L.tagClient({ endpoint: ctx.server.endpoint, secretId: A.SecretId, secretKey: A.SecretKey, language: "en-US" });
-    await fails(en.ModifyResourceTags({ Resource: "nope", ReplaceTags: [{ TagKey: "a", TagValue: "b" }] }), "InvalidParameterValue.TagResourceFormatError", { mention: "six-segment" });
+    await fails(en.ModifyResourceTags({ Resource: "nope", ReplaceTags: [{ TagKey: "a", TagValue: "b" }] }), "InvalidParameterValue.ResourceDescriptionError", { mention: "six-segment" });
     const tr = await en.TagResources({ ResourceList: [L.flName("fl-zzzzzzzz")], Tags: [{ TagKey: "a", TagValue: "b" }] });
     assert.match(tr.FailedResources[0].Message, /does not exist/);
   });

@@ -87,13 +87,14 @@ test("data directory 0700 and data files 0600, whatever the umask", async (t) =>
   assert.deepEqual(bad, []);
 });
 
-test("no SecretKey in any log line, API answer or CLI error, after failures of every auth kind", { timeout: 60000 }, async (t) => {
+for (const fmt of ["text", "json"])
+test(`no SecretKey in any log line (--log-format ${fmt}), API answer or CLI error, after failures of every auth kind`, { timeout: 60000 }, async (t) => {
   const dataDir = h.tmpDir("secrets-logs");
   const [A, B] = L.makeAccounts(dataDir, 2, { extraEnis: 4 });
   const restricted = h.createKey(dataDir, A.Uin, "DescribeFlowLogs");
   const extraKey = h.createKey(dataDir, B.Uin);
   const secrets = [A.SecretKey, B.SecretKey, restricted.SecretKey, extraKey.SecretKey];
-  const srv = await h.startServer({ dataDir, args: ["--log-level", "debug", "--rate-limit", "100000"] });
+  const srv = await h.startServer({ dataDir, args: ["--log-level", "debug", "--log-format", fmt, "--rate-limit", "100000"] });
   servers.push(srv);
   const port = srv.port;
   const texts = []; // every answer body and CLI output
@@ -171,6 +172,18 @@ test("no SecretKey in any log line, API answer or CLI error, after failures of e
     "MissingParameter",
   ];
   for (const c of wanted) assert.ok(codes.has(c), `the run did not produce ${c} (got ${[...codes].join(", ")})`);
+  if (fmt === "json") {
+    // every line on stderr is one JSON object (stdout's "listening on" is the readiness line)
+    const bad = logs.filter((l) => !/^listening on /.test(l)).filter((l) => {
+      try {
+        const j = JSON.parse(l);
+        return !(j.time && j.level && typeof j.msg === "string");
+      } catch (_) {
+        return true;
+      }
+    });
+    assert.deepEqual(bad, [], "log lines that are not JSON objects");
+  }
   const leaks = [];
   for (const s of secrets) {
     logs.forEach((l, i) => l.includes(s) && leaks.push(`log line ${i + 1}: ${l}`));
@@ -408,7 +421,8 @@ test("account B cannot read, modify, enable, disable or delete A's flow logs, no
     [aVpc, a.vpc],
   ]) {
     const idv = Object.assign({ FlowLogId: fl.FlowLogId }, vpc ? { VpcId: vpc } : {});
-    await expectCode(`DescribeFlowLog ${fl.ResourceType}`, "DescribeFlowLog", idv, "ResourceNotFound");
+    // DescribeFlowLog requires VpcId (issue 13 §4): for the CCN one, any VPC of B's
+    await expectCode(`DescribeFlowLog ${fl.ResourceType}`, "DescribeFlowLog", Object.assign({ VpcId: B.ids.vpc }, idv), "ResourceNotFound");
     await expectEmpty(`DescribeFlowLogs FlowLogId ${fl.ResourceType}`, { FlowLogId: fl.FlowLogId });
     await expectCode(`ModifyFlowLogAttribute ${fl.ResourceType}`, "ModifyFlowLogAttribute", Object.assign({ FlowLogName: "by-B", FlowLogDescription: "by B" }, idv), "ResourceNotFound");
     await expectCode(`EnableFlowLogs ${fl.ResourceType}`, "EnableFlowLogs", { FlowLogIds: [fl.FlowLogId] }, "ResourceNotFound");

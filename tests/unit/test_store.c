@@ -28,33 +28,17 @@
 
 /* ==== fixture: a fresh data directory and store per test ==== */
 
-struct fx {
-    char dir[64];
-    char data[96]; /* dir/data: created by the store */
-    struct store *s;
-    struct account acct;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    struct serr e = {{0}};
-    assert_non_null(f);
-    f->s = fixture_open(f->dir, f->data, "flowlogd-test");
-    assert_int_equal(store_account_create(f->s, 0, &f->acct, &e), STORE_OK);
-    *state = f;
-    return 0;
+    return store_fx_setup(state, "flowlogd-test", 1);
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    fixture_close(f->s, f->dir);
-    free(f);
-    return 0;
+    return store_fx_teardown(state);
 }
 
-static void reopen(struct fx *f)
+static void reopen(struct store_fx *f)
 {
     struct serr e = {{0}};
     store_close(f->s);
@@ -144,7 +128,7 @@ static int get_one(struct store *s, const char *uin, const char *region, const c
 
 static void test_file_modes(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     static const char *const files[] = {"flowlogd.db", "flowlogd.db-wal", "flowlogd.db-shm"};
     struct stat sb;
     char p[160];
@@ -160,7 +144,7 @@ static void test_file_modes(void **state)
     /* a write makes sure -wal and -shm exist */
     struct key_info k;
     struct serr e = {{0}};
-    assert_int_equal(store_key_create(f->s, f->acct.uin, NULL, &k, &e), STORE_OK);
+    assert_int_equal(store_key_create(f->s, f->a.uin, NULL, &k, &e), STORE_OK);
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", f->data, files[i]);
         assert_int_equal(stat(p, &sb), 0);
@@ -171,15 +155,15 @@ static void test_file_modes(void **state)
 
 static void test_reopen_keeps_data(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct key_info k, k2;
     struct flowlog fl;
     struct tag tags[] = {{"env", "prod"}};
     struct got g;
 
-    assert_int_equal(store_key_create(f->s, f->acct.uin, "DescribeFlowLogs", &k, &e), STORE_OK);
-    fl_init(&fl, f->acct.uin, RG, "fl-reopen1", "keep", "VPC", "vpc-keep", 100);
+    assert_int_equal(store_key_create(f->s, f->a.uin, "DescribeFlowLogs", &k, &e), STORE_OK);
+    fl_init(&fl, f->a.uin, RG, "fl-reopen1", "keep", "VPC", "vpc-keep", 100);
     fl.tags = tags;
     fl.ntags = 1;
     assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
@@ -187,7 +171,7 @@ static void test_reopen_keeps_data(void **state)
     assert_int_equal(store_key_lookup(f->s, k.secret_id, &k2, &e), STORE_OK);
     assert_string_equal(k2.secret_key, k.secret_key);
     assert_string_equal(k2.actions, ",DescribeFlowLogs,");
-    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-reopen1", &g), STORE_OK);
+    assert_int_equal(get_one(f->s, f->a.uin, RG, "fl-reopen1", &g), STORE_OK);
     assert_int_equal(g.n, 1);
     assert_string_equal(g.rows[0].name, "keep");
     assert_string_equal(g.tags[0], "env=prod;");
@@ -228,7 +212,7 @@ static long long file_int(const char *data, const char *sql)
  * pages get their index (8). */
 static void test_migration_2_to_6(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct flowlog fl;
     char id[16], rid[32], name[16];
@@ -241,7 +225,7 @@ static void test_migration_2_to_6(void **state)
         snprintf(id, sizeof id, "fl-mig%05d", i);
         snprintf(rid, sizeof rid, "eni-mig%05d", i);
         snprintf(name, sizeof name, "n%02d", 11 - i);
-        fl_init(&fl, f->acct.uin, RG, id, name, "NETWORKINTERFACE", rid, 1700000000 + i);
+        fl_init(&fl, f->a.uin, RG, id, name, "NETWORKINTERFACE", rid, 1700000000 + i);
         snprintf(fl.vpc_id, sizeof fl.vpc_id, "%s", i % 3 ? "vpc-aaaaaaaa" : "vpc-bbbbbbbb");
         assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
     }
@@ -311,7 +295,7 @@ static void test_migration_2_to_6(void **state)
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_stat1 WHERE idx IN "
                                        "('flowlogs_name', 'flowlogs_vpc')"), 0);
     {
-        struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .vpc_id = "vpc-aaaaaaaa",
+        struct flowlog_query q = {.uin = f->a.uin, .region = RG, .vpc_id = "vpc-aaaaaaaa",
                                   .order = ORDER_NAME, .limit = 5};
         memset(&g, 0, sizeof g);
         assert_int_equal(store_flowlog_query(f->s, &q, collect, &g, &total, &e), STORE_OK);
@@ -325,11 +309,11 @@ static void test_migration_2_to_6(void **state)
     assert_string_equal(g.rows[3].name, "n04");
     assert_string_equal(g.rows[4].name, "n06");
     {
-        struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .limit = 1};
+        struct flowlog_query q = {.uin = f->a.uin, .region = RG, .limit = 1};
         assert_int_equal(store_flowlog_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
     }
     assert_int_equal(total, 12); /* the region's count: the sum of its VPCs' */
-    fl_init(&fl, f->acct.uin, RG, "fl-mig99999", "q", "NETWORKINTERFACE", "eni-mig99999", 1);
+    fl_init(&fl, f->a.uin, RG, "fl-mig99999", "q", "NETWORKINTERFACE", "eni-mig99999", 1);
     assert_int_equal(store_flowlog_create(f->s, &fl, 12, &e), STORE_QUOTA);
     assert_int_equal(store_flowlog_create(f->s, &fl, 13, &e), STORE_OK);
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
@@ -339,42 +323,42 @@ static void test_migration_2_to_6(void **state)
 
 static void test_accounts_and_keys(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct account a2;
     struct key_info k, got;
 
     /* quota 0 -> 100; AppId 10 digits starting 1; Uin 12 digits */
-    assert_int_equal(f->acct.flowlog_quota, 100);
-    assert_true(f->acct.app_id >= 1000000000u && f->acct.app_id <= 1999999999u);
-    assert_int_equal(strlen(f->acct.uin), 12);
-    assert_int_equal(strspn(f->acct.uin, "0123456789"), 12);
+    assert_int_equal(f->a.flowlog_quota, 100);
+    assert_true(f->a.app_id >= 1000000000u && f->a.app_id <= 1999999999u);
+    assert_int_equal(strlen(f->a.uin), 12);
+    assert_int_equal(strspn(f->a.uin, "0123456789"), 12);
     assert_int_equal(store_account_create(f->s, 7, &a2, &e), STORE_OK);
     assert_int_equal(a2.flowlog_quota, 7);
-    assert_string_not_equal(a2.uin, f->acct.uin);
+    assert_string_not_equal(a2.uin, f->a.uin);
 
-    assert_int_equal(store_key_create(f->s, f->acct.uin, NULL, &k, &e), STORE_OK);
+    assert_int_equal(store_key_create(f->s, f->a.uin, NULL, &k, &e), STORE_OK);
     assert_int_equal(strlen(k.secret_id), 36);
     assert_memory_equal(k.secret_id, "AKID", 4);
     assert_int_equal(strspn(k.secret_id + 4, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"), 32);
     assert_int_equal(strlen(k.secret_key), 32);
     assert_string_equal(k.actions, "");
-    assert_int_equal(k.account.app_id, f->acct.app_id);
+    assert_int_equal(k.account.app_id, f->a.app_id);
 
     memset(&got, 0, sizeof got);
     assert_int_equal(store_key_lookup(f->s, k.secret_id, &got, &e), STORE_OK);
     assert_string_equal(got.secret_id, k.secret_id);
     assert_string_equal(got.secret_key, k.secret_key);
     assert_string_equal(got.actions, "");
-    assert_int_equal(got.account.app_id, f->acct.app_id);
-    assert_string_equal(got.account.uin, f->acct.uin);
+    assert_int_equal(got.account.app_id, f->a.app_id);
+    assert_string_equal(got.account.uin, f->a.uin);
     assert_int_equal(got.account.flowlog_quota, 100);
     assert_int_equal(got.account.rate_limit, 0);
     assert_string_equal(got.token, ""); /* a permanent key */
     assert_int_equal(got.expires, 0);
 
     /* a temporary key: a 64-character token and its end, both read back */
-    assert_int_equal(store_key_create_temporary(f->s, f->acct.uin, "DescribeFlowLogs",
+    assert_int_equal(store_key_create_temporary(f->s, f->a.uin, "DescribeFlowLogs",
                                                 1900000000, &k, &e),
                      STORE_OK);
     assert_int_equal(strlen(k.token), 64);
@@ -384,12 +368,12 @@ static void test_accounts_and_keys(void **state)
     assert_string_equal(got.token, k.token);
     assert_int_equal(got.expires, 1900000000);
     assert_string_equal(got.actions, ",DescribeFlowLogs,");
-    assert_int_not_equal(store_key_create_temporary(f->s, f->acct.uin, NULL, 0, &k, &e), STORE_OK);
+    assert_int_not_equal(store_key_create_temporary(f->s, f->a.uin, NULL, 0, &k, &e), STORE_OK);
     assert_int_equal(store_key_create_temporary(f->s, "999999999999x", NULL, 1900000000, &k, &e),
                      STORE_NOTFOUND);
 
     /* "" is every action too */
-    assert_int_equal(store_key_create(f->s, f->acct.uin, "", &k, &e), STORE_OK);
+    assert_int_equal(store_key_create(f->s, f->a.uin, "", &k, &e), STORE_OK);
     assert_string_equal(k.actions, "");
 
     /* restricted keys are stored normalised */
@@ -423,7 +407,7 @@ static void res_init(struct resource *r, enum res_kind kind, const char *region,
 
 static void test_inventory(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct resource items[4], r;
     struct account other;
@@ -438,8 +422,8 @@ static void test_inventory(void **state)
     items[2].nat_version = 2;
     items[2].has_dnat = 1;
 
-    assert_int_equal(store_inventory_import(f->s, f->acct.uin, items, 3, &e), STORE_OK);
-    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_ENI, "eni-bbbbbbbb", &r, &e),
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 3, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_ENI, "eni-bbbbbbbb", &r, &e),
                      STORE_OK);
     assert_int_equal(r.kind, RES_ENI);
     assert_string_equal(r.region, RG);
@@ -448,7 +432,7 @@ static void test_inventory(void **state)
     assert_string_equal(r.instance_id, "ins-dddddddd");
     assert_string_equal(r.name, "nic");
     assert_int_equal(r.created_at, 1700000000);
-    assert_int_equal(store_resource_get(f->s, f->acct.uin, "ap-shanghai", RES_NAT, "nat-eeeeeeee",
+    assert_int_equal(store_resource_get(f->s, f->a.uin, "ap-shanghai", RES_NAT, "nat-eeeeeeee",
                                         &r, &e),
                      STORE_OK);
     assert_int_equal(r.nat_version, 2);
@@ -458,17 +442,17 @@ static void test_inventory(void **state)
     assert_int_equal(store_account_create(f->s, 0, &other, &e), STORE_OK);
     assert_int_equal(store_resource_get(f->s, other.uin, RG, RES_VPC, "vpc-aaaaaaaa", &r, &e),
                      STORE_NOTFOUND);
-    assert_int_equal(store_resource_get(f->s, f->acct.uin, "ap-beijing", RES_VPC, "vpc-aaaaaaaa",
+    assert_int_equal(store_resource_get(f->s, f->a.uin, "ap-beijing", RES_VPC, "vpc-aaaaaaaa",
                                         &r, &e),
                      STORE_NOTFOUND);
-    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_SUBNET, "vpc-aaaaaaaa", &r, &e),
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_SUBNET, "vpc-aaaaaaaa", &r, &e),
                      STORE_NOTFOUND);
 
     /* idempotent; a changed item is updated */
-    assert_int_equal(store_inventory_import(f->s, f->acct.uin, items, 3, &e), STORE_OK);
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 3, &e), STORE_OK);
     snprintf(items[0].name, sizeof items[0].name, "renamed");
-    assert_int_equal(store_inventory_import(f->s, f->acct.uin, items, 3, &e), STORE_OK);
-    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_VPC, "vpc-aaaaaaaa", &r, &e),
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 3, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_VPC, "vpc-aaaaaaaa", &r, &e),
                      STORE_OK);
     assert_string_equal(r.name, "renamed");
     assert_string_equal(r.cidr, "10.0.0.0/16");
@@ -481,29 +465,29 @@ static void test_inventory(void **state)
     res_init(&items[1], RES_VPC, RG, "vpc-aaaaaaaa", "changed-but-rolled-back");
     res_init(&items[2], RES_CCN, RG, "ccn-gggggggg", "new2");
     res_init(&items[3], (enum res_kind)0, RG, "bad-kind", "bad");
-    assert_int_equal(store_inventory_import(f->s, f->acct.uin, items, 4, &e), STORE_ERR);
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 4, &e), STORE_ERR);
     assert_non_null(strstr(e.msg, "item 3"));
-    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_SUBNET, "subnet-ffffffff", &r,
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_SUBNET, "subnet-ffffffff", &r,
                                         &e),
                      STORE_NOTFOUND);
-    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_CCN, "ccn-gggggggg", &r, &e),
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_CCN, "ccn-gggggggg", &r, &e),
                      STORE_NOTFOUND);
-    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_VPC, "vpc-aaaaaaaa", &r, &e),
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_VPC, "vpc-aaaaaaaa", &r, &e),
                      STORE_OK);
     assert_string_equal(r.name, "renamed");
     res_init(&items[3], RES_DCG, RG, "", "no id");
-    assert_int_equal(store_inventory_import(f->s, f->acct.uin, items, 4, &e), STORE_ERR);
-    assert_int_equal(store_resource_get(f->s, f->acct.uin, RG, RES_SUBNET, "subnet-ffffffff", &r,
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 4, &e), STORE_ERR);
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_SUBNET, "subnet-ffffffff", &r,
                                         &e),
                      STORE_NOTFOUND);
-    assert_int_equal(store_inventory_import(f->s, f->acct.uin, NULL, 0, &e), STORE_OK);
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, NULL, 0, &e), STORE_OK);
 }
 
 /* ==== flow logs: create, get, update, delete ==== */
 
 static void test_flowlog_crud(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct flowlog fl;
     struct tag tags[] = {{"zeta", "1"}, {"alpha", "2"}, {"mid", "va\"l\\ue"}};
@@ -511,7 +495,7 @@ static void test_flowlog_crud(void **state)
     struct account other;
     struct got g;
 
-    fl_init(&fl, f->acct.uin, RG, "fl-aaaaaaaa", "first", "VPC", "vpc-11111111", 1700000001);
+    fl_init(&fl, f->a.uin, RG, "fl-aaaaaaaa", "first", "VPC", "vpc-11111111", 1700000001);
     snprintf(fl.vpc_id, sizeof fl.vpc_id, "vpc-11111111");
     snprintf(fl.description, sizeof fl.description, "a description");
     snprintf(fl.traffic_type, sizeof fl.traffic_type, "ACCEPT");
@@ -524,11 +508,11 @@ static void test_flowlog_crud(void **state)
     fl.ntags = 3;
     assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
 
-    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
+    assert_int_equal(get_one(f->s, f->a.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
     assert_int_equal(g.n, 1);
     struct flowlog *r = &g.rows[0];
     assert_string_equal(r->id, "fl-aaaaaaaa");
-    assert_string_equal(r->uin, f->acct.uin);
+    assert_string_equal(r->uin, f->a.uin);
     assert_string_equal(r->region, RG);
     assert_string_equal(r->vpc_id, "vpc-11111111");
     assert_string_equal(r->name, "first");
@@ -551,14 +535,14 @@ static void test_flowlog_crud(void **state)
     assert_int_equal(store_account_create(f->s, 0, &other, &e), STORE_OK);
     assert_int_equal(get_one(f->s, other.uin, RG, "fl-aaaaaaaa", &g), STORE_NOTFOUND);
     assert_int_equal(g.n, 0);
-    assert_int_equal(get_one(f->s, f->acct.uin, "ap-beijing", "fl-aaaaaaaa", &g), STORE_NOTFOUND);
+    assert_int_equal(get_one(f->s, f->a.uin, "ap-beijing", "fl-aaaaaaaa", &g), STORE_NOTFOUND);
 
     /* the resource already has one: EXISTS names it */
-    fl_init(&fl, f->acct.uin, RG, "fl-bbbbbbbb", "second", "VPC", "vpc-11111111", 1700000002);
+    fl_init(&fl, f->a.uin, RG, "fl-bbbbbbbb", "second", "VPC", "vpc-11111111", 1700000002);
     assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_EXISTS);
     assert_string_equal(e.msg, "fl-aaaaaaaa");
     /* the same resource id under another type is another resource */
-    fl_init(&fl, f->acct.uin, RG, "fl-bbbbbbbb", "second", "SUBNET", "vpc-11111111", 1700000002);
+    fl_init(&fl, f->a.uin, RG, "fl-bbbbbbbb", "second", "SUBNET", "vpc-11111111", 1700000002);
     assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
     /* the id is taken (even by another account): CONFLICT */
     fl_init(&fl, other.uin, RG, "fl-aaaaaaaa", "x", "VPC", "vpc-22222222", 1700000003);
@@ -569,43 +553,43 @@ static void test_flowlog_crud(void **state)
 
     /* update: NULL fields stay */
     p.name = "renamed";
-    assert_int_equal(store_flowlog_update(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &p, &e), STORE_OK);
-    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
+    assert_int_equal(store_flowlog_update(f->s, f->a.uin, RG, "fl-aaaaaaaa", &p, &e), STORE_OK);
+    assert_int_equal(get_one(f->s, f->a.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
     assert_string_equal(g.rows[0].name, "renamed");
     assert_string_equal(g.rows[0].description, "a description");
     p.name = NULL;
     p.description = "";
     p.period = 300;
-    assert_int_equal(store_flowlog_update(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &p, &e), STORE_OK);
-    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
+    assert_int_equal(store_flowlog_update(f->s, f->a.uin, RG, "fl-aaaaaaaa", &p, &e), STORE_OK);
+    assert_int_equal(get_one(f->s, f->a.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
     assert_string_equal(g.rows[0].name, "renamed");
     assert_string_equal(g.rows[0].description, "");
     assert_int_equal(g.rows[0].period, 300);
     memset(&p, 0, sizeof p);
-    assert_int_equal(store_flowlog_update(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &p, &e), STORE_OK);
+    assert_int_equal(store_flowlog_update(f->s, f->a.uin, RG, "fl-aaaaaaaa", &p, &e), STORE_OK);
     assert_int_equal(store_flowlog_update(f->s, other.uin, RG, "fl-aaaaaaaa", &p, &e),
                      STORE_NOTFOUND);
-    assert_int_equal(store_flowlog_update(f->s, f->acct.uin, RG, "fl-zzzzzzzz", &p, &e),
+    assert_int_equal(store_flowlog_update(f->s, f->a.uin, RG, "fl-zzzzzzzz", &p, &e),
                      STORE_NOTFOUND);
     assert_string_equal(e.msg, "fl-zzzzzzzz");
 
     /* delete: only the owner's; tags go too */
     assert_int_equal(store_flowlog_delete(f->s, other.uin, RG, "fl-aaaaaaaa", &e), STORE_NOTFOUND);
-    assert_int_equal(store_flowlog_delete(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &e), STORE_OK);
-    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &g), STORE_NOTFOUND);
-    assert_int_equal(store_flowlog_delete(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &e),
+    assert_int_equal(store_flowlog_delete(f->s, f->a.uin, RG, "fl-aaaaaaaa", &e), STORE_OK);
+    assert_int_equal(get_one(f->s, f->a.uin, RG, "fl-aaaaaaaa", &g), STORE_NOTFOUND);
+    assert_int_equal(store_flowlog_delete(f->s, f->a.uin, RG, "fl-aaaaaaaa", &e),
                      STORE_NOTFOUND);
     /* the id and the resource are free again, with no stale tags */
-    fl_init(&fl, f->acct.uin, RG, "fl-aaaaaaaa", "again", "VPC", "vpc-11111111", 1700000009);
+    fl_init(&fl, f->a.uin, RG, "fl-aaaaaaaa", "again", "VPC", "vpc-11111111", 1700000009);
     assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
-    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
+    assert_int_equal(get_one(f->s, f->a.uin, RG, "fl-aaaaaaaa", &g), STORE_OK);
     assert_string_equal(g.tags[0], "");
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
 }
 
 static void test_quota(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct account a;
     struct flowlog fl;
@@ -679,7 +663,7 @@ static int create_async_wait(struct store *s, const struct flowlog *fl, uint32_t
 
 static void test_create_async(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct account a;
     struct flowlog fl;
@@ -711,37 +695,37 @@ static void test_create_async(void **state)
 
 static void test_set_enable(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct flowlog fl;
     struct got g;
     const char *ids[] = {"fl-e0000001", "fl-e0000002", "fl-enotthere"};
 
-    fl_init(&fl, f->acct.uin, RG, "fl-e0000001", "a", "VPC", "vpc-e1", 1);
+    fl_init(&fl, f->a.uin, RG, "fl-e0000001", "a", "VPC", "vpc-e1", 1);
     assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
-    fl_init(&fl, f->acct.uin, RG, "fl-e0000002", "b", "VPC", "vpc-e2", 1);
+    fl_init(&fl, f->a.uin, RG, "fl-e0000002", "b", "VPC", "vpc-e2", 1);
     assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
 
-    assert_int_equal(store_flowlog_set_enable(f->s, f->acct.uin, RG, ids, 3, 0, &e),
+    assert_int_equal(store_flowlog_set_enable(f->s, f->a.uin, RG, ids, 3, 0, &e),
                      STORE_NOTFOUND);
     assert_string_equal(e.msg, "fl-enotthere");
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(get_one(f->s, f->acct.uin, RG, ids[i], &g), STORE_OK);
+        assert_int_equal(get_one(f->s, f->a.uin, RG, ids[i], &g), STORE_OK);
         assert_int_equal(g.rows[0].enable, 1); /* nothing changed */
     }
-    assert_int_equal(store_flowlog_set_enable(f->s, f->acct.uin, RG, ids, 2, 0, &e), STORE_OK);
+    assert_int_equal(store_flowlog_set_enable(f->s, f->a.uin, RG, ids, 2, 0, &e), STORE_OK);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(get_one(f->s, f->acct.uin, RG, ids[i], &g), STORE_OK);
+        assert_int_equal(get_one(f->s, f->a.uin, RG, ids[i], &g), STORE_OK);
         assert_int_equal(g.rows[0].enable, 0);
     }
-    assert_int_equal(store_flowlog_set_enable(f->s, f->acct.uin, RG, ids, 2, 0, &e), STORE_OK);
-    assert_int_equal(store_flowlog_set_enable(f->s, f->acct.uin, "ap-beijing", ids, 1, 1, &e),
+    assert_int_equal(store_flowlog_set_enable(f->s, f->a.uin, RG, ids, 2, 0, &e), STORE_OK);
+    assert_int_equal(store_flowlog_set_enable(f->s, f->a.uin, "ap-beijing", ids, 1, 1, &e),
                      STORE_NOTFOUND);
     assert_string_equal(e.msg, "fl-e0000001");
-    assert_int_equal(store_flowlog_set_enable(f->s, f->acct.uin, RG, ids + 1, 1, 7, &e), STORE_OK);
-    assert_int_equal(get_one(f->s, f->acct.uin, RG, ids[1], &g), STORE_OK);
+    assert_int_equal(store_flowlog_set_enable(f->s, f->a.uin, RG, ids + 1, 1, 7, &e), STORE_OK);
+    assert_int_equal(get_one(f->s, f->a.uin, RG, ids[1], &g), STORE_OK);
     assert_int_equal(g.rows[0].enable, 1);
-    assert_int_equal(get_one(f->s, f->acct.uin, RG, ids[0], &g), STORE_OK);
+    assert_int_equal(get_one(f->s, f->a.uin, RG, ids[0], &g), STORE_OK);
     assert_int_equal(g.rows[0].enable, 0);
 }
 
@@ -780,10 +764,10 @@ static const char *run(struct store *s, struct flowlog_query *q, uint64_t *total
 
 static void test_query_filters(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct account b;
-    const char *a = f->acct.uin;
+    const char *a = f->a.uin;
     char out[512];
     uint64_t total = 0;
     static const struct tag t1[] = {{"env", "prod"}, {"team", "x"}};
@@ -923,7 +907,7 @@ static int key_cmp(const struct flowlog *x, const struct flowlog *y, enum flowlo
  * order, each row once; the same in name order with a name filter. In
  * name order the page is a merge of one arm per VPC (up to MERGE_MAX = 32
  * VPCs), beyond that a sort. */
-static void order_and_paging(struct fx *f, int nvpc)
+static void order_and_paging(struct store_fx *f, int nvpc)
 {
     struct serr e = {{0}};
     struct flowlog fl;
@@ -987,7 +971,7 @@ static void test_query_order_and_paging(void **state)
 /* A callback that calls the store again is refused, not corrupting. */
 static void reenter_cb(void *ud, const struct flowlog *fl)
 {
-    struct fx *f = ud;
+    struct store_fx *f = ud;
     struct serr e = {{0}};
     struct got g;
     assert_int_equal(store_flowlog_get(f->s, fl->uin, fl->region, fl->id, collect, &g, &e),
@@ -996,16 +980,16 @@ static void reenter_cb(void *ud, const struct flowlog *fl)
 
 static void test_reentry_refused(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct flowlog fl;
     FIXTURE_SQLITE_ONLY();
-    fl_init(&fl, f->acct.uin, RG, "fl-r0000001", "r", "VPC", "vpc-r", 1);
+    fl_init(&fl, f->a.uin, RG, "fl-r0000001", "r", "VPC", "vpc-r", 1);
     assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
-    assert_int_equal(store_flowlog_get(f->s, f->acct.uin, RG, "fl-r0000001", reenter_cb, f, &e),
+    assert_int_equal(store_flowlog_get(f->s, f->a.uin, RG, "fl-r0000001", reenter_cb, f, &e),
                      STORE_OK);
     struct got g;
-    assert_int_equal(get_one(f->s, f->acct.uin, RG, "fl-r0000001", &g), STORE_OK);
+    assert_int_equal(get_one(f->s, f->a.uin, RG, "fl-r0000001", &g), STORE_OK);
 }
 
 /* ==== read transactions kept between reads (sqlite_reader.c) ==== */
@@ -1015,7 +999,7 @@ static void test_reentry_refused(void **state)
  * from the read before. */
 static void test_read_sees_foreign_commit(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct key_info k;
     char sql[256];
@@ -1027,10 +1011,10 @@ static void test_read_sees_foreign_commit(void **state)
     db = open_file(f->data, 1000);
     snprintf(sql, sizeof sql,
              "INSERT INTO keys(secret_id, secret_key, uin) VALUES ('AKIDforeign', 'sk', '%s')",
-             f->acct.uin);
+             f->a.uin);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(store_key_lookup(f->s, "AKIDforeign", &k, &e), STORE_OK);
-    assert_string_equal(k.account.uin, f->acct.uin);
+    assert_string_equal(k.account.uin, f->a.uin);
     assert_int_equal(sqlite3_exec(db, "DELETE FROM keys WHERE secret_id = 'AKIDforeign'", NULL,
                                   NULL, NULL),
                      SQLITE_OK);
@@ -1059,7 +1043,7 @@ static void *read_then_idle(void *arg)
  * RESTART checkpoint waiting: the reaper ends that transaction. */
 static void test_idle_read_released(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct idle_reader r = {.s = f->s};
     struct serr e = {{0}};
     struct flowlog fl;
@@ -1075,7 +1059,7 @@ static void test_idle_read_released(void **state)
     pthread_barrier_wait(&r.read);
     for (int i = 0; i < 20; i++) { /* frames newer than the idle reader's snapshot */
         snprintf(id, sizeof id, "fl-i%07d", i);
-        fl_init(&fl, f->acct.uin, RG, id, "i", "VPC", id, 1);
+        fl_init(&fl, f->a.uin, RG, id, "i", "VPC", id, 1);
         assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
     }
     usleep(30 * 1000);
@@ -1094,7 +1078,7 @@ static void test_idle_read_released(void **state)
 }
 
 /* integrity_check notices what no store operation can produce. */
-static void tamper(struct fx *f, const char *sql)
+static void tamper(struct store_fx *f, const char *sql)
 {
     sqlite3 *db = open_file(f->data, 5000);
     char *msg = NULL;
@@ -1105,13 +1089,13 @@ static void tamper(struct fx *f, const char *sql)
 
 static void test_integrity_check(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct flowlog fl;
     struct tag tags[] = {{"a", "1"}, {"b", "2"}};
     FIXTURE_SQLITE_ONLY();
 
-    fl_init(&fl, f->acct.uin, RG, "fl-i0000001", "i", "VPC", "vpc-i", 1);
+    fl_init(&fl, f->a.uin, RG, "fl-i0000001", "i", "VPC", "vpc-i", 1);
     fl.tags = tags;
     fl.ntags = 2;
     assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
@@ -1139,7 +1123,7 @@ static void test_integrity_check(void **state)
 /* Another process (the CLI) holding the write lock delays writes, it does
  * not fail them. */
 struct lock_holder {
-    struct fx *f;
+    struct store_fx *f;
     pthread_barrier_t locked;
 };
 
@@ -1169,13 +1153,13 @@ static void test_waits_for_foreign_lock(void **state)
     pthread_create(&th, NULL, hold_write_lock, &h);
     pthread_barrier_wait(&h.locked);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    fl_init(&fl, h.f->acct.uin, RG, "fl-l0000001", "l", "VPC", "vpc-l", 1);
+    fl_init(&fl, h.f->a.uin, RG, "fl-l0000001", "l", "VPC", "vpc-l", 1);
     assert_int_equal(store_flowlog_create(h.f->s, &fl, 0, &e), STORE_OK);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_join(th, NULL);
     pthread_barrier_destroy(&h.locked);
     assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 250);
-    assert_int_equal(get_one(h.f->s, h.f->acct.uin, RG, "fl-l0000001", &g), STORE_OK);
+    assert_int_equal(get_one(h.f->s, h.f->a.uin, RG, "fl-l0000001", &g), STORE_OK);
 }
 
 /* ==== concurrency ==== */
@@ -1272,7 +1256,7 @@ static void *read_loop(void *arg)
 
 static void test_concurrency(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct worker w[THREADS + READERS];
     pthread_t th[THREADS + READERS];
     pthread_barrier_t bar;
@@ -1284,7 +1268,7 @@ static void test_concurrency(void **state)
     group_stats(f->s, &c0, &j0);
     pthread_barrier_init(&bar, NULL, THREADS + READERS);
     for (int i = 0; i < THREADS + READERS; i++) {
-        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .count = PER_THREAD,
+        w[i] = (struct worker){.s = f->s, .uin = f->a.uin, .t = i, .count = PER_THREAD,
                                .bar = &bar, .stop = &stop};
         pthread_create(&th[i], NULL, i < THREADS ? create_loop : read_loop, &w[i]);
     }
@@ -1312,7 +1296,7 @@ static void test_concurrency(void **state)
                   (unsigned long long)(j1 - j0), THREADS, (unsigned long long)(c1 - c0),
                   (double)(j1 - j0) / (double)(c1 - c0 ? c1 - c0 : 1), reads);
 
-    struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .limit = 1};
+    struct flowlog_query q = {.uin = f->a.uin, .region = RG, .limit = 1};
     assert_int_equal(store_flowlog_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
     assert_int_equal(total, THREADS * PER_THREAD);
 
@@ -1320,7 +1304,7 @@ static void test_concurrency(void **state)
     ok = exists = other = 0;
     pthread_barrier_init(&bar, NULL, THREADS);
     for (int i = 0; i < THREADS; i++) {
-        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .bar = &bar};
+        w[i] = (struct worker){.s = f->s, .uin = f->a.uin, .t = i, .bar = &bar};
         pthread_create(&th[i], NULL, create_same, &w[i]);
     }
     for (int i = 0; i < THREADS; i++) {
@@ -1346,7 +1330,7 @@ enum { MANY = 64, MANY_PER = 200 };
 
 static void test_many_writers(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct worker w[MANY];
     pthread_t th[MANY];
     pthread_barrier_t bar;
@@ -1357,7 +1341,7 @@ static void test_many_writers(void **state)
     group_stats(f->s, &c0, &j0);
     pthread_barrier_init(&bar, NULL, MANY);
     for (int i = 0; i < MANY; i++) {
-        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .count = MANY_PER,
+        w[i] = (struct worker){.s = f->s, .uin = f->a.uin, .t = i, .count = MANY_PER,
                                .retry_every = 10, .bar = &bar};
         assert_int_equal(pthread_create(&th[i], NULL, create_loop, &w[i]), 0);
     }
@@ -1379,7 +1363,7 @@ static void test_many_writers(void **state)
                   (unsigned long long)(j1 - j0), MANY, (unsigned long long)(c1 - c0),
                   (double)(j1 - j0) / (double)(c1 - c0));
 
-    struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .limit = 1};
+    struct flowlog_query q = {.uin = f->a.uin, .region = RG, .limit = 1};
     assert_int_equal(store_flowlog_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
     assert_int_equal(total, MANY * MANY_PER);
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
@@ -1401,7 +1385,7 @@ static long long now_ms(void)
 
 static void test_background_checkpoints(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct worker w[CKPT_WRITERS + CKPT_READERS];
     pthread_t th[CKPT_WRITERS + CKPT_READERS];
     pthread_barrier_t bar;
@@ -1429,7 +1413,7 @@ static void test_background_checkpoints(void **state)
 
     pthread_barrier_init(&bar, NULL, CKPT_WRITERS + CKPT_READERS + 1);
     for (int i = 0; i < CKPT_WRITERS + CKPT_READERS; i++) {
-        w[i] = (struct worker){.s = f->s, .uin = f->acct.uin, .t = i, .bar = &bar, .stop = &stop};
+        w[i] = (struct worker){.s = f->s, .uin = f->a.uin, .t = i, .bar = &bar, .stop = &stop};
         pthread_create(&th[i], NULL, i < CKPT_WRITERS ? create_loop : read_loop, &w[i]);
     }
     pthread_barrier_wait(&bar);
@@ -1465,10 +1449,78 @@ static void test_background_checkpoints(void **state)
     f->s = store_open_sqlite(f->data, &e);
     if (!f->s)
         fail_msg("reopen: %s", e.msg);
-    struct flowlog_query q = {.uin = f->acct.uin, .region = RG, .limit = 1};
+    struct flowlog_query q = {.uin = f->a.uin, .region = RG, .limit = 1};
     assert_int_equal(store_flowlog_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
     assert_int_equal(total, ok);
     assert_int_equal(store_integrity_check(f->s, &e), STORE_OK);
+}
+
+/* The WAL ceiling (FLOWLOGD_SQLITE_WAL_MB): the thresholds under it, the
+ * file kept near it under creates, emptied once the writes stop; a bad
+ * value refused at open. */
+static void test_wal_ceiling(void **state)
+{
+    struct store_fx *f = *state;
+    struct worker w[CKPT_WRITERS];
+    pthread_t th[CKPT_WRITERS];
+    pthread_barrier_t bar;
+    struct serr e = {{0}};
+    struct store_sqlite *s;
+    struct stat sb;
+    char wal[160];
+    long long max_wal = 0, t_end, idle_ms = -1;
+    int stop = 0, ok = 0;
+
+    FIXTURE_SQLITE_ONLY();
+    store_close(f->s);
+    setenv("FLOWLOGD_SQLITE_WAL_MB", "two", 1);
+    f->s = store_open_sqlite(f->data, &e);
+    assert_null(f->s);
+    assert_non_null(strstr(e.msg, "FLOWLOGD_SQLITE_WAL_MB"));
+    setenv("FLOWLOGD_SQLITE_WAL_MB", "2", 1);
+    f->s = store_open_sqlite(f->data, &e);
+    unsetenv("FLOWLOGD_SQLITE_WAL_MB");
+    if (!f->s)
+        fail_msg("open: %s", e.msg);
+    s = (struct store_sqlite *)f->s;
+    assert_int_equal(s->wal_ceiling, 2 << 20);
+    assert_true((long long)s->ckpt_hard * (4096 + 24) <= 2 << 20);
+    assert_int_equal(s->ckpt_pages, s->ckpt_hard / 2);
+    assert_true(s->idle_truncate);
+
+    snprintf(wal, sizeof wal, "%s/flowlogd.db-wal", f->data);
+    pthread_barrier_init(&bar, NULL, CKPT_WRITERS + 1);
+    for (int i = 0; i < CKPT_WRITERS; i++) {
+        w[i] = (struct worker){.s = f->s, .uin = f->a.uin, .t = i, .bar = &bar, .stop = &stop};
+        pthread_create(&th[i], NULL, create_loop, &w[i]);
+    }
+    pthread_barrier_wait(&bar);
+    for (t_end = now_ms() + CKPT_MS; now_ms() < t_end;) {
+        if (stat(wal, &sb) == 0 && sb.st_size > max_wal)
+            max_wal = sb.st_size;
+        usleep(1000);
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < CKPT_WRITERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].other, 0);
+        ok += w[i].ok;
+    }
+    pthread_barrier_destroy(&bar);
+    /* idle: the writer empties the file within a second or so */
+    for (t_end = now_ms() + 5000; now_ms() < t_end; usleep(20000)) {
+        if (stat(wal, &sb) == 0 && sb.st_size == 0) {
+            idle_ms = 5000 - (t_end - now_ms());
+            break;
+        }
+    }
+    print_message("WAL ceiling 2 MB: %d creates in %d ms, largest WAL %lld bytes; empty %lld ms "
+                  "after the last write\n",
+                  ok, CKPT_MS, max_wal, idle_ms);
+    assert_true(ok > 0);
+    /* a RESTART refused by readers may let it pass by a few valve steps */
+    assert_true(max_wal <= (2 << 20) + 4LL * s->valve_step * (4096 + 24));
+    assert_true(idle_ms >= 0);
 }
 
 int main(void)
@@ -1493,6 +1545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_checkpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_ceiling, setup, teardown),
     };
     return cmocka_run_group_tests_name(fixture_pg() ? "store_postgresql" : "store_sqlite", tests,
                                        NULL, NULL);

@@ -22,31 +22,14 @@
 
 #define RG "ap-guangzhou"
 
-struct fx {
-    char dir[64];
-    char data[96];
-    struct store *s;
-    struct account a, b; /* two tenants */
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    struct serr e = {{0}};
-    assert_non_null(f);
-    f->s = fixture_open(f->dir, f->data, "flowlogd-res");
-    assert_int_equal(store_account_create(f->s, 0, &f->a, &e), STORE_OK);
-    assert_int_equal(store_account_create(f->s, 0, &f->b, &e), STORE_OK);
-    *state = f;
-    return 0;
+    return store_fx_setup(state, "flowlogd-res", 2);
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    fixture_close(f->s, f->dir);
-    free(f);
-    return 0;
+    return store_fx_teardown(state);
 }
 
 /* ==== helpers ==== */
@@ -66,7 +49,7 @@ static struct resource res(enum res_kind kind, const char *id, const char *vpc,
     return r;
 }
 
-static int create(struct fx *f, const char *uin, struct resource r, struct serr *e)
+static int create(struct store_fx *f, const char *uin, struct resource r, struct serr *e)
 {
     return store_resource_create(f->s, uin, &r, e);
 }
@@ -91,7 +74,7 @@ static void on_res(void *ud, const struct resource *r)
 }
 
 /* Runs a query and returns the ids seen, comma-joined, in order. */
-static const char *query(struct fx *f, struct resource_query *q, uint64_t *total, char *out,
+static const char *query(struct store_fx *f, struct resource_query *q, uint64_t *total, char *out,
                          size_t cap)
 {
     struct seen s;
@@ -113,7 +96,7 @@ static void q_init(struct resource_query *q, const char *uin, enum res_kind kind
     q->kind = kind;
 }
 
-static void flowlog(struct fx *f, const char *id, const char *type, const char *rid,
+static void flowlog(struct store_fx *f, const char *id, const char *type, const char *rid,
                     const char *vpc, const struct tag *tags, size_t ntags)
 {
     struct flowlog fl;
@@ -152,7 +135,7 @@ static void on_fl(void *ud, const struct flowlog *fl)
                                 fl->tags[i].value);
 }
 
-static const char *tags_of(struct fx *f, const char *id, int *rc)
+static const char *tags_of(struct store_fx *f, const char *id, int *rc)
 {
     static struct tagsseen t;
     struct serr e = {{0}};
@@ -161,7 +144,7 @@ static const char *tags_of(struct fx *f, const char *id, int *rc)
     return t.text;
 }
 
-static void integrity(struct fx *f)
+static void integrity(struct store_fx *f)
 {
     struct serr e = {{0}};
     if (store_integrity_check(f->s, &e) != STORE_OK)
@@ -170,7 +153,7 @@ static void integrity(struct fx *f)
 
 /* A VPC with two subnets, two ENIs in the first one (one attached to an
  * inventory instance), a NAT, a DCG and a CCN, all for tenant a. */
-static void world(struct fx *f)
+static void world(struct store_fx *f)
 {
     struct serr e = {{0}};
     struct resource ins = res(RES_INSTANCE, "ins-aaaaaaaa", NULL, NULL, "", 0);
@@ -209,7 +192,7 @@ static void world(struct fx *f)
 
 static void test_create(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct resource r, got;
     struct resource_query q;
@@ -289,7 +272,7 @@ static void test_create(void **state)
 
 static void test_query(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct resource_query q;
     char out[512];
@@ -359,7 +342,7 @@ static void test_query(void **state)
 
 static void test_delete_rules(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct resource r;
     struct tag t[2] = {{"env", "prod"}, {"team", "net"}};
@@ -441,7 +424,7 @@ static void test_delete_rules(void **state)
 
 static void test_attach(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct resource r;
 
@@ -481,7 +464,7 @@ static void test_attach(void **state)
 
 static void test_tags_modify(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct tag t[3] = {{"a", "1"}, {"b", "2"}, {"c", "3"}};
     struct tag set[2] = {{"b", "20"}, {"d", "4"}};
@@ -565,7 +548,7 @@ static void test_tags_modify(void **state)
 
 static void test_reopen(void **state)
 {
-    struct fx *f = *state;
+    struct store_fx *f = *state;
     struct serr e = {{0}};
     struct resource_query q;
     struct seen s;

@@ -63,12 +63,32 @@ static void test_regions(void **state)
     assert_null(region_at(n + 1));
 }
 
+/* The regions issue 13 names, one of each kind; and ids that are not regions. */
+static void test_region_list(void **state)
+{
+    static const char *const want[] = {
+        "ap-beijing-fsi", "ap-shanghai-fsi", "ap-shenzhen-fsi", "ap-taipei", "ap-shenzhen",
+        "ap-qingyuan", "ap-tianjin", "ap-hongkong", "ap-singapore", "ap-jakarta",
+        "na-toronto", "eu-moscow", "sa-saopaulo", "ap-xian-ec", "ap-hangzhou-ec",
+        "ap-changsha-ec", "ap-shenyang-ec", "ap-guiyang", NULL};
+    static const char *const not_regions[] = {"ap-guangzhou-3", "AP-GUANGZHOU", "ap-mars",
+                                              "ap-guangzhou ", "", "ap-xian", NULL};
+    (void)state;
+    for (size_t i = 0; want[i]; i++)
+        if (!region_known(want[i]))
+            fail_msg("%s is not known", want[i]);
+    for (size_t i = 0; not_regions[i]; i++)
+        if (region_known(not_regions[i]))
+            fail_msg("\"%s\" is taken for a region", not_regions[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ipv4),
         cmocka_unit_test(test_cidr),
         cmocka_unit_test(test_regions),
+        cmocka_unit_test(test_region_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* create_flow_log.c: CreateFlowLog.
  *
- * The checks run in the order of the foundation issue (§4), the first
+ * The checks run in the order docs/API.md gives (Actions), the first
  * failure answers: empties, value ranges, id forms, tags, existence in the
  * caller's inventory, resource-specific support, then the store's own
  * uniqueness and quota (atomic there). An optional string given as "" is
@@ -92,13 +92,12 @@ static enum api_err check_empty(const struct create_in *r, struct apierr *e)
 
 static enum api_err check_range(const struct create_in *r, struct apierr *e)
 {
-    static const char *const traffic[] = {"ACCEPT", "REJECT", "ALL", NULL};
     static const char *const storage[] = {"cls", "ckafka", NULL};
     enum api_err rc;
 
     if (!resource_prefix(r->type))
         return apierr_set(e, API_E_VALUE_RANGE, "ResourceType");
-    if (!str_in(r->traffic, traffic))
+    if (!traffic_type_known(r->traffic))
         return apierr_set(e, API_E_VALUE_RANGE, "TrafficType");
     if (r->storage_type && !str_in(r->storage_type, storage))
         return apierr_set(e, API_E_VALUE_RANGE, "StorageType");
@@ -133,19 +132,6 @@ static enum api_err check_forms(const struct create_in *r, struct apierr *e)
     return API_E_OK;
 }
 
-static enum res_kind kind_of(const char *type)
-{
-    static const struct {
-        const char *type;
-        enum res_kind kind;
-    } map[] = {{"VPC", RES_VPC}, {"SUBNET", RES_SUBNET}, {"NETWORKINTERFACE", RES_ENI},
-               {"CCN", RES_CCN}, {"NAT", RES_NAT},       {"DCG", RES_DCG}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(type, map[i].type) == 0)
-            return map[i].kind;
-    return RES_VPC;
-}
-
 /* Looks a resource up in the caller's inventory; not found, or a store
  * failure, become the API error. */
 static enum api_err lookup(struct actx *c, const char *region, enum res_kind kind,
@@ -171,7 +157,7 @@ static enum api_err check_resources(struct actx *c, const struct create_in *r, c
                                     struct apierr *e)
 {
     struct resource vpc, res, aux;
-    enum res_kind kind = kind_of(r->type);
+    enum res_kind kind = resource_type_find(r->type)->kind; /* checked by check_range */
     int kafka = r->storage_type && strcmp(r->storage_type, "ckafka") == 0;
     enum api_err rc;
 
@@ -182,7 +168,7 @@ static enum api_err check_resources(struct actx *c, const struct create_in *r, c
     if ((rc = lookup(c, c->region, kind, r->resource_id, &res, e)) != API_E_OK)
         return rc;
     if (kind != RES_VPC && kind != RES_CCN && strcmp(res.vpc_id, r->vpc_id) != 0)
-        return apierr_setf(e, API_E_NOT_FOUND, "%s in %s", r->resource_id, r->vpc_id);
+        return apierr_setf(e, API_E_NOT_FOUND, "%s (%s)", r->resource_id, r->vpc_id);
     if (kafka) {
         struct resource topic;
         char topic_id[sizeof topic.id];

@@ -63,9 +63,6 @@ static enum api_err read_filters(json_t *filters, struct filters *out, struct ap
 /* The field filters: each of its form or in its range. */
 static enum api_err check_fields(const struct flowlog_query *q, struct apierr *e)
 {
-    static const char *const types[] = {"VPC", "SUBNET", "NETWORKINTERFACE", "CCN", "NAT", "DCG",
-                                        NULL};
-    static const char *const traffic[] = {"ACCEPT", "REJECT", "ALL", NULL};
     static const char *const states[] = {"SUCCESS", "DELETED", NULL};
     enum api_err rc;
 
@@ -75,19 +72,19 @@ static enum api_err check_fields(const struct flowlog_query *q, struct apierr *e
         return apierr_set(e, API_E_VALUE_MALFORMED, "FlowLogId");
     if (q->name && (rc = check_chars(q->name, 60, "FlowLogName", e)) != API_E_OK)
         return rc;
-    if (q->resource_type && !str_in(q->resource_type, types))
+    if (q->resource_type && !resource_type_find(q->resource_type))
         return apierr_set(e, API_E_VALUE_RANGE, "ResourceType");
     if (q->resource_id) {
         int ok = 0;
         if (q->resource_type)
             ok = id_has_form(q->resource_id, resource_prefix(q->resource_type));
         else
-            for (size_t i = 0; types[i] && !ok; i++)
-                ok = id_has_form(q->resource_id, resource_prefix(types[i]));
+            for (size_t i = 0; resource_type_at(i) && !ok; i++)
+                ok = id_has_form(q->resource_id, resource_type_at(i)->prefix);
         if (!ok)
             return apierr_set(e, API_E_VALUE_MALFORMED, "ResourceId");
     }
-    if (q->traffic_type && !str_in(q->traffic_type, traffic))
+    if (q->traffic_type && !traffic_type_known(q->traffic_type))
         return apierr_set(e, API_E_VALUE_RANGE, "TrafficType");
     if (q->cloud_log_id && !is_uuid(q->cloud_log_id))
         return apierr_set(e, API_E_VALUE_MALFORMED, "CloudLogId");

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/actions/resource_util.h"
+#include "api/actions/resource_actions.h"
 #include "base/util.h"
 #include "validate/validate.h"
 
@@ -150,7 +150,7 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
         (rc = res_find(c, RES_SUBNET, subnet_id, &subnet, &sattrs, e)) != API_E_OK)
         return rc;
     if (strcmp(subnet.vpc_id, vpc_id) != 0) {
-        rc = apierr_setf(e, API_E_NOT_FOUND, "%s in %s", subnet_id, vpc_id);
+        rc = apierr_setf(e, API_E_NOT_FOUND, "%s (%s)", subnet_id, vpc_id);
         goto done;
     }
     if (!(attrs = json_object()) || !(ips = json_array())) {

@@ -3,8 +3,13 @@
  * DeleteFlowLog. They share the lookup and the VpcId rule:
  *   FlowLogId / VpcId not of their form -> InvalidParameterValue.Malformed;
  *   unknown, another account's, or not in that VPC -> ResourceNotFound;
- *   VpcId given for a CCN flow log -> ...VpcIdNotNeededForFlowLog;
- *   VpcId absent for any other -> InvalidParameterValue.Empty. */
+ *   VpcId absent (or empty) for a VPC's flow log -> InvalidParameterValue.Empty.
+ * For a CCN flow log they differ, as the real docs do:
+ *   DescribeFlowLog serves VPC flow logs only ("查询VPC流日志实例信息"; VpcId
+ *     is required by the input shape): a CCN flow log -> ResourceNotFound;
+ *   ModifyFlowLogAttribute: VpcId given -> ...VpcIdNotNeededForFlowLog;
+ *   DeleteFlowLog: VpcId "may be left out" for a CCN flow log: given, it is
+ *     accepted (its form still checked) and not compared. */
 #include <string.h>
 
 #include "api/action.h"
@@ -28,8 +33,13 @@ static void on_flowlog(void *ud, const struct flowlog *fl)
         render_flowlog(f->render, fl);
 }
 
-/* Looks up the caller's flow log `id` and applies the VpcId rule. */
-static enum api_err find_flowlog(struct actx *c, json_t *in, struct found *f, struct apierr *e)
+enum ccn_rule { CCN_NOT_SERVED, CCN_NO_VPCID, CCN_VPCID_IGNORED };
+
+/* Looks up the caller's flow log `id` and applies the VpcId rule. (What
+ * DescribeFlowLog rendered of a flow log it then refuses is discarded with
+ * the writer, as for any error.) */
+static enum api_err find_flowlog(struct actx *c, json_t *in, struct found *f, enum ccn_rule ccn,
+                                 struct apierr *e)
 {
     const char *id = in_str(in, "FlowLogId"), *vpc = in_opt_str(in, "VpcId");
     struct serr se = {{0}};
@@ -47,14 +57,16 @@ static enum api_err find_flowlog(struct actx *c, json_t *in, struct found *f, st
     if (rc == STORE_NOTFOUND || !f->hit)
         return apierr_set(e, API_E_NOT_FOUND, id);
     if (strcmp(f->fl.resource_type, "CCN") == 0) {
-        if (vpc)
+        if (ccn == CCN_NOT_SERVED)
+            return apierr_set(e, API_E_NOT_FOUND, id);
+        if (vpc && ccn == CCN_NO_VPCID)
             return apierr_set(e, API_E_VPCID_NOT_NEEDED, "VpcId");
         return API_E_OK;
     }
     if (!vpc)
         return apierr_set(e, API_E_VALUE_EMPTY, "VpcId");
     if (strcmp(vpc, f->fl.vpc_id) != 0)
-        return apierr_setf(e, API_E_NOT_FOUND, "%s in %s", id, vpc);
+        return apierr_setf(e, API_E_NOT_FOUND, "%s (%s)", id, vpc);
     return API_E_OK;
 }
 
@@ -66,7 +78,7 @@ enum api_err act_describe_flow_log(struct actx *c, json_t *in, json_t *out, stru
     (void)out;
     jw_lkey(c->w, "FlowLog");
     jw_arr(c->w);
-    rc = find_flowlog(c, in, &f, e);
+    rc = find_flowlog(c, in, &f, CCN_NOT_SERVED, e);
     jw_arr_end(c->w);
     if (rc == API_E_OK && jw_failed(c->w))
         rc = apierr_set(e, API_E_INTERNAL, NULL);
@@ -91,7 +103,7 @@ enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *o
         return rc;
     if (p.description && (rc = check_chars(p.description, 512, "FlowLogDescription", e)) != API_E_OK)
         return rc;
-    if ((rc = find_flowlog(c, in, &f, e)) != API_E_OK)
+    if ((rc = find_flowlog(c, in, &f, CCN_NO_VPCID, e)) != API_E_OK)
         return rc;
     if (period) {
         json_int_t v = json_integer_value(period);
@@ -111,7 +123,7 @@ enum api_err act_delete_flow_log(struct actx *c, json_t *in, json_t *out, struct
     enum api_err rc;
 
     (void)out;
-    if ((rc = find_flowlog(c, in, &f, e)) != API_E_OK)
+    if ((rc = find_flowlog(c, in, &f, CCN_VPCID_IGNORED, e)) != API_E_OK)
         return rc;
     return store_err_to_api(
         c, store_flowlog_delete(c->store, c->account->uin, c->region, f.fl.id, &se), &se, f.fl.id,

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/actions/resource_util.h"
+#include "api/actions/resource_actions.h"
 #include "base/util.h"
 #include "validate/validate.h"
 

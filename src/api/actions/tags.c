@@ -5,17 +5,26 @@
  * A flow log is the resource qcs::vpc:<region>:uin/<uin>:fl/<FlowLogId>.
  * The uin may be empty (what Terraform sends): the caller's own account. A
  * uin of another account is never honoured: to the caller, such a resource
- * does not exist. These tags are the flow log's tags, the same ones
+ * does not exist.
+ * These tags are the flow log's tags, the same ones
  * CreateFlowLog sets and DescribeFlowLogs shows and filters on, checked by
- * the same rules (validate.h check_tags) with the same error codes; more
- * than 50 keys after the change -> LimitExceeded.TagKeyPerResourceExceeded.
+ * the same rules as there, but answered with the tag service's own codes
+ * (tag-api.json errorCodes per action, tencentcloud-sdk-go
+ * tag/v20180813/errors.go), each message naming the parameter as the tag
+ * action spells it ("ReplaceTags.0.TagKey"): TagKeyEmpty,
+ * TagKeyLengthExceeded, InvalidParameter.ReservedTagKey,
+ * TagKeyCharacterIllegal, TagKeyDuplicate, TagValueLengthExceeded,
+ * TagValueCharacterIllegal; more than 50 keys on a flow log after the
+ * change -> LimitExceeded.ResourceAttachedTags; a bad count or range of a
+ * plain parameter -> the common InvalidParameterValue.
  *
  * Resource names of another service or prefix ->
  * InvalidParameter.UnsupportedService; a name that is not six segments of
- * that form -> InvalidParameterValue.TagResourceFormatError. TagResources
- * and UnTagResources report a resource that does not exist (or would pass
- * 50 keys) in FailedResources, as the real service does for partial
- * failures; the others answer with the error. */
+ * that form, or names no flow log of the caller ->
+ * InvalidParameterValue.ResourceDescriptionError. TagResources and
+ * UnTagResources report a resource that does not exist (or would pass 50
+ * keys) in FailedResources, as the real service does for partial failures;
+ * the others answer with the error. */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,44 +170,91 @@ static enum api_err read_tags(const struct actx *c, const char *region, const ch
 
 /* ==== inputs ==== */
 
-/* A string list member: 1..max entries. */
+/* A string list member: 1..max entries (none -> the common
+ * InvalidParameterValue). */
 static enum api_err list_size(json_t *in, const char *name, size_t max, enum api_err too_many,
                               struct apierr *e)
 {
     size_t n = json_array_size(json_object_get(in, name));
     if (n == 0)
-        return apierr_set(e, API_E_VALUE_EMPTY, name);
+        return apierr_set(e, API_E_PARAM_VALUE, name);
     if (n > max)
         return apierr_set(e, too_many, name);
     return API_E_OK;
 }
 
-/* Reads a list of {TagKey, TagValue} into tags[] and checks it by the
- * CreateFlowLog rules. */
-static enum api_err read_tag_list(json_t *list, struct tag_in *tags, size_t *n, struct apierr *e)
+/* The tag service's rules for one key, `path` naming it as the action
+ * spells it ("ReplaceTags.0.TagKey", "TagKeys.1"): empty, longer than 127
+ * characters, a reserved prefix (qcloud, tencent, project; any case), a
+ * character outside the allowed set. */
+static enum api_err check_key(const char *k, const char *path, struct apierr *e)
+{
+    static const char *const reserved[] = {"qcloud", "tencent", "project"};
+    long n = k ? utf8_count(k, strlen(k)) : 0;
+
+    if (n == 0)
+        return apierr_set(e, API_E_TAGSVC_KEY_EMPTY, path);
+    if (n > 127)
+        return apierr_set(e, API_E_TAGSVC_KEY_LEN, path);
+    for (size_t r = 0; r < sizeof reserved / sizeof reserved[0]; r++)
+        if (strncasecmp(k, reserved[r], strlen(reserved[r])) == 0)
+            return apierr_set(e, API_E_TAGSVC_RESERVED, path);
+    if (n < 0 || !tag_text_ok(k))
+        return apierr_set(e, API_E_TAGSVC_KEY_CHARS, path);
+    return API_E_OK;
+}
+
+/* A value: at most 255 characters of the allowed set (empty is allowed). */
+static enum api_err check_value(const char *v, const char *path, struct apierr *e)
+{
+    long n = v ? utf8_count(v, strlen(v)) : 0;
+    if (n > 255)
+        return apierr_set(e, API_E_TAGSVC_VAL_LEN, path);
+    if (n < 0 || (v && !tag_text_ok(v)))
+        return apierr_set(e, API_E_TAGSVC_VAL_CHARS, path);
+    return API_E_OK;
+}
+
+/* Reads `name`'s list of {TagKey, TagValue} into tags[] and checks it, tag by
+ * tag in order: the key, a key given before (TagKeyDuplicate), the value. */
+static enum api_err read_tag_list(json_t *in, const char *name, struct tag_in *tags, size_t *n,
+                                  struct apierr *e)
 {
     json_t *t;
     size_t i;
-    json_array_foreach(list, i, t) {
+    char path[64];
+    enum api_err rc;
+
+    json_array_foreach(json_object_get(in, name), i, t) {
         const char *k = in_str(t, "TagKey"), *v = in_str(t, "TagValue");
         tags[i].key = k ? k : "";
         tags[i].value = v ? v : "";
+        snprintf(path, sizeof path, "%s.%zu.TagKey", name, i);
+        if ((rc = check_key(tags[i].key, path, e)) != API_E_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(tags[j].key, tags[i].key) == 0)
+                return apierr_set(e, API_E_TAGSVC_KEY_DUP, path);
+        snprintf(path, sizeof path, "%s.%zu.TagValue", name, i);
+        if ((rc = check_value(tags[i].value, path, e)) != API_E_OK)
+            return rc;
     }
-    *n = json_array_size(list);
-    return check_tags(tags, *n, e);
+    *n = json_array_size(json_object_get(in, name));
+    return API_E_OK;
 }
 
 /* The store's answer for one resource as an API error. */
 static enum api_err tags_err(const struct actx *c, int rc, const char *id, const struct serr *se,
                              struct apierr *e)
 {
+    (void)se;
     switch (rc) {
     case STORE_OK:
         return API_E_OK;
     case STORE_NOTFOUND:
-        return apierr_set(e, API_E_NOT_FOUND, id);
+        return apierr_set(e, API_E_TAGSVC_NO_RESOURCE, id);
     case STORE_QUOTA:
-        return apierr_set(e, API_E_TAG_TOO_MANY, se->msg);
+        return apierr_set(e, API_E_TAGSVC_ATTACHED, id);
     default:
         return api_store_failed(c, rc, se, e);
     }
@@ -257,7 +313,7 @@ enum api_err act_tag_resources(struct actx *c, json_t *in, json_t *out, struct a
     if ((rc = list_size(in, "ResourceList", MAX_RESOURCES, API_E_TAG_RES_PER_REQ, e)) !=
             API_E_OK ||
         (rc = list_size(in, "Tags", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK ||
-        (rc = read_tag_list(json_object_get(in, "Tags"), tags, &n, e)) != API_E_OK)
+        (rc = read_tag_list(in, "Tags", tags, &n, e)) != API_E_OK)
         return rc;
     for (size_t i = 0; i < n; i++)
         set[i] = (struct tag){tags[i].key, tags[i].value};
@@ -276,9 +332,14 @@ enum api_err act_untag_resources(struct actx *c, json_t *in, json_t *out, struct
         (rc = list_size(in, "TagKeys", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK)
         return rc;
     json_array_foreach(json_object_get(in, "TagKeys"), i, v) {
+        char path[96];
         del[i] = json_string_value(v);
-        if (!*del[i])
-            return apierr_setf(e, API_E_TAG_KEY_LEN, "TagKeys.%zu", i);
+        snprintf(path, sizeof path, "TagKeys.%zu", i);
+        if ((rc = check_key(del[i], path, e)) != API_E_OK)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(del[j], del[i]) == 0)
+                return apierr_set(e, API_E_TAGSVC_KEY_DUP, path);
     }
     return modify_list(c, in, out, NULL, 0, del, json_array_size(json_object_get(in, "TagKeys")),
                        e);
@@ -303,12 +364,14 @@ enum api_err act_modify_resource_tags(struct actx *c, json_t *in, json_t *out, s
         return rc;
     if (delj && (rc = list_size(in, "DeleteTags", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK)
         return rc;
-    if (rep && (rc = read_tag_list(rep, tags, &nset, e)) != API_E_OK)
+    if (rep && (rc = read_tag_list(in, "ReplaceTags", tags, &nset, e)) != API_E_OK)
         return rc;
     json_array_foreach(delj, i, v) {
+        char path[96];
         del[i] = in_str(v, "TagKey");
-        if (!del[i] || !*del[i])
-            return apierr_setf(e, API_E_TAG_KEY_LEN, "DeleteTags.%zu.TagKey", i);
+        snprintf(path, sizeof path, "DeleteTags.%zu.TagKey", i);
+        if ((rc = check_key(del[i], path, e)) != API_E_OK)
+            return rc;
         for (size_t k = 0; k < nset; k++)
             if (strcmp(tags[k].key, del[i]) == 0)
                 return apierr_set(e, API_E_TAG_DELETE_CONFLICT, del[i]);
@@ -318,7 +381,7 @@ enum api_err act_modify_resource_tags(struct actx *c, json_t *in, json_t *out, s
     if ((rc = parse_name(c, in_str(in, "Resource"), &name, e)) != API_E_OK)
         return rc;
     if (name.foreign)
-        return apierr_set(e, API_E_NOT_FOUND, name.id);
+        return apierr_set(e, API_E_TAGSVC_NO_RESOURCE, name.id);
     return tags_err(c,
                     store_flowlog_tags_modify(c->store, c->account->uin, name.region, name.id,
                                               set, nset, del, ndel, &se),
@@ -358,18 +421,16 @@ enum api_err act_describe_resource_tags_by_resource_ids(struct actx *c, json_t *
         return apierr_set(e, API_E_TAG_PREFIX, prefix);
     if (!region_known(region))
         return apierr_set(e, API_E_TAG_REGION, region);
-    if (n == 0)
-        return apierr_set(e, API_E_VALUE_EMPTY, "ResourceIds");
-    if (n > MAX_DESCRIBE_IDS)
-        return apierr_set(e, API_E_VALUE_LIMIT, "ResourceIds");
+    if (n == 0 || n > MAX_DESCRIBE_IDS)
+        return apierr_set(e, API_E_PARAM_VALUE, "ResourceIds");
     json_array_foreach(ids, i, v) {
         if (!id_has_form(json_string_value(v), "fl"))
             return apierr_set(e, API_E_TAG_RESOURCE_ID, json_string_value(v));
     }
     if (category && *category && !str_in(category, categories))
-        return apierr_set(e, API_E_VALUE_RANGE, "Category");
+        return apierr_set(e, API_E_PARAM_VALUE, "Category");
     if (limit == 0)
-        return apierr_set(e, API_E_VALUE_RANGE, "Limit");
+        return apierr_set(e, API_E_PARAM_VALUE, "Limit");
 
     if (!(rows = json_array()) || !(page = json_array())) {
         rc = apierr_set(e, API_E_INTERNAL, NULL);
@@ -550,18 +611,27 @@ enum api_err act_get_resources(struct actx *c, json_t *in, json_t *out, struct a
     if (nf > MAX_TAG_FILTERS)
         return apierr_set(e, API_E_TAG_NUM_PER_REQ, "TagFilters");
     json_array_foreach(filters, i, v) {
+        char path[96];
+        json_t *tv;
+        size_t j;
         f[i].key = in_str(v, "TagKey");
         f[i].values = json_object_get(v, "TagValue");
-        if (!f[i].key || !*f[i].key)
-            return apierr_setf(e, API_E_TAG_KEY_LEN, "TagFilters.%zu.TagKey", i);
-        if (json_array_size(f[i].values) > MAX_FILTER_VALUES)
-            return apierr_setf(e, API_E_TAG_NUM_PER_REQ, "TagFilters.%zu.TagValue", i);
+        snprintf(path, sizeof path, "TagFilters.%zu.TagKey", i);
+        if ((rc = check_key(f[i].key, path, e)) != API_E_OK)
+            return rc;
         for (size_t k = 0; k < i; k++)
             if (strcmp(f[k].key, f[i].key) == 0)
-                return apierr_set(e, API_E_TAG_DUP_KEY, f[i].key);
+                return apierr_set(e, API_E_TAGSVC_KEY_DUP, path);
+        if (json_array_size(f[i].values) > MAX_FILTER_VALUES)
+            return apierr_setf(e, API_E_TAG_NUM_PER_REQ, "TagFilters.%zu.TagValue", i);
+        json_array_foreach(f[i].values, j, tv) {
+            snprintf(path, sizeof path, "TagFilters.%zu.TagValue.%zu", i, j);
+            if ((rc = check_value(json_string_value(tv), path, e)) != API_E_OK)
+                return rc;
+        }
     }
     if (max && (max_results < 1 || max_results > MAX_RESULTS))
-        return apierr_set(e, API_E_VALUE_RANGE, "MaxResults");
+        return apierr_set(e, API_E_PARAM_VALUE, "MaxResults");
     if (!json_array_size(list) && token && *token && parse_token(token, &tok_region, tok_id) != 0)
         return apierr_set(e, API_E_TAG_TOKEN, token);
     if (!(mappings = json_array()))

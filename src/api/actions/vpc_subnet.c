@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/actions/resource_util.h"
+#include "api/actions/resource_actions.h"
 #include "base/util.h"
 #include "validate/validate.h"
 

@@ -46,14 +46,18 @@
 #define CKPT_PAGES_MAX 1000000
 /* The WAL's ceiling (FLOWLOGD_SQLITE_WAL_MB, default WAL_CEILING_MB_DEFAULT;
  * 0: none). With a ceiling, the hard limit (the writer's RESTART whatever it
- * costs) is 90 % of it and the background checkpoints start at a third of
- * that (unless FLOWLOGD_SQLITE_CKPT_PAGES asks for fewer), and
+ * costs) is 90 % of it and the background checkpoints start at half of that
+ * (unless FLOWLOGD_SQLITE_CKPT_PAGES asks for fewer: the larger the interval
+ * between checkpoints, the fewer times a hot page is copied), a valve
+ * RESTART that readers refused is tried again ckpt_pages / 4 frames later
+ * (not / 2), and
  * journal_size_limit is the ceiling: the file is cut back to it when the
  * WAL starts again, so it stays under the ceiling whenever the RESTARTs
  * succeed (a reader that keeps old frames can hold one back: the WAL then
  * grows until the reader lets go). Once the writes stop for
  * WAL_IDLE_TRUNCATE_MS the writer empties the file (sqlite_writer.c). */
 #define WAL_CEILING_MB_DEFAULT 64
+#define CKPT_CEILING_FACTOR 2 /* hard limit / checkpoint threshold under a ceiling */
 #define WAL_CEILING_MB_MAX (1L << 20)
 /* Without a ceiling, journal_size_limit is WAL_LIMIT_BYTES, raised at open to
  * 1.25 times the hard limit if that is more, so that the file keeps its size
@@ -231,7 +235,8 @@ static const char *const migrations[] = {
      * quota) past 32 VPCs or with tag filters. */
     "DROP INDEX flowlogs_name;"
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_name';",
-    /* 6 -> 7: temporary keys (issue 13 §3): a token and an end; '' and 0
+    /* 6 -> 7: temporary keys (`key create --temporary`, as STS issues
+     * them): a token and an end; '' and 0
      * for the permanent keys there are */
     "ALTER TABLE keys ADD COLUMN token TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE keys ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;",
@@ -640,12 +645,13 @@ static int wal_ceiling(struct store_sqlite *s, struct serr *e)
     frames = s->wal_ceiling / WAL_FRAME_BYTES * 9 / 10; /* 1 MB: 229, above CKPT_PAGES_MIN */
     if (s->ckpt_hard > frames) {
         s->ckpt_hard = (int)frames;
-        if (s->ckpt_pages > s->ckpt_hard / CKPT_HARD_FACTOR)
-            s->ckpt_pages = s->ckpt_hard / CKPT_HARD_FACTOR;
+        if (s->ckpt_pages > s->ckpt_hard / CKPT_CEILING_FACTOR)
+            s->ckpt_pages = s->ckpt_hard / CKPT_CEILING_FACTOR;
         s->ckpt_tail = s->ckpt_pages / CKPT_TAIL_DIVISOR;
         s->restart_backlog = s->ckpt_pages / RESTART_BACKLOG_DIVISOR;
         if (s->restart_backlog < RESTART_BACKLOG_MIN)
             s->restart_backlog = RESTART_BACKLOG_MIN;
+        s->valve_step = s->ckpt_pages / 4;
     }
     s->idle_truncate = 1;
     return STORE_OK;
@@ -689,6 +695,7 @@ struct store *store_open_sqlite(const char *dir, struct serr *e)
     if (s->restart_backlog < RESTART_BACKLOG_MIN)
         s->restart_backlog = RESTART_BACKLOG_MIN;
     s->ckpt_hard = s->ckpt_pages * CKPT_HARD_FACTOR;
+    s->valve_step = s->ckpt_pages / 2;
     if (wal_ceiling(s, e) != STORE_OK)
         goto fail;
     s->base.ops = &sqlite_ops;

@@ -6,7 +6,6 @@
 #include "store/sqlite/sqlite_int.h"
 
 #define ID_TRIES 16         /* random draws before giving up on a free AppId/Uin/SecretId */
-#define DEFAULT_QUOTA 100   /* flow logs per region when account_create is given 0 */
 
 /* Reads the account row `uin` with W_ACCOUNT_GET into out (may be NULL).
  * STORE_OK, STORE_NOTFOUND (msg = uin) or STORE_ERR. */
@@ -98,7 +97,7 @@ static int job_account_create(struct conn *c, void *arg, struct serr *e)
 int sq_account_create(struct store *st, uint32_t quota, struct account *out, struct serr *e)
 {
     struct account tmp;
-    struct account_job a = {.quota = quota ? quota : DEFAULT_QUOTA, .out = out ? out : &tmp};
+    struct account_job a = {.quota = quota ? quota : STORE_DEFAULT_FLOWLOG_QUOTA, .out = out ? out : &tmp};
     return sq_write((struct store_sqlite *)st, job_account_create, &a, e);
 }
 

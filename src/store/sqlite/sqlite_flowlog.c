@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/jsonw.h"
 #include "store/sqlite/sqlite_int.h"
 
 /* ==== rows ==== */
@@ -67,26 +68,16 @@ static int decode_tags(struct conn *c, const char *p, size_t n, struct flowlog *
 /* Fills fl from the row of a statement selecting FL_COLS. */
 static int row_to_flowlog(struct conn *c, sqlite3_stmt *st, struct flowlog *fl, struct serr *e)
 {
-    sq_col_str(st, 0, fl->id, sizeof fl->id);
-    sq_col_str(st, 1, fl->uin, sizeof fl->uin);
-    sq_col_str(st, 2, fl->region, sizeof fl->region);
-    sq_col_str(st, 3, fl->vpc_id, sizeof fl->vpc_id);
-    sq_col_str(st, 4, fl->name, sizeof fl->name);
-    sq_col_str(st, 5, fl->description, sizeof fl->description);
-    sq_col_str(st, 6, fl->resource_type, sizeof fl->resource_type);
-    sq_col_str(st, 7, fl->resource_id, sizeof fl->resource_id);
-    sq_col_str(st, 8, fl->traffic_type, sizeof fl->traffic_type);
-    sq_col_str(st, 9, fl->cloud_log_id, sizeof fl->cloud_log_id);
-    sq_col_str(st, 10, fl->cloud_log_region, sizeof fl->cloud_log_region);
-    sq_col_str(st, 11, fl->cloud_log_state, sizeof fl->cloud_log_state);
-    sq_col_str(st, 12, fl->storage_type, sizeof fl->storage_type);
-    sq_col_str(st, 13, fl->storage_id, sizeof fl->storage_id);
-    sq_col_str(st, 14, fl->storage_topic, sizeof fl->storage_topic);
-    fl->period = (uint32_t)sqlite3_column_int64(st, 15);
-    fl->enable = sqlite3_column_int(st, 16);
-    fl->created_at = sqlite3_column_int64(st, 17);
-    return decode_tags(c, sqlite3_column_blob(st, 18), (size_t)sqlite3_column_bytes(st, 18), fl,
-                       e);
+    int i = 0;
+#define READ_STR(m) sq_col_str(st, i++, fl->m, sizeof fl->m);
+#define READ_TIME(m) fl->m = sqlite3_column_int64(st, i++);
+#define READ_BOOL(m) fl->m = sqlite3_column_int(st, i++);
+#define READ_PERIOD(m) fl->m = (uint32_t)sqlite3_column_int64(st, i++);
+#define READ_TAGS(m) /* the last column */
+#define X(kind, member, size, wire, group) READ_##kind(member)
+    FLOWLOG_FIELDS(X)
+#undef X
+    return decode_tags(c, sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i), fl, e);
 }
 
 int sq_tags_check(struct conn *c, struct serr *e)
@@ -214,25 +205,18 @@ static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
     if (!ins || !tag)
         return STORE_ERR;
 
-    sq_bind_str(ins, 1, fl->id, sizeof fl->id);
-    sq_bind_str(ins, 2, fl->uin, sizeof fl->uin);
-    sq_bind_str(ins, 3, fl->region, sizeof fl->region);
-    sq_bind_str(ins, 4, fl->vpc_id, sizeof fl->vpc_id);
-    sq_bind_str(ins, 5, fl->name, sizeof fl->name);
-    sq_bind_str(ins, 6, fl->description, sizeof fl->description);
-    sq_bind_str(ins, 7, fl->resource_type, sizeof fl->resource_type);
-    sq_bind_str(ins, 8, fl->resource_id, sizeof fl->resource_id);
-    sq_bind_str(ins, 9, fl->traffic_type, sizeof fl->traffic_type);
-    sq_bind_str(ins, 10, fl->cloud_log_id, sizeof fl->cloud_log_id);
-    sq_bind_str(ins, 11, fl->cloud_log_region, sizeof fl->cloud_log_region);
-    sq_bind_str(ins, 12, fl->cloud_log_state, sizeof fl->cloud_log_state);
-    sq_bind_str(ins, 13, fl->storage_type, sizeof fl->storage_type);
-    sq_bind_str(ins, 14, fl->storage_id, sizeof fl->storage_id);
-    sq_bind_str(ins, 15, fl->storage_topic, sizeof fl->storage_topic);
-    sqlite3_bind_int64(ins, 16, fl->period);
-    sqlite3_bind_int(ins, 17, fl->enable ? 1 : 0);
-    sqlite3_bind_int64(ins, 18, fl->created_at);
-    sqlite3_bind_blob(ins, 19, j->tags, (int)j->tags_len, SQLITE_STATIC);
+    {
+        int i = 1;
+#define BIND_STR(m) sq_bind_str(ins, i++, fl->m, sizeof fl->m);
+#define BIND_TIME(m) sqlite3_bind_int64(ins, i++, fl->m);
+#define BIND_BOOL(m) sqlite3_bind_int(ins, i++, fl->m ? 1 : 0);
+#define BIND_PERIOD(m) sqlite3_bind_int64(ins, i++, fl->m);
+#define BIND_TAGS(m) /* the last column, encoded */
+#define X(kind, member, size, wire, group) BIND_##kind(member)
+        FLOWLOG_FIELDS(X)
+#undef X
+        sqlite3_bind_blob(ins, i, j->tags, (int)j->tags_len, SQLITE_STATIC);
+    }
     step = sqlite3_step(ins);
     ext = step == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(c->db);
     taken = ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY;
@@ -551,34 +535,6 @@ struct plan {
     struct buf vpcs;        /* their ids, NUL-terminated one after the other */
 };
 
-/* Appends s as a JSON string. */
-static int json_str(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    if (buf_append(b, "\"", 1) != 0)
-        return -1;
-    for (const unsigned char *run = p;; p++) {
-        if (*p && *p >= 0x20 && *p != '"' && *p != '\\')
-            continue;
-        if (buf_append(b, run, (size_t)(p - run)) != 0)
-            return -1;
-        if (!*p)
-            break;
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            if (buf_append(b, esc, 2) != 0)
-                return -1;
-        } else {
-            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            if (buf_append(b, esc, 6) != 0)
-                return -1;
-        }
-        run = p + 1;
-    }
-    return buf_append(b, "\"", 1);
-}
-
 static void plan_free(struct plan *pl)
 {
     buf_free(&pl->json);
@@ -653,7 +609,7 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
             goto oom;
         for (size_t i = 0; i < q->ntag_keys_any; i++)
             if ((i && buf_append(b, ",", 1) != 0) ||
-                json_str(b, q->tag_keys_any[i] ? q->tag_keys_any[i] : "") != 0)
+                jw_buf_str(b, q->tag_keys_any[i] ? q->tag_keys_any[i] : "") != 0)
                 goto oom;
         if (buf_append(b, "]", 2) != 0) /* with the NUL: keeps offsets apart */
             goto oom;
@@ -680,7 +636,7 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
                 const char *vj = q->tag_pairs[j].value ? q->tag_pairs[j].value : "";
                 if (strcmp(k, kj) != 0)
                     continue;
-                if ((!first && buf_append(b, ",", 1) != 0) || json_str(b, vj) != 0)
+                if ((!first && buf_append(b, ",", 1) != 0) || jw_buf_str(b, vj) != 0)
                     goto oom;
                 first = 0;
             }

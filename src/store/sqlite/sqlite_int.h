@@ -1,12 +1,33 @@
 /* sqlite_int.h: internals shared by the files of store/sqlite (not for
  * other layers).
  *
- * Layout of the backend:
- *   sqlite.c          open/close, connections, pragmas, schema, statement table
- *   sqlite_writer.c   the writer thread, group commit and checkpoints
- *   sqlite_account.c  accounts, keys, inventory, integrity check
- *   sqlite_flowlog.c  flow logs: writes, get, query builder
- *   sqlite_vfs.c      the VFS: database mappings kept across commits, WAL writes coalesced
+ * Files:
+ *   sqlite.c          store_open_sqlite/close, the store_ops table, connections and
+ *                     their pragmas, the schema and its migrations, the fixed
+ *                     statements, the WAL ceiling (FLOWLOGD_SQLITE_WAL_MB)
+ *   sqlite_writer.c   the writer thread (group commit, the RESTART between batches,
+ *                     the TRUNCATE when idle), the waker and the checkpointer threads
+ *   sqlite_reader.c   a reader connection per reading thread, the read transaction
+ *                     kept between reads, the reaper thread
+ *   sqlite_vfs.c/.h   the `flowlogd` VFS over SQLite's unix VFS: database mappings
+ *                     kept across commits, the writer's WAL writes coalesced,
+ *                     checkpoint write-back, the wal-index stamp
+ *   sqlite_account.c  accounts, keys, inventory import, resource_get, integrity check
+ *   sqlite_flowlog.c  flow logs: create (blocking and async), get, query, update,
+ *                     delete, enable
+ *   sqlite_resource.c resources created through the API: create, delete, attach,
+ *                     the Describe* query (paged and counted on resources_created)
+ *   sqlite_tags.c     tags through the tag service
+ *
+ * Threads: the caller's (a poll thread or an http worker) runs every read on its
+ * own reader connection and never waits for the writer; a write is a job queued
+ * to the writer thread (sq_write blocks its caller until the commit is durable,
+ * sq_write_async returns at once). The writer runs the jobs and commits, then
+ * hands the batch to the waker thread, which wakes blocking callers and runs the
+ * asynchronous jobs' completions (store_op.done: api_wake, or a CreateFlowLog's
+ * id retry, queued again from there). The checkpointer thread runs the PASSIVE
+ * passes on its own connection; the reaper thread ends idle readers' kept
+ * transactions. Only the writer's connection writes.
  */
 #ifndef FLOWLOGD_STORE_SQLITE_INT_H
 #define FLOWLOGD_STORE_SQLITE_INT_H
@@ -22,11 +43,24 @@
 /* How long a connection waits for another's lock, in ms (every connection). */
 #define SQ_BUSY_TIMEOUT_MS 5000
 
-/* Columns of a flow log in the order row_to_flowlog reads them. */
-#define FL_COLS                                                                                  \
-    "id, uin, region, vpc_id, name, description, resource_type, resource_id, traffic_type, "     \
-    "cloud_log_id, cloud_log_region, cloud_log_state, storage_type, storage_id, storage_topic, " \
-    "period, enable, created_at, tags"
+/* Columns of a flow log (store.h's FLOWLOG_FIELDS, named as the members),
+ * in the order row_to_flowlog reads and the insert binds them: every field
+ * in row order, then the tags column ("key\0value\0..."). FL_PARAMS: one
+ * parameter per column. */
+#define FL_COL_STR(m) #m ", "
+#define FL_COL_TIME(m) #m ", "
+#define FL_COL_BOOL(m) #m ", "
+#define FL_COL_PERIOD(m) #m ", "
+#define FL_COL_TAGS(m) /* the last column */
+#define FL_COL(kind, member, size, wire, group) FL_COL_##kind(member)
+#define FL_COLS FLOWLOG_FIELDS(FL_COL) "tags"
+#define FL_PARAM_STR "?, "
+#define FL_PARAM_TIME "?, "
+#define FL_PARAM_BOOL "?, "
+#define FL_PARAM_PERIOD "?, "
+#define FL_PARAM_TAGS ""
+#define FL_PARAM(kind, member, size, wire, group) FL_PARAM_##kind
+#define FL_PARAMS FLOWLOG_FIELDS(FL_PARAM) "?"
 
 /* A tenant's flow logs in a region (?1 uin, ?2 region): the sum of its
  * per-VPC counts (every flow log has one vpc_usage row, '' for CCN). The
@@ -73,8 +107,7 @@
       "SELECT (" REGION_COUNT_SQL "), "                                                          \
       "CASE WHEN ?3 > 0 THEN ?3 ELSE (SELECT flowlog_quota FROM accounts WHERE uin = ?1) END")   \
     X(W_FL_INSERT,                                                                               \
-      "INSERT INTO flowlogs(" FL_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "  \
-      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)")                                                      \
+      "INSERT INTO flowlogs(" FL_COLS ") VALUES(" FL_PARAMS ")")                                \
     X(W_TAG_INSERT,                                                                              \
       "INSERT INTO flowlog_tags(flowlog_id, key, value, pos, uin, region) "                      \
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                          \
@@ -219,6 +252,7 @@ struct store_sqlite {
     int ckpt_tail;  /* the checkpointer repeats a pass while it copied more than this */
     int restart_backlog; /* the writer's RESTART waits for at most this many frames to copy */
     int ckpt_hard;  /* WAL frames above which the writer runs a RESTART whatever it costs */
+    int valve_step; /* after such a RESTART failed (readers), frames until the next try */
     long long wal_ceiling; /* bytes, 0: none (FLOWLOGD_SQLITE_WAL_MB; sqlite.c) */
     int idle_truncate;     /* the idle writer empties the WAL file (sqlite_writer.c) */
     struct conn *ck; /* the checkpointer's connection; only its thread uses it */
@@ -383,10 +417,6 @@ int sq_resource_attach(struct store *st, const char *uin, const char *region, co
                        const char *instance_id, struct serr *e);
 int sq_resource_query(struct store *st, const struct resource_query *q, resource_cb cb, void *ud,
                       uint64_t *total, struct serr *e);
-
-/** The ResourceType of a flow log on a resource of `kind` ("VPC",
- * "NETWORKINTERFACE", ...), or NULL for a kind that takes none. */
-const char *sq_flowlog_type_of(enum res_kind kind);
 
 /* ==== sqlite_tags.c: tags through the tag service ==== */
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/jsonw.h"
 #include "store/sqlite/sqlite_int.h"
 
 #define RES_COLS                                                                                 \
@@ -39,27 +40,6 @@ static int step_row(struct conn *c, sqlite3_stmt *st, const char *what, struct s
         return 0;
     sq_fail(c->db, what, e);
     return -1;
-}
-
-/* The ResourceType of a flow log on a resource of `kind`, or NULL. */
-const char *sq_flowlog_type_of(enum res_kind kind)
-{
-    switch (kind) {
-    case RES_VPC:
-        return "VPC";
-    case RES_SUBNET:
-        return "SUBNET";
-    case RES_ENI:
-        return "NETWORKINTERFACE";
-    case RES_CCN:
-        return "CCN";
-    case RES_NAT:
-        return "NAT";
-    case RES_DCG:
-        return "DCG";
-    default:
-        return NULL;
-    }
 }
 
 /* Looks resource (kind, id) of (uin, region) up on the writer's
@@ -221,27 +201,23 @@ static int in_the_way(struct conn *c, const struct target *t, const char *col, c
 }
 
 /* The id of the flow log on t's resource into out[16] ("" if none).
- * 1, 0 or -1. */
+ * 1, 0 or -1. The id alone names the resource: every ResourceType has its
+ * own id prefix (and a kind that takes no flow log matches none). */
 static int flowlog_of(struct conn *c, const struct target *t, char *out, size_t cap,
                       struct serr *e)
 {
-    const char *type = sq_flowlog_type_of(t->kind);
     sqlite3_stmt *st;
     int x;
 
     out[0] = '\0';
-    if (!type)
-        return 0;
     st = sq_prepare_once(c,
-              "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_id = ?3 "
-              "AND resource_type = ?4",
+              "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_id = ?3",
               e);
     if (!st)
         return -1;
     sq_bind_cstr(st, 1, t->uin);
     sq_bind_cstr(st, 2, t->region);
     sq_bind_cstr(st, 3, t->id);
-    sq_bind_cstr(st, 4, type);
     x = step_row(c, st, "flow log lookup", e);
     if (x == 1)
         sq_col_str(st, 0, out, cap);
@@ -392,29 +368,6 @@ int sq_resource_attach(struct store *st, const char *uin, const char *region, co
 
 /* ==== query ==== */
 
-/* Appends s as a JSON string (for json_each). */
-static int json_str(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (buf_append(b, "\"", 1) != 0)
-        return -1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int r;
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            r = buf_append(b, esc, 2);
-        } else if (*p < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            r = buf_append(b, esc, 6);
-        } else {
-            r = buf_append(b, p, 1);
-        }
-        if (r != 0)
-            return -1;
-    }
-    return buf_append(b, "\"", 1);
-}
-
 #define RES_WHERE                                                                                \
     " FROM resources WHERE uin = ?1 AND region = ?2 AND kind = ?3"                               \
     " AND (?4 IS NULL OR id IN (SELECT value FROM json_each(?4)))"                               \
@@ -451,7 +404,7 @@ int sq_resource_query(struct store *st, const struct resource_query *q, resource
     if (q->nids) {
         int bad = buf_append(&ids, "[", 1);
         for (size_t i = 0; i < q->nids && !bad; i++)
-            bad = (i && buf_append(&ids, ",", 1)) || json_str(&ids, q->ids[i] ? q->ids[i] : "");
+            bad = (i && buf_append(&ids, ",", 1)) || jw_buf_str(&ids, q->ids[i] ? q->ids[i] : "");
         if (bad || buf_append(&ids, "]", 1) != 0) {
             sq_err(e, STORE_ERR, "id list too long or out of memory");
             goto fail;

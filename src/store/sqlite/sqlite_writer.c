@@ -58,7 +58,8 @@
  * - Safety valve: if the WAL reaches ckpt_hard frames all the same (the
  *   checkpointer fell behind, readers kept it from catching up), the writer
  *   runs that RESTART whatever is left to copy; if readers still hold old
- *   frames it tries again ckpt_pages / 2 frames later.
+ *   frames it tries again valve_step frames later (ckpt_pages / 2; / 4 under
+ *   a WAL ceiling, which the file should not pass by much).
  * - Idle: once no write came for WAL_IDLE_TRUNCATE_MS (and the store has a
  *   WAL ceiling, sqlite.c), the writer empties the WAL file with a TRUNCATE
  *   checkpoint (the same patience with readers as the RESTART), so that
@@ -282,7 +283,7 @@ static void ckpt_after_batch(struct store_sqlite *s)
     if (rc == SQLITE_OK)
         s->restart_asked = 1;
     else if (nlog >= 0 && s->wal_frames >= s->valve_at)
-        s->valve_at = s->wal_frames + s->ckpt_pages / 2; /* readers held old frames */
+        s->valve_at = s->wal_frames + s->valve_step; /* readers held old frames */
     /* nlog < 0: the checkpointer (or another process) holds the checkpoint
      * lock; the next batch tries again. Readers holding old frames (nlog >=
      * 0, not OK): wait for the checkpointer's next report rather than wait

@@ -1,4 +1,4 @@
-/* actions.c: the action table. Inputs come from the generated shapes
+/* action_table.c: the action table. Inputs come from the generated shapes
  * (schema_gen.c) or, for actions the spec lacks, the hand-written ones
  * (schema_extra.c); each row adds the handler. Only actions that have a
  * handler are served: any other name is InvalidAction. */
@@ -10,12 +10,14 @@
 
 /* POLL: the action never blocks its thread, so a poll thread answers it:
  * DescribeFlowLogs, DescribeFlowLog, DescribeVpcTaskResult and
- * DescribeResourceTagsByResourceIds read a bounded page or a few rows by
- * key through a WAL reader, which never waits for the writer; CreateFlowLog
+ * DescribeResourceTagsByResourceIds read a page (at most Limit rows, found
+ * by index or sorted from the caller's flow logs of one region, at most its
+ * quota) or a few rows by key through a WAL reader, which never waits for
+ * the writer; CreateFlowLog
  * waits for its commit through api_defer. WORKER: the others write (and
  * wait for their commit) or may scan: GetResources, and the six resource
  * Describe* (a tenant's whole inventory of that kind when a filter cannot
- * be handed to the store; resource_util.c). */
+ * be handed to the store; resource_describe.c). */
 #define POLL 1
 #define WORKER 0
 

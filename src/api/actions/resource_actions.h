@@ -1,9 +1,9 @@
-/* resource_util.h: what the resource actions share (actions/vpc_subnet.c,
+/* resource_actions.h: what the resource actions share (actions/vpc_subnet.c,
  * eni.c, gateways.c): input helpers, the create/delete steps with their
  * error mapping, task records, and the Describe machinery (ids or Filters,
  * paging, ordering) over rendered output objects. Not for other layers. */
-#ifndef FLOWLOGD_API_ACTIONS_RESOURCE_UTIL_H
-#define FLOWLOGD_API_ACTIONS_RESOURCE_UTIL_H
+#ifndef FLOWLOGD_API_ACTIONS_RESOURCE_ACTIONS_H
+#define FLOWLOGD_API_ACTIONS_RESOURCE_ACTIONS_H
 
 #include <jansson.h>
 

@@ -1,0 +1,69 @@
+/* sink.h: where a window's flow-log records go. The agent hands each flow
+ * log's records for each closed window to a sink. The files sink is the one
+ * there is; other destinations (CLS topics, Kafka) go behind the same table
+ * of functions.
+ *
+ * A successful sink_write means the records are durable (for files: on disk,
+ * fsync'd, under their final name): only then may the caller forget them. */
+#ifndef FLOWLOGD_SINK_SINK_H
+#define FLOWLOGD_SINK_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** One flow log's records for one window. Borrowed by sink_write. */
+struct sink_window {
+    const char *flowlog_id;  /* fl-xxxxxxxx: letters, digits, '-', '_', '.' */
+    uint64_t win_start, win_end; /* seconds since the epoch */
+    const char *records;     /* newline-terminated lines (may be empty) */
+    size_t len;
+    size_t nrecords;
+};
+
+struct sink;
+
+struct sink_ops {
+    int (*write)(struct sink *s, const struct sink_window *w, char *err, size_t errlen);
+    void (*close)(struct sink *s);
+};
+
+struct sink {
+    const struct sink_ops *ops;
+    const char *name;
+};
+
+/** Writes one window's records. Returns 0 once they are durable, or -1
+ * with err[errlen] saying why (nothing half-written is left visible). */
+static inline int sink_write(struct sink *s, const struct sink_window *w, char *err,
+                             size_t errlen)
+{
+    return s->ops->write(s, w, err, errlen);
+}
+
+/** Closes the sink (NULL is fine). */
+static inline void sink_close(struct sink *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+/* ==== The files sink ==== */
+
+/** A sink writing DIR/FLOWLOG-ID/START-END.log, one file per flow log and
+ * window: written to a temporary name, fsync'd, renamed without replacing
+ * (a second write of the same window becomes START-END.N.log, never an
+ * overwrite), and the directory fsync'd. DIR is created if missing. NULL
+ * with err on failure. */
+struct sink *sink_files_open(const char *dir, char *err, size_t errlen);
+
+/** Writes to fd the records of `flowlog_id` under DIR whose windows overlap
+ * [since, until) (0 and UINT64_MAX for no bound), in window order. Returns
+ * the number of windows printed, or -1 with err (no such flow log under DIR
+ * is an error: "no records for ..."). */
+long sink_files_read(const char *dir, const char *flowlog_id, uint64_t since, uint64_t until,
+                     int fd, char *err, size_t errlen);
+
+/** Is `id` acceptable as a flow-log id in a path (no '/', no leading '.')? */
+int sink_id_ok(const char *id);
+
+#endif
