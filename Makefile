@@ -1,5 +1,7 @@
 # flowlogd build. `make` builds build/flowlogd; `make SAN=1` builds an
-# AddressSanitizer + UndefinedBehaviorSanitizer build in build-san/.
+# AddressSanitizer + UndefinedBehaviorSanitizer build in build-san/;
+# `make SAN=thread` a ThreadSanitizer build in build-tsan/ (`make tsan`
+# runs the store and http unit tests in it).
 # `make test` runs the unit tests (cmocka) and the integration tests (the
 # real binary driven by the official Node SDK).
 
@@ -16,10 +18,8 @@ PKGS    += libbpf
 PKGS    += libpq
 PKGS    += inih
 VERSION := $(shell cat VERSION)
-BPF_GEN := build/gen
-.DEFAULT_GOAL := all
 SAN     ?=
-B       := build$(if $(SAN),-san)
+B       := build$(if $(SAN),$(if $(filter thread,$(SAN)),-tsan,-san))
 BPF_GEN := build/gen
 .DEFAULT_GOAL := all
 
@@ -29,7 +29,12 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wforma
            -DFLOWLOGD_VERSION='"$(VERSION)"' \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
-ifdef SAN
+ifeq ($(SAN),thread)
+# -Wno-tsan: TSan does not model the one standalone fence (sq_vfs_wal_stamp,
+# ordering reads of the wal-index that uninstrumented libsqlite3 writes)
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
+LDFLAGS += -fsanitize=thread
+else ifdef SAN
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
@@ -38,6 +43,10 @@ LIB_SRC  := $(filter-out %.bpf.c,$(sort $(wildcard src/*/*.c src/*/*/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# the store's unit tests (scripts/test.sh runs them on each engine) and the
+# ones ThreadSanitizer runs: the layers with threads of their own
+STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource
+TSAN_UNIT  := $(STORE_UNIT) $(B)/tests/test_http
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
@@ -55,7 +64,7 @@ $(BPF_GEN)/flowcap.skel.h: $(BPF_GEN)/flowcap.bpf.o
 	bpftool gen skeleton $< name flowcap > $@.tmp && mv $@.tmp $@
 $(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o: $(BPF_GEN)/flowcap.skel.h
 
-.PHONY: all unit integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+.PHONY: all unit unit-store tsan integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -63,7 +72,10 @@ $(B)/tools/flowgen: tools/flowgen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
 
+# made anew: `ar r` keeps the members of sources since renamed or removed,
+# and the linker may take a stale one (a server built across a rename crashed)
 $(B)/libflowlogd.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(B)/flowlogd: $(B)/src/main.o $(B)/libflowlogd.a
@@ -83,6 +95,20 @@ $(B)/%.o: %.c
 
 unit: $(UNIT_BIN) $(B)/flowlogd
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; FLOWLOGD_BIN=$(abspath $(B)/flowlogd) $$t || fail=1; done; exit $$fail
+
+unit-store: $(STORE_UNIT)
+	@fail=0; for t in $(STORE_UNIT); do echo "== $$t ($${FLOWLOGD_SQLITE_ENGINE:-tuned} engine)"; \
+	  $$t || fail=1; done; exit $$fail
+
+# ThreadSanitizer: the store and http unit tests, on both SQLite engines;
+# tests/tsan.supp lists the (documented) third-party reports it ignores
+TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(abspath tests/tsan.supp)"
+tsan:
+	@$(MAKE) -s SAN=thread $(TSAN_UNIT:build/%=build-tsan/%)
+	@fail=0; for t in $(TSAN_UNIT:build/%=build-tsan/%); do for e in tuned plain; do \
+	  case $$t in *test_http) [ $$e = tuned ] || continue;; esac; \
+	  echo "== $$t (ThreadSanitizer, $$e engine)"; \
+	  FLOWLOGD_SQLITE_ENGINE=$$e $(TSAN_ENV) $$t || fail=1; done; done; exit $$fail
 
 integration: $(B)/flowlogd $(B)/tools/flowgen
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/integration/
@@ -130,15 +156,18 @@ fuzz: fuzz-build
 
 build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O2 -o $@ $(BENCH_SRC) build/libflowlogd.a $(LDLIBS)
+	$(CC) $(CFLAGS) -O2 -o $@ $(BENCH_SRC) build/libflowlogd.a -lssl $(LDLIBS)
 
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
 
-# the offline data-plane benchmark: flowlogd replay beside softflowd, nfpcapd
-# and pmacctd on one generated capture (bench/dataplane.sh; never run by tests)
+# the data-plane benchmark: offline, flowlogd replay beside softflowd, nfpcapd
+# and pmacctd on one generated capture (bench/dataplane.sh); live, the tc
+# programs on veth traffic in namespaces of its own (bench/dataplane/live.sh,
+# root). Never run by tests.
 bench-dataplane: build/flowlogd build/tools/flowgen
 	bench/dataplane.sh
+	bench/dataplane/live.sh
 
 # the spec files: ../shared/spec, or SPEC_DIR=... (scripts/test.sh passes $$FLOWLOGD_SHARED/spec)
 SPEC_DIR ?= $(abspath ../shared/spec)
@@ -151,6 +180,6 @@ check-schema:
 	  echo "schema tables are current"; rc=$$?; rm -rf $$tmp; exit $$rc
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(B)/src/main.d $(wildcard build-fuzz/lib/src/*/*.d build-fuzz/lib/src/*/*/*.d build-fuzz/*.d)

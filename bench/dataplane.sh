@@ -16,7 +16,7 @@
 #
 # Environment: BENCH_DIR (default /tmp/flowlogd-bench-dataplane; the capture
 # is kept there and reused), PACKETS, FLOWS, DURATION, RUNS (default 3),
-# FLOWLOGD_BIN, FLOWGEN_BIN, SKIP_OTHERS=1 to run flowlogd only.
+# FLOWLOGD_BIN, FLOWGEN_BIN, TOOLS (default "flowlogd nfpcapd pmacctd softflowd").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${BENCH_DIR:-/tmp/flowlogd-bench-dataplane}
@@ -35,10 +35,14 @@ if [ ! -s "$PCAP" ] || [ ! -s "$TRUTH.60.txt" ]; then
   "$GEN" --out "$PCAP" --truth "$TRUTH" --windows 60 --packets "$PACKETS" --flows "$FLOWS" \
     --duration "$DURATION" --snaplen 96 --usec
 fi
-read -r T_REC T_PKT T_BYT < <(awk '$14=="OK"{n++;p+=$9;b+=$10} END{printf "%d %d %d\n",n,p,b}' "$TRUTH.60.txt")
+# sums as %.0f: mawk's %d stops at 2^31-1
+sums() { awk "$1"'{n++;p+=$'"$2"';b+=$'"$3"'} END{printf "%d %.0f %.0f\n",n,p,b}'; }
+read -r T_REC T_PKT T_BYT < <(sums '$14=="OK"' 9 10 <"$TRUTH.60.txt")
 echo "capture: $(stat -c %s "$PCAP") bytes; truth at 60 s: $T_REC records, $T_PKT packets, $T_BYT bytes"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
+TOOLS=${TOOLS:-flowlogd nfpcapd pmacctd softflowd}
+want() { case " $TOOLS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 results=()
 # row NAME WALL CPU RSS_KB RECORDS PACKETS BYTES NOTE
 row() {
@@ -57,23 +61,23 @@ timed() {
 }
 
 # ---- flowlogd replay
-for i in $(seq 1 "$RUNS"); do
+want flowlogd && for i in $(seq 1 "$RUNS"); do
   timed "$D/flowlogd.txt" "$BIN" replay --pcap "$PCAP" --capture-window 60 --max-flows 1048576
   if cmp -s "$D/flowlogd.txt" "$TRUTH.60.txt"; then note="records identical to the truth"; else note="RECORDS DIFFER from the truth"; fi
-  read -r n p b < <(awk '$14=="OK"{n++;p+=$9;b+=$10} END{printf "%d %d %d\n",n,p,b}' "$D/flowlogd.txt")
+  read -r n p b < <(sums '$14=="OK"' 9 10 <"$D/flowlogd.txt")
   row "flowlogd" "$WALL" "$CPU" "$RSS" "$n" "$p" "$b" "run $i: $note"
 done
 
-if [ "${SKIP_OTHERS:-0}" != 1 ]; then
-  # ---- nfpcapd
+if want nfpcapd; then
   if command -v nfpcapd >/dev/null; then
     rm -rf "$D/nfp" && mkdir -p "$D/nfp"
     timed /dev/null nfpcapd -r "$PCAP" -w "$D/nfp" -t 60 -e 60,60 -B 1048576
-    read -r n p b < <(nfdump -R "$D/nfp" -q -o "fmt:%pkt %byt" 2>/dev/null | awk '{n++;p+=$1;b+=$2} END{printf "%d %d %d\n",n,p,b}')
+    read -r n p b < <(nfdump -R "$D/nfp" -q -o "fmt:%pkt %byt" 2>/dev/null | sums '' 1 2)
     row "nfpcapd" "$WALL" "$CPU" "$RSS" "$n" "$p" "$b" "bytes $(awk -v a="$b" -v t="$T_BYT" 'BEGIN{printf "%.2f%%",100*a/t}')"
   else results+=("nfpcapd    not installed (WITH_BENCH_TOOLS=1 scripts/install-deps.sh)"); fi
+fi
 
-  # ---- pmacctd
+if want pmacctd; then
   if command -v pmacctd >/dev/null; then
     rm -rf "$D/pm" && mkdir -p "$D/pm"
     cat >"$D/pm.conf" <<EOF
@@ -92,11 +96,12 @@ plugin_buffer_size: 1048576
 plugin_pipe_size: 268435456
 EOF
     timed /dev/null pmacctd -f "$D/pm.conf" 2>"$D/pm.log"
-    read -r n p b < <(cat "$D"/pm/*.csv 2>/dev/null | awk -F, '$1!="SRC_IP"{n++;p+=$(NF-1);b+=$NF} END{printf "%d %d %d\n",n,p,b}')
+    read -r n p b < <(cat "$D"/pm/*.csv 2>/dev/null | tr , ' ' | sums '$1!="SRC_IP"' 6 7)
     row "pmacctd" "$WALL" "$CPU" "$RSS" "$n" "$p" "$b" "bytes $(awk -v a="$b" -v t="$T_BYT" 'BEGIN{printf "%.2f%%",100*a/t}')"
   else results+=("pmacctd    not installed"); fi
+fi
 
-  # ---- softflowd -> nfcapd on loopback
+if want softflowd; then
   if command -v softflowd >/dev/null && command -v nfcapd >/dev/null; then
     rm -rf "$D/sf" && mkdir -p "$D/sf"
     port=$(( 20000 + RANDOM % 20000 ))
@@ -122,7 +127,7 @@ EOF
     sleep 2
     kill "$collector" 2>/dev/null || true
     wait "$collector" 2>/dev/null || true
-    read -r n p b < <(nfdump -R "$D/sf" -q -o "fmt:%pkt %byt" 2>/dev/null | awk '{n++;p+=$1;b+=$2} END{printf "%d %d %d\n",n,p,b}')
+    read -r n p b < <(nfdump -R "$D/sf" -q -o "fmt:%pkt %byt" 2>/dev/null | sums '' 1 2)
     row "softflowd" "$WALL" "$CPU" "$RSS" "$n" "$p" "$b" "wall includes 0.5 s polling; $(grep -m1 'Flows exported' "$D/softflowd.log" || true)"
   else results+=("softflowd  not installed"); fi
 fi

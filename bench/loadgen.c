@@ -20,6 +20,11 @@
  * checks its header against tc3_authorization byte for byte (--sign-full
  * calls tc3_authorization for every request instead).
  *
+ * HTTPS. With an https:// URL every connection first makes a TLS handshake
+ * (OpenSSL, certificate not verified: this measures the server's cost, not
+ * trust) and then runs the same closed loop over it; a handshake counts in
+ * a connection's set-up, not in a request's latency.
+ *
  * Tenancy. Requests go round robin over the accounts of the data set, so
  * the per-(account, action) rate limit holds as in production: at R req/s
  * over A accounts each sees R/A per second.
@@ -43,6 +48,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "auth/auth.h"
 #include "base/buf.h"
 #include "base/util.h"
@@ -50,7 +58,7 @@
 #include "hist.h"
 
 static const char usage[] =
-    "usage: flowlogd-bench run --scenario S --url http://HOST:PORT[/PATH] [options]\n"
+    "usage: flowlogd-bench run --scenario S --url http[s]://HOST:PORT[/PATH] [options]\n"
     "\n"
     "Scenarios:\n"
     "  create         CreateFlowLog on distinct ENIs of the inventory, accounts round robin\n"
@@ -108,6 +116,7 @@ struct cfg {
     int sign_full, quiet;
     char static_req[1400];
     size_t static_len;
+    SSL_CTX *tls; /* https:// URL: TLS over every connection; else NULL */
 };
 
 static struct cfg G;
@@ -129,10 +138,11 @@ struct stats {
     uint64_t bytes_in;
 };
 
-enum cstate { C_CONNECTING, C_WRITING, C_READING, C_IDLE, C_DEAD };
+enum cstate { C_CONNECTING, C_HANDSHAKE, C_WRITING, C_READING, C_IDLE, C_DEAD };
 
 struct conn {
     int fd;
+    SSL *ssl; /* https: the connection's TLS state */
     enum cstate state;
     int kind;
     uint32_t events; /* registered with epoll */
@@ -395,6 +405,10 @@ static void set_events(struct worker *w, struct conn *c, uint32_t ev)
 
 static void conn_close(struct worker *w, struct conn *c)
 {
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
     if (c->fd >= 0) {
         epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
@@ -456,7 +470,7 @@ static void start_request(struct worker *w, struct conn *c, uint64_t now)
 static void conn_failed(struct worker *w, struct conn *c, uint64_t now)
 {
     int was_busy = c->state == C_WRITING || c->state == C_READING;
-    if (w->recording && (was_busy || c->state == C_CONNECTING))
+    if (w->recording && (was_busy || c->state == C_CONNECTING || c->state == C_HANDSHAKE))
         w->st.conn_errors++;
     conn_close(w, c);
     if (!G.requests && now >= w->end)
@@ -470,7 +484,23 @@ static void conn_failed(struct worker *w, struct conn *c, uint64_t now)
 static void try_write(struct worker *w, struct conn *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t k = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        ssize_t k;
+        if (c->ssl) {
+            int r = SSL_write(c->ssl, c->out + c->out_off, (int)(c->out_len - c->out_off));
+            if (r > 0) {
+                c->out_off += (size_t)r;
+                continue;
+            }
+            r = SSL_get_error(c->ssl, r);
+            if (r == SSL_ERROR_WANT_WRITE || r == SSL_ERROR_WANT_READ) {
+                set_events(w, c, EPOLLOUT);
+                return;
+            }
+            ERR_clear_error();
+            conn_failed(w, c, bench_now_us());
+            return;
+        }
+        k = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
         if (k > 0) {
             c->out_off += (size_t)k;
             continue;
@@ -563,7 +593,20 @@ static void on_readable(struct worker *w, struct conn *c)
             c->rbuf = nb;
             c->rcap = ncap;
         }
-        k = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+        if (c->ssl) {
+            int got = SSL_read(c->ssl, c->rbuf + c->rlen, (int)(c->rcap - c->rlen));
+            if (got <= 0) {
+                got = SSL_get_error(c->ssl, got);
+                if (got == SSL_ERROR_WANT_READ || got == SSL_ERROR_WANT_WRITE)
+                    return;
+                ERR_clear_error();
+                conn_failed(w, c, bench_now_us());
+                return;
+            }
+            k = got;
+        } else {
+            k = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+        }
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -612,6 +655,25 @@ static void on_readable(struct worker *w, struct conn *c)
     }
 }
 
+/* Drives a TLS handshake on; at its end the first request goes out. */
+static void tls_step(struct worker *w, struct conn *c, uint64_t now)
+{
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        start_request(w, c, now);
+        return;
+    }
+    r = SSL_get_error(c->ssl, r);
+    if (r == SSL_ERROR_WANT_READ)
+        set_events(w, c, EPOLLIN);
+    else if (r == SSL_ERROR_WANT_WRITE)
+        set_events(w, c, EPOLLOUT);
+    else {
+        ERR_clear_error();
+        conn_failed(w, c, now);
+    }
+}
+
 static void on_event(struct worker *w, struct conn *c, uint32_t ev)
 {
     uint64_t now = bench_now_us();
@@ -623,7 +685,25 @@ static void on_event(struct worker *w, struct conn *c, uint32_t ev)
             conn_failed(w, c, now);
             return;
         }
+        if (G.tls) {
+            if (!(c->ssl = SSL_new(G.tls)) || SSL_set_fd(c->ssl, c->fd) != 1) {
+                conn_failed(w, c, now);
+                return;
+            }
+            SSL_set_connect_state(c->ssl);
+            c->state = C_HANDSHAKE;
+            tls_step(w, c, now);
+            return;
+        }
         start_request(w, c, now);
+        return;
+    }
+    if (c->state == C_HANDSHAKE) {
+        if (ev & (EPOLLERR | EPOLLHUP) && !(ev & EPOLLIN)) {
+            conn_failed(w, c, now);
+            return;
+        }
+        tls_step(w, c, now);
         return;
     }
     if (c->state == C_WRITING && (ev & EPOLLOUT)) {
@@ -672,7 +752,8 @@ static void *worker_main(void *arg)
             last_scan = now;
             for (size_t i = 0; i < w->nconns; i++) {
                 struct conn *c = &w->conns[i];
-                if ((c->state == C_WRITING || c->state == C_READING || c->state == C_CONNECTING) &&
+                if ((c->state == C_WRITING || c->state == C_READING || c->state == C_CONNECTING ||
+                     c->state == C_HANDSHAKE) &&
                     now - c->t0 > (uint64_t)(G.timeout_s * 1e6) && c->t0) {
                     w->st.timeouts += w->recording;
                     conn_close(w, c);
@@ -687,7 +768,7 @@ static void *worker_main(void *arg)
         if (G.requests) {
             for (size_t i = 0; i < w->nconns; i++)
                 busy += w->conns[i].state == C_WRITING || w->conns[i].state == C_READING ||
-                        w->conns[i].state == C_CONNECTING;
+                        w->conns[i].state == C_CONNECTING || w->conns[i].state == C_HANDSHAKE;
             if (!busy)
                 break;
         }
@@ -708,8 +789,16 @@ static int parse_url(const char *url)
 
     if (strncmp(p, "http://", 7) == 0)
         p += 7;
-    else if (strstr(p, "://")) {
-        fprintf(stderr, "flowlogd-bench: only http:// URLs\n");
+    else if (strncmp(p, "https://", 8) == 0) {
+        p += 8;
+        if (!(G.tls = SSL_CTX_new(TLS_client_method()))) {
+            fprintf(stderr, "flowlogd-bench: cannot make a TLS context\n");
+            return -1;
+        }
+        SSL_CTX_set_verify(G.tls, SSL_VERIFY_NONE, NULL); /* cost, not trust */
+        SSL_CTX_set_min_proto_version(G.tls, TLS1_2_VERSION);
+    } else if (strstr(p, "://")) {
+        fprintf(stderr, "flowlogd-bench: only http:// and https:// URLs\n");
         return -1;
     }
     slash = strchr(p, '/');
@@ -730,7 +819,7 @@ static int parse_url(const char *url)
         snprintf(host, sizeof host, "%.*s",
                  (int)(colon ? (size_t)(colon - G.host_hdr) : strlen(G.host_hdr)), G.host_hdr);
     }
-    snprintf(port, sizeof port, "%s", colon ? colon + 1 : "80");
+    snprintf(port, sizeof port, "%s", colon ? colon + 1 : G.tls ? "443" : "80");
     {
         size_t n = strcspn(G.host_hdr, ".:");
         if (n >= sizeof G.service)

@@ -228,6 +228,13 @@ def table(path):
     for b in order:
         codes = " ".join("%s=%d" % kv for kv in sorted(med[b]["codes"].items()))
         print("  %-16s answers (last run): %s" % (b, codes))
+    for tls, plain in (("create-https", "create"), ("describe-https", "describe-1m")):
+        if tls in med and plain in med and med[plain]["rps"]:
+            print("\n  %s / %s: %.2f x the requests/s (%.0f / %.0f), p50 %s / %s, server CPU per "
+                  "answer %.0f / %.0f us" % (
+                      tls, plain, med[tls]["rps"] / med[plain]["rps"], med[tls]["rps"],
+                      med[plain]["rps"], fmt_us(med[tls]["p50"]), fmt_us(med[plain]["p50"]),
+                      med[tls]["us_req"], med[plain]["us_req"]))
     if "describe-1m" in med and "describe-1k" in med:
         print("\n  describe p50 at 1,000,000 / at 1,000 flow logs: %.2f x" % (
             med["describe-1m"]["p50"] / max(1, med["describe-1k"]["p50"])))

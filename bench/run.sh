@@ -12,8 +12,13 @@
 #                     [--conns N] [--no-callgrind] [--no-extras]
 #   --quick          1 round of 5 s, 300 callgrind requests: a smoke test
 #   --only LIST      comma list of: nginx-static nginx-static-2t create describe-1m describe-1k
-#                    mix reject-sig reject-param reject-limit pager create-unbounded
-#                    startup callgrind (default: all of them but create-unbounded)
+#                    mix reject-sig reject-param reject-limit pager create-https
+#                    describe-https create-unbounded startup callgrind (default: all of
+#                    them but create-unbounded)
+#                    create-https, describe-https: create and describe-1m over HTTPS
+#                    (--tls-listen, a certificate from `flowlogd cert`; the generator
+#                    speaks TLS with OpenSSL, a handshake per connection, kept alive),
+#                    with their ratio to the plain ones in the summary
 #                    create-unbounded: create with FLOWLOGD_SQLITE_WAL_MB=0 (no WAL
 #                    ceiling: the checkpoint thresholds of before it had one), to
 #                    set beside create
@@ -57,7 +62,7 @@ EXTRAS=1
 STARTUP=0
 CG=0
 PG_NODES=${PG_NODES:-3}
-ALL_SCENARIOS="nginx-static nginx-static-2t create describe-1m describe-1k mix reject-sig reject-param reject-limit pager pg-create pg-describe-1m"
+ALL_SCENARIOS="nginx-static nginx-static-2t create describe-1m describe-1k mix reject-sig reject-param reject-limit pager create-https describe-https pg-create pg-describe-1m"
 EXTRA_SCENARIOS="create-unbounded"
 
 while [ $# -gt 0 ]; do
@@ -69,7 +74,7 @@ while [ $# -gt 0 ]; do
     --conns) CONNS=$2; shift ;;
     --no-callgrind) CALLGRIND=0 ;;
     --no-extras) EXTRAS=0; CALLGRIND=0 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -152,6 +157,22 @@ start_server() {
     echo "run.sh: flowlogd did not start on $dir (see $OUT/serve.err)" >&2
     exit 1
 }
+# start_server_tls DATA_DIR [extra serve args...]: start_server with a TLS
+# listener too; sets TLS_PORT (the certificate is made once, in $TMP/tls)
+start_server_tls() {
+    local dir=$1; shift
+    [ -f "$TMP/tls/tls/server.pem" ] || "$FLOWLOGD" cert --data "$TMP/tls" >/dev/null
+    start_server "$dir" --tls-listen 127.0.0.1:0 --tls-cert "$TMP/tls/tls/server.pem" \
+        --tls-key "$TMP/tls/tls/server-key.pem" "$@"
+    TLS_PORT=""
+    for _ in $(seq 1 100); do
+        TLS_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\) (https)$/\1/p' "$TMP/serve.out" || true)
+        [ -n "$TLS_PORT" ] && return 0
+        sleep 0.05
+    done
+    echo "run.sh: flowlogd did not start its TLS listener (see $OUT/serve.err)" >&2
+    exit 1
+}
 stop_server() {
     [ -n "$SERVER_PID" ] || return 0
     kill "$SERVER_PID" 2>/dev/null || true
@@ -181,9 +202,9 @@ setup_set() { # name accounts enis flowlogs
         | tee -a "$RUNS" >&2
 }
 need_create=0; need_1m=0; need_1k=0; need_pager=0
-{ wants create || wants create-unbounded || wants pg-create; } && need_create=1
+{ wants create || wants create-unbounded || wants create-https || wants pg-create; } && need_create=1
 wants pager && need_pager=1
-{ wants describe-1m || wants pg-describe-1m || wants mix || wants reject-sig || wants reject-param || wants reject-limit || [ $STARTUP = 1 ] || [ $CG = 1 ]; } && need_1m=1
+{ wants describe-1m || wants describe-https || wants pg-describe-1m || wants mix || wants reject-sig || wants reject-param || wants reject-limit || [ $STARTUP = 1 ] || [ $CG = 1 ]; } &
 wants describe-1k && need_1k=1
 [ $need_create = 1 ] && setup_set "create-$ACCOUNTS-$ENIS" "$ACCOUNTS" "$ENIS" 0
 [ $need_1m = 1 ] && setup_set "fl-$FLOWLOGS" "$ACCOUNTS" 40 "$FLOWLOGS"
@@ -455,6 +476,15 @@ for ROUND in $(seq 1 "$ROUNDS"); do
             run_one create-unbounded create "http://127.0.0.1:$PORT" "$dir" "$SERVER_PID"
             stop_server
             wait "$WATCH_PID" ;;
+        create-https)
+            dir=$(fresh_copy "$SET_CREATE")
+            start_server_tls "$dir"
+            run_one create-https create "https://127.0.0.1:$TLS_PORT" "$dir" "$SERVER_PID"
+            stop_server ;;
+        describe-https)
+            start_server_tls "$SET_1M"
+            run_one describe-https describe "https://127.0.0.1:$TLS_PORT" "$SET_1M" "$SERVER_PID"
+            stop_server ;;
         describe-1m)
             start_server "$SET_1M"
             run_one describe-1m describe "http://127.0.0.1:$PORT" "$SET_1M" "$SERVER_PID"

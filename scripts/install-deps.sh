@@ -27,6 +27,8 @@ pkgs=(
 test_pkgs=(
   clang
   libclang-rt-14-dev
+  # make tsan: gcc's ThreadSanitizer runtime
+  libtsan2
   dpkg-dev
   debhelper
   lintian
@@ -37,6 +39,10 @@ test_pkgs=(
   # the cluster test puts HAProxy in front of three nodes
   postgresql-15
   haproxy
+  # HTTPS clients other than Node, against the TLS listener (tests/integration/tls_clients.test.js)
+  python3-requests
+  openjdk-17-jdk-headless
+  curl
 )
 [ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=("${test_pkgs[@]}")
 # make bench-dataplane runs these beside flowlogd replay on the same capture

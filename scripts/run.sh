@@ -2,10 +2,15 @@
 # Runs flowlogd on a fresh Debian 12 machine (as root): installs what it
 # needs, builds it, creates an account on first start, prints a usable
 # credential and serves on LISTEN (default 127.0.0.1:8080) with an embedded
-# SQLite store in DATA (default ./data).
+# SQLite store in DATA (default ./data), and HTTPS on TLS_LISTEN (default
+# 127.0.0.1:8443; empty: no HTTPS) with a certificate from a local CA that
+# `flowlogd cert` makes on first start (DATA/tls/ca.pem) and renews the server
+# certificate of at every start (TLS_NAME: the domain for vpc.NAME, tag.NAME,
+# default localhost; TLS_HOSTS: more names or addresses, comma-separated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LISTEN=${LISTEN:-127.0.0.1:8080}
+TLS_LISTEN=${TLS_LISTEN-127.0.0.1:8443}
 DATA=${DATA:-$PWD/data}
 scripts/install-deps.sh
 make -s -j"$(nproc)"
@@ -17,4 +22,10 @@ fi
 echo "credential (also in $cred):"
 cat "$cred"
 echo "try: build/flowlogd call --endpoint http://$LISTEN --secret-id <SecretId> --secret-key <SecretKey> --region ap-guangzhou DescribeFlowLogs '{}'"
-exec build/flowlogd serve --listen "$LISTEN" --data "$DATA"
+tls=()
+if [ -n "$TLS_LISTEN" ]; then
+  echo
+  build/flowlogd cert --data "$DATA" --name "${TLS_NAME:-localhost}" ${TLS_HOSTS:+--host "$TLS_HOSTS"}
+  tls=(--tls-listen "$TLS_LISTEN" --tls-cert "$DATA/tls/server.pem" --tls-key "$DATA/tls/server-key.pem")
+fi
+exec build/flowlogd serve --listen "$LISTEN" "${tls[@]}" --data "$DATA"

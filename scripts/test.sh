@@ -3,10 +3,13 @@
 # tests need (Debian packages, the npm packages pinned in package-lock.json),
 # then builds and runs the unit tests (cmocka) and the integration tests (the
 # real binary driven by the official Node SDK), first in a normal build and
-# then under AddressSanitizer + UndefinedBehaviorSanitizer; then the
-# live data-plane tests (network namespaces, BPF), the reliability tests
-# (crash consistency, hostile input, limits, secrets), a 2-minute soak
-# (SOAK_MINUTES) and every libFuzzer target for FUZZ_SECONDS (default 60) each.
+# then under AddressSanitizer + UndefinedBehaviorSanitizer; the store and
+# http unit tests under ThreadSanitizer; then the live data-plane tests
+# (network namespaces, BPF), the reliability tests (crash consistency,
+# hostile input, limits, secrets), a 2-minute soak (SOAK_MINUTES) and every
+# libFuzzer target for FUZZ_SECONDS (default 60) each. The store unit tests,
+# the integration tests and the crash test run on both SQLite engines
+# (FLOWLOGD_SQLITE_ENGINE=tuned, the default, and plain).
 set -euo pipefail
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 cd "$(dirname "$0")/.."
@@ -20,10 +23,14 @@ if [ -d "$FLOWLOGD_SHARED/spec" ]; then make -s check-schema SPEC_DIR="$FLOWLOGD
 echo "=== build"
 make -s -j"$jobs"
 scripts/gen-docs.sh --check || status=1
-echo "=== unit tests"
+echo "=== unit tests (tuned engine)"
 make -s unit || status=1
-echo "=== integration tests"
+echo "=== store unit tests (plain engine)"
+FLOWLOGD_SQLITE_ENGINE=plain make -s unit-store || status=1
+echo "=== integration tests (tuned engine)"
 make -s integration || status=1
+echo "=== integration tests (plain engine)"
+FLOWLOGD_SQLITE_ENGINE=plain make -s integration || status=1
 echo "=== web console (Chromium)"
 make -s console-test || status=1
 echo "=== sanitizers (ASan + UBSan + LSan): unit and integration"
@@ -31,12 +38,18 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 make -s -j"$jobs" SAN=1
 make -s SAN=1 unit || status=1
 make -s SAN=1 integration || status=1
+unset ASAN_OPTIONS UBSAN_OPTIONS
+echo "=== ThreadSanitizer: store and http unit tests"
+make -s -j"$jobs" tsan || status=1
 echo "=== Debian package"
 scripts/test-package.sh || status=1
 echo "=== live data-plane tests (root: network namespaces, BPF)"
 make -s live || status=1
-echo "=== reliability tests"
+echo "=== reliability tests (tuned engine)"
 make -s reliability || status=1
+echo "=== crash test (plain engine)"
+FLOWLOGD_SQLITE_ENGINE=plain FLOWLOGD_BIN="$PWD/build/flowlogd" \
+  node --test --test-concurrency=1 tests/reliability/crash.test.js || status=1
 echo "=== soak (${SOAK_MINUTES:-2} minutes: heap, file-backed pages and the WAL bounded)"
 make -s soak SOAK_MINUTES="${SOAK_MINUTES:-2}" || status=1
 echo "=== PostgreSQL store: store unit, integration and crash tests on a throwaway server"

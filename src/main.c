@@ -18,9 +18,10 @@ static const struct {
     {"call", cli_call, "call the API, signed with TC3-HMAC-SHA256"},
     {"check", cli_check, "check the integrity of a data directory"},
     {"replay", cli_replay, "flow-log records from a capture file"},
-    {"migrate", cli_migrate, "copy a SQLite data directory into PostgreSQL"},
     {"records", cli_records, "print a flow log's records (files sink)"},
     {"capture", agent_capture_main, "capture devices' flows in the kernel (by hand)"},
+    {"cert", cli_cert, "make a local CA and a server certificate for HTTPS"},
+    {"migrate", cli_migrate, "copy a SQLite data directory into PostgreSQL"},
 };
 
 static void usage(FILE *f)

@@ -1,9 +1,12 @@
 /* capture_cmd.c: `flowlogd capture`, the in-kernel capture driven by hand:
  * watch the given devices of one network namespace and print, at each
  * window's end, its flows merged over the CPUs, per resource, direction and
- * verdict. The agent (`flowlogd agent`) runs the same capture for the
- * enabled flow logs the control plane names; this command is how an
- * operator checks a host, and how the live tests look at the kernel side. */
+ * verdict; with --flowlog and --records, also write those flow logs'
+ * Tencent records for each window to the files sink (flowlogd records reads
+ * them). The per-CPU copies are merged in the engine's window table
+ * (flow/flow.h) and the records made by its record writer. This is the
+ * agent's capture path driven by hand: how an operator checks a host, and
+ * how the live tests look at the kernel side. */
 #define _GNU_SOURCE
 #include "agent/agent.h"
 
@@ -20,6 +23,8 @@
 #include "base/opts.h"
 #include "flow/bpf/capture.h"
 #include "flow/bpf/flowcap_abi.h"
+#include "flow/flow.h"
+#include "sink/sink.h"
 
 static const char synopsis[] =
     "usage: flowlogd capture [--netns NS] [--window SECONDS] [--table FLOWS] [--windows N]\n"
@@ -32,7 +37,13 @@ static const char synopsis[] =
     "  SKIPDATA <start> <end> <ID> in|out <packets>   (the table was full)\n"
     "  NODATA <start> <end> <ID>                       (no packet at all)\n"
     "  END <start> <end>\n"
-    "after a line READY <window-start> once the programs are attached.\n";
+    "--flowlog FLOWLOG-ID=ID[:ACCEPT|REJECT|ALL] (repeatable) with --records DIR and\n"
+    "--account APPID: also writes that flow log's records of resource ID (Tencent's line,\n"
+    "TrafficType filter, NODATA/SKIPDATA) for each window to DIR/FLOWLOG-ID/.\n"
+    "after a line READY <window-start> once the programs are attached.\n"
+    "--stats: also print to stderr, per window, the lines and the microseconds the drain,\n"
+    "merge and printing took, and at the end the tc programs' bpf_stats (run count and\n"
+    "nanoseconds; kernel.bpf_stats_enabled=1 makes the kernel count them).\n";
 
 static const struct opt capture_opts_table[] = {
     {"netns", OPT_STR, "NS", NULL, 0, 0, 0, "network namespace of the devices"},
@@ -41,26 +52,33 @@ static const struct opt capture_opts_table[] = {
     {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
     {"watch", OPT_STR, "DEV=ID[,ADDR...]", NULL, 0, 0, 0, "a device to watch (repeatable)"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
+    {"flowlog", OPT_STR, "FLOWLOG-ID=ID[:TYPE]", NULL, 0, 0, 0, "records of ID (repeatable)"},
+    {"records", OPT_STR, "DIR", NULL, 0, 0, 0, "files sink directory for --flowlog"},
+    {"account", OPT_STR, "APPID", NULL, 0, 0, 0, "account-id of the records"},
+    {"stats", OPT_FLAG, NULL, NULL, 0, 0, 0, "per-window drain times and bpf_stats to stderr"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
 #define MAX_RES 256
+#define MAX_FLOWLOGS 64
 
 struct res {
     char id[64];
-    int seen;
-    uint64_t skipped[2];
+    uint64_t skipped[2]; /* this window's packets the kernel table had no room for */
 };
 
-struct window_buf {
-    struct {
-        struct flow_key k;
-        struct flow_val v;
-    } *e;
-    size_t n, cap;
+struct flowlog_spec {
+    char id[64];
+    uint32_t slot;
+    int traffic_type;
+};
+
+struct window_ctx {
+    struct flow_table *t;
     struct res *res;
     size_t nres;
-    int oom;
+    uint64_t start, end;
+    size_t lines, entries;
 };
 
 static volatile sig_atomic_t g_stop;
@@ -71,35 +89,21 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-static int collect(void *arg, const struct flow_key *k, const struct flow_val *v)
+/* a drained entry (one CPU's copy) into the window table: the copies merge */
+static int on_entry(void *arg, const struct flow_key *k, const struct flow_val *v)
 {
-    struct window_buf *b = arg;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        void *e = realloc(b->e, cap * sizeof *b->e);
-        if (!e) {
-            b->oom = 1;
-            return -1;
-        }
-        b->e = e;
-        b->cap = cap;
-    }
-    b->e[b->n].k = *k;
-    b->e[b->n].v = *v;
-    b->n++;
+    struct window_ctx *w = arg;
+    w->entries++;
+    flow_table_merge(w->t, k, v); /* a full table counts it as skipped for k->slot */
     return 0;
 }
 
 static void on_skip(void *arg, uint32_t slot, uint8_t dir, uint64_t packets)
 {
-    struct window_buf *b = arg;
-    if (slot < b->nres)
-        b->res[slot].skipped[dir & 1] += packets;
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-    return memcmp(a, b, sizeof(struct flow_key));
+    struct window_ctx *w = arg;
+    if (slot < w->nres)
+        w->res[slot].skipped[dir & 1] += packets;
+    flow_table_note_skipped(w->t, slot, packets);
 }
 
 static void addr_str(const struct flow_key *k, const uint8_t *a, char *out, size_t n)
@@ -110,49 +114,81 @@ static void addr_str(const struct flow_key *k, const uint8_t *a, char *out, size
         inet_ntop(AF_INET6, a, out, (socklen_t)n);
 }
 
-/* Merges the per-CPU copies (sorted by key) and prints the window. */
-static void print_window(struct window_buf *b, uint64_t start, uint64_t end, int late)
+static int print_flow(void *arg, const struct flow_key *k, const struct flow_val *v)
 {
-    qsort(b->e, b->n, sizeof *b->e, key_cmp);
-    for (size_t i = 0; i < b->n;) {
-        struct flow_key k = b->e[i].k;
-        struct flow_val v = b->e[i].v;
-        size_t j = i + 1;
-        for (; j < b->n && memcmp(&b->e[j].k, &k, sizeof k) == 0; j++) {
-            v.packets += b->e[j].v.packets;
-            v.bytes += b->e[j].v.bytes;
-            v.tcp_flags |= b->e[j].v.tcp_flags;
-        }
-        i = j;
-        if (k.slot >= b->nres)
-            continue;
-        b->res[k.slot].seen = 1;
-        char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-        addr_str(&k, k.src, src, sizeof src);
-        addr_str(&k, k.dst, dst, sizeof dst);
-        printf("FLOW %llu %llu %s %s %s %s %s %u %u %u %llu %llu %u\n", (unsigned long long)start,
-               (unsigned long long)end, b->res[k.slot].id, k.dir == FLOW_DIR_IN ? "in" : "out",
-               k.action == FLOW_REJECT ? "REJECT" : "ACCEPT", src, dst, k.sport, k.dport, k.proto,
-               (unsigned long long)v.packets, (unsigned long long)v.bytes,
-               v.tcp_flags & 0x1ffu);
-    }
-    for (size_t s = 0; s < b->nres; s++) {
-        struct res *r = &b->res[s];
+    struct window_ctx *w = arg;
+    if (v->packets == 0)
+        return 0;
+    char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+    addr_str(k, k->src, src, sizeof src);
+    addr_str(k, k->dst, dst, sizeof dst);
+    printf("FLOW %llu %llu %s %s %s %s %s %u %u %u %llu %llu %u\n", (unsigned long long)w->start,
+           (unsigned long long)w->end, w->res[k->slot].id, k->dir == FLOW_DIR_IN ? "in" : "out",
+           k->action == FLOW_REJECT ? "REJECT" : "ACCEPT", src, dst, k->sport, k->dport, k->proto,
+           (unsigned long long)v->packets, (unsigned long long)v->bytes, v->tcp_flags & 0x1ffu);
+    w->lines++;
+    return 0;
+}
+
+/* Prints the window's flows, SKIPDATA and NODATA lines; returns the flow lines. */
+static size_t print_window(struct window_ctx *w)
+{
+    w->lines = 0;
+    for (uint32_t s = 0; s < w->nres; s++) {
+        size_t before = w->lines;
+        flow_table_each(w->t, s, print_flow, w);
+        struct res *r = &w->res[s];
+        uint64_t lost = flow_table_skipped(w->t, s);
         for (int d = 0; d < 2; d++)
-            if (r->skipped[d] || late || b->oom)
-                printf("SKIPDATA %llu %llu %s %s %llu\n", (unsigned long long)start,
-                       (unsigned long long)end, r->id, d ? "out" : "in",
+            if (r->skipped[d])
+                printf("SKIPDATA %llu %llu %s %s %llu\n", (unsigned long long)w->start,
+                       (unsigned long long)w->end, r->id, d ? "out" : "in",
                        (unsigned long long)r->skipped[d]);
-        if (!r->seen && !r->skipped[0] && !r->skipped[1] && !late && !b->oom)
-            printf("NODATA %llu %llu %s\n", (unsigned long long)start, (unsigned long long)end,
-                   r->id);
-        r->seen = 0;
+        if (lost > r->skipped[0] + r->skipped[1]) /* lost in userspace or drained late */
+            printf("SKIPDATA %llu %llu %s - %llu\n", (unsigned long long)w->start,
+                   (unsigned long long)w->end, r->id,
+                   (unsigned long long)(lost - r->skipped[0] - r->skipped[1]));
+        if (w->lines == before && lost == 0)
+            printf("NODATA %llu %llu %s\n", (unsigned long long)w->start,
+                   (unsigned long long)w->end, r->id);
         r->skipped[0] = r->skipped[1] = 0;
     }
-    printf("END %llu %llu\n", (unsigned long long)start, (unsigned long long)end);
+    printf("END %llu %llu\n", (unsigned long long)w->start, (unsigned long long)w->end);
     fflush(stdout);
-    b->n = 0;
-    b->oom = 0;
+    return w->lines;
+}
+
+/* Writes each flow log's records for the window to the sink. 0 or -1. */
+static int write_records(struct window_ctx *w, const struct flowlog_spec *fl, size_t nfl,
+                         const char *account, struct sink *sink)
+{
+    struct buf out;
+    buf_init(&out, 1u << 30);
+    int rc = 0;
+    for (size_t i = 0; i < nfl && rc == 0; i++) {
+        struct flow_log_desc d = {
+            .slot = fl[i].slot, .account_id = account, .resource_id = w->res[fl[i].slot].id,
+            .traffic_type = fl[i].traffic_type, .win_start = w->start, .win_end = w->end,
+        };
+        size_t n = 0;
+        buf_reset(&out);
+        char err[256];
+        if (flow_write_records(w->t, &d, &out, &n) != 0) {
+            fprintf(stderr, "capture: %s: records of window %llu do not fit in memory\n",
+                    fl[i].id, (unsigned long long)w->start);
+            rc = -1;
+            break;
+        }
+        struct sink_window sw = {.flowlog_id = fl[i].id, .win_start = w->start,
+                                 .win_end = w->end, .records = out.data, .len = out.len,
+                                 .nrecords = n};
+        if (sink_write(sink, &sw, err, sizeof err) != 0) {
+            fprintf(stderr, "capture: %s: %s\n", fl[i].id, err);
+            rc = -1;
+        }
+    }
+    buf_free(&out);
+    return rc;
 }
 
 static uint64_t realtime_ns(void)
@@ -160,6 +196,37 @@ static uint64_t realtime_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int parse_flowlog(const char *spec, const struct res *res, size_t nres,
+                         struct flowlog_spec *out)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *eq = strchr(buf, '=');
+    if (!eq || eq == buf || (size_t)(eq - buf) >= sizeof out->id)
+        return -1;
+    *eq = 0;
+    if (!sink_id_ok(buf))
+        return -1;
+    char *rid = eq + 1, *tt = strchr(rid, ':');
+    out->traffic_type = FLOW_TT_ALL;
+    if (tt) {
+        *tt++ = 0;
+        if (strcmp(tt, "ACCEPT") == 0)
+            out->traffic_type = FLOW_TT_ACCEPT;
+        else if (strcmp(tt, "REJECT") == 0)
+            out->traffic_type = FLOW_TT_REJECT;
+        else if (strcmp(tt, "ALL") != 0)
+            return -1;
+    }
+    memcpy(out->id, buf, (size_t)(eq - buf) + 1); /* fits: checked above */
+    for (size_t i = 0; i < nres; i++)
+        if (strcmp(res[i].id, rid) == 0) {
+            out->slot = (uint32_t)i;
+            return 0;
+        }
+    return -1;
 }
 
 int agent_capture_main(int argc, char **argv)
@@ -174,10 +241,18 @@ int agent_capture_main(int argc, char **argv)
                               .window_s = (uint32_t)opts_uint(&o, "window"),
                               .table_flows = (uint32_t)opts_uint(&o, "table")};
     uint32_t nwin = (uint32_t)opts_uint(&o, "windows");
-    const char *watch[OPTS_MAX];
+    const char *watch[OPTS_MAX], *fls[OPTS_MAX];
     int nwatch = opts_all(&o, "watch", watch, OPTS_MAX);
+    int nfls = opts_all(&o, "flowlog", fls, OPTS_MAX);
+    const char *records = opts_get(&o, "records"), *account = opts_get(&o, "account");
+    if (nfls > 0 && (!records || !account)) {
+        fprintf(stderr, "capture: --flowlog needs --records DIR and --account APPID\n");
+        return 2;
+    }
     static struct res res[MAX_RES];
-    struct window_buf b = {.res = res};
+    static struct flowlog_spec fl[MAX_FLOWLOGS];
+    struct window_ctx wc = {.res = res};
+    struct sink *sink = NULL;
     char err[512];
     int rc = 1;
 
@@ -190,7 +265,7 @@ int agent_capture_main(int argc, char **argv)
         char spec[512];
         snprintf(spec, sizeof spec, "%s", watch[i]);
         char *eq = strchr(spec, '=');
-        if (!eq || eq == spec || !eq[1] || b.nres == MAX_RES) {
+        if (!eq || eq == spec || !eq[1] || wc.nres == MAX_RES) {
             fprintf(stderr, "capture: --watch %s: DEV=ID[,ADDR...]\n", watch[i]);
             goto out;
         }
@@ -200,7 +275,7 @@ int agent_capture_main(int argc, char **argv)
             fprintf(stderr, "capture: --watch %s: bad resource id\n", watch[i]);
             goto out;
         }
-        uint32_t slot = (uint32_t)b.nres++;
+        uint32_t slot = (uint32_t)wc.nres++;
         snprintf(res[slot].id, sizeof res[slot].id, "%s", id);
         if (capture_watch(c, spec, slot, err, sizeof err) != 0) {
             fprintf(stderr, "capture: %s\n", err);
@@ -214,9 +289,30 @@ int agent_capture_main(int argc, char **argv)
             }
         }
     }
-    if (b.nres == 0) {
+    if (wc.nres == 0) {
         fprintf(stderr, "capture: nothing to watch (--watch DEV=ID)\n");
         opts_usage(stderr, capture_opts_table, synopsis);
+        goto out;
+    }
+    if (nfls > MAX_FLOWLOGS) {
+        fprintf(stderr, "capture: at most %d --flowlog\n", MAX_FLOWLOGS);
+        goto out;
+    }
+    for (int i = 0; i < nfls; i++)
+        if (parse_flowlog(fls[i], res, wc.nres, &fl[i]) != 0) {
+            fprintf(stderr,
+                    "capture: --flowlog %s: FLOWLOG-ID=ID[:ACCEPT|REJECT|ALL], ID one of "
+                    "the watched resources\n",
+                    fls[i]);
+            goto out;
+        }
+    if (nfls > 0 && !(sink = sink_files_open(records, err, sizeof err))) {
+        fprintf(stderr, "capture: --records %s: %s\n", records, err);
+        goto out;
+    }
+    wc.t = flow_table_new(co.table_flows);
+    if (!wc.t) {
+        fprintf(stderr, "capture: out of memory for a %u-flow table\n", co.table_flows);
         goto out;
     }
     struct sigaction sa;
@@ -241,18 +337,38 @@ int agent_capture_main(int argc, char **argv)
             nanosleep(&ts, NULL);
             continue;
         }
-        int late = capture_drain(c, w, collect, on_skip, &b);
+        uint64_t t0 = realtime_ns();
+        flow_table_clear(wc.t);
+        wc.entries = 0;
+        wc.start = w * co.window_s;
+        wc.end = (w + 1) * co.window_s;
+        int late = capture_drain(c, w, on_entry, on_skip, &wc);
         if (late < 0)
             goto out;
-        print_window(&b, w * co.window_s, (w + 1) * co.window_s, late);
+        if (late) /* the half already held a later window: this one is not whole */
+            for (uint32_t s = 0; s < wc.nres; s++)
+                flow_table_note_skipped(wc.t, s, 1);
+        uint64_t t1 = realtime_ns();
+        size_t lines = print_window(&wc);
+        if (sink && write_records(&wc, fl, (size_t)nfls, account, sink) != 0)
+            goto out;
+        if (opts_get(&o, "stats"))
+            fprintf(stderr, "STATS window=%llu entries=%zu flows=%zu us=%.1f drain_us=%.1f\n",
+                    (unsigned long long)wc.start, wc.entries, lines,
+                    (double)(realtime_ns() - t0) / 1000.0, (double)(t1 - t0) / 1000.0);
         done++;
         w++;
         if (g_stop)
             break;
     }
     rc = 0;
+    uint64_t runs, ns;
+    if (opts_get(&o, "stats") && capture_prog_stats(c, &runs, &ns) == 0)
+        fprintf(stderr, "BPFSTATS runs=%llu ns=%llu\n", (unsigned long long)runs,
+                (unsigned long long)ns);
 out:
     capture_close(c);
-    free(b.e);
+    sink_close(sink);
+    flow_table_free(wc.t);
     return rc;
 }

@@ -408,6 +408,7 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
     const struct http_request *r = c->req;
     struct tc3_auth au;
     struct tc3_request tr;
+    struct auth_header few[32], *many = NULL, *hdrs;
     char why[128], expect_date[11];
     unsigned char key[32];
     enum api_err rc;
@@ -430,11 +431,16 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
         !tc3_service_allowed(au.service, c->def->service, http_header(r, "Host")))
         return apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
 
+    /* the headers as auth/ takes them (it knows nothing of http/) */
+    if (r->nheaders > sizeof few / sizeof few[0] && !(many = malloc(r->nheaders * sizeof *many)))
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    hdrs = many ? many : few;
+    for (size_t i = 0; i < r->nheaders; i++)
+        hdrs[i] = (struct auth_header){r->headers[i].name, r->headers[i].value};
     memset(&tr, 0, sizeof tr);
     tr.method = r->method;
     tr.query = r->query;
-    /* struct http_header and struct auth_header have the same two members */
-    tr.headers = (const struct auth_header *)r->headers;
+    tr.headers = hdrs;
     tr.nheaders = r->nheaders;
     tr.body = r->body;
     tr.body_len = r->body_len;
@@ -442,8 +448,10 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
         tc3_derive_key(c->key.secret_key, au.date, au.service, key);
         credcache_put(a->creds, &c->key, c->now_ms, au.date, au.service, key);
     }
-    return tc3_verify(&tr, &au, key, c->timestamp) ? API_E_OK
-                                                    : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
+    rc = tc3_verify(&tr, &au, key, c->timestamp) ? API_E_OK
+                                                 : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
+    free(many);
+    return rc;
 }
 
 static enum api_err verify_v1(struct api *a, struct call *c, time_t now, struct apierr *e)
@@ -517,6 +525,11 @@ static enum api_err map_input(const struct call *c, json_t **in, struct apierr *
 
 /* One request being handled. On the heap: a deferred action (api_defer)
  * keeps it until its finish step ran, on the request's thread. */
+/** What api_defer hands out: the http adapter's handle of the request. */
+struct api_wake {
+    struct http_deferred *d;
+};
+
 struct api_req {
     struct api *a;
     struct call c;
@@ -528,6 +541,7 @@ struct api_req {
     struct jw w;
     action_finish_fn finish; /* set by api_defer: the action answers later */
     void *fstate;
+    struct api_wake wake; /* set by api_defer */
 };
 
 static struct actx actx_of(struct api_req *q)
@@ -593,7 +607,8 @@ struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
         return NULL;
     q->finish = finish;
     q->fstate = state;
-    return (struct api_wake *)d;
+    q->wake.d = d;
+    return &q->wake;
 }
 
 enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *se,
@@ -606,7 +621,7 @@ enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *s
 
 void api_wake(struct api_wake *w)
 {
-    http_wake((struct http_deferred *)w);
+    http_wake(w->d);
 }
 
 void api_handle(struct api *a, const struct http_request *req, struct http_reply *out)

@@ -4,7 +4,7 @@
  * positional arguments.
  *
  *     static const struct opt serve_opts[] = {
- *         OPT_DATA_DIR,
+ *         OPT_DATA_OR_STORE,
  *         {"workers", OPT_UINT, "N", "32", 1, 4096, 0, "request handler threads"},
  *         {"quiet", OPT_FLAG, NULL, NULL, 0, 0, 0, "no per-request log lines"},
  *         {NULL},
@@ -41,9 +41,15 @@ struct opt {
     const char *help; /* one line */
 };
 
-/** The data directory, shared by serve and the admin subcommands. */
-#define OPT_DATA_DIR                                                                             \
-    {"data", OPT_STR, "DIR", NULL, 0, 0, 1, "data directory (created if absent, mode 0700)"}
+/** The option rows of a command that works on a store (serve and the admin
+ * subcommands): --data DIR (SQLite) or --store URL (PostgreSQL), exactly
+ * one of them (the command checks). */
+#define OPT_DATA_OR_STORE                                                                        \
+    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,                                                      \
+     "data directory of the SQLite store (created if absent, mode 0700)"},                       \
+    {"store", OPT_STR, "URL", NULL, 0, 0, 0,                                                     \
+     "postgresql://...: the PostgreSQL store instead of --data (several nodes may share it; "    \
+     "?schema=NAME keeps the tables in that schema)"}
 
 struct opts {
     const struct opt *table;

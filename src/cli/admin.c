@@ -8,6 +8,7 @@
 #include "base/opts.h"
 #include "base/util.h"
 #include "cli/cli.h"
+#include "store/sqlite/sqlite.h"
 
 static const char account_synopsis[] =
     "usage: flowlogd account create (--data DIR | --store URL) [--flowlog-quota N]\n"
@@ -57,7 +58,10 @@ static const struct opt inventory_opts[] = {
 };
 
 /* The store named by --data DIR (SQLite) or --store URL (PostgreSQL):
- * exactly one of them; NULL (message printed) otherwise. */
+ * exactly one of them; NULL (message printed) otherwise. A SQLite store is
+ * opened with the plain engine: the admin commands run beside a live server,
+ * and a short-lived command needs neither the tuned engine's VFS nor its
+ * checkpointer and reaper threads. */
 static struct store *open_store(const struct opts *o)
 {
     struct serr se = {{0}};
@@ -72,7 +76,7 @@ static struct store *open_store(const struct opts *o)
         fputs("flowlogd: --store wants a postgresql:// URL (--data DIR for SQLite)\n", stderr);
         return NULL;
     }
-    st = url ? store_open_pg(url, &se) : store_open_sqlite(dir, &se);
+    st = url ? store_open_pg(url, &se) : store_open_sqlite_engine(dir, "plain", &se);
     if (!st && url)
         fprintf(stderr, "flowlogd: cannot open the PostgreSQL store: %s\n", se.msg);
     else if (!st)

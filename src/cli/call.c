@@ -27,7 +27,8 @@ static const char call_synopsis[] =
     "Terraform do; a token goes in X-TC-Token.\n";
 
 static const struct opt call_opts[] = {
-    {"endpoint", OPT_STR, "URL", NULL, 0, 0, 1, "the service, http://HOST:PORT"},
+    {"endpoint", OPT_STR, "URL", NULL, 0, 0, 1,
+     "the service, http://HOST:PORT or https://HOST:PORT"},
     {"secret-id", OPT_STR, "ID", NULL, 0, 0, 0, "the key's SecretId"},
     {"secret-key", OPT_STR, "KEY", NULL, 0, 0, 0, "the key's SecretKey"},
     {"token", OPT_STR, "T", NULL, 0, 0, 0, "a temporary credential's token"},
@@ -36,6 +37,9 @@ static const struct opt call_opts[] = {
      "API version (2018-08-13 for tag and sts actions)"},
     {"language", OPT_STR, "L", NULL, 0, 0, 0,
      "X-TC-Language: zh-CN (the server's default) or en-US"},
+    {"cacert", OPT_STR, "FILE", NULL, 0, 0, 0,
+     "for an https:// endpoint, the CA to trust (default: $SSL_CERT_FILE, else the system's), "
+     "e.g. DIR/tls/ca.pem from `flowlogd cert`"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -171,6 +175,10 @@ int cli_call(int argc, char **argv)
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    /* https: the CA the SDKs are pointed at (libcurl ignores SSL_CERT_FILE) */
+    if (opts_get(&o, "cacert") || (getenv("SSL_CERT_FILE") && getenv("SSL_CERT_FILE")[0]))
+        curl_easy_setopt(curl, CURLOPT_CAINFO,
+                         opts_get(&o, "cacert") ? opts_get(&o, "cacert") : getenv("SSL_CERT_FILE"));
     if ((cc = curl_easy_perform(curl)) != CURLE_OK) {
         fprintf(stderr, "flowlogd: %s: %s\n", url, curl_easy_strerror(cc));
         goto done;

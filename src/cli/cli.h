@@ -26,11 +26,15 @@ int cli_call(int argc, char **argv);
 /** `flowlogd replay ...`: the flow engine over a capture file. */
 int cli_replay(int argc, char **argv);
 
-/** `flowlogd migrate --from DIR --to postgresql://...` */
-int cli_migrate(int argc, char **argv);
-
 /** `flowlogd records ...`: a flow log's records from the files sink. */
 int cli_records(int argc, char **argv);
+
+/** `flowlogd cert ...`: the local CA and server certificate for HTTPS. */
+int cli_cert(int argc, char **argv);
+
+
+/** `flowlogd migrate --from DIR --to postgresql://...` */
+int cli_migrate(int argc, char **argv);
 
 /** Parses an inventory file (its format: docs/API.md, Inventory) into a
  * malloc'd array of resources (*items, *n; the caller frees *items).
@@ -41,13 +45,5 @@ int cli_records(int argc, char **argv);
 int inventory_parse(const char *text, size_t len, struct store *st, const char *uin,
                     struct resource **items, size_t *n, char *err, size_t errlen);
 
-
-/** The option rows of a command that works on a store: --data DIR (SQLite)
- * or --store URL (PostgreSQL), exactly one of them (checked when opened). */
-#define OPT_DATA_OR_STORE                                                                       \
-    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,                                                     \
-     "data directory of the SQLite store (created if absent, mode 0700)"},                      \
-        {"store", OPT_STR, "URL", NULL, 0, 0, 0,                                                \
-         "a postgresql:// URL: the PostgreSQL store, instead of --data"}
 
 #endif

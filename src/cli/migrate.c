@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "base/opts.h"
+#include "cli/cli.h"
 #include "store/pg/pg.h"
 
 static const char migrate_synopsis[] =
@@ -16,7 +16,7 @@ static const char migrate_synopsis[] =
 
 static const struct opt migrate_opts[] = {
     {"from", OPT_STR, "DIR", NULL, 0, 0, 1, "the SQLite data directory"},
-    {"to", OPT_STR, "URL", NULL, 0, 0, 1, "the PostgreSQL store (postgresql://...)"},
+    {"to", OPT_STR, "URL", NULL, 0, 0, 1, "the PostgreSQL store, postgresql://..."},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -31,7 +31,7 @@ int cli_migrate(int argc, char **argv)
         return o.help ? 0 : 2;
     from = opts_get(&o, "from");
     to = opts_get(&o, "to");
-    if (o.npos || !from || !to) {
+    if (o.npos) {
         opts_usage(stderr, migrate_opts, migrate_synopsis);
         return 2;
     }

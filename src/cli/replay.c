@@ -91,10 +91,14 @@ int cli_replay(int argc, char **argv)
     if (opts_get(&o, "stats"))
         fprintf(stderr,
                 "replay: %llu packets counted, %llu not IP, %llu late, %llu skipped (table "
-                "full), %llu windows, %llu records, table %zu flows\n",
+                "full), %llu windows, %llu records (writer: %.3f s CPU, %.3f us/record), "
+                "table %zu flows\n",
                 (unsigned long long)st.packets, (unsigned long long)st.non_ip,
                 (unsigned long long)st.late, (unsigned long long)st.skipped,
-                (unsigned long long)st.windows, (unsigned long long)st.records, ro.max_flows);
+                (unsigned long long)st.windows, (unsigned long long)st.records,
+                (double)st.write_cpu_ns / 1e9,
+                st.records ? (double)st.write_cpu_ns / 1e3 / (double)st.records : 0.0,
+                ro.max_flows);
     if (rc != 0) {
         fprintf(stderr, "flowlogd replay: %s\n", err);
         return 1;

@@ -376,10 +376,74 @@ size_t flow_format_status(char *dst, const struct flow_log_desc *d, const char *
     return format_line(dst, d, NULL, NULL, status);
 }
 
+/* A record line as a template: the fields that are the same on every
+ * record of a flow log's window (version, ids, the window bounds, OK) are
+ * formatted once into literal runs; only the flow's own fields are
+ * formatted per record. */
+struct tpl_part {
+    int16_t field; /* -1: literal lit[off..off+len) */
+    uint16_t off, len;
+};
+
+struct tpl {
+    int n;
+    struct tpl_part part[2 * FLOW_FORMAT_MAX + 2];
+    char lit[FLOW_RECORD_MAX];
+};
+
+static int constant_field(const struct flow_log_desc *d, int f)
+{
+    switch (f) {
+    case FF_VERSION: case FF_ACCOUNT_ID: case FF_INTERFACE_ID: case FF_CCN_ID:
+    case FF_REGION_ID: case FF_VPC_ID: case FF_SUBNET_ID: case FF_INSTANCE_ID:
+    case FF_REGION: case FF_LOG_STATUS:
+        return 1;
+    case FF_START: case FF_END:
+        return !d->first_last;
+    default:
+        return 0;
+    }
+}
+
+static void tpl_lit(struct tpl *t, char **lp, const char *from, size_t n)
+{
+    struct tpl_part *last = t->n ? &t->part[t->n - 1] : NULL;
+    if (!last || last->field != -1) {
+        last = &t->part[t->n++];
+        last->field = -1;
+        last->off = (uint16_t)(*lp - t->lit);
+        last->len = 0;
+    }
+    if (from != *lp)
+        memmove(*lp, from, n);
+    *lp += n;
+    last->len = (uint16_t)(last->len + n);
+}
+
+static void tpl_build(struct tpl *t, const struct flow_log_desc *d)
+{
+    char *lp = t->lit;
+    t->n = 0;
+    for (unsigned i = 0; i < d->format->n; i++) {
+        int f = d->format->field[i];
+        if (i)
+            tpl_lit(t, &lp, " ", 1);
+        if (constant_field(d, f)) {
+            char *end = put_field(lp, d, f, NULL, NULL, "OK");
+            tpl_lit(t, &lp, lp, (size_t)(end - lp));
+        } else {
+            struct tpl_part *pt = &t->part[t->n++];
+            pt->field = (int16_t)f;
+        }
+    }
+    tpl_lit(t, &lp, "\n", 1);
+}
+
 struct write_ctx {
     const struct flow_log_desc *d;
     struct buf *out;
     size_t lines, seen;
+    struct tpl tpl;
 };
 
 static int write_one(void *arg, const struct flow_key *k, const struct flow_val *v)
@@ -392,8 +456,18 @@ static int write_one(void *arg, const struct flow_key *k, const struct flow_val 
         return 0;
     if (buf_reserve(c->out, FLOW_RECORD_MAX + 1) != 0)
         return -1;
-    c->out->len += format_line(c->out->data + c->out->len, c->d, k, v, "OK");
-    c->out->data[c->out->len] = '\0';
+    char *p = c->out->data + c->out->len;
+    for (int i = 0; i < c->tpl.n; i++) {
+        const struct tpl_part *pt = &c->tpl.part[i];
+        if (pt->field < 0) {
+            memcpy(p, c->tpl.lit + pt->off, pt->len);
+            p += pt->len;
+        } else {
+            p = put_field(p, c->d, pt->field, k, v, "OK");
+        }
+    }
+    *p = '\0';
+    c->out->len = (size_t)(p - c->out->data);
     c->lines++;
     return 0;
 }
@@ -415,6 +489,7 @@ int flow_write_records(const struct flow_table *t, const struct flow_log_desc *d
     if (!dd.format)
         dd.format = &flow_format_eni;
     struct write_ctx c = {.d = &dd, .out = out};
+    tpl_build(&c.tpl, &dd);
     int rc = t ? flow_table_each(t, dd.slot, write_one, &c) : 0;
     uint64_t skipped = dd.skipped + (t ? flow_table_skipped(t, dd.slot) : 0);
     if (rc == 0 && skipped)

@@ -29,6 +29,7 @@ struct flow_replay_stats {
     uint64_t skipped;  /* packets that found the table full (SKIPDATA) */
     uint64_t windows, records;
     uint64_t bad_offset; /* where the capture broke, when rc == 1 */
+    uint64_t write_cpu_ns; /* thread CPU time spent in the record writer */
 };
 
 /** Replays o->path and writes the records to fd `out_fd`, one window at a

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct flow_entry {
     struct flow_key k;
@@ -34,6 +35,27 @@ struct flow_table {
     uint64_t skip_any;
 };
 
+/* Zeroed memory for the index and the entries, asking for transparent huge
+ * pages: a table of 100k+ flows is touched at random, and with 4 KiB pages
+ * nearly every packet would also miss the TLB. */
+static void *big_alloc(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    if (n >= (2u << 20))
+        madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+static void big_free(void *p, size_t n)
+{
+    if (p)
+        munmap(p, n);
+}
+
 struct flow_table *flow_table_new(size_t max_flows)
 {
     if (max_flows < 1 || max_flows > (1u << 28))
@@ -44,14 +66,14 @@ struct flow_table *flow_table_new(size_t max_flows)
     struct flow_table *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->cells = calloc(cells, sizeof *t->cells);
-    t->e = malloc(max_flows * sizeof *t->e);
+    t->mask = (uint32_t)(cells - 1);
+    t->max = max_flows;
+    t->cells = big_alloc(cells * sizeof *t->cells);
+    t->e = big_alloc(max_flows * sizeof *t->e);
     if (!t->cells || !t->e) {
         flow_table_free(t);
         return NULL;
     }
-    t->mask = (uint32_t)(cells - 1);
-    t->max = max_flows;
     return t;
 }
 
@@ -59,8 +81,8 @@ void flow_table_free(struct flow_table *t)
 {
     if (!t)
         return;
-    free(t->cells);
-    free(t->e);
+    big_free(t->cells, ((size_t)t->mask + 1) * sizeof *t->cells);
+    big_free(t->e, t->max * sizeof *t->e);
     free(t);
 }
 
@@ -199,7 +221,9 @@ int flow_table_add(struct flow_table *t, const struct flow_key *k, uint32_t ip_b
     return 0;
 }
 
-#define BATCH 32
+#define BATCH 256
+#define AHEAD_CELL 16 /* packets ahead whose index cell is prefetched */
+#define AHEAD_ENTRY 8 /* ... and whose entry (found through the cell) is */
 
 size_t flow_table_add_batch(struct flow_table *t, const struct flow_pkt *p, size_t n)
 {
@@ -207,13 +231,17 @@ size_t flow_table_add_batch(struct flow_table *t, const struct flow_pkt *p, size
     size_t skipped = 0;
     while (n) {
         size_t m = n < BATCH ? n : BATCH;
-        for (size_t i = 0; i < m; i++) {
-            h[i] = key_hash(&p[i].k);
-            prefetch_cell(t, h[i]);
-        }
         for (size_t i = 0; i < m; i++)
+            h[i] = key_hash(&p[i].k);
+        for (size_t i = 0; i < m && i < AHEAD_CELL; i++)
+            prefetch_cell(t, h[i]);
+        for (size_t i = 0; i < m && i < AHEAD_ENTRY; i++)
             prefetch_entry(t, h[i]);
         for (size_t i = 0; i < m; i++) {
+            if (i + AHEAD_CELL < m)
+                prefetch_cell(t, h[i + AHEAD_CELL]);
+            if (i + AHEAD_ENTRY < m)
+                prefetch_entry(t, h[i + AHEAD_ENTRY]);
             struct flow_entry *e = lookup_h(t, &p[i].k, h[i]);
             if (!e) {
                 flow_table_note_skipped(t, p[i].k.slot, 1);

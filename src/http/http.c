@@ -44,6 +44,14 @@
  * max_connections are open the acceptor waits, so further clients wait in
  * the kernel's backlog as they did with MHD's own accept.
  *
+ * TLS. A server given a certificate and key runs MHD with MHD_USE_TLS
+ * (GnuTLS): the acceptor is the same, MHD makes the handshake on each added
+ * connection and the rest of this file sees plain requests. Plain HTTP and
+ * HTTPS are two servers (server/ starts one per listener on one handler),
+ * each with its own threads, connection cap and idle timeout; MHD counts a
+ * handshake's time from the connection's start, so a handshake must end
+ * within the idle timeout.
+ *
  * Stopping. New connections are refused first (the acceptor is stopped and
  * joined: nothing adds a connection after that). Then requests already
  * handed to workers are finished and their
@@ -61,6 +69,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -93,6 +102,11 @@ enum phase {
     PH_WOKEN,       /* deferred, and woken: finish must make the reply */
 };
 
+/** What http_defer hands out: the way back to its request. */
+struct http_deferred {
+    struct hreq *r;
+};
+
 /** Per-request state; *req_cls in MHD's callbacks. */
 struct hreq {
     struct hreq *next; /* queue link */
@@ -107,6 +121,7 @@ struct hreq {
     int dispatched;      /* counted in srv->pending */
     http_finish_fn finish; /* set by http_defer */
     void *finish_arg;
+    struct http_deferred deferred; /* .r = this request, once deferred */
     atomic_int phase;    /* enum phase */
     struct http_request req;
     struct http_reply reply;
@@ -141,6 +156,9 @@ struct http_server {
     unsigned open_conns; /* under mu; MHD's connection notifications */
     pthread_cond_t room; /* open_conns fell below max_conns, or refusing */
 
+    char *tls_cert; /* copies of the PEM given to MHD (NULL: plain HTTP); */
+    char *tls_key;  /* the key is wiped before it is freed */
+
     pthread_t starter; /* the thread in http_start; only it writes start_err */
     char *start_err;   /* while starting: where MHD's first message goes */
     size_t start_errlen;
@@ -159,6 +177,24 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+static char *dup_str(const char *p)
+{
+    size_t n = strlen(p) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, p, n);
+    return d;
+}
+
+/* Wipes and frees a secret string. */
+static void free_secret(char *p)
+{
+    if (!p)
+        return;
+    OPENSSL_cleanse(p, strlen(p));
+    free(p);
 }
 
 static void hreq_free(struct hreq *r)
@@ -455,7 +491,8 @@ struct http_deferred *http_defer(const struct http_request *req, http_finish_fn 
         return NULL;
     r->finish = finish;
     r->finish_arg = arg;
-    return (struct http_deferred *)r;
+    r->deferred.r = r;
+    return &r->deferred;
 }
 
 /* Publishes `phase` (release: what the poll thread needs is written before)
@@ -476,7 +513,7 @@ static void resume(struct http_server *s, struct hreq *r, enum phase phase)
 
 void http_wake(struct http_deferred *d)
 {
-    struct hreq *r = (struct hreq *)d;
+    struct hreq *r = d->r;
     resume(r->srv, r, PH_WOKEN);
 }
 
@@ -836,6 +873,8 @@ static int resolve(const char *host, unsigned short port, struct sockaddr_storag
 static void server_free(struct http_server *s)
 {
     stop_workers(s);
+    free(s->tls_cert);
+    free_secret(s->tls_key);
     pthread_cond_destroy(&s->room);
     pthread_cond_destroy(&s->idle);
     pthread_cond_destroy(&s->work);
@@ -851,13 +890,22 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
     struct sockaddr_storage ss;
     unsigned flags, io, workers, maxconn, backlog, i;
     size_t header_bytes, pool;
-    struct MHD_OptionItem pool_opt[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem opt[5];
+    unsigned nopt = 0;
     long ncpu;
 
     if (err && errlen)
         err[0] = '\0';
     if (!cfg || !fn) {
         set_err(err, errlen, "http_start: missing config or handler");
+        return NULL;
+    }
+    if ((cfg->tls_cert_pem != NULL) != (cfg->tls_key_pem != NULL)) {
+        set_err(err, errlen, "http_start: TLS needs both a certificate and a key");
+        return NULL;
+    }
+    if (cfg->tls_cert_pem && !http_tls_supported()) {
+        set_err(err, errlen, "this libmicrohttpd was built without TLS");
         return NULL;
     }
     if (resolve(cfg->host, cfg->port, &ss, err, errlen) != 0)
@@ -903,6 +951,14 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
         pthread_cond_init(&s->idle, &ca);
         pthread_condattr_destroy(&ca);
     }
+    if (cfg->tls_cert_pem) {
+        s->tls_cert = dup_str(cfg->tls_cert_pem);
+        s->tls_key = dup_str(cfg->tls_key_pem);
+        if (!s->tls_cert || !s->tls_key) {
+            set_err(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
     s->threads = calloc(workers, sizeof *s->threads);
     if (!s->threads) {
         set_err(err, errlen, "out of memory");
@@ -932,12 +988,23 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
     s->start_err = err && errlen ? err : NULL;
     s->start_errlen = errlen;
     /* a pool size of 1 is refused with a warning: one thread is no pool */
-    pool_opt[0].option = io > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END;
-    pool_opt[0].value = (intptr_t)io;
+    if (io > 1)
+        opt[nopt++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)io, NULL};
+    if (s->tls_cert) {
+        /* TLS 1.2 and 1.3 only, GnuTLS's NORMAL suites otherwise. MHD
+         * makes its credentials from these at start (GnuTLS copies them);
+         * the copies stay ours until http_stop. */
+        flags |= MHD_USE_TLS;
+        opt[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+        opt[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+        opt[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                              (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+    }
+    opt[nopt] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, s,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, /* first, to catch every message */
-        MHD_OPTION_ARRAY, pool_opt,
+        MHD_OPTION_ARRAY, opt,
         /* the acceptor keeps to maxconn; MHD's own limit (split over the
          * poll threads) gets slack, since MHD reports a connection closed
          * before it stops counting it */
@@ -973,6 +1040,11 @@ fail:
         close(s->lfd);
     server_free(s);
     return NULL;
+}
+
+int http_tls_supported(void)
+{
+    return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
 }
 
 unsigned short http_port(const struct http_server *s)

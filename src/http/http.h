@@ -89,11 +89,21 @@ struct http_config {
     unsigned max_connections;  /* over it new connections wait; 0 = HTTP_DEFAULT_MAX_CONNECTIONS */
     unsigned idle_timeout_s;   /* a connection idle this long is closed */
     http_quick_fn quick;       /* NULL: every request goes to a worker */
+    /* HTTPS (libmicrohttpd's TLS, GnuTLS underneath) when both are set: the
+     * PEM certificate (chain) and its unencrypted private key, borrowed
+     * during http_start only. NULL: plain HTTP. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
 };
 
 struct http_server;
 
-/** Starts listening. Returns NULL and a message in err[errlen] on failure. */
+/** Whether this libmicrohttpd was built with TLS. */
+int http_tls_supported(void);
+
+/** Starts listening. Returns NULL and a message in err[errlen] on failure.
+ * Each server is one listener; a plain and a TLS listener are two servers
+ * sharing the handler. */
 struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn, void *ud,
                                char *err, size_t errlen);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin/health.h"
@@ -18,7 +19,9 @@
 #include "base/util.h"
 #include "http/http.h"
 #include "server/notify.h"
+#include "store/sqlite/sqlite.h"
 #include "store/store.h"
+#include "tls/cert.h"
 
 static const char serve_synopsis[] =
     "usage: flowlogd serve --listen HOST:PORT (--data DIR | --store URL) [options]\n"
@@ -36,12 +39,13 @@ static const char serve_synopsis[] =
  * and help. A new option is a row here, read below with opts_str/opts_uint. */
 static const struct opt serve_opts[] = {
     {"listen", OPT_STR, "HOST:PORT", "127.0.0.1:8080", 0, 0, 0,
-     "address to listen on (port 0 = any)"},
-    {"data", OPT_STR, "DIR", NULL, 0, 0, 0,
-     "data directory of the SQLite store (created if absent, mode 0700)"},
-    {"store", OPT_STR, "URL", NULL, 0, 0, 0,
-     "postgresql://...: the PostgreSQL store instead of --data (several nodes may share it; "
-     "?schema=NAME keeps the tables in that schema)"},
+     "address to listen on (port 0 = any); not by default when --tls-listen is given"},
+    {"tls-listen", OPT_STR, "HOST:PORT", NULL, 0, 0, 0,
+     "serve the same API over HTTPS there too (TLS 1.2/1.3; with --tls-cert, --tls-key)"},
+    {"tls-cert", OPT_STR, "FILE", NULL, 0, 0, 0,
+     "its PEM certificate (then any chain), e.g. DIR/tls/server.pem from `flowlogd cert`"},
+    {"tls-key", OPT_STR, "FILE", NULL, 0, 0, 0, "its PEM private key, unencrypted"},
+    OPT_DATA_OR_STORE,
     {"rate-limit", OPT_UINT, "N", OPT_NUM(API_DEFAULT_RATE_LIMIT), 0, UINT32_MAX, 0,
      "requests/s per (account, action), burst N"},
     {"io-threads", OPT_UINT, "N", NULL, 0, 256, 0,
@@ -54,6 +58,9 @@ static const struct opt serve_opts[] = {
      "close a connection idle this long, in seconds; 0 = never"},
     {"wal-limit-mb", OPT_UINT, "N", "64", 0, 1u << 20, 0,
      "the SQLite WAL's ceiling in MB, 0 = none (as FLOWLOGD_SQLITE_WAL_MB); emptied when idle"},
+    {"sqlite-engine", OPT_CHOICE, "tuned,plain", NULL, 0, 0, 0,
+     "the SQLite store's engine (default tuned, or $FLOWLOGD_SQLITE_ENGINE); plain: SQLite's "
+     "own VFS, reads and checkpoints"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {"log-format", OPT_CHOICE, "text,json", "text", 0, 0, 0,
      "log lines as text or as one JSON object each"},
@@ -139,6 +146,41 @@ static int cors(struct srv *sv, const struct http_request *req, struct http_repl
     out->extra[out->nextra++] = (struct http_header){"Access-Control-Allow-Origin", origin};
     out->extra[out->nextra++] = (struct http_header){"Vary", "Origin"};
     return preflight;
+}
+
+/* Reads and checks --tls-cert and --tls-key into *cert and *key (the key is
+ * freed with tls_free_secret). Returns 0, or -1 after logging why. */
+static int load_tls(const char *cert_path, const char *key_path, char **cert, char **key)
+{
+    char err[512], warn[128];
+
+    *cert = *key = NULL;
+    if (!(*cert = tls_read_file(cert_path, 1 << 20, err, sizeof err)) ||
+        !(*key = tls_read_file(key_path, 1 << 20, err, sizeof err))) {
+        log_error("TLS: %s", err);
+        goto fail;
+    }
+    switch (tls_check_pair(*cert, *key, time(NULL), err, sizeof err, warn, sizeof warn)) {
+    case 0:
+        break;
+    case TLS_BAD_CERT:
+        log_error("TLS: --tls-cert %s: %s", cert_path, err);
+        goto fail;
+    case TLS_BAD_KEY:
+        log_error("TLS: --tls-key %s: %s", key_path, err);
+        goto fail;
+    default:
+        log_error("TLS: --tls-key %s: %s --tls-cert %s", key_path, err, cert_path);
+        goto fail;
+    }
+    if (warn[0])
+        log_warn("TLS: --tls-cert %s: %s; clients will refuse it", cert_path, warn);
+    return 0;
+fail:
+    free(*cert);
+    tls_free_secret(*key);
+    *cert = *key = NULL;
+    return -1;
 }
 
 /* "HOST:PORT", "[v6]:PORT" or "PORT". */
@@ -282,12 +324,15 @@ int server_main(int argc, char **argv)
     struct serr se = {{0}};
     struct store *st = NULL;
     struct api *api = NULL;
-    struct http_server *http = NULL;
+    struct http_server *http = NULL, *https = NULL;
     struct api_config acfg = {0};
-    struct http_config hcfg = {0};
-    char host[256], err[256];
-    const char *listen;
+    struct http_config hcfg = {0}, tcfg;
+    char host[256], tls_host[256], err[256];
+    char *tls_cert = NULL, *tls_key = NULL;
+    unsigned short tls_port = 0;
+    const char *listen, *tls_listen, *tls_cert_path, *tls_key_path, *engine;
     struct srv sv = {.api = NULL};
+    int plain;
     sigset_t stop_signals;
     int rc = 1, sig;
 
@@ -307,7 +352,32 @@ int server_main(int argc, char **argv)
         goto done;
     }
     sv.started = &o;
+    tls_listen = opts_get(&o, "tls-listen");
+    tls_cert_path = opts_get(&o, "tls-cert");
+    tls_key_path = opts_get(&o, "tls-key");
+    if (!tls_listen != !tls_cert_path || !tls_listen != !tls_key_path) {
+        fputs("flowlogd: --tls-listen, --tls-cert and --tls-key go together "
+              "(`flowlogd cert --data DIR` makes a certificate and key)\n",
+              stderr);
+        rc = 2;
+        goto done;
+    }
+    if (tls_listen && parse_listen(tls_listen, tls_host, sizeof tls_host, &tls_port) != 0) {
+        fprintf(stderr, "flowlogd: --tls-listen wants HOST:PORT, got %s\n", tls_listen);
+        rc = 2;
+        goto done;
+    }
+    /* the plain listener: asked for, or the default when TLS is not */
+    plain = opts_get(&o, "listen") || !tls_listen;
     listen = opts_str(&o, "listen");
+    /* the SQLite engine: --sqlite-engine, else $FLOWLOGD_SQLITE_ENGINE, else tuned */
+    if (!(engine = opts_get(&o, "sqlite-engine")))
+        engine = getenv("FLOWLOGD_SQLITE_ENGINE");
+    if (engine && *engine && !store_sqlite_engine_known(engine)) {
+        fprintf(stderr, "flowlogd: FLOWLOGD_SQLITE_ENGINE wants tuned or plain, got %s\n", engine);
+        rc = 2;
+        goto done;
+    }
     if (parse_listen(listen, host, sizeof host, &hcfg.port) != 0) {
         fprintf(stderr, "flowlogd: --listen wants HOST:PORT, got %s\n", listen);
         rc = 2;
@@ -339,8 +409,15 @@ int server_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (tls_listen && !http_tls_supported()) {
+        log_error("TLS: this libmicrohttpd was built without TLS support");
+        goto done;
+    }
+    if (tls_listen && load_tls(tls_cert_path, tls_key_path, &tls_cert, &tls_key) != 0)
+        goto done;
+
     if (!(st = opts_get(&o, "store") ? store_open_pg(opts_get(&o, "store"), &se)
-                                     : store_open_sqlite(opts_get(&o, "data"), &se))) {
+                                     : store_open_sqlite_engine(opts_get(&o, "data"), engine, &se))) {
         log_error("cannot open the store in %s: %s",
                   opts_get(&o, "data") ? opts_get(&o, "data") : "PostgreSQL", se.msg);
         goto done;
@@ -364,18 +441,49 @@ int server_main(int argc, char **argv)
     hcfg.max_connections = (unsigned)opts_uint(&o, "max-connections");
     hcfg.idle_timeout_s = (unsigned)opts_uint(&o, "idle-timeout");
     hcfg.quick = route_quick;
-    if (!(http = http_start(&hcfg, route, &sv, err, sizeof err))) {
+    if (plain && !(http = http_start(&hcfg, route, &sv, err, sizeof err))) {
         log_error("%s (another process may listen there: choose another --listen)", err);
         goto done;
     }
-    log_info("listening on %s:%u (store %s%s%s)", host, http_port(http), st->name,
-             opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
-    printf("listening on %s:%u\n", host, http_port(http));
+    if (tls_listen) {
+        /* a second server on the same handler: its own listening socket,
+         * acceptor and poll threads, with libmicrohttpd's TLS */
+        tcfg = hcfg;
+        tcfg.host = tls_host;
+        tcfg.port = tls_port;
+        tcfg.tls_cert_pem = tls_cert;
+        tcfg.tls_key_pem = tls_key;
+        https = http_start(&tcfg, route, &sv, err, sizeof err);
+        tls_free_secret(tls_key); /* the server keeps its own copy */
+        tls_key = NULL;
+        if (!https) {
+            log_error("cannot serve HTTPS on %s: %s", tls_listen, err);
+            goto done;
+        }
+    }
+    /* both listeners are up before either line: "listening" means ready */
+    if (http) {
+        if (opts_get(&o, "data"))
+            log_info("listening on %s:%u (store %s, %s engine, in %s)", host, http_port(http),
+                     st->name, store_sqlite_engine(st), opts_get(&o, "data"));
+        else
+            log_info("listening on %s:%u (store %s)", host, http_port(http), st->name);
+        printf("listening on %s:%u\n", host, http_port(http));
+    }
+    if (https) {
+        log_info("listening on %s:%u (https; store %s%s%s)", tls_host, http_port(https), st->name,
+                 opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
+        printf("listening on %s:%u (https)\n", tls_host, http_port(https));
+    }
     fflush(stdout);
     health_set(HEALTH_READY);
     {
         char status[sizeof host + 32];
-        snprintf(status, sizeof status, "listening on %s:%u", host, http_port(http));
+        if (http)
+            snprintf(status, sizeof status, "listening on %s:%u", host, http_port(http));
+        else
+            snprintf(status, sizeof status, "listening on %s:%u (https)", tls_host,
+                     http_port(https));
         notify_ready(status);
     }
     if (notify_watchdog_start(store_alive, st) != 0)
@@ -394,7 +502,10 @@ int server_main(int argc, char **argv)
     rc = 0;
 done:
     notify_watchdog_stop();
+    http_stop(https);
     http_stop(http);
+    free(tls_cert);
+    tls_free_secret(tls_key);
     api_free(api);
     store_close(st);
     cors_set(&sv, NULL);

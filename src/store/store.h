@@ -195,13 +195,15 @@ struct flowlog_patch {
 struct store;
 
 /** A write that does not hold its caller's thread. The caller fills `done`
- * and owns the op, and everything the call's arguments point to, until
- * done(op) has been called: once, on a store thread, after the write is
- * durable (rc STORE_OK) or failed (rc and err as the blocking call's).
- * done may start another asynchronous write with the same op (a retry);
- * it must not wait for anything. */
+ * (and `ud`, the caller's, for done to find its state) and owns the op, and
+ * everything the call's arguments point to, until done(op) has been called:
+ * once, on a store thread, after the write is durable (rc STORE_OK) or
+ * failed (rc and err as the blocking call's). done may start another
+ * asynchronous write with the same op (a retry); it must not wait for
+ * anything. */
 struct store_op {
     void (*done)(struct store_op *op);
+    void *ud;
     int rc;
     struct serr err;
 };

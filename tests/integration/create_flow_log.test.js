@@ -868,7 +868,10 @@ describe("step 9: the store fails -> InternalError.ModuleError, nothing written"
     // the client is told nothing more; the operator's log names the cause with the
     // request's id, account and action
     assert.ok(failed.requestId, "the error carries its RequestId");
-    const line = srv.logs().find((l) => l.includes(`id=${failed.requestId}`) && /store failed/.test(l));
+    // (the server wrote it before it answered, but its stderr pipe may be read after the answer)
+    const findLine = () => srv.logs().find((l) => l.includes(`id=${failed.requestId}`) && /store failed/.test(l));
+    for (let i = 0; i < 100 && !findLine(); i++) await h.sleep(20);
+    const line = findLine();
     assert.ok(line, `no "store failed" log line for ${failed.requestId}:\n${srv.logs().slice(-20).join("\n")}`);
     assert.match(line, / ERROR /);
     assert.match(line, /disk I\/O error/i, `the log line names the cause: ${line}`);

@@ -101,6 +101,21 @@ describe("resource Describe* paging", () => {
     });
   }
 
+  test("an id filter with several values: handed to the store or not, the same pages", async () => {
+    const some = [3, 250 - 1, 17, 100, 42, 9999].map(eniId); // the last does not exist
+    const want = some.filter((x) => x !== eniId(9999)).sort();
+    const sql = await pageAll({ Filters: [{ Name: "network-interface-id", Values: some }] }, 2);
+    // with a second filter that matches every ENI but is not handed down (two values)
+    const mem = await pageAll({ Filters: [{ Name: "network-interface-id", Values: some }, { Name: "vpc-id", Values: VPC }] }, 2);
+    assert.deepEqual(sql.all, want);
+    assert.deepEqual(mem.all, want);
+    assert.ok(sql.totals.every((t) => t === want.length), `TotalCount ${sql.totals}`);
+    assert.ok(mem.totals.every((t) => t === want.length), `TotalCount ${mem.totals}`);
+    // and with a parent filter at once
+    const both = await pageAll({ Filters: [{ Name: "network-interface-id", Values: some }, { Name: "vpc-id", Values: [VPC[0]] }] }, 10);
+    assert.deepEqual(both.all, want.filter((x) => Number(x.slice(-4)) % 2 === 0));
+  });
+
   test("two filters on the store's columns at once, and ids", async () => {
     const both = await pageAll(
       { Filters: [{ Name: "vpc-id", Values: [VPC[0]] }, { Name: "attachment.instance-id", Values: [INS] }] },

@@ -17,6 +17,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
+const os = require("node:os");
 const path = require("node:path");
 const readline = require("node:readline");
 const { spawn, spawnSync } = require("node:child_process");
@@ -115,6 +116,25 @@ table inet ${P}sg {
   sh("ip", ["netns", "exec", NS.host, "nft", "-f", "-"], { input: rules });
 }
 
+// every process a test starts, killed when the test ends however it ends
+const children = new Set();
+function killChildren() {
+  for (const c of children) c.kill("SIGKILL");
+  children.clear();
+}
+process.on("exit", killChildren);
+
+/** A sink (UDP 5000, TCP 7000) on the given addresses of ns; resolves when ready. */
+async function startSink(ns, ...addrs) {
+  const p = spawn("ip", ["netns", "exec", ns, "python3", TRAFFIC, "sink", ...addrs]);
+  children.add(p);
+  await new Promise((resolve, reject) => {
+    p.stdout.once("data", resolve);
+    p.on("exit", (code) => reject(new Error(`sink exited ${code}`)));
+  });
+  return p;
+}
+
 /** Starts `flowlogd capture` in the host ns; resolves once READY. */
 function startCapture(extra = []) {
   const args = ["capture", "--netns", NS.host, "--window", "2",
@@ -122,6 +142,7 @@ function startCapture(extra = []) {
     "--watch", `${DEV.vm2}=eni-2,${A.vm2},${A.vm26}`,
     "--watch", `${DEV.vm3}=eni-3,${A.vm3}`, ...extra];
   const p = spawn(BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(p);
   const lines = [];
   let stderr = "";
   p.stderr.on("data", (d) => (stderr += d));
@@ -139,9 +160,12 @@ function startCapture(extra = []) {
 /** Stops it after the windows in flight closed; returns its lines. */
 async function stopCapture(c) {
   await new Promise((r) => setTimeout(r, 2600)); // the current 2-s window closes and drains
-  const exited = new Promise((r) => c.p.on("exit", r));
-  c.p.kill("SIGTERM");
-  await exited;
+  if (c.p.exitCode === null && c.p.signalCode === null) {
+    const exited = new Promise((r) => c.p.on("exit", r));
+    c.p.kill("SIGTERM");
+    await exited;
+  }
+  assert.equal(c.p.exitCode, 0, `flowlogd capture failed: ${c.stderr()}`);
   return c.lines;
 }
 
@@ -172,14 +196,18 @@ test.after(() => {
 });
 
 // ------------------------------------------------------------ the tests ---
-test("known traffic gives exact ACCEPT and REJECT flows per ENI and direction, IPv4 and IPv6", async (t) => {
+const T = { timeout: 120000 };
+
+test("known traffic gives exact ACCEPT and REJECT flows per ENI and direction, IPv4 and IPv6", T, async (t) => {
   if (maybeSkip(t)) return;
   setup();
-  let cap;
+  let cap; // eslint-disable-line no-unused-vars
   try {
-    const sink = spawn("ip", ["netns", "exec", NS.vm2, "python3", TRAFFIC, "sink", A.vm2, A.vm26]);
-    await new Promise((r) => sink.stdout.once("data", r));
-    cap = startCapture();
+    const sink = await startSink(NS.vm2, A.vm2, A.vm26);
+    const recDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlogd-live-"));
+    cap = startCapture(["--records", recDir, "--account", "1251762227",
+      "--flowlog", "fl-all1=eni-1", "--flowlog", "fl-rej2=eni-2:REJECT", "--flowlog", "fl-acc2=eni-2:ACCEPT",
+      "--flowlog", "fl-idle3=eni-3"]);
     await cap.ready;
     // Tencent's example: an inbound ping allowed, its reply dropped by the ACL
     py(NS.up, "icmp", A.vm1, 0x1234, 4, 56);
@@ -214,20 +242,56 @@ test("known traffic gives exact ACCEPT and REJECT flows per ENI and direction, I
     assert.ok(w >= 2, "at least two windows closed");
     assert.equal(lines.filter((l) => /^NODATA \d+ \d+ eni-3$/.test(l)).length, w);
     assert.equal(lines.filter((l) => l.startsWith("SKIPDATA")).length, 0);
+
+    // The same windows as Tencent's records, through the record writer and the
+    // files sink, filtered by each flow log's TrafficType
+    const recs = (id) => {
+      const r = spawnSync(BIN, ["records", "--records", recDir, id], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.split("\n").filter(Boolean).map((l) => l.split(" "));
+    };
+    const sum = (rows) => {
+      const m = new Map();
+      for (const f of rows) {
+        assert.equal(f.length, 14, f.join(" "));
+        assert.equal(f[0], "2");
+        assert.equal(f[1], "1251762227");
+        if (f[13] !== "OK") continue;
+        if (/^fe80:/i.test(f[3]) || /^ff0/i.test(f[4]) ||
+            (f[7] === "58" && [133, 134, 135, 136, 137, 143].includes(Number(f[6]) >> 8))) continue;
+        const key = [f[2], f[3], f[4], f[5], f[6], f[7], f[12]].join(" ");
+        const v = m.get(key) || { packets: 0, bytes: 0 };
+        v.packets += Number(f[8]);
+        v.bytes += Number(f[9]);
+        m.set(key, v);
+      }
+      return Object.fromEntries([...m].sort());
+    };
+    const asRecords = (eni, action) => Object.fromEntries([...want]
+      .filter(([k]) => k.startsWith(`${eni} `) && (!action || k.split(" ")[2] === action))
+      .map(([k, v]) => { const f = k.split(" "); return [[f[0], f[3], f[4], f[5], f[6], f[7], f[2]].join(" "), v]; })
+      .sort());
+    assert.deepEqual(sum(recs("fl-all1")), asRecords("eni-1"));
+    assert.deepEqual(sum(recs("fl-rej2")), asRecords("eni-2", "REJECT"));
+    assert.deepEqual(sum(recs("fl-acc2")), asRecords("eni-2", "ACCEPT"));
+    const idle = recs("fl-idle3");
+    assert.equal(idle.length, w, "one record per window for the idle ENI");
+    for (const f of idle) assert.deepEqual([f[2], ...f.slice(3, 10), f[12], f[13]],
+      ["eni-3", "-", "-", "-", "-", "-", "-", "-", "-", "NODATA"]);
+    fs.rmSync(recDir, { recursive: true, force: true });
   } finally {
-    if (cap) cap.p.kill("SIGKILL");
+    killChildren();
     teardown();
   }
 });
 
-test("a real TCP transfer with GSO on counts every segment and its IP bytes", async (t) => {
+test("a real TCP transfer with GSO on counts every segment and its IP bytes", T, async (t) => {
   if (maybeSkip(t)) return;
   setup();
-  let cap;
+  let cap; // eslint-disable-line no-unused-vars
   try {
     const tso = inNs(NS.vm1, "cat", ["/proc/sys/net/ipv4/tcp_timestamps"]).trim();
-    const sink = spawn("ip", ["netns", "exec", NS.vm2, "python3", TRAFFIC, "sink", A.vm2]);
-    await new Promise((r) => sink.stdout.once("data", r));
+    const sink = await startSink(NS.vm2, A.vm2);
     cap = startCapture();
     await cap.ready;
     const info = JSON.parse(py(NS.vm1, "tcp", A.vm1, A.vm2, 7000, 4000000));
@@ -248,19 +312,20 @@ test("a real TCP transfer with GSO on counts every segment and its IP bytes", as
     const back = got.get(`eni-1 in ACCEPT ${A.vm2} ${A.vm1} 7000 ${info.sport} 6`);
     assert.equal(back.packets, info.segs_in);
   } finally {
-    if (cap) cap.p.kill("SIGKILL");
+    killChildren();
     teardown();
   }
 });
 
-test("a full table skips, counts what it skipped and says SKIPDATA", async (t) => {
+test("a full table skips, counts what it skipped and says SKIPDATA", T, async (t) => {
   if (maybeSkip(t)) return;
   setup(false);
-  let cap;
+  let cap; // eslint-disable-line no-unused-vars
   try {
-    const sink = spawn("ip", ["netns", "exec", NS.vm2, "python3", TRAFFIC, "sink", A.vm2]);
-    await new Promise((r) => sink.stdout.once("data", r));
-    cap = startCapture(["--table", "8"]);
+    const sink = await startSink(NS.vm2, A.vm2);
+    const recDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlogd-live-"));
+    cap = startCapture(["--table", "8", "--records", recDir, "--account", "1251762227",
+      "--flowlog", "fl-skip1=eni-1"]);
     await cap.ready;
     py(NS.vm1, "udpflows", A.vm1, A.vm2, 5000, 20000, 40);
     const lines = await stopCapture(cap);
@@ -281,8 +346,15 @@ test("a full table skips, counts what it skipped and says SKIPDATA", async (t) =
     assert.equal(counted.out + skipped.out, 40);
     assert.equal(counted.in + skipped.in, 40);
     assert.ok(counted.out <= 2 * 8, "never more flows than the table holds");
+    // and the flow log's records for that window say so
+    const r = spawnSync(BIN, ["records", "--records", recDir, "fl-skip1"], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const skipLines = r.stdout.split("\n").filter((l) => / SKIPDATA$/.test(l));
+    assert.ok(skipLines.length >= 1, r.stdout);
+    for (const l of skipLines) assert.match(l, /^2 1251762227 eni-1 - - - - - - - \d+ \d+ - SKIPDATA$/);
+    fs.rmSync(recDir, { recursive: true, force: true });
   } finally {
-    if (cap) cap.p.kill("SIGKILL");
+    killChildren();
     teardown();
   }
 });

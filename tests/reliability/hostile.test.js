@@ -592,7 +592,7 @@ function buildCorpus() {
   for (const ts of ["abc", "", "99999999999999999999", "-1", "1e9", String(Math.floor(Date.now() / 1000) + 400), String(Math.floor(Date.now() / 1000) - 400), "0"]) {
     add(`X-TC-Timestamp ${JSON.stringify(ts)}`, tc3({ action: "CreateFlowLog", body: baseCreate(), timestamp: ts }), E.api("AuthFailure.InvalidAuthorization", "AuthFailure.SignatureExpire", "MissingParameter", "AuthFailure.SignatureFailure"));
   }
-  add("X-TC-Token (no STS here)", tc3({ action: "CreateFlowLog", body: baseCreate(), extraHeaders: [["X-TC-Token", "' OR 1=1 --"]] }), E.api("AuthFailure.TokenFailure"));
+  add("X-TC-Token with a permanent key", tc3({ action: "CreateFlowLog", body: baseCreate(), extraHeaders: [["X-TC-Token", "' OR 1=1 --"]] }), E.api("AuthFailure.TokenFailure"));
   for (const ct of ["text/plain", "multipart/form-data; boundary=x", "application/xml", "application/jsonx", ""]) {
     add(`Content-Type ${JSON.stringify(ct)}`, tc3({ action: "CreateFlowLog", body: baseCreate(), contentType: ct }), E.api("UnsupportedProtocol", "AuthFailure.SignatureFailure"));
   }
@@ -841,4 +841,83 @@ test("afterwards the server is alive, nothing was stored or changed, and the sto
   }
   const c = L.storeCheck(dataDir);
   assert.equal(c.out, "ok");
+});
+
+// -------------------------------------------------------------- over TLS ---
+
+test("TLS: clients that send nothing, garbage instead of a handshake, or a slow handshake; the server keeps serving others", { timeout: 120000 }, async (t) => {
+  const crypto = require("node:crypto");
+  const T = require("../integration/tls_lib.js");
+  const ctx = await T.setupTls({ label: "hostile-tls", serverArgs: ["--rate-limit", "100000", "--idle-timeout", String(IDLE_S)], t });
+  const tport = ctx.tlsPort;
+  const hello = await T.captureClientHello("localhost");
+  assert.equal(hello[0], 0x16, "the captured ClientHello is a handshake record");
+  const garbage = [
+    ["nothing", [{ bytes: Buffer.alloc(0) }]],
+    ["random bytes", crypto.randomBytes(4096)],
+    ["a plain HTTP request", Buffer.from("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")],
+    ["a record header claiming 64 KiB, then junk", Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff]), crypto.randomBytes(512)])],
+    ["an alert record", Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])],
+    ["application data before any handshake", Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), crypto.randomBytes(32)])],
+    ["SSLv2-style hello", Buffer.from("8031010003000c0000001000000400000500000a00000a0b0c0d0e0f101112131415161718191a", "hex")],
+    ["half a ClientHello, then silence", hello.subarray(0, Math.floor(hello.length / 2))],
+    ["a ClientHello with its body scrambled", Buffer.concat([hello.subarray(0, 9), crypto.randomBytes(hello.length - 9)])],
+    ["a ClientHello, then garbage records", Buffer.concat([hello, crypto.randomBytes(2048)])],
+    ["a ClientHello sent twice", Buffer.concat([hello, hello])],
+  ];
+  // slow handshakes: a real ClientHello in pieces. A handshake must be over
+  // within the idle timeout (libmicrohttpd counts it from the connection's
+  // start, not from the last byte): one dripped over 1.2 s gets its
+  // ServerHello, one dripped over 4 s (past the 3 s) is closed.
+  const drip = (pieces, gapMs) => {
+    const piece = Math.ceil(hello.length / pieces);
+    return Array.from({ length: pieces }, (_, i) => ({ bytes: hello.subarray(i * piece, (i + 1) * piece), delayMs: i === 0 ? 0 : gapMs }));
+  };
+  garbage.push(["a handshake slower than the idle timeout", drip(5, 1000)]);
+  const slowHello = drip(4, 400);
+  const attackers = [];
+  for (let k = 0; k < 4; k++) {
+    for (const [name, data] of garbage) {
+      attackers.push(L.rawExchange({ port: tport, data, timeoutMs: (IDLE_S + 12) * 1000, expectResponses: 0 }).then((r) => ({ name, r })));
+    }
+    attackers.push(L.rawExchange({ port: tport, data: slowHello, timeoutMs: (IDLE_S + 15) * 1000, expectResponses: 0 }).then((r) => ({ name: "slow handshake", r })));
+  }
+  // meanwhile normal clients: over TLS (a new handshake each time) and plain
+  const ok = T.httpsVpcClient({ endpoint: `127.0.0.1:${tport}`, secretId: ctx.acct.SecretId, secretKey: ctx.acct.SecretKey, ca: ctx.cert.caPem });
+  const errors = [];
+  const lat = [];
+  const t0 = Date.now();
+  let n = 0;
+  while (Date.now() - t0 < 6000) {
+    const s = Date.now();
+    try {
+      await ok.DescribeFlowLogs({ Limit: 1 });
+      const r = await L.apiCall({ port: ctx.server.port, key: ctx.acct, action: "DescribeFlowLogs", body: { Limit: 1 } });
+      if (r.kind !== "ok") errors.push(`plain: ${r.kind} ${r.code || r.err || ""}`);
+    } catch (e) {
+      errors.push(`https: ${e.message}`);
+    }
+    lat.push(Date.now() - s);
+    n++;
+    await h.sleep(100);
+  }
+  const res = await Promise.all(attackers);
+  const bad = [];
+  for (const { name, r } of res) {
+    const text = r.raw.toString("latin1");
+    if (/HTTP\/1\.[01] 200|"Response"/.test(text)) bad.push(`${name}: answered like an API call`);
+    if (!r.closedByServer || r.timedOut) bad.push(`${name}: not closed by the server (timed out ${r.timedOut}, ${r.elapsedMs} ms)`);
+    if (name === "slow handshake" && r.raw[0] !== 0x16) bad.push(`slow handshake: no ServerHello (first byte ${r.raw[0]})`);
+  }
+  const closeMs = res.map((x) => x.r.elapsedMs);
+  t.diagnostic(
+    `hostile TLS: ${res.length} connections (${garbage.length} kinds of garbage or stalling and a slow handshake, 4 each), closed by the server after ` +
+      `${Math.min(...closeMs)}-${Math.max(...closeMs)} ms; meanwhile ${n} https + plain request pairs, p50 ${L.percentile(lat, 50).toFixed(0)} ms, ` +
+      `max ${Math.max(...lat)} ms, ${errors.length} failed`
+  );
+  assert.deepEqual(errors, [], "normal clients were disturbed");
+  assert.deepEqual(bad, []);
+  assert.equal(ctx.server.proc.exitCode, null, "the server exited");
+  await ok.DescribeFlowLogs({});
+  assert.equal(L.storeCheck(ctx.dataDir).out, "ok");
 });

@@ -292,3 +292,127 @@ test("1,000 idle connections do not starve a normal client", { timeout: 120000 }
   assert.ok(heldFresh.p99 < 250 && heldKeep.p99 < 250, "p99 latency with idle connections held is over 250 ms");
   assert.equal(srv.proc.exitCode, null);
 });
+
+// -------------------------------------------------------------- over TLS ---
+
+/** A TLS connection to port, handshake done, then idle; resolves the socket
+ * (or {error} when the handshake fails or does not end within ms). */
+function idleTls(port, ca, ms = 5000) {
+  const tls = require("node:tls");
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: "127.0.0.1", port, ca, servername: "localhost" });
+    s.closedAt = null;
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ error: "handshake not done" });
+    }, ms);
+    s.on("secureConnect", () => {
+      clearTimeout(timer);
+      sockets.add(s);
+      resolve(s);
+    });
+    s.on("error", (e) => {
+      clearTimeout(timer);
+      s.err = e.code || e.message;
+      resolve({ error: s.err });
+    });
+    s.on("close", () => {
+      s.closedAt = Date.now();
+      sockets.delete(s);
+    });
+    s.resume();
+  });
+}
+
+/** A server with a TLS listener (see tls_lib.setupTls); ctx.client(keepAlive)
+ * is the SDK over https trusting its CA. */
+async function tlsServerWith(args, label) {
+  const T = require("../integration/tls_lib.js");
+  const ctx = await T.setupTls({ label, serverArgs: ["--rate-limit", "100000", "--quiet", ...args], extraEnis: 2 });
+  servers.push(ctx.server);
+  ctx.client = (keepAlive = true) =>
+    T.httpsVpcClient({ endpoint: `127.0.0.1:${ctx.tlsPort}`, secretId: ctx.acct.SecretId, secretKey: ctx.acct.SecretKey, ca: ctx.cert.caPem, keepAlive });
+  return ctx;
+}
+
+test("TLS: --max-connections 16 holds on the TLS listener too, a freed slot is usable, the plain listener has its own", { timeout: 60000 }, async (t) => {
+  const ctx = await tlsServerWith(["--max-connections", "16", "--idle-timeout", "30"], "limits-tls-cap");
+  const ca = ctx.cert.caPem;
+  const held = [];
+  for (let i = 0; i < 16; i++) {
+    const s = await idleTls(ctx.tlsPort, ca);
+    assert.ok(!s.error, `connection ${i + 1}: ${s.error}`);
+    held.push(s);
+  }
+  await h.sleep(300);
+  const extra = await Promise.all(Array.from({ length: 3 }, () => idleTls(ctx.tlsPort, ca, 3000)));
+  t.diagnostic(`with 16 TLS connections held, connections 17-19: ${extra.map((s) => s.error || "handshake done").join("; ")}`);
+  for (const s of extra) assert.ok(s.error, "a TLS connection beyond the cap completed its handshake");
+  assert.equal(held.filter((s) => s.closedAt === null).length, 16, "held connections were dropped to make room");
+  // the plain listener is not held up by the TLS one
+  await L.apiOk({ port: ctx.server.port, key: ctx.acct, action: "DescribeFlowLogs", body: {} });
+  held[0].destroy();
+  await h.sleep(300);
+  const r = await ctx.client(false).DescribeFlowLogs({});
+  assert.equal(typeof r.TotalNum, "number", "a freed TLS slot is usable");
+  for (const s of held) s.destroy();
+  assert.equal(ctx.server.proc.exitCode, null);
+});
+
+test("TLS: --idle-timeout 2 closes silent, mid-handshake and idle kept-alive TLS connections", { timeout: 60000 }, async (t) => {
+  const T = require("../integration/tls_lib.js");
+  const ctx = await tlsServerWith(["--idle-timeout", "2"], "limits-tls-idle");
+  const hello = await T.captureClientHello();
+  const measure = (data) => L.rawExchange({ port: ctx.tlsPort, data, timeoutMs: 10000, expectResponses: 0 });
+  const afterHandshake = (async () => {
+    const t0 = Date.now();
+    const s = await idleTls(ctx.tlsPort, ctx.cert.caPem);
+    assert.ok(!s.error, s.error);
+    while (s.closedAt === null && Date.now() - t0 < 10000) await h.sleep(50);
+    return { closedByServer: s.closedAt !== null, timedOut: s.closedAt === null, elapsedMs: Date.now() - t0 };
+  })();
+  const [silent, halfHello, idle] = await Promise.all([measure([{ bytes: Buffer.alloc(0) }]), measure(hello.subarray(0, 60)), afterHandshake]);
+  const fig = { silentMs: silent.elapsedMs, halfHelloMs: halfHello.elapsedMs, afterHandshakeMs: idle.elapsedMs };
+  t.diagnostic(`TLS, idle timeout 2 s: closed after ${fig.silentMs} ms (sent nothing), ${fig.halfHelloMs} ms (half a ClientHello), ${fig.afterHandshakeMs} ms (handshake done, then idle)`);
+  for (const [n, r] of [["silent", silent], ["half a ClientHello", halfHello], ["idle after the handshake", idle]]) {
+    assert.ok(r.closedByServer && !r.timedOut, `${n}: not closed by the server within 10 s`);
+  }
+  console.log(`# tls idle figures ${JSON.stringify(fig)}`);
+});
+
+test("TLS: 300 idle TLS connections and 300 silent TCP connections do not starve a normal https client", { timeout: 120000 }, async (t) => {
+  const limit = L.fdLimit();
+  const n = Math.min(300, Math.floor((limit - 100) / 2));
+  assert.ok(n >= 50, `open-file limit ${limit} is too low for this test`);
+  const ctx = await tlsServerWith(["--max-connections", "2000"], "limits-tls-starve");
+  const N = 100;
+  const measure = async (keepAlive) => {
+    const c = ctx.client(keepAlive);
+    const lat = [];
+    for (let i = 0; i < N; i++) {
+      const s = Date.now();
+      await c.DescribeFlowLogs({ Limit: 10 });
+      lat.push(Date.now() - s);
+    }
+    return { p50: L.percentile(lat, 50), p99: L.percentile(lat, 99), max: Math.max(...lat) };
+  };
+  const base = await measure(true);
+  const baseFresh = await measure(false);
+  const held = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => idleTls(ctx.tlsPort, ctx.cert.caPem, 20000)));
+    for (const s of batch) assert.ok(!s.error, `an idle TLS connection failed: ${s.error}`);
+    held.push(...batch);
+    held.push(...(await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => idleSocket(ctx.tlsPort)))));
+  }
+  await h.sleep(300);
+  const loaded = await measure(true);
+  const loadedFresh = await measure(false);
+  const open = held.filter((s) => s.closedAt === null).length;
+  for (const s of held) s.destroy();
+  const f = (m) => `p50 ${m.p50} ms, p99 ${m.p99} ms, max ${m.max} ms`;
+  t.diagnostic(`https DescribeFlowLogs, kept-alive: ${f(base)} alone; ${f(loaded)} with ${n} idle TLS and ${n} silent TCP connections on the TLS port (${open} of ${2 * n} still open)`);
+  t.diagnostic(`https DescribeFlowLogs, a handshake per call: ${f(baseFresh)} alone; ${f(loadedFresh)} with them`);
+  console.log(`# tls starvation figures ${JSON.stringify({ idle: n, open, base, loaded, baseFresh, loadedFresh })}`);
+  assert.equal(ctx.server.proc.exitCode, null);
+});

@@ -242,7 +242,7 @@ static void fill_flowlog(const struct actx *c, const struct create_in *r, const 
 /* A create between its checks and its answer: the flow log, its tags (the
  * strings stay in the request's input tree) and the store write. */
 struct create_wait {
-    struct store_op op; /* first: the store's completion gets us back from it */
+    struct store_op op; /* op.ud = this */
     struct api_wake *wake;
     struct store *store;
     uint64_t now_ms;
@@ -261,7 +261,7 @@ struct create_wait {
  * no thread waits for it. */
 static void create_written(struct store_op *op)
 {
-    struct create_wait *cw = (struct create_wait *)op;
+    struct create_wait *cw = op->ud;
 
     while (op->rc == STORE_CONFLICT && cw->draws < ID_DRAWS) {
         cw->draws++;
@@ -332,6 +332,7 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
         return apierr_set(e, API_E_INTERNAL, NULL);
     }
     cw->op.done = create_written;
+    cw->op.ud = cw;
     cw->store = c->store;
     cw->now_ms = c->now_ms;
     cw->quota = c->account->flowlog_quota;

@@ -197,7 +197,7 @@ done:
 static const struct res_filter eni_filters[] = {
     {"vpc-id", "VpcId", RM_EXACT, 'v'},
     {"subnet-id", "SubnetId", RM_EXACT, 's'},
-    {"network-interface-id", "NetworkInterfaceId", RM_EXACT, 0},
+    {"network-interface-id", "NetworkInterfaceId", RM_EXACT, 'd'},
     {"attachment.instance-id", "Attachment.InstanceId", RM_EXACT, 'i'},
     {"groups.security-group-id", "GroupSet", RM_EXACT, 0},
     {"network-interface-name", "NetworkInterfaceName", RM_EXACT, 0},

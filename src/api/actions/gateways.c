@@ -133,7 +133,7 @@ enum api_err act_create_ccn(struct actx *c, json_t *in, json_t *out, struct apie
 }
 
 static const struct res_filter ccn_filters[] = {
-    {"ccn-id", "CcnId", RM_EXACT, 0},
+    {"ccn-id", "CcnId", RM_EXACT, 'd'},
     {"ccn-name", "CcnName", RM_EXACT, 0},
     {"ccn-description", "CcnDescription", RM_EXACT, 0},
     {"state", "State", RM_EXACT, 0},
@@ -288,7 +288,7 @@ enum api_err act_create_nat_gateway(struct actx *c, json_t *in, json_t *out, str
 }
 
 static const struct res_filter nat_filters[] = {
-    {"nat-gateway-id", "NatGatewayId", RM_EXACT, 0},
+    {"nat-gateway-id", "NatGatewayId", RM_EXACT, 'd'},
     {"vpc-id", "VpcId", RM_EXACT, 'v'},
     {"nat-gateway-name", "NatGatewayName", RM_EXACT, 0},
     {"tag-key", "TagSet.Key", RM_EXACT, 0},
@@ -390,7 +390,7 @@ enum api_err act_create_direct_connect_gateway(struct actx *c, json_t *in, json_
 }
 
 static const struct res_filter dcg_filters[] = {
-    {"direct-connect-gateway-id", "DirectConnectGatewayId", RM_EXACT, 0},
+    {"direct-connect-gateway-id", "DirectConnectGatewayId", RM_EXACT, 'd'},
     {"direct-connect-gateway-name", "DirectConnectGatewayName", RM_SUBSTR, 0},
     {"direct-connect-gateway-ip", "DirectConnectGatewayIp", RM_EXACT, 0},
     {"gateway-type", "GatewayType", RM_EXACT, 0},

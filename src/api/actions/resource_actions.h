@@ -69,8 +69,9 @@ enum res_match { RM_EXACT, RM_SUBSTR, RM_BOOL, RM_ANY /* a modifier: accepted, n
 
 /** A filter name and where its value is read in the rendered object:
  * "A.B" walks members, through lists (any element); "=x" is the constant x
- * (an attribute flowlogd does not model). `push` hands a single value down
- * to the store: 'v' vpc_id, 's' subnet_id, 'i' instance_id, 0 none. */
+ * (an attribute flowlogd does not model). `push` hands the filter down to
+ * the store: 'd' the resource's own id (every value), and a single value of
+ * 'v' vpc_id, 's' subnet_id, 'i' instance_id; 0 none. */
 struct res_filter {
     const char *name;
     const char *path;

@@ -204,12 +204,28 @@ static int order_rows(json_t *kept, const struct res_describe *d, const char *fi
     return 0;
 }
 
+/* 1 if every value of the filter is a string (and there are at most
+ * MAX_IDS): an id filter the store can take whole. */
+static int all_strings(json_t *values)
+{
+    json_t *v;
+    size_t i;
+    if (json_array_size(values) > MAX_IDS)
+        return 0;
+    json_array_foreach(values, i, v) {
+        if (!json_is_string(v))
+            return 0;
+    }
+    return 1;
+}
+
 /* 1 if the store can do the whole Describe: every filter is handed down
- * whole (one exact value, at most one filter per column) or has no effect,
- * and the order is the store's (creation time, then id, ascending). */
+ * whole (an id filter with its values, or one exact value of a parent; at
+ * most one filter per column) or has no effect, and the order is the
+ * store's (creation time, then id, ascending). */
 static int in_sql(const struct active *act, size_t nact, const char *order, int desc)
 {
-    char pushed[4] = "";
+    char pushed[5] = "";
     size_t np = 0;
 
     if (order && (desc || strcmp(order, "CreateTime") != 0))
@@ -218,9 +234,11 @@ static int in_sql(const struct active *act, size_t nact, const char *order, int 
         if (act[j].match == RM_ANY)
             continue;
         if (!act[j].def || !act[j].def->push || act[j].match != RM_EXACT ||
-            json_array_size(act[j].values) != 1 ||
-            !json_is_string(json_array_get(act[j].values, 0)) ||
-            memchr(pushed, act[j].def->push, np) || np >= sizeof pushed)
+            memchr(pushed, act[j].def->push, np) || np >= sizeof pushed - 1)
+            return 0;
+        if (act[j].def->push == 'd' ? !all_strings(act[j].values)
+                                    : json_array_size(act[j].values) != 1 ||
+                                          !json_is_string(json_array_get(act[j].values, 0)))
             return 0;
         pushed[np++] = act[j].def->push;
     }
@@ -299,6 +317,16 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
         const char *one = json_array_size(act[j].values) == 1
                               ? json_string_value(json_array_get(act[j].values, 0))
                               : NULL;
+        if (act[j].def && act[j].def->push == 'd' && act[j].match == RM_EXACT &&
+            all_strings(act[j].values)) {
+            /* the resource's own id, any of the values (no ids_param: they
+             * cannot coexist with Filters) */
+            json_array_foreach(act[j].values, i, v) {
+                idv[i] = json_string_value(v);
+            }
+            q.nids = json_array_size(act[j].values);
+            continue;
+        }
         if (!act[j].def || !one || act[j].match != RM_EXACT)
             continue;
         if (act[j].def->push == 'v')

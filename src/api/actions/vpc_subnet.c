@@ -140,7 +140,7 @@ done:
 static const struct res_filter vpc_filters[] = {
     {"vpc-name", "VpcName", RM_SUBSTR, 0},
     {"is-default", "IsDefault", RM_BOOL, 0},
-    {"vpc-id", "VpcId", RM_EXACT, 0},
+    {"vpc-id", "VpcId", RM_EXACT, 'd'},
     {"cidr-block", "CidrBlock", RM_EXACT, 0},
     {"tag-key", "TagSet.Key", RM_EXACT, 0},
     {"ipv6-cidr-block", "Ipv6CidrBlockSet.IPv6CidrBlock", RM_EXACT, 0},
@@ -293,7 +293,7 @@ done:
 }
 
 static const struct res_filter subnet_filters[] = {
-    {"subnet-id", "SubnetId", RM_EXACT, 0},
+    {"subnet-id", "SubnetId", RM_EXACT, 'd'},
     {"vpc-id", "VpcId", RM_EXACT, 'v'},
     {"cidr-block", "CidrBlock", RM_EXACT, 0},
     {"is-default", "IsDefault", RM_BOOL, 0},

@@ -22,7 +22,6 @@
 #define SETTLE_MS_DEFAULT 30000 /* FLOWLOGD_PG_SETTLE_MS: an in-doubt commit waits this long */
 #define TX_TRIES 6           /* deadlocks, serialization failures, lost connections */
 #define ID_TRIES 16
-#define DEFAULT_QUOTA 100
 
 /* ==== schema ==== */
 
@@ -226,28 +225,6 @@ int64_t pg_col_i64(const PGresult *r, int row, int col)
 void pg_i64(char *buf, size_t cap, int64_t v)
 {
     snprintf(buf, cap, "%lld", (long long)v);
-}
-
-int pg_json_str(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (buf_append(b, "\"", 1) != 0)
-        return -1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int r;
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            r = buf_append(b, esc, 2);
-        } else if (*p < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            r = buf_append(b, esc, 6);
-        } else {
-            r = buf_append(b, p, 1);
-        }
-        if (r != 0)
-            return -1;
-    }
-    return buf_append(b, "\"", 1);
 }
 
 int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl, void **tags_json,
@@ -654,7 +631,7 @@ static int pg_account_create(struct store *st, uint32_t quota, struct account *o
                              struct serr *e)
 {
     struct account tmp;
-    struct account_job a = {.quota = quota ? quota : DEFAULT_QUOTA, .out = out ? out : &tmp};
+    struct account_job a = {.quota = quota ? quota : STORE_DEFAULT_FLOWLOG_QUOTA, .out = out ? out : &tmp};
     snprintf(a.quota_txt, sizeof a.quota_txt, "%u", a.quota);
     return pg_tx((struct store_pg *)st, job_account_create, settle_account, &a, e);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/jsonw.h"
 #include "store/pg/pg_int.h"
 
 #define MAX_TAG_KEYS 50
@@ -107,7 +108,7 @@ static int qb_list(struct qb *b, const char *const *strs, size_t n, const struct
         return -1;
     for (size_t i = 0; i < n; i++) {
         if ((!first && buf_append(&b->lists, ",", 1) != 0) ||
-            pg_json_str(&b->lists, strs[i] ? strs[i] : "") != 0)
+            jw_buf_str(&b->lists, strs[i] ? strs[i] : "") != 0)
             return -1;
         first = 0;
     }
@@ -115,7 +116,7 @@ static int qb_list(struct qb *b, const char *const *strs, size_t n, const struct
         if (strcmp(pairs[i].key ? pairs[i].key : "", key) != 0)
             continue;
         if ((!first && buf_append(&b->lists, ",", 1) != 0) ||
-            pg_json_str(&b->lists, pairs[i].value ? pairs[i].value : "") != 0)
+            jw_buf_str(&b->lists, pairs[i].value ? pairs[i].value : "") != 0)
             return -1;
         first = 0;
     }
@@ -400,7 +401,7 @@ int pg_flowlog_set_enable(struct store *st, const char *uin, const char *region,
     buf_init(&j.json, 1u << 22);
     bad = buf_append(&j.json, "[", 1);
     for (size_t i = 0; i < n && !bad; i++)
-        bad = (i && buf_append(&j.json, ",", 1)) || pg_json_str(&j.json, ids[i] ? ids[i] : "");
+        bad = (i && buf_append(&j.json, ",", 1)) || jw_buf_str(&j.json, ids[i] ? ids[i] : "");
     if (bad || buf_append(&j.json, "]", 2) != 0) {
         buf_free(&j.json);
         return pg_err(e, STORE_ERR, "id list too long or out of memory");
@@ -491,8 +492,8 @@ static int job_tags(PGconn *c, void *arg, struct serr *e)
         goto oom;
     for (size_t i = 0; i < cnt; i++)
         if ((i && buf_append(&b, ",", 1) != 0) || buf_append(&b, "[", 1) != 0 ||
-            pg_json_str(&b, out[i].k) != 0 || buf_append(&b, ",", 1) != 0 ||
-            pg_json_str(&b, out[i].v) != 0 || buf_append(&b, "]", 1) != 0)
+            jw_buf_str(&b, out[i].k) != 0 || buf_append(&b, ",", 1) != 0 ||
+            jw_buf_str(&b, out[i].v) != 0 || buf_append(&b, "]", 1) != 0)
             goto oom;
     if (buf_append(&b, "]", 2) != 0)
         goto oom;

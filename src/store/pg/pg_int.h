@@ -109,10 +109,6 @@ int pg_tx(struct store_pg *s, pg_txfn fn, pg_txfn settle, void *arg, struct serr
 void pg_col(const PGresult *r, int row, int col, char *dst, size_t cap);
 int64_t pg_col_i64(const PGresult *r, int row, int col);
 
-/** Appends s as a JSON string to b. 0 or -1. */
-struct buf;
-int pg_json_str(struct buf *b, const char *s);
-
 /** Fills fl from row `row` of a result selecting PG_FL_COLS starting at
  * column `first`. The tags are parsed into *tags_json (the caller
  * json_decref's it after the callback) and *tagv (free'd by the caller). */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/jsonw.h"
 #include "store/pg/pg.h"
 #include "store/pg/pg_int.h"
 
@@ -78,8 +79,8 @@ static long copy_rows(sqlite3 *db, PGconn *c, const char *what, const char *sele
                     val = p;
                     p += strlen(p) + 1;
                     bad |= (k++ && buf_append(&json, ",", 1)) || buf_append(&json, "[", 1) ||
-                           pg_json_str(&json, key) || buf_append(&json, ",", 1) ||
-                           pg_json_str(&json, val) || buf_append(&json, "]", 1);
+                           jw_buf_str(&json, key) || buf_append(&json, ",", 1) ||
+                           jw_buf_str(&json, val) || buf_append(&json, "]", 1);
                 }
                 bad |= buf_append(&json, "]", 2);
                 v = json.data;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/jsonw.h"
 #include "store/pg/pg_int.h"
 
 #define RES_COLS                                                                                 \
@@ -281,26 +282,6 @@ struct target {
     enum res_kind kind;
 };
 
-static const char *flowlog_type_of(enum res_kind kind)
-{
-    switch (kind) {
-    case RES_VPC:
-        return "VPC";
-    case RES_SUBNET:
-        return "SUBNET";
-    case RES_ENI:
-        return "NETWORKINTERFACE";
-    case RES_CCN:
-        return "CCN";
-    case RES_NAT:
-        return "NAT";
-    case RES_DCG:
-        return "DCG";
-    default:
-        return NULL;
-    }
-}
-
 static int in_the_way(PGconn *c, const struct target *t, const char *col, const char *kinds,
                       struct serr *e)
 {
@@ -329,12 +310,12 @@ static int job_resource_delete(PGconn *c, void *arg, struct serr *e)
 {
     struct target *t = arg;
     char attached[80] = "", kinds[64], kbuf[8];
-    const char *type = flowlog_type_of(t->kind);
     int x, rc;
 
     /* the tenant's counter row first (the lock order of every write that
-     * removes flow logs), then the resource */
-    if (type && pg_lock_region(c, t->uin, t->region, e) != STORE_OK)
+     * may remove a flow log: any kind, so the store needs no list of the
+     * kinds that take one), then the resource */
+    if (pg_lock_region(c, t->uin, t->region, e) != STORE_OK)
         return STORE_ERR;
     x = res_row(c, t->uin, t->region, t->kind, t->id, NULL, attached, 1, e);
     if (x <= 0)
@@ -362,12 +343,14 @@ static int job_resource_delete(PGconn *c, void *arg, struct serr *e)
     default:
         break;
     }
-    if (type) {
-        const char *p[4] = {t->uin, t->region, t->id, type};
+    /* the id alone names the resource: every ResourceType has its own id
+     * prefix (and a kind that takes no flow log matches none) */
+    {
+        const char *p[3] = {t->uin, t->region, t->id};
         PGresult *r = pg_exec(c, "flow log lookup",
                               "SELECT id FROM flowlogs WHERE uin = $1 AND region = $2 AND "
-                              "resource_id = $3 AND resource_type = $4",
-                              4, p, e, NULL);
+                              "resource_id = $3",
+                              3, p, e, NULL);
         if (!r)
             return STORE_ERR;
         if (PQntuples(r) == 1) {
@@ -478,7 +461,7 @@ int pg_resource_query(struct store *st, const struct resource_query *q, resource
     if (q->nids) {
         int bad = buf_append(&ids, "[", 1);
         for (size_t i = 0; i < q->nids && !bad; i++)
-            bad = (i && buf_append(&ids, ",", 1)) || pg_json_str(&ids, q->ids[i] ? q->ids[i] : "");
+            bad = (i && buf_append(&ids, ",", 1)) || jw_buf_str(&ids, q->ids[i] ? q->ids[i] : "");
         if (bad || buf_append(&ids, "]", 2) != 0) {
             buf_free(&ids);
             return pg_err(e, STORE_ERR, "id list too long or out of memory");

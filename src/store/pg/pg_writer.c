@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/jsonw.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "store/pg/pg_int.h"
@@ -96,9 +97,9 @@ static char *tags_json(const struct flowlog *fl)
         goto oom;
     for (size_t i = 0; i < fl->ntags; i++)
         if ((i && buf_append(&b, ",", 1) != 0) || buf_append(&b, "[", 1) != 0 ||
-            pg_json_str(&b, fl->tags[i].key ? fl->tags[i].key : "") != 0 ||
+            jw_buf_str(&b, fl->tags[i].key ? fl->tags[i].key : "") != 0 ||
             buf_append(&b, ",", 1) != 0 ||
-            pg_json_str(&b, fl->tags[i].value ? fl->tags[i].value : "") != 0 ||
+            jw_buf_str(&b, fl->tags[i].value ? fl->tags[i].value : "") != 0 ||
             buf_append(&b, "]", 1) != 0)
             goto oom;
     if (buf_append(&b, "]", 2) != 0)

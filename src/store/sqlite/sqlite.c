@@ -1,10 +1,11 @@
-/* sqlite.c: the SQLite store: files, connections, pragmas, schema and the
- * statement table. Reads run on one connection per calling thread; writes
- * go through the writer thread (sqlite_writer.c). */
+/* sqlite.c: the SQLite store's root: the data directory and its files, the
+ * schema, the engine chosen at open (sqlite_engine.h) and the ops table of
+ * the domain files. Nothing in the backend includes or calls this file. */
 #include "store/sqlite/sqlite.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,58 +14,10 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "base/util.h"
+#include "store/sqlite/sqlite_domain.h"
 #include "store/sqlite/sqlite_vfs.h"
-#include "store/sqlite/sqlite_int.h"
-
-/* ==== tuning (one place) ==== */
 
 #define DB_FILE "flowlogd.db"
-#define WRITER_CACHE_KB 32768         /* the one writer connection */
-#define CKPT_CACHE_KB 1024            /* the checkpointer (copies frames outside the cache) */
-#define READER_CACHE_KB_DEFAULT 8192  /* per reader thread; FLOWLOGD_SQLITE_READ_CACHE_KB */
-#define WAL_BUFFER_BYTES (4u << 20)  /* the writer's WAL write buffer */
-#define MMAP_MB_DEFAULT 2048 /* address space only (pages are the OS cache); FLOWLOGD_SQLITE_MMAP_MB */
-/* Checkpoints run on their own thread (sqlite_writer.c). It starts once the
- * WAL holds CKPT_PAGES_DEFAULT frames (FLOWLOGD_SQLITE_CKPT_PAGES); the
- * writer restarts the WAL when that thread has caught up and few frames are
- * left to copy (the file peaks at ~350 MB under sustained creates), and in
- * any case at CKPT_HARD_FACTOR times as many (144,000 frames, ~590 MB).
- * Measured with creates at 64 connections: 16,000 beat 4,000, 8,000 and
- * 10,000 (fewer passes copy each hot page fewer times, and fewer database
- * fsyncs compete with the writer's); once the RESTART waited for a short
- * backlog (RESTART_BACKLOG_DIVISOR), 32,000 beat 16,000 and 48,000 beat
- * 32,000 (+7-10 % creates in 20 s runs; the 90/10 mix -1-5 %: its reads
- * search a longer WAL). Fewer restarts alone (restarting at 48,000 with
- * passes from 32,000) did not help: the passes are what costs. */
-#define CKPT_PAGES_DEFAULT 48000
-#define CKPT_HARD_FACTOR 3
-#define CKPT_TAIL_DIVISOR 8 /* "caught up": a pass copied at most pages / 8 frames */
-#define RESTART_BACKLOG_DIVISOR 64 /* the RESTART waits for at most pages / 64 to copy, */
-#define RESTART_BACKLOG_MIN 128    /* or this many (~1 ms of copying): no point in fewer */
-#define CKPT_PAGES_MIN 64
-#define CKPT_PAGES_MAX 1000000
-/* The WAL's ceiling (FLOWLOGD_SQLITE_WAL_MB, default WAL_CEILING_MB_DEFAULT;
- * 0: none). With a ceiling, the hard limit (the writer's RESTART whatever it
- * costs) is 90 % of it and the background checkpoints start at half of that
- * (unless FLOWLOGD_SQLITE_CKPT_PAGES asks for fewer: the larger the interval
- * between checkpoints, the fewer times a hot page is copied), a valve
- * RESTART that readers refused is tried again ckpt_pages / 4 frames later
- * (not / 2), and
- * journal_size_limit is the ceiling: the file is cut back to it when the
- * WAL starts again, so it stays under the ceiling whenever the RESTARTs
- * succeed (a reader that keeps old frames can hold one back: the WAL then
- * grows until the reader lets go). Once the writes stop for
- * WAL_IDLE_TRUNCATE_MS the writer empties the file (sqlite_writer.c). */
-#define WAL_CEILING_MB_DEFAULT 64
-#define CKPT_CEILING_FACTOR 2 /* hard limit / checkpoint threshold under a ceiling */
-#define WAL_CEILING_MB_MAX (1L << 20)
-/* Without a ceiling, journal_size_limit is WAL_LIMIT_BYTES, raised at open to
- * 1.25 times the hard limit if that is more, so that the file keeps its size
- * from one cycle to the next instead of growing anew (every fsync of a
- * growing file also commits its new size). */
-#define WAL_LIMIT_BYTES (64LL * 1024 * 1024)
-#define WAL_FRAME_BYTES (4096 + 24) /* a frame of the default page size */
 
 /* ==== schema ==== */
 
@@ -249,10 +202,6 @@ static const char *const migrations[] = {
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-#define X(id, sql) sql,
-static const char *const stmt_sql[ST__COUNT] = {STMTS(X)};
-#undef X
-
 static void sq_close(struct store *st);
 
 static const struct store_ops sqlite_ops = {
@@ -277,204 +226,6 @@ static const struct store_ops sqlite_ops = {
     .integrity_check = sq_integrity_check,
     .close = sq_close,
 };
-
-/* ==== errors and small statement helpers ==== */
-
-int sq_err(struct serr *e, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    if (e) {
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
-int sq_fail(sqlite3 *db, const char *what, struct serr *e)
-{
-    return sq_err(e, STORE_ERR, "%s: %s", what, db ? sqlite3_errmsg(db) : "no connection");
-}
-
-sqlite3_stmt *sq_stmt(struct conn *c, enum stmt_id id, struct serr *e)
-{
-    if (!c->st[id] && sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                                         &c->st[id], NULL) != SQLITE_OK) {
-        sq_fail(c->db, "prepare", e);
-        c->st[id] = NULL;
-    }
-    return c->st[id];
-}
-
-int sq_exec(struct conn *c, sqlite3_stmt *st, struct serr *e)
-{
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        ;
-    if (rc != SQLITE_DONE)
-        sq_fail(c->db, "sqlite", e);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
-}
-
-int sq_exec_id(struct conn *c, enum stmt_id id, struct serr *e)
-{
-    sqlite3_stmt *st = sq_stmt(c, id, e);
-    return st ? sq_exec(c, st, e) : STORE_ERR;
-}
-
-int sq_bind_str(sqlite3_stmt *st, int i, const char *s, size_t cap)
-{
-    return sqlite3_bind_text(st, i, s, (int)strnlen(s, cap), SQLITE_STATIC);
-}
-
-int sq_bind_cstr(sqlite3_stmt *st, int i, const char *s)
-{
-    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-}
-
-void sq_bind_resource(sqlite3_stmt *st, const char *uin, const struct resource *r)
-{
-    sq_bind_cstr(st, 1, uin);
-    sq_bind_str(st, 2, r->region, sizeof r->region);
-    sqlite3_bind_int(st, 3, (int)r->kind);
-    sq_bind_str(st, 4, r->id, sizeof r->id);
-    sq_bind_str(st, 5, r->vpc_id, sizeof r->vpc_id);
-    sq_bind_str(st, 6, r->subnet_id, sizeof r->subnet_id);
-    sq_bind_str(st, 7, r->instance_id, sizeof r->instance_id);
-    sq_bind_str(st, 8, r->name, sizeof r->name);
-    sq_bind_str(st, 9, r->cidr, sizeof r->cidr);
-    sq_bind_str(st, 10, r->instance_type, sizeof r->instance_type);
-    sq_bind_str(st, 11, r->edition, sizeof r->edition);
-    sqlite3_bind_int(st, 12, r->nat_version);
-    sqlite3_bind_int(st, 13, r->has_dnat);
-    sqlite3_bind_int64(st, 14, r->created_at);
-}
-
-sqlite3_stmt *sq_prepare_once(struct conn *c, const char *sql, struct serr *e)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        sq_fail(c->db, "prepare", e);
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    return st;
-}
-
-void sq_col_str(sqlite3_stmt *st, int i, char *dst, size_t cap)
-{
-    const unsigned char *p = sqlite3_column_text(st, i);
-    size_t n = p ? (size_t)sqlite3_column_bytes(st, i) : 0;
-    if (n >= cap)
-        n = cap - 1;
-    if (n)
-        memcpy(dst, p, n);
-    dst[n] = '\0';
-}
-
-/* ==== connections ==== */
-
-/* Reads a positive integer from the environment, or returns def. */
-static long env_long(const char *name, long def)
-{
-    const char *v = getenv(name);
-    uint64_t n;
-    if (!v || parse_u64(v, strlen(v), &n) != 0 || n == 0 || n > (1u << 30))
-        return def;
-    return (long)n;
-}
-
-/* journal_size_limit: the ceiling; without one WAL_LIMIT_BYTES, or 1.25
- * times the hard limit. */
-static long long wal_limit_bytes(const struct store_sqlite *s)
-{
-    long long hard = (long long)s->ckpt_hard * WAL_FRAME_BYTES;
-    if (s->wal_ceiling > 0)
-        return s->wal_ceiling;
-    return hard + hard / 4 > WAL_LIMIT_BYTES ? hard + hard / 4 : WAL_LIMIT_BYTES;
-}
-
-void sq_conn_close(struct conn *c)
-{
-    if (!c)
-        return;
-    for (int i = 0; i < ST__COUNT; i++)
-        sqlite3_finalize(c->st[i]);
-    sq_shapes_free(c);
-    sqlite3_close_v2(c->db);
-    pthread_mutex_destroy(&c->hold_mu);
-    free(c->tags);
-    free(c);
-}
-
-/* Opens a connection to s->path. The writer gets foreign keys, FULL sync, a
- * larger cache and no autocheckpoint (sq_ckpt_start installs its WAL hook);
- * the checkpointer FULL sync (it fsyncs what it copies) and a small cache;
- * readers a small cache and query_only. */
-struct conn *sq_conn_open(struct store_sqlite *s, enum conn_role role, struct serr *e)
-{
-    char pragmas[512];
-    char *msg = NULL;
-    struct conn *c = calloc(1, sizeof *c);
-    int ok = 0;
-
-    if (!c) {
-        sq_err(e, STORE_ERR, "out of memory");
-        goto fail;
-    }
-    pthread_mutex_init(&c->hold_mu, NULL);
-    c->owner = s;
-    if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        sq_vfs_name()) != SQLITE_OK) {
-        sq_fail(c->db, s->path, e);
-        goto fail;
-    }
-    sqlite3_extended_result_codes(c->db, 1);
-    sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
-    if (role == CONN_WRITER)
-        snprintf(pragmas, sizeof pragmas,
-                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                 "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%d;"
-                 "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = %lld;"
-                 "PRAGMA mmap_size = %ld; PRAGMA wal_autocheckpoint = 0;",
-                 WRITER_CACHE_KB, wal_limit_bytes(s),
-                 env_long("FLOWLOGD_SQLITE_MMAP_MB", MMAP_MB_DEFAULT) * 1024L * 1024L);
-    else if (role == CONN_CKPT)
-        snprintf(pragmas, sizeof pragmas,
-                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                 "PRAGMA cache_size = -%d; PRAGMA journal_size_limit = %lld;"
-                 "PRAGMA wal_autocheckpoint = 0;",
-                 CKPT_CACHE_KB, wal_limit_bytes(s));
-    else
-        snprintf(pragmas, sizeof pragmas,
-                 "PRAGMA query_only = ON; PRAGMA cache_size = -%ld;"
-                 "PRAGMA temp_store = MEMORY; PRAGMA mmap_size = %ld;",
-                 env_long("FLOWLOGD_SQLITE_READ_CACHE_KB", READER_CACHE_KB_DEFAULT),
-                 env_long("FLOWLOGD_SQLITE_MMAP_MB", MMAP_MB_DEFAULT) * 1024L * 1024L);
-    if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
-        sq_err(e, STORE_ERR, "%s: %s", s->path, msg ? msg : "pragma failed");
-        goto fail;
-    }
-    /* the writer's commits reach the WAL as one write each (sqlite_vfs.c);
-     * a first read opens the WAL. Without it writes are only slower. */
-    if (role == CONN_WRITER &&
-        sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_OK)
-        c->wal_buffered = sq_vfs_buffer_wal(c->db, WAL_BUFFER_BYTES) == 0;
-    /* the database file: a reader compares its wal-index with what its
-     * transaction saw, the writer reads the checkpoint backlog from it, the
-     * checkpointer syncs it */
-    if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_FILE_POINTER, &c->mainf) != SQLITE_OK)
-        c->mainf = NULL;
-    ok = 1;
-fail:
-    sqlite3_free(msg);
-    if (!ok) {
-        sq_conn_close(c);
-        c = NULL;
-    }
-    return c;
-}
 
 /* ==== files and schema ==== */
 
@@ -505,7 +256,7 @@ static int create_db_file(const char *path, struct serr *e)
 static int fix_side_files(const char *path, struct serr *e)
 {
     static const char *const sfx[] = {"-wal", "-shm"};
-    char p[sizeof ((struct store_sqlite *)0)->path + 8];
+    char p[4096 + 8];
     struct stat sb;
     for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
         snprintf(p, sizeof p, "%s%s", path, sfx[i]);
@@ -591,32 +342,23 @@ static int schema_probe(struct conn *c, struct serr *e)
     return STORE_OK;
 }
 
-/* ==== open and close ==== */
-
-/* Frees everything of s that was set up; safe on a half-opened store. The
- * caller guarantees no thread is inside s and that the threads that used it
- * are not exiting concurrently. */
-static void store_free(struct store_sqlite *s)
+/* The engine's prepare step, on the writer's connection before its threads
+ * start: the schema, checked, and the side files' modes. */
+static int prepare_db(struct conn *w, const char *path, struct serr *e)
 {
-    if (s->writer_started || s->waker_started)
-        sq_writer_stop(s);
-    if (s->ckpt_started)
-        sq_ckpt_stop(s);
-    sq_conn_close(s->ck);
-    sq_readers_stop(s);
-    sq_conn_close(s->w);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->work);
-    pthread_mutex_destroy(&s->ckpt_mu);
-    pthread_cond_destroy(&s->ckpt_cv);
-    pthread_mutex_destroy(&s->wake_mu);
-    pthread_cond_destroy(&s->wake_cv);
-    free(s);
+    if (schema_migrate(w, e) != STORE_OK || schema_probe(w, e) != STORE_OK)
+        return STORE_ERR;
+    return fix_side_files(path, e);
 }
+
+/* ==== open and close ==== */
 
 static void sq_close(struct store *st)
 {
-    store_free((struct store_sqlite *)st);
+    struct store_sqlite *s = (struct store_sqlite *)st;
+    if (s->eng)
+        s->eng->ops->close(s->eng);
+    free(s);
 }
 
 /* Process-wide SQLite settings, before the library initialises itself:
@@ -628,131 +370,115 @@ static void sqlite_configure(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-/* Applies FLOWLOGD_SQLITE_WAL_MB (see WAL_CEILING_MB_DEFAULT) to the
- * checkpoint thresholds. STORE_ERR for a value that is not a number. */
-static int wal_ceiling(struct store_sqlite *s, struct serr *e)
+int store_sqlite_engine_known(const char *engine)
 {
-    const char *v = getenv("FLOWLOGD_SQLITE_WAL_MB");
-    uint64_t mb = WAL_CEILING_MB_DEFAULT;
-    long long frames;
-
-    if (v && *v && (parse_u64(v, strlen(v), &mb) != 0 || mb > WAL_CEILING_MB_MAX))
-        return sq_err(e, STORE_ERR, "FLOWLOGD_SQLITE_WAL_MB=%s: not a size in MB (0 to %ld)", v,
-                      WAL_CEILING_MB_MAX);
-    if (mb == 0)
-        return STORE_OK; /* no ceiling: the thresholds as they are */
-    s->wal_ceiling = (long long)mb * 1024 * 1024;
-    frames = s->wal_ceiling / WAL_FRAME_BYTES * 9 / 10; /* 1 MB: 229, above CKPT_PAGES_MIN */
-    if (s->ckpt_hard > frames) {
-        s->ckpt_hard = (int)frames;
-        if (s->ckpt_pages > s->ckpt_hard / CKPT_CEILING_FACTOR)
-            s->ckpt_pages = s->ckpt_hard / CKPT_CEILING_FACTOR;
-        s->ckpt_tail = s->ckpt_pages / CKPT_TAIL_DIVISOR;
-        s->restart_backlog = s->ckpt_pages / RESTART_BACKLOG_DIVISOR;
-        if (s->restart_backlog < RESTART_BACKLOG_MIN)
-            s->restart_backlog = RESTART_BACKLOG_MIN;
-        s->valve_step = s->ckpt_pages / 4;
-    }
-    s->idle_truncate = 1;
-    return STORE_OK;
+    return engine && (strcmp(engine, "tuned") == 0 || strcmp(engine, "plain") == 0);
 }
 
-struct store *store_open_sqlite(const char *dir, struct serr *e)
+struct store *store_open_sqlite_engine(const char *dir, const char *engine, struct serr *e)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
     struct store_sqlite *s = NULL;
-    const char *hold, *why;
+    char path[4096];
     struct stat sb;
-    int n, ok = 0;
+    int n;
 
     pthread_once(&configured, sqlite_configure);
     if (!dir || !*dir) {
         sq_err(e, STORE_ERR, "no data directory given");
         return NULL;
     }
+    if (!engine || !*engine)
+        engine = "tuned";
+    if (!store_sqlite_engine_known(engine)) {
+        sq_err(e, STORE_ERR, "unknown SQLite engine '%s' (tuned or plain)", engine);
+        return NULL;
+    }
     if (sqlite3_threadsafe() == 0) {
         sq_err(e, STORE_ERR, "libsqlite3 was built without thread support");
         return NULL;
     }
-    s = calloc(1, sizeof *s);
-    if (!s) {
-        sq_err(e, STORE_ERR, "out of memory");
-        return NULL;
-    }
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work, NULL);
-    pthread_mutex_init(&s->ckpt_mu, NULL);
-    pthread_cond_init(&s->ckpt_cv, NULL);
-    pthread_mutex_init(&s->wake_mu, NULL);
-    pthread_cond_init(&s->wake_cv, NULL);
-    s->ckpt_pages = (int)env_long("FLOWLOGD_SQLITE_CKPT_PAGES", CKPT_PAGES_DEFAULT);
-    if (s->ckpt_pages < CKPT_PAGES_MIN)
-        s->ckpt_pages = CKPT_PAGES_MIN;
-    if (s->ckpt_pages > CKPT_PAGES_MAX)
-        s->ckpt_pages = CKPT_PAGES_MAX;
-    s->ckpt_tail = s->ckpt_pages / CKPT_TAIL_DIVISOR;
-    s->restart_backlog = s->ckpt_pages / RESTART_BACKLOG_DIVISOR;
-    if (s->restart_backlog < RESTART_BACKLOG_MIN)
-        s->restart_backlog = RESTART_BACKLOG_MIN;
-    s->ckpt_hard = s->ckpt_pages * CKPT_HARD_FACTOR;
-    s->valve_step = s->ckpt_pages / 2;
-    if (wal_ceiling(s, e) != STORE_OK)
-        goto fail;
-    s->base.ops = &sqlite_ops;
-    s->base.name = "sqlite";
-
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         sq_err(e, STORE_ERR, "%s: %s", dir, strerror(errno));
-        goto fail;
+        return NULL;
     }
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         sq_err(e, STORE_ERR, "%s is not a directory", dir);
-        goto fail;
+        return NULL;
     }
-    n = snprintf(s->path, sizeof s->path, "%s/%s", dir, DB_FILE);
-    if (n < 0 || (size_t)n >= sizeof s->path) {
+    n = snprintf(path, sizeof path, "%s/%s", dir, DB_FILE);
+    if (n < 0 || (size_t)n >= sizeof path) {
         sq_err(e, STORE_ERR, "data directory path too long");
-        goto fail;
+        return NULL;
     }
-    if (create_db_file(s->path, e) != STORE_OK)
-        goto fail;
-    if ((why = sq_vfs_off_reason()))
-        log_warn("store: %s: using SQLite's own unix VFS instead", why);
-    s->w = sq_conn_open(s, CONN_WRITER, e);
-    if (!s->w || schema_migrate(s->w, e) != STORE_OK || schema_probe(s->w, e) != STORE_OK ||
-        fix_side_files(s->path, e) != STORE_OK)
-        goto fail;
-    s->ck = sq_conn_open(s, CONN_CKPT, e);
-    if (!s->ck)
-        goto fail;
-    if (sq_ckpt_start(s) != 0) {
-        sq_err(e, STORE_ERR, "cannot start the checkpointer thread");
-        goto fail;
+    if (create_db_file(path, e) != STORE_OK)
+        return NULL;
+    if (!(s = calloc(1, sizeof *s))) {
+        sq_err(e, STORE_ERR, "out of memory");
+        return NULL;
     }
-    hold = getenv("FLOWLOGD_SQLITE_HOLD_READS");
-    s->hold_reads = !hold || strcmp(hold, "0") != 0;
-    if (sq_readers_start(s, e) != STORE_OK)
-        goto fail;
-    if (sq_writer_start(s) != 0) {
-        sq_err(e, STORE_ERR, "cannot start the writer thread");
-        goto fail;
+    s->base.ops = &sqlite_ops;
+    s->base.name = "sqlite";
+    /* the tuned engine's VFS is verified with a range of SQLite releases
+     * (sqlite_vfs.c): outside it, or with FLOWLOGD_SQLITE_VFS=off, the
+     * plain engine serves instead, and the log says why */
+    if (strcmp(engine, "tuned") == 0 && !sq_vfs_name()) {
+        log_warn("store: %s: using the plain engine (SQLite's own VFS, reads and checkpoints)",
+                 sq_vfs_off_reason());
+        engine = "plain";
     }
-    ok = 1;
-fail:
-    if (!ok) {
-        store_free(s);
-        s = NULL;
+    s->eng = strcmp(engine, "plain") == 0 ? sq_engine_open_plain(path, prepare_db, e)
+                                          : sq_engine_open_tuned(path, prepare_db, e);
+    if (!s->eng) {
+        free(s);
+        return NULL;
     }
-    return s ? &s->base : NULL;
+    return &s->base;
+}
+
+struct store *store_open_sqlite(const char *dir, struct serr *e)
+{
+    return store_open_sqlite_engine(dir, getenv("FLOWLOGD_SQLITE_ENGINE"), e);
+}
+
+const char *store_sqlite_engine(struct store *st)
+{
+    struct sq_engine_stats k;
+    struct sq_engine *g = sq_engine_of(st);
+    g->ops->stats(g, &k);
+    return k.engine;
 }
 
 void store_sqlite_stats(struct store *st, uint64_t *commits, uint64_t *jobs)
 {
-    struct store_sqlite *s = (struct store_sqlite *)st;
-    pthread_mutex_lock(&s->mu);
+    struct sq_engine_stats k;
+    struct sq_engine *g = sq_engine_of(st);
+    g->ops->stats(g, &k);
     if (commits)
-        *commits = s->commits;
+        *commits = k.commits;
     if (jobs)
-        *jobs = s->jobs;
-    pthread_mutex_unlock(&s->mu);
+        *jobs = k.jobs;
+}
+
+void store_sqlite_info(struct store *st, struct store_sqlite_info *out)
+{
+    struct sq_engine_stats k;
+    struct sq_engine *g = sq_engine_of(st);
+    g->ops->stats(g, &k);
+    memset(out, 0, sizeof *out);
+    out->engine = k.engine;
+    out->commits = k.commits;
+    out->jobs = k.jobs;
+    out->wal_buffered = k.wal_buffered;
+    out->ckpt_pages = k.ckpt_pages;
+    out->ckpt_hard = k.ckpt_hard;
+    out->valve_step = k.valve_step;
+    out->wal_ceiling = k.wal_ceiling;
+    out->idle_truncate = k.idle_truncate;
+    out->ckpt_runs = k.ckpt.runs;
+    out->ckpt_restarts = k.ckpt.restarts;
+    out->ckpt_valves = k.ckpt.valves;
+    out->ckpt_failed = k.ckpt.failed;
+    out->ckpt_wraps = k.ckpt.wraps;
+    out->ckpt_max_frames = k.ckpt.max_frames;
 }

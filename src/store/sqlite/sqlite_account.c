@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "base/util.h"
-#include "store/sqlite/sqlite_int.h"
+#include "store/sqlite/sqlite_domain.h"
 
 #define ID_TRIES 16         /* random draws before giving up on a free AppId/Uin/SecretId */
 
@@ -98,7 +98,7 @@ int sq_account_create(struct store *st, uint32_t quota, struct account *out, str
 {
     struct account tmp;
     struct account_job a = {.quota = quota ? quota : STORE_DEFAULT_FLOWLOG_QUOTA, .out = out ? out : &tmp};
-    return sq_write((struct store_sqlite *)st, job_account_create, &a, e);
+    return sq_write(st, job_account_create, &a, e);
 }
 
 /* ==== keys ==== */
@@ -206,7 +206,7 @@ int sq_key_create(struct store *st, const char *uin, const char *actions, struct
     int rc = normalize_actions(actions, norm, sizeof norm, e);
     if (rc != STORE_OK)
         return rc;
-    return sq_write((struct store_sqlite *)st, job_key_create, &k, e);
+    return sq_write(st, job_key_create, &k, e);
 }
 
 int sq_key_create_temporary(struct store *st, const char *uin, const char *actions, int64_t expires,
@@ -221,16 +221,16 @@ int sq_key_create_temporary(struct store *st, const char *uin, const char *actio
         return sq_err(e, STORE_ERR, "a temporary key needs an end");
     if ((rc = normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
         return rc;
-    return sq_write((struct store_sqlite *)st, job_key_create, &k, e);
+    return sq_write(st, job_key_create, &k, e);
 }
 
 int sq_key_lookup(struct store *st, const char *secret_id, struct key_info *out, struct serr *e)
 {
-    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    struct conn *c = NULL;
     sqlite3_stmt *q;
     int rc = STORE_ERR, step;
 
-    if (!c || sq_reader_enter(c, e) != STORE_OK)
+    if (sq_read_begin(st, &c, e) != STORE_OK)
         return STORE_ERR;
     q = sq_stmt(c, ST_R_KEY_LOOKUP, e);
     if (!q)
@@ -255,7 +255,7 @@ int sq_key_lookup(struct store *st, const char *secret_id, struct key_info *out,
     }
     sqlite3_reset(q);
 fail:
-    sq_reader_leave(c);
+    sq_read_end(st, c);
     return rc;
 }
 
@@ -300,17 +300,17 @@ int sq_inventory_import(struct store *st, const char *uin, const struct resource
                         struct serr *e)
 {
     struct inventory_job inv = {.uin = uin ? uin : "", .items = items, .n = n};
-    return sq_write((struct store_sqlite *)st, job_inventory_import, &inv, e);
+    return sq_write(st, job_inventory_import, &inv, e);
 }
 
 int sq_resource_get(struct store *st, const char *uin, const char *region, enum res_kind kind,
                     const char *id, struct resource *out, struct serr *e)
 {
-    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    struct conn *c = NULL;
     sqlite3_stmt *q;
     int rc = STORE_ERR, step;
 
-    if (!c || sq_reader_enter(c, e) != STORE_OK)
+    if (sq_read_begin(st, &c, e) != STORE_OK)
         return STORE_ERR;
     q = sq_stmt(c, ST_R_RES_GET, e);
     if (!q)
@@ -342,7 +342,7 @@ int sq_resource_get(struct store *st, const char *uin, const char *region, enum 
     }
     sqlite3_reset(q);
 fail:
-    sq_reader_leave(c);
+    sq_read_end(st, c);
     return rc;
 }
 
@@ -350,12 +350,12 @@ fail:
 
 int sq_integrity_check(struct store *st, struct serr *e)
 {
-    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    struct conn *c = NULL;
     sqlite3_stmt *q = NULL;
     const char *txt;
     int rc = STORE_ERR, step;
 
-    if (!c || sq_reader_enter(c, e) != STORE_OK)
+    if (sq_read_begin(st, &c, e) != STORE_OK)
         return STORE_ERR;
 
     if (!(q = sq_stmt(c, ST_R_INTEGRITY, e)))
@@ -405,6 +405,6 @@ int sq_integrity_check(struct store *st, struct serr *e)
 fail:
     if (q)
         sqlite3_reset(q);
-    sq_reader_leave(c);
+    sq_read_end(st, c);
     return rc;
 }

@@ -18,7 +18,7 @@
 
 #include "base/buf.h"
 #include "base/jsonw.h"
-#include "store/sqlite/sqlite_int.h"
+#include "store/sqlite/sqlite_domain.h"
 
 /* ==== rows ==== */
 
@@ -285,7 +285,7 @@ int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota
     /* encode the tags here, not in the writer's critical path */
     if (!(j.tags = encode_tags(fl, small, sizeof small, &big, &j.tags_len)))
         return sq_err(e, STORE_ERR, "out of memory");
-    rc = sq_write((struct store_sqlite *)st, job_flowlog_create, &j, e);
+    rc = sq_write(st, job_flowlog_create, &j, e);
     free(big);
     return rc;
 }
@@ -329,7 +329,7 @@ int sq_flowlog_create_async(struct store *st, const struct flowlog *fl, uint32_t
     ca->job.arg = &ca->cj;
     ca->job.err = &op->err;
     ca->job.complete = create_async_done;
-    if (sq_write_async((struct store_sqlite *)st, &ca->job) != STORE_OK) {
+    if (sq_write_async(st, &ca->job) != STORE_OK) {
         free(ca->big);
         free(ca);
         return STORE_ERR;
@@ -376,7 +376,7 @@ int sq_flowlog_update(struct store *st, const char *uin, const char *region, con
                       const struct flowlog_patch *p, struct serr *e)
 {
     struct update_job j = {.t = {uin, region, id}, .p = p};
-    return sq_write((struct store_sqlite *)st, job_flowlog_update, &j, e);
+    return sq_write(st, job_flowlog_update, &j, e);
 }
 
 static int job_flowlog_delete(struct conn *c, void *arg, struct serr *e)
@@ -400,7 +400,7 @@ int sq_flowlog_delete(struct store *st, const char *uin, const char *region, con
                       struct serr *e)
 {
     struct target t = {uin, region, id};
-    return sq_write((struct store_sqlite *)st, job_flowlog_delete, &t, e);
+    return sq_write(st, job_flowlog_delete, &t, e);
 }
 
 struct enable_job {
@@ -433,7 +433,7 @@ int sq_flowlog_set_enable(struct store *st, const char *uin, const char *region,
                           const char *const *ids, size_t n, int enable, struct serr *e)
 {
     struct enable_job j = {uin, region, ids, n, enable ? 1 : 0};
-    return sq_write((struct store_sqlite *)st, job_flowlog_set_enable, &j, e);
+    return sq_write(st, job_flowlog_set_enable, &j, e);
 }
 
 /* ==== get ==== */
@@ -441,13 +441,13 @@ int sq_flowlog_set_enable(struct store *st, const char *uin, const char *region,
 int sq_flowlog_get(struct store *st, const char *uin, const char *region, const char *id,
                    flowlog_cb cb, void *ud, struct serr *e)
 {
-    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    struct conn *c = NULL;
     struct target t = {uin, region, id};
     struct flowlog fl;
     sqlite3_stmt *q = NULL;
     int rc = STORE_ERR, step;
 
-    if (!c || sq_reader_enter(c, e) != STORE_OK)
+    if (sq_read_begin(st, &c, e) != STORE_OK)
         return STORE_ERR;
     q = sq_stmt(c, ST_R_FL_GET, e);
     if (!q)
@@ -470,7 +470,7 @@ int sq_flowlog_get(struct store *st, const char *uin, const char *region, const 
 fail:
     if (q)
         sqlite3_reset(q);
-    sq_reader_leave(c);
+    sq_read_end(st, c);
     return rc;
 }
 
@@ -787,15 +787,6 @@ static int shape_get(struct conn *c, const struct plan *pl, sqlite3_stmt **count
     return STORE_OK;
 }
 
-void sq_shapes_free(struct conn *c)
-{
-    for (size_t i = 0; i < SHAPE_SLOTS; i++) {
-        sqlite3_finalize(c->shapes[i].count);
-        sqlite3_finalize(c->shapes[i].page);
-        memset(&c->shapes[i], 0, sizeof c->shapes[i]);
-    }
-}
-
 /* Binds every filter of pl (and, for the page query, limit and offset). */
 static void plan_bind(sqlite3_stmt *st, const struct flowlog_query *q, const struct plan *pl,
                       int page)
@@ -826,19 +817,19 @@ static void plan_bind(sqlite3_stmt *st, const struct flowlog_query *q, const str
 int sq_flowlog_query(struct store *st, const struct flowlog_query *q, flowlog_cb cb, void *ud,
                      uint64_t *total, struct serr *e)
 {
-    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    struct conn *c = NULL;
     sqlite3_stmt *count = NULL, *page = NULL;
     struct plan pl;
     struct flowlog fl;
     int64_t n = -1;
     int rc = STORE_ERR, own = 0, step;
 
-    if (!c || sq_reader_enter(c, e) != STORE_OK)
+    if (sq_read_begin(st, &c, e) != STORE_OK)
         return STORE_ERR;
     if (plan_build(q, &pl, e) != STORE_OK || plan_arms(c, q, &pl, e) != STORE_OK ||
         shape_get(c, &pl, &count, &page, &own, e) != 0)
         goto fail;
-    /* count and page see one snapshot (sq_reader_enter) */
+    /* count and page see one snapshot (sq_read_begin) */
     if (total) {
         plan_bind(count, q, &pl, 0);
         if (sqlite3_step(count) != SQLITE_ROW) {
@@ -873,6 +864,6 @@ fail:
         sqlite3_finalize(page);
     }
     plan_free(&pl);
-    sq_reader_leave(c);
+    sq_read_end(st, c);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* sqlite_reader.c: reads. Each thread that reads gets its own connection
+/* sqlite_reader.c: the tuned engine's reads. Each thread that reads gets its own connection
  * (opened on first use, closed when the thread exits), so reads never wait
  * for each other or for the writer (WAL).
  *
@@ -25,7 +25,7 @@
  *   than its snapshot and from restarting the WAL, and a reader that holds
  *   its read-mark slot between reads leaves a checkpoint no moment to take
  *   it. So while this store's checkpointer runs its passes or the writer
- *   its RESTART (ckpt_active), readers keep nothing: each read begins a
+ *   its RESTART (sq_ckpt_running), readers keep nothing: each read begins a
  *   transaction and ends it, as before. A checkpoint's progress is part of
  *   the stamp, so a reader that sees the WAL fully copied begins again
  *   (reading the database file only), which lets a RESTART through. An
@@ -39,219 +39,209 @@
  *
  * Threads and memory: a conn is used by its owner thread from enter to
  * leave under c->hold_mu; the reaper touches a conn only under the list's
- * lock (conns_mu, so the conn cannot be closed meanwhile) and a trylock of
- * hold_mu (so it never waits for a read). Lock order: conns_mu, hold_mu,
- * reap_mu. The list owns the conns; a thread's exit (reader_dtor) or
+ * lock (rs->mu, so the conn cannot be closed meanwhile) and a trylock of
+ * hold_mu (so it never waits for a read). Lock order: rs->mu, hold_mu,
+ * the reaper's mu. The list owns the conns; a thread's exit (reader_dtor) or
  * sq_readers_stop closes them. */
+
 #define _GNU_SOURCE
-#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "store/sqlite/sqlite_int.h"
+#include "store/sqlite/sqlite_reader.h"
+#include "store/sqlite/sqlite_vfs.h"
 
-#define REAP_MS 2
+/** A reader connection and what the engine keeps about it. */
+struct held_reader {
+    struct conn c; /* what the domain files see */
+    struct sq_readers *owner;
+    struct held_reader *prev, *next; /* the owner's list */
+    pthread_mutex_t hold_mu;  /* the owner's from enter to leave; the reaper's to end a hold */
+    sqlite3_file *mainf;      /* the database file (its wal-index stamp); NULL */
+    int stamped;              /* `stamp` was taken before the open transaction began */
+    int held;                 /* the transaction stays open between reads */
+    unsigned uses, reaper_saw; /* reads begun; `uses` when the reaper last looked */
+    struct sq_wal_stamp stamp;
+};
+
+static struct held_reader *of_conn(struct conn *c)
+{
+    return (struct held_reader *)c; /* c is the first member */
+}
 
 /* A checkpoint of this store is running: its passes take the read marks
  * of slots that no reader holds, and a RESTART waits until readers let go
  * of the WAL; a reader that kept its slot between reads would hold them
  * back (measured: RESTARTs refused, the WAL past its hard limit). */
-static int checkpointing(struct store_sqlite *s)
+static int checkpointing(const struct sq_readers *rs)
 {
-    return atomic_load_explicit(&s->ckpt_active, memory_order_relaxed) > 0;
+    return rs->ckpt && sq_ckpt_running(rs->ckpt);
 }
 
-/* holding +1 or -1 (a conn's held changed); wakes the reaper on 0 -> 1 */
-static void holding_add(struct store_sqlite *s, int d)
+/* Ends r's open transaction (r claimed by the caller). */
+static void end_txn(struct held_reader *r)
 {
-    pthread_mutex_lock(&s->reap_mu);
-    s->holding += d;
-    if (d > 0 && s->holding == 1)
-        pthread_cond_signal(&s->reap_cv);
-    pthread_mutex_unlock(&s->reap_mu);
+    if (!sqlite3_get_autocommit(r->c.db))
+        sq_exec_id(&r->c, ST_R_COMMIT, NULL);
 }
 
-/* Ends c's open transaction (c claimed by the caller). */
-static void end_txn(struct conn *c)
+static void reader_free(struct held_reader *r)
 {
-    if (!sqlite3_get_autocommit(c->db))
-        sq_exec_id(c, ST_R_COMMIT, NULL);
+    sq_conn_fini(&r->c);
+    pthread_mutex_destroy(&r->hold_mu);
+    free(r);
 }
 
 /* One look over the readers: ends the transactions of those idle since the
- * last look. */
-static void reap_idle(struct store_sqlite *s)
+ * last look (the reaper thread). */
+static void reap_idle(void *arg)
 {
-    pthread_mutex_lock(&s->conns_mu);
-    for (struct conn *c = s->readers; c; c = c->next) {
-        if (pthread_mutex_trylock(&c->hold_mu) != 0)
+    struct sq_readers *rs = arg;
+    pthread_mutex_lock(&rs->mu);
+    for (struct held_reader *r = rs->list; r; r = r->next) {
+        if (pthread_mutex_trylock(&r->hold_mu) != 0)
             continue; /* reading now */
-        if (c->held && c->uses == c->reaper_saw) {
-            end_txn(c);
-            c->held = 0;
-            holding_add(s, -1);
+        if (r->held && r->uses == r->reaper_saw) {
+            end_txn(r);
+            r->held = 0;
+            sq_reaper_holding(&rs->reaper, -1);
         }
-        c->reaper_saw = c->uses;
-        pthread_mutex_unlock(&c->hold_mu);
+        r->reaper_saw = r->uses;
+        pthread_mutex_unlock(&r->hold_mu);
     }
-    pthread_mutex_unlock(&s->conns_mu);
-}
-
-static void *reaper_main(void *arg)
-{
-    struct store_sqlite *s = arg;
-    struct timespec until;
-
-    pthread_setname_np(pthread_self(), "flowlogd-reaper");
-    pthread_mutex_lock(&s->reap_mu);
-    while (!s->reap_stopping) {
-        if (!s->holding) {
-            pthread_cond_wait(&s->reap_cv, &s->reap_mu);
-            continue;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += REAP_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!s->reap_stopping &&
-               pthread_cond_timedwait(&s->reap_cv, &s->reap_mu, &until) != ETIMEDOUT)
-            ;
-        if (s->reap_stopping)
-            break;
-        pthread_mutex_unlock(&s->reap_mu);
-        reap_idle(s);
-        pthread_mutex_lock(&s->reap_mu);
-    }
-    pthread_mutex_unlock(&s->reap_mu);
-    return NULL;
+    pthread_mutex_unlock(&rs->mu);
 }
 
 /* Thread exit: the thread's reader connection goes away with it. */
 static void reader_dtor(void *p)
 {
-    struct conn *c = p;
-    struct store_sqlite *s = c->owner;
-    pthread_mutex_lock(&s->conns_mu);
-    if (c->prev)
-        c->prev->next = c->next;
+    struct held_reader *r = p;
+    struct sq_readers *rs = r->owner;
+    pthread_mutex_lock(&rs->mu);
+    if (r->prev)
+        r->prev->next = r->next;
     else
-        s->readers = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    pthread_mutex_unlock(&s->conns_mu);
-    if (c->held)
-        holding_add(s, -1);
-    sq_conn_close(c);
+        rs->list = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    pthread_mutex_unlock(&rs->mu);
+    if (r->held)
+        sq_reaper_holding(&rs->reaper, -1);
+    reader_free(r);
 }
 
-int sq_readers_start(struct store_sqlite *s, struct serr *e)
+int sq_readers_start(struct sq_readers *rs, struct serr *e)
 {
-    pthread_condattr_t ca;
-
-    pthread_mutex_init(&s->conns_mu, NULL);
-    pthread_mutex_init(&s->reap_mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->reap_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_key_create(&s->key, reader_dtor) != 0) {
-        pthread_mutex_destroy(&s->conns_mu);
-        pthread_mutex_destroy(&s->reap_mu);
-        pthread_cond_destroy(&s->reap_cv);
+    pthread_mutex_init(&rs->mu, NULL);
+    sq_reaper_init(&rs->reaper, reap_idle, rs);
+    if (pthread_key_create(&rs->key, reader_dtor) != 0) {
+        pthread_mutex_destroy(&rs->mu);
+        sq_reaper_fini(&rs->reaper);
         return sq_err(e, STORE_ERR, "pthread_key_create failed");
     }
-    s->readers_made = 1;
-    if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0)
+    rs->key_made = 1;
+    if (sq_reaper_start(&rs->reaper) != 0)
         return sq_err(e, STORE_ERR, "cannot start the reaper thread");
-    s->reaper_started = 1;
     return STORE_OK;
 }
 
-void sq_readers_stop(struct store_sqlite *s)
+void sq_readers_stop(struct sq_readers *rs)
 {
-    struct conn *c, *next;
+    struct held_reader *r, *next;
 
-    if (!s->readers_made)
+    if (!rs->key_made)
         return;
-    sq_stop_thread(&s->reap_mu, &s->reap_cv, &s->reap_stopping, s->reaper, &s->reaper_started);
-    pthread_key_delete(s->key); /* thread-exit destructors no longer run */
-    pthread_mutex_lock(&s->conns_mu);
-    for (c = s->readers; c; c = next) {
-        next = c->next;
-        sq_conn_close(c);
+    sq_reaper_stop(&rs->reaper);
+    pthread_key_delete(rs->key); /* thread-exit destructors no longer run */
+    pthread_mutex_lock(&rs->mu);
+    for (r = rs->list; r; r = next) {
+        next = r->next;
+        reader_free(r);
     }
-    s->readers = NULL;
-    pthread_mutex_unlock(&s->conns_mu);
-    pthread_mutex_destroy(&s->conns_mu);
-    pthread_mutex_destroy(&s->reap_mu);
-    pthread_cond_destroy(&s->reap_cv);
-    s->readers_made = 0;
+    rs->list = NULL;
+    pthread_mutex_unlock(&rs->mu);
+    pthread_mutex_destroy(&rs->mu);
+    sq_reaper_fini(&rs->reaper);
+    rs->key_made = 0;
 }
 
-struct conn *sq_reader(struct store_sqlite *s, struct serr *e)
+/* This thread's reader, opened on first use. NULL with e set. */
+static struct held_reader *this_reader(struct sq_readers *rs, struct serr *e)
 {
-    struct conn *c = pthread_getspecific(s->key);
-    if (c)
-        return c;
-    c = sq_conn_open(s, CONN_READER, e);
-    if (!c)
+    struct held_reader *r = pthread_getspecific(rs->key);
+    if (r)
+        return r;
+    if (!(r = calloc(1, sizeof *r))) {
+        sq_err(e, STORE_ERR, "out of memory");
         return NULL;
-    if (pthread_setspecific(s->key, c) != 0) {
-        sq_conn_close(c);
+    }
+    pthread_mutex_init(&r->hold_mu, NULL);
+    r->owner = rs;
+    if (sq_conn_init(&r->c, rs->path, rs->vfs, rs->pragmas, e) != STORE_OK) {
+        reader_free(r);
+        return NULL;
+    }
+    /* the database file: its wal-index stamp */
+    if (sqlite3_file_control(r->c.db, "main", SQLITE_FCNTL_FILE_POINTER, &r->mainf) != SQLITE_OK)
+        r->mainf = NULL;
+    if (pthread_setspecific(rs->key, r) != 0) {
+        reader_free(r);
         sq_err(e, STORE_ERR, "pthread_setspecific failed");
         return NULL;
     }
-    pthread_mutex_lock(&s->conns_mu);
-    c->next = s->readers;
-    if (s->readers)
-        s->readers->prev = c;
-    s->readers = c;
-    pthread_mutex_unlock(&s->conns_mu);
-    return c;
+    pthread_mutex_lock(&rs->mu);
+    r->next = rs->list;
+    if (rs->list)
+        rs->list->prev = r;
+    rs->list = r;
+    pthread_mutex_unlock(&rs->mu);
+    return r;
 }
 
-int sq_reader_enter(struct conn *c, struct serr *e)
+int sq_readers_begin(struct sq_readers *rs, struct conn **out, struct serr *e)
 {
+    struct held_reader *r = this_reader(rs, e);
     struct sq_wal_stamp now;
     int have;
 
-    if (c->busy) /* only this thread sets it */
+    if (!r)
+        return STORE_ERR;
+    if (r->c.busy) /* only this thread sets it */
         return sq_err(e, STORE_ERR, "store called again from inside a row callback");
-    pthread_mutex_lock(&c->hold_mu);
-    c->busy = 1;
-    c->uses++;
-    have = c->owner->hold_reads && sq_vfs_wal_stamp(c->mainf, &now) == 0;
-    if (!sqlite3_get_autocommit(c->db)) {
-        if (have && c->stamped && !checkpointing(c->owner) &&
-            memcmp(&now, &c->stamp, sizeof now) == 0)
+    pthread_mutex_lock(&r->hold_mu);
+    r->c.busy = 1;
+    r->uses++;
+    *out = &r->c;
+    have = rs->hold && sq_vfs_wal_stamp(r->mainf, &now) == 0;
+    if (!sqlite3_get_autocommit(r->c.db)) {
+        if (have && r->stamped && !checkpointing(rs) && memcmp(&now, &r->stamp, sizeof now) == 0)
             return STORE_OK; /* nothing published since it began: the latest snapshot */
-        end_txn(c);
+        end_txn(r);
     }
     /* `now` was copied before the new transaction's first read, so it is
      * never newer than its snapshot */
-    c->stamped = have;
+    r->stamped = have;
     if (have)
-        c->stamp = now;
-    if (sq_exec_id(c, ST_R_BEGIN, e) != STORE_OK) {
-        c->busy = 0;
-        pthread_mutex_unlock(&c->hold_mu);
+        r->stamp = now;
+    if (sq_exec_id(&r->c, ST_R_BEGIN, e) != STORE_OK) {
+        r->c.busy = 0;
+        pthread_mutex_unlock(&r->hold_mu);
         return STORE_ERR;
     }
     return STORE_OK;
 }
 
-void sq_reader_leave(struct conn *c)
+void sq_readers_end(struct sq_readers *rs, struct conn *c)
 {
-    int keep = c->stamped && !sqlite3_get_autocommit(c->db) && !checkpointing(c->owner);
+    struct held_reader *r = of_conn(c);
+    int keep = r->stamped && !sqlite3_get_autocommit(c->db) && !checkpointing(rs);
 
     if (!keep)
-        end_txn(c);
-    if (keep != c->held) {
-        c->held = keep;
-        holding_add(c->owner, keep ? 1 : -1);
+        end_txn(r);
+    if (keep != r->held) {
+        r->held = keep;
+        sq_reaper_holding(&rs->reaper, keep ? 1 : -1);
     }
     c->busy = 0;
-    pthread_mutex_unlock(&c->hold_mu);
+    pthread_mutex_unlock(&r->hold_mu);
 }

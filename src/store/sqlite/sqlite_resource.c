@@ -16,7 +16,7 @@
 
 #include "base/buf.h"
 #include "base/jsonw.h"
-#include "store/sqlite/sqlite_int.h"
+#include "store/sqlite/sqlite_domain.h"
 
 #define RES_COLS                                                                                 \
     "kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, "     \
@@ -154,7 +154,7 @@ int sq_resource_create(struct store *st, const char *uin, const struct resource 
                        struct serr *e)
 {
     struct create_job j = {uin ? uin : "", r};
-    return sq_write((struct store_sqlite *)st, job_resource_create, &j, e);
+    return sq_write(st, job_resource_create, &j, e);
 }
 
 /* ==== delete ==== */
@@ -308,7 +308,7 @@ int sq_resource_delete(struct store *st, const char *uin, const char *region, en
                        const char *id, struct serr *e)
 {
     struct target t = {uin ? uin : "", region ? region : "", id ? id : "", kind};
-    return sq_write((struct store_sqlite *)st, job_resource_delete, &t, e);
+    return sq_write(st, job_resource_delete, &t, e);
 }
 
 /* ==== attach / detach ==== */
@@ -363,7 +363,7 @@ int sq_resource_attach(struct store *st, const char *uin, const char *region, co
 {
     struct attach_job j = {{uin ? uin : "", region ? region : "", eni_id ? eni_id : "", RES_ENI},
                            instance_id ? instance_id : ""};
-    return sq_write((struct store_sqlite *)st, job_resource_attach, &j, e);
+    return sq_write(st, job_resource_attach, &j, e);
 }
 
 /* ==== query ==== */
@@ -392,13 +392,13 @@ static void bind_query(sqlite3_stmt *st, const struct resource_query *q, const s
 int sq_resource_query(struct store *st, const struct resource_query *q, resource_cb cb, void *ud,
                       uint64_t *total, struct serr *e)
 {
-    struct conn *c = sq_reader((struct store_sqlite *)st, e);
+    struct conn *c = NULL;
     sqlite3_stmt *count = NULL, *page = NULL;
     struct buf ids;
     struct resource r;
     int rc = STORE_ERR, step;
 
-    if (!c || sq_reader_enter(c, e) != STORE_OK)
+    if (sq_read_begin(st, &c, e) != STORE_OK)
         return STORE_ERR;
     buf_init(&ids, 1u << 20);
     if (q->nids) {
@@ -433,7 +433,7 @@ int sq_resource_query(struct store *st, const struct resource_query *q, resource
                       " ORDER BY created_at, id LIMIT ?9 OFFSET ?10",
               e)))
         goto fail;
-    /* count and page see one snapshot (sq_reader_enter) */
+    /* count and page see one snapshot (sq_read_begin) */
     if (total) {
         bind_query(count, q, &ids);
         if (sqlite3_step(count) != SQLITE_ROW) {
@@ -475,6 +475,6 @@ fail:
     sqlite3_finalize(count);
     sqlite3_finalize(page);
     buf_free(&ids);
-    sq_reader_leave(c);
+    sq_read_end(st, c);
     return rc;
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/sqlite/sqlite_int.h"
+#include "store/sqlite/sqlite_domain.h"
 
 #define MAX_TAG_KEYS 50
 
@@ -168,5 +168,5 @@ int sq_flowlog_tags_modify(struct store *st, const char *uin, const char *region
                            size_t ndel, struct serr *e)
 {
     struct tags_job j = {uin ? uin : "", region ? region : "", id ? id : "", set, nset, del, ndel};
-    return sq_write((struct store_sqlite *)st, job_tags_modify, &j, e);
+    return sq_write(st, job_tags_modify, &j, e);
 }

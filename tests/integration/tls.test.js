@@ -1,0 +1,273 @@
+// tls.test.js: HTTPS (issue 13 §2). `flowlogd cert` makes a CA and a server
+// certificate; `serve --tls-listen` serves the same API over TLS beside the
+// plain listener; the official Node SDK works over https once it trusts the
+// CA (through an https agent, or NODE_EXTRA_CA_CERTS as users set it) and
+// refuses the server without it, with another CA, or under a name the
+// certificate does not carry; bad certificate files stop the start with a
+// clear message.
+"use strict";
+
+const { describe, test, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+const { spawn, spawnSync } = require("node:child_process");
+
+const h = require("./harness");
+const T = require("./tls_lib");
+
+let ctx;
+
+before(async () => {
+  ctx = await T.setupTls({ label: "tls" });
+});
+after(async () => {
+  if (ctx) await ctx.server.stop();
+});
+
+const client = (opts = {}) =>
+  T.httpsVpcClient(
+    Object.assign(
+      { endpoint: `127.0.0.1:${ctx.tlsPort}`, secretId: ctx.acct.SecretId, secretKey: ctx.acct.SecretKey, ca: ctx.cert.caPem },
+      opts
+    )
+  );
+const plainClient = () =>
+  h.vpcClient({ endpoint: ctx.server.endpoint, secretId: ctx.acct.SecretId, secretKey: ctx.acct.SecretKey });
+
+describe("flowlogd cert", () => {
+  test("keys are 0600, the certificate names the service's hosts, a second run keeps the CA", () => {
+    const c = ctx.cert;
+    assert.equal(fs.statSync(c.key).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(c.caKey).mode & 0o777, 0o600);
+    assert.match(c.stdout, /DNS:|localhost/);
+    const again = T.makeCert(h.tmpDir("tls-again"));
+    assert.notEqual(again.caPem.toString(), c.caPem.toString(), "two data directories, two CAs");
+    // a second run in the same directory: same CA, new server certificate
+    const dir = h.tmpDir("tls-rerun");
+    const first = T.makeCert(dir);
+    const certBefore = fs.readFileSync(first.cert, "utf8");
+    const second = T.makeCert(dir, { name: "example.test" });
+    assert.equal(second.caPem.toString(), first.caPem.toString());
+    assert.notEqual(fs.readFileSync(second.cert, "utf8"), certBefore);
+    assert.match(second.stdout, /vpc\.example\.test/);
+  });
+});
+
+describe("the official Node SDK over https", () => {
+  test("CreateFlowLog and DescribeFlowLogs over TLS (TC3), seen on the plain listener too", async () => {
+    const { ids } = ctx.acct;
+    const eni = ids.extraEnis[0];
+    const r = await client().CreateFlowLog(h.eniRequest(ids, eni, { FlowLogName: "over-tls" }));
+    assert.match(r.RequestId, h.UUID_RE);
+    const id = r.FlowLog[0].FlowLogId;
+    assert.match(id, /^fl-[0-9a-z]{8}$/);
+    // the same API and the same store behind both listeners
+    const d = await plainClient().DescribeFlowLogs({ FlowLogId: id });
+    assert.equal(d.TotalNum, 1);
+    assert.equal(d.FlowLog[0].FlowLogName, "over-tls");
+    const d2 = await client().DescribeFlowLog({ VpcId: ids.vpc, FlowLogId: id });
+    assert.equal(d2.FlowLog[0].ResourceId, eni);
+    // a create over http is seen over https
+    const p = await plainClient().CreateFlowLog(h.eniRequest(ids, ids.extraEnis[1], { FlowLogName: "over-http" }));
+    const d3 = await client().DescribeFlowLogs({ FlowLogId: p.FlowLog[0].FlowLogId });
+    assert.equal(d3.FlowLog[0].FlowLogName, "over-http");
+    // errors come in the API's envelope over TLS as well
+    await h.expectApiError(client().CreateFlowLog(h.eniRequest(ids, eni)), "UnsupportedOperation.FlowLogInstanceExisted");
+  });
+
+  test("HmacSHA256 form requests (handled on a worker thread) and writes that wait for their commit", async () => {
+    const { ids } = ctx.acct;
+    const c = client({ signMethod: "HmacSHA256" });
+    const r = await c.CreateFlowLog(h.eniRequest(ids, ids.extraEnis[2], { FlowLogName: "v1-over-tls" }));
+    const id = r.FlowLog[0].FlowLogId;
+    await c.ModifyFlowLogAttribute({ VpcId: ids.vpc, FlowLogId: id, FlowLogName: "renamed" });
+    await client().DisableFlowLogs({ FlowLogIds: [id] });
+    const d = await plainClient().DescribeFlowLogs({ FlowLogId: id });
+    assert.equal(d.FlowLog[0].FlowLogName, "renamed");
+    assert.equal(d.FlowLog[0].Enable, false);
+    await client().DeleteFlowLog({ VpcId: ids.vpc, FlowLogId: id });
+    const gone = await plainClient().DescribeFlowLogs({ FlowLogId: id });
+    assert.equal(gone.TotalNum, 0);
+  });
+
+  test("many requests on kept-alive TLS connections, in parallel", async () => {
+    const c = client();
+    const rs = await Promise.all(Array.from({ length: 40 }, () => c.DescribeFlowLogs({ Limit: 1 })));
+    for (const r of rs) assert.match(r.RequestId, h.UUID_RE);
+  });
+
+  test("with NODE_EXTRA_CA_CERTS, as a user sets it, the SDK in a fresh process trusts the server", () => {
+    const r = runSdkChild({ NODE_EXTRA_CA_CERTS: ctx.cert.ca });
+    assert.equal(r.ok, true, `SDK over https with NODE_EXTRA_CA_CERTS failed: ${JSON.stringify(r)}`);
+    assert.equal(typeof r.result.TotalNum, "number");
+  });
+});
+
+describe("flowlogd call over https", () => {
+  test("--cacert, or SSL_CERT_FILE as for Go and Terraform; refused without", () => {
+    const args = (ep, extra = []) => ["call", "--endpoint", ep, ...extra, "--secret-id", ctx.acct.SecretId, "--secret-key", ctx.acct.SecretKey, "--region", "ap-guangzhou", "DescribeFlowLogs", "{}"];
+    let r = h.cli(args(`https://127.0.0.1:${ctx.tlsPort}`, ["--cacert", ctx.cert.ca]));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(typeof r.json.TotalNum, "number");
+    r = h.cli(args(`https://localhost:${ctx.tlsPort}`), { env: { SSL_CERT_FILE: ctx.cert.ca } });
+    assert.equal(r.status, 0, r.stderr);
+    r = h.cli(args(`https://127.0.0.1:${ctx.tlsPort}`), { env: { SSL_CERT_FILE: "" } });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /certificate|SSL/i);
+  });
+});
+
+describe("a client that does not trust the certificate refuses the server", () => {
+  test("no CA: the SDK fails before anything is sent", async () => {
+    const before = await plainClient().DescribeFlowLogs({});
+    await assert.rejects(
+      client({ ca: null }).CreateFlowLog(h.eniRequest(ctx.acct.ids, ctx.acct.ids.extraEnis[3])),
+      (e) => /certificate/i.test(e.message) && e.code === undefined
+    );
+    const r = runSdkChild({ NODE_EXTRA_CA_CERTS: "" });
+    assert.equal(r.ok, false);
+    assert.match(r.message, /certificate/i);
+    const afterIt = await plainClient().DescribeFlowLogs({});
+    assert.equal(afterIt.TotalNum, before.TotalNum, "the refused create must not have reached the server");
+  });
+
+  test("another data directory's CA does not verify this server", async () => {
+    const other = T.makeCert(h.tmpDir("tls-other"));
+    await assert.rejects(client({ ca: other.caPem }).DescribeFlowLogs({}), (e) => /certificate/i.test(e.message));
+    const r = runSdkChild({ NODE_EXTRA_CA_CERTS: other.ca });
+    assert.equal(r.ok, false);
+    assert.match(r.message, /certificate/i);
+  });
+
+  test("names: localhost, 127.0.0.1, vpc.localhost, tag.localhost verify; a name not in the certificate does not", async () => {
+    for (const name of [undefined, "localhost", "vpc.localhost", "tag.localhost", "sts.localhost"]) {
+      const r = await T.handshake(ctx.tlsPort, { servername: name, ca: ctx.cert.caPem });
+      assert.equal(r.authorized, true, `name ${name || "127.0.0.1"}: ${r.error}`);
+      assert.match(r.protocol, /^TLSv1\.[23]$/);
+    }
+    const bad = await T.handshake(ctx.tlsPort, { servername: "vpc.example.org", ca: ctx.cert.caPem });
+    assert.equal(bad.authorized, false);
+    assert.equal(bad.error, "ERR_TLS_CERT_ALTNAME_INVALID");
+    const noCa = await T.handshake(ctx.tlsPort, { servername: "localhost" });
+    assert.equal(noCa.authorized, false);
+  });
+
+  test("a certificate for --name example.test serves vpc.example.test and tag.example.test", async (t) => {
+    const dataDir = h.tmpDir("tls-name");
+    const c = T.makeCert(dataDir, { name: "example.test", hosts: "10.20.30.40" });
+    const port = await h.freePort();
+    await h.startServer({ dataDir, args: T.tlsArgs(c, port), t });
+    for (const name of ["vpc.example.test", "tag.example.test", "example.test", "localhost"]) {
+      const r = await T.handshake(port, { servername: name, ca: c.caPem });
+      assert.equal(r.authorized, true, `${name}: ${r.error}`);
+    }
+    const r = await T.handshake(port, { servername: "vpc.localhost.example", ca: c.caPem });
+    assert.equal(r.authorized, false);
+  });
+
+  test("TLS 1.1 is refused, plain HTTP on the TLS port gets no API answer", async () => {
+    const tls = require("node:tls");
+    const err = await new Promise((resolve) => {
+      const s = tls.connect({ host: "127.0.0.1", port: ctx.tlsPort, ca: ctx.cert.caPem, servername: "localhost", minVersion: "TLSv1", maxVersion: "TLSv1.1" }, () => {
+        s.destroy();
+        resolve(null);
+      });
+      s.on("error", (e) => resolve(e));
+    });
+    assert.ok(err, "a TLS 1.1 handshake must fail");
+    const r = await h.send({ port: ctx.tlsPort, body: "{}", headers: { "content-type": "application/json" } }).catch((e) => e);
+    assert.ok(r instanceof Error || !(r.json && r.json.Response), `plain HTTP on the TLS port answered the API: ${JSON.stringify(r)}`);
+  });
+});
+
+describe("start-up", () => {
+  test("only --tls-listen: HTTPS alone, no plain listener", async () => {
+    const port = await h.freePort();
+    const lines = await runUntilListening(["serve", "--data", ctx.dataDir, ...T.tlsArgs(ctx.cert, port)]);
+    const listening = lines.filter((l) => /^listening on/.test(l));
+    assert.deepEqual(listening, [`listening on 127.0.0.1:${port} (https)`]);
+  });
+
+  test("bad certificate files stop the start with a message naming the file", () => {
+    const other = T.makeCert(h.tmpDir("tls-bad"));
+    const junk = path.join(h.tmpDir("tls-junk"), "junk.pem");
+    fs.writeFileSync(junk, "not a certificate\n");
+    const cases = [
+      { name: "key of another certificate", cert: ctx.cert.cert, key: other.key, status: 1, want: /does not belong/ },
+      { name: "missing certificate", cert: "/nonexistent/cert.pem", key: ctx.cert.key, status: 1, want: /cannot read \/nonexistent\/cert\.pem/ },
+      { name: "missing key", cert: ctx.cert.cert, key: "/nonexistent/key.pem", status: 1, want: /cannot read \/nonexistent\/key\.pem/ },
+      { name: "junk certificate", cert: junk, key: ctx.cert.key, status: 1, want: new RegExp(`--tls-cert ${junk}: no PEM certificate`) },
+      { name: "certificate as key", cert: ctx.cert.cert, key: ctx.cert.cert, status: 1, want: /--tls-key .*no PEM private key/ },
+    ];
+    for (const c of cases) {
+      const r = spawnSync(h.BIN, ["serve", "--listen", "127.0.0.1:0", "--data", ctx.dataDir, "--tls-listen", "127.0.0.1:0", "--tls-cert", c.cert, "--tls-key", c.key], { encoding: "utf8", timeout: 20000 });
+      assert.equal(r.status, c.status, `${c.name}: exit ${r.status} ${r.signal || ""}\n${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, c.want, `${c.name}: ${r.stderr}`);
+      assert.doesNotMatch(r.stdout, /listening/, `${c.name}: it must not start`);
+    }
+    for (const args of [["--tls-listen", "127.0.0.1:0"], ["--tls-cert", ctx.cert.cert], ["--tls-listen", "127.0.0.1:0", "--tls-cert", ctx.cert.cert]]) {
+      const r = spawnSync(h.BIN, ["serve", "--listen", "127.0.0.1:0", "--data", ctx.dataDir, ...args], { encoding: "utf8", timeout: 20000 });
+      assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, /--tls-listen, --tls-cert and --tls-key go together/);
+    }
+  });
+});
+
+/* The SDK in a child process (NODE_EXTRA_CA_CERTS is read at start only):
+ * DescribeFlowLogs over https; returns {ok, result} or {ok: false, message}. */
+function runSdkChild(env) {
+  const script = `
+    const tc = require(${JSON.stringify(path.join(h.REPO, "node_modules", "tencentcloud-sdk-nodejs"))});
+    const c = new tc.vpc.v20170312.Client({
+      credential: { secretId: process.env.SID, secretKey: process.env.SKEY },
+      region: "ap-guangzhou",
+      profile: { httpProfile: { endpoint: process.env.EP, protocol: "https://", reqTimeout: 30 } },
+    });
+    c.DescribeFlowLogs({}).then(
+      (r) => console.log(JSON.stringify({ ok: true, result: r })),
+      (e) => console.log(JSON.stringify({ ok: false, message: String(e.message), code: e.code })));`;
+  const r = spawnSync(process.execPath, ["-e", script], {
+    encoding: "utf8",
+    timeout: 60000,
+    env: Object.assign({}, process.env, { SID: ctx.acct.SecretId, SKEY: ctx.acct.SecretKey, EP: `127.0.0.1:${ctx.tlsPort}` }, env),
+  });
+  assert.equal(r.status, 0, `child exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop());
+}
+
+/* Starts flowlogd with argv, collects its lines until one says listening
+ * (or it exits), stops it, returns the lines. */
+function runUntilListening(argv) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(h.BIN, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    const lines = [];
+    let buf = "";
+    let done = false;
+    const timer = setTimeout(() => finish(new Error(`no "listening" in 20 s:\n${lines.join("\n")}`)), 20000);
+    let exited = false;
+    const finish = (err) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const settle = () => (err ? reject(err) : resolve(lines));
+      if (exited) return settle();
+      p.on("exit", settle);
+      p.kill("SIGTERM");
+    };
+    p.stdout.on("data", (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+      // both listeners print their line together; give the second a moment
+      if (lines.some((l) => /listening/.test(l))) setTimeout(() => finish(null), 300);
+    });
+    p.on("exit", (code) => {
+      exited = true;
+      finish(new Error(`exited ${code} before "listening": ${lines.join("\n")}`));
+    });
+  });
+}
