@@ -266,18 +266,18 @@ function parseJsonOutput(s) {
 }
 
 /** Runs the CLI, asserts exit 0 and JSON output, returns the parsed JSON. */
-function cliJson(args) {
-  const r = cli(args);
+function cliJson(args, opts) {
+  const r = cli(args, opts);
   assert.equal(r.status, 0, `flowlogd ${args.join(" ")} exited ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   assert.ok(r.json !== undefined, `flowlogd ${args.join(" ")} printed no JSON: ${r.stdout}`);
   return r.json;
 }
 
 /** `account create`: {AppId, Uin, SecretId, SecretKey} (Uin as a string). */
-function createAccount(dataDir, { quota } = {}) {
+function createAccount(dataDir, { quota, sqlite = false } = {}) {
   const args = ["account", "create", "--data", dataDir];
   if (quota !== undefined) args.push("--flowlog-quota", String(quota));
-  const a = cliJson(args);
+  const a = cliJson(args, { sqlite });
   for (const k of ["AppId", "Uin", "SecretId", "SecretKey"]) {
     assert.ok(a[k] !== undefined && a[k] !== "", `account create output lacks ${k}: ${JSON.stringify(a)}`);
   }
