@@ -82,9 +82,13 @@ function storeUrlFor(dir) {
   return `${TEST_STORE}${TEST_STORE.includes("?") ? "&" : "?"}schema=${name}`;
 }
 
+/** The subcommands whose --data names the store (cert, records and replay
+ * read and write files in DIR and keep it). */
+const STORE_COMMANDS = new Set(["serve", "account", "key", "inventory", "check"]);
+
 /** argv with every `--data DIR` turned into `--store URL` on PostgreSQL runs. */
 function mapStoreArgs(argv) {
-  if (!TEST_STORE) return argv;
+  if (!TEST_STORE || !STORE_COMMANDS.has(argv[0])) return argv;
   const out = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--data" && i + 1 < argv.length) {
