@@ -92,6 +92,11 @@ size_t api_max_body(const struct api *a)
     return a->cfg.max_body_v3 > a->cfg.max_body_v1 ? a->cfg.max_body_v3 : a->cfg.max_body_v1;
 }
 
+void api_forget_credentials(struct api *a)
+{
+    credcache_clear(a->creds);
+}
+
 void api_free(struct api *a)
 {
     if (!a)

@@ -61,6 +61,10 @@ size_t api_max_body(const struct api *a);
 
 void api_free(struct api *a);
 
+/** Forgets the credentials cached by SecretId, so that keys deleted from
+ * the store (an admin reset) are refused at once. Any thread. */
+void api_forget_credentials(struct api *a);
+
 /** Changes the server's default rate limit (accounts without one of their
  * own) at run time, e.g. on a configuration reload. Any thread. */
 void api_set_rate_limit(struct api *a, uint32_t rate);
