@@ -148,6 +148,9 @@ int pg_lock_region(PGconn *c, const char *uin, const char *region, struct serr *
 
 /* ==== pg_resource.c ==== */
 
+/** store_state_dump: every row, from one REPEATABLE READ snapshot. */
+int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *e);
+
 int pg_resource_create(struct store *st, const char *uin, const struct resource *r,
                        struct serr *e);
 int pg_resource_delete(struct store *st, const char *uin, const char *region, enum res_kind kind,
