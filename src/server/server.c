@@ -5,14 +5,21 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "admin/admin.h"
+#include "admin/state.h"
 #include "admin/health.h"
 #include "api/api.h"
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
 #include "console/console.h"
@@ -29,11 +36,13 @@ static const char serve_synopsis[] =
     "Serves the Tencent Cloud API 3.0 (vpc 2017-03-12 flow logs) over HTTP/1.1.\n"
     "Prints \"listening on HOST:PORT\" when ready. SIGTERM or SIGINT stops it.\n"
     "GET /healthz and /readyz answer without authentication (200, or 503 while not ready).\n"
+    "With --admin-token-file, the admin API listens on --admin-listen (never on --listen).\n"
     "The web console is at /console/ (it signs its calls in the browser).\n"
     "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
     "Options come from the command line, then FLOWLOGD_<OPTION> variables (FLOWLOGD_RATE_LIMIT),\n"
     "then the [serve] section of --config FILE, then the defaults. SIGHUP reads them again and\n"
-    "applies log-level, log-format, rate-limit and cors-origins (a bad file changes nothing).\n";
+    "applies log-level, log-format, rate-limit, cors-origins and the admin token (a bad file\n"
+    "changes nothing).\n";
 
 /* The options of `serve`: the one place of their names, defaults, ranges
  * and help. A new option is a row here, read below with opts_str/opts_uint. */
@@ -67,6 +76,13 @@ static const struct opt serve_opts[] = {
     {"quiet", OPT_FLAG, NULL, NULL, 0, 0, 0, "no per-request log lines"},
     {"cors-origins", OPT_STR, "LIST", NULL, 0, 0, 0,
      "browser origins allowed to call the API (comma-separated, * = any); none by default"},
+    {"admin-listen", OPT_STR, "HOST:PORT", "127.0.0.1:8081", 0, 0, 0,
+     "the admin API's address (reset, accounts, keys, inventory, seed); started only "
+     "with --admin-token-file"},
+    {"admin-token-file", OPT_STR, "FILE", NULL, 0, 0, 0,
+     "the admin API's bearer token is this file's first line; without it, no admin listener"},
+    {"init", OPT_STR, "DIR", NULL, 0, 0, 0,
+     "on an empty store, apply DIR's *.account.json and *.inventory.json before ready"},
     {"config", OPT_STR, "FILE", NULL, 0, 0, 0,
      "read options from the [serve] section of this INI file"},
     {"check-config", OPT_FLAG, NULL, NULL, 0, 0, 0,
@@ -82,9 +98,14 @@ static const char *const cli_only[] = {"config", "check-config", "print-config",
 /* The running server's state the routes and the reload share. */
 struct srv {
     struct api *api;
+    struct store *store;
+    struct http_server *http, *https;
+    const char *data_dir; /* the SQLite store's, or NULL */
+    uint64_t started_us;
     pthread_rwlock_t cors_mu;
     char *cors; /* ",a,b," or NULL (none); under cors_mu */
     const struct opts *started; /* the options the server started with */
+    struct admin *admin;        /* the admin API, or NULL */
 };
 
 static int cors_allowed(struct srv *sv, const char *origin)
@@ -212,14 +233,15 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
 /* The public listener's routes: a CORS preflight, the health paths, the
  * console's files, else the API; an allowed origin is named on every
  * answer. */
-static void route(void *ud, const struct http_request *req, struct http_reply *out)
+static void route(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                  struct http_reply *out)
 {
     struct srv *sv = ud;
     out->nextra = 0;
     if (cors(sv, req, out, 0))
         return;
     if (!health_reply(req, out) && !console_reply(req, out))
-        api_http_handler(sv->api, req, out);
+        api_http_handler(sv->api, req, ctx, out);
     (void)cors(sv, req, out, 1);
 }
 
@@ -228,6 +250,82 @@ static int route_quick(void *ud, const struct http_request *req)
     struct srv *sv = ud;
     return health_path(req) || console_path(req) || strcmp(req->method, "OPTIONS") == 0 ||
            api_http_quick(sv->api, req);
+}
+
+static int put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int put(struct buf *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    return n < 0 || (size_t)n >= sizeof line ? -1 : buf_append(b, line, (size_t)n);
+}
+
+/* The process's metrics in Prometheus's text format (served by the admin
+ * listener at /metrics): build info, uptime, open connections, the API's
+ * answers and latency (api_metrics), the store's commits and WAL. */
+static int write_metrics(struct srv *sv, struct buf *b)
+{
+    int bad = 0;
+    bad |= put(b, "# HELP flowlogd_build_info The running build.\n"
+                  "# TYPE flowlogd_build_info gauge\n"
+                  "flowlogd_build_info{version=\"%s\"} 1\n",
+               FLOWLOGD_VERSION);
+    bad |= put(b, "# HELP flowlogd_uptime_seconds Seconds since the server started.\n"
+                  "# TYPE flowlogd_uptime_seconds gauge\n"
+                  "flowlogd_uptime_seconds %.3f\n",
+               (double)(mono_us() - sv->started_us) / 1e6);
+    bad |= put(b, "# HELP flowlogd_open_connections Connections open now, by listener.\n"
+                  "# TYPE flowlogd_open_connections gauge\n");
+    if (sv->http)
+        bad |= put(b, "flowlogd_open_connections{listener=\"http\"} %u\n",
+                   http_open_connections(sv->http));
+    if (sv->https)
+        bad |= put(b, "flowlogd_open_connections{listener=\"https\"} %u\n",
+                   http_open_connections(sv->https));
+    bad |= api_metrics(sv->api, b);
+    if (sv->data_dir) {
+        struct store_sqlite_info k;
+        char wal[4200];
+        struct stat sb;
+        store_sqlite_info(sv->store, &k);
+        bad |= put(b, "# HELP flowlogd_store_commits_total Write transactions the store's writer "
+                      "committed (group commits).\n"
+                      "# TYPE flowlogd_store_commits_total counter\n"
+                      "flowlogd_store_commits_total %llu\n"
+                      "# HELP flowlogd_store_jobs_total Writes those commits carried (jobs / "
+                      "commits is the mean batch).\n"
+                      "# TYPE flowlogd_store_jobs_total counter\n"
+                      "flowlogd_store_jobs_total %llu\n",
+                   (unsigned long long)k.commits, (unsigned long long)k.jobs);
+        bad |= put(b, "# HELP flowlogd_store_checkpoints_total The tuned engine's checkpoint "
+                      "work, by kind.\n"
+                      "# TYPE flowlogd_store_checkpoints_total counter\n"
+                      "flowlogd_store_checkpoints_total{kind=\"pass\"} %llu\n"
+                      "flowlogd_store_checkpoints_total{kind=\"restart\"} %llu\n"
+                      "flowlogd_store_checkpoints_total{kind=\"valve\"} %llu\n"
+                      "flowlogd_store_checkpoints_total{kind=\"failed\"} %llu\n",
+                   (unsigned long long)k.ckpt_runs, (unsigned long long)k.ckpt_restarts,
+                   (unsigned long long)k.ckpt_valves, (unsigned long long)k.ckpt_failed);
+        snprintf(wal, sizeof wal, "%s/flowlogd.db-wal", sv->data_dir);
+        bad |= put(b, "# HELP flowlogd_store_wal_bytes The SQLite WAL file's size now.\n"
+                      "# TYPE flowlogd_store_wal_bytes gauge\n"
+                      "flowlogd_store_wal_bytes %lld\n"
+                      "# HELP flowlogd_store_wal_ceiling_bytes The WAL's ceiling (0: none).\n"
+                      "# TYPE flowlogd_store_wal_ceiling_bytes gauge\n"
+                      "flowlogd_store_wal_ceiling_bytes %lld\n",
+                   stat(wal, &sb) == 0 ? (long long)sb.st_size : 0LL, k.wal_ceiling);
+    }
+    return bad ? -1 : 0;
+}
+
+/* The admin listener's GET /metrics. */
+static int srv_metrics(void *ud, struct buf *out)
+{
+    return write_metrics(ud, out);
 }
 
 /* The watchdog's liveness probe: a read through the store answers (a
@@ -287,7 +385,8 @@ static void apply_logging(const struct opts *o)
 static void reload(struct srv *sv, int argc, char **argv)
 {
     static const char *const live[] = {"log-level", "log-format", "rate-limit", "cors-origins",
-                                       "config", "check-config", "print-config", "quiet", NULL};
+                                       "admin-token-file", "config", "check-config",
+                                       "print-config", "quiet", NULL};
     struct opts n;
     char err[512];
 
@@ -297,6 +396,22 @@ static void reload(struct srv *sv, int argc, char **argv)
         opts_free(&n);
         notify_ready("reload refused");
         return;
+    }
+    if (sv->admin && opts_get(&n, "admin-token-file")) {
+        /* the token file is read again: a rotated token takes effect now */
+        char *token = admin_read_token(opts_get(&n, "admin-token-file"), err, sizeof err);
+        if (!token) {
+            log_error("reload refused, the configuration in force stays: %s", err);
+            opts_free(&n);
+            notify_ready("reload refused");
+            return;
+        }
+        admin_set_token(sv->admin, token);
+        OPENSSL_cleanse(token, strlen(token));
+        free(token);
+    } else if (sv->admin || opts_get(&n, "admin-token-file")) {
+        log_warn("reload: admin-token-file %s; it takes effect at the next start",
+                 sv->admin ? "removed" : "added");
     }
     apply_logging(&n);
     api_set_rate_limit(sv->api, (uint32_t)opts_uint(&n, "rate-limit"));
@@ -324,7 +439,11 @@ int server_main(int argc, char **argv)
     struct serr se = {{0}};
     struct store *st = NULL;
     struct api *api = NULL;
-    struct http_server *http = NULL, *https = NULL;
+    struct http_server *http = NULL, *https = NULL, *admin_http = NULL;
+    struct admin *admin = NULL;
+    char admin_host[256];
+    unsigned short admin_port = 0;
+    const char *admin_token_file;
     struct api_config acfg = {0};
     struct http_config hcfg = {0}, tcfg;
     char host[256], tls_host[256], err[256];
@@ -383,6 +502,14 @@ int server_main(int argc, char **argv)
         rc = 2;
         goto done;
     }
+    admin_token_file = opts_get(&o, "admin-token-file");
+    if (admin_token_file &&
+        parse_listen(opts_str(&o, "admin-listen"), admin_host, sizeof admin_host, &admin_port) != 0) {
+        fprintf(stderr, "flowlogd: --admin-listen wants HOST:PORT, got %s\n",
+                opts_str(&o, "admin-listen"));
+        rc = 2;
+        goto done;
+    }
     if (opts_get(&o, "check-config")) {
         printf("configuration OK%s%s\n", opts_get(&o, "config") ? ": " : "",
                opts_get(&o, "config") ? opts_get(&o, "config") : "");
@@ -429,6 +556,36 @@ int server_main(int argc, char **argv)
         goto done;
     }
     sv.api = api;
+    sv.store = st;
+    sv.data_dir = opts_get(&o, "data");
+    sv.started_us = mono_us();
+    if (admin_token_file) {
+        char *token = admin_read_token(admin_token_file, err, sizeof err);
+        if (!token) {
+            log_error("%s", err);
+            goto done;
+        }
+        sv.admin = admin = admin_new(st, api, token);
+        OPENSSL_cleanse(token, strlen(token));
+        free(token);
+        if (!admin) {
+            log_error("out of memory");
+            goto done;
+        }
+        admin_set_metrics(admin, srv_metrics, &sv);
+    }
+    /* --init: before any listener, so nothing is served (and /readyz is
+     * not 200) until the files are in */
+    if (opts_get(&o, "init")) {
+        char ierr[1024];
+        int applied;
+        if (admin_init_dir(st, opts_get(&o, "init"), &applied, ierr, sizeof ierr) != 0) {
+            log_error("init: %s", ierr);
+            goto done;
+        }
+        log_info("init: %s", applied ? "applied the files of --init"
+                                     : "the store has accounts; --init left it alone");
+    }
     cors_set(&sv, opts_get(&o, "cors-origins"));
     hcfg.host = host;
     hcfg.io_threads = (unsigned)opts_uint(&o, "io-threads");
@@ -461,6 +618,27 @@ int server_main(int argc, char **argv)
             goto done;
         }
     }
+    sv.http = http;
+    sv.https = https;
+    if (admin) {
+        /* the admin API: its own server, handler and (small) worker pool */
+        struct http_config acfg_http = hcfg;
+        acfg_http.host = admin_host;
+        acfg_http.port = admin_port;
+        acfg_http.workers = 2;
+        acfg_http.io_threads = 1;
+        /* few clients (test drivers, an operator); each may hold a body of
+         * up to admin_max_body() before its token is checked */
+        acfg_http.max_connections = 8;
+        acfg_http.max_body = admin_max_body();
+        acfg_http.tls_cert_pem = acfg_http.tls_key_pem = NULL;
+        acfg_http.quick = admin_http_quick;
+        if (!(admin_http = http_start(&acfg_http, admin_http_handler, admin, err, sizeof err))) {
+            log_error("cannot serve the admin API on %s: %s (choose another --admin-listen)",
+                      opts_str(&o, "admin-listen"), err);
+            goto done;
+        }
+    }
     /* both listeners are up before either line: "listening" means ready */
     if (http) {
         if (opts_get(&o, "data"))
@@ -471,9 +649,20 @@ int server_main(int argc, char **argv)
         printf("listening on %s:%u\n", host, http_port(http));
     }
     if (https) {
-        log_info("listening on %s:%u (https; store %s%s%s)", tls_host, http_port(https), st->name,
-                 opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
+        if (opts_get(&o, "data"))
+            log_info("listening on %s:%u (https; store %s, %s engine, in %s)", tls_host,
+                     http_port(https), st->name, store_sqlite_engine(st), opts_get(&o, "data"));
+        else
+            log_info("listening on %s:%u (https; store %s)", tls_host, http_port(https), st->name);
         printf("listening on %s:%u (https)\n", tls_host, http_port(https));
+    }
+    if (admin_http) {
+        if (strcmp(admin_host, "127.0.0.1") != 0 && strcmp(admin_host, "::1") != 0 &&
+            strcmp(admin_host, "localhost") != 0)
+            log_warn("the admin API listens on %s, not on loopback: anyone who can reach it "
+                     "and has the token may delete everything", admin_host);
+        log_info("admin API on %s:%u", admin_host, http_port(admin_http));
+        printf("admin listening on %s:%u\n", admin_host, http_port(admin_http));
     }
     fflush(stdout);
     health_set(HEALTH_READY);
@@ -502,6 +691,8 @@ int server_main(int argc, char **argv)
     rc = 0;
 done:
     notify_watchdog_stop();
+    http_stop(admin_http);
+    admin_free(admin);
     http_stop(https);
     http_stop(http);
     free(tls_cert);
