@@ -45,8 +45,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # the store's unit tests (scripts/test.sh runs them on each engine) and the
 # ones ThreadSanitizer runs: the layers with threads of their own
-STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks
-TSAN_UNIT  := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_http
+STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks $(B)/tests/test_store_admin
+TSAN_UNIT  := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_admin $(B)/tests/test_http
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
@@ -62,7 +62,7 @@ $(BPF_GEN)/flowcap.bpf.o: src/flow/bpf/flowcap.bpf.c src/flow/flow_key.h src/flo
 	clang $(BPF_CFLAGS) -c -o $@ $<
 $(BPF_GEN)/flowcap.skel.h: $(BPF_GEN)/flowcap.bpf.o
 	bpftool gen skeleton $< name flowcap > $@.tmp && mv $@.tmp $@
-$(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o: $(BPF_GEN)/flowcap.skel.h
+$(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o $(B)/tests/test_flowcap: $(BPF_GEN)/flowcap.skel.h
 
 .PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
 all: $(B)/flowlogd $(B)/tools/flowgen

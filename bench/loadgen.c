@@ -37,6 +37,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -796,6 +797,7 @@ static int parse_url(const char *url)
             return -1;
         }
         SSL_CTX_set_verify(G.tls, SSL_VERIFY_NONE, NULL); /* cost, not trust */
+        signal(SIGPIPE, SIG_IGN); /* SSL_write has no MSG_NOSIGNAL: a reset is an error */
         SSL_CTX_set_min_proto_version(G.tls, TLS1_2_VERSION);
     } else if (strstr(p, "://")) {
         fprintf(stderr, "flowlogd-bench: only http:// and https:// URLs\n");

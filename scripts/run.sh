@@ -27,5 +27,7 @@ if [ -n "$TLS_LISTEN" ]; then
   echo
   build/flowlogd cert --data "$DATA" --name "${TLS_NAME:-localhost}" ${TLS_HOSTS:+--host "$TLS_HOSTS"}
   tls=(--tls-listen "$TLS_LISTEN" --tls-cert "$DATA/tls/server.pem" --tls-key "$DATA/tls/server-key.pem")
+  echo
+  echo "try (https): build/flowlogd call --endpoint https://$TLS_LISTEN --cacert $DATA/tls/ca.pem --secret-id <SecretId> --secret-key <SecretKey> --region ap-guangzhou DescribeFlowLogs '{}'"
 fi
 exec build/flowlogd serve --listen "$LISTEN" "${tls[@]}" --data "$DATA"

@@ -40,6 +40,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 make -s -j"$jobs" SAN=1
 make -s SAN=1 unit || status=1
 make -s SAN=1 integration || status=1
+make -s SAN=1 live || status=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 echo "=== ThreadSanitizer: store and http unit tests"
 make -s -j"$jobs" tsan || status=1
@@ -59,7 +60,7 @@ pgdir=$(mktemp -d /tmp/flowlogd-pg-XXXXXX)
 if pgurl=$(scripts/pg-test-cluster.sh start "$pgdir"); then
   trap 'scripts/pg-test-cluster.sh stop "$pgdir" || true' EXIT
   export FLOWLOGD_TEST_STORE=$pgurl FLOWLOGD_TEST_PG_DIR=$pgdir
-  for t in build/tests/test_store build/tests/test_store_resource; do "$t" || status=1; done
+  for t in build/tests/test_store build/tests/test_store_resource build/tests/test_store_admin; do "$t" || status=1; done
   make -s integration || status=1
   FLOWLOGD_BIN=$PWD/build/flowlogd node --test --test-concurrency=1 tests/reliability/crash.test.js || status=1
   FLOWLOGD_BIN=$PWD/build/flowlogd node --test --test-concurrency=1 tests/cluster/ || status=1

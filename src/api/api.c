@@ -92,6 +92,11 @@ size_t api_max_body(const struct api *a)
     return a->cfg.max_body_v3 > a->cfg.max_body_v1 ? a->cfg.max_body_v3 : a->cfg.max_body_v1;
 }
 
+void api_forget_credentials(struct api *a)
+{
+    credcache_clear(a->creds);
+}
+
 void api_free(struct api *a)
 {
     if (!a)
@@ -542,6 +547,7 @@ struct api_req {
     action_finish_fn finish; /* set by api_defer: the action answers later */
     void *fstate;
     struct api_wake wake; /* set by api_defer */
+    struct http_ctx *ctx; /* the adapter's, for http_defer; NULL: cannot defer */
 };
 
 static struct actx actx_of(struct api_req *q)
@@ -603,7 +609,7 @@ struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
     struct api_req *q = c->req;
     struct http_deferred *d;
 
-    if (!q || q->finish || !(d = http_defer(q->c.req, finish_deferred, q)))
+    if (!q || q->finish || !(d = http_defer(q->ctx, finish_deferred, q)))
         return NULL;
     q->finish = finish;
     q->fstate = state;
@@ -624,7 +630,8 @@ void api_wake(struct api_wake *w)
     http_wake(w->d);
 }
 
-void api_handle(struct api *a, const struct http_request *req, struct http_reply *out)
+void api_handle(struct api *a, const struct http_request *req, struct http_ctx *ctx,
+                struct http_reply *out)
 {
     struct api_req *q;
     struct call *c;
@@ -642,6 +649,7 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
         return;
     }
     q->a = a;
+    q->ctx = ctx;
     q->t0 = mono_us();
     /* not time(NULL): it reads the kernel's coarse clock, up to a tick
      * behind, so a timestamp taken just after a second began would be off
@@ -696,9 +704,10 @@ enum api_err api_authenticate(struct api *a, const struct http_request *req, tim
     return rc;
 }
 
-void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out)
+void api_http_handler(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                      struct http_reply *out)
 {
-    api_handle(ud, req, out);
+    api_handle(ud, req, ctx, out);
 }
 
 int api_http_quick(void *ud, const struct http_request *req)

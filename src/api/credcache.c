@@ -167,6 +167,19 @@ void credcache_put(struct credcache *cc, const struct key_info *key, uint64_t no
     pthread_mutex_unlock(&s->lock);
 }
 
+void credcache_clear(struct credcache *cc)
+{
+    for (size_t i = 0; cc && i <= cc->mask; i++) {
+        struct set *s = &cc->sets[i];
+        pthread_mutex_lock(&s->lock);
+        for (int w = 0; w < WAYS; w++) {
+            free(s->way[w].actions);
+            OPENSSL_cleanse(&s->way[w], sizeof s->way[w]); /* used = 0, secrets wiped */
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
 void credcache_free(struct credcache *cc)
 {
     if (!cc)

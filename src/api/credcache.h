@@ -27,6 +27,10 @@ int credcache_get(struct credcache *cc, const char *secret_id, uint64_t now_ms,
 void credcache_put(struct credcache *cc, const struct key_info *key, uint64_t now_ms,
                    const char *date, const char *service, const unsigned char signing[32]);
 
+/** Forgets every entry (after keys were deleted: an admin reset). Any
+ * thread. */
+void credcache_clear(struct credcache *cc);
+
 /** Frees the cache, wiping the secrets it held. NULL is fine. */
 void credcache_free(struct credcache *cc);
 

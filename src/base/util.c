@@ -119,6 +119,53 @@ static int rand_chars(char *out, size_t n, const char *alphabet, unsigned alen)
 
 #define ID_ALPHABET "0123456789abcdefghijklmnopqrstuvwxyz"
 
+/* The test feature of ids_seed: once seeded, ids and RequestIds come from
+ * one process-wide splitmix64 sequence instead of the CSPRNG. */
+static struct {
+    pthread_mutex_t mu;
+    _Atomic int on;
+    uint64_t seed, count;
+} det = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void ids_seed(uint64_t seed)
+{
+    pthread_mutex_lock(&det.mu);
+    det.seed = seed;
+    det.count = 0;
+    atomic_store(&det.on, 1);
+    pthread_mutex_unlock(&det.mu);
+}
+
+int ids_seeded(void)
+{
+    return atomic_load(&det.on);
+}
+
+/* The next value of the seeded sequence. */
+static uint64_t det_next(void)
+{
+    uint64_t v;
+    pthread_mutex_lock(&det.mu);
+    v = mix64(det.seed + ++det.count * 0x9e3779b97f4a7c15ULL);
+    pthread_mutex_unlock(&det.mu);
+    return v;
+}
+
+int rand_nonsecret(void *p, size_t n)
+{
+    unsigned char *o = p;
+    if (!atomic_load(&det.on))
+        return rand_bytes(p, n);
+    while (n) {
+        uint64_t v = det_next();
+        size_t k = n < sizeof v ? n : sizeof v;
+        memcpy(o, &v, k);
+        o += k;
+        n -= k;
+    }
+    return 0;
+}
+
 int gen_id(const char *prefix, char *out, size_t outlen)
 {
     size_t pl = strlen(prefix);
@@ -126,6 +173,13 @@ int gen_id(const char *prefix, char *out, size_t outlen)
         return -1;
     memcpy(out, prefix, pl);
     out[pl] = '-';
+    if (atomic_load(&det.on)) {
+        uint64_t v = det_next();
+        for (int i = 0; i < 8; i++, v /= 36u)
+            out[pl + 1 + i] = ID_ALPHABET[v % 36u];
+        out[pl + 9] = '\0';
+        return 0;
+    }
     return rand_chars(out + pl + 1, 8, ID_ALPHABET, 36);
 }
 
@@ -155,6 +209,8 @@ int gen_id_clustered(const char *prefix, uint64_t ms, char *out, size_t outlen)
 
     if (outlen < pl + 10)
         return -1;
+    if (atomic_load(&det.on)) /* repeatable, not clustered: the clock is not */
+        return gen_id(prefix, out, outlen);
     pthread_mutex_lock(&clustered.mu);
     if (!clustered.seeded && rand_bytes(seed, sizeof seed) == 0) {
         clustered.mul = seed[0] % ID_HALF_SPACE;
@@ -227,6 +283,11 @@ int gen_uuid(char out[37])
     uint64_t u, v, c;
     char *o = out;
 
+    if (atomic_load(&det.on)) {
+        u = det_next();
+        v = det_next();
+        goto format;
+    }
     if (!st->seeded) {
         uint64_t seed[2];
         pthread_once(&uuid_once, uuid_init_once);
@@ -240,6 +301,7 @@ int gen_uuid(char out[37])
     c = st->count++;
     u = mix64(st->s0 + c * 0x9e3779b97f4a7c15ULL);
     v = mix64(st->s1 + c * 0x9e3779b97f4a7c15ULL);
+format:
     /* xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx: v fills byte 7 and bytes 9-15
      * whole; u the rest beside the version nibble and the variant bits. */
     for (int i = 0; i < 6; i++)

@@ -51,6 +51,21 @@ uint64_t mix64(uint64_t z);
  * Returns 0, or -1 if seeding failed (a later call retries). */
 int gen_uuid(char out[37]);
 
+/** A test feature (the admin API's seed): from now on gen_id,
+ * gen_id_clustered and gen_uuid draw from one process-wide sequence
+ * determined by `seed` (seeding again restarts it), so that a run that
+ * makes the same calls in the same order gets the same ids. Secrets
+ * (gen_token, rand_bytes) stay random. Any thread. */
+void ids_seed(uint64_t seed);
+
+/** Fills p with n bytes for values that are not secrets (a created ENI's
+ * private address, an EIP): the seeded sequence after ids_seed, else the
+ * CSPRNG. 0, or -1 on CSPRNG failure. */
+int rand_nonsecret(void *p, size_t n);
+
+/** 1 once ids_seed has been called. */
+int ids_seeded(void);
+
 /** Writes `n` random characters of [0-9A-Za-z] plus NUL into out. 0 or -1. */
 int gen_token(char *out, size_t n);
 

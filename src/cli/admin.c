@@ -12,14 +12,20 @@
 
 static const char account_synopsis[] =
     "usage: flowlogd account create (--data DIR | --store URL) [--flowlog-quota N]\n"
+    "                               [--secret-id ID --secret-key KEY] [--uin UIN] [--app-id N]\n"
     "\n"
     "Creates an account (AppId, Uin) with one key pair that may call every\n"
-    "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n";
+    "action, and prints {\"AppId\":...,\"Uin\":\"...\",\"SecretId\":\"...\",\"SecretKey\":\"...\"}.\n"
+    "The key pair, Uin and AppId are drawn at random unless given (known credentials for CI).\n";
 
 static const struct opt account_opts[] = {
     OPT_DATA_OR_STORE,
     {"flowlog-quota", OPT_UINT, "N", OPT_NUM(STORE_DEFAULT_FLOWLOG_QUOTA), 0, 1000000, 0,
      "flow logs the account may have per region"},
+    {"secret-id", OPT_STR, "ID", NULL, 0, 0, 0, "the key's SecretId (with --secret-key)"},
+    {"secret-key", OPT_STR, "KEY", NULL, 0, 0, 0, "the key's SecretKey"},
+    {"uin", OPT_STR, "UIN", NULL, 0, 0, 0, "the account's Uin (digits)"},
+    {"app-id", OPT_UINT, "N", NULL, 1, 9999999999999ull, 0, "the account's AppId"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -62,7 +68,7 @@ static const struct opt inventory_opts[] = {
  * opened with the plain engine: the admin commands run beside a live server,
  * and a short-lived command needs neither the tuned engine's VFS nor its
  * checkpointer and reaper threads. */
-static struct store *open_store(const struct opts *o)
+struct store *cli_open_store(const struct opts *o)
 {
     struct serr se = {{0}};
     const char *dir = opts_get(o, "data"), *url = opts_get(o, "store");
@@ -99,11 +105,12 @@ int cli_account(int argc, char **argv)
 {
     struct opts o;
     struct store *st;
-    struct account acc;
+    struct account acc, want;
     struct key_info key;
     struct serr se = {{0}};
     uint64_t quota;
-    int rc = 1;
+    const char *sid, *skey, *uin;
+    int rc = 1, src;
 
     if (opts_parse(&o, argc, argv, account_opts, account_synopsis) != 0)
         return o.help ? 0 : 2;
@@ -112,11 +119,41 @@ int cli_account(int argc, char **argv)
         return 2;
     }
     quota = opts_uint(&o, "flowlog-quota");
-    if (!(st = open_store(&o)))
+    sid = opts_get(&o, "secret-id");
+    skey = opts_get(&o, "secret-key");
+    uin = opts_get(&o, "uin");
+    if (!sid != !skey || (sid && (!*sid || !*skey || strlen(sid) >= sizeof key.secret_id ||
+                                  strlen(skey) >= sizeof key.secret_key))) {
+        fputs("flowlogd: --secret-id and --secret-key go together (each at most 63 bytes)\n",
+              stderr);
+        return 2;
+    }
+    if (uin && (!*uin || strlen(uin) > 20 || strspn(uin, "0123456789") != strlen(uin))) {
+        fputs("flowlogd: --uin wants 1 to 20 digits\n", stderr);
+        return 2;
+    }
+    memset(&want, 0, sizeof want);
+    want.flowlog_quota = (uint32_t)quota;
+    if (uin)
+        snprintf(want.uin, sizeof want.uin, "%s", uin);
+    if (opts_get(&o, "app-id"))
+        want.app_id = opts_uint(&o, "app-id");
+    if (!(st = cli_open_store(&o)))
         return 1;
-    if (store_account_create(st, (uint32_t)quota, &acc, &se) != STORE_OK ||
-        store_key_create(st, acc.uin, NULL, &key, &se) != STORE_OK) {
-        fprintf(stderr, "flowlogd: cannot create the account: %s\n", se.msg);
+    if (sid || uin || want.app_id) {
+        src = store_account_put(st, &want, sid, skey, &acc, &se);
+        if (src == STORE_OK && sid) {
+            snprintf(key.secret_id, sizeof key.secret_id, "%s", sid);
+            snprintf(key.secret_key, sizeof key.secret_key, "%s", skey);
+        } else if (src == STORE_OK) {
+            src = store_key_create(st, acc.uin, NULL, &key, &se);
+        }
+    } else if ((src = store_account_create(st, (uint32_t)quota, &acc, &se)) == STORE_OK) {
+        src = store_key_create(st, acc.uin, NULL, &key, &se);
+    }
+    if (src != STORE_OK) {
+        fprintf(stderr, "flowlogd: cannot create the account: %s%s\n",
+                src == STORE_EXISTS ? "taken: " : "", se.msg);
         goto done;
     }
     rc = print_json(json_pack("{s:I,s:s,s:s,s:s}", "AppId", (json_int_t)acc.app_id, "Uin",
@@ -150,7 +187,7 @@ int cli_key(int argc, char **argv)
         return 2;
     }
     duration = opts_uint(&o, "duration");
-    if (!(st = open_store(&o)))
+    if (!(st = cli_open_store(&o)))
         return 1;
     if (temporary) {
         expires = (int64_t)(now_ms() / 1000) + (int64_t)duration;
@@ -229,7 +266,7 @@ int cli_inventory(int argc, char **argv)
         fprintf(stderr, "flowlogd: cannot read %s: %s\n", o.pos[1], strerror(errno));
         return 1;
     }
-    if (!(st = open_store(&o)))
+    if (!(st = cli_open_store(&o)))
         goto done;
     if (inventory_parse(text, len, st, opts_get(&o, "uin"), &items, &n, err, sizeof err) != 0) {
         fprintf(stderr, "flowlogd: %s: %s (nothing was imported)\n", o.pos[1], err);
@@ -275,7 +312,7 @@ int cli_check(int argc, char **argv)
         opts_usage(stderr, check_opts, check_synopsis);
         return 2;
     }
-    if (!(st = open_store(&o)))
+    if (!(st = cli_open_store(&o)))
         return 1;
     rc = store_integrity_check(st, &se);
     if (rc == STORE_OK)

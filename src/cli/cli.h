@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "store/store.h"
+#include "validate/inventory.h"
 
 /** `flowlogd account ...`; argv[0] is "account". Returns the exit code. */
 int cli_account(int argc, char **argv);
@@ -36,14 +37,20 @@ int cli_cert(int argc, char **argv);
 /** `flowlogd migrate --from DIR --to postgresql://...` */
 int cli_migrate(int argc, char **argv);
 
-/** Parses an inventory file (its format: docs/API.md, Inventory) into a
- * malloc'd array of resources (*items, *n; the caller frees *items).
- * Everything is checked before anything is returned: id forms, known
- * regions, references between entries (a subnet's VPC must be in the file
- * or, when `st` is not NULL, already in the store of `uin`). Returns 0, or
- * -1 with a message naming the entry in err[errlen]. */
-int inventory_parse(const char *text, size_t len, struct store *st, const char *uin,
-                    struct resource **items, size_t *n, char *err, size_t errlen);
+/** `flowlogd reset ...`: delete every account, or one. */
+int cli_reset(int argc, char **argv);
 
+/** `flowlogd backup --data DIR --to FILE`: SQLite's online backup. */
+int cli_backup(int argc, char **argv);
+
+/** `flowlogd state export|import`: the whole state as one JSON document. */
+int cli_state(int argc, char **argv);
+
+struct opts;
+/** The store named by --data DIR (SQLite, plain engine) or --store URL
+ * (PostgreSQL), exactly one; NULL after printing why. */
+struct store *cli_open_store(const struct opts *o);
+
+/* inventory_parse: validate/inventory.h (shared with the admin API) */
 
 #endif

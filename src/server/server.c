@@ -11,6 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "admin/admin.h"
+#include "admin/state.h"
 #include "admin/health.h"
 #include "api/api.h"
 #include "base/log.h"
@@ -29,11 +33,13 @@ static const char serve_synopsis[] =
     "Serves the Tencent Cloud API 3.0 (vpc 2017-03-12 flow logs) over HTTP/1.1.\n"
     "Prints \"listening on HOST:PORT\" when ready. SIGTERM or SIGINT stops it.\n"
     "GET /healthz and /readyz answer without authentication (200, or 503 while not ready).\n"
+    "With --admin-token-file, the admin API listens on --admin-listen (never on --listen).\n"
     "The web console is at /console/ (it signs its calls in the browser).\n"
     "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
     "Options come from the command line, then FLOWLOGD_<OPTION> variables (FLOWLOGD_RATE_LIMIT),\n"
     "then the [serve] section of --config FILE, then the defaults. SIGHUP reads them again and\n"
-    "applies log-level, log-format, rate-limit and cors-origins (a bad file changes nothing).\n";
+    "applies log-level, log-format, rate-limit, cors-origins and the admin token (a bad file\n"
+    "changes nothing).\n";
 
 /* The options of `serve`: the one place of their names, defaults, ranges
  * and help. A new option is a row here, read below with opts_str/opts_uint. */
@@ -67,6 +73,13 @@ static const struct opt serve_opts[] = {
     {"quiet", OPT_FLAG, NULL, NULL, 0, 0, 0, "no per-request log lines"},
     {"cors-origins", OPT_STR, "LIST", NULL, 0, 0, 0,
      "browser origins allowed to call the API (comma-separated, * = any); none by default"},
+    {"admin-listen", OPT_STR, "HOST:PORT", "127.0.0.1:8081", 0, 0, 0,
+     "the admin API's address (reset, accounts, keys, inventory, seed); started only "
+     "with --admin-token-file"},
+    {"admin-token-file", OPT_STR, "FILE", NULL, 0, 0, 0,
+     "the admin API's bearer token is this file's first line; without it, no admin listener"},
+    {"init", OPT_STR, "DIR", NULL, 0, 0, 0,
+     "on an empty store, apply DIR's *.account.json and *.inventory.json before ready"},
     {"config", OPT_STR, "FILE", NULL, 0, 0, 0,
      "read options from the [serve] section of this INI file"},
     {"check-config", OPT_FLAG, NULL, NULL, 0, 0, 0,
@@ -85,6 +98,7 @@ struct srv {
     pthread_rwlock_t cors_mu;
     char *cors; /* ",a,b," or NULL (none); under cors_mu */
     const struct opts *started; /* the options the server started with */
+    struct admin *admin;        /* the admin API, or NULL */
 };
 
 static int cors_allowed(struct srv *sv, const char *origin)
@@ -212,14 +226,15 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
 /* The public listener's routes: a CORS preflight, the health paths, the
  * console's files, else the API; an allowed origin is named on every
  * answer. */
-static void route(void *ud, const struct http_request *req, struct http_reply *out)
+static void route(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                  struct http_reply *out)
 {
     struct srv *sv = ud;
     out->nextra = 0;
     if (cors(sv, req, out, 0))
         return;
     if (!health_reply(req, out) && !console_reply(req, out))
-        api_http_handler(sv->api, req, out);
+        api_http_handler(sv->api, req, ctx, out);
     (void)cors(sv, req, out, 1);
 }
 
@@ -287,7 +302,8 @@ static void apply_logging(const struct opts *o)
 static void reload(struct srv *sv, int argc, char **argv)
 {
     static const char *const live[] = {"log-level", "log-format", "rate-limit", "cors-origins",
-                                       "config", "check-config", "print-config", "quiet", NULL};
+                                       "admin-token-file", "config", "check-config",
+                                       "print-config", "quiet", NULL};
     struct opts n;
     char err[512];
 
@@ -297,6 +313,22 @@ static void reload(struct srv *sv, int argc, char **argv)
         opts_free(&n);
         notify_ready("reload refused");
         return;
+    }
+    if (sv->admin && opts_get(&n, "admin-token-file")) {
+        /* the token file is read again: a rotated token takes effect now */
+        char *token = admin_read_token(opts_get(&n, "admin-token-file"), err, sizeof err);
+        if (!token) {
+            log_error("reload refused, the configuration in force stays: %s", err);
+            opts_free(&n);
+            notify_ready("reload refused");
+            return;
+        }
+        admin_set_token(sv->admin, token);
+        OPENSSL_cleanse(token, strlen(token));
+        free(token);
+    } else if (sv->admin || opts_get(&n, "admin-token-file")) {
+        log_warn("reload: admin-token-file %s; it takes effect at the next start",
+                 sv->admin ? "removed" : "added");
     }
     apply_logging(&n);
     api_set_rate_limit(sv->api, (uint32_t)opts_uint(&n, "rate-limit"));
@@ -324,7 +356,11 @@ int server_main(int argc, char **argv)
     struct serr se = {{0}};
     struct store *st = NULL;
     struct api *api = NULL;
-    struct http_server *http = NULL, *https = NULL;
+    struct http_server *http = NULL, *https = NULL, *admin_http = NULL;
+    struct admin *admin = NULL;
+    char admin_host[256];
+    unsigned short admin_port = 0;
+    const char *admin_token_file;
     struct api_config acfg = {0};
     struct http_config hcfg = {0}, tcfg;
     char host[256], tls_host[256], err[256];
@@ -383,6 +419,14 @@ int server_main(int argc, char **argv)
         rc = 2;
         goto done;
     }
+    admin_token_file = opts_get(&o, "admin-token-file");
+    if (admin_token_file &&
+        parse_listen(opts_str(&o, "admin-listen"), admin_host, sizeof admin_host, &admin_port) != 0) {
+        fprintf(stderr, "flowlogd: --admin-listen wants HOST:PORT, got %s\n",
+                opts_str(&o, "admin-listen"));
+        rc = 2;
+        goto done;
+    }
     if (opts_get(&o, "check-config")) {
         printf("configuration OK%s%s\n", opts_get(&o, "config") ? ": " : "",
                opts_get(&o, "config") ? opts_get(&o, "config") : "");
@@ -429,6 +473,32 @@ int server_main(int argc, char **argv)
         goto done;
     }
     sv.api = api;
+    if (admin_token_file) {
+        char *token = admin_read_token(admin_token_file, err, sizeof err);
+        if (!token) {
+            log_error("%s", err);
+            goto done;
+        }
+        sv.admin = admin = admin_new(st, api, token);
+        OPENSSL_cleanse(token, strlen(token));
+        free(token);
+        if (!admin) {
+            log_error("out of memory");
+            goto done;
+        }
+    }
+    /* --init: before any listener, so nothing is served (and /readyz is
+     * not 200) until the files are in */
+    if (opts_get(&o, "init")) {
+        char ierr[1024];
+        int applied;
+        if (admin_init_dir(st, opts_get(&o, "init"), &applied, ierr, sizeof ierr) != 0) {
+            log_error("init: %s", ierr);
+            goto done;
+        }
+        log_info("init: %s", applied ? "applied the files of --init"
+                                     : "the store has accounts; --init left it alone");
+    }
     cors_set(&sv, opts_get(&o, "cors-origins"));
     hcfg.host = host;
     hcfg.io_threads = (unsigned)opts_uint(&o, "io-threads");
@@ -461,6 +531,25 @@ int server_main(int argc, char **argv)
             goto done;
         }
     }
+    if (admin) {
+        /* the admin API: its own server, handler and (small) worker pool */
+        struct http_config acfg_http = hcfg;
+        acfg_http.host = admin_host;
+        acfg_http.port = admin_port;
+        acfg_http.workers = 2;
+        acfg_http.io_threads = 1;
+        /* few clients (test drivers, an operator); each may hold a body of
+         * up to admin_max_body() before its token is checked */
+        acfg_http.max_connections = 8;
+        acfg_http.max_body = admin_max_body();
+        acfg_http.tls_cert_pem = acfg_http.tls_key_pem = NULL;
+        acfg_http.quick = admin_http_quick;
+        if (!(admin_http = http_start(&acfg_http, admin_http_handler, admin, err, sizeof err))) {
+            log_error("cannot serve the admin API on %s: %s (choose another --admin-listen)",
+                      opts_str(&o, "admin-listen"), err);
+            goto done;
+        }
+    }
     /* both listeners are up before either line: "listening" means ready */
     if (http) {
         if (opts_get(&o, "data"))
@@ -471,9 +560,20 @@ int server_main(int argc, char **argv)
         printf("listening on %s:%u\n", host, http_port(http));
     }
     if (https) {
-        log_info("listening on %s:%u (https; store %s%s%s)", tls_host, http_port(https), st->name,
-                 opts_get(&o, "data") ? " in " : "", opts_get(&o, "data") ? opts_get(&o, "data") : "");
+        if (opts_get(&o, "data"))
+            log_info("listening on %s:%u (https; store %s, %s engine, in %s)", tls_host,
+                     http_port(https), st->name, store_sqlite_engine(st), opts_get(&o, "data"));
+        else
+            log_info("listening on %s:%u (https; store %s)", tls_host, http_port(https), st->name);
         printf("listening on %s:%u (https)\n", tls_host, http_port(https));
+    }
+    if (admin_http) {
+        if (strcmp(admin_host, "127.0.0.1") != 0 && strcmp(admin_host, "::1") != 0 &&
+            strcmp(admin_host, "localhost") != 0)
+            log_warn("the admin API listens on %s, not on loopback: anyone who can reach it "
+                     "and has the token may delete everything", admin_host);
+        log_info("admin API on %s:%u", admin_host, http_port(admin_http));
+        printf("admin listening on %s:%u\n", admin_host, http_port(admin_http));
     }
     fflush(stdout);
     health_set(HEALTH_READY);
@@ -502,6 +602,8 @@ int server_main(int argc, char **argv)
     rc = 0;
 done:
     notify_watchdog_stop();
+    http_stop(admin_http);
+    admin_free(admin);
     http_stop(https);
     http_stop(http);
     free(tls_cert);

@@ -194,6 +194,17 @@ struct flowlog_patch {
 
 struct store;
 
+/** Where store_state_dump hands out the store's rows, one snapshot: every
+ * account, then every key, resource and flow log (each ordered by its
+ * key). Pointers are valid during the callback only. */
+struct state_sink {
+    void *ud;
+    void (*account)(void *ud, const struct account *a);
+    void (*key)(void *ud, const struct key_info *k); /* k->account.uin names its account */
+    void (*resource)(void *ud, const char *uin, const struct resource *r); /* with attrs */
+    void (*flowlog)(void *ud, const struct flowlog *fl);
+};
+
 /** A write that does not hold its caller's thread. The caller fills `done`
  * (and `ud`, the caller's, for done to find its state) and owns the op, and
  * everything the call's arguments point to, until done(op) has been called:
@@ -271,6 +282,29 @@ struct store_ops {
                                const char *const *del, size_t ndel, struct serr *);
 
     int (*integrity_check)(struct store *, struct serr *);
+
+    /* ==== the test-lifecycle admin operations (src/admin) ==== */
+    /* Deletes account `uin` and everything of it (keys, inventory, flow
+     * logs, tags, counters), or every account when uin is NULL, in one
+     * durable transaction. STORE_NOTFOUND for an unknown uin. */
+    int (*reset)(struct store *, const char *uin, struct serr *);
+    /* Creates an account with want's AppId and Uin (0 / "" = drawn at
+     * random) and quota (0 = the default); when secret_id is not NULL, with
+     * the key secret_id/secret_key (every action) in the same transaction.
+     * STORE_EXISTS if the AppId, Uin or SecretId is taken (serr says which);
+     * nothing is written then. */
+    int (*account_put)(struct store *, const struct account *want, const char *secret_id,
+                       const char *secret_key, struct account *out, struct serr *);
+    /* A permanent key with the given SecretId/SecretKey for account uin
+     * (actions as key_create). STORE_NOTFOUND, STORE_EXISTS. */
+    int (*key_put)(struct store *, const char *uin, const char *secret_id,
+                   const char *secret_key, const char *actions, struct serr *);
+    /* *any = 1 if the store has at least one account, else 0 (serve --init
+     * applies its files to an empty store only). */
+    int (*account_any)(struct store *, int *any, struct serr *);
+    /* Every row, through sink, from one consistent snapshot (the admin
+     * API's state export). */
+    int (*state_dump)(struct store *, const struct state_sink *sink, struct serr *);
     void (*close)(struct store *);
 };
 
@@ -397,6 +431,30 @@ static inline int store_flowlog_tags_modify(struct store *s, const char *uin, co
 static inline int store_integrity_check(struct store *s, struct serr *e)
 {
     return s->ops->integrity_check(s, e);
+}
+static inline int store_reset(struct store *s, const char *uin, struct serr *e)
+{
+    return s->ops->reset(s, uin, e);
+}
+static inline int store_account_put(struct store *s, const struct account *want,
+                                    const char *secret_id, const char *secret_key,
+                                    struct account *out, struct serr *e)
+{
+    return s->ops->account_put(s, want, secret_id, secret_key, out, e);
+}
+static inline int store_key_put(struct store *s, const char *uin, const char *secret_id,
+                                const char *secret_key, const char *actions, struct serr *e)
+{
+    return s->ops->key_put(s, uin, secret_id, secret_key, actions, e);
+}
+static inline int store_account_any(struct store *s, int *any, struct serr *e)
+{
+    return s->ops->account_any(s, any, e);
+}
+static inline int store_state_dump(struct store *s, const struct state_sink *sink,
+                                   struct serr *e)
+{
+    return s->ops->state_dump(s, sink, e);
 }
 static inline void store_close(struct store *s)
 {

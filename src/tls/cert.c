@@ -396,26 +396,32 @@ char *tls_read_file(const char *path, size_t max, char *err, size_t errlen)
         return NULL;
     }
     for (;;) {
-        if (cap - n < 4096 + 1) {
+        if (n == cap) {
+            /* at most max + 1 bytes are read: one more than max means too large */
+            size_t ncap = cap ? cap * 2 : 8192;
             char *nb;
-            cap = cap ? cap * 2 : 8192;
-            if (cap > max + 4096 + 1 || !(nb = realloc(buf, cap))) {
-                set_err(err, errlen, "%s: larger than %zu bytes", path, max);
+            if (ncap > max + 1)
+                ncap = max + 1;
+            if (ncap <= cap)
+                break;
+            if (!(nb = realloc(buf, ncap + 1))) {
+                set_err(err, errlen, "out of memory");
                 goto fail;
             }
             buf = nb;
+            cap = ncap;
         }
-        got = fread(buf + n, 1, cap - n - 1, f);
+        got = fread(buf + n, 1, cap - n, f);
         n += got;
-        if (n > max) {
-            set_err(err, errlen, "%s: larger than %zu bytes", path, max);
-            goto fail;
-        }
         if (got == 0)
             break;
     }
     if (ferror(f)) {
         set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (n > max) {
+        set_err(err, errlen, "%s: larger than %zu bytes", path, max);
         goto fail;
     }
     fclose(f);
@@ -471,6 +477,24 @@ int tls_write_file(const char *path, const char *text, unsigned mode, char *err,
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
+    {
+        /* the rename itself survives a crash once the directory is synced */
+        char dir[PATH_MAX];
+        const char *slash = strrchr(path, '/');
+        int dfd;
+        if (slash && (size_t)(slash - path) < sizeof dir) {
+            memcpy(dir, path, (size_t)(slash - path));
+            dir[slash == path ? 1 : slash - path] = '\0';
+            if (slash == path)
+                dir[0] = '/';
+        } else {
+            snprintf(dir, sizeof dir, ".");
+        }
+        if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
     return 0;
 fail:
     set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));

@@ -55,9 +55,10 @@ void tls_free_secret(char *pem);
 char *tls_read_file(const char *path, size_t max, char *err, size_t errlen);
 
 /** Writes `text` to `path` with `mode`, through a temporary file in the same
- * directory, fsync'd and renamed over it: a reader sees the old file or the
- * new one, never part of one, and a key is never readable by others, not
- * even for a moment. Returns 0, or -1 with the reason in err[errlen]. */
+ * directory, fsync'd and renamed over it, then the directory fsync'd: a
+ * reader sees the old file or the new one, never part of one, and a key is
+ * never readable by others, not even for a moment. Returns 0, or -1 with
+ * the reason in err[errlen]. */
 int tls_write_file(const char *path, const char *text, unsigned mode, char *err, size_t errlen);
 
 #endif

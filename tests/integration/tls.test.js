@@ -10,6 +10,7 @@
 const { describe, test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
+const https = require("node:https");
 const path = require("node:path");
 const { spawn, spawnSync } = require("node:child_process");
 
@@ -101,6 +102,91 @@ describe("the official Node SDK over https", () => {
     const r = runSdkChild({ NODE_EXTRA_CA_CERTS: ctx.cert.ca });
     assert.equal(r.ok, true, `SDK over https with NODE_EXTRA_CA_CERTS failed: ${JSON.stringify(r)}`);
     assert.equal(typeof r.result.TotalNum, "number");
+  });
+});
+
+describe("every endpoint form over https (the Node SDK, @tencent-sdk/capi)", () => {
+  // Every name resolves to 127.0.0.1 through the agent's lookup hook; the TLS
+  // client still checks the certificate against the name it was given.
+  const agent = () =>
+    new https.Agent({
+      ca: ctx.cert.caPem,
+      keepAlive: false,
+      lookup: (hostname, opts, cb) => {
+        if (opts && opts.all) cb(null, [{ address: "127.0.0.1", family: 4 }]);
+        else cb(null, "127.0.0.1", 4);
+      },
+    });
+  const sdkClient = (kind, endpoint, opts = {}) => {
+    const Client = kind === "tag" ? h.sdk().tag.v20180813.Client : h.sdk().vpc.v20170312.Client;
+    const profile = { httpProfile: { endpoint, protocol: "https://", reqTimeout: 30, agent: agent() } };
+    if (opts.signMethod) profile.signMethod = opts.signMethod;
+    if (opts.reqMethod) profile.httpProfile.reqMethod = opts.reqMethod;
+    const c = new Client({ credential: { secretId: ctx.acct.SecretId, secretKey: ctx.acct.SecretKey }, region: "ap-guangzhou", profile });
+    return new Proxy(c, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (typeof v !== "function" || !/^[A-Z]/.test(String(prop))) return v;
+        return (...args) => h.withRateLimitRetry(() => v.apply(target, args));
+      },
+    });
+  };
+  const MODES = [
+    { name: "TC3 POST", opts: {} },
+    { name: "TC3 GET", opts: { reqMethod: "GET" } },
+    { name: "HmacSHA256 POST", opts: { signMethod: "HmacSHA256" } },
+  ];
+
+  test("vpc client at 127.0.0.1, localhost and vpc.localhost, every signing mode", async () => {
+    const { ids } = ctx.acct;
+    for (const endpoint of [`127.0.0.1:${ctx.tlsPort}`, `localhost:${ctx.tlsPort}`, `vpc.localhost:${ctx.tlsPort}`]) {
+      for (const m of MODES) {
+        const label = `${endpoint} ${m.name}`;
+        const c = sdkClient("vpc", endpoint, m.opts);
+        // one ENI throughout: each flow log is deleted before the next is made
+        const made = await c.CreateFlowLog(h.eniRequest(ids, ids.extraEnis[4], { FlowLogName: "ep-tls" }));
+        const id = made.FlowLog[0].FlowLogId;
+        const got = await c.DescribeFlowLog({ FlowLogId: id, VpcId: ids.vpc });
+        assert.equal(got.FlowLog[0].FlowLogId, id, label);
+        await c.DeleteFlowLog({ FlowLogId: id, VpcId: ids.vpc });
+      }
+    }
+  });
+
+  test("tag client at tag.localhost and localhost", async () => {
+    for (const endpoint of [`tag.localhost:${ctx.tlsPort}`, `localhost:${ctx.tlsPort}`]) {
+      const r = await sdkClient("tag", endpoint).GetResources({});
+      assert.ok(Array.isArray(r.ResourceTagMappingList), endpoint);
+    }
+  });
+
+  test("@tencent-sdk/capi with protocol https and NODE_EXTRA_CA_CERTS, at 127.0.0.1 and localhost", () => {
+    const script = `
+      const { Capi } = require(${JSON.stringify(path.join(h.REPO, "node_modules", "@tencent-sdk", "capi"))});
+      (async () => {
+        const out = [];
+        for (const host of process.env.HOSTS.split(",")) {
+          const c = new Capi({ serviceType: "vpc", host, protocol: "https", region: "ap-guangzhou",
+                               secretId: process.env.SID, secretKey: process.env.SKEY, isV3: true });
+          try {
+            const r = await c.request({ Action: "DescribeFlowLogs", Version: "2017-03-12" }, { isV3: true });
+            out.push({ host, response: r.Response });
+          } catch (e) { out.push({ host, error: String(e.message) }); }
+        }
+        console.log(JSON.stringify(out));
+      })();`;
+    const hosts = [`127.0.0.1:${ctx.tlsPort}`, `localhost:${ctx.tlsPort}`].join(",");
+    const env = Object.assign({}, process.env, { SID: ctx.acct.SecretId, SKEY: ctx.acct.SecretKey, HOSTS: hosts });
+    let r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60000, env: Object.assign({}, env, { NODE_EXTRA_CA_CERTS: ctx.cert.ca }) });
+    assert.equal(r.status, 0, r.stderr);
+    for (const x of JSON.parse(r.stdout.trim().split("\n").pop())) {
+      assert.ok(x.response && !x.response.Error && typeof x.response.TotalNum === "number", `${x.host}: ${JSON.stringify(x)}`);
+    }
+    r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60000, env: Object.assign({}, env, { NODE_EXTRA_CA_CERTS: "" }) });
+    assert.equal(r.status, 0, r.stderr);
+    for (const x of JSON.parse(r.stdout.trim().split("\n").pop())) {
+      assert.ok(x.error && /certificate/i.test(x.error), `${x.host}: capi without the CA: ${JSON.stringify(x)}`);
+    }
   });
 });
 

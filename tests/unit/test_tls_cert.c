@@ -437,6 +437,36 @@ static void test_files(void **state)
     free(s);
     assert_null(tls_read_file(path, 3, err, sizeof err));
     assert_non_null(strstr(err, "larger than"));
+    /* the limit itself is fine, one byte past it is not, across buffer sizes */
+    for (size_t len = 8190; len <= 8194; len++) {
+        char *big = malloc(len + 1), *back;
+        memset(big, 'x', len);
+        big[len] = '\0';
+        assert_int_equal(tls_write_file(path, big, 0600, err, sizeof err), 0);
+        back = tls_read_file(path, len, err, sizeof err);
+        assert_non_null(back);
+        assert_int_equal(strlen(back), len);
+        free(back);
+        assert_null(tls_read_file(path, len - 1, err, sizeof err));
+        back = tls_read_file(path, 1 << 20, err, sizeof err);
+        assert_non_null(back);
+        assert_int_equal(strlen(back), len);
+        free(back);
+        free(big);
+    }
+    {
+        /* just under a large limit (the old loop refused these) */
+        size_t len = (1u << 20) - 2000;
+        char *big = malloc(len + 1), *back;
+        memset(big, 'y', len);
+        big[len] = '\0';
+        assert_int_equal(tls_write_file(path, big, 0600, err, sizeof err), 0);
+        back = tls_read_file(path, 1 << 20, err, sizeof err);
+        assert_non_null(back);
+        assert_int_equal(strlen(back), len);
+        free(back);
+        free(big);
+    }
     unlink(path);
     assert_null(tls_read_file(path, 100, err, sizeof err));
     assert_non_null(strstr(err, "No such file"));

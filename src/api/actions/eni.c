@@ -99,7 +99,7 @@ static enum api_err private_ips(json_t *in, const struct resource *subnet, json_
     if (json_array_size(given) == 0 && prefix >= 8 && prefix <= 29) {
         uint32_t size = 1u << (32 - prefix), r;
         char text[16];
-        if (rand_bytes(&r, sizeof r) != 0)
+        if (rand_nonsecret(&r, sizeof r) != 0) /* repeatable once seeded */
             return apierr_set(e, API_E_INTERNAL, NULL);
         addr = net + 2 + r % (size - 4); /* not the network, gateway or broadcast */
         snprintf(text, sizeof text, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255,

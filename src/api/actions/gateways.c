@@ -228,7 +228,7 @@ static enum api_err nat_addresses(json_t *in, json_t *set, struct apierr *e)
     for (json_int_t k = 0; count && k < json_integer_value(count); k++) {
         char id[16], ip[16];
         unsigned char b;
-        if (gen_id("eip", id, sizeof id) != 0 || rand_bytes(&b, 1) != 0)
+        if (gen_id("eip", id, sizeof id) != 0 || rand_nonsecret(&b, 1) != 0)
             return apierr_set(e, API_E_INTERNAL, NULL);
         snprintf(ip, sizeof ip, "203.0.113.%u", 1u + b % 254u);
         if (json_array_append_new(set, json_pack("{s:s, s:s, s:b, s:s}", "AddressId", id,

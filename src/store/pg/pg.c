@@ -368,6 +368,7 @@ struct pgconn *pg_get(struct store_pg *s, struct serr *e)
         /* a new slot, or one whose connection failed: (re)connect */
         if (pc->c)
             PQfinish(pc->c);
+        memset(pc->prep, 0, sizeof pc->prep);
         if (!(pc->c = pg_connect(s, e)))
             goto back;
     }
@@ -787,9 +788,230 @@ static int pg_key_create_temporary(struct store *st, const char *uin, const char
     return pg_tx((struct store_pg *)st, job_key_create, settle_key, &k, e);
 }
 
+/* ==== the admin operations: reset, accounts and keys with given ids ==== */
+
+static const char *const pg_reset_sql[] = {
+    "DELETE FROM flowlog_tags%s", "DELETE FROM flowlogs%s", "DELETE FROM region_usage%s",
+    "DELETE FROM vpc_usage%s",    "DELETE FROM resources%s", "DELETE FROM keys%s",
+    "DELETE FROM accounts%s",
+};
+
+static int job_reset(PGconn *c, void *arg, struct serr *e)
+{
+    const char *uin = arg;
+    const char *p[1] = {uin};
+    char sql[96];
+    if (uin) {
+        PGresult *r = pg_exec(c, "account", "SELECT 1 FROM accounts WHERE uin = $1 FOR UPDATE", 1,
+                              p, e, NULL);
+        int n = r ? PQntuples(r) : -1;
+        PQclear(r);
+        if (n < 0)
+            return STORE_ERR;
+        if (n == 0)
+            return pg_err(e, STORE_NOTFOUND, "%s", uin);
+    }
+    for (size_t i = 0; i < sizeof pg_reset_sql / sizeof pg_reset_sql[0]; i++) {
+        snprintf(sql, sizeof sql, pg_reset_sql[i], uin ? " WHERE uin = $1" : "");
+        if (pg_cmd(c, "reset", sql, uin ? 1 : 0, p, e) != STORE_OK)
+            return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+static int pg_reset(struct store *st, const char *uin, struct serr *e)
+{
+    return pg_tx((struct store_pg *)st, job_reset, NULL, (void *)uin, e);
+}
+
+struct key_put_job {
+    const char *uin, *secret_id, *secret_key, *actions;
+};
+
+/* STORE_OK, STORE_EXISTS (the SecretId is taken) or STORE_ERR. */
+static int key_insert_given(PGconn *c, const struct key_put_job *k, struct serr *e)
+{
+    const char *p[4] = {k->secret_id, k->secret_key, k->uin, k->actions};
+    PGresult *r = pg_exec(c, "key",
+                          "INSERT INTO keys(secret_id, secret_key, uin, actions, token, expires) "
+                          "VALUES($1, $2, $3, $4, '', 0) ON CONFLICT DO NOTHING",
+                          4, p, e, NULL);
+    int n;
+    if (!r)
+        return STORE_ERR;
+    n = atoi(PQcmdTuples(r));
+    PQclear(r);
+    return n == 1 ? STORE_OK : pg_err(e, STORE_EXISTS, "SecretId %s exists", k->secret_id);
+}
+
+static int job_key_put(PGconn *c, void *arg, struct serr *e)
+{
+    struct key_put_job *k = arg;
+    const char *p[1] = {k->uin};
+    PGresult *r = pg_exec(c, "account", "SELECT 1 FROM accounts WHERE uin = $1 FOR KEY SHARE", 1,
+                          p, e, NULL);
+    int n = r ? PQntuples(r) : -1;
+    PQclear(r);
+    if (n < 0)
+        return STORE_ERR;
+    if (n == 0)
+        return pg_err(e, STORE_NOTFOUND, "%s", k->uin);
+    return key_insert_given(c, k, e);
+}
+
+static int pg_key_put(struct store *st, const char *uin, const char *secret_id,
+                      const char *secret_key, const char *actions, struct serr *e)
+{
+    char norm[sizeof ((struct key_info *)0)->actions];
+    struct key_put_job k = {.uin = uin ? uin : "", .secret_id = secret_id,
+                            .secret_key = secret_key, .actions = norm};
+    int rc;
+    if (!secret_id || !*secret_id || !secret_key || !*secret_key)
+        return pg_err(e, STORE_ERR, "a key needs a SecretId and a SecretKey");
+    if ((rc = normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
+        return rc;
+    return pg_tx((struct store_pg *)st, job_key_put, NULL, &k, e);
+}
+
+struct account_put_job {
+    struct account want;
+    const char *secret_id, *secret_key;
+    struct account *out;
+};
+
+static int job_account_put(PGconn *c, void *arg, struct serr *e)
+{
+    struct account_put_job *a = arg;
+    struct account acc = a->want;
+    char app_id[24], quota[16];
+    const char *p[3] = {app_id, acc.uin, quota};
+    uint64_t rnd[2];
+    PGresult *r;
+    int n, tries;
+
+    snprintf(quota, sizeof quota, "%u", acc.flowlog_quota);
+    if (a->want.uin[0] || a->want.app_id) {
+        snprintf(app_id, sizeof app_id, "%llu", (unsigned long long)a->want.app_id);
+        r = pg_exec(c, "account",
+                    "SELECT uin = $2, app_id = $1::bigint FROM accounts "
+                    "WHERE uin = $2 OR app_id = $1::bigint",
+                    2, p, e, NULL);
+        if (!r)
+            return STORE_ERR;
+        n = PQntuples(r);
+        for (int i = 0; i < n; i++) {
+            if (a->want.uin[0] && PQgetvalue(r, i, 0)[0] == 't') {
+                PQclear(r);
+                return pg_err(e, STORE_EXISTS, "Uin %s exists", a->want.uin);
+            }
+            if (a->want.app_id && PQgetvalue(r, i, 1)[0] == 't') {
+                PQclear(r);
+                return pg_err(e, STORE_EXISTS, "AppId %llu exists",
+                              (unsigned long long)a->want.app_id);
+            }
+        }
+        PQclear(r);
+    }
+    for (tries = 0; tries < ID_TRIES; tries++) {
+        if (rand_bytes(rnd, sizeof rnd) != 0)
+            return pg_err(e, STORE_ERR, "random source failed");
+        if (!a->want.app_id)
+            acc.app_id = 1000000000u + rnd[0] % 1000000000u;
+        if (!a->want.uin[0])
+            snprintf(acc.uin, sizeof acc.uin, "%llu",
+                     (unsigned long long)(100000000000u + rnd[1] % 900000000000u));
+        snprintf(app_id, sizeof app_id, "%llu", (unsigned long long)acc.app_id);
+        r = pg_exec(c, "account",
+                    "INSERT INTO accounts(app_id, uin, flowlog_quota, rate_limit) "
+                    "VALUES($1::bigint, $2, $3::bigint, 0) ON CONFLICT DO NOTHING",
+                    3, p, e, NULL);
+        if (!r)
+            return STORE_ERR;
+        n = atoi(PQcmdTuples(r));
+        PQclear(r);
+        if (n == 1)
+            break;
+        if (a->want.app_id && a->want.uin[0]) /* taken since the check */
+            return pg_err(e, STORE_EXISTS, "AppId %s or Uin %s exists", app_id, acc.uin);
+    }
+    if (tries == ID_TRIES)
+        return pg_err(e, STORE_ERR, "no free AppId/Uin after %d draws", ID_TRIES);
+    if (a->secret_id) {
+        struct key_put_job k = {.uin = acc.uin, .secret_id = a->secret_id,
+                                .secret_key = a->secret_key, .actions = ""};
+        int rc = key_insert_given(c, &k, e);
+        if (rc != STORE_OK)
+            return rc; /* rolled back with the account */
+    }
+    acc.rate_limit = 0;
+    *a->out = acc;
+    return STORE_OK;
+}
+
+static int pg_account_put(struct store *st, const struct account *want, const char *secret_id,
+                          const char *secret_key, struct account *out, struct serr *e)
+{
+    struct account tmp;
+    struct account_put_job a = {.secret_id = secret_id, .secret_key = secret_key,
+                                .out = out ? out : &tmp};
+    if (want)
+        a.want = *want;
+    if (!a.want.flowlog_quota)
+        a.want.flowlog_quota = STORE_DEFAULT_FLOWLOG_QUOTA;
+    if (secret_id && (!*secret_id || !secret_key || !*secret_key))
+        return pg_err(e, STORE_ERR, "a key needs a SecretId and a SecretKey");
+    return pg_tx((struct store_pg *)st, job_account_put, NULL, &a, e);
+}
+
 /* A read: on a pooled connection, one statement (its own snapshot, which
  * includes every commit acknowledged before it started). A read that finds
  * the connection dropped runs once more on a new one. */
+/* Runs sql on pc as a statement prepared on that connection (prepared on
+ * first use; a slot taken by another statement is deallocated first).
+ * As pg_exec. */
+static PGresult *exec_prepared(struct pgconn *pc, const char *what, const char *sql, int n,
+                               const char *const *vals, struct serr *e)
+{
+    uint64_t h = 1469598103934665603ull;
+    char name[24];
+    size_t slot;
+    PGresult *r;
+
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    h |= 1; /* never 0 */
+    slot = (size_t)(h % PG_PREP_SLOTS);
+    snprintf(name, sizeof name, "r%zu", slot);
+    if (pc->prep[slot] != h) {
+        if (pc->prep[slot]) {
+            char sql2[48];
+            snprintf(sql2, sizeof sql2, "DEALLOCATE %s", name);
+            PQclear(PQexec(pc->c, sql2));
+            pc->prep[slot] = 0;
+        }
+        r = PQprepare(pc->c, name, sql, n, NULL);
+        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+            char line[200];
+            errline(r ? PQresultErrorMessage(r) : PQerrorMessage(pc->c), line, sizeof line);
+            pg_err(e, STORE_ERR, "%s: %s", what, line[0] ? line : "prepare failed");
+            PQclear(r);
+            return NULL;
+        }
+        PQclear(r);
+        pc->prep[slot] = h;
+    }
+    r = PQexecPrepared(pc->c, name, n, vals, NULL, NULL, 0);
+    if (r && (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK))
+        return r;
+    {
+        char line[200];
+        errline(r ? PQresultErrorMessage(r) : PQerrorMessage(pc->c), line, sizeof line);
+        pg_err(e, STORE_ERR, "%s: %s", what, line[0] ? line : "the database connection failed");
+    }
+    PQclear(r);
+    return NULL;
+}
+
 PGresult *pg_read(struct store_pg *s, const char *what, const char *sql, int n,
                   const char *const *vals, struct serr *e)
 {
@@ -799,7 +1021,7 @@ PGresult *pg_read(struct store_pg *s, const char *what, const char *sql, int n,
         int lost;
         if (!pc)
             return NULL;
-        r = pg_exec(pc->c, what, sql, n, vals, e, NULL);
+        r = exec_prepared(pc, what, sql, n, vals, e);
         lost = !r && conn_lost(pc->c);
         pg_put(s, pc);
         if (r || !lost)
@@ -892,6 +1114,17 @@ done:
 
 static void pg_close(struct store *st);
 
+static int pg_account_any(struct store *st, int *any, struct serr *e)
+{
+    PGresult *r = pg_read((struct store_pg *)st, "accounts",
+                          "SELECT EXISTS(SELECT 1 FROM accounts)", 0, NULL, e);
+    if (!r)
+        return STORE_ERR;
+    *any = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return STORE_OK;
+}
+
 static const struct store_ops pg_ops = {
     .account_create = pg_account_create,
     .key_create = pg_key_create,
@@ -912,6 +1145,11 @@ static const struct store_ops pg_ops = {
     .resource_query = pg_resource_query,
     .flowlog_tags_modify = pg_flowlog_tags_modify,
     .integrity_check = pg_integrity_check,
+    .reset = pg_reset,
+    .account_put = pg_account_put,
+    .key_put = pg_key_put,
+    .account_any = pg_account_any,
+    .state_dump = pg_state_dump,
     .close = pg_close,
 };
 

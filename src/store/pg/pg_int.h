@@ -27,10 +27,15 @@
     "cloud_log_id, cloud_log_region, cloud_log_state, storage_type, storage_id, storage_topic, " \
     "period, enable, created_at, tags"
 
+/* Read statements prepared per pooled connection (direct-mapped by the
+ * hash of their SQL): parsed and planned once, not per request. */
+#define PG_PREP_SLOTS 64
+
 /** One pooled connection. */
 struct pgconn {
     PGconn *c;
     struct pgconn *next; /* the free list */
+    uint64_t prep[PG_PREP_SLOTS]; /* hash of the SQL prepared in each slot, 0: none */
 };
 
 struct pg_cjob; /* a queued create (pg_writer.c) */
@@ -142,6 +147,9 @@ int pg_flowlog_tags_modify(struct store *st, const char *uin, const char *region
 int pg_lock_region(PGconn *c, const char *uin, const char *region, struct serr *e);
 
 /* ==== pg_resource.c ==== */
+
+/** store_state_dump: every row, from one REPEATABLE READ snapshot. */
+int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *e);
 
 int pg_resource_create(struct store *st, const char *uin, const struct resource *r,
                        struct serr *e);

@@ -2,6 +2,7 @@
  * created through the API (create, delete with the rules that bind flow
  * logs, ENI attach/detach), get and the Describe query. The same rules as
  * store/sqlite/sqlite_resource.c; each write is one transaction (pg_tx). */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -506,5 +507,84 @@ int pg_resource_query(struct store *st, const struct resource_query *q, resource
     }
     rc = STORE_OK;
     PQclear(r);
+    return rc;
+}
+
+/* ==== the state export (every row, one REPEATABLE READ snapshot) ==== */
+
+int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *e)
+{
+    struct store_pg *s = (struct store_pg *)st;
+    struct pgconn *pc = pg_get(s, e);
+    PGresult *r = NULL;
+    int rc = STORE_ERR;
+
+    if (!pc)
+        return STORE_ERR;
+    if (pg_cmd(pc->c, "dump", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, e) !=
+        STORE_OK)
+        goto done;
+    if (!(r = pg_exec(pc->c, "dump accounts",
+                      "SELECT app_id, uin, flowlog_quota, rate_limit FROM accounts ORDER BY uin",
+                      0, NULL, e, NULL)))
+        goto done;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct account a = {0};
+        a.app_id = (uint64_t)pg_col_i64(r, i, 0);
+        pg_col(r, i, 1, a.uin, sizeof a.uin);
+        a.flowlog_quota = (uint32_t)pg_col_i64(r, i, 2);
+        a.rate_limit = (uint32_t)pg_col_i64(r, i, 3);
+        sink->account(sink->ud, &a);
+    }
+    PQclear(r);
+    if (!(r = pg_exec(pc->c, "dump keys",
+                      "SELECT secret_id, secret_key, uin, actions, token, expires FROM keys "
+                      "ORDER BY uin, secret_id",
+                      0, NULL, e, NULL)))
+        goto done;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct key_info k;
+        memset(&k, 0, sizeof k);
+        pg_col(r, i, 0, k.secret_id, sizeof k.secret_id);
+        pg_col(r, i, 1, k.secret_key, sizeof k.secret_key);
+        pg_col(r, i, 2, k.account.uin, sizeof k.account.uin);
+        pg_col(r, i, 3, k.actions, sizeof k.actions);
+        pg_col(r, i, 4, k.token, sizeof k.token);
+        k.expires = pg_col_i64(r, i, 5);
+        sink->key(sink->ud, &k);
+    }
+    PQclear(r);
+    if (!(r = pg_exec(pc->c, "dump resources",
+                      "SELECT " RES_COLS ", uin FROM resources "
+                      "ORDER BY uin, region, kind, created_at, id",
+                      0, NULL, e, NULL)))
+        goto done;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct resource res;
+        char uin[24];
+        row_to_res(r, i, &res, 1);
+        pg_col(r, i, 14, uin, sizeof uin);
+        sink->resource(sink->ud, uin, &res);
+    }
+    PQclear(r);
+    if (!(r = pg_exec(pc->c, "dump flow logs",
+                      "SELECT " PG_FL_COLS " FROM flowlogs ORDER BY uin, region, id", 0, NULL, e,
+                      NULL)))
+        goto done;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct flowlog fl;
+        void *tj;
+        struct tag *tv;
+        if (pg_row_to_flowlog(r, i, 0, &fl, &tj, &tv, e) != STORE_OK)
+            goto done;
+        sink->flowlog(sink->ud, &fl);
+        json_decref(tj);
+        free(tv);
+    }
+    rc = STORE_OK;
+done:
+    PQclear(r);
+    PQclear(PQexec(pc->c, rc == STORE_OK ? "COMMIT" : "ROLLBACK"));
+    pg_put(s, pc);
     return rc;
 }

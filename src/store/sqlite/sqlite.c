@@ -224,6 +224,11 @@ static const struct store_ops sqlite_ops = {
     .resource_query = sq_resource_query,
     .flowlog_tags_modify = sq_flowlog_tags_modify,
     .integrity_check = sq_integrity_check,
+    .reset = sq_reset,
+    .account_put = sq_account_put,
+    .key_put = sq_key_put,
+    .account_any = sq_account_any,
+    .state_dump = sq_state_dump,
     .close = sq_close,
 };
 

@@ -45,4 +45,11 @@ struct store_sqlite_info {
 };
 void store_sqlite_info(struct store *s, struct store_sqlite_info *out);
 
+/** Copies the database of data directory `dir` into the file `to` with
+ * SQLite's online backup (one read transaction: a consistent snapshot,
+ * while a server may be writing). The copy is written beside `to`,
+ * fsync'd, then renamed over it; mode 0600, journal mode DELETE (no -wal).
+ * STORE_OK, or STORE_ERR with e set (and no `to` made). */
+int store_sqlite_backup(const char *dir, const char *to, struct serr *e);
+
 #endif

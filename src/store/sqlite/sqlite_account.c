@@ -408,3 +408,282 @@ fail:
     sq_read_end(st, c);
     return rc;
 }
+
+/* ==== the admin operations: reset, accounts and keys with given ids ==== */
+
+/* The tables of an account's rows, children first (the flow-log triggers
+ * touch the counters, deleted after them). */
+static const char *const reset_sql[] = {
+    "DELETE FROM flowlog_tags%s",
+    "DELETE FROM flowlogs%s",
+    "DELETE FROM vpc_usage%s",
+    "DELETE FROM resources%s",
+    "DELETE FROM keys%s",
+    "DELETE FROM accounts%s",
+};
+
+static int job_reset(struct conn *c, void *arg, struct serr *e)
+{
+    const char *uin = arg;
+    char sql[96];
+    sqlite3_stmt *st;
+    int rc;
+
+    if (uin && (rc = account_get(c, uin, NULL, e)) != STORE_OK)
+        return rc;
+    for (size_t i = 0; i < sizeof reset_sql / sizeof reset_sql[0]; i++) {
+        snprintf(sql, sizeof sql, reset_sql[i], uin ? " WHERE uin = ?1" : "");
+        if (!(st = sq_prepare_once(c, sql, e)))
+            return STORE_ERR;
+        if (uin)
+            sqlite3_bind_text(st, 1, uin, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : sq_fail(c->db, "reset", e);
+        sqlite3_finalize(st);
+        if (rc != STORE_OK)
+            return rc;
+    }
+    return STORE_OK;
+}
+
+int sq_reset(struct store *st, const char *uin, struct serr *e)
+{
+    return sq_write(st, job_reset, (void *)uin, e);
+}
+
+/* Inserts key k->secret_id for k->uin; STORE_EXISTS if the SecretId is taken. */
+struct key_put_job {
+    const char *uin, *secret_id, *secret_key, *actions;
+};
+
+static int key_insert_given(struct conn *c, const struct key_put_job *k, struct serr *e)
+{
+    sqlite3_stmt *taken = sq_stmt(c, ST_W_KEY_TAKEN, e);
+    sqlite3_stmt *ins = sq_stmt(c, ST_W_KEY_INSERT, e);
+    int seen;
+    if (!taken || !ins)
+        return STORE_ERR;
+    sqlite3_bind_text(taken, 1, k->secret_id, -1, SQLITE_STATIC);
+    if ((seen = row_exists(c, taken, e)) < 0)
+        return STORE_ERR;
+    if (seen)
+        return sq_err(e, STORE_EXISTS, "SecretId %s exists", k->secret_id);
+    sqlite3_bind_text(ins, 1, k->secret_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 2, k->secret_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 3, k->uin, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 4, k->actions, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 5, "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 6, 0);
+    return sq_exec(c, ins, e);
+}
+
+static int job_key_put(struct conn *c, void *arg, struct serr *e)
+{
+    struct key_put_job *k = arg;
+    int rc = account_get(c, k->uin, NULL, e);
+    return rc == STORE_OK ? key_insert_given(c, k, e) : rc;
+}
+
+int sq_key_put(struct store *st, const char *uin, const char *secret_id, const char *secret_key,
+               const char *actions, struct serr *e)
+{
+    char norm[sizeof ((struct key_info *)0)->actions];
+    struct key_put_job k = {.uin = uin ? uin : "", .secret_id = secret_id,
+                            .secret_key = secret_key, .actions = norm};
+    int rc;
+    if (!secret_id || !*secret_id || !secret_key || !*secret_key)
+        return sq_err(e, STORE_ERR, "a key needs a SecretId and a SecretKey");
+    if ((rc = normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
+        return rc;
+    return sq_write(st, job_key_put, &k, e);
+}
+
+struct account_put_job {
+    struct account want; /* quota already defaulted */
+    const char *secret_id, *secret_key;
+    struct account *out;
+};
+
+static int job_account_put(struct conn *c, void *arg, struct serr *e)
+{
+    struct account_put_job *a = arg;
+    sqlite3_stmt *taken = sq_stmt(c, ST_W_ACCOUNT_TAKEN, e);
+    sqlite3_stmt *ins = sq_stmt(c, ST_W_ACCOUNT_INSERT, e);
+    struct account acc = a->want;
+    uint64_t r[2];
+    int seen, rc, tries;
+
+    if (!taken || !ins)
+        return STORE_ERR;
+    /* the given ids first: taken is the caller's error, not a retry */
+    if (a->want.uin[0] && (rc = account_get(c, a->want.uin, NULL, e)) != STORE_NOTFOUND)
+        return rc == STORE_OK ? sq_err(e, STORE_EXISTS, "Uin %s exists", a->want.uin) : rc;
+    if (a->want.app_id) {
+        sqlite3_bind_int64(taken, 1, (int64_t)a->want.app_id);
+        sqlite3_bind_text(taken, 2, "", -1, SQLITE_STATIC);
+        if ((seen = row_exists(c, taken, e)) < 0)
+            return STORE_ERR;
+        if (seen)
+            return sq_err(e, STORE_EXISTS, "AppId %llu exists",
+                          (unsigned long long)a->want.app_id);
+    }
+    for (tries = 0; tries < ID_TRIES; tries++) {
+        if (rand_bytes(r, sizeof r) != 0)
+            return sq_err(e, STORE_ERR, "random source failed");
+        if (!a->want.app_id)
+            acc.app_id = 1000000000u + r[0] % 1000000000u; /* 10 digits, leading 1 */
+        if (!a->want.uin[0])
+            snprintf(acc.uin, sizeof acc.uin, "%llu",
+                     (unsigned long long)(100000000000u + r[1] % 900000000000u));
+        sqlite3_bind_int64(taken, 1, (int64_t)acc.app_id);
+        sqlite3_bind_text(taken, 2, acc.uin, -1, SQLITE_STATIC);
+        if ((seen = row_exists(c, taken, e)) < 0)
+            return STORE_ERR;
+        if (!seen)
+            break;
+    }
+    if (tries == ID_TRIES)
+        return sq_err(e, STORE_ERR, "no free AppId/Uin after %d draws", ID_TRIES);
+    sqlite3_bind_int64(ins, 1, (int64_t)acc.app_id);
+    sqlite3_bind_text(ins, 2, acc.uin, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 3, acc.flowlog_quota);
+    if (sq_exec(c, ins, e) != STORE_OK)
+        return STORE_ERR;
+    if (a->secret_id) {
+        struct key_put_job k = {.uin = acc.uin, .secret_id = a->secret_id,
+                                .secret_key = a->secret_key, .actions = ""};
+        if ((rc = key_insert_given(c, &k, e)) != STORE_OK)
+            return rc; /* the job's savepoint takes the account back */
+    }
+    acc.rate_limit = 0;
+    *a->out = acc;
+    return STORE_OK;
+}
+
+int sq_account_put(struct store *st, const struct account *want, const char *secret_id,
+                   const char *secret_key, struct account *out, struct serr *e)
+{
+    struct account tmp;
+    struct account_put_job a = {.secret_id = secret_id, .secret_key = secret_key,
+                                .out = out ? out : &tmp};
+    if (want)
+        a.want = *want;
+    if (!a.want.flowlog_quota)
+        a.want.flowlog_quota = STORE_DEFAULT_FLOWLOG_QUOTA;
+    if (secret_id && (!*secret_id || !secret_key || !*secret_key))
+        return sq_err(e, STORE_ERR, "a key needs a SecretId and a SecretKey");
+    return sq_write(st, job_account_put, &a, e);
+}
+
+int sq_account_any(struct store *st, int *any, struct serr *e)
+{
+    struct conn *c = NULL;
+    sqlite3_stmt *q;
+    int rc = STORE_ERR, step;
+
+    if (sq_read_begin(st, &c, e) != STORE_OK)
+        return STORE_ERR;
+    if (!(q = sq_prepare_once(c, "SELECT EXISTS(SELECT 1 FROM accounts)", e)))
+        goto fail;
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        *any = sqlite3_column_int(q, 0) != 0;
+        rc = STORE_OK;
+    } else {
+        sq_fail(c->db, "accounts", e);
+    }
+    sqlite3_finalize(q);
+fail:
+    sq_read_end(st, c);
+    return rc;
+}
+
+/* ==== the state export ==== */
+
+static int dump_accounts_keys(struct conn *c, const struct state_sink *sink, struct serr *e)
+{
+    sqlite3_stmt *q = sq_prepare_once(
+        c, "SELECT app_id, uin, flowlog_quota, rate_limit FROM accounts ORDER BY uin", e);
+    struct key_info k;
+    int step;
+    if (!q)
+        return STORE_ERR;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct account a = {0};
+        a.app_id = (uint64_t)sqlite3_column_int64(q, 0);
+        sq_col_str(q, 1, a.uin, sizeof a.uin);
+        a.flowlog_quota = (uint32_t)sqlite3_column_int64(q, 2);
+        a.rate_limit = (uint32_t)sqlite3_column_int64(q, 3);
+        sink->account(sink->ud, &a);
+    }
+    sqlite3_finalize(q);
+    if (step != SQLITE_DONE)
+        return sq_fail(c->db, "dump accounts", e);
+    if (!(q = sq_prepare_once(c,
+                              "SELECT secret_id, secret_key, uin, actions, token, expires "
+                              "FROM keys ORDER BY uin, secret_id",
+                              e)))
+        return STORE_ERR;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        memset(&k, 0, sizeof k);
+        sq_col_str(q, 0, k.secret_id, sizeof k.secret_id);
+        sq_col_str(q, 1, k.secret_key, sizeof k.secret_key);
+        sq_col_str(q, 2, k.account.uin, sizeof k.account.uin);
+        sq_col_str(q, 3, k.actions, sizeof k.actions);
+        sq_col_str(q, 4, k.token, sizeof k.token);
+        k.expires = sqlite3_column_int64(q, 5);
+        sink->key(sink->ud, &k);
+    }
+    sqlite3_finalize(q);
+    return step == SQLITE_DONE ? STORE_OK : sq_fail(c->db, "dump keys", e);
+}
+
+static int dump_resources(struct conn *c, const struct state_sink *sink, struct serr *e)
+{
+    sqlite3_stmt *q = sq_prepare_once(
+        c,
+        "SELECT uin, kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, "
+        "instance_type, edition, nat_version, has_dnat, created_at, attrs FROM resources "
+        "ORDER BY uin, region, kind, created_at, id",
+        e);
+    char uin[24];
+    int step;
+    if (!q)
+        return STORE_ERR;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct resource r;
+        memset(&r, 0, sizeof r);
+        sq_col_str(q, 0, uin, sizeof uin);
+        r.kind = (enum res_kind)sqlite3_column_int(q, 1);
+        sq_col_str(q, 2, r.region, sizeof r.region);
+        sq_col_str(q, 3, r.id, sizeof r.id);
+        sq_col_str(q, 4, r.vpc_id, sizeof r.vpc_id);
+        sq_col_str(q, 5, r.subnet_id, sizeof r.subnet_id);
+        sq_col_str(q, 6, r.instance_id, sizeof r.instance_id);
+        sq_col_str(q, 7, r.name, sizeof r.name);
+        sq_col_str(q, 8, r.cidr, sizeof r.cidr);
+        sq_col_str(q, 9, r.instance_type, sizeof r.instance_type);
+        sq_col_str(q, 10, r.edition, sizeof r.edition);
+        r.nat_version = sqlite3_column_int(q, 11);
+        r.has_dnat = sqlite3_column_int(q, 12);
+        r.created_at = sqlite3_column_int64(q, 13);
+        r.attrs = (const char *)sqlite3_column_text(q, 14);
+        sink->resource(sink->ud, uin, &r);
+    }
+    sqlite3_finalize(q);
+    return step == SQLITE_DONE ? STORE_OK : sq_fail(c->db, "dump resources", e);
+}
+
+int sq_state_dump(struct store *st, const struct state_sink *sink, struct serr *e)
+{
+    struct conn *c = NULL;
+    int rc;
+    if (sq_read_begin(st, &c, e) != STORE_OK) /* one read transaction: one snapshot */
+        return STORE_ERR;
+    rc = dump_accounts_keys(c, sink, e);
+    if (rc == STORE_OK)
+        rc = dump_resources(c, sink, e);
+    if (rc == STORE_OK)
+        rc = sq_dump_flowlogs(c, sink, e);
+    sq_read_end(st, c);
+    return rc;
+}

@@ -62,6 +62,15 @@ int sq_inventory_import(struct store *st, const char *uin, const struct resource
 int sq_resource_get(struct store *st, const char *uin, const char *region, enum res_kind kind,
                     const char *id, struct resource *out, struct serr *e);
 int sq_integrity_check(struct store *st, struct serr *e);
+int sq_reset(struct store *st, const char *uin, struct serr *e);
+int sq_account_any(struct store *st, int *any, struct serr *e);
+int sq_state_dump(struct store *st, const struct state_sink *sink, struct serr *e);
+/** The flow-log part of sq_state_dump, on c's open read transaction. */
+int sq_dump_flowlogs(struct conn *c, const struct state_sink *sink, struct serr *e);
+int sq_account_put(struct store *st, const struct account *want, const char *secret_id,
+                   const char *secret_key, struct account *out, struct serr *e);
+int sq_key_put(struct store *st, const char *uin, const char *secret_id, const char *secret_key,
+               const char *actions, struct serr *e);
 
 /* ==== sqlite_flowlog.c ==== */
 

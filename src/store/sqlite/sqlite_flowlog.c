@@ -867,3 +867,21 @@ fail:
     sq_read_end(st, c);
     return rc;
 }
+
+int sq_dump_flowlogs(struct conn *c, const struct state_sink *sink, struct serr *e)
+{
+    sqlite3_stmt *q = sq_prepare_once(c, "SELECT " FL_COLS " FROM flowlogs ORDER BY uin, region, id", e);
+    struct flowlog fl;
+    int step, rc = STORE_OK;
+    if (!q)
+        return STORE_ERR;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if ((rc = row_to_flowlog(c, q, &fl, e)) != STORE_OK)
+            break;
+        sink->flowlog(sink->ud, &fl);
+    }
+    if (rc == STORE_OK && step != SQLITE_DONE)
+        rc = sq_fail(c->db, "dump flow logs", e);
+    sqlite3_finalize(q);
+    return rc;
+}

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "base/util.h"
-#include "cli/cli.h"
+#include "validate/inventory.h"
 #include "validate/validate.h"
 
 struct parser {

@@ -1,0 +1,767 @@
+/* state.c: the admin API's documents (see state.h): accounts, keys,
+ * inventory, reset, the state export and import, and `serve --init`.
+ * Knows the store and JSON, not HTTP: the CLI uses it too. */
+#include "admin/state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "validate/inventory.h"
+
+
+struct admin_answer admin_fail(int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return (struct admin_answer){status, json_pack("{s:{s:s,s:s}}", "Error", "Code", code, "Message", msg)};
+}
+
+struct admin_answer admin_ok(json_t *body)
+{
+    return body ? (struct admin_answer){200, body}
+                : admin_fail(500, "InternalError", "out of memory");
+}
+
+/* A store result other than STORE_OK as an answer. */
+static struct admin_answer store_fail(int rc, const struct serr *e, const char *what)
+{
+    switch (rc) {
+    case STORE_NOTFOUND:
+        return admin_fail(404, "AccountNotFound", "no account with Uin %s", e->msg);
+    case STORE_EXISTS:
+        return admin_fail(409, "AlreadyExists", "%s: %s", what, e->msg);
+    default:
+        log_error("admin: %s: %s", what, e->msg);
+        return admin_fail(rc == STORE_ERR && strstr(e->msg, "action") ? 400 : 500,
+                    rc == STORE_ERR && strstr(e->msg, "action") ? "InvalidParameter"
+                                                                 : "InternalError",
+                    "%s: %s", what, e->msg);
+    }
+}
+
+/* ==== reading the documents ==== */
+
+/* A string member (NULL if absent); -1 if present but not a string. */
+static int get_str(json_t *o, const char *key, const char **out, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= cap ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return -1;
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* A Uin: given as a string or a number, 1 to 20 digits. */
+static int get_uin(json_t *o, char out[24])
+{
+    json_t *v = json_object_get(o, "Uin");
+    uint64_t n;
+    out[0] = '\0';
+    if (!v)
+        return 0;
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        snprintf(out, 24, "%lld", (long long)json_integer_value(v));
+        return 0;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 20 ||
+        parse_u64(json_string_value(v), json_string_length(v), &n) != 0)
+        return -1;
+    snprintf(out, 24, "%s", json_string_value(v));
+    return 0;
+}
+
+/* Members other than these are refused (a typo must not pass silently). */
+static const char *unknown_member(json_t *o, const char *const *known)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        const char *const *k = known;
+        while (*k && strcmp(*k, key) != 0)
+            k++;
+        if (!*k)
+            return key;
+    }
+    return NULL;
+}
+
+/* POST /admin/accounts: {"SecretId","SecretKey","AppId","Uin","FlowLogQuota"},
+ * every member optional (a SecretId wants its SecretKey). */
+struct admin_answer admin_account_create(struct store *st, json_t *in)
+{
+    static const char *const known[] = {"SecretId", "SecretKey", "AppId", "Uin",
+                                        "FlowLogQuota", NULL};
+    struct key_info key;
+    struct account want = {0}, got;
+    struct serr se = {{0}};
+    const char *sid, *skey, *bad;
+    json_t *v;
+    int rc;
+
+    if ((bad = unknown_member(in, known)))
+        return admin_fail(400, "UnknownParameter", "unknown member %s", bad);
+    if (get_str(in, "SecretId", &sid, sizeof key.secret_id) != 0 ||
+        get_str(in, "SecretKey", &skey, sizeof key.secret_key) != 0)
+        return admin_fail(400, "InvalidParameter",
+                    "SecretId and SecretKey are non-empty strings of at most %zu bytes",
+                    sizeof key.secret_id - 1);
+    if (!sid != !skey)
+        return admin_fail(400, "MissingParameter", "SecretId and SecretKey go together");
+    if (get_uin(in, want.uin) != 0)
+        return admin_fail(400, "InvalidParameter", "Uin is a string of 1 to 20 digits");
+    if ((v = json_object_get(in, "AppId"))) {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+            json_integer_value(v) > 9999999999999LL)
+            return admin_fail(400, "InvalidParameter", "AppId is a positive integer");
+        want.app_id = (uint64_t)json_integer_value(v);
+    }
+    if ((v = json_object_get(in, "FlowLogQuota"))) {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+            json_integer_value(v) > 1000000)
+            return admin_fail(400, "InvalidParameter", "FlowLogQuota is an integer from 1 to 1000000");
+        want.flowlog_quota = (uint32_t)json_integer_value(v);
+    }
+    if ((rc = store_account_put(st, &want, sid, skey, &got, &se)) != STORE_OK)
+        return store_fail(rc, &se, "cannot create the account");
+    if (sid) {
+        snprintf(key.secret_id, sizeof key.secret_id, "%s", sid);
+        snprintf(key.secret_key, sizeof key.secret_key, "%s", skey);
+    } else if ((rc = store_key_create(st, got.uin, NULL, &key, &se)) != STORE_OK) {
+        return store_fail(rc, &se, "cannot create the key");
+    }
+    return admin_ok(json_pack("{s:I,s:s,s:i,s:s,s:s}", "AppId", (json_int_t)got.app_id, "Uin", got.uin,
+                        "FlowLogQuota", (int)got.flowlog_quota, "SecretId", key.secret_id,
+                        "SecretKey", key.secret_key));
+}
+
+/* POST /admin/keys: {"Uin", "SecretId"?, "SecretKey"?, "Actions"?}; a key
+ * without a SecretId is drawn at random. */
+struct admin_answer admin_key_create(struct store *st, json_t *in)
+{
+    static const char *const known[] = {"Uin", "SecretId", "SecretKey", "Actions", NULL};
+    struct key_info key;
+    struct serr se = {{0}};
+    char uin[24];
+    const char *sid, *skey, *actions, *bad;
+    int rc;
+
+    if ((bad = unknown_member(in, known)))
+        return admin_fail(400, "UnknownParameter", "unknown member %s", bad);
+    if (get_uin(in, uin) != 0 || !uin[0])
+        return admin_fail(400, "MissingParameter", "Uin (a string of digits) is required");
+    if (get_str(in, "SecretId", &sid, sizeof key.secret_id) != 0 ||
+        get_str(in, "SecretKey", &skey, sizeof key.secret_key) != 0 ||
+        get_str(in, "Actions", &actions, sizeof key.actions) != 0)
+        return admin_fail(400, "InvalidParameter", "SecretId, SecretKey and Actions are strings");
+    if (!sid != !skey)
+        return admin_fail(400, "MissingParameter", "SecretId and SecretKey go together");
+    if (sid) {
+        if ((rc = store_key_put(st, uin, sid, skey, actions, &se)) != STORE_OK)
+            return rc == STORE_NOTFOUND ? admin_fail(404, "AccountNotFound", "no account with Uin %s", uin)
+                                        : store_fail(rc, &se, "cannot create the key");
+        snprintf(key.secret_id, sizeof key.secret_id, "%s", sid);
+        snprintf(key.secret_key, sizeof key.secret_key, "%s", skey);
+    } else if ((rc = store_key_create(st, uin, actions, &key, &se)) != STORE_OK) {
+        return rc == STORE_NOTFOUND ? admin_fail(404, "AccountNotFound", "no account with Uin %s", uin)
+                                    : store_fail(rc, &se, "cannot create the key");
+    }
+    return admin_ok(json_pack("{s:s,s:s,s:s}", "Uin", uin, "SecretId", key.secret_id, "SecretKey",
+                        key.secret_key));
+}
+
+/* POST /admin/inventory: an inventory file (docs/API.md, Inventory) with
+ * a "Uin" member naming the account. All or nothing, idempotent. */
+struct admin_answer admin_inventory_import(struct store *st, json_t *in)
+{
+    struct resource *items = NULL;
+    struct serr se = {{0}};
+    char uin[24], err[512];
+    json_t *copy;
+    char *text;
+    size_t n;
+    int rc;
+
+    if (get_uin(in, uin) != 0 || !uin[0])
+        return admin_fail(400, "MissingParameter", "Uin (a string of digits) is required");
+    if (!(copy = json_copy(in)))
+        return admin_fail(500, "InternalError", "out of memory");
+    json_object_del(copy, "Uin");
+    text = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    if (!text)
+        return admin_fail(500, "InternalError", "out of memory");
+    rc = inventory_parse(text, strlen(text), st, uin, &items, &n, err, sizeof err);
+    free(text);
+    if (rc != 0)
+        return admin_fail(400, "InvalidInventory", "%s (nothing was imported)", err);
+    rc = store_inventory_import(st, uin, items, n, &se);
+    free(items);
+    if (rc == STORE_NOTFOUND)
+        return admin_fail(404, "AccountNotFound", "no account with Uin %s", uin);
+    if (rc != STORE_OK)
+        return store_fail(rc, &se, "import failed, nothing was imported");
+    return admin_ok(json_pack("{s:s,s:I}", "Uin", uin, "Imported", (json_int_t)n));
+}
+
+
+struct admin_answer admin_reset(struct store *st, json_t *in)
+{
+    static const char *const known[] = {"Uin", NULL};
+    struct serr se = {{0}};
+    char uin[24];
+    const char *bad;
+    int rc;
+
+    if ((bad = unknown_member(in, known)))
+        return admin_fail(400, "UnknownParameter", "unknown member %s", bad);
+    if (get_uin(in, uin) != 0)
+        return admin_fail(400, "InvalidParameter", "Uin is a string of 1 to 20 digits");
+    rc = store_reset(st, uin[0] ? uin : NULL, &se);
+    if (rc == STORE_NOTFOUND)
+        return admin_fail(404, "AccountNotFound", "no account with Uin %s", uin);
+    if (rc != STORE_OK)
+        return store_fail(rc, &se, "reset failed, nothing was deleted");
+    log_info("admin: reset %s%s", uin[0] ? "account " : "everything", uin);
+    return admin_ok(uin[0] ? json_pack("{s:s}", "Reset", uin) : json_pack("{s:s}", "Reset", "all"));
+}
+
+/* ==== the state: export and import ==== */
+
+/* The document (docs/API.md, "State export and import"): the store's rows,
+ * keys named as the members of store.h's structs. */
+#define STATE_FORMAT 1
+
+static const char *const kind_names[] = {
+    [RES_VPC] = "vpc",           [RES_SUBNET] = "subnet",     [RES_ENI] = "eni",
+    [RES_INSTANCE] = "instance", [RES_CCN] = "ccn",           [RES_NAT] = "nat",
+    [RES_DCG] = "dcg",           [RES_CLS_TOPIC] = "cls_topic", [RES_CKAFKA] = "ckafka",
+    [RES_CKAFKA_TOPIC] = "ckafka_topic", [RES_TASK] = "task",
+};
+#define NKINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
+
+struct dump {
+    json_t *accounts, *keys, *resources, *flowlogs;
+    int oom;
+};
+
+static void put(struct dump *d, json_t *arr, json_t *row)
+{
+    if (!row || json_array_append_new(arr, row) != 0)
+        d->oom = 1;
+}
+
+static void dump_account(void *ud, const struct account *a)
+{
+    struct dump *d = ud;
+    put(d, d->accounts, json_pack("{s:I,s:s,s:I,s:I}", "app_id", (json_int_t)a->app_id, "uin",
+                                  a->uin, "flowlog_quota", (json_int_t)a->flowlog_quota,
+                                  "rate_limit", (json_int_t)a->rate_limit));
+}
+
+static void dump_key(void *ud, const struct key_info *k)
+{
+    struct dump *d = ud;
+    put(d, d->keys, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "secret_id", k->secret_id, "secret_key",
+                              k->secret_key, "uin", k->account.uin, "actions", k->actions, "token",
+                              k->token, "expires", (json_int_t)k->expires));
+}
+
+static void dump_resource(void *ud, const char *uin, const struct resource *r)
+{
+    struct dump *d = ud;
+    const char *kind = (int)r->kind > 0 && (int)r->kind < NKINDS ? kind_names[r->kind] : NULL;
+    if (!kind) {
+        d->oom = 1; /* a kind this build does not know: refuse rather than drop it */
+        return;
+    }
+    put(d, d->resources,
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:s}", "uin", uin,
+                  "kind", kind, "region", r->region, "id", r->id, "vpc_id", r->vpc_id, "subnet_id",
+                  r->subnet_id, "instance_id", r->instance_id, "name", r->name, "cidr", r->cidr,
+                  "instance_type", r->instance_type, "edition", r->edition, "nat_version",
+                  r->nat_version, "has_dnat", r->has_dnat, "created_at", (json_int_t)r->created_at,
+                  "attrs", r->attrs ? r->attrs : ""));
+}
+
+static void dump_flowlog(void *ud, const struct flowlog *fl)
+{
+    struct dump *d = ud;
+    json_t *o = json_object(), *tags = json_array();
+    if (!o || !tags) {
+        json_decref(o);
+        json_decref(tags);
+        d->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < fl->ntags; i++)
+        json_array_append_new(tags, json_pack("[s,s]", fl->tags[i].key, fl->tags[i].value));
+#define DUMP_STR(m) json_object_set_new(o, #m, json_string(fl->m));
+#define DUMP_TIME(m) json_object_set_new(o, #m, json_integer(fl->m));
+#define DUMP_BOOL(m) json_object_set_new(o, #m, json_integer(fl->m));
+#define DUMP_PERIOD(m) json_object_set_new(o, #m, json_integer(fl->m));
+#define DUMP_TAGS(m) json_object_set_new(o, #m, tags);
+#define X(kind, member, size, wire, group) DUMP_##kind(member)
+    FLOWLOG_FIELDS(X)
+#undef X
+    put(d, d->flowlogs, o);
+}
+
+struct admin_answer admin_state_export(struct store *st)
+{
+    struct dump d = {json_array(), json_array(), json_array(), json_array(), 0};
+    const struct state_sink sink = {&d, dump_account, dump_key, dump_resource, dump_flowlog};
+    struct serr se = {{0}};
+    int rc;
+    rc = store_state_dump(st, &sink, &se);
+    if (rc != STORE_OK || d.oom || !d.accounts || !d.keys || !d.resources || !d.flowlogs) {
+        json_decref(d.accounts);
+        json_decref(d.keys);
+        json_decref(d.resources);
+        json_decref(d.flowlogs);
+        return rc != STORE_OK ? store_fail(rc, &se, "export failed")
+                              : admin_fail(500, "InternalError", "export failed: out of memory");
+    }
+    return admin_ok(json_pack("{s:i,s:o,s:o,s:o,s:o}", "flowlogd_state", STATE_FORMAT, "accounts",
+                        d.accounts, "keys", d.keys, "resources", d.resources, "flowlogs",
+                        d.flowlogs));
+}
+
+/* Copies string member `key` of o into dst[cap]; "" when absent. -1 if not
+ * a string or too long. */
+static int cp_str(json_t *o, const char *key, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    dst[0] = '\0';
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) >= cap ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return -1;
+    memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+static int get_i64(json_t *o, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 0;
+    }
+    if (!json_is_integer(v))
+        return -1;
+    *out = json_integer_value(v);
+    return 0;
+}
+
+/* A flow log row of the document into fl; its tags into *tags (malloc'd). */
+static int read_flowlog(json_t *o, struct flowlog *fl, struct tag **tags, char *err, size_t errlen)
+{
+    json_t *tv;
+    int64_t n;
+    int bad = 0;
+    memset(fl, 0, sizeof *fl);
+    *tags = NULL;
+#define LOAD_STR(m) bad |= cp_str(o, #m, fl->m, sizeof fl->m) != 0 ? 1 : 0;
+#define LOAD_TIME(m) bad |= get_i64(o, #m, &n) != 0 ? 1 : 0; fl->m = n;
+#define LOAD_BOOL(m) bad |= get_i64(o, #m, &n) != 0 || n < 0 || n > 1 ? 1 : 0; fl->m = (int)n;
+#define LOAD_PERIOD(m) bad |= get_i64(o, #m, &n) != 0 || n < 0 || n > 86400 ? 1 : 0; fl->m = (uint32_t)n;
+#define LOAD_TAGS(m)
+#define X(kind, member, size, wire, group) LOAD_##kind(member)
+    FLOWLOG_FIELDS(X)
+#undef X
+    if (bad || !fl->id[0] || !fl->uin[0] || !fl->region[0]) {
+        snprintf(err, errlen, "flow log %s: a field has a wrong type or length, or id, uin or "
+                 "region is missing", fl->id[0] ? fl->id : "(no id)");
+        return -1;
+    }
+    tv = json_object_get(o, "tags");
+    if (tv && !json_is_array(tv)) {
+        snprintf(err, errlen, "flow log %s: tags is an array of [key, value]", fl->id);
+        return -1;
+    }
+    if (tv && json_array_size(tv)) {
+        if (!(*tags = calloc(json_array_size(tv), sizeof **tags))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (size_t i = 0; i < json_array_size(tv); i++) {
+            json_t *p = json_array_get(tv, i);
+            if (!json_is_array(p) || json_array_size(p) != 2 ||
+                !json_is_string(json_array_get(p, 0)) || !json_is_string(json_array_get(p, 1))) {
+                snprintf(err, errlen, "flow log %s: tags is an array of [key, value]", fl->id);
+                free(*tags);
+                *tags = NULL;
+                return -1;
+            }
+            (*tags)[i].key = json_string_value(json_array_get(p, 0));
+            (*tags)[i].value = json_string_value(json_array_get(p, 1));
+        }
+        fl->tags = *tags;
+        fl->ntags = json_array_size(tv);
+    }
+    return 0;
+}
+
+static int read_resource(json_t *o, char uin[24], struct resource *r, char *err, size_t errlen)
+{
+    char kind[24];
+    int64_t nat, dnat, created;
+    memset(r, 0, sizeof *r);
+    if (cp_str(o, "uin", uin, 24) || cp_str(o, "kind", kind, sizeof kind) ||
+        cp_str(o, "region", r->region, sizeof r->region) || cp_str(o, "id", r->id, sizeof r->id) ||
+        cp_str(o, "vpc_id", r->vpc_id, sizeof r->vpc_id) ||
+        cp_str(o, "subnet_id", r->subnet_id, sizeof r->subnet_id) ||
+        cp_str(o, "instance_id", r->instance_id, sizeof r->instance_id) ||
+        cp_str(o, "name", r->name, sizeof r->name) || cp_str(o, "cidr", r->cidr, sizeof r->cidr) ||
+        cp_str(o, "instance_type", r->instance_type, sizeof r->instance_type) ||
+        cp_str(o, "edition", r->edition, sizeof r->edition) || get_i64(o, "nat_version", &nat) ||
+        get_i64(o, "has_dnat", &dnat) || get_i64(o, "created_at", &created) ||
+        (json_object_get(o, "attrs") && !json_is_string(json_object_get(o, "attrs")))) {
+        snprintf(err, errlen, "resource %s: a field has a wrong type or length", r->id);
+        return -1;
+    }
+    for (int k = 1; k < NKINDS; k++)
+        if (kind_names[k] && strcmp(kind, kind_names[k]) == 0)
+            r->kind = (enum res_kind)k;
+    if (!r->kind || !uin[0] || !r->region[0] || !r->id[0]) {
+        snprintf(err, errlen, "resource %s: unknown kind \"%s\" or no uin, region or id", r->id,
+                 kind);
+        return -1;
+    }
+    r->nat_version = (int)nat;
+    r->has_dnat = (int)dnat;
+    r->created_at = created;
+    r->attrs = json_string_value(json_object_get(o, "attrs"));
+    return 0;
+}
+
+/* Resources created through the API go back through resource_create, the
+ * parents first (an ENI names its instance, subnet and VPC). */
+static int create_rank(enum res_kind k)
+{
+    static const enum res_kind order[] = {RES_VPC,    RES_INSTANCE, RES_CCN,  RES_CLS_TOPIC,
+                                          RES_CKAFKA, RES_SUBNET,   RES_NAT,  RES_DCG,
+                                          RES_ENI,    RES_CKAFKA_TOPIC, RES_TASK};
+    for (int i = 0; i < (int)(sizeof order / sizeof order[0]); i++)
+        if (order[i] == k)
+            return i;
+    return 99;
+}
+
+struct res_row {
+    char uin[24];
+    struct resource r; /* attrs borrowed from the document */
+};
+
+static int cmp_uin(const void *x, const void *y)
+{
+    return strcmp((const char *)x, (const char *)y);
+}
+
+static int cmp_res_row(const void *x, const void *y)
+{
+    return strcmp(((const struct res_row *)x)->uin, ((const struct res_row *)y)->uin);
+}
+
+/* Whether uin is one of the n sorted uins. */
+static int known(char (*uins)[24], size_t n, const char *uin)
+{
+    return n && bsearch(uin, uins, n, sizeof *uins, cmp_uin) != NULL;
+}
+
+/* An imported resource (no display attributes) goes back through the
+ * inventory import; one made through the API, and a task, through
+ * resource_create. */
+static int made_by_api(const struct resource *r)
+{
+    return r->kind == RES_TASK || (r->attrs && *r->attrs);
+}
+
+/* Replaces the whole state with the document: checked whole first (types,
+ * lengths, every row's uin an account of the document), then the store
+ * reset and every row written again. */
+struct admin_answer admin_state_import(struct store *st, json_t *in)
+{
+    json_t *accounts = json_object_get(in, "accounts"), *keys = json_object_get(in, "keys"),
+           *resources = json_object_get(in, "resources"), *flowlogs = json_object_get(in, "flowlogs");
+    json_t *fmt = json_object_get(in, "flowlogd_state");
+    struct admin_answer ans;
+    struct serr se = {{0}};
+    char err[512], (*uins)[24] = NULL;
+    struct res_row *rows = NULL;
+    struct resource *items = NULL;
+    struct flowlog fl;
+    struct tag *tags;
+    size_t i, na, nr, nkeys = 0, skipped = 0, nres = 0;
+    int rc;
+
+    if (!json_is_integer(fmt) || json_integer_value(fmt) != STATE_FORMAT)
+        return admin_fail(400, "InvalidState", "not a state document of format %d (flowlogd_state)",
+                          STATE_FORMAT);
+    if (!json_is_array(accounts) || !json_is_array(keys) || !json_is_array(resources) ||
+        !json_is_array(flowlogs))
+        return admin_fail(400, "InvalidState", "accounts, keys, resources and flowlogs are arrays");
+    na = json_array_size(accounts);
+    nr = json_array_size(resources);
+    if (!(uins = calloc(na + 1, sizeof *uins)) || !(rows = calloc(nr + 1, sizeof *rows)) ||
+        !(items = calloc(nr + 1, sizeof *items))) {
+        ans = admin_fail(500, "InternalError", "out of memory; nothing changed");
+        goto done;
+    }
+    /* everything checked before anything is deleted */
+    for (i = 0; i < na; i++) {
+        json_t *a = json_array_get(accounts, i);
+        int64_t app, quota;
+        if (!json_is_object(a) || cp_str(a, "uin", uins[i], sizeof uins[i]) || !uins[i][0] ||
+            get_i64(a, "app_id", &app) || app <= 0 || get_i64(a, "flowlog_quota", &quota) ||
+            quota < 0 || quota > 1000000) {
+            ans = admin_fail(400, "InvalidState", "account %zu: app_id, uin or flowlog_quota", i);
+            goto done;
+        }
+    }
+    qsort(uins, na, sizeof *uins, cmp_uin); /* calloc'd na + 1: never NULL */
+    for (i = 1; i < na; i++)
+        if (strcmp(uins[i - 1], uins[i]) == 0) {
+            ans = admin_fail(400, "InvalidState", "account %s is there twice", uins[i]);
+            goto done;
+        }
+    for (i = 0; i < json_array_size(keys); i++) {
+        struct key_info k;
+        json_t *o = json_array_get(keys, i);
+        if (!json_is_object(o) || cp_str(o, "secret_id", k.secret_id, sizeof k.secret_id) ||
+            cp_str(o, "secret_key", k.secret_key, sizeof k.secret_key) ||
+            cp_str(o, "uin", k.account.uin, sizeof k.account.uin) ||
+            cp_str(o, "actions", k.actions, sizeof k.actions) ||
+            cp_str(o, "token", k.token, sizeof k.token) || !k.secret_id[0] || !k.secret_key[0] ||
+            !known(uins, na, k.account.uin)) {
+            ans = admin_fail(400, "InvalidState",
+                             "key %zu: secret_id, secret_key, actions, or a uin that is not an "
+                             "account of the document", i);
+            goto done;
+        }
+    }
+    for (i = 0; i < nr; i++) {
+        if (read_resource(json_array_get(resources, i), rows[i].uin, &rows[i].r, err,
+                          sizeof err) != 0) {
+            ans = admin_fail(400, "InvalidState", "%s", err);
+            goto done;
+        }
+        if (!known(uins, na, rows[i].uin)) {
+            ans = admin_fail(400, "InvalidState", "resource %s: uin %s is not an account of the "
+                             "document", rows[i].r.id, rows[i].uin);
+            goto done;
+        }
+    }
+    for (i = 0; i < json_array_size(flowlogs); i++) {
+        if (read_flowlog(json_array_get(flowlogs, i), &fl, &tags, err, sizeof err) != 0) {
+            ans = admin_fail(400, "InvalidState", "%s", err);
+            goto done;
+        }
+        free(tags);
+        if (!known(uins, na, fl.uin)) {
+            ans = admin_fail(400, "InvalidState", "flow log %s: uin %s is not an account of the "
+                             "document", fl.id, fl.uin);
+            goto done;
+        }
+    }
+
+    if ((rc = store_reset(st, NULL, &se)) != STORE_OK) {
+        ans = store_fail(rc, &se, "import: the reset failed, nothing changed");
+        goto done;
+    }
+    for (i = 0; i < na; i++) {
+        json_t *a = json_array_get(accounts, i);
+        struct account want = {0};
+        int64_t v;
+        cp_str(a, "uin", want.uin, sizeof want.uin);
+        get_i64(a, "app_id", &v);
+        want.app_id = (uint64_t)v;
+        get_i64(a, "flowlog_quota", &v);
+        want.flowlog_quota = (uint32_t)v;
+        if ((rc = store_account_put(st, &want, NULL, NULL, NULL, &se)) != STORE_OK) {
+            ans = store_fail(rc, &se, "import stopped at an account (the state is partial)");
+            goto done;
+        }
+    }
+    for (i = 0; i < json_array_size(keys); i++) {
+        json_t *o = json_array_get(keys, i);
+        struct key_info k;
+        cp_str(o, "secret_id", k.secret_id, sizeof k.secret_id);
+        cp_str(o, "secret_key", k.secret_key, sizeof k.secret_key);
+        cp_str(o, "uin", k.account.uin, sizeof k.account.uin);
+        cp_str(o, "actions", k.actions, sizeof k.actions);
+        cp_str(o, "token", k.token, sizeof k.token);
+        if (k.token[0]) { /* a temporary (STS) key is not carried */
+            skipped++;
+            continue;
+        }
+        if ((rc = store_key_put(st, k.account.uin, k.secret_id, k.secret_key, k.actions, &se)) !=
+            STORE_OK) {
+            ans = store_fail(rc, &se, "import stopped at a key (the state is partial)");
+            goto done;
+        }
+        nkeys++;
+    }
+    /* the imported inventory, one call per account; then the resources
+     * made through the API, parents first */
+    if (nr)
+        qsort(rows, nr, sizeof *rows, cmp_res_row);
+    for (i = 0; i < nr;) {
+        size_t j = i, n = 0;
+        for (; j < nr && strcmp(rows[j].uin, rows[i].uin) == 0; j++)
+            if (!made_by_api(&rows[j].r)) {
+                items[n] = rows[j].r;
+                items[n++].attrs = NULL;
+            }
+        rc = n ? store_inventory_import(st, rows[i].uin, items, n, &se) : STORE_OK;
+        if (rc != STORE_OK) {
+            ans = store_fail(rc, &se, "import stopped at an inventory (the state is partial)");
+            goto done;
+        }
+        nres += n;
+        i = j;
+    }
+    for (int rank = 0; rank <= 10; rank++) {
+        for (i = 0; i < nr; i++) {
+            if (!made_by_api(&rows[i].r) || create_rank(rows[i].r.kind) != rank)
+                continue;
+            if ((rc = store_resource_create(st, rows[i].uin, &rows[i].r, &se)) != STORE_OK) {
+                ans = store_fail(rc, &se, "import stopped at a resource (the state is partial)");
+                goto done;
+            }
+            nres++;
+        }
+    }
+    for (i = 0; i < json_array_size(flowlogs); i++) {
+        read_flowlog(json_array_get(flowlogs, i), &fl, &tags, err, sizeof err);
+        rc = store_flowlog_create(st, &fl, UINT32_MAX, &se);
+        free(tags);
+        if (rc != STORE_OK) {
+            ans = store_fail(rc, &se, "import stopped at a flow log (the state is partial)");
+            goto done;
+        }
+    }
+    log_info("admin: state imported (%zu accounts, %zu keys, %zu resources, %zu flow logs)", na,
+             nkeys, nres, json_array_size(flowlogs));
+    ans = admin_ok(json_pack("{s:I,s:I,s:I,s:I,s:I}", "Accounts", (json_int_t)na, "Keys",
+                             (json_int_t)nkeys, "Resources", (json_int_t)nres, "FlowLogs",
+                             (json_int_t)json_array_size(flowlogs), "SkippedTemporaryKeys",
+                             (json_int_t)skipped));
+done:
+    free(uins);
+    free(rows);
+    free(items);
+    return ans;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Applies every DIR/ *suffix with fn, in name order. */
+static int apply_files(struct store *st, const char *dir, const char *suffix,
+                       struct admin_answer (*fn)(struct store *, json_t *), char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char **names = NULL, path[4096];
+    size_t n = 0, cap = 0;
+    int rc = -1;
+
+    if (!d) {
+        snprintf(err, errlen, "--init %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || !has_suffix(de->d_name, suffix))
+            continue;
+        if (n == cap) {
+            char **p = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof *names);
+            if (!p)
+                goto oom;
+            names = p;
+        }
+        if (!(names[n] = strdup(de->d_name)))
+            goto oom;
+        n++;
+    }
+    if (n) /* qsort(NULL, 0, ...) is undefined */
+        qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < n; i++) {
+        json_error_t je;
+        json_t *doc;
+        struct admin_answer a;
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (!(doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je))) {
+            snprintf(err, errlen, "%s: line %d: %s", path, je.line, je.text);
+            goto done;
+        }
+        if (!json_is_object(doc)) {
+            json_decref(doc);
+            snprintf(err, errlen, "%s: not a JSON object", path);
+            goto done;
+        }
+        a = fn(st, doc);
+        json_decref(doc);
+        if (a.status != 200) {
+            json_t *m = json_object_get(json_object_get(a.body, "Error"), "Message");
+            snprintf(err, errlen, "%s: %s", path, json_is_string(m) ? json_string_value(m) : "failed");
+            json_decref(a.body);
+            goto done;
+        }
+        json_decref(a.body);
+        log_info("init: applied %s", path);
+    }
+    rc = 0;
+    goto done;
+oom:
+    snprintf(err, errlen, "--init %s: out of memory", dir);
+done:
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    closedir(d);
+    return rc;
+}
+
+int admin_init_dir(struct store *st, const char *dir, int *applied, char *err, size_t errlen)
+{
+    struct serr se = {{0}};
+    int any = 0;
+    *applied = 0;
+    if (store_account_any(st, &any, &se) != STORE_OK) {
+        snprintf(err, errlen, "--init: cannot read the store: %s", se.msg);
+        return -1;
+    }
+    if (any)
+        return 0;
+    if (apply_files(st, dir, ".account.json", admin_account_create, err, errlen) != 0 ||
+        apply_files(st, dir, ".inventory.json", admin_inventory_import, err, errlen) != 0)
+        return -1;
+    *applied = 1;
+    return 0;
+}
