@@ -16,6 +16,7 @@
 
 struct api;
 struct admin;
+struct buf;
 
 /** The admin API over `st` (borrowed), forgetting `api`'s cached
  * credentials (borrowed; may be NULL) after a reset. `token` is copied.
@@ -25,6 +26,10 @@ struct admin *admin_new(struct store *st, struct api *api, const char *token);
 /** Replaces the token (a configuration reload); requests already checked
  * are not affected. 0, or -1 for an empty token (the old one stays). */
 int admin_set_token(struct admin *ad, const char *token);
+
+/** Lets GET /metrics answer with what `fn` appends to `out` (Prometheus's
+ * text format; 0, or -1 on failure); without it /metrics is 404. */
+void admin_set_metrics(struct admin *ad, int (*fn)(void *ud, struct buf *out), void *ud);
 
 /** Frees it (the token wiped). NULL is fine. */
 void admin_free(struct admin *ad);

@@ -69,4 +69,9 @@ void api_forget_credentials(struct api *a);
  * own) at run time, e.g. on a configuration reload. Any thread. */
 void api_set_rate_limit(struct api *a, uint32_t rate);
 
+struct buf;
+/** Appends the API's metrics (answers by service, action and code; latency
+ * histograms) in Prometheus's text format. 0, or -1 (out of memory). */
+int api_metrics(const struct api *a, struct buf *out);
+
 #endif

@@ -1093,3 +1093,14 @@ void http_stop(struct http_server *s)
     MHD_stop_daemon(s->daemon);
     server_free(s);
 }
+
+unsigned http_open_connections(struct http_server *s)
+{
+    unsigned n;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    n = s->open_conns;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}

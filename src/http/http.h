@@ -114,6 +114,9 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
 /** The port actually bound (useful with port 0). */
 unsigned short http_port(const struct http_server *s);
 
+/** Connections open now (for metrics). */
+unsigned http_open_connections(struct http_server *s);
+
 /** Case-insensitive header lookup; NULL if absent. */
 const char *http_header(const struct http_request *req, const char *name);
 
