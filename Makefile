@@ -115,14 +115,14 @@ tsan:
 	  FLOWLOGD_SQLITE_ENGINE=$$e $(TSAN_ENV) $$t || fail=1; done; done; exit $$fail
 
 integration: $(B)/flowlogd $(B)/tools/flowgen
-	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/integration/
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 --test-timeout=900000 tests/integration/
 
 # the web console in Debian's Chromium (playwright-core drives it)
 console-test: $(B)/flowlogd
-	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/console/
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 --test-timeout=900000 tests/console/
 
 reliability: $(B)/flowlogd
-	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/reliability/
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 --test-timeout=900000 tests/reliability/
 
 # the soak (tests/reliability/soak.js): steady mixed load, memory and WAL judged
 SOAK_MINUTES ?= 2
@@ -132,7 +132,7 @@ soak: $(B)/flowlogd
 # the data plane on real traffic in network namespaces the tests make (root;
 # a test that cannot run says why and is skipped, and fails with CI=true)
 live: $(B)/flowlogd
-	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/live/
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 --test-timeout=900000 tests/live/
 
 test: unit integration reliability
 
