@@ -45,8 +45,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # the store's unit tests (scripts/test.sh runs them on each engine) and the
 # ones ThreadSanitizer runs: the layers with threads of their own
-STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_admin
-TSAN_UNIT  := $(STORE_UNIT) $(B)/tests/test_http
+STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks $(B)/tests/test_store_admin
+TSAN_UNIT  := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_admin $(B)/tests/test_http
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
@@ -62,9 +62,9 @@ $(BPF_GEN)/flowcap.bpf.o: src/flow/bpf/flowcap.bpf.c src/flow/flow_key.h src/flo
 	clang $(BPF_CFLAGS) -c -o $@ $<
 $(BPF_GEN)/flowcap.skel.h: $(BPF_GEN)/flowcap.bpf.o
 	bpftool gen skeleton $< name flowcap > $@.tmp && mv $@.tmp $@
-$(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o: $(BPF_GEN)/flowcap.skel.h
+$(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o $(B)/tests/test_flowcap: $(BPF_GEN)/flowcap.skel.h
 
-.PHONY: all unit unit-store tsan integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -96,9 +96,13 @@ $(B)/%.o: %.c
 unit: $(UNIT_BIN) $(B)/flowlogd
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; FLOWLOGD_BIN=$(abspath $(B)/flowlogd) $$t || fail=1; done; exit $$fail
 
-unit-store: $(STORE_UNIT)
+# the files of store/sqlite form a graph without a circle (includes and calls)
+check-store-graph: $(B)/libflowlogd.a
+	@python3 tools/check-store-graph.py $(B) >/dev/null && echo "store graph: no circle"
+
+unit-store: $(STORE_UNIT) $(B)/flowlogd
 	@fail=0; for t in $(STORE_UNIT); do echo "== $$t ($${FLOWLOGD_SQLITE_ENGINE:-tuned} engine)"; \
-	  $$t || fail=1; done; exit $$fail
+	  FLOWLOGD_BIN=$(abspath $(B)/flowlogd) $$t || fail=1; done; exit $$fail
 
 # ThreadSanitizer: the store and http unit tests, on both SQLite engines;
 # tests/tsan.supp lists the (documented) third-party reports it ignores
@@ -111,14 +115,14 @@ tsan:
 	  FLOWLOGD_SQLITE_ENGINE=$$e $(TSAN_ENV) $$t || fail=1; done; done; exit $$fail
 
 integration: $(B)/flowlogd $(B)/tools/flowgen
-	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/integration/
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 --test-timeout=900000 tests/integration/
 
 # the web console in Debian's Chromium (playwright-core drives it)
 console-test: $(B)/flowlogd
-	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/console/
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 --test-timeout=900000 tests/console/
 
 reliability: $(B)/flowlogd
-	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/reliability/
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 --test-timeout=900000 tests/reliability/
 
 # the soak (tests/reliability/soak.js): steady mixed load, memory and WAL judged
 SOAK_MINUTES ?= 2
@@ -128,7 +132,7 @@ soak: $(B)/flowlogd
 # the data plane on real traffic in network namespaces the tests make (root;
 # a test that cannot run says why and is skipped, and fails with CI=true)
 live: $(B)/flowlogd
-	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 tests/live/
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 --test-timeout=900000 tests/live/
 
 test: unit integration reliability
 

@@ -35,6 +35,7 @@ test_pkgs=(
   fakeroot
   groff-base
   chromium
+  prometheus
   # the PostgreSQL store's tests start a throwaway server (scripts/pg-test-cluster.sh);
   # the cluster test puts HAProxy in front of three nodes
   postgresql-15

@@ -7,7 +7,7 @@
 # http unit tests under ThreadSanitizer; then the live data-plane tests
 # (network namespaces, BPF), the reliability tests (crash consistency,
 # hostile input, limits, secrets), a 2-minute soak (SOAK_MINUTES) and every
-# libFuzzer target for FUZZ_SECONDS (default 60) each. The store unit tests,
+# libFuzzer target for FUZZ_SECONDS (default 30) each. The store unit tests,
 # the integration tests and the crash test run on both SQLite engines
 # (FLOWLOGD_SQLITE_ENGINE=tuned, the default, and plain).
 set -euo pipefail
@@ -23,6 +23,8 @@ if [ -d "$FLOWLOGD_SHARED/spec" ]; then make -s check-schema SPEC_DIR="$FLOWLOGD
 echo "=== build"
 make -s -j"$jobs"
 scripts/gen-docs.sh --check || status=1
+echo "=== store/sqlite: its files form a graph without a circle"
+make -s check-store-graph || status=1
 echo "=== unit tests (tuned engine)"
 make -s unit || status=1
 echo "=== store unit tests (plain engine)"
@@ -38,6 +40,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 make -s -j"$jobs" SAN=1
 make -s SAN=1 unit || status=1
 make -s SAN=1 integration || status=1
+make -s SAN=1 live || status=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 echo "=== ThreadSanitizer: store and http unit tests"
 make -s -j"$jobs" tsan || status=1
@@ -49,7 +52,7 @@ echo "=== reliability tests (tuned engine)"
 make -s reliability || status=1
 echo "=== crash test (plain engine)"
 FLOWLOGD_SQLITE_ENGINE=plain FLOWLOGD_BIN="$PWD/build/flowlogd" \
-  node --test --test-concurrency=1 tests/reliability/crash.test.js || status=1
+  node --test --test-concurrency=1 --test-timeout=900000 tests/reliability/crash.test.js || status=1
 echo "=== soak (${SOAK_MINUTES:-2} minutes: heap, file-backed pages and the WAL bounded)"
 make -s soak SOAK_MINUTES="${SOAK_MINUTES:-2}" || status=1
 echo "=== PostgreSQL store: store unit, integration and crash tests on a throwaway server"
@@ -59,8 +62,8 @@ if pgurl=$(scripts/pg-test-cluster.sh start "$pgdir"); then
   export FLOWLOGD_TEST_STORE=$pgurl FLOWLOGD_TEST_PG_DIR=$pgdir
   for t in build/tests/test_store build/tests/test_store_resource build/tests/test_store_admin; do "$t" || status=1; done
   make -s integration || status=1
-  FLOWLOGD_BIN=$PWD/build/flowlogd node --test --test-concurrency=1 tests/reliability/crash.test.js || status=1
-  FLOWLOGD_BIN=$PWD/build/flowlogd node --test --test-concurrency=1 tests/cluster/ || status=1
+  FLOWLOGD_BIN=$PWD/build/flowlogd node --test --test-concurrency=1 --test-timeout=900000 tests/reliability/crash.test.js || status=1
+  FLOWLOGD_BIN=$PWD/build/flowlogd node --test --test-concurrency=1 --test-timeout=900000 tests/cluster/ || status=1
   unset FLOWLOGD_TEST_STORE FLOWLOGD_TEST_PG_DIR
   scripts/pg-test-cluster.sh stop "$pgdir" || status=1
   trap - EXIT
@@ -68,7 +71,7 @@ else
   echo "cannot start a PostgreSQL 15 test server (postgresql-15 installed?)"; status=1
   rm -rf "$pgdir"
 fi
-echo "=== fuzzing (${FUZZ_SECONDS:-60} s per target)"
-make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" || status=1
+echo "=== fuzzing (${FUZZ_SECONDS:-30} s per target)"
+make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" || status=1
 if [ $status -eq 0 ]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
 exit $status

@@ -41,8 +41,8 @@ enum { T_TCP, T_UDP, T_DNS, T_ICMP, T_TCP6, T_UDP6, T_ICMP6, T_GRE };
 struct rec {
     uint8_t src[16], dst[16];
     uint16_t sp, dp;
-    uint8_t proto, v6, ports;
-    uint64_t packets, bytes;
+    uint8_t proto, v6, ports, dir, aws_flags;
+    uint64_t packets, bytes, first, last;
 };
 
 struct win {
@@ -68,6 +68,11 @@ struct conv {
 static struct win wins[NW_MAX];
 static int nwin;
 static const char *account = "-", *ifid = "-";
+/* --first-last: start/end are the record's first and last packet (whole
+ * seconds); --extended: version 5 and three more fields, tcp-flags (AWS: FIN
+ * 1, SYN 2, RST 4, SYN-ACK 18), type and flow-direction (the client side,
+ * --src-net and --src-net6, is the interface: its packets are egress) */
+static int first_last, extended;
 
 static void put_addr(FILE *f, const uint8_t *a, int v6)
 {
@@ -79,12 +84,13 @@ static void put_addr(FILE *f, const uint8_t *a, int v6)
 static void flush_window(struct win *w)
 {
     uint64_t end = w->cur + w->len;
+    const char *ver = extended ? "5" : "2";
     if (w->n == 0)
-        fprintf(w->out, "2 %s %s - - - - - - - %" PRIu64 " %" PRIu64 " - NODATA\n", account,
-                ifid, w->cur, end);
+        fprintf(w->out, "%s %s %s - - - - - - - %" PRIu64 " %" PRIu64 " - NODATA%s\n", ver,
+                account, ifid, w->cur, end, extended ? " - - -" : "");
     for (size_t i = 0; i < w->n; i++) {
         struct rec *r = &w->r[i];
-        fprintf(w->out, "2 %s %s ", account, ifid);
+        fprintf(w->out, "%s %s %s ", ver, account, ifid);
         put_addr(w->out, r->src, r->v6);
         fputc(' ', w->out);
         put_addr(w->out, r->dst, r->v6);
@@ -92,15 +98,25 @@ static void flush_window(struct win *w)
             fprintf(w->out, " %u %u", r->sp, r->dp);
         else
             fputs(" - -", w->out);
-        fprintf(w->out, " %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " ACCEPT OK\n",
-                r->proto, r->packets, r->bytes, w->cur, end);
+        uint64_t st = first_last ? r->first / 1000000000ull : w->cur;
+        uint64_t en = first_last ? r->last / 1000000000ull : end;
+        fprintf(w->out, " %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " ACCEPT OK", r->proto,
+                r->packets, r->bytes, st, en);
+        if (extended) {
+            if (r->proto == 6)
+                fprintf(w->out, " %u", r->aws_flags);
+            else
+                fputs(" -", w->out);
+            fprintf(w->out, " %s %s", r->v6 ? "IPv6" : "IPv4", r->dir ? "ingress" : "egress");
+        }
+        fputc('\n', w->out);
     }
     w->n = 0;
 }
 
 /* Counts a packet of conversation cv, direction d (0: client to server). */
 static void truth(struct conv *cv, int d, uint64_t ts, uint32_t ip_len, uint16_t sp,
-                  uint16_t dp, int ports)
+                  uint16_t dp, int ports, uint8_t tcp_flags)
 {
     for (int i = 0; i < nwin; i++) {
         struct win *w = &wins[i];
@@ -136,9 +152,15 @@ static void truth(struct conv *cv, int d, uint64_t ts, uint32_t ip_len, uint16_t
             r->proto = cv->proto;
             r->v6 = cv->v6;
             r->ports = (uint8_t)ports;
+            r->dir = (uint8_t)d;
+            r->first = ts;
         }
         r->packets++;
         r->bytes += ip_len;
+        r->last = ts;
+        r->aws_flags |= (uint8_t)(tcp_flags & 0x07);
+        if ((tcp_flags & 0x12) == 0x12)
+            r->aws_flags |= 0x12;
     }
 }
 
@@ -400,7 +422,7 @@ static int conv_packet(struct conv *cv, uint64_t ts)
         fwrite(frame, 1, hdr, pcap);
         fwrite(zeros, 1, cap - hdr, pcap);
     }
-    truth(cv, d, ts, ip_len, ksp, kdp, ports);
+    truth(cv, d, ts, ip_len, ksp, kdp, ports, cv->proto == 6 ? flags : 0);
     return done;
 }
 
@@ -408,10 +430,13 @@ static const char usage[] =
     "usage: flowgen --out FILE.pcap [--truth PREFIX] [--windows 10,60,300] [--packets N]\n"
     "               [--flows C] [--duration S] [--start EPOCH] [--seed N] [--snaplen N]\n"
     "               [--src-net CIDR] [--dst-net CIDR] [--src-net6 CIDR] [--dst-net6 CIDR]\n"
-    "               [--account-id A] [--interface-id ID] [--usec]\n"
+    "               [--account-id A] [--interface-id ID] [--usec] [--first-last] [--extended]\n"
     "Defaults: 100000 packets, 1000 concurrent conversations, 300 s from 1700000000,\n"
     "seed 1, 10.0.0.0/8 -> 172.16.0.0/12, 2001:db8:1::/64 -> 2001:db8:2::/64.\n"
     "--usec writes microsecond timestamps (the classic pcap magic) instead of nanoseconds.\n"
+    "--first-last: the truth's start/end are each record's first and last packet\n"
+    "(replay --first-last); --extended: the truth has version 5 and tcp-flags, type,\n"
+    "flow-direction appended (replay --local SRC-NET,SRC-NET6 --format with them).\n"
     "Truth: PREFIX.W.txt per window W, in `flowlogd replay --capture-window W` order.\n";
 
 int main(int argc, char **argv)
@@ -426,7 +451,8 @@ int main(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         }
-        if (!v && strcmp(a, "--usec") != 0) {
+        int flag = !strcmp(a, "--usec") || !strcmp(a, "--first-last") || !strcmp(a, "--extended");
+        if (!v && !flag) {
             fputs(usage, stderr);
             return 2;
         }
@@ -440,6 +466,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--start")) start = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--usec")) { usec = 1; i--; }
+        else if (!strcmp(a, "--first-last")) { first_last = 1; i--; }
+        else if (!strcmp(a, "--extended")) { extended = 1; i--; }
         else if (!strcmp(a, "--snaplen")) snaplen = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--src-net")) s4 = v;
         else if (!strcmp(a, "--dst-net")) d4 = v;

@@ -82,7 +82,8 @@ for r in $(seq 1 "$ROUNDS"); do
   until grep -q READY "$OUT/cap" 2>/dev/null; do
     kill -0 $cpid 2>/dev/null || { cat "$OUT/err"; exit 1; }; sleep 0.1; done
   res=$(inject); pps=${res##*pps=}; sent=$(echo "$res" | sed 's/.*sent=\([0-9]*\).*/\1/')
-  sleep 2.6; kill -TERM $cpid; wait $cpid || true
+  sleep 2.6; kill -TERM $cpid; crc=0; wait $cpid || crc=$?
+  [ "$crc" = 0 ] || { echo "  flowlogd capture exited $crc:"; grep -v "^STATS\|^BPFSTATS" "$OUT/err" | head -5; }
   rx1=$(stat "$H" "$E1" rx packets); tx1=$(stat "$H" "$E2" tx packets); td1=$(stat "$H" "$E2" tx dropped)
   read -r runs ns < <(sed -n 's/^BPFSTATS runs=\([0-9]*\) ns=\([0-9]*\)/\1 \2/p' "$OUT/err")
   # FLOW start end id dir action src dst sport dport proto packets bytes flags
@@ -94,7 +95,8 @@ for r in $(seq 1 "$ROUNDS"); do
     $((rx1 - rx0)) "$out" $((tx1 - tx0 + td1 - td0)) "$in"
   [ "$skip" = 0 ] || echo "  SKIPDATA lines: $skip (table too small for the flows)"
   [ $((rx1 - rx0)) = "$out" ] && [ $((tx1 - tx0 + td1 - td0)) = "$in" ] ||
-    echo "  MISMATCH: the capture's counts differ from the devices' own"
+    { echo "  MISMATCH: the capture's counts differ from the devices' own (output kept in build/bench/live-mismatch-$r.*)";
+      cp "$OUT/cap" "build/bench/live-mismatch-$r.out"; cp "$OUT/err" "build/bench/live-mismatch-$r.err"; }
   # userspace: the biggest window's drain + merge + printing, per flow line
   sed -n 's/^STATS window=[0-9]* entries=\([0-9]*\) flows=\([0-9]*\) us=\([0-9.]*\) drain_us=\([0-9.]*\)/\1 \2 \3 \4/p' "$OUT/err" |
     sort -k2 -n | tail -1 | awk '{ if ($2 > 0) printf "  userspace: %d per-CPU entries, %d flow lines in %.0f us (drain %.0f us): %.3f us per line, %.3f us of it draining\n", $1, $2, $3, $4, $3 / $2, $4 / $2 }'

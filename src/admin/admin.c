@@ -17,6 +17,7 @@
 
 #include "admin/health.h"
 #include "api/api.h"
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "store/store.h"
@@ -29,6 +30,8 @@ struct admin {
     struct api *api;
     pthread_rwlock_t token_mu; /* a reload may change the token */
     unsigned char token_hash[SHA256_DIGEST_LENGTH];
+    int (*metrics)(void *ud, struct buf *out); /* GET /metrics, or NULL */
+    void *metrics_ud;
 };
 
 /* What a route answers: an HTTP status and a JSON object (owned). */
@@ -144,6 +147,33 @@ static int authorized(struct admin *ad, const struct http_request *req)
     return ok;
 }
 
+/* GET /metrics: Prometheus's scrape (it sends the token from its
+ * credentials_file as a Bearer token). */
+static void metrics(struct admin *ad, const struct http_request *req, struct http_reply *out)
+{
+    struct buf b;
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        reply(out, admin_fail(405, "MethodNotAllowed", "/metrics answers GET"));
+        return;
+    }
+    buf_init(&b, 0);
+    if (ad->metrics(ad->metrics_ud, &b) != 0 || buf_append(&b, "", 1) != 0) {
+        buf_free(&b);
+        reply(out, admin_fail(500, "InternalError", "out of memory"));
+        return;
+    }
+    out->status = 200;
+    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    out->body_len = b.len - 1;
+    out->body = buf_steal(&b, NULL);
+}
+
+void admin_set_metrics(struct admin *ad, int (*fn)(void *ud, struct buf *out), void *ud)
+{
+    ad->metrics = fn;
+    ad->metrics_ud = ud;
+}
+
 int admin_http_quick(void *ud, const struct http_request *req)
 {
     (void)ud;
@@ -172,8 +202,10 @@ static int query_uin(const char *q, char uin[24])
     return -1;
 }
 
-void admin_http_handler(void *ud, const struct http_request *req, struct http_reply *out)
+void admin_http_handler(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                        struct http_reply *out)
 {
+    (void)ctx; /* the admin API never defers */
     struct admin *ad = ud;
     int path_known = 0;
     char uin[24];
@@ -188,6 +220,10 @@ void admin_http_handler(void *ud, const struct http_request *req, struct http_re
         reply(out, admin_fail(401, "Unauthorized",
                               "the admin API wants Authorization: Bearer <the token of "
                               "--admin-token-file>"));
+        return;
+    }
+    if (strcmp(req->path, "/metrics") == 0 && ad->metrics) {
+        metrics(ad, req, out);
         return;
     }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {

@@ -16,6 +16,7 @@
 
 struct api;
 struct admin;
+struct buf;
 
 /** The admin API over `st` (borrowed), forgetting `api`'s cached
  * credentials (borrowed; may be NULL) after a reset. `token` is copied.
@@ -26,12 +27,17 @@ struct admin *admin_new(struct store *st, struct api *api, const char *token);
  * are not affected. 0, or -1 for an empty token (the old one stays). */
 int admin_set_token(struct admin *ad, const char *token);
 
+/** Lets GET /metrics answer with what `fn` appends to `out` (Prometheus's
+ * text format; 0, or -1 on failure); without it /metrics is 404. */
+void admin_set_metrics(struct admin *ad, int (*fn)(void *ud, struct buf *out), void *ud);
+
 /** Frees it (the token wiped). NULL is fine. */
 void admin_free(struct admin *ad);
 
 /** The admin listener's handler (ud = struct admin *); it may block on
  * the store, so it runs on a worker. */
-void admin_http_handler(void *ud, const struct http_request *req, struct http_reply *out);
+void admin_http_handler(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                        struct http_reply *out);
 
 /** Whether the handler answers `req` without blocking (the health paths). */
 int admin_http_quick(void *ud, const struct http_request *req);

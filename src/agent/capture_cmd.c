@@ -318,6 +318,7 @@ int agent_capture_main(int argc, char **argv)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* a stop request must not fail a drain in progress */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
@@ -358,7 +359,8 @@ int agent_capture_main(int argc, char **argv)
                     (double)(realtime_ns() - t0) / 1000.0, (double)(t1 - t0) / 1000.0);
         done++;
         w++;
-        if (g_stop)
+        /* stopping: drain every window up to the current one, then stop */
+        if (g_stop && w > capture_window_of(c, realtime_ns()))
             break;
     }
     rc = 0;

@@ -134,4 +134,11 @@ enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, stru
 RES_ACTIONS(X)
 #undef X
 
+/** How many actions the table has, and the index (0 .. count-1) of def,
+ * for per-action arrays (metrics). */
+size_t action_count(void);
+size_t action_index(const struct action_def *def);
+/** The action at index i (i < action_count()). */
+const struct action_def *action_at(size_t i);
+
 #endif

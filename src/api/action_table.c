@@ -105,3 +105,18 @@ const struct action_def *action_find(const char *name, const char *version, int 
 {
     return action_find_in(name, version, NULL, name_known);
 }
+
+size_t action_count(void)
+{
+    return sizeof actions / sizeof actions[0];
+}
+
+size_t action_index(const struct action_def *def)
+{
+    return (size_t)(def - actions);
+}
+
+const struct action_def *action_at(size_t i)
+{
+    return &actions[i];
+}

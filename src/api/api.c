@@ -22,6 +22,7 @@
 #include "api/action.h"
 #include "api/credcache.h"
 #include "api/input.h"
+#include "api/metrics.h"
 #include "auth/auth.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -31,6 +32,7 @@
 struct api {
     struct store *store;
     struct ratelimit *rl;
+    struct api_metrics *metrics;
     _Atomic uint32_t rate; /* the default rate limit in force (api_set_rate_limit) */
     struct credcache *creds;
     struct api_config cfg;
@@ -75,6 +77,7 @@ struct api *api_new(struct store *st, const struct api_config *cfg)
     if (!a->cfg.max_query)
         a->cfg.max_query = 32u << 10;
     a->rl = rl_new(a->cfg.rate_limit, a->cfg.rate_limit);
+    a->metrics = api_metrics_new();
     atomic_store(&a->rate, a->cfg.rate_limit);
     /* 16384 entries of ~350 bytes (6 MB), 4-way: every tenant seen within
      * the TTL of a large deployment. Keys cannot change today; the TTL
@@ -102,6 +105,7 @@ void api_free(struct api *a)
     if (!a)
         return;
     rl_free(a->rl);
+    api_metrics_free(a->metrics);
     credcache_free(a->creds);
     free(a);
 }
@@ -547,6 +551,7 @@ struct api_req {
     action_finish_fn finish; /* set by api_defer: the action answers later */
     void *fstate;
     struct api_wake wake; /* set by api_defer */
+    struct http_ctx *ctx; /* the adapter's, for http_defer; NULL: cannot defer */
 };
 
 static struct actx actx_of(struct api_req *q)
@@ -577,6 +582,7 @@ static void finish_request(struct api_req *q, struct http_reply *out)
     } else {
         reply_error(out, c, &q->e, &q->w);
     }
+    api_metrics_count(q->a->metrics, c->def, q->e.id, mono_us() - q->t0);
     /* log before the params go: for v1 the action name lives in them */
     if (q->a->cfg.log_requests) {
         log_safe(c->action, act, sizeof act);
@@ -608,7 +614,7 @@ struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
     struct api_req *q = c->req;
     struct http_deferred *d;
 
-    if (!q || q->finish || !(d = http_defer(q->c.req, finish_deferred, q)))
+    if (!q || q->finish || !(d = http_defer(q->ctx, finish_deferred, q)))
         return NULL;
     q->finish = finish;
     q->fstate = state;
@@ -629,7 +635,8 @@ void api_wake(struct api_wake *w)
     http_wake(w->d);
 }
 
-void api_handle(struct api *a, const struct http_request *req, struct http_reply *out)
+void api_handle(struct api *a, const struct http_request *req, struct http_ctx *ctx,
+                struct http_reply *out)
 {
     struct api_req *q;
     struct call *c;
@@ -647,6 +654,7 @@ void api_handle(struct api *a, const struct http_request *req, struct http_reply
         return;
     }
     q->a = a;
+    q->ctx = ctx;
     q->t0 = mono_us();
     /* not time(NULL): it reads the kernel's coarse clock, up to a tick
      * behind, so a timestamp taken just after a second began would be off
@@ -701,9 +709,10 @@ enum api_err api_authenticate(struct api *a, const struct http_request *req, tim
     return rc;
 }
 
-void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out)
+void api_http_handler(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                      struct http_reply *out)
 {
-    api_handle(ud, req, out);
+    api_handle(ud, req, ctx, out);
 }
 
 int api_http_quick(void *ud, const struct http_request *req)
@@ -719,4 +728,9 @@ int api_http_quick(void *ud, const struct http_request *req)
 void api_set_rate_limit(struct api *a, uint32_t rate)
 {
     atomic_store(&a->rate, rate ? rate : API_DEFAULT_RATE_LIMIT);
+}
+
+int api_metrics(const struct api *a, struct buf *out)
+{
+    return a->metrics ? api_metrics_write(a->metrics, out) : 0;
 }

@@ -31,8 +31,11 @@ struct api;
 struct api *api_new(struct store *st, const struct api_config *cfg);
 
 /** Handles one request; fills `out` (status, type, malloc'd body). Safe to
- * call from many threads at once. */
-void api_handle(struct api *a, const struct http_request *req, struct http_reply *out);
+ * call from many threads at once. `ctx`: the http adapter's, with which a
+ * handler may defer its answer (http_defer); NULL on a worker thread or for
+ * a request made by hand, which are then answered before the call returns. */
+void api_handle(struct api *a, const struct http_request *req, struct http_ctx *ctx,
+                struct http_reply *out);
 
 /** Runs the checks of api_handle up to and including the signature
  * (transport, Action, Version, Region, Authorization, timestamp window
@@ -44,7 +47,8 @@ enum api_err api_authenticate(struct api *a, const struct http_request *req, tim
                               struct apierr *e);
 
 /** Same signature as http_handler_fn, with ud = struct api *. */
-void api_http_handler(void *ud, const struct http_request *req, struct http_reply *out);
+void api_http_handler(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                      struct http_reply *out);
 
 /** Same signature as http_quick_fn: 1 when api_handle answers `req` without
  * blocking (TC3 reads and anything refused early), so it may run on a poll
@@ -64,5 +68,10 @@ void api_forget_credentials(struct api *a);
 /** Changes the server's default rate limit (accounts without one of their
  * own) at run time, e.g. on a configuration reload. Any thread. */
 void api_set_rate_limit(struct api *a, uint32_t rate);
+
+struct buf;
+/** Appends the API's metrics (answers by service, action and code; latency
+ * histograms) in Prometheus's text format. 0, or -1 (out of memory). */
+int api_metrics(const struct api *a, struct buf *out);
 
 #endif

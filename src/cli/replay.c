@@ -7,12 +7,14 @@
 #include "base/opts.h"
 #include "base/util.h"
 #include "cli/cli.h"
-#include "flow/replay.h"
+#include "replay/replay.h"
 
 static const char replay_synopsis[] =
     "usage: flowlogd replay --pcap FILE [--capture-window SECONDS] [--format FORMAT]\n"
     "                       [--interface-id ID] [--account-id APPID] [--local CIDR[,CIDR...]]\n"
     "                       [--first-last] [--v1] [--max-flows N] [--stats]\n"
+    "                       [--vpc-id ID] [--subnet-id ID] [--instance-id ID] [--region R]\n"
+    "                       [--ccn-regions CIDR=REGION,...]\n"
     "Aggregates the capture into flow-log records (one per direction's 5-tuple and\n"
     "epoch-aligned window) and prints them to standard output.\n"
     "Exit status: 0; 1 when the capture is truncated or corrupt (reported with its byte\n"
@@ -35,6 +37,12 @@ static const struct opt replay_opts[] = {
      "flows per window the table holds; more are counted as skipped and the window says "
      "SKIPDATA"},
     {"stats", OPT_FLAG, NULL, NULL, 0, 0, 0, "a summary on standard error"},
+    {"vpc-id", OPT_STR, "ID", NULL, 0, 0, 0, "the vpc-id field"},
+    {"subnet-id", OPT_STR, "ID", NULL, 0, 0, 0, "the subnet-id field"},
+    {"instance-id", OPT_STR, "ID", NULL, 0, 0, 0, "the instance-id field"},
+    {"region", OPT_STR, "REGION", NULL, 0, 0, 0, "the region and region-id fields"},
+    {"ccn-regions", OPT_STR, "CIDR=REGION,...", NULL, 0, 0, 0,
+     "a CCN's attached VPC CIDRs and their regions (srcregionid, dstregionid)"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -81,6 +89,36 @@ int cli_replay(int argc, char **argv)
         if (*local == ',')
             local++;
     }
+    /* CIDR=REGION pairs, parsed in a copy that the region strings point into */
+    static struct flow_region_cidr regions[REPLAY_LOCAL_MAX];
+    size_t nregions = 0;
+    char *crcopy = opts_get(&o, "ccn-regions") ? strdup(opts_get(&o, "ccn-regions")) : NULL;
+    for (char *cr = crcopy; cr && *cr;) {
+        size_t n = strcspn(cr, ",");
+        char *eq = memchr(cr, '=', n);
+        int last = cr[n] == '\0';
+        cr[n] = '\0';
+        if (!eq || eq == cr || eq[1] == '\0' || nregions == REPLAY_LOCAL_MAX) {
+            fprintf(stderr, "flowlogd: --ccn-regions: CIDR=REGION pairs, at most %d\n",
+                    REPLAY_LOCAL_MAX);
+            free(crcopy);
+            return 2;
+        }
+        *eq = '\0';
+        if (flow_cidr_parse(cr, &regions[nregions]) != 0) {
+            fprintf(stderr, "flowlogd: --ccn-regions: '%s' is not a CIDR\n", cr);
+            free(crcopy);
+            return 2;
+        }
+        regions[nregions++].region = eq + 1;
+        cr = last ? cr + n : cr + n + 1;
+    }
+    ro.desc.regions = regions;
+    ro.desc.n_regions = nregions;
+    ro.desc.vpc_id = opts_get(&o, "vpc-id");
+    ro.desc.subnet_id = opts_get(&o, "subnet-id");
+    ro.desc.instance_id = opts_get(&o, "instance-id");
+    ro.desc.region = ro.desc.region_id = opts_get(&o, "region");
     ro.desc.format = &fmt;
     ro.desc.account_id = opts_get(&o, "account-id");
     ro.desc.resource_id = opts_get(&o, "interface-id");
@@ -99,6 +137,7 @@ int cli_replay(int argc, char **argv)
                 (double)st.write_cpu_ns / 1e9,
                 st.records ? (double)st.write_cpu_ns / 1e3 / (double)st.records : 0.0,
                 ro.max_flows);
+    free(crcopy);
     if (rc != 0) {
         fprintf(stderr, "flowlogd replay: %s\n", err);
         return 1;

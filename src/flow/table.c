@@ -33,6 +33,11 @@ struct flow_table {
     } skip[SKIP_SLOTS];
     size_t nskip;
     uint64_t skip_any;
+    /* flows grouped by slot for flow_table_each: (slot << 32 | entry), built
+     * on the first call after a change, only when the table holds more than
+     * one slot (the agent: one slot per watched resource) */
+    uint64_t *order;
+    int multi, order_valid;
 };
 
 /* Zeroed memory for the index and the entries, asking for transparent huge
@@ -70,7 +75,8 @@ struct flow_table *flow_table_new(size_t max_flows)
     t->max = max_flows;
     t->cells = big_alloc(cells * sizeof *t->cells);
     t->e = big_alloc(max_flows * sizeof *t->e);
-    if (!t->cells || !t->e) {
+    t->order = big_alloc(max_flows * sizeof *t->order);
+    if (!t->cells || !t->e || !t->order) {
         flow_table_free(t);
         return NULL;
     }
@@ -83,6 +89,7 @@ void flow_table_free(struct flow_table *t)
         return;
     big_free(t->cells, ((size_t)t->mask + 1) * sizeof *t->cells);
     big_free(t->e, t->max * sizeof *t->e);
+    big_free(t->order, t->max * sizeof *t->order);
     free(t);
 }
 
@@ -92,6 +99,8 @@ void flow_table_clear(struct flow_table *t)
     t->n = 0;
     t->nskip = 0;
     t->skip_any = 0;
+    t->multi = 0;
+    t->order_valid = 0;
 }
 
 size_t flow_table_count(const struct flow_table *t)
@@ -182,6 +191,9 @@ static inline struct flow_entry *lookup_h(struct flow_table *t, const struct flo
     }
     if (t->n == t->max)
         return NULL;
+    if (t->n && k->slot != t->e[0].k.slot)
+        t->multi = 1;
+    t->order_valid = 0;
     struct flow_entry *e = &t->e[t->n++];
     e->k = *k;
     memset(&e->v, 0, sizeof e->v);
@@ -273,14 +285,45 @@ int flow_table_merge(struct flow_table *t, const struct flow_key *k, const struc
     return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 int flow_table_each(const struct flow_table *t, uint32_t slot,
                     int (*fn)(void *arg, const struct flow_key *k, const struct flow_val *v),
                     void *arg)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        const struct flow_entry *e = &t->e[i];
-        if (e->k.slot != slot)
-            continue;
+    if (!t->multi) { /* one slot (replay, or one resource): every entry or none */
+        if (t->n == 0 || t->e[0].k.slot != slot)
+            return 0;
+        for (size_t i = 0; i < t->n; i++) {
+            int rc = fn(arg, &t->e[i].k, &t->e[i].v);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    if (!t->order_valid) { /* the grouping is a cache: building it changes no flow */
+        struct flow_table *w = (struct flow_table *)t;
+        for (size_t i = 0; i < t->n; i++)
+            w->order[i] = (uint64_t)t->e[i].k.slot << 32 | (uint32_t)i;
+        qsort(w->order, t->n, sizeof *w->order, cmp_u64);
+        w->order_valid = 1;
+    }
+    /* the first (slot, 0) at or after slot << 32 */
+    size_t lo = 0, hi = t->n;
+    uint64_t want = (uint64_t)slot << 32;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->order[mid] < want)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < t->n && (uint32_t)(t->order[i] >> 32) == slot; i++) {
+        const struct flow_entry *e = &t->e[(uint32_t)t->order[i]];
         int rc = fn(arg, &e->k, &e->v);
         if (rc)
             return rc;

@@ -107,6 +107,11 @@ struct http_deferred {
     struct hreq *r;
 };
 
+/** What a handler on a poll thread gets for http_defer (see http.h). */
+struct http_ctx {
+    struct hreq *r;
+};
+
 /** Per-request state; *req_cls in MHD's callbacks. */
 struct hreq {
     struct hreq *next; /* queue link */
@@ -121,6 +126,7 @@ struct hreq {
     int dispatched;      /* counted in srv->pending */
     http_finish_fn finish; /* set by http_defer */
     void *finish_arg;
+    struct http_ctx ctx;           /* .r = this request, for a handler on the poll thread */
     struct http_deferred deferred; /* .r = this request, once deferred */
     atomic_int phase;    /* enum phase */
     struct http_request req;
@@ -375,10 +381,11 @@ static void finish_request(struct hreq *r)
 }
 
 /* Runs the handler with a zeroed reply. */
-static void run_handler(struct http_server *s, struct hreq *r)
+/* ctx: &r->ctx on the poll thread (the handler may defer), NULL on a worker. */
+static void run_handler(struct http_server *s, struct hreq *r, struct http_ctx *ctx)
 {
     memset(&r->reply, 0, sizeof r->reply);
-    s->fn(s->ud, &r->req, &r->reply);
+    s->fn(s->ud, &r->req, ctx, &r->reply);
 }
 
 /* Queues r->reply on the connection; the reply body passes to MHD. */
@@ -437,9 +444,8 @@ static enum MHD_Result refuse(struct MHD_Connection *c, unsigned status)
  * handler deferred it (the connection is suspended then). */
 static enum MHD_Result answer_here(struct http_server *s, struct hreq *r, struct MHD_Connection *c)
 {
-    r->req.deferrable = r; /* on the poll thread: the handler may defer */
-    run_handler(s, r);
-    r->req.deferrable = NULL;
+    r->ctx.r = r; /* on the poll thread: the handler may defer */
+    run_handler(s, r, &r->ctx);
     if (r->finish)
         return MHD_YES;
     atomic_store_explicit(&r->phase, PH_REPLIED, memory_order_relaxed);
@@ -481,10 +487,9 @@ static int suspend(struct http_server *s, struct hreq *r)
     return 1;
 }
 
-struct http_deferred *http_defer(const struct http_request *req, http_finish_fn finish,
-                                 void *arg)
+struct http_deferred *http_defer(struct http_ctx *ctx, http_finish_fn finish, void *arg)
 {
-    struct hreq *r = req->deferrable;
+    struct hreq *r = ctx ? ctx->r : NULL;
 
     /* stopping: the handler waits for its work on this thread instead */
     if (!r || r->finish || !finish || !suspend(r->srv, r))
@@ -803,7 +808,7 @@ static void *worker_main(void *arg)
             s->tail = NULL;
         pthread_mutex_unlock(&s->mu);
 
-        run_handler(s, r);
+        run_handler(s, r, NULL);
         resume(s, r, PH_REPLIED); /* the reply is published first */
     }
     return NULL;
@@ -1087,4 +1092,15 @@ void http_stop(struct http_server *s)
 
     MHD_stop_daemon(s->daemon);
     server_free(s);
+}
+
+unsigned http_open_connections(struct http_server *s)
+{
+    unsigned n;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    n = s->open_conns;
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }

@@ -19,8 +19,7 @@ struct http_header {
     const char *value;
 };
 
-/** One request. Every pointer is borrowed and valid only during the handler.
- * A request made by hand (tests, fuzzing) must be zeroed first. */
+/** One request. Every pointer is borrowed and valid only during the handler. */
 struct http_request {
     const char *method;    /* "GET", "POST", ... */
     const char *path;      /* raw path, without the query: "/" */
@@ -31,7 +30,6 @@ struct http_request {
     size_t body_len;
     int body_too_large;    /* 1 if the body passed max_body: body is then empty */
     const char *client_ip; /* textual peer address */
-    void *deferrable;      /* the adapter's, while http_defer may be used; else NULL */
 };
 
 /** What the handler answers. The handler sets every field; `body` must be
@@ -48,7 +46,14 @@ struct http_reply {
     size_t nextra;
 };
 
-typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_reply *out);
+/** The adapter's side of one request, handed to the handler for http_defer:
+ * non-NULL only while the handler runs on a poll thread (a `quick`
+ * request); NULL on a worker. A caller that makes a request by hand (tests,
+ * fuzzing) passes NULL. */
+struct http_ctx;
+
+typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                                struct http_reply *out);
 
 /** Whether the handler answers `req` without blocking (same `ud`). */
 typedef int (*http_quick_fn)(void *ud, const struct http_request *req);
@@ -63,13 +68,12 @@ struct http_deferred;
  * the handler returns at once (its `out` is ignored) and the connection is
  * suspended. Exactly once, from any thread, the waited-for work calls
  * http_wake(d); then finish(arg, out) runs on the connection's poll thread
- * and makes the reply. `req` stays valid until finish returns. finish also
- * runs, and its reply is dropped, if the client left meanwhile. NULL when
- * the request cannot be deferred (the handler runs on a worker, was
- * deferred already, or the server is stopping): the handler must then
- * answer itself. */
-struct http_deferred *http_defer(const struct http_request *req, http_finish_fn finish,
-                                 void *arg);
+ * and makes the reply. The request stays valid until finish returns.
+ * finish also runs, and its reply is dropped, if the client left meanwhile.
+ * NULL when the request cannot be deferred (ctx is NULL: a worker or a
+ * request made by hand; deferred already; or the server is stopping): the
+ * handler must then answer itself. */
+struct http_deferred *http_defer(struct http_ctx *ctx, http_finish_fn finish, void *arg);
 
 /** Lets a deferred request be finished (see http_defer). d must not be used
  * afterwards. */
@@ -109,6 +113,9 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
 
 /** The port actually bound (useful with port 0). */
 unsigned short http_port(const struct http_server *s);
+
+/** Connections open now (for metrics). */
+unsigned http_open_connections(struct http_server *s);
 
 /** Case-insensitive header lookup; NULL if absent. */
 const char *http_header(const struct http_request *req, const char *name);

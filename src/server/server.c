@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "admin/state.h"
 #include "admin/health.h"
 #include "api/api.h"
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
 #include "console/console.h"
@@ -95,6 +98,10 @@ static const char *const cli_only[] = {"config", "check-config", "print-config",
 /* The running server's state the routes and the reload share. */
 struct srv {
     struct api *api;
+    struct store *store;
+    struct http_server *http, *https;
+    const char *data_dir; /* the SQLite store's, or NULL */
+    uint64_t started_us;
     pthread_rwlock_t cors_mu;
     char *cors; /* ",a,b," or NULL (none); under cors_mu */
     const struct opts *started; /* the options the server started with */
@@ -226,14 +233,15 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
 /* The public listener's routes: a CORS preflight, the health paths, the
  * console's files, else the API; an allowed origin is named on every
  * answer. */
-static void route(void *ud, const struct http_request *req, struct http_reply *out)
+static void route(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                  struct http_reply *out)
 {
     struct srv *sv = ud;
     out->nextra = 0;
     if (cors(sv, req, out, 0))
         return;
     if (!health_reply(req, out) && !console_reply(req, out))
-        api_http_handler(sv->api, req, out);
+        api_http_handler(sv->api, req, ctx, out);
     (void)cors(sv, req, out, 1);
 }
 
@@ -242,6 +250,82 @@ static int route_quick(void *ud, const struct http_request *req)
     struct srv *sv = ud;
     return health_path(req) || console_path(req) || strcmp(req->method, "OPTIONS") == 0 ||
            api_http_quick(sv->api, req);
+}
+
+static int put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int put(struct buf *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    return n < 0 || (size_t)n >= sizeof line ? -1 : buf_append(b, line, (size_t)n);
+}
+
+/* The process's metrics in Prometheus's text format (served by the admin
+ * listener at /metrics): build info, uptime, open connections, the API's
+ * answers and latency (api_metrics), the store's commits and WAL. */
+static int write_metrics(struct srv *sv, struct buf *b)
+{
+    int bad = 0;
+    bad |= put(b, "# HELP flowlogd_build_info The running build.\n"
+                  "# TYPE flowlogd_build_info gauge\n"
+                  "flowlogd_build_info{version=\"%s\"} 1\n",
+               FLOWLOGD_VERSION);
+    bad |= put(b, "# HELP flowlogd_uptime_seconds Seconds since the server started.\n"
+                  "# TYPE flowlogd_uptime_seconds gauge\n"
+                  "flowlogd_uptime_seconds %.3f\n",
+               (double)(mono_us() - sv->started_us) / 1e6);
+    bad |= put(b, "# HELP flowlogd_open_connections Connections open now, by listener.\n"
+                  "# TYPE flowlogd_open_connections gauge\n");
+    if (sv->http)
+        bad |= put(b, "flowlogd_open_connections{listener=\"http\"} %u\n",
+                   http_open_connections(sv->http));
+    if (sv->https)
+        bad |= put(b, "flowlogd_open_connections{listener=\"https\"} %u\n",
+                   http_open_connections(sv->https));
+    bad |= api_metrics(sv->api, b);
+    if (sv->data_dir) {
+        struct store_sqlite_info k;
+        char wal[4200];
+        struct stat sb;
+        store_sqlite_info(sv->store, &k);
+        bad |= put(b, "# HELP flowlogd_store_commits_total Write transactions the store's writer "
+                      "committed (group commits).\n"
+                      "# TYPE flowlogd_store_commits_total counter\n"
+                      "flowlogd_store_commits_total %llu\n"
+                      "# HELP flowlogd_store_jobs_total Writes those commits carried (jobs / "
+                      "commits is the mean batch).\n"
+                      "# TYPE flowlogd_store_jobs_total counter\n"
+                      "flowlogd_store_jobs_total %llu\n",
+                   (unsigned long long)k.commits, (unsigned long long)k.jobs);
+        bad |= put(b, "# HELP flowlogd_store_checkpoints_total The tuned engine's checkpoint "
+                      "work, by kind.\n"
+                      "# TYPE flowlogd_store_checkpoints_total counter\n"
+                      "flowlogd_store_checkpoints_total{kind=\"pass\"} %llu\n"
+                      "flowlogd_store_checkpoints_total{kind=\"restart\"} %llu\n"
+                      "flowlogd_store_checkpoints_total{kind=\"valve\"} %llu\n"
+                      "flowlogd_store_checkpoints_total{kind=\"failed\"} %llu\n",
+                   (unsigned long long)k.ckpt_runs, (unsigned long long)k.ckpt_restarts,
+                   (unsigned long long)k.ckpt_valves, (unsigned long long)k.ckpt_failed);
+        snprintf(wal, sizeof wal, "%s/flowlogd.db-wal", sv->data_dir);
+        bad |= put(b, "# HELP flowlogd_store_wal_bytes The SQLite WAL file's size now.\n"
+                      "# TYPE flowlogd_store_wal_bytes gauge\n"
+                      "flowlogd_store_wal_bytes %lld\n"
+                      "# HELP flowlogd_store_wal_ceiling_bytes The WAL's ceiling (0: none).\n"
+                      "# TYPE flowlogd_store_wal_ceiling_bytes gauge\n"
+                      "flowlogd_store_wal_ceiling_bytes %lld\n",
+                   stat(wal, &sb) == 0 ? (long long)sb.st_size : 0LL, k.wal_ceiling);
+    }
+    return bad ? -1 : 0;
+}
+
+/* The admin listener's GET /metrics. */
+static int srv_metrics(void *ud, struct buf *out)
+{
+    return write_metrics(ud, out);
 }
 
 /* The watchdog's liveness probe: a read through the store answers (a
@@ -477,6 +561,9 @@ int server_main(int argc, char **argv)
         goto done;
     }
     sv.api = api;
+    sv.store = st;
+    sv.data_dir = opts_get(&o, "data");
+    sv.started_us = mono_us();
     if (admin_token_file) {
         char *token = admin_read_token(admin_token_file, err, sizeof err);
         if (!token) {
@@ -490,6 +577,7 @@ int server_main(int argc, char **argv)
             log_error("out of memory");
             goto done;
         }
+        admin_set_metrics(admin, srv_metrics, &sv);
     }
     /* --init: before any listener, so nothing is served (and /readyz is
      * not 200) until the files are in */
@@ -535,6 +623,8 @@ int server_main(int argc, char **argv)
             goto done;
         }
     }
+    sv.http = http;
+    sv.https = https;
     if (admin) {
         /* the admin API: its own server, handler and (small) worker pool */
         struct http_config acfg_http = hcfg;

@@ -33,6 +33,8 @@ int sink_id_ok(const char *id)
     return 1;
 }
 
+/* Creates path and its missing parents. 1 when the last component was
+ * made now, 0 when it existed, -1 on error. */
 static int mkdir_p(const char *path)
 {
     char tmp[4096];
@@ -47,7 +49,9 @@ static int mkdir_p(const char *path)
                 return -1;
             *p = '/';
         }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    if (mkdir(tmp, 0755) == 0)
+        return 1;
+    return errno == EEXIST ? 0 : -1;
 }
 
 static int fsync_dir(const char *path)
@@ -87,7 +91,9 @@ static int files_write(struct sink *s, const struct sink_window *w, char *err, s
         snprintf(err, errlen, "records directory path too long");
         return -1;
     }
-    if (mkdir_p(dir) != 0) {
+    int made = mkdir_p(dir);
+    /* a new flow log's directory: its entry in the parent is made durable too */
+    if (made < 0 || (made == 1 && fsync_dir(f->dir) != 0)) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
@@ -138,7 +144,7 @@ static const struct sink_ops files_ops = {.write = files_write, .close = files_c
 
 struct sink *sink_files_open(const char *dir, char *err, size_t errlen)
 {
-    if (mkdir_p(dir) != 0) {
+    if (mkdir_p(dir) < 0) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return NULL;
     }

@@ -298,10 +298,11 @@ static int field_check(struct parser *p, json_t *o, const char *where, const str
         {
             char list[128] = "";
             size_t n = 0;
-            for (size_t c = 0; f->choices[c]; c++)
-                n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s",
-                                      c == 0 ? "" : f->choices[c + 1] ? ", " : " or ",
-                                      f->choices[c]);
+            for (size_t c = 0; f->choices[c] && n < sizeof list; c++) {
+                int k = snprintf(list + n, sizeof list - n, "%s%s",
+                                 c == 0 ? "" : f->choices[c + 1] ? ", " : " or ", f->choices[c]);
+                n = k < 0 ? sizeof list : n + (size_t)k;
+            }
             return fail(p, "%s: %s must be %s", where, f->key, list);
         }
     case F_REGION:

@@ -146,7 +146,7 @@ static int call(const char *method, const char *path, const char *body, size_t l
     req.body_len = too_large ? 0 : len;
     req.body_too_large = too_large;
     req.client_ip = "127.0.0.1";
-    admin_http_handler(g_admin, &req, &out);
+    admin_http_handler(g_admin, &req, NULL, &out); /* never deferred: no context */
     st = out.status;
     FUZZ_CHECK(out.body != NULL);
     if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {

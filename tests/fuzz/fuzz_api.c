@@ -515,7 +515,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     }
 
     memset(&out, 0, sizeof out);
-    api_handle(g_api, &req, &out);
+    api_handle(g_api, &req, NULL, &out);
     if (g_verbose)
         fprintf(stderr, "mode %d %s -> %d %.*s\n", mode, req.method, out.status,
                 (int)(out.body_len < 600 ? out.body_len : 600), out.body ? out.body : "");

@@ -290,7 +290,13 @@ describe("serve: stopping", () => {
           })()
         );
       }
-      await new Promise((r) => setTimeout(r, 150 + 100 * round));
+      // stop while creates are flowing: once the first is answered (a loaded
+      // machine, or the PostgreSQL store's extra hops, can take longer than any
+      // fixed delay), then a little later each round
+      for (const t0 = Date.now(); created.length === 0 && !lastErr && Date.now() - t0 < 30000; ) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 50 + 100 * round));
       const info = await srv.stop("SIGTERM", 8000);
       stopped = true;
       await Promise.all(loops);

@@ -154,7 +154,7 @@ describe("configuration file, environment, flags", () => {
 describe("SIGHUP", () => {
   test("reloads log format and rate limit; a bad file is refused and the old configuration stays", async () => {
     const dir = h.tmpDir("hup");
-    const acct = h.createAccount(path.join(dir, "data"));
+    const acct = h.createAccount(path.join(dir, "data"), { sqlite: true }) /* the configuration names a data directory */;
     const conf = path.join(dir, "f.conf");
     fs.writeFileSync(conf, `[serve]\nlisten = 127.0.0.1:0\ndata = ${dir}/data\nrate-limit = 1000\n`);
     const s = await serve(["--config", conf]);
@@ -210,7 +210,7 @@ describe("SIGHUP", () => {
 describe("CORS", () => {
   test("an allowed origin gets the preflight and its name on answers; others get neither", async () => {
     const dir = h.tmpDir("cors");
-    const acct = h.createAccount(path.join(dir, "data"));
+    const acct = h.createAccount(path.join(dir, "data"), { sqlite: true }) /* the configuration names a data directory */;
     const s = await serve(["--listen", "127.0.0.1:0", "--data", `${dir}/data`, "--cors-origins", "http://app.example, http://other.example"]);
     try {
       const pre = await request(s.port, {

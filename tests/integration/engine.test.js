@@ -22,7 +22,7 @@ const engineOf = async (srv) => {
   return null;
 };
 
-describe("serve --sqlite-engine", () => {
+describe("serve --sqlite-engine", { skip: h.TEST_STORE ? "the SQLite engines; this run is on PostgreSQL" : false }, () => {
   test("the log names the engine: $FLOWLOGD_SQLITE_ENGINE, else tuned", async () => {
     const dataDir = h.tmpDir("engine-default");
     const srv = await h.startServer({ dataDir });

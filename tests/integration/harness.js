@@ -82,9 +82,13 @@ function storeUrlFor(dir) {
   return `${TEST_STORE}${TEST_STORE.includes("?") ? "&" : "?"}schema=${name}`;
 }
 
+/** The subcommands whose --data names the store (cert, records and replay
+ * read and write files in DIR and keep it). */
+const STORE_COMMANDS = new Set(["serve", "account", "key", "inventory", "check"]);
+
 /** argv with every `--data DIR` turned into `--store URL` on PostgreSQL runs. */
 function mapStoreArgs(argv) {
-  if (!TEST_STORE) return argv;
+  if (!TEST_STORE || !STORE_COMMANDS.has(argv[0])) return argv;
   const out = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--data" && i + 1 < argv.length) {
@@ -266,18 +270,18 @@ function parseJsonOutput(s) {
 }
 
 /** Runs the CLI, asserts exit 0 and JSON output, returns the parsed JSON. */
-function cliJson(args) {
-  const r = cli(args);
+function cliJson(args, opts) {
+  const r = cli(args, opts);
   assert.equal(r.status, 0, `flowlogd ${args.join(" ")} exited ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   assert.ok(r.json !== undefined, `flowlogd ${args.join(" ")} printed no JSON: ${r.stdout}`);
   return r.json;
 }
 
 /** `account create`: {AppId, Uin, SecretId, SecretKey} (Uin as a string). */
-function createAccount(dataDir, { quota } = {}) {
+function createAccount(dataDir, { quota, sqlite = false } = {}) {
   const args = ["account", "create", "--data", dataDir];
   if (quota !== undefined) args.push("--flowlog-quota", String(quota));
-  const a = cliJson(args);
+  const a = cliJson(args, { sqlite });
   for (const k of ["AppId", "Uin", "SecretId", "SecretKey"]) {
     assert.ok(a[k] !== undefined && a[k] !== "", `account create output lacks ${k}: ${JSON.stringify(a)}`);
   }

@@ -95,6 +95,41 @@ describe("flowlogd replay equals flowgen's ground truth", () => {
     assert.match(r.stdout, /^2 - - 192\.0\.2\./m);
   });
 
+  test("first/last packet as start/end, and tcp-flags, type, flow-direction (version 5)", () => {
+    const p = flowgen("ext", ["--packets", "20000", "--flows", "300", "--windows", "10,60", "--first-last", "--extended", ...IDS]);
+    for (const w of [10, 60]) {
+      const r = replay(p, ["--capture-window", String(w), "--first-last", "--local", "10.0.0.0/8,2001:db8:1::/64",
+        "--format", "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags type flow-direction", ...IDS]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, truth("ext", w));
+    }
+    const lines = truth("ext", 60).trim().split("\n").map((l) => l.split(" "));
+    assert.ok(lines.some((f) => f[14] === "19"), "a server side: SYN-ACK + FIN");
+    assert.ok(lines.some((f) => f[14] === "3"), "a client side: SYN + FIN");
+    assert.ok(lines.some((f) => f[10] !== f[11] && Number(f[10]) % 60 !== 0), "first/last, not the window");
+  });
+
+  test("the CCN line: regions from the attached CIDRs, '-' ports for ICMP, same counts as the ENI line", () => {
+    const r = replay(pcap, ["--capture-window", "60", "--format", "ccn", "--interface-id", "ccn-2y7cs5jl",
+      "--region", "ap-guangzhou", "--ccn-regions", "10.0.0.0/8=ap-guangzhou,172.16.0.0/12=ap-beijing,2001:db8:1::/64=ap-shanghai"]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = r.stdout.trim().split("\n").map((l) => l.split(" "));
+    const want = truth("mix", 60).trim().split("\n").map((l) => l.split(" "));
+    assert.equal(got.length, want.length);
+    const region = (a) => (a.startsWith("10.") ? "ap-guangzhou" : a.startsWith("172.") ? "ap-beijing"
+      : a.startsWith("2001:db8:1:") ? "ap-shanghai" : "-");
+    got.forEach((f, i) => {
+      const w = want[i];
+      assert.deepEqual([f[0], f[1], f[2]], ["2", "ap-guangzhou", "ccn-2y7cs5jl"]);
+      assert.deepEqual([f[3], f[4], f[7], f[10], f[11], f[12], f[13]], [w[3], w[4], w[7], w[8], w[9], w[10], w[11]]);
+      const ported = w[7] === "6" || w[7] === "17";
+      assert.deepEqual([f[5], f[6]], ported ? [w[5], w[6]] : ["-", "-"]);
+      assert.deepEqual([f[8], f[9]], [region(f[3]), region(f[4])]);
+    });
+    const bad = replay(pcap, ["--ccn-regions", "10.0.0.0/8"]);
+    assert.equal(bad.status, 2);
+  });
+
   test("sparse traffic: the empty windows between packets say NODATA", () => {
     const p = flowgen("sparse", ["--packets", "40", "--flows", "3", "--duration", "600", "--windows", "2,30", ...IDS]);
     for (const w of [2, 30]) {
@@ -120,6 +155,102 @@ describe("flowlogd replay equals flowgen's ground truth", () => {
       assert.ok(keys.has(f.slice(0, 8).concat(f.slice(10, 12)).join(" ")), l);
     }
   });
+});
+
+describe("link types: the same packets framed differently give the same records", () => {
+  let buf, offs;
+  before(() => {
+    flowgen("link", ["--packets", "4000", "--flows", "60", "--windows", "60", ...IDS]);
+    buf = fs.readFileSync(path.join(dir, "link.pcap"));
+    offs = recordOffsets(buf);
+  });
+  /** Rewrites every frame with fn(ethernetFrame) -> new frame, and the link type. */
+  function reframe(name, linktype, fn) {
+    const parts = [Buffer.from(buf.subarray(0, 24))];
+    parts[0].writeUInt32LE(linktype, 20);
+    for (const off of offs) {
+      const cap = buf.readUInt32LE(off + 8), orig = buf.readUInt32LE(off + 12);
+      const f = fn(buf.subarray(off + 16, off + 16 + cap));
+      const rh = Buffer.from(buf.subarray(off, off + 16));
+      rh.writeUInt32LE(f.length, 8);
+      rh.writeUInt32LE(orig - cap + f.length, 12);
+      parts.push(rh, f);
+    }
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, Buffer.concat(parts));
+    return p;
+  }
+  const cases = {
+    "raw IP (101)": [101, (f) => f.subarray(14)],
+    "Linux cooked (113)": [113, (f) => {
+      const h = Buffer.alloc(16);
+      h.writeUInt16BE(0, 0); h.writeUInt16BE(1, 2); h.writeUInt16BE(6, 4);
+      f.copy(h, 14, 12, 14); // protocol = the EtherType
+      return Buffer.concat([h, f.subarray(14)]);
+    }],
+    "Linux cooked v2 (276)": [276, (f) => {
+      const h = Buffer.alloc(20);
+      f.copy(h, 0, 12, 14);
+      h.writeUInt32BE(2, 4); h.writeUInt16BE(1, 8); h[11] = 6;
+      return Buffer.concat([h, f.subarray(14)]);
+    }],
+    "Ethernet with a VLAN tag": [1, (f) => Buffer.concat([f.subarray(0, 12), Buffer.from([0x81, 0, 0, 42]), f.subarray(12)])],
+  };
+  test("pcapng (nanosecond resolution): same records; a truncated block is reported at its start", () => {
+    const blocks = [];
+    const block = (type, body) => {
+      const pad = (4 - (body.length % 4)) % 4;
+      const len = 12 + body.length + pad;
+      const b = Buffer.alloc(len);
+      b.writeUInt32LE(type, 0); b.writeUInt32LE(len, 4);
+      body.copy(b, 8);
+      b.writeUInt32LE(len, len - 4);
+      return b;
+    };
+    const shb = Buffer.alloc(16);
+    shb.writeUInt32LE(0x1a2b3c4d, 0); shb.writeUInt16LE(1, 4); shb.writeUInt16LE(0, 6);
+    shb.writeBigInt64LE(-1n, 8);
+    blocks.push(block(0x0a0d0d0a, shb));
+    const idb = Buffer.alloc(16);
+    idb.writeUInt16LE(1, 0); idb.writeUInt32LE(65535, 4);
+    idb.writeUInt16LE(9, 8); idb.writeUInt16LE(1, 10); idb[12] = 9; // if_tsresol = 10^-9
+    blocks.push(block(1, Buffer.concat([idb, Buffer.alloc(4)]))); // opt_endofopt
+    const starts = [];
+    let pos = blocks.reduce((a, b) => a + b.length, 0);
+    for (const off of offs) {
+      const sec = BigInt(buf.readUInt32LE(off)), ns = BigInt(buf.readUInt32LE(off + 4));
+      const cap = buf.readUInt32LE(off + 8), orig = buf.readUInt32LE(off + 12);
+      const ts = sec * 1000000000n + ns;
+      const h = Buffer.alloc(20);
+      h.writeUInt32LE(0, 0); h.writeUInt32LE(Number(ts >> 32n), 4);
+      h.writeUInt32LE(Number(ts & 0xffffffffn), 8); h.writeUInt32LE(cap, 12); h.writeUInt32LE(orig, 16);
+      const b = block(6, Buffer.concat([h, buf.subarray(off + 16, off + 16 + cap)]));
+      starts.push(pos);
+      pos += b.length;
+      blocks.push(b);
+    }
+    const ng = Buffer.concat(blocks);
+    const p = path.join(dir, "link.pcapng");
+    fs.writeFileSync(p, ng);
+    let r = replay(p, ["--capture-window", "60", ...IDS]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, truth("link", 60));
+    const at = starts[2500];
+    const cut = path.join(dir, "cut.pcapng");
+    fs.writeFileSync(cut, ng.subarray(0, at + 30));
+    r = replay(cut, ["--capture-window", "60", ...IDS]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`at byte ${at}\\b`));
+  });
+
+  for (const [label, [lt, fn]] of Object.entries(cases)) {
+    test(label, () => {
+      const p = reframe(`link-${lt}-${label.length}.pcap`, lt, fn);
+      const r = replay(p, ["--capture-window", "60", ...IDS]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, truth("link", 60));
+    });
+  }
 });
 
 describe("flowlogd replay on a broken capture", () => {

@@ -359,6 +359,34 @@ test("a full table skips, counts what it skipped and says SKIPDATA", T, async (t
   }
 });
 
+test("a capture killed without cleanup is replaced by the next one, which counts exactly", T, async (t) => {
+  if (maybeSkip(t)) return;
+  setup(false);
+  try {
+    const sink = await startSink(NS.vm2, A.vm2);
+    const first = startCapture();
+    await first.ready;
+    const gone = new Promise((r) => first.p.on("exit", r));
+    first.p.kill("SIGKILL"); // no detach: its filters stay attached
+    await gone;
+    const filters = () => inNs(NS.host, "tc", ["filter", "show", "dev", DEV.vm1, "ingress"])
+      .split("\n").filter((l) => / bpf .*handle /.test(l));
+    assert.equal(filters().length, 1, "the killed capture's filter is still there");
+    const cap = startCapture();
+    await cap.ready;
+    assert.equal(filters().length, 1, "replaced, not added to");
+    py(NS.vm1, "udp", A.vm1, 4100, A.vm2, 5000, 7, 100);
+    const lines = await stopCapture(cap);
+    sink.kill();
+    const got = flows(lines);
+    assert.deepEqual(got.get(`eni-1 out ACCEPT ${A.vm1} ${A.vm2} 4100 5000 17`), { packets: 7, bytes: 896 });
+    assert.deepEqual(got.get(`eni-2 in ACCEPT ${A.vm1} ${A.vm2} 4100 5000 17`), { packets: 7, bytes: 896 });
+  } finally {
+    killChildren();
+    teardown();
+  }
+});
+
 test("capture refuses clearly where it cannot run", (t) => {
   if (maybeSkip(t)) return;
   const r = spawnSync(BIN, ["capture", "--netns", `${P}nosuch`, "--watch", "x=eni-1"], { encoding: "utf8" });

@@ -81,7 +81,8 @@ function createBody(acct, eni) {
 /** The CLI in a process of its own, without blocking the load: {status, stdout, stderr}. */
 function cliAsync(args) {
   return new Promise((resolve) => {
-    const p = spawn(process.env.FLOWLOGD_BIN, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // (--data becomes --store on PostgreSQL runs, as for every store command)
+    const p = spawn(process.env.FLOWLOGD_BIN, h.mapStoreArgs(args), { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     p.stdout.on("data", (c) => (out += c));

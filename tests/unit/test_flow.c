@@ -577,6 +577,110 @@ static void test_many_flows_distinct(void **state)
     flow_table_free(t);
 }
 
+/* Many slots interleaved: each(slot) gives exactly the slot's flows, in the
+ * order they were first seen, also after more inserts and a clear. */
+struct order_ctx {
+    uint32_t slot;
+    long last, n;
+};
+
+static int check_order(void *arg, const struct flow_key *k, const struct flow_val *v)
+{
+    struct order_ctx *c = arg;
+    (void)v;
+    assert_int_equal(k->slot, c->slot);
+    assert_true((long)k->sport > c->last);
+    c->last = k->sport;
+    c->n++;
+    return 0;
+}
+
+static void test_each_by_slot(void **state)
+{
+    (void)state;
+    struct flow_table *t = flow_table_new(60000);
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t i = 0; i < 50000; i++) {
+            struct flow_key k = key4("10.0.0.1", "10.0.0.2", 17, (uint16_t)i, 53);
+            k.slot = (i * 7919u) % 1000 + 5;
+            if (round < 2 || i % 2)
+                assert_int_equal(flow_table_add(t, &k, 100, 0, i), 0);
+        }
+        long total = 0;
+        for (uint32_t s = 0; s < 1010; s++) {
+            struct order_ctx c = {.slot = s, .last = -1};
+            flow_table_each(t, s, check_order, &c);
+            if (s < 5 || s >= 1005)
+                assert_int_equal(c.n, 0);
+            total += c.n;
+        }
+        assert_int_equal(total, round < 2 ? 50000 : 25000);
+        if (round == 1)
+            flow_table_clear(t);
+    }
+    flow_table_free(t);
+}
+
+/* flow_table_add_batch == flow_table_add one by one: same flows in the same
+ * order, same counters, same skips (a table that fills up mid-batch). */
+static int collect(void *arg, const struct flow_key *k, const struct flow_val *v)
+{
+    struct buf *b = arg;
+    return buf_append(b, k, sizeof *k) || buf_append(b, v, sizeof *v);
+}
+
+static void test_batch_equals_single(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    static struct flow_pkt p[N];
+    uint64_t x = 99;
+    for (int i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        memset(&p[i], 0, sizeof p[i]);
+        p[i].k = key4("10.1.0.1", "10.2.0.2", (x >> 60) & 1 ? 6 : 17, (uint16_t)((x >> 20) % 700),
+                      53);
+        p[i].k.slot = (uint32_t)(x >> 40) % 3;
+        p[i].ip_bytes = 40 + (uint32_t)(x >> 50) % 1400;
+        p[i].tcp_flags = (uint32_t)(x >> 8) & 0x3f;
+        p[i].ts_ns = 1000 + (uint64_t)i;
+    }
+    for (size_t cap = 100; cap <= 4000; cap *= 40) { /* 100: overflows; 4000: fits */
+        struct flow_table *a = flow_table_new(cap), *b = flow_table_new(cap);
+        size_t skipped_a = 0;
+        for (int i = 0; i < N; i++)
+            skipped_a += flow_table_add(a, &p[i].k, p[i].ip_bytes, p[i].tcp_flags, p[i].ts_ns) != 0;
+        size_t skipped_b = 0;
+        for (int i = 0; i < N;) { /* uneven batch sizes */
+            size_t m = (size_t)(1 + (i * 7) % 300);
+            if (m > (size_t)(N - i))
+                m = (size_t)(N - i);
+            skipped_b += flow_table_add_batch(b, p + i, m);
+            i += (int)m;
+        }
+        assert_int_equal(skipped_a, skipped_b);
+        assert_int_equal(flow_table_count(a), flow_table_count(b));
+        for (uint32_t s = 0; s < 3; s++) {
+            struct buf ba, bb;
+            buf_init(&ba, 0);
+            buf_init(&bb, 0);
+            flow_table_each(a, s, collect, &ba);
+            flow_table_each(b, s, collect, &bb);
+            assert_int_equal(ba.len, bb.len);
+            assert_memory_equal(ba.data, bb.data, ba.len);
+            assert_int_equal(flow_table_skipped(a, s), flow_table_skipped(b, s));
+            buf_free(&ba);
+            buf_free(&bb);
+        }
+        if (cap == 100)
+            assert_true(skipped_a > 0);
+        else
+            assert_int_equal(skipped_a, 0);
+        flow_table_free(a);
+        flow_table_free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -593,6 +697,8 @@ int main(void)
         cmocka_unit_test(test_traffic_type),
         cmocka_unit_test(test_parser),
         cmocka_unit_test(test_many_flows_distinct),
+        cmocka_unit_test(test_batch_equals_single),
+        cmocka_unit_test(test_each_by_slot),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }

@@ -74,12 +74,14 @@ static char *dup_bytes(const char *p, size_t n)
 
 /* /slow sleeps; /rawq and /rawbody answer the raw query or body; /status/404
  * answers an empty 404; anything else is echoed as JSON. */
-static void echo_handler(void *ud, const struct http_request *req, struct http_reply *out)
+static void echo_handler(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                         struct http_reply *out)
 {
     struct buf b;
     size_t i;
 
     (void)ud;
+    (void)ctx;
     out->status = 200;
     out->content_type = "application/json";
     if (strcmp(req->path, "/slow") == 0) {
@@ -886,19 +888,20 @@ static void defer_finish(void *arg, struct http_reply *out)
     atomic_fetch_add(&defers_finished, 1);
 }
 
-static void defer_handler(void *ud, const struct http_request *req, struct http_reply *out)
+static void defer_handler(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                          struct http_reply *out)
 {
     struct deferred_req *dr;
     pthread_t t;
 
     if (strncmp(req->path, "/defer", 6) != 0) {
-        echo_handler(ud, req, out);
+        echo_handler(ud, req, ctx, out);
         return;
     }
     dr = calloc(1, sizeof *dr);
     assert_non_null(dr);
     dr->req = req;
-    if (!(dr->d = http_defer(req, defer_finish, dr))) {
+    if (!(dr->d = http_defer(ctx, defer_finish, dr))) {
         free(dr);
         atomic_fetch_add(&defer_refused, 1);
         out->status = 200;

@@ -56,14 +56,15 @@ static void finish_deferred(void *arg, struct http_reply *out)
 
 /* /defer waits on another thread (http_defer); anything else answers
  * "<path> <body length> <worker|poll>". */
-static void handler(void *ud, const struct http_request *req, struct http_reply *out)
+static void handler(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                    struct http_reply *out)
 {
     struct buf b;
     (void)ud;
-    if (strcmp(req->path, "/defer") == 0 && req->deferrable) {
+    if (strcmp(req->path, "/defer") == 0 && ctx) {
         struct waker *w = malloc(sizeof *w);
         pthread_t th;
-        if (w && (w->d = http_defer(req, finish_deferred, NULL)) != NULL &&
+        if (w && (w->d = http_defer(ctx, finish_deferred, NULL)) != NULL &&
             pthread_create(&th, NULL, wake_later, w) == 0) {
             pthread_detach(th);
             return;
@@ -71,7 +72,7 @@ static void handler(void *ud, const struct http_request *req, struct http_reply 
         free(w);
     }
     buf_init(&b, 0);
-    buf_printf(&b, "%s %zu %s", req->path, req->body_len, req->deferrable ? "poll" : "worker");
+    buf_printf(&b, "%s %zu %s", req->path, req->body_len, ctx ? "poll" : "worker");
     out->status = 200;
     out->content_type = "text/plain";
     out->body = buf_steal(&b, &out->body_len);

@@ -1500,6 +1500,7 @@ static void test_wal_ceiling(void **state)
     int stop = 0, ok = 0;
     FIXTURE_SQLITE_ONLY();
 
+    FIXTURE_SQLITE_ONLY();
     store_close(f->s);
     setenv("FLOWLOGD_SQLITE_WAL_MB", "two", 1);
     f->s = store_open_sqlite(f->data, &e);

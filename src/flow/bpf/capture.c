@@ -466,6 +466,8 @@ static int drain_flows(struct capture *c, int fd, capture_entry_fn entry, void *
         DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, bo);
         int rc = bpf_map_lookup_and_delete_batch(fd, inp, &out, c->keys, c->vals, &count, &bo);
         int e = rc ? errno : 0;
+        if (rc != 0 && (e == EINTR || e == EAGAIN) && count == 0)
+            continue; /* nothing was taken: ask again */
         if (rc != 0 && e != ENOENT) {
             log_error("capture: draining: %s", strerror(e));
             return -1;
@@ -537,6 +539,9 @@ int capture_drain(struct capture *c, uint64_t w, capture_entry_fn entry, capture
         return -1;
     if (drain_skips(c, half, skip, arg) != 0)
         return -1;
+    /* a later window's packets may have arrived while we drained (a drainer
+     * that was not scheduled for a whole window): then the two are mixed */
+    late = late || c->skel->bss->half_window[half] > w;
     set_clock_offset(c); /* follow NTP's steps between windows */
     return late ? 1 : 0;
 }

@@ -329,12 +329,16 @@ static __always_inline int on_packet(struct __sk_buff *skb, __u8 dir)
     __u32 l2 = d->l2len;
     if (l2 == 14) {
         __u16 proto = bpf_ntohs(skb->protocol);
+        if (proto == ETH_P_8021Q) {
+            /* an in-band VLAN tag (not offloaded) shifts the IP header */
+            __u8 et[2];
+            if (bpf_skb_load_bytes(skb, 16, et, 2) != 0)
+                return TC_ACT_UNSPEC;
+            proto = (__u16)(et[0] << 8 | et[1]);
+            l2 = 18;
+        }
         if (proto != ETH_P_IP && proto != ETH_P_IPV6)
             return TC_ACT_UNSPEC;
-        /* an in-band VLAN tag shifts the IP header */
-        __u8 et[2];
-        if (bpf_skb_load_bytes(skb, 12, et, 2) == 0 && et[0] == 0x81 && et[1] == 0x00)
-            l2 = 18;
     }
     if (skb->len <= l2)
         return TC_ACT_UNSPEC;

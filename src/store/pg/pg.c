@@ -368,6 +368,7 @@ struct pgconn *pg_get(struct store_pg *s, struct serr *e)
         /* a new slot, or one whose connection failed: (re)connect */
         if (pc->c)
             PQfinish(pc->c);
+        memset(pc->prep, 0, sizeof pc->prep);
         if (!(pc->c = pg_connect(s, e)))
             goto back;
     }
@@ -965,6 +966,52 @@ static int pg_account_put(struct store *st, const struct account *want, const ch
 /* A read: on a pooled connection, one statement (its own snapshot, which
  * includes every commit acknowledged before it started). A read that finds
  * the connection dropped runs once more on a new one. */
+/* Runs sql on pc as a statement prepared on that connection (prepared on
+ * first use; a slot taken by another statement is deallocated first).
+ * As pg_exec. */
+static PGresult *exec_prepared(struct pgconn *pc, const char *what, const char *sql, int n,
+                               const char *const *vals, struct serr *e)
+{
+    uint64_t h = 1469598103934665603ull;
+    char name[24];
+    size_t slot;
+    PGresult *r;
+
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    h |= 1; /* never 0 */
+    slot = (size_t)(h % PG_PREP_SLOTS);
+    snprintf(name, sizeof name, "r%zu", slot);
+    if (pc->prep[slot] != h) {
+        if (pc->prep[slot]) {
+            char sql2[48];
+            snprintf(sql2, sizeof sql2, "DEALLOCATE %s", name);
+            PQclear(PQexec(pc->c, sql2));
+            pc->prep[slot] = 0;
+        }
+        r = PQprepare(pc->c, name, sql, n, NULL);
+        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+            char line[200];
+            errline(r ? PQresultErrorMessage(r) : PQerrorMessage(pc->c), line, sizeof line);
+            pg_err(e, STORE_ERR, "%s: %s", what, line[0] ? line : "prepare failed");
+            PQclear(r);
+            return NULL;
+        }
+        PQclear(r);
+        pc->prep[slot] = h;
+    }
+    r = PQexecPrepared(pc->c, name, n, vals, NULL, NULL, 0);
+    if (r && (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK))
+        return r;
+    {
+        char line[200];
+        errline(r ? PQresultErrorMessage(r) : PQerrorMessage(pc->c), line, sizeof line);
+        pg_err(e, STORE_ERR, "%s: %s", what, line[0] ? line : "the database connection failed");
+    }
+    PQclear(r);
+    return NULL;
+}
+
 PGresult *pg_read(struct store_pg *s, const char *what, const char *sql, int n,
                   const char *const *vals, struct serr *e)
 {
@@ -974,7 +1021,7 @@ PGresult *pg_read(struct store_pg *s, const char *what, const char *sql, int n,
         int lost;
         if (!pc)
             return NULL;
-        r = pg_exec(pc->c, what, sql, n, vals, e, NULL);
+        r = exec_prepared(pc, what, sql, n, vals, e);
         lost = !r && conn_lost(pc->c);
         pg_put(s, pc);
         if (r || !lost)

@@ -27,10 +27,15 @@
     "cloud_log_id, cloud_log_region, cloud_log_state, storage_type, storage_id, storage_topic, " \
     "period, enable, created_at, tags"
 
+/* Read statements prepared per pooled connection (direct-mapped by the
+ * hash of their SQL): parsed and planned once, not per request. */
+#define PG_PREP_SLOTS 64
+
 /** One pooled connection. */
 struct pgconn {
     PGconn *c;
     struct pgconn *next; /* the free list */
+    uint64_t prep[PG_PREP_SLOTS]; /* hash of the SQL prepared in each slot, 0: none */
 };
 
 struct pg_cjob; /* a queued create (pg_writer.c) */

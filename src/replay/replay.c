@@ -2,7 +2,7 @@
  * packet goes through flow_key_from_ip and flow_table_add; when a packet
  * belongs to a later window, the window in progress is written (and any
  * empty windows between say NODATA) and the table cleared. */
-#include "flow/replay.h"
+#include "replay/replay.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

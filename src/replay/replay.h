@@ -1,8 +1,8 @@
 /* replay.h: the flow engine over a capture file (libpcap): the same table
  * and record writer as the agent, fed packet by packet, windows aligned to
  * the epoch. For forensics, exact-truth tests and the benchmark. */
-#ifndef FLOWLOGD_FLOW_REPLAY_H
-#define FLOWLOGD_FLOW_REPLAY_H
+#ifndef FLOWLOGD_REPLAY_REPLAY_H
+#define FLOWLOGD_REPLAY_REPLAY_H
 
 #include <stddef.h>
 #include <stdint.h>
