@@ -141,7 +141,7 @@ test: unit integration reliability
 # with the API dictionary; a crash file found once becomes a regression seed.
 build-fuzz/lib/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -Isrc -I$(BPF_GEN) -MMD -MP -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	clang -std=gnu11 -g -O1 -Isrc -I$(BPF_GEN) -MMD -MP -DFLOWLOGD_VERSION='"$(VERSION)"' -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	  $(shell pkg-config --cflags $(PKGS)) -c -o $@ $<
 
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRC:%.c=build-fuzz/lib/%.o)
