@@ -644,7 +644,9 @@ int server_main(int argc, char **argv)
             goto done;
         }
     }
-    /* both listeners are up before either line: "listening" means ready */
+    /* both listeners are up before either line: "listening" means ready, and
+     * /readyz says so from the same moment */
+    health_set(HEALTH_READY);
     if (http) {
         if (opts_get(&o, "data"))
             log_info("listening on %s:%u (store %s, %s engine, in %s)", host, http_port(http),
@@ -670,7 +672,6 @@ int server_main(int argc, char **argv)
         printf("admin listening on %s:%u\n", admin_host, http_port(admin_http));
     }
     fflush(stdout);
-    health_set(HEALTH_READY);
     {
         char status[sizeof host + 32];
         if (http)
