@@ -14,6 +14,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "store/store_util.h"
 #include "store/pg/pg.h"
 #include "store/pg/pg_int.h"
 
@@ -636,53 +637,6 @@ static int pg_account_create(struct store *st, uint32_t quota, struct account *o
     return pg_tx((struct store_pg *)st, job_account_create, settle_account, &a, e);
 }
 
-/* Normalises "A, B,,A" into ",A,B," (duplicates dropped); NULL or blank
- * gives "" (every action). Names are letters and digits. (The same rule as
- * the SQLite store's.) */
-static int normalize_actions(const char *in, char *out, size_t cap, struct serr *e)
-{
-    size_t n = 0, len;
-    const char *p = in, *start;
-    char needle[130];
-
-    out[0] = '\0';
-    while (p && *p) {
-        while (*p == ',' || *p == ' ' || *p == '\t')
-            p++;
-        start = p;
-        while (*p && *p != ',' && *p != ' ' && *p != '\t')
-            p++;
-        len = (size_t)(p - start);
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p && *p != ',')
-            return pg_err(e, STORE_ERR, "action names are separated by commas");
-        if (len == 0)
-            continue;
-        if (len > sizeof needle - 3)
-            return pg_err(e, STORE_ERR, "action name too long");
-        for (size_t i = 0; i < len; i++)
-            if (!((start[i] >= 'A' && start[i] <= 'Z') || (start[i] >= 'a' && start[i] <= 'z') ||
-                  (start[i] >= '0' && start[i] <= '9')))
-                return pg_err(e, STORE_ERR, "invalid action name '%.*s'", (int)len, start);
-        needle[0] = ',';
-        memcpy(needle + 1, start, len);
-        needle[len + 1] = ',';
-        needle[len + 2] = '\0';
-        if (n && strstr(out, needle))
-            continue;
-        if (n + len + 2 + (n == 0) > cap - 1)
-            return pg_err(e, STORE_ERR, "action list too long");
-        if (n == 0)
-            out[n++] = ',';
-        memcpy(out + n, start, len);
-        n += len;
-        out[n++] = ',';
-        out[n] = '\0';
-    }
-    return STORE_OK;
-}
-
 struct key_job {
     const char *uin;
     const char *actions;
@@ -765,7 +719,7 @@ static int pg_key_create(struct store *st, const char *uin, const char *actions,
     struct key_info tmp;
     char norm[sizeof tmp.actions];
     struct key_job k = {.uin = uin ? uin : "", .actions = norm, .out = out ? out : &tmp};
-    int rc = normalize_actions(actions, norm, sizeof norm, e);
+    int rc = store_normalize_actions(actions, norm, sizeof norm, e);
     if (rc != STORE_OK)
         return rc;
     snprintf(k.expires_txt, sizeof k.expires_txt, "0");
@@ -782,7 +736,7 @@ static int pg_key_create_temporary(struct store *st, const char *uin, const char
     int rc;
     if (expires <= 0)
         return pg_err(e, STORE_ERR, "a temporary key needs an end");
-    if ((rc = normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
+    if ((rc = store_normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
         return rc;
     pg_i64(k.expires_txt, sizeof k.expires_txt, expires);
     return pg_tx((struct store_pg *)st, job_key_create, settle_key, &k, e);
@@ -868,7 +822,7 @@ static int pg_key_put(struct store *st, const char *uin, const char *secret_id,
     int rc;
     if (!secret_id || !*secret_id || !secret_key || !*secret_key)
         return pg_err(e, STORE_ERR, "a key needs a SecretId and a SecretKey");
-    if ((rc = normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
+    if ((rc = store_normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
         return rc;
     return pg_tx((struct store_pg *)st, job_key_put, NULL, &k, e);
 }

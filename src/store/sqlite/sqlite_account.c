@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "store/store_util.h"
 #include "store/sqlite/sqlite_domain.h"
 
 #define ID_TRIES 16         /* random draws before giving up on a free AppId/Uin/SecretId */
@@ -103,52 +104,6 @@ int sq_account_create(struct store *st, uint32_t quota, struct account *out, str
 
 /* ==== keys ==== */
 
-/* Normalises "A, B,,A" into ",A,B," (duplicates dropped); NULL or blank
- * gives "" (every action). Names are letters and digits. */
-static int normalize_actions(const char *in, char *out, size_t cap, struct serr *e)
-{
-    size_t n = 0, len;
-    const char *p = in, *start;
-    char needle[130];
-
-    out[0] = '\0';
-    while (p && *p) {
-        while (*p == ',' || *p == ' ' || *p == '\t')
-            p++;
-        start = p;
-        while (*p && *p != ',' && *p != ' ' && *p != '\t')
-            p++;
-        len = (size_t)(p - start);
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p && *p != ',')
-            return sq_err(e, STORE_ERR, "action names are separated by commas");
-        if (len == 0)
-            continue;
-        if (len > sizeof needle - 3)
-            return sq_err(e, STORE_ERR, "action name too long");
-        for (size_t i = 0; i < len; i++)
-            if (!((start[i] >= 'A' && start[i] <= 'Z') || (start[i] >= 'a' && start[i] <= 'z') ||
-                  (start[i] >= '0' && start[i] <= '9')))
-                return sq_err(e, STORE_ERR, "invalid action name '%.*s'", (int)len, start);
-        needle[0] = ',';
-        memcpy(needle + 1, start, len);
-        needle[len + 1] = ',';
-        needle[len + 2] = '\0';
-        if (n && strstr(out, needle))
-            continue;
-        if (n + len + 2 + (n == 0) > cap - 1)
-            return sq_err(e, STORE_ERR, "action list too long");
-        if (n == 0)
-            out[n++] = ',';
-        memcpy(out + n, start, len);
-        n += len;
-        out[n++] = ',';
-        out[n] = '\0';
-    }
-    return STORE_OK;
-}
-
 struct key_job {
     const char *uin;
     const char *actions; /* normalised */
@@ -203,7 +158,7 @@ int sq_key_create(struct store *st, const char *uin, const char *actions, struct
     struct key_info tmp;
     char norm[sizeof tmp.actions];
     struct key_job k = {.uin = uin ? uin : "", .actions = norm, .out = out ? out : &tmp};
-    int rc = normalize_actions(actions, norm, sizeof norm, e);
+    int rc = store_normalize_actions(actions, norm, sizeof norm, e);
     if (rc != STORE_OK)
         return rc;
     return sq_write(st, job_key_create, &k, e);
@@ -219,7 +174,7 @@ int sq_key_create_temporary(struct store *st, const char *uin, const char *actio
     int rc;
     if (expires <= 0)
         return sq_err(e, STORE_ERR, "a temporary key needs an end");
-    if ((rc = normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
+    if ((rc = store_normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
         return rc;
     return sq_write(st, job_key_create, &k, e);
 }
@@ -492,7 +447,7 @@ int sq_key_put(struct store *st, const char *uin, const char *secret_id, const c
     int rc;
     if (!secret_id || !*secret_id || !secret_key || !*secret_key)
         return sq_err(e, STORE_ERR, "a key needs a SecretId and a SecretKey");
-    if ((rc = normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
+    if ((rc = store_normalize_actions(actions, norm, sizeof norm, e)) != STORE_OK)
         return rc;
     return sq_write(st, job_key_put, &k, e);
 }
