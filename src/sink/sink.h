@@ -11,6 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Where one flow log's records go, as the control plane describes the flow
+ * log (CreateFlowLog's storage fields). Borrowed. The files sink ignores it;
+ * the CLS and Kafka sinks route by it. Any field may be NULL/0 when unknown. */
+struct sink_dest {
+    const char *storage_type;  /* "cls" or "ckafka" */
+    const char *cls_topic_id;  /* CloudLogId */
+    const char *cls_region;    /* CloudLogRegion (the flow log's region if empty) */
+    const char *ckafka_id;     /* FlowLogStorage.StorageId */
+    const char *ckafka_topic;  /* FlowLogStorage.StorageTopic */
+    const char *ckafka_brokers;/* the inventory's Brokers of that instance, "h:p,h:p" */
+    const char *resource_id;   /* the resource the records are about (Kafka message key) */
+    const char *host;          /* the capturing host (CLS `source`) */
+    const char *fields;        /* the record line's field names, space-separated, in order */
+    uint64_t account_uin;      /* the flow log's owner */
+};
+
 /** One flow log's records for one window. Borrowed by sink_write. */
 struct sink_window {
     const char *flowlog_id;  /* fl-xxxxxxxx: letters, digits, '-', '_', '.' */
@@ -18,6 +34,7 @@ struct sink_window {
     const char *records;     /* newline-terminated lines (may be empty) */
     size_t len;
     size_t nrecords;
+    const struct sink_dest *dest; /* NULL: no delivery destination known */
 };
 
 struct sink;
