@@ -17,6 +17,7 @@ PKGS    += libpcap
 PKGS    += libbpf
 PKGS    += libpq
 PKGS    += inih
+PKGS    += rdkafka
 VERSION := $(shell cat VERSION)
 SAN     ?=
 B       := build$(if $(SAN),$(if $(filter thread,$(SAN)),-tsan,-san))
@@ -64,7 +65,7 @@ $(BPF_GEN)/flowcap.skel.h: $(BPF_GEN)/flowcap.bpf.o
 	bpftool gen skeleton $< name flowcap > $@.tmp && mv $@.tmp $@
 $(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o $(B)/tests/test_flowcap: $(BPF_GEN)/flowcap.skel.h
 
-.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+.PHONY: all kafka-test bench-kafka unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -84,6 +85,17 @@ $(B)/flowlogd: $(B)/src/main.o $(B)/libflowlogd.a
 $(B)/tests/%: tests/unit/%.c $(B)/libflowlogd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libflowlogd.a -lcmocka $(LDLIBS)
+
+# the Kafka tests' broker: librdkafka's mock cluster, driven on stdin
+$(B)/tests/kmock: tests/kafka/kmock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# the Kafka sink against the mock cluster, through the real binary (and kcat)
+kafka-test: $(B)/flowlogd $(B)/tools/flowgen $(B)/tests/kmock
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) KMOCK_BIN=$(abspath $(B)/tests/kmock) \
+	  FLOWGEN_BIN=$(abspath $(B)/tools/flowgen) \
+	  node --test --test-concurrency=1 --test-timeout=900000 tests/kafka/
 
 # the console's files are linked into this object with .incbin
 CONSOLE_FILES := $(wildcard console/*)
