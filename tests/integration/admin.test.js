@@ -393,6 +393,8 @@ describe("state export and import", () => {
     assert.equal(doc.keys.length, 3);
     assert.equal(doc.flowlogs.length, 3);
     assert.ok(doc.resources.some((r) => r.id === vpc && r.attrs.length > 2));
+    // a CKafka instance's Kafka bootstrap list (issue 15 §2) goes along
+    assert.ok(doc.resources.some((r) => r.kind === "ckafka" && r.brokers === "127.0.0.1:9092,[::1]:9092"));
 
     // a bad document is refused whole and changes nothing
     const bad = JSON.parse(JSON.stringify(doc));

@@ -259,13 +259,16 @@ static void test_migration_2_to_6(void **state)
                                   "ALTER TABLE keys DROP COLUMN token;"
                                   "ALTER TABLE keys DROP COLUMN expires;"
                                   "DROP INDEX resources_created;"
+                                  "ALTER TABLE resources DROP COLUMN brokers;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 8);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 9);
+    /* schema 9: CKafka instances' brokers, '' for the resources there were */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM resources WHERE brokers <> ''"), 0);
     /* schema 8: the resource pages' index */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'resources_created'"),
@@ -480,6 +483,21 @@ static void test_inventory(void **state)
                                         &e),
                      STORE_NOTFOUND);
     assert_int_equal(store_inventory_import(f->s, f->a.uin, NULL, 0, &e), STORE_OK);
+
+    /* a CKafka instance's Kafka bootstrap list is kept and updated */
+    res_init(&items[0], RES_CKAFKA, RG, "ckafka-hhhhhhhh", "kafka");
+    snprintf(items[0].edition, sizeof items[0].edition, "profession");
+    snprintf(items[0].brokers, sizeof items[0].brokers, "127.0.0.1:9092,[::1]:9093");
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 1, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_CKAFKA, "ckafka-hhhhhhhh", &r, &e),
+                     STORE_OK);
+    assert_string_equal(r.brokers, "127.0.0.1:9092,[::1]:9093");
+    assert_string_equal(r.edition, "profession");
+    snprintf(items[0].brokers, sizeof items[0].brokers, "kafka.example:19092");
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 1, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_CKAFKA, "ckafka-hhhhhhhh", &r, &e),
+                     STORE_OK);
+    assert_string_equal(r.brokers, "kafka.example:19092");
 }
 
 /* ==== flow logs: create, get, update, delete ==== */

@@ -198,6 +198,9 @@ static const char *const migrations[] = {
      * index instead of sorting a tenant's whole inventory (50,000 ENIs:
      * every page sorted them all), and TotalCount counted on it. */
     "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
+    /* 8 -> 9: a CKafka instance's Kafka bootstrap list (the inventory's
+     * Brokers), where the Kafka sink delivers its flow logs' records */
+    "ALTER TABLE resources ADD COLUMN brokers TEXT NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -334,6 +337,7 @@ static int schema_probe(struct conn *c, struct serr *e)
         "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags LIMIT 0",
         "SELECT uin, region, vpc_id, flowlogs FROM vpc_usage LIMIT 0",
         "SELECT token, expires FROM keys LIMIT 0",
+        "SELECT brokers FROM resources LIMIT 0",
     };
     sqlite3_stmt *st = NULL;
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {

@@ -242,6 +242,7 @@ static int job_inventory_import(struct conn *c, void *arg, struct serr *e)
         if (!r->region[0] || !r->id[0])
             return sq_err(e, STORE_ERR, "item %zu: region and id are required", i);
         sq_bind_resource(up, inv->uin, r);
+        sq_bind_str(up, 15, r->brokers, sizeof r->brokers);
         if (sq_exec(c, up, e) != STORE_OK) {
             char msg[sizeof e->msg];
             memcpy(msg, e->msg, sizeof msg);
@@ -289,6 +290,7 @@ int sq_resource_get(struct store *st, const char *uin, const char *region, enum 
         out->nat_version = sqlite3_column_int(q, 10);
         out->has_dnat = sqlite3_column_int(q, 11);
         out->created_at = sqlite3_column_int64(q, 12);
+        sq_col_str(q, 13, out->brokers, sizeof out->brokers);
         rc = STORE_OK;
     } else if (step == SQLITE_DONE) {
         rc = sq_err(e, STORE_NOTFOUND, "%s", id ? id : "");
@@ -597,7 +599,7 @@ static int dump_resources(struct conn *c, const struct state_sink *sink, struct 
     sqlite3_stmt *q = sq_prepare_once(
         c,
         "SELECT uin, kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, "
-        "instance_type, edition, nat_version, has_dnat, created_at, attrs FROM resources "
+        "instance_type, edition, nat_version, has_dnat, created_at, attrs, brokers FROM resources "
         "ORDER BY uin, region, kind, created_at, id",
         e);
     char uin[24];
@@ -622,6 +624,7 @@ static int dump_resources(struct conn *c, const struct state_sink *sink, struct 
         r.has_dnat = sqlite3_column_int(q, 12);
         r.created_at = sqlite3_column_int64(q, 13);
         r.attrs = (const char *)sqlite3_column_text(q, 14);
+        sq_col_str(q, 15, r.brokers, sizeof r.brokers);
         sink->resource(sink->ud, uin, &r);
     }
     sqlite3_finalize(q);
