@@ -177,6 +177,15 @@ build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
 
+# the Kafka benchmark: records/s into librdkafka's mock cluster, a bare
+# producer beside the Kafka sink in one run (bench/kafka/run.sh). Never run by tests.
+build/bench/kafka_bench: bench/kafka/kafka_bench.c build/libflowlogd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O2 -o $@ $< build/libflowlogd.a $(LDLIBS)
+
+bench-kafka: build/bench/kafka_bench build/tests/kmock
+	bench/kafka/run.sh
+
 # the data-plane benchmark: offline, flowlogd replay beside softflowd, nfpcapd
 # and pmacctd on one generated capture (bench/dataplane.sh); live, the tc
 # programs on veth traffic in namespaces of its own (bench/dataplane/live.sh,

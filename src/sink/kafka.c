@@ -558,23 +558,27 @@ static int kafka_write(struct sink *s, const struct sink_window *w, char *err, s
         return 0;
     const char *fields = d->fields && *d->fields ? d->fields : SINK_KAFKA_DEFAULT_FIELDS;
     /* every line must map onto the fields: checked here, not found later */
-    struct buf jb;
-    buf_init(&jb, 0);
+    const char *fw[KAFKA_MAX_FIELDS];
+    size_t fl[KAFKA_MAX_FIELDS];
+    size_t nf = split(fields, fields + strlen(fields), fw, fl, KAFKA_MAX_FIELDS);
     size_t lines = 0;
-    for (const char *p = w->records, *end = w->records + w->len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        buf_reset(&jb);
-        if (sink_kafka_record_json(&jb, fields, p, ll, w->flowlog_id, w->win_start, lines) !=
-            0) {
-            buf_free(&jb);
+    for (const char *p = w->records, *end = w->records + w->len; p < end; lines++) {
+        size_t words = 0;
+        int in = 0;
+        for (; p < end && *p != '\n'; p++) {
+            if (*p != ' ' && !in)
+                words++;
+            in = *p != ' ';
+        }
+        p++;
+        if (nf == 0 || nf > KAFKA_MAX_FIELDS || words != nf) {
             snprintf(err, errlen, "flow log %s: record %zu has not one value per field of \"%s\"",
                      w->flowlog_id, lines, fields);
             return -1;
         }
-        lines++;
-        p = nl ? nl + 1 : end;
     }
+    struct buf jb;
+    buf_init(&jb, 0);
     struct spool_win sw = {
         .flowlog_id = (char *)w->flowlog_id, .win_start = w->win_start, .win_end = w->win_end,
         .topic = (char *)d->ckafka_topic, .brokers = (char *)d->ckafka_brokers,
