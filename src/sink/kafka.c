@@ -501,12 +501,16 @@ static void *sender(void *arg)
                 pp = &f->next;
                 continue;
             }
+            /* counted before the file goes: sink_kafka_drain returns when
+             * the spool is empty, and the counts are then whole */
+            pthread_mutex_lock(&k->mu);
+            k->st.windows_sent++;
+            k->st.records_sent += f->n;
+            pthread_mutex_unlock(&k->mu);
             if (spool_remove(k->spool, f->seq) != 0)
                 log_warn("kafka: cannot remove spool file %" PRIu64 ": %s (sent again on a "
                          "restart)", f->seq, strerror(errno));
             pthread_mutex_lock(&k->mu);
-            k->st.windows_sent++;
-            k->st.records_sent += f->n;
             pthread_cond_broadcast(&k->cv);
             pthread_mutex_unlock(&k->mu);
             *pp = f->next;
