@@ -34,6 +34,7 @@ struct ktopic {
 struct producer {
     char *brokers;
     rd_kafka_t *rk;
+    int dead; /* a fatal error (idempotence): replaced, polled until closed */
     struct ktopic *topics;
     struct producer *next;
 };
@@ -245,7 +246,8 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *msg)
 {
     (void)rk;
-    if (level <= 4)
+    /* errors reach error_cb too: logged once, there */
+    if (level <= 2)
         log_warn("kafka: %s: %s", fac, msg);
     else
         log_debug("kafka: %s: %s", fac, msg);
@@ -255,7 +257,7 @@ static struct producer *producer_get(struct sink_kafka *k, const char *brokers, 
                                      size_t errlen)
 {
     for (struct producer *p = k->producers; p; p = p->next)
-        if (strcmp(p->brokers, brokers) == 0)
+        if (!p->dead && strcmp(p->brokers, brokers) == 0)
             return p;
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     char linger[32];
@@ -382,6 +384,16 @@ static int produce_file(struct sink_kafka *k, struct kfile *f, struct buf *jb)
     f->n = 0;
     f->produced = 0;
     f->first_err[0] = '\0';
+    if (f->p && !f->p->dead && rd_kafka_fatal_error(f->p->rk, err, sizeof err)) {
+        /* an idempotent producer that hit a fatal error takes nothing more:
+         * a new one is made (the old one is polled until close, so the
+         * reports of what it held still arrive) */
+        log_error("kafka: the producer for %s had a fatal error (%s); making a new one",
+                  f->p->brokers, err);
+        f->p->dead = 1;
+    }
+    if (f->p && f->p->dead)
+        f->p = NULL;
     if (!f->p && !(f->p = producer_get(k, f->w.brokers, err, sizeof err))) {
         log_error("kafka: window %" PRIu64 "-%" PRIu64 " of %s: no producer for %s: %s",
                   f->w.win_start, f->w.win_end, f->w.flowlog_id, f->w.brokers, err);

@@ -3,6 +3,7 @@
  * commands on standard input, one a line, each answered on standard output:
  *   down all|ID        take a broker (or every broker) down   -> OK
  *   up all|ID          bring it back                          -> OK
+ *   rtt all|ID MS      answer that broker's requests MS ms late -> OK
  *   count TOPIC        messages in the topic (sum of high watermarks) -> COUNT n
  *   consume TOPIC N MS every message from the beginning, until N or MS
  *                      milliseconds: "MSG partition offset key<TAB>value"
@@ -110,11 +111,13 @@ static void consume(const char *topic, long want, long ms)
     rd_kafka_destroy(rk);
 }
 
-static void updown(const char *which, int up)
+static void updown(const char *which, int up, long rtt)
 {
     for (int b = 1; b <= nbrokers; b++)
         if (strcmp(which, "all") == 0 || atoi(which) == b) {
-            if (up)
+            if (rtt >= 0)
+                rd_kafka_mock_broker_set_rtt(mc, b, (int)rtt);
+            else if (up)
                 rd_kafka_mock_broker_set_up(mc, b);
             else
                 rd_kafka_mock_broker_set_down(mc, b);
@@ -169,9 +172,11 @@ int main(int argc, char **argv)
         long n = 0, ms = 0;
         int k = sscanf(line, "%31s %255s %ld %ld", cmd, a, &n, &ms);
         if (k >= 2 && strcmp(cmd, "down") == 0)
-            updown(a, 0);
+            updown(a, 0, -1);
         else if (k >= 2 && strcmp(cmd, "up") == 0)
-            updown(a, 1);
+            updown(a, 1, -1);
+        else if (k >= 3 && strcmp(cmd, "rtt") == 0 && n >= 0)
+            updown(a, 1, n);
         else if (k >= 2 && strcmp(cmd, "count") == 0)
             count(a);
         else if (k == 4 && strcmp(cmd, "consume") == 0)
