@@ -6,7 +6,7 @@
  * They share the resources table with the inventory import (origin 1 marks
  * a row created here). These operations are not on a hot path, so their
  * statements are prepared for the call rather than kept in the statement
- * table of sqlite_int.h. Every write is one job of the group-commit writer
+ * table of sqlite_int.h; the unfiltered page (a pager's) is the exception. Every write is one job of the group-commit writer
  * (sqlite_writer.c): it runs in its own savepoint, so a failed job leaves
  * nothing behind.
  */
