@@ -29,9 +29,14 @@
 static const char synopsis[] =
     "usage: flowlogd capture [--netns NS] [--window SECONDS] [--table FLOWS] [--windows N]\n"
     "                        --watch DEV=ID[,ADDR...] [--watch ...]\n"
+    "                        [--shared DEV ... --by-address ID=ADDR[,ADDR...] ...]\n"
     "Watches each DEV (in network namespace NS: a name under /run/netns or a path) as the\n"
     "resource ID (ADDRs: its addresses, for drops of traffic towards it), and prints each\n"
-    "capture window's flows when it closes (N windows, default until SIGINT/SIGTERM):\n"
+    "capture window's flows when it closes (N windows, default until SIGINT/SIGTERM).\n"
+    "--shared DEV watches a device that carries several ENIs' traffic (a bridge port, an\n"
+    "uplink) where their own devices are not seen: each packet on it belongs to the ENI\n"
+    "--by-address lists for its source address (out) and/or destination address (in);\n"
+    "a verdict's drop of such a packet anywhere in NS is that ENI's REJECT.\n"
     "  FLOW <start> <end> <ID> in|out ACCEPT|REJECT <src> <dst> <sport> <dport> <proto>\n"
     "       <packets> <bytes> <tcp-flags>\n"
     "  SKIPDATA <start> <end> <ID> in|out <packets>   (the table was full)\n"
@@ -51,6 +56,9 @@ static const struct opt capture_opts_table[] = {
     {"table", OPT_UINT, "FLOWS", "65536", 1, 1u << 24, 0, "flows per CPU and window"},
     {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
     {"watch", OPT_STR, "DEV=ID[,ADDR...]", NULL, 0, 0, 0, "a device to watch (repeatable)"},
+    {"shared", OPT_STR, "DEV", NULL, 0, 0, 0, "a shared device, by address (repeatable)"},
+    {"by-address", OPT_STR, "ID=ADDR[,ADDR...]", NULL, 0, 0, 0,
+     "an ENI seen on shared devices by its addresses (repeatable)"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {"flowlog", OPT_STR, "FLOWLOG-ID=ID[:TYPE]", NULL, 0, 0, 0, "records of ID (repeatable)"},
     {"records", OPT_STR, "DIR", NULL, 0, 0, 0, "files sink directory for --flowlog"},
@@ -229,6 +237,44 @@ static int parse_flowlog(const char *spec, const struct res *res, size_t nres,
     return -1;
 }
 
+/* --by-address ID=ADDR[,ADDR...]: a resource seen on the shared devices */
+static int add_by_address(struct capture *c, struct window_ctx *wc, const char *arg)
+{
+    char spec[512];
+    snprintf(spec, sizeof spec, "%s", arg);
+    char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || !eq[1] || (size_t)(eq - spec) >= sizeof wc->res[0].id) {
+        fprintf(stderr, "capture: --by-address %s: ID=ADDR[,ADDR...]\n", arg);
+        return -1;
+    }
+    *eq = 0;
+    uint32_t slot = UINT32_MAX;
+    for (size_t i = 0; i < wc->nres; i++)
+        if (strcmp(wc->res[i].id, spec) == 0)
+            slot = (uint32_t)i; /* also watched by a device of its own */
+    if (slot == UINT32_MAX) {
+        if (wc->nres == MAX_RES) {
+            fprintf(stderr, "capture: at most %d resources\n", MAX_RES);
+            return -1;
+        }
+        slot = (uint32_t)wc->nres++;
+        memcpy(wc->res[slot].id, spec, (size_t)(eq - spec) + 1); /* fits: checked above */
+    }
+    char *save = NULL;
+    for (char *a = strtok_r(eq + 1, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        uint8_t addr[16];
+        if (capture_parse_addr(a, addr) != 0) {
+            fprintf(stderr, "capture: --by-address: address %s: not an IP address\n", a);
+            return -1;
+        }
+        if (capture_set_byaddr(c, addr, slot) != 0) {
+            fprintf(stderr, "capture: --by-address: address %s: the map is full\n", a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int agent_capture_main(int argc, char **argv)
 {
     struct opts o;
@@ -289,6 +335,21 @@ int agent_capture_main(int argc, char **argv)
             }
         }
     }
+    const char *shared[OPTS_MAX], *byaddr[OPTS_MAX];
+    int nshared = opts_all(&o, "shared", shared, OPTS_MAX);
+    int nbyaddr = opts_all(&o, "by-address", byaddr, OPTS_MAX);
+    if ((nshared > 0) != (nbyaddr > 0)) {
+        fprintf(stderr, "capture: --shared DEV and --by-address ID=ADDR go together\n");
+        goto out;
+    }
+    for (int i = 0; i < nshared; i++)
+        if (capture_watch_shared(c, shared[i], err, sizeof err) != 0) {
+            fprintf(stderr, "capture: %s\n", err);
+            goto out;
+        }
+    for (int i = 0; i < nbyaddr; i++)
+        if (add_by_address(c, &wc, byaddr[i]) != 0)
+            goto out;
     if (wc.nres == 0) {
         fprintf(stderr, "capture: nothing to watch (--watch DEV=ID)\n");
         opts_usage(stderr, capture_opts_table, synopsis);
