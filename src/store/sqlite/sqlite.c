@@ -198,6 +198,10 @@ static const char *const migrations[] = {
      * index instead of sorting a tenant's whole inventory (50,000 ENIs:
      * every page sorted them all), and TotalCount counted on it. */
     "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
+    /* 8 -> 9: an ENI's private addresses and a CCN's attached VPCs
+     * (struct resource.addrs), for the data plane's attribution by address
+     * and the CCN records' regions */
+    "ALTER TABLE resources ADD COLUMN addrs TEXT NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

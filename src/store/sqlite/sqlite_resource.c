@@ -20,12 +20,12 @@
 
 #define RES_COLS                                                                                 \
     "kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, "     \
-    "nat_version, has_dnat, created_at, attrs"
+    "nat_version, has_dnat, created_at, attrs, addrs"
 
 /* the same, of a join's `r` */
 #define RES_COLS_R                                                                               \
     "r.kind, r.region, r.id, r.vpc_id, r.subnet_id, r.instance_id, r.name, r.cidr, "             \
-    "r.instance_type, r.edition, r.nat_version, r.has_dnat, r.created_at, r.attrs"
+    "r.instance_type, r.edition, r.nat_version, r.has_dnat, r.created_at, r.attrs, r.addrs"
 
 /* ==== small helpers ==== */
 
@@ -138,13 +138,14 @@ static int job_resource_create(struct conn *c, void *arg, struct serr *e)
 
     st = sq_prepare_once(c,
               "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, "
-              "cidr, instance_type, edition, nat_version, has_dnat, created_at, origin, attrs) "
-              "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15)",
+              "cidr, instance_type, edition, nat_version, has_dnat, created_at, addrs, origin, "
+              "attrs) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, "
+              "?16)",
               e);
     if (!st)
         return STORE_ERR;
     sq_bind_resource(st, j->uin, r);
-    sq_bind_cstr(st, 15, r->attrs ? r->attrs : "");
+    sq_bind_cstr(st, 16, r->attrs ? r->attrs : "");
     rc = sq_exec(c, st, e);
     sqlite3_finalize(st);
     return rc;
@@ -463,6 +464,7 @@ int sq_resource_query(struct store *st, const struct resource_query *q, resource
         r.attrs = (const char *)sqlite3_column_text(page, 13);
         if (!r.attrs)
             r.attrs = "";
+        sq_col_str(page, 14, r.addrs, sizeof r.addrs);
         if (cb)
             cb(ud, &r);
     }
