@@ -144,6 +144,9 @@ static const char *const migrations[] = {
     "ALTER TABLE keys ADD COLUMN token text NOT NULL DEFAULT '';"
     "ALTER TABLE keys ADD COLUMN expires bigint NOT NULL DEFAULT 0;"
     "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
+    /* 2 -> 3: an ENI's private addresses and a CCN's attached VPCs
+     * (struct resource.addrs) */
+    "ALTER TABLE resources ADD COLUMN addrs text NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

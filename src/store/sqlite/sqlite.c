@@ -235,6 +235,10 @@ static const char *const migrations[] = {
     "  VALUES (NEW.uin, NEW.region, NEW.kind, 1, random() & 281474976710655)"
     "  ON CONFLICT (uin, region, kind) DO UPDATE SET n = n + 1, gen = gen + 1;"
     " END;",
+    /* 9 -> 10: an ENI's private addresses and a CCN's attached VPCs
+     * (struct resource.addrs), for the data plane's attribution by address
+     * and the CCN records' regions */
+    "ALTER TABLE resources ADD COLUMN addrs TEXT NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -289,6 +289,7 @@ int sq_resource_get(struct store *st, const char *uin, const char *region, enum 
         out->nat_version = sqlite3_column_int(q, 10);
         out->has_dnat = sqlite3_column_int(q, 11);
         out->created_at = sqlite3_column_int64(q, 12);
+        sq_col_str(q, 13, out->addrs, sizeof out->addrs);
         rc = STORE_OK;
     } else if (step == SQLITE_DONE) {
         rc = sq_err(e, STORE_NOTFOUND, "%s", id ? id : "");
@@ -612,7 +613,7 @@ static int dump_resources(struct conn *c, const struct state_sink *sink, struct 
     sqlite3_stmt *q = sq_prepare_once(
         c,
         "SELECT uin, kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, "
-        "instance_type, edition, nat_version, has_dnat, created_at, attrs FROM resources "
+        "instance_type, edition, nat_version, has_dnat, created_at, attrs, addrs FROM resources "
         "ORDER BY uin, region, kind, created_at, id",
         e);
     char uin[24];
@@ -637,6 +638,7 @@ static int dump_resources(struct conn *c, const struct state_sink *sink, struct 
         r.has_dnat = sqlite3_column_int(q, 12);
         r.created_at = sqlite3_column_int64(q, 13);
         r.attrs = (const char *)sqlite3_column_text(q, 14);
+        sq_col_str(q, 15, r.addrs, sizeof r.addrs);
         sink->resource(sink->ud, uin, &r);
     }
     sqlite3_finalize(q);
