@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/opts.h"
 #include "console/console.h"
+#include "control/control.h"
 #include "base/util.h"
 #include "http/http.h"
 #include "server/notify.h"
@@ -231,7 +232,8 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
 }
 
 /* The public listener's routes: a CORS preflight, the health paths, the
- * console's files, else the API; an allowed origin is named on every
+ * console's files, the data plane's control plane (agents, on a worker: it
+ * reads the store), else the API; an allowed origin is named on every
  * answer. */
 static void route(void *ud, const struct http_request *req, struct http_ctx *ctx,
                   struct http_reply *out)
@@ -240,7 +242,9 @@ static void route(void *ud, const struct http_request *req, struct http_ctx *ctx
     out->nextra = 0;
     if (cors(sv, req, out, 0))
         return;
-    if (!health_reply(req, out) && !console_reply(req, out))
+    if (control_path(req))
+        control_reply(sv->store, req, (int64_t)time(NULL), out);
+    else if (!health_reply(req, out) && !console_reply(req, out))
         api_http_handler(sv->api, req, ctx, out);
     (void)cors(sv, req, out, 1);
 }
@@ -248,6 +252,8 @@ static void route(void *ud, const struct http_request *req, struct http_ctx *ctx
 static int route_quick(void *ud, const struct http_request *req)
 {
     struct srv *sv = ud;
+    if (control_path(req))
+        return strcmp(req->method, "OPTIONS") == 0;
     return health_path(req) || console_path(req) || strcmp(req->method, "OPTIONS") == 0 ||
            api_http_quick(sv->api, req);
 }
