@@ -273,6 +273,8 @@ static void test_migration_2_to_6(void **state)
                                   "ALTER TABLE keys DROP COLUMN token;"
                                   "ALTER TABLE keys DROP COLUMN expires;"
                                   "DROP INDEX resources_created;"
+                                  "DROP TABLE host_bindings;"
+                                  "DROP TABLE agent_keys;"
                                   "ALTER TABLE resources DROP COLUMN addrs;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
@@ -280,7 +282,7 @@ static void test_migration_2_to_6(void **state)
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 10);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 11);
     /* schema 9: the resource counts, made from the rows */
     assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 3"), 3);
     assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 1"), 2);
@@ -291,6 +293,10 @@ static void test_migration_2_to_6(void **state)
     }
     /* schema 10: resources have addresses, '' for the old rows */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM resources WHERE addrs <> ''"), 0);
+    /* schema 11: the data plane's host bindings and agent keys */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('host_bindings', 'agent_keys', 'host_bindings_host')"),
+                     3);
     /* schema 8: the resource pages' index */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'resources_created'"),

@@ -239,6 +239,27 @@ static const char *const migrations[] = {
      * (struct resource.addrs), for the data plane's attribution by address
      * and the CCN records' regions */
     "ALTER TABLE resources ADD COLUMN addrs TEXT NOT NULL DEFAULT '';",
+    /* 10 -> 11: the data plane: where a resource's traffic crosses a host
+     * (the inventory's Host, HostDevice, HostNetns; `inventory bind`), in
+     * their own table so that an agent's question is one index range and a
+     * binding goes with its resource; and the agents' own keys */
+    "CREATE TABLE host_bindings("
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  host TEXT NOT NULL,"
+    "  device TEXT NOT NULL,"
+    "  netns TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (uin, region, kind, id),"
+    "  FOREIGN KEY (uin, region, kind, id) REFERENCES resources(uin, region, kind, id)"
+    "    ON DELETE CASCADE) WITHOUT ROWID;"
+    "CREATE INDEX host_bindings_host ON host_bindings(host);"
+    "CREATE TABLE agent_keys("
+    "  secret_id TEXT PRIMARY KEY,"
+    "  secret_key TEXT NOT NULL,"
+    "  host TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -269,6 +290,12 @@ static const struct store_ops sqlite_ops = {
     .account_put = sq_account_put,
     .key_put = sq_key_put,
     .account_any = sq_account_any,
+    .resource_bind = sq_resource_bind,
+    .host_snapshot = sq_host_snapshot,
+    .agent_key_create = sq_agent_key_create,
+    .agent_key_lookup = sq_agent_key_lookup,
+    .agent_key_list = sq_agent_key_list,
+    .agent_key_delete = sq_agent_key_delete,
     .state_dump = sq_state_dump,
     .close = sq_close,
 };
