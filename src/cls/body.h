@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cls/log.h"
+
 /* CLS's limits (UploadLog, API 614/59470) */
 #define CLS_MAX_BODY (5u << 20)      /* a request, before and after decompression */
 #define CLS_MAX_GROUP_LOGS 10000     /* logs in one LogGroup */
@@ -23,25 +25,6 @@ enum cls_body_rc {
     CLS_BODY_TOO_MANY_LOGS,  /* a group over CLS_MAX_GROUP_LOGS */
     CLS_BODY_VALUE_TOO_LARGE, /* a value over CLS_MAX_VALUE */
     CLS_BODY_NOMEM,
-};
-
-struct cls_kv {
-    const char *key, *value; /* NUL-terminated (a NUL byte in the wire string ends it) */
-    size_t klen, vlen;
-};
-
-struct cls_log {
-    int64_t time_ms; /* the Log's time: milliseconds, or seconds (< 1e11) made ms */
-    const struct cls_kv *contents;
-    size_t n;
-};
-
-struct cls_group {
-    const char *source, *filename, *context_flow; /* "" when absent */
-    const struct cls_kv *tags;                    /* logTags */
-    size_t ntags;
-    const struct cls_log *logs;
-    size_t nlogs;
 };
 
 /** A parsed body. Everything it points to lives in its arena, freed at once

@@ -259,13 +259,23 @@ static void test_migration_2_to_6(void **state)
                                   "ALTER TABLE keys DROP COLUMN token;"
                                   "ALTER TABLE keys DROP COLUMN expires;"
                                   "DROP INDEX resources_created;"
+                                  "DROP TRIGGER cls_topics_del;"
+                                  "DROP TABLE cls_batches;"
+                                  "DROP TABLE cls_logs;"
+                                  "DROP TABLE cls_topics;"
+                                  "DROP TABLE cls_logsets;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 8);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 9);
+    /* schema 9: the cls service's tables */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('cls_logsets', 'cls_topics', 'cls_logs', "
+                                       "'cls_batches', 'cls_topics_del')"),
+                     5);
     /* schema 8: the resource pages' index */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'resources_created'"),
