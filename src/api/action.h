@@ -140,7 +140,7 @@ enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, stru
     X(get_caller_identity)                                                                       \
     /* the cls service (actions/cls.c, cls_search.c) */                                          \
     X(create_logset) X(describe_logsets) X(delete_logset) X(create_topic) X(describe_topics)     \
-    X(modify_topic) X(delete_topic) X(upload_log)
+    X(modify_topic) X(delete_topic) X(upload_log) X(search_log) X(describe_log_context)
 #define X(n) enum api_err act_##n(struct actx *c, json_t *in, json_t *out, struct apierr *e);
 RES_ACTIONS(X)
 #undef X

@@ -84,6 +84,9 @@ static const struct action_def actions[] = {
     {"ModifyTopic", CLS, &shape_ModifyTopicRequest, act_modify_topic, WORKER},
     {"DeleteTopic", CLS, &shape_DeleteTopicRequest, act_delete_topic, WORKER},
     {"UploadLog", CLS, &shape_UploadLogRequest, act_upload_log, WORKER},
+    {"SearchLog", CLS, &shape_SearchLogRequest, act_search_log, WORKER},
+    {"DescribeLogContext", CLS, &shape_DescribeLogContextRequest, act_describe_log_context,
+     WORKER},
 #undef CLS
 };
 

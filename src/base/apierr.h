@@ -215,6 +215,11 @@
       "The search context is invalid: {}.")                                                      \
     X(CLS_SEARCH_RESOURCES, "LimitExceeded.SearchResources", "检索内存超限。",                    \
       "The search is over its limits: {}.")                                                      \
+    X(CLS_TIMEOUT, "FailedOperation.SearchTimeout", "查询超时。", "The search timed out: {}.")   \
+    X(CLS_REACH_LIMIT, "FailedOperation.GetlogReachLimit", "检索日志触发最大条数限制。",          \
+      "The search reached a limit: {}.")                                                         \
+    X(CLS_RESULT_TOO_LARGE, "LimitExceeded.SearchResultTooLarge", "检索结果过大。",               \
+      "The search result is too large: {}.")                                                     \
     X(CLS_PERIOD, "FailedOperation.InvalidPeriod", "存储时间不合法。",                            \
       "Invalid Period: {}.")                                                                     \
     /* ---- server ---- */                                                                       \
