@@ -29,6 +29,8 @@ try {
 const PROTO = path.join(h.REPO, "src", "cls", "cls.proto");
 const LogGroupList = protobuf.loadSync(PROTO).lookupType("cls.LogGroupList");
 const onPg = !!h.TEST_STORE;
+// retention passes every 200 ms here (60 s by default)
+process.env.FLOWLOGD_CLS_RETENTION_MS = "200";
 
 let ctx, A, B;
 
@@ -248,5 +250,22 @@ describe("cls", { skip: onPg && "the cls service keeps its data in the embedded 
     await h.expectApiError(vpc.CreateFlowLog(h.eniRequest(A.ids, eni, { CloudLogId: tsh.TopicId, FlowLogName: "sh" })), "ResourceNotFound", { mention: tsh.TopicId });
     // with CloudLogRegion naming its region, it is
     await vpc.CreateFlowLog(h.eniRequest(A.ids, eni, { CloudLogId: tsh.TopicId, CloudLogRegion: "ap-shanghai", FlowLogName: "sh" }));
+  });
+
+  test("Period is enforced: logs older than it are deleted in the background", async () => {
+    const c = clsClient(A);
+    const t = await c.CreateTopic({ LogsetId: logsetId, TopicName: "short", Period: 1 });
+    const now = Date.now();
+    const day = 24 * 3600 * 1000;
+    await uploader(A, t.TopicId)(encode([{ logs: [
+      { time: String(now - 3 * day), contents: [{ key: "age", value: "old" }] },
+      { time: String(now - day / 2), contents: [{ key: "age", value: "young" }] },
+      { time: String(now), contents: [{ key: "age", value: "new" }] },
+    ] }]));
+    let n;
+    for (let i = 0; i < 100 && (n = stored(t.TopicId)) !== 2; i++) await h.sleep(100);
+    assert.equal(n, 2);
+    const r = await c.SearchLog({ TopicId: t.TopicId, From: now - 10 * day, To: now + 1, Sort: "asc" });
+    assert.deepEqual(r.Results.map((x) => JSON.parse(x.LogJson).age), ["young", "new"]);
   });
 });
