@@ -76,7 +76,7 @@ $(B)/gen/cls.pb-c.o: $(BPF_GEN)/cls.pb-c.c
 	$(CC) $(CPPFLAGS) $(filter-out -Wshadow -Wstrict-prototypes,$(CFLAGS)) -c -o $@ $<
 $(B)/src/cls/body.o build-fuzz/lib/src/cls/body.o: $(BPF_GEN)/cls.pb-c.h
 
-.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane bench-cls
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -176,6 +176,10 @@ build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
+
+# UploadLog ingest into the embedded store (bench/cls_ingest.sh)
+bench-cls: build/flowlogd build/bench/flowlogd-bench
+	bench/cls_ingest.sh
 
 # the data-plane benchmark: offline, flowlogd replay beside softflowd, nfpcapd
 # and pmacctd on one generated capture (bench/dataplane.sh); live, the tc
