@@ -64,7 +64,7 @@ $(BPF_GEN)/flowcap.skel.h: $(BPF_GEN)/flowcap.bpf.o
 	bpftool gen skeleton $< name flowcap > $@.tmp && mv $@.tmp $@
 $(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o $(B)/tests/test_flowcap: $(BPF_GEN)/flowcap.skel.h
 
-.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane bench-clsq
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -164,6 +164,15 @@ build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
+
+# the CLS query library per record (bench/clsq/bench_clsq.c): clsq_match and
+# the analysis, in memory, ns per record. Never run by tests.
+build/bench/bench_clsq: bench/clsq/bench_clsq.c build/libflowlogd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O2 -o $@ $< build/libflowlogd.a $(LDLIBS)
+
+bench-clsq: build/bench/bench_clsq
+	build/bench/bench_clsq $(BENCH_CLSQ_ARGS)
 
 # the data-plane benchmark: offline, flowlogd replay beside softflowd, nfpcapd
 # and pmacctd on one generated capture (bench/dataplane.sh); live, the tc

@@ -565,7 +565,8 @@ static bool range_match_value(const struct clsq_snode *n, const char *v, size_t 
 static bool leaf_match(const struct clsq_snode *n, const struct clsq_log *log)
 {
     for (size_t i = 0; i < log->n; i++) {
-        if (n->key && strcmp(n->key, log->keys[i]) != 0) continue;
+        /* the first byte first: most keys differ there, and strcmp costs a call */
+        if (n->key && (n->key[0] != log->keys[i][0] || strcmp(n->key, log->keys[i]) != 0)) continue;
         const char *v = log->vals[i];
         size_t vn = log->vlens[i];
         switch (n->kind) {

@@ -1200,7 +1200,7 @@ static int truth(struct val v)
 static struct val col_val(const struct clsq_log *log, const char *key)
 {
     for (size_t i = 0; i < log->n; i++)
-        if (strcmp(log->keys[i], key) == 0)
+        if (log->keys[i][0] == key[0] && strcmp(log->keys[i], key) == 0)
             return (struct val){.t = V_STR, .s = log->vals[i], .n = log->vlens[i]};
     return VNULL;
 }
