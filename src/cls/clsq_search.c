@@ -64,6 +64,14 @@ static bool parse_num(const char *s, size_t n, double *out)
 {
     char buf[64];
     if (n == 0 || n >= sizeof buf) return false;
+    /* the common case, a short integer (ports, bytes, times), without strtod */
+    size_t i = s[0] == '-';
+    if (n > i && n - i <= 15) {
+        int64_t v = 0;
+        size_t j = i;
+        while (j < n && s[j] >= '0' && s[j] <= '9') v = v * 10 + (s[j++] - '0');
+        if (j == n) { *out = (double)(i ? -v : v); return true; }
+    }
     memcpy(buf, s, n);
     buf[n] = '\0';
     if (isspace((unsigned char)buf[0])) return false;
@@ -71,8 +79,8 @@ static bool parse_num(const char *s, size_t n, double *out)
     double d = strtod(buf, &end);
     if (end != buf + n || !isfinite(d)) return false;
     /* strtod takes hex, inf and nan; CLS numbers are decimal */
-    for (size_t i = 0; i < n; i++)
-        if (!strchr("0123456789+-.eE", buf[i])) return false;
+    for (size_t k = 0; k < n; k++)
+        if (!strchr("0123456789+-.eE", buf[k])) return false;
     *out = d;
     return true;
 }

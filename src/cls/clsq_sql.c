@@ -18,6 +18,7 @@
  * field indexed as long/double; two strings compare as strings. */
 #define _GNU_SOURCE /* qsort_r */
 #include "cls/clsq_int.h"
+#include "base/util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1473,17 +1474,19 @@ static struct group *group_find(struct clsq_agg *a, size_t keyn, struct clsq_err
         a->groups = ng;
         a->gcap = nc;
     }
-    struct group *g = amalloc(a, sizeof *g, err);
+    /* one block: the group, its aggregate states, its key values, the key bytes */
+    size_t size = sizeof(struct group) + q->naggs * sizeof(struct aggst) + q->ngroups * sizeof(struct val) + keyn;
+    struct group *g = amalloc(a, size, err);
     if (!g) return NULL;
     a->groups[a->ngroups++] = g;  /* owned from here: freed with the aggregation */
     g->h = h;
     g->keyn = keyn;
-    if (!(g->key = amalloc(a, keyn, err))) return NULL;
+    g->st = (struct aggst *)(g + 1);
+    g->keys = (struct val *)(g->st + q->naggs);
+    g->key = (char *)(g->keys + q->ngroups);
     if (keyn) memcpy(g->key, a->kbuf, keyn);
-    if (!(g->keys = amalloc(a, (q->ngroups + 1) * sizeof *g->keys, err))) return NULL;
     const char *p = g->key;
     for (size_t i = 0; i < q->ngroups; i++) p = deser(p, &g->keys[i]);
-    if (!(g->st = amalloc(a, (q->naggs + 1) * sizeof *g->st, err))) return NULL;
     size_t j = h & (a->tabcap - 1);
     while (a->tab[j]) j = (j + 1) & (a->tabcap - 1);
     a->tab[j] = g;
@@ -1624,6 +1627,26 @@ int clsq_agg_add(struct clsq_agg *a, const struct clsq_log *log, struct clsq_err
 
 /* ==== Result ==== */
 
+/** A JSON string of s[0..n): invalid UTF-8 (a log's bytes, an alias) is
+ * replaced by U+FFFD, so no value or name drops out of the answer. */
+static json_t *jstr(const char *s, size_t n)
+{
+    json_t *j = json_stringn(s, n);
+    if (j || n > SIZE_MAX / 3) return j;
+    char *o = malloc(3 * n + 1);
+    if (!o) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int r = utf8_decode(s + i, n - i, &cp);
+        if (r > 0) { memcpy(o + k, s + i, (size_t)r); k += (size_t)r; i += (size_t)r; }
+        else { memcpy(o + k, "\xef\xbf\xbd", 3); k += 3; i++; }
+    }
+    j = json_stringn(o, k);
+    free(o);
+    return j;
+}
+
 static json_t *val_json(struct val v)
 {
     char b[48];
@@ -1634,7 +1657,7 @@ static json_t *val_json(struct val v)
     case V_NUM: return v.isint ? json_integer(v.i) : json_real(v.d);
     default: {
         const char *s = val_text(v, b, sizeof b, &n);
-        return json_stringn(s, n);
+        return jstr(s, n);
     }
     }
 }
@@ -1689,8 +1712,12 @@ int clsq_agg_result(struct clsq_agg *a, json_t **out, struct clsq_err *err)
     json_object_set_new(res, "AnalysisRecords", recs);
     json_object_set_new(res, "AnalysisResults", results);
     for (size_t k = 0; k < q->nitems; k++) {
-        json_array_append_new(names, json_string(q->items[k].name));
-        json_array_append_new(cols, json_pack("{s:s,s:s}", "Name", q->items[k].name, "Type", col_type(a, k)));
+        const char *nm = q->items[k].name;
+        json_t *col = json_object();
+        json_array_append_new(names, jstr(nm, strlen(nm)));
+        json_object_set_new(col, "Name", jstr(nm, strlen(nm)));
+        json_object_set_new(col, "Type", json_string(col_type(a, k)));
+        json_array_append_new(cols, col);
     }
     for (size_t i = from; i < to; i++) {
         json_t *rec = json_object(), *data = json_array();
@@ -1700,8 +1727,11 @@ int clsq_agg_result(struct clsq_agg *a, json_t **out, struct clsq_err *err)
             char b[48];
             size_t n;
             const char *s = val_text(v, b, sizeof b, &n);
-            json_object_set_new(rec, q->items[k].name, val_json(v));
-            json_array_append_new(data, json_pack("{s:s,s:s%}", "Key", q->items[k].name, "Value", s, n));
+            json_t *key = jstr(q->items[k].name, strlen(q->items[k].name)), *kv = json_object();
+            json_object_set_new(rec, json_string_value(key) ? json_string_value(key) : "", val_json(v));
+            json_object_set_new(kv, "Key", key);
+            json_object_set_new(kv, "Value", jstr(s, n));
+            json_array_append_new(data, kv);
         }
         char *txt = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(rec);
@@ -1723,14 +1753,10 @@ void clsq_agg_free(struct clsq_agg *a)
     if (!a) return;
     for (size_t i = 0; i < a->ngroups; i++) {
         struct group *g = a->groups[i];
-        if (g->st)
-            for (size_t j = 0; j < a->q->naggs; j++) {
-                free(g->st[j].mms);
-                dset_free(&g->st[j].ds);
-            }
-        free(g->st);
-        free(g->keys);
-        free(g->key);
+        for (size_t j = 0; j < a->q->naggs; j++) {
+            free(g->st[j].mms);
+            dset_free(&g->st[j].ds);
+        }
         free(g);
     }
     free(a->groups);

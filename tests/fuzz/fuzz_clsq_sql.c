@@ -7,12 +7,13 @@
  * Invariants:
  *  - an error has a CLS code, an offset within the query and a message
  *    naming it; a success has an analysis part.
- *  - feeding the logs either succeeds or stops at a limit with a CLS code
+ *  - feeding the logs (one with bytes that are not UTF-8) either succeeds or stops at a limit with a CLS code
  *    (QueryError / SearchTimeout); once stopped, more input and the result
  *    are refused.
  *  - a result is an object whose ColNames, Columns, AnalysisRecords and
  *    AnalysisResults agree: as many columns as names, each record a JSON
- *    object text with at most that many members, as many results as records.
+ *    object text with at most that many members, as many results as records,
+ *    each with one Key/Value per column (bytes that are not UTF-8 included).
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ static const char *const rows[][5] = {
     {"ACCEPT", "443", "10.0.1.6", "-", "9223372036854775807"},
     {"ACCEPT", "22", "10.0.1.5", "1e308", "-9223372036854775808"},
     {"", "x", "", "0", "0.5"},
+    {"\xff\xfe", "22", "\xc3", "7", "1"},
 };
 
 static bool code_ok(const char *c)
@@ -61,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     FUZZ_CHECK(a != NULL);
     int rc = 0;
     for (int rep = 0; rep < 8 && rc == 0; rep++)
-        for (size_t r = 0; r < 4 && rc == 0; r++) {
+        for (size_t r = 0; r < 5 && rc == 0; r++) {
             size_t vl[5];
             for (size_t k = 0; k < 5; k++) vl[k] = strlen(rows[r][k]);
             struct clsq_log l = {.time_ms = 1700000000000 + rep * 61000 + (int64_t)r, .source = "h",
@@ -84,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
             json_t *o = json_loads(t, 0, NULL);
             FUZZ_CHECK(json_is_object(o));
             FUZZ_CHECK(json_object_size(o) <= json_array_size(names));
+            FUZZ_CHECK(json_array_size(json_object_get(json_array_get(results, i), "Data")) == json_array_size(names));
             json_decref(o);
         }
         json_decref(res);

@@ -617,6 +617,30 @@ static void test_limits(void **state)
     clsq_free(q);
 }
 
+/* bytes that are not UTF-8 in a value stay in the answer, as U+FFFD */
+static void test_invalid_utf8_value(void **state)
+{
+    (void)state;
+    struct clsq *q = NULL;
+    struct clsq_err e = {0};
+    const char *s = "* | select action, count(*) as c group by action";
+    assert_int_equal(clsq_parse(s, strlen(s), CLSQ_CQL, &q, &e), 0);
+    struct clsq_agg *a = clsq_agg_new(q, NULL, &e);
+    const char *k = "action", *v = "A\xff";
+    size_t vl = 2;
+    struct clsq_log l = {.n = 1, .keys = &k, .vals = &v, .vlens = &vl};
+    assert_int_equal(clsq_agg_add(a, &l, &e), 0);
+    json_t *res = NULL;
+    assert_int_equal(clsq_agg_result(a, &res, &e), 0);
+    json_t *d0 = json_array_get(json_object_get(json_array_get(json_object_get(res, "AnalysisResults"), 0), "Data"), 0);
+    assert_string_equal(json_string_value(json_object_get(d0, "Value")), "A\xef\xbf\xbd");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(res, "AnalysisRecords"), 0)),
+                        "{\"action\":\"A\xef\xbf\xbd\",\"c\":1}");
+    json_decref(res);
+    clsq_agg_free(a);
+    clsq_free(q);
+}
+
 static void test_no_analysis(void **state)
 {
     (void)state;
@@ -644,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_default_limit),
         cmocka_unit_test(test_topk_trim),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_invalid_utf8_value),
         cmocka_unit_test(test_no_analysis),
     };
     return cmocka_run_group_tests_name("clsq", tests, NULL, NULL);
