@@ -60,6 +60,14 @@ static bool str_num(const char *s, size_t n, struct val *out)
 {
     char buf[64];
     if (n == 0 || n >= sizeof buf) return false;
+    /* the common case, a short integer, without strtoll */
+    size_t neg = s[0] == '-';
+    if (n > neg && n - neg <= 18) {
+        int64_t v = 0;
+        size_t j = neg;
+        while (j < n && s[j] >= '0' && s[j] <= '9') v = v * 10 + (s[j++] - '0');
+        if (j == n) { *out = vnum_i(neg ? -v : v); return true; }
+    }
     size_t j = 0;
     bool digits_only = true;
     for (size_t k = 0; k < n; k++) {
@@ -1623,6 +1631,12 @@ int clsq_agg_add(struct clsq_agg *a, const struct clsq_log *log, struct clsq_err
         if (!agg_update(a, &g->st[i], e, v, err)) return -1;
     }
     return 0;
+}
+
+bool clsq_agg_done(const struct clsq_agg *a)
+{
+    const struct clsq_sql *q = a->q;
+    return !a->failed && !q->grouped && q->norders == 0 && a->nrows >= (size_t)(q->limit + q->offset);
 }
 
 /* ==== Result ==== */

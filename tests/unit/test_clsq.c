@@ -531,8 +531,10 @@ static void test_default_limit(void **state)
     for (int i = 0; i < 500; i++) {
         vl = (size_t)snprintf(v, sizeof v, "%d", i);
         struct clsq_log l = {.n = 1, .keys = &k, .vals = &vp, .vlens = &vl};
+        assert_int_equal(clsq_agg_done(a), i >= 100);
         assert_int_equal(clsq_agg_add(a, &l, &e), 0);
     }
+    assert_true(clsq_agg_done(a));
     json_t *res = NULL;
     assert_int_equal(clsq_agg_result(a, &res, &e), 0);
     assert_int_equal(json_array_size(json_object_get(res, "AnalysisRecords")), 100);
@@ -558,6 +560,7 @@ static void test_topk_trim(void **state)
         vl = (size_t)snprintf(v, sizeof v, "%d", x);
         struct clsq_log l = {.n = 1, .keys = &k, .vals = &vp, .vlens = &vl};
         assert_int_equal(clsq_agg_add(a, &l, &e), 0);
+        assert_false(clsq_agg_done(a)); /* ORDER BY: any later row may come first */
     }
     json_t *res = NULL;
     assert_int_equal(clsq_agg_result(a, &res, &e), 0);
