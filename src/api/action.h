@@ -1,7 +1,9 @@
 /* action.h: what an action handler sees, and the action table.
  *
- * A handler gets its input as a JSON tree already checked against the
- * action's shape (types, unknown and missing parameters are done), the
+ * A handler gets its input already checked against the action's shape
+ * (types, unknown and missing parameters are done) as the shape's C struct
+ * (`c->in`: struct in_<Action>Request of schema_gen.h, each member NULL
+ * when absent) and, for the handlers not converted yet, as the JSON tree, the
  * caller's account and region, and two places for its answer's members
  * (everything of "Response" but RequestId): the writer `c->w`, for the hot
  * actions, which stream their members there, and the object `out`, for the
@@ -33,6 +35,8 @@ struct actx {
     struct jw *w;       /* positioned inside the Response object */
     struct api_req *req; /* the api's, for api_defer */
     const struct key_info *key; /* the caller's key (its secret wiped or not: never render it) */
+    const void *in; /* the input struct of the action's shape (input_struct); lives as long
+                       as the request */
 };
 
 typedef enum api_err (*action_fn)(struct actx *c, json_t *in, json_t *out, struct apierr *e);
@@ -80,6 +84,14 @@ const struct action_def *action_find_in(const char *name, const char *version,
 int action_may_block(const char *name);
 
 /* ==== helpers shared by handlers (handler_common.c) ==== */
+
+/** An optional string input given as "" counts as absent (the SDKs omit
+ * empty strings in form encoding, so JSON and form requests behave the
+ * same): `s` when non-empty, else NULL. */
+static inline const char *in_opt(const char *s)
+{
+    return s && *s ? s : NULL;
+}
 
 /** The string member `name` of `in`, or NULL when absent. */
 const char *in_str(json_t *in, const char *name);

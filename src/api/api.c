@@ -547,6 +547,7 @@ struct api_req {
     time_t now;
     uint64_t now_ms;
     json_t *in, *result;
+    void *in_struct; /* in as the shape's C struct (input_struct); strings point into in */
     struct jw w;
     action_finish_fn finish; /* set by api_defer: the action answers later */
     void *fstate;
@@ -557,7 +558,7 @@ struct api_req {
 static struct actx actx_of(struct api_req *q)
 {
     struct actx ax = {q->a->store, &q->c.key.account, q->c.region, q->c.request_id,
-                      q->now, q->now_ms, q->c.lang, &q->w, q, &q->c.key};
+                      q->now, q->now_ms, q->c.lang, &q->w, q, &q->c.key, q->in_struct};
     return ax;
 }
 
@@ -592,6 +593,7 @@ static void finish_request(struct api_req *q, struct http_reply *out)
                  (unsigned long long)(mono_us() - q->t0));
     }
     json_decref(q->result);
+    free(q->in_struct);
     json_decref(q->in);
     jw_free(&q->w);
     form_free(c->params, c->nparams);
@@ -676,7 +678,8 @@ void api_handle(struct api *a, const struct http_request *req, struct http_ctx *
         goto done;
 
     q->result = json_object();
-    if (!q->result) {
+    q->in_struct = input_struct(c->def->input, q->in);
+    if (!q->result || !q->in_struct) {
         apierr_set(&q->e, API_E_INTERNAL, NULL);
         goto done;
     }

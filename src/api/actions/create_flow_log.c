@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "api/action.h"
+#include "api/schema_gen.h"
 #include "base/util.h"
 #include "validate/validate.h"
 
@@ -25,40 +26,32 @@ struct create_in {
     size_t ntags;
 };
 
-static void read_input(json_t *in, struct create_in *r)
+/* The generated input, with "" taken as absent for the optional strings. */
+static void read_input(const struct in_CreateFlowLogRequest *in, struct create_in *r)
 {
-    json_t *tags = json_object_get(in, "Tags"), *st = json_object_get(in, "FlowLogStorage");
-    json_t *period = json_object_get(in, "Period"), *t;
-    size_t i;
-
     memset(r, 0, sizeof *r);
-    r->name = in_str(in, "FlowLogName");
-    r->type = in_str(in, "ResourceType");
-    r->resource_id = in_str(in, "ResourceId");
-    r->traffic = in_str(in, "TrafficType");
-    r->vpc_id = in_opt_str(in, "VpcId");
-    r->desc = in_opt_str(in, "FlowLogDescription");
-    r->cloud_log_id = in_opt_str(in, "CloudLogId");
-    r->storage_type = in_opt_str(in, "StorageType");
-    r->cloud_log_region = in_opt_str(in, "CloudLogRegion");
-    if (st) {
+    r->name = in->FlowLogName;
+    r->type = in->ResourceType;
+    r->resource_id = in->ResourceId;
+    r->traffic = in->TrafficType;
+    r->vpc_id = in_opt(in->VpcId);
+    r->desc = in_opt(in->FlowLogDescription);
+    r->cloud_log_id = in_opt(in->CloudLogId);
+    r->storage_type = in_opt(in->StorageType);
+    r->cloud_log_region = in_opt(in->CloudLogRegion);
+    if (in->FlowLogStorage) {
         r->has_storage = 1;
-        r->storage_id = in_str(st, "StorageId");
-        r->storage_topic = in_str(st, "StorageTopic");
+        r->storage_id = in->FlowLogStorage->StorageId;
+        r->storage_topic = in->FlowLogStorage->StorageTopic;
     }
-    if (period) {
+    if (in->Period) {
         r->has_period = 1;
-        r->period = json_integer_value(period);
+        r->period = (json_int_t)*in->Period;
     }
-    json_array_foreach(tags, i, t) {
-        if (r->ntags > MAX_TAGS_READ)
-            break;
-        r->tags[r->ntags].key = in_str(t, "Key");
-        r->tags[r->ntags].value = in_str(t, "Value");
-        if (!r->tags[r->ntags].key)
-            r->tags[r->ntags].key = "";
-        if (!r->tags[r->ntags].value)
-            r->tags[r->ntags].value = "";
+    for (size_t i = 0; i < in->Tags.n && r->ntags <= MAX_TAGS_READ; i++) {
+        const struct in_Tag *t = &in->Tags.v[i];
+        r->tags[r->ntags].key = t->Key ? t->Key : "";
+        r->tags[r->ntags].value = t->Value ? t->Value : "";
         r->ntags++;
     }
 }
@@ -315,8 +308,9 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
     const char *log_region;
     enum api_err rc;
 
+    (void)in;
     (void)out; /* the answer is streamed into c->w */
-    read_input(in, &r);
+    read_input(c->in, &r);
     if ((rc = check_empty(&r, e)) != API_E_OK || (rc = check_range(&r, e)) != API_E_OK ||
         (rc = check_forms(&r, e)) != API_E_OK || (rc = check_tags(r.tags, r.ntags, e)) != API_E_OK)
         return rc;
