@@ -231,14 +231,22 @@ enum api_err act_describe_network_interfaces(struct actx *c, json_t *in, json_t 
         .max_values = 100,
         .render = render_eni,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeNetworkInterfacesRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, NetworkInterfaceIds),
+                                       .offset = r->Offset, .limit = r->Limit};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_network_interface(struct actx *c, json_t *in, json_t *out,
                                           struct apierr *e)
 {
+    const struct in_DeleteNetworkInterfaceRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "NetworkInterfaceId", "eni", RES_ENI, 1, e);
+    return res_delete(c, r->NetworkInterfaceId, "NetworkInterfaceId", "eni", RES_ENI, 1, e);
 }
 
 /* The two ids of Attach/Detach: present and of their forms. */

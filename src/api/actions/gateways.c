@@ -159,13 +159,22 @@ enum api_err act_describe_ccns(struct actx *c, json_t *in, json_t *out, struct a
         .default_order = "CreateTime",
         .render = render_ccn,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeCcnsRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, CcnIds),
+                                       .offset = r->Offset, .limit = r->Limit,
+                                       .order = r->OrderField, .dir = r->OrderDirection};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_ccn(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteCcnRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "CcnId", "ccn", RES_CCN, 0, e);
+    return res_delete(c, r->CcnId, "CcnId", "ccn", RES_CCN, 0, e);
 }
 
 /* ==== NAT gateway ==== */
@@ -309,13 +318,21 @@ enum api_err act_describe_nat_gateways(struct actx *c, json_t *in, json_t *out, 
         .max_values = 5,
         .render = render_nat,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeNatGatewaysRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, NatGatewayIds),
+                                       .offset = r->Offset, .limit = r->Limit};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_nat_gateway(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteNatGatewayRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "NatGatewayId", "nat", RES_NAT, 0, e);
+    return res_delete(c, r->NatGatewayId, "NatGatewayId", "nat", RES_NAT, 0, e);
 }
 
 /* ==== direct connect gateway ==== */
@@ -414,12 +431,20 @@ enum api_err act_describe_direct_connect_gateways(struct actx *c, json_t *in, js
         .max_values = 100,
         .render = render_dcg,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeDirectConnectGatewaysRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, DirectConnectGatewayIds),
+                                       .offset = r->Offset, .limit = r->Limit};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_direct_connect_gateway(struct actx *c, json_t *in, json_t *out,
                                                struct apierr *e)
 {
+    const struct in_DeleteDirectConnectGatewayRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "DirectConnectGatewayId", "dcg", RES_DCG, 0, e);
+    return res_delete(c, r->DirectConnectGatewayId, "DirectConnectGatewayId", "dcg", RES_DCG, 0, e);
 }

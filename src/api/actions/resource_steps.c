@@ -135,10 +135,9 @@ enum api_err res_record_task(struct actx *c, struct apierr *e)
     return API_E_OK;
 }
 
-enum api_err res_delete(struct actx *c, json_t *in, const char *param, const char *prefix,
+enum api_err res_delete(struct actx *c, const char *id, const char *param, const char *prefix,
                         enum res_kind kind, int task, struct apierr *e)
 {
-    const char *id = in_str(in, param);
     struct serr se = {{0}};
     int rc;
 

@@ -164,13 +164,21 @@ enum api_err act_describe_vpcs(struct actx *c, json_t *in, json_t *out, struct a
         .max_values = 100,
         .render = render_vpc,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeVpcsRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, VpcIds),
+                                       .offset_s = r->Offset, .limit_s = r->Limit};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_vpc(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteVpcRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "VpcId", "vpc", RES_VPC, 0, e);
+    return res_delete(c, r->VpcId, "VpcId", "vpc", RES_VPC, 0, e);
 }
 
 /* ==== subnet ==== */
@@ -324,11 +332,19 @@ enum api_err act_describe_subnets(struct actx *c, json_t *in, json_t *out, struc
         .max_values = 100,
         .render = render_subnet,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeSubnetsRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, SubnetIds),
+                                       .offset_s = r->Offset, .limit_s = r->Limit};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_subnet(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteSubnetRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "SubnetId", "subnet", RES_SUBNET, 0, e);
+    return res_delete(c, r->SubnetId, "SubnetId", "subnet", RES_SUBNET, 0, e);
 }
