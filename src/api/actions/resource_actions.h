@@ -49,6 +49,9 @@ enum api_err res_delete(struct actx *c, const char *id, const char *param, const
  * for DescribeVpcTaskResult. */
 enum api_err res_record_task(struct actx *c, struct apierr *e);
 
+/** The strings v[0..n) as a new JSON array; NULL on OOM. */
+json_t *res_strings(const char *const *v, size_t n);
+
 /** "YYYY-MM-DD HH:MM:SS" in UTC+8 as a new JSON string. */
 json_t *res_time(int64_t t);
 

@@ -160,6 +160,19 @@ enum api_err res_delete(struct actx *c, const char *id, const char *param, const
     }
 }
 
+json_t *res_strings(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < n; i++) {
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 json_t *res_time(int64_t t)
 {
     char s[20];
