@@ -78,11 +78,6 @@ const struct action_def *action_find(const char *name, const char *version, int 
 const struct action_def *action_find_in(const char *name, const char *version,
                                         const char *service, int *name_known);
 
-/** 1 if the action called `name` may block its thread (waits for a durable
- * commit, or scans): it must not run on a poll thread. 0 for the actions
- * marked on_poll and for names that are no action (they fail fast). */
-int action_may_block(const char *name);
-
 /* ==== helpers shared by handlers (handler_common.c) ==== */
 
 /** An optional string input given as "" counts as absent (the SDKs omit

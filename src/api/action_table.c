@@ -93,14 +93,6 @@ const struct action_def *action_find_in(const char *name, const char *version,
     return NULL;
 }
 
-int action_may_block(const char *name)
-{
-    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-        if (strcmp(actions[i].name, name) == 0)
-            return !actions[i].on_poll;
-    return 0;
-}
-
 const struct action_def *action_find(const char *name, const char *version, int *name_known)
 {
     return action_find_in(name, version, NULL, name_known);

@@ -305,27 +305,36 @@ static enum api_err check_transport(struct api *a, struct call *c, struct apierr
                                           "application/x-www-form-urlencoded");
 }
 
-/* The service a request is addressed to, when its Host names one we serve
- * ("vpc.tencentcloudapi.com", "tag.tencentcloudapi.com"); NULL for a host
- * that names none (an IP address, "localhost"), where every service's
- * actions are reachable and the action's Version tells them apart. For TC3
- * the credential scope must name the same service (checked with the
- * signature). */
-static const char *addressed_service(const struct call *c)
+/* What api_http_quick leaves in req->note when the action a TC3 request
+ * names is not served: no action of that name, or not in that version. */
+static const char note_no_action, note_no_version;
+
+/* The action of (`action`, `version`) as the request addresses it. */
+static const struct action_def *find_action(const struct http_request *req, const char *action,
+                                            const char *version, int *name_known)
 {
     static const char *const services[] = {"vpc", "tag", "sts"};
+    const char *service = NULL;
     char label[64];
-    host_label(http_header(c->req, "Host"), label, sizeof label);
+
+    /* the service a request is addressed to, when its Host names one we
+     * serve ("vpc.tencentcloudapi.com", "tag.tencentcloudapi.com"); none for
+     * a host that names none (an IP address, "localhost"), where every
+     * service's actions are reachable and the action's Version tells them
+     * apart. For TC3 the credential scope must name the same service
+     * (checked with the signature). */
+    host_label(http_header(req, "Host"), label, sizeof label);
     for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
         if (strcmp(label, services[i]) == 0)
-            return services[i];
-    return NULL;
+            service = services[i];
+    return action_find_in(action, version, service, name_known);
 }
 
 static enum api_err check_common(struct call *c, struct apierr *e)
 {
     const char *lang = common(c, "X-TC-Language", "Language");
-    int name_known;
+    const void *note = c->v1 ? NULL : c->req->note;
+    int name_known = note == &note_no_version;
 
     c->lang = lang_of(lang);
     c->action = common(c, "X-TC-Action", "Action");
@@ -337,7 +346,12 @@ static enum api_err check_common(struct call *c, struct apierr *e)
         return apierr_set(e, API_E_ACTION_MISSING, NULL);
     if (!c->version || !*c->version)
         return apierr_set(e, API_E_VERSION_MISSING, NULL);
-    c->def = action_find_in(c->action, c->version, addressed_service(c), &name_known);
+    /* api_http_quick looked a TC3 request's action up already (same
+     * headers): a request looks its action up once */
+    if (note)
+        c->def = note == &note_no_action || note == &note_no_version ? NULL : note;
+    else
+        c->def = find_action(c->req, c->action, c->version, &name_known);
     if (!c->def && name_known)
         return apierr_set(e, API_E_VERSION_UNKNOWN, c->version);
     if (!c->def)
@@ -718,14 +732,23 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_ctx 
     api_handle(ud, req, ctx, out);
 }
 
-int api_http_quick(void *ud, const struct http_request *req)
+int api_http_quick(void *ud, const struct http_request *req, const void **note)
 {
-    const char *action;
+    const char *action, *version;
+    const struct action_def *def;
+    int name_known;
+
     (void)ud;
     if (!http_header(req, "Authorization")) /* v1 (or unsigned): the action is in the form */
         return strcmp(req->path, "/") != 0;
     action = http_header(req, "X-TC-Action");
-    return !action || !action_may_block(action);
+    version = http_header(req, "X-TC-Version");
+    if (!action || !*action || !version || !*version)
+        return 1; /* refused before any lookup */
+    /* the same lookup check_common would make, kept for it in *note */
+    def = find_action(req, action, version, &name_known);
+    *note = def ? (const void *)def : name_known ? &note_no_version : &note_no_action;
+    return !def || def->on_poll; /* a request refused early fails fast */
 }
 
 void api_set_rate_limit(struct api *a, uint32_t rate)

@@ -527,7 +527,7 @@ void http_wake(struct http_deferred *d)
 static enum MHD_Result dispatch(struct http_server *s, struct hreq *r, struct MHD_Connection *c)
 {
     finish_request(r);
-    if ((s->quick && s->quick(s->ud, &r->req)) || !suspend(s, r))
+    if ((s->quick && s->quick(s->ud, &r->req, &r->req.note)) || !suspend(s, r))
         return answer_here(s, r, c);
     pthread_mutex_lock(&s->mu);
     r->next = NULL;

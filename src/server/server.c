@@ -245,11 +245,11 @@ static void route(void *ud, const struct http_request *req, struct http_ctx *ctx
     (void)cors(sv, req, out, 1);
 }
 
-static int route_quick(void *ud, const struct http_request *req)
+static int route_quick(void *ud, const struct http_request *req, const void **note)
 {
     struct srv *sv = ud;
     return health_path(req) || console_path(req) || strcmp(req->method, "OPTIONS") == 0 ||
-           api_http_quick(sv->api, req);
+           api_http_quick(sv->api, req, note);
 }
 
 static int put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
