@@ -48,13 +48,19 @@ typedef enum api_err (*action_finish_fn)(struct actx *c, void *state, struct api
 
 struct api_wake;
 
-/** Lets a handler wait for a store write without holding its thread: on
- * success the handler starts the write, passes the returned handle to
- * api_wake once the write is done (from any thread), and returns API_E_OK;
- * finish(c, state, e) then runs on the request's thread and completes the
- * answer. The input tree and the actx's strings stay valid until finish
- * returns. NULL when the request cannot wait that way (it runs on a worker
- * thread): the handler then does the write itself, blocking. */
+/** The one way a handler waits (for a store write): it calls api_defer,
+ * starts the write (the store's async write, whose completion has the
+ * handler's state as its `ud`), has api_wake(handle) called once the write
+ * is done (from any thread, exactly once), and returns API_E_OK; finish(c,
+ * state, e) then completes the answer. How the request waits meanwhile is
+ * the api's business, not the handler's: on a poll thread the connection is
+ * suspended and the thread moves on (http_defer), finish running on the
+ * poll thread once woken; elsewhere (a worker: v1 form requests; a request
+ * made by hand; a server that is stopping) the calling thread waits for the
+ * wake and runs finish itself. Ownership: `state` is the handler's until
+ * finish, which releases it; the api_wake handle and the request (input
+ * struct and tree, the actx's strings) are the api's and stay valid until
+ * finish returns. NULL only if called twice for one request. */
 struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state);
 
 /** See api_defer; exactly once per handle. */

@@ -14,7 +14,8 @@
  * by index or sorted from the caller's flow logs of one region, at most its
  * quota) or a few rows by key through a WAL reader, which never waits for
  * the writer; CreateFlowLog
- * waits for its commit through api_defer. WORKER: the others write (and
+ * waits for its commit through api_defer (on a poll thread without
+ * holding it). WORKER: the others write (and
  * wait for their commit) or may scan: GetResources, and the six resource
  * Describe* (a tenant's whole inventory of that kind when a filter cannot
  * be handed to the store; resource_describe.c). */

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -548,10 +549,19 @@ static enum api_err map_input(const struct call *c, json_t **in, struct apierr *
 
 /* One request being handled. On the heap: a deferred action (api_defer)
  * keeps it until its finish step ran, on the request's thread. */
-/** What api_defer hands out: the http adapter's handle of the request. */
+/** What api_defer hands out: the http adapter's handle of the suspended
+ * request, or (d NULL) what the thread that runs the request waits on. */
 struct api_wake {
     struct http_deferred *d;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int woken;
 };
+
+/* How a handler's request waits, known to api_handle on its own stack (once
+ * the adapter has the request, q may be finished and freed by another
+ * thread before the handler returns). */
+enum wait_mode { WAIT_NONE, WAIT_ADAPTER, WAIT_HERE };
 
 struct api_req {
     struct api *a;
@@ -567,6 +577,7 @@ struct api_req {
     void *fstate;
     struct api_wake wake; /* set by api_defer */
     struct http_ctx *ctx; /* the adapter's, for http_defer; NULL: cannot defer */
+    enum wait_mode *mode; /* api_handle's, set by api_defer */
 };
 
 static struct actx actx_of(struct api_req *q)
@@ -628,14 +639,36 @@ static void finish_deferred(void *arg, struct http_reply *out)
 struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
 {
     struct api_req *q = c->req;
-    struct http_deferred *d;
 
-    if (!q || q->finish || !(d = http_defer(q->ctx, finish_deferred, q)))
+    if (!q || q->finish)
         return NULL;
     q->finish = finish;
     q->fstate = state;
-    q->wake.d = d;
+    /* a poll thread lets go of the request; otherwise api_handle waits */
+    q->wake.d = http_defer(q->ctx, finish_deferred, q);
+    if (q->wake.d) {
+        *q->mode = WAIT_ADAPTER;
+    } else {
+        pthread_mutex_init(&q->wake.mu, NULL);
+        pthread_cond_init(&q->wake.cv, NULL);
+        q->wake.woken = 0;
+        *q->mode = WAIT_HERE;
+    }
     return &q->wake;
+}
+
+/* WAIT_HERE: blocks until api_wake, then makes the answer on this thread. */
+static void wait_here(struct api_req *q)
+{
+    struct actx ax = actx_of(q);
+
+    pthread_mutex_lock(&q->wake.mu);
+    while (!q->wake.woken)
+        pthread_cond_wait(&q->wake.cv, &q->wake.mu);
+    pthread_mutex_unlock(&q->wake.mu);
+    pthread_cond_destroy(&q->wake.cv);
+    pthread_mutex_destroy(&q->wake.mu);
+    settle(q, q->finish(&ax, q->fstate, &q->e));
 }
 
 enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *se,
@@ -648,7 +681,14 @@ enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *s
 
 void api_wake(struct api_wake *w)
 {
-    http_wake(w->d);
+    if (w->d) {
+        http_wake(w->d);
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->woken = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
 }
 
 void api_handle(struct api *a, const struct http_request *req, struct http_ctx *ctx,
@@ -700,10 +740,17 @@ void api_handle(struct api *a, const struct http_request *req, struct http_ctx *
     envelope_open(&q->w);
     {
         struct actx ax = actx_of(q);
-        enum api_err rc = c->def->fn(&ax, q->in, q->result, &q->e);
-        if (q->finish)
-            return; /* finish_deferred answers, later */
-        settle(q, rc);
+        enum wait_mode mode = WAIT_NONE;
+        enum api_err rc;
+
+        q->mode = &mode;
+        rc = c->def->fn(&ax, q->in, q->result, &q->e);
+        if (mode == WAIT_ADAPTER)
+            return; /* finish_deferred answers, later; q is not ours any more */
+        if (mode == WAIT_HERE)
+            wait_here(q);
+        else
+            settle(q, rc);
     }
 done:
     finish_request(q, out);

@@ -233,7 +233,10 @@ static void fill_flowlog(const struct actx *c, const struct create_in *r, const 
 }
 
 /* A create between its checks and its answer: the flow log, its tags (the
- * strings stay in the request's input tree) and the store write. */
+ * strings stay in the request's input tree) and the store write. Owned by
+ * the handler from act_create_flow_log to create_answer, which frees it;
+ * while the write is queued, its `op` is the store's (op.ud = this), until
+ * the store calls op.done (create_written). */
 struct create_wait {
     struct store_op op; /* op.ud = this */
     struct api_wake *wake;
@@ -267,7 +270,7 @@ static void create_written(struct store_op *op)
     api_wake(cw->wake);
 }
 
-/* The answer to the write's result; frees cw. */
+/* The answer to the write's result (api_defer's finish); frees cw. */
 static enum api_err create_answer(struct actx *c, void *state, struct apierr *e)
 {
     struct create_wait *cw = state;
@@ -275,14 +278,6 @@ static enum api_err create_answer(struct actx *c, void *state, struct apierr *e)
     int src = cw->op.rc;
     enum api_err rc;
 
-    /* the id is taken: draw again (a deferred create did in create_written;
-     * this loop is the blocking one's, on a worker) */
-    while (src == STORE_CONFLICT && cw->draws < ID_DRAWS) {
-        cw->draws++;
-        if (gen_id_clustered("fl", c->now_ms, fl->id, sizeof fl->id) != 0)
-            break;
-        src = store_flowlog_create(c->store, fl, c->account->flowlog_quota, &cw->op.err);
-    }
     if (src == STORE_EXISTS)
         rc = apierr_set(e, API_E_FLOWLOG_EXISTS, fl->resource_id);
     else if (src == STORE_QUOTA)
@@ -331,17 +326,18 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
     cw->now_ms = c->now_ms;
     cw->quota = c->account->flowlog_quota;
     cw->draws = 1;
-    /* on a poll thread: the commit is waited for without holding the thread */
-    if ((cw->wake = api_defer(c, create_answer, cw))) {
-        /* once queued, cw->op belongs to the store until create_written */
-        int queued = store_flowlog_create_async(c->store, &cw->fl, c->account->flowlog_quota,
-                                                &cw->op);
-        if (queued != STORE_OK) {
-            cw->op.rc = queued;
-            api_wake(cw->wake); /* not queued: create_answer reports it */
-        }
-        return API_E_OK;
+    /* the commit is waited for the one way (api_defer): the answer is
+     * create_answer's, once create_written woke the request */
+    if (!(cw->wake = api_defer(c, create_answer, cw))) {
+        free(cw);
+        return apierr_set(e, API_E_INTERNAL, NULL);
     }
-    cw->op.rc = store_flowlog_create(c->store, &cw->fl, c->account->flowlog_quota, &cw->op.err);
-    return create_answer(c, cw, e);
+    /* once queued, cw->op belongs to the store until create_written */
+    int queued = store_flowlog_create_async(c->store, &cw->fl, c->account->flowlog_quota,
+                                            &cw->op);
+    if (queued != STORE_OK) {
+        cw->op.rc = queued;
+        api_wake(cw->wake); /* not queued: create_answer reports it */
+    }
+    return API_E_OK;
 }
