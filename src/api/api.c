@@ -795,7 +795,23 @@ int api_http_quick(void *ud, const struct http_request *req, const void **note)
     /* the same lookup check_common would make, kept for it in *note */
     def = find_action(req, action, version, &name_known);
     *note = def ? (const void *)def : name_known ? &note_no_version : &note_no_action;
-    return !def || def->on_poll; /* a request refused early fails fast */
+    return !def || def->thread == ACT_POLL; /* a request refused early fails fast */
+}
+
+int api_http_bulk(void *ud, const struct http_request *req, const void **note)
+{
+    const struct action_def *def;
+
+    /* v1 requests name the action in the form: they stay in the common
+     * pool; a TC3 one's action api_http_quick found already (*note) */
+    if (!http_header(req, "Authorization"))
+        return 0;
+    if (!*note)
+        api_http_quick(ud, req, note);
+    if (!*note || *note == &note_no_action || *note == &note_no_version)
+        return 0;
+    def = *note;
+    return def->thread == ACT_BULK;
 }
 
 void api_set_rate_limit(struct api *a, uint32_t rate)
