@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "sink/sink.h"
 #include "auth/auth.h"
 #include "base/buf.h"
 #include "base/log.h"
@@ -46,6 +47,8 @@ static const struct opt agent_opts[] = {
     {"poll-ms", OPT_UINT, "MS", "1000", 100, 60000, 0, "how often the control plane is asked"},
     {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
     {"cacert", OPT_STR, "FILE", NULL, 0, 0, 0, "for an https:// control plane: the CA to trust"},
+    {"kafka-spool", OPT_STR, "DIR", NULL, 0, 0, 0,
+     "the Kafka sink's spool for CKafka flow logs (default: RECORDS/.kafka-spool)"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
@@ -230,10 +233,26 @@ int agent_main(int argc, char **argv)
         .fetch_ud = &r,
         .stop = &g_stop,
     };
+    /* CKafka flow logs: the Kafka sink beside the files sink */
+    char spool[4200];
+    if (opts_get(&o, "kafka-spool"))
+        snprintf(spool, sizeof spool, "%s", opts_get(&o, "kafka-spool"));
+    else
+        snprintf(spool, sizeof spool, "%s/.kafka-spool", cfg.records);
+    struct sink_kafka_opts ko = {.spool_dir = spool, .linger_ms = -1};
+    struct sink *kafka = sink_kafka_open(&ko, err, sizeof err);
+    if (!kafka)
+        fprintf(stderr, "agent: no Kafka delivery (CKafka flow logs keep their files): %s\n",
+                err);
+    else {
+        cfg.extra_sinks = &kafka;
+        cfg.nextra_sinks = 1;
+    }
     if (agent_run(&cfg, err, sizeof err) != 0)
         fprintf(stderr, "agent: %s\n", err);
     else
         rc = 0;
+    sink_close(kafka);
     curl_easy_cleanup(r.curl);
     curl_global_cleanup();
     return rc;

@@ -564,6 +564,10 @@ static int kafka_write(struct sink *s, const struct sink_window *w, char *err, s
 {
     struct sink_kafka *k = (struct sink_kafka *)s;
     const struct sink_dest *d = w->dest;
+    /* beside other sinks (the agent's list), a flow log stored elsewhere is
+     * not this sink's */
+    if (d && d->storage_type && *d->storage_type && strcmp(d->storage_type, "ckafka") != 0)
+        return 0;
     if (!d || !d->ckafka_topic || !*d->ckafka_topic || !d->ckafka_brokers ||
         !*d->ckafka_brokers) {
         snprintf(err, errlen, "flow log %s: no CKafka topic and brokers to deliver to",

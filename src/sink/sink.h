@@ -111,7 +111,10 @@ struct sink_kafka_opts {
  * record ids. When the spool would pass its bound the window is dropped
  * whole: one SKIPDATA record for its flow log and bounds is spooled in its
  * place, a line is logged and windows_dropped counts it. Windows spooled by
- * an earlier process in the same directory are sent too. NULL with err. */
+ * an earlier process in the same directory are sent too. A window whose
+ * dest->storage_type is set and not "ckafka" is not this sink's: sink_write
+ * returns 0 and does nothing (the agent hands every window to every sink).
+ * NULL with err. */
 struct sink *sink_kafka_open(const struct sink_kafka_opts *o, char *err, size_t errlen);
 
 struct sink_kafka_stats {
