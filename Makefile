@@ -155,7 +155,7 @@ soak: $(B)/flowlogd
 
 # the data plane on real traffic in network namespaces the tests make (root;
 # a test that cannot run says why and is skipped, and fails with CI=true)
-live: $(B)/flowlogd
+live: $(B)/flowlogd $(B)/tests/kmock
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 --test-timeout=900000 tests/live/
 
 test: unit integration reliability
