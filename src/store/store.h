@@ -88,6 +88,11 @@ struct resource {
     char edition[32];       /* CKAFKA */
     int nat_version;        /* NAT: 1 classic, 2 standard (DPDK) */
     int has_dnat;           /* NAT */
+    /* ENI: its private addresses (PrivateIpAddresses; IPv4 or IPv6), comma-
+     * separated, the primary first. CCN: its attached VPCs (AttachedVpcs),
+     * comma-separated "VPCID REGION CIDR" (VPCID "-" when not given). What
+     * the data plane attributes by address (docs/ARCHITECTURE.md). */
+    char addrs[1024];
     int64_t created_at;     /* unix seconds */
     /* ENI, NAT, DCG, CCN: where its traffic crosses a host (the data plane's
      * agents watch that device). host "" = bound nowhere. Kept in the

@@ -8,6 +8,7 @@
  * Each section's keys are rows of a descriptor table (`sections` below):
  * a new key is a new row. */
 #define _GNU_SOURCE /* qsort_r */
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,6 +150,8 @@ enum fkind {
     F_NATVER,  /* the integer 1 or 2; absent = 1 (an int field) */
     F_BOOL,    /* true or false; absent = false (an int field) */
     F_TOPICS,  /* CKafka topic names: one RES_CKAFKA_TOPIC item each (no field) */
+    F_ADDRS,   /* IPv4/IPv6 addresses (the first is primary): comma-separated in the field */
+    F_ATTACHED, /* [{VpcId?, Region, CidrBlock}]: "VPCID REGION CIDR" comma-separated */
     F_HOSTDEV, /* a device name (IFNAMSIZ); given, Host defaults to this host's name */
 };
 
@@ -197,6 +200,7 @@ static const struct field eni_fields[] = {
     FLD("SubnetId", F_STR, 1, "subnet", subnet_id),
     FLD("InstanceId", F_STR, 0, "ins", instance_id),
     FLD("NetworkInterfaceName", F_STR, 0, NULL, name),
+    FLD("PrivateIpAddresses", F_ADDRS, 0, NULL, addrs),
     FLD("Host", F_STR, 0, NULL, host),
     FLD("HostDevice", F_HOSTDEV, 0, NULL, host_device),
     FLD("HostNetns", F_STR, 0, NULL, host_netns),
@@ -205,6 +209,7 @@ static const struct field eni_fields[] = {
 static const struct field ccn_fields[] = {
     FLD("CcnId", F_STR, 1, "ccn", id),
     FLD("CcnName", F_STR, 0, NULL, name),
+    FLD("AttachedVpcs", F_ATTACHED, 0, NULL, addrs),
     FLD("Host", F_STR, 0, NULL, host),
     FLD("HostDevice", F_HOSTDEV, 0, NULL, host_device),
     FLD("HostNetns", F_STR, 0, NULL, host_netns),
@@ -346,6 +351,111 @@ static int add_topics(struct parser *p, json_t *topics, const char *where, const
     return 0;
 }
 
+/* Appends `s` to the comma-separated list in dst[cap]. 0, or -1 if full. */
+static int list_add(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(dst), k = strlen(s);
+    if (n + (n ? 1 : 0) + k >= cap)
+        return -1;
+    if (n)
+        dst[n++] = ',';
+    memcpy(dst + n, s, k + 1);
+    return 0;
+}
+
+/* An IPv4 or IPv6 address, written back in its canonical text. 0 or -1. */
+static int addr_canon(const char *s, char out[INET6_ADDRSTRLEN])
+{
+    unsigned char a[16];
+    if (inet_pton(AF_INET, s, a) == 1)
+        return inet_ntop(AF_INET, a, out, INET6_ADDRSTRLEN) ? 0 : -1;
+    if (inet_pton(AF_INET6, s, a) == 1)
+        return inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN) ? 0 : -1;
+    return -1;
+}
+
+/* "ADDR/BITS", IPv4 or IPv6, canonical, host bits allowed. 0 or -1. */
+static int cidr_canon(const char *s, char *out, size_t cap)
+{
+    char a[INET6_ADDRSTRLEN + 8], c[INET6_ADDRSTRLEN], *slash, *end;
+    if (strlen(s) >= sizeof a)
+        return -1;
+    memcpy(a, s, strlen(s) + 1);
+    if (!(slash = strchr(a, '/')))
+        return -1;
+    *slash = '\0';
+    unsigned long bits = strtoul(slash + 1, &end, 10);
+    if (end == slash + 1 || *end || addr_canon(a, c) != 0 ||
+        bits > (strchr(c, ':') ? 128u : 32u))
+        return -1;
+    return snprintf(out, cap, "%s/%lu", c, bits) < (int)cap ? 0 : -1;
+}
+
+/* PrivateIpAddresses: a list of addresses, no duplicates, the first primary. */
+static int field_addrs(struct parser *p, json_t *v, const char *where, const struct field *f,
+                       char *dst)
+{
+    json_t *a;
+    size_t i;
+    dst[0] = '\0';
+    if (!v)
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return fail(p, "%s: %s must be a non-empty list of IP addresses", where, f->key);
+    json_array_foreach(v, i, a) {
+        char c[INET6_ADDRSTRLEN];
+        if (!json_is_string(a) || addr_canon(json_string_value(a), c) != 0)
+            return fail(p, "%s: %s[%zu] is not an IPv4 or IPv6 address", where, f->key, i);
+        for (size_t j = 0; j < i; j++) {
+            char d[INET6_ADDRSTRLEN];
+            if (addr_canon(json_string_value(json_array_get(v, j)), d) == 0 && strcmp(c, d) == 0)
+                return fail(p, "%s: %s[%zu] %s appears twice", where, f->key, i, c);
+        }
+        if (list_add(dst, f->size, c) != 0)
+            return fail(p, "%s: %s: too many addresses", where, f->key);
+    }
+    return 0;
+}
+
+/* AttachedVpcs: [{"VpcId": optional, "Region": a known region, "CidrBlock"}]. */
+static int field_attached(struct parser *p, json_t *v, const char *where, const struct field *f,
+                          char *dst)
+{
+    json_t *o;
+    size_t i;
+    dst[0] = '\0';
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return fail(p, "%s: %s must be a list of {VpcId, Region, CidrBlock}", where, f->key);
+    json_array_foreach(v, i, o) {
+        const char *k, *vpc, *reg, *cidr;
+        json_t *m;
+        char c[INET6_ADDRSTRLEN + 8], item[256];
+        if (!json_is_object(o))
+            return fail(p, "%s: %s[%zu] must be an object", where, f->key, i);
+        json_object_foreach(o, k, m) {
+            if (strcmp(k, "VpcId") && strcmp(k, "Region") && strcmp(k, "CidrBlock"))
+                return fail(p, "%s: %s[%zu]: unknown key \"%s\"", where, f->key, i, k);
+        }
+        vpc = json_string_value(json_object_get(o, "VpcId"));
+        reg = json_string_value(json_object_get(o, "Region"));
+        cidr = json_string_value(json_object_get(o, "CidrBlock"));
+        if (json_object_get(o, "VpcId") && (!vpc || !id_has_form(vpc, "vpc")))
+            return fail(p, "%s: %s[%zu].VpcId is not vpc- followed by 8 of [0-9a-z]", where,
+                        f->key, i);
+        if (!reg || !region_known(reg))
+            return fail(p, "%s: %s[%zu].Region must be a known region id", where, f->key, i);
+        if (!cidr || cidr_canon(cidr, c, sizeof c) != 0)
+            return fail(p, "%s: %s[%zu].CidrBlock must be an IPv4 or IPv6 CIDR block", where,
+                        f->key, i);
+        snprintf(item, sizeof item, "%s %s %s", vpc ? vpc : "-", reg, c);
+        if (list_add(dst, f->size, item) != 0)
+            return fail(p, "%s: %s: too many entries", where, f->key);
+    }
+    return 0;
+}
+
 /* The checks of row f beyond reading its string, on item r. */
 static int field_check(struct parser *p, json_t *o, const char *where, const struct field *f,
                        struct resource *r)
@@ -395,6 +505,10 @@ static int field_check(struct parser *p, json_t *o, const char *where, const str
         return 0;
     case F_TOPICS:
         return add_topics(p, v, where, r->id);
+    case F_ADDRS:
+        return field_addrs(p, v, where, f, s);
+    case F_ATTACHED:
+        return field_attached(p, v, where, f, s);
     case F_HOSTDEV: {
         char why[160];
         if (!s[0]) {

@@ -144,8 +144,11 @@ static const char *const migrations[] = {
     "ALTER TABLE keys ADD COLUMN token text NOT NULL DEFAULT '';"
     "ALTER TABLE keys ADD COLUMN expires bigint NOT NULL DEFAULT 0;"
     "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
-    /* 2 -> 3: the data plane: host bindings (deleted with their resource)
-     * and the agents' keys (store/sqlite's migration 8 -> 9) */
+    /* 2 -> 3: an ENI's private addresses and a CCN's attached VPCs
+     * (struct resource.addrs) */
+    "ALTER TABLE resources ADD COLUMN addrs text NOT NULL DEFAULT '';",
+    /* 3 -> 4: the data plane: host bindings (deleted with their resource)
+     * and the agents' keys (store/sqlite's migration 10 -> 11) */
     "CREATE TABLE host_bindings("
     "  uin text COLLATE \"C\" NOT NULL,"
     "  region text COLLATE \"C\" NOT NULL,"

@@ -128,9 +128,11 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
          -1},
         {"resources",
          "SELECT uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
-         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs FROM resources",
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs "
+         "FROM resources",
          "COPY resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
-         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs) FROM STDIN",
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs) "
+         "FROM STDIN",
          -1},
         {"flow logs",
          "SELECT id, uin, region, vpc_id, name, description, resource_type, resource_id, "
