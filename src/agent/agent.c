@@ -36,11 +36,14 @@
 #include "flow/bpf/capture.h"
 #include "flow/bpf/flowcap_abi.h"
 #include "flow/flow.h"
+#include "replay/replay.h" /* flow_cidr_parse */
 #include "sink/sink.h"
 
 #define AGENT_MAX_NS 64
 #define AGENT_MAX_SINKS 4
 #define AGENT_MISSED_MAX 1000 /* windows a restarted agent reports lost, at most */
+#define AGENT_MAX_ADDRS 16     /* an ENI's addresses the agent attributes drops by */
+#define AGENT_MAX_ATTACHED 32  /* a CCN's attached VPCs */
 
 /* ==== the assignment, as the agent keeps it ==== */
 
@@ -48,6 +51,13 @@ struct adev { /* a device to watch */
     char rid[80];
     char dev[16];
     char netns[128];
+    char addr[AGENT_MAX_ADDRS][48]; /* ENI: its addresses (drops towards it) */
+    size_t naddr;
+    struct { /* CCN: its attached VPCs (records' srcregionid, dstregionid) */
+        char region[32];
+        struct flow_region_cidr cidr; /* .region points at region above when used */
+    } att[AGENT_MAX_ATTACHED];
+    size_t natt;
 };
 
 struct afl { /* a flow log to write */
@@ -113,10 +123,26 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
         goto oom;
     json_array_foreach(devs, i, o) {
         struct adev *d = &a->dev[a->ndev];
+        json_t *x;
+        size_t k;
         if (cp(o, "ResourceId", d->rid, sizeof d->rid) || cp(o, "Device", d->dev, sizeof d->dev) ||
             cp(o, "Netns", d->netns, sizeof d->netns) || !d->rid[0] || !d->dev[0]) {
             snprintf(err, errlen, "Devices[%zu]: ResourceId, Device, Netns", i);
             goto fail;
+        }
+        json_array_foreach(json_object_get(o, "Addresses"), k, x) {
+            const char *s = json_string_value(x);
+            if (s && strlen(s) < sizeof d->addr[0] && d->naddr < AGENT_MAX_ADDRS)
+                memcpy(d->addr[d->naddr++], s, strlen(s) + 1);
+        }
+        json_array_foreach(json_object_get(o, "AttachedVpcs"), k, x) {
+            const char *rg = json_string_value(json_object_get(x, "Region"));
+            const char *cidr = json_string_value(json_object_get(x, "CidrBlock"));
+            if (!rg || !cidr || strlen(rg) >= sizeof d->att[0].region ||
+                d->natt == AGENT_MAX_ATTACHED || flow_cidr_parse(cidr, &d->att[d->natt].cidr) != 0)
+                continue;
+            memcpy(d->att[d->natt].region, rg, strlen(rg) + 1);
+            d->natt++;
         }
         a->ndev++;
     }
@@ -236,6 +262,33 @@ static int adev_wanted(const struct assignment *a, const struct watched *w)
     return 0;
 }
 
+/* Attributes drops towards d's addresses to `slot` (0xffffffff: forgets
+ * them). */
+static void set_addrs(struct capture *c, const struct adev *d, uint32_t slot)
+{
+    for (size_t i = 0; i < d->naddr; i++) {
+        uint8_t a[16];
+        if (capture_parse_addr(d->addr[i], a) != 0 || capture_set_addr(c, a, slot) != 0)
+            log_warn("agent: %s: address %s: not attributed (bad address or full map)", d->rid,
+                     d->addr[i]);
+    }
+}
+
+static int same_addrs(const struct adev *x, const struct adev *y)
+{
+    if (x->naddr != y->naddr || x->natt != y->natt)
+        return 0;
+    for (size_t i = 0; i < x->naddr; i++)
+        if (strcmp(x->addr[i], y->addr[i]) != 0)
+            return 0;
+    for (size_t i = 0; i < x->natt; i++)
+        if (strcmp(x->att[i].region, y->att[i].region) != 0 ||
+            memcmp(x->att[i].cidr.addr, y->att[i].cidr.addr, 16) != 0 ||
+            x->att[i].cidr.prefix != y->att[i].cidr.prefix)
+            return 0;
+    return 1;
+}
+
 /* The capture of namespace `netns`, opened if needed; -1 with err. */
 static long ns_capture(struct agent *ag, const char *netns, char *err, size_t errlen)
 {
@@ -277,6 +330,7 @@ static void apply(struct agent *ag, uint64_t w)
             continue;
         }
         struct ns_cap *nc = &ag->caps[x->ns];
+        set_addrs(nc->c, &x->d, UINT32_MAX);
         if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
             log_warn("agent: detach %s (%s): %s", x->d.dev, x->d.rid, err);
         else
@@ -294,8 +348,15 @@ static void apply(struct agent *ag, uint64_t w)
     for (size_t i = 0; i < ag->cur.ndev; i++) {
         const struct adev *d = &ag->cur.dev[i];
         uint32_t slot;
-        if (watched_find(ag, d))
+        struct watched *have = watched_find(ag, d);
+        if (have) { /* the same device: its addresses may have changed */
+            if (!same_addrs(&have->d, d)) {
+                set_addrs(ag->caps[have->ns].c, &have->d, UINT32_MAX);
+                have->d = *d;
+                set_addrs(ag->caps[have->ns].c, d, have->slot);
+            }
             continue;
+        }
         long ns = ns_capture(ag, d->netns, err, sizeof err);
         if (ns < 0) {
             log_warn("agent: %s (%s): namespace %s: %s", d->dev, d->rid,
@@ -332,6 +393,7 @@ static void apply(struct agent *ag, uint64_t w)
             ag->capw = cap;
         }
         ag->w[ag->nw++] = (struct watched){*d, slot, (size_t)ns};
+        set_addrs(ag->caps[ns].c, d, slot);
         ag->caps[ns].ndev++;
         memset(ag->skipped[slot], 0, sizeof ag->skipped[slot]);
         log_info("agent: watching %s%s%s as %s (slot %u)", d->dev, d->netns[0] ? " in " : "",
@@ -501,6 +563,13 @@ static int write_window(struct agent *ag, uint64_t start, uint64_t end)
                 continue;
             }
             struct flow_log_desc d = desc_of(f, f->res[k], x->slot, start, end);
+            struct flow_region_cidr regions[AGENT_MAX_ATTACHED];
+            for (size_t r = 0; r < x->d.natt; r++) {
+                regions[r] = x->d.att[r].cidr;
+                regions[r].region = x->d.att[r].region;
+            }
+            d.regions = regions;
+            d.n_regions = x->d.natt;
             if (flow_write_records(ag->t, &d, &out, &n) != 0) {
                 log_error("agent: %s: the records of window %llu do not fit in memory", f->id,
                           (unsigned long long)start);

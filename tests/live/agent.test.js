@@ -132,9 +132,9 @@ function inventory(tag, host) {
     Instances: [{ InstanceId: ids.ins }],
     NetworkInterfaces: [
       { NetworkInterfaceId: ids.eni1, VpcId: ids.vpc, SubnetId: ids.sub1, InstanceId: ids.ins,
-        Host: host, HostDevice: DEV.vm1, HostNetns: NS.host },
+        PrivateIpAddresses: [A.vm1], Host: host, HostDevice: DEV.vm1, HostNetns: NS.host },
       { NetworkInterfaceId: ids.eni2, VpcId: ids.vpc, SubnetId: ids.sub2, InstanceId: ids.ins,
-        Host: host, HostDevice: DEV.vm2, HostNetns: NS.host },
+        PrivateIpAddresses: [A.vm2], Host: host, HostDevice: DEV.vm2, HostNetns: NS.host },
     ],
     ClsTopics: [{ TopicId: ids.cls }],
   };
@@ -244,6 +244,8 @@ test("serve --capture: flow logs made through the SDK get exact records; disable
     [`${ids.eni1} ${e1} 4000 5000 17 ACCEPT`]: { packets: 20, bytes: 2560 },
     [`${ids.eni1} ${e1} 4001 6000 17 REJECT`]: { packets: 7, bytes: 546 },
     [`${ids.eni2} ${e1} 4000 5000 17 ACCEPT`]: { packets: 20, bytes: 2560 },
+    // dropped before eni-2's device: attributed to it by its address (PrivateIpAddresses)
+    [`${ids.eni2} ${e1} 4001 6000 17 REJECT`]: { packets: 7, bytes: 546 },
   });
   assert.deepEqual(sums(after(flSub)), { [`${ids.eni1} ${e1} 4001 6000 17 REJECT`]: { packets: 7, bytes: 546 } });
   // account-id is the AppId; a window without traffic says NODATA
