@@ -377,3 +377,28 @@ test("flowlogd agent + control plane: a control-plane restart loses nothing; an 
   agent.p.kill("SIGTERM");
   serve.kill("SIGTERM");
 });
+
+test("where BPF cannot be loaded, flowlogd agent and serve --capture say why and exit non-zero", T, async (t) => {
+  if (maybeSkip(t)) return;
+  // a user namespace: root inside it, but no CAP_BPF over the machine's kernel
+  const probe = spawnSync("unshare", ["-Ur", "true"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    if (process.env.CI === "true") assert.fail(`unshare -Ur: ${probe.stderr}`);
+    t.skip(`needs unshare -Ur (user namespaces): ${probe.stderr.trim()}`);
+    return;
+  }
+  const dir = h.tmpDir("agent-nobpf");
+  const keyFile = path.join(dir, "key.json");
+  fs.writeFileSync(keyFile, JSON.stringify({ SecretId: "AKAGx", SecretKey: "y" }));
+  const a = spawnSync("unshare", ["-Ur", BIN, "agent", "--control", "http://127.0.0.1:9", "--host", "h",
+    "--records", path.join(dir, "rec"), "--key-file", keyFile], { encoding: "utf8", timeout: 30000 });
+  assert.equal(a.status, 1, a.stderr);
+  assert.match(a.stderr, /cannot load the capture programs: .*CAP_BPF/);
+  assert.ok(!fs.existsSync(path.join(dir, "rec")), "nothing is written");
+  const data = path.join(dir, "data");
+  h.createAccount(data, { sqlite: true });
+  const s = spawnSync("unshare", ["-Ur", BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", "--capture"],
+    { encoding: "utf8", timeout: 30000 });
+  assert.equal(s.status, 1, s.stdout + s.stderr);
+  assert.match(s.stdout + s.stderr, /capture: cannot load the capture programs: .*CAP_BPF/);
+});
