@@ -65,6 +65,7 @@ struct afl { /* a flow log to write */
     char storage_type[16], cls_topic[48], cls_region[32], ckafka_id[88], ckafka_topic[256];
     char brokers[512], fields[512];
     int tt, ccn;
+    uint32_t period; /* CCN: its Period, when longer than the window (else 0) */
     char (*res)[80]; /* the resources of this host it covers */
     size_t nres;
 };
@@ -169,6 +170,8 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
         }
         f->tt = traffic_type(tt);
         f->ccn = strcmp(format, "ccn") == 0;
+        json_int_t period = json_integer_value(json_object_get(o, "Period"));
+        f->period = f->ccn && period > 0 && period <= 86400 ? (uint32_t)period : 0;
         if (!(f->res = calloc(json_array_size(res) + 1, sizeof *f->res)))
             goto oom;
         a->nfl++;
@@ -203,8 +206,21 @@ struct ns_cap {
     size_t ndev;
 };
 
+/* A CCN flow log's Period longer than the capture window: its windows'
+ * flows are added up here until the period ends. */
+struct accum {
+    char id[24];
+    struct flow_table *t;
+    uint64_t start; /* the period being added up (UINT64_MAX: none) */
+    int partial;    /* the agent began inside it: SKIPDATA */
+};
+
+#define AGENT_MAX_ACCUM 256
+
 struct agent {
     const struct agent_cfg *cfg;
+    struct accum acc[AGENT_MAX_ACCUM];
+    size_t nacc;
     struct assignment cur; /* what the agent acts on now */
     int have;              /* cur came from the control plane (or the marker) */
     int pending;           /* devices of cur not attached yet: try again */
@@ -542,14 +558,14 @@ static int write_lost(struct agent *ag, const struct assignment *a, uint64_t sta
     return rc;
 }
 
-/* Each flow log's records of the drained window in ag->t. */
-static int write_window(struct agent *ag, uint64_t start, uint64_t end)
+/* One flow log's records of [start, end) from table t (the drained window,
+ * or a period's sum) to its sinks. 0 or -1. */
+static int write_flowlog(struct agent *ag, const struct afl *f, const struct flow_table *t,
+                         uint64_t start, uint64_t end, struct buf *outp)
 {
-    struct buf out;
+    struct buf out = *outp;
     int rc = 0;
-    buf_init(&out, 1u << 30);
-    for (size_t i = 0; i < ag->cur.nfl; i++) {
-        const struct afl *f = &ag->cur.fl[i];
+    {
         size_t total = 0;
         buf_reset(&out);
         for (size_t k = 0; k < f->nres; k++) {
@@ -570,7 +586,7 @@ static int write_window(struct agent *ag, uint64_t start, uint64_t end)
             }
             d.regions = regions;
             d.n_regions = x->d.natt;
-            if (flow_write_records(ag->t, &d, &out, &n) != 0) {
+            if (flow_write_records(t, &d, &out, &n) != 0) {
                 log_error("agent: %s: the records of window %llu do not fit in memory", f->id,
                           (unsigned long long)start);
                 rc = -1;
@@ -580,6 +596,98 @@ static int write_window(struct agent *ag, uint64_t start, uint64_t end)
         }
         if (rc == 0 && deliver(ag, f, start, end, &out, total) != 0)
             rc = -1;
+    }
+    *outp = out;
+    return rc;
+}
+
+static struct accum *accum_of(struct agent *ag, const char *id)
+{
+    for (size_t i = 0; i < ag->nacc; i++)
+        if (strcmp(ag->acc[i].id, id) == 0)
+            return &ag->acc[i];
+    if (ag->nacc == AGENT_MAX_ACCUM)
+        return NULL;
+    struct accum *a = &ag->acc[ag->nacc];
+    if (!(a->t = flow_table_new(ag->cfg->table_flows)))
+        return NULL;
+    snprintf(a->id, sizeof a->id, "%s", id);
+    a->start = UINT64_MAX;
+    a->partial = 0;
+    ag->nacc++;
+    return a;
+}
+
+/* Forgets the periods of flow logs no longer assigned. */
+static void accum_prune(struct agent *ag)
+{
+    for (size_t i = 0; i < ag->nacc;) {
+        int keep = 0;
+        for (size_t k = 0; k < ag->cur.nfl && !keep; k++)
+            keep = ag->cur.fl[k].period && strcmp(ag->cur.fl[k].id, ag->acc[i].id) == 0;
+        if (keep) {
+            i++;
+            continue;
+        }
+        flow_table_free(ag->acc[i].t);
+        ag->acc[i] = ag->acc[--ag->nacc];
+    }
+}
+
+static int acc_merge(void *arg, const struct flow_key *k, const struct flow_val *v)
+{
+    flow_table_merge(arg, k, v); /* a full table counts it as skipped for k->slot */
+    return 0;
+}
+
+/* Adds the window's flows of f's resources to f's period; writes the period
+ * when the window ends it. 0 or -1. */
+static int add_to_period(struct agent *ag, const struct afl *f, uint64_t start, uint64_t end,
+                         struct buf *out)
+{
+    struct accum *a = accum_of(ag, f->id);
+    uint64_t pstart = flow_window_start(start, f->period);
+    if (!a) {
+        log_error("agent: %s: no room to add up its %u-s period", f->id, f->period);
+        return -1;
+    }
+    if (a->start != pstart) { /* a new period; one left unfinished is dropped */
+        flow_table_clear(a->t);
+        a->start = pstart;
+        a->partial = start != pstart; /* the agent (or this flow log) began inside it */
+    }
+    for (size_t k = 0; k < f->nres; k++) {
+        const struct watched *x = watched_by_rid(ag, f->res[k]);
+        if (!x)
+            continue;
+        flow_table_each(ag->t, x->slot, acc_merge, a->t);
+        uint64_t lost = flow_table_skipped(ag->t, x->slot);
+        if (lost)
+            flow_table_note_skipped(a->t, x->slot, lost);
+        if (a->partial)
+            flow_table_note_skipped(a->t, x->slot, 1);
+    }
+    a->partial = 0;
+    if (end != flow_window_end(pstart, f->period))
+        return 0;
+    a->start = UINT64_MAX;
+    return write_flowlog(ag, f, a->t, pstart, end, out);
+}
+
+/* Each flow log's records of the drained window in ag->t (a CCN flow log
+ * with a longer Period: at its period's end). */
+static int write_window(struct agent *ag, uint64_t start, uint64_t end)
+{
+    struct buf out;
+    int rc = 0;
+    buf_init(&out, 1u << 30);
+    accum_prune(ag);
+    for (size_t i = 0; i < ag->cur.nfl && rc == 0; i++) {
+        const struct afl *f = &ag->cur.fl[i];
+        if (f->period > ag->cfg->window_s && f->period % ag->cfg->window_s == 0)
+            rc = add_to_period(ag, f, start, end, &out);
+        else
+            rc = write_flowlog(ag, f, ag->t, start, end, &out);
     }
     buf_free(&out);
     return rc;
@@ -803,6 +911,8 @@ out:
     if (ag->nsinks)
         sink_close(ag->sinks[0]); /* the others are the caller's */
     assignment_free(&ag->cur);
+    for (size_t i = 0; i < ag->nacc; i++)
+        flow_table_free(ag->acc[i].t);
     flow_table_free(ag->t);
     free(ag->w);
     free(ag->slot_free_at);

@@ -402,3 +402,41 @@ test("where BPF cannot be loaded, flowlogd agent and serve --capture say why and
   assert.equal(s.status, 1, s.stdout + s.stderr);
   assert.match(s.stdout + s.stderr, /capture: cannot load the capture programs: .*CAP_BPF/);
 });
+
+test("a CCN flow log through the agent: its Period, its attached VPCs' regions, exact counts", T, async (t) => {
+  if (maybeSkip(t)) return;
+  setupNet();
+  t.after(() => {
+    killChildren();
+    teardown();
+  });
+  const host = `${P}h3`;
+  const dataDir = h.tmpDir("agent-ccn");
+  const acct = h.createAccount(dataDir, { sqlite: true });
+  const ccn = "ccn-cccc0001", cls = "cccccccc-0000-4000-8000-000000000001";
+  h.importInventory(dataDir, acct.Uin, {
+    Ccns: [{ CcnId: ccn, Host: host, HostDevice: DEV.vm3, HostNetns: NS.host,
+      AttachedVpcs: [{ Region: "ap-guangzhou", CidrBlock: "10.96.1.0/24" }, { Region: "ap-beijing", CidrBlock: "10.96.3.0/24" }] }],
+    ClsTopics: [{ TopicId: cls }],
+  });
+  const server = await h.startServer({ dataDir, t, sqlite: true,
+    args: ["--capture", "--capture-window", String(WINDOW), "--capture-host", host, "--quiet"] });
+  const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+  const fl = (await c.CreateFlowLog({ FlowLogName: "ccn", ResourceType: "CCN", ResourceId: ccn, TrafficType: "ALL",
+    CloudLogId: cls, Period: 60 })).FlowLog[0].FlowLogId;
+  await startSink(NS.vm1, A.vm1);
+  await sleep(3000); // the agent's next poll attaches the CCN's device
+  if (Date.now() / 1000 % 60 > 50) await sleep((61 - (Date.now() / 1000 % 60)) * 1000);
+  const period = Math.floor(Date.now() / 1000 / 60) * 60;
+  udp("vm3", 4300, A.vm1, 5000, 9, 100);
+  const where = { data: dataDir };
+  const lines = await until("the period's records", () => {
+    const r = records(where, fl).filter((f) => Number(f[12]) === period);
+    return r.length ? r : null;
+  }, 80000);
+  const flows = lines.filter((f) => f[15] === "OK");
+  assert.deepEqual(flows, [["2", "ap-guangzhou", ccn, A.vm3, A.vm1, "4300", "5000", "17", "ap-beijing", "ap-guangzhou",
+    "9", "1152", String(period), String(period + 60), "ACCEPT", "OK"]]);
+  assert.ok(records(where, fl).every((f) => Number(f[13]) - Number(f[12]) === 60 && Number(f[12]) % 60 === 0),
+    "every record spans its 60-s period");
+});
