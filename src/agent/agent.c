@@ -44,6 +44,7 @@
 #define AGENT_MISSED_MAX 1000 /* windows a restarted agent reports lost, at most */
 #define AGENT_MAX_ADDRS 16     /* an ENI's addresses the agent attributes drops by */
 #define AGENT_MAX_ATTACHED 32  /* a CCN's attached VPCs */
+#define AGENT_RETRY_MS 5000    /* a device that could not be watched is tried again after this */
 
 /* ==== the assignment, as the agent keeps it ==== */
 
@@ -58,6 +59,8 @@ struct adev { /* a device to watch */
         struct flow_region_cidr cidr; /* .region points at region above when used */
     } att[AGENT_MAX_ATTACHED];
     size_t natt;
+    int warned; /* its attach failed and was logged: later failures are not */
+    uint64_t retry_ms; /* after a failed attach: not before this (monotonic ms) */
 };
 
 struct afl { /* a flow log to write */
@@ -239,6 +242,8 @@ struct agent {
     int fetch_failing;
 };
 
+static uint64_t mono_ms(void);
+
 /* ==== slots and captures ==== */
 
 static int slot_take(struct agent *ag, uint64_t w, uint32_t *out)
@@ -337,7 +342,14 @@ static long ns_capture(struct agent *ag, const char *netns, char *err, size_t er
  * window. */
 static void apply(struct agent *ag, uint64_t w)
 {
+#define WARN_ONCE(d, ...)                                                                        \
+    do {                                                                                         \
+        if (!(d)->warned)                                                                        \
+            log_warn(__VA_ARGS__);                                                               \
+        (d)->warned = 1;                                                                         \
+    } while (0)
     char err[512];
+    uint64_t now_ms = mono_ms();
     /* detach what is no longer wanted */
     for (size_t i = 0; i < ag->nw;) {
         struct watched *x = &ag->w[i];
@@ -353,16 +365,13 @@ static void apply(struct agent *ag, uint64_t w)
             log_info("agent: stopped watching %s (%s)", x->d.dev, x->d.rid);
         ag->slot_used[x->slot] = 0;
         ag->slot_free_at[x->slot] = w + 2;
-        if (--nc->ndev == 0) { /* no device left in that namespace */
-            capture_close(nc->c);
-            nc->c = NULL;
-        }
+        nc->ndev--;
         ag->w[i] = ag->w[--ag->nw];
     }
     /* attach what is new */
     ag->pending = 0;
     for (size_t i = 0; i < ag->cur.ndev; i++) {
-        const struct adev *d = &ag->cur.dev[i];
+        struct adev *d = &ag->cur.dev[i];
         uint32_t slot;
         struct watched *have = watched_find(ag, d);
         if (have) { /* the same device: its addresses may have changed */
@@ -373,10 +382,16 @@ static void apply(struct agent *ag, uint64_t w)
             }
             continue;
         }
+        if (d->retry_ms > now_ms) { /* failed a moment ago: not yet again */
+            ag->pending = 1;
+            continue;
+        }
         long ns = ns_capture(ag, d->netns, err, sizeof err);
         if (ns < 0) {
-            log_warn("agent: %s (%s): namespace %s: %s", d->dev, d->rid,
-                     d->netns[0] ? d->netns : "(the agent's)", err);
+            d->retry_ms = now_ms + AGENT_RETRY_MS;
+            WARN_ONCE(d, "agent: %s (%s): namespace %s: %s (tried again every 5 s; its "
+                      "records say SKIPDATA meanwhile)", d->dev, d->rid,
+                      d->netns[0] ? d->netns : "(the agent's)", err);
             ag->pending = 1;
             continue;
         }
@@ -387,14 +402,12 @@ static void apply(struct agent *ag, uint64_t w)
             continue;
         }
         if (capture_watch(ag->caps[ns].c, d->dev, slot, err, sizeof err) != 0) {
-            log_warn("agent: watch %s (%s): %s", d->dev, d->rid, err);
+            WARN_ONCE(d, "agent: watch %s (%s): %s (tried again every %d s; its records say "
+                      "SKIPDATA meanwhile)", d->dev, d->rid, err, AGENT_RETRY_MS / 1000);
             ag->slot_used[slot] = 0;
-            if (ag->caps[ns].ndev == 0) {
-                capture_close(ag->caps[ns].c);
-                ag->caps[ns].c = NULL;
-            }
+            d->retry_ms = now_ms + AGENT_RETRY_MS;
             ag->pending = 1;
-            continue;
+            continue; /* the namespace's capture stays loaded for the next try */
         }
         if (ag->nw == ag->capw) {
             size_t cap = ag->capw ? ag->capw * 2 : 16;
@@ -415,6 +428,17 @@ static void apply(struct agent *ag, uint64_t w)
         log_info("agent: watching %s%s%s as %s (slot %u)", d->dev, d->netns[0] ? " in " : "",
                  d->netns, d->rid, slot);
     }
+    /* a namespace none of whose devices is watched or wanted: unloaded */
+    for (size_t i = 0; i < ag->ncaps; i++) {
+        int wanted = 0;
+        for (size_t k = 0; k < ag->cur.ndev && !wanted; k++)
+            wanted = strcmp(ag->cur.dev[k].netns, ag->caps[i].netns) == 0;
+        if (ag->caps[i].c && ag->caps[i].ndev == 0 && !wanted) {
+            capture_close(ag->caps[i].c);
+            ag->caps[i].c = NULL;
+        }
+    }
+#undef WARN_ONCE
 }
 
 /* ==== the open-window marker ==== */
