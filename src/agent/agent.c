@@ -20,6 +20,7 @@
  * SKIPDATA lines beside the records of the window it starts in. */
 #define _GNU_SOURCE
 #include "agent/agent.h"
+#include "agent/deliver.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -234,8 +235,9 @@ struct agent {
     uint64_t *slot_free_at; /* per slot: the window from which it may be used again; 0 = free */
     unsigned char *slot_used;
     struct flow_table *t;
-    struct sink *sinks[AGENT_MAX_SINKS];
+    struct sink *sinks[AGENT_MAX_SINKS]; /* [0]: the files sink; the others: delivery's */
     size_t nsinks;
+    struct delivery *delivery; /* the delivery sinks' thread, or NULL */
     char state_dir[4200];
     uint64_t lossy_window; /* a window the agent was not up for all of (UINT64_MAX: none) */
     uint64_t skipped[FLOWCAP_MAX_SLOTS][2];
@@ -529,9 +531,9 @@ static void dest_of(const struct afl *f, const char *host, struct sink_dest *d)
     d->account_uin = strtoull(f->uin, NULL, 10);
 }
 
-/* Hands one flow log's window to every sink: the files sink first (the
- * durable copy: its failure is the agent's), then each delivery sink (a
- * failure is logged; the files keep the records). */
+/* Writes one flow log's window to the files sink, the durable copy (its
+ * failure is the agent's); the delivery sinks take it from the files on
+ * their own thread (deliver.h). */
 static int deliver(struct agent *ag, const struct afl *f, uint64_t start, uint64_t end,
                    const struct buf *out, size_t n)
 {
@@ -541,14 +543,41 @@ static int deliver(struct agent *ag, const struct afl *f, uint64_t start, uint64
     struct sink_window sw = {.flowlog_id = f->id, .win_start = start, .win_end = end,
                              .records = out->data ? out->data : "", .len = out->len,
                              .nrecords = n, .dest = &dest};
-    for (size_t i = 0; i < ag->nsinks; i++)
-        if (sink_write(ag->sinks[i], &sw, err, sizeof err) != 0) {
-            log_error("agent: %s: window %llu: %s sink: %s", f->id, (unsigned long long)start,
-                      ag->sinks[i]->name, err);
-            if (i == 0)
-                return -1;
-        }
+    if (sink_write(ag->sinks[0], &sw, err, sizeof err) != 0) {
+        log_error("agent: %s: window %llu: %s sink: %s", f->id, (unsigned long long)start,
+                  ag->sinks[0]->name, err);
+        return -1;
+    }
     return 0;
+}
+
+/* The delivery sinks' routes: the assigned flow logs and their destinations. */
+static void delivery_update(struct agent *ag, uint64_t w)
+{
+    if (!ag->delivery)
+        return;
+    struct delivery_route *r = calloc(ag->cur.nfl + 1, sizeof *r);
+    if (!r) {
+        log_error("agent: out of memory for the delivery's routes");
+        return;
+    }
+    for (size_t i = 0; i < ag->cur.nfl; i++) {
+        const struct afl *f = &ag->cur.fl[i];
+        snprintf(r[i].flowlog_id, sizeof r[i].flowlog_id, "%s", f->id);
+        snprintf(r[i].storage_type, sizeof r[i].storage_type, "%s", f->storage_type);
+        snprintf(r[i].cls_topic, sizeof r[i].cls_topic, "%s", f->cls_topic);
+        snprintf(r[i].cls_region, sizeof r[i].cls_region, "%s",
+                 f->cls_region[0] ? f->cls_region : f->region);
+        snprintf(r[i].ckafka_id, sizeof r[i].ckafka_id, "%s", f->ckafka_id);
+        snprintf(r[i].ckafka_topic, sizeof r[i].ckafka_topic, "%s", f->ckafka_topic);
+        snprintf(r[i].brokers, sizeof r[i].brokers, "%s", f->brokers);
+        snprintf(r[i].resource_id, sizeof r[i].resource_id, "%s", f->rid);
+        snprintf(r[i].host, sizeof r[i].host, "%s", ag->cfg->host);
+        snprintf(r[i].fields, sizeof r[i].fields, "%s", f->fields);
+        r[i].uin = strtoull(f->uin, NULL, 10);
+    }
+    delivery_routes(ag->delivery, r, ag->cur.nfl, w * ag->cfg->window_s);
+    free(r);
 }
 
 static struct flow_log_desc desc_of(const struct afl *f, const char *rid, uint32_t slot,
@@ -796,6 +825,7 @@ static void poll_control(struct agent *ag, uint64_t w)
     ag->have = 1;
     apply(ag, w);
     marker_write(ag, w);
+    delivery_update(ag, w);
 }
 
 /* ==== start: the marker an earlier agent left ==== */
@@ -889,6 +919,9 @@ int agent_run(const struct agent_cfg *cfg, char *err, size_t errlen)
     ag->nsinks = 1;
     for (size_t i = 0; i < cfg->nextra_sinks && ag->nsinks < AGENT_MAX_SINKS; i++)
         ag->sinks[ag->nsinks++] = cfg->extra_sinks[i];
+    if (ag->nsinks > 1 &&
+        !(ag->delivery = delivery_new(cfg->records, ag->sinks + 1, ag->nsinks - 1, 1, err, errlen)))
+        goto out;
     snprintf(ag->state_dir, sizeof ag->state_dir, "%s/.agent", cfg->records);
     if (mkdir(ag->state_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: %s", ag->state_dir, strerror(errno));
@@ -915,6 +948,8 @@ int agent_run(const struct agent_cfg *cfg, char *err, size_t errlen)
         if (now >= due) {
             if (close_window(ag, w) != 0)
                 goto out;
+            if (ag->delivery)
+                delivery_kick(ag->delivery);
             w++;
             done++;
             marker_write(ag, w);
@@ -930,6 +965,7 @@ int agent_run(const struct agent_cfg *cfg, char *err, size_t errlen)
     }
     rc = 0;
 out:
+    delivery_stop(ag->delivery); /* before the files sink goes */
     for (size_t i = 0; i < ag->ncaps; i++)
         capture_close(ag->caps[i].c);
     if (ag->nsinks)
