@@ -150,6 +150,18 @@ static int deliver_one(void *ud, uint64_t start, uint64_t end, const char *recor
     return 0;
 }
 
+/* Whether sink s takes route r: the CLS sink the flow logs stored in CLS
+ * (StorageType "cls", the default), a Kafka sink those in CKafka; any
+ * other sink every flow log. */
+static int wants(const struct sink *s, const struct delivery_route *r)
+{
+    if (strcmp(s->name, "cls") == 0)
+        return r->storage_type[0] == '\0' || strcmp(r->storage_type, "cls") == 0;
+    if (strcmp(s->name, "kafka") == 0 || strcmp(s->name, "ckafka") == 0)
+        return strcmp(r->storage_type, "ckafka") == 0;
+    return 1;
+}
+
 long delivery_pass(struct delivery *d)
 {
     struct delivery_route *routes = NULL;
@@ -174,6 +186,8 @@ long delivery_pass(struct delivery *d)
         int sink_failed = 0;
         for (size_t i = 0; i < n && !sink_failed; i++) {
             uint64_t since;
+            if (!wants(ds->s, &routes[i]))
+                continue;
             int c = cursor_get(d, ds->s, routes[i].flowlog_id, &since);
             if (c < 0) {
                 log_error("agent: %s sink: the cursor of %s is unreadable", ds->s->name,
