@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <ftw.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 struct fake {
     struct sink base;
     int fail_next;
-    size_t n;
+    atomic_size_t n;   /* read by the test while the delivery thread writes */
     char got[64][128]; /* "FLOWLOG START END NRECORDS TOPIC HOST|records" */
 };
 
@@ -33,11 +34,13 @@ static int fake_write(struct sink *s, const struct sink_window *w, char *err, si
         snprintf(err, errlen, "told to fail");
         return -1;
     }
-    assert_true(f->n < 64);
-    snprintf(f->got[f->n++], sizeof f->got[0], "%s %llu %llu %zu %s %s|%.*s", w->flowlog_id,
+    size_t at = atomic_load(&f->n);
+    assert_true(at < 64);
+    snprintf(f->got[at], sizeof f->got[0], "%s %llu %llu %zu %s %s|%.*s", w->flowlog_id,
              (unsigned long long)w->win_start, (unsigned long long)w->win_end, w->nrecords,
              w->dest ? w->dest->cls_topic_id : "-", w->dest ? w->dest->host : "-", (int)w->len,
              w->records);
+    atomic_store(&f->n, at + 1); /* after the entry: the test reads it once it sees n */
     return 0;
 }
 
@@ -134,7 +137,7 @@ static void test_delivery(void **state)
     delivery_routes(d, r, 2, 150);
     put(files, "fl-bbbbbbbb", 150, "b2\n");
     delivery_kick(d);
-    for (int i = 0; i < 100 && fk.n < 7; i++)
+    for (int i = 0; i < 100 && atomic_load(&fk.n) < 7; i++)
         usleep(20 * 1000);
     delivery_stop(d);
     assert_int_equal(fk.n, 7);
