@@ -88,7 +88,8 @@ bool clsq_agg_done(const struct clsq_agg *a);
 /** The SearchLog answer's analysis fields as CLS gives them (ColNames,
  * Columns[{Name,Type}], AnalysisRecords[] JSON strings,
  * AnalysisResults[{Data:[{Key,Value}]}]), as a jansson object: on 0, *out is
- * a new reference the caller owns. -1 with err on a limit or no memory. */
+ * a new reference the caller owns. -1 with err on a limit or no memory.
+ * Once per aggregation: afterwards it accepts only clsq_agg_free. */
 int  clsq_agg_result(struct clsq_agg *a, json_t **out, struct clsq_err *err);
 /** Frees an aggregation; NULL is fine. */
 void clsq_agg_free(struct clsq_agg *a);

@@ -1049,7 +1049,7 @@ struct clsq_agg {
     struct clsq_limits lim;
     size_t mem;
     uint64_t steps;
-    bool failed;
+    bool failed, answered;
     struct group **tab;  /* open addressing, power of 2 */
     size_t tabcap;
     struct group **groups;
@@ -1278,10 +1278,10 @@ static struct val agg_final(const struct aggst *s, const struct expr *e)
     switch (e->op) {
     case A_COUNT_STAR: case A_COUNT: return vnum_i(s->cnt);
     case A_COUNT_DISTINCT: return vnum_i((int64_t)s->ds.len);
-    case A_SUM:
-        if (!s->any) return VNULL;
+    case A_SUM: /* a sum past the doubles' range is NULL: JSON has no infinity */
+        if (!s->any || (s->notint && !isfinite(s->dsum))) return VNULL;
         return s->notint ? vnum_d(s->dsum) : vnum_i(s->isum);
-    case A_AVG: return s->any ? vnum_d(s->dsum / (double)s->cnt) : VNULL;
+    case A_AVG: return s->any && isfinite(s->dsum) ? vnum_d(s->dsum / (double)s->cnt) : VNULL;
     default: return s->mm;
     }
 }
@@ -1363,7 +1363,7 @@ static struct val eval(struct ectx *c, const struct expr *e)
         int64_t ms;
         if (!to_ms(eval(c, e->a), &ms)) return VNULL;
         int64_t b = ms / e->step_ms * e->step_ms;
-        if (ms < 0 && b != ms) b -= e->step_ms;
+        if (ms < 0 && b != ms && __builtin_sub_overflow(b, e->step_ms, &b)) return VNULL;
         return (struct val){.t = V_TS, .i = b};
     }
     case E_CAST: {
@@ -1601,7 +1601,7 @@ struct clsq_agg *clsq_agg_new(const struct clsq *q, const struct clsq_limits *li
 
 int clsq_agg_add(struct clsq_agg *a, const struct clsq_log *log, struct clsq_err *err)
 {
-    if (a->failed) { clsq_seterr(err, CLSQ_E_QUERY, 0, "the analysis already failed"); return -1; }
+    if (a->failed || a->answered) { clsq_seterr(err, CLSQ_E_QUERY, 0, "the analysis already failed or answered"); return -1; }
     const struct clsq_sql *q = a->q;
     struct ectx c = {.a = a, .log = log};
     a->scrn = 0;
@@ -1700,6 +1700,8 @@ int clsq_agg_result(struct clsq_agg *a, json_t **out, struct clsq_err *err)
     const struct clsq_sql *q = a->q;
     *out = NULL;
     if (a->failed) { clsq_seterr(err, CLSQ_E_QUERY, 0, "the analysis already failed"); return -1; }
+    if (a->answered) { clsq_seterr(err, CLSQ_E_QUERY, 0, "the analysis was already answered"); return -1; }
+    a->answered = true;
     if (q->grouped) {
         if (a->ngroups == 0 && q->ngroups == 0) {
             size_t keyn = 0;

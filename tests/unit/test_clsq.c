@@ -462,6 +462,8 @@ static const struct scase sql_cases[] = {
     {"empty-grouped", "action:NOPE | select action, count(*) as c group by action", ""},
     {"string-escape", "* | select count(*) as c where action = 'it''s'", "{\"c\":0}"},
     {"min-max-text", "* | select min(action) as lo, max(action) as hi", "{\"lo\":\"ACCEPT\",\"hi\":\"REJECT\"}"},
+    {"sum-past-double", "* | select sum(cast(bytes as double) * 5e304) as s, avg(cast(bytes as double) * 5e304) as a", "{\"s\":null,\"a\":null}"},
+    {"histogram-extreme", "* | select histogram(-9223372036854775807, interval 1 day) as t limit 1", "{\"t\":null}"},
     {"pipe-in-phrase", "msg:\"a|b\" | select count(*) as c", "{\"c\":0}"},
 };
 
@@ -539,6 +541,12 @@ static void test_default_limit(void **state)
     assert_int_equal(clsq_agg_result(a, &res, &e), 0);
     assert_int_equal(json_array_size(json_object_get(res, "AnalysisRecords")), 100);
     json_decref(res);
+    /* answered once: no second answer, no more input */
+    res = NULL;
+    assert_int_equal(clsq_agg_result(a, &res, &e), -1);
+    assert_null(res);
+    struct clsq_log l2 = {.n = 1, .keys = &k, .vals = &vp, .vlens = &vl};
+    assert_int_equal(clsq_agg_add(a, &l2, &e), -1);
     clsq_agg_free(a);
     clsq_free(q);
 }
