@@ -2,7 +2,8 @@
  * Lucene syntax, parsed into a tree and matched against logs in C.
  *
  * Matching follows CLS's segmentation: a value is split into words at the
- * delimiters @&()='",;:<>[]{}/ space \n \t \r (CLS's default set), and a
+ * delimiters @&?|#()='",;:<>[]{}/ space \n \t \r and backslash (the set CLS
+ * recommends for a full-text index, its API's FullTextInfo.Tokenizer), and a
  * term matches when its words appear in that order, next to each other, in
  * the value's words (one word: the word is among them). Comparison ignores
  * ASCII case (CLS's default index is case-insensitive). `*` and `?` inside
@@ -50,6 +51,7 @@ static const unsigned char delim_tab[256] = {
     ['@'] = 1, ['&'] = 1, ['('] = 1, [')'] = 1, ['='] = 1, ['\''] = 1, ['"'] = 1,
     [','] = 1, [';'] = 1, [':'] = 1, ['<'] = 1, ['>'] = 1, ['['] = 1, [']'] = 1,
     ['{'] = 1, ['}'] = 1, ['/'] = 1, [' '] = 1, ['\n'] = 1, ['\t'] = 1, ['\r'] = 1,
+    ['?'] = 1, ['|'] = 1, ['#'] = 1, ['\\'] = 1,
 };
 
 bool clsq_is_delim(unsigned char c) { return delim_tab[c] != 0; }
@@ -205,6 +207,14 @@ static bool read_phrase(struct sp *p, struct wch **w, size_t *wn)
     return true;
 }
 
+/** Does this character of a term split it into words? A bare '?' is a
+ * wildcard, not the delimiter it is in values. */
+static bool pat_delim(const struct wch *c, bool phrase)
+{
+    if (!phrase && !c->esc && c->c == '?') return false;
+    return clsq_is_delim(c->c);
+}
+
 /** Builds a TERM (or EXISTS / ALL for a lone '*') from the characters of a
  * word or phrase. Phrases take '*' and '?' literally. */
 static struct clsq_snode *make_term(struct sp *p, const char *key, const struct wch *w, size_t wn,
@@ -226,11 +236,11 @@ static struct clsq_snode *make_term(struct sp *p, const char *key, const struct 
     n->raw[wn] = '\0';
     n->rawn = wn;
     for (size_t j = 0; j < wn;) {
-        while (j < wn && clsq_is_delim(w[j].c)) j++;
+        while (j < wn && pat_delim(&w[j], phrase)) j++;
         if (j >= wn) break;
         size_t e = j;
         bool glob = false;
-        while (e < wn && !clsq_is_delim(w[e].c)) {
+        while (e < wn && !pat_delim(&w[e], phrase)) {
             if (!phrase && !w[e].esc && (w[e].c == '*' || w[e].c == '?')) glob = true;
             e++;
         }

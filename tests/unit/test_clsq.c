@@ -177,6 +177,60 @@ static void test_match_cases(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* The examples of CLS's "syntax and rules" pages, on an access log of theirs. */
+static const char *const ACCESS =
+    "remote_addr=192.168.1.23;status=404;request_method=GET;request_time=1.25;"
+    "http_user_agent=Mozilla/5.0 (Windows NT 10.0, Win64, x64);level=ERROR;pid=1234;"
+    "body_bytes_sent=612;url=/online/sample?id=12;remote_user=-;@=1700000000000";
+
+static const struct mcase doc_cases[] = {
+    {"doc-status", 1, "status:404", true},
+    {"doc-error-cost", 1, "level:ERROR AND request_time:>1", true},
+    {"doc-not-info", 1, "NOT level:INFO", true},
+    {"doc-or-pid", 1, "(level:ERROR OR level:WARNING) AND pid:1234", true},
+    {"doc-ip-prefix", 1, "remote_addr:192.168.1.*", true},
+    {"doc-status-range", 1, "status:>=400 AND status:<500", true},
+    {"doc-lucene-range", 0, "status:[400 TO 500}", true},
+    {"doc-lucene-range-out", 0, "status:[200 TO 404}", false},
+    {"doc-fulltext-word", 1, "sample", true},
+    {"doc-fulltext-part", 1, "samp", false},
+    {"doc-fulltext-wild", 1, "samp*", true},
+    {"doc-escaped-path", 1, "url:\\/online\\/sample", true},
+    {"doc-phrase-ua", 1, "http_user_agent:\"Windows NT\"", true},
+    {"doc-exists", 1, "remote_user:*", true},
+    {"doc-method-or", 1, "request_method:GET OR request_method:POST", true},
+    {"doc-float", 1, "request_time:>1.2 AND request_time:<1.3", true},
+    /* '?' splits values (a delimiter CLS recommends) but is a wildcard in a bare term */
+    {"qmark-splits-value", 1, "url:id", true},
+    {"qmark-escaped-phrase", 1, "url:sample\\?id", true},
+    {"qmark-wildcard", 1, "url:sampl?", true},
+};
+
+static void test_doc_examples(void **state)
+{
+    (void)state;
+    struct tlog t;
+    tlog_init(&t, ACCESS);
+    int failed = 0;
+    for (size_t i = 0; i < sizeof doc_cases / sizeof *doc_cases; i++) {
+        const struct mcase *c = &doc_cases[i];
+        struct clsq *q = NULL;
+        struct clsq_err e = {0};
+        if (clsq_parse(c->query, strlen(c->query), (enum clsq_syntax)c->syn, &q, &e) != 0) {
+            print_error("case %s: parse failed: %s %s\n", c->name, e.code, e.message);
+            failed++;
+            continue;
+        }
+        if (clsq_match(q, &t.log) != c->want) {
+            print_error("case %s: %s gave %d\n", c->name, c->query, !c->want);
+            failed++;
+        }
+        clsq_free(q);
+    }
+    tlog_free(&t);
+    assert_int_equal(failed, 0);
+}
+
 struct ecase { const char *name; int syn; const char *query; const char *code; size_t off; };
 
 static const struct ecase err_cases[] = {
@@ -670,6 +724,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_match_cases),
+        cmocka_unit_test(test_doc_examples),
         cmocka_unit_test(test_error_cases),
         cmocka_unit_test(test_depth_and_length),
         cmocka_unit_test(test_hints),
