@@ -1708,11 +1708,18 @@ int clsq_agg_result(struct clsq_agg *a, json_t **out, struct clsq_err *err)
             if (!group_find(a, keyn, err)) return -1;
         }
         if (!steps_take(a, a->ngroups * (1 + q->nitems + q->norders), err)) return -1;
+        size_t want = (size_t)(q->limit + q->offset);
         for (size_t i = 0; i < a->ngroups; i++) {
+            if (q->norders == 0 && a->nrows >= want) break; /* groups answer in their order */
             struct ectx c = {.a = a, .g = a->groups[i]};
             a->scrn = 0;
             if (q->having && truth(eval(&c, q->having)) != 1) continue;
             if (!emit(a, &c, err)) return -1;
+            /* many groups, a short LIMIT: keep only the best rows as we go */
+            if (q->norders && a->nrows >= 2 * want + 1024) {
+                if (!sort_rows(a, err)) return -1;
+                rows_truncate(a, want);
+            }
         }
     }
     if (!sort_rows(a, err)) return -1;

@@ -635,6 +635,40 @@ static void test_topk_trim(void **state)
     clsq_free(q);
 }
 
+/* many groups, a short LIMIT: the trimming of the answer keeps the true top */
+static void test_group_topk(void **state)
+{
+    (void)state;
+    const char *qs[] = {"* | select n, count(*) as c group by n having n % 2 = 0 order by n desc limit 3",
+                        "* | select n, count(*) as c group by n limit 2"};
+    const char *want[][3] = {{"{\"n\":\"9998\",\"c\":2}", "{\"n\":\"9996\",\"c\":2}", "{\"n\":\"9994\",\"c\":2}"},
+                             {"{\"n\":\"0\",\"c\":2}", "{\"n\":\"3\",\"c\":2}", NULL}};
+    for (size_t k = 0; k < 2; k++) {
+        struct clsq *q = NULL;
+        struct clsq_err e = {0};
+        assert_int_equal(clsq_parse(qs[k], strlen(qs[k]), CLSQ_CQL, &q, &e), 0);
+        struct clsq_agg *a = clsq_agg_new(q, NULL, &e);
+        char v[16];
+        const char *key = "n", *vp = v;
+        size_t vl;
+        for (int i = 0; i < 20000; i++) {
+            int x = (i * 3) % 10000; /* 0, 3, 6, ...: every n in 0..9999 twice */
+            vl = (size_t)snprintf(v, sizeof v, "%d", x);
+            struct clsq_log l = {.n = 1, .keys = &key, .vals = &vp, .vlens = &vl};
+            assert_int_equal(clsq_agg_add(a, &l, &e), 0);
+        }
+        json_t *res = NULL;
+        assert_int_equal(clsq_agg_result(a, &res, &e), 0);
+        json_t *recs = json_object_get(res, "AnalysisRecords");
+        size_t n = want[k][2] ? 3 : 2;
+        assert_int_equal(json_array_size(recs), n);
+        for (size_t i = 0; i < n; i++) assert_string_equal(json_string_value(json_array_get(recs, i)), want[k][i]);
+        json_decref(res);
+        clsq_agg_free(a);
+        clsq_free(q);
+    }
+}
+
 static void test_limits(void **state)
 {
     (void)state;
@@ -733,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_result_shape),
         cmocka_unit_test(test_default_limit),
         cmocka_unit_test(test_topk_trim),
+        cmocka_unit_test(test_group_topk),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_invalid_utf8_value),
         cmocka_unit_test(test_no_analysis),
