@@ -906,7 +906,11 @@ static bool p_select(struct ps *p)
                 return false;
             }
             struct expr **ng = realloc(q->groups, (q->ngroups + 1) * sizeof *ng);
-            if (!ng) { ps_fail(p, CLSQ_E_QUERY, p->base, "out of memory"); return false; }
+            if (!ng) {
+                if (!group_is_item(q, e)) expr_free(e);
+                ps_fail(p, CLSQ_E_QUERY, p->base, "out of memory");
+                return false;
+            }
             q->groups = ng;
             q->groups[q->ngroups++] = e;
             if (!accept_op(p, ",")) break;
@@ -1726,47 +1730,62 @@ int clsq_agg_result(struct clsq_agg *a, json_t **out, struct clsq_err *err)
     size_t from = (size_t)q->offset < a->nrows ? (size_t)q->offset : a->nrows;
     size_t to = from + (size_t)q->limit < a->nrows ? from + (size_t)q->limit : a->nrows;
 
-    json_t *res = json_object(), *names = json_array(), *cols = json_array();
-    json_t *recs = json_array(), *results = json_array();
-    if (!res || !names || !cols || !recs || !results) goto oom;
-    json_object_set_new(res, "Analysis", json_true());
-    json_object_set_new(res, "ColNames", names);
-    json_object_set_new(res, "Columns", cols);
-    json_object_set_new(res, "AnalysisRecords", recs);
-    json_object_set_new(res, "AnalysisResults", results);
+    /* the arrays are filled first and joined at the end, each join checked:
+     * jansson drops a value it could not store */
+    json_t *names = json_array(), *cols = json_array(), *recs = json_array(), *results = json_array();
+    json_t *res = NULL;
+    if (!names || !cols || !recs || !results) goto oom;
     for (size_t k = 0; k < q->nitems; k++) {
         const char *nm = q->items[k].name;
         json_t *col = json_object();
-        json_array_append_new(names, jstr(nm, strlen(nm)));
-        json_object_set_new(col, "Name", jstr(nm, strlen(nm)));
-        json_object_set_new(col, "Type", json_string(col_type(a, k)));
-        json_array_append_new(cols, col);
+        bool ok = col && json_array_append_new(names, jstr(nm, strlen(nm))) == 0 &&
+                  json_object_set_new(col, "Name", jstr(nm, strlen(nm))) == 0 &&
+                  json_object_set_new(col, "Type", json_string(col_type(a, k))) == 0 &&
+                  json_array_append(cols, col) == 0;
+        json_decref(col);
+        if (!ok) goto oom;
     }
     for (size_t i = from; i < to; i++) {
-        json_t *rec = json_object(), *data = json_array();
-        if (!rec || !data) { json_decref(rec); json_decref(data); goto oom; }
-        for (size_t k = 0; k < q->nitems; k++) {
+        json_t *rec = json_object(), *data = json_array(), *one = json_object();
+        bool ok = rec && data && one;
+        for (size_t k = 0; ok && k < q->nitems; k++) {
             struct val v = a->rows[i]->v[k];
             char b[48];
             size_t n;
             const char *s = val_text(v, b, sizeof b, &n);
             json_t *key = jstr(q->items[k].name, strlen(q->items[k].name)), *kv = json_object();
-            json_object_set_new(rec, json_string_value(key) ? json_string_value(key) : "", val_json(v));
-            json_object_set_new(kv, "Key", key);
-            json_object_set_new(kv, "Value", jstr(s, n));
-            json_array_append_new(data, kv);
+            ok = key && kv && json_object_set_new(rec, json_string_value(key), val_json(v)) == 0 &&
+                 json_object_set(kv, "Key", key) == 0 && json_object_set_new(kv, "Value", jstr(s, n)) == 0 &&
+                 json_array_append(data, kv) == 0;
+            json_decref(key);
+            json_decref(kv);
         }
-        char *txt = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(rec);
-        if (!txt) { json_decref(data); goto oom; }
-        json_array_append_new(recs, json_string(txt));
+        char *txt = ok ? json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        ok = txt && json_array_append_new(recs, json_string(txt)) == 0 && json_object_set(one, "Data", data) == 0 &&
+             json_array_append(results, one) == 0;
         free(txt);
-        json_array_append_new(results, json_pack("{s:o}", "Data", data));
+        json_decref(rec);
+        json_decref(data);
+        json_decref(one);
+        if (!ok) goto oom;
     }
+    res = json_object();
+    if (!res || json_object_set_new(res, "Analysis", json_true()) != 0 || json_object_set(res, "ColNames", names) != 0 ||
+        json_object_set(res, "Columns", cols) != 0 || json_object_set(res, "AnalysisRecords", recs) != 0 ||
+        json_object_set(res, "AnalysisResults", results) != 0)
+        goto oom;
+    json_decref(names);
+    json_decref(cols);
+    json_decref(recs);
+    json_decref(results);
     *out = res;
     return 0;
 oom:
     json_decref(res);
+    json_decref(names);
+    json_decref(cols);
+    json_decref(recs);
+    json_decref(results);
     clsq_seterr(err, CLSQ_E_LIMIT, 0, "out of memory building the result");
     return -1;
 }
