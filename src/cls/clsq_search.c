@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum skind { S_AND, S_OR, S_NOT, S_TERM, S_RANGE, S_EXISTS, S_ALL };
 
@@ -293,7 +294,9 @@ static struct clsq_snode *parse_range(struct sp *p, const char *key)
     if (!range_end(p, &n->lo, &n->has_lo)) goto bad;
     skip_ws(p);
     if (p->i < p->n && p->s[p->i] == ',') p->i++;                 /* [a,b] */
-    else if (p->i + 2 <= p->n && memcmp(p->s + p->i, "TO", 2) == 0) p->i += 2;
+    else if (p->i + 2 <= p->n && (p->syn == CLSQ_CQL ? strncasecmp(p->s + p->i, "TO", 2) == 0
+                                                     : memcmp(p->s + p->i, "TO", 2) == 0))
+        p->i += 2; /* CQL takes its words in any case, Lucene TO in upper case */
     else { sp_fail(p, p->i, "expected TO in a range"); goto bad; }
     if (!range_end(p, &n->hi, &n->has_hi)) goto bad;
     skip_ws(p);

@@ -110,6 +110,7 @@ static const struct mcase match_cases[] = {
     {"range-excl", 1, "bytes:[1 TO 1500}", false},
     {"range-open", 1, "bytes:[1000 TO *]", true},
     {"range-comma", 1, "bytes:[1000,2000]", true},
+    {"range-cql-lower-to", 1, "bytes:[1000 to 2000]", true},
     {"range-out", 1, "bytes:{1500 TO 2000]", false},
     {"range-text-value", 1, "action:>1", false},
     {"range-neg", 1, "bytes:>-5", true},
@@ -265,6 +266,7 @@ static const struct ecase err_cases[] = {
     {"sql-from-other", 1, "* | select a from other", "FailedOperation.QueryError", 18},
     {"search-error-before-sql", 1, "(a | select a", "FailedOperation.SyntaxError", 0},
     {"lucene-lower-or-dangles", 0, "a ||", "FailedOperation.SyntaxError", 4},
+    {"lucene-lower-to", 0, "bytes:[1 to 2]", "FailedOperation.SyntaxError", 9},
 };
 
 static void test_error_cases(void **state)
