@@ -110,6 +110,7 @@ struct sp {
     enum clsq_syntax syn;
     struct clsq_err *err;
     int depth;
+    int nodes;
     bool failed;
 };
 
@@ -124,6 +125,7 @@ static struct clsq_snode *sp_fail(struct sp *p, size_t at, const char *what)
 
 static struct clsq_snode *mk(struct sp *p, enum skind k)
 {
+    if (++p->nodes > CLSQ_MAX_NODES) return sp_fail(p, p->i, "the search has too many terms and operators");
     struct clsq_snode *n = calloc(1, sizeof *n);
     if (!n) sp_fail(p, p->i, "out of memory");
     else n->kind = k;

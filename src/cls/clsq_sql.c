@@ -269,6 +269,7 @@ struct ps {
     struct clsq_err *err;
     bool failed;
     int depth;
+    int nodes;
     struct clsq_sql *sql;
 };
 
@@ -419,6 +420,7 @@ static bool is_reserved(const struct tok *t)
 
 static struct expr *newe(struct ps *p, enum ekind k, size_t off)
 {
+    if (++p->nodes > CLSQ_MAX_NODES) return ps_fail(p, CLSQ_E_SYNTAX, off, "the analysis has too many terms and operators");
     struct expr *e = calloc(1, sizeof *e);
     if (!e) return ps_fail(p, CLSQ_E_QUERY, off, "out of memory");
     e->k = k;

@@ -322,6 +322,23 @@ static void test_depth_and_length(void **state)
     assert_int_equal(clsq_parse(sqlneg, n, CLSQ_CQL, &q, &e), -1);
     assert_string_equal(e.code, "FailedOperation.SyntaxError");
 
+    /* a chain as deep as it is long: bounded by the number of nodes */
+    char chain[12000];
+    n = 0;
+    for (int i = 0; i < 2000; i++) n += (size_t)snprintf(chain + n, sizeof chain - n, "a%d ", i % 10);
+    assert_int_equal(clsq_parse(chain, n, CLSQ_CQL, &q, &e), -1);
+    assert_string_equal(e.code, "FailedOperation.SyntaxError");
+    assert_non_null(strstr(e.message, "too many"));
+    n = (size_t)snprintf(chain, sizeof chain, "* | select 1");
+    for (int i = 0; i < 1500; i++) n += (size_t)snprintf(chain + n, sizeof chain - n, "+1");
+    assert_int_equal(clsq_parse(chain, n, CLSQ_CQL, &q, &e), -1);
+    assert_non_null(strstr(e.message, "too many"));
+    /* within the bound it parses and runs */
+    n = 0;
+    for (int i = 0; i < 400; i++) n += (size_t)snprintf(chain + n, sizeof chain - n, "a%d ", i % 10);
+    assert_int_equal(clsq_parse(chain, n, CLSQ_CQL, &q, &e), 0);
+    clsq_free(q);
+
     size_t big = 13000;
     char *longq = malloc(big);
     assert_non_null(longq);
