@@ -30,6 +30,7 @@
 #include "base/util.h"
 #include "http/http.h"
 #include "server/notify.h"
+#include "server/retention.h"
 #include "store/sqlite/sqlite.h"
 #include "store/store.h"
 #include "tls/cert.h"
@@ -260,19 +261,19 @@ static void route(void *ud, const struct http_request *req, struct http_ctx *ctx
     (void)cors(sv, req, out, 1);
 }
 
-static int route_quick(void *ud, const struct http_request *req)
+static int route_quick(void *ud, const struct http_request *req, const void **note)
 {
     struct srv *sv = ud;
     if (control_path(req))
         return strcmp(req->method, "OPTIONS") == 0;
     return health_path(req) || console_path(req) || strcmp(req->method, "OPTIONS") == 0 ||
-           api_http_quick(sv->api, req);
+           api_http_quick(sv->api, req, note);
 }
 
-static int route_bulk(void *ud, const struct http_request *req)
+static int route_bulk(void *ud, const struct http_request *req, const void **note)
 {
     struct srv *sv = ud;
-    return api_http_bulk(sv->api, req);
+    return api_http_bulk(sv->api, req, note);
 }
 
 /* The bulk lane (http.h): the resource Describe* and GetResources on their
@@ -560,6 +561,7 @@ int server_main(int argc, char **argv)
     struct serr se = {{0}};
     struct store *st = NULL;
     struct api *api = NULL;
+    struct retention *retention = NULL;
     struct http_server *http = NULL, *https = NULL, *admin_http = NULL;
     struct admin *admin = NULL;
     char admin_host[256];
@@ -810,6 +812,10 @@ int server_main(int argc, char **argv)
     }
     if (notify_watchdog_start(store_alive, st) != 0)
         log_warn("cannot start the watchdog thread");
+    {
+        const char *ms = getenv("FLOWLOGD_CLS_RETENTION_MS");
+        retention = retention_start(st, ms ? strtoull(ms, NULL, 10) : 0);
+    }
 
     for (;;) {
         if (sigwait(&stop_signals, &sig) != 0)
@@ -825,6 +831,7 @@ int server_main(int argc, char **argv)
 done:
     embedded_stop(&em);
     notify_watchdog_stop();
+    retention_stop(retention);
     http_stop(admin_http);
     admin_free(admin);
     http_stop(https);

@@ -276,13 +276,18 @@ static void test_migration_2_to_6(void **state)
                                   "DROP TABLE host_bindings;"
                                   "DROP TABLE agent_keys;"
                                   "ALTER TABLE resources DROP COLUMN addrs;"
+                                  "DROP TRIGGER cls_topics_del;"
+                                  "DROP TABLE cls_batches;"
+                                  "DROP TABLE cls_logs;"
+                                  "DROP TABLE cls_topics;"
+                                  "DROP TABLE cls_logsets;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 11);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 12);
     /* schema 9: the resource counts, made from the rows */
     assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 3"), 3);
     assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 1"), 2);
@@ -297,6 +302,11 @@ static void test_migration_2_to_6(void **state)
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                        "('host_bindings', 'agent_keys', 'host_bindings_host')"),
                      3);
+    /* schema 12: the cls service's tables */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('cls_logsets', 'cls_topics', 'cls_logs', "
+                                       "'cls_batches', 'cls_topics_del')"),
+                     5);
     /* schema 8: the resource pages' index */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'resources_created'"),

@@ -260,6 +260,51 @@ static const char *const migrations[] = {
     "  secret_key TEXT NOT NULL,"
     "  host TEXT NOT NULL DEFAULT '',"
     "  created_at INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 11 -> 12: the cls service (sqlite_cls.c): logsets, topics, their logs
+     * (seq = arrival order; (topic, time_ms) the search's range) and the
+     * idempotent batches stored; a topic's logs and batches go with it */
+    "CREATE TABLE cls_logsets("
+    "  id TEXT PRIMARY KEY,"
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  tags BLOB NOT NULL DEFAULT x'') WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX cls_logsets_name ON cls_logsets(uin, region, name);"
+    "CREATE INDEX cls_logsets_tenant ON cls_logsets(uin, region, created_at);"
+    "CREATE TABLE cls_topics("
+    "  tnum INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  logset_id TEXT NOT NULL REFERENCES cls_logsets(id),"
+    "  name TEXT NOT NULL,"
+    "  period INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL DEFAULT 1,"
+    "  storage_type TEXT NOT NULL DEFAULT 'hot',"
+    "  describes TEXT NOT NULL DEFAULT '',"
+    "  partition_count INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL,"
+    "  tags BLOB NOT NULL DEFAULT x'');"
+    "CREATE UNIQUE INDEX cls_topics_name ON cls_topics(logset_id, name);"
+    "CREATE INDEX cls_topics_tenant ON cls_topics(uin, region, created_at);"
+    "CREATE TABLE cls_logs("
+    "  seq INTEGER PRIMARY KEY,"
+    "  topic INTEGER NOT NULL,"
+    "  time_ms INTEGER NOT NULL,"
+    "  source TEXT NOT NULL DEFAULT '',"
+    "  filename TEXT NOT NULL DEFAULT '',"
+    "  contents BLOB NOT NULL);"
+    "CREATE INDEX cls_logs_time ON cls_logs(topic, time_ms);"
+    "CREATE TABLE cls_batches("
+    "  topic INTEGER NOT NULL,"
+    "  batch TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (topic, batch)) WITHOUT ROWID;"
+    "CREATE TRIGGER cls_topics_del AFTER DELETE ON cls_topics BEGIN"
+    "  DELETE FROM cls_logs WHERE topic = OLD.tnum;"
+    "  DELETE FROM cls_batches WHERE topic = OLD.tnum;"
+    " END;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -297,6 +342,16 @@ static const struct store_ops sqlite_ops = {
     .agent_key_list = sq_agent_key_list,
     .agent_key_delete = sq_agent_key_delete,
     .state_dump = sq_state_dump,
+    .cls_logset_create = sq_cls_logset_create,
+    .cls_logset_list = sq_cls_logset_list,
+    .cls_logset_delete = sq_cls_logset_delete,
+    .cls_topic_create = sq_cls_topic_create,
+    .cls_topic_list = sq_cls_topic_list,
+    .cls_topic_update = sq_cls_topic_update,
+    .cls_topic_delete = sq_cls_topic_delete,
+    .cls_logs_put = sq_cls_logs_put,
+    .cls_logs_scan = sq_cls_logs_scan,
+    .cls_logs_expire = sq_cls_logs_expire,
     .close = sq_close,
 };
 

@@ -386,6 +386,8 @@ fail:
 /* The tables of an account's rows, children first (the flow-log triggers
  * touch the counters, deleted after them). */
 static const char *const reset_sql[] = {
+    "DELETE FROM cls_topics%s", /* with their logs (trigger cls_topics_del) */
+    "DELETE FROM cls_logsets%s",
     "DELETE FROM flowlog_tags%s",
     "DELETE FROM flowlogs%s",
     "DELETE FROM vpc_usage%s",

@@ -137,4 +137,24 @@ int sq_flowlog_tags_modify(struct store *st, const char *uin, const char *region
                            const struct tag *set, size_t nset, const char *const *del,
                            size_t ndel, struct serr *e);
 
+/* ==== sqlite_cls.c: the cls service's logsets, topics and logs ==== */
+
+int sq_cls_logset_create(struct store *s, const struct cls_logset *ls, struct serr *e);
+int sq_cls_logset_list(struct store *s, const char *uin, const char *region, cls_logset_cb cb,
+                       void *ud, struct serr *e);
+int sq_cls_logset_delete(struct store *s, const char *uin, const char *region, const char *id,
+                         struct serr *e);
+int sq_cls_topic_create(struct store *s, const struct cls_topic *t, struct serr *e);
+int sq_cls_topic_list(struct store *s, const char *uin, const char *region, cls_topic_cb cb,
+                      void *ud, struct serr *e);
+int sq_cls_topic_update(struct store *s, const struct cls_topic *t, int set_tags, struct serr *e);
+int sq_cls_topic_delete(struct store *s, const char *uin, const char *region, const char *id,
+                        struct serr *e);
+int sq_cls_logs_put(struct store *s, const char *uin, const char *region, const char *topic_id,
+                    const struct cls_group *groups, size_t ngroups, const char *batch_tag,
+                    uint64_t *stored, struct serr *e);
+int sq_cls_logs_scan(struct store *s, const struct cls_scan *q, cls_log_cb cb, void *ud,
+                     uint64_t *max_seq, struct serr *e);
+int sq_cls_logs_expire(struct store *s, int64_t now_ms, uint64_t *deleted, struct serr *e);
+
 #endif
