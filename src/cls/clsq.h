@@ -28,7 +28,7 @@ struct clsq;
 #define CLSQ_E_SYNTAX  "FailedOperation.SyntaxError"   /* the query does not parse */
 #define CLSQ_E_QUERY   "FailedOperation.QueryError"    /* parses, cannot run (unknown function, bad types) */
 #define CLSQ_E_TIMEOUT "FailedOperation.SearchTimeout" /* max_steps exhausted */
-#define CLSQ_E_LIMIT   "FailedOperation.QueryError"    /* max_groups / max_memory exceeded (the message says which) */
+#define CLSQ_E_LIMIT   "LimitExceeded.SearchResources" /* max_groups / max_memory exceeded (the message says which) */
 
 /** Caller-owned error detail. `code` is one of CLSQ_E_* (static storage);
  * `offset` is the byte offset in the query text the error points at (0 when

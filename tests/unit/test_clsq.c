@@ -695,7 +695,7 @@ static void test_limits(void **state)
     struct clsq_limits groups = {.max_groups = 2};
     char *got = run_sql("* | select srcaddr, count(*) group by srcaddr", NULL, &e, &groups);
     assert_null(got);
-    assert_string_equal(e.code, "FailedOperation.QueryError");
+    assert_string_equal(e.code, "LimitExceeded.SearchResources");
     assert_non_null(strstr(e.message, "groups"));
 
     struct clsq_limits steps = {.max_steps = 10};
@@ -706,7 +706,7 @@ static void test_limits(void **state)
     struct clsq_limits mem = {.max_memory = 600};
     got = run_sql("* | select count(distinct srcaddr) as u, dstport group by dstport", NULL, &e, &mem);
     assert_null(got);
-    assert_string_equal(e.code, "FailedOperation.QueryError");
+    assert_string_equal(e.code, "LimitExceeded.SearchResources");
     assert_non_null(strstr(e.message, "memory"));
 
     /* within the limits, the same queries run */
