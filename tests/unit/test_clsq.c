@@ -264,6 +264,7 @@ static const struct ecase err_cases[] = {
     {"sql-group-pos", 1, "* | select a group by 3", "FailedOperation.QueryError", 22},
     {"sql-cast-type", 1, "* | select cast(a as blob)", "FailedOperation.QueryError", 21},
     {"sql-from-other", 1, "* | select a from other", "FailedOperation.QueryError", 18},
+    {"sql-date-trunc-unit", 1, "* | select date_trunc('week', __TIMESTAMP__)", "FailedOperation.QueryError", 22},
     {"search-error-before-sql", 1, "(a | select a", "FailedOperation.SyntaxError", 0},
     {"lucene-lower-or-dangles", 0, "a ||", "FailedOperation.SyntaxError", 4},
     {"lucene-lower-to", 0, "bytes:[1 to 2]", "FailedOperation.SyntaxError", 9},
@@ -480,7 +481,7 @@ static const struct scase sql_cases[] = {
      "{\"n\":7,\"nb\":6,\"s\":8900,\"a\":1780.0,\"lo\":100,\"hi\":5000}"},
     {"avg-frac", "dstport:22 | select avg(bytes) as a", "{\"a\":200.0}"},
     {"avg-frac2", "* | select avg(bytes) as a where dstport = 22 or dstport = 80",
-     "{\"a\":466.66666666666669}"},
+     "{\"a\":466.6666666666667}"},
     {"count-distinct", "* | select count(distinct srcaddr) as u, count(distinct dstport) as p", "{\"u\":4,\"p\":3}"},
     {"count-distinct-group",
      "* | select dstport, count(distinct srcaddr) as u group by dstport order by dstport",
@@ -537,6 +538,13 @@ static const struct scase sql_cases[] = {
     {"min-max-text", "* | select min(action) as lo, max(action) as hi", "{\"lo\":\"ACCEPT\",\"hi\":\"REJECT\"}"},
     {"sum-past-double", "* | select sum(cast(bytes as double) * 5e304) as s, avg(cast(bytes as double) * 5e304) as a", "{\"s\":null,\"a\":null}"},
     {"histogram-extreme", "* | select histogram(-9223372036854775807, interval 1 day) as t limit 1", "{\"t\":null}"},
+    {"round", "* | select round(avg(bytes)) as a, round(avg(bytes), 1) as b, round(1234, -2) as c, round(-2.5) as d",
+     "{\"a\":1780.0,\"b\":1780.0,\"c\":1200,\"d\":-3.0}"},
+    {"round-frac", "* | select round(sum(bytes) / 3.0, 2) as r, abs(-5) as a, floor(2.7) as f, ceil(2.1) as c, ceiling(-2.1) as g",
+     "{\"r\":2966.67,\"a\":5,\"f\":2.0,\"c\":3.0,\"g\":-2.0}"},
+    {"approx-distinct", "* | select approx_distinct(srcaddr) as u", "{\"u\":4}"},
+    {"date-trunc", "* | select date_trunc('minute', __TIMESTAMP__) as m, count(*) as c group by m order by c desc, m limit 2",
+     "{\"m\":\"2023-11-14 22:13:00.000\",\"c\":2}\n{\"m\":\"2023-11-14 22:16:00.000\",\"c\":2}"},
     {"pipe-in-phrase", "msg:\"a|b\" | select count(*) as c", "{\"c\":0}"},
 };
 
@@ -587,7 +595,7 @@ static void test_result_shape(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(data, 0), "Key")), "dstport");
     assert_string_equal(json_string_value(json_object_get(json_array_get(data, 0), "Value")), "443");
     assert_string_equal(json_string_value(json_object_get(json_array_get(data, 1), "Value")), "7500");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(data, 2), "Value")), "3750");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(data, 2), "Value")), "3750.0");
     assert_string_equal(json_string_value(json_object_get(json_array_get(data, 3), "Value")), "2023-11-14 22:00:00.000");
     json_decref(res);
 }
