@@ -67,7 +67,9 @@ bool clsq_has_analysis(const struct clsq *q);
 
 /** Hints a store may use to narrow before clsq_match (never required for
  * correctness): a conjunction of exact conditions every match satisfies.
- * key NULL: a full-text token (lowercase) that appears in some value.
+ * key NULL: a full-text token (lowercase) that appears in some value;
+ * key "__SOURCE__" / "__FILENAME__": the log's source / filename (when set),
+ * as a search names them (`__SOURCE__:10.0.0.1`).
  * The strings are borrowed from `q`. Returns the number written (≤ max). */
 struct clsq_hint { const char *key; /* NULL: full-text token */ const char *value; size_t vlen; };
 size_t clsq_hints(const struct clsq *q, struct clsq_hint *out, size_t max);

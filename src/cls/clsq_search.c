@@ -585,8 +585,24 @@ static bool range_match_value(const struct clsq_snode *n, const char *v, size_t 
     return true;
 }
 
+static bool one_match(const struct clsq_snode *n, const char *v, size_t vn)
+{
+    switch (n->kind) {
+    case S_EXISTS: return true;
+    case S_TERM: return term_match_value(n, v, vn);
+    case S_RANGE: return range_match_value(n, v, vn);
+    default: return false;
+    }
+}
+
 static bool leaf_match(const struct clsq_snode *n, const struct clsq_log *log)
 {
+    /* the metadata fields CLS lets a search name */
+    if (n->key && n->key[0] == '_' && n->key[1] == '_') {
+        const char *m = strcmp(n->key, "__SOURCE__") == 0 ? log->source
+                        : strcmp(n->key, "__FILENAME__") == 0 ? log->filename : NULL;
+        if (m) return one_match(n, m, strlen(m));
+    }
     for (size_t i = 0; i < log->n; i++) {
         /* the first byte first: most keys differ there, and strcmp costs a call */
         if (n->key && (n->key[0] != log->keys[i][0] || strcmp(n->key, log->keys[i]) != 0)) continue;

@@ -53,7 +53,7 @@ static const char *const FLOW =
     "version=2;account-id=100000000001;interface-id=eni-abc123;srcaddr=10.0.1.5;"
     "dstaddr=10.0.2.9;srcport=40000;dstport=22;protocol=6;packets=10;bytes=1500;"
     "start=1700000000;end=1700000060;action=REJECT;log-status=OK;"
-    "msg=GET /online/login HTTP/1.1 took 200ms;@=1700000000000";
+    "msg=GET /online/login HTTP/1.1 took 200ms;@=1700000000000;@source=10.9.8.7";
 
 /* ==== Search ==== */
 
@@ -147,6 +147,11 @@ static const struct mcase match_cases[] = {
     /* escapes */
     {"escape-colon", 1, "msg:HTTP\\/1.1", true},
     {"escape-star-literal", 1, "dstport:2\\*", false},
+    /* the metadata fields */
+    {"meta-source", 1, "__SOURCE__:10.9.8.7", true},
+    {"meta-source-wild", 1, "__SOURCE__:10.9.*", true},
+    {"meta-source-miss", 1, "__SOURCE__:10.9.8.8", false},
+    {"meta-filename-absent", 1, "__FILENAME__:*", false},
     /* CQL: a dash inside a word is part of it */
     {"cql-dash", 1, "log-status:OK", true},
 };
