@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
+#include "sink/sink.h"
 
 /* the control plane's path and credential scope service (control/control.h:
  * the agent does not link the server's layers) */
@@ -33,6 +34,9 @@ static const char synopsis[] =
     "and writes each flow log's records per capture window under DIR (one file per flow\n"
     "log and window; `flowlogd records --data DIR FLOWLOG-ID` prints them). FILE holds the\n"
     "agent key as `flowlogd agent-key create` printed it ({\"SecretId\",\"SecretKey\"}).\n"
+    "With --cls-endpoint the records of the flow logs stored in CLS are also uploaded to\n"
+    "their topics there, from the files, at least once (a cursor per flow log under\n"
+    "DIR/.agent/cursors: a failed or interrupted delivery resumes).\n"
     "The control plane is asked every --poll-ms; while it does not answer the agent keeps\n"
     "capturing with what it was last told. Exits non-zero at once, saying why, where the\n"
     "tc programs cannot be loaded (no CAP_BPF, no BTF).\n";
@@ -47,6 +51,9 @@ static const struct opt agent_opts[] = {
     {"poll-ms", OPT_UINT, "MS", "1000", 100, 60000, 0, "how often the control plane is asked"},
     {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
     {"cacert", OPT_STR, "FILE", NULL, 0, 0, 0, "for an https:// control plane: the CA to trust"},
+    {"cls-endpoint", OPT_STR, "URL", NULL, 0, 0, 0,
+     "also deliver the flow logs stored in CLS there (UploadLog; the key in "
+     "TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY)"},
     {"kafka-spool", OPT_STR, "DIR", NULL, 0, 0, 0,
      "the Kafka sink's spool for CKafka flow logs (default: RECORDS/.kafka-spool)"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
@@ -222,6 +229,28 @@ int agent_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    struct sink *cls = NULL;
+    if (opts_get(&o, "cls-endpoint")) {
+        const char *csid = getenv("TENCENTCLOUD_SECRET_ID"), *cskey = getenv("TENCENTCLOUD_SECRET_KEY");
+        if (!csid || !*csid || !cskey || !*cskey) {
+            fprintf(stderr, "agent: --cls-endpoint needs TENCENTCLOUD_SECRET_ID and "
+                            "TENCENTCLOUD_SECRET_KEY (the key UploadLog is signed with)\n");
+            curl_easy_cleanup(r.curl);
+            curl_global_cleanup();
+            return 2;
+        }
+        struct sink_cls_config ccfg = {.endpoint = opts_get(&o, "cls-endpoint"),
+                                       .secret_id = csid, .secret_key = cskey,
+                                       .token = getenv("TENCENTCLOUD_SESSION_TOKEN"),
+                                       .region = "ap-guangzhou", .agent_id = hostname,
+                                       .cacert = r.cacert, .timeout_s = 10, .retries = 1};
+        if (!(cls = sink_cls_open(&ccfg, err, sizeof err))) {
+            fprintf(stderr, "agent: --cls-endpoint: %s\n", err);
+            curl_easy_cleanup(r.curl);
+            curl_global_cleanup();
+            return 1;
+        }
+    }
     struct agent_cfg cfg = {
         .host = hostname,
         .records = opts_get(&o, "records"),
@@ -233,6 +262,10 @@ int agent_main(int argc, char **argv)
         .fetch_ud = &r,
         .stop = &g_stop,
     };
+    struct sink *extra[2];
+    size_t nextra = 0;
+    if (cls)
+        extra[nextra++] = cls;
     /* CKafka flow logs: the Kafka sink beside the files sink */
     char spool[4200];
     if (opts_get(&o, "kafka-spool"))
@@ -240,18 +273,23 @@ int agent_main(int argc, char **argv)
     else
         snprintf(spool, sizeof spool, "%s/.kafka-spool", cfg.records);
     struct sink_kafka_opts ko = {.spool_dir = spool, .linger_ms = -1};
-    struct sink *kafka = sink_kafka_open(&ko, err, sizeof err);
-    if (!kafka)
-        fprintf(stderr, "agent: no Kafka delivery (CKafka flow logs keep their files): %s\n",
-                err);
-    else {
-        cfg.extra_sinks = &kafka;
-        cfg.nextra_sinks = 1;
+    struct sink *kafka = NULL;
+    /* only where the agent can run: otherwise it writes nothing (agent_run
+     * says why) */
+    if (agent_probe(cfg.window_s, err, sizeof err) == 0) {
+        if (!(kafka = sink_kafka_open(&ko, err, sizeof err)))
+            fprintf(stderr, "agent: no Kafka delivery (CKafka flow logs keep their files): %s\n",
+                    err);
+        else
+            extra[nextra++] = kafka;
     }
+    cfg.extra_sinks = nextra ? extra : NULL;
+    cfg.nextra_sinks = nextra;
     if (agent_run(&cfg, err, sizeof err) != 0)
         fprintf(stderr, "agent: %s\n", err);
     else
         rc = 0;
+    sink_close(cls); /* after agent_run stopped its delivery */
     sink_close(kafka);
     curl_easy_cleanup(r.curl);
     curl_global_cleanup();

@@ -157,23 +157,30 @@ int sink_kafka_record_json(struct buf *out, const char *fields, const char *line
     return 0;
 }
 
-/* The message key of a record when the window has none: its interface-id
- * or ccn-id. */
-static void record_key(const char *fields, const char *line, size_t len, const char **k,
-                       size_t *kl)
+/* The position of the interface-id (or ccn-id) field among `fields`, or -1:
+ * the message key of each record (one ENI's records in one partition, also
+ * in a VPC's or subnet's flow log). */
+static int key_field(const char *fields)
 {
-    const char *fw[KAFKA_MAX_FIELDS], *vw[KAFKA_MAX_FIELDS];
-    size_t fl[KAFKA_MAX_FIELDS], vl[KAFKA_MAX_FIELDS];
+    const char *fw[KAFKA_MAX_FIELDS];
+    size_t fl[KAFKA_MAX_FIELDS];
     size_t nf = split(fields, fields + strlen(fields), fw, fl, KAFKA_MAX_FIELDS);
-    size_t nv = split(line, line + len, vw, vl, KAFKA_MAX_FIELDS);
-    *k = NULL;
-    *kl = 0;
-    for (size_t i = 0; i < nf && i < nv && nf <= KAFKA_MAX_FIELDS; i++)
-        if (word_eq(fw[i], fl[i], "interface-id") || word_eq(fw[i], fl[i], "ccn-id")) {
-            *k = vw[i];
-            *kl = vl[i];
-            return;
-        }
+    for (size_t i = 0; i < nf && nf <= KAFKA_MAX_FIELDS; i++)
+        if (word_eq(fw[i], fl[i], "interface-id") || word_eq(fw[i], fl[i], "ccn-id"))
+            return (int)i;
+    return -1;
+}
+
+/* Word `idx` of line[0..len): *k, *kl (unchanged when there is none). */
+static void nth_word(const char *line, size_t len, int idx, const char **k, size_t *kl)
+{
+    const char *w[KAFKA_MAX_FIELDS];
+    size_t wl[KAFKA_MAX_FIELDS];
+    size_t n = split(line, line + len, w, wl, KAFKA_MAX_FIELDS);
+    if (idx >= 0 && (size_t)idx < n && n <= KAFKA_MAX_FIELDS && !(wl[idx] == 1 && *w[idx] == '-')) {
+        *k = w[idx];
+        *kl = wl[idx];
+    }
 }
 
 /* The line that stands for a window dropped whole: the flow log's own
@@ -406,6 +413,7 @@ static int produce_file(struct sink_kafka *k, struct kfile *f, struct buf *jb)
     }
     const char *p = f->w.records, *end = f->w.records + f->w.len;
     uint64_t idx = 0;
+    int kf = key_field(f->w.fields);
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -419,8 +427,7 @@ static int produce_file(struct sink_kafka *k, struct kfile *f, struct buf *jb)
         }
         const char *key = f->w.key;
         size_t kl = strlen(key);
-        if (!kl)
-            record_key(f->w.fields, p, ll, &key, &kl);
+        nth_word(p, ll, kf, &key, &kl);
         for (;;) {
             int rc = rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, jb->data,
                                       jb->len, key, kl, f);

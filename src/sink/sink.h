@@ -80,6 +80,18 @@ struct sink *sink_files_open(const char *dir, char *err, size_t errlen);
 long sink_files_read(const char *dir, const char *flowlog_id, uint64_t since, uint64_t until,
                      int fd, char *err, size_t errlen);
 
+/** For sink_files_each: one window file's bounds and contents (valid during
+ * the call). Non-zero stops the walk (and is returned). */
+typedef int (*sink_files_fn)(void *ud, uint64_t win_start, uint64_t win_end, const char *records,
+                             size_t len);
+
+/** Calls fn for each window file of `flowlog_id` under DIR overlapping
+ * [since, until), in window order (a window written twice: each file, in
+ * the order written). No such flow log under DIR is no window. Returns 0,
+ * what fn returned to stop, or -1 with err. */
+int sink_files_each(const char *dir, const char *flowlog_id, uint64_t since, uint64_t until,
+                    sink_files_fn fn, void *ud, char *err, size_t errlen);
+
 /* ==== The Kafka (CKafka) sink ==== */
 
 /** Field names of a record line when the destination gives none. */
@@ -101,8 +113,8 @@ struct sink_kafka_opts {
  * dest->ckafka_brokers (one producer per broker list, reused): one JSON
  * object per record, keys the field names (dest->fields), values the line's
  * words as strings, plus "__RECORD_ID__" = "<flowlog id>:<window start>:<index
- * in the window>"; message key dest->resource_id (else the record's
- * interface-id or ccn-id); idempotent producer, acks=all, lz4.
+ * in the window>"; message key the record's interface-id or ccn-id (else
+ * dest->resource_id); idempotent producer, acks=all, lz4.
  *
  * sink_write returns 0 once the window is in the on-disk spool (fsync'd);
  * a sender thread delivers spooled windows and removes each once Kafka
