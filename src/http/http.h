@@ -30,6 +30,9 @@ struct http_request {
     size_t body_len;
     int body_too_large;    /* 1 if the body passed max_body: body is then empty */
     const char *client_ip; /* textual peer address */
+    const void *note;      /* what the `quick` predicate learnt of the request for the
+                              handler (http_quick_fn); NULL: nothing (a worker-only server,
+                              a request made by hand) */
 };
 
 /** What the handler answers. The handler sets every field; `body` must be
@@ -55,8 +58,11 @@ struct http_ctx;
 typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_ctx *ctx,
                                 struct http_reply *out);
 
-/** Whether the handler answers `req` without blocking (same `ud`). */
-typedef int (*http_quick_fn)(void *ud, const struct http_request *req);
+/** Whether the handler answers `req` without blocking (same `ud`). What it
+ * found out on the way (the api: the action the request names) it may leave
+ * in *note, so that the handler need not find it again: the handler reads it
+ * as req->note, on whichever thread it runs. */
+typedef int (*http_quick_fn)(void *ud, const struct http_request *req, const void **note);
 
 /** Makes the reply of a deferred request (see http_defer). */
 typedef void (*http_finish_fn)(void *arg, struct http_reply *out);
@@ -81,6 +87,14 @@ void http_wake(struct http_deferred *d);
 
 /* Defaults of the zero fields of struct http_config (and of `serve`). */
 #define HTTP_DEFAULT_WORKERS 32
+#define HTTP_DEFAULT_BULK_WORKERS 1
+
+/** The CPU priority of the bulk lane's workers (see http_config.bulk). */
+enum http_bulk_priority {
+    HTTP_BULK_LOW,    /* nice 19 (the default) */
+    HTTP_BULK_IDLE,   /* SCHED_IDLE: only what the other threads leave; nice 19 if refused */
+    HTTP_BULK_NORMAL, /* the process's own: a separate pool only */
+};
 #define HTTP_DEFAULT_MAX_CONNECTIONS 4096
 
 struct http_config {
@@ -93,6 +107,13 @@ struct http_config {
     unsigned max_connections;  /* over it new connections wait; 0 = HTTP_DEFAULT_MAX_CONNECTIONS */
     unsigned idle_timeout_s;   /* a connection idle this long is closed */
     http_quick_fn quick;       /* NULL: every request goes to a worker */
+    /* Requests for workers that this predicate (same `ud`) calls bulk go
+     * to their own pool of `bulk_workers` (0 = HTTP_DEFAULT_BULK_WORKERS)
+     * threads of lower CPU priority, so that long reads queue behind each
+     * other and yield the cores to everything else. NULL: one pool. */
+    http_quick_fn bulk;
+    unsigned bulk_workers;
+    enum http_bulk_priority bulk_priority;
     /* HTTPS (libmicrohttpd's TLS, GnuTLS underneath) when both are set: the
      * PEM certificate (chain) and its unencrypted private key, borrowed
      * during http_start only. NULL: plain HTTP. */

@@ -90,7 +90,20 @@ struct resource {
     char edition[32];       /* CKAFKA */
     int nat_version;        /* NAT: 1 classic, 2 standard (DPDK) */
     int has_dnat;           /* NAT */
+    /* ENI: its private addresses (PrivateIpAddresses; IPv4 or IPv6), comma-
+     * separated, the primary first. CCN: its attached VPCs (AttachedVpcs),
+     * comma-separated "VPCID REGION CIDR" (VPCID "-" when not given). What
+     * the data plane attributes by address (docs/ARCHITECTURE.md). */
+    char addrs[1024];
     int64_t created_at;     /* unix seconds */
+    /* ENI, NAT, DCG, CCN: where its traffic crosses a host (the data plane's
+     * agents watch that device). host "" = bound nowhere. Kept in the
+     * store's host bindings, beside the resource's row: the inventory import
+     * and resource_bind write them, state_dump and host_snapshot read them;
+     * resource_get, resource_query and resource_create leave them alone. */
+    char host[64];          /* the host name */
+    char host_device[16];   /* the device on it (IFNAMSIZ) */
+    char host_netns[128];   /* its network namespace ("" = the host's own) */
     /* Display-only attributes of a resource created through the API, as a
      * JSON object text ("" or NULL = none): borrowed like `tags` (input:
      * the caller's during the call; output: valid during the callback).
@@ -190,6 +203,31 @@ struct flowlog_patch {
     const char *name;
     const char *description;
     uint32_t period;
+};
+
+/* ==== the data plane: agent keys and what a host captures ==== */
+
+/** A key a capture agent signs its control-plane requests with: no
+ * tenant's, and good for no API action. host "" = may ask for any host,
+ * else only for that one. */
+struct agent_key {
+    char secret_id[64];
+    char secret_key[64];
+    char host[64];
+    int64_t created_at; /* unix seconds */
+};
+
+typedef void (*agent_key_cb)(void *ud, const struct agent_key *k);
+
+/** What host_snapshot hands out, from one snapshot: every resource bound to
+ * the host (with its account), then every enabled flow log of those
+ * accounts whose ResourceId is one of those resources, their subnets or
+ * their VPCs (each flow log once). Pointers are valid during the callback
+ * only. */
+struct host_sink {
+    void *ud;
+    void (*resource)(void *ud, const struct account *a, const struct resource *r);
+    void (*flowlog)(void *ud, const struct flowlog *fl);
 };
 
 /* ==== CLS: logsets, topics and their logs (the cls service) ==== */
@@ -368,6 +406,25 @@ struct store_ops {
     /* Every row, through sink, from one consistent snapshot (the admin
      * API's state export). */
     int (*state_dump)(struct store *, const struct state_sink *sink, struct serr *);
+    /* ==== the data plane ==== */
+    /* Binds (device non-empty) or unbinds the ENI, NAT gateway, DCG or CCN
+     * `id` of account uin to device `device` in namespace `netns` (NULL or
+     * "" = the host's own) of host `host`. STORE_NOTFOUND if uin has no such
+     * resource (of those kinds). */
+    int (*resource_bind)(struct store *, const char *uin, const char *id, const char *host,
+                         const char *device, const char *netns, struct serr *);
+    /* See struct host_sink. */
+    int (*host_snapshot)(struct store *, const char *host, const struct host_sink *sink,
+                         struct serr *);
+    /* A new agent key (random SecretId "AKA..." and SecretKey) for `host`
+     * ("" or NULL = any host). */
+    int (*agent_key_create)(struct store *, const char *host, struct agent_key *out,
+                            struct serr *);
+    /* STORE_NOTFOUND if there is no such agent key. */
+    int (*agent_key_lookup)(struct store *, const char *secret_id, struct agent_key *out,
+                            struct serr *);
+    int (*agent_key_list)(struct store *, agent_key_cb cb, void *ud, struct serr *);
+    int (*agent_key_delete)(struct store *, const char *secret_id, struct serr *);
     /* the cls service's logsets, topics and logs: NULL on a backend that
      * does not keep them (store_has_cls) */
     int (*cls_logset_create)(struct store *, const struct cls_logset *ls, struct serr *);
@@ -538,6 +595,36 @@ static inline int store_state_dump(struct store *s, const struct state_sink *sin
                                    struct serr *e)
 {
     return s->ops->state_dump(s, sink, e);
+}
+static inline int store_resource_bind(struct store *s, const char *uin, const char *id,
+                                      const char *host, const char *device, const char *netns,
+                                      struct serr *e)
+{
+    return s->ops->resource_bind(s, uin, id, host, device, netns, e);
+}
+static inline int store_host_snapshot(struct store *s, const char *host,
+                                      const struct host_sink *sink, struct serr *e)
+{
+    return s->ops->host_snapshot(s, host, sink, e);
+}
+static inline int store_agent_key_create(struct store *s, const char *host, struct agent_key *out,
+                                         struct serr *e)
+{
+    return s->ops->agent_key_create(s, host, out, e);
+}
+static inline int store_agent_key_lookup(struct store *s, const char *secret_id,
+                                         struct agent_key *out, struct serr *e)
+{
+    return s->ops->agent_key_lookup(s, secret_id, out, e);
+}
+static inline int store_agent_key_list(struct store *s, agent_key_cb cb, void *ud,
+                                       struct serr *e)
+{
+    return s->ops->agent_key_list(s, cb, ud, e);
+}
+static inline int store_agent_key_delete(struct store *s, const char *secret_id, struct serr *e)
+{
+    return s->ops->agent_key_delete(s, secret_id, e);
 }
 static inline void store_close(struct store *s)
 {

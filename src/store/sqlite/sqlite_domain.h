@@ -7,12 +7,19 @@
 
 #include "store/sqlite/sqlite_engine.h"
 #include "store/sqlite/sqlite_int.h"
+#include "store/sqlite/sqlite_pagekeys.h"
 
 /** The SQLite store; `base` must stay first. */
 struct store_sqlite {
     struct store base;
     struct sq_engine *eng;
+    struct pagekeys pages; /* where resource pages ended (sqlite_resource.c) */
 };
+
+static inline struct pagekeys *sq_pages_of(struct store *st)
+{
+    return &((struct store_sqlite *)st)->pages;
+}
 
 static inline struct sq_engine *sq_engine_of(struct store *st)
 {
@@ -72,7 +79,27 @@ int sq_account_put(struct store *st, const struct account *want, const char *sec
 int sq_key_put(struct store *st, const char *uin, const char *secret_id, const char *secret_key,
                const char *actions, struct serr *e);
 
+/* ==== sqlite_agent.c: host bindings, a host's snapshot, agent keys ==== */
+
+/** Writes r's host binding (r->host_device "" deletes it), on the writer's
+ * connection inside a job. */
+int sq_binding_put(struct conn *c, const char *uin, const struct resource *r, struct serr *e);
+int sq_resource_bind(struct store *st, const char *uin, const char *id, const char *host,
+                     const char *device, const char *netns, struct serr *e);
+int sq_host_snapshot(struct store *st, const char *host, const struct host_sink *sink,
+                     struct serr *e);
+int sq_agent_key_create(struct store *st, const char *host, struct agent_key *out,
+                        struct serr *e);
+int sq_agent_key_lookup(struct store *st, const char *secret_id, struct agent_key *out,
+                        struct serr *e);
+int sq_agent_key_list(struct store *st, agent_key_cb cb, void *ud, struct serr *e);
+int sq_agent_key_delete(struct store *st, const char *secret_id, struct serr *e);
+
 /* ==== sqlite_flowlog.c ==== */
+
+/** host_snapshot's flow logs, on c's open read transaction. */
+int sq_host_flowlogs(struct conn *c, const char *host, const struct host_sink *sink,
+                     struct serr *e);
 
 int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota,
                       struct serr *e);
