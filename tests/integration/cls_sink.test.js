@@ -110,4 +110,39 @@ describe("the CLS sink", { skip: onPg && "the cls service keeps its data in the 
     assert.equal(k.status, 1);
     assert.match(k.stderr, /AuthFailure\.SignatureFailure/);
   });
+
+  test("an agent key uploads into a topic an enabled flow log delivers to, and nowhere else", async () => {
+    const c = clsClient(A);
+    const ls = await c.CreateLogset({ LogsetName: "agent" });
+    const t = (await c.CreateTopic({ LogsetId: ls.LogsetId, TopicName: "agent-flow" })).TopicId;
+    const ak = h.cliJson(["agent-key", "create", "--data", ctx.dataDir, "--host", "host-a"]);
+    const env = { TENCENTCLOUD_SECRET_ID: ak.SecretId, TENCENTCLOUD_SECRET_KEY: ak.SecretKey };
+    const args = ["--cls-endpoint", ctx.server.endpoint, "--cls-topic", t, "--flowlog-id", "fl-agent001", "--agent-id", "host-a"];
+    // no flow log delivers to the topic yet: the agent key is no credential here
+    let r = replay(args, env);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /AuthFailure\.SecretIdNotFound/);
+    const vpc = A.client();
+    const fl = (await vpc.CreateFlowLog(h.eniRequest(A.ids, A.ids.eni, { CloudLogId: t, FlowLogName: "agent" }))).FlowLog[0].FlowLogId;
+    r = replay(args, env);
+    assert.equal(r.status, 0, r.stderr);
+    const n = replay([]).stdout.split("\n").filter(Boolean).length;
+    let total = 0, context = "";
+    for (;;) {
+      const req = { TopicId: t, From: 1699990000000, To: 1700010000000, Limit: 1000 };
+      if (context) req.Context = context;
+      const p = await c.SearchLog(req);
+      total += p.Results.length;
+      if (p.ListOver) break;
+      context = p.Context;
+    }
+    assert.equal(total, n);
+    // the agent key does nothing else, and not once the flow log is disabled
+    await h.expectApiError(new (h.sdk().cls.v20201016.Client)({ credential: { secretId: ak.SecretId, secretKey: ak.SecretKey }, region: "ap-guangzhou",
+      profile: { httpProfile: { endpoint: ctx.server.endpoint, protocol: "http://" } } }).DescribeTopics({}), "AuthFailure.SecretIdNotFound");
+    await vpc.DisableFlowLogs({ FlowLogIds: [fl] });
+    r = replay(args, env);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /AuthFailure\.SecretIdNotFound/);
+  });
 });

@@ -352,6 +352,7 @@ static const struct store_ops sqlite_ops = {
     .cls_logs_put = sq_cls_logs_put,
     .cls_logs_scan = sq_cls_logs_scan,
     .cls_logs_expire = sq_cls_logs_expire,
+    .cls_topic_owner = sq_cls_topic_owner,
     .close = sq_close,
 };
 

@@ -812,3 +812,38 @@ int sq_cls_logs_expire(struct store *s, int64_t now_ms, uint64_t *deleted, struc
         *deleted = total;
     return rc;
 }
+
+int sq_cls_topic_owner(struct store *s, const char *topic_id, struct account *out, struct serr *e)
+{
+    struct conn *c;
+    sqlite3_stmt *st;
+    int rc, r;
+
+    if (sq_read_begin(s, &c, e) != STORE_OK)
+        return STORE_ERR;
+    st = sq_prepare_once(
+        c, "SELECT a.app_id, a.uin, a.flowlog_quota, a.rate_limit FROM cls_topics t "
+           "JOIN accounts a ON a.uin = t.uin WHERE t.id = ?1 AND EXISTS (SELECT 1 FROM flowlogs f "
+           "WHERE f.uin = t.uin AND f.cloud_log_id = t.id AND f.enable = 1 AND "
+           "(f.cloud_log_region = t.region OR (f.cloud_log_region = '' AND f.region = t.region)))",
+        e);
+    if (!st) {
+        sq_read_end(s, c);
+        return STORE_ERR;
+    }
+    sq_bind_cstr(st, 1, topic_id);
+    r = step_row(c, st, "topic owner", e);
+    if (r == 1) {
+        memset(out, 0, sizeof *out);
+        out->app_id = (uint64_t)sqlite3_column_int64(st, 0);
+        sq_col_str(st, 1, out->uin, sizeof out->uin);
+        out->flowlog_quota = (uint32_t)sqlite3_column_int64(st, 2);
+        out->rate_limit = (uint32_t)sqlite3_column_int64(st, 3);
+        rc = STORE_OK;
+    } else {
+        rc = r == 0 ? sq_err(e, STORE_NOTFOUND, "%s", topic_id) : STORE_ERR;
+    }
+    sqlite3_finalize(st);
+    sq_read_end(s, c);
+    return rc;
+}
