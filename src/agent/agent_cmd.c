@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
+#include "sink/sink.h"
 
 /* the control plane's path and credential scope service (control/control.h:
  * the agent does not link the server's layers) */
@@ -46,6 +47,9 @@ static const struct opt agent_opts[] = {
     {"poll-ms", OPT_UINT, "MS", "1000", 100, 60000, 0, "how often the control plane is asked"},
     {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
     {"cacert", OPT_STR, "FILE", NULL, 0, 0, 0, "for an https:// control plane: the CA to trust"},
+    {"cls-endpoint", OPT_STR, "URL", NULL, 0, 0, 0,
+     "where the records of CLS flow logs are uploaded (UploadLog, signed with the agent key); "
+     "default: the control plane's own cls service; \"none\": files only"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
@@ -219,6 +223,20 @@ int agent_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* the CLS sink: each CLS flow log's windows to its topic, by default
+     * on the control plane's own cls service */
+    struct sink *cls = NULL;
+    const char *cls_ep = opts_get(&o, "cls-endpoint");
+    char base[1300];
+    snprintf(base, sizeof base, "%.*s", (int)(p + 3 + n - control), control);
+    if (!cls_ep || strcmp(cls_ep, "none") != 0) {
+        struct sink_cls_config cc = {cls_ep ? cls_ep : base, r.sid, r.skey, NULL, "ap-guangzhou",
+                                     hostname, r.cacert, 60, 5};
+        if (!(cls = sink_cls_open(&cc, err, sizeof err))) {
+            fprintf(stderr, "agent: --cls-endpoint: %s\n", err);
+            return 2;
+        }
+    }
     struct agent_cfg cfg = {
         .host = hostname,
         .records = opts_get(&o, "records"),
@@ -229,11 +247,14 @@ int agent_main(int argc, char **argv)
         .fetch = remote_fetch,
         .fetch_ud = &r,
         .stop = &g_stop,
+        .extra_sinks = cls ? &cls : NULL,
+        .nextra_sinks = cls ? 1 : 0,
     };
     if (agent_run(&cfg, err, sizeof err) != 0)
         fprintf(stderr, "agent: %s\n", err);
     else
         rc = 0;
+    sink_close(cls);
     curl_easy_cleanup(r.curl);
     curl_global_cleanup();
     return rc;
