@@ -18,7 +18,6 @@ const h = require("./harness");
 
 const FLOWGEN = process.env.FLOWGEN_BIN || path.join(path.dirname(h.BIN), "tools", "flowgen");
 const NAMES = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status".split(" ");
-const onPg = !!h.TEST_STORE;
 
 let ctx, A, topic, pcap, dir;
 
@@ -43,7 +42,6 @@ function replay(extra, env) {
 }
 
 before(async () => {
-  if (onPg) return;
   ctx = await h.setup({ label: "clssink", accounts: [{ tag: "aaaa" }] });
   [A] = ctx.accounts;
   const c = clsClient(A);
@@ -73,7 +71,7 @@ async function everything() {
   }
 }
 
-describe("the CLS sink", { skip: onPg && "the cls service keeps its data in the embedded store (docs/API.md)" }, () => {
+describe("the CLS sink", () => {
   test("replay --cls-endpoint: SearchLog returns exactly the records replay prints", async () => {
     const printed = replay([]);
     assert.equal(printed.status, 0, printed.stderr);
