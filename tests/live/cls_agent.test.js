@@ -36,7 +36,6 @@ function whyNot() {
     if (r.error || r.status !== 0) return `needs ${cmd} (${r.error ? r.error.code : r.stderr.trim()})`;
   }
   if (!fs.existsSync(BIN)) return `no flowlogd binary at ${BIN}`;
-  if (h.TEST_STORE) return "the cls service keeps its data in the embedded store (docs/API.md)";
   const r = spawnSync("ip", ["netns", "add", `${P}probe`], { encoding: "utf8" });
   if (r.status !== 0) return `cannot make a network namespace: ${r.stderr.trim()}`;
   spawnSync("ip", ["netns", "del", `${P}probe`]);
