@@ -152,6 +152,13 @@ test("the agent's records reach a topic made with the SDK; SearchLog finds exact
   });
   inNs(NS.vm1, "python3", [TRAFFIC, "udp", A.vm1, "4200", A.vm2, "5000", "12", "100"]);
   inNs(NS.vm1, "python3", [TRAFFIC, "udp", A.vm1, "4201", A.vm2, "6000", "5", "100"]);
+  // how long after its window's end the REJECT record is searchable (printed: a
+  // measurement, not a timed assertion)
+  const seen = await until("the REJECT record in the topic", async () => {
+    const r = await h.withRateLimitRetry(() => cls.SearchLog({ TopicId: topic, From: 0, To: Date.now() + 3600000, QueryString: "dstport:6000", Limit: 1 }));
+    return r.Results.length ? { at: Date.now(), end: Number(JSON.parse(r.Results[0].LogJson).end) } : null;
+  }, 60000);
+  console.log(`# window end to searchable: ${seen.at - seen.end * 1000} ms (window ${WINDOW} s, agent --poll-ms 300)`);
   await sleep(WINDOW * 2000 + 1500);
   agent.kill("SIGTERM");
   await new Promise((r) => agent.on("exit", r));
