@@ -28,7 +28,7 @@ struct cls_arena_chunk {
  * (up to CHUNK_CACHE of them) and reused by the next: fresh pages for every
  * request (the heap trimmed and grown again) cost page faults that were 10 %
  * of an upload's CPU. Freed at thread exit. */
-#define CHUNK_CACHE 64
+#define CHUNK_CACHE 16
 
 struct chunk_cache {
     struct cls_arena_chunk *head;
