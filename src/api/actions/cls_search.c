@@ -347,6 +347,13 @@ enum api_err act_search_log(struct actx *c, json_t *in, json_t *out, struct apie
                 goto done;
             }
         }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(tr[k].t.id, id) == 0) {
+                char name[48];
+                snprintf(name, sizeof name, "Topics.%zu.TopicId", i);
+                rc = apierr_set(e, API_E_PARAM_VALUE, name); /* the same topic twice */
+                goto done;
+            }
         r = cls_topic_find(c, id, &tr[i].t, &se);
         if (r == STORE_NOTFOUND) {
             rc = apierr_set(e, API_E_CLS_TOPIC_NOTFOUND, id);
