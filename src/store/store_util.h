@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "store/store.h"
 
 /* ==== The flow-log columns ==== */
@@ -32,6 +33,37 @@
 /** The index of each column in STORE_FL_COLS (STORE_FLC_<member>, 0-based;
  * STORE_FLC_tags last) and their number. */
 enum store_fl_col { FLOWLOG_FIELDS(STORE_FL_IDX) STORE_FLC_tags, STORE_FL_NCOLS };
+
+/* ==== DescribeFlowLogs' exact-match filters ==== */
+
+/** The struct flowlog_query members that filter by equality, each with
+ * the column of the same name, in this order (bit i of a plan's shape,
+ * parameter i of its block in SQLite). */
+#define STORE_FL_FILTERS(X)                                                                      \
+    X(vpc_id) X(id) X(name) X(resource_type) X(resource_id) X(traffic_type) X(cloud_log_id)      \
+    X(cloud_log_state) X(cloud_log_region)
+
+struct store_fl_filter {
+    const char *col; /* the column */
+    size_t off;      /* offsetof the `const char *` member in struct flowlog_query */
+};
+#define STORE_FL_FILTER_COUNT(m) +1
+enum { STORE_FL_NFILTERS = 0 STORE_FL_FILTERS(STORE_FL_FILTER_COUNT) };
+extern const struct store_fl_filter store_fl_filters[STORE_FL_NFILTERS];
+
+/** The JSON array of a tag filter's strings, as both backends pass it to
+ * SQL: strs[0..n) (NULL as ""), then the values of pairs[0..npairs) whose
+ * key is `key` (none when key is NULL), appended to b and followed by a NUL
+ * byte (not part of the text; it keeps texts one after the other apart).
+ * 0, or -1 when b is at its ceiling or out of memory. */
+int store_json_strings(struct buf *b, const char *const *strs, size_t n, const struct tag *pairs,
+                       size_t npairs, const char *key);
+
+/* ==== Errors ==== */
+
+/** Sets e's message (printf; e may be NULL) and returns rc: how both
+ * backends report (sq_err, pg_err are this). */
+int store_err(struct serr *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /** Normalises a key's action list "A, B,,A" into ",A,B," (duplicates
  * dropped; NULL or blank gives "", every action) in out[cap]. Names are

@@ -152,17 +152,6 @@ static const char *const migrations[] = {
 
 __thread char pg_last_state[6];
 
-int pg_err(struct serr *e, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    if (e) {
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 /* The first line of libpq's message (no trailing newline). */
 static void errline(const char *m, char *out, size_t cap)
 {

@@ -63,21 +63,9 @@ int pg_flowlog_get(struct store *st, const char *uin, const char *region, const 
 
 /* ==== DescribeFlowLogs ==== */
 
-static const struct {
-    const char *col;
-    size_t off;
-} scalar_filters[] = {
-    {"vpc_id", offsetof(struct flowlog_query, vpc_id)},
-    {"id", offsetof(struct flowlog_query, id)},
-    {"name", offsetof(struct flowlog_query, name)},
-    {"resource_type", offsetof(struct flowlog_query, resource_type)},
-    {"resource_id", offsetof(struct flowlog_query, resource_id)},
-    {"traffic_type", offsetof(struct flowlog_query, traffic_type)},
-    {"cloud_log_id", offsetof(struct flowlog_query, cloud_log_id)},
-    {"cloud_log_state", offsetof(struct flowlog_query, cloud_log_state)},
-    {"cloud_log_region", offsetof(struct flowlog_query, cloud_log_region)},
-};
-#define NSCALAR (sizeof scalar_filters / sizeof scalar_filters[0])
+/* the exact-match filters: store_util.h's, one list for both backends */
+#define scalar_filters store_fl_filters
+#define NSCALAR STORE_FL_NFILTERS
 
 struct qb {
     struct buf sql;
@@ -103,24 +91,8 @@ static int qb_list(struct qb *b, const char *const *strs, size_t n, const struct
                    size_t npairs, const char *key)
 {
     size_t start = b->lists.len;
-    int first = 1;
-    if (b->n >= MAX_PARAMS || buf_append(&b->lists, "[", 1) != 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if ((!first && buf_append(&b->lists, ",", 1) != 0) ||
-            jw_buf_str(&b->lists, strs[i] ? strs[i] : "") != 0)
-            return -1;
-        first = 0;
-    }
-    for (size_t i = 0; i < npairs; i++) {
-        if (strcmp(pairs[i].key ? pairs[i].key : "", key) != 0)
-            continue;
-        if ((!first && buf_append(&b->lists, ",", 1) != 0) ||
-            jw_buf_str(&b->lists, pairs[i].value ? pairs[i].value : "") != 0)
-            return -1;
-        first = 0;
-    }
-    if (buf_append(&b->lists, "]", 2) != 0) /* with the NUL */
+    if (b->n >= MAX_PARAMS ||
+        store_json_strings(&b->lists, strs, n, pairs, npairs, pairs ? key : NULL) != 0)
         return -1;
     b->vals[b->n] = NULL;
     b->list_off[b->n] = start + 1;

@@ -487,21 +487,9 @@ enum {
     P_PAIRS = 15, /* pair k: key ?(15+2k), values (JSON) ?(16+2k) */
 };
 
-static const struct {
-    const char *col;
-    size_t off;
-} scalar_filters[] = {
-    {"vpc_id", offsetof(struct flowlog_query, vpc_id)},
-    {"id", offsetof(struct flowlog_query, id)},
-    {"name", offsetof(struct flowlog_query, name)},
-    {"resource_type", offsetof(struct flowlog_query, resource_type)},
-    {"resource_id", offsetof(struct flowlog_query, resource_id)},
-    {"traffic_type", offsetof(struct flowlog_query, traffic_type)},
-    {"cloud_log_id", offsetof(struct flowlog_query, cloud_log_id)},
-    {"cloud_log_state", offsetof(struct flowlog_query, cloud_log_state)},
-    {"cloud_log_region", offsetof(struct flowlog_query, cloud_log_region)},
-};
-#define NSCALAR (sizeof scalar_filters / sizeof scalar_filters[0])
+/* the exact-match filters: store_util.h's, one list for both backends */
+#define scalar_filters store_fl_filters
+#define NSCALAR STORE_FL_NFILTERS
 
 /* Shape bits: 0..8 scalar filters, 9 tag-key, 10..13 distinct tag-pair
  * keys (0..15), 14 order by name, 15 descending, 16..21 VPC arms of a
@@ -605,13 +593,7 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
     }
     if (q->ntag_keys_any) {
         pl->shape |= SHAPE_TAG_KEYS;
-        if (buf_append(b, "[", 1) != 0)
-            goto oom;
-        for (size_t i = 0; i < q->ntag_keys_any; i++)
-            if ((i && buf_append(b, ",", 1) != 0) ||
-                jw_buf_str(b, q->tag_keys_any[i] ? q->tag_keys_any[i] : "") != 0)
-                goto oom;
-        if (buf_append(b, "]", 2) != 0) /* with the NUL: keeps offsets apart */
+        if (store_json_strings(b, q->tag_keys_any, q->ntag_keys_any, NULL, 0, NULL) != 0)
             goto oom;
         pl->keys_off = 0;
         pl->keys_len = b->len - 1;
@@ -629,18 +611,8 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
             if (seen)
                 continue;
             start = b->len;
-            if (buf_append(b, "[", 1) != 0)
-                goto oom;
-            for (size_t j = i, first = 1; j < q->ntag_pairs; j++) {
-                const char *kj = q->tag_pairs[j].key ? q->tag_pairs[j].key : "";
-                const char *vj = q->tag_pairs[j].value ? q->tag_pairs[j].value : "";
-                if (strcmp(k, kj) != 0)
-                    continue;
-                if ((!first && buf_append(b, ",", 1) != 0) || jw_buf_str(b, vj) != 0)
-                    goto oom;
-                first = 0;
-            }
-            if (buf_append(b, "]", 2) != 0)
+            /* the values given for k (its first pair is i) */
+            if (store_json_strings(b, NULL, 0, q->tag_pairs + i, q->ntag_pairs - i, k) != 0)
                 goto oom;
             pl->pairs[pl->npairs].key = k;
             pl->pairs[pl->npairs].off = start;

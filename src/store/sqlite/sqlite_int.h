@@ -166,7 +166,7 @@ struct conn {
 int sq_fail(sqlite3 *db, const char *what, struct serr *e);
 
 /** Sets e->msg printf-style (e may be NULL). Returns rc. */
-int sq_err(struct serr *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define sq_err store_err /* store_util.h: the message into e, rc returned */
 
 /** The statement `id` of c, prepared on first use; NULL with e set. */
 sqlite3_stmt *sq_stmt(struct conn *c, enum stmt_id id, struct serr *e);
