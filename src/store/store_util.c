@@ -8,10 +8,27 @@
 #include <string.h>
 
 const struct store_fl_filter store_fl_filters[STORE_FL_NFILTERS] = {
-#define ROW(m) {#m, offsetof(struct flowlog_query, m)},
+#define ROW(type, m) {#m, offsetof(struct flowlog_query, m), sizeof #type == sizeof "KIND"},
     STORE_FL_FILTERS(ROW)
 #undef ROW
 };
+
+const char *store_fl_filter_value(const struct flowlog_query *q, size_t i, char buf[12])
+{
+    const char *at = (const char *)q + store_fl_filters[i].off;
+    const char *s;
+    enum res_kind k;
+
+    if (store_fl_filters[i].kind) {
+        memcpy(&k, at, sizeof k);
+        if (!k)
+            return NULL;
+        snprintf(buf, 12, "%d", (int)k);
+        return buf;
+    }
+    memcpy(&s, at, sizeof s);
+    return s && *s ? s : NULL;
+}
 
 int store_json_strings(struct buf *b, const char *const *strs, size_t n, const struct tag *pairs,
                        size_t npairs, const char *key)

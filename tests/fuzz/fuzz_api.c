@@ -70,6 +70,7 @@
 #include "fuzz.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "validate/validate.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
@@ -194,7 +195,7 @@ static void fixture(const char *id, const char *type, const char *res, const cha
     snprintf(fl.region, sizeof fl.region, "ap-guangzhou");
     snprintf(fl.vpc_id, sizeof fl.vpc_id, "%s", vpc);
     snprintf(fl.name, sizeof fl.name, "fixture-%s", id);
-    snprintf(fl.resource_type, sizeof fl.resource_type, "%s", type);
+    fl.resource_kind = resource_type_find(type)->kind;
     snprintf(fl.resource_id, sizeof fl.resource_id, "%s", res);
     snprintf(fl.traffic_type, sizeof fl.traffic_type, "ALL");
     if (strcmp(storage, "cls") == 0)

@@ -144,6 +144,15 @@ static const char *const migrations[] = {
     "ALTER TABLE keys ADD COLUMN token text NOT NULL DEFAULT '';"
     "ALTER TABLE keys ADD COLUMN expires bigint NOT NULL DEFAULT 0;"
     "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
+    /* 2 -> 3: a flow log's ResourceType is stored as its inventory kind
+     * (store.h's enum res_kind; RESOURCE_KIND_OF_TYPE in store_util.h), not
+     * as the API's name of it; the one-flow-log-per-resource index moves to
+     * the new column */
+    "ALTER TABLE flowlogs ADD COLUMN resource_kind int NOT NULL DEFAULT 0;"
+    "UPDATE flowlogs SET resource_kind = " RESOURCE_KIND_OF_TYPE ";"
+    "DROP INDEX flowlogs_resource;"
+    "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_kind);"
+    "ALTER TABLE flowlogs DROP COLUMN resource_type;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -229,6 +238,7 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
 #define READ_TIME(m) fl->m = pg_col_i64(r, row, i++);
 #define READ_BOOL(m) fl->m = (int)pg_col_i64(r, row, i++);
 #define READ_PERIOD(m) fl->m = (uint32_t)pg_col_i64(r, row, i++);
+#define READ_KIND(m) fl->m = (enum res_kind)pg_col_i64(r, row, i++);
 #define READ_TAGS(m) /* the last column */
 #define X(kind, member, size, wire, group) READ_##kind(member)
     FLOWLOG_FIELDS(X)
@@ -237,6 +247,7 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
 #undef READ_TIME
 #undef READ_BOOL
 #undef READ_PERIOD
+#undef READ_KIND
 #undef READ_TAGS
     *tags_json = NULL;
     *tagv = NULL;

@@ -73,6 +73,7 @@ struct qb {
     const char *vals[MAX_PARAMS];
     size_t list_off[MAX_PARAMS]; /* for vals that point into lists: offset + 1 */
     int n;
+    char kind_text[12]; /* the ResourceType filter's kind as text */
 };
 
 /* Adds a parameter; returns its number. */
@@ -104,9 +105,9 @@ static int where_sql(struct qb *b, const struct flowlog_query *q, int *only_vpc,
 {
     int r = 0, nf = 0, vpc = 0;
     for (size_t i = 0; i < NSCALAR; i++) {
-        const char *v = *(const char *const *)((const char *)q + scalar_filters[i].off);
+        const char *v = store_fl_filter_value(q, i, b->kind_text);
         int k;
-        if (!v || !*v)
+        if (!v)
             continue;
         if ((k = qb_param(b, v)) < 0)
             return -1;

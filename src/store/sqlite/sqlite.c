@@ -235,6 +235,16 @@ static const char *const migrations[] = {
     "  VALUES (NEW.uin, NEW.region, NEW.kind, 1, random() & 281474976710655)"
     "  ON CONFLICT (uin, region, kind) DO UPDATE SET n = n + 1, gen = gen + 1;"
     " END;",
+    /* -> +1: a flow log's ResourceType is stored as its inventory kind
+     * (store.h's enum res_kind, a stable number; RESOURCE_KIND_OF_TYPE in store_util.h),
+     * not as the API's name of it: the store no longer holds a copy of the
+     * API's vocabulary. The one-flow-log-per-resource index moves to the
+     * new column. */
+    "ALTER TABLE flowlogs ADD COLUMN resource_kind INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE flowlogs SET resource_kind = " RESOURCE_KIND_OF_TYPE ";"
+    "DROP INDEX flowlogs_resource;"
+    "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_kind);"
+    "ALTER TABLE flowlogs DROP COLUMN resource_type;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

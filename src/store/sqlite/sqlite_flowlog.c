@@ -73,6 +73,7 @@ static int row_to_flowlog(struct conn *c, sqlite3_stmt *st, struct flowlog *fl, 
 #define READ_TIME(m) fl->m = sqlite3_column_int64(st, i++);
 #define READ_BOOL(m) fl->m = sqlite3_column_int(st, i++);
 #define READ_PERIOD(m) fl->m = (uint32_t)sqlite3_column_int64(st, i++);
+#define READ_KIND(m) fl->m = (enum res_kind)sqlite3_column_int(st, i++);
 #define READ_TAGS(m) /* the last column */
 #define X(kind, member, size, wire, group) READ_##kind(member)
     FLOWLOG_FIELDS(X)
@@ -150,7 +151,7 @@ static int create_taken(struct conn *c, const struct flowlog *fl, struct serr *e
         return STORE_ERR;
     sq_bind_str(st, 1, fl->uin, sizeof fl->uin);
     sq_bind_str(st, 2, fl->region, sizeof fl->region);
-    sq_bind_str(st, 3, fl->resource_type, sizeof fl->resource_type);
+    sqlite3_bind_int(st, 3, (int)fl->resource_kind);
     sq_bind_str(st, 4, fl->resource_id, sizeof fl->resource_id);
     step = sqlite3_step(st);
     if (step == SQLITE_ROW)
@@ -211,6 +212,7 @@ static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
 #define BIND_TIME(m) sqlite3_bind_int64(ins, i++, fl->m);
 #define BIND_BOOL(m) sqlite3_bind_int(ins, i++, fl->m ? 1 : 0);
 #define BIND_PERIOD(m) sqlite3_bind_int64(ins, i++, fl->m);
+#define BIND_KIND(m) sqlite3_bind_int(ins, i++, (int)fl->m);
 #define BIND_TAGS(m) /* the last column, encoded */
 #define X(kind, member, size, wire, group) BIND_##kind(member)
         FLOWLOG_FIELDS(X)
@@ -512,6 +514,7 @@ enum {
 struct plan {
     uint32_t shape;
     const char *scalar[NSCALAR]; /* non-empty filter or NULL */
+    char kind_text[12];          /* the ResourceType filter's kind as text */
     size_t npairs;               /* distinct tag-pair keys */
     struct buf json;             /* keys JSON, then per pair: values JSON; NUL-separated */
     size_t keys_off, keys_len;
@@ -585,8 +588,8 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
     buf_init(b, MAX_LIST_JSON);
     buf_init(&pl->vpcs, 1u << 16);
     for (size_t i = 0; i < NSCALAR; i++) {
-        const char *v = *(const char *const *)((const char *)q + scalar_filters[i].off);
-        if (v && *v) {
+        const char *v = store_fl_filter_value(q, i, pl->kind_text);
+        if (v) {
             pl->scalar[i] = v;
             pl->shape |= 1u << i;
         }
