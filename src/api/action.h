@@ -20,6 +20,7 @@
 #include "api/input.h"
 #include "base/apierr.h"
 #include "base/jsonw.h"
+#include "http/http.h"
 #include "store/store.h"
 
 struct api_req;
@@ -35,6 +36,7 @@ struct actx {
     struct jw *w;       /* positioned inside the Response object */
     struct api_req *req; /* the api's, for api_defer */
     const struct key_info *key; /* the caller's key (its secret wiped or not: never render it) */
+    const struct http_request *http; /* the request: a binary body's action reads it (UploadLog) */
     const void *in; /* the input struct of the action's shape (input_struct); lives as long
                        as the request */
 };
@@ -73,12 +75,18 @@ enum act_thread { ACT_WORKER, ACT_POLL, ACT_BULK };
 
 struct action_def {
     const char *name;
-    const char *service; /* "vpc", "tag" or "sts" */
+    const char *service; /* "vpc", "tag", "sts" or "cls" */
     const char *version;
     const struct shape *input;
     action_fn fn;
     enum act_thread thread; /* where it runs */
 };
+
+/** For an action whose body is application/octet-stream (UploadLog): the
+ * parameters its input takes from headers instead, "Param=X-Header,..."
+ * (UploadLog: TopicId from X-CLS-TopicId); the handler reads the body from
+ * c->http. NULL for every other action (JSON or form bodies). */
+const char *action_binary_headers(const struct action_def *def);
 
 /** The action of (`name`, `version`), or NULL. `*name_known` is set to 1
  * when the name exists under another version (-> NoSuchVersion). */
@@ -147,7 +155,10 @@ enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, stru
     X(tag_resources) X(untag_resources) X(modify_resource_tags)                                  \
     X(describe_resource_tags_by_resource_ids) X(get_resources)                                   \
     /* security token service (actions/sts.c) */                                                 \
-    X(get_caller_identity)
+    X(get_caller_identity)                                                                       \
+    /* the cls service (actions/cls.c, cls_search.c) */                                          \
+    X(create_logset) X(describe_logsets) X(delete_logset) X(create_topic) X(describe_topics)     \
+    X(modify_topic) X(delete_topic) X(upload_log) X(search_log) X(describe_log_context)
 #define X(n) enum api_err act_##n(struct actx *c, json_t *in, json_t *out, struct apierr *e);
 RES_ACTIONS(X)
 #undef X

@@ -81,7 +81,28 @@ static const struct action_def actions[] = {
 #define STS "sts", "2018-08-13"
     {"GetCallerIdentity", STS, &shape_GetCallerIdentityRequest, act_get_caller_identity, POLL},
 #undef STS
+#define CLS "cls", "2020-10-16"
+    {"CreateLogset", CLS, &shape_CreateLogsetRequest, act_create_logset, WORKER},
+    {"DescribeLogsets", CLS, &shape_DescribeLogsetsRequest, act_describe_logsets, WORKER},
+    {"DeleteLogset", CLS, &shape_DeleteLogsetRequest, act_delete_logset, WORKER},
+    {"CreateTopic", CLS, &shape_CreateTopicRequest, act_create_topic, WORKER},
+    {"DescribeTopics", CLS, &shape_DescribeTopicsRequest, act_describe_topics, WORKER},
+    {"ModifyTopic", CLS, &shape_ModifyTopicRequest, act_modify_topic, WORKER},
+    {"DeleteTopic", CLS, &shape_DeleteTopicRequest, act_delete_topic, WORKER},
+    {"UploadLog", CLS, &shape_UploadLogRequest, act_upload_log, WORKER},
+    {"SearchLog", CLS, &shape_SearchLogRequest, act_search_log, WORKER},
+    {"DescribeLogContext", CLS, &shape_DescribeLogContextRequest, act_describe_log_context,
+     WORKER},
+#undef CLS
 };
+
+const char *action_binary_headers(const struct action_def *def)
+{
+    /* UploadLog (cls): its parameters as the CLS SDKs send them */
+    if (strcmp(def->service, "cls") == 0 && strcmp(def->name, "UploadLog") == 0)
+        return "TopicId=X-CLS-TopicId,HashKey=X-CLS-HashKey,CompressType=X-CLS-CompressType";
+    return NULL;
+}
 
 const struct action_def *action_find_in(const char *name, const char *version,
                                         const char *service, int *name_known)

@@ -204,7 +204,7 @@ static long long file_int(const char *data, const char *sql)
     return v;
 }
 
-/* Turns this build's flowlogs table back into the layout of schema 9 and
+/* Turns this build's flowlogs table back into the layout of schema 12 and
  * before: the ResourceType as its API name in column resource_type, the
  * one-flow-log-per-resource index on it. */
 #define OLD_RESOURCE_TYPE_SQL                                                                    \
@@ -221,8 +221,8 @@ static void on_kind(void *ud, const struct flowlog *fl)
     *(enum res_kind *)ud = fl->resource_kind;
 }
 
-/* A database of schema 9 keeps each flow log's ResourceType as its name
- * ("CCN"); opened, it is migrated (10) to the kind: every type read back as
+/* A database of schema 12 keeps each flow log's ResourceType as its name
+ * ("CCN"); opened, it is migrated (13) to the kind: every type read back as
  * its kind, the filter by kind finds them, and a second flow log for a
  * resource is still refused. */
 static void test_migration_resource_kind(void **state)
@@ -245,7 +245,7 @@ static void test_migration_resource_kind(void **state)
     store_close(f->s);
     f->s = NULL;
     db = open_file(f->data, 0);
-    assert_int_equal(sqlite3_exec(db, OLD_RESOURCE_TYPE_SQL "PRAGMA user_version = 9;", NULL, NULL,
+    assert_int_equal(sqlite3_exec(db, OLD_RESOURCE_TYPE_SQL "PRAGMA user_version = 12;", NULL, NULL,
                                   NULL),
                      SQLITE_OK);
     sqlite3_close(db);
@@ -253,7 +253,7 @@ static void test_migration_resource_kind(void **state)
                      1);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 10);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 13);
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM pragma_table_info('flowlogs') "
                                        "WHERE name = 'resource_type'"),
                      0);
@@ -344,6 +344,14 @@ static void test_migration_2_to_6(void **state)
                                   "ALTER TABLE keys DROP COLUMN token;"
                                   "ALTER TABLE keys DROP COLUMN expires;"
                                   "DROP INDEX resources_created;"
+                                  "DROP TABLE host_bindings;"
+                                  "DROP TABLE agent_keys;"
+                                  "ALTER TABLE resources DROP COLUMN addrs;"
+                                  "DROP TRIGGER cls_topics_del;"
+                                  "DROP TABLE cls_batches;"
+                                  "DROP TABLE cls_logs;"
+                                  "DROP TABLE cls_topics;"
+                                  "DROP TABLE cls_logsets;"
                                   OLD_RESOURCE_TYPE_SQL
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
@@ -351,8 +359,8 @@ static void test_migration_2_to_6(void **state)
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 10);
-    /* schema 10: the ResourceType as its kind */
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 13);
+    /* schema 13: the ResourceType as its kind */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE resource_kind = 3"),
                      12);
     /* schema 9: the resource counts, made from the rows */
@@ -363,6 +371,17 @@ static void test_migration_2_to_6(void **state)
         assert_int_equal(store_resource_query(f->s, &rq, NULL, NULL, &total, &e), STORE_OK);
         assert_int_equal(total, 3);
     }
+    /* schema 10: resources have addresses, '' for the old rows */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM resources WHERE addrs <> ''"), 0);
+    /* schema 11: the data plane's host bindings and agent keys */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('host_bindings', 'agent_keys', 'host_bindings_host')"),
+                     3);
+    /* schema 12: the cls service's tables */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('cls_logsets', 'cls_topics', 'cls_logs', "
+                                       "'cls_batches', 'cls_topics_del')"),
+                     5);
     /* schema 8: the resource pages' index */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'resources_created'"),
@@ -514,6 +533,7 @@ static void test_inventory(void **state)
     snprintf(items[1].vpc_id, sizeof items[1].vpc_id, "vpc-aaaaaaaa");
     snprintf(items[1].subnet_id, sizeof items[1].subnet_id, "subnet-cccccccc");
     snprintf(items[1].instance_id, sizeof items[1].instance_id, "ins-dddddddd");
+    snprintf(items[1].addrs, sizeof items[1].addrs, "10.0.0.5,10.0.0.6,fd00::5");
     res_init(&items[2], RES_NAT, "ap-shanghai", "nat-eeeeeeee", "gw");
     items[2].nat_version = 2;
     items[2].has_dnat = 1;
@@ -527,6 +547,7 @@ static void test_inventory(void **state)
     assert_string_equal(r.subnet_id, "subnet-cccccccc");
     assert_string_equal(r.instance_id, "ins-dddddddd");
     assert_string_equal(r.name, "nic");
+    assert_string_equal(r.addrs, "10.0.0.5,10.0.0.6,fd00::5");
     assert_int_equal(r.created_at, 1700000000);
     assert_int_equal(store_resource_get(f->s, f->a.uin, "ap-shanghai", RES_NAT, "nat-eeeeeeee",
                                         &r, &e),
@@ -552,6 +573,12 @@ static void test_inventory(void **state)
                      STORE_OK);
     assert_string_equal(r.name, "renamed");
     assert_string_equal(r.cidr, "10.0.0.0/16");
+    /* an ENI's addresses change with a re-import */
+    snprintf(items[1].addrs, sizeof items[1].addrs, "10.0.0.7");
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 3, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_ENI, "eni-bbbbbbbb", &r, &e),
+                     STORE_OK);
+    assert_string_equal(r.addrs, "10.0.0.7");
 
     /* unknown account */
     assert_int_equal(store_inventory_import(f->s, "000000000000", items, 3, &e), STORE_NOTFOUND);

@@ -35,6 +35,40 @@ static void mac_of(const char *id, char out[18])
              (unsigned)(h >> 8) & 0xff, (unsigned)h & 0xff);
 }
 
+static json_t *ip_spec(const char *addr, int primary, const char *desc);
+
+/* PrivateIpAddressSet from the stored addresses (the first is primary):
+ * an ENI of the inventory has no display attributes to carry it. */
+static json_t *ips_of(const struct resource *r)
+{
+    json_t *set = json_array();
+    char list[sizeof r->addrs], *save = NULL;
+    int i = 0;
+    if (!set)
+        return NULL;
+    snprintf(list, sizeof list, "%s", r->addrs);
+    for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save), i++)
+        if (strchr(a, '.')) /* IPv4 here; IPv6 addresses belong to Ipv6AddressSet */
+            json_array_append_new(set, ip_spec(a, i == 0, NULL));
+    return set;
+}
+
+static json_t *ipv6_of(const struct resource *r)
+{
+    json_t *set = json_array();
+    char list[sizeof r->addrs], *save = NULL;
+    if (!set)
+        return NULL;
+    snprintf(list, sizeof list, "%s", r->addrs);
+    for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save))
+        if (strchr(a, ':'))
+            json_array_append_new(set, json_pack("{s:s, s:b, s:s, s:s, s:s, s:s}", "Address", a,
+                                                 "Primary", 0, "AddressId", "", "Description",
+                                                 "", "State", "AVAILABLE", "AddressType",
+                                                 "ULA"));
+    return set;
+}
+
 static json_t *render_eni(const struct actx *c, const struct resource *r, json_t *attrs)
 {
     char mac[18];
@@ -46,13 +80,14 @@ static json_t *render_eni(const struct actx *c, const struct resource *r, json_t
                         c->account->uin, "AttachTime", "", "InstanceId", r->instance_id);
     else
         att = json_null();
-    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:s, s:s, s:s, s:[], s:o, s:s, s:o, "
-                  "s:[], s:[], s:I, s:s, s:s, s:I, s:s, s:s}",
+    o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[], s:b, s:s, s:s, s:s, s:o*, s:o, s:s, s:o, "
+                  "s:o*, s:[], s:I, s:s, s:s, s:I, s:s, s:s}",
                   "NetworkInterfaceId", r->id, "NetworkInterfaceName", r->name,
                   "NetworkInterfaceDescription", "", "SubnetId", r->subnet_id, "VpcId", r->vpc_id,
                   "GroupSet", "Primary", 0, "MacAddress", mac, "State", "AVAILABLE",
-                  "NetworkInterfaceState", "AVAILABLE", "PrivateIpAddressSet", "Attachment", att,
-                  "Zone", "", "CreatedTime", res_time(r->created_at), "Ipv6AddressSet", "TagSet",
+                  "NetworkInterfaceState", "AVAILABLE", "PrivateIpAddressSet", ips_of(r),
+                  "Attachment", att, "Zone", "", "CreatedTime", res_time(r->created_at),
+                  "Ipv6AddressSet", ipv6_of(r), "TagSet",
                   "EniType", (json_int_t)0, "Business", "cvm", "CdcId", "", "AttachType",
                   (json_int_t)0, "ResourceId", "", "QosLevel", "");
     return res_overlay(o, attrs);
@@ -119,7 +154,7 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
     const char *name = req->NetworkInterfaceName;
     const char *desc = in_opt(req->NetworkInterfaceDescription);
     const char *qos_level = in_opt(req->QosLevel);
-    json_t *attrs = NULL, *sattrs = NULL, *ips = NULL, *groups = NULL, *o;
+    json_t *attrs = NULL, *sattrs = NULL, *ips = NULL, *groups = NULL, *o, *v;
     struct resource subnet, r;
     char *text = NULL;
     size_t i;
@@ -162,6 +197,21 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
                           e)) != API_E_OK)
         goto done;
     json_object_set(attrs, "PrivateIpAddressSet", ips);
+    memset(&r, 0, sizeof r);
+    json_array_foreach(ips, i, v) { /* the data plane's view: the primary first */
+        const char *a = in_str(v, "PrivateIpAddress");
+        size_t len = strlen(r.addrs);
+        if (!a || len + strlen(a) + 2 > sizeof r.addrs)
+            continue; /* at most MAX_PRIVATE_IPS IPv4 addresses: they fit */
+        if (json_is_true(json_object_get(v, "Primary"))) {
+            memmove(r.addrs + strlen(a) + (len ? 1 : 0), r.addrs, len + 1);
+            memcpy(r.addrs, a, strlen(a));
+            if (len)
+                r.addrs[strlen(a)] = ',';
+        } else {
+            snprintf(r.addrs + len, sizeof r.addrs - len, "%s%s", len ? "," : "", a);
+        }
+    }
     if (desc)
         json_object_set_new(attrs, "NetworkInterfaceDescription", json_string(desc));
     if (req->SecurityGroupIds.n) {
@@ -180,7 +230,6 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
         goto done;
     }
 
-    memset(&r, 0, sizeof r);
     r.kind = RES_ENI;
     snprintf(r.vpc_id, sizeof r.vpc_id, "%s", vpc_id);
     snprintf(r.subnet_id, sizeof r.subnet_id, "%s", subnet_id);

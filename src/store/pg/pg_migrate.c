@@ -128,9 +128,11 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
          -1},
         {"resources",
          "SELECT uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
-         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs FROM resources",
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs "
+         "FROM resources",
          "COPY resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
-         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs) FROM STDIN",
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs) "
+         "FROM STDIN",
          -1},
         /* both stores name the columns as FLOWLOG_FIELDS' members (the
          * SQLite file is at this build's schema: opened just above) */
@@ -139,6 +141,10 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
         {"flow-log tags", "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags",
          "COPY flowlog_tags(flowlog_id, key, value, pos, uin, region) FROM STDIN",
          -1},
+        {"host bindings", "SELECT uin, region, kind, id, host, device, netns FROM host_bindings",
+         "COPY host_bindings(uin, region, kind, id, host, device, netns) FROM STDIN", -1},
+        {"agent keys", "SELECT secret_id, secret_key, host, created_at FROM agent_keys",
+         "COPY agent_keys(secret_id, secret_key, host, created_at) FROM STDIN", -1},
     };
     struct store *st;
     struct store_pg *s;
