@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h> /* the same, on PostgreSQL */
 #include <sqlite3.h> /* only to tamper with the file behind the store's back */
 
 #include "store/sqlite/sqlite.h"
@@ -221,10 +222,40 @@ static void on_kind(void *ud, const struct flowlog *fl)
     *(enum res_kind *)ud = fl->resource_kind;
 }
 
-/* A database of schema 12 keeps each flow log's ResourceType as its name
- * ("CCN"); opened, it is migrated (13) to the kind: every type read back as
- * its kind, the filter by kind finds them, and a second flow log for a
- * resource is still refused. */
+/* The same layout on PostgreSQL (schema 4 and before), in the test's own
+ * schema (the fixture's ?schema=), through libpq. */
+static void pg_old_resource_type(const char *data)
+{
+    const char *spec = fixture_spec(data), *schema = strstr(spec, "schema=");
+    char sql[2048];
+    PGconn *c = PQconnectdb(fixture_pg());
+    PGresult *r;
+
+    assert_non_null(schema);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    snprintf(sql, sizeof sql,
+             "SET search_path TO %s;"
+             "ALTER TABLE flowlogs ADD COLUMN resource_type text COLLATE \"C\" NOT NULL DEFAULT '';"
+             "UPDATE flowlogs SET resource_type = CASE resource_kind WHEN 1 THEN 'VPC' WHEN 2 THEN "
+             "'SUBNET' WHEN 3 THEN 'NETWORKINTERFACE' WHEN 5 THEN 'CCN' WHEN 6 THEN 'NAT' WHEN 7 "
+             "THEN 'DCG' END;"
+             "DROP INDEX flowlogs_resource;"
+             "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, "
+             "resource_type);"
+             "ALTER TABLE flowlogs DROP COLUMN resource_kind;"
+             "UPDATE flowlogd_schema SET version = 4;",
+             schema + 7);
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("pg tamper: %s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* A database that keeps each flow log's ResourceType as its name ("CCN":
+ * SQLite schema 12, PostgreSQL 4) is migrated when opened (13, 5) to the
+ * kind: every type read back as its kind, the filter by kind finds them,
+ * and a second flow log for a resource is still refused. */
 static void test_migration_resource_kind(void **state)
 {
     static const char *const types[] = {"VPC", "SUBNET", "NETWORKINTERFACE", "CCN", "NAT", "DCG"};
@@ -233,8 +264,6 @@ static void test_migration_resource_kind(void **state)
     struct serr e = {{0}};
     struct flowlog fl;
     char id[16], rid[32];
-    sqlite3 *db;
-    FIXTURE_SQLITE_ONLY();
 
     for (int i = 0; i < 6; i++) {
         snprintf(id, sizeof id, "fl-kind%04d", i);
@@ -244,19 +273,25 @@ static void test_migration_resource_kind(void **state)
     }
     store_close(f->s);
     f->s = NULL;
-    db = open_file(f->data, 0);
-    assert_int_equal(sqlite3_exec(db, OLD_RESOURCE_TYPE_SQL "PRAGMA user_version = 12;", NULL, NULL,
-                                  NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-    assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE resource_type = 'CCN'"),
-                     1);
+    if (fixture_pg()) {
+        pg_old_resource_type(f->data);
+    } else {
+        sqlite3 *db = open_file(f->data, 0);
+        assert_int_equal(sqlite3_exec(db, OLD_RESOURCE_TYPE_SQL "PRAGMA user_version = 12;", NULL,
+                                      NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(
+            file_int(f->data, "SELECT count(*) FROM flowlogs WHERE resource_type = 'CCN'"), 1);
+    }
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 13);
-    assert_int_equal(file_int(f->data, "SELECT count(*) FROM pragma_table_info('flowlogs') "
-                                       "WHERE name = 'resource_type'"),
-                     0);
+    if (!fixture_pg()) {
+        assert_int_equal(file_int(f->data, "PRAGMA user_version"), 13);
+        assert_int_equal(file_int(f->data, "SELECT count(*) FROM pragma_table_info('flowlogs') "
+                                           "WHERE name = 'resource_type'"),
+                         0);
+    }
     for (int i = 0; i < 6; i++) {
         enum res_kind k = 0;
         uint64_t total = 0;
