@@ -53,6 +53,37 @@ int store_json_strings(struct buf *b, const char *const *strs, size_t n, const s
     return buf_append(b, "]", 2) != 0 ? -1 : 0; /* with the NUL */
 }
 
+int store_tags_keep(struct store_kv *out, size_t *cnt, size_t cap, const char *k, const char *v,
+                    const char *const *del, size_t ndel)
+{
+    for (size_t i = 0; i < ndel; i++)
+        if (del[i] && strcmp(del[i], k) == 0)
+            return 0;
+    if (*cnt == cap)
+        return -1;
+    out[(*cnt)++] = (struct store_kv){k, v ? v : ""};
+    return 0;
+}
+
+int store_tags_upsert(struct store_kv *out, size_t *cnt, size_t cap, const struct tag *set,
+                      size_t nset)
+{
+    for (size_t i = 0; i < nset; i++) {
+        const char *k = set[i].key ? set[i].key : "";
+        const char *v = set[i].value ? set[i].value : "";
+        size_t at = 0;
+        while (at < *cnt && strcmp(out[at].k, k) != 0)
+            at++;
+        if (at == *cnt) {
+            if (*cnt == cap)
+                return -1;
+            (*cnt)++;
+        }
+        out[at] = (struct store_kv){k, v};
+    }
+    return 0;
+}
+
 int store_err(struct serr *e, int rc, const char *fmt, ...)
 {
     va_list ap;

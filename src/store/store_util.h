@@ -81,6 +81,25 @@ const char *store_fl_filter_value(const struct flowlog_query *q, size_t i, char 
 int store_json_strings(struct buf *b, const char *const *strs, size_t n, const struct tag *pairs,
                        size_t npairs, const char *key);
 
+/* ==== A flow log's tags changed (the tag service's writes) ==== */
+
+/** One tag of a merged list: borrowed strings. */
+struct store_kv {
+    const char *k, *v;
+};
+
+/** The first half of a change, for each old tag in its order: appends (k,
+ * v) to out[*cnt] unless k is among the deleted keys del[0..ndel). 0, or
+ * -1 when out already holds cap tags. */
+int store_tags_keep(struct store_kv *out, size_t *cnt, size_t cap, const char *k, const char *v,
+                    const char *const *del, size_t ndel);
+
+/** The second half: the upserts set[0..nset) (NULL strings as ""): a key
+ * present keeps its place and takes the new value, a new one goes last. 0,
+ * or -1 when more than cap keys would result. */
+int store_tags_upsert(struct store_kv *out, size_t *cnt, size_t cap, const struct tag *set,
+                      size_t nset);
+
 /* ==== Errors ==== */
 
 /** Sets e's message (printf; e may be NULL) and returns rc: how both

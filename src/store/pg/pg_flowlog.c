@@ -399,21 +399,11 @@ struct tags_job {
     char *result; /* the merged list as JSON, once computed */
 };
 
-static int deleted(const struct tags_job *j, const char *k)
-{
-    for (size_t i = 0; i < j->ndel; i++)
-        if (j->del[i] && strcmp(j->del[i], k) == 0)
-            return 1;
-    return 0;
-}
-
 static int job_tags(PGconn *c, void *arg, struct serr *e)
 {
     struct tags_job *j = arg;
     const char *p[4] = {j->uin, j->region, j->id, NULL};
-    struct {
-        const char *k, *v;
-    } out[MAX_TAG_KEYS + 1];
+    struct store_kv out[MAX_TAG_KEYS + 1];
     size_t cnt = 0;
     json_t *old = NULL;
     struct buf b;
@@ -439,28 +429,11 @@ static int job_tags(PGconn *c, void *arg, struct serr *e)
         json_t *t = json_array_get(old, i);
         const char *k = json_string_value(json_array_get(t, 0));
         const char *v = json_string_value(json_array_get(t, 1));
-        if (!k || deleted(j, k))
-            continue;
-        if (cnt == MAX_TAG_KEYS)
+        if (k && store_tags_keep(out, &cnt, MAX_TAG_KEYS, k, v, j->del, j->ndel) != 0)
             goto quota;
-        out[cnt].k = k;
-        out[cnt].v = v ? v : "";
-        cnt++;
     }
-    for (size_t i = 0; i < j->nset; i++) {
-        const char *k = j->set[i].key ? j->set[i].key : "";
-        const char *v = j->set[i].value ? j->set[i].value : "";
-        size_t at = 0;
-        while (at < cnt && strcmp(out[at].k, k) != 0)
-            at++;
-        if (at == cnt) {
-            if (cnt == MAX_TAG_KEYS)
-                goto quota;
-            cnt++;
-        }
-        out[at].k = k;
-        out[at].v = v;
-    }
+    if (store_tags_upsert(out, &cnt, MAX_TAG_KEYS, j->set, j->nset) != 0)
+        goto quota;
     if (buf_append(&b, "[", 1) != 0)
         goto oom;
     for (size_t i = 0; i < cnt; i++)
