@@ -17,6 +17,7 @@ PKGS    += libpcap
 PKGS    += libbpf
 PKGS    += libpq
 PKGS    += inih
+PKGS    += hiredis
 VERSION := $(shell cat VERSION)
 SAN     ?=
 B       := build$(if $(SAN),$(if $(filter thread,$(SAN)),-tsan,-san))

@@ -69,6 +69,12 @@ void api_forget_credentials(struct api *a);
  * own) at run time, e.g. on a configuration reload. Any thread. */
 void api_set_rate_limit(struct api *a, uint32_t rate);
 
+struct rl_shared;
+/** Makes `s` (owned from now on; NULL: none) the cluster's rate limiter:
+ * every request's bucket is then taken there, and from the node's own
+ * buckets only while it does not answer. Call before serving. */
+void api_set_shared_limiter(struct api *a, struct rl_shared *s);
+
 struct buf;
 /** Appends the API's metrics (answers by service, action and code; latency
  * histograms) in Prometheus's text format. 0, or -1 (out of memory). */

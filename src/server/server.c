@@ -19,6 +19,7 @@
 #include "admin/state.h"
 #include "admin/health.h"
 #include "api/api.h"
+#include "ratelimit/shared.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
@@ -57,6 +58,9 @@ static const struct opt serve_opts[] = {
     OPT_DATA_OR_STORE,
     {"rate-limit", OPT_UINT, "N", OPT_NUM(API_DEFAULT_RATE_LIMIT), 0, UINT32_MAX, 0,
      "requests/s per (account, action), burst N"},
+    {"rate-limit-redis", OPT_STR, "URL", NULL, 0, 0, 0,
+     "hold the rate limit across nodes in this Redis (redis://[:PASSWORD@]HOST[:PORT][/DB] or "
+     "unix:PATH); while it is down each node applies its own buckets"},
     {"io-threads", OPT_UINT, "N", NULL, 0, 256, 0,
      "HTTP poll threads (default: number of cores)"},
     {"workers", OPT_UINT, "N", OPT_NUM(HTTP_DEFAULT_WORKERS), 0, 4096, 0,
@@ -559,6 +563,15 @@ int server_main(int argc, char **argv)
     if (!(api = api_new(st, &acfg))) {
         log_error("out of memory");
         goto done;
+    }
+    if (opts_get(&o, "rate-limit-redis")) {
+        struct rl_shared *shared = rl_shared_new(opts_get(&o, "rate-limit-redis"), err, sizeof err);
+        if (!shared) {
+            log_error("%s", err);
+            goto done;
+        }
+        api_set_shared_limiter(api, shared);
+        log_info("rate limit: cluster-wide in Redis at %s", rl_shared_where(shared));
     }
     sv.api = api;
     sv.store = st;
