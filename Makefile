@@ -18,6 +18,8 @@ PKGS    += libbpf
 PKGS    += libpq
 PKGS    += inih
 PKGS    += hiredis
+# http.c hands libmicrohttpd its TLS identity at each handshake (a reload swaps it)
+PKGS    += gnutls
 VERSION := $(shell cat VERSION)
 SAN     ?=
 B       := build$(if $(SAN),$(if $(filter thread,$(SAN)),-tsan,-san))

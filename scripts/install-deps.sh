@@ -23,6 +23,8 @@ pkgs=(
   libinih-dev
   # the cluster-wide rate limit (--rate-limit-redis)
   libhiredis-dev
+  # http.c gives libmicrohttpd its TLS identity itself (SIGHUP swaps it)
+  libgnutls28-dev
   sqlite3
   python3
 )

@@ -42,8 +42,8 @@ static const char serve_synopsis[] =
     "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
     "Options come from the command line, then FLOWLOGD_<OPTION> variables (FLOWLOGD_RATE_LIMIT),\n"
     "then the [serve] section of --config FILE, then the defaults. SIGHUP reads them again and\n"
-    "applies log-level, log-format, rate-limit, cors-origins and the admin token (a bad file\n"
-    "changes nothing).\n";
+    "applies log-level, log-format, rate-limit, cors-origins, the admin token and the TLS\n"
+    "certificate and key (a bad file changes nothing).\n";
 
 /* The options of `serve`: the one place of their names, defaults, ranges
  * and help. A new option is a row here, read below with opts_str/opts_uint. */
@@ -389,8 +389,8 @@ static void apply_logging(const struct opts *o)
 static void reload(struct srv *sv, int argc, char **argv)
 {
     static const char *const live[] = {"log-level", "log-format", "rate-limit", "cors-origins",
-                                       "admin-token-file", "config", "check-config",
-                                       "print-config", "quiet", NULL};
+                                       "admin-token-file", "tls-cert", "tls-key", "config",
+                                       "check-config", "print-config", "quiet", NULL};
     struct opts n;
     char err[512];
 
@@ -400,6 +400,29 @@ static void reload(struct srv *sv, int argc, char **argv)
         opts_free(&n);
         notify_ready("reload refused");
         return;
+    }
+    if (sv->https) {
+        /* the certificate and key are read again (the same paths may hold
+         * renewed files): new handshakes use them, open connections keep
+         * theirs; a bad or mismatched pair changes nothing */
+        char *cert = NULL, *key = NULL;
+        const char *cp = opts_get(&n, "tls-cert"), *kp = opts_get(&n, "tls-key");
+        if (!cp || !kp || load_tls(cp, kp, &cert, &key) != 0 ||
+            http_tls_reload(sv->https, cert, key, err, sizeof err) != 0) {
+            if (cert && key)
+                log_error("TLS: %s", err);
+            log_error("reload refused, the configuration in force stays: %s",
+                      !cp || !kp ? "--tls-cert and --tls-key are needed while serving HTTPS"
+                                 : "the TLS certificate or key (said above)");
+            free(cert);
+            tls_free_secret(key);
+            opts_free(&n);
+            notify_ready("reload refused");
+            return;
+        }
+        log_info("reload: TLS certificate %s and key %s in use for new connections", cp, kp);
+        free(cert);
+        tls_free_secret(key);
     }
     if (sv->admin && opts_get(&n, "admin-token-file")) {
         /* the token file is read again: a rotated token takes effect now */
