@@ -295,10 +295,13 @@ struct store_ops {
      * nothing is written then. */
     int (*account_put)(struct store *, const struct account *want, const char *secret_id,
                        const char *secret_key, struct account *out, struct serr *);
-    /* A permanent key with the given SecretId/SecretKey for account uin
-     * (actions as key_create). STORE_NOTFOUND, STORE_EXISTS. */
+    /* A key with the given SecretId/SecretKey for account uin (actions as
+     * key_create): permanent with token "" and expires 0, else a temporary
+     * one with that token and end (a state import carries them).
+     * STORE_NOTFOUND, STORE_EXISTS. */
     int (*key_put)(struct store *, const char *uin, const char *secret_id,
-                   const char *secret_key, const char *actions, struct serr *);
+                   const char *secret_key, const char *actions, const char *token,
+                   int64_t expires, struct serr *);
     /* *any = 1 if the store has at least one account, else 0 (serve --init
      * applies its files to an empty store only). */
     int (*account_any)(struct store *, int *any, struct serr *);
@@ -445,7 +448,15 @@ static inline int store_account_put(struct store *s, const struct account *want,
 static inline int store_key_put(struct store *s, const char *uin, const char *secret_id,
                                 const char *secret_key, const char *actions, struct serr *e)
 {
-    return s->ops->key_put(s, uin, secret_id, secret_key, actions, e);
+    return s->ops->key_put(s, uin, secret_id, secret_key, actions, "", 0, e);
+}
+/** store_key_put of a temporary key: its token and end (UNIX seconds) as given. */
+static inline int store_key_put_temporary(struct store *s, const char *uin,
+                                          const char *secret_id, const char *secret_key,
+                                          const char *actions, const char *token,
+                                          int64_t expires, struct serr *e)
+{
+    return s->ops->key_put(s, uin, secret_id, secret_key, actions, token, expires, e);
 }
 static inline int store_account_any(struct store *s, int *any, struct serr *e)
 {

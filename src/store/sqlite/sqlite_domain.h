@@ -70,7 +70,7 @@ int sq_dump_flowlogs(struct conn *c, const struct state_sink *sink, struct serr 
 int sq_account_put(struct store *st, const struct account *want, const char *secret_id,
                    const char *secret_key, struct account *out, struct serr *e);
 int sq_key_put(struct store *st, const char *uin, const char *secret_id, const char *secret_key,
-               const char *actions, struct serr *e);
+               const char *actions, const char *token, int64_t expires, struct serr *e);
 
 /* ==== sqlite_flowlog.c ==== */
 
