@@ -29,6 +29,7 @@
 #include "server/notify.h"
 #include "store/sqlite/sqlite.h"
 #include "store/store.h"
+#include "store/store_util.h"
 #include "tls/cert.h"
 
 static const char serve_synopsis[] =
@@ -291,6 +292,29 @@ static int write_metrics(struct srv *sv, struct buf *b)
         bad |= put(b, "flowlogd_open_connections{listener=\"https\"} %u\n",
                    http_open_connections(sv->https));
     bad |= api_metrics(sv->api, b);
+    {
+        /* the store's writer, either backend */
+        struct store_writer_stats ws = {0};
+        char labels[40];
+        store_writer_stats(sv->store, &ws);
+        snprintf(labels, sizeof labels, "store=\"%s\"", sv->store->name);
+        bad |= put(b, "# HELP flowlogd_store_queue_depth Writes waiting for the store's writer now.\n"
+                      "# TYPE flowlogd_store_queue_depth gauge\n"
+                      "flowlogd_store_queue_depth{%s} %llu\n",
+                   labels, (unsigned long long)ws.queue);
+        if (ws.commit) {
+            bad |= put(b, "# HELP flowlogd_store_commit_seconds The writer's transactions (group "
+                          "commits), from BEGIN to COMMIT returned durable.\n"
+                          "# TYPE flowlogd_store_commit_seconds histogram\n");
+            bad |= store_hist_write(ws.commit, "flowlogd_store_commit_seconds", labels, b);
+        }
+        if (ws.fsync) {
+            bad |= put(b, "# HELP flowlogd_store_fsync_seconds The fsyncs of the commits' WAL "
+                          "writes (SQLite's tuned engine; process-wide).\n"
+                          "# TYPE flowlogd_store_fsync_seconds histogram\n");
+            bad |= store_hist_write(ws.fsync, "flowlogd_store_fsync_seconds", labels, b);
+        }
+    }
     if (sv->data_dir) {
         struct store_sqlite_info k;
         char wal[4200];

@@ -16,6 +16,7 @@
 #ifndef FLOWLOGD_STORE_STORE_H
 #define FLOWLOGD_STORE_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -194,6 +195,26 @@ struct flowlog_patch {
 
 struct store;
 
+/* ==== the writer's figures (for /metrics) ==== */
+
+#define STORE_HIST_N 13
+/** A latency histogram, lock-free: n[i] counts the samples of at most
+ * store_hist_le_us[i] (and above the bound before), n[STORE_HIST_N] the
+ * ones above every bound (store_util.c adds and writes them). */
+struct store_hist {
+    _Atomic uint64_t n[STORE_HIST_N + 1];
+    _Atomic uint64_t sum_us;
+};
+extern const uint64_t store_hist_le_us[STORE_HIST_N];
+
+/** What /metrics shows of a store's writer. The histograms are the
+ * store's own: valid while it is open. */
+struct store_writer_stats {
+    const struct store_hist *commit; /* the writer's transactions, BEGIN to COMMIT returned */
+    const struct store_hist *fsync;  /* the commits' fsyncs; NULL where flowlogd cannot see them */
+    uint64_t queue;                  /* writes waiting for the writer now */
+};
+
 /** Where store_state_dump hands out the store's rows, one snapshot: every
  * account, then every key, resource and flow log (each ordered by its
  * key). Pointers are valid during the callback only. */
@@ -308,6 +329,8 @@ struct store_ops {
     /* Every row, through sink, from one consistent snapshot (the admin
      * API's state export). */
     int (*state_dump)(struct store *, const struct state_sink *sink, struct serr *);
+    /* The writer's commit (and fsync) latency and queue depth, now. */
+    void (*writer_stats)(struct store *, struct store_writer_stats *out);
     void (*close)(struct store *);
 };
 
@@ -466,6 +489,10 @@ static inline int store_state_dump(struct store *s, const struct state_sink *sin
                                    struct serr *e)
 {
     return s->ops->state_dump(s, sink, e);
+}
+static inline void store_writer_stats(struct store *s, struct store_writer_stats *out)
+{
+    s->ops->writer_stats(s, out);
 }
 static inline void store_close(struct store *s)
 {

@@ -1113,6 +1113,7 @@ static const struct store_ops pg_ops = {
     .key_put = pg_key_put,
     .account_any = pg_account_any,
     .state_dump = pg_state_dump,
+    .writer_stats = pg_writer_stats,
     .close = pg_close,
 };
 
@@ -1246,6 +1247,16 @@ struct store *store_open_pg(const char *url, struct serr *e)
 fail:
     store_free(s);
     return NULL;
+}
+
+void pg_writer_stats(struct store *st, struct store_writer_stats *out)
+{
+    struct store_pg *s = (struct store_pg *)st;
+    out->commit = &s->commit_hist;
+    out->fsync = NULL; /* PostgreSQL's own, inside COMMIT */
+    pthread_mutex_lock(&s->q_mu);
+    out->queue = (uint64_t)s->q_len;
+    pthread_mutex_unlock(&s->q_mu);
 }
 
 void store_pg_stats(struct store *st, uint64_t *commits, uint64_t *jobs, uint64_t *replays,
