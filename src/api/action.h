@@ -56,13 +56,18 @@ struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
 /** See api_defer; exactly once per handle. */
 void api_wake(struct api_wake *w);
 
+/* Where an action runs: ACT_POLL, it answers without blocking its thread
+ * (a poll thread may run it); ACT_WORKER, it may block (a worker); ACT_BULK,
+ * a worker of the bulk pool (long reads, lower CPU priority). */
+enum act_thread { ACT_WORKER, ACT_POLL, ACT_BULK };
+
 struct action_def {
     const char *name;
     const char *service; /* "vpc", "tag" or "sts" */
     const char *version;
     const struct shape *input;
     action_fn fn;
-    int on_poll; /* answers without blocking its thread: may run on a poll thread */
+    enum act_thread thread; /* where it runs */
 };
 
 /** The action of (`name`, `version`), or NULL. `*name_known` is set to 1
@@ -76,8 +81,13 @@ const struct action_def *action_find_in(const char *name, const char *version,
 
 /** 1 if the action called `name` may block its thread (waits for a durable
  * commit, or scans): it must not run on a poll thread. 0 for the actions
- * marked on_poll and for names that are no action (they fail fast). */
+ * marked ACT_POLL and for names that are no action (they fail fast). */
 int action_may_block(const char *name);
+
+/** 1 if the action called `name` is bulk work (a page of a large inventory
+ * or all of it): it runs on the bulk workers. 0 for the others and for
+ * names that are no action. */
+int action_is_bulk(const char *name);
 
 /* ==== helpers shared by handlers (handler_common.c) ==== */
 

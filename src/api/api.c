@@ -737,6 +737,14 @@ int api_http_quick(void *ud, const struct http_request *req)
     return !action || !action_may_block(action);
 }
 
+int api_http_bulk(void *ud, const struct http_request *req)
+{
+    const char *action = http_header(req, "X-TC-Action");
+    (void)ud;
+    /* v1 requests name the action in the form: they stay in the common pool */
+    return action && http_header(req, "Authorization") && action_is_bulk(action);
+}
+
 void api_set_rate_limit(struct api *a, uint32_t rate)
 {
     atomic_store(&a->rate, rate ? rate : API_DEFAULT_RATE_LIMIT);

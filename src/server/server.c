@@ -257,6 +257,29 @@ static int route_quick(void *ud, const struct http_request *req)
            api_http_quick(sv->api, req);
 }
 
+static int route_bulk(void *ud, const struct http_request *req)
+{
+    struct srv *sv = ud;
+    return api_http_bulk(sv->api, req);
+}
+
+/* The bulk lane (http.h): the resource Describe* and GetResources on their
+ * own worker at nice 19. FLOWLOGD_BULK_PRIORITY=idle (SCHED_IDLE), normal
+ * (the pool without a lower priority) or off (one pool for every worker's
+ * request) are for measuring what the lane buys (docs/PERFORMANCE.md). */
+static void bulk_config(struct http_config *h, struct srv *sv)
+{
+    const char *p = getenv("FLOWLOGD_BULK_PRIORITY");
+    (void)sv;
+    if (p && strcmp(p, "off") == 0)
+        return;
+    h->bulk = route_bulk;
+    h->bulk_priority = !p || !*p || strcmp(p, "low") == 0 ? HTTP_BULK_LOW
+                       : strcmp(p, "idle") == 0           ? HTTP_BULK_IDLE
+                       : strcmp(p, "normal") == 0         ? HTTP_BULK_NORMAL
+                                                          : HTTP_BULK_LOW;
+}
+
 static int put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int put(struct buf *b, const char *fmt, ...)
 {
@@ -663,6 +686,7 @@ int server_main(int argc, char **argv)
     hcfg.max_connections = (unsigned)opts_uint(&o, "max-connections");
     hcfg.idle_timeout_s = (unsigned)opts_uint(&o, "idle-timeout");
     hcfg.quick = route_quick;
+    bulk_config(&hcfg, &sv);
     if (plain && !(http = http_start(&hcfg, route, &sv, err, sizeof err))) {
         log_error("%s (another process may listen there: choose another --listen)", err);
         goto done;

@@ -356,6 +356,21 @@ int sq_integrity_check(struct store *st, struct serr *e)
         goto fail;
     }
     sqlite3_reset(q);
+
+    if (!(q = sq_stmt(c, ST_R_RES_USAGE_CHECK, e)))
+        goto fail;
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        sq_err(e, STORE_ERR, "resource count of uin %s in %s, kind %d is off",
+               (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
+               sqlite3_column_int(q, 2));
+        goto fail;
+    }
+    if (step != SQLITE_DONE) {
+        sq_fail(c->db, "resource usage check", e);
+        goto fail;
+    }
+    sqlite3_reset(q);
     q = NULL;
     rc = sq_tags_check(c, e);
 fail:

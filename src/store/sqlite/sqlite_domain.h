@@ -7,12 +7,19 @@
 
 #include "store/sqlite/sqlite_engine.h"
 #include "store/sqlite/sqlite_int.h"
+#include "store/sqlite/sqlite_pagekeys.h"
 
 /** The SQLite store; `base` must stay first. */
 struct store_sqlite {
     struct store base;
     struct sq_engine *eng;
+    struct pagekeys pages; /* where resource pages ended (sqlite_resource.c) */
 };
+
+static inline struct pagekeys *sq_pages_of(struct store *st)
+{
+    return &((struct store_sqlite *)st)->pages;
+}
 
 static inline struct sq_engine *sq_engine_of(struct store *st)
 {
