@@ -417,6 +417,13 @@ static int load_options(struct opts *o, int argc, char **argv, char *err, size_t
         snprintf(err, errlen, "--store wants a postgresql:// URL (--data DIR for SQLite)");
         return -1;
     }
+    if (opts_get(o, "rate-limit-redis")) {
+        /* the URL's form only (nothing connects here): --check-config says it */
+        struct rl_shared *probe = rl_shared_new(opts_get(o, "rate-limit-redis"), err, errlen);
+        if (!probe)
+            return -1;
+        rl_shared_free(probe);
+    }
     return 0;
 }
 
