@@ -52,7 +52,8 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_ctx 
 
 /** Same signature as http_quick_fn: 1 when api_handle answers `req` without
  * blocking (TC3 reads and anything refused early), so it may run on a poll
- * thread. v1 requests carry their action in the form: they say 0. */
+ * thread. v1 requests carry their action in the form: they say 0; so do
+ * signed requests when the rate limit is in Redis (a round trip each). */
 int api_http_quick(void *ud, const struct http_request *req);
 
 /** Same signature as http_quick_fn, for http_config.bulk: 1 for a TC3
