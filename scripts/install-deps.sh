@@ -27,6 +27,10 @@ pkgs=(
   libgnutls28-dev
   sqlite3
   python3
+  # UploadLog: the protobuf body (protoc-c makes its C at build time) and lz4
+  libprotobuf-c-dev
+  protobuf-c-compiler
+  liblz4-dev
 )
 test_pkgs=(
   clang

@@ -14,7 +14,8 @@
  * by index or sorted from the caller's flow logs of one region, at most its
  * quota) or a few rows by key through a WAL reader, which never waits for
  * the writer; CreateFlowLog
- * waits for its commit through api_defer. WORKER: the others write (and
+ * waits for its commit through api_defer (on a poll thread without
+ * holding it). WORKER: the others write (and
  * wait for their commit) or may scan: GetResources, and the six resource
  * Describe* (a tenant's whole inventory of that kind when a filter cannot
  * be handed to the store; resource_describe.c). */
@@ -80,7 +81,28 @@ static const struct action_def actions[] = {
 #define STS "sts", "2018-08-13"
     {"GetCallerIdentity", STS, &shape_GetCallerIdentityRequest, act_get_caller_identity, POLL},
 #undef STS
+#define CLS "cls", "2020-10-16"
+    {"CreateLogset", CLS, &shape_CreateLogsetRequest, act_create_logset, WORKER},
+    {"DescribeLogsets", CLS, &shape_DescribeLogsetsRequest, act_describe_logsets, WORKER},
+    {"DeleteLogset", CLS, &shape_DeleteLogsetRequest, act_delete_logset, WORKER},
+    {"CreateTopic", CLS, &shape_CreateTopicRequest, act_create_topic, WORKER},
+    {"DescribeTopics", CLS, &shape_DescribeTopicsRequest, act_describe_topics, WORKER},
+    {"ModifyTopic", CLS, &shape_ModifyTopicRequest, act_modify_topic, WORKER},
+    {"DeleteTopic", CLS, &shape_DeleteTopicRequest, act_delete_topic, WORKER},
+    {"UploadLog", CLS, &shape_UploadLogRequest, act_upload_log, WORKER},
+    {"SearchLog", CLS, &shape_SearchLogRequest, act_search_log, WORKER},
+    {"DescribeLogContext", CLS, &shape_DescribeLogContextRequest, act_describe_log_context,
+     WORKER},
+#undef CLS
 };
+
+const char *action_binary_headers(const struct action_def *def)
+{
+    /* UploadLog (cls): its parameters as the CLS SDKs send them */
+    if (strcmp(def->service, "cls") == 0 && strcmp(def->name, "UploadLog") == 0)
+        return "TopicId=X-CLS-TopicId,HashKey=X-CLS-HashKey,CompressType=X-CLS-CompressType";
+    return NULL;
+}
 
 const struct action_def *action_find_in(const char *name, const char *version,
                                         const char *service, int *name_known)
@@ -96,22 +118,6 @@ const struct action_def *action_find_in(const char *name, const char *version,
         *name_known = 1;
     }
     return NULL;
-}
-
-int action_may_block(const char *name)
-{
-    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-        if (strcmp(actions[i].name, name) == 0)
-            return actions[i].thread != ACT_POLL;
-    return 0;
-}
-
-int action_is_bulk(const char *name)
-{
-    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-        if (strcmp(actions[i].name, name) == 0)
-            return actions[i].thread == ACT_BULK;
-    return 0;
 }
 
 const struct action_def *action_find(const char *name, const char *version, int *name_known)

@@ -8,6 +8,7 @@
  * Each section's keys are rows of a descriptor table (`sections` below):
  * a new key is a new row. */
 #define _GNU_SOURCE /* qsort_r */
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "validate/inventory.h"
@@ -148,6 +150,9 @@ enum fkind {
     F_NATVER,  /* the integer 1 or 2; absent = 1 (an int field) */
     F_BOOL,    /* true or false; absent = false (an int field) */
     F_TOPICS,  /* CKafka topic names: one RES_CKAFKA_TOPIC item each (no field) */
+    F_ADDRS,   /* IPv4/IPv6 addresses (the first is primary): comma-separated in the field */
+    F_ATTACHED, /* [{VpcId?, Region, CidrBlock}]: "VPCID REGION CIDR" comma-separated */
+    F_HOSTDEV, /* a device name (IFNAMSIZ); given, Host defaults to this host's name */
 };
 
 struct field {
@@ -195,11 +200,19 @@ static const struct field eni_fields[] = {
     FLD("SubnetId", F_STR, 1, "subnet", subnet_id),
     FLD("InstanceId", F_STR, 0, "ins", instance_id),
     FLD("NetworkInterfaceName", F_STR, 0, NULL, name),
+    FLD("PrivateIpAddresses", F_ADDRS, 0, NULL, addrs),
+    FLD("Host", F_STR, 0, NULL, host),
+    FLD("HostDevice", F_HOSTDEV, 0, NULL, host_device),
+    FLD("HostNetns", F_STR, 0, NULL, host_netns),
     FLD_END,
 };
 static const struct field ccn_fields[] = {
     FLD("CcnId", F_STR, 1, "ccn", id),
     FLD("CcnName", F_STR, 0, NULL, name),
+    FLD("AttachedVpcs", F_ATTACHED, 0, NULL, addrs),
+    FLD("Host", F_STR, 0, NULL, host),
+    FLD("HostDevice", F_HOSTDEV, 0, NULL, host_device),
+    FLD("HostNetns", F_STR, 0, NULL, host_netns),
     FLD_END,
 };
 static const struct field nat_fields[] = {
@@ -208,12 +221,18 @@ static const struct field nat_fields[] = {
     FLD("NatGatewayName", F_STR, 0, NULL, name),
     FLD("NatProductVersion", F_NATVER, 0, NULL, nat_version),
     FLD("HasDnatRule", F_BOOL, 0, NULL, has_dnat),
+    FLD("Host", F_STR, 0, NULL, host),
+    FLD("HostDevice", F_HOSTDEV, 0, NULL, host_device),
+    FLD("HostNetns", F_STR, 0, NULL, host_netns),
     FLD_END,
 };
 static const struct field dcg_fields[] = {
     FLD("DirectConnectGatewayId", F_STR, 1, "dcg", id),
     FLD("VpcId", F_STR, 1, "vpc", vpc_id),
     FLD("DirectConnectGatewayName", F_STR, 0, NULL, name),
+    FLD("Host", F_STR, 0, NULL, host),
+    FLD("HostDevice", F_HOSTDEV, 0, NULL, host_device),
+    FLD("HostNetns", F_STR, 0, NULL, host_netns),
     FLD_END,
 };
 static const struct field cls_fields[] = {
@@ -249,7 +268,61 @@ static const struct section {
 
 static int is_string_kind(enum fkind k)
 {
-    return k == F_STR || k == F_UUID || k == F_ENUM;
+    return k == F_STR || k == F_UUID || k == F_ENUM || k == F_HOSTDEV;
+}
+
+/* A network device's name as the kernel takes it: 1 to 15 bytes, not "."
+ * or "..", no '/', ':' or white space. */
+static int ifname_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return 0;
+    for (; *s; s++)
+        if (*s == '/' || *s == ':' || (unsigned char)*s <= ' ' || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* A host name: letters, digits, '-', '_' and '.' (what `hostname` prints). */
+static int hostname_ok(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+int inventory_check_binding(const char *host, const char *device, const char *netns, char *err,
+                            size_t errlen)
+{
+    if (!ifname_ok(device)) {
+        snprintf(err, errlen, "HostDevice \"%.40s\" is not a device name (1 to 15 bytes, no "
+                 "'/', ':' or space)", device);
+        return -1;
+    }
+    if (!hostname_ok(host)) {
+        snprintf(err, errlen, "Host \"%.80s\" is not a host name", host);
+        return -1;
+    }
+    for (const char *p = netns ? netns : ""; *p; p++)
+        if ((unsigned char)*p < ' ') {
+            snprintf(err, errlen, "HostNetns has a control character");
+            return -1;
+        }
+    return 0;
+}
+
+void inventory_local_host(char *out, size_t cap)
+{
+    char h[256];
+    if (gethostname(h, sizeof h) != 0 || !h[0])
+        snprintf(h, sizeof h, "localhost");
+    h[sizeof h - 1] = '\0';
+    snprintf(out, cap, "%s", h);
 }
 
 /* One item per topic name of CKafka instance `id`, after the instance. */
@@ -274,6 +347,111 @@ static int add_topics(struct parser *p, json_t *topics, const char *where, const
                 (int)sizeof tr->instance_id)
             return fail(p, "%s: Topics[%zu] is too long", where, i);
         snprintf(tr->name, sizeof tr->name, "%s", name);
+    }
+    return 0;
+}
+
+/* Appends `s` to the comma-separated list in dst[cap]. 0, or -1 if full. */
+static int list_add(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(dst), k = strlen(s);
+    if (n + (n ? 1 : 0) + k >= cap)
+        return -1;
+    if (n)
+        dst[n++] = ',';
+    memcpy(dst + n, s, k + 1);
+    return 0;
+}
+
+/* An IPv4 or IPv6 address, written back in its canonical text. 0 or -1. */
+static int addr_canon(const char *s, char out[INET6_ADDRSTRLEN])
+{
+    unsigned char a[16];
+    if (inet_pton(AF_INET, s, a) == 1)
+        return inet_ntop(AF_INET, a, out, INET6_ADDRSTRLEN) ? 0 : -1;
+    if (inet_pton(AF_INET6, s, a) == 1)
+        return inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN) ? 0 : -1;
+    return -1;
+}
+
+/* "ADDR/BITS", IPv4 or IPv6, canonical, host bits allowed. 0 or -1. */
+static int cidr_canon(const char *s, char *out, size_t cap)
+{
+    char a[INET6_ADDRSTRLEN + 8], c[INET6_ADDRSTRLEN], *slash, *end;
+    if (strlen(s) >= sizeof a)
+        return -1;
+    memcpy(a, s, strlen(s) + 1);
+    if (!(slash = strchr(a, '/')))
+        return -1;
+    *slash = '\0';
+    unsigned long bits = strtoul(slash + 1, &end, 10);
+    if (end == slash + 1 || *end || addr_canon(a, c) != 0 ||
+        bits > (strchr(c, ':') ? 128u : 32u))
+        return -1;
+    return snprintf(out, cap, "%s/%lu", c, bits) < (int)cap ? 0 : -1;
+}
+
+/* PrivateIpAddresses: a list of addresses, no duplicates, the first primary. */
+static int field_addrs(struct parser *p, json_t *v, const char *where, const struct field *f,
+                       char *dst)
+{
+    json_t *a;
+    size_t i;
+    dst[0] = '\0';
+    if (!v)
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return fail(p, "%s: %s must be a non-empty list of IP addresses", where, f->key);
+    json_array_foreach(v, i, a) {
+        char c[INET6_ADDRSTRLEN];
+        if (!json_is_string(a) || addr_canon(json_string_value(a), c) != 0)
+            return fail(p, "%s: %s[%zu] is not an IPv4 or IPv6 address", where, f->key, i);
+        for (size_t j = 0; j < i; j++) {
+            char d[INET6_ADDRSTRLEN];
+            if (addr_canon(json_string_value(json_array_get(v, j)), d) == 0 && strcmp(c, d) == 0)
+                return fail(p, "%s: %s[%zu] %s appears twice", where, f->key, i, c);
+        }
+        if (list_add(dst, f->size, c) != 0)
+            return fail(p, "%s: %s: too many addresses", where, f->key);
+    }
+    return 0;
+}
+
+/* AttachedVpcs: [{"VpcId": optional, "Region": a known region, "CidrBlock"}]. */
+static int field_attached(struct parser *p, json_t *v, const char *where, const struct field *f,
+                          char *dst)
+{
+    json_t *o;
+    size_t i;
+    dst[0] = '\0';
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return fail(p, "%s: %s must be a list of {VpcId, Region, CidrBlock}", where, f->key);
+    json_array_foreach(v, i, o) {
+        const char *k, *vpc, *reg, *cidr;
+        json_t *m;
+        char c[INET6_ADDRSTRLEN + 8], item[256];
+        if (!json_is_object(o))
+            return fail(p, "%s: %s[%zu] must be an object", where, f->key, i);
+        json_object_foreach(o, k, m) {
+            if (strcmp(k, "VpcId") && strcmp(k, "Region") && strcmp(k, "CidrBlock"))
+                return fail(p, "%s: %s[%zu]: unknown key \"%s\"", where, f->key, i, k);
+        }
+        vpc = json_string_value(json_object_get(o, "VpcId"));
+        reg = json_string_value(json_object_get(o, "Region"));
+        cidr = json_string_value(json_object_get(o, "CidrBlock"));
+        if (json_object_get(o, "VpcId") && (!vpc || !id_has_form(vpc, "vpc")))
+            return fail(p, "%s: %s[%zu].VpcId is not vpc- followed by 8 of [0-9a-z]", where,
+                        f->key, i);
+        if (!reg || !region_known(reg))
+            return fail(p, "%s: %s[%zu].Region must be a known region id", where, f->key, i);
+        if (!cidr || cidr_canon(cidr, c, sizeof c) != 0)
+            return fail(p, "%s: %s[%zu].CidrBlock must be an IPv4 or IPv6 CIDR block", where,
+                        f->key, i);
+        snprintf(item, sizeof item, "%s %s %s", vpc ? vpc : "-", reg, c);
+        if (list_add(dst, f->size, item) != 0)
+            return fail(p, "%s: %s: too many entries", where, f->key);
     }
     return 0;
 }
@@ -327,6 +505,23 @@ static int field_check(struct parser *p, json_t *o, const char *where, const str
         return 0;
     case F_TOPICS:
         return add_topics(p, v, where, r->id);
+    case F_ADDRS:
+        return field_addrs(p, v, where, f, s);
+    case F_ATTACHED:
+        return field_attached(p, v, where, f, s);
+    case F_HOSTDEV: {
+        char why[160];
+        if (!s[0]) {
+            if (r->host[0] || r->host_netns[0])
+                return fail(p, "%s: Host and HostNetns need a HostDevice", where);
+            return 0;
+        }
+        if (!r->host[0])
+            inventory_local_host(r->host, sizeof r->host);
+        if (inventory_check_binding(r->host, s, r->host_netns, why, sizeof why) != 0)
+            return fail(p, "%s: %s", where, why);
+        return 0;
+    }
     }
     return 0;
 }

@@ -609,6 +609,62 @@ describe("one store with inventory import", () => {
   });
 });
 
+describe("addresses for the data plane", () => {
+  test("an inventory ENI's PrivateIpAddresses answer as its PrivateIpAddressSet (the first primary) and Ipv6AddressSet", async () => {
+    const v = (await c.CreateVpc({ VpcName: "addr", CidrBlock: "10.81.0.0/16" })).Vpc.VpcId;
+    h.importInventory(ctx.dataDir, A.Uin, {
+      Region: "ap-guangzhou",
+      Subnets: [{ SubnetId: "subnet-addr0001", VpcId: v, CidrBlock: "10.81.1.0/24" }],
+      NetworkInterfaces: [{ NetworkInterfaceId: "eni-addr0001", VpcId: v, SubnetId: "subnet-addr0001",
+        PrivateIpAddresses: ["10.81.1.7", "10.81.1.8", "fd81:0:0:1:0:0:0:7"] }],
+      Ccns: [{ CcnId: "ccn-addr0001", AttachedVpcs: [{ VpcId: v, Region: "ap-guangzhou", CidrBlock: "10.81.0.0/16" },
+        { Region: "ap-beijing", CidrBlock: "10.82.0.0/16" }] }],
+    });
+    const e = (await c.DescribeNetworkInterfaces({ NetworkInterfaceIds: ["eni-addr0001"] })).NetworkInterfaceSet[0];
+    L.assertShape(e, L.SHAPES.NetworkInterface, "NetworkInterface");
+    assert.deepEqual(e.PrivateIpAddressSet.map((p) => [p.PrivateIpAddress, p.Primary]), [["10.81.1.7", true], ["10.81.1.8", false]]);
+    assert.deepEqual(e.Ipv6AddressSet.map((p) => p.Address), ["fd81:0:0:1::7"]);
+    const byIp = await c.DescribeNetworkInterfaces({ Filters: [{ Name: "address-ip", Values: ["10.81.1.8"] }] });
+    assert.deepEqual(byIp.NetworkInterfaceSet.map((x) => x.NetworkInterfaceId), ["eni-addr0001"]);
+    // a re-import with other addresses replaces them
+    h.importInventory(ctx.dataDir, A.Uin, { NetworkInterfaces: [{ NetworkInterfaceId: "eni-addr0001", VpcId: v,
+      SubnetId: "subnet-addr0001", PrivateIpAddresses: ["10.81.1.9"] }] });
+    const e2 = (await c.DescribeNetworkInterfaces({ NetworkInterfaceIds: ["eni-addr0001"] })).NetworkInterfaceSet[0];
+    assert.deepEqual(e2.PrivateIpAddressSet.map((p) => [p.PrivateIpAddress, p.Primary]), [["10.81.1.9", true]]);
+    // what the file may not say
+    for (const [bad, msg] of [
+      [{ PrivateIpAddresses: ["10.81.1.300"] }, /PrivateIpAddresses\[0\] is not an IPv4 or IPv6 address/],
+      [{ PrivateIpAddresses: "10.81.1.9" }, /PrivateIpAddresses must be a non-empty list/],
+      [{ PrivateIpAddresses: ["10.81.1.9", "10.81.1.9"] }, /appears twice/],
+    ]) {
+      const r = h.importInventoryRaw(ctx.dataDir, A.Uin, { NetworkInterfaces: [Object.assign({ NetworkInterfaceId: "eni-addr0002",
+        VpcId: v, SubnetId: "subnet-addr0001" }, bad)] });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, msg);
+    }
+    for (const [bad, msg] of [
+      [[{ Region: "mars-1", CidrBlock: "10.0.0.0/8" }], /AttachedVpcs\[0\]\.Region/],
+      [[{ Region: "ap-beijing", CidrBlock: "10.0.0.0/33" }], /AttachedVpcs\[0\]\.CidrBlock/],
+      [[{ Region: "ap-beijing", CidrBlock: "10.0.0.0/8", Zone: "x" }], /unknown key "Zone"/],
+    ]) {
+      const r = h.importInventoryRaw(ctx.dataDir, A.Uin, { Ccns: [{ CcnId: "ccn-addr0002", AttachedVpcs: bad }] });
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, msg);
+    }
+    // CreateNetworkInterface keeps its addresses for the data plane too: the state export says so
+    const made = (await c.CreateNetworkInterface({ VpcId: v, SubnetId: "subnet-addr0001", NetworkInterfaceName: "m",
+      PrivateIpAddresses: [{ PrivateIpAddress: "10.81.1.20" }, { PrivateIpAddress: "10.81.1.21", Primary: true }] })).NetworkInterface;
+    const st = h.cli(["state", "export", "--data", ctx.dataDir]);
+    assert.equal(st.status, 0, st.stderr);
+    const doc = JSON.parse(st.stdout);
+    const row = (id) => doc.resources.find((r) => r.id === id);
+    assert.equal(row("eni-addr0001").addrs, "10.81.1.9");
+    assert.equal(row(made.NetworkInterfaceId).addrs, "10.81.1.21,10.81.1.20");
+    assert.equal(row("ccn-addr0001").addrs, `${v} ap-guangzhou 10.81.0.0/16,- ap-beijing 10.82.0.0/16`);
+    await c.DeleteNetworkInterface({ NetworkInterfaceId: made.NetworkInterfaceId });
+  });
+});
+
 // ------------------------------------------- encodings, keys, routing ---
 describe("encodings, permission and routing", () => {
   test("v1 form POST (HmacSHA256), v1 GET (HmacSHA1), TC3 GET and SDK v1 reach the resource actions", async () => {

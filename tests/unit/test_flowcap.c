@@ -3,8 +3,8 @@
  * ports and bytes, a GSO TCP packet counted per segment with its real header
  * length, OR-ed TCP flags and SYN-ACK, ICMP id and type/code, IPv6
  * extension headers, a non-first fragment, an in-band VLAN tag, non-IP
- * ignored, an unwatched device ignored, and a full table counting what it
- * skipped. Needs CAP_BPF (root): otherwise every test is skipped with the
+ * ignored, an unwatched device ignored, a shared device attributing by
+ * address, and a full table counting what it skipped. Needs CAP_BPF (root): otherwise every test is skipped with the
  * reason, and with CI=true that is a failure. */
 #include <errno.h>
 #include <setjmp.h>
@@ -348,6 +348,106 @@ static void vlan_nonip_and_unwatched(void **state)
     bpf_map__update_elem(skel->maps.devs, &ifx, sizeof ifx, &d, sizeof d, 0);
 }
 
+/* A shared device (FLOWCAP_DEV_BY_ADDR): each packet is counted for the ENI
+ * of its source address (out) and the ENI of its destination address (in),
+ * at either hook; a packet of no listed address is not counted; IPv6 too. */
+static void shared_device_by_address(void **state)
+{
+    (void)state;
+    NEED_BPF();
+    uint32_t ifx = 1;
+    struct flowcap_dev d = {.slot = SLOT, .l2len = 14, .flags = FLOWCAP_DEV_BY_ADDR};
+    assert_int_equal(bpf_map__update_elem(skel->maps.devs, &ifx, sizeof ifx, &d, sizeof d, 0), 0);
+    struct flowcap_addr a;
+    memset(&a, 0, sizeof a);
+    a.addr[10] = a.addr[11] = 0xff;
+    memcpy(a.addr + 12, A, 4);
+    uint32_t sa = 21, sb = 22;
+    assert_int_equal(bpf_map__update_elem(skel->maps.byaddr, &a, sizeof a, &sa, sizeof sa, 0), 0);
+    uint8_t f[14 + 20 + 8 + 12];
+    size_t n = eth(f, 0x0800);
+    n += ip4(f + n, 17, 40, 0, A, B);
+    ports(f + n, 4100, 5100);
+    run(f, sizeof f, 1); /* A -> B: only A is listed: A's out */
+    struct flow_key k = key4(17, 4100, 5100), kb;
+    k.slot = sa;
+    k.dir = FLOW_DIR_OUT;
+    struct flow_val v;
+    assert_true(lookup(&k, &v));
+    assert_int_equal(v.packets, 1);
+    assert_int_equal(v.bytes, 40);
+    kb = k;
+    kb.slot = SLOT; /* the device's own slot is not used on a shared device */
+    assert_false(lookup(&kb, &v));
+
+    /* B listed too: the same packet is A's out and B's in */
+    memcpy(a.addr + 12, B, 4);
+    assert_int_equal(bpf_map__update_elem(skel->maps.byaddr, &a, sizeof a, &sb, sizeof sb, 0), 0);
+    ports(f + 14 + 20, 4101, 5101);
+    run(f, sizeof f, 1);
+    k = key4(17, 4101, 5101);
+    k.slot = sa;
+    assert_true(lookup(&k, &v));
+    assert_int_equal(v.packets, 1);
+    kb = k;
+    kb.slot = sb;
+    kb.dir = FLOW_DIR_IN;
+    assert_true(lookup(&kb, &v));
+    assert_int_equal(v.packets, 1);
+    assert_int_equal(v.bytes, 40);
+
+    /* neither address listed: not counted */
+    static const uint8_t C[4] = {10, 9, 9, 9}, D[4] = {10, 9, 9, 8};
+    n = eth(f, 0x0800);
+    ip4(f + n, 17, 40, 0, C, D);
+    ports(f + n + 20, 4102, 5102);
+    run(f, sizeof f, 1);
+    k = key4(17, 4102, 5102);
+    memcpy(k.src + 12, C, 4);
+    memcpy(k.dst + 12, D, 4);
+    for (uint32_t s = 0; s < 64; s++)
+        for (uint8_t dir = 0; dir < 2; dir++) {
+            k.slot = s;
+            k.dir = dir;
+            assert_false(lookup(&k, &v));
+        }
+
+    /* IPv6: a listed destination only: its in */
+    uint8_t g[14 + 40 + 8];
+    memset(g, 0, sizeof g);
+    n = eth(g, 0x86dd);
+    g[n] = 0x60;
+    g[n + 5] = 8;
+    g[n + 6] = 17;
+    g[n + 7] = 64;
+    uint8_t s6[16] = {0xfd, 0x93, 0, 4, [15] = 2}, d6[16] = {0xfd, 0x93, 0, 5, [15] = 2};
+    memcpy(g + n + 8, s6, 16);
+    memcpy(g + n + 24, d6, 16);
+    ports(g + n + 40, 4103, 5103);
+    memcpy(a.addr, d6, 16);
+    assert_int_equal(bpf_map__update_elem(skel->maps.byaddr, &a, sizeof a, &sb, sizeof sb, 0), 0);
+    run(g, sizeof g, 1);
+    memset(&k, 0, sizeof k);
+    memcpy(k.src, s6, 16);
+    memcpy(k.dst, d6, 16);
+    k.sport = 4103;
+    k.dport = 5103;
+    k.proto = 17;
+    k.family = FLOW_FAMILY_V6;
+    k.slot = sb;
+    k.dir = FLOW_DIR_IN;
+    assert_true(lookup(&k, &v));
+    assert_int_equal(v.packets, 1);
+    assert_int_equal(v.bytes, 48);
+    k.slot = sb;
+    k.dir = FLOW_DIR_OUT;
+    assert_false(lookup(&k, &v));
+
+    /* back to a device of its own for the other cases */
+    d.flags = 0;
+    bpf_map__update_elem(skel->maps.devs, &ifx, sizeof ifx, &d, sizeof d, 0);
+}
+
 static void full_table_counts_skipped(void **state)
 {
     (void)state;
@@ -398,6 +498,7 @@ int main(void)
         cmocka_unit_test(icmp_id_and_type_code),
         cmocka_unit_test(ipv6_extension_header_and_fragment),
         cmocka_unit_test(vlan_nonip_and_unwatched),
+        cmocka_unit_test(shared_device_by_address),
         cmocka_unit_test(full_table_counts_skipped),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

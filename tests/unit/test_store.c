@@ -273,13 +273,21 @@ static void test_migration_2_to_6(void **state)
                                   "ALTER TABLE keys DROP COLUMN token;"
                                   "ALTER TABLE keys DROP COLUMN expires;"
                                   "DROP INDEX resources_created;"
+                                  "DROP TABLE host_bindings;"
+                                  "DROP TABLE agent_keys;"
+                                  "ALTER TABLE resources DROP COLUMN addrs;"
+                                  "DROP TRIGGER cls_topics_del;"
+                                  "DROP TABLE cls_batches;"
+                                  "DROP TABLE cls_logs;"
+                                  "DROP TABLE cls_topics;"
+                                  "DROP TABLE cls_logsets;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 9);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 12);
     /* schema 9: the resource counts, made from the rows */
     assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 3"), 3);
     assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 1"), 2);
@@ -288,6 +296,17 @@ static void test_migration_2_to_6(void **state)
         assert_int_equal(store_resource_query(f->s, &rq, NULL, NULL, &total, &e), STORE_OK);
         assert_int_equal(total, 3);
     }
+    /* schema 10: resources have addresses, '' for the old rows */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM resources WHERE addrs <> ''"), 0);
+    /* schema 11: the data plane's host bindings and agent keys */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('host_bindings', 'agent_keys', 'host_bindings_host')"),
+                     3);
+    /* schema 12: the cls service's tables */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('cls_logsets', 'cls_topics', 'cls_logs', "
+                                       "'cls_batches', 'cls_topics_del')"),
+                     5);
     /* schema 8: the resource pages' index */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'resources_created'"),
@@ -439,6 +458,7 @@ static void test_inventory(void **state)
     snprintf(items[1].vpc_id, sizeof items[1].vpc_id, "vpc-aaaaaaaa");
     snprintf(items[1].subnet_id, sizeof items[1].subnet_id, "subnet-cccccccc");
     snprintf(items[1].instance_id, sizeof items[1].instance_id, "ins-dddddddd");
+    snprintf(items[1].addrs, sizeof items[1].addrs, "10.0.0.5,10.0.0.6,fd00::5");
     res_init(&items[2], RES_NAT, "ap-shanghai", "nat-eeeeeeee", "gw");
     items[2].nat_version = 2;
     items[2].has_dnat = 1;
@@ -452,6 +472,7 @@ static void test_inventory(void **state)
     assert_string_equal(r.subnet_id, "subnet-cccccccc");
     assert_string_equal(r.instance_id, "ins-dddddddd");
     assert_string_equal(r.name, "nic");
+    assert_string_equal(r.addrs, "10.0.0.5,10.0.0.6,fd00::5");
     assert_int_equal(r.created_at, 1700000000);
     assert_int_equal(store_resource_get(f->s, f->a.uin, "ap-shanghai", RES_NAT, "nat-eeeeeeee",
                                         &r, &e),
@@ -477,6 +498,12 @@ static void test_inventory(void **state)
                      STORE_OK);
     assert_string_equal(r.name, "renamed");
     assert_string_equal(r.cidr, "10.0.0.0/16");
+    /* an ENI's addresses change with a re-import */
+    snprintf(items[1].addrs, sizeof items[1].addrs, "10.0.0.7");
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 3, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_ENI, "eni-bbbbbbbb", &r, &e),
+                     STORE_OK);
+    assert_string_equal(r.addrs, "10.0.0.7");
 
     /* unknown account */
     assert_int_equal(store_inventory_import(f->s, "000000000000", items, 3, &e), STORE_NOTFOUND);

@@ -340,7 +340,21 @@ out:
     return rc;
 }
 
+static int watch_dev(struct capture *c, const char *dev, uint32_t slot, uint32_t flags, char *err,
+                     size_t errlen);
+
 int capture_watch(struct capture *c, const char *dev, uint32_t slot, char *err, size_t errlen)
+{
+    return watch_dev(c, dev, slot, 0, err, errlen);
+}
+
+int capture_watch_shared(struct capture *c, const char *dev, char *err, size_t errlen)
+{
+    return watch_dev(c, dev, 0, FLOWCAP_DEV_BY_ADDR, err, errlen);
+}
+
+static int watch_dev(struct capture *c, const char *dev, uint32_t slot, uint32_t flags, char *err,
+                     size_t errlen)
 {
     if (slot >= FLOWCAP_MAX_SLOTS) {
         seterr(err, errlen, "slot %u: at most %u resources per namespace", slot,
@@ -353,8 +367,9 @@ int capture_watch(struct capture *c, const char *dev, uint32_t slot, char *err, 
             uint32_t ifx = (uint32_t)c->w[i].ifindex;
             if (bpf_map__lookup_elem(c->skel->maps.devs, &ifx, sizeof ifx, &d, sizeof d, 0) ==
                     0 &&
-                d.slot != slot) {
+                (d.slot != slot || d.flags != flags)) {
                 d.slot = slot;
+                d.flags = flags;
                 bpf_map__update_elem(c->skel->maps.devs, &ifx, sizeof ifx, &d, sizeof d, 0);
             }
             return 0;
@@ -369,7 +384,7 @@ int capture_watch(struct capture *c, const char *dev, uint32_t slot, char *err, 
     struct watched *w = &c->w[c->nw];
     memset(w, 0, sizeof *w);
     snprintf(w->dev, sizeof w->dev, "%s", dev);
-    struct flowcap_dev d = {.slot = slot};
+    struct flowcap_dev d = {.slot = slot, .flags = flags};
     if (dev_info(dev, &w->ifindex, &d.l2len, err, errlen) != 0)
         goto out;
     uint32_t ifx = (uint32_t)w->ifindex;
@@ -446,6 +461,21 @@ int capture_set_addr(struct capture *c, const uint8_t addr[16], uint32_t slot)
         return rc == 0 || rc == -ENOENT ? 0 : -1;
     }
     return bpf_map__update_elem(c->skel->maps.addrs, &a, sizeof a, &slot, sizeof slot, 0) == 0
+               ? 0
+               : -1;
+}
+
+int capture_set_byaddr(struct capture *c, const uint8_t addr[16], uint32_t slot)
+{
+    struct flowcap_addr a;
+    memcpy(a.addr, addr, 16);
+    if (slot == UINT32_MAX) {
+        int rc = bpf_map__delete_elem(c->skel->maps.byaddr, &a, sizeof a, 0);
+        return rc == 0 || rc == -ENOENT ? 0 : -1;
+    }
+    if (slot >= FLOWCAP_MAX_SLOTS)
+        return -1;
+    return bpf_map__update_elem(c->skel->maps.byaddr, &a, sizeof a, &slot, sizeof slot, 0) == 0
                ? 0
                : -1;
 }

@@ -37,12 +37,26 @@ void capture_close(struct capture *c);
  * filter a previous flowlogd left there). Returns 0, or -1 with err. */
 int capture_watch(struct capture *c, const char *dev, uint32_t slot, char *err, size_t errlen);
 
+/** Watches device `dev` as a shared device: a bridge port or an uplink that
+ * carries several ENIs' traffic, which never crosses a device of their own
+ * here. Each packet on it is counted for the ENI its source address belongs
+ * to (out of it) and for the one its destination address belongs to (into
+ * it), after capture_set_byaddr; a packet of neither is not counted. Returns
+ * 0, or -1 with err. */
+int capture_watch_shared(struct capture *c, const char *dev, char *err, size_t errlen);
+
 /** Stops watching `dev`. Returns 0, or -1 with err. */
 int capture_unwatch(struct capture *c, const char *dev, char *err, size_t errlen);
 
 /** Attributes drops of packets towards `addr` (16 bytes, IPv4 v4-mapped)
  * to `slot`, inbound (slot 0xffffffff: forget it). Returns 0 or -1. */
 int capture_set_addr(struct capture *c, const uint8_t addr[16], uint32_t slot);
+
+/** Attributes packets on shared devices from and to `addr` (16 bytes, IPv4
+ * v4-mapped) to the ENI `slot`, and a verdict's drop of such a packet
+ * anywhere in the namespace to its REJECT (slot 0xffffffff: forget it).
+ * Returns 0 or -1. */
+int capture_set_byaddr(struct capture *c, const uint8_t addr[16], uint32_t slot);
 
 /** Parses a textual IPv4 or IPv6 address into the 16-byte form. 0 or -1. */
 int capture_parse_addr(const char *s, uint8_t out[16]);

@@ -23,8 +23,14 @@
  * ENI is counted at tc egress of its device, which runs after the firewall:
  * what reaches it was accepted (a qdisc drop right after is moved like
  * above); a packet dropped before reaching it is attributed to the ENI by
- * its destination address (the addrs map) and counted as REJECT. See
- * docs/ARCHITECTURE.md, "Data plane". */
+ * its destination address (the addrs map) and counted as REJECT.
+ *
+ * Shared devices (FLOWCAP_DEV_BY_ADDR: a bridge port or an uplink carrying
+ * several ENIs' traffic that never crosses a device of their own here): a
+ * packet is counted for the ENI of its source address (out) and for the ENI
+ * of its destination address (in), both found in the byaddr map; a verdict's
+ * drop of a packet from or to such an address that no watched device saw is
+ * that ENI's REJECT. See docs/ARCHITECTURE.md, "Data plane". */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -104,6 +110,16 @@ struct {
     __type(value, __u32);
 } addrs SEC(".maps");
 
+/* the addresses of ENIs seen on shared devices (FLOWCAP_DEV_BY_ADDR): a
+ * packet from one is that ENI's "out", a packet to one its "in"; a verdict
+ * drop of such a packet anywhere in the namespace is that ENI's REJECT */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, FLOWCAP_MAX_ADDRS);
+    __type(key, struct flowcap_addr);
+    __type(value, __u32);
+} byaddr SEC(".maps");
+
 /* packets not counted because the table was full: [half][slot][dir] */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -112,16 +128,20 @@ struct {
     __type(value, __u64);
 } skips SEC(".maps");
 
-/* the last packet counted on this CPU, for a verdict that follows it */
+/* the last packet counted on this CPU, for a verdict that follows it: on
+ * a shared device one packet can be two ENIs' (its source's and its
+ * destination's), so up to two keys */
 struct last_pkt {
     __u64 skb;
-    struct flow_key key;
+    struct flow_key key[2];
+    __u32 n;         /* keys counted (a key the full table skipped is not here) */
     __u32 half;
     __u32 ifindex;
+    __u32 egress;    /* counted at tc egress (after the firewall), else ingress */
     __u64 packets, bytes;
     __u32 tcp_flags, pad;
     __u64 now;
-    __u64 prev_first, prev_last; /* the entry's times before this packet */
+    __u64 prev_first[2], prev_last[2]; /* the entries' times before this packet */
 };
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -320,13 +340,13 @@ static __always_inline int account(__u32 half, const struct flow_key *k, const s
     return -1;
 }
 
-static __always_inline int on_packet(struct __sk_buff *skb, __u8 dir)
+static __always_inline int on_packet(struct __sk_buff *skb, __u32 egress)
 {
     __u32 ifindex = skb->ifindex;
     struct flowcap_dev *d = bpf_map_lookup_elem(&devs, &ifindex);
     if (!d)
         return TC_ACT_UNSPEC;
-    __u32 l2 = d->l2len;
+    __u32 l2 = d->l2len, flags = d->flags, dslot = d->slot;
     if (l2 == 14) {
         __u16 proto = bpf_ntohs(skb->protocol);
         if (proto == ETH_P_8021Q) {
@@ -355,31 +375,67 @@ static __always_inline int on_packet(struct __sk_buff *skb, __u8 dir)
     struct parsed p = {};
     if (parse_ip(h, (__u32)n, skb->len - l2, skb->gso_segs, &k, &p) != 0)
         return TC_ACT_UNSPEC;
-    k.slot = d->slot;
-    k.dir = dir;
     k.action = FLOW_ACCEPT;
+
+    /* whose packet: the device's resource, in the hook's direction; or on a
+     * shared device the ENIs of its source (out) and destination (in) */
+    __u32 slots[2], dirs[2], nk = 0;
+    if (flags & FLOWCAP_DEV_BY_ADDR) {
+        struct flowcap_addr a = {};
+        __builtin_memcpy(a.addr, k.src, 16);
+        __u32 *s = bpf_map_lookup_elem(&byaddr, &a);
+        if (s) {
+            slots[0] = *s;
+            dirs[0] = FLOW_DIR_OUT;
+            nk = 1;
+        }
+        __builtin_memcpy(a.addr, k.dst, 16);
+        s = bpf_map_lookup_elem(&byaddr, &a);
+        if (s) {
+            slots[nk & 1] = *s;
+            dirs[nk & 1] = FLOW_DIR_IN;
+            nk++;
+        }
+        if (nk == 0)
+            return TC_ACT_UNSPEC;
+    } else {
+        slots[0] = dslot;
+        dirs[0] = egress ? FLOW_DIR_IN : FLOW_DIR_OUT; /* the resource's view */
+        nk = 1;
+    }
 
     __u64 now = now_rt();
     __u64 w = now / cfg_window_ns;
     __u32 half = (__u32)(w & 1);
     if (half_window[half] != w)
         half_window[half] = w;
-    __u64 pf, pl;
-    int rc = account(half, &k, &p, now, &pf, &pl);
 
     __u32 zero = 0;
     struct last_pkt *lp = bpf_map_lookup_elem(&lastpkt, &zero);
+    __u32 counted = 0;
+    for (__u32 i = 0; i < 2; i++) { /* a bounded loop: the verifier walks both */
+        if (i >= nk)
+            break;
+        k.slot = slots[i];
+        k.dir = (__u8)dirs[i];
+        __u64 pf, pl;
+        if (account(half, &k, &p, now, &pf, &pl) != 0 || !lp)
+            continue;
+        __builtin_memcpy(&lp->key[counted & 1], &k, sizeof k);
+        lp->prev_first[counted & 1] = pf;
+        lp->prev_last[counted & 1] = pl;
+        counted++;
+    }
     if (lp) {
-        lp->skb = rc == 0 ? (__u64)(unsigned long)skb : 0;
-        __builtin_memcpy(&lp->key, &k, sizeof k);
+        lp->skb = counted ? (__u64)(unsigned long)skb : 0;
+        lp->n = counted;
         lp->half = half;
         lp->ifindex = ifindex;
+        lp->egress = egress;
         lp->packets = p.packets;
         lp->bytes = p.bytes;
         lp->tcp_flags = p.tcp_flags;
         lp->now = now;
-        lp->prev_first = pf;
-        lp->prev_last = pl;
     }
     return TC_ACT_UNSPEC;
 }
@@ -387,13 +443,13 @@ static __always_inline int on_packet(struct __sk_buff *skb, __u8 dir)
 SEC("tc")
 int flowcap_ingress(struct __sk_buff *skb)
 {
-    return on_packet(skb, FLOW_DIR_OUT); /* from the resource to the host */
+    return on_packet(skb, 0); /* from the resource to the host (own device) */
 }
 
 SEC("tc")
 int flowcap_egress(struct __sk_buff *skb)
 {
-    return on_packet(skb, FLOW_DIR_IN); /* from the host to the resource */
+    return on_packet(skb, 1); /* from the host to the resource (own device) */
 }
 
 /* ==== Verdicts: drops of the host's firewall, tc actions and qdiscs ==== */
@@ -423,6 +479,13 @@ static __always_inline void add_reject(__u32 half, struct flow_key *k, struct pa
     account(half, k, p, now, &pf, &pl);
 }
 
+/* Has (slot, dir) been moved to REJECT already for this drop? */
+static __always_inline int moved_has(const __u32 *ms, const __u32 *md, __u32 nm, __u32 slot,
+                                     __u32 dir)
+{
+    return (nm > 0 && ms[0] == slot && md[0] == dir) || (nm > 1 && ms[1] == slot && md[1] == dir);
+}
+
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(flowcap_drop, struct sk_buff___fl *skb, void *location, __u64 reason)
 {
@@ -437,38 +500,43 @@ int BPF_PROG(flowcap_drop, struct sk_buff___fl *skb, void *location, __u64 reaso
     struct last_pkt *lp = bpf_map_lookup_elem(&lastpkt, &zero);
     struct flow_key k = {};
     struct parsed p = {};
-    int moved_out = 0;
+    __u32 ms[2] = {}, md[2] = {}, nm = 0; /* (slot, dir) moved to REJECT */
 
     /* The packet our tc program counted last on this CPU? Only if it still
      * is where we counted it: a packet that later arrived on (or left by)
      * that device would have passed our program first and replaced it. */
     if (lp && lp->skb == (__u64)(unsigned long)skb) {
-        int same = lp->key.dir == FLOW_DIR_OUT
-                       ? BPF_CORE_READ(skb, skb_iif) == (int)lp->ifindex
-                       : BPF_CORE_READ(dev, ifindex) == (int)lp->ifindex;
+        int same = lp->egress ? BPF_CORE_READ(dev, ifindex) == (int)lp->ifindex
+                              : BPF_CORE_READ(skb, skb_iif) == (int)lp->ifindex;
         lp->skb = 0;
         if (same) {
-            struct flow_val *v = bpf_map_lookup_elem(half_map(lp->half), &lp->key);
-            if (v && v->packets >= lp->packets && v->bytes >= lp->bytes) {
-                v->packets -= lp->packets;
-                v->bytes -= lp->bytes;
-                if (v->last_ns == lp->now) {
-                    v->first_ns = lp->prev_first;
-                    v->last_ns = lp->prev_last;
+            for (__u32 i = 0; i < 2; i++) {
+                if (i >= lp->n)
+                    break;
+                struct flow_val *v = bpf_map_lookup_elem(half_map(lp->half), &lp->key[i]);
+                if (v && v->packets >= lp->packets && v->bytes >= lp->bytes) {
+                    v->packets -= lp->packets;
+                    v->bytes -= lp->bytes;
+                    if (v->last_ns == lp->now) {
+                        v->first_ns = lp->prev_first[i];
+                        v->last_ns = lp->prev_last[i];
+                    }
                 }
+                __builtin_memcpy(&k, &lp->key[i], sizeof k);
+                p.packets = lp->packets;
+                p.bytes = lp->bytes;
+                p.tcp_flags = lp->tcp_flags; /* they also stay OR-ed in the ACCEPT entry */
+                add_reject(lp->half, &k, &p, lp->now);
+                ms[i] = lp->key[i].slot;
+                md[i] = lp->key[i].dir;
+                nm = i + 1;
             }
-            __builtin_memcpy(&k, &lp->key, sizeof k);
-            p.packets = lp->packets;
-            p.bytes = lp->bytes;
-            p.tcp_flags = lp->tcp_flags; /* they also stay OR-ed in the ACCEPT entry */
-            add_reject(lp->half, &k, &p, lp->now);
-            if (lp->key.dir == FLOW_DIR_IN)
-                return 0;
-            moved_out = 1;
+            if (lp->egress)
+                return 0; /* past the firewall: a qdisc's drop, nothing else to say */
         }
     }
 
-    /* A packet towards a watched ENI dropped before its device: by address. */
+    /* A packet dropped before a watched device saw it: by address. */
     unsigned char *head = BPF_CORE_READ(skb, head);
     unsigned char *data = BPF_CORE_READ(skb, data);
     __u16 nh = BPF_CORE_READ(skb, network_header);
@@ -491,17 +559,31 @@ int BPF_PROG(flowcap_drop, struct sk_buff___fl *skb, void *location, __u64 reaso
     struct parsed dp = {};
     if (parse_ip(h, (__u32)n, l3len, segs, &d, &dp) != 0)
         return 0;
-    struct flowcap_addr a = {};
-    __builtin_memcpy(a.addr, d.dst, 16);
-    __u32 *slot = bpf_map_lookup_elem(&addrs, &a);
-    if (!slot)
-        return 0;
-    if (moved_out && *slot == k.slot)
-        return 0;
     __u64 now = now_rt();
     __u64 w = now / cfg_window_ns;
-    d.slot = *slot;
-    d.dir = FLOW_DIR_IN;
-    add_reject((__u32)(w & 1), &d, &dp, now);
+    __u32 half = (__u32)(w & 1);
+    struct flowcap_addr a = {};
+    /* towards an ENI with its own device: it never reached that device */
+    __builtin_memcpy(a.addr, d.dst, 16);
+    __u32 *slot = bpf_map_lookup_elem(&addrs, &a);
+    if (slot && !moved_has(ms, md, nm, *slot, FLOW_DIR_IN)) {
+        d.slot = *slot;
+        d.dir = FLOW_DIR_IN;
+        add_reject(half, &d, &dp, now);
+    }
+    /* to or from an ENI seen on a shared device */
+    slot = bpf_map_lookup_elem(&byaddr, &a);
+    if (slot && !moved_has(ms, md, nm, *slot, FLOW_DIR_IN)) {
+        d.slot = *slot;
+        d.dir = FLOW_DIR_IN;
+        add_reject(half, &d, &dp, now);
+    }
+    __builtin_memcpy(a.addr, d.src, 16);
+    slot = bpf_map_lookup_elem(&byaddr, &a);
+    if (slot && !moved_has(ms, md, nm, *slot, FLOW_DIR_OUT)) {
+        d.slot = *slot;
+        d.dir = FLOW_DIR_OUT;
+        add_reject(half, &d, &dp, now);
+    }
     return 0;
 }

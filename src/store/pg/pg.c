@@ -144,6 +144,28 @@ static const char *const migrations[] = {
     "ALTER TABLE keys ADD COLUMN token text NOT NULL DEFAULT '';"
     "ALTER TABLE keys ADD COLUMN expires bigint NOT NULL DEFAULT 0;"
     "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
+    /* 2 -> 3: an ENI's private addresses and a CCN's attached VPCs
+     * (struct resource.addrs) */
+    "ALTER TABLE resources ADD COLUMN addrs text NOT NULL DEFAULT '';",
+    /* 3 -> 4: the data plane: host bindings (deleted with their resource)
+     * and the agents' keys (store/sqlite's migration 10 -> 11) */
+    "CREATE TABLE host_bindings("
+    "  uin text COLLATE \"C\" NOT NULL,"
+    "  region text COLLATE \"C\" NOT NULL,"
+    "  kind int NOT NULL,"
+    "  id text COLLATE \"C\" NOT NULL,"
+    "  host text COLLATE \"C\" NOT NULL,"
+    "  device text NOT NULL,"
+    "  netns text NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (uin, region, kind, id),"
+    "  FOREIGN KEY (uin, region, kind, id) REFERENCES resources(uin, region, kind, id)"
+    "    ON DELETE CASCADE);"
+    "CREATE INDEX host_bindings_host ON host_bindings(host);"
+    "CREATE TABLE agent_keys("
+    "  secret_id text COLLATE \"C\" PRIMARY KEY,"
+    "  secret_key text NOT NULL,"
+    "  host text NOT NULL DEFAULT '',"
+    "  created_at bigint NOT NULL);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -236,24 +258,19 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
     size_t n;
 
     memset(fl, 0, sizeof *fl);
-    pg_col(r, row, i++, fl->id, sizeof fl->id);
-    pg_col(r, row, i++, fl->uin, sizeof fl->uin);
-    pg_col(r, row, i++, fl->region, sizeof fl->region);
-    pg_col(r, row, i++, fl->vpc_id, sizeof fl->vpc_id);
-    pg_col(r, row, i++, fl->name, sizeof fl->name);
-    pg_col(r, row, i++, fl->description, sizeof fl->description);
-    pg_col(r, row, i++, fl->resource_type, sizeof fl->resource_type);
-    pg_col(r, row, i++, fl->resource_id, sizeof fl->resource_id);
-    pg_col(r, row, i++, fl->traffic_type, sizeof fl->traffic_type);
-    pg_col(r, row, i++, fl->cloud_log_id, sizeof fl->cloud_log_id);
-    pg_col(r, row, i++, fl->cloud_log_region, sizeof fl->cloud_log_region);
-    pg_col(r, row, i++, fl->cloud_log_state, sizeof fl->cloud_log_state);
-    pg_col(r, row, i++, fl->storage_type, sizeof fl->storage_type);
-    pg_col(r, row, i++, fl->storage_id, sizeof fl->storage_id);
-    pg_col(r, row, i++, fl->storage_topic, sizeof fl->storage_topic);
-    fl->period = (uint32_t)pg_col_i64(r, row, i++);
-    fl->enable = (int)pg_col_i64(r, row, i++);
-    fl->created_at = pg_col_i64(r, row, i++);
+#define READ_STR(m) pg_col(r, row, i++, fl->m, sizeof fl->m);
+#define READ_TIME(m) fl->m = pg_col_i64(r, row, i++);
+#define READ_BOOL(m) fl->m = (int)pg_col_i64(r, row, i++);
+#define READ_PERIOD(m) fl->m = (uint32_t)pg_col_i64(r, row, i++);
+#define READ_TAGS(m) /* the last column */
+#define X(kind, member, size, wire, group) READ_##kind(member)
+    FLOWLOG_FIELDS(X)
+#undef X
+#undef READ_STR
+#undef READ_TIME
+#undef READ_BOOL
+#undef READ_PERIOD
+#undef READ_TAGS
     *tags_json = NULL;
     *tagv = NULL;
     j = json_loads(PQgetvalue(r, row, i), 0, NULL);
@@ -1112,6 +1129,12 @@ static const struct store_ops pg_ops = {
     .account_put = pg_account_put,
     .key_put = pg_key_put,
     .account_any = pg_account_any,
+    .resource_bind = pg_resource_bind,
+    .host_snapshot = pg_host_snapshot,
+    .agent_key_create = pg_agent_key_create,
+    .agent_key_lookup = pg_agent_key_lookup,
+    .agent_key_list = pg_agent_key_list,
+    .agent_key_delete = pg_agent_key_delete,
     .state_dump = pg_state_dump,
     .writer_stats = pg_writer_stats,
     .close = pg_close,

@@ -19,13 +19,12 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "store/store_util.h"
 
-/* Columns of a flow log in the order pg_row_to_flowlog reads them; tags is
- * a JSON array of [key, value] pairs, in the order given. */
-#define PG_FL_COLS                                                                               \
-    "id, uin, region, vpc_id, name, description, resource_type, resource_id, traffic_type, "     \
-    "cloud_log_id, cloud_log_region, cloud_log_state, storage_type, storage_id, storage_topic, " \
-    "period, enable, created_at, tags"
+/* Columns of a flow log in the order pg_row_to_flowlog reads them
+ * (store_util.h's STORE_FL_COLS: FLOWLOG_FIELDS' members in order, then the
+ * tags: a JSON array of [key, value] pairs, in the order given). */
+#define PG_FL_COLS STORE_FL_COLS
 
 /* Read statements prepared per pooled connection (direct-mapped by the
  * hash of their SQL): parsed and planned once, not per request. */
@@ -121,6 +120,22 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
 
 /** "1"/"0" and a number as text. */
 void pg_i64(char *buf, size_t cap, int64_t v);
+
+/* ==== pg_agent.c: host bindings, a host's snapshot, agent keys ==== */
+
+/** Writes r's host binding (r->host_device "" deletes it) inside a
+ * transaction on c. */
+int pg_binding_put(PGconn *c, const char *uin, const struct resource *r, struct serr *e);
+int pg_resource_bind(struct store *st, const char *uin, const char *id, const char *host,
+                     const char *device, const char *netns, struct serr *e);
+int pg_host_snapshot(struct store *st, const char *host, const struct host_sink *sink,
+                     struct serr *e);
+int pg_agent_key_create(struct store *st, const char *host, struct agent_key *out,
+                        struct serr *e);
+int pg_agent_key_lookup(struct store *st, const char *secret_id, struct agent_key *out,
+                        struct serr *e);
+int pg_agent_key_list(struct store *st, agent_key_cb cb, void *ud, struct serr *e);
+int pg_agent_key_delete(struct store *st, const char *secret_id, struct serr *e);
 
 /* ==== pg_writer.c ==== */
 

@@ -128,19 +128,23 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
          -1},
         {"resources",
          "SELECT uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
-         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs FROM resources",
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs "
+         "FROM resources",
          "COPY resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
-         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs) FROM STDIN",
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs) "
+         "FROM STDIN",
          -1},
-        {"flow logs",
-         "SELECT id, uin, region, vpc_id, name, description, resource_type, resource_id, "
-         "traffic_type, cloud_log_id, cloud_log_region, cloud_log_state, storage_type, "
-         "storage_id, storage_topic, period, enable, created_at, tags FROM flowlogs",
-         "COPY flowlogs(" PG_FL_COLS ") FROM STDIN",
-         18},
+        /* both stores name the columns as FLOWLOG_FIELDS' members (the
+         * SQLite file is at this build's schema: opened just above) */
+        {"flow logs", "SELECT " STORE_FL_COLS " FROM flowlogs",
+         "COPY flowlogs(" PG_FL_COLS ") FROM STDIN", STORE_FLC_tags},
         {"flow-log tags", "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags",
          "COPY flowlog_tags(flowlog_id, key, value, pos, uin, region) FROM STDIN",
          -1},
+        {"host bindings", "SELECT uin, region, kind, id, host, device, netns FROM host_bindings",
+         "COPY host_bindings(uin, region, kind, id, host, device, netns) FROM STDIN", -1},
+        {"agent keys", "SELECT secret_id, secret_key, host, created_at FROM agent_keys",
+         "COPY agent_keys(secret_id, secret_key, host, created_at) FROM STDIN", -1},
     };
     struct store *st;
     struct store_pg *s;

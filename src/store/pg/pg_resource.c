@@ -13,11 +13,12 @@
 
 #define RES_COLS                                                                                 \
     "kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, "     \
-    "nat_version, has_dnat, created_at, attrs"
+    "nat_version, has_dnat, created_at, attrs, addrs"
 
-/* The text parameters of a resource row: $1 uin .. $14 created_at. */
+/* The text parameters of a resource row: $1 uin .. $14 created_at, $15
+ * addrs, $16 attrs. */
 struct res_params {
-    const char *p[15];
+    const char *p[16];
     char kind[8], nat[16], dnat[16], created[24];
 };
 
@@ -41,7 +42,8 @@ static void res_bind(struct res_params *rp, const char *uin, const struct resour
     rp->p[11] = rp->nat;
     rp->p[12] = rp->dnat;
     rp->p[13] = rp->created;
-    rp->p[14] = r->attrs ? r->attrs : "";
+    rp->p[14] = r->addrs;
+    rp->p[15] = r->attrs ? r->attrs : "";
 }
 
 static int account_exists(PGconn *c, const char *uin, struct serr *e)
@@ -81,15 +83,16 @@ static int job_inventory(PGconn *c, void *arg, struct serr *e)
         res_bind(&rp, inv->uin, r);
         if (pg_cmd(c, "inventory",
                    "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, "
-                   "name, cidr, instance_type, edition, nat_version, has_dnat, created_at) "
+                   "name, cidr, instance_type, edition, nat_version, has_dnat, created_at, addrs) "
                    "VALUES($1, $2, $3::int, $4, $5, $6, $7, $8, $9, $10, $11, $12::int, $13::int, "
-                   "$14::bigint) ON CONFLICT (uin, region, kind, id) DO UPDATE SET "
+                   "$14::bigint, $15) ON CONFLICT (uin, region, kind, id) DO UPDATE SET "
                    "vpc_id = excluded.vpc_id, subnet_id = excluded.subnet_id, "
                    "instance_id = excluded.instance_id, name = excluded.name, "
                    "cidr = excluded.cidr, instance_type = excluded.instance_type, "
                    "edition = excluded.edition, nat_version = excluded.nat_version, "
-                   "has_dnat = excluded.has_dnat",
-                   14, rp.p, e) != STORE_OK) {
+                   "has_dnat = excluded.has_dnat, addrs = excluded.addrs",
+                   15, rp.p, e) != STORE_OK ||
+            (r->host_device[0] && pg_binding_put(c, inv->uin, r, e) != STORE_OK)) {
             char msg[sizeof e->msg];
             memcpy(msg, e->msg, sizeof msg);
             return pg_err(e, STORE_ERR, "item %zu (%s): %s", i, r->id, msg);
@@ -134,6 +137,7 @@ static void row_to_res(const PGresult *r, int i, struct resource *out, int with_
     out->created_at = pg_col_i64(r, i, 12);
     if (with_attrs)
         out->attrs = PQgetisnull(r, i, 13) ? "" : PQgetvalue(r, i, 13);
+    pg_col(r, i, 14, out->addrs, sizeof out->addrs);
 }
 
 int pg_resource_get(struct store *st, const char *uin, const char *region, enum res_kind kind,
@@ -257,10 +261,10 @@ static int job_resource_create(PGconn *c, void *arg, struct serr *e)
     res_bind(&rp, j->uin, r);
     return pg_cmd(c, "create",
                   "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, "
-                  "name, cidr, instance_type, edition, nat_version, has_dnat, created_at, origin, "
-                  "attrs) VALUES($1, $2, $3::int, $4, $5, $6, $7, $8, $9, $10, $11, $12::int, "
-                  "$13::int, $14::bigint, 1, $15)",
-                  15, rp.p, e);
+                  "name, cidr, instance_type, edition, nat_version, has_dnat, created_at, addrs, "
+                  "origin, attrs) VALUES($1, $2, $3::int, $4, $5, $6, $7, $8, $9, $10, $11, "
+                  "$12::int, $13::int, $14::bigint, $15, 1, $16)",
+                  16, rp.p, e);
 }
 
 static int settle_resource_create(PGconn *c, void *arg, struct serr *e)
@@ -496,7 +500,7 @@ int pg_resource_query(struct store *st, const struct resource_query *q, resource
     if (!r)
         return STORE_ERR;
     if (total)
-        *total = PQntuples(r) ? (uint64_t)pg_col_i64(r, 0, 14) : 0;
+        *total = PQntuples(r) ? (uint64_t)pg_col_i64(r, 0, 15) : 0;
     for (int i = 0; i < PQntuples(r); i++) {
         struct resource res;
         if (PQgetisnull(r, i, 0))
@@ -555,15 +559,21 @@ int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *
     }
     PQclear(r);
     if (!(r = pg_exec(pc->c, "dump resources",
-                      "SELECT " RES_COLS ", uin FROM resources "
-                      "ORDER BY uin, region, kind, created_at, id",
+                      "SELECT r.kind, r.region, r.id, r.vpc_id, r.subnet_id, r.instance_id, "
+                      "r.name, r.cidr, r.instance_type, r.edition, r.nat_version, r.has_dnat, "
+                      "r.created_at, r.attrs, r.addrs, r.uin, b.host, b.device, b.netns FROM resources r "
+                      "LEFT JOIN host_bindings b USING (uin, region, kind, id) "
+                      "ORDER BY r.uin, r.region, r.kind, r.created_at, r.id",
                       0, NULL, e, NULL)))
         goto done;
     for (int i = 0; i < PQntuples(r); i++) {
         struct resource res;
         char uin[24];
         row_to_res(r, i, &res, 1);
-        pg_col(r, i, 14, uin, sizeof uin);
+        pg_col(r, i, 15, uin, sizeof uin);
+        pg_col(r, i, 16, res.host, sizeof res.host);
+        pg_col(r, i, 17, res.host_device, sizeof res.host_device);
+        pg_col(r, i, 18, res.host_netns, sizeof res.host_netns);
         sink->resource(sink->ud, uin, &res);
     }
     PQclear(r);

@@ -235,6 +235,76 @@ static const char *const migrations[] = {
     "  VALUES (NEW.uin, NEW.region, NEW.kind, 1, random() & 281474976710655)"
     "  ON CONFLICT (uin, region, kind) DO UPDATE SET n = n + 1, gen = gen + 1;"
     " END;",
+    /* 9 -> 10: an ENI's private addresses and a CCN's attached VPCs
+     * (struct resource.addrs), for the data plane's attribution by address
+     * and the CCN records' regions */
+    "ALTER TABLE resources ADD COLUMN addrs TEXT NOT NULL DEFAULT '';",
+    /* 10 -> 11: the data plane: where a resource's traffic crosses a host
+     * (the inventory's Host, HostDevice, HostNetns; `inventory bind`), in
+     * their own table so that an agent's question is one index range and a
+     * binding goes with its resource; and the agents' own keys */
+    "CREATE TABLE host_bindings("
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  host TEXT NOT NULL,"
+    "  device TEXT NOT NULL,"
+    "  netns TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (uin, region, kind, id),"
+    "  FOREIGN KEY (uin, region, kind, id) REFERENCES resources(uin, region, kind, id)"
+    "    ON DELETE CASCADE) WITHOUT ROWID;"
+    "CREATE INDEX host_bindings_host ON host_bindings(host);"
+    "CREATE TABLE agent_keys("
+    "  secret_id TEXT PRIMARY KEY,"
+    "  secret_key TEXT NOT NULL,"
+    "  host TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 11 -> 12: the cls service (sqlite_cls.c): logsets, topics, their logs
+     * (seq = arrival order; (topic, time_ms) the search's range) and the
+     * idempotent batches stored; a topic's logs and batches go with it */
+    "CREATE TABLE cls_logsets("
+    "  id TEXT PRIMARY KEY,"
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  tags BLOB NOT NULL DEFAULT x'') WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX cls_logsets_name ON cls_logsets(uin, region, name);"
+    "CREATE INDEX cls_logsets_tenant ON cls_logsets(uin, region, created_at);"
+    "CREATE TABLE cls_topics("
+    "  tnum INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  logset_id TEXT NOT NULL REFERENCES cls_logsets(id),"
+    "  name TEXT NOT NULL,"
+    "  period INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL DEFAULT 1,"
+    "  storage_type TEXT NOT NULL DEFAULT 'hot',"
+    "  describes TEXT NOT NULL DEFAULT '',"
+    "  partition_count INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL,"
+    "  tags BLOB NOT NULL DEFAULT x'');"
+    "CREATE UNIQUE INDEX cls_topics_name ON cls_topics(logset_id, name);"
+    "CREATE INDEX cls_topics_tenant ON cls_topics(uin, region, created_at);"
+    "CREATE TABLE cls_logs("
+    "  seq INTEGER PRIMARY KEY,"
+    "  topic INTEGER NOT NULL,"
+    "  time_ms INTEGER NOT NULL,"
+    "  source TEXT NOT NULL DEFAULT '',"
+    "  filename TEXT NOT NULL DEFAULT '',"
+    "  contents BLOB NOT NULL);"
+    "CREATE INDEX cls_logs_time ON cls_logs(topic, time_ms);"
+    "CREATE TABLE cls_batches("
+    "  topic INTEGER NOT NULL,"
+    "  batch TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (topic, batch)) WITHOUT ROWID;"
+    "CREATE TRIGGER cls_topics_del AFTER DELETE ON cls_topics BEGIN"
+    "  DELETE FROM cls_logs WHERE topic = OLD.tnum;"
+    "  DELETE FROM cls_batches WHERE topic = OLD.tnum;"
+    " END;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -265,8 +335,24 @@ static const struct store_ops sqlite_ops = {
     .account_put = sq_account_put,
     .key_put = sq_key_put,
     .account_any = sq_account_any,
+    .resource_bind = sq_resource_bind,
+    .host_snapshot = sq_host_snapshot,
+    .agent_key_create = sq_agent_key_create,
+    .agent_key_lookup = sq_agent_key_lookup,
+    .agent_key_list = sq_agent_key_list,
+    .agent_key_delete = sq_agent_key_delete,
     .state_dump = sq_state_dump,
     .writer_stats = sq_writer_stats,
+    .cls_logset_create = sq_cls_logset_create,
+    .cls_logset_list = sq_cls_logset_list,
+    .cls_logset_delete = sq_cls_logset_delete,
+    .cls_topic_create = sq_cls_topic_create,
+    .cls_topic_list = sq_cls_topic_list,
+    .cls_topic_update = sq_cls_topic_update,
+    .cls_topic_delete = sq_cls_topic_delete,
+    .cls_logs_put = sq_cls_logs_put,
+    .cls_logs_scan = sq_cls_logs_scan,
+    .cls_logs_expire = sq_cls_logs_expire,
     .close = sq_close,
 };
 

@@ -82,6 +82,7 @@ void sq_bind_resource(sqlite3_stmt *st, const char *uin, const struct resource *
     sqlite3_bind_int(st, 12, r->nat_version);
     sqlite3_bind_int(st, 13, r->has_dnat);
     sqlite3_bind_int64(st, 14, r->created_at);
+    sq_bind_str(st, 15, r->addrs, sizeof r->addrs);
 }
 
 sqlite3_stmt *sq_prepare_once(struct conn *c, const char *sql, struct serr *e)

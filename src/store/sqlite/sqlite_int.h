@@ -11,21 +11,16 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "store/store_util.h"
 
 /* How long a connection waits for another's lock, in ms (every connection). */
 #define SQ_BUSY_TIMEOUT_MS 5000
 
-/* Columns of a flow log (store.h's FLOWLOG_FIELDS, named as the members),
- * in the order row_to_flowlog reads and the insert binds them: every field
- * in row order, then the tags column ("key\0value\0..."). FL_PARAMS: one
- * parameter per column. */
-#define FL_COL_STR(m) #m ", "
-#define FL_COL_TIME(m) #m ", "
-#define FL_COL_BOOL(m) #m ", "
-#define FL_COL_PERIOD(m) #m ", "
-#define FL_COL_TAGS(m) /* the last column */
-#define FL_COL(kind, member, size, wire, group) FL_COL_##kind(member)
-#define FL_COLS FLOWLOG_FIELDS(FL_COL) "tags"
+/* Columns of a flow log (store_util.h's STORE_FL_COLS: store.h's
+ * FLOWLOG_FIELDS, named as the members), in the order row_to_flowlog reads
+ * and the insert binds them: every field in row order, then the tags
+ * column ("key\0value\0..."). FL_PARAMS: one parameter per column. */
+#define FL_COLS STORE_FL_COLS
 #define FL_PARAM_STR "?, "
 #define FL_PARAM_TIME "?, "
 #define FL_PARAM_BOOL "?, "
@@ -44,7 +39,7 @@
  * in this order). */
 #define RES_COLS_R                                                                               \
     "r.kind, r.region, r.id, r.vpc_id, r.subnet_id, r.instance_id, r.name, r.cidr, "             \
-    "r.instance_type, r.edition, r.nat_version, r.has_dnat, r.created_at, r.attrs"
+    "r.instance_type, r.edition, r.nat_version, r.has_dnat, r.created_at, r.attrs, r.addrs"
 
 /* A page of a tenant's resources of a kind (?1 uin, ?2 region, ?3 kind) in
  * creation order, ?9 Limit, ?10 Offset: the keys from the small index
@@ -79,17 +74,17 @@
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                          \
     X(W_RES_UPSERT,                                                                              \
       "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, " \
-      "instance_type, edition, nat_version, has_dnat, created_at) "                              \
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "                     \
+      "instance_type, edition, nat_version, has_dnat, created_at, addrs) "                       \
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "                \
       "ON CONFLICT(uin, region, kind, id) DO UPDATE SET vpc_id = excluded.vpc_id, "              \
       "subnet_id = excluded.subnet_id, instance_id = excluded.instance_id, "                     \
       "name = excluded.name, cidr = excluded.cidr, instance_type = excluded.instance_type, "     \
       "edition = excluded.edition, nat_version = excluded.nat_version, "                         \
-      "has_dnat = excluded.has_dnat " /* a re-import keeps the first creation time */           \
+      "has_dnat = excluded.has_dnat, addrs = excluded.addrs " /* keeps the creation time */    \
       "WHERE (vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, nat_version, " \
-      "has_dnat) IS NOT (excluded.vpc_id, excluded.subnet_id, "                                  \
+      "has_dnat, addrs) IS NOT (excluded.vpc_id, excluded.subnet_id, "                           \
       "excluded.instance_id, excluded.name, excluded.cidr, excluded.instance_type, "             \
-      "excluded.edition, excluded.nat_version, excluded.has_dnat)")                              \
+      "excluded.edition, excluded.nat_version, excluded.has_dnat, excluded.addrs)")              \
     X(W_FL_OF_RESOURCE,                                                                          \
       "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_type = ?3 "           \
       "AND resource_id = ?4")                                                                    \
@@ -116,7 +111,7 @@
       "WHERE k.secret_id = ?1")                                                                  \
     X(R_RES_GET,                                                                                 \
       "SELECT kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, "     \
-      "edition, nat_version, has_dnat, created_at FROM resources "                               \
+      "edition, nat_version, has_dnat, created_at, addrs FROM resources "                        \
       "WHERE uin = ?1 AND region = ?2 AND kind = ?3 AND id = ?4")                                \
     X(R_RES_USAGE,                                                                               \
       "SELECT n, gen FROM resource_usage WHERE uin = ?1 AND region = ?2 AND kind = ?3")          \
@@ -189,9 +184,9 @@ int sq_bind_str(sqlite3_stmt *st, int i, const char *s, size_t cap);
 /** Binds a C string (NULL binds SQL NULL); SQLITE_STATIC. */
 int sq_bind_cstr(sqlite3_stmt *st, int i, const char *s);
 
-/** Binds the columns every resource row has, as parameters ?1..?14 in the
+/** Binds the columns every resource row has, as parameters ?1..?15 in the
  * order uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr,
- * instance_type, edition, nat_version, has_dnat, created_at. */
+ * instance_type, edition, nat_version, has_dnat, created_at, addrs. */
 void sq_bind_resource(sqlite3_stmt *st, const char *uin, const struct resource *r);
 
 /** Prepares `sql` for one use (statements that are not in the fixed list);

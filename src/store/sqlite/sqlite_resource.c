@@ -20,7 +20,7 @@
 
 #define RES_COLS                                                                                 \
     "kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, "     \
-    "nat_version, has_dnat, created_at, attrs"
+    "nat_version, has_dnat, created_at, attrs, addrs"
 
 /* (RES_COLS_R, the same of a join's `r`, is in sqlite_int.h) */
 
@@ -135,13 +135,14 @@ static int job_resource_create(struct conn *c, void *arg, struct serr *e)
 
     st = sq_prepare_once(c,
               "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, "
-              "cidr, instance_type, edition, nat_version, has_dnat, created_at, origin, attrs) "
-              "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15)",
+              "cidr, instance_type, edition, nat_version, has_dnat, created_at, addrs, origin, "
+              "attrs) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, "
+              "?16)",
               e);
     if (!st)
         return STORE_ERR;
     sq_bind_resource(st, j->uin, r);
-    sq_bind_cstr(st, 15, r->attrs ? r->attrs : "");
+    sq_bind_cstr(st, 16, r->attrs ? r->attrs : "");
     rc = sq_exec(c, st, e);
     sqlite3_finalize(st);
     return rc;
@@ -407,6 +408,7 @@ static void read_row(sqlite3_stmt *page, struct resource *r)
     r->attrs = (const char *)sqlite3_column_text(page, 13);
     if (!r->attrs)
         r->attrs = "";
+    sq_col_str(page, 14, r->addrs, sizeof r->addrs);
 }
 
 static void bind_paging(sqlite3_stmt *page, const struct resource_query *q, uint64_t skip)

@@ -1,0 +1,403 @@
+// gateways.test.js: the in-kernel capture of what is not an ENI's own device,
+// end to end, on real traffic inside network namespaces this test makes:
+//
+//  1. a shared device: two ENIs behind a bridge in the host namespace, seen
+//     only on the host's uplink; each packet is attributed to an ENI by its
+//     source (out) or destination (in) address, and a firewall drop of their
+//     traffic before the uplink is their REJECT (IPv4 and IPv6);
+//  2. a CCN attachment whose rate limit is a tbf qdisc on its device: every
+//     packet the qdisc drops is a REJECT record, exactly (the qdisc's own
+//     `tc -s` counters are the truth), in Tencent's CCN line with the regions
+//     of the attached VPCs, over the flow log's own period;
+//  3. a NAT gateway's and a direct connect gateway's devices, captured like
+//     ENIs, records in the ENI/NAT/DCG line with the gateway as interface-id.
+//
+// Every address is one the test assigns; no namespace has a route to the
+// machine's real interfaces. Every namespace (and with it every veth, bridge,
+// nft table, qdisc and tc filter) is deleted afterwards, even on failure.
+// Needs root (CAP_BPF, CAP_NET_ADMIN), `ip`, `tc`, `nft`, python3: otherwise
+// every test reports itself skipped with the reason, and with CI=true that
+// fails.
+"use strict";
+
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const readline = require("node:readline");
+const { spawn, spawnSync } = require("node:child_process");
+
+const REPO = path.resolve(__dirname, "..", "..");
+const BIN = process.env.FLOWLOGD_BIN || path.join(REPO, "build", "flowlogd");
+const TRAFFIC = path.join(__dirname, "traffic.py");
+const P = `fg${process.pid % 100000}`; // prefix of every name we make (ifnames <= 15)
+const APPID = "1251762227";
+
+// ------------------------------------------------------------ can we run? ---
+function whyNot() {
+  if (process.getuid && process.getuid() !== 0) return "needs root (CAP_BPF, CAP_NET_ADMIN)";
+  for (const [cmd, args] of [["ip", ["-V"]], ["tc", ["-V"]], ["nft", ["--version"]], ["python3", ["-V"]]]) {
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    if (r.error || r.status !== 0) return `needs ${cmd} (${r.error ? r.error.code : r.stderr.trim()})`;
+  }
+  if (!fs.existsSync(BIN)) return `no flowlogd binary at ${BIN}`;
+  const r = spawnSync("ip", ["netns", "add", `${P}probe`], { encoding: "utf8" });
+  if (r.status !== 0) return `cannot make a network namespace: ${r.stderr.trim()}`;
+  spawnSync("ip", ["netns", "del", `${P}probe`]);
+  return null;
+}
+
+const skipReason = whyNot();
+
+function maybeSkip(t) {
+  if (!skipReason) return false;
+  if (process.env.CI === "true") assert.fail(`live test cannot run in CI: ${skipReason}`);
+  t.skip(skipReason);
+  return true;
+}
+
+// ------------------------------------------------------------ helpers ---
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: "utf8", ...opts });
+  if (r.status !== 0 && !opts.mayFail)
+    throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.stdout || r.error}`);
+  return r.stdout;
+}
+const ip = (...a) => sh("ip", a);
+const inNs = (ns, cmd, args, opts) => sh("ip", ["netns", "exec", ns, cmd, ...args], opts);
+const py = (ns, ...a) => inNs(ns, "python3", [TRAFFIC, ...a.map(String)]);
+
+const made = new Set();
+function mkns(...names) {
+  for (const ns of names) {
+    spawnSync("ip", ["netns", "del", ns]);
+    ip("netns", "add", ns);
+    made.add(ns);
+    ip("-n", ns, "link", "set", "lo", "up");
+  }
+}
+function teardown() {
+  for (const ns of made) spawnSync("ip", ["netns", "del", ns]);
+  made.clear();
+}
+
+/** A veth from the host namespace (dev) to ns (eth0), addresses on both. */
+function link(host, dev, ns, hostAddrs, nsAddrs, v6) {
+  ip("link", "add", dev, "netns", host, "type", "veth", "peer", "name", "eth0", "netns", ns);
+  if (!v6) {
+    inNs(ns, "sysctl", ["-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+    inNs(host, "sysctl", ["-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`]);
+  }
+  for (const a of hostAddrs) ip("-n", host, "addr", "add", a, "dev", dev, ...(a.includes(":") ? ["nodad"] : []));
+  for (const a of nsAddrs) ip("-n", ns, "addr", "add", a, "dev", "eth0", ...(a.includes(":") ? ["nodad"] : []));
+  ip("-n", host, "link", "set", dev, "up");
+  ip("-n", ns, "link", "set", "eth0", "up");
+}
+
+const children = new Set();
+function killChildren() {
+  for (const c of children) c.kill("SIGKILL");
+  children.clear();
+}
+process.on("exit", killChildren);
+
+/** A sink (UDP 5000, TCP 7000) on the given addresses of ns; resolves when ready. */
+async function startSink(ns, ...addrs) {
+  const p = spawn("ip", ["netns", "exec", ns, "python3", TRAFFIC, "sink", ...addrs]);
+  children.add(p);
+  await new Promise((resolve, reject) => {
+    p.stdout.once("data", resolve);
+    p.on("exit", (code) => reject(new Error(`sink exited ${code}`)));
+  });
+  return p;
+}
+
+/** Starts `flowlogd capture` with args; resolves once READY. */
+function startCapture(args) {
+  const p = spawn(BIN, ["capture", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(p);
+  const lines = [];
+  let stderr = "";
+  p.stderr.on("data", (d) => (stderr += d));
+  const rl = readline.createInterface({ input: p.stdout });
+  const ready = new Promise((resolve, reject) => {
+    rl.on("line", (l) => {
+      lines.push(l);
+      if (l.startsWith("READY")) resolve();
+    });
+    p.on("exit", (code) => reject(new Error(`flowlogd capture exited ${code}: ${stderr}`)));
+  });
+  return { p, lines, ready, stderr: () => stderr };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until a window ending at or after `t` (epoch s) was printed, then stops it. */
+async function stopCaptureAfter(c, t) {
+  for (let i = 0; i < 400; i++) {
+    if (c.lines.some((l) => l.startsWith("END ") && Number(l.split(" ")[2]) >= t)) break;
+    if (c.p.exitCode !== null) break;
+    await sleep(50);
+  }
+  if (c.p.exitCode === null && c.p.signalCode === null) {
+    const exited = new Promise((r) => c.p.on("exit", r));
+    c.p.kill("SIGTERM");
+    await exited;
+  }
+  assert.equal(c.p.exitCode, 0, `flowlogd capture failed: ${c.stderr()}`);
+  return c.lines;
+}
+const nowS = () => Date.now() / 1000;
+
+// IPv6 neighbour discovery, MLD and link-scope traffic: the kernels' own
+// chatter, left out of the comparison
+const chatter = (f) =>
+  /^fe80:/i.test(f[6]) || /^ff0/i.test(f[7]) ||
+  (f[10] === "58" && [133, 134, 135, 136, 137, 143].includes(Number(f[9]) >> 8));
+
+/** FLOW lines summed over windows: key "id dir action src dst sport dport proto". */
+function flows(lines) {
+  const m = new Map();
+  for (const l of lines) {
+    const f = l.split(" ");
+    if (f[0] !== "FLOW" || chatter(f)) continue;
+    const key = f.slice(3, 11).join(" ");
+    const v = m.get(key) || { packets: 0, bytes: 0 };
+    v.packets += Number(f[11]);
+    v.bytes += Number(f[12]);
+    m.set(key, v);
+  }
+  return m;
+}
+const sorted = (m) => Object.fromEntries([...m].sort());
+
+function records(dir, id) {
+  const r = spawnSync(BIN, ["records", "--records", dir, id], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split("\n").filter(Boolean).map((l) => l.split(" "));
+}
+
+test.after(() => {
+  if (!skipReason) teardown();
+});
+
+const T = { timeout: 120000 };
+
+// ------------------------------------------------------------ 1. shared ---
+test("a shared uplink attributes each packet to its ENI by address; drops before it are REJECT by address", T, async (t) => {
+  if (maybeSkip(t)) return;
+  const H = `${P}h`, U = `${P}u`, V4 = `${P}v4`, V5 = `${P}v5`;
+  const BR = `${P}br`, UP = `${P}up`;
+  const A = { vm4: "10.94.0.4", vm5: "10.94.0.5", up: "10.94.9.2", vm46: "fd94::4", vm56: "fd94::5", up6: "fd94:9::2" };
+  try {
+    mkns(H, U, V4, V5);
+    ip("-n", H, "link", "add", BR, "type", "bridge");
+    ip("-n", H, "addr", "add", "10.94.0.1/24", "dev", BR);
+    ip("-n", H, "addr", "add", "fd94::1/64", "dev", BR, "nodad");
+    ip("-n", H, "link", "set", BR, "up");
+    for (const [ns, port, a4, a6] of [[V4, `${P}p4`, A.vm4, A.vm46], [V5, `${P}p5`, A.vm5, A.vm56]]) {
+      link(H, port, ns, [], [`${a4}/24`, `${a6}/64`], true);
+      ip("-n", H, "link", "set", port, "master", BR);
+      ip("-n", ns, "route", "add", "default", "via", "10.94.0.1");
+      ip("-n", ns, "-6", "route", "add", "default", "via", "fd94::1");
+    }
+    link(H, UP, U, ["10.94.9.1/24", "fd94:9::1/64"], [`${A.up}/24`, `${A.up6}/64`], true);
+    ip("-n", U, "route", "add", "10.94.0.0/24", "via", "10.94.9.1");
+    ip("-n", U, "-6", "route", "add", "fd94::/64", "via", "fd94:9::1");
+    inNs(H, "sysctl", ["-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"]);
+    // the operator's firewall: eni-5 refuses UDP 5001 inbound; eni-4 may not send to UDP 5002
+    const rules = `
+table inet ${P}sg {
+  chain fw {
+    type filter hook forward priority filter; policy accept;
+    ip daddr ${A.vm5} udp dport 5001 drop
+    ip saddr ${A.vm4} udp dport 5002 drop
+    ip6 saddr ${A.vm46} udp dport 5002 drop
+  }
+}`;
+    sh("ip", ["netns", "exec", H, "nft", "-f", "-"], { input: rules });
+    const sinks = [await startSink(U, A.up, A.up6), await startSink(V5, A.vm5)];
+    // the first packets of each path resolve neighbours before the capture starts
+    py(V4, "udp", A.vm4, 3999, A.up, 5000, 1, 1);
+    py(V4, "udp", A.vm46, 3999, A.up6, 5000, 1, 1);
+    py(U, "udp", A.up, 3999, A.vm5, 5000, 1, 1);
+    await sleep(1000); // a packet waiting for neighbour discovery leaves late: let them go
+    const cap = startCapture(["--netns", H, "--window", "2", "--shared", UP,
+      "--by-address", `eni-4=${A.vm4},${A.vm46}`, "--by-address", `eni-5=${A.vm5},${A.vm56}`]);
+    await cap.ready;
+    py(V4, "udp", A.vm4, 4000, A.up, 5000, 5, 100); // out of eni-4, over the uplink
+    py(U, "udp", A.up, 4001, A.vm5, 5000, 3, 100); // into eni-5
+    py(U, "udp", A.up, 4002, A.vm5, 5001, 2, 30); // into eni-5, dropped after the uplink
+    py(V4, "udp", A.vm4, 4003, A.up, 5002, 4, 50); // out of eni-4, dropped before the uplink
+    py(V4, "udp", A.vm46, 4005, A.up6, 5000, 2, 60);
+    py(V4, "udp", A.vm46, 4006, A.up6, 5002, 2, 10);
+    py(V4, "udp", A.vm4, 4007, A.vm5, 5000, 3, 10); // bridged eni-4 -> eni-5: never on the uplink
+    const lines = await stopCaptureAfter(cap, nowS() + 0.5);
+    for (const s of sinks) s.kill();
+    const want = new Map([
+      [`eni-4 out ACCEPT ${A.vm4} ${A.up} 4000 5000 17`, { packets: 5, bytes: 640 }],
+      [`eni-5 in ACCEPT ${A.up} ${A.vm5} 4001 5000 17`, { packets: 3, bytes: 384 }],
+      [`eni-5 in REJECT ${A.up} ${A.vm5} 4002 5001 17`, { packets: 2, bytes: 116 }],
+      [`eni-4 out REJECT ${A.vm4} ${A.up} 4003 5002 17`, { packets: 4, bytes: 312 }],
+      [`eni-4 out ACCEPT ${A.vm46} ${A.up6} 4005 5000 17`, { packets: 2, bytes: 216 }],
+      [`eni-4 out REJECT ${A.vm46} ${A.up6} 4006 5002 17`, { packets: 2, bytes: 116 }],
+    ]);
+    const got = new Map([...flows(lines)].filter(([k]) => k.split(" ")[5] !== "3999")); // warm-up
+    assert.deepEqual(sorted(got), sorted(want), `capture output:\n${lines.join("\n")}`);
+  } finally {
+    killChildren();
+    teardown();
+  }
+});
+
+// ------------------------------------------------------------ 2./3. gateways ---
+/** host ns with a VM (vpc side, 10.95.1.2) and three gateway devices:
+ * a CCN attachment to another region (10.95.2.2), a NAT gateway (10.95.3.2,
+ * behind it 10.95.30.2) and a direct connect gateway (10.95.4.2). IPv6 off,
+ * neighbours static: nothing but the test's packets crosses the devices. */
+function gatewaysSetup() {
+  const N = { host: `${P}g`, vm: `${P}gv`, ccn: `${P}gc`, nat: `${P}gn`, dcg: `${P}gd` };
+  const D = { vm: `${P}ve`, ccn: `${P}cc`, nat: `${P}nt`, dcg: `${P}dc` };
+  const A = { vm: "10.95.1.2", ccn: "10.95.2.2", nat: "10.95.3.2", inet: "10.95.30.2", dcg: "10.95.4.2" };
+  mkns(...Object.values(N));
+  const nets = [["vm", 1], ["ccn", 2], ["nat", 3], ["dcg", 4]];
+  for (const [k, n] of nets) {
+    link(N.host, D[k], N[k], [`10.95.${n}.1/24`], [`${A[k]}/24`], false);
+    ip("-n", N[k], "route", "add", "default", "via", `10.95.${n}.1`);
+  }
+  ip("-n", N.nat, "addr", "add", `${A.inet}/32`, "dev", "lo"); // "the internet" behind the NAT
+  ip("-n", N.host, "route", "add", `${A.inet}/32`, "via", A.nat);
+  inNs(N.host, "sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
+  for (const [k, n] of nets) {
+    const mac = (ns, dev) => JSON.parse(sh("ip", ["-n", ns, "-j", "link", "show", dev]))[0].address;
+    ip("-n", N.host, "neigh", "replace", A[k], "lladdr", mac(N[k], "eth0"), "dev", D[k], "nud", "permanent");
+    ip("-n", N[k], "neigh", "replace", `10.95.${n}.1`, "lladdr", mac(N.host, D[k]), "dev", "eth0", "nud", "permanent");
+  }
+  return { N, D, A };
+}
+
+test("a CCN's rate limit (a tbf qdisc) drops are its REJECT records, exactly, in the CCN line over its period", T, async (t) => {
+  if (maybeSkip(t)) return;
+  try {
+    const { N, D, A } = gatewaysSetup();
+    // the CCN's bandwidth limit towards the other region: 1 Mbit/s, a 3000-byte queue
+    sh("ip", ["netns", "exec", N.host, "tc", "qdisc", "add", "dev", D.ccn, "root", "tbf",
+      "rate", "1mbit", "burst", "3000", "limit", "3000"]);
+    const sinks = [await startSink(N.ccn, A.ccn), await startSink(N.vm, A.vm)];
+    const recDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlogd-live-"));
+    const cap = startCapture(["--netns", N.host, "--window", "1", "--watch", `${D.ccn}=ccn-1`,
+      "--records", recDir, "--account", APPID, "--region", "ap-guangzhou",
+      "--attached-vpc", "10.95.1.0/24=ap-guangzhou", "--attached-vpc", "10.95.2.0/24=ap-beijing",
+      "--flowlog", "fl-ccn=ccn-1:ALL:format=ccn:period=4", "--flowlog", "fl-ccnrej=ccn-1:REJECT:format=ccn:period=4"]);
+    await cap.ready;
+    // about 4 Mbit/s for 0.6 s through a 1 Mbit/s limit: most are dropped
+    py(N.vm, "udp", A.vm, 4000, A.ccn, 5000, 300, 1000);
+    py(N.ccn, "udp", A.ccn, 4001, A.vm, 5000, 3, 100); // the other way: no limit there
+    const end = Math.ceil(nowS() / 4) * 4; // the period in progress
+    const lines = await stopCaptureAfter(cap, end);
+    for (const s of sinks) s.kill();
+    // the qdisc's own counters are the truth
+    const st = inNs(N.host, "tc", ["-s", "qdisc", "show", "dev", D.ccn]);
+    const m = /Sent (\d+) bytes (\d+) pkt \(dropped (\d+)/.exec(st);
+    assert.ok(m, st);
+    const [sentBytes, sent, dropped] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    assert.ok(dropped > 0, `the limit dropped nothing:\n${st}`);
+    assert.equal(sent + dropped, 300, `only the test's datagrams crossed the qdisc:\n${st}`);
+    const got = flows(lines);
+    // tc egress of the CCN's device is "in" (towards the other side)
+    assert.deepEqual(sorted(got), sorted(new Map([
+      [`ccn-1 in ACCEPT ${A.vm} ${A.ccn} 4000 5000 17`, { packets: sent, bytes: sentBytes - 14 * sent }],
+      [`ccn-1 in REJECT ${A.vm} ${A.ccn} 4000 5000 17`, { packets: dropped, bytes: dropped * 1028 }],
+      [`ccn-1 out ACCEPT ${A.ccn} ${A.vm} 4001 5000 17`, { packets: 3, bytes: 384 }],
+    ])), `capture output:\n${lines.join("\n")}\n${st}`);
+
+    // Tencent's CCN line, windows of the flow log's period (4 s here)
+    const sum = (rows) => {
+      const s = new Map();
+      for (const f of rows) {
+        assert.equal(f.length, 16, f.join(" "));
+        assert.deepEqual([f[0], f[1], f[2]], ["2", "ap-guangzhou", "ccn-1"]);
+        const [start, stop] = [Number(f[12]), Number(f[13])];
+        assert.equal(stop - start, 4, f.join(" "));
+        assert.equal(start % 4, 0, f.join(" "));
+        if (f[15] !== "OK") {
+          assert.match(f.join(" "), /^2 ap-guangzhou ccn-1 - - - - - - - - - \d+ \d+ - (NODATA|SKIPDATA)$/);
+          continue;
+        }
+        const key = [f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[14]].join(" ");
+        const v = s.get(key) || { packets: 0, bytes: 0 };
+        v.packets += Number(f[10]);
+        v.bytes += Number(f[11]);
+        s.set(key, v);
+      }
+      return sorted(s);
+    };
+    const acc = { packets: sent, bytes: sentBytes - 14 * sent };
+    const rej = { packets: dropped, bytes: dropped * 1028 };
+    assert.deepEqual(sum(records(recDir, "fl-ccn")), sorted(new Map([
+      [`${A.vm} ${A.ccn} 4000 5000 17 ap-guangzhou ap-beijing ACCEPT`, acc],
+      [`${A.vm} ${A.ccn} 4000 5000 17 ap-guangzhou ap-beijing REJECT`, rej],
+      [`${A.ccn} ${A.vm} 4001 5000 17 ap-beijing ap-guangzhou ACCEPT`, { packets: 3, bytes: 384 }],
+    ])));
+    assert.deepEqual(sum(records(recDir, "fl-ccnrej")), sorted(new Map([
+      [`${A.vm} ${A.ccn} 4000 5000 17 ap-guangzhou ap-beijing REJECT`, rej],
+    ])));
+    fs.rmSync(recDir, { recursive: true, force: true });
+  } finally {
+    killChildren();
+    teardown();
+  }
+});
+
+test("NAT and direct connect gateways' devices give ENI-format records with the gateway as interface-id", T, async (t) => {
+  if (maybeSkip(t)) return;
+  try {
+    const { N, D, A } = gatewaysSetup();
+    // the DCG's peer refuses UDP 5001 (the host's firewall)
+    sh("ip", ["netns", "exec", N.host, "nft", "-f", "-"], { input: `
+table inet ${P}gw {
+  chain fw {
+    type filter hook forward priority filter; policy accept;
+    oifname "${D.dcg}" udp dport 5001 drop
+  }
+}` });
+    const sinks = [await startSink(N.nat, A.inet), await startSink(N.dcg, A.dcg)];
+    const recDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlogd-live-"));
+    const cap = startCapture(["--netns", N.host, "--window", "2",
+      "--watch", `${D.nat}=nat-1`, "--watch", `${D.dcg}=dcg-1,${A.dcg}`,
+      "--records", recDir, "--account", APPID, "--flowlog", "fl-nat=nat-1", "--flowlog", "fl-dcg=dcg-1"]);
+    await cap.ready;
+    py(N.vm, "udp", A.vm, 4000, A.inet, 5000, 4, 100); // through the NAT gateway
+    py(N.vm, "udp", A.vm, 4001, A.dcg, 5000, 3, 200); // to the IDC over the DCG
+    py(N.vm, "udp", A.vm, 4002, A.dcg, 5001, 2, 20); // refused on the way to it
+    const lines = await stopCaptureAfter(cap, nowS() + 0.5);
+    for (const s of sinks) s.kill();
+    const want = new Map([
+      [`nat-1 in ACCEPT ${A.vm} ${A.inet} 4000 5000 17`, { packets: 4, bytes: 512 }],
+      [`dcg-1 in ACCEPT ${A.vm} ${A.dcg} 4001 5000 17`, { packets: 3, bytes: 684 }],
+      [`dcg-1 in REJECT ${A.vm} ${A.dcg} 4002 5001 17`, { packets: 2, bytes: 96 }],
+    ]);
+    assert.deepEqual(sorted(flows(lines)), sorted(want), `capture output:\n${lines.join("\n")}`);
+    const sum = (rows, id) => {
+      const s = new Map();
+      for (const f of rows) {
+        assert.equal(f.length, 14, f.join(" "));
+        assert.deepEqual([f[0], f[1], f[2]], ["2", APPID, id]);
+        if (f[13] !== "OK") continue;
+        const key = `${id} in ${f[12]} ${f.slice(3, 8).join(" ")}`;
+        const v = s.get(key) || { packets: 0, bytes: 0 };
+        v.packets += Number(f[8]);
+        v.bytes += Number(f[9]);
+        s.set(key, v);
+      }
+      return s;
+    };
+    const recs = new Map([...sum(records(recDir, "fl-nat"), "nat-1"), ...sum(records(recDir, "fl-dcg"), "dcg-1")]);
+    assert.deepEqual(sorted(recs), sorted(want));
+    fs.rmSync(recDir, { recursive: true, force: true });
+  } finally {
+    killChildren();
+    teardown();
+  }
+});
