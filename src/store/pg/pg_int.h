@@ -60,13 +60,17 @@ struct store_pg {
     pthread_t writers[8];
     int writers_started;
     uint64_t commits, jobs, replays, settled;
+    struct store_hist commit_hist; /* the create writers' batches, BEGIN to COMMIT answered */
     int settle_ms; /* how long an in-doubt commit waits for the database */
 };
 
 /* ==== pg.c ==== */
 
+/** The store's writer_stats op: the create writers' commit latency and queue. */
+void pg_writer_stats(struct store *st, struct store_writer_stats *out);
+
 /** Sets e->msg printf-style (e may be NULL). Returns rc. */
-int pg_err(struct serr *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define pg_err store_err /* store_util.h: the message into e, rc returned */
 
 /** Opens a connection (schema set, synchronous_commit on). NULL with e set. */
 PGconn *pg_connect(struct store_pg *s, struct serr *e);

@@ -330,6 +330,16 @@ static const char *const migrations[] = {
     "  DELETE FROM cls_logs WHERE topic = OLD.tnum;"
     "  DELETE FROM cls_batches WHERE topic = OLD.tnum;"
     " END;",
+    /* 13 -> 14: a flow log's ResourceType is stored as its inventory kind
+     * (store.h's enum res_kind, a stable number; RESOURCE_KIND_OF_TYPE in store_util.h),
+     * not as the API's name of it: the store no longer holds a copy of the
+     * API's vocabulary. The one-flow-log-per-resource index moves to the
+     * new column. */
+    "ALTER TABLE flowlogs ADD COLUMN resource_kind INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE flowlogs SET resource_kind = " RESOURCE_KIND_OF_TYPE ";"
+    "DROP INDEX flowlogs_resource;"
+    "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_kind);"
+    "ALTER TABLE flowlogs DROP COLUMN resource_type;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -367,6 +377,7 @@ static const struct store_ops sqlite_ops = {
     .agent_key_list = sq_agent_key_list,
     .agent_key_delete = sq_agent_key_delete,
     .state_dump = sq_state_dump,
+    .writer_stats = sq_writer_stats,
     .cls_logset_create = sq_cls_logset_create,
     .cls_logset_list = sq_cls_logset_list,
     .cls_logset_delete = sq_cls_logset_delete,
@@ -616,6 +627,16 @@ void store_sqlite_stats(struct store *st, uint64_t *commits, uint64_t *jobs)
         *commits = k.commits;
     if (jobs)
         *jobs = k.jobs;
+}
+
+void sq_writer_stats(struct store *st, struct store_writer_stats *out)
+{
+    struct sq_engine_stats k;
+    struct sq_engine *g = sq_engine_of(st);
+    g->ops->stats(g, &k);
+    out->commit = k.commit_hist;
+    out->fsync = k.fsync_hist;
+    out->queue = k.queued;
 }
 
 void store_sqlite_info(struct store *st, struct store_sqlite_info *out)
