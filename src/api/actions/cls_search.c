@@ -44,7 +44,7 @@ static enum api_err clsq_to_api(const struct clsq_err *qe, struct apierr *e)
     else if (qe->code && strcmp(qe->code, CLSQ_E_TIMEOUT) == 0)
         id = API_E_CLS_TIMEOUT;
     else if (qe->code && strcmp(qe->code, CLSQ_E_LIMIT) == 0)
-        id = API_E_CLS_REACH_LIMIT;
+        id = API_E_CLS_SEARCH_RESOURCES;
     return apierr_set(e, id, qe->message[0] ? qe->message : "the query");
 }
 
