@@ -262,8 +262,9 @@ describe("a 3-node cluster on PostgreSQL", () => {
       Array.from({ length: 24 }, async (_, i) => {
         const c = clients[i % clients.length];
         // creates while there are ENIs left, then reads: the load lasts until stopAt
-        // whatever the machine's speed (a quick one runs out of ENIs before the restart)
-        while (Date.now() < stopAt) {
+        // whatever the machine's speed (a quick one runs out of ENIs before the restart),
+        // and at least 4 s past the restart's end (a loaded one restarts slowly)
+        while (Date.now() < stopAt || !restartedAt || Date.now() < restartedAt + 4000) {
           const eni = queue.shift();
           try {
             if (eni) {
