@@ -17,6 +17,9 @@ PKGS    += libpcap
 PKGS    += libbpf
 PKGS    += libpq
 PKGS    += inih
+PKGS    += hiredis
+# http.c hands libmicrohttpd its TLS identity at each handshake (a reload swaps it)
+PKGS    += gnutls
 PKGS    += libprotobuf-c
 PKGS    += liblz4
 PKGS    += rdkafka
@@ -48,7 +51,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # the store's unit tests (scripts/test.sh runs them on each engine) and the
 # ones ThreadSanitizer runs: the layers with threads of their own
-STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks $(B)/tests/test_store_admin $(B)/tests/test_store_agent
+STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks $(B)/tests/test_store_admin $(B)/tests/test_store_agent $(B)/tests/test_store_cls
 TSAN_UNIT  := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_admin $(B)/tests/test_http $(B)/tests/test_deliver
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))

@@ -16,6 +16,7 @@
 #include "control/assign.h"
 #include "control/control.h"
 #include "store/store.h"
+#include "validate/validate.h"
 
 #define RG "ap-guangzhou"
 
@@ -55,7 +56,7 @@ static void fl_put(struct store *s, const char *uin, const char *id, const char 
     snprintf(fl.region, sizeof fl.region, RG);
     snprintf(fl.name, sizeof fl.name, "%s", id);
     snprintf(fl.vpc_id, sizeof fl.vpc_id, "%s", vpc);
-    snprintf(fl.resource_type, sizeof fl.resource_type, "%s", type);
+    fl.resource_kind = resource_type_find(type) ? resource_type_find(type)->kind : 0;
     snprintf(fl.resource_id, sizeof fl.resource_id, "%s", rid);
     snprintf(fl.traffic_type, sizeof fl.traffic_type, "ALL");
     snprintf(fl.storage_type, sizeof fl.storage_type, "cls");
@@ -185,7 +186,7 @@ static void test_kafka_brokers(void **state)
     snprintf(fl.region, sizeof fl.region, RG);
     snprintf(fl.name, sizeof fl.name, "kafka");
     snprintf(fl.vpc_id, sizeof fl.vpc_id, "vpc-aaaaaaaa");
-    snprintf(fl.resource_type, sizeof fl.resource_type, "NETWORKINTERFACE");
+    fl.resource_kind = RES_ENI;
     snprintf(fl.resource_id, sizeof fl.resource_id, "eni-aaaaaaa1");
     snprintf(fl.traffic_type, sizeof fl.traffic_type, "ALL");
     snprintf(fl.storage_type, sizeof fl.storage_type, "ckafka");
