@@ -518,10 +518,13 @@ function timeChart(box, series, bars, line) {
 
 /** Horizontal bars, largest first: rows are {key, label, value, title}. */
 function barChart(box, rows, unit, name) {
-  const W = 460, row = 24, L = 190, R = 70, T = 6;
+  // the labels' column fits the longest (11 px monospace: about 6.7 px a character)
+  const L = Math.max(60, Math.ceil(Math.max(0, ...rows.map((r) => r.label.length)) * 6.7) + 12);
+  const W = L + 290, row = 24, R = 70, T = 6;
   const H = T * 2 + Math.max(1, rows.length) * row;
   const max = Math.max(1, ...rows.map((r) => r.value));
-  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "barchart", role: "img", "data-name": name, "data-items": rows.length });
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "barchart", role: "img", "data-name": name, "data-items": rows.length,
+    style: `max-width: ${W}px` });
   if (!rows.length) s.append(svg("text", { x: W / 2, y: T + 16, class: "axis", "text-anchor": "middle" }, "nothing in this range"));
   rows.forEach((r, i) => {
     const y = T + i * row;
