@@ -11,6 +11,9 @@
 // records, windows, the files sink's deliveries and the newest delivered
 // window; every scrape passes `promtool check metrics`.
 //
+// The same on a standalone `flowlogd agent --metrics-listen` (its own
+// listener, behind a token), with a server as its control plane.
+//
 // Needs root (CAP_BPF, CAP_NET_ADMIN), `ip`, `nft`, python3 and promtool:
 // otherwise the test reports itself skipped with the reason, and with
 // CI=true that fails.
@@ -137,56 +140,45 @@ test.after(() => {
   if (!skipReason) teardown();
 });
 
-test("serve --capture: the data plane's and the sinks' metrics move with the traffic; promtool accepts them", { timeout: 240000 }, async (t) => {
-  if (skipReason) {
-    if (process.env.CI === "true") assert.fail(`live test cannot run in CI: ${skipReason}`);
-    t.skip(skipReason);
-    return;
-  }
-  setupNet();
-  t.after(teardown);
-  const host = `${P}host`;
-  const dataDir = h.tmpDir("dp-metrics");
-  const tokenFile = path.join(dataDir, "..", `${P}.token`);
-  fs.writeFileSync(tokenFile, TOKEN + "\n", { mode: 0o600 });
-  t.after(() => fs.rmSync(tokenFile, { force: true }));
-  const acct = h.createAccount(dataDir, { sqlite: true });
+/** GET /metrics at `port` with the token, checked by promtool; parsed. */
+async function scrapeAt(port) {
+  const r = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  assert.equal(r.status, 200);
+  const text = await r.text();
+  const p = spawnSync(PROMTOOL, ["check", "metrics"], { input: text, encoding: "utf8" });
+  assert.equal(p.status, 0, `promtool check metrics: ${p.stdout}${p.stderr}\n${text}`);
+  return parse(text);
+}
+
+function tokenFileFor(t, dataDir) {
+  const f = path.join(dataDir, "..", `${path.basename(dataDir)}.token`);
+  fs.writeFileSync(f, TOKEN + "\n", { mode: 0o600 });
+  t.after(() => fs.rmSync(f, { force: true }));
+  return f;
+}
+
+/** eni-1 and eni-2 bound to their veths on `host`; eni-3 bound to a device
+ * that does not exist (nothing of it is seen: SKIPDATA). */
+function inventoryFor(host) {
   const id = (p, n) => `${p}-eeee${String(n).padStart(4, "0")}`;
   const ids = { vpc: id("vpc", 1), sub: id("subnet", 1), ins: id("ins", 1), eni1: id("eni", 1), eni2: id("eni", 2), eni3: id("eni", 3),
     cls: "eeeeeeee-0000-4000-8000-000000000001" };
-  h.importInventory(dataDir, acct.Uin, {
+  const inv = {
     Vpcs: [{ VpcId: ids.vpc, CidrBlock: "10.97.0.0/16" }],
     Subnets: [{ SubnetId: ids.sub, VpcId: ids.vpc, CidrBlock: "10.97.0.0/16" }],
     Instances: [{ InstanceId: ids.ins }],
     NetworkInterfaces: [
       { NetworkInterfaceId: ids.eni1, VpcId: ids.vpc, SubnetId: ids.sub, InstanceId: ids.ins, Host: host, HostDevice: DEV.vm1, HostNetns: NS.host },
       { NetworkInterfaceId: ids.eni2, VpcId: ids.vpc, SubnetId: ids.sub, InstanceId: ids.ins, Host: host, HostDevice: DEV.vm2, HostNetns: NS.host },
-      // bound to this host, but its device does not exist: nothing of it is seen (SKIPDATA)
       { NetworkInterfaceId: ids.eni3, VpcId: ids.vpc, SubnetId: ids.sub, InstanceId: ids.ins, Host: host, HostDevice: `${P}e3`, HostNetns: NS.host },
     ],
     ClsTopics: [{ TopicId: ids.cls }],
-  });
-  const server = await h.startServer({
-    dataDir, t, sqlite: true,
-    args: ["--capture", "--capture-window", String(WINDOW), "--capture-host", host,
-      "--admin-listen", "127.0.0.1:0", "--admin-token-file", tokenFile],
-  });
-  const port = await adminPort(server);
-  const scrape = async () => {
-    const r = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } });
-    assert.equal(r.status, 200);
-    const text = await r.text();
-    const p = spawnSync(PROMTOOL, ["check", "metrics"], { input: text, encoding: "utf8" });
-    assert.equal(p.status, 0, `promtool check metrics: ${p.stdout}${p.stderr}\n${text}`);
-    return parse(text);
   };
+  return { ids, inv };
+}
 
-  // with --capture the families are there from the start
-  const m0 = await scrape();
-  assert.ok("flowlogd_dataplane_windows_total" in m0);
-  assert.ok('flowlogd_dataplane_packets_total{action="REJECT"}' in m0);
-
-  const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+/** Flow logs on eni-1 and eni-3, known traffic, and the counters' moves. */
+async function trafficMovesCounters(scrape, c, ids) {
   for (const [name, eni] of [["eni1", ids.eni1], ["eni3-nodevice", ids.eni3]])
     await c.CreateFlowLog({ FlowLogName: name, VpcId: ids.vpc, ResourceType: "NETWORKINTERFACE", ResourceId: eni, TrafficType: "ALL", CloudLogId: ids.cls });
   await startSink(NS.vm2, A.vm2);
@@ -224,4 +216,76 @@ test("serve --capture: the data plane's and the sinks' metrics move with the tra
   assert.ok(fill >= 0 && fill <= 1, `fill ${fill}`);
   // nothing was lost to a full table
   assert.equal(after.flowlogd_dataplane_skipped_packets_total, 0);
+}
+
+function skipped(t) {
+  if (!skipReason) return false;
+  if (process.env.CI === "true") assert.fail(`live test cannot run in CI: ${skipReason}`);
+  t.skip(skipReason);
+  return true;
+}
+
+test("serve --capture: the data plane's and the sinks' metrics move with the traffic; promtool accepts them", { timeout: 240000 }, async (t) => {
+  if (skipped(t)) return;
+  setupNet();
+  t.after(teardown);
+  const host = `${P}host`;
+  const dataDir = h.tmpDir("dp-metrics");
+  const tokenFile = tokenFileFor(t, dataDir);
+  const acct = h.createAccount(dataDir, { sqlite: true });
+  const { ids, inv } = inventoryFor(host);
+  h.importInventory(dataDir, acct.Uin, inv);
+  const server = await h.startServer({
+    dataDir, t, sqlite: true,
+    args: ["--capture", "--capture-window", String(WINDOW), "--capture-host", host,
+      "--admin-listen", "127.0.0.1:0", "--admin-token-file", tokenFile],
+  });
+  const port = await adminPort(server);
+  // with --capture the families are there from the start
+  const m0 = await scrapeAt(port);
+  assert.ok("flowlogd_dataplane_windows_total" in m0);
+  assert.ok('flowlogd_dataplane_packets_total{action="REJECT"}' in m0);
+  const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+  await trafficMovesCounters(() => scrapeAt(port), c, ids);
+});
+
+test("flowlogd agent --metrics-listen: its own /metrics, behind its token, moves with the traffic", { timeout: 240000 }, async (t) => {
+  if (skipped(t)) return;
+  setupNet();
+  t.after(teardown);
+  const host = `${P}h2`;
+  const dataDir = h.tmpDir("dp-metrics-agent");
+  const recordsDir = h.tmpDir("dp-metrics-records");
+  const tokenFile = tokenFileFor(t, dataDir);
+  const acct = h.createAccount(dataDir, { sqlite: true });
+  const { ids, inv } = inventoryFor(host);
+  h.importInventory(dataDir, acct.Uin, inv);
+  const key = h.cliJson(["agent-key", "create", "--data", dataDir, "--host", host], { sqlite: true });
+  const keyFile = path.join(h.tmpDir("dp-metrics-key"), "key.json");
+  fs.writeFileSync(keyFile, JSON.stringify(key), { mode: 0o600 });
+  const server = await h.startServer({ dataDir, t, sqlite: true }); // the control plane, no capture
+  const agent = spawn(BIN, ["agent", "--control", `http://${server.endpoint}`, "--host", host, "--records", recordsDir,
+    "--key-file", keyFile, "--capture-window", String(WINDOW), "--poll-ms", "300",
+    "--metrics-listen", "127.0.0.1:0", "--metrics-token-file", tokenFile], { stdio: ["ignore", "pipe", "pipe"] });
+  children.add(agent);
+  t.after(() => agent.kill("SIGTERM"));
+  let log = "";
+  agent.stderr.on("data", (d) => (log += d));
+  const port = await new Promise((resolve, reject) => {
+    let out = "";
+    agent.stdout.on("data", (d) => {
+      out += d;
+      const m = /metrics listening on port (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    agent.on("exit", (code) => reject(new Error(`agent exited ${code}: ${out}${log}`)));
+  });
+  // the token is needed; only /metrics is served
+  assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 401);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { Authorization: "Bearer nope" } })).status, 401);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/other`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status, 404);
+  const m0 = await scrapeAt(port);
+  assert.equal(m0['flowlogd_build_info{version="' + fs.readFileSync(path.join(h.REPO, "VERSION"), "utf8").trim() + '"}'], 1);
+  const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+  await trafficMovesCounters(() => scrapeAt(port), c, ids);
 });
