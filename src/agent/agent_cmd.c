@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
+#include "sink/sink.h"
 
 /* the control plane's path and credential scope service (control/control.h:
  * the agent does not link the server's layers) */
@@ -34,6 +35,9 @@ static const char synopsis[] =
     "and writes each flow log's records per capture window under DIR (one file per flow\n"
     "log and window; `flowlogd records --data DIR FLOWLOG-ID` prints them). FILE holds the\n"
     "agent key as `flowlogd agent-key create` printed it ({\"SecretId\",\"SecretKey\"}).\n"
+    "With --cls-endpoint the records of the flow logs stored in CLS are also uploaded to\n"
+    "their topics there, from the files, at least once (a cursor per flow log under\n"
+    "DIR/.agent/cursors: a failed or interrupted delivery resumes).\n"
     "The control plane is asked every --poll-ms; while it does not answer the agent keeps\n"
     "capturing with what it was last told. Exits non-zero at once, saying why, where the\n"
     "tc programs cannot be loaded (no CAP_BPF, no BTF).\n";
@@ -48,6 +52,9 @@ static const struct opt agent_opts[] = {
     {"poll-ms", OPT_UINT, "MS", "1000", 100, 60000, 0, "how often the control plane is asked"},
     {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
     {"cacert", OPT_STR, "FILE", NULL, 0, 0, 0, "for an https:// control plane: the CA to trust"},
+    {"cls-endpoint", OPT_STR, "URL", NULL, 0, 0, 0,
+     "also deliver the flow logs stored in CLS there (UploadLog; the key in "
+     "TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY)"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {"metrics-listen", OPT_STR, "HOST:PORT", NULL, 0, 0, 0,
      "serve Prometheus's GET /metrics (the data plane's and sinks' counters) here"},
@@ -257,6 +264,28 @@ int agent_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    struct sink *cls = NULL;
+    if (opts_get(&o, "cls-endpoint")) {
+        const char *csid = getenv("TENCENTCLOUD_SECRET_ID"), *cskey = getenv("TENCENTCLOUD_SECRET_KEY");
+        if (!csid || !*csid || !cskey || !*cskey) {
+            fprintf(stderr, "agent: --cls-endpoint needs TENCENTCLOUD_SECRET_ID and "
+                            "TENCENTCLOUD_SECRET_KEY (the key UploadLog is signed with)\n");
+            curl_easy_cleanup(r.curl);
+            curl_global_cleanup();
+            return 2;
+        }
+        struct sink_cls_config ccfg = {.endpoint = opts_get(&o, "cls-endpoint"),
+                                       .secret_id = csid, .secret_key = cskey,
+                                       .token = getenv("TENCENTCLOUD_SESSION_TOKEN"),
+                                       .region = "ap-guangzhou", .agent_id = hostname,
+                                       .cacert = r.cacert, .timeout_s = 10, .retries = 1};
+        if (!(cls = sink_cls_open(&ccfg, err, sizeof err))) {
+            fprintf(stderr, "agent: --cls-endpoint: %s\n", err);
+            curl_easy_cleanup(r.curl);
+            curl_global_cleanup();
+            return 1;
+        }
+    }
     struct agent_cfg cfg = {
         .host = hostname,
         .records = opts_get(&o, "records"),
@@ -267,9 +296,12 @@ int agent_main(int argc, char **argv)
         .fetch = remote_fetch,
         .fetch_ud = &r,
         .stop = &g_stop,
+        .extra_sinks = cls ? &cls : NULL,
+        .nextra_sinks = cls ? 1 : 0,
     };
     struct metrics_listener *ml = NULL;
     if (opts_get(&o, "metrics-listen") && !(ml = metrics_start(&o))) {
+        sink_close(cls);
         curl_easy_cleanup(r.curl);
         curl_global_cleanup();
         return 1;
@@ -279,6 +311,7 @@ int agent_main(int argc, char **argv)
     else
         rc = 0;
     metrics_listen_stop(ml);
+    sink_close(cls); /* after agent_run stopped its delivery */
     curl_easy_cleanup(r.curl);
     curl_global_cleanup();
     return rc;
