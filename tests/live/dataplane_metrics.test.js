@@ -12,7 +12,9 @@
 // window; every scrape passes `promtool check metrics`.
 //
 // The same on a standalone `flowlogd agent --metrics-listen` (its own
-// listener, behind a token), with a server as its control plane.
+// listener, behind a token), with a server as its control plane and its CLS
+// service as a delivery sink (`--cls-endpoint`): the cls sink's windows,
+// records and newest window move too.
 //
 // Needs root (CAP_BPF, CAP_NET_ADMIN), `ip`, `nft`, python3 and promtool:
 // otherwise the test reports itself skipped with the reason, and with
@@ -178,14 +180,14 @@ function inventoryFor(host) {
 }
 
 /** Flow logs on eni-1 and eni-3, known traffic, and the counters' moves. */
-async function trafficMovesCounters(scrape, c, ids) {
+async function trafficMovesCounters(scrape, c, ids, sinks = ["files"]) {
   for (const [name, eni] of [["eni1", ids.eni1], ["eni3-nodevice", ids.eni3]])
     await c.CreateFlowLog({ FlowLogName: name, VpcId: ids.vpc, ResourceType: "NETWORKINTERFACE", ResourceId: eni, TrafficType: "ALL", CloudLogId: ids.cls });
   await startSink(NS.vm2, A.vm2);
   // the first windows of both flow logs delivered to the files sink
   const before = await until("the first deliveries", async () => {
     const m = await scrape();
-    return m['flowlogd_sink_windows_total{sink="files",result="ok"}'] >= 4 ? m : null;
+    return sinks.every((k) => m[`flowlogd_sink_windows_total{sink="${k}",result="ok"}`] >= 4) ? m : null;
   });
   assert.ok(before['flowlogd_dataplane_records_total{action="-",log_status="SKIPDATA"}'] >= 1, "eni-3's SKIPDATA");
   assert.ok(before.flowlogd_dataplane_table_capacity_flows > 0);
@@ -196,7 +198,7 @@ async function trafficMovesCounters(scrape, c, ids) {
   const sentAt = Math.floor(Date.now() / 1000);
   const after = await until("the traffic's windows delivered", async () => {
     const m = await scrape();
-    return m['flowlogd_sink_last_delivered_window_end_seconds{sink="files"}'] >= sentAt + WINDOW ? m : null;
+    return sinks.every((k) => m[`flowlogd_sink_last_delivered_window_end_seconds{sink="${k}"}`] >= sentAt + WINDOW) ? m : null;
   });
   const d = (k) => after[k] - before[k];
   assert.equal(d('flowlogd_dataplane_packets_total{action="ACCEPT"}'), 20);
@@ -207,11 +209,13 @@ async function trafficMovesCounters(scrape, c, ids) {
   assert.ok(d('flowlogd_dataplane_records_total{action="ACCEPT",log_status="OK"}') >= 1, "an ACCEPT record");
   assert.ok(d('flowlogd_dataplane_records_total{action="-",log_status="SKIPDATA"}') >= 1, "SKIPDATA goes on for eni-3");
   assert.ok(d("flowlogd_dataplane_windows_total") >= 1);
-  assert.ok(d('flowlogd_sink_windows_total{sink="files",result="ok"}') >= 2);
-  assert.equal(after['flowlogd_sink_windows_total{sink="files",result="failed"}'], 0);
-  assert.ok(d('flowlogd_sink_records_total{sink="files"}') >= 3);
-  assert.ok(after['flowlogd_sink_delivery_lag_seconds{sink="files"}'] >= 0);
-  assert.equal(after['flowlogd_sink_spool_bytes{sink="files"}'], 0);
+  for (const k of sinks) {
+    assert.ok(d(`flowlogd_sink_windows_total{sink="${k}",result="ok"}`) >= 2, k);
+    assert.equal(after[`flowlogd_sink_windows_total{sink="${k}",result="failed"}`], 0, k);
+    assert.ok(d(`flowlogd_sink_records_total{sink="${k}"}`) >= 3, k);
+    assert.ok(after[`flowlogd_sink_delivery_lag_seconds{sink="${k}"}`] >= 0, k);
+    assert.equal(after[`flowlogd_sink_spool_bytes{sink="${k}"}`], 0, k);
+  }
   const fill = after.flowlogd_dataplane_table_fill_ratio;
   assert.ok(fill >= 0 && fill <= 1, `fill ${fill}`);
   // nothing was lost to a full table
@@ -249,7 +253,7 @@ test("serve --capture: the data plane's and the sinks' metrics move with the tra
   await trafficMovesCounters(() => scrapeAt(port), c, ids);
 });
 
-test("flowlogd agent --metrics-listen: its own /metrics, behind its token, moves with the traffic", { timeout: 240000 }, async (t) => {
+test("flowlogd agent --metrics-listen: its own /metrics, behind its token, moves with the traffic (files and cls sinks)", { timeout: 240000 }, async (t) => {
   if (skipped(t)) return;
   setupNet();
   t.after(teardown);
@@ -263,10 +267,18 @@ test("flowlogd agent --metrics-listen: its own /metrics, behind its token, moves
   const key = h.cliJson(["agent-key", "create", "--data", dataDir, "--host", host], { sqlite: true });
   const keyFile = path.join(h.tmpDir("dp-metrics-key"), "key.json");
   fs.writeFileSync(keyFile, JSON.stringify(key), { mode: 0o600 });
-  const server = await h.startServer({ dataDir, t, sqlite: true }); // the control plane, no capture
+  const server = await h.startServer({ dataDir, t, sqlite: true }); // the control plane and CLS, no capture
+  // the flow logs are stored in a topic of the server's CLS: the agent delivers there too
+  const cls = new (h.sdk().cls.v20201016.Client)({
+    credential: { secretId: acct.SecretId, secretKey: acct.SecretKey }, region: "ap-guangzhou",
+    profile: { httpProfile: { endpoint: server.endpoint, protocol: "http://", reqTimeout: 60 } },
+  });
+  const ls = await cls.CreateLogset({ LogsetName: "flow" });
+  ids.cls = (await cls.CreateTopic({ LogsetId: ls.LogsetId, TopicName: "flow" })).TopicId;
   const agent = spawn(BIN, ["agent", "--control", `http://${server.endpoint}`, "--host", host, "--records", recordsDir,
-    "--key-file", keyFile, "--capture-window", String(WINDOW), "--poll-ms", "300",
-    "--metrics-listen", "127.0.0.1:0", "--metrics-token-file", tokenFile], { stdio: ["ignore", "pipe", "pipe"] });
+    "--key-file", keyFile, "--capture-window", String(WINDOW), "--poll-ms", "300", "--cls-endpoint", `http://${server.endpoint}`,
+    "--metrics-listen", "127.0.0.1:0", "--metrics-token-file", tokenFile],
+  { stdio: ["ignore", "pipe", "pipe"], env: Object.assign({}, process.env, { TENCENTCLOUD_SECRET_ID: acct.SecretId, TENCENTCLOUD_SECRET_KEY: acct.SecretKey }) });
   children.add(agent);
   t.after(() => agent.kill("SIGTERM"));
   let log = "";
@@ -287,5 +299,5 @@ test("flowlogd agent --metrics-listen: its own /metrics, behind its token, moves
   const m0 = await scrapeAt(port);
   assert.equal(m0['flowlogd_build_info{version="' + fs.readFileSync(path.join(h.REPO, "VERSION"), "utf8").trim() + '"}'], 1);
   const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
-  await trafficMovesCounters(() => scrapeAt(port), c, ids);
+  await trafficMovesCounters(() => scrapeAt(port), c, ids, ["files", "cls"]);
 });
