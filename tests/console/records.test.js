@@ -211,7 +211,8 @@ test("a flow log's records, chart, top talkers and rejected connections", { skip
     const expect = top(all, field, "bytes").slice(0, 10);
     assert.equal(items.length, expect.length, field);
     assert.deepEqual(items.map((x) => x[1]), expect.map((x) => x[1]), field);
-    assert.equal(items[0][0], expect[0][0], field);
+    // the largest is one of those with the largest value (ties may come in either order)
+    assert.ok(expect.filter((x) => x[1] === expect[0][1]).some((x) => x[0] === items[0][0]), field);
     assert.equal(await page.locator(`${box} g.item rect.bar`).count(), items.length);
   }
   await shot("4-talkers");
