@@ -53,8 +53,9 @@ static const struct opt agent_opts[] = {
     {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
     {"cacert", OPT_STR, "FILE", NULL, 0, 0, 0, "for an https:// control plane: the CA to trust"},
     {"cls-endpoint", OPT_STR, "URL", NULL, 0, 0, 0,
-     "also deliver the flow logs stored in CLS there (UploadLog; the key in "
-     "TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY)"},
+     "where the records of CLS flow logs are uploaded (UploadLog); default: the control "
+     "plane's own cls service, signed with the agent key; another endpoint is signed with "
+     "TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY when they are set; \"none\": files only"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {"metrics-listen", OPT_STR, "HOST:PORT", NULL, 0, 0, 0,
      "serve Prometheus's GET /metrics (the data plane's and sinks' counters) here"},
@@ -264,26 +265,28 @@ int agent_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* the CLS sink: each CLS flow log's windows to its topic, by default
+     * on the control plane's own cls service with the agent key; a key in
+     * the environment signs for another CLS-compatible endpoint */
     struct sink *cls = NULL;
-    if (opts_get(&o, "cls-endpoint")) {
-        const char *csid = getenv("TENCENTCLOUD_SECRET_ID"), *cskey = getenv("TENCENTCLOUD_SECRET_KEY");
-        if (!csid || !*csid || !cskey || !*cskey) {
-            fprintf(stderr, "agent: --cls-endpoint needs TENCENTCLOUD_SECRET_ID and "
-                            "TENCENTCLOUD_SECRET_KEY (the key UploadLog is signed with)\n");
-            curl_easy_cleanup(r.curl);
-            curl_global_cleanup();
-            return 2;
-        }
-        struct sink_cls_config ccfg = {.endpoint = opts_get(&o, "cls-endpoint"),
-                                       .secret_id = csid, .secret_key = cskey,
-                                       .token = getenv("TENCENTCLOUD_SESSION_TOKEN"),
-                                       .region = "ap-guangzhou", .agent_id = hostname,
-                                       .cacert = r.cacert, .timeout_s = 10, .retries = 1};
-        if (!(cls = sink_cls_open(&ccfg, err, sizeof err))) {
+    const char *cls_ep = opts_get(&o, "cls-endpoint");
+    char base[1300];
+    snprintf(base, sizeof base, "%.*s", (int)(p + 3 + n - control), control);
+    if (!cls_ep || strcmp(cls_ep, "none") != 0) {
+        const char *csid = getenv("TENCENTCLOUD_SECRET_ID");
+        const char *cskey = getenv("TENCENTCLOUD_SECRET_KEY");
+        int env_key = cls_ep && csid && *csid && cskey && *cskey;
+        struct sink_cls_config cc = {.endpoint = cls_ep ? cls_ep : base,
+                                     .secret_id = env_key ? csid : r.sid,
+                                     .secret_key = env_key ? cskey : r.skey,
+                                     .token = env_key ? getenv("TENCENTCLOUD_SESSION_TOKEN") : NULL,
+                                     .region = "ap-guangzhou", .agent_id = hostname,
+                                     .cacert = r.cacert, .timeout_s = 60, .retries = 5};
+        if (!(cls = sink_cls_open(&cc, err, sizeof err))) {
             fprintf(stderr, "agent: --cls-endpoint: %s\n", err);
             curl_easy_cleanup(r.curl);
             curl_global_cleanup();
-            return 1;
+            return 2;
         }
     }
     struct agent_cfg cfg = {

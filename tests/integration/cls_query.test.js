@@ -15,7 +15,6 @@ const h = require("./harness");
 const protobuf = require("protobufjs");
 
 const LogGroupList = protobuf.loadSync(path.join(h.REPO, "src", "cls", "cls.proto")).lookupType("cls.LogGroupList");
-const onPg = !!h.TEST_STORE;
 
 let ctx, A, topic;
 const T0 = Date.UTC(2026, 0, 1, 8, 0, 0); // logs at T0 + 7 s * i
@@ -70,7 +69,6 @@ const ns = (r) => r.Results.map((x) => Number(JSON.parse(x.LogJson).n)).sort((a,
 const recs = (r) => r.AnalysisRecords.map((s) => JSON.parse(s));
 
 before(async () => {
-  if (onPg) return;
   ctx = await h.setup({ label: "clsquery", accounts: [{ tag: "aaaa" }] });
   [A] = ctx.accounts;
   const c = clsClient(A);
@@ -83,7 +81,7 @@ after(async () => {
   if (ctx) await ctx.server.stop();
 });
 
-describe("CLS queries through SearchLog", { skip: onPg && "the cls service keeps its data in the embedded store (docs/API.md)" }, () => {
+describe("CLS queries through SearchLog", () => {
   const all = { From: T0, To: T0 + N * 7000 };
 
   test("search: key:value, wildcards, ranges, boolean operators (CQL and Lucene)", async () => {
