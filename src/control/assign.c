@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "flow/flow.h"
+#include "validate/validate.h"
 
 void assign_snap_init(struct assign_snap *s)
 {
@@ -66,29 +67,32 @@ struct host_sink assign_snap_sink(struct assign_snap *s)
 
 int assign_covers(const struct flowlog *fl, const char *uin, const struct resource *r)
 {
-    const char *t = fl->resource_type, *id = fl->resource_id;
+    const char *id = fl->resource_id;
     if (!fl->enable || strcmp(fl->uin, uin) != 0)
         return 0;
-    if (strcmp(t, "CCN") == 0) /* a CCN is global: its flow log's region is where it is read */
+    if (fl->resource_kind == RES_CCN) /* a CCN is global: its flow log's region is where it is read */
         return r->kind == RES_CCN && strcmp(r->id, id) == 0;
     if (strcmp(fl->region, r->region) != 0)
         return 0;
-    if (strcmp(t, "NETWORKINTERFACE") == 0)
+    switch (fl->resource_kind) {
+    case RES_ENI:
         return r->kind == RES_ENI && strcmp(r->id, id) == 0;
-    if (strcmp(t, "SUBNET") == 0)
+    case RES_SUBNET:
         return r->kind == RES_ENI && strcmp(r->subnet_id, id) == 0;
-    if (strcmp(t, "VPC") == 0)
+    case RES_VPC:
         return r->kind == RES_ENI && strcmp(r->vpc_id, id) == 0;
-    if (strcmp(t, "NAT") == 0)
+    case RES_NAT:
         return r->kind == RES_NAT && strcmp(r->id, id) == 0;
-    if (strcmp(t, "DCG") == 0)
+    case RES_DCG:
         return r->kind == RES_DCG && strcmp(r->id, id) == 0;
-    return 0;
+    default:
+        return 0;
+    }
 }
 
 const char *assign_format(const struct flowlog *fl, char *fields, size_t cap)
 {
-    int ccn = strcmp(fl->resource_type, "CCN") == 0;
+    int ccn = fl->resource_kind == RES_CCN;
     const struct flow_format *f = ccn ? &flow_format_ccn : &flow_format_eni;
     size_t n = 0;
     fields[0] = '\0';
@@ -116,6 +120,45 @@ static const char *kind_name(enum res_kind k)
     }
 }
 
+/* An ENI's addresses (struct resource.addrs: "a,b,..."), for the drops of
+ * traffic towards it that never reach its device; [] for the others. */
+static json_t *addresses(const struct resource *r)
+{
+    json_t *arr = json_array();
+    char buf[sizeof r->addrs], *save = NULL;
+    if (!arr || r->kind != RES_ENI)
+        return arr;
+    snprintf(buf, sizeof buf, "%s", r->addrs);
+    for (char *a = strtok_r(buf, ",", &save); a; a = strtok_r(NULL, ",", &save))
+        if (*a && json_array_append_new(arr, json_string(a)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
+/* A CCN's attached VPCs ("VPCID REGION CIDR,..."): [{"Region","CidrBlock"}],
+ * what its records' srcregionid/dstregionid come from; [] for the others. */
+static json_t *attached_vpcs(const struct resource *r)
+{
+    json_t *arr = json_array();
+    char buf[sizeof r->addrs], *save = NULL;
+    if (!arr || r->kind != RES_CCN)
+        return arr;
+    snprintf(buf, sizeof buf, "%s", r->addrs);
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char vpc[64], region[64], cidr[96];
+        if (sscanf(t, "%63s %63s %95s", vpc, region, cidr) != 3)
+            continue;
+        if (json_array_append_new(arr, json_pack("{s:s,s:s}", "Region", region, "CidrBlock",
+                                                 cidr)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 /* appends o to arr; 0, or -1 (o released) */
 static int add(json_t *arr, json_t *o)
 {
@@ -126,10 +169,11 @@ static json_t *flowlog_json(const struct flowlog *fl, const struct account *a, j
 {
     char fields[512], appid[24];
     const char *format = assign_format(fl, fields, sizeof fields);
+    const struct resource_type *rt = resource_type_of(fl->resource_kind);
     snprintf(appid, sizeof appid, "%llu", (unsigned long long)a->app_id);
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:o}",
                      "FlowLogId", fl->id, "Uin", fl->uin, "AppId", appid, "Region", fl->region,
-                     "ResourceType", fl->resource_type, "ResourceId", fl->resource_id,
+                     "ResourceType", rt ? rt->type : "", "ResourceId", fl->resource_id,
                      "TrafficType", fl->traffic_type, "StorageType", fl->storage_type,
                      "CloudLogId", fl->cloud_log_id, "CloudLogRegion", fl->cloud_log_region,
                      "StorageId", fl->storage_id, "StorageTopic", fl->storage_topic,
@@ -169,11 +213,12 @@ json_t *assign_document(const struct assign_snap *s, const char *host)
     for (size_t i = 0; i < s->nres; i++) {
         const struct resource *r = &s->res[i].r;
         if (used[i] &&
-            add(devices, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ResourceId", r->id,
-                                   "Kind", kind_name(r->kind), "Region", r->region, "VpcId",
-                                   r->vpc_id, "SubnetId", r->subnet_id, "InstanceId",
+            add(devices, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "ResourceId",
+                                   r->id, "Kind", kind_name(r->kind), "Region", r->region,
+                                   "VpcId", r->vpc_id, "SubnetId", r->subnet_id, "InstanceId",
                                    r->instance_id, "Device", r->host_device, "Netns",
-                                   r->host_netns)) != 0)
+                                   r->host_netns, "Addresses", addresses(r), "AttachedVpcs",
+                                   attached_vpcs(r))) != 0)
             goto fail;
     }
     /* the generation: a digest of what the agent acts on */

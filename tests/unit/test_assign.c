@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "control/assign.h"
+#include "validate/validate.h"
 
 static struct resource res(enum res_kind kind, const char *region, const char *id,
                            const char *vpc, const char *subnet, const char *dev)
@@ -35,7 +36,7 @@ static struct flowlog fl(const char *uin, const char *region, const char *id, co
     snprintf(f.uin, sizeof f.uin, "%s", uin);
     snprintf(f.region, sizeof f.region, "%s", region);
     snprintf(f.id, sizeof f.id, "%s", id);
-    snprintf(f.resource_type, sizeof f.resource_type, "%s", type);
+    f.resource_kind = resource_type_find(type) ? resource_type_find(type)->kind : 0;
     snprintf(f.resource_id, sizeof f.resource_id, "%s", rid);
     snprintf(f.traffic_type, sizeof f.traffic_type, "ALL");
     snprintf(f.storage_type, sizeof f.storage_type, "cls");
@@ -126,6 +127,7 @@ static void test_document(void **state)
     struct resource idle = res(RES_ENI, GZ, "eni-33333333", "vpc-33333333", "subnet-33333333",
                                "v3");
     snprintf(e1.host_netns, sizeof e1.host_netns, "ns1");
+    snprintf(e1.addrs, sizeof e1.addrs, "10.0.1.7,fd00::7");
     snap_add(&s, "1", 1250000001, &e1);
     snap_add(&s, "1", 1250000001, &e2);
     snap_add(&s, "1", 1250000001, &idle);
@@ -149,6 +151,11 @@ static void test_document(void **state)
     assert_string_equal(json_string_value(json_object_get(d0, "Device")), "v1");
     assert_string_equal(json_string_value(json_object_get(d0, "Netns")), "ns1");
     assert_string_equal(json_string_value(json_object_get(d0, "Kind")), "eni");
+    json_t *ad = json_object_get(d0, "Addresses");
+    assert_int_equal(json_array_size(ad), 2);
+    assert_string_equal(json_string_value(json_array_get(ad, 0)), "10.0.1.7");
+    assert_string_equal(json_string_value(json_array_get(ad, 1)), "fd00::7");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(devs, 1), "Addresses")), 0);
     /* a flow log of no resource of this host is left out */
     assert_int_equal(json_array_size(json_object_get(doc, "FlowLogs")), 2);
     assert_null(flowlog_named(doc, "fl-oooooooo"));
@@ -194,6 +201,7 @@ static void test_empty_and_ccn(void **state)
     assert_int_equal(json_array_size(json_object_get(doc, "FlowLogs")), 0);
     json_decref(doc);
     struct resource c = res(RES_CCN, GZ, "ccn-11111111", "", "", "c1");
+    snprintf(c.addrs, sizeof c.addrs, "vpc-11111111 ap-guangzhou 10.1.0.0/16,- ap-beijing 10.2.0.0/16");
     snap_add(&s, "1", 7, &c);
     struct flowlog f = fl("1", SH, "fl-cccccccc", "CCN", "ccn-11111111", 1);
     f.period = 60;
@@ -204,6 +212,12 @@ static void test_empty_and_ccn(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "Format")), "ccn");
     assert_int_equal(json_integer_value(json_object_get(o, "Period")), 60);
     assert_non_null(strstr(json_string_value(json_object_get(o, "Fields")), "srcregionid"));
+    json_t *att = json_object_get(json_array_get(json_object_get(doc, "Devices"), 0), "AttachedVpcs");
+    assert_int_equal(json_array_size(att), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(att, 1), "Region")),
+                        "ap-beijing");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(att, 1), "CidrBlock")),
+                        "10.2.0.0/16");
     json_decref(doc);
     assign_snap_free(&s);
 }

@@ -166,6 +166,58 @@ static const char *const migrations[] = {
     "  secret_key text NOT NULL,"
     "  host text NOT NULL DEFAULT '',"
     "  created_at bigint NOT NULL);",
+    /* 4 -> 5: the cls service (pg_cls.c; store/sqlite's migrations 11 -> 13):
+     * logsets, topics, their logs clustered by (topic, time_ms, seq), the
+     * idempotent batches, the sequence counter uploads lock in commit order */
+    "CREATE TABLE cls_logsets("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  uin text COLLATE \"C\" NOT NULL,"
+    "  region text COLLATE \"C\" NOT NULL,"
+    "  name text NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  tags bytea NOT NULL DEFAULT '',"
+    "  UNIQUE (uin, region, name));"
+    "CREATE INDEX cls_logsets_tenant ON cls_logsets(uin, region, created_at);"
+    "CREATE TABLE cls_topics("
+    "  tnum bigserial PRIMARY KEY,"
+    "  id text COLLATE \"C\" NOT NULL UNIQUE,"
+    "  uin text COLLATE \"C\" NOT NULL,"
+    "  region text COLLATE \"C\" NOT NULL,"
+    "  logset_id text COLLATE \"C\" NOT NULL REFERENCES cls_logsets(id),"
+    "  name text NOT NULL,"
+    "  period bigint NOT NULL,"
+    "  status int NOT NULL DEFAULT 1,"
+    "  storage_type text NOT NULL DEFAULT 'hot',"
+    "  describes text NOT NULL DEFAULT '',"
+    "  partition_count bigint NOT NULL DEFAULT 1,"
+    "  created_at bigint NOT NULL,"
+    "  tags bytea NOT NULL DEFAULT '',"
+    "  UNIQUE (logset_id, name));"
+    "CREATE INDEX cls_topics_tenant ON cls_topics(uin, region, created_at);"
+    "CREATE TABLE cls_logs("
+    "  topic bigint NOT NULL REFERENCES cls_topics(tnum) ON DELETE CASCADE,"
+    "  time_ms bigint NOT NULL,"
+    "  seq bigint NOT NULL,"
+    "  source text NOT NULL DEFAULT '',"
+    "  filename text NOT NULL DEFAULT '',"
+    "  contents bytea NOT NULL,"
+    "  PRIMARY KEY (topic, time_ms, seq));"
+    "CREATE TABLE cls_batches("
+    "  topic bigint NOT NULL REFERENCES cls_topics(tnum) ON DELETE CASCADE,"
+    "  batch text NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  PRIMARY KEY (topic, batch));"
+    "CREATE TABLE cls_meta(k text PRIMARY KEY, v bigint NOT NULL);"
+    "INSERT INTO cls_meta(k, v) VALUES ('seq', 0);",
+    /* 5 -> 6: a flow log's ResourceType is stored as its inventory kind
+     * (store.h's enum res_kind; RESOURCE_KIND_OF_TYPE in store_util.h), not
+     * as the API's name of it; the one-flow-log-per-resource index moves to
+     * the new column */
+    "ALTER TABLE flowlogs ADD COLUMN resource_kind int NOT NULL DEFAULT 0;"
+    "UPDATE flowlogs SET resource_kind = " RESOURCE_KIND_OF_TYPE ";"
+    "DROP INDEX flowlogs_resource;"
+    "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_kind);"
+    "ALTER TABLE flowlogs DROP COLUMN resource_type;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -173,17 +225,6 @@ static const char *const migrations[] = {
 /* ==== small helpers ==== */
 
 __thread char pg_last_state[6];
-
-int pg_err(struct serr *e, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    if (e) {
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* The first line of libpq's message (no trailing newline). */
 static void errline(const char *m, char *out, size_t cap)
@@ -262,6 +303,7 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
 #define READ_TIME(m) fl->m = pg_col_i64(r, row, i++);
 #define READ_BOOL(m) fl->m = (int)pg_col_i64(r, row, i++);
 #define READ_PERIOD(m) fl->m = (uint32_t)pg_col_i64(r, row, i++);
+#define READ_KIND(m) fl->m = (enum res_kind)pg_col_i64(r, row, i++);
 #define READ_TAGS(m) /* the last column */
 #define X(kind, member, size, wire, group) READ_##kind(member)
     FLOWLOG_FIELDS(X)
@@ -270,6 +312,7 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
 #undef READ_TIME
 #undef READ_BOOL
 #undef READ_PERIOD
+#undef READ_KIND
 #undef READ_TAGS
     *tags_json = NULL;
     *tagv = NULL;
@@ -762,6 +805,8 @@ static int pg_key_create_temporary(struct store *st, const char *uin, const char
 /* ==== the admin operations: reset, accounts and keys with given ids ==== */
 
 static const char *const pg_reset_sql[] = {
+    "DELETE FROM cls_topics%s", /* with their logs and batches (ON DELETE CASCADE) */
+    "DELETE FROM cls_logsets%s",
     "DELETE FROM flowlog_tags%s", "DELETE FROM flowlogs%s", "DELETE FROM region_usage%s",
     "DELETE FROM vpc_usage%s",    "DELETE FROM resources%s", "DELETE FROM keys%s",
     "DELETE FROM accounts%s",
@@ -1135,6 +1180,17 @@ static const struct store_ops pg_ops = {
     .agent_key_lookup = pg_agent_key_lookup,
     .agent_key_list = pg_agent_key_list,
     .agent_key_delete = pg_agent_key_delete,
+    .cls_logset_create = pg_cls_logset_create,
+    .cls_logset_list = pg_cls_logset_list,
+    .cls_logset_delete = pg_cls_logset_delete,
+    .cls_topic_create = pg_cls_topic_create,
+    .cls_topic_list = pg_cls_topic_list,
+    .cls_topic_update = pg_cls_topic_update,
+    .cls_topic_delete = pg_cls_topic_delete,
+    .cls_logs_put = pg_cls_logs_put,
+    .cls_logs_scan = pg_cls_logs_scan,
+    .cls_logs_expire = pg_cls_logs_expire,
+    .cls_topic_owner = pg_cls_topic_owner,
     .state_dump = pg_state_dump,
     .writer_stats = pg_writer_stats,
     .close = pg_close,
