@@ -249,8 +249,8 @@ int dp_metrics_write(struct buf *b, uint64_t now_s)
             bad |= put(b, "flowlogd_sink_delivery_lag_seconds{sink=\"%s\"} %lld\n", rows[i]->name,
                        (long long)now_s - (long long)e);
     }
-    bad |= put(b, "# HELP flowlogd_sink_spool_bytes Bytes waiting in a sink's on-disk spool "
-                  "(0 for a sink without one: files, cls).\n"
+    bad |= put(b, "# HELP flowlogd_sink_spool_bytes Bytes waiting for a sink on disk (a "
+                  "delivery sink's: the record files past its cursor; files: 0).\n"
                   "# TYPE flowlogd_sink_spool_bytes gauge\n");
     for (size_t i = 0; i < nr; i++)
         bad |= put(b, "flowlogd_sink_spool_bytes{sink=\"%s\"} %llu\n", rows[i]->name,

@@ -4,8 +4,9 @@
  * NODATA, SKIPDATA), how full its last window's table was, and per sink
  * (files, cls, kafka) the windows delivered or refused, the records
  * delivered, the end of the newest window delivered (the lag is now minus
- * that) and the spool a sink keeps. The agent (agent.c) and sinks with a
- * spool call the hooks; `serve --capture` writes them on the admin
+ * that) and what waits for a sink on disk (a delivery sink's: the record
+ * files past its cursor, deliver.c). The agent (agent.c, deliver.c) calls
+ * the hooks; `serve --capture` writes them on the admin
  * listener's /metrics. Every hook is thread-safe (relaxed atomics; the sink
  * table takes a mutex only to add a name). Time is passed in. */
 #ifndef FLOWLOGD_AGENT_DP_METRICS_H

@@ -14,7 +14,9 @@
 // The same on a standalone `flowlogd agent --metrics-listen` (its own
 // listener, behind a token), with a server as its control plane and its CLS
 // service as a delivery sink (`--cls-endpoint`): the cls sink's windows,
-// records and newest window move too.
+// records and newest window move too. And with a CLS endpoint that refuses:
+// the cls sink's failures, and its spool (the windows in the files past its
+// cursor) growing.
 //
 // Needs root (CAP_BPF, CAP_NET_ADMIN), `ip`, `nft`, python3 and promtool:
 // otherwise the test reports itself skipped with the reason, and with
@@ -300,4 +302,54 @@ test("flowlogd agent --metrics-listen: its own /metrics, behind its token, moves
   assert.equal(m0['flowlogd_build_info{version="' + fs.readFileSync(path.join(h.REPO, "VERSION"), "utf8").trim() + '"}'], 1);
   const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
   await trafficMovesCounters(() => scrapeAt(port), c, ids, ["files", "cls"]);
+});
+
+test("flowlogd agent: a CLS destination that refuses: the cls sink's failures, its spool (the windows past its cursor) grows, no lag yet", { timeout: 240000 }, async (t) => {
+  if (skipped(t)) return;
+  setupNet();
+  t.after(teardown);
+  const host = `${P}h3`;
+  const dataDir = h.tmpDir("dp-metrics-down");
+  const recordsDir = h.tmpDir("dp-metrics-down-records");
+  const tokenFile = tokenFileFor(t, dataDir);
+  const acct = h.createAccount(dataDir, { sqlite: true });
+  const { ids, inv } = inventoryFor(host);
+  h.importInventory(dataDir, acct.Uin, inv);
+  const key = h.cliJson(["agent-key", "create", "--data", dataDir, "--host", host], { sqlite: true });
+  const keyFile = path.join(h.tmpDir("dp-metrics-down-key"), "key.json");
+  fs.writeFileSync(keyFile, JSON.stringify(key), { mode: 0o600 });
+  const server = await h.startServer({ dataDir, t, sqlite: true });
+  const dead = await h.freePort(); // nothing listens there: every UploadLog is refused
+  const agent = spawn(BIN, ["agent", "--control", `http://${server.endpoint}`, "--host", host, "--records", recordsDir,
+    "--key-file", keyFile, "--capture-window", String(WINDOW), "--poll-ms", "300", "--cls-endpoint", `http://127.0.0.1:${dead}`,
+    "--metrics-listen", "127.0.0.1:0", "--metrics-token-file", tokenFile],
+  { stdio: ["ignore", "pipe", "pipe"], env: Object.assign({}, process.env, { TENCENTCLOUD_SECRET_ID: acct.SecretId, TENCENTCLOUD_SECRET_KEY: acct.SecretKey }) });
+  children.add(agent);
+  t.after(() => agent.kill("SIGTERM"));
+  agent.stderr.on("data", () => {});
+  const port = await new Promise((resolve, reject) => {
+    let out = "";
+    agent.stdout.on("data", (d) => {
+      out += d;
+      const m = /metrics listening on port (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    agent.on("exit", (code) => reject(new Error(`agent exited ${code}: ${out}`)));
+  });
+  const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+  await c.CreateFlowLog({ FlowLogName: "eni1", VpcId: ids.vpc, ResourceType: "NETWORKINTERFACE", ResourceId: ids.eni1, TrafficType: "ALL", CloudLogId: ids.cls });
+  const first = await until("the cls sink's failures and a spool of two windows", async () => {
+    const m = await scrapeAt(port);
+    return m['flowlogd_sink_windows_total{sink="cls",result="failed"}'] >= 1 && m['flowlogd_sink_spool_windows{sink="cls"}'] >= 2 ? m : null;
+  });
+  assert.ok(first['flowlogd_sink_spool_bytes{sink="cls"}'] > 0);
+  assert.equal(first['flowlogd_sink_windows_total{sink="cls",result="ok"}'], 0);
+  assert.equal(first['flowlogd_sink_last_delivered_window_end_seconds{sink="cls"}'], 0);
+  assert.ok(!('flowlogd_sink_delivery_lag_seconds{sink="cls"}' in first), "no lag before a first delivery");
+  // the files keep every window; the cls sink's spool keeps growing with them
+  assert.ok(first['flowlogd_sink_windows_total{sink="files",result="ok"}'] >= 2);
+  await until("a longer spool", async () => {
+    const m = await scrapeAt(port);
+    return m['flowlogd_sink_spool_windows{sink="cls"}'] > first['flowlogd_sink_spool_windows{sink="cls"}'] ? m : null;
+  });
 });
