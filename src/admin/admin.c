@@ -73,6 +73,11 @@ static struct admin_answer route_seed(struct admin *ad, json_t *in)
     return admin_ok(json_pack("{s:I}", "Seed", json_integer_value(v)));
 }
 
+static struct admin_answer route_flowlog_format(struct admin *ad, json_t *in)
+{
+    return admin_flowlog_format(ad->st, in);
+}
+
 static struct admin_answer route_state_export(struct admin *ad, json_t *in)
 {
     (void)in;
@@ -99,6 +104,7 @@ static const struct {
     {"POST", "/admin/keys", route_keys},         {"POST", "/admin/inventory", route_inventory},
     {"POST", "/admin/seed", route_seed},         {"GET", "/admin/state", route_state_export},
     {"PUT", "/admin/state", route_state_import},
+    {"POST", "/admin/flowlog-format", route_flowlog_format},
 };
 
 /* ==== the handler ==== */

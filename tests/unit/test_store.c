@@ -260,6 +260,7 @@ static void test_migration_2_to_6(void **state)
                                   "ALTER TABLE keys DROP COLUMN expires;"
                                   "DROP INDEX resources_created;"
                                   "ALTER TABLE resources DROP COLUMN addrs;"
+                                  "ALTER TABLE flowlogs DROP COLUMN record_format;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -269,6 +270,8 @@ static void test_migration_2_to_6(void **state)
     assert_int_equal(file_int(f->data, "PRAGMA user_version"), 9);
     /* schema 9: resources have addresses, '' for the old rows */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM resources WHERE addrs <> ''"), 0);
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE record_format <> ''"),
+                     0);
     /* schema 8: the resource pages' index */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'resources_created'"),

@@ -146,7 +146,9 @@ static const char *const migrations[] = {
     "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
     /* 2 -> 3: an ENI's private addresses and a CCN's attached VPCs
      * (struct resource.addrs) */
-    "ALTER TABLE resources ADD COLUMN addrs text NOT NULL DEFAULT '';",
+    "ALTER TABLE resources ADD COLUMN addrs text NOT NULL DEFAULT '';"
+    /* and a flow log's record format (`flowlogd flowlog format`) */
+    "ALTER TABLE flowlogs ADD COLUMN record_format text NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -257,6 +259,8 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
     fl->period = (uint32_t)pg_col_i64(r, row, i++);
     fl->enable = (int)pg_col_i64(r, row, i++);
     fl->created_at = pg_col_i64(r, row, i++);
+    if (PQnfields(r) > i + 1) /* PG_FL_READ_COLS: the record format after the tags */
+        pg_col(r, row, i + 1, fl->record_format, sizeof fl->record_format);
     *tags_json = NULL;
     *tagv = NULL;
     j = json_loads(PQgetvalue(r, row, i), 0, NULL);

@@ -201,7 +201,9 @@ static const char *const migrations[] = {
     /* 8 -> 9: an ENI's private addresses and a CCN's attached VPCs
      * (struct resource.addrs), for the data plane's attribution by address
      * and the CCN records' regions */
-    "ALTER TABLE resources ADD COLUMN addrs TEXT NOT NULL DEFAULT '';",
+    "ALTER TABLE resources ADD COLUMN addrs TEXT NOT NULL DEFAULT '';"
+    /* and a flow log's record format (`flowlogd flowlog format`) */
+    "ALTER TABLE flowlogs ADD COLUMN record_format TEXT NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
