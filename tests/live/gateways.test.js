@@ -223,8 +223,10 @@ table inet ${P}sg {
     py(V4, "udp", A.vm46, 3999, A.up6, 5000, 1, 1);
     py(U, "udp", A.up, 3999, A.vm5, 5000, 1, 1);
     await sleep(1000); // a packet waiting for neighbour discovery leaves late: let them go
+    const recDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlogd-live-"));
     const cap = startCapture(["--netns", H, "--window", "2", "--shared", UP,
-      "--by-address", `eni-4=${A.vm4},${A.vm46}`, "--by-address", `eni-5=${A.vm5},${A.vm56}`]);
+      "--by-address", `eni-4=${A.vm4},${A.vm46}`, "--by-address", `eni-5=${A.vm5},${A.vm56}`,
+      "--records", recDir, "--account", APPID, "--flowlog", "fl-4=eni-4:format=version,interface-id,srcaddr,dstaddr,srcport,dstport,protocol,packets,bytes,action,flow-direction,type,log-status"]);
     await cap.ready;
     py(V4, "udp", A.vm4, 4000, A.up, 5000, 5, 100); // out of eni-4, over the uplink
     py(U, "udp", A.up, 4001, A.vm5, 5000, 3, 100); // into eni-5
@@ -245,6 +247,22 @@ table inet ${P}sg {
     ]);
     const got = new Map([...flows(lines)].filter(([k]) => k.split(" ")[5] !== "3999")); // warm-up
     assert.deepEqual(sorted(got), sorted(want), `capture output:\n${lines.join("\n")}`);
+    // eni-4's flow log, in a format with AWS's flow-direction and type
+    const recs = new Map();
+    for (const f of records(recDir, "fl-4")) {
+      assert.equal(f.length, 13, f.join(" "));
+      assert.deepEqual([f[0], f[1]], ["5", "eni-4"]);
+      if (f[12] !== "OK" || f[4] === "3999") continue;
+      assert.equal(f[10], "egress");
+      assert.equal(f[11], f[2].includes(":") ? "IPv6" : "IPv4");
+      const key = `eni-4 out ${f[9]} ${f.slice(2, 7).join(" ")}`;
+      const v = recs.get(key) || { packets: 0, bytes: 0 };
+      v.packets += Number(f[7]);
+      v.bytes += Number(f[8]);
+      recs.set(key, v);
+    }
+    assert.deepEqual(sorted(recs), sorted(new Map([...want].filter(([k]) => k.startsWith("eni-4 ")))));
+    fs.rmSync(recDir, { recursive: true, force: true });
   } finally {
     killChildren();
     teardown();
