@@ -17,6 +17,8 @@ PKGS    += libpcap
 PKGS    += libbpf
 PKGS    += libpq
 PKGS    += inih
+PKGS    += libprotobuf-c
+PKGS    += liblz4
 VERSION := $(shell cat VERSION)
 SAN     ?=
 B       := build$(if $(SAN),$(if $(filter thread,$(SAN)),-tsan,-san))
@@ -40,12 +42,12 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRC  := $(filter-out %.bpf.c,$(sort $(wildcard src/*/*.c src/*/*/*.c)))
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o) $(B)/gen/cls.pb-c.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # the store's unit tests (scripts/test.sh runs them on each engine) and the
 # ones ThreadSanitizer runs: the layers with threads of their own
-STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks $(B)/tests/test_store_admin
+STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks $(B)/tests/test_store_admin $(B)/tests/test_store_agent
 TSAN_UNIT  := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_admin $(B)/tests/test_http
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -64,7 +66,17 @@ $(BPF_GEN)/flowcap.skel.h: $(BPF_GEN)/flowcap.bpf.o
 	bpftool gen skeleton $< name flowcap > $@.tmp && mv $@.tmp $@
 $(B)/src/flow/bpf/capture.o build-fuzz/lib/src/flow/bpf/capture.o $(B)/tests/test_flowcap: $(BPF_GEN)/flowcap.skel.h
 
-.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane
+# UploadLog's protobuf messages: protoc-c makes their C from src/cls/cls.proto
+# (build outputs, never committed); what includes cls.pb-c.h waits for it
+$(BPF_GEN)/cls.pb-c.c $(BPF_GEN)/cls.pb-c.h: src/cls/cls.proto
+	@mkdir -p $(BPF_GEN)
+	protoc-c --c_out=$(BPF_GEN) --proto_path=src/cls $<
+$(B)/gen/cls.pb-c.o: $(BPF_GEN)/cls.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(filter-out -Wshadow -Wstrict-prototypes,$(CFLAGS)) -c -o $@ $<
+$(B)/src/cls/body.o build-fuzz/lib/src/cls/body.o: $(BPF_GEN)/cls.pb-c.h
+
+.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane bench-cls
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -144,7 +156,7 @@ build-fuzz/lib/%.o: %.c
 	clang -std=gnu11 -g -O1 -Isrc -I$(BPF_GEN) -MMD -MP -DFLOWLOGD_VERSION='"$(VERSION)"' -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
 	  $(shell pkg-config --cflags $(PKGS)) -c -o $@ $<
 
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC:%.c=build-fuzz/lib/%.o)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC:%.c=build-fuzz/lib/%.o) build-fuzz/lib/$(BPF_GEN)/cls.pb-c.o
 	clang -std=gnu11 -g -O1 -Isrc -MMD -MP -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
@@ -164,6 +176,10 @@ build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
+
+# UploadLog ingest into the embedded store (bench/cls_ingest.sh)
+bench-cls: build/flowlogd build/bench/flowlogd-bench
+	bench/cls_ingest.sh
 
 # the data-plane benchmark: offline, flowlogd replay beside softflowd, nfpcapd
 # and pmacctd on one generated capture (bench/dataplane.sh); live, the tc

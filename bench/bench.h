@@ -59,6 +59,7 @@ void bench_cls_id(uint32_t a, char out[37]);
 int bench_run_main(int argc, char **argv);
 int bench_setup_main(int argc, char **argv);
 int bench_startup_main(int argc, char **argv);
+int bench_cls_ingest_main(int argc, char **argv);
 
 /* ==== helpers (util.c) ==== */
 

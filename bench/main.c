@@ -10,7 +10,8 @@ static const char usage[] =
     "  run      drive a server: epoll, keep-alive connections, TC3-signed requests\n"
     "  setup    populate a data directory through the store API (accounts, keys,\n"
     "           inventory, flow logs) and write DIR/" BENCH_FILE "\n"
-    "  startup  spawn `flowlogd serve` and time it to the first DescribeFlowLogs answer\n";
+    "  startup  spawn `flowlogd serve` and time it to the first DescribeFlowLogs answer\n"
+    "  cls-ingest  UploadLog ingest through the CLS sink, in windows of 10,000 records\n";
 
 int main(int argc, char **argv)
 {
@@ -24,6 +25,8 @@ int main(int argc, char **argv)
         return bench_setup_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "startup") == 0)
         return bench_startup_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "cls-ingest") == 0)
+        return bench_cls_ingest_main(argc - 1, argv + 1);
     fprintf(stderr, "flowlogd-bench: unknown command %s\n%s", argv[1], usage);
     return 2;
 }

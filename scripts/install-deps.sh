@@ -23,6 +23,10 @@ pkgs=(
   libinih-dev
   sqlite3
   python3
+  # UploadLog: the protobuf body (protoc-c makes its C at build time) and lz4
+  libprotobuf-c-dev
+  protobuf-c-compiler
+  liblz4-dev
 )
 test_pkgs=(
   clang

@@ -7,6 +7,10 @@
 # `flowlogd cert` makes on first start (DATA/tls/ca.pem) and renews the server
 # certificate of at every start (TLS_NAME: the domain for vpc.NAME, tag.NAME,
 # default localhost; TLS_HOSTS: more names or addresses, comma-separated).
+# CAPTURE=1 also runs the data plane's agent inside the server (serve
+# --capture: the devices the inventory binds to this host are captured for
+# enabled flow logs; records under DATA/records), with CAPTURE_WINDOW
+# seconds per window (default 300).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LISTEN=${LISTEN:-127.0.0.1:8080}
@@ -30,4 +34,9 @@ if [ -n "$TLS_LISTEN" ]; then
   echo
   echo "try (https): build/flowlogd call --endpoint https://$TLS_LISTEN --cacert $DATA/tls/ca.pem --secret-id <SecretId> --secret-key <SecretKey> --region ap-guangzhou DescribeFlowLogs '{}'"
 fi
-exec build/flowlogd serve --listen "$LISTEN" "${tls[@]}" --data "$DATA"
+capture=()
+if [ "${CAPTURE:-0}" = 1 ]; then
+  capture=(--capture --capture-window "${CAPTURE_WINDOW:-300}")
+  echo "capture: on (records: build/flowlogd records --data $DATA FLOWLOG-ID)"
+fi
+exec build/flowlogd serve --listen "$LISTEN" "${tls[@]}" "${capture[@]}" --data "$DATA"

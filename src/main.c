@@ -14,7 +14,8 @@ static const struct {
     {"serve", server_main, "run the API service"},
     {"account", cli_account, "create an account with a key pair"},
     {"key", cli_key, "create a key pair for an account"},
-    {"inventory", cli_inventory, "import an account's resources"},
+    {"inventory", cli_inventory, "import an account's resources, or bind one to a host"},
+    {"agent-key", cli_agent_key, "create, list or delete a capture agent's key"},
     {"reset", cli_reset, "delete every account, or one, with all of its state"},
     {"state", cli_state, "export or import the whole state as one JSON document"},
     {"backup", cli_backup, "copy a SQLite data directory's database (online)"},
@@ -24,6 +25,7 @@ static const struct {
     {"records", cli_records, "print a flow log's records (files sink)"},
     {"flowlog", cli_flowlog, "set or show a flow log's record format (admin)"},
     {"capture", agent_capture_main, "capture devices' flows in the kernel (by hand)"},
+    {"agent", agent_main, "the data plane's agent of a host (asks the control plane)"},
     {"cert", cli_cert, "make a local CA and a server certificate for HTTPS"},
     {"migrate", cli_migrate, "copy a SQLite data directory into PostgreSQL"},
 };

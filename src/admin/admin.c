@@ -92,6 +92,27 @@ static struct admin_answer route_state_import(struct admin *ad, json_t *in)
     return a;
 }
 
+static struct admin_answer route_bind(struct admin *ad, json_t *in)
+{
+    return admin_inventory_bind(ad->st, in);
+}
+
+static struct admin_answer route_agent_key_create(struct admin *ad, json_t *in)
+{
+    return admin_agent_key_create(ad->st, in);
+}
+
+static struct admin_answer route_agent_key_list(struct admin *ad, json_t *in)
+{
+    (void)in;
+    return admin_agent_key_list(ad->st);
+}
+
+static struct admin_answer route_agent_key_delete(struct admin *ad, json_t *in)
+{
+    return admin_agent_key_delete(ad->st, in);
+}
+
 typedef struct admin_answer (*route_fn)(struct admin *ad, json_t *in);
 
 /* The admin API: a new route is a row. Every route takes a JSON object
@@ -104,6 +125,10 @@ static const struct {
     {"POST", "/admin/keys", route_keys},         {"POST", "/admin/inventory", route_inventory},
     {"POST", "/admin/seed", route_seed},         {"GET", "/admin/state", route_state_export},
     {"PUT", "/admin/state", route_state_import},
+    {"POST", "/admin/inventory/bind", route_bind},
+    {"POST", "/admin/agent-keys", route_agent_key_create},
+    {"GET", "/admin/agent-keys", route_agent_key_list},
+    {"POST", "/admin/agent-keys/delete", route_agent_key_delete},
     {"POST", "/admin/flowlog-format", route_flowlog_format},
 };
 

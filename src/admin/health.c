@@ -6,6 +6,12 @@
 #include <string.h>
 
 static atomic_int state = HEALTH_STARTING;
+static atomic_int capture = HEALTH_CAPTURE_NONE;
+
+void health_capture(enum health_capture_state s)
+{
+    atomic_store(&capture, (int)s);
+}
 
 void health_set(enum health_state s)
 {
@@ -50,6 +56,10 @@ int health_reply(const struct http_request *req, struct http_reply *out)
         return 1;
     }
     s = health_get();
+    if (s == HEALTH_READY && atomic_load(&capture) == HEALTH_CAPTURE_WAITING) {
+        reply(out, 503, "{\"status\":\"starting\",\"capture\":\"waiting for the agent\"}\n");
+        return 1;
+    }
     strcpy(body, "{\"status\":\"");
     strcat(body, names[s]);
     strcat(body, "\"}\n");

@@ -2,7 +2,8 @@
  * /readyz answers served on the public listener (and the admin one).
  *
  * /healthz: 200 whenever the process answers at all.
- * /readyz:  200 once the store is open and the listeners are up, until a
+ * /readyz:  200 once the store is open and the listeners are up (and, with
+ *           serve --capture, the agent has its first assignment), until a
  *           stop begins; 503 before and after. The status code alone is the
  *           answer (what Kubernetes probes and compose health checks read);
  *           the body is a short JSON object saying the same. */
@@ -12,6 +13,14 @@
 #include "http/http.h"
 
 enum health_state { HEALTH_STARTING = 0, HEALTH_READY, HEALTH_STOPPING };
+
+/* serve --capture: /readyz also waits for the data plane's agent to have
+ * its first assignment (and says 503 again if it stops). */
+enum health_capture_state { HEALTH_CAPTURE_NONE = 0, HEALTH_CAPTURE_WAITING,
+                            HEALTH_CAPTURE_CONNECTED };
+
+/** Sets the agent's part of readiness (any thread). */
+void health_capture(enum health_capture_state s);
 
 /** Sets the process's state (any thread). */
 void health_set(enum health_state s);

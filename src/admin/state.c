@@ -197,6 +197,125 @@ struct admin_answer admin_key_create(struct store *st, json_t *in)
                               key.secret_key));
 }
 
+/* POST /admin/inventory/bind: where a resource's traffic crosses a host
+ * (docs/API.md, "The data plane"). HostDevice "" unbinds. */
+struct admin_answer admin_inventory_bind(struct store *st, json_t *in)
+{
+    static const char *const known[] = {"Uin", "ResourceId", "Host", "HostDevice", "HostNetns",
+                                        NULL};
+    struct resource r;
+    struct serr se = {{0}};
+    char uin[24], why[200];
+    const char *id, *host, *dev, *netns, *bad;
+    int rc;
+
+    if ((bad = unknown_member(in, known)))
+        return admin_fail(400, "UnknownParameter", "unknown member %s", bad);
+    if (get_uin(in, uin) != 0 || !uin[0])
+        return admin_fail(400, "MissingParameter", "Uin (a string of digits) is required");
+    json_t *dv = json_object_get(in, "HostDevice");
+    int unbind = json_is_string(dv) && json_string_length(dv) == 0;
+    if (get_str(in, "ResourceId", &id, sizeof r.id) != 0 ||
+        get_str(in, "Host", &host, sizeof r.host) != 0 ||
+        (!unbind && get_str(in, "HostDevice", &dev, sizeof r.host_device) != 0) ||
+        get_str(in, "HostNetns", &netns, sizeof r.host_netns) != 0)
+        return admin_fail(400, "InvalidParameter",
+                          "ResourceId, Host, HostDevice and HostNetns are strings that fit");
+    if (unbind)
+        dev = "";
+    if (!id || !*id || !dev)
+        return admin_fail(400, "MissingParameter", "ResourceId and HostDevice are required");
+    memset(&r, 0, sizeof r);
+    if (host && *host)
+        snprintf(r.host, sizeof r.host, "%s", host);
+    else
+        inventory_local_host(r.host, sizeof r.host);
+    if (*dev && inventory_check_binding(r.host, dev, netns, why, sizeof why) != 0)
+        return admin_fail(400, "InvalidParameter", "%s", why);
+    if ((rc = store_resource_bind(st, uin, id, r.host, dev, netns, &se)) != STORE_OK)
+        return rc == STORE_NOTFOUND
+                   ? admin_fail(404, "ResourceNotFound",
+                                "account %s has no ENI, NAT gateway, direct connect gateway or "
+                                "CCN %s",
+                                uin, id)
+                   : store_fail(rc, &se, "cannot bind");
+    if (!*dev)
+        return admin_ok(json_pack("{s:s,s:s}", "Uin", uin, "ResourceId", id));
+    return admin_ok(json_pack("{s:s,s:s,s:s,s:s,s:s}", "Uin", uin, "ResourceId", id, "Host",
+                              r.host, "HostDevice", dev, "HostNetns", netns ? netns : ""));
+}
+
+static json_t *agent_key_json(const struct agent_key *k, int with_secret)
+{
+    json_t *o = json_pack("{s:s,s:s,s:I}", "SecretId", k->secret_id, "Host", k->host,
+                          "CreatedTime", (json_int_t)k->created_at);
+    if (o && with_secret && json_object_set_new(o, "SecretKey", json_string(k->secret_key))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* POST /admin/agent-keys {"Host"?}: a key for a capture agent */
+struct admin_answer admin_agent_key_create(struct store *st, json_t *in)
+{
+    static const char *const known[] = {"Host", NULL};
+    struct agent_key k;
+    struct serr se = {{0}};
+    const char *host, *bad;
+    char why[200];
+    int rc;
+    if ((bad = unknown_member(in, known)))
+        return admin_fail(400, "UnknownParameter", "unknown member %s", bad);
+    if (get_str(in, "Host", &host, sizeof k.host) != 0)
+        return admin_fail(400, "InvalidParameter", "Host is a host name");
+    if (host && *host && inventory_check_binding(host, "lo", NULL, why, sizeof why) != 0)
+        return admin_fail(400, "InvalidParameter", "%s", why);
+    if ((rc = store_agent_key_create(st, host, &k, &se)) != STORE_OK)
+        return store_fail(rc, &se, "cannot create the agent key");
+    return admin_ok(agent_key_json(&k, 1));
+}
+
+static void list_key(void *ud, const struct agent_key *k)
+{
+    json_t *arr = ud, *o = agent_key_json(k, 0);
+    if (o)
+        json_array_append_new(arr, o);
+}
+
+/* GET /admin/agent-keys: every agent key, without its secret */
+struct admin_answer admin_agent_key_list(struct store *st)
+{
+    struct serr se = {{0}};
+    json_t *arr = json_array();
+    int rc;
+    if (!arr)
+        return admin_ok(NULL);
+    if ((rc = store_agent_key_list(st, list_key, arr, &se)) != STORE_OK) {
+        json_decref(arr);
+        return store_fail(rc, &se, "cannot list the agent keys");
+    }
+    return admin_ok(json_pack("{s:o}", "AgentKeys", arr));
+}
+
+/* POST /admin/agent-keys/delete {"SecretId"} */
+struct admin_answer admin_agent_key_delete(struct store *st, json_t *in)
+{
+    static const char *const known[] = {"SecretId", NULL};
+    struct serr se = {{0}};
+    const char *sid, *bad;
+    int rc;
+    if ((bad = unknown_member(in, known)))
+        return admin_fail(400, "UnknownParameter", "unknown member %s", bad);
+    if (get_str(in, "SecretId", &sid, 64) != 0 || !sid || !*sid)
+        return admin_fail(400, "MissingParameter", "SecretId is required");
+    if ((rc = store_agent_key_delete(st, sid, &se)) != STORE_OK)
+        return rc == STORE_NOTFOUND
+                   ? admin_fail(404, "AgentKeyNotFound", "no agent key %s", sid)
+                   : store_fail(rc, &se, "cannot delete the agent key");
+    return admin_ok(json_pack("{s:s}", "SecretId", sid));
+}
+
 /* POST /admin/inventory: an inventory file (docs/API.md, Inventory) with
  * a "Uin" member naming the account. All or nothing, idempotent. */
 struct admin_answer admin_inventory_import(struct store *st, json_t *in)
@@ -305,13 +424,22 @@ static void dump_resource(void *ud, const char *uin, const struct resource *r)
         d->oom = 1; /* a kind this build does not know: refuse rather than drop it */
         return;
     }
-    put(d, d->resources,
+    json_t *o =
         json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:s,s:s}", "uin", uin,
                   "kind", kind, "region", r->region, "id", r->id, "vpc_id", r->vpc_id, "subnet_id",
                   r->subnet_id, "instance_id", r->instance_id, "name", r->name, "cidr", r->cidr,
                   "instance_type", r->instance_type, "edition", r->edition, "nat_version",
                   r->nat_version, "has_dnat", r->has_dnat, "created_at", (json_int_t)r->created_at,
-                  "attrs", r->attrs ? r->attrs : "", "addrs", r->addrs));
+                  "attrs", r->attrs ? r->attrs : "", "addrs", r->addrs);
+    /* where the data plane captures it: only on a bound resource */
+    if (o && r->host_device[0] &&
+        (json_object_set_new(o, "host", json_string(r->host)) ||
+         json_object_set_new(o, "host_device", json_string(r->host_device)) ||
+         json_object_set_new(o, "host_netns", json_string(r->host_netns)))) {
+        json_decref(o);
+        o = NULL;
+    }
+    put(d, d->resources, o);
 }
 
 static void dump_flowlog(void *ud, const struct flowlog *fl)
@@ -460,6 +588,9 @@ static int read_resource(json_t *o, char uin[24], struct resource *r, char *err,
         cp_str(o, "edition", r->edition, sizeof r->edition) ||
         cp_str(o, "addrs", r->addrs, sizeof r->addrs) || get_i64(o, "nat_version", &nat) ||
         get_i64(o, "has_dnat", &dnat) || get_i64(o, "created_at", &created) ||
+        cp_str(o, "host", r->host, sizeof r->host) ||
+        cp_str(o, "host_device", r->host_device, sizeof r->host_device) ||
+        cp_str(o, "host_netns", r->host_netns, sizeof r->host_netns) ||
         (json_object_get(o, "attrs") && !json_is_string(json_object_get(o, "attrs")))) {
         snprintf(err, errlen, "resource %s: a field has a wrong type or length", r->id);
         return -1;
@@ -472,6 +603,9 @@ static int read_resource(json_t *o, char uin[24], struct resource *r, char *err,
                  kind);
         return -1;
     }
+    if (r->host_device[0] &&
+        inventory_check_binding(r->host, r->host_device, r->host_netns, err, errlen) != 0)
+        return -1;
     r->nat_version = (int)nat;
     r->has_dnat = (int)dnat;
     r->created_at = created;
@@ -687,7 +821,11 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         for (i = 0; i < nr; i++) {
             if (!made_by_api(&rows[i].r) || create_rank(rows[i].r.kind) != rank)
                 continue;
-            if ((rc = store_resource_create(st, rows[i].uin, &rows[i].r, &se)) != STORE_OK) {
+            if ((rc = store_resource_create(st, rows[i].uin, &rows[i].r, &se)) != STORE_OK ||
+                (rows[i].r.host_device[0] &&
+                 (rc = store_resource_bind(st, rows[i].uin, rows[i].r.id, rows[i].r.host,
+                                           rows[i].r.host_device, rows[i].r.host_netns, &se)) !=
+                     STORE_OK)) {
                 ans = import_fail(rc, &se, "import stopped at a resource");
                 goto done;
             }

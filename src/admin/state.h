@@ -36,6 +36,21 @@ struct admin_answer admin_key_create(struct store *st, json_t *in);
 /** An inventory file (docs/API.md, Inventory) plus "Uin": all or nothing. */
 struct admin_answer admin_inventory_import(struct store *st, json_t *in);
 
+/** {"Uin", "ResourceId", "Host"?, "HostDevice", "HostNetns"?}: binds an
+ * ENI, NAT gateway, DCG or CCN to a device of a host (Host defaults to this
+ * one's name); HostDevice "" unbinds. */
+struct admin_answer admin_inventory_bind(struct store *st, json_t *in);
+
+/** {"Host"?}: a new agent key {"SecretId","SecretKey","Host","CreatedTime"}
+ * (Host "" = for any host). */
+struct admin_answer admin_agent_key_create(struct store *st, json_t *in);
+
+/** {"AgentKeys":[{"SecretId","Host","CreatedTime"}...]}: no secrets. */
+struct admin_answer admin_agent_key_list(struct store *st);
+
+/** {"SecretId"}: deletes that agent key (404 AgentKeyNotFound). */
+struct admin_answer admin_agent_key_delete(struct store *st, json_t *in);
+
 /** {} (everything) or {"Uin"}: one durable transaction. */
 struct admin_answer admin_reset(struct store *st, json_t *in);
 

@@ -18,6 +18,7 @@
 #include "api/input.h"
 #include "base/apierr.h"
 #include "base/jsonw.h"
+#include "http/http.h"
 #include "store/store.h"
 
 struct api_req;
@@ -33,6 +34,7 @@ struct actx {
     struct jw *w;       /* positioned inside the Response object */
     struct api_req *req; /* the api's, for api_defer */
     const struct key_info *key; /* the caller's key (its secret wiped or not: never render it) */
+    const struct http_request *http; /* the request: a binary body's action reads it (UploadLog) */
 };
 
 typedef enum api_err (*action_fn)(struct actx *c, json_t *in, json_t *out, struct apierr *e);
@@ -56,14 +58,25 @@ struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
 /** See api_defer; exactly once per handle. */
 void api_wake(struct api_wake *w);
 
+/* Where an action runs: ACT_POLL, it answers without blocking its thread
+ * (a poll thread may run it); ACT_WORKER, it may block (a worker); ACT_BULK,
+ * a worker of the bulk pool (long reads, lower CPU priority). */
+enum act_thread { ACT_WORKER, ACT_POLL, ACT_BULK };
+
 struct action_def {
     const char *name;
-    const char *service; /* "vpc", "tag" or "sts" */
+    const char *service; /* "vpc", "tag", "sts" or "cls" */
     const char *version;
     const struct shape *input;
     action_fn fn;
-    int on_poll; /* answers without blocking its thread: may run on a poll thread */
+    enum act_thread thread; /* where it runs */
 };
+
+/** For an action whose body is application/octet-stream (UploadLog): the
+ * parameters its input takes from headers instead, "Param=X-Header,..."
+ * (UploadLog: TopicId from X-CLS-TopicId); the handler reads the body from
+ * c->http. NULL for every other action (JSON or form bodies). */
+const char *action_binary_headers(const struct action_def *def);
 
 /** The action of (`name`, `version`), or NULL. `*name_known` is set to 1
  * when the name exists under another version (-> NoSuchVersion). */
@@ -76,8 +89,13 @@ const struct action_def *action_find_in(const char *name, const char *version,
 
 /** 1 if the action called `name` may block its thread (waits for a durable
  * commit, or scans): it must not run on a poll thread. 0 for the actions
- * marked on_poll and for names that are no action (they fail fast). */
+ * marked ACT_POLL and for names that are no action (they fail fast). */
 int action_may_block(const char *name);
+
+/** 1 if the action called `name` is bulk work (a page of a large inventory
+ * or all of it): it runs on the bulk workers. 0 for the others and for
+ * names that are no action. */
+int action_is_bulk(const char *name);
 
 /* ==== helpers shared by handlers (handler_common.c) ==== */
 
@@ -129,7 +147,10 @@ enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, stru
     X(tag_resources) X(untag_resources) X(modify_resource_tags)                                  \
     X(describe_resource_tags_by_resource_ids) X(get_resources)                                   \
     /* security token service (actions/sts.c) */                                                 \
-    X(get_caller_identity)
+    X(get_caller_identity)                                                                       \
+    /* the cls service (actions/cls.c, cls_search.c) */                                          \
+    X(create_logset) X(describe_logsets) X(delete_logset) X(create_topic) X(describe_topics)     \
+    X(modify_topic) X(delete_topic) X(upload_log) X(search_log) X(describe_log_context)
 #define X(n) enum api_err act_##n(struct actx *c, json_t *in, json_t *out, struct apierr *e);
 RES_ACTIONS(X)
 #undef X

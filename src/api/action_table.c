@@ -18,8 +18,13 @@
  * wait for their commit) or may scan: GetResources, and the six resource
  * Describe* (a tenant's whole inventory of that kind when a filter cannot
  * be handed to the store; resource_describe.c). */
-#define POLL 1
-#define WORKER 0
+#define POLL ACT_POLL
+#define WORKER ACT_WORKER
+/* BULK: a worker action whose reads may be long (a page of a large
+ * inventory, or all of it): it runs on the bulk workers, of lower CPU
+ * priority (http.h, http_config.bulk), so that a client paging through
+ * 50,000 ENIs yields the cores to the short requests. */
+#define BULK ACT_BULK
 
 static const struct action_def actions[] = {
     /* name              service version       input shape                  handler      thread */
@@ -33,15 +38,15 @@ static const struct action_def actions[] = {
     {"EnableFlowLogs", VPC, &shape_EnableFlowLogsRequest, act_enable_flow_logs, WORKER},
     {"DisableFlowLogs", VPC, &shape_DisableFlowLogsRequest, act_disable_flow_logs, WORKER},
     {"CreateVpc", VPC, &shape_CreateVpcRequest, act_create_vpc, WORKER},
-    {"DescribeVpcs", VPC, &shape_DescribeVpcsRequest, act_describe_vpcs, WORKER},
+    {"DescribeVpcs", VPC, &shape_DescribeVpcsRequest, act_describe_vpcs, BULK},
     {"DeleteVpc", VPC, &shape_DeleteVpcRequest, act_delete_vpc, WORKER},
     {"CreateSubnet", VPC, &shape_CreateSubnetRequest, act_create_subnet, WORKER},
-    {"DescribeSubnets", VPC, &shape_DescribeSubnetsRequest, act_describe_subnets, WORKER},
+    {"DescribeSubnets", VPC, &shape_DescribeSubnetsRequest, act_describe_subnets, BULK},
     {"DeleteSubnet", VPC, &shape_DeleteSubnetRequest, act_delete_subnet, WORKER},
     {"CreateNetworkInterface", VPC, &shape_CreateNetworkInterfaceRequest,
      act_create_network_interface, WORKER},
     {"DescribeNetworkInterfaces", VPC, &shape_DescribeNetworkInterfacesRequest,
-     act_describe_network_interfaces, WORKER},
+     act_describe_network_interfaces, BULK},
     {"DeleteNetworkInterface", VPC, &shape_DeleteNetworkInterfaceRequest,
      act_delete_network_interface, WORKER},
     {"AttachNetworkInterface", VPC, &shape_AttachNetworkInterfaceRequest,
@@ -51,16 +56,16 @@ static const struct action_def actions[] = {
     {"DescribeVpcTaskResult", VPC, &shape_DescribeVpcTaskResultRequest,
      act_describe_vpc_task_result, POLL},
     {"CreateCcn", VPC, &shape_CreateCcnRequest, act_create_ccn, WORKER},
-    {"DescribeCcns", VPC, &shape_DescribeCcnsRequest, act_describe_ccns, WORKER},
+    {"DescribeCcns", VPC, &shape_DescribeCcnsRequest, act_describe_ccns, BULK},
     {"DeleteCcn", VPC, &shape_DeleteCcnRequest, act_delete_ccn, WORKER},
     {"CreateNatGateway", VPC, &shape_CreateNatGatewayRequest, act_create_nat_gateway, WORKER},
     {"DescribeNatGateways", VPC, &shape_DescribeNatGatewaysRequest, act_describe_nat_gateways,
-     WORKER},
+     BULK},
     {"DeleteNatGateway", VPC, &shape_DeleteNatGatewayRequest, act_delete_nat_gateway, WORKER},
     {"CreateDirectConnectGateway", VPC, &shape_CreateDirectConnectGatewayRequest,
      act_create_direct_connect_gateway, WORKER},
     {"DescribeDirectConnectGateways", VPC, &shape_DescribeDirectConnectGatewaysRequest,
-     act_describe_direct_connect_gateways, WORKER},
+     act_describe_direct_connect_gateways, BULK},
     {"DeleteDirectConnectGateway", VPC, &shape_DeleteDirectConnectGatewayRequest,
      act_delete_direct_connect_gateway, WORKER},
 #undef VPC
@@ -70,12 +75,33 @@ static const struct action_def actions[] = {
     {"ModifyResourceTags", TAG, &shape_ModifyResourceTagsRequest, act_modify_resource_tags, WORKER},
     {"DescribeResourceTagsByResourceIds", TAG, &shape_DescribeResourceTagsByResourceIdsRequest,
      act_describe_resource_tags_by_resource_ids, POLL},
-    {"GetResources", TAG, &shape_GetResourcesRequest, act_get_resources, WORKER},
+    {"GetResources", TAG, &shape_GetResourcesRequest, act_get_resources, BULK},
 #undef TAG
 #define STS "sts", "2018-08-13"
     {"GetCallerIdentity", STS, &shape_GetCallerIdentityRequest, act_get_caller_identity, POLL},
 #undef STS
+#define CLS "cls", "2020-10-16"
+    {"CreateLogset", CLS, &shape_CreateLogsetRequest, act_create_logset, WORKER},
+    {"DescribeLogsets", CLS, &shape_DescribeLogsetsRequest, act_describe_logsets, WORKER},
+    {"DeleteLogset", CLS, &shape_DeleteLogsetRequest, act_delete_logset, WORKER},
+    {"CreateTopic", CLS, &shape_CreateTopicRequest, act_create_topic, WORKER},
+    {"DescribeTopics", CLS, &shape_DescribeTopicsRequest, act_describe_topics, WORKER},
+    {"ModifyTopic", CLS, &shape_ModifyTopicRequest, act_modify_topic, WORKER},
+    {"DeleteTopic", CLS, &shape_DeleteTopicRequest, act_delete_topic, WORKER},
+    {"UploadLog", CLS, &shape_UploadLogRequest, act_upload_log, WORKER},
+    {"SearchLog", CLS, &shape_SearchLogRequest, act_search_log, WORKER},
+    {"DescribeLogContext", CLS, &shape_DescribeLogContextRequest, act_describe_log_context,
+     WORKER},
+#undef CLS
 };
+
+const char *action_binary_headers(const struct action_def *def)
+{
+    /* UploadLog (cls): its parameters as the CLS SDKs send them */
+    if (strcmp(def->service, "cls") == 0 && strcmp(def->name, "UploadLog") == 0)
+        return "TopicId=X-CLS-TopicId,HashKey=X-CLS-HashKey,CompressType=X-CLS-CompressType";
+    return NULL;
+}
 
 const struct action_def *action_find_in(const char *name, const char *version,
                                         const char *service, int *name_known)
@@ -97,7 +123,15 @@ int action_may_block(const char *name)
 {
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
         if (strcmp(actions[i].name, name) == 0)
-            return !actions[i].on_poll;
+            return actions[i].thread != ACT_POLL;
+    return 0;
+}
+
+int action_is_bulk(const char *name)
+{
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+        if (strcmp(actions[i].name, name) == 0)
+            return actions[i].thread == ACT_BULK;
     return 0;
 }
 

@@ -293,6 +293,16 @@ static enum api_err check_transport(struct api *a, struct call *c, struct apierr
             return apierr_setf(e, API_E_TOO_LARGE, "body over %zu bytes", a->cfg.max_body_v1);
         return decode_params(c, r->body, r->body_len, e);
     }
+    if (content_type_is(ct, "application/octet-stream")) {
+        /* a binary body (UploadLog), signed with TC3 over its bytes; the
+         * action's parameters come from headers (map_input) */
+        if (c->v1)
+            return apierr_set(e, API_E_AUTH_INVALID,
+                              "a binary request must be signed with TC3-HMAC-SHA256");
+        if (qlen && (rc = decode_params(c, r->query, qlen, e)) != API_E_OK)
+            return rc;
+        return API_E_OK;
+    }
     if (content_type_is(ct, "application/json")) {
         if (c->v1)
             return apierr_set(e, API_E_AUTH_INVALID,
@@ -313,7 +323,7 @@ static enum api_err check_transport(struct api *a, struct call *c, struct apierr
  * signature). */
 static const char *addressed_service(const struct call *c)
 {
-    static const char *const services[] = {"vpc", "tag", "sts"};
+    static const char *const services[] = {"vpc", "tag", "sts", "cls"};
     char label[64];
     host_label(http_header(c->req, "Host"), label, sizeof label);
     for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
@@ -342,7 +352,8 @@ static enum api_err check_common(struct call *c, struct apierr *e)
         return apierr_set(e, API_E_VERSION_UNKNOWN, c->version);
     if (!c->def)
         return apierr_set(e, API_E_ACTION_UNKNOWN, c->action);
-    /* the tag and sts services are global: Region is optional there */
+    /* the tag and sts services are global: Region is optional there (cls
+     * is regional, like vpc) */
     if ((!c->region || !*c->region) &&
         (strcmp(c->def->service, "tag") == 0 || strcmp(c->def->service, "sts") == 0)) {
         c->region = NULL;
@@ -521,9 +532,55 @@ static enum api_err check_permission(struct api *a, const struct call *c, struct
     return API_E_OK;
 }
 
+/* The input of an action whose body is binary: its parameters from the
+ * headers its table row names ("Param=X-Header,..."), checked against its
+ * shape like a JSON body. */
+static enum api_err map_headers(const struct call *c, json_t **in, struct apierr *e)
+{
+    const char *p = action_binary_headers(c->def);
+    json_t *o = json_object();
+    char *text;
+    enum api_err rc;
+
+    while (o && p && *p) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        char param[64], header[64];
+        const char *v;
+        if (!end)
+            end = p + strlen(p);
+        if (!eq || eq > end || (size_t)(eq - p) >= sizeof param ||
+            (size_t)(end - eq - 1) >= sizeof header)
+            break;
+        memcpy(param, p, (size_t)(eq - p));
+        param[eq - p] = '\0';
+        memcpy(header, eq + 1, (size_t)(end - eq - 1));
+        header[end - eq - 1] = '\0';
+        if ((v = http_header(c->req, header)) && *v)
+            json_object_set_new(o, param, json_string(v));
+        p = *end ? end + 1 : end;
+    }
+    if (!o || !(text = json_dumps(o, JSON_COMPACT))) {
+        json_decref(o);
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    }
+    json_decref(o);
+    rc = input_from_json(c->def->input, text, strlen(text), in, e);
+    free(text);
+    return rc;
+}
+
 static enum api_err map_input(const struct call *c, json_t **in, struct apierr *e)
 {
     const struct http_request *r = c->req;
+    int binary = !c->v1 && strcmp(r->method, "POST") == 0 &&
+                 content_type_is(http_header(r, "Content-Type"), "application/octet-stream");
+    if (binary != (action_binary_headers(c->def) != NULL))
+        return apierr_setf(e, API_E_PROTOCOL, binary ? "%s takes a JSON or form body, not "
+                                                       "application/octet-stream"
+                                                     : "%s takes an application/octet-stream body",
+                           c->def->name);
+    if (binary)
+        return map_headers(c, in, e);
     if (!c->v1 && strcmp(r->method, "POST") == 0 &&
         content_type_is(http_header(r, "Content-Type"), "application/json"))
         return input_from_json(c->def->input, r->body, r->body_len, in, e);
@@ -557,7 +614,7 @@ struct api_req {
 static struct actx actx_of(struct api_req *q)
 {
     struct actx ax = {q->a->store, &q->c.key.account, q->c.region, q->c.request_id,
-                      q->now, q->now_ms, q->c.lang, &q->w, q, &q->c.key};
+                      q->now, q->now_ms, q->c.lang, &q->w, q, &q->c.key, q->c.req};
     return ax;
 }
 
@@ -723,6 +780,14 @@ int api_http_quick(void *ud, const struct http_request *req)
         return strcmp(req->path, "/") != 0;
     action = http_header(req, "X-TC-Action");
     return !action || !action_may_block(action);
+}
+
+int api_http_bulk(void *ud, const struct http_request *req)
+{
+    const char *action = http_header(req, "X-TC-Action");
+    (void)ud;
+    /* v1 requests name the action in the form: they stay in the common pool */
+    return action && http_header(req, "Authorization") && action_is_bulk(action);
 }
 
 void api_set_rate_limit(struct api *a, uint32_t rate)

@@ -55,6 +55,11 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_ctx 
  * thread. v1 requests carry their action in the form: they say 0. */
 int api_http_quick(void *ud, const struct http_request *req);
 
+/** Same signature as http_quick_fn, for http_config.bulk: 1 for a TC3
+ * request of a bulk action (action_is_bulk: the resource Describe*,
+ * GetResources), which then runs on the bulk workers. */
+int api_http_bulk(void *ud, const struct http_request *req);
+
 /** The largest body api_handle reads (a larger one is answered with
  * RequestSizeLimitExceeded in the envelope): the HTTP layer's max_body. */
 size_t api_max_body(const struct api *a);

@@ -189,6 +189,39 @@
       "The attachment already exists: {}.")                                                      \
     X(INVALID_STATE, "UnsupportedOperation.InvalidState", "资源状态不合法{ids}。",                  \
       "The resource is not in a state that allows this: {}.")                                    \
+    /* ---- the cls service (tencentcloud-sdk-go cls/v20201016/errors.go) ---- */               \
+    X(CLS_CONTENT, "InvalidParameter.Content", "无效的日志内容。", "Invalid content: {}.")          \
+    X(CLS_MISSING_CONTENT, "FailedOperation.MissingContent", "日志内容为空。",                    \
+      "Missing content: {}.")                                                                    \
+    X(CLS_LOG_SIZE, "LimitExceeded.LogSize", "日志大小超过限制。", "Log size over the limit: {}.")  \
+    X(CLS_TOPIC_NOTFOUND, "ResourceNotFound.TopicNotExist", "日志主题不存在。",                    \
+      "The topic `{}` does not exist.")                                                          \
+    X(CLS_LOGSET_NOTFOUND, "ResourceNotFound.LogsetNotExist", "指定的日志集不存在。",              \
+      "The logset `{}` does not exist.")                                                         \
+    X(CLS_LOGSET_NOT_EMPTY, "FailedOperation.LogsetNotEmpty", "日志集下存在日志主题。",            \
+      "The logset `{}` still has topics.")                                                       \
+    X(CLS_LOGSET_CONFLICT, "InvalidParameter.LogsetConflict", "相同的日志集已存在。",              \
+      "A logset with this name or id already exists: {}.")                                       \
+    X(CLS_TOPIC_CONFLICT, "InvalidParameter.TopicConflict", "指定日志集下已经有同名的日志主题。",  \
+      "A topic with this name or id already exists: {}.")                                        \
+    X(CLS_LOGSET_LIMIT, "LimitExceeded.Logset", "日志集数量超出限制。",                           \
+      "Too many logsets: {}.")                                                                   \
+    X(CLS_TOPIC_LIMIT, "LimitExceeded.Topic", "日志主题数目超过限制。", "Too many topics: {}.")     \
+    X(CLS_TOPIC_CLOSED, "FailedOperation.TopicClosed", "日志主题已关闭。",                        \
+      "The topic `{}` is closed.")                                                               \
+    X(CLS_SYNTAX, "FailedOperation.SyntaxError", "查询语句解析错误。", "Syntax error: {}.")        \
+    X(CLS_QUERY, "FailedOperation.QueryError", "查询语句运行失败。", "The query failed: {}.")      \
+    X(CLS_CONTEXT, "FailedOperation.InvalidContext", "检索游标已失效或不存在。",                  \
+      "The search context is invalid: {}.")                                                      \
+    X(CLS_SEARCH_RESOURCES, "LimitExceeded.SearchResources", "检索内存超限。",                    \
+      "The search is over its limits: {}.")                                                      \
+    X(CLS_TIMEOUT, "FailedOperation.SearchTimeout", "查询超时。", "The search timed out: {}.")   \
+    X(CLS_REACH_LIMIT, "FailedOperation.GetlogReachLimit", "检索日志触发最大条数限制。",          \
+      "The search reached a limit: {}.")                                                         \
+    X(CLS_RESULT_TOO_LARGE, "LimitExceeded.SearchResultTooLarge", "检索结果过大。",               \
+      "The search result is too large: {}.")                                                     \
+    X(CLS_PERIOD, "FailedOperation.InvalidPeriod", "存储时间不合法。",                            \
+      "Invalid Period: {}.")                                                                     \
     /* ---- server ---- */                                                                       \
     X(STORE, "InternalError.ModuleError", "内部模块错误，请稍后重试。",                             \
       "Internal module error. Please try again later.")                                          \

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/state.h"
 #include "base/opts.h"
 #include "base/util.h"
 #include "cli/cli.h"
@@ -51,17 +52,116 @@ static const struct opt key_opts[] = {
 
 static const char inventory_synopsis[] =
     "usage: flowlogd inventory import (--data DIR | --store URL) --uin UIN FILE\n"
+    "       flowlogd inventory bind (--data DIR | --store URL) --uin UIN RESOURCE-ID\n"
+    "                               [--host H] --device D [--netns N]\n"
     "\n"
-    "Loads the account's resources (VPCs, subnets, instances, ENIs, CCNs, NAT\n"
+    "import: loads the account's resources (VPCs, subnets, instances, ENIs, CCNs, NAT\n"
     "gateways, direct connect gateways, CLS topics, CKafka instances) from a\n"
     "JSON file. Importing is idempotent; a bad file is rejected whole with a\n"
-    "message naming the entry, and nothing is imported.\n";
+    "message naming the entry, and nothing is imported.\n"
+    "bind: says where the traffic of an ENI, NAT gateway, direct connect gateway or\n"
+    "CCN crosses a host: device D (in network namespace N) of host H (default: this\n"
+    "host's name). The data plane's agent on H captures it. --device '' unbinds.\n";
 
 static const struct opt inventory_opts[] = {
     OPT_DATA_OR_STORE,
     {"uin", OPT_STR, "UIN", NULL, 0, 0, 1, "the account"},
+    {"host", OPT_STR, "H", NULL, 0, 0, 0, "bind: the host (default: this host's name)"},
+    {"device", OPT_STR, "D", NULL, 0, 0, 0, "bind: the device on the host"},
+    {"netns", OPT_STR, "N", NULL, 0, 0, 0, "bind: the device's network namespace"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
+
+/* Prints an admin document's answer: the body on stdout (200), else its
+ * message on stderr. Returns the exit code. */
+static int print_answer(struct admin_answer a, const char *what)
+{
+    int rc = 1;
+    if (a.status == 200) {
+        char *s = json_dumps(a.body, JSON_COMPACT);
+        if (s && puts(s) >= 0 && fflush(stdout) == 0)
+            rc = 0;
+        free(s);
+    } else {
+        json_t *m = json_object_get(json_object_get(a.body, "Error"), "Message");
+        fprintf(stderr, "flowlogd: %s: %s\n", what, m ? json_string_value(m) : "failed");
+    }
+    json_decref(a.body);
+    return rc;
+}
+
+/* `inventory bind`: through the admin API's document, so both check alike */
+static int inventory_bind(const struct opts *o)
+{
+    const char *dev = opts_get(o, "device");
+    if (o->npos != 2 || !dev) {
+        opts_usage(stderr, inventory_opts, inventory_synopsis);
+        return 2;
+    }
+    struct store *st = cli_open_store(o);
+    if (!st)
+        return 1;
+    json_t *in = json_pack("{s:s,s:s,s:s}", "Uin", opts_get(o, "uin"), "ResourceId", o->pos[1],
+                           "HostDevice", dev);
+    if (in && opts_get(o, "host"))
+        json_object_set_new(in, "Host", json_string(opts_get(o, "host")));
+    if (in && opts_get(o, "netns"))
+        json_object_set_new(in, "HostNetns", json_string(opts_get(o, "netns")));
+    int rc = in ? print_answer(admin_inventory_bind(st, in), "inventory bind") : 1;
+    json_decref(in);
+    store_close(st);
+    return rc;
+}
+
+static const char agent_key_synopsis[] =
+    "usage: flowlogd agent-key create (--data DIR | --store URL) [--host H]\n"
+    "       flowlogd agent-key list (--data DIR | --store URL)\n"
+    "       flowlogd agent-key delete (--data DIR | --store URL) SECRET-ID\n"
+    "\n"
+    "Keys of the data plane's capture agents (flowlogd agent --key-file): no tenant's,\n"
+    "good for no API action, only for the control plane's /agent/v1/assignments.\n"
+    "create prints {\"SecretId\",\"SecretKey\",\"Host\",\"CreatedTime\"}; with --host\n"
+    "the key may ask only for that host's assignments. list prints no secret.\n";
+
+static const struct opt agent_key_opts[] = {
+    OPT_DATA_OR_STORE,
+    {"host", OPT_STR, "H", NULL, 0, 0, 0, "create: the only host the key may ask for"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+int cli_agent_key(int argc, char **argv)
+{
+    struct opts o;
+    struct store *st;
+    struct admin_answer a;
+    json_t *in;
+    if (opts_parse(&o, argc, argv, agent_key_opts, agent_key_synopsis) != 0)
+        return o.help ? 0 : 2;
+    const char *cmd = o.npos ? o.pos[0] : "";
+    int create = strcmp(cmd, "create") == 0 && o.npos == 1;
+    int list = strcmp(cmd, "list") == 0 && o.npos == 1;
+    int del = strcmp(cmd, "delete") == 0 && o.npos == 2;
+    if (!create && !list && !del) {
+        opts_usage(stderr, agent_key_opts, agent_key_synopsis);
+        return 2;
+    }
+    if (!(st = cli_open_store(&o)))
+        return 1;
+    in = create ? (opts_get(&o, "host") ? json_pack("{s:s}", "Host", opts_get(&o, "host"))
+                                        : json_object())
+         : del  ? json_pack("{s:s}", "SecretId", o.pos[1])
+                : NULL;
+    if ((create || del) && !in)
+        a = admin_fail(500, "InternalError", "out of memory");
+    else
+        a = create ? admin_agent_key_create(st, in)
+            : del  ? admin_agent_key_delete(st, in)
+                   : admin_agent_key_list(st);
+    int rc = print_answer(a, cmd);
+    json_decref(in);
+    store_close(st);
+    return rc;
+}
 
 /* The store named by --data DIR (SQLite) or --store URL (PostgreSQL):
  * exactly one of them; NULL (message printed) otherwise. A SQLite store is
@@ -258,6 +358,8 @@ int cli_inventory(int argc, char **argv)
 
     if (opts_parse(&o, argc, argv, inventory_opts, inventory_synopsis) != 0)
         return o.help ? 0 : 2;
+    if (o.npos >= 1 && strcmp(o.pos[0], "bind") == 0)
+        return inventory_bind(&o);
     if (o.npos != 2 || strcmp(o.pos[0], "import") != 0) {
         opts_usage(stderr, inventory_opts, inventory_synopsis);
         return 2;

@@ -21,6 +21,9 @@ int cli_inventory(int argc, char **argv);
 /** `flowlogd check ...`: the store's integrity check. */
 int cli_check(int argc, char **argv);
 
+/** `flowlogd agent-key create|list|delete`: the capture agents' keys. */
+int cli_agent_key(int argc, char **argv);
+
 /** `flowlogd call ...`: a TC3-signed client of the API. */
 int cli_call(int argc, char **argv);
 

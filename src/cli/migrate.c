@@ -44,9 +44,10 @@ int cli_migrate(int argc, char **argv)
         return 1;
     }
     printf("{\"Accounts\":%llu,\"Keys\":%llu,\"Resources\":%llu,\"FlowLogs\":%llu,"
-           "\"FlowLogTags\":%llu,\"Check\":\"ok\"}\n",
+           "\"FlowLogTags\":%llu,\"HostBindings\":%llu,\"AgentKeys\":%llu,\"Check\":\"ok\"}\n",
            (unsigned long long)st.rows[0], (unsigned long long)st.rows[1],
            (unsigned long long)st.rows[2], (unsigned long long)st.rows[3],
-           (unsigned long long)st.rows[4]);
+           (unsigned long long)st.rows[4], (unsigned long long)st.rows[5],
+           (unsigned long long)st.rows[6]);
     return 0;
 }

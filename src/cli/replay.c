@@ -1,13 +1,17 @@
 /* replay.c: `flowlogd replay`, the flow engine over a capture file. */
+#define _GNU_SOURCE /* memfd_create */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/opts.h"
 #include "base/util.h"
+#include "flow/flow.h"
 #include "cli/cli.h"
 #include "replay/replay.h"
+#include "sink/sink.h"
 
 static const char replay_synopsis[] =
     "usage: flowlogd replay --pcap FILE [--capture-window SECONDS] [--format FORMAT]\n"
@@ -16,7 +20,9 @@ static const char replay_synopsis[] =
     "                       [--vpc-id ID] [--subnet-id ID] [--instance-id ID] [--region R]\n"
     "                       [--ccn-regions CIDR=REGION,...]\n"
     "Aggregates the capture into flow-log records (one per direction's 5-tuple and\n"
-    "epoch-aligned window) and prints them to standard output.\n"
+    "epoch-aligned window) and prints them to standard output; with --cls-endpoint,\n"
+    "delivers them instead through the CLS sink (UploadLog, one CLS log per record)\n"
+    "to the topic, signed with TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY.\n"
     "Exit status: 0; 1 when the capture is truncated or corrupt (reported with its byte\n"
     "offset, after the records read so far) or packets could not be counted; 2 usage.\n";
 
@@ -43,8 +49,111 @@ static const struct opt replay_opts[] = {
     {"region", OPT_STR, "REGION", NULL, 0, 0, 0, "the region and region-id fields"},
     {"ccn-regions", OPT_STR, "CIDR=REGION,...", NULL, 0, 0, 0,
      "a CCN's attached VPC CIDRs and their regions (srcregionid, dstregionid)"},
+    {"cls-endpoint", OPT_STR, "URL", NULL, 0, 0, 0,
+     "deliver the records to this CLS-compatible endpoint (UploadLog) instead of printing them"},
+    {"cls-topic", OPT_STR, "ID", NULL, 0, 0, 0, "the CLS topic to deliver to"},
+    {"cls-region", OPT_STR, "REGION", "ap-guangzhou", 0, 0, 0, "the CLS topic's region"},
+    {"flowlog-id", OPT_STR, "ID", "fl-replay", 0, 0, 0,
+     "the flow log the records belong to (the CLS logs' filename, part of each batch's name)"},
+    {"agent-id", OPT_STR, "ID", "replay", 0, 0, 0,
+     "names this sender's batches: a batch sent again under the same name is stored once"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
+
+/* Reads the records replay wrote to fd and delivers them window by window
+ * (a record's window: its start field rounded down to the window length)
+ * through the CLS sink. 0, or -1 with err. */
+static int deliver_cls(const struct opts *o, const struct flow_format *fmt, uint32_t window_s,
+                       int fd, char *err, size_t errlen)
+{
+    struct sink_cls_config cfg = {0};
+    struct sink_dest dest = {0};
+    struct sink *sk;
+    char names[1024], host[256] = "";
+    size_t at = 0, len = 0, windows = 0, records = 0;
+    int start_at = -1, rc = 0;
+    char *text = NULL;
+    off_t end = lseek(fd, 0, SEEK_END);
+
+    for (unsigned i = 0; i < fmt->n && at < sizeof names; i++) {
+        at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", i ? " " : "",
+                               flow_field_name((enum flow_field)fmt->field[i]));
+        if (fmt->field[i] == FF_START)
+            start_at = (int)i;
+    }
+    cfg.endpoint = opts_get(o, "cls-endpoint");
+    cfg.secret_id = getenv("TENCENTCLOUD_SECRET_ID");
+    cfg.secret_key = getenv("TENCENTCLOUD_SECRET_KEY");
+    cfg.token = getenv("TENCENTCLOUD_SESSION_TOKEN");
+    cfg.region = opts_str(o, "cls-region");
+    cfg.agent_id = opts_str(o, "agent-id");
+    cfg.cacert = getenv("SSL_CERT_FILE") && *getenv("SSL_CERT_FILE") ? getenv("SSL_CERT_FILE") : NULL;
+    cfg.retries = 5;
+    if (!cfg.secret_id || !cfg.secret_key) {
+        snprintf(err, errlen, "the CLS sink needs TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY");
+        return -1;
+    }
+    if (!(sk = sink_cls_open(&cfg, err, errlen)))
+        return -1;
+    gethostname(host, sizeof host - 1);
+    dest.storage_type = "cls";
+    dest.cls_topic_id = opts_get(o, "cls-topic");
+    dest.cls_region = cfg.region;
+    dest.host = host;
+    dest.fields = names;
+    if (end < 0 || !(text = malloc((size_t)end + 1)) || pread(fd, text, (size_t)end, 0) != end) {
+        snprintf(err, errlen, "cannot read back the records");
+        rc = -1;
+        goto done;
+    }
+    len = (size_t)end;
+    text[len] = '\0';
+    /* windows are contiguous runs of lines with the same window */
+    for (size_t i = 0; i < len;) {
+        size_t j = i, n = 0;
+        unsigned long long win = 0;
+        for (int first = 1; j < len; first = 0) {
+            size_t k = j, f = 0;
+            unsigned long long w = 0;
+            const char *p = text + j;
+            while (k < len && text[k] != '\n')
+                k++;
+            for (const char *q = p; start_at >= 0 && q < text + k; f++) {
+                if ((int)f == start_at) {
+                    w = strtoull(q, NULL, 10);
+                    break;
+                }
+                q = memchr(q, ' ', (size_t)(text + k - q));
+                if (!q)
+                    break;
+                q++;
+            }
+            w = window_s ? w / window_s * window_s : w;
+            if (!first && w != win)
+                break;
+            win = w;
+            n++;
+            j = k < len ? k + 1 : k;
+        }
+        {
+            struct sink_window sw = {opts_str(o, "flowlog-id"), win, win + window_s, text + i,
+                                     j - i, n, &dest};
+            if (sink_write(sk, &sw, err, errlen) != 0) {
+                rc = -1;
+                goto done;
+            }
+        }
+        windows++;
+        records += n;
+        i = j;
+    }
+    fprintf(stderr, "replay: %zu records in %zu windows delivered to CLS topic %s\n", records,
+            windows, dest.cls_topic_id);
+done:
+    free(text);
+    sink_close(sk);
+    return rc;
+}
 
 int cli_replay(int argc, char **argv)
 {
@@ -125,7 +234,23 @@ int cli_replay(int argc, char **argv)
     ro.desc.first_last = opts_get(&o, "first-last") != NULL;
     ro.desc.version_v1 = opts_get(&o, "v1") != NULL;
 
-    int rc = flow_replay_pcap(&ro, STDOUT_FILENO, &st, err, sizeof err);
+    int out_fd = STDOUT_FILENO;
+    const char *cls = opts_get(&o, "cls-endpoint");
+    if (cls && !opts_get(&o, "cls-topic")) {
+        fputs("flowlogd: --cls-endpoint needs --cls-topic\n", stderr);
+        free(crcopy);
+        return 2;
+    }
+    if (cls && (out_fd = memfd_create("flowlogd-replay", MFD_CLOEXEC)) < 0) {
+        perror("flowlogd: memfd_create");
+        free(crcopy);
+        return 1;
+    }
+    int rc = flow_replay_pcap(&ro, out_fd, &st, err, sizeof err);
+    if (cls && rc == 0)
+        rc = deliver_cls(&o, &fmt, ro.window_s, out_fd, err, sizeof err);
+    if (cls)
+        close(out_fd);
     if (opts_get(&o, "stats"))
         fprintf(stderr,
                 "replay: %llu packets counted, %llu not IP, %llu late, %llu skipped (table "

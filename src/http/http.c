@@ -72,6 +72,7 @@
 #include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -80,6 +81,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,6 +135,22 @@ struct hreq {
     struct http_reply reply;
 };
 
+/* A queue of requests for the workers of one lane. The bulk lane's workers
+ * run at a lower CPU priority (http.h, bulk_priority), so that bulk reads
+ * yield the cores to the short requests. */
+enum { LANE_NORMAL, LANE_BULK };
+struct lane {
+    struct hreq *head, *tail;
+    pthread_cond_t work; /* queue became non-empty, or shutdown */
+};
+
+struct worker {
+    pthread_t thread;
+    struct http_server *srv;
+    int lane;
+    int priority; /* the bulk lane's enum http_bulk_priority */
+};
+
 struct http_server {
     struct MHD_Daemon *daemon;
     http_handler_fn fn;
@@ -142,13 +160,13 @@ struct http_server {
     size_t max_header_bytes;
     unsigned short port;
 
-    pthread_t *threads;
-    unsigned nthreads; /* workers actually started */
+    http_quick_fn bulk;
+    struct worker *threads;
+    unsigned nthreads; /* workers actually started (both lanes) */
 
     pthread_mutex_t mu; /* guards everything below */
-    pthread_cond_t work; /* queue became non-empty, or shutdown */
     pthread_cond_t idle; /* inflight or pending dropped while stopping */
-    struct hreq *head, *tail;
+    struct lane lane[2]; /* LANE_NORMAL, LANE_BULK */
     unsigned inflight; /* queued or in a worker (connection suspended) */
     unsigned pending;  /* dispatched and not yet completed */
     int stopping;      /* http_stop began: no more dispatching to workers */
@@ -526,17 +544,20 @@ void http_wake(struct http_deferred *d)
  * stopping, else hand it to a worker. */
 static enum MHD_Result dispatch(struct http_server *s, struct hreq *r, struct MHD_Connection *c)
 {
+    struct lane *l;
+
     finish_request(r);
     if ((s->quick && s->quick(s->ud, &r->req)) || !suspend(s, r))
         return answer_here(s, r, c);
+    l = &s->lane[s->bulk && s->bulk(s->ud, &r->req) ? LANE_BULK : LANE_NORMAL];
     pthread_mutex_lock(&s->mu);
     r->next = NULL;
-    if (s->tail)
-        s->tail->next = r;
+    if (l->tail)
+        l->tail->next = r;
     else
-        s->head = r;
-    s->tail = r;
-    pthread_cond_signal(&s->work);
+        l->head = r;
+    l->tail = r;
+    pthread_cond_signal(&l->work);
     pthread_mutex_unlock(&s->mu);
     return MHD_YES;
 }
@@ -789,23 +810,40 @@ static unsigned short bound_port(int fd)
 
 /* ==== Workers ==== */
 
+/* Lowers the calling thread's CPU priority for the bulk lane. Best effort:
+ * a thread keeps its priority when the system refuses (it never raises). */
+static void lower_priority(int priority)
+{
+    if (priority == HTTP_BULK_IDLE) {
+        struct sched_param sp = {0};
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0)
+            return;
+    }
+    if (priority != HTTP_BULK_NORMAL)
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+}
+
 static void *worker_main(void *arg)
 {
-    struct http_server *s = arg;
+    struct worker *w = arg;
+    struct http_server *s = w->srv;
+    struct lane *l = &s->lane[w->lane];
     struct hreq *r;
 
+    if (w->lane == LANE_BULK)
+        lower_priority(w->priority);
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->shutdown)
-            pthread_cond_wait(&s->work, &s->mu);
-        r = s->head;
+        while (!l->head && !s->shutdown)
+            pthread_cond_wait(&l->work, &s->mu);
+        r = l->head;
         if (!r) {
             pthread_mutex_unlock(&s->mu);
             break;
         }
-        s->head = r->next;
-        if (!s->head)
-            s->tail = NULL;
+        l->head = r->next;
+        if (!l->head)
+            l->tail = NULL;
         pthread_mutex_unlock(&s->mu);
 
         run_handler(s, r, NULL);
@@ -820,10 +858,11 @@ static void stop_workers(struct http_server *s)
     unsigned i;
     pthread_mutex_lock(&s->mu);
     s->shutdown = 1;
-    pthread_cond_broadcast(&s->work);
+    pthread_cond_broadcast(&s->lane[LANE_NORMAL].work);
+    pthread_cond_broadcast(&s->lane[LANE_BULK].work);
     pthread_mutex_unlock(&s->mu);
     for (i = 0; i < s->nthreads; i++)
-        pthread_join(s->threads[i], NULL);
+        pthread_join(s->threads[i].thread, NULL);
     s->nthreads = 0;
 }
 
@@ -882,7 +921,8 @@ static void server_free(struct http_server *s)
     free_secret(s->tls_key);
     pthread_cond_destroy(&s->room);
     pthread_cond_destroy(&s->idle);
-    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->lane[LANE_NORMAL].work);
+    pthread_cond_destroy(&s->lane[LANE_BULK].work);
     pthread_mutex_destroy(&s->mu);
     free(s->threads);
     free(s);
@@ -893,7 +933,7 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
 {
     struct http_server *s = NULL;
     struct sockaddr_storage ss;
-    unsigned flags, io, workers, maxconn, backlog, i;
+    unsigned flags, io, workers, bulk_workers, maxconn, backlog, i;
     size_t header_bytes, pool;
     struct MHD_OptionItem opt[5];
     unsigned nopt = 0;
@@ -919,6 +959,7 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     io = cfg->io_threads ? cfg->io_threads : (ncpu > 0 ? (unsigned)ncpu : 1u);
     workers = cfg->workers ? cfg->workers : HTTP_DEFAULT_WORKERS;
+    bulk_workers = !cfg->bulk ? 0 : cfg->bulk_workers ? cfg->bulk_workers : HTTP_DEFAULT_BULK_WORKERS;
     maxconn = cfg->max_connections ? cfg->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
     header_bytes = cfg->max_header_bytes ? cfg->max_header_bytes : DEFAULT_MAX_HEADER_BYTES;
     /* MHD's per-connection pool holds the read buffer (request line and
@@ -943,11 +984,13 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
     s->max_conns = maxconn;
     s->fn = fn;
     s->quick = cfg->quick;
+    s->bulk = bulk_workers ? cfg->bulk : NULL;
     s->ud = ud;
     s->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
     s->max_header_bytes = header_bytes;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->lane[LANE_NORMAL].work, NULL);
+    pthread_cond_init(&s->lane[LANE_BULK].work, NULL);
     pthread_cond_init(&s->room, NULL);
     {
         pthread_condattr_t ca;
@@ -964,13 +1007,18 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
             goto fail;
         }
     }
-    s->threads = calloc(workers, sizeof *s->threads);
+    s->threads = calloc(workers + bulk_workers, sizeof *s->threads);
     if (!s->threads) {
         set_err(err, errlen, "out of memory");
         goto fail;
     }
-    for (i = 0; i < workers; i++) {
-        int rc = pthread_create(&s->threads[i], NULL, worker_main, s);
+    for (i = 0; i < workers + bulk_workers; i++) {
+        struct worker *w = &s->threads[i];
+        int rc;
+        w->srv = s;
+        w->lane = i < workers ? LANE_NORMAL : LANE_BULK;
+        w->priority = cfg->bulk_priority;
+        rc = pthread_create(&w->thread, NULL, worker_main, w);
         if (rc != 0) {
             set_err(err, errlen, "cannot start handler thread: %s", strerror(rc));
             goto fail;

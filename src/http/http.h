@@ -81,6 +81,14 @@ void http_wake(struct http_deferred *d);
 
 /* Defaults of the zero fields of struct http_config (and of `serve`). */
 #define HTTP_DEFAULT_WORKERS 32
+#define HTTP_DEFAULT_BULK_WORKERS 1
+
+/** The CPU priority of the bulk lane's workers (see http_config.bulk). */
+enum http_bulk_priority {
+    HTTP_BULK_LOW,    /* nice 19 (the default) */
+    HTTP_BULK_IDLE,   /* SCHED_IDLE: only what the other threads leave; nice 19 if refused */
+    HTTP_BULK_NORMAL, /* the process's own: a separate pool only */
+};
 #define HTTP_DEFAULT_MAX_CONNECTIONS 4096
 
 struct http_config {
@@ -93,6 +101,13 @@ struct http_config {
     unsigned max_connections;  /* over it new connections wait; 0 = HTTP_DEFAULT_MAX_CONNECTIONS */
     unsigned idle_timeout_s;   /* a connection idle this long is closed */
     http_quick_fn quick;       /* NULL: every request goes to a worker */
+    /* Requests for workers that this predicate (same `ud`) calls bulk go
+     * to their own pool of `bulk_workers` (0 = HTTP_DEFAULT_BULK_WORKERS)
+     * threads of lower CPU priority, so that long reads queue behind each
+     * other and yield the cores to everything else. NULL: one pool. */
+    http_quick_fn bulk;
+    unsigned bulk_workers;
+    enum http_bulk_priority bulk_priority;
     /* HTTPS (libmicrohttpd's TLS, GnuTLS underneath) when both are set: the
      * PEM certificate (chain) and its unencrypted private key, borrowed
      * during http_start only. NULL: plain HTTP. */

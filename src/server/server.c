@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,9 +24,13 @@
 #include "base/log.h"
 #include "base/opts.h"
 #include "console/console.h"
+#include "control/control.h"
+#include "validate/inventory.h"
+#include "agent/agent.h"
 #include "base/util.h"
 #include "http/http.h"
 #include "server/notify.h"
+#include "server/retention.h"
 #include "store/sqlite/sqlite.h"
 #include "store/store.h"
 #include "tls/cert.h"
@@ -81,6 +86,14 @@ static const struct opt serve_opts[] = {
      "with --admin-token-file"},
     {"admin-token-file", OPT_STR, "FILE", NULL, 0, 0, 0,
      "the admin API's bearer token is this file's first line; without it, no admin listener"},
+    {"capture", OPT_FLAG, NULL, NULL, 0, 0, 0,
+     "run the data plane's agent inside the server: capture the devices bound to this host "
+     "for enabled flow logs (root: CAP_BPF, CAP_NET_ADMIN)"},
+    {"capture-window", OPT_UINT, "S", "300", 1, 600, 0, "the capture window in seconds"},
+    {"capture-host", OPT_STR, "NAME", NULL, 0, 0, 0,
+     "with --capture: the host name the bindings name (default: this host's name)"},
+    {"capture-records", OPT_STR, "DIR", NULL, 0, 0, 0,
+     "with --capture: where the records go (default: the data directory's records/)"},
     {"init", OPT_STR, "DIR", NULL, 0, 0, 0,
      "on an empty store, apply DIR's *.account.json and *.inventory.json before ready"},
     {"config", OPT_STR, "FILE", NULL, 0, 0, 0,
@@ -231,7 +244,8 @@ static int parse_listen(const char *s, char *host, size_t hostlen, unsigned shor
 }
 
 /* The public listener's routes: a CORS preflight, the health paths, the
- * console's files, else the API; an allowed origin is named on every
+ * console's files, the data plane's control plane (agents, on a worker: it
+ * reads the store), else the API; an allowed origin is named on every
  * answer. */
 static void route(void *ud, const struct http_request *req, struct http_ctx *ctx,
                   struct http_reply *out)
@@ -240,7 +254,9 @@ static void route(void *ud, const struct http_request *req, struct http_ctx *ctx
     out->nextra = 0;
     if (cors(sv, req, out, 0))
         return;
-    if (!health_reply(req, out) && !console_reply(req, out))
+    if (control_path(req))
+        control_reply(sv->store, req, (int64_t)time(NULL), out);
+    else if (!health_reply(req, out) && !console_reply(req, out))
         api_http_handler(sv->api, req, ctx, out);
     (void)cors(sv, req, out, 1);
 }
@@ -248,8 +264,33 @@ static void route(void *ud, const struct http_request *req, struct http_ctx *ctx
 static int route_quick(void *ud, const struct http_request *req)
 {
     struct srv *sv = ud;
+    if (control_path(req))
+        return strcmp(req->method, "OPTIONS") == 0;
     return health_path(req) || console_path(req) || strcmp(req->method, "OPTIONS") == 0 ||
            api_http_quick(sv->api, req);
+}
+
+static int route_bulk(void *ud, const struct http_request *req)
+{
+    struct srv *sv = ud;
+    return api_http_bulk(sv->api, req);
+}
+
+/* The bulk lane (http.h): the resource Describe* and GetResources on their
+ * own worker at nice 19. FLOWLOGD_BULK_PRIORITY=idle (SCHED_IDLE), normal
+ * (the pool without a lower priority) or off (one pool for every worker's
+ * request) are for measuring what the lane buys (docs/PERFORMANCE.md). */
+static void bulk_config(struct http_config *h, struct srv *sv)
+{
+    const char *p = getenv("FLOWLOGD_BULK_PRIORITY");
+    (void)sv;
+    if (p && strcmp(p, "off") == 0)
+        return;
+    h->bulk = route_bulk;
+    h->bulk_priority = !p || !*p || strcmp(p, "low") == 0 ? HTTP_BULK_LOW
+                       : strcmp(p, "idle") == 0           ? HTTP_BULK_IDLE
+                       : strcmp(p, "normal") == 0         ? HTTP_BULK_NORMAL
+                                                          : HTTP_BULK_LOW;
 }
 
 static int put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -433,12 +474,94 @@ static void reload(struct srv *sv, int argc, char **argv)
     notify_ready("reloaded");
 }
 
+/* ==== serve --capture: the agent inside the server ==== */
+
+struct embedded {
+    struct store *st;
+    struct agent_cfg cfg;
+    atomic_int stop;
+    pthread_t thread;
+    int started;
+    char host[256], records[4200];
+};
+
+/* the assignment straight from the store: no HTTP, no key */
+static json_t *embedded_fetch(void *ud, char *err, size_t errlen)
+{
+    struct embedded *em = ud;
+    return control_assignments(em->st, em->host, err, errlen);
+}
+
+static void embedded_ready(void *ud)
+{
+    (void)ud;
+    health_capture(HEALTH_CAPTURE_CONNECTED);
+}
+
+static void *embedded_main(void *arg)
+{
+    struct embedded *em = arg;
+    char err[512];
+    if (agent_run(&em->cfg, err, sizeof err) != 0) {
+        log_error("capture: the agent stopped: %s", err);
+        health_capture(HEALTH_CAPTURE_WAITING); /* /readyz says so */
+    }
+    return NULL;
+}
+
+/* Starts the embedded agent; 0, or -1 (logged: why BPF cannot load here...). */
+static int embedded_start(struct embedded *em, const struct opts *o, struct store *st)
+{
+    char err[512];
+    memset(em, 0, sizeof *em);
+    em->st = st;
+    if (opts_get(o, "capture-host"))
+        snprintf(em->host, sizeof em->host, "%s", opts_get(o, "capture-host"));
+    else
+        inventory_local_host(em->host, sizeof em->host);
+    if (opts_get(o, "capture-records"))
+        snprintf(em->records, sizeof em->records, "%s", opts_get(o, "capture-records"));
+    else if (opts_get(o, "data"))
+        snprintf(em->records, sizeof em->records, "%s/records", opts_get(o, "data"));
+    else {
+        log_error("capture: with --store, --capture-records DIR says where the records go");
+        return -1;
+    }
+    uint32_t window = (uint32_t)opts_uint(o, "capture-window");
+    if (agent_probe(window, err, sizeof err) != 0) {
+        log_error("capture: %s", err);
+        return -1;
+    }
+    em->cfg = (struct agent_cfg){.host = em->host, .records = em->records, .window_s = window,
+                                 .table_flows = 65536, .poll_ms = 1000, .fetch = embedded_fetch,
+                                 .fetch_ud = em, .stop = &em->stop, .on_ready = embedded_ready};
+    health_capture(HEALTH_CAPTURE_WAITING);
+    if (pthread_create(&em->thread, NULL, embedded_main, em) != 0) {
+        log_error("capture: cannot start the agent's thread");
+        return -1;
+    }
+    em->started = 1;
+    log_info("capture: the agent of host %s runs in the server (%u s windows, records in %s)",
+             em->host, window, em->records);
+    return 0;
+}
+
+static void embedded_stop(struct embedded *em)
+{
+    if (!em->started)
+        return;
+    atomic_store(&em->stop, 1);
+    pthread_join(em->thread, NULL);
+    em->started = 0;
+}
+
 int server_main(int argc, char **argv)
 {
     struct opts o;
     struct serr se = {{0}};
     struct store *st = NULL;
     struct api *api = NULL;
+    struct retention *retention = NULL;
     struct http_server *http = NULL, *https = NULL, *admin_http = NULL;
     struct admin *admin = NULL;
     char admin_host[256];
@@ -451,6 +574,7 @@ int server_main(int argc, char **argv)
     unsigned short tls_port = 0;
     const char *listen, *tls_listen, *tls_cert_path, *tls_key_path, *engine;
     struct srv sv = {.api = NULL};
+    static struct embedded em; /* serve --capture's agent */
     int plain;
     sigset_t stop_signals;
     int rc = 1, sig;
@@ -603,6 +727,7 @@ int server_main(int argc, char **argv)
     hcfg.max_connections = (unsigned)opts_uint(&o, "max-connections");
     hcfg.idle_timeout_s = (unsigned)opts_uint(&o, "idle-timeout");
     hcfg.quick = route_quick;
+    bulk_config(&hcfg, &sv);
     if (plain && !(http = http_start(&hcfg, route, &sv, err, sizeof err))) {
         log_error("%s (another process may listen there: choose another --listen)", err);
         goto done;
@@ -644,6 +769,10 @@ int server_main(int argc, char **argv)
             goto done;
         }
     }
+    /* --capture: the agent runs beside the listeners; /readyz waits for it
+     * to have its first assignment */
+    if (opts_get(&o, "capture") && embedded_start(&em, &o, st) != 0)
+        goto done;
     /* both listeners are up before either line: "listening" means ready, and
      * /readyz says so from the same moment */
     health_set(HEALTH_READY);
@@ -683,6 +812,10 @@ int server_main(int argc, char **argv)
     }
     if (notify_watchdog_start(store_alive, st) != 0)
         log_warn("cannot start the watchdog thread");
+    {
+        const char *ms = getenv("FLOWLOGD_CLS_RETENTION_MS");
+        retention = retention_start(st, ms ? strtoull(ms, NULL, 10) : 0);
+    }
 
     for (;;) {
         if (sigwait(&stop_signals, &sig) != 0)
@@ -696,7 +829,9 @@ int server_main(int argc, char **argv)
     log_info("shutting down (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rc = 0;
 done:
+    embedded_stop(&em);
     notify_watchdog_stop();
+    retention_stop(retention);
     http_stop(admin_http);
     admin_free(admin);
     http_stop(https);

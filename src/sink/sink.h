@@ -83,4 +83,25 @@ long sink_files_read(const char *dir, const char *flowlog_id, uint64_t since, ui
 /** Is `id` acceptable as a flow-log id in a path (no '/', no leading '.')? */
 int sink_id_ok(const char *id);
 
+/* ==== The CLS sink (cls.c) ==== */
+
+/** Where the CLS sink uploads and with what credential. Copied by
+ * sink_cls_open. */
+struct sink_cls_config {
+    const char *endpoint;   /* "http://127.0.0.1:8080", "https://cls.example" */
+    const char *secret_id, *secret_key, *token; /* token: NULL for a permanent key */
+    const char *region;     /* used when a window's dest has no cls_region */
+    const char *agent_id;   /* names this agent's batches (idempotency); NULL "agent" */
+    const char *cacert;     /* https: the CA file; NULL: the system's */
+    unsigned timeout_s;     /* per request; 0: 60 */
+    unsigned retries;       /* more attempts after a failure worth retrying */
+};
+
+/** A sink delivering each window to w->dest->cls_topic_id with UploadLog
+ * (one CLS log per record, one content per field, time = the record's
+ * start, source = dest->host; batches of at most 10,000 logs, lz4, each
+ * tagged so that a retried batch is stored once). A write returns 0 once
+ * the service acknowledged every batch. NULL with err on failure. */
+struct sink *sink_cls_open(const struct sink_cls_config *cfg, char *err, size_t errlen);
+
 #endif

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cls/log.h"
+
 enum store_rc {
     STORE_OK = 0,
     STORE_NOTFOUND, /* the row (or one of several) does not exist for this account */
@@ -94,6 +96,14 @@ struct resource {
      * the data plane attributes by address (docs/ARCHITECTURE.md). */
     char addrs[1024];
     int64_t created_at;     /* unix seconds */
+    /* ENI, NAT, DCG, CCN: where its traffic crosses a host (the data plane's
+     * agents watch that device). host "" = bound nowhere. Kept in the
+     * store's host bindings, beside the resource's row: the inventory import
+     * and resource_bind write them, state_dump and host_snapshot read them;
+     * resource_get, resource_query and resource_create leave them alone. */
+    char host[64];          /* the host name */
+    char host_device[16];   /* the device on it (IFNAMSIZ) */
+    char host_netns[128];   /* its network namespace ("" = the host's own) */
     /* Display-only attributes of a resource created through the API, as a
      * JSON object text ("" or NULL = none): borrowed like `tags` (input:
      * the caller's during the call; output: valid during the callback).
@@ -196,6 +206,92 @@ struct flowlog_patch {
     const char *description;
     uint32_t period;
     const char *record_format; /* "" = back to Tencent's default line */
+};
+
+/* ==== the data plane: agent keys and what a host captures ==== */
+
+/** A key a capture agent signs its control-plane requests with: no
+ * tenant's, and good for no API action. host "" = may ask for any host,
+ * else only for that one. */
+struct agent_key {
+    char secret_id[64];
+    char secret_key[64];
+    char host[64];
+    int64_t created_at; /* unix seconds */
+};
+
+typedef void (*agent_key_cb)(void *ud, const struct agent_key *k);
+
+/** What host_snapshot hands out, from one snapshot: every resource bound to
+ * the host (with its account), then every enabled flow log of those
+ * accounts whose ResourceId is one of those resources, their subnets or
+ * their VPCs (each flow log once). Pointers are valid during the callback
+ * only. */
+struct host_sink {
+    void *ud;
+    void (*resource)(void *ud, const struct account *a, const struct resource *r);
+    void (*flowlog)(void *ud, const struct flowlog *fl);
+};
+
+/* ==== CLS: logsets, topics and their logs (the cls service) ==== */
+
+#define STORE_CLS_MAX_LOGSETS 500 /* per tenant and region */
+#define STORE_CLS_MAX_TOPICS 500  /* per logset */
+
+struct cls_logset {
+    char uin[24], region[32];
+    char id[64];
+    char name[256];
+    int64_t created_at;   /* unix seconds */
+    uint32_t topic_count; /* on output */
+    const struct tag *tags; /* borrowed, as a flow log's */
+    size_t ntags;
+};
+
+struct cls_topic {
+    char uin[24], region[32];
+    char id[64], logset_id[64];
+    char name[256];
+    char storage_type[16]; /* "hot" or "cold" */
+    char describes[1024];
+    uint32_t period;          /* days the logs are kept (1..3600) */
+    uint32_t partition_count;
+    int status;               /* 1 collecting, 0 closed (ModifyTopic Status) */
+    int64_t created_at;       /* unix seconds */
+    const struct tag *tags;
+    size_t ntags;
+};
+
+typedef void (*cls_logset_cb)(void *ud, const struct cls_logset *ls);
+typedef void (*cls_topic_cb)(void *ud, const struct cls_topic *t);
+
+/** One stored log, as a search reads it: valid during the callback. `seq`
+ * orders the logs of a store by arrival (never reused while the log is
+ * kept). */
+struct cls_stored_log {
+    int64_t time_ms;
+    uint64_t seq;
+    const char *source, *filename;
+    const struct cls_kv *contents;
+    size_t n;
+};
+
+/** 0 to go on, 1 to stop the scan. */
+typedef int (*cls_log_cb)(void *ud, const struct cls_stored_log *l);
+
+/** A topic's logs with from_ms <= time_ms <= to_ms, in (time_ms, seq)
+ * order (descending: the reverse); with `after`, only those strictly
+ * after (after_time, after_seq) in that order; with max_seq, only logs
+ * with seq <= max_seq (a search's snapshot: logs that arrive later are
+ * not in it). */
+struct cls_scan {
+    const char *uin, *region, *topic_id;
+    int64_t from_ms, to_ms;
+    int descending;
+    int after;
+    int64_t after_time;
+    uint64_t after_seq;
+    uint64_t max_seq; /* 0: none */
 };
 
 /* ==== the interface ==== */
@@ -313,6 +409,45 @@ struct store_ops {
     /* Every row, through sink, from one consistent snapshot (the admin
      * API's state export). */
     int (*state_dump)(struct store *, const struct state_sink *sink, struct serr *);
+    /* ==== the data plane ==== */
+    /* Binds (device non-empty) or unbinds the ENI, NAT gateway, DCG or CCN
+     * `id` of account uin to device `device` in namespace `netns` (NULL or
+     * "" = the host's own) of host `host`. STORE_NOTFOUND if uin has no such
+     * resource (of those kinds). */
+    int (*resource_bind)(struct store *, const char *uin, const char *id, const char *host,
+                         const char *device, const char *netns, struct serr *);
+    /* See struct host_sink. */
+    int (*host_snapshot)(struct store *, const char *host, const struct host_sink *sink,
+                         struct serr *);
+    /* A new agent key (random SecretId "AKA..." and SecretKey) for `host`
+     * ("" or NULL = any host). */
+    int (*agent_key_create)(struct store *, const char *host, struct agent_key *out,
+                            struct serr *);
+    /* STORE_NOTFOUND if there is no such agent key. */
+    int (*agent_key_lookup)(struct store *, const char *secret_id, struct agent_key *out,
+                            struct serr *);
+    int (*agent_key_list)(struct store *, agent_key_cb cb, void *ud, struct serr *);
+    int (*agent_key_delete)(struct store *, const char *secret_id, struct serr *);
+    /* the cls service's logsets, topics and logs: NULL on a backend that
+     * does not keep them (store_has_cls) */
+    int (*cls_logset_create)(struct store *, const struct cls_logset *ls, struct serr *);
+    int (*cls_logset_list)(struct store *, const char *uin, const char *region, cls_logset_cb cb,
+                           void *ud, struct serr *);
+    int (*cls_logset_delete)(struct store *, const char *uin, const char *region, const char *id,
+                             struct serr *);
+    int (*cls_topic_create)(struct store *, const struct cls_topic *t, struct serr *);
+    int (*cls_topic_list)(struct store *, const char *uin, const char *region, cls_topic_cb cb,
+                          void *ud, struct serr *);
+    int (*cls_topic_update)(struct store *, const struct cls_topic *t, int set_tags,
+                            struct serr *);
+    int (*cls_topic_delete)(struct store *, const char *uin, const char *region, const char *id,
+                            struct serr *);
+    int (*cls_logs_put)(struct store *, const char *uin, const char *region, const char *topic_id,
+                        const struct cls_group *groups, size_t ngroups, const char *batch_tag,
+                        uint64_t *stored, struct serr *);
+    int (*cls_logs_scan)(struct store *, const struct cls_scan *q, cls_log_cb cb, void *ud,
+                         uint64_t *max_seq, struct serr *);
+    int (*cls_logs_expire)(struct store *, int64_t now_ms, uint64_t *deleted, struct serr *);
     void (*close)(struct store *);
 };
 
@@ -464,10 +599,136 @@ static inline int store_state_dump(struct store *s, const struct state_sink *sin
 {
     return s->ops->state_dump(s, sink, e);
 }
+static inline int store_resource_bind(struct store *s, const char *uin, const char *id,
+                                      const char *host, const char *device, const char *netns,
+                                      struct serr *e)
+{
+    return s->ops->resource_bind(s, uin, id, host, device, netns, e);
+}
+static inline int store_host_snapshot(struct store *s, const char *host,
+                                      const struct host_sink *sink, struct serr *e)
+{
+    return s->ops->host_snapshot(s, host, sink, e);
+}
+static inline int store_agent_key_create(struct store *s, const char *host, struct agent_key *out,
+                                         struct serr *e)
+{
+    return s->ops->agent_key_create(s, host, out, e);
+}
+static inline int store_agent_key_lookup(struct store *s, const char *secret_id,
+                                         struct agent_key *out, struct serr *e)
+{
+    return s->ops->agent_key_lookup(s, secret_id, out, e);
+}
+static inline int store_agent_key_list(struct store *s, agent_key_cb cb, void *ud,
+                                       struct serr *e)
+{
+    return s->ops->agent_key_list(s, cb, ud, e);
+}
+static inline int store_agent_key_delete(struct store *s, const char *secret_id, struct serr *e)
+{
+    return s->ops->agent_key_delete(s, secret_id, e);
+}
 static inline void store_close(struct store *s)
 {
     if (s)
         s->ops->close(s);
+}
+
+/* ==== the cls service ==== */
+
+/** 1 if the store keeps CLS logsets, topics and logs (SQLite), 0 if not
+ * (PostgreSQL, for now): the cls actions then answer UnsupportedOperation. */
+static inline int store_has_cls(const struct store *s)
+{
+    return s->ops->cls_logs_put != NULL;
+}
+
+/** A new logset: STORE_EXISTS (its id or name is taken in the region),
+ * STORE_QUOTA (STORE_CLS_MAX_LOGSETS). */
+static inline int store_cls_logset_create(struct store *s, const struct cls_logset *ls,
+                                          struct serr *e)
+{
+    return s->ops->cls_logset_create(s, ls, e);
+}
+
+/** Every logset of the tenant in the region, oldest first, with its
+ * topic_count and tags. */
+static inline int store_cls_logset_list(struct store *s, const char *uin, const char *region,
+                                        cls_logset_cb cb, void *ud, struct serr *e)
+{
+    return s->ops->cls_logset_list(s, uin, region, cb, ud, e);
+}
+
+/** STORE_NOTFOUND, or STORE_INUSE while it has topics. */
+static inline int store_cls_logset_delete(struct store *s, const char *uin, const char *region,
+                                          const char *id, struct serr *e)
+{
+    return s->ops->cls_logset_delete(s, uin, region, id, e);
+}
+
+/** A new topic in its logset: STORE_NOTFOUND (no such logset of the
+ * tenant), STORE_EXISTS (the id is taken, or the name in the logset),
+ * STORE_QUOTA (STORE_CLS_MAX_TOPICS). The topic is then also a CLS topic
+ * of the tenant's inventory (a CloudLogId CreateFlowLog accepts), in the
+ * same transaction. */
+static inline int store_cls_topic_create(struct store *s, const struct cls_topic *t,
+                                         struct serr *e)
+{
+    return s->ops->cls_topic_create(s, t, e);
+}
+
+/** Every topic of the tenant in the region, oldest first, with its tags. */
+static inline int store_cls_topic_list(struct store *s, const char *uin, const char *region,
+                                       cls_topic_cb cb, void *ud, struct serr *e)
+{
+    return s->ops->cls_topic_list(s, uin, region, cb, ud, e);
+}
+
+/** Writes the topic's name, status, period, storage type, describes,
+ * partition count (and its tags if set_tags): STORE_NOTFOUND, STORE_EXISTS
+ * (the new name is taken in the logset). */
+static inline int store_cls_topic_update(struct store *s, const struct cls_topic *t, int set_tags,
+                                         struct serr *e)
+{
+    return s->ops->cls_topic_update(s, t, set_tags, e);
+}
+
+/** Deletes the topic and its logs; the flow logs pointing at it show
+ * CloudLogState DELETED. STORE_NOTFOUND. */
+static inline int store_cls_topic_delete(struct store *s, const char *uin, const char *region,
+                                         const char *id, struct serr *e)
+{
+    return s->ops->cls_topic_delete(s, uin, region, id, e);
+}
+
+/** Stores the groups' logs in the topic, durable before it returns.
+ * A group with a logTag named `batch_tag` (NULL: none) is an idempotent
+ * batch: the first upload of that tag's value to the topic stores it, a
+ * later one stores nothing of it. *stored counts the logs stored.
+ * STORE_NOTFOUND (no such topic of the tenant), STORE_INUSE (closed). */
+static inline int store_cls_logs_put(struct store *s, const char *uin, const char *region,
+                                     const char *topic_id, const struct cls_group *groups,
+                                     size_t ngroups, const char *batch_tag, uint64_t *stored,
+                                     struct serr *e)
+{
+    return s->ops->cls_logs_put(s, uin, region, topic_id, groups, ngroups, batch_tag, stored, e);
+}
+
+/** Hands the logs of q to cb, in order, until it says stop, on one
+ * snapshot; *max_seq (if not NULL) is the largest seq the store holds in
+ * that snapshot (a search's bound for its later pages). STORE_NOTFOUND. */
+static inline int store_cls_logs_scan(struct store *s, const struct cls_scan *q, cls_log_cb cb,
+                                      void *ud, uint64_t *max_seq, struct serr *e)
+{
+    return s->ops->cls_logs_scan(s, q, cb, ud, max_seq, e);
+}
+
+/** Deletes the logs older than their topic's Period (days) at now_ms. */
+static inline int store_cls_logs_expire(struct store *s, int64_t now_ms, uint64_t *deleted,
+                                        struct serr *e)
+{
+    return s->ops->cls_logs_expire(s, now_ms, deleted, e);
 }
 
 #endif

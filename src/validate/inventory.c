@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "validate/inventory.h"
@@ -151,6 +152,7 @@ enum fkind {
     F_TOPICS,  /* CKafka topic names: one RES_CKAFKA_TOPIC item each (no field) */
     F_ADDRS,   /* IPv4/IPv6 addresses (the first is primary): comma-separated in the field */
     F_ATTACHED, /* [{VpcId?, Region, CidrBlock}]: "VPCID REGION CIDR" comma-separated */
+    F_HOSTDEV, /* a device name (IFNAMSIZ); given, Host defaults to this host's name */
 };
 
 struct field {
@@ -199,12 +201,18 @@ static const struct field eni_fields[] = {
     FLD("InstanceId", F_STR, 0, "ins", instance_id),
     FLD("NetworkInterfaceName", F_STR, 0, NULL, name),
     FLD("PrivateIpAddresses", F_ADDRS, 0, NULL, addrs),
+    FLD("Host", F_STR, 0, NULL, host),
+    FLD("HostDevice", F_HOSTDEV, 0, NULL, host_device),
+    FLD("HostNetns", F_STR, 0, NULL, host_netns),
     FLD_END,
 };
 static const struct field ccn_fields[] = {
     FLD("CcnId", F_STR, 1, "ccn", id),
     FLD("CcnName", F_STR, 0, NULL, name),
     FLD("AttachedVpcs", F_ATTACHED, 0, NULL, addrs),
+    FLD("Host", F_STR, 0, NULL, host),
+    FLD("HostDevice", F_HOSTDEV, 0, NULL, host_device),
+    FLD("HostNetns", F_STR, 0, NULL, host_netns),
     FLD_END,
 };
 static const struct field nat_fields[] = {
@@ -213,12 +221,18 @@ static const struct field nat_fields[] = {
     FLD("NatGatewayName", F_STR, 0, NULL, name),
     FLD("NatProductVersion", F_NATVER, 0, NULL, nat_version),
     FLD("HasDnatRule", F_BOOL, 0, NULL, has_dnat),
+    FLD("Host", F_STR, 0, NULL, host),
+    FLD("HostDevice", F_HOSTDEV, 0, NULL, host_device),
+    FLD("HostNetns", F_STR, 0, NULL, host_netns),
     FLD_END,
 };
 static const struct field dcg_fields[] = {
     FLD("DirectConnectGatewayId", F_STR, 1, "dcg", id),
     FLD("VpcId", F_STR, 1, "vpc", vpc_id),
     FLD("DirectConnectGatewayName", F_STR, 0, NULL, name),
+    FLD("Host", F_STR, 0, NULL, host),
+    FLD("HostDevice", F_HOSTDEV, 0, NULL, host_device),
+    FLD("HostNetns", F_STR, 0, NULL, host_netns),
     FLD_END,
 };
 static const struct field cls_fields[] = {
@@ -254,7 +268,61 @@ static const struct section {
 
 static int is_string_kind(enum fkind k)
 {
-    return k == F_STR || k == F_UUID || k == F_ENUM;
+    return k == F_STR || k == F_UUID || k == F_ENUM || k == F_HOSTDEV;
+}
+
+/* A network device's name as the kernel takes it: 1 to 15 bytes, not "."
+ * or "..", no '/', ':' or white space. */
+static int ifname_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return 0;
+    for (; *s; s++)
+        if (*s == '/' || *s == ':' || (unsigned char)*s <= ' ' || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* A host name: letters, digits, '-', '_' and '.' (what `hostname` prints). */
+static int hostname_ok(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+int inventory_check_binding(const char *host, const char *device, const char *netns, char *err,
+                            size_t errlen)
+{
+    if (!ifname_ok(device)) {
+        snprintf(err, errlen, "HostDevice \"%.40s\" is not a device name (1 to 15 bytes, no "
+                 "'/', ':' or space)", device);
+        return -1;
+    }
+    if (!hostname_ok(host)) {
+        snprintf(err, errlen, "Host \"%.80s\" is not a host name", host);
+        return -1;
+    }
+    for (const char *p = netns ? netns : ""; *p; p++)
+        if ((unsigned char)*p < ' ') {
+            snprintf(err, errlen, "HostNetns has a control character");
+            return -1;
+        }
+    return 0;
+}
+
+void inventory_local_host(char *out, size_t cap)
+{
+    char h[256];
+    if (gethostname(h, sizeof h) != 0 || !h[0])
+        snprintf(h, sizeof h, "localhost");
+    h[sizeof h - 1] = '\0';
+    snprintf(out, cap, "%s", h);
 }
 
 /* One item per topic name of CKafka instance `id`, after the instance. */
@@ -441,6 +509,19 @@ static int field_check(struct parser *p, json_t *o, const char *where, const str
         return field_addrs(p, v, where, f, s);
     case F_ATTACHED:
         return field_attached(p, v, where, f, s);
+    case F_HOSTDEV: {
+        char why[160];
+        if (!s[0]) {
+            if (r->host[0] || r->host_netns[0])
+                return fail(p, "%s: Host and HostNetns need a HostDevice", where);
+            return 0;
+        }
+        if (!r->host[0])
+            inventory_local_host(r->host, sizeof r->host);
+        if (inventory_check_binding(r->host, s, r->host_netns, why, sizeof why) != 0)
+            return fail(p, "%s: %s", where, why);
+        return 0;
+    }
     }
     return 0;
 }

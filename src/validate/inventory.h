@@ -17,4 +17,16 @@
 int inventory_parse(const char *text, size_t len, struct store *st, const char *uin,
                     struct resource **items, size_t *n, char *err, size_t errlen);
 
+/** Checks a host binding (`inventory bind`, the admin API, the file's
+ * Host/HostDevice/HostNetns): a device name of 1 to 15 bytes without '/',
+ * ':' or white space, a host name of letters, digits, '-', '_', '.', a
+ * namespace without control characters (NULL = none). 0, or -1 with
+ * err[errlen]. */
+int inventory_check_binding(const char *host, const char *device, const char *netns, char *err,
+                            size_t errlen);
+
+/** This host's name (gethostname; "localhost" if it has none): the Host a
+ * binding gets when none is given. */
+void inventory_local_host(char *out, size_t cap);
+
 #endif

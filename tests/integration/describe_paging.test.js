@@ -17,10 +17,12 @@ const eniId = (i) => `eni-dddd${String(i).padStart(4, "0")}`;
 
 let srv;
 let c;
+let dataDir;
+let A;
 
 before(async () => {
-  const dataDir = h.tmpDir("paging");
-  const A = h.createAccount(dataDir);
+  dataDir = h.tmpDir("paging");
+  A = h.createAccount(dataDir);
   const enis = [];
   for (let i = 0; i < N; i++) {
     const e = { NetworkInterfaceId: eniId(i), VpcId: VPC[i % 2], SubnetId: SUBNET[i % 2] };
@@ -127,5 +129,41 @@ describe("resource Describe* paging", () => {
     const byId = await c.DescribeNetworkInterfaces({ NetworkInterfaceIds: [eniId(5), eniId(200), eniId(17)] });
     assert.equal(byId.TotalCount, 3);
     assert.deepEqual(ids(byId), [eniId(17), eniId(5), eniId(200)].sort());
+  });
+
+  // Last: it changes the inventory. A pager's page N+1 seeks from where
+  // page N ended while nothing changed; each delete (before the pager's
+  // position) and each import by another process (`inventory import`,
+  // after it) must be seen, so every unfiltered page equals the same page
+  // read and filtered from the whole inventory (a two-value vpc-id filter
+  // that matches every ENI), asked right after it.
+  test("pages with deletes and another process's imports between them: each is what Offset gives then", async () => {
+    const everything = { Filters: [{ Name: "vpc-id", Values: VPC }] };
+    let deleted = 0;
+    let added = 0;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let off = 0; ; off += 25) {
+        const paged = await c.DescribeNetworkInterfaces({ Offset: off, Limit: 25 });
+        const ref = await c.DescribeNetworkInterfaces(Object.assign({ Offset: off, Limit: 25 }, everything));
+        assert.deepEqual(ids(paged), ids(ref), `pass ${pass}, Offset ${off}`);
+        assert.equal(paged.TotalCount, ref.TotalCount);
+        assert.equal(paged.TotalCount, N - deleted + added);
+        if (paged.NetworkInterfaceSet.length < 25) break;
+        const step = off / 25;
+        if (step % 3 === 1) {
+          // an unattached ENI the pager has passed: everything after it moves up one
+          const victim = ids(paged).find((x) => Number(x.slice(-4)) % 3 !== 0);
+          await c.DeleteNetworkInterface({ NetworkInterfaceId: victim });
+          deleted++;
+        } else if (step % 3 === 2) {
+          h.importInventory(dataDir, A.Uin, {
+            Region: "ap-guangzhou",
+            NetworkInterfaces: [{ NetworkInterfaceId: `eni-eeee${String(added).padStart(4, "0")}`, VpcId: VPC[0], SubnetId: SUBNET[0] }],
+          });
+          added++;
+        }
+      }
+    }
+    assert.ok(deleted > 3 && added > 3);
   });
 });

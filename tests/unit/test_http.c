@@ -13,11 +13,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -853,6 +856,88 @@ static void test_quick_requests_skip_the_workers(void **state)
     http_stop(s);
 }
 
+/* ==== The bulk lane ==== */
+
+static int bulk_path(void *ud, const struct http_request *req)
+{
+    (void)ud;
+    return strcmp(req->path, "/slow") == 0 || strncmp(req->path, "/bulk", 5) == 0;
+}
+
+/* .../prio answers the handler thread's nice value and scheduling policy;
+ * anything else is echo_handler's. */
+static void prio_handler(void *ud, const struct http_request *req, struct http_ctx *ctx,
+                         struct http_reply *out)
+{
+    size_t n = strlen(req->path);
+    if (n >= 5 && strcmp(req->path + n - 5, "/prio") == 0) {
+        char t[64];
+        errno = 0;
+        int nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+        snprintf(t, sizeof t, "nice=%d policy=%d", nice, sched_getscheduler(0));
+        out->status = 200;
+        out->content_type = "text/plain";
+        out->body = dup_bytes(t, strlen(t));
+        out->body_len = strlen(t);
+        return;
+    }
+    echo_handler(ud, req, ctx, out);
+}
+
+/* Requests the bulk predicate accepts run on their own worker, at nice 19
+ * (or SCHED_IDLE): while it is busy, the common worker still answers, at
+ * the process's priority. */
+static void test_bulk_lane(void **state)
+{
+    struct http_config c = test_config();
+    struct http_server *s;
+    struct slow_arg a = {0};
+    pthread_t t;
+    struct resp r;
+    CURL *h = curl_easy_init();
+    char err[256], want[64];
+    int slow_was_done;
+
+    (void)state;
+    c.workers = 1;
+    c.bulk = bulk_path;
+    c.bulk_workers = 1;
+    s = http_start(&c, prio_handler, NULL, err, sizeof err);
+    assert_non_null(s);
+    a.port = http_port(s);
+    atomic_store(&slow_entered, 0);
+    atomic_store(&slow_done, 0);
+    assert_int_equal(pthread_create(&t, NULL, slow_client, &a), 0);
+    wait_slow_entered();
+    /* the bulk worker is in /slow: the common one answers, not lowered */
+    assert_int_equal(request(h, a.port, "GET", "/prio", NULL, 0, NULL, &r), CURLE_OK);
+    slow_was_done = atomic_load(&slow_done);
+    assert_int_equal(r.code, 200);
+    snprintf(want, sizeof want, "nice=%d policy=%d", getpriority(PRIO_PROCESS, 0), SCHED_OTHER);
+    assert_string_equal(r.body.data, want);
+    resp_free(&r);
+    assert_false(slow_was_done);
+    pthread_join(t, NULL);
+    assert_int_equal(a.code, 200);
+    buf_free(&a.body);
+
+    assert_int_equal(request(h, a.port, "GET", "/bulk/prio", NULL, 0, NULL, &r), CURLE_OK);
+    assert_string_equal(r.body.data, "nice=19 policy=0");
+    resp_free(&r);
+    http_stop(s);
+
+    /* SCHED_IDLE when asked */
+    c.bulk_priority = HTTP_BULK_IDLE;
+    s = http_start(&c, prio_handler, NULL, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(request(h, http_port(s), "GET", "/bulk/prio", NULL, 0, NULL, &r), CURLE_OK);
+    snprintf(want, sizeof want, "nice=%d policy=%d", getpriority(PRIO_PROCESS, 0), SCHED_IDLE);
+    assert_string_equal(r.body.data, want);
+    resp_free(&r);
+    http_stop(s);
+    curl_easy_cleanup(h);
+}
+
 /* ==== Deferred replies ==== */
 
 /* /defer...: the handler defers, a thread wakes it DEFER_MS later, and the
@@ -1082,6 +1167,7 @@ int main(void)
         cmocka_unit_test(test_bind_variants),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_quick_requests_skip_the_workers),
+        cmocka_unit_test(test_bulk_lane),
         cmocka_unit_test(test_deferred_replies),
         cmocka_unit_test(test_stop_with_open_connections),
     };

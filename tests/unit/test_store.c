@@ -208,7 +208,7 @@ static long long file_int(const char *data, const char *sql)
  * replaced (3), the per-VPC counts made from the rows (4), the region
  * counts dropped (5), the name index dropped (6); rows, answers and
  * the quota unchanged; the keys gain a token and an end (7); the resource
- * pages get their index (8). */
+ * pages get their index (8) and the resources their counts (9). */
 static void test_migration_2_to_6(void **state)
 {
     struct store_fx *f = *state;
@@ -228,10 +228,24 @@ static void test_migration_2_to_6(void **state)
         snprintf(fl.vpc_id, sizeof fl.vpc_id, "%s", i % 3 ? "vpc-aaaaaaaa" : "vpc-bbbbbbbb");
         assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
     }
+    {
+        struct resource inv[5];
+        for (int i = 0; i < 5; i++) {
+            memset(&inv[i], 0, sizeof inv[i]);
+            inv[i].kind = i < 3 ? RES_ENI : RES_VPC;
+            snprintf(inv[i].region, sizeof inv[i].region, RG);
+            snprintf(inv[i].id, sizeof inv[i].id, "%s-mig%05d", i < 3 ? "eni" : "vpc", i);
+        }
+        assert_int_equal(store_inventory_import(f->s, f->a.uin, inv, 5, &e), STORE_OK);
+    }
     store_close(f->s);
     f->s = NULL;
     db = open_file(f->data, 0);
     assert_int_equal(sqlite3_exec(db,
+                                  "DROP TRIGGER resources_count_ins;"
+                                  "DROP TRIGGER resources_count_del;"
+                                  "DROP TRIGGER resources_count_upd;"
+                                  "DROP TABLE resource_usage;"
                                   "DROP TRIGGER flowlogs_vpc_count_ins;"
                                   "DROP TRIGGER flowlogs_vpc_count_del;"
                                   "DROP TRIGGER flowlogs_vpc_fixed;"
@@ -259,17 +273,42 @@ static void test_migration_2_to_6(void **state)
                                   "ALTER TABLE keys DROP COLUMN token;"
                                   "ALTER TABLE keys DROP COLUMN expires;"
                                   "DROP INDEX resources_created;"
+                                  "DROP TABLE host_bindings;"
+                                  "DROP TABLE agent_keys;"
                                   "ALTER TABLE resources DROP COLUMN addrs;"
                                   "ALTER TABLE flowlogs DROP COLUMN record_format;"
+                                  "DROP TRIGGER cls_topics_del;"
+                                  "DROP TABLE cls_batches;"
+                                  "DROP TABLE cls_logs;"
+                                  "DROP TABLE cls_topics;"
+                                  "DROP TABLE cls_logsets;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 9);
-    /* schema 9: resources have addresses, '' for the old rows */
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 13);
+    /* schema 9: the resource counts, made from the rows */
+    assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 3"), 3);
+    assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 1"), 2);
+    {
+        struct resource_query rq = {.uin = f->a.uin, .region = RG, .kind = RES_ENI, .limit = 1};
+        assert_int_equal(store_resource_query(f->s, &rq, NULL, NULL, &total, &e), STORE_OK);
+        assert_int_equal(total, 3);
+    }
+    /* schema 10: resources have addresses, '' for the old rows */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM resources WHERE addrs <> ''"), 0);
+    /* schema 11: the data plane's host bindings and agent keys */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('host_bindings', 'agent_keys', 'host_bindings_host')"),
+                     3);
+    /* schema 12: the cls service's tables */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('cls_logsets', 'cls_topics', 'cls_logs', "
+                                       "'cls_batches', 'cls_topics_del')"),
+                     5);
+    /* schema 13: flow logs have a record format, '' (Tencent's line) for the old rows */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE record_format <> ''"),
                      0);
     /* schema 8: the resource pages' index */

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "store/sqlite/sqlite.h"
 #include "store/store.h"
 
@@ -568,6 +570,232 @@ static void test_reopen(void **state)
     integrity(f);
 }
 
+/* ==== TotalCount without counting, pages that seek (schema 9) ==== */
+
+/* The unfiltered TotalCount of (uin, kind), checked against the rows an
+ * unlimited page returns (integrity() checks the counters against
+ * count(*) too). */
+static void count_row(void *ud, const struct resource *r)
+{
+    (void)r;
+    (*(uint64_t *)ud)++;
+}
+
+static uint64_t count_of(struct store_fx *f, const char *uin, enum res_kind kind)
+{
+    struct resource_query q;
+    struct serr e = {{0}};
+    uint64_t total = 0, listed = 0;
+    q_init(&q, uin, kind);
+    assert_int_equal(store_resource_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
+    q.limit = 0; /* every row, counted one by one */
+    assert_int_equal(store_resource_query(f->s, &q, count_row, &listed, NULL, &e), STORE_OK);
+    assert_int_equal(listed, total);
+    return total;
+}
+
+static struct resource eni(int n, int64_t created)
+{
+    char id[32];
+    snprintf(id, sizeof id, "eni-p%07d", n);
+    return res(RES_ENI, id, "vpc-pppppppp", "subnet-pppppppp", "", created);
+}
+
+static void import_enis(struct store_fx *f, const char *uin, int from, int n, int64_t created)
+{
+    struct serr e = {{0}};
+    struct resource *v = calloc((size_t)n, sizeof *v);
+    assert_non_null(v);
+    for (int i = 0; i < n; i++)
+        v[i] = eni(from + i, created + (i % 7)); /* ties in creation time: ordered by id */
+    if (store_inventory_import(f->s, uin, v, (size_t)n, &e) != STORE_OK)
+        fail_msg("import: %s", e.msg);
+    free(v);
+}
+
+static void test_counts(void **state)
+{
+    struct store_fx *f = *state;
+    struct serr e = {{0}};
+    struct account c;
+
+    assert_int_equal(count_of(f, f->a.uin, RES_ENI), 0);
+    world(f); /* 2 ENIs by create, 2 instances by import */
+    assert_int_equal(count_of(f, f->a.uin, RES_ENI), 2);
+    assert_int_equal(count_of(f, f->a.uin, RES_INSTANCE), 2);
+    assert_int_equal(count_of(f, f->a.uin, RES_SUBNET), 2);
+    import_enis(f, f->a.uin, 0, 30, 100);
+    assert_int_equal(count_of(f, f->a.uin, RES_ENI), 32);
+    /* a re-import of the same ENIs (changed) adds nothing */
+    import_enis(f, f->a.uin, 20, 20, 200);
+    assert_int_equal(count_of(f, f->a.uin, RES_ENI), 42);
+    /* the other tenant, another region: their own counts */
+    import_enis(f, f->b.uin, 100, 5, 100);
+    assert_int_equal(count_of(f, f->b.uin, RES_ENI), 5);
+    assert_int_equal(count_of(f, f->a.uin, RES_ENI), 42);
+    /* deletes; a refused delete changes nothing */
+    assert_int_equal(store_resource_delete(f->s, f->a.uin, RG, RES_ENI, "eni-p0000003", &e),
+                     STORE_OK);
+    assert_int_equal(store_resource_delete(f->s, f->a.uin, RG, RES_ENI, "eni-aaaaaaaa", &e),
+                     STORE_INUSE);
+    assert_int_equal(store_resource_delete(f->s, f->a.uin, RG, RES_ENI, "eni-p0000003", &e),
+                     STORE_NOTFOUND);
+    assert_int_equal(count_of(f, f->a.uin, RES_ENI), 41);
+    assert_int_equal(store_resource_delete(f->s, f->a.uin, RG, RES_SUBNET, "subnet-bbbbbbbb", &e),
+                     STORE_OK);
+    assert_int_equal(count_of(f, f->a.uin, RES_SUBNET), 1);
+    integrity(f);
+
+    /* an account deleted (reset of one uin): its counts are 0, the other's stay */
+    assert_int_equal(store_reset(f->s, f->b.uin, &e), STORE_OK);
+    assert_int_equal(count_of(f, f->b.uin, RES_ENI), 0);
+    assert_int_equal(count_of(f, f->a.uin, RES_ENI), 41);
+    integrity(f);
+    /* made again with the same uin: counts from 0 */
+    memset(&c, 0, sizeof c);
+    c.app_id = f->b.app_id;
+    snprintf(c.uin, sizeof c.uin, "%s", f->b.uin);
+    assert_int_equal(store_account_put(f->s, &c, NULL, NULL, &f->b, &e), STORE_OK);
+    assert_int_equal(count_of(f, f->b.uin, RES_ENI), 0);
+    import_enis(f, f->b.uin, 100, 3, 100);
+    assert_int_equal(count_of(f, f->b.uin, RES_ENI), 3);
+    /* a reset of everything */
+    assert_int_equal(store_reset(f->s, NULL, &e), STORE_OK);
+    assert_int_equal(count_of(f, f->a.uin, RES_ENI), 0);
+    assert_int_equal(count_of(f, f->b.uin, RES_ENI), 0);
+    integrity(f);
+}
+
+struct pageseen {
+    size_t n;
+    char text[8192];
+};
+
+static void on_page(void *ud, const struct resource *r)
+{
+    struct pageseen *p = ud;
+    size_t len = strlen(p->text);
+    snprintf(p->text + len, sizeof p->text - len, "%s%s", p->n ? "," : "", r->id);
+    p->n++;
+}
+
+/* The page at offset/limit twice: without filters (the counter and the
+ * page keys) and filtered by the VPC every ENI is in (plain OFFSET and
+ * count(*)). Both must agree; returns the rows. */
+static size_t page_both(struct store_fx *f, uint64_t offset, uint64_t limit, uint64_t *total)
+{
+    struct resource_query q;
+    struct serr e = {{0}};
+    struct pageseen a, b;
+    uint64_t ta = 0, tb = 0;
+
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    q_init(&q, f->a.uin, RES_ENI);
+    q.offset = offset;
+    q.limit = limit;
+    assert_int_equal(store_resource_query(f->s, &q, on_page, &a, &ta, &e), STORE_OK);
+    q.vpc_id = "vpc-pppppppp";
+    assert_int_equal(store_resource_query(f->s, &q, on_page, &b, &tb, &e), STORE_OK);
+    if (strcmp(a.text, b.text) != 0 || ta != tb)
+        fail_msg("offset %llu limit %llu: paged [%s] (total %llu), by OFFSET [%s] (total %llu)",
+                 (unsigned long long)offset, (unsigned long long)limit, a.text,
+                 (unsigned long long)ta, b.text, (unsigned long long)tb);
+    *total = ta;
+    return a.n;
+}
+
+/* Pages the tenant's ENIs as a pager does (Offset += Limit) while creates,
+ * imports and deletes land between the pages, before and after the page's
+ * position: every page equals what plain OFFSET gives at that moment. On
+ * SQLite, the pages past the first seek (the page keys were used) and a
+ * write from another connection (another process's `inventory import`)
+ * is seen too. */
+static void test_paging_seeks(void **state)
+{
+    struct store_fx *f = *state;
+    struct serr e = {{0}};
+    struct store_sqlite_info k0, k1;
+    uint64_t total = 0, offset = 0;
+    unsigned seed = 11;
+    int next = 1000, pages = 0;
+
+    if (!fixture_pg())
+        store_sqlite_info(f->s, &k0);
+    import_enis(f, f->a.uin, 0, 200, 100);
+    for (int pass = 0; pass < 3; pass++) {
+        for (offset = 0;; ) {
+            size_t got = page_both(f, offset, 9, &total);
+            pages++;
+            /* ...and the same page again, now from the keys */
+            assert_int_equal(page_both(f, offset, 9, &total), got);
+            if (offset >= total)
+                break;
+            offset += 9;
+            switch (rand_r(&seed) % 6) {
+            case 0: /* before the position */
+                import_enis(f, f->a.uin, next, 2, 50);
+                next += 2;
+                break;
+            case 1: /* after it */
+                import_enis(f, f->a.uin, next, 1, 900);
+                next += 1;
+                break;
+            case 2: { /* a delete somewhere */
+                char id[32];
+                snprintf(id, sizeof id, "eni-p%07d", (int)(rand_r(&seed) % 200));
+                int rc = store_resource_delete(f->s, f->a.uin, RG, RES_ENI, id, &e);
+                assert_true(rc == STORE_OK || rc == STORE_NOTFOUND);
+                break;
+            }
+            case 3: { /* a create through the API, equal creation time to others */
+                char id[32];
+                snprintf(id, sizeof id, "eni-q%07d", next++);
+                struct resource r = eni(0, 100);
+                snprintf(r.id, sizeof r.id, "%s", id);
+                r.vpc_id[0] = '\0';
+                r.subnet_id[0] = '\0';
+                assert_int_equal(store_resource_create(f->s, f->a.uin, &r, &e), STORE_OK);
+                /* not in the VPC: the reference would miss it; take it out again */
+                assert_int_equal(store_resource_delete(f->s, f->a.uin, RG, RES_ENI, id, &e),
+                                 STORE_OK);
+                break;
+            }
+            default: /* no write: the next page seeks */
+                break;
+            }
+        }
+    }
+    assert_true(pages > 60);
+    integrity(f);
+    if (fixture_pg())
+        return;
+    store_sqlite_info(f->s, &k1);
+    assert_true(k1.page_seeks - k0.page_seeks >= 40);
+
+    /* a write by another connection of the file (another process) */
+    {
+        char path[160], sql[256];
+        sqlite3 *db;
+        size_t before = page_both(f, 18, 9, &total);
+        uint64_t old_total = total;
+        assert_int_equal(before, 9);
+        snprintf(path, sizeof path, "%s/flowlogd.db", f->data);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO resources(uin, region, kind, id, vpc_id, created_at) VALUES "
+                 "('%s', '%s', %d, 'eni-r0000001', 'vpc-pppppppp', 1)",
+                 f->a.uin, RG, (int)RES_ENI);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        page_both(f, 18, 9, &total);
+        assert_int_equal(total, old_total + 1);
+        page_both(f, 27, 9, &total);
+    }
+    integrity(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +805,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attach, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tags_modify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paging_seeks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

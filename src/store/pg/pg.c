@@ -146,8 +146,27 @@ static const char *const migrations[] = {
     "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
     /* 2 -> 3: an ENI's private addresses and a CCN's attached VPCs
      * (struct resource.addrs) */
-    "ALTER TABLE resources ADD COLUMN addrs text NOT NULL DEFAULT '';"
-    /* and a flow log's record format (`flowlogd flowlog format`) */
+    "ALTER TABLE resources ADD COLUMN addrs text NOT NULL DEFAULT '';",
+    /* 3 -> 4: the data plane: host bindings (deleted with their resource)
+     * and the agents' keys (store/sqlite's migration 10 -> 11) */
+    "CREATE TABLE host_bindings("
+    "  uin text COLLATE \"C\" NOT NULL,"
+    "  region text COLLATE \"C\" NOT NULL,"
+    "  kind int NOT NULL,"
+    "  id text COLLATE \"C\" NOT NULL,"
+    "  host text COLLATE \"C\" NOT NULL,"
+    "  device text NOT NULL,"
+    "  netns text NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (uin, region, kind, id),"
+    "  FOREIGN KEY (uin, region, kind, id) REFERENCES resources(uin, region, kind, id)"
+    "    ON DELETE CASCADE);"
+    "CREATE INDEX host_bindings_host ON host_bindings(host);"
+    "CREATE TABLE agent_keys("
+    "  secret_id text COLLATE \"C\" PRIMARY KEY,"
+    "  secret_key text NOT NULL,"
+    "  host text NOT NULL DEFAULT '',"
+    "  created_at bigint NOT NULL);",
+    /* 4 -> 5: a flow log's record format (`flowlogd flowlog format`) */
     "ALTER TABLE flowlogs ADD COLUMN record_format text NOT NULL DEFAULT '';",
 };
 
@@ -1110,6 +1129,12 @@ static const struct store_ops pg_ops = {
     .account_put = pg_account_put,
     .key_put = pg_key_put,
     .account_any = pg_account_any,
+    .resource_bind = pg_resource_bind,
+    .host_snapshot = pg_host_snapshot,
+    .agent_key_create = pg_agent_key_create,
+    .agent_key_lookup = pg_agent_key_lookup,
+    .agent_key_list = pg_agent_key_list,
+    .agent_key_delete = pg_agent_key_delete,
     .state_dump = pg_state_dump,
     .close = pg_close,
 };

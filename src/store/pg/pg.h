@@ -14,9 +14,9 @@ void store_pg_stats(struct store *st, uint64_t *commits, uint64_t *jobs, uint64_
                     uint64_t *settled);
 
 /** What store_pg_migrate_from_sqlite copied: accounts, keys, resources,
- * flow logs, flow-log tag rows. */
+ * flow logs, flow-log tag rows, host bindings, agent keys. */
 struct pg_migrate_stats {
-    uint64_t rows[5];
+    uint64_t rows[7];
 };
 
 /** Copies the SQLite data directory `dir` into the (empty) PostgreSQL store

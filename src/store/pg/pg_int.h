@@ -121,6 +121,22 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
 /** "1"/"0" and a number as text. */
 void pg_i64(char *buf, size_t cap, int64_t v);
 
+/* ==== pg_agent.c: host bindings, a host's snapshot, agent keys ==== */
+
+/** Writes r's host binding (r->host_device "" deletes it) inside a
+ * transaction on c. */
+int pg_binding_put(PGconn *c, const char *uin, const struct resource *r, struct serr *e);
+int pg_resource_bind(struct store *st, const char *uin, const char *id, const char *host,
+                     const char *device, const char *netns, struct serr *e);
+int pg_host_snapshot(struct store *st, const char *host, const struct host_sink *sink,
+                     struct serr *e);
+int pg_agent_key_create(struct store *st, const char *host, struct agent_key *out,
+                        struct serr *e);
+int pg_agent_key_lookup(struct store *st, const char *secret_id, struct agent_key *out,
+                        struct serr *e);
+int pg_agent_key_list(struct store *st, agent_key_cb cb, void *ud, struct serr *e);
+int pg_agent_key_delete(struct store *st, const char *secret_id, struct serr *e);
+
 /* ==== pg_writer.c ==== */
 
 int pg_writers_start(struct store_pg *s, int n);

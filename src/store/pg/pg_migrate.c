@@ -144,6 +144,10 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
         {"flow-log tags", "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags",
          "COPY flowlog_tags(flowlog_id, key, value, pos, uin, region) FROM STDIN",
          -1},
+        {"host bindings", "SELECT uin, region, kind, id, host, device, netns FROM host_bindings",
+         "COPY host_bindings(uin, region, kind, id, host, device, netns) FROM STDIN", -1},
+        {"agent keys", "SELECT secret_id, secret_key, host, created_at FROM agent_keys",
+         "COPY agent_keys(secret_id, secret_key, host, created_at) FROM STDIN", -1},
     };
     struct store *st;
     struct store_pg *s;

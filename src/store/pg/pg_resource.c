@@ -91,7 +91,8 @@ static int job_inventory(PGconn *c, void *arg, struct serr *e)
                    "cidr = excluded.cidr, instance_type = excluded.instance_type, "
                    "edition = excluded.edition, nat_version = excluded.nat_version, "
                    "has_dnat = excluded.has_dnat, addrs = excluded.addrs",
-                   15, rp.p, e) != STORE_OK) {
+                   15, rp.p, e) != STORE_OK ||
+            (r->host_device[0] && pg_binding_put(c, inv->uin, r, e) != STORE_OK)) {
             char msg[sizeof e->msg];
             memcpy(msg, e->msg, sizeof msg);
             return pg_err(e, STORE_ERR, "item %zu (%s): %s", i, r->id, msg);
@@ -558,8 +559,11 @@ int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *
     }
     PQclear(r);
     if (!(r = pg_exec(pc->c, "dump resources",
-                      "SELECT " RES_COLS ", uin FROM resources "
-                      "ORDER BY uin, region, kind, created_at, id",
+                      "SELECT r.kind, r.region, r.id, r.vpc_id, r.subnet_id, r.instance_id, "
+                      "r.name, r.cidr, r.instance_type, r.edition, r.nat_version, r.has_dnat, "
+                      "r.created_at, r.attrs, r.addrs, r.uin, b.host, b.device, b.netns FROM resources r "
+                      "LEFT JOIN host_bindings b USING (uin, region, kind, id) "
+                      "ORDER BY r.uin, r.region, r.kind, r.created_at, r.id",
                       0, NULL, e, NULL)))
         goto done;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -567,6 +571,9 @@ int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *
         char uin[24];
         row_to_res(r, i, &res, 1);
         pg_col(r, i, 15, uin, sizeof uin);
+        pg_col(r, i, 16, res.host, sizeof res.host);
+        pg_col(r, i, 17, res.host_device, sizeof res.host_device);
+        pg_col(r, i, 18, res.host_netns, sizeof res.host_netns);
         sink->resource(sink->ud, uin, &res);
     }
     PQclear(r);

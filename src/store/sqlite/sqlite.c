@@ -198,11 +198,115 @@ static const char *const migrations[] = {
      * index instead of sorting a tenant's whole inventory (50,000 ENIs:
      * every page sorted them all), and TotalCount counted on it. */
     "CREATE INDEX resources_created ON resources(uin, region, kind, created_at, id);",
-    /* 8 -> 9: an ENI's private addresses and a CCN's attached VPCs
+    /* 8 -> 9: resources per (uin, region, kind), kept by triggers like
+     * vpc_usage: a resource Describe* without filters counted the tenant's
+     * entries of resources_created for its TotalCount (50,000 ENIs: most
+     * of a page's 9 ms); now one lookup. `gen` changes with every insert
+     * and delete (and with an update of a key column or created_at): while
+     * it is equal, the set and its order are, so a page can seek from
+     * where the previous page ended (sqlite_pagekeys.h). It starts at a
+     * random 48-bit value, so that a row made again (the database replaced
+     * under a running store) does not repeat a generation; rows are never
+     * deleted (a reset's deletes count them down to 0). */
+    "CREATE TABLE resource_usage("
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL DEFAULT 0,"
+    "  gen INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (uin, region, kind)) WITHOUT ROWID;"
+    "INSERT INTO resource_usage(uin, region, kind, n, gen)"
+    "  SELECT uin, region, kind, count(*), random() & 281474976710655 FROM resources"
+    "  GROUP BY uin, region, kind;"
+    "CREATE TRIGGER resources_count_ins AFTER INSERT ON resources BEGIN"
+    "  INSERT INTO resource_usage(uin, region, kind, n, gen)"
+    "  VALUES (NEW.uin, NEW.region, NEW.kind, 1, random() & 281474976710655)"
+    "  ON CONFLICT (uin, region, kind) DO UPDATE SET n = n + 1, gen = gen + 1;"
+    " END;"
+    "CREATE TRIGGER resources_count_del AFTER DELETE ON resources BEGIN"
+    "  UPDATE resource_usage SET n = n - 1, gen = gen + 1"
+    "  WHERE uin = OLD.uin AND region = OLD.region AND kind = OLD.kind;"
+    " END;"
+    "CREATE TRIGGER resources_count_upd AFTER UPDATE OF uin, region, kind, id, created_at"
+    "  ON resources BEGIN"
+    "  UPDATE resource_usage SET n = n - 1, gen = gen + 1"
+    "  WHERE uin = OLD.uin AND region = OLD.region AND kind = OLD.kind;"
+    "  INSERT INTO resource_usage(uin, region, kind, n, gen)"
+    "  VALUES (NEW.uin, NEW.region, NEW.kind, 1, random() & 281474976710655)"
+    "  ON CONFLICT (uin, region, kind) DO UPDATE SET n = n + 1, gen = gen + 1;"
+    " END;",
+    /* 9 -> 10: an ENI's private addresses and a CCN's attached VPCs
      * (struct resource.addrs), for the data plane's attribution by address
      * and the CCN records' regions */
-    "ALTER TABLE resources ADD COLUMN addrs TEXT NOT NULL DEFAULT '';"
-    /* and a flow log's record format (`flowlogd flowlog format`) */
+    "ALTER TABLE resources ADD COLUMN addrs TEXT NOT NULL DEFAULT '';",
+    /* 10 -> 11: the data plane: where a resource's traffic crosses a host
+     * (the inventory's Host, HostDevice, HostNetns; `inventory bind`), in
+     * their own table so that an agent's question is one index range and a
+     * binding goes with its resource; and the agents' own keys */
+    "CREATE TABLE host_bindings("
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  id TEXT NOT NULL,"
+    "  host TEXT NOT NULL,"
+    "  device TEXT NOT NULL,"
+    "  netns TEXT NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (uin, region, kind, id),"
+    "  FOREIGN KEY (uin, region, kind, id) REFERENCES resources(uin, region, kind, id)"
+    "    ON DELETE CASCADE) WITHOUT ROWID;"
+    "CREATE INDEX host_bindings_host ON host_bindings(host);"
+    "CREATE TABLE agent_keys("
+    "  secret_id TEXT PRIMARY KEY,"
+    "  secret_key TEXT NOT NULL,"
+    "  host TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 11 -> 12: the cls service (sqlite_cls.c): logsets, topics, their logs
+     * (seq = arrival order; (topic, time_ms) the search's range) and the
+     * idempotent batches stored; a topic's logs and batches go with it */
+    "CREATE TABLE cls_logsets("
+    "  id TEXT PRIMARY KEY,"
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  tags BLOB NOT NULL DEFAULT x'') WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX cls_logsets_name ON cls_logsets(uin, region, name);"
+    "CREATE INDEX cls_logsets_tenant ON cls_logsets(uin, region, created_at);"
+    "CREATE TABLE cls_topics("
+    "  tnum INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  uin TEXT NOT NULL,"
+    "  region TEXT NOT NULL,"
+    "  logset_id TEXT NOT NULL REFERENCES cls_logsets(id),"
+    "  name TEXT NOT NULL,"
+    "  period INTEGER NOT NULL,"
+    "  status INTEGER NOT NULL DEFAULT 1,"
+    "  storage_type TEXT NOT NULL DEFAULT 'hot',"
+    "  describes TEXT NOT NULL DEFAULT '',"
+    "  partition_count INTEGER NOT NULL DEFAULT 1,"
+    "  created_at INTEGER NOT NULL,"
+    "  tags BLOB NOT NULL DEFAULT x'');"
+    "CREATE UNIQUE INDEX cls_topics_name ON cls_topics(logset_id, name);"
+    "CREATE INDEX cls_topics_tenant ON cls_topics(uin, region, created_at);"
+    "CREATE TABLE cls_logs("
+    "  seq INTEGER PRIMARY KEY,"
+    "  topic INTEGER NOT NULL,"
+    "  time_ms INTEGER NOT NULL,"
+    "  source TEXT NOT NULL DEFAULT '',"
+    "  filename TEXT NOT NULL DEFAULT '',"
+    "  contents BLOB NOT NULL);"
+    "CREATE INDEX cls_logs_time ON cls_logs(topic, time_ms);"
+    "CREATE TABLE cls_batches("
+    "  topic INTEGER NOT NULL,"
+    "  batch TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (topic, batch)) WITHOUT ROWID;"
+    "CREATE TRIGGER cls_topics_del AFTER DELETE ON cls_topics BEGIN"
+    "  DELETE FROM cls_logs WHERE topic = OLD.tnum;"
+    "  DELETE FROM cls_batches WHERE topic = OLD.tnum;"
+    " END;",
+    /* 12 -> 13: a flow log's record format (`flowlogd flowlog format`; ''
+     * = Tencent's line) */
     "ALTER TABLE flowlogs ADD COLUMN record_format TEXT NOT NULL DEFAULT '';",
 };
 
@@ -234,7 +338,23 @@ static const struct store_ops sqlite_ops = {
     .account_put = sq_account_put,
     .key_put = sq_key_put,
     .account_any = sq_account_any,
+    .resource_bind = sq_resource_bind,
+    .host_snapshot = sq_host_snapshot,
+    .agent_key_create = sq_agent_key_create,
+    .agent_key_lookup = sq_agent_key_lookup,
+    .agent_key_list = sq_agent_key_list,
+    .agent_key_delete = sq_agent_key_delete,
     .state_dump = sq_state_dump,
+    .cls_logset_create = sq_cls_logset_create,
+    .cls_logset_list = sq_cls_logset_list,
+    .cls_logset_delete = sq_cls_logset_delete,
+    .cls_topic_create = sq_cls_topic_create,
+    .cls_topic_list = sq_cls_topic_list,
+    .cls_topic_update = sq_cls_topic_update,
+    .cls_topic_delete = sq_cls_topic_delete,
+    .cls_logs_put = sq_cls_logs_put,
+    .cls_logs_scan = sq_cls_logs_scan,
+    .cls_logs_expire = sq_cls_logs_expire,
     .close = sq_close,
 };
 
@@ -340,6 +460,7 @@ static int schema_probe(struct conn *c, struct serr *e)
         "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags LIMIT 0",
         "SELECT uin, region, vpc_id, flowlogs FROM vpc_usage LIMIT 0",
         "SELECT token, expires FROM keys LIMIT 0",
+        "SELECT uin, region, kind, n, gen FROM resource_usage LIMIT 0",
     };
     sqlite3_stmt *st = NULL;
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
@@ -369,6 +490,7 @@ static void sq_close(struct store *st)
     struct store_sqlite *s = (struct store_sqlite *)st;
     if (s->eng)
         s->eng->ops->close(s->eng);
+    pk_fini(&s->pages);
     free(s);
 }
 
@@ -430,6 +552,7 @@ struct store *store_open_sqlite_engine(const char *dir, const char *engine, stru
     }
     s->base.ops = &sqlite_ops;
     s->base.name = "sqlite";
+    pk_init(&s->pages);
     /* the tuned engine's VFS is verified with a range of SQLite releases
      * (sqlite_vfs.c): outside it, or with FLOWLOGD_SQLITE_VFS=off, the
      * plain engine serves instead, and the log says why */
@@ -441,6 +564,7 @@ struct store *store_open_sqlite_engine(const char *dir, const char *engine, stru
     s->eng = strcmp(engine, "plain") == 0 ? sq_engine_open_plain(path, prepare_db, e)
                                           : sq_engine_open_tuned(path, prepare_db, e);
     if (!s->eng) {
+        pk_fini(&s->pages);
         free(s);
         return NULL;
     }
@@ -492,4 +616,8 @@ void store_sqlite_info(struct store *st, struct store_sqlite_info *out)
     out->ckpt_failed = k.ckpt.failed;
     out->ckpt_wraps = k.ckpt.wraps;
     out->ckpt_max_frames = k.ckpt.max_frames;
+    pthread_mutex_lock(&((struct store_sqlite *)st)->pages.mu);
+    out->page_seeks = ((struct store_sqlite *)st)->pages.hits;
+    out->page_skips = ((struct store_sqlite *)st)->pages.misses;
+    pthread_mutex_unlock(&((struct store_sqlite *)st)->pages.mu);
 }

@@ -42,6 +42,9 @@ struct store_sqlite_info {
     uint64_t ckpt_failed;      /* RESTARTs that did not finish */
     uint64_t ckpt_wraps;       /* times the WAL started again */
     int ckpt_max_frames;       /* largest WAL seen after a commit */
+    /* resource pages past Offset 0 without filters (sqlite_pagekeys.h):
+     * seeks from where an earlier page ended, and those that skipped */
+    uint64_t page_seeks, page_skips;
 };
 void store_sqlite_info(struct store *s, struct store_sqlite_info *out);
 

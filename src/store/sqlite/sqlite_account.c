@@ -242,7 +242,8 @@ static int job_inventory_import(struct conn *c, void *arg, struct serr *e)
         if (!r->region[0] || !r->id[0])
             return sq_err(e, STORE_ERR, "item %zu: region and id are required", i);
         sq_bind_resource(up, inv->uin, r);
-        if (sq_exec(c, up, e) != STORE_OK) {
+        if (sq_exec(c, up, e) != STORE_OK ||
+            (r->host_device[0] && sq_binding_put(c, inv->uin, r, e) != STORE_OK)) {
             char msg[sizeof e->msg];
             memcpy(msg, e->msg, sizeof msg);
             return sq_err(e, STORE_ERR, "item %zu (%s): %s", i, r->id, msg);
@@ -356,6 +357,21 @@ int sq_integrity_check(struct store *st, struct serr *e)
         goto fail;
     }
     sqlite3_reset(q);
+
+    if (!(q = sq_stmt(c, ST_R_RES_USAGE_CHECK, e)))
+        goto fail;
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        sq_err(e, STORE_ERR, "resource count of uin %s in %s, kind %d is off",
+               (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
+               sqlite3_column_int(q, 2));
+        goto fail;
+    }
+    if (step != SQLITE_DONE) {
+        sq_fail(c->db, "resource usage check", e);
+        goto fail;
+    }
+    sqlite3_reset(q);
     q = NULL;
     rc = sq_tags_check(c, e);
 fail:
@@ -370,6 +386,8 @@ fail:
 /* The tables of an account's rows, children first (the flow-log triggers
  * touch the counters, deleted after them). */
 static const char *const reset_sql[] = {
+    "DELETE FROM cls_topics%s", /* with their logs (trigger cls_topics_del) */
+    "DELETE FROM cls_logsets%s",
     "DELETE FROM flowlog_tags%s",
     "DELETE FROM flowlogs%s",
     "DELETE FROM vpc_usage%s",
@@ -597,9 +615,10 @@ static int dump_resources(struct conn *c, const struct state_sink *sink, struct 
 {
     sqlite3_stmt *q = sq_prepare_once(
         c,
-        "SELECT uin, kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, "
-        "instance_type, edition, nat_version, has_dnat, created_at, attrs, addrs FROM resources "
-        "ORDER BY uin, region, kind, created_at, id",
+        "SELECT r.uin, r.kind, r.region, r.id, r.vpc_id, r.subnet_id, r.instance_id, r.name, "
+        "r.cidr, r.instance_type, r.edition, r.nat_version, r.has_dnat, r.created_at, r.attrs, "
+        "r.addrs, b.host, b.device, b.netns FROM resources r LEFT JOIN host_bindings b "
+        "USING (uin, region, kind, id) ORDER BY r.uin, r.region, r.kind, r.created_at, r.id",
         e);
     char uin[24];
     int step;
@@ -624,6 +643,9 @@ static int dump_resources(struct conn *c, const struct state_sink *sink, struct 
         r.created_at = sqlite3_column_int64(q, 13);
         r.attrs = (const char *)sqlite3_column_text(q, 14);
         sq_col_str(q, 15, r.addrs, sizeof r.addrs);
+        sq_col_str(q, 16, r.host, sizeof r.host);
+        sq_col_str(q, 17, r.host_device, sizeof r.host_device);
+        sq_col_str(q, 18, r.host_netns, sizeof r.host_netns);
         sink->resource(sink->ud, uin, &r);
     }
     sqlite3_finalize(q);

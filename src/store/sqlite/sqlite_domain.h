@@ -7,12 +7,19 @@
 
 #include "store/sqlite/sqlite_engine.h"
 #include "store/sqlite/sqlite_int.h"
+#include "store/sqlite/sqlite_pagekeys.h"
 
 /** The SQLite store; `base` must stay first. */
 struct store_sqlite {
     struct store base;
     struct sq_engine *eng;
+    struct pagekeys pages; /* where resource pages ended (sqlite_resource.c) */
 };
+
+static inline struct pagekeys *sq_pages_of(struct store *st)
+{
+    return &((struct store_sqlite *)st)->pages;
+}
 
 static inline struct sq_engine *sq_engine_of(struct store *st)
 {
@@ -72,7 +79,27 @@ int sq_account_put(struct store *st, const struct account *want, const char *sec
 int sq_key_put(struct store *st, const char *uin, const char *secret_id, const char *secret_key,
                const char *actions, struct serr *e);
 
+/* ==== sqlite_agent.c: host bindings, a host's snapshot, agent keys ==== */
+
+/** Writes r's host binding (r->host_device "" deletes it), on the writer's
+ * connection inside a job. */
+int sq_binding_put(struct conn *c, const char *uin, const struct resource *r, struct serr *e);
+int sq_resource_bind(struct store *st, const char *uin, const char *id, const char *host,
+                     const char *device, const char *netns, struct serr *e);
+int sq_host_snapshot(struct store *st, const char *host, const struct host_sink *sink,
+                     struct serr *e);
+int sq_agent_key_create(struct store *st, const char *host, struct agent_key *out,
+                        struct serr *e);
+int sq_agent_key_lookup(struct store *st, const char *secret_id, struct agent_key *out,
+                        struct serr *e);
+int sq_agent_key_list(struct store *st, agent_key_cb cb, void *ud, struct serr *e);
+int sq_agent_key_delete(struct store *st, const char *secret_id, struct serr *e);
+
 /* ==== sqlite_flowlog.c ==== */
+
+/** host_snapshot's flow logs, on c's open read transaction. */
+int sq_host_flowlogs(struct conn *c, const char *host, const struct host_sink *sink,
+                     struct serr *e);
 
 int sq_flowlog_create(struct store *st, const struct flowlog *fl, uint32_t quota,
                       struct serr *e);
@@ -109,5 +136,25 @@ int sq_resource_query(struct store *st, const struct resource_query *q, resource
 int sq_flowlog_tags_modify(struct store *st, const char *uin, const char *region, const char *id,
                            const struct tag *set, size_t nset, const char *const *del,
                            size_t ndel, struct serr *e);
+
+/* ==== sqlite_cls.c: the cls service's logsets, topics and logs ==== */
+
+int sq_cls_logset_create(struct store *s, const struct cls_logset *ls, struct serr *e);
+int sq_cls_logset_list(struct store *s, const char *uin, const char *region, cls_logset_cb cb,
+                       void *ud, struct serr *e);
+int sq_cls_logset_delete(struct store *s, const char *uin, const char *region, const char *id,
+                         struct serr *e);
+int sq_cls_topic_create(struct store *s, const struct cls_topic *t, struct serr *e);
+int sq_cls_topic_list(struct store *s, const char *uin, const char *region, cls_topic_cb cb,
+                      void *ud, struct serr *e);
+int sq_cls_topic_update(struct store *s, const struct cls_topic *t, int set_tags, struct serr *e);
+int sq_cls_topic_delete(struct store *s, const char *uin, const char *region, const char *id,
+                        struct serr *e);
+int sq_cls_logs_put(struct store *s, const char *uin, const char *region, const char *topic_id,
+                    const struct cls_group *groups, size_t ngroups, const char *batch_tag,
+                    uint64_t *stored, struct serr *e);
+int sq_cls_logs_scan(struct store *s, const struct cls_scan *q, cls_log_cb cb, void *ud,
+                     uint64_t *max_seq, struct serr *e);
+int sq_cls_logs_expire(struct store *s, int64_t now_ms, uint64_t *deleted, struct serr *e);
 
 #endif

@@ -886,3 +886,31 @@ int sq_dump_flowlogs(struct conn *c, const struct state_sink *sink, struct serr 
     sqlite3_finalize(q);
     return rc;
 }
+
+int sq_host_flowlogs(struct conn *c, const char *host, const struct host_sink *sink,
+                     struct serr *e)
+{
+    /* a flow log covers a bound resource by its own id, its subnet's or its
+     * VPC's; ids are unique, so the account alone scopes the match */
+    sqlite3_stmt *q = sq_prepare_once(
+        c,
+        "SELECT " FL_COLS " FROM flowlogs f WHERE f.enable = 1 AND EXISTS (SELECT 1 FROM "
+        "host_bindings b JOIN resources r USING (uin, region, kind, id) WHERE b.host = ?1 AND "
+        "r.uin = f.uin AND f.resource_id IN (r.id, r.subnet_id, r.vpc_id)) "
+        "ORDER BY f.uin, f.region, f.id",
+        e);
+    struct flowlog fl;
+    int step, rc = STORE_OK;
+    if (!q)
+        return STORE_ERR;
+    sq_bind_cstr(q, 1, host);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if ((rc = row_to_flowlog(c, q, &fl, e)) != STORE_OK)
+            break;
+        sink->flowlog(sink->ud, &fl);
+    }
+    if (rc == STORE_OK && step != SQLITE_DONE)
+        rc = sq_fail(c->db, "host flow logs", e);
+    sqlite3_finalize(q);
+    return rc;
+}

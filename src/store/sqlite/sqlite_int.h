@@ -40,6 +40,24 @@
 #define REGION_COUNT_SQL                                                                         \
     "SELECT coalesce(sum(flowlogs), 0) FROM vpc_usage WHERE uin = ?1 AND region = ?2"
 
+/* A resource row's columns, of a join's `r` (sqlite_resource.c reads them
+ * in this order). */
+#define RES_COLS_R                                                                               \
+    "r.kind, r.region, r.id, r.vpc_id, r.subnet_id, r.instance_id, r.name, r.cidr, "             \
+    "r.instance_type, r.edition, r.nat_version, r.has_dnat, r.created_at, r.attrs, r.addrs"
+
+/* A page of a tenant's resources of a kind (?1 uin, ?2 region, ?3 kind) in
+ * creation order, ?9 Limit, ?10 Offset: the keys from the small index
+ * (its entries are skipped, not rows), then the page's rows. `after` is
+ * "" or a seek past the key (?4 created_at, ?5 id) where an earlier page
+ * ended. */
+#define RES_PAGE_SQL(after)                                                                      \
+    "SELECT " RES_COLS_R " FROM (SELECT id, created_at FROM resources "                          \
+    "INDEXED BY resources_created WHERE uin = ?1 AND region = ?2 AND kind = ?3" after            \
+    " ORDER BY created_at, id LIMIT ?9 OFFSET ?10) p JOIN resources r "                          \
+    "ON r.uin = ?1 AND r.region = ?2 AND r.kind = ?3 AND r.id = p.id "                           \
+    "ORDER BY p.created_at, p.id"
+
 /* Every fixed statement: id and SQL. Prepared lazily, once per connection,
  * with SQLITE_PREPARE_PERSISTENT. W_ ones run on the writer connection,
  * R_ ones on reader connections. */
@@ -101,6 +119,10 @@
       "SELECT kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, "     \
       "edition, nat_version, has_dnat, created_at, addrs FROM resources "                        \
       "WHERE uin = ?1 AND region = ?2 AND kind = ?3 AND id = ?4")                                \
+    X(R_RES_USAGE,                                                                               \
+      "SELECT n, gen FROM resource_usage WHERE uin = ?1 AND region = ?2 AND kind = ?3")          \
+    X(R_RES_PAGE, RES_PAGE_SQL(""))                                                              \
+    X(R_RES_PAGE_AFTER, RES_PAGE_SQL(" AND (created_at, id) > (?4, ?5)"))                        \
     X(R_FL_GET, "SELECT " FL_COLS " FROM flowlogs WHERE id = ?3 AND uin = ?1 AND region = ?2")   \
     X(R_FL_VPCS,                                                                                 \
       "SELECT vpc_id FROM vpc_usage WHERE uin = ?1 AND region = ?2 AND flowlogs > 0 "            \
@@ -115,7 +137,11 @@
     X(R_VPC_USAGE_CHECK,                                                                         \
       "SELECT uin, region, vpc_id FROM (SELECT uin, region, vpc_id, flowlogs AS n "              \
       "FROM vpc_usage UNION ALL SELECT uin, region, vpc_id, -count(*) FROM flowlogs "            \
-      "GROUP BY uin, region, vpc_id) GROUP BY uin, region, vpc_id HAVING sum(n) != 0 LIMIT 1")
+      "GROUP BY uin, region, vpc_id) GROUP BY uin, region, vpc_id HAVING sum(n) != 0 LIMIT 1") \
+    X(R_RES_USAGE_CHECK,                                                                         \
+      "SELECT uin, region, kind FROM (SELECT uin, region, kind, n FROM resource_usage "          \
+      "UNION ALL SELECT uin, region, kind, -count(*) FROM resources "                            \
+      "GROUP BY uin, region, kind) GROUP BY uin, region, kind HAVING sum(n) != 0 LIMIT 1")
 
 #define X(id, sql) ST_##id,
 enum stmt_id { STMTS(X) ST__COUNT };

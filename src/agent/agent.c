@@ -1,0 +1,743 @@
+/* agent.c: the data plane's agent (`flowlogd agent`, and inside `serve
+ * --capture`): it asks the control plane what its host watches for which
+ * enabled flow logs (control/assign.h's document), attaches and detaches
+ * the tc programs to match (one loaded capture per network namespace; a
+ * device no enabled flow log needs is not watched), and at each window's
+ * end drains the kernel's tables into the engine's window table and writes
+ * each flow log's records through its sinks.
+ *
+ * Slots: every watched device has a slot (the resource's number in the
+ * kernel's keys and the window table), unique across the namespaces so that
+ * one table takes every capture's drain. A slot given up is not reused for
+ * two windows: the kernel's half of the window it was dropped in may still
+ * hold its packets.
+ *
+ * Restarts: the control plane down, the agent keeps its last assignment and
+ * goes on capturing; it asks again every poll. The agent's own stop or crash
+ * loses the window in progress: a marker (DIR/.agent/open.json: the window
+ * and its flow logs) is written at every window's start, and an agent that
+ * finds one writes SKIPDATA for that window and every window it missed, and
+ * SKIPDATA lines beside the records of the window it starts in. */
+#define _GNU_SOURCE
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "flow/bpf/capture.h"
+#include "flow/bpf/flowcap_abi.h"
+#include "flow/flow.h"
+#include "sink/sink.h"
+
+#define AGENT_MAX_NS 64
+#define AGENT_MAX_SINKS 4
+#define AGENT_MISSED_MAX 1000 /* windows a restarted agent reports lost, at most */
+
+/* ==== the assignment, as the agent keeps it ==== */
+
+struct adev { /* a device to watch */
+    char rid[80];
+    char dev[16];
+    char netns[128];
+};
+
+struct afl { /* a flow log to write */
+    char id[24], uin[24], appid[24], region[32], rtype[20], rid[80];
+    char storage_type[16], cls_topic[48], cls_region[32], ckafka_id[88], ckafka_topic[256];
+    char brokers[512], fields[512];
+    int tt, ccn;
+    char (*res)[80]; /* the resources of this host it covers */
+    size_t nres;
+};
+
+struct assignment {
+    char generation[72];
+    struct adev *dev;
+    size_t ndev;
+    struct afl *fl;
+    size_t nfl;
+};
+
+static void assignment_free(struct assignment *a)
+{
+    for (size_t i = 0; i < a->nfl; i++)
+        free(a->fl[i].res);
+    free(a->dev);
+    free(a->fl);
+    memset(a, 0, sizeof *a);
+}
+
+static int cp(json_t *o, const char *key, char *dst, size_t cap)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    if (!s)
+        s = "";
+    if (strlen(s) >= cap)
+        return -1;
+    memcpy(dst, s, strlen(s) + 1);
+    return 0;
+}
+
+static int traffic_type(const char *s)
+{
+    if (strcmp(s, "ACCEPT") == 0)
+        return FLOW_TT_ACCEPT;
+    if (strcmp(s, "REJECT") == 0)
+        return FLOW_TT_REJECT;
+    return FLOW_TT_ALL;
+}
+
+/* The control plane's document into a (empty). 0, or -1 with err. */
+static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t errlen)
+{
+    json_t *devs = json_object_get(doc, "Devices"), *fls = json_object_get(doc, "FlowLogs"), *o;
+    size_t i;
+    memset(a, 0, sizeof *a);
+    if (!json_is_array(devs) || !json_is_array(fls) ||
+        cp(doc, "Generation", a->generation, sizeof a->generation) != 0) {
+        snprintf(err, errlen, "the control plane's answer has no Devices, FlowLogs, Generation");
+        return -1;
+    }
+    a->dev = calloc(json_array_size(devs) + 1, sizeof *a->dev);
+    a->fl = calloc(json_array_size(fls) + 1, sizeof *a->fl);
+    if (!a->dev || !a->fl)
+        goto oom;
+    json_array_foreach(devs, i, o) {
+        struct adev *d = &a->dev[a->ndev];
+        if (cp(o, "ResourceId", d->rid, sizeof d->rid) || cp(o, "Device", d->dev, sizeof d->dev) ||
+            cp(o, "Netns", d->netns, sizeof d->netns) || !d->rid[0] || !d->dev[0]) {
+            snprintf(err, errlen, "Devices[%zu]: ResourceId, Device, Netns", i);
+            goto fail;
+        }
+        a->ndev++;
+    }
+    json_array_foreach(fls, i, o) {
+        struct afl *f = &a->fl[a->nfl];
+        char tt[16], format[16];
+        json_t *res = json_object_get(o, "Resources"), *r;
+        size_t k;
+        if (cp(o, "FlowLogId", f->id, sizeof f->id) || cp(o, "Uin", f->uin, sizeof f->uin) ||
+            cp(o, "AppId", f->appid, sizeof f->appid) ||
+            cp(o, "Region", f->region, sizeof f->region) ||
+            cp(o, "ResourceType", f->rtype, sizeof f->rtype) ||
+            cp(o, "ResourceId", f->rid, sizeof f->rid) || cp(o, "TrafficType", tt, sizeof tt) ||
+            cp(o, "StorageType", f->storage_type, sizeof f->storage_type) ||
+            cp(o, "CloudLogId", f->cls_topic, sizeof f->cls_topic) ||
+            cp(o, "CloudLogRegion", f->cls_region, sizeof f->cls_region) ||
+            cp(o, "StorageId", f->ckafka_id, sizeof f->ckafka_id) ||
+            cp(o, "StorageTopic", f->ckafka_topic, sizeof f->ckafka_topic) ||
+            cp(o, "Brokers", f->brokers, sizeof f->brokers) ||
+            cp(o, "Fields", f->fields, sizeof f->fields) ||
+            cp(o, "Format", format, sizeof format) || !sink_id_ok(f->id) || !json_is_array(res)) {
+            snprintf(err, errlen, "FlowLogs[%zu]: a member is missing or too long", i);
+            goto fail;
+        }
+        f->tt = traffic_type(tt);
+        f->ccn = strcmp(format, "ccn") == 0;
+        if (!(f->res = calloc(json_array_size(res) + 1, sizeof *f->res)))
+            goto oom;
+        a->nfl++;
+        json_array_foreach(res, k, r) {
+            const char *s = json_string_value(r);
+            if (!s || strlen(s) >= sizeof f->res[0]) {
+                snprintf(err, errlen, "FlowLogs[%zu].Resources[%zu]", i, k);
+                goto fail;
+            }
+            memcpy(f->res[f->nres++], s, strlen(s) + 1);
+        }
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    assignment_free(a);
+    return -1;
+}
+
+/* ==== the agent's state ==== */
+
+struct watched {
+    struct adev d;
+    uint32_t slot;
+    size_t ns; /* index in caps */
+};
+
+struct ns_cap {
+    char netns[128];
+    struct capture *c;
+    size_t ndev;
+};
+
+struct agent {
+    const struct agent_cfg *cfg;
+    struct assignment cur; /* what the agent acts on now */
+    int have;              /* cur came from the control plane (or the marker) */
+    int pending;           /* devices of cur not attached yet: try again */
+    struct ns_cap caps[AGENT_MAX_NS];
+    size_t ncaps;
+    struct watched *w;
+    size_t nw, capw;
+    uint64_t *slot_free_at; /* per slot: the window from which it may be used again; 0 = free */
+    unsigned char *slot_used;
+    struct flow_table *t;
+    struct sink *sinks[AGENT_MAX_SINKS];
+    size_t nsinks;
+    char state_dir[4200];
+    uint64_t lossy_window; /* a window the agent was not up for all of (UINT64_MAX: none) */
+    uint64_t skipped[FLOWCAP_MAX_SLOTS][2];
+    int fetch_failing;
+};
+
+/* ==== slots and captures ==== */
+
+static int slot_take(struct agent *ag, uint64_t w, uint32_t *out)
+{
+    for (uint32_t s = 0; s < FLOWCAP_MAX_SLOTS; s++)
+        if (!ag->slot_used[s] && ag->slot_free_at[s] <= w) {
+            ag->slot_used[s] = 1;
+            *out = s;
+            return 0;
+        }
+    return -1;
+}
+
+static struct watched *watched_find(struct agent *ag, const struct adev *d)
+{
+    for (size_t i = 0; i < ag->nw; i++)
+        if (strcmp(ag->w[i].d.rid, d->rid) == 0 && strcmp(ag->w[i].d.dev, d->dev) == 0 &&
+            strcmp(ag->w[i].d.netns, d->netns) == 0)
+            return &ag->w[i];
+    return NULL;
+}
+
+static const struct watched *watched_by_rid(const struct agent *ag, const char *rid)
+{
+    for (size_t i = 0; i < ag->nw; i++)
+        if (strcmp(ag->w[i].d.rid, rid) == 0)
+            return &ag->w[i];
+    return NULL;
+}
+
+static int adev_wanted(const struct assignment *a, const struct watched *w)
+{
+    for (size_t i = 0; i < a->ndev; i++)
+        if (strcmp(a->dev[i].rid, w->d.rid) == 0 && strcmp(a->dev[i].dev, w->d.dev) == 0 &&
+            strcmp(a->dev[i].netns, w->d.netns) == 0)
+            return 1;
+    return 0;
+}
+
+/* The capture of namespace `netns`, opened if needed; -1 with err. */
+static long ns_capture(struct agent *ag, const char *netns, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ag->ncaps; i++)
+        if (ag->caps[i].c && strcmp(ag->caps[i].netns, netns) == 0)
+            return (long)i;
+    size_t i = 0;
+    while (i < ag->ncaps && ag->caps[i].c)
+        i++;
+    if (i == AGENT_MAX_NS) {
+        snprintf(err, errlen, "more than %d network namespaces", AGENT_MAX_NS);
+        return -1;
+    }
+    struct capture_opts co = {.netns = netns[0] ? netns : NULL,
+                              .window_s = ag->cfg->window_s,
+                              .table_flows = ag->cfg->table_flows};
+    struct capture *c = capture_open(&co, err, errlen);
+    if (!c)
+        return -1;
+    snprintf(ag->caps[i].netns, sizeof ag->caps[i].netns, "%s", netns);
+    ag->caps[i].c = c;
+    ag->caps[i].ndev = 0;
+    if (i == ag->ncaps)
+        ag->ncaps++;
+    return (long)i;
+}
+
+/* Makes the watched devices those of ag->cur, as far as it can (a device
+ * that is not there yet is tried again at the next poll). w: the current
+ * window. */
+static void apply(struct agent *ag, uint64_t w)
+{
+    char err[512];
+    /* detach what is no longer wanted */
+    for (size_t i = 0; i < ag->nw;) {
+        struct watched *x = &ag->w[i];
+        if (adev_wanted(&ag->cur, x)) {
+            i++;
+            continue;
+        }
+        struct ns_cap *nc = &ag->caps[x->ns];
+        if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
+            log_warn("agent: detach %s (%s): %s", x->d.dev, x->d.rid, err);
+        else
+            log_info("agent: stopped watching %s (%s)", x->d.dev, x->d.rid);
+        ag->slot_used[x->slot] = 0;
+        ag->slot_free_at[x->slot] = w + 2;
+        if (--nc->ndev == 0) { /* no device left in that namespace */
+            capture_close(nc->c);
+            nc->c = NULL;
+        }
+        ag->w[i] = ag->w[--ag->nw];
+    }
+    /* attach what is new */
+    ag->pending = 0;
+    for (size_t i = 0; i < ag->cur.ndev; i++) {
+        const struct adev *d = &ag->cur.dev[i];
+        uint32_t slot;
+        if (watched_find(ag, d))
+            continue;
+        long ns = ns_capture(ag, d->netns, err, sizeof err);
+        if (ns < 0) {
+            log_warn("agent: %s (%s): namespace %s: %s", d->dev, d->rid,
+                     d->netns[0] ? d->netns : "(the agent's)", err);
+            ag->pending = 1;
+            continue;
+        }
+        if (slot_take(ag, w, &slot) != 0) {
+            log_error("agent: no free slot for %s (%s): at most %d devices", d->dev, d->rid,
+                      FLOWCAP_MAX_SLOTS);
+            ag->pending = 1;
+            continue;
+        }
+        if (capture_watch(ag->caps[ns].c, d->dev, slot, err, sizeof err) != 0) {
+            log_warn("agent: watch %s (%s): %s", d->dev, d->rid, err);
+            ag->slot_used[slot] = 0;
+            if (ag->caps[ns].ndev == 0) {
+                capture_close(ag->caps[ns].c);
+                ag->caps[ns].c = NULL;
+            }
+            ag->pending = 1;
+            continue;
+        }
+        if (ag->nw == ag->capw) {
+            size_t cap = ag->capw ? ag->capw * 2 : 16;
+            struct watched *nw = realloc(ag->w, cap * sizeof *nw);
+            if (!nw) {
+                capture_unwatch(ag->caps[ns].c, d->dev, err, sizeof err);
+                ag->slot_used[slot] = 0;
+                ag->pending = 1;
+                continue;
+            }
+            ag->w = nw;
+            ag->capw = cap;
+        }
+        ag->w[ag->nw++] = (struct watched){*d, slot, (size_t)ns};
+        ag->caps[ns].ndev++;
+        memset(ag->skipped[slot], 0, sizeof ag->skipped[slot]);
+        log_info("agent: watching %s%s%s as %s (slot %u)", d->dev, d->netns[0] ? " in " : "",
+                 d->netns, d->rid, slot);
+    }
+}
+
+/* ==== the open-window marker ==== */
+
+static int write_file_durably(const char *dir, const char *name, const char *text)
+{
+    char tmp[4400], path[4400];
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    size_t n = strlen(text);
+    int ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+static json_t *assignment_json(const struct assignment *a)
+{
+    json_t *fls = json_array();
+    for (size_t i = 0; fls && i < a->nfl; i++) {
+        const struct afl *f = &a->fl[i];
+        json_t *res = json_array();
+        for (size_t k = 0; res && k < f->nres; k++)
+            json_array_append_new(res, json_string(f->res[k]));
+        json_t *o = json_pack(
+            "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o*}", "FlowLogId",
+            f->id, "Uin", f->uin, "AppId", f->appid, "Region", f->region, "ResourceType",
+            f->rtype, "ResourceId", f->rid,
+            "TrafficType", f->tt == FLOW_TT_ACCEPT ? "ACCEPT" : f->tt == FLOW_TT_REJECT ? "REJECT"
+                                                                                      : "ALL",
+            "StorageType", f->storage_type, "CloudLogId", f->cls_topic, "CloudLogRegion",
+            f->cls_region, "StorageId", f->ckafka_id, "StorageTopic", f->ckafka_topic, "Brokers",
+            f->brokers, "Fields", f->fields, "Format", f->ccn ? "ccn" : "default", "Resources",
+            res);
+        if (!o || json_array_append_new(fls, o) != 0) {
+            json_decref(fls);
+            return NULL;
+        }
+    }
+    return fls;
+}
+
+/* Writes the marker of window w (start, seconds) with the current flow
+ * logs. 0 or -1. */
+static int marker_write(struct agent *ag, uint64_t w)
+{
+    json_t *fls = assignment_json(&ag->cur);
+    json_t *m = fls ? json_pack("{s:s,s:I,s:I,s:s,s:O,s:[]}", "Host", ag->cfg->host,
+                                "WindowStart", (json_int_t)(w * ag->cfg->window_s),
+                                "WindowSeconds", (json_int_t)ag->cfg->window_s, "Generation",
+                                ag->cur.generation, "FlowLogs", fls, "Devices")
+                    : NULL;
+    char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    int rc = text ? write_file_durably(ag->state_dir, "open.json", text) : -1;
+    if (rc != 0)
+        log_error("agent: cannot write %s/open.json: %s", ag->state_dir, strerror(errno));
+    free(text);
+    json_decref(m);
+    json_decref(fls);
+    return rc;
+}
+
+/* ==== writing a window ==== */
+
+static void dest_of(const struct afl *f, const char *host, struct sink_dest *d)
+{
+    memset(d, 0, sizeof *d);
+    d->storage_type = f->storage_type;
+    d->cls_topic_id = f->cls_topic;
+    d->cls_region = f->cls_region[0] ? f->cls_region : f->region;
+    d->ckafka_id = f->ckafka_id;
+    d->ckafka_topic = f->ckafka_topic;
+    d->ckafka_brokers = f->brokers[0] ? f->brokers : NULL;
+    d->resource_id = f->rid;
+    d->host = host;
+    d->fields = f->fields;
+    d->account_uin = strtoull(f->uin, NULL, 10);
+}
+
+/* Hands one flow log's window to every sink: the files sink first (the
+ * durable copy: its failure is the agent's), then each delivery sink (a
+ * failure is logged; the files keep the records). */
+static int deliver(struct agent *ag, const struct afl *f, uint64_t start, uint64_t end,
+                   const struct buf *out, size_t n)
+{
+    char err[512];
+    struct sink_dest dest;
+    dest_of(f, ag->cfg->host, &dest);
+    struct sink_window sw = {.flowlog_id = f->id, .win_start = start, .win_end = end,
+                             .records = out->data ? out->data : "", .len = out->len,
+                             .nrecords = n, .dest = &dest};
+    for (size_t i = 0; i < ag->nsinks; i++)
+        if (sink_write(ag->sinks[i], &sw, err, sizeof err) != 0) {
+            log_error("agent: %s: window %llu: %s sink: %s", f->id, (unsigned long long)start,
+                      ag->sinks[i]->name, err);
+            if (i == 0)
+                return -1;
+        }
+    return 0;
+}
+
+static struct flow_log_desc desc_of(const struct afl *f, const char *rid, uint32_t slot,
+                                    uint64_t start, uint64_t end)
+{
+    return (struct flow_log_desc){
+        .slot = slot, .account_id = f->appid, .resource_id = rid, .traffic_type = f->tt,
+        .format = f->ccn ? &flow_format_ccn : &flow_format_eni, .win_start = start,
+        .win_end = end, .region_id = f->region, .region = f->region};
+}
+
+/* SKIPDATA for every resource of every flow log of `a`, for the window
+ * [start, end): what an agent that was down writes. */
+static int write_lost(struct agent *ag, const struct assignment *a, uint64_t start, uint64_t end)
+{
+    struct buf out;
+    int rc = 0;
+    buf_init(&out, 64u << 20);
+    for (size_t i = 0; i < a->nfl; i++) {
+        const struct afl *f = &a->fl[i];
+        buf_reset(&out);
+        for (size_t k = 0; k < f->nres; k++) {
+            char line[FLOW_RECORD_MAX];
+            struct flow_log_desc d = desc_of(f, f->res[k], 0, start, end);
+            buf_append(&out, line, flow_format_status(line, &d, "SKIPDATA"));
+        }
+        if (deliver(ag, f, start, end, &out, f->nres) != 0)
+            rc = -1;
+    }
+    buf_free(&out);
+    return rc;
+}
+
+/* Each flow log's records of the drained window in ag->t. */
+static int write_window(struct agent *ag, uint64_t start, uint64_t end)
+{
+    struct buf out;
+    int rc = 0;
+    buf_init(&out, 1u << 30);
+    for (size_t i = 0; i < ag->cur.nfl; i++) {
+        const struct afl *f = &ag->cur.fl[i];
+        size_t total = 0;
+        buf_reset(&out);
+        for (size_t k = 0; k < f->nres; k++) {
+            const struct watched *x = watched_by_rid(ag, f->res[k]);
+            size_t n = 0;
+            if (!x) { /* not attached (yet): nothing of it was seen */
+                char line[FLOW_RECORD_MAX];
+                struct flow_log_desc d = desc_of(f, f->res[k], 0, start, end);
+                buf_append(&out, line, flow_format_status(line, &d, "SKIPDATA"));
+                total++;
+                continue;
+            }
+            struct flow_log_desc d = desc_of(f, f->res[k], x->slot, start, end);
+            if (flow_write_records(ag->t, &d, &out, &n) != 0) {
+                log_error("agent: %s: the records of window %llu do not fit in memory", f->id,
+                          (unsigned long long)start);
+                rc = -1;
+                break;
+            }
+            total += n;
+        }
+        if (rc == 0 && deliver(ag, f, start, end, &out, total) != 0)
+            rc = -1;
+    }
+    buf_free(&out);
+    return rc;
+}
+
+/* ==== drain ==== */
+
+static int on_entry(void *arg, const struct flow_key *k, const struct flow_val *v)
+{
+    struct agent *ag = arg;
+    flow_table_merge(ag->t, k, v); /* a full table counts it as skipped for k->slot */
+    return 0;
+}
+
+static void on_skip(void *arg, uint32_t slot, uint8_t dir, uint64_t packets)
+{
+    struct agent *ag = arg;
+    (void)dir;
+    flow_table_note_skipped(ag->t, slot, packets);
+}
+
+/* Drains window w from every capture and writes it. */
+static int close_window(struct agent *ag, uint64_t w)
+{
+    uint64_t start = w * ag->cfg->window_s, end = start + ag->cfg->window_s;
+    flow_table_clear(ag->t);
+    for (size_t i = 0; i < ag->ncaps; i++) {
+        if (!ag->caps[i].c)
+            continue;
+        int late = capture_drain(ag->caps[i].c, w, on_entry, on_skip, ag);
+        if (late < 0) {
+            log_error("agent: draining window %llu failed", (unsigned long long)start);
+            return -1;
+        }
+        if (late) /* the half already held a later window: this one is not whole */
+            for (size_t k = 0; k < ag->nw; k++)
+                if (ag->w[k].ns == i)
+                    flow_table_note_skipped(ag->t, ag->w[k].slot, 1);
+    }
+    if (w == ag->lossy_window) /* the agent was not up for all of it */
+        for (size_t k = 0; k < ag->nw; k++)
+            flow_table_note_skipped(ag->t, ag->w[k].slot, 1);
+    return write_window(ag, start, end);
+}
+
+/* ==== the control plane ==== */
+
+/* Asks for the assignment; applies it when it changed. */
+static void poll_control(struct agent *ag, uint64_t w)
+{
+    char err[512];
+    json_t *doc = ag->cfg->fetch(ag->cfg->fetch_ud, err, sizeof err);
+    struct assignment next;
+    if (!doc) {
+        if (!ag->fetch_failing)
+            log_warn("agent: the control plane: %s (capturing on with the last assignment)", err);
+        ag->fetch_failing = 1;
+        if (ag->pending)
+            apply(ag, w);
+        return;
+    }
+    if (ag->fetch_failing)
+        log_info("agent: the control plane answers again");
+    ag->fetch_failing = 0;
+    if (ag->have && strcmp(json_string_value(json_object_get(doc, "Generation")) ?: "",
+                           ag->cur.generation) == 0) {
+        json_decref(doc);
+        if (ag->pending)
+            apply(ag, w);
+        return;
+    }
+    if (assignment_parse(doc, &next, err, sizeof err) != 0) {
+        log_error("agent: the control plane's answer: %s", err);
+        json_decref(doc);
+        return;
+    }
+    json_decref(doc);
+    log_info("agent: assignment %.12s: %zu devices, %zu flow logs", next.generation, next.ndev,
+             next.nfl);
+    assignment_free(&ag->cur);
+    ag->cur = next;
+    ag->have = 1;
+    apply(ag, w);
+    marker_write(ag, w);
+}
+
+/* ==== start: the marker an earlier agent left ==== */
+
+static void recover(struct agent *ag, uint64_t now_w)
+{
+    char path[4400], err[256];
+    json_error_t je;
+    snprintf(path, sizeof path, "%s/open.json", ag->state_dir);
+    json_t *m = json_load_file(path, 0, &je);
+    if (!m) {
+        if (access(path, F_OK) == 0)
+            log_error("agent: %s: unreadable (%s): the window it names is not reported", path,
+                      je.text);
+        return;
+    }
+    json_int_t start = json_integer_value(json_object_get(m, "WindowStart"));
+    json_int_t secs = json_integer_value(json_object_get(m, "WindowSeconds"));
+    json_t *doc = json_pack("{s:s,s:[],s:O}", "Generation", "marker", "Devices", "FlowLogs",
+                            json_object_get(m, "FlowLogs"));
+    struct assignment old;
+    if (!doc || secs <= 0 || start < 0 || assignment_parse(doc, &old, err, sizeof err) != 0) {
+        log_error("agent: %s: not a marker this agent wrote", path);
+        json_decref(doc);
+        json_decref(m);
+        return;
+    }
+    json_decref(doc);
+    json_decref(m);
+    /* the windows of the old agent's length from its open one to the one
+     * this agent starts in: lost whole (SKIPDATA), the last one in part */
+    uint64_t w0 = (uint64_t)start / (uint64_t)secs, now_s = now_w * ag->cfg->window_s;
+    uint64_t lost = 0;
+    for (uint64_t w = w0; (w + 1) * (uint64_t)secs <= now_s && lost < AGENT_MISSED_MAX;
+         w++, lost++)
+        write_lost(ag, &old, w * (uint64_t)secs, (w + 1) * (uint64_t)secs);
+    log_warn("agent: an earlier agent stopped in window %lld: %llu lost windows reported as "
+             "SKIPDATA, and the current one is partial",
+             (long long)start, (unsigned long long)lost);
+    ag->lossy_window = now_w;
+    assignment_free(&old);
+}
+
+/* ==== the loop ==== */
+
+static uint64_t realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int agent_probe(uint32_t window_s, char *err, size_t errlen)
+{
+    struct capture_opts co = {.netns = NULL, .window_s = window_s, .table_flows = 1024};
+    struct capture *c = capture_open(&co, err, errlen);
+    if (!c)
+        return -1;
+    capture_close(c);
+    return 0;
+}
+
+int agent_run(const struct agent_cfg *cfg, char *err, size_t errlen)
+{
+    struct agent *ag = calloc(1, sizeof *ag);
+    int rc = -1;
+    if (!ag) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    ag->cfg = cfg;
+    ag->lossy_window = UINT64_MAX;
+    ag->slot_free_at = calloc(FLOWCAP_MAX_SLOTS, sizeof *ag->slot_free_at);
+    ag->slot_used = calloc(FLOWCAP_MAX_SLOTS, 1);
+    ag->t = flow_table_new(cfg->table_flows);
+    if (!ag->slot_free_at || !ag->slot_used || !ag->t) {
+        snprintf(err, errlen, "out of memory for a %u-flow table", cfg->table_flows);
+        goto out;
+    }
+    if (agent_probe(cfg->window_s, err, errlen) != 0) /* says exactly why BPF cannot load */
+        goto out;
+    if (!(ag->sinks[0] = sink_files_open(cfg->records, err, errlen)))
+        goto out;
+    ag->nsinks = 1;
+    for (size_t i = 0; i < cfg->nextra_sinks && ag->nsinks < AGENT_MAX_SINKS; i++)
+        ag->sinks[ag->nsinks++] = cfg->extra_sinks[i];
+    snprintf(ag->state_dir, sizeof ag->state_dir, "%s/.agent", cfg->records);
+    if (mkdir(ag->state_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", ag->state_dir, strerror(errno));
+        goto out;
+    }
+
+    uint64_t win_ns = (uint64_t)cfg->window_s * 1000000000u;
+    uint64_t grace = win_ns / 4 < 200000000u ? win_ns / 4 : 200000000u;
+    uint64_t w = realtime_ns() / win_ns, next_poll = 0, done = 0;
+    recover(ag, w);
+    poll_control(ag, w);
+    marker_write(ag, w);
+    if (cfg->on_ready)
+        cfg->on_ready(cfg->ready_ud);
+    log_info("agent: host %s, %u s windows, records under %s", cfg->host, cfg->window_s,
+             cfg->records);
+    while (!atomic_load(cfg->stop)) {
+        uint64_t now = realtime_ns(), ms = mono_ms();
+        if (ms >= next_poll) {
+            poll_control(ag, now / win_ns);
+            next_poll = ms + cfg->poll_ms;
+        }
+        uint64_t due = (w + 1) * win_ns + grace;
+        if (now >= due) {
+            if (close_window(ag, w) != 0)
+                goto out;
+            w++;
+            done++;
+            marker_write(ag, w);
+            if (cfg->windows && done >= cfg->windows)
+                break;
+            continue;
+        }
+        uint64_t d = due - now;
+        if (d > 100000000u)
+            d = 100000000u;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)d};
+        nanosleep(&ts, NULL);
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < ag->ncaps; i++)
+        capture_close(ag->caps[i].c);
+    if (ag->nsinks)
+        sink_close(ag->sinks[0]); /* the others are the caller's */
+    assignment_free(&ag->cur);
+    flow_table_free(ag->t);
+    free(ag->w);
+    free(ag->slot_free_at);
+    free(ag->slot_used);
+    free(ag);
+    return rc;
+}

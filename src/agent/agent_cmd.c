@@ -1,0 +1,240 @@
+/* agent_cmd.c: `flowlogd agent`: the data plane's agent of one host,
+ * asking the control plane (POST /agent/v1/assignments on the server's
+ * public listener) over HTTP(S), signed with TC3-HMAC-SHA256 by its agent
+ * key (`flowlogd agent-key create`; credential scope service
+ * "flowlogd-agent"). agent.c does the rest. */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "auth/auth.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/opts.h"
+
+/* the control plane's path and credential scope service (control/control.h:
+ * the agent does not link the server's layers) */
+#define AGENT_CONTROL_PATH "/agent/v1/assignments"
+#define AGENT_CONTROL_SERVICE "flowlogd-agent"
+
+static const char synopsis[] =
+    "usage: flowlogd agent --control URL --host NAME --records DIR --key-file FILE\n"
+    "                      [--capture-window S] [--table FLOWS] [--poll-ms MS] [--windows N]\n"
+    "Captures, in the kernel, the traffic of the devices the control plane (the flowlogd\n"
+    "server at URL, e.g. http://10.0.0.1:8080) binds to host NAME for enabled flow logs,\n"
+    "and writes each flow log's records per capture window under DIR (one file per flow\n"
+    "log and window; `flowlogd records --data DIR FLOWLOG-ID` prints them). FILE holds the\n"
+    "agent key as `flowlogd agent-key create` printed it ({\"SecretId\",\"SecretKey\"}).\n"
+    "The control plane is asked every --poll-ms; while it does not answer the agent keeps\n"
+    "capturing with what it was last told. Exits non-zero at once, saying why, where the\n"
+    "tc programs cannot be loaded (no CAP_BPF, no BTF).\n";
+
+static const struct opt agent_opts[] = {
+    {"control", OPT_STR, "URL", NULL, 0, 0, 1, "the control plane (the server's public URL)"},
+    {"host", OPT_STR, "NAME", NULL, 0, 0, 0, "this host's name (default: gethostname)"},
+    {"records", OPT_STR, "DIR", NULL, 0, 0, 1, "where the records are written"},
+    {"key-file", OPT_STR, "FILE", NULL, 0, 0, 1, "the agent key (JSON: SecretId, SecretKey)"},
+    {"capture-window", OPT_UINT, "S", "300", 1, 600, 0, "capture window in seconds"},
+    {"table", OPT_UINT, "FLOWS", "65536", 1, 1u << 24, 0, "flows per CPU and window"},
+    {"poll-ms", OPT_UINT, "MS", "1000", 100, 60000, 0, "how often the control plane is asked"},
+    {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
+    {"cacert", OPT_STR, "FILE", NULL, 0, 0, 0, "for an https:// control plane: the CA to trust"},
+    {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
+    {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
+};
+
+struct remote {
+    char url[1024], hostport[256];
+    char sid[64], skey[64];
+    const char *host, *cacert;
+    CURL *curl;
+};
+
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+    return buf_append(ud, p, size * n) == 0 ? size * n : 0;
+}
+
+/* POSTs {"Host"} signed with the agent key; the Response object. */
+static json_t *remote_fetch(void *ud, char *err, size_t errlen)
+{
+    struct remote *r = ud;
+    struct buf auth, resp, hv;
+    struct curl_slist *list = NULL;
+    struct auth_header hdrs[2];
+    struct tc3_request tr;
+    char ts[24], *body = NULL;
+    json_t *root = NULL, *out = NULL, *e;
+    json_error_t je;
+    long status = 0;
+
+    buf_init(&auth, 0);
+    buf_init(&resp, 64u << 20);
+    buf_init(&hv, 0);
+    json_t *in = json_pack("{s:s}", "Host", r->host);
+    if (!in || !(body = json_dumps(in, JSON_COMPACT))) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    hdrs[0] = (struct auth_header){"Content-Type", "application/json"};
+    hdrs[1] = (struct auth_header){"Host", r->hostport};
+    tr = (struct tc3_request){"POST", "", hdrs, 2, body, strlen(body), 0};
+    if (tc3_authorization(&tr, r->sid, r->skey, AGENT_CONTROL_SERVICE, ts, "content-type;host",
+                          &auth) != 0) {
+        snprintf(err, errlen, "cannot sign");
+        goto done;
+    }
+#define HDR(...)                                                                                 \
+    do {                                                                                         \
+        buf_reset(&hv);                                                                          \
+        buf_printf(&hv, __VA_ARGS__);                                                            \
+        list = curl_slist_append(list, hv.data);                                                 \
+    } while (0)
+    HDR("Content-Type: application/json");
+    HDR("Host: %s", r->hostport);
+    HDR("X-TC-Timestamp: %s", ts);
+    HDR("Authorization: %s", auth.data);
+    HDR("Expect:");
+#undef HDR
+    curl_easy_reset(r->curl);
+    curl_easy_setopt(r->curl, CURLOPT_URL, r->url);
+    curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+    if (r->cacert)
+        curl_easy_setopt(r->curl, CURLOPT_CAINFO, r->cacert);
+    CURLcode cc = curl_easy_perform(r->curl);
+    if (cc != CURLE_OK) {
+        snprintf(err, errlen, "%s: %s", r->url, curl_easy_strerror(cc));
+        goto done;
+    }
+    curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+    root = json_loadb(resp.data ? resp.data : "", resp.len, 0, &je);
+    json_t *rsp = json_object_get(root, "Response");
+    if (status != 200 || !json_is_object(rsp)) {
+        snprintf(err, errlen, "%s: HTTP %ld, not an answer", r->url, status);
+        goto done;
+    }
+    if ((e = json_object_get(rsp, "Error"))) {
+        snprintf(err, errlen, "%s: %s", json_string_value(json_object_get(e, "Code")) ?: "?",
+                 json_string_value(json_object_get(e, "Message")) ?: "");
+        goto done;
+    }
+    out = json_incref(rsp);
+done:
+    curl_slist_free_all(list);
+    json_decref(root);
+    json_decref(in);
+    free(body);
+    buf_free(&auth);
+    buf_free(&resp);
+    buf_free(&hv);
+    return out;
+}
+
+static atomic_int g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&g_stop, 1);
+}
+
+int agent_main(int argc, char **argv)
+{
+    struct opts o;
+    struct remote r;
+    char hostname[256], err[512];
+    json_error_t je;
+    int rc = 1;
+
+    if (opts_parse(&o, argc, argv, agent_opts, synopsis) != 0)
+        return o.help ? 0 : 2;
+    if (o.npos) {
+        opts_usage(stderr, agent_opts, synopsis);
+        return 2;
+    }
+    const char *ll = opts_get(&o, "log-level");
+    if (ll && strcmp(ll, "debug") == 0)
+        g_log_level = LOG_DEBUG;
+    else if (ll && strcmp(ll, "warn") == 0)
+        g_log_level = LOG_WARN;
+    else if (ll && strcmp(ll, "error") == 0)
+        g_log_level = LOG_ERROR;
+    memset(&r, 0, sizeof r);
+    const char *control = opts_get(&o, "control");
+    const char *p = strstr(control, "://");
+    size_t n = strcspn(p ? p + 3 : control, "/?");
+    if (!p || (strncmp(control, "http://", 7) != 0 && strncmp(control, "https://", 8) != 0) ||
+        n == 0 || n >= sizeof r.hostport) {
+        fprintf(stderr, "agent: --control %s: an http:// or https:// URL\n", control);
+        return 2;
+    }
+    memcpy(r.hostport, p + 3, n);
+    snprintf(r.url, sizeof r.url, "%.*s%s", (int)(p + 3 + n - control), control,
+             AGENT_CONTROL_PATH);
+    json_t *key = json_load_file(opts_get(&o, "key-file"), 0, &je);
+    const char *sid = json_string_value(json_object_get(key, "SecretId"));
+    const char *skey = json_string_value(json_object_get(key, "SecretKey"));
+    if (!sid || !skey || strlen(sid) >= sizeof r.sid || strlen(skey) >= sizeof r.skey) {
+        fprintf(stderr, "agent: --key-file %s: not an agent key ({\"SecretId\",\"SecretKey\"}): %s\n",
+                opts_get(&o, "key-file"), key ? "members missing" : je.text);
+        json_decref(key);
+        return 2;
+    }
+    snprintf(r.sid, sizeof r.sid, "%s", sid);
+    snprintf(r.skey, sizeof r.skey, "%s", skey);
+    json_decref(key);
+    if (opts_get(&o, "host")) {
+        snprintf(hostname, sizeof hostname, "%s", opts_get(&o, "host"));
+    } else if (gethostname(hostname, sizeof hostname) != 0) {
+        fprintf(stderr, "agent: no --host and no host name\n");
+        return 2;
+    }
+    hostname[sizeof hostname - 1] = '\0';
+    r.host = hostname;
+    r.cacert = opts_get(&o, "cacert");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(r.curl = curl_easy_init())) {
+        fprintf(stderr, "agent: libcurl cannot start\n");
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct agent_cfg cfg = {
+        .host = hostname,
+        .records = opts_get(&o, "records"),
+        .window_s = (uint32_t)opts_uint(&o, "capture-window"),
+        .table_flows = (uint32_t)opts_uint(&o, "table"),
+        .poll_ms = (uint32_t)opts_uint(&o, "poll-ms"),
+        .windows = opts_uint(&o, "windows"),
+        .fetch = remote_fetch,
+        .fetch_ud = &r,
+        .stop = &g_stop,
+    };
+    if (agent_run(&cfg, err, sizeof err) != 0)
+        fprintf(stderr, "agent: %s\n", err);
+    else
+        rc = 0;
+    curl_easy_cleanup(r.curl);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,814 @@
+/* sqlite_cls.c: the cls service's logsets, topics and logs.
+ *
+ * Tables (migration 8 -> 9 in sqlite.c): cls_logsets, cls_topics (a
+ * topic's integer `tnum` keys its logs), cls_logs (one row per log: seq =
+ * rowid, the arrival order; topic, time_ms, source, filename and the
+ * contents encoded as "varint klen, key, NUL, varint vlen, value, NUL"
+ * repeated; the index (topic, time_ms) gives a search its range in order)
+ * and cls_batches (the idempotent batches a topic has stored). A trigger
+ * deletes a topic's logs and batches with it.
+ *
+ * An upload is one writer job: the topic's row checked, every log
+ * inserted, committed with the batch it shares (durable before the call
+ * returns). A scan is one read transaction (one snapshot).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/sqlite/sqlite_domain.h"
+
+#define BATCH_SCRATCH (64u << 10)
+
+/* ==== encodings ==== */
+
+/* tags as "key\0value\0..." */
+static char *tags_encode(const struct tag *t, size_t n, size_t *len)
+{
+    size_t total = 0, at = 0;
+    char *p;
+    for (size_t i = 0; i < n; i++)
+        total += strlen(t[i].key ? t[i].key : "") + strlen(t[i].value ? t[i].value : "") + 2;
+    if (!(p = malloc(total ? total : 1)))
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strlen(t[i].key ? t[i].key : ""), vl = strlen(t[i].value ? t[i].value : "");
+        memcpy(p + at, t[i].key ? t[i].key : "", kl + 1);
+        at += kl + 1;
+        memcpy(p + at, t[i].value ? t[i].value : "", vl + 1);
+        at += vl + 1;
+    }
+    *len = total;
+    return p;
+}
+
+/* Decodes a tags column into a malloc'd array (*n pairs) pointing into
+ * the column; NULL with *n = 0 for none (or OOM). */
+static struct tag *tags_decode(const char *p, size_t len, size_t *n)
+{
+    size_t cnt = 0, i = 0;
+    struct tag *t;
+    const char *end = p + len;
+    *n = 0;
+    if (!p || !len || p[len - 1] != '\0')
+        return NULL;
+    for (const char *q = p; q < end; q += strlen(q) + 1)
+        cnt++;
+    if (!(t = malloc((cnt / 2 + 1) * sizeof *t)))
+        return NULL;
+    while (p < end && i < cnt / 2) {
+        t[i].key = p;
+        p += strlen(p) + 1;
+        t[i].value = p;
+        p += strlen(p) + 1;
+        i++;
+    }
+    *n = i;
+    return t;
+}
+
+static size_t varint_put(unsigned char *p, size_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (unsigned char)v;
+    return n;
+}
+
+static int varint_get(const unsigned char **p, const unsigned char *end, size_t *v)
+{
+    size_t r = 0;
+    for (int shift = 0; *p < end && shift < 63; shift += 7) {
+        unsigned char b = *(*p)++;
+        r |= (size_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = r;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Appends one pair to the scratch buffer (grown as needed). */
+static int kv_put(unsigned char **buf, size_t *cap, size_t *len, const char *k, size_t kl,
+                  const char *v, size_t vl)
+{
+    size_t need = *len + kl + vl + 2 + 20;
+    unsigned char *p;
+    if (need > *cap) {
+        size_t ncap = *cap ? *cap : BATCH_SCRATCH;
+        while (ncap < need)
+            ncap *= 2;
+        if (!(p = realloc(*buf, ncap)))
+            return -1;
+        *buf = p;
+        *cap = ncap;
+    }
+    p = *buf + *len;
+    p += varint_put(p, kl);
+    memcpy(p, k, kl);
+    p += kl;
+    *p++ = '\0';
+    p += varint_put(p, vl);
+    memcpy(p, v, vl);
+    p += vl;
+    *p++ = '\0';
+    *len = (size_t)(p - *buf);
+    return 0;
+}
+
+/* Decodes a contents column into kv[] (grown as needed): the pairs point
+ * into the column. -1 on a malformed column or OOM. */
+static long kv_decode(const unsigned char *p, size_t len, struct cls_kv **kv, size_t *cap)
+{
+    const unsigned char *end = p + len;
+    size_t n = 0;
+    while (p < end) {
+        size_t kl, vl;
+        if (n == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 32;
+            struct cls_kv *x = realloc(*kv, ncap * sizeof *x);
+            if (!x)
+                return -1;
+            *kv = x;
+            *cap = ncap;
+        }
+        if (varint_get(&p, end, &kl) != 0 || kl + 1 > (size_t)(end - p))
+            return -1;
+        (*kv)[n].key = (const char *)p;
+        (*kv)[n].klen = kl;
+        p += kl + 1;
+        if (varint_get(&p, end, &vl) != 0 || vl + 1 > (size_t)(end - p))
+            return -1;
+        (*kv)[n].value = (const char *)p;
+        (*kv)[n].vlen = vl;
+        p += vl + 1;
+        n++;
+    }
+    return (long)n;
+}
+
+static int step_row(struct conn *c, sqlite3_stmt *st, const char *what, struct serr *e)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    sq_fail(c->db, what, e);
+    return -1;
+}
+
+/* ==== logsets ==== */
+
+static int job_logset_create(struct conn *c, void *arg, struct serr *e)
+{
+    const struct cls_logset *ls = arg;
+    sqlite3_stmt *st = NULL;
+    char *tags = NULL;
+    size_t tlen = 0;
+    int rc = STORE_ERR, r;
+
+    st = sq_prepare_once(c, "SELECT (SELECT count(*) FROM cls_logsets WHERE uin = ?1 AND "
+                            "region = ?2), EXISTS(SELECT 1 FROM cls_logsets WHERE id = ?3), "
+                            "EXISTS(SELECT 1 FROM cls_logsets WHERE uin = ?1 AND region = ?2 "
+                            "AND name = ?4)", e);
+    if (!st)
+        return STORE_ERR;
+    sq_bind_cstr(st, 1, ls->uin);
+    sq_bind_cstr(st, 2, ls->region);
+    sq_bind_cstr(st, 3, ls->id);
+    sq_bind_cstr(st, 4, ls->name);
+    if ((r = step_row(c, st, "logset count", e)) != 1)
+        goto done;
+    if (sqlite3_column_int(st, 1) || sqlite3_column_int(st, 2)) {
+        rc = sq_err(e, STORE_EXISTS, "%s", sqlite3_column_int(st, 1) ? ls->id : ls->name);
+        goto done;
+    }
+    if (sqlite3_column_int64(st, 0) >= STORE_CLS_MAX_LOGSETS) {
+        rc = sq_err(e, STORE_QUOTA, "%d logsets in %s", STORE_CLS_MAX_LOGSETS, ls->region);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    if (!(tags = tags_encode(ls->tags, ls->ntags, &tlen)))
+        return sq_err(e, STORE_ERR, "out of memory");
+    st = sq_prepare_once(c, "INSERT INTO cls_logsets(id, uin, region, name, created_at, tags) "
+                            "VALUES(?1, ?2, ?3, ?4, ?5, ?6)", e);
+    if (!st)
+        goto done;
+    sq_bind_cstr(st, 1, ls->id);
+    sq_bind_cstr(st, 2, ls->uin);
+    sq_bind_cstr(st, 3, ls->region);
+    sq_bind_cstr(st, 4, ls->name);
+    sqlite3_bind_int64(st, 5, ls->created_at);
+    sqlite3_bind_blob(st, 6, tags, (int)tlen, SQLITE_STATIC);
+    rc = sq_exec(c, st, e);
+done:
+    sqlite3_finalize(st);
+    free(tags);
+    return rc;
+}
+
+int sq_cls_logset_create(struct store *s, const struct cls_logset *ls, struct serr *e)
+{
+    return sq_write(s, job_logset_create, (void *)ls, e);
+}
+
+int sq_cls_logset_list(struct store *s, const char *uin, const char *region,
+                              cls_logset_cb cb, void *ud, struct serr *e)
+{
+    struct conn *c;
+    sqlite3_stmt *st;
+    int rc = STORE_OK, step;
+
+    if (sq_read_begin(s, &c, e) != STORE_OK)
+        return STORE_ERR;
+    st = sq_prepare_once(c, "SELECT l.id, l.name, l.created_at, l.tags, (SELECT count(*) FROM "
+                            "cls_topics t WHERE t.logset_id = l.id) FROM cls_logsets l "
+                            "WHERE l.uin = ?1 AND l.region = ?2 ORDER BY l.created_at, l.id", e);
+    if (!st) {
+        sq_read_end(s, c);
+        return STORE_ERR;
+    }
+    sq_bind_cstr(st, 1, uin);
+    sq_bind_cstr(st, 2, region);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct cls_logset ls;
+        struct tag *tags;
+        memset(&ls, 0, sizeof ls);
+        snprintf(ls.uin, sizeof ls.uin, "%s", uin);
+        snprintf(ls.region, sizeof ls.region, "%s", region);
+        sq_col_str(st, 0, ls.id, sizeof ls.id);
+        sq_col_str(st, 1, ls.name, sizeof ls.name);
+        ls.created_at = sqlite3_column_int64(st, 2);
+        tags = tags_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+                           &ls.ntags);
+        ls.tags = tags;
+        ls.topic_count = (uint32_t)sqlite3_column_int(st, 4);
+        cb(ud, &ls);
+        free(tags);
+    }
+    if (step != SQLITE_DONE)
+        rc = sq_fail(c->db, "logsets", e);
+    sqlite3_finalize(st);
+    sq_read_end(s, c);
+    return rc;
+}
+
+struct del_job {
+    const char *uin, *region, *id;
+};
+
+static int job_logset_delete(struct conn *c, void *arg, struct serr *e)
+{
+    const struct del_job *j = arg;
+    sqlite3_stmt *st = sq_prepare_once(
+        c, "SELECT EXISTS(SELECT 1 FROM cls_topics WHERE logset_id = ?3) FROM cls_logsets "
+           "WHERE id = ?3 AND uin = ?1 AND region = ?2", e);
+    int rc = STORE_ERR, r;
+    if (!st)
+        return STORE_ERR;
+    sq_bind_cstr(st, 1, j->uin);
+    sq_bind_cstr(st, 2, j->region);
+    sq_bind_cstr(st, 3, j->id);
+    if ((r = step_row(c, st, "logset", e)) < 0)
+        goto done;
+    if (r == 0) {
+        rc = sq_err(e, STORE_NOTFOUND, "%s", j->id);
+        goto done;
+    }
+    if (sqlite3_column_int(st, 0)) {
+        rc = sq_err(e, STORE_INUSE, "%s", j->id);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    if (!(st = sq_prepare_once(c, "DELETE FROM cls_logsets WHERE id = ?1", e)))
+        return STORE_ERR;
+    sq_bind_cstr(st, 1, j->id);
+    rc = sq_exec(c, st, e);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sq_cls_logset_delete(struct store *s, const char *uin, const char *region,
+                                const char *id, struct serr *e)
+{
+    struct del_job j = {uin, region, id};
+    return sq_write(s, job_logset_delete, &j, e);
+}
+
+/* ==== topics ==== */
+
+#define TOPIC_COLS                                                                               \
+    "id, logset_id, name, period, status, storage_type, describes, partition_count, "           \
+    "created_at, tags"
+
+static int job_topic_create(struct conn *c, void *arg, struct serr *e)
+{
+    const struct cls_topic *t = arg;
+    sqlite3_stmt *st;
+    char *tags = NULL;
+    size_t tlen = 0;
+    int rc = STORE_ERR, r;
+
+    st = sq_prepare_once(c, "SELECT (SELECT count(*) FROM cls_topics WHERE logset_id = ?3), "
+                            "EXISTS(SELECT 1 FROM cls_topics WHERE id = ?4), "
+                            "EXISTS(SELECT 1 FROM cls_topics WHERE logset_id = ?3 AND name = ?5) "
+                            "FROM cls_logsets WHERE id = ?3 AND uin = ?1 AND region = ?2", e);
+    if (!st)
+        return STORE_ERR;
+    sq_bind_cstr(st, 1, t->uin);
+    sq_bind_cstr(st, 2, t->region);
+    sq_bind_cstr(st, 3, t->logset_id);
+    sq_bind_cstr(st, 4, t->id);
+    sq_bind_cstr(st, 5, t->name);
+    if ((r = step_row(c, st, "logset", e)) < 0)
+        goto done;
+    if (r == 0) {
+        rc = sq_err(e, STORE_NOTFOUND, "%s", t->logset_id);
+        goto done;
+    }
+    if (sqlite3_column_int(st, 1) || sqlite3_column_int(st, 2)) {
+        rc = sq_err(e, STORE_EXISTS, "%s", sqlite3_column_int(st, 1) ? t->id : t->name);
+        goto done;
+    }
+    if (sqlite3_column_int64(st, 0) >= STORE_CLS_MAX_TOPICS) {
+        rc = sq_err(e, STORE_QUOTA, "%d topics in logset %s", STORE_CLS_MAX_TOPICS, t->logset_id);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!(tags = tags_encode(t->tags, t->ntags, &tlen)))
+        return sq_err(e, STORE_ERR, "out of memory");
+    st = sq_prepare_once(c, "INSERT INTO cls_topics(uin, region, " TOPIC_COLS ") "
+                            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", e);
+    if (!st)
+        goto done;
+    sq_bind_cstr(st, 1, t->uin);
+    sq_bind_cstr(st, 2, t->region);
+    sq_bind_cstr(st, 3, t->id);
+    sq_bind_cstr(st, 4, t->logset_id);
+    sq_bind_cstr(st, 5, t->name);
+    sqlite3_bind_int64(st, 6, t->period);
+    sqlite3_bind_int(st, 7, t->status);
+    sq_bind_cstr(st, 8, t->storage_type);
+    sq_bind_cstr(st, 9, t->describes);
+    sqlite3_bind_int64(st, 10, t->partition_count);
+    sqlite3_bind_int64(st, 11, t->created_at);
+    sqlite3_bind_blob(st, 12, tags, (int)tlen, SQLITE_STATIC);
+    if ((rc = sq_exec(c, st, e)) != STORE_OK)
+        goto done;
+    sqlite3_finalize(st);
+    /* the topic is a CLS topic of the tenant's inventory: CreateFlowLog
+     * takes it as CloudLogId in its region */
+    st = sq_prepare_once(c, "INSERT INTO resources(uin, region, kind, id, name, created_at, origin) "
+                            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, 1) ON CONFLICT DO NOTHING", e);
+    if (!st) {
+        rc = STORE_ERR;
+        goto done;
+    }
+    sq_bind_cstr(st, 1, t->uin);
+    sq_bind_cstr(st, 2, t->region);
+    sqlite3_bind_int(st, 3, RES_CLS_TOPIC);
+    sq_bind_cstr(st, 4, t->id);
+    sq_bind_cstr(st, 5, t->name);
+    sqlite3_bind_int64(st, 6, t->created_at);
+    rc = sq_exec(c, st, e);
+done:
+    sqlite3_finalize(st);
+    free(tags);
+    return rc;
+}
+
+int sq_cls_topic_create(struct store *s, const struct cls_topic *t, struct serr *e)
+{
+    return sq_write(s, job_topic_create, (void *)t, e);
+}
+
+static void topic_row(sqlite3_stmt *st, int at, struct cls_topic *t)
+{
+    sq_col_str(st, at + 0, t->id, sizeof t->id);
+    sq_col_str(st, at + 1, t->logset_id, sizeof t->logset_id);
+    sq_col_str(st, at + 2, t->name, sizeof t->name);
+    t->period = (uint32_t)sqlite3_column_int64(st, at + 3);
+    t->status = sqlite3_column_int(st, at + 4);
+    sq_col_str(st, at + 5, t->storage_type, sizeof t->storage_type);
+    sq_col_str(st, at + 6, t->describes, sizeof t->describes);
+    t->partition_count = (uint32_t)sqlite3_column_int64(st, at + 7);
+    t->created_at = sqlite3_column_int64(st, at + 8);
+}
+
+int sq_cls_topic_list(struct store *s, const char *uin, const char *region,
+                             cls_topic_cb cb, void *ud, struct serr *e)
+{
+    struct conn *c;
+    sqlite3_stmt *st;
+    int rc = STORE_OK, step;
+
+    if (sq_read_begin(s, &c, e) != STORE_OK)
+        return STORE_ERR;
+    st = sq_prepare_once(c, "SELECT " TOPIC_COLS " FROM cls_topics WHERE uin = ?1 AND region = ?2 "
+                            "ORDER BY created_at, tnum", e);
+    if (!st) {
+        sq_read_end(s, c);
+        return STORE_ERR;
+    }
+    sq_bind_cstr(st, 1, uin);
+    sq_bind_cstr(st, 2, region);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct cls_topic t;
+        struct tag *tags;
+        memset(&t, 0, sizeof t);
+        snprintf(t.uin, sizeof t.uin, "%s", uin);
+        snprintf(t.region, sizeof t.region, "%s", region);
+        topic_row(st, 0, &t);
+        tags = tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
+                           &t.ntags);
+        t.tags = tags;
+        cb(ud, &t);
+        free(tags);
+    }
+    if (step != SQLITE_DONE)
+        rc = sq_fail(c->db, "topics", e);
+    sqlite3_finalize(st);
+    sq_read_end(s, c);
+    return rc;
+}
+
+struct topic_update_job {
+    const struct cls_topic *t;
+    int set_tags;
+};
+
+static int job_topic_update(struct conn *c, void *arg, struct serr *e)
+{
+    const struct topic_update_job *j = arg;
+    const struct cls_topic *t = j->t;
+    sqlite3_stmt *st;
+    char *tags = NULL;
+    size_t tlen = 0;
+    int rc = STORE_ERR, r;
+
+    st = sq_prepare_once(c, "SELECT EXISTS(SELECT 1 FROM cls_topics o WHERE o.logset_id = "
+                            "t.logset_id AND o.name = ?4 AND o.id != t.id) FROM cls_topics t "
+                            "WHERE t.id = ?3 AND t.uin = ?1 AND t.region = ?2", e);
+    if (!st)
+        return STORE_ERR;
+    sq_bind_cstr(st, 1, t->uin);
+    sq_bind_cstr(st, 2, t->region);
+    sq_bind_cstr(st, 3, t->id);
+    sq_bind_cstr(st, 4, t->name);
+    if ((r = step_row(c, st, "topic", e)) < 0)
+        goto done;
+    if (r == 0) {
+        rc = sq_err(e, STORE_NOTFOUND, "%s", t->id);
+        goto done;
+    }
+    if (sqlite3_column_int(st, 0)) {
+        rc = sq_err(e, STORE_EXISTS, "%s", t->name);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    if (j->set_tags && !(tags = tags_encode(t->tags, t->ntags, &tlen)))
+        return sq_err(e, STORE_ERR, "out of memory");
+    st = sq_prepare_once(c, "UPDATE cls_topics SET name = ?2, period = ?3, status = ?4, "
+                            "storage_type = ?5, describes = ?6, partition_count = ?7, "
+                            "tags = CASE WHEN ?8 THEN ?9 ELSE tags END WHERE id = ?1", e);
+    if (!st)
+        goto done;
+    sq_bind_cstr(st, 1, t->id);
+    sq_bind_cstr(st, 2, t->name);
+    sqlite3_bind_int64(st, 3, t->period);
+    sqlite3_bind_int(st, 4, t->status);
+    sq_bind_cstr(st, 5, t->storage_type);
+    sq_bind_cstr(st, 6, t->describes);
+    sqlite3_bind_int64(st, 7, t->partition_count);
+    sqlite3_bind_int(st, 8, j->set_tags);
+    if (tags)
+        sqlite3_bind_blob(st, 9, tags, (int)tlen, SQLITE_STATIC);
+    else
+        sqlite3_bind_blob(st, 9, "", 0, SQLITE_STATIC);
+    rc = sq_exec(c, st, e);
+done:
+    sqlite3_finalize(st);
+    free(tags);
+    return rc;
+}
+
+int sq_cls_topic_update(struct store *s, const struct cls_topic *t, int set_tags,
+                               struct serr *e)
+{
+    struct topic_update_job j = {t, set_tags};
+    return sq_write(s, job_topic_update, &j, e);
+}
+
+static int exec_bound(struct conn *c, const char *sql, const struct del_job *j, struct serr *e)
+{
+    sqlite3_stmt *st = sq_prepare_once(c, sql, e);
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    sq_bind_cstr(st, 1, j->uin);
+    sq_bind_cstr(st, 2, j->region);
+    sq_bind_cstr(st, 3, j->id);
+    rc = sq_exec(c, st, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int job_topic_delete(struct conn *c, void *arg, struct serr *e)
+{
+    const struct del_job *j = arg;
+    int rc = exec_bound(c, "DELETE FROM cls_topics WHERE id = ?3 AND uin = ?1 AND region = ?2", j,
+                        e);
+    char kind[16];
+    if (rc != STORE_OK)
+        return rc;
+    if (sqlite3_changes(c->db) == 0)
+        return sq_err(e, STORE_NOTFOUND, "%s", j->id);
+    /* its logs and batches went with it (trigger cls_topics_del); the
+     * inventory row goes, and the flow logs delivering to it say so */
+    snprintf(kind, sizeof kind, "%d", (int)RES_CLS_TOPIC);
+    {
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM resources WHERE uin = ?1 AND region = ?2 AND kind = %s AND id = ?3",
+                 kind);
+        if ((rc = exec_bound(c, sql, j, e)) != STORE_OK)
+            return rc;
+    }
+    return exec_bound(c, "UPDATE flowlogs SET cloud_log_state = 'DELETED' WHERE uin = ?1 AND "
+                         "cloud_log_id = ?3 AND (cloud_log_region = ?2 OR (cloud_log_region = '' "
+                         "AND region = ?2))", j, e);
+}
+
+int sq_cls_topic_delete(struct store *s, const char *uin, const char *region,
+                               const char *id, struct serr *e)
+{
+    struct del_job j = {uin, region, id};
+    return sq_write(s, job_topic_delete, &j, e);
+}
+
+/* ==== logs ==== */
+
+struct put_job {
+    const char *uin, *region, *topic_id;
+    const struct cls_group *groups;
+    size_t ngroups;
+    const char *batch_tag;
+    int64_t now_s;
+    uint64_t stored;
+    unsigned char *scratch;
+    size_t cap;
+};
+
+static int job_logs_put(struct conn *c, void *arg, struct serr *e)
+{
+    struct put_job *j = arg;
+    sqlite3_stmt *st = NULL, *ins = NULL, *batch = NULL;
+    int64_t tnum;
+    int rc = STORE_ERR, r;
+
+    j->stored = 0;
+    st = sq_prepare_once(c, "SELECT tnum, status FROM cls_topics WHERE id = ?1 AND uin = ?2 AND "
+                            "region = ?3", e);
+    if (!st)
+        return STORE_ERR;
+    sq_bind_cstr(st, 1, j->topic_id);
+    sq_bind_cstr(st, 2, j->uin);
+    sq_bind_cstr(st, 3, j->region);
+    if ((r = step_row(c, st, "topic", e)) < 0)
+        goto done;
+    if (r == 0) {
+        rc = sq_err(e, STORE_NOTFOUND, "%s", j->topic_id);
+        goto done;
+    }
+    if (!sqlite3_column_int(st, 1)) {
+        rc = sq_err(e, STORE_INUSE, "%s", j->topic_id);
+        goto done;
+    }
+    tnum = sqlite3_column_int64(st, 0);
+    ins = sq_prepare_once(c, "INSERT INTO cls_logs(topic, time_ms, source, filename, contents) "
+                             "VALUES(?1, ?2, ?3, ?4, ?5)", e);
+    batch = sq_prepare_once(c, "INSERT INTO cls_batches(topic, batch, created_at) "
+                               "VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING", e);
+    if (!ins || !batch)
+        goto done;
+    sqlite3_bind_int64(ins, 1, tnum);
+    for (size_t g = 0; g < j->ngroups; g++) {
+        const struct cls_group *grp = &j->groups[g];
+        const char *batch_id = NULL;
+        for (size_t t = 0; j->batch_tag && t < grp->ntags; t++)
+            if (strcmp(grp->tags[t].key, j->batch_tag) == 0)
+                batch_id = grp->tags[t].value;
+        if (batch_id) {
+            sqlite3_bind_int64(batch, 1, tnum);
+            sq_bind_cstr(batch, 2, batch_id);
+            sqlite3_bind_int64(batch, 3, j->now_s);
+            if ((rc = sq_exec(c, batch, e)) != STORE_OK)
+                goto done;
+            rc = STORE_ERR;
+            if (sqlite3_changes(c->db) == 0)
+                continue; /* this batch is stored already */
+        }
+        sq_bind_cstr(ins, 3, grp->source);
+        sq_bind_cstr(ins, 4, grp->filename);
+        for (size_t i = 0; i < grp->nlogs; i++) {
+            const struct cls_log *l = &grp->logs[i];
+            size_t len = 0;
+            for (size_t k = 0; k < l->n; k++)
+                if (kv_put(&j->scratch, &j->cap, &len, l->contents[k].key, l->contents[k].klen,
+                           l->contents[k].value, l->contents[k].vlen) != 0)
+                    goto nomem;
+            /* the group's logTags, as CLS shows them: __TAG__.<key> */
+            for (size_t t = 0; t < grp->ntags; t++) {
+                char key[320];
+                int kl;
+                if (j->batch_tag && strcmp(grp->tags[t].key, j->batch_tag) == 0)
+                    continue;
+                kl = snprintf(key, sizeof key, "__TAG__.%s", grp->tags[t].key);
+                if (kl < 0 || (size_t)kl >= sizeof key)
+                    continue;
+                if (kv_put(&j->scratch, &j->cap, &len, key, (size_t)kl, grp->tags[t].value,
+                           grp->tags[t].vlen) != 0)
+                    goto nomem;
+            }
+            sqlite3_bind_int64(ins, 2, l->time_ms);
+            sqlite3_bind_blob(ins, 5, len ? (const void *)j->scratch : "", (int)len,
+                              SQLITE_STATIC);
+            if (sqlite3_step(ins) != SQLITE_DONE) {
+                sq_fail(c->db, "log insert", e);
+                sqlite3_reset(ins);
+                goto done;
+            }
+            sqlite3_reset(ins);
+            j->stored++;
+        }
+    }
+    rc = STORE_OK;
+    goto done;
+nomem:
+    rc = sq_err(e, STORE_ERR, "out of memory");
+done:
+    sqlite3_finalize(st);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(batch);
+    return rc;
+}
+
+int sq_cls_logs_put(struct store *s, const char *uin, const char *region,
+                           const char *topic_id, const struct cls_group *groups, size_t ngroups,
+                           const char *batch_tag, uint64_t *stored, struct serr *e)
+{
+    struct put_job j = {uin, region, topic_id, groups, ngroups, batch_tag, 0, 0, NULL, 0};
+    struct timespec ts;
+    int rc;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    j.now_s = (int64_t)ts.tv_sec;
+    rc = sq_write(s, job_logs_put, &j, e);
+    free(j.scratch);
+    if (stored)
+        *stored = rc == STORE_OK ? j.stored : 0;
+    return rc;
+}
+
+int sq_cls_logs_scan(struct store *s, const struct cls_scan *q, cls_log_cb cb, void *ud,
+                            uint64_t *max_seq, struct serr *e)
+{
+    struct conn *c;
+    sqlite3_stmt *st = NULL;
+    struct cls_kv *kv = NULL;
+    size_t cap = 0;
+    int64_t tnum, lo = q->from_ms, hi = q->to_ms;
+    int rc = STORE_ERR, r, step;
+
+    if (sq_read_begin(s, &c, e) != STORE_OK)
+        return STORE_ERR;
+    st = sq_prepare_once(c, "SELECT tnum, (SELECT coalesce(max(seq), 0) FROM cls_logs) FROM "
+                            "cls_topics WHERE id = ?1 AND uin = ?2 AND region = ?3", e);
+    if (!st)
+        goto done;
+    sq_bind_cstr(st, 1, q->topic_id);
+    sq_bind_cstr(st, 2, q->uin);
+    sq_bind_cstr(st, 3, q->region);
+    if ((r = step_row(c, st, "topic", e)) < 0)
+        goto done;
+    if (r == 0) {
+        rc = sq_err(e, STORE_NOTFOUND, "%s", q->topic_id);
+        goto done;
+    }
+    tnum = sqlite3_column_int64(st, 0);
+    if (max_seq)
+        *max_seq = (uint64_t)sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    if (q->after) {
+        if (!q->descending && q->after_time > lo)
+            lo = q->after_time;
+        if (q->descending && q->after_time < hi)
+            hi = q->after_time;
+    }
+    st = sq_prepare_once(
+        c, q->descending
+               ? "SELECT seq, time_ms, source, filename, contents FROM cls_logs WHERE topic = ?1 "
+                 "AND time_ms BETWEEN ?2 AND ?3 AND (?4 = 0 OR (time_ms, seq) < (?5, ?6)) "
+                 "AND (?7 = 0 OR seq <= ?7) ORDER BY time_ms DESC, seq DESC"
+               : "SELECT seq, time_ms, source, filename, contents FROM cls_logs WHERE topic = ?1 "
+                 "AND time_ms BETWEEN ?2 AND ?3 AND (?4 = 0 OR (time_ms, seq) > (?5, ?6)) "
+                 "AND (?7 = 0 OR seq <= ?7) ORDER BY time_ms, seq",
+        e);
+    if (!st)
+        goto done;
+    sqlite3_bind_int64(st, 1, tnum);
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
+    sqlite3_bind_int(st, 4, q->after);
+    sqlite3_bind_int64(st, 5, q->after_time);
+    sqlite3_bind_int64(st, 6, (int64_t)q->after_seq);
+    sqlite3_bind_int64(st, 7, (int64_t)q->max_seq);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct cls_stored_log l;
+        long n = kv_decode(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), &kv,
+                           &cap);
+        if (n < 0) {
+            rc = sq_err(e, STORE_ERR, "log %lld: its contents column is malformed",
+                        (long long)sqlite3_column_int64(st, 0));
+            goto done;
+        }
+        l.seq = (uint64_t)sqlite3_column_int64(st, 0);
+        l.time_ms = sqlite3_column_int64(st, 1);
+        l.source = (const char *)sqlite3_column_text(st, 2);
+        l.filename = (const char *)sqlite3_column_text(st, 3);
+        l.contents = kv;
+        l.n = (size_t)n;
+        if (cb(ud, &l))
+            break;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        sq_fail(c->db, "logs", e);
+        goto done;
+    }
+    rc = STORE_OK;
+done:
+    sqlite3_finalize(st);
+    sq_read_end(s, c);
+    free(kv);
+    return rc;
+}
+
+struct expire_job {
+    int64_t now_ms;
+    uint64_t deleted;
+};
+
+/* At most this many logs per job: a long expiry does not hold up the
+ * writes queued behind it. */
+#define EXPIRE_STEP 20000
+
+static int job_expire(struct conn *c, void *arg, struct serr *e)
+{
+    struct expire_job *j = arg;
+    sqlite3_stmt *st = sq_prepare_once(
+        c, "DELETE FROM cls_logs WHERE seq IN (SELECT l.seq FROM cls_topics t JOIN cls_logs l "
+           "ON l.topic = t.tnum AND l.time_ms < ?1 - t.period * 86400000 LIMIT ?2)", e);
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, j->now_ms);
+    sqlite3_bind_int(st, 2, EXPIRE_STEP);
+    rc = sq_exec(c, st, e);
+    sqlite3_finalize(st);
+    if (rc != STORE_OK)
+        return rc;
+    j->deleted = (uint64_t)sqlite3_changes(c->db);
+    /* batches are remembered as long as their topic keeps logs */
+    st = sq_prepare_once(c, "DELETE FROM cls_batches WHERE (topic, batch) IN (SELECT b.topic, b.batch FROM "
+                            "cls_topics t JOIN cls_batches b ON b.topic = t.tnum AND "
+                            "b.created_at * 1000 < ?1 - t.period * 86400000 LIMIT ?2)", e);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, j->now_ms);
+    sqlite3_bind_int(st, 2, EXPIRE_STEP);
+    rc = sq_exec(c, st, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sq_cls_logs_expire(struct store *s, int64_t now_ms, uint64_t *deleted, struct serr *e)
+{
+    struct expire_job j = {now_ms, 0};
+    uint64_t total = 0;
+    int rc;
+    do {
+        if ((rc = sq_write(s, job_expire, &j, e)) != STORE_OK)
+            break;
+        total += j.deleted;
+    } while (j.deleted == EXPIRE_STEP);
+    if (deleted)
+        *deleted = total;
+    return rc;
+}
