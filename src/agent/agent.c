@@ -48,12 +48,21 @@ struct adev { /* a device to watch */
     char rid[80];
     char dev[16];
     char netns[128];
+    char kind[8];
+    char vpc[32], subnet[32], instance[80]; /* the records' vpc-id, subnet-id, instance-id */
+    char addrs[1024]; /* ENI: its addresses; CCN: its attached VPCs (store.h) */
 };
 
 struct afl { /* a flow log to write */
     char id[24], uin[24], appid[24], region[32], rtype[20], rid[80];
     char storage_type[16], cls_topic[48], cls_region[32], ckafka_id[88], ckafka_topic[256];
     char brokers[512], fields[512];
+    char format[16];         /* "default", "ccn", or "fields" (the line is `fields`) */
+    struct flow_format fmt;  /* the record line */
+    /* a CCN's attached VPCs (srcregionid, dstregionid); region points into rname */
+    struct flow_region_cidr regions[32];
+    char rname[32][32];
+    size_t nregions;
     int tt, ccn;
     char (*res)[80]; /* the resources of this host it covers */
     size_t nres;
@@ -87,6 +96,44 @@ static int cp(json_t *o, const char *key, char *dst, size_t cap)
     return 0;
 }
 
+/* A CCN's attached VPCs ("VPCID REGION CIDR,...") into f->regions. */
+static void ccn_regions(struct afl *f, const char *attached)
+{
+    char list[1024], *save = NULL;
+    snprintf(list, sizeof list, "%s", attached);
+    f->nregions = 0;
+    for (char *it = strtok_r(list, ",", &save); it && f->nregions < 32;
+         it = strtok_r(NULL, ",", &save)) {
+        char vpc[40], region[32], cidr[64], *slash, *end;
+        struct flow_region_cidr *r = &f->regions[f->nregions];
+        if (sscanf(it, "%39s %31s %63s", vpc, region, cidr) != 3 || !(slash = strchr(cidr, '/')))
+            continue;
+        *slash = '\0';
+        unsigned long bits = strtoul(slash + 1, &end, 10);
+        int v4 = strchr(cidr, ':') == NULL;
+        if (*end || capture_parse_addr(cidr, r->addr) != 0 || bits > (v4 ? 32u : 128u))
+            continue;
+        r->prefix = (uint8_t)(v4 ? 96 + bits : bits);
+        snprintf(f->rname[f->nregions], sizeof f->rname[0], "%s", region);
+        r->region = f->rname[f->nregions];
+        f->nregions++;
+    }
+}
+
+/* Attributes drops towards an ENI's addresses to slot (UINT32_MAX: forget). */
+static void eni_addrs(struct capture *c, const struct adev *d, uint32_t slot)
+{
+    char list[sizeof d->addrs], *save = NULL;
+    if (strcmp(d->kind, "eni") != 0)
+        return;
+    snprintf(list, sizeof list, "%s", d->addrs);
+    for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        uint8_t addr[16];
+        if (capture_parse_addr(a, addr) != 0 || capture_set_addr(c, addr, slot) != 0)
+            log_warn("agent: %s: address %s: not attributed", d->rid, a);
+    }
+}
+
 static int traffic_type(const char *s)
 {
     if (strcmp(s, "ACCEPT") == 0)
@@ -114,7 +161,10 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
     json_array_foreach(devs, i, o) {
         struct adev *d = &a->dev[a->ndev];
         if (cp(o, "ResourceId", d->rid, sizeof d->rid) || cp(o, "Device", d->dev, sizeof d->dev) ||
-            cp(o, "Netns", d->netns, sizeof d->netns) || !d->rid[0] || !d->dev[0]) {
+            cp(o, "Netns", d->netns, sizeof d->netns) || cp(o, "Kind", d->kind, sizeof d->kind) ||
+            cp(o, "Addrs", d->addrs, sizeof d->addrs) || cp(o, "VpcId", d->vpc, sizeof d->vpc) ||
+            cp(o, "SubnetId", d->subnet, sizeof d->subnet) ||
+            cp(o, "InstanceId", d->instance, sizeof d->instance) || !d->rid[0] || !d->dev[0]) {
             snprintf(err, errlen, "Devices[%zu]: ResourceId, Device, Netns", i);
             goto fail;
         }
@@ -142,7 +192,21 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
             goto fail;
         }
         f->tt = traffic_type(tt);
+        for (size_t j = 0; j < a->ndev; j++)
+            if (strcmp(a->dev[j].kind, "ccn") == 0 && strcmp(a->dev[j].rid, f->rid) == 0)
+                ccn_regions(f, a->dev[j].addrs);
         f->ccn = strcmp(format, "ccn") == 0;
+        memcpy(f->format, format, sizeof f->format);
+        if (strcmp(format, "fields") == 0) {
+            char ferr[128];
+            if (flow_format_parse(&f->fmt, f->fields, ferr, sizeof ferr) != 0) {
+                snprintf(err, errlen, "FlowLogs[%zu].Fields: %s", i, ferr);
+                goto fail;
+            }
+            f->ccn = f->fmt.ccn;
+        } else {
+            f->fmt = f->ccn ? flow_format_ccn : flow_format_eni;
+        }
         if (!(f->res = calloc(json_array_size(res) + 1, sizeof *f->res)))
             goto oom;
         a->nfl++;
@@ -214,7 +278,7 @@ static struct watched *watched_find(struct agent *ag, const struct adev *d)
 {
     for (size_t i = 0; i < ag->nw; i++)
         if (strcmp(ag->w[i].d.rid, d->rid) == 0 && strcmp(ag->w[i].d.dev, d->dev) == 0 &&
-            strcmp(ag->w[i].d.netns, d->netns) == 0)
+            strcmp(ag->w[i].d.netns, d->netns) == 0 && strcmp(ag->w[i].d.addrs, d->addrs) == 0)
             return &ag->w[i];
     return NULL;
 }
@@ -231,7 +295,7 @@ static int adev_wanted(const struct assignment *a, const struct watched *w)
 {
     for (size_t i = 0; i < a->ndev; i++)
         if (strcmp(a->dev[i].rid, w->d.rid) == 0 && strcmp(a->dev[i].dev, w->d.dev) == 0 &&
-            strcmp(a->dev[i].netns, w->d.netns) == 0)
+            strcmp(a->dev[i].netns, w->d.netns) == 0 && strcmp(a->dev[i].addrs, w->d.addrs) == 0)
             return 1;
     return 0;
 }
@@ -277,6 +341,7 @@ static void apply(struct agent *ag, uint64_t w)
             continue;
         }
         struct ns_cap *nc = &ag->caps[x->ns];
+        eni_addrs(nc->c, &x->d, UINT32_MAX);
         if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
             log_warn("agent: detach %s (%s): %s", x->d.dev, x->d.rid, err);
         else
@@ -294,8 +359,11 @@ static void apply(struct agent *ag, uint64_t w)
     for (size_t i = 0; i < ag->cur.ndev; i++) {
         const struct adev *d = &ag->cur.dev[i];
         uint32_t slot;
-        if (watched_find(ag, d))
+        struct watched *same = watched_find(ag, d);
+        if (same) {
+            same->d = *d; /* its vpc, subnet, instance as the assignment says now */
             continue;
+        }
         long ns = ns_capture(ag, d->netns, err, sizeof err);
         if (ns < 0) {
             log_warn("agent: %s (%s): namespace %s: %s", d->dev, d->rid,
@@ -332,6 +400,7 @@ static void apply(struct agent *ag, uint64_t w)
             ag->capw = cap;
         }
         ag->w[ag->nw++] = (struct watched){*d, slot, (size_t)ns};
+        eni_addrs(ag->caps[ns].c, d, slot); /* drops before its device: REJECT by address */
         ag->caps[ns].ndev++;
         memset(ag->skipped[slot], 0, sizeof ag->skipped[slot]);
         log_info("agent: watching %s%s%s as %s (slot %u)", d->dev, d->netns[0] ? " in " : "",
@@ -380,7 +449,7 @@ static json_t *assignment_json(const struct assignment *a)
                                                                                       : "ALL",
             "StorageType", f->storage_type, "CloudLogId", f->cls_topic, "CloudLogRegion",
             f->cls_region, "StorageId", f->ckafka_id, "StorageTopic", f->ckafka_topic, "Brokers",
-            f->brokers, "Fields", f->fields, "Format", f->ccn ? "ccn" : "default", "Resources",
+            f->brokers, "Fields", f->fields, "Format", f->format, "Resources",
             res);
         if (!o || json_array_append_new(fls, o) != 0) {
             json_decref(fls);
@@ -449,13 +518,25 @@ static int deliver(struct agent *ag, const struct afl *f, uint64_t start, uint64
     return 0;
 }
 
-static struct flow_log_desc desc_of(const struct afl *f, const char *rid, uint32_t slot,
-                                    uint64_t start, uint64_t end)
+/* The device of resource rid in a (NULL if none). */
+static const struct adev *adev_by_rid(const struct assignment *a, const char *rid)
+{
+    for (size_t i = 0; i < a->ndev; i++)
+        if (strcmp(a->dev[i].rid, rid) == 0)
+            return &a->dev[i];
+    return NULL;
+}
+
+static struct flow_log_desc desc_of(const struct afl *f, const struct adev *dv, const char *rid,
+                                    uint32_t slot, uint64_t start, uint64_t end)
 {
     return (struct flow_log_desc){
+        .vpc_id = dv ? dv->vpc : NULL, .subnet_id = dv ? dv->subnet : NULL,
+        .instance_id = dv ? dv->instance : NULL,
         .slot = slot, .account_id = f->appid, .resource_id = rid, .traffic_type = f->tt,
-        .format = f->ccn ? &flow_format_ccn : &flow_format_eni, .win_start = start,
-        .win_end = end, .region_id = f->region, .region = f->region};
+        .format = &f->fmt, .win_start = start,
+        .win_end = end, .region_id = f->region, .region = f->region, .regions = f->regions,
+        .n_regions = f->nregions};
 }
 
 /* SKIPDATA for every resource of every flow log of `a`, for the window
@@ -470,7 +551,8 @@ static int write_lost(struct agent *ag, const struct assignment *a, uint64_t sta
         buf_reset(&out);
         for (size_t k = 0; k < f->nres; k++) {
             char line[FLOW_RECORD_MAX];
-            struct flow_log_desc d = desc_of(f, f->res[k], 0, start, end);
+            struct flow_log_desc d =
+                desc_of(f, adev_by_rid(a, f->res[k]), f->res[k], 0, start, end);
             buf_append(&out, line, flow_format_status(line, &d, "SKIPDATA"));
         }
         if (deliver(ag, f, start, end, &out, f->nres) != 0)
@@ -495,12 +577,13 @@ static int write_window(struct agent *ag, uint64_t start, uint64_t end)
             size_t n = 0;
             if (!x) { /* not attached (yet): nothing of it was seen */
                 char line[FLOW_RECORD_MAX];
-                struct flow_log_desc d = desc_of(f, f->res[k], 0, start, end);
+                struct flow_log_desc d =
+                    desc_of(f, adev_by_rid(&ag->cur, f->res[k]), f->res[k], 0, start, end);
                 buf_append(&out, line, flow_format_status(line, &d, "SKIPDATA"));
                 total++;
                 continue;
             }
-            struct flow_log_desc d = desc_of(f, f->res[k], x->slot, start, end);
+            struct flow_log_desc d = desc_of(f, &x->d, f->res[k], x->slot, start, end);
             if (flow_write_records(ag->t, &d, &out, &n) != 0) {
                 log_error("agent: %s: the records of window %llu do not fit in memory", f->id,
                           (unsigned long long)start);

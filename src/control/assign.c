@@ -88,16 +88,23 @@ int assign_covers(const struct flowlog *fl, const char *uin, const struct resour
 
 const char *assign_format(const struct flowlog *fl, char *fields, size_t cap)
 {
-    int ccn = strcmp(fl->resource_type, "CCN") == 0;
+    int ccn = strcmp(fl->resource_type, "CCN") == 0, own = 0;
     const struct flow_format *f = ccn ? &flow_format_ccn : &flow_format_eni;
+    struct flow_format set;
+    char err[128];
     size_t n = 0;
+    /* the admin's record format (`flowlogd flowlog format`), checked when set */
+    if (fl->record_format[0] && flow_format_parse(&set, fl->record_format, err, sizeof err) == 0) {
+        f = &set;
+        own = 1;
+    }
     fields[0] = '\0';
     for (unsigned i = 0; i < f->n && n < cap; i++) {
         int k = snprintf(fields + n, cap - n, "%s%s", i ? " " : "",
                          flow_field_name((enum flow_field)f->field[i]));
         n = k < 0 ? cap : n + (size_t)k;
     }
-    return ccn ? "ccn" : "default";
+    return own ? "fields" : ccn ? "ccn" : "default";
 }
 
 static const char *kind_name(enum res_kind k)
@@ -169,11 +176,11 @@ json_t *assign_document(const struct assign_snap *s, const char *host)
     for (size_t i = 0; i < s->nres; i++) {
         const struct resource *r = &s->res[i].r;
         if (used[i] &&
-            add(devices, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ResourceId", r->id,
+            add(devices, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ResourceId", r->id,
                                    "Kind", kind_name(r->kind), "Region", r->region, "VpcId",
                                    r->vpc_id, "SubnetId", r->subnet_id, "InstanceId",
                                    r->instance_id, "Device", r->host_device, "Netns",
-                                   r->host_netns)) != 0)
+                                   r->host_netns, "Addrs", r->addrs)) != 0)
             goto fail;
     }
     /* the generation: a digest of what the agent acts on */

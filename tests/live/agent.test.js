@@ -134,7 +134,7 @@ function inventory(tag, host) {
       { NetworkInterfaceId: ids.eni1, VpcId: ids.vpc, SubnetId: ids.sub1, InstanceId: ids.ins,
         Host: host, HostDevice: DEV.vm1, HostNetns: NS.host },
       { NetworkInterfaceId: ids.eni2, VpcId: ids.vpc, SubnetId: ids.sub2, InstanceId: ids.ins,
-        Host: host, HostDevice: DEV.vm2, HostNetns: NS.host },
+        Host: host, HostDevice: DEV.vm2, HostNetns: NS.host, PrivateIpAddresses: [A.vm2] },
     ],
     ClsTopics: [{ TopicId: ids.cls }],
   };
@@ -244,6 +244,8 @@ test("serve --capture: flow logs made through the SDK get exact records; disable
     [`${ids.eni1} ${e1} 4000 5000 17 ACCEPT`]: { packets: 20, bytes: 2560 },
     [`${ids.eni1} ${e1} 4001 6000 17 REJECT`]: { packets: 7, bytes: 546 },
     [`${ids.eni2} ${e1} 4000 5000 17 ACCEPT`]: { packets: 20, bytes: 2560 },
+    // dropped before eni-2's device: its REJECT by its PrivateIpAddresses
+    [`${ids.eni2} ${e1} 4001 6000 17 REJECT`]: { packets: 7, bytes: 546 },
   });
   assert.deepEqual(sums(after(flSub)), { [`${ids.eni1} ${e1} 4001 6000 17 REJECT`]: { packets: 7, bytes: 546 } });
   // account-id is the AppId; a window without traffic says NODATA
@@ -276,6 +278,20 @@ test("serve --capture: flow logs made through the SDK get exact records; disable
   assert.deepEqual(v3, { [`${eni3} ${A.vm3} ${A.vm2} 4003 5000 17 ACCEPT`]: { packets: 5, bytes: 190 } });
   // the ENI's own flow log (NETWORKINTERFACE eni-1) never sees eni-3
   assert.ok(records(where, flEni).every((f) => f[2] === ids.eni1));
+
+  // the admin's record format: the windows after it carry the AWS fields
+  const fmt = "version,interface-id,srcaddr,dstaddr,dstport,packets,action,flow-direction,type,vpc-id,subnet-id,instance-id,log-status";
+  const ff = spawnSync(BIN, ["flowlog", "format", "--data", dataDir, "--uin", acct.Uin, flSub, fmt], { encoding: "utf8" });
+  assert.equal(ff.status, 0, ff.stderr);
+  await until("records in the new format", () => records(where, flSub).some((f) => f.length === 13));
+  udp("vm1", 4006, A.vm2, 6000, 3, 10);
+  await sleep(WINDOW * 2000 + 1500);
+  const custom = records(where, flSub).filter((f) => f.length === 13 && f[12] === "OK");
+  const got = {};
+  for (const f of custom) got[f.join(" ").replace(/ \d+ REJECT /, " N REJECT ")] = (got[f.join(" ").replace(/ \d+ REJECT /, " N REJECT ")] || 0) + Number(f[5]);
+  assert.deepEqual(got, {
+    [`5 ${ids.eni1} ${A.vm1} ${A.vm2} 6000 N REJECT egress IPv4 ${ids.vpc} ${ids.sub1} ${ids.ins} OK`]: 3,
+  });
 });
 
 /** Starts `flowlogd agent`; returns {p, log()}. */
