@@ -51,6 +51,7 @@ struct adev { /* a device to watch */
     char kind[8];
     char vpc[32], subnet[32], instance[80]; /* the records' vpc-id, subnet-id, instance-id */
     char addrs[1024]; /* ENI: its addresses; CCN: its attached VPCs (store.h) */
+    int shared;       /* several ENIs are bound to this device: by address */
 };
 
 struct afl { /* a flow log to write */
@@ -120,7 +121,9 @@ static void ccn_regions(struct afl *f, const char *attached)
     }
 }
 
-/* Attributes drops towards an ENI's addresses to slot (UINT32_MAX: forget). */
+/* Attributes an ENI's addresses to slot (UINT32_MAX: forget them): on its
+ * own device, the drops of packets towards them before the device; on a
+ * shared device, every packet from or to them. */
 static void eni_addrs(struct capture *c, const struct adev *d, uint32_t slot)
 {
     char list[sizeof d->addrs], *save = NULL;
@@ -129,7 +132,8 @@ static void eni_addrs(struct capture *c, const struct adev *d, uint32_t slot)
     snprintf(list, sizeof list, "%s", d->addrs);
     for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
         uint8_t addr[16];
-        if (capture_parse_addr(a, addr) != 0 || capture_set_addr(c, addr, slot) != 0)
+        if (capture_parse_addr(a, addr) != 0 ||
+            (d->shared ? capture_set_byaddr(c, addr, slot) : capture_set_addr(c, addr, slot)) != 0)
             log_warn("agent: %s: address %s: not attributed", d->rid, a);
     }
 }
@@ -170,6 +174,13 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
         }
         a->ndev++;
     }
+    /* several ENIs bound to one device (a bridge's uplink, a port carrying
+     * several): it is watched by address (capture_watch_shared) */
+    for (size_t x = 0; x < a->ndev; x++)
+        for (size_t y = 0; y < a->ndev; y++)
+            if (x != y && strcmp(a->dev[x].dev, a->dev[y].dev) == 0 &&
+                strcmp(a->dev[x].netns, a->dev[y].netns) == 0)
+                a->dev[x].shared = 1;
     json_array_foreach(fls, i, o) {
         struct afl *f = &a->fl[a->nfl];
         char tt[16], format[16];
@@ -278,7 +289,8 @@ static struct watched *watched_find(struct agent *ag, const struct adev *d)
 {
     for (size_t i = 0; i < ag->nw; i++)
         if (strcmp(ag->w[i].d.rid, d->rid) == 0 && strcmp(ag->w[i].d.dev, d->dev) == 0 &&
-            strcmp(ag->w[i].d.netns, d->netns) == 0 && strcmp(ag->w[i].d.addrs, d->addrs) == 0)
+            strcmp(ag->w[i].d.netns, d->netns) == 0 && strcmp(ag->w[i].d.addrs, d->addrs) == 0 &&
+            ag->w[i].d.shared == d->shared)
             return &ag->w[i];
     return NULL;
 }
@@ -295,7 +307,8 @@ static int adev_wanted(const struct assignment *a, const struct watched *w)
 {
     for (size_t i = 0; i < a->ndev; i++)
         if (strcmp(a->dev[i].rid, w->d.rid) == 0 && strcmp(a->dev[i].dev, w->d.dev) == 0 &&
-            strcmp(a->dev[i].netns, w->d.netns) == 0 && strcmp(a->dev[i].addrs, w->d.addrs) == 0)
+            strcmp(a->dev[i].netns, w->d.netns) == 0 && strcmp(a->dev[i].addrs, w->d.addrs) == 0 &&
+            a->dev[i].shared == w->d.shared)
             return 1;
     return 0;
 }
@@ -341,8 +354,14 @@ static void apply(struct agent *ag, uint64_t w)
             continue;
         }
         struct ns_cap *nc = &ag->caps[x->ns];
+        int still = 0; /* another ENI watched on that shared device keeps it */
+        for (size_t j = 0; j < ag->nw; j++)
+            still |= j != i && ag->w[j].ns == x->ns && strcmp(ag->w[j].d.dev, x->d.dev) == 0 &&
+                     ag->w[j].d.shared && x->d.shared;
         eni_addrs(nc->c, &x->d, UINT32_MAX);
-        if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
+        if (still)
+            log_info("agent: stopped watching %s on %s (shared)", x->d.rid, x->d.dev);
+        else if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
             log_warn("agent: detach %s (%s): %s", x->d.dev, x->d.rid, err);
         else
             log_info("agent: stopped watching %s (%s)", x->d.dev, x->d.rid);
@@ -377,7 +396,8 @@ static void apply(struct agent *ag, uint64_t w)
             ag->pending = 1;
             continue;
         }
-        if (capture_watch(ag->caps[ns].c, d->dev, slot, err, sizeof err) != 0) {
+        if ((d->shared ? capture_watch_shared(ag->caps[ns].c, d->dev, err, sizeof err)
+                       : capture_watch(ag->caps[ns].c, d->dev, slot, err, sizeof err)) != 0) {
             log_warn("agent: watch %s (%s): %s", d->dev, d->rid, err);
             ag->slot_used[slot] = 0;
             if (ag->caps[ns].ndev == 0) {
