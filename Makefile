@@ -76,7 +76,7 @@ $(B)/gen/cls.pb-c.o: $(BPF_GEN)/cls.pb-c.c
 	$(CC) $(CPPFLAGS) $(filter-out -Wshadow -Wstrict-prototypes,$(CFLAGS)) -c -o $@ $<
 $(B)/src/cls/body.o build-fuzz/lib/src/cls/body.o: $(BPF_GEN)/cls.pb-c.h
 
-.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane bench-cls
+.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane bench-cls bench-clsq
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -180,6 +180,14 @@ bench: build/flowlogd build/bench/flowlogd-bench
 # UploadLog ingest into the embedded store (bench/cls_ingest.sh)
 bench-cls: build/flowlogd build/bench/flowlogd-bench
 	bench/cls_ingest.sh
+# the CLS query library per record (bench/clsq/bench_clsq.c): clsq_match and
+# the analysis, in memory, ns per record. Never run by tests.
+build/bench/bench_clsq: bench/clsq/bench_clsq.c build/libflowlogd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O2 -o $@ $< build/libflowlogd.a $(LDLIBS)
+
+bench-clsq: build/bench/bench_clsq
+	build/bench/bench_clsq $(BENCH_CLSQ_ARGS)
 
 # the data-plane benchmark: offline, flowlogd replay beside softflowd, nfpcapd
 # and pmacctd on one generated capture (bench/dataplane.sh); live, the tc

@@ -205,9 +205,10 @@ void admin_set_metrics(struct admin *ad, int (*fn)(void *ud, struct buf *out), v
     ad->metrics_ud = ud;
 }
 
-int admin_http_quick(void *ud, const struct http_request *req)
+int admin_http_quick(void *ud, const struct http_request *req, const void **note)
 {
     (void)ud;
+    (void)note;
     return health_path(req);
 }
 

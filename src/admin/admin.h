@@ -40,7 +40,7 @@ void admin_http_handler(void *ud, const struct http_request *req, struct http_ct
                         struct http_reply *out);
 
 /** Whether the handler answers `req` without blocking (the health paths). */
-int admin_http_quick(void *ud, const struct http_request *req);
+int admin_http_quick(void *ud, const struct http_request *req, const void **note);
 
 /** The largest request body the admin API reads (the listener's max_body). */
 size_t admin_max_body(void);

@@ -835,11 +835,6 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
     for (i = 0; i < json_array_size(flowlogs); i++) {
         read_flowlog(json_array_get(flowlogs, i), &fl, &tags, err, sizeof err);
         rc = store_flowlog_create(st, &fl, UINT32_MAX, &se);
-        if (rc == STORE_OK && fl.record_format[0]) {
-            /* a create need not write it (PostgreSQL's leaves it to its default) */
-            struct flowlog_patch fp = {.record_format = fl.record_format};
-            rc = store_flowlog_update(st, fl.uin, fl.region, fl.id, &fp, &se);
-        }
         free(tags);
         if (rc != STORE_OK) {
             ans = import_fail(rc, &se, "import stopped at a flow log");

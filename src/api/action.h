@@ -1,7 +1,9 @@
 /* action.h: what an action handler sees, and the action table.
  *
- * A handler gets its input as a JSON tree already checked against the
- * action's shape (types, unknown and missing parameters are done), the
+ * A handler gets its input already checked against the action's shape
+ * (types, unknown and missing parameters are done) as the shape's C struct
+ * (`c->in`: struct in_<Action>Request of schema_gen.h, each member NULL
+ * when absent) and, for the handlers not converted yet, as the JSON tree, the
  * caller's account and region, and two places for its answer's members
  * (everything of "Response" but RequestId): the writer `c->w`, for the hot
  * actions, which stream their members there, and the object `out`, for the
@@ -35,6 +37,8 @@ struct actx {
     struct api_req *req; /* the api's, for api_defer */
     const struct key_info *key; /* the caller's key (its secret wiped or not: never render it) */
     const struct http_request *http; /* the request: a binary body's action reads it (UploadLog) */
+    const void *in; /* the input struct of the action's shape (input_struct); lives as long
+                       as the request */
 };
 
 typedef enum api_err (*action_fn)(struct actx *c, json_t *in, json_t *out, struct apierr *e);
@@ -46,13 +50,19 @@ typedef enum api_err (*action_finish_fn)(struct actx *c, void *state, struct api
 
 struct api_wake;
 
-/** Lets a handler wait for a store write without holding its thread: on
- * success the handler starts the write, passes the returned handle to
- * api_wake once the write is done (from any thread), and returns API_E_OK;
- * finish(c, state, e) then runs on the request's thread and completes the
- * answer. The input tree and the actx's strings stay valid until finish
- * returns. NULL when the request cannot wait that way (it runs on a worker
- * thread): the handler then does the write itself, blocking. */
+/** The one way a handler waits (for a store write): it calls api_defer,
+ * starts the write (the store's async write, whose completion has the
+ * handler's state as its `ud`), has api_wake(handle) called once the write
+ * is done (from any thread, exactly once), and returns API_E_OK; finish(c,
+ * state, e) then completes the answer. How the request waits meanwhile is
+ * the api's business, not the handler's: on a poll thread the connection is
+ * suspended and the thread moves on (http_defer), finish running on the
+ * poll thread once woken; elsewhere (a worker: v1 form requests; a request
+ * made by hand; a server that is stopping) the calling thread waits for the
+ * wake and runs finish itself. Ownership: `state` is the handler's until
+ * finish, which releases it; the api_wake handle and the request (input
+ * struct and tree, the actx's strings) are the api's and stay valid until
+ * finish returns. NULL only if called twice for one request. */
 struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state);
 
 /** See api_defer; exactly once per handle. */
@@ -87,17 +97,15 @@ const struct action_def *action_find(const char *name, const char *version, int 
 const struct action_def *action_find_in(const char *name, const char *version,
                                         const char *service, int *name_known);
 
-/** 1 if the action called `name` may block its thread (waits for a durable
- * commit, or scans): it must not run on a poll thread. 0 for the actions
- * marked ACT_POLL and for names that are no action (they fail fast). */
-int action_may_block(const char *name);
-
-/** 1 if the action called `name` is bulk work (a page of a large inventory
- * or all of it): it runs on the bulk workers. 0 for the others and for
- * names that are no action. */
-int action_is_bulk(const char *name);
-
 /* ==== helpers shared by handlers (handler_common.c) ==== */
+
+/** An optional string input given as "" counts as absent (the SDKs omit
+ * empty strings in form encoding, so JSON and form requests behave the
+ * same): `s` when non-empty, else NULL. */
+static inline const char *in_opt(const char *s)
+{
+    return s && *s ? s : NULL;
+}
 
 /** The string member `name` of `in`, or NULL when absent. */
 const char *in_str(json_t *in, const char *name);

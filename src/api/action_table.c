@@ -14,7 +14,8 @@
  * by index or sorted from the caller's flow logs of one region, at most its
  * quota) or a few rows by key through a WAL reader, which never waits for
  * the writer; CreateFlowLog
- * waits for its commit through api_defer. WORKER: the others write (and
+ * waits for its commit through api_defer (on a poll thread without
+ * holding it). WORKER: the others write (and
  * wait for their commit) or may scan: GetResources, and the six resource
  * Describe* (a tenant's whole inventory of that kind when a filter cannot
  * be handed to the store; resource_describe.c). */
@@ -117,22 +118,6 @@ const struct action_def *action_find_in(const char *name, const char *version,
         *name_known = 1;
     }
     return NULL;
-}
-
-int action_may_block(const char *name)
-{
-    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-        if (strcmp(actions[i].name, name) == 0)
-            return actions[i].thread != ACT_POLL;
-    return 0;
-}
-
-int action_is_bulk(const char *name)
-{
-    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-        if (strcmp(actions[i].name, name) == 0)
-            return actions[i].thread == ACT_BULK;
-    return 0;
 }
 
 const struct action_def *action_find(const char *name, const char *version, int *name_known)

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -315,27 +316,36 @@ static enum api_err check_transport(struct api *a, struct call *c, struct apierr
                                           "application/x-www-form-urlencoded");
 }
 
-/* The service a request is addressed to, when its Host names one we serve
- * ("vpc.tencentcloudapi.com", "tag.tencentcloudapi.com"); NULL for a host
- * that names none (an IP address, "localhost"), where every service's
- * actions are reachable and the action's Version tells them apart. For TC3
- * the credential scope must name the same service (checked with the
- * signature). */
-static const char *addressed_service(const struct call *c)
+/* What api_http_quick leaves in req->note when the action a TC3 request
+ * names is not served: no action of that name, or not in that version. */
+static const char note_no_action, note_no_version;
+
+/* The action of (`action`, `version`) as the request addresses it. */
+static const struct action_def *find_action(const struct http_request *req, const char *action,
+                                            const char *version, int *name_known)
 {
     static const char *const services[] = {"vpc", "tag", "sts", "cls"};
+    const char *service = NULL;
     char label[64];
-    host_label(http_header(c->req, "Host"), label, sizeof label);
+
+    /* the service a request is addressed to, when its Host names one we
+     * serve ("vpc.tencentcloudapi.com", "tag.tencentcloudapi.com"); none for
+     * a host that names none (an IP address, "localhost"), where every
+     * service's actions are reachable and the action's Version tells them
+     * apart. For TC3 the credential scope must name the same service
+     * (checked with the signature). */
+    host_label(http_header(req, "Host"), label, sizeof label);
     for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
         if (strcmp(label, services[i]) == 0)
-            return services[i];
-    return NULL;
+            service = services[i];
+    return action_find_in(action, version, service, name_known);
 }
 
 static enum api_err check_common(struct call *c, struct apierr *e)
 {
     const char *lang = common(c, "X-TC-Language", "Language");
-    int name_known;
+    const void *note = c->v1 ? NULL : c->req->note;
+    int name_known = note == &note_no_version;
 
     c->lang = lang_of(lang);
     c->action = common(c, "X-TC-Action", "Action");
@@ -347,7 +357,12 @@ static enum api_err check_common(struct call *c, struct apierr *e)
         return apierr_set(e, API_E_ACTION_MISSING, NULL);
     if (!c->version || !*c->version)
         return apierr_set(e, API_E_VERSION_MISSING, NULL);
-    c->def = action_find_in(c->action, c->version, addressed_service(c), &name_known);
+    /* api_http_quick looked a TC3 request's action up already (same
+     * headers): a request looks its action up once */
+    if (note)
+        c->def = note == &note_no_action || note == &note_no_version ? NULL : note;
+    else
+        c->def = find_action(c->req, c->action, c->version, &name_known);
     if (!c->def && name_known)
         return apierr_set(e, API_E_VERSION_UNKNOWN, c->version);
     if (!c->def)
@@ -591,10 +606,19 @@ static enum api_err map_input(const struct call *c, json_t **in, struct apierr *
 
 /* One request being handled. On the heap: a deferred action (api_defer)
  * keeps it until its finish step ran, on the request's thread. */
-/** What api_defer hands out: the http adapter's handle of the request. */
+/** What api_defer hands out: the http adapter's handle of the suspended
+ * request, or (d NULL) what the thread that runs the request waits on. */
 struct api_wake {
     struct http_deferred *d;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int woken;
 };
+
+/* How a handler's request waits, known to api_handle on its own stack (once
+ * the adapter has the request, q may be finished and freed by another
+ * thread before the handler returns). */
+enum wait_mode { WAIT_NONE, WAIT_ADAPTER, WAIT_HERE };
 
 struct api_req {
     struct api *a;
@@ -604,17 +628,20 @@ struct api_req {
     time_t now;
     uint64_t now_ms;
     json_t *in, *result;
+    void *in_struct; /* in as the shape's C struct (input_struct); strings point into in */
     struct jw w;
     action_finish_fn finish; /* set by api_defer: the action answers later */
     void *fstate;
     struct api_wake wake; /* set by api_defer */
     struct http_ctx *ctx; /* the adapter's, for http_defer; NULL: cannot defer */
+    enum wait_mode *mode; /* api_handle's, set by api_defer */
 };
 
 static struct actx actx_of(struct api_req *q)
 {
     struct actx ax = {q->a->store, &q->c.key.account, q->c.region, q->c.request_id,
-                      q->now, q->now_ms, q->c.lang, &q->w, q, &q->c.key, q->c.req};
+                      q->now, q->now_ms, q->c.lang, &q->w, q, &q->c.key, q->c.req,
+                      q->in_struct};
     return ax;
 }
 
@@ -649,6 +676,7 @@ static void finish_request(struct api_req *q, struct http_reply *out)
                  (unsigned long long)(mono_us() - q->t0));
     }
     json_decref(q->result);
+    free(q->in_struct);
     json_decref(q->in);
     jw_free(&q->w);
     form_free(c->params, c->nparams);
@@ -669,14 +697,36 @@ static void finish_deferred(void *arg, struct http_reply *out)
 struct api_wake *api_defer(struct actx *c, action_finish_fn finish, void *state)
 {
     struct api_req *q = c->req;
-    struct http_deferred *d;
 
-    if (!q || q->finish || !(d = http_defer(q->ctx, finish_deferred, q)))
+    if (!q || q->finish)
         return NULL;
     q->finish = finish;
     q->fstate = state;
-    q->wake.d = d;
+    /* a poll thread lets go of the request; otherwise api_handle waits */
+    q->wake.d = http_defer(q->ctx, finish_deferred, q);
+    if (q->wake.d) {
+        *q->mode = WAIT_ADAPTER;
+    } else {
+        pthread_mutex_init(&q->wake.mu, NULL);
+        pthread_cond_init(&q->wake.cv, NULL);
+        q->wake.woken = 0;
+        *q->mode = WAIT_HERE;
+    }
     return &q->wake;
+}
+
+/* WAIT_HERE: blocks until api_wake, then makes the answer on this thread. */
+static void wait_here(struct api_req *q)
+{
+    struct actx ax = actx_of(q);
+
+    pthread_mutex_lock(&q->wake.mu);
+    while (!q->wake.woken)
+        pthread_cond_wait(&q->wake.cv, &q->wake.mu);
+    pthread_mutex_unlock(&q->wake.mu);
+    pthread_cond_destroy(&q->wake.cv);
+    pthread_mutex_destroy(&q->wake.mu);
+    settle(q, q->finish(&ax, q->fstate, &q->e));
 }
 
 enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *se,
@@ -689,7 +739,14 @@ enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *s
 
 void api_wake(struct api_wake *w)
 {
-    http_wake(w->d);
+    if (w->d) {
+        http_wake(w->d);
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->woken = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
 }
 
 void api_handle(struct api *a, const struct http_request *req, struct http_ctx *ctx,
@@ -733,17 +790,25 @@ void api_handle(struct api *a, const struct http_request *req, struct http_ctx *
         goto done;
 
     q->result = json_object();
-    if (!q->result) {
+    q->in_struct = input_struct(c->def->input, q->in);
+    if (!q->result || !q->in_struct) {
         apierr_set(&q->e, API_E_INTERNAL, NULL);
         goto done;
     }
     envelope_open(&q->w);
     {
         struct actx ax = actx_of(q);
-        enum api_err rc = c->def->fn(&ax, q->in, q->result, &q->e);
-        if (q->finish)
-            return; /* finish_deferred answers, later */
-        settle(q, rc);
+        enum wait_mode mode = WAIT_NONE;
+        enum api_err rc;
+
+        q->mode = &mode;
+        rc = c->def->fn(&ax, q->in, q->result, &q->e);
+        if (mode == WAIT_ADAPTER)
+            return; /* finish_deferred answers, later; q is not ours any more */
+        if (mode == WAIT_HERE)
+            wait_here(q);
+        else
+            settle(q, rc);
     }
 done:
     finish_request(q, out);
@@ -772,22 +837,39 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_ctx 
     api_handle(ud, req, ctx, out);
 }
 
-int api_http_quick(void *ud, const struct http_request *req)
+int api_http_quick(void *ud, const struct http_request *req, const void **note)
 {
-    const char *action;
+    const char *action, *version;
+    const struct action_def *def;
+    int name_known;
+
     (void)ud;
     if (!http_header(req, "Authorization")) /* v1 (or unsigned): the action is in the form */
         return strcmp(req->path, "/") != 0;
     action = http_header(req, "X-TC-Action");
-    return !action || !action_may_block(action);
+    version = http_header(req, "X-TC-Version");
+    if (!action || !*action || !version || !*version)
+        return 1; /* refused before any lookup */
+    /* the same lookup check_common would make, kept for it in *note */
+    def = find_action(req, action, version, &name_known);
+    *note = def ? (const void *)def : name_known ? &note_no_version : &note_no_action;
+    return !def || def->thread == ACT_POLL; /* a request refused early fails fast */
 }
 
-int api_http_bulk(void *ud, const struct http_request *req)
+int api_http_bulk(void *ud, const struct http_request *req, const void **note)
 {
-    const char *action = http_header(req, "X-TC-Action");
-    (void)ud;
-    /* v1 requests name the action in the form: they stay in the common pool */
-    return action && http_header(req, "Authorization") && action_is_bulk(action);
+    const struct action_def *def;
+
+    /* v1 requests name the action in the form: they stay in the common
+     * pool; a TC3 one's action api_http_quick found already (*note) */
+    if (!http_header(req, "Authorization"))
+        return 0;
+    if (!*note)
+        api_http_quick(ud, req, note);
+    if (!*note || *note == &note_no_action || *note == &note_no_version)
+        return 0;
+    def = *note;
+    return def->thread == ACT_BULK;
 }
 
 void api_set_rate_limit(struct api *a, uint32_t rate)

@@ -52,13 +52,17 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_ctx 
 
 /** Same signature as http_quick_fn: 1 when api_handle answers `req` without
  * blocking (TC3 reads and anything refused early), so it may run on a poll
- * thread. v1 requests carry their action in the form: they say 0. */
-int api_http_quick(void *ud, const struct http_request *req);
+ * thread. v1 requests carry their action in the form: they say 0. For a
+ * TC3 request it leaves the action it looked up in *note, which api_handle
+ * then uses instead of looking it up again. */
+int api_http_quick(void *ud, const struct http_request *req, const void **note);
 
 /** Same signature as http_quick_fn, for http_config.bulk: 1 for a TC3
- * request of a bulk action (action_is_bulk: the resource Describe*,
- * GetResources), which then runs on the bulk workers. */
-int api_http_bulk(void *ud, const struct http_request *req);
+ * request of a bulk action (ACT_BULK in the action table: the resource
+ * Describe*, GetResources), which then runs on the bulk workers. It reads
+ * the action api_http_quick left in *note (looking it up only if nothing
+ * is there). */
+int api_http_bulk(void *ud, const struct http_request *req, const void **note);
 
 /** The largest body api_handle reads (a larger one is answered with
  * RequestSizeLimitExceeded in the envelope): the HTTP layer's max_body. */

@@ -72,6 +72,7 @@
 #include "api/input.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
@@ -811,4 +812,172 @@ enum api_err input_from_form(const struct shape *s, const struct form_param *par
 fail:
     json_decref(root);
     return rc;
+}
+
+/* ==== The input struct ==== */
+
+/* Every piece of the block starts at this alignment. */
+#define IN_ALIGN (sizeof(max_align_t))
+
+static size_t in_round(size_t n)
+{
+    return (n + IN_ALIGN - 1) / IN_ALIGN * IN_ALIGN;
+}
+
+static size_t scalar_size(int type)
+{
+    switch (type) {
+    case FT_STRING:
+        return sizeof(const char *);
+    case FT_INT:
+        return sizeof(int64_t);
+    case FT_UINT:
+        return sizeof(uint64_t);
+    case FT_BOOL:
+        return sizeof(int);
+    default:
+        return sizeof(double);
+    }
+}
+
+static size_t struct_size(const struct shape *s, json_t *obj);
+
+/* Bytes a list member needs beyond its struct: the array (a list of one
+ * for an object given where FF_OBJ_OR_LIST allows it) and, for elements
+ * that are objects, what each of them points to. */
+static size_t list_size(const struct field *f, int elem, json_t *v)
+{
+    size_t n = json_is_array(v) ? json_array_size(v) : 1, j, total;
+    json_t *el;
+
+    if (elem != FT_OBJECT)
+        return in_round(n * scalar_size(elem));
+    total = in_round(n * f->shape->size);
+    if (!json_is_array(v))
+        return total + struct_size(f->shape, v) - in_round(f->shape->size);
+    json_array_foreach(v, j, el)
+        total += struct_size(f->shape, el) - in_round(f->shape->size);
+    return total;
+}
+
+/* Bytes the struct of `obj` (shape s) needs, with everything it points to. */
+static size_t struct_size(const struct shape *s, json_t *obj)
+{
+    size_t total = in_round(s->size);
+
+    for (size_t i = 0; i < s->nfields; i++) {
+        const struct field *f = &s->fields[i];
+        json_t *v = json_object_get(obj, f->name);
+
+        if (!v || f->type == FT_STRING)
+            continue;
+        if (f->type == FT_OBJECT && (f->flags & FF_OBJ_OR_LIST))
+            total += list_size(f, FT_OBJECT, v);
+        else if (f->type == FT_OBJECT)
+            total += struct_size(f->shape, v);
+        else if (f->type == FT_LIST)
+            total += list_size(f, f->elem, v);
+        else
+            total += in_round(scalar_size(f->type));
+    }
+    return total;
+}
+
+/* Takes n bytes of the block. */
+static void *take(char **cur, size_t n)
+{
+    void *p = *cur;
+    *cur += in_round(n);
+    return p;
+}
+
+static void store_scalar(void *dst, int type, json_t *v)
+{
+    switch (type) {
+    case FT_STRING: {
+        const char *s = json_string_value(v);
+        memcpy(dst, &s, sizeof s);
+        break;
+    }
+    case FT_INT: {
+        int64_t i = (int64_t)json_integer_value(v);
+        memcpy(dst, &i, sizeof i);
+        break;
+    }
+    case FT_UINT: {
+        uint64_t u = (uint64_t)json_integer_value(v);
+        memcpy(dst, &u, sizeof u);
+        break;
+    }
+    case FT_BOOL: {
+        int b = json_is_true(v);
+        memcpy(dst, &b, sizeof b);
+        break;
+    }
+    default: {
+        double d = json_number_value(v);
+        memcpy(dst, &d, sizeof d);
+        break;
+    }
+    }
+}
+
+static void fill_struct(const struct shape *s, json_t *obj, char *st, char **cur);
+
+/* A list member: its elements (objects of f->shape, or scalars of `elem`). */
+static void fill_list(const struct field *f, int elem, json_t *v, char *member, char **cur)
+{
+    size_t n = json_is_array(v) ? json_array_size(v) : 1;
+    size_t esz = elem == FT_OBJECT ? f->shape->size : scalar_size(elem);
+    struct in_list l = {take(cur, n * esz), n};
+    char *arr = (char *)l.v;
+
+    for (size_t j = 0; j < n; j++) {
+        json_t *el = json_is_array(v) ? json_array_get(v, j) : v;
+        if (elem == FT_OBJECT)
+            fill_struct(f->shape, el, arr + j * esz, cur);
+        else
+            store_scalar(arr + j * esz, elem, el);
+    }
+    memcpy(member, &l, sizeof l);
+}
+
+/* Fills the struct at `st` (zeroed) from obj; nested parts come from *cur. */
+static void fill_struct(const struct shape *s, json_t *obj, char *st, char **cur)
+{
+    for (size_t i = 0; i < s->nfields; i++) {
+        const struct field *f = &s->fields[i];
+        json_t *v = json_object_get(obj, f->name);
+        char *member = st + f->offset;
+
+        if (!v)
+            continue;
+        if (f->type == FT_OBJECT && (f->flags & FF_OBJ_OR_LIST)) {
+            fill_list(f, FT_OBJECT, v, member, cur);
+        } else if (f->type == FT_OBJECT) {
+            void *sub = take(cur, f->shape->size);
+            fill_struct(f->shape, v, sub, cur);
+            memcpy(member, &sub, sizeof sub);
+        } else if (f->type == FT_LIST) {
+            fill_list(f, f->elem, v, member, cur);
+        } else if (f->type == FT_STRING) {
+            store_scalar(member, FT_STRING, v);
+        } else {
+            void *val = take(cur, scalar_size(f->type));
+            store_scalar(val, f->type, v);
+            memcpy(member, &val, sizeof val);
+        }
+    }
+}
+
+void *input_struct(const struct shape *s, json_t *root)
+{
+    size_t size = struct_size(s, root);
+    char *block = calloc(1, size ? size : 1), *cur;
+
+    if (!block)
+        return NULL;
+    cur = block;
+    fill_struct(s, root, take(&cur, s->size), &cur);
+    return block;
 }

@@ -40,6 +40,7 @@ struct field {
     unsigned char required;
     unsigned char flags;    /* FF_* */
     const struct shape *shape; /* FT_OBJECT, or FT_LIST of FT_OBJECT */
+    size_t offset;          /* of its member in the shape's C struct (see input_struct) */
 };
 
 /** An FT_OBJECT field that also accepts a JSON array of such objects
@@ -59,6 +60,15 @@ struct shape {
     const char *name;
     const struct field *fields;
     size_t nfields;
+    size_t size; /* sizeof its C struct (struct in_<name>, schema_gen.h); 0: none */
+};
+
+/** The layout of every list member of an input struct: `v` is NULL when
+ * the list is absent (an empty list has a non-NULL v and n == 0). The
+ * generated members declare v with the element's own type. */
+struct in_list {
+    const void *v;
+    size_t n;
 };
 
 /** One decoded form/query parameter; the strings are owned by whoever
@@ -102,5 +112,13 @@ enum api_err input_from_form(const struct shape *s, const struct form_param *par
 
 /** Checks an existing tree against `s` (what both functions above end with). */
 enum api_err input_check(const struct shape *s, json_t *root, struct apierr *e);
+
+/** The tree `root`, already checked against `s` (s->size != 0), as the
+ * shape's C struct (struct in_<name> of schema_gen.h): each member a
+ * pointer, NULL when absent (the types: tools/gen-schema.py). One malloc'd
+ * block holds the struct, its nested structs, lists and numbers; the
+ * caller frees it with free(). Its strings point into `root`, which must
+ * outlive it. NULL on OOM. */
+void *input_struct(const struct shape *s, json_t *root);
 
 #endif

@@ -8,6 +8,14 @@
 
 #include "api/input.h"
 
+/** Their C structs (as schema_gen.h's, filled by input_struct). */
+struct in_DescribeVpcTaskResultRequest {
+    const char *TaskId;
+};
+struct in_GetCallerIdentityRequest {
+    char none_; /* no members */
+};
+
 /** DescribeVpcTaskResult: TaskId (string, required: the RequestId of the
  * asynchronous call). */
 extern const struct shape shape_DescribeVpcTaskResultRequest;

@@ -2,6 +2,9 @@
 #ifndef FLOWLOGD_API_SCHEMA_GEN_H
 #define FLOWLOGD_API_SCHEMA_GEN_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "api/input.h"
 
 /** One action of the spec: its service, version and input shape. */
@@ -12,6 +15,408 @@ struct spec_action {
 
 extern const struct spec_action spec_actions[];
 extern const size_t spec_nactions;
+
+/* The members of each structure, filled by input_struct. */
+struct in_Tag {
+    const char *Key;
+    const char *Value;
+};
+struct in_FlowLogStorage {
+    const char *StorageId;
+    const char *StorageTopic;
+};
+struct in_CreateFlowLogRequest {
+    const char *FlowLogName;
+    const char *ResourceType;
+    const char *ResourceId;
+    const char *TrafficType;
+    const char *VpcId;
+    const char *FlowLogDescription;
+    const char *CloudLogId;
+    struct { const struct in_Tag *v; size_t n; } Tags;
+    const char *StorageType;
+    const struct in_FlowLogStorage *FlowLogStorage;
+    const char *CloudLogRegion;
+    const uint64_t *Period;
+};
+struct in_DeleteFlowLogRequest {
+    const char *FlowLogId;
+    const char *VpcId;
+};
+struct in_DescribeFlowLogRequest {
+    const char *VpcId;
+    const char *FlowLogId;
+};
+struct in_Filter {
+    const char *Name;
+    struct { const char *const *v; size_t n; } Values;
+};
+struct in_DescribeFlowLogsRequest {
+    const char *VpcId;
+    const char *FlowLogId;
+    const char *FlowLogName;
+    const char *ResourceType;
+    const char *ResourceId;
+    const char *TrafficType;
+    const char *CloudLogId;
+    const char *CloudLogState;
+    const char *OrderField;
+    const char *OrderDirection;
+    const uint64_t *Offset;
+    const uint64_t *Limit;
+    struct { const struct in_Filter *v; size_t n; } Filters;
+    const char *CloudLogRegion;
+};
+struct in_DisableFlowLogsRequest {
+    struct { const char *const *v; size_t n; } FlowLogIds;
+};
+struct in_EnableFlowLogsRequest {
+    struct { const char *const *v; size_t n; } FlowLogIds;
+};
+struct in_ModifyFlowLogAttributeRequest {
+    const char *FlowLogId;
+    const char *VpcId;
+    const char *FlowLogName;
+    const char *FlowLogDescription;
+    const uint64_t *Period;
+};
+struct in_CreateVpcRequest {
+    const char *VpcName;
+    const char *CidrBlock;
+    const char *EnableMulticast;
+    struct { const char *const *v; size_t n; } DnsServers;
+    const char *DomainName;
+    struct { const struct in_Tag *v; size_t n; } Tags;
+    const int *EnableRouteVpcPublish;
+    const int *EnableRouteVpcPublishIpv6;
+};
+struct in_DescribeVpcsRequest {
+    struct { const char *const *v; size_t n; } VpcIds;
+    struct { const struct in_Filter *v; size_t n; } Filters;
+    const char *Offset;
+    const char *Limit;
+};
+struct in_DeleteVpcRequest {
+    const char *VpcId;
+};
+struct in_CreateSubnetRequest {
+    const char *VpcId;
+    const char *SubnetName;
+    const char *CidrBlock;
+    const char *Zone;
+    struct { const struct in_Tag *v; size_t n; } Tags;
+    const char *CdcId;
+};
+struct in_DescribeSubnetsRequest {
+    struct { const char *const *v; size_t n; } SubnetIds;
+    struct { const struct in_Filter *v; size_t n; } Filters;
+    const char *Offset;
+    const char *Limit;
+    const uint64_t *MaxResults;
+    const char *NextToken;
+};
+struct in_DeleteSubnetRequest {
+    const char *SubnetId;
+};
+struct in_PrivateIpAddressSpecification {
+    const char *PrivateIpAddress;
+    const int *Primary;
+    const char *PublicIpAddress;
+    const char *AddressId;
+    const char *Description;
+    const int *IsWanIpBlocked;
+    const char *State;
+    const char *QosLevel;
+};
+struct in_CreateNetworkInterfaceRequest {
+    const char *VpcId;
+    const char *NetworkInterfaceName;
+    const char *SubnetId;
+    const char *NetworkInterfaceDescription;
+    const uint64_t *SecondaryPrivateIpAddressCount;
+    const char *QosLevel;
+    struct { const char *const *v; size_t n; } SecurityGroupIds;
+    struct { const struct in_PrivateIpAddressSpecification *v; size_t n; } PrivateIpAddresses;
+    struct { const struct in_Tag *v; size_t n; } Tags;
+    const char *TrunkingFlag;
+    const int *IsRdma;
+    const char *ClientToken;
+};
+struct in_DescribeNetworkInterfacesRequest {
+    struct { const char *const *v; size_t n; } NetworkInterfaceIds;
+    struct { const struct in_Filter *v; size_t n; } Filters;
+    const uint64_t *Offset;
+    const uint64_t *Limit;
+};
+struct in_DeleteNetworkInterfaceRequest {
+    const char *NetworkInterfaceId;
+};
+struct in_AttachNetworkInterfaceRequest {
+    const char *NetworkInterfaceId;
+    const char *InstanceId;
+    const uint64_t *AttachType;
+    const char *ClientToken;
+};
+struct in_DetachNetworkInterfaceRequest {
+    const char *NetworkInterfaceId;
+    const char *InstanceId;
+    const char *ClientToken;
+};
+struct in_CreateCcnRequest {
+    const char *CcnName;
+    const char *CcnDescription;
+    const char *QosLevel;
+    const char *InstanceChargeType;
+    const char *InstanceMeteringType;
+    const char *BandwidthLimitType;
+    struct { const struct in_Tag *v; size_t n; } Tags;
+};
+struct in_DescribeCcnsRequest {
+    struct { const char *const *v; size_t n; } CcnIds;
+    struct { const struct in_Filter *v; size_t n; } Filters;
+    const uint64_t *Offset;
+    const uint64_t *Limit;
+    const char *OrderField;
+    const char *OrderDirection;
+};
+struct in_DeleteCcnRequest {
+    const char *CcnId;
+};
+struct in_CreateNatGatewayRequest {
+    const char *NatGatewayName;
+    const char *VpcId;
+    const uint64_t *InternetMaxBandwidthOut;
+    const uint64_t *MaxConcurrentConnection;
+    const uint64_t *AddressCount;
+    struct { const char *const *v; size_t n; } PublicIpAddresses;
+    const char *Zone;
+    struct { const struct in_Tag *v; size_t n; } Tags;
+    const uint64_t *StockPublicIpAddressesBandwidthOut;
+    const uint64_t *PublicIpAddressesBandwidthOut;
+    const int *PublicIpFromSameZone;
+    const uint64_t *NatProductVersion;
+    const int *DeletionProtectionEnabled;
+    const char *ExclusiveType;
+};
+struct in_DescribeNatGatewaysRequest {
+    struct { const char *const *v; size_t n; } NatGatewayIds;
+    struct { const struct in_Filter *v; size_t n; } Filters;
+    const uint64_t *Offset;
+    const uint64_t *Limit;
+};
+struct in_DeleteNatGatewayRequest {
+    const char *NatGatewayId;
+    const int *IgnoreOperationRisk;
+};
+struct in_CreateDirectConnectGatewayRequest {
+    const char *DirectConnectGatewayName;
+    const char *NetworkType;
+    const char *NetworkInstanceId;
+    const char *GatewayType;
+    const char *ModeType;
+    const uint64_t *GatewayAsn;
+    const char *Zone;
+    const char *HaZoneGroupId;
+    struct { const struct in_Tag *v; size_t n; } Tags;
+};
+struct in_DescribeDirectConnectGatewaysRequest {
+    struct { const char *const *v; size_t n; } DirectConnectGatewayIds;
+    struct { const struct in_Filter *v; size_t n; } Filters;
+    const uint64_t *Offset;
+    const uint64_t *Limit;
+};
+struct in_DeleteDirectConnectGatewayRequest {
+    const char *DirectConnectGatewayId;
+};
+struct in_tag_Tag {
+    const char *TagKey;
+    const char *TagValue;
+    const char *Category;
+};
+struct in_TagResourcesRequest {
+    struct { const char *const *v; size_t n; } ResourceList;
+    struct { const struct in_tag_Tag *v; size_t n; } Tags;
+};
+struct in_UnTagResourcesRequest {
+    struct { const char *const *v; size_t n; } ResourceList;
+    struct { const char *const *v; size_t n; } TagKeys;
+};
+struct in_TagKeyObject {
+    const char *TagKey;
+};
+struct in_ModifyResourceTagsRequest {
+    const char *Resource;
+    struct { const struct in_tag_Tag *v; size_t n; } ReplaceTags;
+    struct { const struct in_TagKeyObject *v; size_t n; } DeleteTags;
+};
+struct in_DescribeResourceTagsByResourceIdsRequest {
+    const char *ServiceType;
+    const char *ResourcePrefix;
+    struct { const char *const *v; size_t n; } ResourceIds;
+    const char *ResourceRegion;
+    const uint64_t *Offset;
+    const uint64_t *Limit;
+    const char *Category;
+};
+struct in_TagFilter {
+    const char *TagKey;
+    struct { const char *const *v; size_t n; } TagValue;
+};
+struct in_GetResourcesRequest {
+    struct { const char *const *v; size_t n; } ResourceList;
+    struct { const struct in_TagFilter *v; size_t n; } TagFilters;
+    const char *PaginationToken;
+    const uint64_t *MaxResults;
+};
+struct in_DescribeResourceTagsByResourceIdsSeqRequest {
+    const char *ServiceType;
+    const char *ResourcePrefix;
+    struct { const char *const *v; size_t n; } ResourceIds;
+    const char *ResourceRegion;
+    const uint64_t *Offset;
+    const uint64_t *Limit;
+};
+struct in_GetTagsRequest {
+    const char *PaginationToken;
+    const uint64_t *MaxResults;
+    struct { const char *const *v; size_t n; } TagKeys;
+    const char *Category;
+};
+struct in_GetTagValuesRequest {
+    struct { const char *const *v; size_t n; } TagKeys;
+    const char *PaginationToken;
+    const uint64_t *MaxResults;
+    const char *Category;
+};
+struct in_GetTagKeysRequest {
+    const char *PaginationToken;
+    const uint64_t *MaxResults;
+    const char *Category;
+};
+struct in_cls_Tag {
+    const char *Key;
+    const char *Value;
+};
+struct in_CreateLogsetRequest {
+    const char *LogsetName;
+    struct { const struct in_cls_Tag *v; size_t n; } Tags;
+    const char *LogsetId;
+};
+struct in_cls_Filter {
+    const char *Key;
+    struct { const char *const *v; size_t n; } Values;
+};
+struct in_DescribeLogsetsRequest {
+    struct { const struct in_cls_Filter *v; size_t n; } Filters;
+    const int64_t *Offset;
+    const int64_t *Limit;
+};
+struct in_DeleteLogsetRequest {
+    const char *LogsetId;
+};
+struct in_CustomKmsInfo {
+    const char *KmsRegion;
+    const char *KmsKeyId;
+};
+struct in_ConditionInfo {
+    const char *Attributes;
+    const int64_t *Rule;
+    const char *ConditionValue;
+};
+struct in_AnonymousInfo {
+    struct { const char *const *v; size_t n; } Operations;
+    struct { const struct in_ConditionInfo *v; size_t n; } Conditions;
+};
+struct in_TopicExtendInfo {
+    const struct in_AnonymousInfo *AnonymousAccess;
+};
+struct in_CreateTopicRequest {
+    const char *LogsetId;
+    const char *TopicName;
+    const int64_t *PartitionCount;
+    struct { const struct in_cls_Tag *v; size_t n; } Tags;
+    const int *AutoSplit;
+    const int64_t *MaxSplitPartitions;
+    const char *StorageType;
+    const int64_t *Period;
+    const char *Describes;
+    const int64_t *HotPeriod;
+    const int64_t *Encryption;
+    const struct in_CustomKmsInfo *CustomKmsInfo;
+    const int64_t *BizType;
+    const char *TopicId;
+    const int *IsWebTracking;
+    const struct in_TopicExtendInfo *Extends;
+    const int *IsSourceFrom;
+    const int64_t *BillingMode;
+};
+struct in_DescribeTopicsRequest {
+    struct { const struct in_cls_Filter *v; size_t n; } Filters;
+    const int64_t *Offset;
+    const int64_t *Limit;
+    const int64_t *PreciseSearch;
+    const int64_t *BizType;
+};
+struct in_ModifyTopicRequest {
+    const char *TopicId;
+    const char *TopicName;
+    struct { const struct in_cls_Tag *v; size_t n; } Tags;
+    const int *Status;
+    const int *AutoSplit;
+    const int64_t *MaxSplitPartitions;
+    const int64_t *Period;
+    const char *StorageType;
+    const char *Describes;
+    const int64_t *HotPeriod;
+    const int *IsWebTracking;
+    const struct in_TopicExtendInfo *Extends;
+    const int64_t *PartitionCount;
+    const char *CancelTopicAsyncTaskID;
+    const int64_t *Encryption;
+    const struct in_CustomKmsInfo *CustomKmsInfo;
+    const int *IsSourceFrom;
+    const int64_t *BillingMode;
+};
+struct in_DeleteTopicRequest {
+    const char *TopicId;
+};
+struct in_UploadLogRequest {
+    const char *TopicId;
+    const char *HashKey;
+    const char *CompressType;
+};
+struct in_MultiTopicSearchInformation {
+    const char *TopicId;
+    const char *Context;
+};
+struct in_SearchLogRequest {
+    const int64_t *From;
+    const int64_t *To;
+    const char *QueryString;
+    const int64_t *QuerySyntax;
+    const char *TopicId;
+    struct { const struct in_MultiTopicSearchInformation *v; size_t n; } Topics;
+    const char *Sort;
+    const int64_t *Limit;
+    const int64_t *Offset;
+    const char *Context;
+    const int64_t *SamplingRate;
+    const int *UseNewAnalysis;
+    const int *HighLight;
+    const char *Query;
+    const int64_t *SyntaxRule;
+};
+struct in_DescribeLogContextRequest {
+    const char *TopicId;
+    const char *BTime;
+    const char *PkgId;
+    const int64_t *PkgLogId;
+    const int64_t *PrevLogs;
+    const int64_t *NextLogs;
+    const char *Query;
+    const int64_t *From;
+    const int64_t *To;
+};
 
 extern const struct shape shape_Tag;
 extern const struct shape shape_FlowLogStorage;

@@ -1,61 +1,87 @@
-/* clsq.c: the query library's entry points (see clsq.h). This first version
- * knows the match-all query ("" or "*") only; the search grammar and the SQL
- * part come next and answer FailedOperation.SyntaxError until then. */
-#include "cls/clsq.h"
+/* clsq.c: the query library's entry points (see clsq.h): the query is cut
+ * at its first '|' outside quotes into the search part (clsq_search.c) and
+ * the SQL part (clsq_sql.c). */
+#include "cls/clsq_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct clsq { bool all; };
-struct clsq_agg { const struct clsq *q; };
-
-static void seterr(struct clsq_err *err, const char *code, size_t off, const char *fmt, ...)
+void clsq_seterr(struct clsq_err *err, const char *code, size_t off, const char *fmt, ...)
 {
     if (!err) return;
-    err->code = code;
-    err->offset = off;
+    char what[200];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    err->code = code;
+    err->offset = off;
+    snprintf(err->message, sizeof err->message, "%s (at offset %zu)", what, off);
+}
+
+/** Offset of the '|' that starts the SQL part, or len. Quotes and '\'
+ * escapes hide a '|'; in Lucene "||" is OR, not the separator. */
+static size_t find_pipe(const char *s, size_t len, enum clsq_syntax syn)
+{
+    bool dq = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '\\') { i++; continue; }
+        if (c == '"') { dq = !dq; continue; }
+        if (dq || c != '|') continue;
+        if (syn == CLSQ_LUCENE && i + 1 < len && s[i + 1] == '|') { i++; continue; }
+        return i;
+    }
+    return len;
 }
 
 int clsq_parse(const char *query, size_t len, enum clsq_syntax syntax, struct clsq **out,
                struct clsq_err *err)
 {
-    (void)syntax;
     *out = NULL;
-    size_t i = 0;
-    while (i < len && (query[i] == ' ' || query[i] == '\t' || query[i] == '\n')) i++;
-    size_t j = len;
-    while (j > i && (query[j - 1] == ' ' || query[j - 1] == '\t' || query[j - 1] == '\n')) j--;
-    if (!(j == i || (j == i + 1 && query[i] == '*'))) {
-        seterr(err, CLSQ_E_SYNTAX, i, "syntax error at offset %zu: not supported yet", i);
+    if (syntax != CLSQ_LUCENE && syntax != CLSQ_CQL) {
+        clsq_seterr(err, CLSQ_E_SYNTAX, 0, "unknown query syntax %d", (int)syntax);
+        return -1;
+    }
+    if (len > CLSQ_MAX_QUERY) {
+        clsq_seterr(err, CLSQ_E_SYNTAX, CLSQ_MAX_QUERY, "the query is longer than %d bytes", CLSQ_MAX_QUERY);
+        return -1;
+    }
+    if (memchr(query, '\0', len)) {
+        size_t at = (size_t)((const char *)memchr(query, '\0', len) - query);
+        clsq_seterr(err, CLSQ_E_SYNTAX, at, "a NUL byte in the query");
         return -1;
     }
     struct clsq *q = calloc(1, sizeof *q);
-    if (!q) { seterr(err, CLSQ_E_LIMIT, 0, "out of memory"); return -1; }
-    q->all = true;
+    if (!q) { clsq_seterr(err, CLSQ_E_QUERY, 0, "out of memory"); return -1; }
+    size_t bar = find_pipe(query, len, syntax);
+    if (clsq_search_parse(query, bar, 0, syntax, &q->search, err) != 0) goto fail;
+    if (bar < len && clsq_sql_parse(query + bar + 1, len - bar - 1, bar + 1, &q->sql, err) != 0) goto fail;
     *out = q;
     return 0;
+fail:
+    clsq_free(q);
+    return -1;
 }
 
-void clsq_free(struct clsq *q) { free(q); }
-bool clsq_match(const struct clsq *q, const struct clsq_log *log) { (void)log; return q->all; }
-bool clsq_has_analysis(const struct clsq *q) { (void)q; return false; }
-size_t clsq_hints(const struct clsq *q, struct clsq_hint *out, size_t max)
-{ (void)q; (void)out; (void)max; return 0; }
-
-struct clsq_agg *clsq_agg_new(const struct clsq *q, const struct clsq_limits *lim, struct clsq_err *err)
+void clsq_free(struct clsq *q)
 {
-    (void)q; (void)lim;
-    seterr(err, CLSQ_E_QUERY, 0, "the query has no analysis part");
-    return NULL;
+    if (!q) return;
+    clsq_search_free(q->search);
+    clsq_sql_free(q->sql);
+    free(q);
 }
-int clsq_agg_add(struct clsq_agg *a, const struct clsq_log *log, struct clsq_err *err)
-{ (void)a; (void)log; seterr(err, CLSQ_E_QUERY, 0, "no analysis"); return -1; }
-int clsq_agg_result(struct clsq_agg *a, json_t **out, struct clsq_err *err)
-{ (void)a; *out = NULL; seterr(err, CLSQ_E_QUERY, 0, "no analysis"); return -1; }
-void clsq_agg_free(struct clsq_agg *a) { free(a); }
+
+bool clsq_match(const struct clsq *q, const struct clsq_log *log)
+{
+    return clsq_search_match(q->search, log);
+}
+
+bool clsq_has_analysis(const struct clsq *q) { return q->sql != NULL; }
+
+size_t clsq_hints(const struct clsq *q, struct clsq_hint *out, size_t max)
+{
+    return clsq_search_hints(q->search, out, max);
+}

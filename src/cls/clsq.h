@@ -28,7 +28,7 @@ struct clsq;
 #define CLSQ_E_SYNTAX  "FailedOperation.SyntaxError"   /* the query does not parse */
 #define CLSQ_E_QUERY   "FailedOperation.QueryError"    /* parses, cannot run (unknown function, bad types) */
 #define CLSQ_E_TIMEOUT "FailedOperation.SearchTimeout" /* max_steps exhausted */
-#define CLSQ_E_LIMIT   "FailedOperation.GetLogReachLimit" /* max_groups / max_memory exceeded */
+#define CLSQ_E_LIMIT   "FailedOperation.QueryError"    /* max_groups / max_memory exceeded (the message says which) */
 
 /** Caller-owned error detail. `code` is one of CLSQ_E_* (static storage);
  * `offset` is the byte offset in the query text the error points at (0 when
@@ -81,6 +81,10 @@ struct clsq_agg *clsq_agg_new(const struct clsq *q, const struct clsq_limits *li
  * is applied here. Returns 0, or -1 when a limit is hit (err says which);
  * after -1 the aggregation only accepts clsq_agg_free. */
 int  clsq_agg_add(struct clsq_agg *a, const struct clsq_log *log, struct clsq_err *err);   /* -1: a limit hit (err says which) */
+/** True when no further log can change the result (a query without
+ * aggregates, GROUP BY or ORDER BY that has its LIMIT + OFFSET rows): the
+ * caller may stop feeding. Never required for correctness. */
+bool clsq_agg_done(const struct clsq_agg *a);
 /** The SearchLog answer's analysis fields as CLS gives them (ColNames,
  * Columns[{Name,Type}], AnalysisRecords[] JSON strings,
  * AnalysisResults[{Data:[{Key,Value}]}]), as a jansson object: on 0, *out is

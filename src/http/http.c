@@ -547,9 +547,9 @@ static enum MHD_Result dispatch(struct http_server *s, struct hreq *r, struct MH
     struct lane *l;
 
     finish_request(r);
-    if ((s->quick && s->quick(s->ud, &r->req)) || !suspend(s, r))
+    if ((s->quick && s->quick(s->ud, &r->req, &r->req.note)) || !suspend(s, r))
         return answer_here(s, r, c);
-    l = &s->lane[s->bulk && s->bulk(s->ud, &r->req) ? LANE_BULK : LANE_NORMAL];
+    l = &s->lane[s->bulk && s->bulk(s->ud, &r->req, &r->req.note) ? LANE_BULK : LANE_NORMAL];
     pthread_mutex_lock(&s->mu);
     r->next = NULL;
     if (l->tail)

@@ -30,6 +30,9 @@ struct http_request {
     size_t body_len;
     int body_too_large;    /* 1 if the body passed max_body: body is then empty */
     const char *client_ip; /* textual peer address */
+    const void *note;      /* what the `quick` predicate learnt of the request for the
+                              handler (http_quick_fn); NULL: nothing (a worker-only server,
+                              a request made by hand) */
 };
 
 /** What the handler answers. The handler sets every field; `body` must be
@@ -55,8 +58,11 @@ struct http_ctx;
 typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_ctx *ctx,
                                 struct http_reply *out);
 
-/** Whether the handler answers `req` without blocking (same `ud`). */
-typedef int (*http_quick_fn)(void *ud, const struct http_request *req);
+/** Whether the handler answers `req` without blocking (same `ud`). What it
+ * found out on the way (the api: the action the request names) it may leave
+ * in *note, so that the handler need not find it again: the handler reads it
+ * as req->note, on whichever thread it runs. */
+typedef int (*http_quick_fn)(void *ud, const struct http_request *req, const void **note);
 
 /** Makes the reply of a deferred request (see http_defer). */
 typedef void (*http_finish_fn)(void *arg, struct http_reply *out);

@@ -261,19 +261,19 @@ static void route(void *ud, const struct http_request *req, struct http_ctx *ctx
     (void)cors(sv, req, out, 1);
 }
 
-static int route_quick(void *ud, const struct http_request *req)
+static int route_quick(void *ud, const struct http_request *req, const void **note)
 {
     struct srv *sv = ud;
     if (control_path(req))
         return strcmp(req->method, "OPTIONS") == 0;
     return health_path(req) || console_path(req) || strcmp(req->method, "OPTIONS") == 0 ||
-           api_http_quick(sv->api, req);
+           api_http_quick(sv->api, req, note);
 }
 
-static int route_bulk(void *ud, const struct http_request *req)
+static int route_bulk(void *ud, const struct http_request *req, const void **note)
 {
     struct srv *sv = ud;
-    return api_http_bulk(sv->api, req);
+    return api_http_bulk(sv->api, req, note);
 }
 
 /* The bulk lane (http.h): the resource Describe* and GetResources on their

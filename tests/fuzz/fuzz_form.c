@@ -15,7 +15,9 @@
  *    equal tree (form and JSON input are "one result" per input.h).
  */
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/input.h"
@@ -35,29 +37,49 @@ static const char *const common_params[] = {"Action", "Version", "Region", "Time
 /* Every scalar type, lists of each, a nested required object and an
  * object-or-list member, so the conversions no generated shape uses yet
  * (FT_INT, FT_FLOAT, lists of numbers) are reached too. */
-static const struct field fields_Inner[] = {
-    {"K", FT_STRING, 0, 1, 0, NULL},
-    {"N", FT_INT, 0, 0, 0, NULL},
-    {"L", FT_LIST, FT_UINT, 0, 0, NULL},
+struct in_Inner {
+    const char *K;
+    const int64_t *N;
+    struct { const uint64_t *v; size_t n; } L;
 };
-static const struct shape shape_Inner = {"Inner", fields_Inner, 3};
+struct in_All {
+    const char *S;
+    const int64_t *I;
+    const uint64_t *U;
+    const int *B;
+    const double *F;
+    struct { const int64_t *v; size_t n; } Is;
+    struct { const uint64_t *v; size_t n; } Us;
+    struct { const int *v; size_t n; } Bs;
+    struct { const double *v; size_t n; } Fs;
+    struct { const char *const *v; size_t n; } Ss;
+    const struct in_Inner *O;
+    struct { const struct in_Inner *v; size_t n; } Os, X;
+};
+#define AT(s, m) offsetof(struct in_##s, m)
+static const struct field fields_Inner[] = {
+    {"K", FT_STRING, 0, 1, 0, NULL, AT(Inner, K)},
+    {"N", FT_INT, 0, 0, 0, NULL, AT(Inner, N)},
+    {"L", FT_LIST, FT_UINT, 0, 0, NULL, AT(Inner, L)},
+};
+static const struct shape shape_Inner = {"Inner", fields_Inner, 3, sizeof(struct in_Inner)};
 
 static const struct field fields_All[] = {
-    {"S", FT_STRING, 0, 0, 0, NULL},
-    {"I", FT_INT, 0, 0, 0, NULL},
-    {"U", FT_UINT, 0, 0, 0, NULL},
-    {"B", FT_BOOL, 0, 0, 0, NULL},
-    {"F", FT_FLOAT, 0, 0, 0, NULL},
-    {"Is", FT_LIST, FT_INT, 0, 0, NULL},
-    {"Us", FT_LIST, FT_UINT, 0, 0, NULL},
-    {"Bs", FT_LIST, FT_BOOL, 0, 0, NULL},
-    {"Fs", FT_LIST, FT_FLOAT, 0, 0, NULL},
-    {"Ss", FT_LIST, FT_STRING, 0, 0, NULL},
-    {"O", FT_OBJECT, 0, 0, 0, &shape_Inner},
-    {"Os", FT_LIST, FT_OBJECT, 0, 0, &shape_Inner},
-    {"X", FT_OBJECT, 0, 0, FF_OBJ_OR_LIST, &shape_Inner},
+    {"S", FT_STRING, 0, 0, 0, NULL, AT(All, S)},
+    {"I", FT_INT, 0, 0, 0, NULL, AT(All, I)},
+    {"U", FT_UINT, 0, 0, 0, NULL, AT(All, U)},
+    {"B", FT_BOOL, 0, 0, 0, NULL, AT(All, B)},
+    {"F", FT_FLOAT, 0, 0, 0, NULL, AT(All, F)},
+    {"Is", FT_LIST, FT_INT, 0, 0, NULL, AT(All, Is)},
+    {"Us", FT_LIST, FT_UINT, 0, 0, NULL, AT(All, Us)},
+    {"Bs", FT_LIST, FT_BOOL, 0, 0, NULL, AT(All, Bs)},
+    {"Fs", FT_LIST, FT_FLOAT, 0, 0, NULL, AT(All, Fs)},
+    {"Ss", FT_LIST, FT_STRING, 0, 0, NULL, AT(All, Ss)},
+    {"O", FT_OBJECT, 0, 0, 0, &shape_Inner, AT(All, O)},
+    {"Os", FT_LIST, FT_OBJECT, 0, 0, &shape_Inner, AT(All, Os)},
+    {"X", FT_OBJECT, 0, 0, FF_OBJ_OR_LIST, &shape_Inner, AT(All, X)},
 };
-static const struct shape shape_All = {"All", fields_All, 13};
+static const struct shape shape_All = {"All", fields_All, 13, sizeof(struct in_All)};
 
 static const struct shape *pick_shape(uint8_t b)
 {
@@ -92,6 +114,24 @@ static void check_round_trip(const struct shape *s, json_t *tree)
     FUZZ_CHECK(json_equal(tree, again));
     json_decref(again);
     free(text);
+}
+
+/* The checked tree as the shape's C struct: every string member equals
+ * the tree's (the sizes and layout are what ASan watches). */
+static void check_struct(const struct shape *s, json_t *tree)
+{
+    char *st = input_struct(s, tree);
+
+    FUZZ_CHECK(st != NULL);
+    for (size_t i = 0; i < s->nfields; i++) {
+        const struct field *f = &s->fields[i];
+        const char *v;
+        if (f->type != FT_STRING)
+            continue;
+        memcpy(&v, st + f->offset, sizeof v);
+        FUZZ_CHECK(v == json_string_value(json_object_get(tree, f->name)));
+    }
+    free(st);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
@@ -133,6 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
         FUZZ_CHECK(json_is_object(tree));
         FUZZ_CHECK(input_check(s, tree, &e2) == API_E_OK);
         check_round_trip(s, tree);
+        check_struct(s, tree);
         json_decref(tree);
     }
 

@@ -57,6 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
         FUZZ_CHECK(json_equal(tree, again));
         json_decref(again);
         free(text);
+        /* the same tree as the action's C struct (ASan watches the block) */
+        void *st = input_struct(s, tree);
+        FUZZ_CHECK(st != NULL);
+        free(st);
     }
     json_decref(tree);
     return 0;

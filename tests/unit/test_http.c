@@ -811,9 +811,10 @@ static void test_stop_with_open_connections(void **state)
     curl_easy_cleanup(h);
 }
 
-static int quick_path(void *ud, const struct http_request *req)
+static int quick_path(void *ud, const struct http_request *req, const void **note)
 {
     (void)ud;
+    (void)note;
     return strncmp(req->path, "/quick", 6) == 0;
 }
 
@@ -858,9 +859,10 @@ static void test_quick_requests_skip_the_workers(void **state)
 
 /* ==== The bulk lane ==== */
 
-static int bulk_path(void *ud, const struct http_request *req)
+static int bulk_path(void *ud, const struct http_request *req, const void **note)
 {
     (void)ud;
+    (void)note;
     return strcmp(req->path, "/slow") == 0 || strncmp(req->path, "/bulk", 5) == 0;
 }
 
@@ -1000,9 +1002,10 @@ static void defer_handler(void *ud, const struct http_request *req, struct http_
     pthread_detach(t);
 }
 
-static int quick_defer(void *ud, const struct http_request *req)
+static int quick_defer(void *ud, const struct http_request *req, const void **note)
 {
     (void)ud;
+    (void)note;
     return strcmp(req->path, "/defer") == 0 || strcmp(req->path, "/quick") == 0;
 }
 

@@ -79,9 +79,10 @@ static void handler(void *ud, const struct http_request *req, struct http_ctx *c
 }
 
 /* GETs are quick (answered on the poll thread), POSTs go to a worker. */
-static int quick(void *ud, const struct http_request *req)
+static int quick(void *ud, const struct http_request *req, const void **note)
 {
     (void)ud;
+    (void)note;
     return strcmp(req->method, "GET") == 0;
 }
 

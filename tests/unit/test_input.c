@@ -19,14 +19,21 @@ static const char *const common[] = {"Action",  "Version",         "Region",   "
                                      "Token",   "Language",        "RequestClient", NULL};
 
 /* A shape with the scalar types no generated action uses (yet). */
-static const struct field fields_Nums[] = {
-    {"I", FT_INT, 0, 0, 0, NULL},
-    {"F", FT_FLOAT, 0, 0, 0, NULL},
-    {"B", FT_BOOL, 0, 0, 0, NULL},
-    {"U", FT_UINT, 0, 0, 0, NULL},
-    {"Is", FT_LIST, FT_INT, 0, 0, NULL},
+struct in_Nums {
+    const int64_t *I;
+    const double *F;
+    const int *B;
+    const uint64_t *U;
+    struct { const int64_t *v; size_t n; } Is;
 };
-static const struct shape shape_Nums = {"Nums", fields_Nums, 5};
+static const struct field fields_Nums[] = {
+    {"I", FT_INT, 0, 0, 0, NULL, offsetof(struct in_Nums, I)},
+    {"F", FT_FLOAT, 0, 0, 0, NULL, offsetof(struct in_Nums, F)},
+    {"B", FT_BOOL, 0, 0, 0, NULL, offsetof(struct in_Nums, B)},
+    {"U", FT_UINT, 0, 0, 0, NULL, offsetof(struct in_Nums, U)},
+    {"Is", FT_LIST, FT_INT, 0, 0, NULL, offsetof(struct in_Nums, Is)},
+};
+static const struct shape shape_Nums = {"Nums", fields_Nums, 5, sizeof(struct in_Nums)};
 
 #define CREATE_REQ                                                                               \
     "\"FlowLogName\":\"fl\",\"ResourceType\":\"VPC\",\"ResourceId\":\"vpc-1\","                  \
@@ -853,6 +860,91 @@ static void test_random_inputs(void **state)
     }
 }
 
+/* input_struct: the checked tree as the shape's C struct. Every member
+ * absent is NULL; present ones point at their values; an object given
+ * where a list is allowed (DescribeFlowLogs.Filters) is a list of one. */
+static void *struct_of(const struct shape *s, const char *body, json_t **tree)
+{
+    struct apierr e;
+    assert_int_equal(input_from_json(s, body, strlen(body), tree, &e), API_E_OK);
+    return input_struct(s, *tree);
+}
+
+static void test_input_struct(void **state)
+{
+    json_t *tree;
+    (void)state;
+
+    struct in_CreateFlowLogRequest *c = struct_of(
+        &shape_CreateFlowLogRequest,
+        "{" CREATE_REQ ",\"Tags\":[{\"Key\":\"a\",\"Value\":\"b\"},{\"Key\":\"k\"}],"
+        "\"FlowLogStorage\":{\"StorageId\":\"s\"},\"Period\":300}",
+        &tree);
+    assert_non_null(c);
+    assert_string_equal(c->FlowLogName, "fl");
+    assert_string_equal(c->ResourceType, "VPC");
+    assert_null(c->FlowLogDescription);
+    assert_int_equal(c->Tags.n, 2);
+    assert_string_equal(c->Tags.v[0].Key, "a");
+    assert_string_equal(c->Tags.v[0].Value, "b");
+    assert_string_equal(c->Tags.v[1].Key, "k");
+    assert_null(c->Tags.v[1].Value);
+    assert_non_null(c->FlowLogStorage);
+    assert_string_equal(c->FlowLogStorage->StorageId, "s");
+    assert_null(c->FlowLogStorage->StorageTopic);
+    assert_non_null(c->Period);
+    assert_int_equal(*c->Period, 300);
+    free(c);
+    json_decref(tree);
+
+    c = struct_of(&shape_CreateFlowLogRequest, "{" CREATE_REQ ",\"Tags\":[]}", &tree);
+    assert_non_null(c);
+    assert_non_null(c->Tags.v); /* given, empty */
+    assert_int_equal(c->Tags.n, 0);
+    assert_null(c->FlowLogStorage);
+    assert_null(c->Period);
+    free(c);
+    json_decref(tree);
+
+    struct in_DescribeFlowLogsRequest *d = struct_of(
+        &shape_DescribeFlowLogsRequest,
+        "{\"Filters\":{\"Name\":\"tag-key\",\"Values\":[\"x\",\"y\"]},\"Limit\":7}", &tree);
+    assert_non_null(d);
+    assert_null(d->Offset);
+    assert_int_equal(*d->Limit, 7);
+    assert_int_equal(d->Filters.n, 1);
+    assert_string_equal(d->Filters.v[0].Name, "tag-key");
+    assert_int_equal(d->Filters.v[0].Values.n, 2);
+    assert_string_equal(d->Filters.v[0].Values.v[1], "y");
+    free(d);
+    json_decref(tree);
+
+    d = struct_of(&shape_DescribeFlowLogsRequest,
+                  "{\"Filters\":[{\"Name\":\"a\",\"Values\":[]},{\"Name\":\"b\","
+                  "\"Values\":[\"z\"]}]}",
+                  &tree);
+    assert_non_null(d);
+    assert_int_equal(d->Filters.n, 2);
+    assert_int_equal(d->Filters.v[0].Values.n, 0);
+    assert_string_equal(d->Filters.v[1].Name, "b");
+    assert_string_equal(d->Filters.v[1].Values.v[0], "z");
+    assert_null(d->VpcId);
+    free(d);
+    json_decref(tree);
+
+    struct in_Nums *n = struct_of(
+        &shape_Nums, "{\"I\":-5,\"F\":1.5,\"B\":true,\"U\":9,\"Is\":[1,-2,3]}", &tree);
+    assert_non_null(n);
+    assert_int_equal(*n->I, -5);
+    assert_true(*n->F == 1.5);
+    assert_int_equal(*n->B, 1);
+    assert_int_equal(*n->U, 9);
+    assert_int_equal(n->Is.n, 3);
+    assert_int_equal(n->Is.v[1], -2);
+    free(n);
+    json_decref(tree);
+}
+
 /* Every jansson allocation failing in turn while a form is mapped: an error
  * (never a crash or a leak), until the run succeeds. json_loadb itself is
  * left out: jansson 2.14's lexer ignores a failed strbuffer append in
@@ -923,6 +1015,7 @@ int main(void)
         cmocka_unit_test(test_form_list_limit),
         cmocka_unit_test(test_random_inputs),
         cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_input_struct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

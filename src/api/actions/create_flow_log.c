@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "api/action.h"
+#include "api/schema_gen.h"
 #include "base/util.h"
 #include "validate/validate.h"
 
@@ -25,40 +26,32 @@ struct create_in {
     size_t ntags;
 };
 
-static void read_input(json_t *in, struct create_in *r)
+/* The generated input, with "" taken as absent for the optional strings. */
+static void read_input(const struct in_CreateFlowLogRequest *in, struct create_in *r)
 {
-    json_t *tags = json_object_get(in, "Tags"), *st = json_object_get(in, "FlowLogStorage");
-    json_t *period = json_object_get(in, "Period"), *t;
-    size_t i;
-
     memset(r, 0, sizeof *r);
-    r->name = in_str(in, "FlowLogName");
-    r->type = in_str(in, "ResourceType");
-    r->resource_id = in_str(in, "ResourceId");
-    r->traffic = in_str(in, "TrafficType");
-    r->vpc_id = in_opt_str(in, "VpcId");
-    r->desc = in_opt_str(in, "FlowLogDescription");
-    r->cloud_log_id = in_opt_str(in, "CloudLogId");
-    r->storage_type = in_opt_str(in, "StorageType");
-    r->cloud_log_region = in_opt_str(in, "CloudLogRegion");
-    if (st) {
+    r->name = in->FlowLogName;
+    r->type = in->ResourceType;
+    r->resource_id = in->ResourceId;
+    r->traffic = in->TrafficType;
+    r->vpc_id = in_opt(in->VpcId);
+    r->desc = in_opt(in->FlowLogDescription);
+    r->cloud_log_id = in_opt(in->CloudLogId);
+    r->storage_type = in_opt(in->StorageType);
+    r->cloud_log_region = in_opt(in->CloudLogRegion);
+    if (in->FlowLogStorage) {
         r->has_storage = 1;
-        r->storage_id = in_str(st, "StorageId");
-        r->storage_topic = in_str(st, "StorageTopic");
+        r->storage_id = in->FlowLogStorage->StorageId;
+        r->storage_topic = in->FlowLogStorage->StorageTopic;
     }
-    if (period) {
+    if (in->Period) {
         r->has_period = 1;
-        r->period = json_integer_value(period);
+        r->period = (json_int_t)*in->Period;
     }
-    json_array_foreach(tags, i, t) {
-        if (r->ntags > MAX_TAGS_READ)
-            break;
-        r->tags[r->ntags].key = in_str(t, "Key");
-        r->tags[r->ntags].value = in_str(t, "Value");
-        if (!r->tags[r->ntags].key)
-            r->tags[r->ntags].key = "";
-        if (!r->tags[r->ntags].value)
-            r->tags[r->ntags].value = "";
+    for (size_t i = 0; i < in->Tags.n && r->ntags <= MAX_TAGS_READ; i++) {
+        const struct in_Tag *t = &in->Tags.v[i];
+        r->tags[r->ntags].key = t->Key ? t->Key : "";
+        r->tags[r->ntags].value = t->Value ? t->Value : "";
         r->ntags++;
     }
 }
@@ -240,7 +233,10 @@ static void fill_flowlog(const struct actx *c, const struct create_in *r, const 
 }
 
 /* A create between its checks and its answer: the flow log, its tags (the
- * strings stay in the request's input tree) and the store write. */
+ * strings stay in the request's input tree) and the store write. Owned by
+ * the handler from act_create_flow_log to create_answer, which frees it;
+ * while the write is queued, its `op` is the store's (op.ud = this), until
+ * the store calls op.done (create_written). */
 struct create_wait {
     struct store_op op; /* op.ud = this */
     struct api_wake *wake;
@@ -274,7 +270,7 @@ static void create_written(struct store_op *op)
     api_wake(cw->wake);
 }
 
-/* The answer to the write's result; frees cw. */
+/* The answer to the write's result (api_defer's finish); frees cw. */
 static enum api_err create_answer(struct actx *c, void *state, struct apierr *e)
 {
     struct create_wait *cw = state;
@@ -282,14 +278,6 @@ static enum api_err create_answer(struct actx *c, void *state, struct apierr *e)
     int src = cw->op.rc;
     enum api_err rc;
 
-    /* the id is taken: draw again (a deferred create did in create_written;
-     * this loop is the blocking one's, on a worker) */
-    while (src == STORE_CONFLICT && cw->draws < ID_DRAWS) {
-        cw->draws++;
-        if (gen_id_clustered("fl", c->now_ms, fl->id, sizeof fl->id) != 0)
-            break;
-        src = store_flowlog_create(c->store, fl, c->account->flowlog_quota, &cw->op.err);
-    }
     if (src == STORE_EXISTS)
         rc = apierr_set(e, API_E_FLOWLOG_EXISTS, fl->resource_id);
     else if (src == STORE_QUOTA)
@@ -315,8 +303,9 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
     const char *log_region;
     enum api_err rc;
 
+    (void)in;
     (void)out; /* the answer is streamed into c->w */
-    read_input(in, &r);
+    read_input(c->in, &r);
     if ((rc = check_empty(&r, e)) != API_E_OK || (rc = check_range(&r, e)) != API_E_OK ||
         (rc = check_forms(&r, e)) != API_E_OK || (rc = check_tags(r.tags, r.ntags, e)) != API_E_OK)
         return rc;
@@ -337,17 +326,18 @@ enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct
     cw->now_ms = c->now_ms;
     cw->quota = c->account->flowlog_quota;
     cw->draws = 1;
-    /* on a poll thread: the commit is waited for without holding the thread */
-    if ((cw->wake = api_defer(c, create_answer, cw))) {
-        /* once queued, cw->op belongs to the store until create_written */
-        int queued = store_flowlog_create_async(c->store, &cw->fl, c->account->flowlog_quota,
-                                                &cw->op);
-        if (queued != STORE_OK) {
-            cw->op.rc = queued;
-            api_wake(cw->wake); /* not queued: create_answer reports it */
-        }
-        return API_E_OK;
+    /* the commit is waited for the one way (api_defer): the answer is
+     * create_answer's, once create_written woke the request */
+    if (!(cw->wake = api_defer(c, create_answer, cw))) {
+        free(cw);
+        return apierr_set(e, API_E_INTERNAL, NULL);
     }
-    cw->op.rc = store_flowlog_create(c->store, &cw->fl, c->account->flowlog_quota, &cw->op.err);
-    return create_answer(c, cw, e);
+    /* once queued, cw->op belongs to the store until create_written */
+    int queued = store_flowlog_create_async(c->store, &cw->fl, c->account->flowlog_quota,
+                                            &cw->op);
+    if (queued != STORE_OK) {
+        cw->op.rc = queued;
+        api_wake(cw->wake); /* not queued: create_answer reports it */
+    }
+    return API_E_OK;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/action.h"
+#include "api/schema_gen.h"
 #include "base/util.h"
 #include "validate/validate.h"
 
@@ -23,40 +24,36 @@ struct filters {
     size_t npairs;
 };
 
-static enum api_err add_filter(json_t *f, size_t index, struct filters *out, struct apierr *e)
+static enum api_err add_filter(const struct in_Filter *f, size_t index, struct filters *out,
+                               struct apierr *e)
 {
-    const char *name = in_str(f, "Name");
-    json_t *values = json_object_get(f, "Values"), *v;
-    size_t i;
+    const char *name = f->Name;
     int tag_key = strcmp(name, "tag-key") == 0;
 
     if (!tag_key && (strncmp(name, "tag:", 4) != 0 || name[4] == '\0'))
         return apierr_setf(e, API_E_VALUE_RANGE, "Filters.%zu.Name", index);
-    if (json_array_size(values) == 0)
+    if (f->Values.n == 0)
         return apierr_setf(e, API_E_VALUE_EMPTY, "Filters.%zu.Values", index);
-    json_array_foreach(values, i, v) {
+    for (size_t i = 0; i < f->Values.n; i++) {
         if (out->nkeys_any + out->npairs == MAX_FILTER_VALUES)
             return apierr_set(e, API_E_VALUE_RANGE, "Filters");
         if (tag_key)
-            out->keys_any[out->nkeys_any++] = json_string_value(v);
+            out->keys_any[out->nkeys_any++] = f->Values.v[i];
         else
-            out->pairs[out->npairs++] = (struct tag){name + 4, json_string_value(v)};
+            out->pairs[out->npairs++] = (struct tag){name + 4, f->Values.v[i]};
     }
     return API_E_OK;
 }
 
-static enum api_err read_filters(json_t *filters, struct filters *out, struct apierr *e)
+/* Filters: one object or a list (a list of one either way in the input struct). */
+static enum api_err read_filters(const struct in_Filter *filters, size_t n, struct filters *out,
+                                 struct apierr *e)
 {
-    json_t *f;
-    size_t i;
     enum api_err rc;
 
-    if (json_is_object(filters))
-        return add_filter(filters, 0, out, e);
-    json_array_foreach(filters, i, f) {
-        if ((rc = add_filter(f, i, out, e)) != API_E_OK)
+    for (size_t i = 0; i < n; i++)
+        if ((rc = add_filter(&filters[i], i, out, e)) != API_E_OK)
             return rc;
-    }
     return API_E_OK;
 }
 
@@ -102,39 +99,39 @@ static void on_row(void *ud, const struct flowlog *fl)
 
 enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DescribeFlowLogsRequest *r = c->in;
     struct flowlog_query q;
     struct filters f;
     struct serr se = {{0}};
-    json_t *filters = json_object_get(in, "Filters"), *limit = json_object_get(in, "Limit");
-    json_t *offset = json_object_get(in, "Offset");
-    const char *order = in_opt_str(in, "OrderField"), *dir = in_opt_str(in, "OrderDirection");
+    const char *order = in_opt(r->OrderField), *dir = in_opt(r->OrderDirection);
     uint64_t total = 0;
     enum api_err rc;
     int src;
 
+    (void)in;
     (void)out; /* the answer is streamed into c->w */
     memset(&q, 0, sizeof q);
     memset(&f, 0, sizeof f);
     q.uin = c->account->uin;
     q.region = c->region;
-    q.vpc_id = in_opt_str(in, "VpcId");
-    q.id = in_opt_str(in, "FlowLogId");
-    q.name = in_opt_str(in, "FlowLogName");
-    q.resource_type = in_opt_str(in, "ResourceType");
-    q.resource_id = in_opt_str(in, "ResourceId");
-    q.traffic_type = in_opt_str(in, "TrafficType");
-    q.cloud_log_id = in_opt_str(in, "CloudLogId");
-    q.cloud_log_state = in_opt_str(in, "CloudLogState");
-    q.cloud_log_region = in_opt_str(in, "CloudLogRegion");
+    q.vpc_id = in_opt(r->VpcId);
+    q.id = in_opt(r->FlowLogId);
+    q.name = in_opt(r->FlowLogName);
+    q.resource_type = in_opt(r->ResourceType);
+    q.resource_id = in_opt(r->ResourceId);
+    q.traffic_type = in_opt(r->TrafficType);
+    q.cloud_log_id = in_opt(r->CloudLogId);
+    q.cloud_log_state = in_opt(r->CloudLogState);
+    q.cloud_log_region = in_opt(r->CloudLogRegion);
 
-    if (q.id && filters)
+    if (q.id && r->Filters.v)
         return apierr_set(e, API_E_PARAM_COEXIST, "FlowLogId, Filters");
     if ((rc = check_fields(&q, e)) != API_E_OK)
         return rc;
-    if (filters && (rc = read_filters(filters, &f, e)) != API_E_OK)
+    if ((rc = read_filters(r->Filters.v, r->Filters.n, &f, e)) != API_E_OK)
         return rc;
-    q.limit = limit ? (uint64_t)json_integer_value(limit) : 10;
-    q.offset = offset ? (uint64_t)json_integer_value(offset) : 0;
+    q.limit = r->Limit ? *r->Limit : 10;
+    q.offset = r->Offset ? *r->Offset : 0;
     if (q.limit < 1 || q.limit > 100)
         return apierr_set(e, API_E_VALUE_RANGE, "Limit");
     if (order && strcmp(order, "createTime") != 0 && strcmp(order, "flowLogName") != 0)

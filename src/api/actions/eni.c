@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/actions/resource_actions.h"
+#include "api/schema_extra.h"
 #include "base/util.h"
 #include "validate/validate.h"
 
@@ -138,13 +139,12 @@ static enum api_err draw_ip(json_t *set, uint32_t net, int prefix, int primary, 
 
 /* The private addresses: those given (checked: IPv4, inside the subnet when
  * its block is known), else one primary address drawn from the subnet; and
- * SecondaryPrivateIpAddressCount more drawn from it, as the real service
- * does. */
-static enum api_err private_ips(json_t *in, const struct resource *subnet, json_t *set,
+ * `more` (SecondaryPrivateIpAddressCount) more drawn from it, distinct, as
+ * the real service does. */
+static enum api_err private_ips(const struct in_PrivateIpAddressSpecification *given, size_t n,
+                                uint64_t more, const struct resource *subnet, json_t *set,
                                 struct apierr *e)
 {
-    json_t *given = json_object_get(in, "PrivateIpAddresses"), *p;
-    json_int_t more = json_integer_value(json_object_get(in, "SecondaryPrivateIpAddressCount"));
     uint32_t net = 0, addr;
     int prefix = -1, have_primary = 0;
     enum api_err rc;
@@ -152,32 +152,32 @@ static enum api_err private_ips(json_t *in, const struct resource *subnet, json_
 
     if (cidr_parse(subnet->cidr, &net, &prefix) != 0)
         prefix = -1;
-    if (json_array_size(given) > MAX_PRIVATE_IPS)
+    if (n > MAX_PRIVATE_IPS)
         return apierr_set(e, API_E_VALUE_LIMIT, "PrivateIpAddresses");
-    if (more < 0 || more > MAX_PRIVATE_IPS - (json_int_t)(json_array_size(given) ? json_array_size(given) : 1))
+    if (more > (uint64_t)MAX_PRIVATE_IPS - (n ? n : 1))
         return apierr_set(e, API_E_VALUE_LIMIT, "SecondaryPrivateIpAddressCount");
-    json_array_foreach(given, i, p) {
-        have_primary |= json_is_true(json_object_get(p, "Primary"));
-    }
-    json_array_foreach(given, i, p) {
-        const char *a = in_str(p, "PrivateIpAddress");
-        json_t *pr = json_object_get(p, "Primary");
+    for (i = 0; i < n; i++)
+        have_primary |= given[i].Primary && *given[i].Primary;
+    for (i = 0; i < n; i++) {
+        const struct in_PrivateIpAddressSpecification *p = &given[i];
+        const char *a = p->PrivateIpAddress;
         if (!a || ipv4_parse(a, &addr) != 0)
             return apierr_setf(e, API_E_VALUE_MALFORMED, "PrivateIpAddresses.%zu.PrivateIpAddress",
                                i);
-        if (in_str(p, "Description") && strlen(in_str(p, "Description")) > 255)
+        if (p->Description && strlen(p->Description) > 255)
             return apierr_setf(e, API_E_VALUE_TOOLONG, "PrivateIpAddresses.%zu.Description", i);
         if (prefix > 0 && (addr >> (32 - prefix)) != (net >> (32 - prefix)))
             return apierr_setf(e, API_E_PARAM_VALUE, "PrivateIpAddresses.%zu.PrivateIpAddress", i);
-        if (json_array_append_new(set, ip_spec(a, pr ? json_is_true(pr) : (!have_primary && i == 0),
-                                               in_str(p, "Description"))) != 0)
+        if (json_array_append_new(set, ip_spec(a, p->Primary ? *p->Primary
+                                                             : (!have_primary && i == 0),
+                                               p->Description)) != 0)
             return apierr_set(e, API_E_INTERNAL, NULL);
     }
     if (prefix < 8 || prefix > 29) /* no block known: nothing to draw from */
         return API_E_OK;
-    if (json_array_size(given) == 0 && (rc = draw_ip(set, net, prefix, 1, e)) != API_E_OK)
+    if (n == 0 && (rc = draw_ip(set, net, prefix, 1, e)) != API_E_OK)
         return rc;
-    for (json_int_t k = 0; k < more; k++)
+    for (uint64_t k = 0; k < more; k++)
         if ((rc = draw_ip(set, net, prefix, 0, e)) != API_E_OK)
             return rc;
     return API_E_OK;
@@ -187,18 +187,19 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
                                           struct apierr *e)
 {
     static const char *const qos[] = {"PT", "AU", "AG", "DEFAULT", NULL};
-    const char *vpc_id = in_str(in, "VpcId"), *subnet_id = in_str(in, "SubnetId");
-    const char *name = in_str(in, "NetworkInterfaceName");
-    const char *desc = in_opt_str(in, "NetworkInterfaceDescription");
-    const char *qos_level = in_opt_str(in, "QosLevel");
-    json_t *groups = json_object_get(in, "SecurityGroupIds"), *attrs = NULL, *sattrs = NULL, *v;
-    json_t *ips = NULL, *o;
+    const struct in_CreateNetworkInterfaceRequest *req = c->in;
+    const char *vpc_id = req->VpcId, *subnet_id = req->SubnetId;
+    const char *name = req->NetworkInterfaceName;
+    const char *desc = in_opt(req->NetworkInterfaceDescription);
+    const char *qos_level = in_opt(req->QosLevel);
+    json_t *attrs = NULL, *sattrs = NULL, *ips = NULL, *groups = NULL, *o, *v;
     struct resource subnet, r;
     char *text = NULL;
     size_t i;
     long n;
     enum api_err rc;
 
+    (void)in;
     if (!vpc_id || !*vpc_id)
         return apierr_set(e, API_E_VALUE_EMPTY, "VpcId");
     if (!subnet_id || !*subnet_id)
@@ -213,10 +214,10 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
         return apierr_set(e, API_E_VALUE_MALFORMED, "VpcId");
     if (!id_has_form(subnet_id, "subnet"))
         return apierr_set(e, API_E_VALUE_MALFORMED, "SubnetId");
-    if (json_array_size(groups) > MAX_GROUPS)
+    if (req->SecurityGroupIds.n > MAX_GROUPS)
         return apierr_set(e, API_E_VALUE_LIMIT, "SecurityGroupIds");
-    json_array_foreach(groups, i, v) {
-        if (!id_has_form(json_string_value(v), "sg"))
+    for (i = 0; i < req->SecurityGroupIds.n; i++) {
+        if (!id_has_form(req->SecurityGroupIds.v[i], "sg"))
             return apierr_setf(e, API_E_VALUE_MALFORMED, "SecurityGroupIds.%zu", i);
     }
     if ((rc = res_get(c, RES_VPC, vpc_id, &r, e)) != API_E_OK ||
@@ -230,7 +231,11 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
         rc = apierr_set(e, API_E_INTERNAL, NULL);
         goto done;
     }
-    if ((rc = private_ips(in, &subnet, ips, e)) != API_E_OK)
+    if ((rc = private_ips(req->PrivateIpAddresses.v, req->PrivateIpAddresses.n,
+                          req->SecondaryPrivateIpAddressCount
+                              ? *req->SecondaryPrivateIpAddressCount
+                              : 0,
+                          &subnet, ips, e)) != API_E_OK)
         goto done;
     json_object_set(attrs, "PrivateIpAddressSet", ips);
     memset(&r, 0, sizeof r);
@@ -250,8 +255,13 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
     }
     if (desc)
         json_object_set_new(attrs, "NetworkInterfaceDescription", json_string(desc));
-    if (json_array_size(groups))
+    if (req->SecurityGroupIds.n) {
+        if (!(groups = res_strings(req->SecurityGroupIds.v, req->SecurityGroupIds.n))) {
+            rc = apierr_set(e, API_E_INTERNAL, NULL);
+            goto done;
+        }
         json_object_set(attrs, "GroupSet", groups);
+    }
     if (qos_level)
         json_object_set_new(attrs, "QosLevel", json_string(qos_level));
     if (json_is_string(json_object_get(sattrs, "Zone")))
@@ -278,6 +288,7 @@ done:
     json_decref(attrs);
     json_decref(sattrs);
     json_decref(ips);
+    json_decref(groups);
     return rc;
 }
 
@@ -318,22 +329,28 @@ enum api_err act_describe_network_interfaces(struct actx *c, json_t *in, json_t 
         .max_values = 100,
         .render = render_eni,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeNetworkInterfacesRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, NetworkInterfaceIds),
+                                       .offset = r->Offset, .limit = r->Limit};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_network_interface(struct actx *c, json_t *in, json_t *out,
                                           struct apierr *e)
 {
+    const struct in_DeleteNetworkInterfaceRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "NetworkInterfaceId", "eni", RES_ENI, 1, e);
+    return res_delete(c, r->NetworkInterfaceId, "NetworkInterfaceId", "eni", RES_ENI, 1, e);
 }
 
-/* The two ids of Attach/Detach: present and of their forms. */
-static enum api_err eni_and_instance(json_t *in, const char **eni, const char **ins,
-                                     struct apierr *e)
+/* The two ids of Attach/Detach (*eni, *ins: the input's): present and of
+ * their forms. */
+static enum api_err eni_and_instance(const char **eni, const char **ins, struct apierr *e)
 {
-    *eni = in_str(in, "NetworkInterfaceId");
-    *ins = in_str(in, "InstanceId");
     if (!*eni || !**eni)
         return apierr_set(e, API_E_VALUE_EMPTY, "NetworkInterfaceId");
     if (!*ins || !**ins)
@@ -348,16 +365,18 @@ static enum api_err eni_and_instance(json_t *in, const char **eni, const char **
 enum api_err act_attach_network_interface(struct actx *c, json_t *in, json_t *out,
                                           struct apierr *e)
 {
-    json_t *type = json_object_get(in, "AttachType");
-    const char *eni, *ins;
+    const struct in_AttachNetworkInterfaceRequest *r = c->in;
+    const uint64_t *type = r->AttachType;
+    const char *eni = r->NetworkInterfaceId, *ins = r->InstanceId;
     struct serr se = {{0}};
     enum api_err rc;
     int src;
 
+    (void)in;
     (void)out;
-    if ((rc = eni_and_instance(in, &eni, &ins, e)) != API_E_OK)
+    if ((rc = eni_and_instance(&eni, &ins, e)) != API_E_OK)
         return rc;
-    if (type && json_integer_value(type) != 0 && json_integer_value(type) != 1)
+    if (type && *type != 0 && *type != 1)
         return apierr_set(e, API_E_VALUE_RANGE, "AttachType");
     src = store_resource_attach(c->store, c->account->uin, c->region, eni, ins, &se);
     if (src == STORE_NOTFOUND)
@@ -372,14 +391,16 @@ enum api_err act_attach_network_interface(struct actx *c, json_t *in, json_t *ou
 enum api_err act_detach_network_interface(struct actx *c, json_t *in, json_t *out,
                                           struct apierr *e)
 {
-    const char *eni, *ins;
+    const struct in_DetachNetworkInterfaceRequest *d = c->in;
+    const char *eni = d->NetworkInterfaceId, *ins = d->InstanceId;
     struct resource r, instance;
     struct serr se = {{0}};
     enum api_err rc;
     int src;
 
+    (void)in;
     (void)out;
-    if ((rc = eni_and_instance(in, &eni, &ins, e)) != API_E_OK ||
+    if ((rc = eni_and_instance(&eni, &ins, e)) != API_E_OK ||
         (rc = res_get(c, RES_ENI, eni, &r, e)) != API_E_OK ||
         (rc = res_get(c, RES_INSTANCE, ins, &instance, e)) != API_E_OK)
         return rc;
@@ -401,10 +422,12 @@ enum api_err act_detach_network_interface(struct actx *c, json_t *in, json_t *ou
 enum api_err act_describe_vpc_task_result(struct actx *c, json_t *in, json_t *out,
                                           struct apierr *e)
 {
-    const char *id = in_str(in, "TaskId");
+    const struct in_DescribeVpcTaskResultRequest *r = c->in;
+    const char *id = r->TaskId;
     struct resource t;
     enum api_err rc;
 
+    (void)in;
     if (!id || !*id)
         return apierr_set(e, API_E_VALUE_EMPTY, "TaskId");
     if ((rc = res_get(c, RES_TASK, id, &t, e)) != API_E_OK)

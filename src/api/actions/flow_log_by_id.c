@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/action.h"
+#include "api/schema_gen.h"
 #include "base/util.h"
 #include "validate/validate.h"
 
@@ -35,13 +36,14 @@ static void on_flowlog(void *ud, const struct flowlog *fl)
 
 enum ccn_rule { CCN_NOT_SERVED, CCN_NO_VPCID, CCN_VPCID_IGNORED };
 
-/* Looks up the caller's flow log `id` and applies the VpcId rule. (What
- * DescribeFlowLog rendered of a flow log it then refuses is discarded with
- * the writer, as for any error.) */
-static enum api_err find_flowlog(struct actx *c, json_t *in, struct found *f, enum ccn_rule ccn,
-                                 struct apierr *e)
+/* Looks up the caller's flow log `id` (the input's FlowLogId) and applies
+ * the VpcId rule (`vpc_in`: the input's VpcId). (What DescribeFlowLog
+ * rendered of a flow log it then refuses is discarded with the writer, as
+ * for any error.) */
+static enum api_err find_flowlog(struct actx *c, const char *id, const char *vpc_in,
+                                 struct found *f, enum ccn_rule ccn, struct apierr *e)
 {
-    const char *id = in_str(in, "FlowLogId"), *vpc = in_opt_str(in, "VpcId");
+    const char *vpc = in_opt(vpc_in);
     struct serr se = {{0}};
     int rc;
 
@@ -72,13 +74,15 @@ static enum api_err find_flowlog(struct actx *c, json_t *in, struct found *f, en
 
 enum api_err act_describe_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DescribeFlowLogRequest *r = c->in;
     struct found f = {.render = c->w};
     enum api_err rc;
 
+    (void)in;
     (void)out;
     jw_lkey(c->w, "FlowLog");
     jw_arr(c->w);
-    rc = find_flowlog(c, in, &f, CCN_NOT_SERVED, e);
+    rc = find_flowlog(c, r->FlowLogId, r->VpcId, &f, CCN_NOT_SERVED, e);
     jw_arr_end(c->w);
     if (rc == API_E_OK && jw_failed(c->w))
         rc = apierr_set(e, API_E_INTERNAL, NULL);
@@ -88,25 +92,26 @@ enum api_err act_describe_flow_log(struct actx *c, json_t *in, json_t *out, stru
 enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *out,
                                            struct apierr *e)
 {
+    const struct in_ModifyFlowLogAttributeRequest *r = c->in;
     struct found f = {0};
     struct flowlog_patch p = {0};
     struct serr se = {{0}};
-    json_t *period = json_object_get(in, "Period");
     enum api_err rc;
 
+    (void)in;
     (void)out;
-    p.name = in_str(in, "FlowLogName");
-    p.description = in_str(in, "FlowLogDescription");
+    p.name = r->FlowLogName;
+    p.description = r->FlowLogDescription;
     if (p.name && !*p.name)
         return apierr_set(e, API_E_VALUE_EMPTY, "FlowLogName");
     if (p.name && (rc = check_chars(p.name, 60, "FlowLogName", e)) != API_E_OK)
         return rc;
     if (p.description && (rc = check_chars(p.description, 512, "FlowLogDescription", e)) != API_E_OK)
         return rc;
-    if ((rc = find_flowlog(c, in, &f, CCN_NO_VPCID, e)) != API_E_OK)
+    if ((rc = find_flowlog(c, r->FlowLogId, r->VpcId, &f, CCN_NO_VPCID, e)) != API_E_OK)
         return rc;
-    if (period) {
-        json_int_t v = json_integer_value(period);
+    if (r->Period) {
+        uint64_t v = *r->Period;
         if (strcmp(f.fl.resource_type, "CCN") != 0 || (v != 60 && v != 300 && v != 600))
             return apierr_set(e, API_E_VALUE_RANGE, "Period");
         p.period = (uint32_t)v;
@@ -118,32 +123,34 @@ enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *o
 
 enum api_err act_delete_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteFlowLogRequest *r = c->in;
     struct found f = {0};
     struct serr se = {{0}};
     enum api_err rc;
 
+    (void)in;
     (void)out;
-    if ((rc = find_flowlog(c, in, &f, CCN_VPCID_IGNORED, e)) != API_E_OK)
+    if ((rc = find_flowlog(c, r->FlowLogId, r->VpcId, &f, CCN_VPCID_IGNORED, e)) != API_E_OK)
         return rc;
     return store_err_to_api(
         c, store_flowlog_delete(c->store, c->account->uin, c->region, f.fl.id, &se), &se, f.fl.id,
         e);
 }
 
-/* EnableFlowLogs / DisableFlowLogs: 1 to 100 ids, all or nothing. */
-static enum api_err set_enable(struct actx *c, json_t *in, int enable, struct apierr *e)
+/* EnableFlowLogs / DisableFlowLogs: 1 to 100 ids (the input's
+ * FlowLogIds), all or nothing. */
+static enum api_err set_enable(struct actx *c, const char *const *list, size_t n, int enable,
+                               struct apierr *e)
 {
-    json_t *list = json_object_get(in, "FlowLogIds"), *v;
     const char *ids[100];
     struct serr se = {{0}};
-    size_t i, n = json_array_size(list);
 
     if (n == 0)
         return apierr_set(e, API_E_VALUE_EMPTY, "FlowLogIds");
     if (n > 100)
         return apierr_set(e, API_E_VALUE_LIMIT, "FlowLogIds");
-    json_array_foreach(list, i, v) {
-        ids[i] = json_string_value(v);
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = list[i];
         if (!id_has_form(ids[i], "fl"))
             return apierr_setf(e, API_E_VALUE_MALFORMED, "FlowLogIds.%zu", i);
     }
@@ -154,12 +161,16 @@ static enum api_err set_enable(struct actx *c, json_t *in, int enable, struct ap
 
 enum api_err act_enable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_EnableFlowLogsRequest *r = c->in;
+    (void)in;
     (void)out;
-    return set_enable(c, in, 1, e);
+    return set_enable(c, r->FlowLogIds.v, r->FlowLogIds.n, 1, e);
 }
 
 enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DisableFlowLogsRequest *r = c->in;
+    (void)in;
     (void)out;
-    return set_enable(c, in, 0, e);
+    return set_enable(c, r->FlowLogIds.v, r->FlowLogIds.n, 0, e);
 }

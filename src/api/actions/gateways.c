@@ -20,17 +20,22 @@
 #define CCN_DESC_MAX_BYTES 100
 #define MAX_ADDRESSES 10
 
-/* Copies the string members `names` of `in` that are given into attrs;
- * one over 255 bytes -> InvalidParameterValue.TooLong. */
-static enum api_err keep_strings(json_t *in, json_t *attrs, const char *const *names,
-                                 struct apierr *e)
+/* An input string kept as an attribute: its member name and value. */
+struct kept {
+    const char *name, *value;
+};
+
+/* Copies the strings of `k` (ended by a NULL name) that are given (not
+ * absent, not "") into attrs; one over 255 bytes ->
+ * InvalidParameterValue.TooLong. */
+static enum api_err keep_strings(json_t *attrs, const struct kept *k, struct apierr *e)
 {
-    for (; *names; names++) {
-        const char *s = in_opt_str(in, *names);
+    for (; k->name; k++) {
+        const char *s = in_opt(k->value);
         if (s && strlen(s) > 255)
-            return apierr_set(e, API_E_VALUE_TOOLONG, *names);
+            return apierr_set(e, API_E_VALUE_TOOLONG, k->name);
         if (s)
-            json_object_set_new(attrs, *names, json_string(s));
+            json_object_set_new(attrs, k->name, json_string(s));
     }
     return API_E_OK;
 }
@@ -102,27 +107,33 @@ enum api_err act_create_ccn(struct actx *c, json_t *in, json_t *out, struct apie
     static const char *const charge[] = {"PREPAID", "POSTPAID", NULL};
     static const char *const meter[] = {"BANDWIDTH", "TRAFFIC", NULL};
     static const char *const limit[] = {"OUTER_REGION_LIMIT", "INTER_REGION_LIMIT", NULL};
-    static const char *const kept[] = {"CcnDescription", "QosLevel", "InstanceChargeType",
-                                       "InstanceMeteringType", "BandwidthLimitType", NULL};
-    const char *name = in_str(in, "CcnName");
+    const struct in_CreateCcnRequest *q = c->in;
+    const struct kept kept[] = {{"CcnDescription", q->CcnDescription},
+                                {"QosLevel", q->QosLevel},
+                                {"InstanceChargeType", q->InstanceChargeType},
+                                {"InstanceMeteringType", q->InstanceMeteringType},
+                                {"BandwidthLimitType", q->BandwidthLimitType},
+                                {NULL, NULL}};
+    const char *name = q->CcnName;
     struct resource r;
     json_t *attrs;
     enum api_err rc;
 
+    (void)in;
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "CcnName", e)) != API_E_OK ||
-        (rc = res_check_len(in_opt_str(in, "CcnDescription"), CCN_DESC_MAX_BYTES, "CcnDescription",
+        (rc = res_check_len(in_opt(q->CcnDescription), CCN_DESC_MAX_BYTES, "CcnDescription",
                             e)) != API_E_OK ||
-        (rc = res_check_enum(in_opt_str(in, "QosLevel"), qos, "QosLevel", e)) != API_E_OK ||
-        (rc = res_check_enum(in_opt_str(in, "InstanceChargeType"), charge, "InstanceChargeType",
+        (rc = res_check_enum(in_opt(q->QosLevel), qos, "QosLevel", e)) != API_E_OK ||
+        (rc = res_check_enum(in_opt(q->InstanceChargeType), charge, "InstanceChargeType", e)) !=
+            API_E_OK ||
+        (rc = res_check_enum(in_opt(q->InstanceMeteringType), meter, "InstanceMeteringType",
                              e)) != API_E_OK ||
-        (rc = res_check_enum(in_opt_str(in, "InstanceMeteringType"), meter, "InstanceMeteringType",
-                             e)) != API_E_OK ||
-        (rc = res_check_enum(in_opt_str(in, "BandwidthLimitType"), limit, "BandwidthLimitType",
-                             e)) != API_E_OK)
+        (rc = res_check_enum(in_opt(q->BandwidthLimitType), limit, "BandwidthLimitType", e)) !=
+            API_E_OK)
         return rc;
     if (!(attrs = json_object()))
         return apierr_set(e, API_E_INTERNAL, NULL);
-    if ((rc = keep_strings(in, attrs, kept, e)) != API_E_OK) {
+    if ((rc = keep_strings(attrs, kept, e)) != API_E_OK) {
         json_decref(attrs);
         return rc;
     }
@@ -159,13 +170,22 @@ enum api_err act_describe_ccns(struct actx *c, json_t *in, json_t *out, struct a
         .default_order = "CreateTime",
         .render = render_ccn,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeCcnsRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, CcnIds),
+                                       .offset = r->Offset, .limit = r->Limit,
+                                       .order = r->OrderField, .dir = r->OrderDirection};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_ccn(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteCcnRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "CcnId", "ccn", RES_CCN, 0, e);
+    return res_delete(c, r->CcnId, "CcnId", "ccn", RES_CCN, 0, e);
 }
 
 /* ==== NAT gateway ==== */
@@ -191,41 +211,41 @@ static json_t *render_nat(const struct actx *c, const struct resource *r, json_t
     return res_overlay(o, attrs);
 }
 
-/* `name` (an integer member) is absent or one of `allowed` (0-terminated). */
-static enum api_err uint_in(json_t *in, const char *name, const json_int_t *allowed,
+/* The integer member `name` (its value `v`) is absent or one of `allowed`
+ * (0-terminated). */
+static enum api_err uint_in(const uint64_t *v, const char *name, const json_int_t *allowed,
                             struct apierr *e)
 {
-    json_t *v = json_object_get(in, name);
     if (!v)
         return API_E_OK;
     for (; *allowed; allowed++)
-        if (json_integer_value(v) == *allowed)
+        if (*v == (uint64_t)*allowed)
             return API_E_OK;
     return apierr_set(e, API_E_VALUE_RANGE, name);
 }
 
 /* PublicIpAddressSet: the addresses given, then AddressCount new ones
  * (documentation addresses, 203.0.113.0/24, with eip- ids). */
-static enum api_err nat_addresses(json_t *in, json_t *set, struct apierr *e)
+static enum api_err nat_addresses(const struct in_CreateNatGatewayRequest *q, json_t *set,
+                                  struct apierr *e)
 {
-    json_t *given = json_object_get(in, "PublicIpAddresses"), *v;
-    json_t *count = json_object_get(in, "AddressCount");
+    const uint64_t *count = q->AddressCount;
     uint32_t addr;
-    size_t i;
 
-    if (json_array_size(given) > MAX_ADDRESSES)
+    if (q->PublicIpAddresses.n > MAX_ADDRESSES)
         return apierr_set(e, API_E_VALUE_LIMIT, "PublicIpAddresses");
-    if (count && json_integer_value(count) > MAX_ADDRESSES)
+    if (count && *count > MAX_ADDRESSES)
         return apierr_set(e, API_E_VALUE_RANGE, "AddressCount");
-    json_array_foreach(given, i, v) {
-        if (ipv4_parse(json_string_value(v), &addr) != 0)
+    for (size_t i = 0; i < q->PublicIpAddresses.n; i++) {
+        const char *v = q->PublicIpAddresses.v[i];
+        if (ipv4_parse(v, &addr) != 0)
             return apierr_setf(e, API_E_VALUE_MALFORMED, "PublicIpAddresses.%zu", i);
         if (json_array_append_new(set, json_pack("{s:s, s:s, s:b, s:s}", "AddressId", "",
-                                                 "PublicIpAddress", json_string_value(v),
-                                                 "IsBlocked", 0, "BlockType", "NORMAL")) != 0)
+                                                 "PublicIpAddress", v, "IsBlocked", 0,
+                                                 "BlockType", "NORMAL")) != 0)
             return apierr_set(e, API_E_INTERNAL, NULL);
     }
-    for (json_int_t k = 0; count && k < json_integer_value(count); k++) {
+    for (uint64_t k = 0; count && k < *count; k++) {
         char id[16], ip[16];
         unsigned char b;
         if (gen_id("eip", id, sizeof id) != 0 || rand_nonsecret(&b, 1) != 0)
@@ -244,19 +264,24 @@ enum api_err act_create_nat_gateway(struct actx *c, json_t *in, json_t *out, str
     static const json_int_t bandwidths[] = {20, 50, 100, 200, 500, 1000, 2000, 5000, 0};
     static const json_int_t connections[] = {1000000, 2000000, 3000000, 10000000, 0};
     static const json_int_t versions[] = {1, 2, 0};
-    static const char *const kept[] = {"Zone", "ExclusiveType", NULL};
-    const char *name = in_str(in, "NatGatewayName"), *vpc_id = in_str(in, "VpcId");
-    json_t *ver = json_object_get(in, "NatProductVersion"), *attrs, *set, *v;
+    const struct in_CreateNatGatewayRequest *q = c->in;
+    const struct kept kept[] = {{"Zone", q->Zone}, {"ExclusiveType", q->ExclusiveType},
+                                {NULL, NULL}};
+    const char *name = q->NatGatewayName, *vpc_id = q->VpcId;
+    json_t *attrs, *set;
     struct resource r;
     enum api_err rc;
 
+    (void)in;
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "NatGatewayName", e)) != API_E_OK)
         return rc;
     if (!vpc_id || !*vpc_id)
         return apierr_set(e, API_E_VALUE_EMPTY, "VpcId");
-    if ((rc = uint_in(in, "NatProductVersion", versions, e)) != API_E_OK ||
-        (rc = uint_in(in, "InternetMaxBandwidthOut", bandwidths, e)) != API_E_OK ||
-        (rc = uint_in(in, "MaxConcurrentConnection", connections, e)) != API_E_OK)
+    if ((rc = uint_in(q->NatProductVersion, "NatProductVersion", versions, e)) != API_E_OK ||
+        (rc = uint_in(q->InternetMaxBandwidthOut, "InternetMaxBandwidthOut", bandwidths, e)) !=
+            API_E_OK ||
+        (rc = uint_in(q->MaxConcurrentConnection, "MaxConcurrentConnection", connections, e)) !=
+            API_E_OK)
         return rc;
     if (!id_has_form(vpc_id, "vpc"))
         return apierr_set(e, API_E_VALUE_MALFORMED, "VpcId");
@@ -265,25 +290,28 @@ enum api_err act_create_nat_gateway(struct actx *c, json_t *in, json_t *out, str
         return apierr_set(e, API_E_INTERNAL, NULL);
     }
     json_object_set_new(attrs, "PublicIpAddressSet", set);
-    if ((rc = nat_addresses(in, set, e)) != API_E_OK) {
+    if ((rc = nat_addresses(q, set, e)) != API_E_OK) {
         json_decref(attrs);
         return rc;
     }
-    if ((rc = keep_strings(in, attrs, kept, e)) != API_E_OK) {
+    if ((rc = keep_strings(attrs, kept, e)) != API_E_OK) {
         json_decref(attrs);
         return rc;
     }
-    if ((v = json_object_get(in, "InternetMaxBandwidthOut")))
-        json_object_set(attrs, "InternetMaxBandwidthOut", v);
-    if ((v = json_object_get(in, "MaxConcurrentConnection")))
-        json_object_set(attrs, "MaxConcurrentConnection", v);
-    if ((v = json_object_get(in, "DeletionProtectionEnabled")))
-        json_object_set(attrs, "DeletionProtectionEnabled", v);
+    if (q->InternetMaxBandwidthOut)
+        json_object_set_new(attrs, "InternetMaxBandwidthOut",
+                            json_integer((json_int_t)*q->InternetMaxBandwidthOut));
+    if (q->MaxConcurrentConnection)
+        json_object_set_new(attrs, "MaxConcurrentConnection",
+                            json_integer((json_int_t)*q->MaxConcurrentConnection));
+    if (q->DeletionProtectionEnabled)
+        json_object_set_new(attrs, "DeletionProtectionEnabled",
+                            json_boolean(*q->DeletionProtectionEnabled));
     memset(&r, 0, sizeof r);
     r.kind = RES_NAT;
     snprintf(r.name, sizeof r.name, "%s", name);
     snprintf(r.vpc_id, sizeof r.vpc_id, "%s", vpc_id);
-    r.nat_version = ver ? (int)json_integer_value(ver) : 1;
+    r.nat_version = q->NatProductVersion ? (int)*q->NatProductVersion : 1;
     return create_and_render(c, &r, "nat", attrs, render_nat, out, "NatGatewaySet", 1, e);
 }
 
@@ -309,13 +337,21 @@ enum api_err act_describe_nat_gateways(struct actx *c, json_t *in, json_t *out, 
         .max_values = 5,
         .render = render_nat,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeNatGatewaysRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, NatGatewayIds),
+                                       .offset = r->Offset, .limit = r->Limit};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_nat_gateway(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteNatGatewayRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "NatGatewayId", "nat", RES_NAT, 0, e);
+    return res_delete(c, r->NatGatewayId, "NatGatewayId", "nat", RES_NAT, 0, e);
 }
 
 /* ==== direct connect gateway ==== */
@@ -344,14 +380,20 @@ enum api_err act_create_direct_connect_gateway(struct actx *c, json_t *in, json_
     static const char *const types[] = {"VPC", "CCN", NULL};
     static const char *const gw_types[] = {"NORMAL", "NAT", NULL};
     static const char *const modes[] = {"standard", "exquisite", NULL};
-    static const char *const kept[] = {"GatewayType", "ModeType", "Zone", NULL};
-    const char *name = in_str(in, "DirectConnectGatewayName"), *type = in_str(in, "NetworkType");
-    const char *net = in_opt_str(in, "NetworkInstanceId"), *gw = in_opt_str(in, "GatewayType");
-    json_t *attrs, *asn = json_object_get(in, "GatewayAsn");
+    const struct in_CreateDirectConnectGatewayRequest *q = c->in;
+    const struct kept kept[] = {{"GatewayType", q->GatewayType},
+                                {"ModeType", q->ModeType},
+                                {"Zone", q->Zone},
+                                {NULL, NULL}};
+    const char *name = q->DirectConnectGatewayName, *type = q->NetworkType;
+    const char *net = in_opt(q->NetworkInstanceId), *gw = in_opt(q->GatewayType);
+    const uint64_t *asn = q->GatewayAsn;
+    json_t *attrs;
     struct resource r, ccn;
     int is_ccn;
     enum api_err rc;
 
+    (void)in;
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "DirectConnectGatewayName", e)) != API_E_OK)
         return rc;
     if (!type || !*type)
@@ -360,7 +402,7 @@ enum api_err act_create_direct_connect_gateway(struct actx *c, json_t *in, json_
         return apierr_set(e, API_E_VALUE_EMPTY, "NetworkInstanceId");
     if ((rc = res_check_enum(type, types, "NetworkType", e)) != API_E_OK ||
         (rc = res_check_enum(gw, gw_types, "GatewayType", e)) != API_E_OK ||
-        (rc = res_check_enum(in_opt_str(in, "ModeType"), modes, "ModeType", e)) != API_E_OK)
+        (rc = res_check_enum(in_opt(q->ModeType), modes, "ModeType", e)) != API_E_OK)
         return rc;
     is_ccn = strcmp(type, "CCN") == 0;
     if (is_ccn && gw && strcmp(gw, "NORMAL") != 0)
@@ -371,7 +413,7 @@ enum api_err act_create_direct_connect_gateway(struct actx *c, json_t *in, json_
         return rc;
     if (!(attrs = json_pack("{s:s, s:s}", "NetworkType", type, "NetworkInstanceId", net)))
         return apierr_set(e, API_E_INTERNAL, NULL);
-    if ((rc = keep_strings(in, attrs, kept, e)) != API_E_OK) {
+    if ((rc = keep_strings(attrs, kept, e)) != API_E_OK) {
         json_decref(attrs);
         return rc;
     }
@@ -380,7 +422,7 @@ enum api_err act_create_direct_connect_gateway(struct actx *c, json_t *in, json_
         json_object_set_new(attrs, "CcnRouteType", json_string("BGP"));
     }
     if (asn)
-        json_object_set(attrs, "GatewayAsn", asn);
+        json_object_set_new(attrs, "GatewayAsn", json_integer((json_int_t)*asn));
     memset(&r, 0, sizeof r);
     r.kind = RES_DCG;
     snprintf(r.name, sizeof r.name, "%s", name);
@@ -414,12 +456,20 @@ enum api_err act_describe_direct_connect_gateways(struct actx *c, json_t *in, js
         .max_values = 100,
         .render = render_dcg,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeDirectConnectGatewaysRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, DirectConnectGatewayIds),
+                                       .offset = r->Offset, .limit = r->Limit};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_direct_connect_gateway(struct actx *c, json_t *in, json_t *out,
                                                struct apierr *e)
 {
+    const struct in_DeleteDirectConnectGatewayRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "DirectConnectGatewayId", "dcg", RES_DCG, 0, e);
+    return res_delete(c, r->DirectConnectGatewayId, "DirectConnectGatewayId", "dcg", RES_DCG, 0, e);
 }

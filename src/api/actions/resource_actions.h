@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "api/action.h"
+#include "api/schema_gen.h"
 
 
 /** A name: required (absent or "" -> InvalidParameterValue.Empty), at most
@@ -41,12 +42,15 @@ enum api_err res_create(struct actx *c, struct resource *r, const char *prefix,
  * unknown -> ResourceNotFound, in use -> ResourceInUse (naming what is in
  * the way), a CCN/DCG with a flow log -> UnsupportedOperation.CcnHasFlowLog
  * / DcgHasFlowLog. Records the request as a task when `task` is set. */
-enum api_err res_delete(struct actx *c, json_t *in, const char *param, const char *prefix,
+enum api_err res_delete(struct actx *c, const char *id, const char *param, const char *prefix,
                         enum res_kind kind, int task, struct apierr *e);
 
 /** Records this request (actx.request_id) as a finished asynchronous task,
  * for DescribeVpcTaskResult. */
 enum api_err res_record_task(struct actx *c, struct apierr *e);
+
+/** The strings v[0..n) as a new JSON array; NULL on OOM. */
+json_t *res_strings(const char *const *v, size_t n);
 
 /** "YYYY-MM-DD HH:MM:SS" in UTC+8 as a new JSON string. */
 json_t *res_time(int64_t t);
@@ -97,12 +101,28 @@ struct res_describe {
     res_render_fn render;
 };
 
+/** A Describe's input, from its generated struct (RES_DESCRIBE_IN). */
+struct res_describe_in {
+    const char *const *ids; /* the ids_param list */
+    size_t nids;
+    const struct in_Filter *filters;
+    size_t nfilters;
+    const char *offset_s, *limit_s; /* string_paging */
+    const uint64_t *offset, *limit; /* otherwise */
+    const char *order, *dir;        /* OrderField, OrderDirection (order_fields) */
+};
+
+/** The ids list `ids` and the Filters of the generated input `r`. */
+#define RES_DESCRIBE_IN(r, ids_member)                                                           \
+    .ids = (r)->ids_member.v, .nids = (r)->ids_member.n, .filters = (r)->Filters.v,             \
+    .nfilters = (r)->Filters.n
+
 /** The whole Describe: ids or Filters (together -> InvalidParameter.Coexist;
  * a malformed id -> ...Malformed; more than 100 -> ...LimitExceeded; an
  * unknown filter name -> InvalidParameter.FilterInvalidKey; no values ->
  * ...Empty), Offset (default 0) / Limit (default 20, 1..100 -> ...Range),
  * ordering, then out = {set_key: page, TotalCount: matches}. */
-enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct res_describe *d,
-                          struct apierr *e);
+enum api_err res_describe(struct actx *c, const struct res_describe_in *in, json_t *out,
+                          const struct res_describe *d, struct apierr *e);
 
 #endif

@@ -21,7 +21,8 @@ struct active {
     const struct res_filter *def; /* NULL for tag:<key> */
     const char *tag_key;
     int match;
-    json_t *values;
+    const char *const *values;
+    size_t nvalues;
 };
 
 /* The text of a scalar leaf into buf; NULL for a non-scalar. */
@@ -40,14 +41,10 @@ static const char *leaf_text(json_t *v, char *buf, size_t cap)
     return NULL;
 }
 
-static int value_matches(const char *leaf, int match, json_t *values)
+static int value_matches(const char *leaf, int match, const struct active *f)
 {
-    json_t *w;
-    size_t i;
-    json_array_foreach(values, i, w) {
-        const char *s = json_string_value(w);
-        if (!s)
-            continue;
+    for (size_t i = 0; i < f->nvalues; i++) {
+        const char *s = f->values[i];
         if ((match == RM_EXACT && strcmp(leaf, s) == 0) ||
             (match == RM_SUBSTR && strstr(leaf, s)) ||
             (match == RM_BOOL && strcasecmp(leaf, s) == 0))
@@ -57,7 +54,7 @@ static int value_matches(const char *leaf, int match, json_t *values)
 }
 
 /* Does any leaf reached by `path` from v match? Lists are walked through. */
-static int any_leaf(json_t *v, const char *path, int match, json_t *values)
+static int any_leaf(json_t *v, const char *path, int match, const struct active *f)
 {
     char buf[32], seg[64];
     size_t i, n;
@@ -65,14 +62,14 @@ static int any_leaf(json_t *v, const char *path, int match, json_t *values)
 
     if (json_is_array(v)) {
         json_array_foreach(v, i, x) {
-            if (any_leaf(x, path, match, values))
+            if (any_leaf(x, path, match, f))
                 return 1;
         }
         return 0;
     }
     if (!*path) {
         const char *t = leaf_text(v, buf, sizeof buf);
-        return t && value_matches(t, match, values);
+        return t && value_matches(t, match, f);
     }
     n = strcspn(path, ".");
     if (n >= sizeof seg)
@@ -80,7 +77,7 @@ static int any_leaf(json_t *v, const char *path, int match, json_t *values)
     memcpy(seg, path, n);
     seg[n] = '\0';
     x = json_object_get(v, seg);
-    return x && any_leaf(x, path[n] ? path + n + 1 : "", match, values);
+    return x && any_leaf(x, path[n] ? path + n + 1 : "", match, f);
 }
 
 static int filter_matches(json_t *obj, const struct active *f)
@@ -91,7 +88,7 @@ static int filter_matches(json_t *obj, const struct active *f)
         json_array_foreach(json_object_get(obj, "TagSet"), i, t) {
             const char *k = json_string_value(json_object_get(t, "Key"));
             const char *v = json_string_value(json_object_get(t, "Value"));
-            if (k && strcmp(k, f->tag_key) == 0 && value_matches(v ? v : "", RM_EXACT, f->values))
+            if (k && strcmp(k, f->tag_key) == 0 && value_matches(v ? v : "", RM_EXACT, f))
                 return 1;
         }
         return 0;
@@ -99,31 +96,30 @@ static int filter_matches(json_t *obj, const struct active *f)
     if (f->match == RM_ANY)
         return 1;
     if (f->def->path[0] == '=')
-        return value_matches(f->def->path + 1, f->match, f->values);
-    return any_leaf(obj, f->def->path, f->match, f->values);
+        return value_matches(f->def->path + 1, f->match, f);
+    return any_leaf(obj, f->def->path, f->match, f);
 }
 
 /* Offset/Limit given as strings (DescribeVpcs, DescribeSubnets) or numbers. */
-static enum api_err read_paging(json_t *in, int strings, uint64_t *offset, uint64_t *limit,
-                                struct apierr *e)
+static enum api_err read_paging(const struct res_describe_in *in, int strings, uint64_t *offset,
+                                uint64_t *limit, struct apierr *e)
 {
     static const char *const names[] = {"Offset", "Limit"};
+    const char *text[] = {in->offset_s, in->limit_s};
+    const uint64_t *num[] = {in->offset, in->limit};
     uint64_t *dst[] = {offset, limit};
 
     *offset = 0;
     *limit = DEFAULT_LIMIT;
     for (int i = 0; i < 2; i++) {
-        json_t *v = json_object_get(in, names[i]);
-        if (!v)
-            continue;
         if (strings) {
-            const char *s = json_string_value(v);
+            const char *s = text[i];
             if (!s || !*s)
                 continue;
             if (parse_u64(s, strlen(s), dst[i]) != 0)
                 return apierr_set(e, API_E_VALUE_MALFORMED, names[i]);
-        } else {
-            *dst[i] = (uint64_t)json_integer_value(v);
+        } else if (num[i]) {
+            *dst[i] = *num[i];
         }
     }
     if (*limit < 1 || *limit > MAX_LIMIT)
@@ -204,19 +200,11 @@ static int order_rows(json_t *kept, const struct res_describe *d, const char *fi
     return 0;
 }
 
-/* 1 if every value of the filter is a string (and there are at most
- * MAX_IDS): an id filter the store can take whole. */
-static int all_strings(json_t *values)
+/* 1 if there are at most MAX_IDS values (every value is a string): an id
+ * filter the store can take whole. */
+static int all_strings(const struct active *f)
 {
-    json_t *v;
-    size_t i;
-    if (json_array_size(values) > MAX_IDS)
-        return 0;
-    json_array_foreach(values, i, v) {
-        if (!json_is_string(v))
-            return 0;
-    }
-    return 1;
+    return f->nvalues <= MAX_IDS;
 }
 
 /* 1 if the store can do the whole Describe: every filter is handed down
@@ -236,50 +224,45 @@ static int in_sql(const struct active *act, size_t nact, const char *order, int 
         if (!act[j].def || !act[j].def->push || act[j].match != RM_EXACT ||
             memchr(pushed, act[j].def->push, np) || np >= sizeof pushed - 1)
             return 0;
-        if (act[j].def->push == 'd' ? !all_strings(act[j].values)
-                                    : json_array_size(act[j].values) != 1 ||
-                                          !json_is_string(json_array_get(act[j].values, 0)))
+        if (act[j].def->push == 'd' ? !all_strings(&act[j]) : act[j].nvalues != 1)
             return 0;
         pushed[np++] = act[j].def->push;
     }
     return 1;
 }
 
-enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct res_describe *d,
-                          struct apierr *e)
+enum api_err res_describe(struct actx *c, const struct res_describe_in *in, json_t *out,
+                          const struct res_describe *d, struct apierr *e)
 {
-    json_t *ids = json_object_get(in, d->ids_param), *filters = json_object_get(in, "Filters");
     struct active act[64];
     const char *idv[MAX_IDS];
     struct resource_query q;
     struct rows rows = {c, d, NULL, 0};
     struct serr se = {{0}};
-    json_t *kept = NULL, *page = NULL, *f, *v;
+    json_t *kept = NULL, *page = NULL, *v;
     const char *order = NULL;
     uint64_t offset, limit, total = 0;
-    size_t i, j, nact = 0, nids = json_array_size(ids);
+    size_t i, j, nact = 0, nids = in->nids;
     enum api_err rc;
     int desc = 0, src;
 
-    if (nids && json_array_size(filters))
+    if (nids && in->nfilters)
         return apierr_setf(e, API_E_PARAM_COEXIST2, "%s, Filters", d->ids_param);
     if (nids > MAX_IDS)
         return apierr_set(e, API_E_VALUE_LIMIT, d->ids_param);
-    json_array_foreach(ids, i, v) {
-        idv[i] = json_string_value(v);
-        if (!idv[i] || !id_has_form(idv[i], d->id_prefix))
+    for (i = 0; i < nids; i++) {
+        idv[i] = in->ids[i];
+        if (!id_has_form(idv[i], d->id_prefix))
             return apierr_setf(e, API_E_VALUE_MALFORMED, "%s.%zu", d->ids_param, i);
     }
-    if (json_array_size(filters) > d->max_filters || json_array_size(filters) > 64)
+    if (in->nfilters > d->max_filters || in->nfilters > 64)
         return apierr_set(e, API_E_VALUE_LIMIT, "Filters");
-    json_array_foreach(filters, i, f) {
-        const char *name = in_str(f, "Name");
-        json_t *values = json_object_get(f, "Values");
+    for (i = 0; i < in->nfilters; i++) {
+        const char *name = in->filters[i].Name;
         struct active *a = &act[nact++];
         memset(a, 0, sizeof *a);
-        a->values = values;
-        if (!name)
-            name = "";
+        a->values = in->filters[i].Values.v;
+        a->nvalues = in->filters[i].Values.n;
         if (d->tag_pairs && strncmp(name, "tag:", 4) == 0 && name[4]) {
             a->match = RM_TAG_PAIR;
             a->tag_key = name + 4;
@@ -288,16 +271,16 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
         } else {
             return apierr_set(e, API_E_FILTER_KEY, name);
         }
-        if (json_array_size(values) == 0)
+        if (a->nvalues == 0)
             return apierr_setf(e, API_E_VALUE_EMPTY, "Filters.%zu.Values", i);
-        if (json_array_size(values) > d->max_values)
+        if (a->nvalues > d->max_values)
             return apierr_setf(e, API_E_VALUE_LIMIT, "Filters.%zu.Values", i);
     }
     if ((rc = read_paging(in, d->string_paging, &offset, &limit, e)) != API_E_OK)
         return rc;
     if (d->order_fields) {
-        const char *dir = in_opt_str(in, "OrderDirection");
-        order = in_opt_str(in, "OrderField");
+        const char *dir = in_opt(in->dir);
+        order = in_opt(in->order);
         if (order && !str_in(order, d->order_fields))
             return apierr_set(e, API_E_VALUE_RANGE, "OrderField");
         if (dir && strcmp(dir, "ASC") != 0 && strcmp(dir, "DESC") != 0)
@@ -314,17 +297,14 @@ enum api_err res_describe(struct actx *c, json_t *in, json_t *out, const struct 
     q.ids = idv;
     q.nids = nids;
     for (j = 0; j < nact; j++) {
-        const char *one = json_array_size(act[j].values) == 1
-                              ? json_string_value(json_array_get(act[j].values, 0))
-                              : NULL;
+        const char *one = act[j].nvalues == 1 ? act[j].values[0] : NULL;
         if (act[j].def && act[j].def->push == 'd' && act[j].match == RM_EXACT &&
-            all_strings(act[j].values)) {
+            all_strings(&act[j])) {
             /* the resource's own id, any of the values (no ids_param: they
              * cannot coexist with Filters) */
-            json_array_foreach(act[j].values, i, v) {
-                idv[i] = json_string_value(v);
-            }
-            q.nids = json_array_size(act[j].values);
+            for (i = 0; i < act[j].nvalues; i++)
+                idv[i] = act[j].values[i];
+            q.nids = act[j].nvalues;
             continue;
         }
         if (!act[j].def || !one || act[j].match != RM_EXACT)

@@ -135,10 +135,9 @@ enum api_err res_record_task(struct actx *c, struct apierr *e)
     return API_E_OK;
 }
 
-enum api_err res_delete(struct actx *c, json_t *in, const char *param, const char *prefix,
+enum api_err res_delete(struct actx *c, const char *id, const char *param, const char *prefix,
                         enum res_kind kind, int task, struct apierr *e)
 {
-    const char *id = in_str(in, param);
     struct serr se = {{0}};
     int rc;
 
@@ -159,6 +158,19 @@ enum api_err res_delete(struct actx *c, json_t *in, const char *param, const cha
     default:
         return api_store_failed(c, rc, &se, e);
     }
+}
+
+json_t *res_strings(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a && i < n; i++) {
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
 }
 
 json_t *res_time(int64_t t)

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "api/action.h"
+#include "api/schema_gen.h"
 #include "base/util.h"
 #include "validate/validate.h"
 
@@ -170,12 +171,11 @@ static enum api_err read_tags(const struct actx *c, const char *region, const ch
 
 /* ==== inputs ==== */
 
-/* A string list member: 1..max entries (none -> the common
+/* A list member `name` of n entries: 1..max (none -> the common
  * InvalidParameterValue). */
-static enum api_err list_size(json_t *in, const char *name, size_t max, enum api_err too_many,
+static enum api_err list_size(size_t n, const char *name, size_t max, enum api_err too_many,
                               struct apierr *e)
 {
-    size_t n = json_array_size(json_object_get(in, name));
     if (n == 0)
         return apierr_set(e, API_E_PARAM_VALUE, name);
     if (n > max)
@@ -215,18 +215,18 @@ static enum api_err check_value(const char *v, const char *path, struct apierr *
     return API_E_OK;
 }
 
-/* Reads `name`'s list of {TagKey, TagValue} into tags[] and checks it, tag by
- * tag in order: the key, a key given before (TagKeyDuplicate), the value. */
-static enum api_err read_tag_list(json_t *in, const char *name, struct tag_in *tags, size_t *n,
-                                  struct apierr *e)
+/* Reads the list `name` of {TagKey, TagValue} (list[0..nlist)) into tags[]
+ * and checks it, tag by tag in order: the key, a key given before
+ * (TagKeyDuplicate), the value. */
+static enum api_err read_tag_list(const struct in_tag_Tag *list, size_t nlist, const char *name,
+                                  struct tag_in *tags, size_t *n, struct apierr *e)
 {
-    json_t *t;
     size_t i;
     char path[64];
     enum api_err rc;
 
-    json_array_foreach(json_object_get(in, name), i, t) {
-        const char *k = in_str(t, "TagKey"), *v = in_str(t, "TagValue");
+    for (i = 0; i < nlist; i++) {
+        const char *k = list[i].TagKey, *v = list[i].TagValue;
         tags[i].key = k ? k : "";
         tags[i].value = v ? v : "";
         snprintf(path, sizeof path, "%s.%zu.TagKey", name, i);
@@ -239,7 +239,7 @@ static enum api_err read_tag_list(json_t *in, const char *name, struct tag_in *t
         if ((rc = check_value(tags[i].value, path, e)) != API_E_OK)
             return rc;
     }
-    *n = json_array_size(json_object_get(in, name));
+    *n = nlist;
     return API_E_OK;
 }
 
@@ -260,26 +260,27 @@ static enum api_err tags_err(const struct actx *c, int rc, const char *id, const
     }
 }
 
-/* Applies set/del to every resource of ResourceList; a resource that fails
- * goes to FailedResources. */
-static enum api_err modify_list(struct actx *c, json_t *in, json_t *out, const struct tag *set,
-                                size_t nset, const char *const *del, size_t ndel,
-                                struct apierr *e)
+/* Applies set/del to every resource of ResourceList (list[0..n), at most
+ * MAX_RESOURCES: checked by the caller); a resource that fails goes to
+ * FailedResources. */
+static enum api_err modify_list(struct actx *c, const char *const *list, size_t n, json_t *out,
+                                const struct tag *set, size_t nset, const char *const *del,
+                                size_t ndel, struct apierr *e)
 {
-    json_t *list = json_object_get(in, "ResourceList"), *v, *failed = json_array();
+    json_t *failed = json_array();
     struct fl_name names[MAX_RESOURCES];
     size_t i;
     enum api_err rc;
 
     if (!failed)
         return apierr_set(e, API_E_INTERNAL, NULL);
-    json_array_foreach(list, i, v) {
-        if ((rc = parse_name(c, json_string_value(v), &names[i], e)) != API_E_OK) {
+    for (i = 0; i < n; i++) {
+        if ((rc = parse_name(c, list[i], &names[i], e)) != API_E_OK) {
             json_decref(failed);
             return rc;
         }
     }
-    json_array_foreach(list, i, v) {
+    for (i = 0; i < n; i++) {
         struct serr se = {{0}};
         struct apierr one = {API_E_OK, ""};
         char msg[512];
@@ -290,7 +291,7 @@ static enum api_err modify_list(struct actx *c, json_t *in, json_t *out, const s
         if (tags_err(c, src, names[i].id, &se, &one) == API_E_OK)
             continue;
         apierr_message(one.id, c->lang, one.arg, msg, sizeof msg);
-        if (json_array_append_new(failed, json_pack("{s:O, s:s, s:s}", "Resource", v, "Code",
+        if (json_array_append_new(failed, json_pack("{s:s, s:s, s:s}", "Resource", list[i], "Code",
                                                     apierr_code(one.id), "Message", msg)) != 0) {
             json_decref(failed);
             return apierr_set(e, API_E_INTERNAL, NULL);
@@ -305,35 +306,38 @@ static enum api_err modify_list(struct actx *c, json_t *in, json_t *out, const s
 
 enum api_err act_tag_resources(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_TagResourcesRequest *r = c->in;
     struct tag_in tags[MAX_TAGS];
     struct tag set[MAX_TAGS];
     size_t n;
     enum api_err rc;
 
-    if ((rc = list_size(in, "ResourceList", MAX_RESOURCES, API_E_TAG_RES_PER_REQ, e)) !=
-            API_E_OK ||
-        (rc = list_size(in, "Tags", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK ||
-        (rc = read_tag_list(in, "Tags", tags, &n, e)) != API_E_OK)
+    (void)in;
+    if ((rc = list_size(r->ResourceList.n, "ResourceList", MAX_RESOURCES, API_E_TAG_RES_PER_REQ,
+                        e)) != API_E_OK ||
+        (rc = list_size(r->Tags.n, "Tags", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK ||
+        (rc = read_tag_list(r->Tags.v, r->Tags.n, "Tags", tags, &n, e)) != API_E_OK)
         return rc;
     for (size_t i = 0; i < n; i++)
         set[i] = (struct tag){tags[i].key, tags[i].value};
-    return modify_list(c, in, out, set, n, NULL, 0, e);
+    return modify_list(c, r->ResourceList.v, r->ResourceList.n, out, set, n, NULL, 0, e);
 }
 
 enum api_err act_untag_resources(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_UnTagResourcesRequest *r = c->in;
     const char *del[MAX_TAGS];
-    json_t *v;
     size_t i;
     enum api_err rc;
 
-    if ((rc = list_size(in, "ResourceList", MAX_RESOURCES, API_E_TAG_RES_PER_REQ, e)) !=
-            API_E_OK ||
-        (rc = list_size(in, "TagKeys", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK)
+    (void)in;
+    if ((rc = list_size(r->ResourceList.n, "ResourceList", MAX_RESOURCES, API_E_TAG_RES_PER_REQ,
+                        e)) != API_E_OK ||
+        (rc = list_size(r->TagKeys.n, "TagKeys", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK)
         return rc;
-    json_array_foreach(json_object_get(in, "TagKeys"), i, v) {
+    for (i = 0; i < r->TagKeys.n; i++) {
         char path[96];
-        del[i] = json_string_value(v);
+        del[i] = r->TagKeys.v[i];
         snprintf(path, sizeof path, "TagKeys.%zu", i);
         if ((rc = check_key(del[i], path, e)) != API_E_OK)
             return rc;
@@ -341,34 +345,37 @@ enum api_err act_untag_resources(struct actx *c, json_t *in, json_t *out, struct
             if (strcmp(del[j], del[i]) == 0)
                 return apierr_set(e, API_E_TAGSVC_KEY_DUP, path);
     }
-    return modify_list(c, in, out, NULL, 0, del, json_array_size(json_object_get(in, "TagKeys")),
+    return modify_list(c, r->ResourceList.v, r->ResourceList.n, out, NULL, 0, del, r->TagKeys.n,
                        e);
 }
 
 enum api_err act_modify_resource_tags(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
-    json_t *rep = json_object_get(in, "ReplaceTags"), *delj = json_object_get(in, "DeleteTags");
+    const struct in_ModifyResourceTagsRequest *r = c->in;
+    int rep = r->ReplaceTags.v != NULL, delj = r->DeleteTags.v != NULL;
     struct tag_in tags[MAX_TAGS];
     struct tag set[MAX_TAGS];
     const char *del[MAX_TAGS];
     struct fl_name name;
     struct serr se = {{0}};
-    json_t *v;
-    size_t nset = 0, ndel = json_array_size(delj), i;
+    size_t nset = 0, ndel = r->DeleteTags.n, i;
     enum api_err rc;
 
+    (void)in;
     (void)out;
     if (!rep && !delj)
         return apierr_set(e, API_E_PARAM_MISSING, "ReplaceTags");
-    if (rep && (rc = list_size(in, "ReplaceTags", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK)
+    if (rep && (rc = list_size(r->ReplaceTags.n, "ReplaceTags", MAX_TAGS, API_E_TAG_NUM_PER_REQ,
+                               e)) != API_E_OK)
         return rc;
-    if (delj && (rc = list_size(in, "DeleteTags", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK)
+    if (delj && (rc = list_size(ndel, "DeleteTags", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK)
         return rc;
-    if (rep && (rc = read_tag_list(in, "ReplaceTags", tags, &nset, e)) != API_E_OK)
+    if (rep && (rc = read_tag_list(r->ReplaceTags.v, r->ReplaceTags.n, "ReplaceTags", tags, &nset,
+                                   e)) != API_E_OK)
         return rc;
-    json_array_foreach(delj, i, v) {
+    for (i = 0; i < ndel; i++) {
         char path[96];
-        del[i] = in_str(v, "TagKey");
+        del[i] = r->DeleteTags.v[i].TagKey;
         snprintf(path, sizeof path, "DeleteTags.%zu.TagKey", i);
         if ((rc = check_key(del[i], path, e)) != API_E_OK)
             return rc;
@@ -378,7 +385,7 @@ enum api_err act_modify_resource_tags(struct actx *c, json_t *in, json_t *out, s
     }
     for (i = 0; i < nset; i++)
         set[i] = (struct tag){tags[i].key, tags[i].value};
-    if ((rc = parse_name(c, in_str(in, "Resource"), &name, e)) != API_E_OK)
+    if ((rc = parse_name(c, r->Resource, &name, e)) != API_E_OK)
         return rc;
     if (name.foreign)
         return apierr_set(e, API_E_TAGSVC_NO_RESOURCE, name.id);
@@ -405,16 +412,17 @@ enum api_err act_describe_resource_tags_by_resource_ids(struct actx *c, json_t *
                                                         struct apierr *e)
 {
     static const char *const categories[] = {"Custom", "System", "All", NULL};
-    const char *service = in_str(in, "ServiceType"), *prefix = in_str(in, "ResourcePrefix");
-    const char *region = in_str(in, "ResourceRegion"), *category = in_str(in, "Category");
-    json_t *ids = json_object_get(in, "ResourceIds"), *off = json_object_get(in, "Offset");
-    json_t *lim = json_object_get(in, "Limit"), *rows = NULL, *page = NULL, *v;
-    uint64_t offset = off ? (uint64_t)json_integer_value(off) : 0;
-    uint64_t limit = lim ? (uint64_t)json_integer_value(lim) : DEFAULT_PAGE;
-    size_t i, j, n = json_array_size(ids);
+    const struct in_DescribeResourceTagsByResourceIdsRequest *r = c->in;
+    const char *service = r->ServiceType, *prefix = r->ResourcePrefix;
+    const char *region = r->ResourceRegion, *category = r->Category;
+    const char *const *ids = r->ResourceIds.v;
+    json_t *rows = NULL, *page = NULL;
+    uint64_t offset = r->Offset ? *r->Offset : 0;
+    uint64_t limit = r->Limit ? *r->Limit : DEFAULT_PAGE;
+    size_t i, j, n = r->ResourceIds.n;
     enum api_err rc = API_E_OK;
 
-    (void)e;
+    (void)in;
     if (strcmp(service, "vpc") != 0)
         return apierr_set(e, API_E_TAG_SERVICE_TYPE, service);
     if (strcmp(prefix, "fl") != 0)
@@ -423,9 +431,9 @@ enum api_err act_describe_resource_tags_by_resource_ids(struct actx *c, json_t *
         return apierr_set(e, API_E_TAG_REGION, region);
     if (n == 0 || n > MAX_DESCRIBE_IDS)
         return apierr_set(e, API_E_PARAM_VALUE, "ResourceIds");
-    json_array_foreach(ids, i, v) {
-        if (!id_has_form(json_string_value(v), "fl"))
-            return apierr_set(e, API_E_TAG_RESOURCE_ID, json_string_value(v));
+    for (i = 0; i < n; i++) {
+        if (!id_has_form(ids[i], "fl"))
+            return apierr_set(e, API_E_TAG_RESOURCE_ID, ids[i]);
     }
     if (category && *category && !str_in(category, categories))
         return apierr_set(e, API_E_PARAM_VALUE, "Category");
@@ -438,11 +446,11 @@ enum api_err act_describe_resource_tags_by_resource_ids(struct actx *c, json_t *
     }
     /* flowlogd's tags are all Custom: System shows none */
     for (i = 0; i < n && !(category && strcmp(category, "System") == 0); i++) {
-        const char *id = json_string_value(json_array_get(ids, i));
+        const char *id = ids[i];
         struct tagcopy t;
         int dup = 0;
         for (j = 0; j < i && !dup; j++)
-            dup = strcmp(id, json_string_value(json_array_get(ids, j))) == 0;
+            dup = strcmp(id, ids[j]) == 0;
         if (dup)
             continue;
         if ((rc = read_tags(c, region, id, &t, e)) != API_E_OK)
@@ -477,7 +485,8 @@ done:
 
 struct tag_filter {
     const char *key;
-    json_t *values; /* none or empty: the key alone */
+    const char *const *values; /* none or empty: the key alone */
+    size_t nvalues;
 };
 
 struct match {
@@ -501,14 +510,12 @@ static int tags_match(const struct flowlog *fl, const struct tag_filter *f, size
     for (size_t i = 0; i < nf; i++) {
         int ok = 0;
         for (size_t t = 0; t < fl->ntags && !ok; t++) {
-            json_t *v;
-            size_t k;
             if (strcmp(fl->tags[t].key, f[i].key) != 0)
                 continue;
-            if (json_array_size(f[i].values) == 0)
+            if (f[i].nvalues == 0)
                 ok = 1;
-            json_array_foreach(f[i].values, k, v) {
-                if (strcmp(json_string_value(v), fl->tags[t].value) == 0)
+            for (size_t k = 0; k < f[i].nvalues; k++) {
+                if (strcmp(f[i].values[k], fl->tags[t].value) == 0)
                     ok = 1;
             }
         }
@@ -592,61 +599,64 @@ static int parse_token(const char *tok, size_t *region, char id[16])
 
 enum api_err act_get_resources(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
-    json_t *list = json_object_get(in, "ResourceList"), *filters = json_object_get(in, "TagFilters");
-    json_t *max = json_object_get(in, "MaxResults"), *mappings = NULL, *v;
-    const char *token = in_str(in, "PaginationToken");
+    const struct in_GetResourcesRequest *gr = c->in;
+    const char *const *list = gr->ResourceList.v;
+    size_t nlist = gr->ResourceList.n;
+    const uint64_t *max = gr->MaxResults;
+    json_t *mappings = NULL;
+    const char *token = gr->PaginationToken;
     struct tag_filter f[MAX_TAG_FILTERS];
     struct tag pairs[MAX_TAG_FILTERS * MAX_FILTER_VALUES];
     struct scan s;
     struct flowlog_query q;
     struct serr se = {{0}};
-    size_t i, nf = json_array_size(filters), npairs = 0, tok_region = 0;
-    uint64_t max_results = max ? (uint64_t)json_integer_value(max) : DEFAULT_RESULTS;
+    size_t i, nf = gr->TagFilters.n, npairs = 0, tok_region = 0;
+    uint64_t max_results = max ? *max : DEFAULT_RESULTS;
     char tok_id[16] = "", next[64] = "";
     enum api_err rc = API_E_OK;
 
+    (void)in;
     memset(&s, 0, sizeof s);
-    if (json_array_size(list) > MAX_RESOURCES)
+    if (nlist > MAX_RESOURCES)
         return apierr_set(e, API_E_TAG_RES_PER_REQ, "ResourceList");
     if (nf > MAX_TAG_FILTERS)
         return apierr_set(e, API_E_TAG_NUM_PER_REQ, "TagFilters");
-    json_array_foreach(filters, i, v) {
+    for (i = 0; i < nf; i++) {
         char path[96];
-        json_t *tv;
-        size_t j;
-        f[i].key = in_str(v, "TagKey");
-        f[i].values = json_object_get(v, "TagValue");
+        f[i].key = gr->TagFilters.v[i].TagKey;
+        f[i].values = gr->TagFilters.v[i].TagValue.v;
+        f[i].nvalues = gr->TagFilters.v[i].TagValue.n;
         snprintf(path, sizeof path, "TagFilters.%zu.TagKey", i);
         if ((rc = check_key(f[i].key, path, e)) != API_E_OK)
             return rc;
         for (size_t k = 0; k < i; k++)
             if (strcmp(f[k].key, f[i].key) == 0)
                 return apierr_set(e, API_E_TAGSVC_KEY_DUP, path);
-        if (json_array_size(f[i].values) > MAX_FILTER_VALUES)
+        if (f[i].nvalues > MAX_FILTER_VALUES)
             return apierr_setf(e, API_E_TAG_NUM_PER_REQ, "TagFilters.%zu.TagValue", i);
-        json_array_foreach(f[i].values, j, tv) {
+        for (size_t j = 0; j < f[i].nvalues; j++) {
             snprintf(path, sizeof path, "TagFilters.%zu.TagValue.%zu", i, j);
-            if ((rc = check_value(json_string_value(tv), path, e)) != API_E_OK)
+            if ((rc = check_value(f[i].values[j], path, e)) != API_E_OK)
                 return rc;
         }
     }
     if (max && (max_results < 1 || max_results > MAX_RESULTS))
         return apierr_set(e, API_E_PARAM_VALUE, "MaxResults");
-    if (!json_array_size(list) && token && *token && parse_token(token, &tok_region, tok_id) != 0)
+    if (!nlist && token && *token && parse_token(token, &tok_region, tok_id) != 0)
         return apierr_set(e, API_E_TAG_TOKEN, token);
     if (!(mappings = json_array()))
         return apierr_set(e, API_E_INTERNAL, NULL);
     s.f = f;
     s.nf = nf;
 
-    if (json_array_size(list)) {
+    if (nlist) {
         /* the resources named (those that exist and carry tags); no paging */
         struct fl_name names[MAX_RESOURCES];
-        json_array_foreach(list, i, v) {
-            if ((rc = parse_name(c, json_string_value(v), &names[i], e)) != API_E_OK)
+        for (i = 0; i < nlist; i++) {
+            if ((rc = parse_name(c, list[i], &names[i], e)) != API_E_OK)
                 goto done;
         }
-        json_array_foreach(list, i, v) {
+        for (i = 0; i < nlist; i++) {
             if (names[i].foreign)
                 continue;
             for (s.region = 0; region_at(s.region); s.region++)
@@ -663,12 +673,9 @@ enum api_err act_get_resources(struct actx *c, json_t *in, json_t *out, struct a
     } else {
         /* every region, in the list's order; filters with values narrow the
          * query, key-only ones are checked on the rows */
-        for (i = 0; i < nf; i++) {
-            size_t k;
-            json_array_foreach(f[i].values, k, v) {
-                pairs[npairs++] = (struct tag){f[i].key, json_string_value(v)};
-            }
-        }
+        for (i = 0; i < nf; i++)
+            for (size_t k = 0; k < f[i].nvalues; k++)
+                pairs[npairs++] = (struct tag){f[i].key, f[i].values[k]};
         for (s.region = tok_id[0] ? tok_region : 0; region_at(s.region); s.region++) {
             size_t before = s.n;
             memset(&q, 0, sizeof q);

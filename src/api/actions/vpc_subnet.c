@@ -53,10 +53,12 @@ static int vpc_cidr_ok(uint32_t net, int prefix)
     return 0;
 }
 
-/* A "true"/"false" string member (EnableMulticast); other text is Range. */
-static enum api_err bool_string(json_t *in, const char *name, json_t *attrs, struct apierr *e)
+/* A "true"/"false" string member `name` (EnableMulticast; its value
+ * `value`); other text is Range. */
+static enum api_err bool_string(const char *value, const char *name, json_t *attrs,
+                                struct apierr *e)
 {
-    const char *s = in_opt_str(in, name);
+    const char *s = in_opt(value);
     if (!s)
         return API_E_OK;
     if (strcasecmp(s, "true") != 0 && strcasecmp(s, "false") != 0)
@@ -67,9 +69,10 @@ static enum api_err bool_string(json_t *in, const char *name, json_t *attrs, str
 
 enum api_err act_create_vpc(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
-    const char *name = in_str(in, "VpcName"), *cidr = in_str(in, "CidrBlock");
-    const char *domain = in_opt_str(in, "DomainName");
-    json_t *dns = json_object_get(in, "DnsServers"), *attrs = json_object(), *v, *o;
+    const struct in_CreateVpcRequest *q = c->in;
+    const char *name = q->VpcName, *cidr = q->CidrBlock;
+    const char *domain = in_opt(q->DomainName);
+    json_t *attrs = json_object(), *dns = NULL, *o;
     struct resource r;
     uint32_t net, addr;
     int prefix;
@@ -77,6 +80,7 @@ enum api_err act_create_vpc(struct actx *c, json_t *in, json_t *out, struct apie
     char *text = NULL;
     enum api_err rc;
 
+    (void)in;
     if (!attrs)
         return apierr_set(e, API_E_INTERNAL, NULL);
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "VpcName", e)) != API_E_OK)
@@ -93,28 +97,35 @@ enum api_err act_create_vpc(struct actx *c, json_t *in, json_t *out, struct apie
         rc = apierr_set(e, API_E_PARAM_VALUE, "CidrBlock");
         goto done;
     }
-    if ((rc = bool_string(in, "EnableMulticast", attrs, e)) != API_E_OK)
+    if ((rc = bool_string(q->EnableMulticast, "EnableMulticast", attrs, e)) != API_E_OK)
         goto done;
-    if (json_array_size(dns) > 4) {
+    if (q->DnsServers.n > 4) {
         rc = apierr_set(e, API_E_VALUE_LIMIT, "DnsServers");
         goto done;
     }
-    json_array_foreach(dns, i, v) {
-        if (ipv4_parse(json_string_value(v), &addr) != 0) {
+    for (i = 0; i < q->DnsServers.n; i++) {
+        if (ipv4_parse(q->DnsServers.v[i], &addr) != 0) {
             rc = apierr_setf(e, API_E_VALUE_MALFORMED, "DnsServers.%zu", i);
             goto done;
         }
     }
     if ((rc = res_check_len(domain, 255, "DomainName", e)) != API_E_OK)
         goto done;
-    if (json_array_size(dns))
-        json_object_set(attrs, "DnsServerSet", dns);
+    if (q->DnsServers.n) {
+        if (!(dns = res_strings(q->DnsServers.v, q->DnsServers.n))) {
+            rc = apierr_set(e, API_E_INTERNAL, NULL);
+            goto done;
+        }
+        json_object_set_new(attrs, "DnsServerSet", dns);
+    }
     if (domain)
         json_object_set_new(attrs, "DomainName", json_string(domain));
-    if ((v = json_object_get(in, "EnableRouteVpcPublish")))
-        json_object_set(attrs, "EnableRouteVpcPublish", v);
-    if ((v = json_object_get(in, "EnableRouteVpcPublishIpv6")))
-        json_object_set(attrs, "EnableRouteVpcPublishIpv6", v);
+    if (q->EnableRouteVpcPublish)
+        json_object_set_new(attrs, "EnableRouteVpcPublish",
+                            json_boolean(*q->EnableRouteVpcPublish));
+    if (q->EnableRouteVpcPublishIpv6)
+        json_object_set_new(attrs, "EnableRouteVpcPublishIpv6",
+                            json_boolean(*q->EnableRouteVpcPublishIpv6));
 
     memset(&r, 0, sizeof r);
     r.kind = RES_VPC;
@@ -164,13 +175,21 @@ enum api_err act_describe_vpcs(struct actx *c, json_t *in, json_t *out, struct a
         .max_values = 100,
         .render = render_vpc,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeVpcsRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, VpcIds),
+                                       .offset_s = r->Offset, .limit_s = r->Limit};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_vpc(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteVpcRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "VpcId", "vpc", RES_VPC, 0, e);
+    return res_delete(c, r->VpcId, "VpcId", "vpc", RES_VPC, 0, e);
 }
 
 /* ==== subnet ==== */
@@ -221,9 +240,10 @@ static void on_sibling(void *ud, const struct resource *r)
 
 enum api_err act_create_subnet(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
-    const char *vpc_id = in_str(in, "VpcId"), *name = in_str(in, "SubnetName");
-    const char *cidr = in_str(in, "CidrBlock"), *zone = in_str(in, "Zone");
-    const char *cdc = in_opt_str(in, "CdcId");
+    const struct in_CreateSubnetRequest *sq = c->in;
+    const char *vpc_id = sq->VpcId, *name = sq->SubnetName;
+    const char *cidr = sq->CidrBlock, *zone = sq->Zone;
+    const char *cdc = in_opt(sq->CdcId);
     struct resource vpc, r;
     struct overlap ov;
     struct resource_query q;
@@ -234,6 +254,7 @@ enum api_err act_create_subnet(struct actx *c, json_t *in, json_t *out, struct a
     char *text = NULL;
     enum api_err rc;
 
+    (void)in;
     if (!vpc_id || !*vpc_id)
         return apierr_set(e, API_E_VALUE_EMPTY, "VpcId");
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "SubnetName", e)) != API_E_OK)
@@ -324,11 +345,19 @@ enum api_err act_describe_subnets(struct actx *c, json_t *in, json_t *out, struc
         .max_values = 100,
         .render = render_subnet,
     };
-    return res_describe(c, in, out, &d, e);
+    const struct in_DescribeSubnetsRequest *r = c->in;
+    const struct res_describe_in rin = {RES_DESCRIBE_IN(r, SubnetIds),
+                                       .offset_s = r->Offset, .limit_s = r->Limit};
+
+    (void)in;
+    return res_describe(c, &rin, out, &d, e);
 }
 
 enum api_err act_delete_subnet(struct actx *c, json_t *in, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteSubnetRequest *r = c->in;
+
+    (void)in;
     (void)out;
-    return res_delete(c, in, "SubnetId", "subnet", RES_SUBNET, 0, e);
+    return res_delete(c, r->SubnetId, "SubnetId", "subnet", RES_SUBNET, 0, e);
 }

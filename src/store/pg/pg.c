@@ -260,26 +260,19 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
     size_t n;
 
     memset(fl, 0, sizeof *fl);
-    pg_col(r, row, i++, fl->id, sizeof fl->id);
-    pg_col(r, row, i++, fl->uin, sizeof fl->uin);
-    pg_col(r, row, i++, fl->region, sizeof fl->region);
-    pg_col(r, row, i++, fl->vpc_id, sizeof fl->vpc_id);
-    pg_col(r, row, i++, fl->name, sizeof fl->name);
-    pg_col(r, row, i++, fl->description, sizeof fl->description);
-    pg_col(r, row, i++, fl->resource_type, sizeof fl->resource_type);
-    pg_col(r, row, i++, fl->resource_id, sizeof fl->resource_id);
-    pg_col(r, row, i++, fl->traffic_type, sizeof fl->traffic_type);
-    pg_col(r, row, i++, fl->cloud_log_id, sizeof fl->cloud_log_id);
-    pg_col(r, row, i++, fl->cloud_log_region, sizeof fl->cloud_log_region);
-    pg_col(r, row, i++, fl->cloud_log_state, sizeof fl->cloud_log_state);
-    pg_col(r, row, i++, fl->storage_type, sizeof fl->storage_type);
-    pg_col(r, row, i++, fl->storage_id, sizeof fl->storage_id);
-    pg_col(r, row, i++, fl->storage_topic, sizeof fl->storage_topic);
-    fl->period = (uint32_t)pg_col_i64(r, row, i++);
-    fl->enable = (int)pg_col_i64(r, row, i++);
-    fl->created_at = pg_col_i64(r, row, i++);
-    if (PQnfields(r) > i + 1) /* PG_FL_READ_COLS: the record format after the tags */
-        pg_col(r, row, i + 1, fl->record_format, sizeof fl->record_format);
+#define READ_STR(m) pg_col(r, row, i++, fl->m, sizeof fl->m);
+#define READ_TIME(m) fl->m = pg_col_i64(r, row, i++);
+#define READ_BOOL(m) fl->m = (int)pg_col_i64(r, row, i++);
+#define READ_PERIOD(m) fl->m = (uint32_t)pg_col_i64(r, row, i++);
+#define READ_TAGS(m) /* the last column */
+#define X(kind, member, size, wire, group) READ_##kind(member)
+    FLOWLOG_FIELDS(X)
+#undef X
+#undef READ_STR
+#undef READ_TIME
+#undef READ_BOOL
+#undef READ_PERIOD
+#undef READ_TAGS
     *tags_json = NULL;
     *tagv = NULL;
     j = json_loads(PQgetvalue(r, row, i), 0, NULL);

@@ -135,7 +135,7 @@ int pg_host_snapshot(struct store *st, const char *host, const struct host_sink 
     }
     PQclear(r);
     if (!(r = pg_exec(pc->c, "host flow logs",
-                      "SELECT " PG_FL_READ_COLS " FROM flowlogs f WHERE f.enable = 1 AND EXISTS "
+                      "SELECT " PG_FL_COLS " FROM flowlogs f WHERE f.enable = 1 AND EXISTS "
                       "(SELECT 1 FROM host_bindings b JOIN resources r USING (uin, region, kind, "
                       "id) WHERE b.host = $1 AND r.uin = f.uin AND f.resource_id IN "
                       "(r.id, r.subnet_id, r.vpc_id)) ORDER BY f.uin, f.region, f.id",

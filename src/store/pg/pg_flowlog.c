@@ -47,7 +47,7 @@ int pg_flowlog_get(struct store *st, const char *uin, const char *region, const 
 {
     const char *p[3] = {uin ? uin : "", region ? region : "", id ? id : ""};
     PGresult *r = pg_read((struct store_pg *)st, "flow log",
-                          "SELECT " PG_FL_READ_COLS " FROM flowlogs WHERE id = $3 AND uin = $1 "
+                          "SELECT " PG_FL_COLS " FROM flowlogs WHERE id = $3 AND uin = $1 "
                           "AND region = $2",
                           3, p, e);
     int rc;
@@ -207,7 +207,7 @@ int pg_flowlog_query(struct store *st, const struct flowlog_query *q, flowlog_cb
     }
     buf_reset(&b.sql);
     bad |= buf_printf(&b.sql,
-                      "WITH p AS (SELECT " PG_FL_READ_COLS " FROM flowlogs f WHERE f.uin = $1 AND "
+                      "WITH p AS (SELECT " PG_FL_COLS " FROM flowlogs f WHERE f.uin = $1 AND "
                       "f.region = $2%s ORDER BY f.%s %s, f.id %s LIMIT $3::bigint OFFSET $4::bigint) "
                       "SELECT ",
                       where.data, ord, dir, dir);

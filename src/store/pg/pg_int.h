@@ -19,16 +19,12 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "store/store_util.h"
 
-/* Columns of a flow log in the order pg_row_to_flowlog reads them; tags is
- * a JSON array of [key, value] pairs, in the order given. */
-#define PG_FL_COLS                                                                               \
-    "id, uin, region, vpc_id, name, description, resource_type, resource_id, traffic_type, "     \
-    "cloud_log_id, cloud_log_region, cloud_log_state, storage_type, storage_id, storage_topic, " \
-    "period, enable, created_at, tags"
-/* What the readers select: the written columns, then those a create leaves
- * to their defaults (pg_row_to_flowlog reads them after the tags). */
-#define PG_FL_READ_COLS PG_FL_COLS ", record_format"
+/* Columns of a flow log in the order pg_row_to_flowlog reads them
+ * (store_util.h's STORE_FL_COLS: FLOWLOG_FIELDS' members in order, then the
+ * tags: a JSON array of [key, value] pairs, in the order given). */
+#define PG_FL_COLS STORE_FL_COLS
 
 /* Read statements prepared per pooled connection (direct-mapped by the
  * hash of their SQL): parsed and planned once, not per request. */

@@ -134,13 +134,10 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
          "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs) "
          "FROM STDIN",
          -1},
-        {"flow logs",
-         "SELECT id, uin, region, vpc_id, name, description, resource_type, resource_id, "
-         "traffic_type, cloud_log_id, cloud_log_region, cloud_log_state, storage_type, "
-         "storage_id, storage_topic, period, enable, created_at, tags, record_format "
-         "FROM flowlogs",
-         "COPY flowlogs(" PG_FL_READ_COLS ") FROM STDIN",
-         18},
+        /* both stores name the columns as FLOWLOG_FIELDS' members (the
+         * SQLite file is at this build's schema: opened just above) */
+        {"flow logs", "SELECT " STORE_FL_COLS " FROM flowlogs",
+         "COPY flowlogs(" PG_FL_COLS ") FROM STDIN", STORE_FLC_tags},
         {"flow-log tags", "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags",
          "COPY flowlog_tags(flowlog_id, key, value, pos, uin, region) FROM STDIN",
          -1},

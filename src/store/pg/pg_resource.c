@@ -578,7 +578,7 @@ int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *
     }
     PQclear(r);
     if (!(r = pg_exec(pc->c, "dump flow logs",
-                      "SELECT " PG_FL_READ_COLS " FROM flowlogs ORDER BY uin, region, id", 0, NULL, e,
+                      "SELECT " PG_FL_COLS " FROM flowlogs ORDER BY uin, region, id", 0, NULL, e,
                       NULL)))
         goto done;
     for (int i = 0; i < PQntuples(r); i++) {

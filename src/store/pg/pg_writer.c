@@ -41,23 +41,59 @@
     "WHERE a.uin = $1 AND NOT EXISTS (SELECT 1 FROM region_usage WHERE uin = $1 AND region = $2) " \
     "ON CONFLICT DO NOTHING"
 
-/* One create. Returns one row: inserted (0/1), the limit (NULL: no such
- * account), the count before, the resource's flow log seen before (or
- * NULL). Under READ COMMITTED a FOR UPDATE that waited re-reads the row's
- * newest version, so the count compared with the quota is exact. */
-#define CREATE_SQL                                                                               \
-    "WITH acc AS (SELECT CASE WHEN $20::bigint > 0 THEN $20::bigint ELSE flowlog_quota END "     \
-    "AS lim FROM accounts WHERE uin = $2),"                                                      \
-    " u AS (SELECT n FROM region_usage WHERE uin = $2 AND region = $3 FOR UPDATE),"              \
-    " ins AS (INSERT INTO flowlogs(" PG_FL_COLS ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, "  \
-    "$10, $11, $12, $13, $14, $15, $16::bigint, $17::int, $18::bigint, $19 FROM u, acc "         \
-    "WHERE u.n < acc.lim ON CONFLICT DO NOTHING RETURNING id),"                                  \
-    " t AS (INSERT INTO flowlog_tags(flowlog_id, key, value, pos, uin, region) "                 \
-    "SELECT ins.id, x.e->>0, x.e->>1, x.o - 1, $2, $3 FROM ins, "                                \
-    "jsonb_array_elements($19::jsonb) WITH ORDINALITY AS x(e, o))"                               \
-    " SELECT (SELECT count(*) FROM ins), (SELECT lim FROM acc), (SELECT n FROM u), "             \
-    "(SELECT id FROM flowlogs WHERE uin = $2 AND region = $3 AND resource_id = $8 "              \
-    "AND resource_type = $7)"
+/* One create: its parameters are the columns, $1..$STORE_FL_NCOLS in
+ * STORE_FL_COLS order (numbers as text), then the quota. Returns one row:
+ * inserted (0/1), the limit (NULL: no such account), the count before, the
+ * resource's flow log seen before (or NULL). Under READ COMMITTED a FOR
+ * UPDATE that waited re-reads the row's newest version, so the count
+ * compared with the quota is exact. Written out by create_sql from the
+ * column table: P(member) is the parameter of a column. */
+#define P(m) (STORE_FLC_##m + 1)
+#define CREATE_NPARAMS (STORE_FL_NCOLS + 1)
+#define P_QUOTA (STORE_FL_NCOLS + 1)
+
+/* CREATE_SQL into buf[cap]; 0, or -1 if it does not fit. */
+static int create_sql(char *buf, size_t cap)
+{
+    /* the column parameters of the INSERT's SELECT: "$1, ..., $n" with
+     * the casts the number columns need */
+    static const char *const casts[] = {
+#define X(kind, member, size, wire, group) CAST_X_##kind(member)
+#define CAST_X_STR(m) "",
+#define CAST_X_TIME(m) "::bigint",
+#define CAST_X_BOOL(m) "::int",
+#define CAST_X_PERIOD(m) "::bigint",
+#define CAST_X_TAGS(m)
+        FLOWLOG_FIELDS(X)
+#undef X
+        "", /* tags: text, as the column */
+    };
+    char values[1024];
+    size_t n = 0;
+    int w;
+
+    for (int i = 0; i < STORE_FL_NCOLS; i++) {
+        w = snprintf(values + n, sizeof values - n, "%s$%d%s", i ? ", " : "", i + 1, casts[i]);
+        if (w < 0 || (size_t)w >= sizeof values - n)
+            return -1;
+        n += (size_t)w;
+    }
+    w = snprintf(buf, cap,
+                 "WITH acc AS (SELECT CASE WHEN $%d::bigint > 0 THEN $%d::bigint "
+                 "ELSE flowlog_quota END AS lim FROM accounts WHERE uin = $%d),"
+                 " u AS (SELECT n FROM region_usage WHERE uin = $%d AND region = $%d FOR UPDATE),"
+                 " ins AS (INSERT INTO flowlogs(" PG_FL_COLS ") SELECT %s FROM u, acc "
+                 "WHERE u.n < acc.lim ON CONFLICT DO NOTHING RETURNING id),"
+                 " t AS (INSERT INTO flowlog_tags(flowlog_id, key, value, pos, uin, region) "
+                 "SELECT ins.id, x.e->>0, x.e->>1, x.o - 1, $%d, $%d FROM ins, "
+                 "jsonb_array_elements($%d::jsonb) WITH ORDINALITY AS x(e, o))"
+                 " SELECT (SELECT count(*) FROM ins), (SELECT lim FROM acc), (SELECT n FROM u), "
+                 "(SELECT id FROM flowlogs WHERE uin = $%d AND region = $%d AND resource_id = $%d "
+                 "AND resource_type = $%d)",
+                 P_QUOTA, P_QUOTA, P(uin), P(uin), P(region), values, P(uin), P(region), P(tags),
+                 P(uin), P(region), P(resource_id), P(resource_type));
+    return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
 
 /* What a job wrote, for an in-doubt commit. */
 #define WROTE_SQL                                                                                \
@@ -73,7 +109,8 @@ struct pg_cjob {
     struct pg_cjob *next;
     struct flowlog fl; /* a copy (tags below) */
     char *tags_json;
-    char period[16], enable[4], created[24], quota[16];
+    /* the number columns as text, named as the members (see run_batch) */
+    char period[16], enable[4], created_at[24], quota[16];
     int tries;
     int outcome; /* for this batch: -1 unknown, else a store_rc */
     int inserted;
@@ -126,7 +163,7 @@ static struct pg_cjob *job_new(const struct flowlog *fl, uint32_t quota)
     }
     snprintf(j->period, sizeof j->period, "%u", fl->period);
     snprintf(j->enable, sizeof j->enable, "%d", fl->enable ? 1 : 0);
-    pg_i64(j->created, sizeof j->created, fl->created_at);
+    pg_i64(j->created_at, sizeof j->created_at, fl->created_at);
     snprintf(j->quota, sizeof j->quota, "%u", quota);
     return j;
 }
@@ -226,21 +263,25 @@ static enum batch_rc run_batch(PGconn *c, struct pg_cjob **jobs, int n, struct s
     sent++;
     for (int i = 0; i < n; i++) {
         const struct flowlog *fl = &jobs[i]->fl;
-        const char *p[20] = {fl->id,           fl->uin,          fl->region,
-                             fl->vpc_id,       fl->name,         fl->description,
-                             fl->resource_type, fl->resource_id, fl->traffic_type,
-                             fl->cloud_log_id, fl->cloud_log_region, fl->cloud_log_state,
-                             fl->storage_type, fl->storage_id,   fl->storage_topic,
-                             jobs[i]->period,  jobs[i]->enable,  jobs[i]->created,
-                             jobs[i]->tags_json, jobs[i]->quota};
+        const char *tenant[2] = {fl->uin, fl->region};
+        const char *p[CREATE_NPARAMS] = {
+#define PARAM_STR(m) fl->m,
+#define PARAM_TIME(m) jobs[i]->m,
+#define PARAM_BOOL(m) jobs[i]->m,
+#define PARAM_PERIOD(m) jobs[i]->m,
+#define PARAM_TAGS(m)
+#define X(kind, member, size, wire, group) PARAM_##kind(member)
+            FLOWLOG_FIELDS(X)
+#undef X
+            jobs[i]->tags_json, jobs[i]->quota};
         jobs[i]->outcome = -1;
         if (i == 0 || strcmp(fl->uin, jobs[i - 1]->fl.uin) != 0 ||
             strcmp(fl->region, jobs[i - 1]->fl.region) != 0) {
-            if (!PQsendQueryPrepared(c, "fl_ensure", 2, p + 1, NULL, NULL, 0))
+            if (!PQsendQueryPrepared(c, "fl_ensure", 2, tenant, NULL, NULL, 0))
                 goto lost;
             sent++;
         }
-        if (!PQsendQueryPrepared(c, "fl_create", 20, p, NULL, NULL, 0))
+        if (!PQsendQueryPrepared(c, "fl_create", CREATE_NPARAMS, p, NULL, NULL, 0))
             goto lost;
         sent++;
     }
@@ -319,10 +360,15 @@ struct writer {
  * planned once, not per job). 0 or -1 with e set. */
 static int writer_prepare(PGconn *c, struct serr *e)
 {
-    static const struct {
+    char create[4096];
+    const struct {
         const char *name, *sql;
         int n;
-    } st[] = {{"fl_ensure", ENSURE_SQL, 2}, {"fl_create", CREATE_SQL, 20}};
+    } st[] = {{"fl_ensure", ENSURE_SQL, 2}, {"fl_create", create, CREATE_NPARAMS}};
+
+    if (create_sql(create, sizeof create) != 0)
+        return pg_err(e, STORE_ERR, "prepare fl_create: the statement is over %zu bytes",
+                      sizeof create), -1;
     for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
         PGresult *r = PQprepare(c, st[i].name, st[i].sql, st[i].n, NULL);
         int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -382,7 +428,7 @@ static int wrote(struct writer *w, struct pg_cjob *j)
 {
     const struct flowlog *fl = &j->fl;
     const char *p[6] = {fl->id, fl->uin, fl->region, fl->resource_id, fl->resource_type,
-                        j->created};
+                        j->created_at};
     struct serr e = {{0}};
     PGresult *r = pg_exec(w->c, "settle", WROTE_SQL, 6, p, &e, NULL);
     int x = r ? PQntuples(r) == 1 : -1;

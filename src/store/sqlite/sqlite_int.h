@@ -11,21 +11,16 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "store/store_util.h"
 
 /* How long a connection waits for another's lock, in ms (every connection). */
 #define SQ_BUSY_TIMEOUT_MS 5000
 
-/* Columns of a flow log (store.h's FLOWLOG_FIELDS, named as the members),
- * in the order row_to_flowlog reads and the insert binds them: every field
- * in row order, then the tags column ("key\0value\0..."). FL_PARAMS: one
- * parameter per column. */
-#define FL_COL_STR(m) #m ", "
-#define FL_COL_TIME(m) #m ", "
-#define FL_COL_BOOL(m) #m ", "
-#define FL_COL_PERIOD(m) #m ", "
-#define FL_COL_TAGS(m) /* the last column */
-#define FL_COL(kind, member, size, wire, group) FL_COL_##kind(member)
-#define FL_COLS FLOWLOG_FIELDS(FL_COL) "tags"
+/* Columns of a flow log (store_util.h's STORE_FL_COLS: store.h's
+ * FLOWLOG_FIELDS, named as the members), in the order row_to_flowlog reads
+ * and the insert binds them: every field in row order, then the tags
+ * column ("key\0value\0..."). FL_PARAMS: one parameter per column. */
+#define FL_COLS STORE_FL_COLS
 #define FL_PARAM_STR "?, "
 #define FL_PARAM_TIME "?, "
 #define FL_PARAM_BOOL "?, "
