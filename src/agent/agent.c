@@ -41,6 +41,7 @@
 #define AGENT_MAX_NS 64
 #define AGENT_MAX_SINKS 4
 #define AGENT_MISSED_MAX 1000 /* windows a restarted agent reports lost, at most */
+#define AGENT_MAX_PERIODS 64  /* flow logs with a Period longer than the window */
 
 /* ==== the assignment, as the agent keeps it ==== */
 
@@ -58,6 +59,7 @@ struct afl { /* a flow log to write */
     char id[24], uin[24], appid[24], region[32], rtype[20], rid[80];
     char storage_type[16], cls_topic[48], cls_region[32], ckafka_id[88], ckafka_topic[256];
     char brokers[512], fields[512];
+    uint32_t period;         /* a CCN's Period (s): its records' window, if longer */
     char format[16];         /* "default", "ccn", or "fields" (the line is `fields`) */
     struct flow_format fmt;  /* the record line */
     /* a CCN's attached VPCs (srcregionid, dstregionid); region points into rname */
@@ -203,6 +205,10 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
             goto fail;
         }
         f->tt = traffic_type(tt);
+        {
+            json_int_t per = json_integer_value(json_object_get(o, "Period"));
+            f->period = per > 0 && per <= 86400 ? (uint32_t)per : 0;
+        }
         for (size_t j = 0; j < a->ndev; j++)
             if (strcmp(a->dev[j].kind, "ccn") == 0 && strcmp(a->dev[j].rid, f->rid) == 0)
                 ccn_regions(f, a->dev[j].addrs);
@@ -270,6 +276,15 @@ struct agent {
     uint64_t lossy_window; /* a window the agent was not up for all of (UINT64_MAX: none) */
     uint64_t skipped[FLOWCAP_MAX_SLOTS][2];
     int fetch_failing;
+    /* flow logs whose Period is longer than the window (CCN): their period
+     * so far, merged window after window */
+    struct pacc {
+        char id[24];
+        uint64_t pstart;      /* the period being merged (0: none) */
+        int partial;          /* some of it was not seen: SKIPDATA */
+        struct flow_table *t;
+    } pacc[AGENT_MAX_PERIODS];
+    size_t npacc;
 };
 
 /* ==== slots and captures ==== */
@@ -462,14 +477,15 @@ static json_t *assignment_json(const struct assignment *a)
         for (size_t k = 0; res && k < f->nres; k++)
             json_array_append_new(res, json_string(f->res[k]));
         json_t *o = json_pack(
-            "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o*}", "FlowLogId",
+            "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o*}", "FlowLogId",
             f->id, "Uin", f->uin, "AppId", f->appid, "Region", f->region, "ResourceType",
             f->rtype, "ResourceId", f->rid,
             "TrafficType", f->tt == FLOW_TT_ACCEPT ? "ACCEPT" : f->tt == FLOW_TT_REJECT ? "REJECT"
                                                                                       : "ALL",
             "StorageType", f->storage_type, "CloudLogId", f->cls_topic, "CloudLogRegion",
             f->cls_region, "StorageId", f->ckafka_id, "StorageTopic", f->ckafka_topic, "Brokers",
-            f->brokers, "Fields", f->fields, "Format", f->format, "Resources",
+            f->brokers, "Fields", f->fields, "Format", f->format, "Period", (json_int_t)f->period,
+            "Resources",
             res);
         if (!o || json_array_append_new(fls, o) != 0) {
             json_decref(fls);
@@ -582,6 +598,91 @@ static int write_lost(struct agent *ag, const struct assignment *a, uint64_t sta
     return rc;
 }
 
+static int pacc_merge(void *arg, const struct flow_key *k, const struct flow_val *v)
+{
+    flow_table_merge(arg, k, v); /* a full table counts it as skipped for k->slot */
+    return 0;
+}
+
+/* The period table of flow log id (made on first use); NULL when there are
+ * too many or memory ran out. Tables of flow logs no longer assigned go. */
+static struct pacc *pacc_of(struct agent *ag, const char *id)
+{
+    for (size_t i = 0; i < ag->npacc;) {
+        int assigned = 0;
+        for (size_t k = 0; k < ag->cur.nfl && !assigned; k++)
+            assigned = strcmp(ag->cur.fl[k].id, ag->pacc[i].id) == 0;
+        if (assigned) {
+            i++;
+            continue;
+        }
+        flow_table_free(ag->pacc[i].t);
+        ag->pacc[i] = ag->pacc[--ag->npacc];
+    }
+    for (size_t i = 0; i < ag->npacc; i++)
+        if (strcmp(ag->pacc[i].id, id) == 0)
+            return &ag->pacc[i];
+    if (ag->npacc == AGENT_MAX_PERIODS)
+        return NULL;
+    struct pacc *p = &ag->pacc[ag->npacc];
+    memset(p, 0, sizeof *p);
+    snprintf(p->id, sizeof p->id, "%s", id);
+    if (!(p->t = flow_table_new(ag->cfg->table_flows)))
+        return NULL;
+    ag->npacc++;
+    return p;
+}
+
+/* A flow log whose Period is a multiple of the window: the window joins
+ * its period; at the period's end its records are written, SKIPDATA if the
+ * agent did not see all of it. 0 or -1. */
+static int write_period(struct agent *ag, const struct afl *f, uint64_t start, uint64_t end,
+                        struct buf *out)
+{
+    struct pacc *p = pacc_of(ag, f->id);
+    uint64_t pstart = flow_window_start(start, f->period);
+    size_t total = 0;
+    if (!p) {
+        log_error("agent: %s: no room for its %u-s period (at most %d such flow logs)", f->id,
+                  f->period, AGENT_MAX_PERIODS);
+        return -1;
+    }
+    if (p->pstart != pstart) {
+        flow_table_clear(p->t);
+        p->pstart = pstart;
+        p->partial = start != pstart; /* the agent began inside it */
+    }
+    for (size_t k = 0; k < f->nres; k++) {
+        const struct watched *x = watched_by_rid(ag, f->res[k]);
+        if (!x) {
+            p->partial = 1;
+            continue;
+        }
+        flow_table_each(ag->t, x->slot, pacc_merge, p->t);
+        uint64_t lost = flow_table_skipped(ag->t, x->slot);
+        if (lost)
+            flow_table_note_skipped(p->t, x->slot, lost);
+    }
+    if (end != flow_window_end(pstart, f->period))
+        return 0;
+    buf_reset(out);
+    for (size_t k = 0; k < f->nres; k++) {
+        const struct watched *x = watched_by_rid(ag, f->res[k]);
+        struct flow_log_desc d = desc_of(f, x ? &x->d : adev_by_rid(&ag->cur, f->res[k]),
+                                         f->res[k], x ? x->slot : 0, pstart, end);
+        size_t n = 0;
+        d.skipped = p->partial || !x;
+        if (flow_write_records(x ? p->t : NULL, &d, out, &n) != 0) {
+            log_error("agent: %s: the records of period %llu do not fit in memory", f->id,
+                      (unsigned long long)pstart);
+            return -1;
+        }
+        total += n;
+    }
+    p->pstart = 0;
+    return deliver(ag, f, pstart, end, out, total);
+}
+
 /* Each flow log's records of the drained window in ag->t. */
 static int write_window(struct agent *ag, uint64_t start, uint64_t end)
 {
@@ -591,6 +692,11 @@ static int write_window(struct agent *ag, uint64_t start, uint64_t end)
     for (size_t i = 0; i < ag->cur.nfl; i++) {
         const struct afl *f = &ag->cur.fl[i];
         size_t total = 0;
+        if (f->period > ag->cfg->window_s && f->period % ag->cfg->window_s == 0) {
+            if (write_period(ag, f, start, end, &out) != 0)
+                rc = -1;
+            continue;
+        }
         buf_reset(&out);
         for (size_t k = 0; k < f->nres; k++) {
             const struct watched *x = watched_by_rid(ag, f->res[k]);
@@ -838,6 +944,8 @@ out:
         sink_close(ag->sinks[0]); /* the others are the caller's */
     assignment_free(&ag->cur);
     flow_table_free(ag->t);
+    for (size_t i = 0; i < ag->npacc; i++)
+        flow_table_free(ag->pacc[i].t);
     free(ag->w);
     free(ag->slot_free_at);
     free(ag->slot_used);

@@ -12,7 +12,8 @@
 //  3. a NAT gateway's and a direct connect gateway's devices, captured like
 //     ENIs, records in the ENI/NAT/DCG line with the gateway as interface-id;
 //  4. the agent (serve --capture) told that two ENIs are bound to one device:
-//     it watches the device by their PrivateIpAddresses.
+//     it watches the device by their PrivateIpAddresses; and a CCN flow log's
+//     records over its Period, from the agent.
 //
 // Every address is one the test assigns; no namespace has a route to the
 // machine's real interfaces. Every namespace (and with it every veth, bridge,
@@ -440,6 +441,71 @@ test("a CCN's rate limit (a tbf qdisc) drops are its REJECT records, exactly, in
       [`${A.vm} ${A.ccn} 4000 5000 17 ap-guangzhou ap-beijing REJECT`, rej],
     ])));
     fs.rmSync(recDir, { recursive: true, force: true });
+  } finally {
+    killChildren();
+    teardown();
+  }
+});
+
+test("serve --capture: a CCN flow log's records span its Period (60 s) in the CCN line, its tbf drops exactly REJECT, its attached VPCs the regions", { timeout: 300000 }, async (t) => {
+  if (maybeSkip(t)) return;
+  try {
+    const { N, D, A } = gatewaysSetup();
+    sh("ip", ["netns", "exec", N.host, "tc", "qdisc", "add", "dev", D.ccn, "root", "tbf",
+      "rate", "1mbit", "burst", "3000", "limit", "3000"]);
+    const host = `${P}host`;
+    const dataDir = h.tmpDir("ccn-agent");
+    const acct = h.createAccount(dataDir, { sqlite: true });
+    h.importInventory(dataDir, acct.Uin, {
+      Ccns: [{ CcnId: "ccn-period01", Host: host, HostDevice: D.ccn, HostNetns: N.host,
+        AttachedVpcs: [{ Region: "ap-guangzhou", CidrBlock: "10.95.1.0/24" }, { Region: "ap-beijing", CidrBlock: "10.95.2.0/24" }] }],
+      ClsTopics: [{ TopicId: "5aaaaaaa-0000-4000-8000-000000000002" }],
+    });
+    const sinks = [await startSink(N.ccn, A.ccn)];
+    const server = await h.startServer({
+      dataDir, t, sqlite: true, args: ["--capture", "--capture-window", "2", "--capture-host", host, "--quiet"],
+    });
+    const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+    const fl = (await c.CreateFlowLog({ FlowLogName: "ccn", ResourceType: "CCN", ResourceId: "ccn-period01",
+      TrafficType: "ALL", Period: 60, CloudLogId: "5aaaaaaa-0000-4000-8000-000000000002" })).FlowLog[0].FlowLogId;
+    const attached = () => / bpf /.test(inNs(N.host, "tc", ["filter", "show", "dev", D.ccn, "egress"], { mayFail: true }));
+    for (let i = 0; i < 100 && !attached(); i++) await sleep(200);
+    assert.ok(attached(), "the agent watches the CCN's device");
+    await sleep(2500); // the window it was attached in has closed: the next ones are whole
+    const before = inNs(N.host, "tc", ["-s", "qdisc", "show", "dev", D.ccn]);
+    const counts = (st) => { const m = /Sent (\d+) bytes (\d+) pkt \(dropped (\d+)/.exec(st); return m.slice(1).map(Number); };
+    const t0 = nowS();
+    py(N.vm, "udp", A.vm, 4000, A.ccn, 5000, 300, 1000);
+    const t1 = nowS();
+    const after = inNs(N.host, "tc", ["-s", "qdisc", "show", "dev", D.ccn]);
+    const [b0, p0, d0] = counts(before), [b1, p1, d1] = counts(after);
+    const [acceptedPkts, acceptedBytes, dropped] = [p1 - p0, b1 - b0 - 14 * (p1 - p0), d1 - d0];
+    assert.ok(dropped > 0, after);
+    assert.equal(acceptedPkts + dropped, 300, `${before}\n${after}`);
+    const periodEnd = Math.floor(t1 / 60) * 60 + 60; // the last period the traffic is in
+    const recs = () => {
+      const r = spawnSync(BIN, ["records", "--data", dataDir, fl], { encoding: "utf8" });
+      return r.status === 0 ? r.stdout.split("\n").filter(Boolean).map((l) => l.split(" ")) : [];
+    };
+    for (let i = 0; i < 400 && !recs().some((f) => Number(f[13]) >= periodEnd); i++) await sleep(250);
+    for (const s of sinks) s.kill();
+    // the periods the traffic fell in (one, or two when it crossed a minute)
+    const lines = recs().filter((f) => Number(f[12]) <= t1 && Number(f[13]) > t0 - 2);
+    assert.ok(lines.length > 0, `no record of the period ending ${periodEnd}:\n${recs().map((f) => f.join(" ")).join("\n")}`);
+    const got = {};
+    for (const f of lines) {
+      assert.equal(f.length, 16, f.join(" "));
+      assert.deepEqual([f[0], f[1], f[2], Number(f[13]) - Number(f[12])], ["2", "ap-guangzhou", "ccn-period01", 60]);
+      if (f[15] !== "OK") continue;
+      const k = f.slice(3, 10).concat(f[14]).join(" ");
+      got[k] = got[k] || { packets: 0, bytes: 0 };
+      got[k].packets += Number(f[10]);
+      got[k].bytes += Number(f[11]);
+    }
+    assert.deepEqual(got, {
+      [`${A.vm} ${A.ccn} 4000 5000 17 ap-guangzhou ap-beijing ACCEPT`]: { packets: acceptedPkts, bytes: acceptedBytes },
+      [`${A.vm} ${A.ccn} 4000 5000 17 ap-guangzhou ap-beijing REJECT`]: { packets: dropped, bytes: dropped * 1028 },
+    });
   } finally {
     killChildren();
     teardown();
