@@ -20,6 +20,7 @@
  * SKIPDATA lines beside the records of the window it starts in. */
 #define _GNU_SOURCE
 #include "agent/agent.h"
+#include "agent/deliver.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,12 +37,15 @@
 #include "flow/bpf/capture.h"
 #include "flow/bpf/flowcap_abi.h"
 #include "flow/flow.h"
+#include "replay/replay.h" /* flow_cidr_parse */
 #include "sink/sink.h"
 
 #define AGENT_MAX_NS 64
 #define AGENT_MAX_SINKS 4
 #define AGENT_MISSED_MAX 1000 /* windows a restarted agent reports lost, at most */
-#define AGENT_MAX_PERIODS 64  /* flow logs with a Period longer than the window */
+#define AGENT_MAX_ADDRS 16     /* an ENI's addresses the agent attributes drops by */
+#define AGENT_MAX_ATTACHED 32  /* a CCN's attached VPCs */
+#define AGENT_RETRY_MS 5000    /* a device that could not be watched is tried again after this */
 
 /* ==== the assignment, as the agent keeps it ==== */
 
@@ -49,24 +53,27 @@ struct adev { /* a device to watch */
     char rid[80];
     char dev[16];
     char netns[128];
-    char kind[8];
+    char addr[AGENT_MAX_ADDRS][48]; /* ENI: its addresses (drops towards it) */
+    size_t naddr;
+    struct { /* CCN: its attached VPCs (records' srcregionid, dstregionid) */
+        char region[32];
+        struct flow_region_cidr cidr; /* .region points at region above when used */
+    } att[AGENT_MAX_ATTACHED];
+    size_t natt;
     char vpc[32], subnet[32], instance[80]; /* the records' vpc-id, subnet-id, instance-id */
-    char addrs[1024]; /* ENI: its addresses; CCN: its attached VPCs (store.h) */
-    int shared;       /* several ENIs are bound to this device: by address */
+    int shared; /* several ENIs are bound to this device: watched by their addresses */
+    int warned; /* its attach failed and was logged: later failures are not */
+    uint64_t retry_ms; /* after a failed attach: not before this (monotonic ms) */
 };
 
 struct afl { /* a flow log to write */
     char id[24], uin[24], appid[24], region[32], rtype[20], rid[80];
     char storage_type[16], cls_topic[48], cls_region[32], ckafka_id[88], ckafka_topic[256];
     char brokers[512], fields[512];
-    uint32_t period;         /* a CCN's Period (s): its records' window, if longer */
-    char format[16];         /* "default", "ccn", or "fields" (the line is `fields`) */
-    struct flow_format fmt;  /* the record line */
-    /* a CCN's attached VPCs (srcregionid, dstregionid); region points into rname */
-    struct flow_region_cidr regions[32];
-    char rname[32][32];
-    size_t nregions;
     int tt, ccn;
+    uint32_t period; /* CCN: its Period, when longer than the window (else 0) */
+    char format[16];        /* "default", "ccn", or "fields" (the line is `fields`) */
+    struct flow_format fmt; /* the record line */
     char (*res)[80]; /* the resources of this host it covers */
     size_t nres;
 };
@@ -99,47 +106,6 @@ static int cp(json_t *o, const char *key, char *dst, size_t cap)
     return 0;
 }
 
-/* A CCN's attached VPCs ("VPCID REGION CIDR,...") into f->regions. */
-static void ccn_regions(struct afl *f, const char *attached)
-{
-    char list[1024], *save = NULL;
-    snprintf(list, sizeof list, "%s", attached);
-    f->nregions = 0;
-    for (char *it = strtok_r(list, ",", &save); it && f->nregions < 32;
-         it = strtok_r(NULL, ",", &save)) {
-        char vpc[40], region[32], cidr[64], *slash, *end;
-        struct flow_region_cidr *r = &f->regions[f->nregions];
-        if (sscanf(it, "%39s %31s %63s", vpc, region, cidr) != 3 || !(slash = strchr(cidr, '/')))
-            continue;
-        *slash = '\0';
-        unsigned long bits = strtoul(slash + 1, &end, 10);
-        int v4 = strchr(cidr, ':') == NULL;
-        if (*end || capture_parse_addr(cidr, r->addr) != 0 || bits > (v4 ? 32u : 128u))
-            continue;
-        r->prefix = (uint8_t)(v4 ? 96 + bits : bits);
-        snprintf(f->rname[f->nregions], sizeof f->rname[0], "%s", region);
-        r->region = f->rname[f->nregions];
-        f->nregions++;
-    }
-}
-
-/* Attributes an ENI's addresses to slot (UINT32_MAX: forget them): on its
- * own device, the drops of packets towards them before the device; on a
- * shared device, every packet from or to them. */
-static void eni_addrs(struct capture *c, const struct adev *d, uint32_t slot)
-{
-    char list[sizeof d->addrs], *save = NULL;
-    if (strcmp(d->kind, "eni") != 0)
-        return;
-    snprintf(list, sizeof list, "%s", d->addrs);
-    for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-        uint8_t addr[16];
-        if (capture_parse_addr(a, addr) != 0 ||
-            (d->shared ? capture_set_byaddr(c, addr, slot) : capture_set_addr(c, addr, slot)) != 0)
-            log_warn("agent: %s: address %s: not attributed", d->rid, a);
-    }
-}
-
 static int traffic_type(const char *s)
 {
     if (strcmp(s, "ACCEPT") == 0)
@@ -166,18 +132,33 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
         goto oom;
     json_array_foreach(devs, i, o) {
         struct adev *d = &a->dev[a->ndev];
+        json_t *x;
+        size_t k;
         if (cp(o, "ResourceId", d->rid, sizeof d->rid) || cp(o, "Device", d->dev, sizeof d->dev) ||
-            cp(o, "Netns", d->netns, sizeof d->netns) || cp(o, "Kind", d->kind, sizeof d->kind) ||
-            cp(o, "Addrs", d->addrs, sizeof d->addrs) || cp(o, "VpcId", d->vpc, sizeof d->vpc) ||
+            cp(o, "Netns", d->netns, sizeof d->netns) || cp(o, "VpcId", d->vpc, sizeof d->vpc) ||
             cp(o, "SubnetId", d->subnet, sizeof d->subnet) ||
             cp(o, "InstanceId", d->instance, sizeof d->instance) || !d->rid[0] || !d->dev[0]) {
             snprintf(err, errlen, "Devices[%zu]: ResourceId, Device, Netns", i);
             goto fail;
         }
+        json_array_foreach(json_object_get(o, "Addresses"), k, x) {
+            const char *s = json_string_value(x);
+            if (s && strlen(s) < sizeof d->addr[0] && d->naddr < AGENT_MAX_ADDRS)
+                memcpy(d->addr[d->naddr++], s, strlen(s) + 1);
+        }
+        json_array_foreach(json_object_get(o, "AttachedVpcs"), k, x) {
+            const char *rg = json_string_value(json_object_get(x, "Region"));
+            const char *cidr = json_string_value(json_object_get(x, "CidrBlock"));
+            if (!rg || !cidr || strlen(rg) >= sizeof d->att[0].region ||
+                d->natt == AGENT_MAX_ATTACHED || flow_cidr_parse(cidr, &d->att[d->natt].cidr) != 0)
+                continue;
+            memcpy(d->att[d->natt].region, rg, strlen(rg) + 1);
+            d->natt++;
+        }
         a->ndev++;
     }
     /* several ENIs bound to one device (a bridge's uplink, a port carrying
-     * several): it is watched by address (capture_watch_shared) */
+     * several): it is watched by their addresses (capture_watch_shared) */
     for (size_t x = 0; x < a->ndev; x++)
         for (size_t y = 0; y < a->ndev; y++)
             if (x != y && strcmp(a->dev[x].dev, a->dev[y].dev) == 0 &&
@@ -205,16 +186,9 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
             goto fail;
         }
         f->tt = traffic_type(tt);
-        {
-            json_int_t per = json_integer_value(json_object_get(o, "Period"));
-            f->period = per > 0 && per <= 86400 ? (uint32_t)per : 0;
-        }
-        for (size_t j = 0; j < a->ndev; j++)
-            if (strcmp(a->dev[j].kind, "ccn") == 0 && strcmp(a->dev[j].rid, f->rid) == 0)
-                ccn_regions(f, a->dev[j].addrs);
         f->ccn = strcmp(format, "ccn") == 0;
         memcpy(f->format, format, sizeof f->format);
-        if (strcmp(format, "fields") == 0) {
+        if (strcmp(format, "fields") == 0) { /* the admin's record format */
             char ferr[128];
             if (flow_format_parse(&f->fmt, f->fields, ferr, sizeof ferr) != 0) {
                 snprintf(err, errlen, "FlowLogs[%zu].Fields: %s", i, ferr);
@@ -224,6 +198,8 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
         } else {
             f->fmt = f->ccn ? flow_format_ccn : flow_format_eni;
         }
+        json_int_t period = json_integer_value(json_object_get(o, "Period"));
+        f->period = f->ccn && period > 0 && period <= 86400 ? (uint32_t)period : 0;
         if (!(f->res = calloc(json_array_size(res) + 1, sizeof *f->res)))
             goto oom;
         a->nfl++;
@@ -258,8 +234,21 @@ struct ns_cap {
     size_t ndev;
 };
 
+/* A CCN flow log's Period longer than the capture window: its windows'
+ * flows are added up here until the period ends. */
+struct accum {
+    char id[24];
+    struct flow_table *t;
+    uint64_t start; /* the period being added up (UINT64_MAX: none) */
+    int partial;    /* the agent began inside it: SKIPDATA */
+};
+
+#define AGENT_MAX_ACCUM 256
+
 struct agent {
     const struct agent_cfg *cfg;
+    struct accum acc[AGENT_MAX_ACCUM];
+    size_t nacc;
     struct assignment cur; /* what the agent acts on now */
     int have;              /* cur came from the control plane (or the marker) */
     int pending;           /* devices of cur not attached yet: try again */
@@ -270,22 +259,16 @@ struct agent {
     uint64_t *slot_free_at; /* per slot: the window from which it may be used again; 0 = free */
     unsigned char *slot_used;
     struct flow_table *t;
-    struct sink *sinks[AGENT_MAX_SINKS];
+    struct sink *sinks[AGENT_MAX_SINKS]; /* [0]: the files sink; the others: delivery's */
     size_t nsinks;
+    struct delivery *delivery; /* the delivery sinks' thread, or NULL */
     char state_dir[4200];
     uint64_t lossy_window; /* a window the agent was not up for all of (UINT64_MAX: none) */
     uint64_t skipped[FLOWCAP_MAX_SLOTS][2];
     int fetch_failing;
-    /* flow logs whose Period is longer than the window (CCN): their period
-     * so far, merged window after window */
-    struct pacc {
-        char id[24];
-        uint64_t pstart;      /* the period being merged (0: none) */
-        int partial;          /* some of it was not seen: SKIPDATA */
-        struct flow_table *t;
-    } pacc[AGENT_MAX_PERIODS];
-    size_t npacc;
 };
+
+static uint64_t mono_ms(void);
 
 /* ==== slots and captures ==== */
 
@@ -304,8 +287,7 @@ static struct watched *watched_find(struct agent *ag, const struct adev *d)
 {
     for (size_t i = 0; i < ag->nw; i++)
         if (strcmp(ag->w[i].d.rid, d->rid) == 0 && strcmp(ag->w[i].d.dev, d->dev) == 0 &&
-            strcmp(ag->w[i].d.netns, d->netns) == 0 && strcmp(ag->w[i].d.addrs, d->addrs) == 0 &&
-            ag->w[i].d.shared == d->shared)
+            strcmp(ag->w[i].d.netns, d->netns) == 0 && ag->w[i].d.shared == d->shared)
             return &ag->w[i];
     return NULL;
 }
@@ -322,10 +304,37 @@ static int adev_wanted(const struct assignment *a, const struct watched *w)
 {
     for (size_t i = 0; i < a->ndev; i++)
         if (strcmp(a->dev[i].rid, w->d.rid) == 0 && strcmp(a->dev[i].dev, w->d.dev) == 0 &&
-            strcmp(a->dev[i].netns, w->d.netns) == 0 && strcmp(a->dev[i].addrs, w->d.addrs) == 0 &&
-            a->dev[i].shared == w->d.shared)
+            strcmp(a->dev[i].netns, w->d.netns) == 0 && a->dev[i].shared == w->d.shared)
             return 1;
     return 0;
+}
+
+/* Attributes drops towards d's addresses to `slot` (0xffffffff: forgets
+ * them). */
+static void set_addrs(struct capture *c, const struct adev *d, uint32_t slot)
+{
+    for (size_t i = 0; i < d->naddr; i++) {
+        uint8_t a[16];
+        if (capture_parse_addr(d->addr[i], a) != 0 ||
+            (d->shared ? capture_set_byaddr(c, a, slot) : capture_set_addr(c, a, slot)) != 0)
+            log_warn("agent: %s: address %s: not attributed (bad address or full map)", d->rid,
+                     d->addr[i]);
+    }
+}
+
+static int same_addrs(const struct adev *x, const struct adev *y)
+{
+    if (x->naddr != y->naddr || x->natt != y->natt)
+        return 0;
+    for (size_t i = 0; i < x->naddr; i++)
+        if (strcmp(x->addr[i], y->addr[i]) != 0)
+            return 0;
+    for (size_t i = 0; i < x->natt; i++)
+        if (strcmp(x->att[i].region, y->att[i].region) != 0 ||
+            memcmp(x->att[i].cidr.addr, y->att[i].cidr.addr, 16) != 0 ||
+            x->att[i].cidr.prefix != y->att[i].cidr.prefix)
+            return 0;
+    return 1;
 }
 
 /* The capture of namespace `netns`, opened if needed; -1 with err. */
@@ -360,7 +369,14 @@ static long ns_capture(struct agent *ag, const char *netns, char *err, size_t er
  * window. */
 static void apply(struct agent *ag, uint64_t w)
 {
+#define WARN_ONCE(d, ...)                                                                        \
+    do {                                                                                         \
+        if (!(d)->warned)                                                                        \
+            log_warn(__VA_ARGS__);                                                               \
+        (d)->warned = 1;                                                                         \
+    } while (0)
     char err[512];
+    uint64_t now_ms = mono_ms();
     /* detach what is no longer wanted */
     for (size_t i = 0; i < ag->nw;) {
         struct watched *x = &ag->w[i];
@@ -373,7 +389,7 @@ static void apply(struct agent *ag, uint64_t w)
         for (size_t j = 0; j < ag->nw; j++)
             still |= j != i && ag->w[j].ns == x->ns && strcmp(ag->w[j].d.dev, x->d.dev) == 0 &&
                      ag->w[j].d.shared && x->d.shared;
-        eni_addrs(nc->c, &x->d, UINT32_MAX);
+        set_addrs(nc->c, &x->d, UINT32_MAX);
         if (still)
             log_info("agent: stopped watching %s on %s (shared)", x->d.rid, x->d.dev);
         else if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
@@ -382,26 +398,34 @@ static void apply(struct agent *ag, uint64_t w)
             log_info("agent: stopped watching %s (%s)", x->d.dev, x->d.rid);
         ag->slot_used[x->slot] = 0;
         ag->slot_free_at[x->slot] = w + 2;
-        if (--nc->ndev == 0) { /* no device left in that namespace */
-            capture_close(nc->c);
-            nc->c = NULL;
-        }
+        nc->ndev--;
         ag->w[i] = ag->w[--ag->nw];
     }
     /* attach what is new */
     ag->pending = 0;
     for (size_t i = 0; i < ag->cur.ndev; i++) {
-        const struct adev *d = &ag->cur.dev[i];
+        struct adev *d = &ag->cur.dev[i];
         uint32_t slot;
-        struct watched *same = watched_find(ag, d);
-        if (same) {
-            same->d = *d; /* its vpc, subnet, instance as the assignment says now */
+        struct watched *have = watched_find(ag, d);
+        if (have) { /* the same device: its addresses may have changed */
+            if (!same_addrs(&have->d, d)) {
+                set_addrs(ag->caps[have->ns].c, &have->d, UINT32_MAX);
+                have->d = *d;
+                set_addrs(ag->caps[have->ns].c, d, have->slot);
+            }
+            have->d = *d; /* its vpc, subnet, instance as the assignment says now */
+            continue;
+        }
+        if (d->retry_ms > now_ms) { /* failed a moment ago: not yet again */
+            ag->pending = 1;
             continue;
         }
         long ns = ns_capture(ag, d->netns, err, sizeof err);
         if (ns < 0) {
-            log_warn("agent: %s (%s): namespace %s: %s", d->dev, d->rid,
-                     d->netns[0] ? d->netns : "(the agent's)", err);
+            d->retry_ms = now_ms + AGENT_RETRY_MS;
+            WARN_ONCE(d, "agent: %s (%s): namespace %s: %s (tried again every 5 s; its "
+                      "records say SKIPDATA meanwhile)", d->dev, d->rid,
+                      d->netns[0] ? d->netns : "(the agent's)", err);
             ag->pending = 1;
             continue;
         }
@@ -413,14 +437,12 @@ static void apply(struct agent *ag, uint64_t w)
         }
         if ((d->shared ? capture_watch_shared(ag->caps[ns].c, d->dev, err, sizeof err)
                        : capture_watch(ag->caps[ns].c, d->dev, slot, err, sizeof err)) != 0) {
-            log_warn("agent: watch %s (%s): %s", d->dev, d->rid, err);
+            WARN_ONCE(d, "agent: watch %s (%s): %s (tried again every %d s; its records say "
+                      "SKIPDATA meanwhile)", d->dev, d->rid, err, AGENT_RETRY_MS / 1000);
             ag->slot_used[slot] = 0;
-            if (ag->caps[ns].ndev == 0) {
-                capture_close(ag->caps[ns].c);
-                ag->caps[ns].c = NULL;
-            }
+            d->retry_ms = now_ms + AGENT_RETRY_MS;
             ag->pending = 1;
-            continue;
+            continue; /* the namespace's capture stays loaded for the next try */
         }
         if (ag->nw == ag->capw) {
             size_t cap = ag->capw ? ag->capw * 2 : 16;
@@ -435,12 +457,23 @@ static void apply(struct agent *ag, uint64_t w)
             ag->capw = cap;
         }
         ag->w[ag->nw++] = (struct watched){*d, slot, (size_t)ns};
-        eni_addrs(ag->caps[ns].c, d, slot); /* drops before its device: REJECT by address */
+        set_addrs(ag->caps[ns].c, d, slot);
         ag->caps[ns].ndev++;
         memset(ag->skipped[slot], 0, sizeof ag->skipped[slot]);
         log_info("agent: watching %s%s%s as %s (slot %u)", d->dev, d->netns[0] ? " in " : "",
                  d->netns, d->rid, slot);
     }
+    /* a namespace none of whose devices is watched or wanted: unloaded */
+    for (size_t i = 0; i < ag->ncaps; i++) {
+        int wanted = 0;
+        for (size_t k = 0; k < ag->cur.ndev && !wanted; k++)
+            wanted = strcmp(ag->cur.dev[k].netns, ag->caps[i].netns) == 0;
+        if (ag->caps[i].c && ag->caps[i].ndev == 0 && !wanted) {
+            capture_close(ag->caps[i].c);
+            ag->caps[i].c = NULL;
+        }
+    }
+#undef WARN_ONCE
 }
 
 /* ==== the open-window marker ==== */
@@ -485,8 +518,7 @@ static json_t *assignment_json(const struct assignment *a)
             "StorageType", f->storage_type, "CloudLogId", f->cls_topic, "CloudLogRegion",
             f->cls_region, "StorageId", f->ckafka_id, "StorageTopic", f->ckafka_topic, "Brokers",
             f->brokers, "Fields", f->fields, "Format", f->format, "Period", (json_int_t)f->period,
-            "Resources",
-            res);
+            "Resources", res);
         if (!o || json_array_append_new(fls, o) != 0) {
             json_decref(fls);
             return NULL;
@@ -532,9 +564,9 @@ static void dest_of(const struct afl *f, const char *host, struct sink_dest *d)
     d->account_uin = strtoull(f->uin, NULL, 10);
 }
 
-/* Hands one flow log's window to every sink: the files sink first (the
- * durable copy: its failure is the agent's), then each delivery sink (a
- * failure is logged; the files keep the records). */
+/* Writes one flow log's window to the files sink, the durable copy (its
+ * failure is the agent's); the delivery sinks take it from the files on
+ * their own thread (deliver.h). */
 static int deliver(struct agent *ag, const struct afl *f, uint64_t start, uint64_t end,
                    const struct buf *out, size_t n)
 {
@@ -544,14 +576,41 @@ static int deliver(struct agent *ag, const struct afl *f, uint64_t start, uint64
     struct sink_window sw = {.flowlog_id = f->id, .win_start = start, .win_end = end,
                              .records = out->data ? out->data : "", .len = out->len,
                              .nrecords = n, .dest = &dest};
-    for (size_t i = 0; i < ag->nsinks; i++)
-        if (sink_write(ag->sinks[i], &sw, err, sizeof err) != 0) {
-            log_error("agent: %s: window %llu: %s sink: %s", f->id, (unsigned long long)start,
-                      ag->sinks[i]->name, err);
-            if (i == 0)
-                return -1;
-        }
+    if (sink_write(ag->sinks[0], &sw, err, sizeof err) != 0) {
+        log_error("agent: %s: window %llu: %s sink: %s", f->id, (unsigned long long)start,
+                  ag->sinks[0]->name, err);
+        return -1;
+    }
     return 0;
+}
+
+/* The delivery sinks' routes: the assigned flow logs and their destinations. */
+static void delivery_update(struct agent *ag, uint64_t w)
+{
+    if (!ag->delivery)
+        return;
+    struct delivery_route *r = calloc(ag->cur.nfl + 1, sizeof *r);
+    if (!r) {
+        log_error("agent: out of memory for the delivery's routes");
+        return;
+    }
+    for (size_t i = 0; i < ag->cur.nfl; i++) {
+        const struct afl *f = &ag->cur.fl[i];
+        snprintf(r[i].flowlog_id, sizeof r[i].flowlog_id, "%s", f->id);
+        snprintf(r[i].storage_type, sizeof r[i].storage_type, "%s", f->storage_type);
+        snprintf(r[i].cls_topic, sizeof r[i].cls_topic, "%s", f->cls_topic);
+        snprintf(r[i].cls_region, sizeof r[i].cls_region, "%s",
+                 f->cls_region[0] ? f->cls_region : f->region);
+        snprintf(r[i].ckafka_id, sizeof r[i].ckafka_id, "%s", f->ckafka_id);
+        snprintf(r[i].ckafka_topic, sizeof r[i].ckafka_topic, "%s", f->ckafka_topic);
+        snprintf(r[i].brokers, sizeof r[i].brokers, "%s", f->brokers);
+        snprintf(r[i].resource_id, sizeof r[i].resource_id, "%s", f->rid);
+        snprintf(r[i].host, sizeof r[i].host, "%s", ag->cfg->host);
+        snprintf(r[i].fields, sizeof r[i].fields, "%s", f->fields);
+        r[i].uin = strtoull(f->uin, NULL, 10);
+    }
+    delivery_routes(ag->delivery, r, ag->cur.nfl, w * ag->cfg->window_s);
+    free(r);
 }
 
 /* The device of resource rid in a (NULL if none). */
@@ -563,16 +622,15 @@ static const struct adev *adev_by_rid(const struct assignment *a, const char *ri
     return NULL;
 }
 
+/* dv: the resource's device as assigned (its vpc, subnet, instance), or NULL */
 static struct flow_log_desc desc_of(const struct afl *f, const struct adev *dv, const char *rid,
                                     uint32_t slot, uint64_t start, uint64_t end)
 {
     return (struct flow_log_desc){
-        .vpc_id = dv ? dv->vpc : NULL, .subnet_id = dv ? dv->subnet : NULL,
-        .instance_id = dv ? dv->instance : NULL,
         .slot = slot, .account_id = f->appid, .resource_id = rid, .traffic_type = f->tt,
-        .format = &f->fmt, .win_start = start,
-        .win_end = end, .region_id = f->region, .region = f->region, .regions = f->regions,
-        .n_regions = f->nregions};
+        .format = &f->fmt, .win_start = start, .win_end = end, .region_id = f->region,
+        .region = f->region, .vpc_id = dv ? dv->vpc : NULL, .subnet_id = dv ? dv->subnet : NULL,
+        .instance_id = dv ? dv->instance : NULL};
 }
 
 /* SKIPDATA for every resource of every flow log of `a`, for the window
@@ -598,105 +656,15 @@ static int write_lost(struct agent *ag, const struct assignment *a, uint64_t sta
     return rc;
 }
 
-static int pacc_merge(void *arg, const struct flow_key *k, const struct flow_val *v)
+/* One flow log's records of [start, end) from table t (the drained window,
+ * or a period's sum) to its sinks. 0 or -1. */
+static int write_flowlog(struct agent *ag, const struct afl *f, const struct flow_table *t,
+                         uint64_t start, uint64_t end, struct buf *outp)
 {
-    flow_table_merge(arg, k, v); /* a full table counts it as skipped for k->slot */
-    return 0;
-}
-
-/* The period table of flow log id (made on first use); NULL when there are
- * too many or memory ran out. Tables of flow logs no longer assigned go. */
-static struct pacc *pacc_of(struct agent *ag, const char *id)
-{
-    for (size_t i = 0; i < ag->npacc;) {
-        int assigned = 0;
-        for (size_t k = 0; k < ag->cur.nfl && !assigned; k++)
-            assigned = strcmp(ag->cur.fl[k].id, ag->pacc[i].id) == 0;
-        if (assigned) {
-            i++;
-            continue;
-        }
-        flow_table_free(ag->pacc[i].t);
-        ag->pacc[i] = ag->pacc[--ag->npacc];
-    }
-    for (size_t i = 0; i < ag->npacc; i++)
-        if (strcmp(ag->pacc[i].id, id) == 0)
-            return &ag->pacc[i];
-    if (ag->npacc == AGENT_MAX_PERIODS)
-        return NULL;
-    struct pacc *p = &ag->pacc[ag->npacc];
-    memset(p, 0, sizeof *p);
-    snprintf(p->id, sizeof p->id, "%s", id);
-    if (!(p->t = flow_table_new(ag->cfg->table_flows)))
-        return NULL;
-    ag->npacc++;
-    return p;
-}
-
-/* A flow log whose Period is a multiple of the window: the window joins
- * its period; at the period's end its records are written, SKIPDATA if the
- * agent did not see all of it. 0 or -1. */
-static int write_period(struct agent *ag, const struct afl *f, uint64_t start, uint64_t end,
-                        struct buf *out)
-{
-    struct pacc *p = pacc_of(ag, f->id);
-    uint64_t pstart = flow_window_start(start, f->period);
-    size_t total = 0;
-    if (!p) {
-        log_error("agent: %s: no room for its %u-s period (at most %d such flow logs)", f->id,
-                  f->period, AGENT_MAX_PERIODS);
-        return -1;
-    }
-    if (p->pstart != pstart) {
-        flow_table_clear(p->t);
-        p->pstart = pstart;
-        p->partial = start != pstart; /* the agent began inside it */
-    }
-    for (size_t k = 0; k < f->nres; k++) {
-        const struct watched *x = watched_by_rid(ag, f->res[k]);
-        if (!x) {
-            p->partial = 1;
-            continue;
-        }
-        flow_table_each(ag->t, x->slot, pacc_merge, p->t);
-        uint64_t lost = flow_table_skipped(ag->t, x->slot);
-        if (lost)
-            flow_table_note_skipped(p->t, x->slot, lost);
-    }
-    if (end != flow_window_end(pstart, f->period))
-        return 0;
-    buf_reset(out);
-    for (size_t k = 0; k < f->nres; k++) {
-        const struct watched *x = watched_by_rid(ag, f->res[k]);
-        struct flow_log_desc d = desc_of(f, x ? &x->d : adev_by_rid(&ag->cur, f->res[k]),
-                                         f->res[k], x ? x->slot : 0, pstart, end);
-        size_t n = 0;
-        d.skipped = p->partial || !x;
-        if (flow_write_records(x ? p->t : NULL, &d, out, &n) != 0) {
-            log_error("agent: %s: the records of period %llu do not fit in memory", f->id,
-                      (unsigned long long)pstart);
-            return -1;
-        }
-        total += n;
-    }
-    p->pstart = 0;
-    return deliver(ag, f, pstart, end, out, total);
-}
-
-/* Each flow log's records of the drained window in ag->t. */
-static int write_window(struct agent *ag, uint64_t start, uint64_t end)
-{
-    struct buf out;
+    struct buf out = *outp;
     int rc = 0;
-    buf_init(&out, 1u << 30);
-    for (size_t i = 0; i < ag->cur.nfl; i++) {
-        const struct afl *f = &ag->cur.fl[i];
+    {
         size_t total = 0;
-        if (f->period > ag->cfg->window_s && f->period % ag->cfg->window_s == 0) {
-            if (write_period(ag, f, start, end, &out) != 0)
-                rc = -1;
-            continue;
-        }
         buf_reset(&out);
         for (size_t k = 0; k < f->nres; k++) {
             const struct watched *x = watched_by_rid(ag, f->res[k]);
@@ -710,7 +678,14 @@ static int write_window(struct agent *ag, uint64_t start, uint64_t end)
                 continue;
             }
             struct flow_log_desc d = desc_of(f, &x->d, f->res[k], x->slot, start, end);
-            if (flow_write_records(ag->t, &d, &out, &n) != 0) {
+            struct flow_region_cidr regions[AGENT_MAX_ATTACHED];
+            for (size_t r = 0; r < x->d.natt; r++) {
+                regions[r] = x->d.att[r].cidr;
+                regions[r].region = x->d.att[r].region;
+            }
+            d.regions = regions;
+            d.n_regions = x->d.natt;
+            if (flow_write_records(t, &d, &out, &n) != 0) {
                 log_error("agent: %s: the records of window %llu do not fit in memory", f->id,
                           (unsigned long long)start);
                 rc = -1;
@@ -720,6 +695,98 @@ static int write_window(struct agent *ag, uint64_t start, uint64_t end)
         }
         if (rc == 0 && deliver(ag, f, start, end, &out, total) != 0)
             rc = -1;
+    }
+    *outp = out;
+    return rc;
+}
+
+static struct accum *accum_of(struct agent *ag, const char *id)
+{
+    for (size_t i = 0; i < ag->nacc; i++)
+        if (strcmp(ag->acc[i].id, id) == 0)
+            return &ag->acc[i];
+    if (ag->nacc == AGENT_MAX_ACCUM)
+        return NULL;
+    struct accum *a = &ag->acc[ag->nacc];
+    if (!(a->t = flow_table_new(ag->cfg->table_flows)))
+        return NULL;
+    snprintf(a->id, sizeof a->id, "%s", id);
+    a->start = UINT64_MAX;
+    a->partial = 0;
+    ag->nacc++;
+    return a;
+}
+
+/* Forgets the periods of flow logs no longer assigned. */
+static void accum_prune(struct agent *ag)
+{
+    for (size_t i = 0; i < ag->nacc;) {
+        int keep = 0;
+        for (size_t k = 0; k < ag->cur.nfl && !keep; k++)
+            keep = ag->cur.fl[k].period && strcmp(ag->cur.fl[k].id, ag->acc[i].id) == 0;
+        if (keep) {
+            i++;
+            continue;
+        }
+        flow_table_free(ag->acc[i].t);
+        ag->acc[i] = ag->acc[--ag->nacc];
+    }
+}
+
+static int acc_merge(void *arg, const struct flow_key *k, const struct flow_val *v)
+{
+    flow_table_merge(arg, k, v); /* a full table counts it as skipped for k->slot */
+    return 0;
+}
+
+/* Adds the window's flows of f's resources to f's period; writes the period
+ * when the window ends it. 0 or -1. */
+static int add_to_period(struct agent *ag, const struct afl *f, uint64_t start, uint64_t end,
+                         struct buf *out)
+{
+    struct accum *a = accum_of(ag, f->id);
+    uint64_t pstart = flow_window_start(start, f->period);
+    if (!a) {
+        log_error("agent: %s: no room to add up its %u-s period", f->id, f->period);
+        return -1;
+    }
+    if (a->start != pstart) { /* a new period; one left unfinished is dropped */
+        flow_table_clear(a->t);
+        a->start = pstart;
+        a->partial = start != pstart; /* the agent (or this flow log) began inside it */
+    }
+    for (size_t k = 0; k < f->nres; k++) {
+        const struct watched *x = watched_by_rid(ag, f->res[k]);
+        if (!x)
+            continue;
+        flow_table_each(ag->t, x->slot, acc_merge, a->t);
+        uint64_t lost = flow_table_skipped(ag->t, x->slot);
+        if (lost)
+            flow_table_note_skipped(a->t, x->slot, lost);
+        if (a->partial)
+            flow_table_note_skipped(a->t, x->slot, 1);
+    }
+    a->partial = 0;
+    if (end != flow_window_end(pstart, f->period))
+        return 0;
+    a->start = UINT64_MAX;
+    return write_flowlog(ag, f, a->t, pstart, end, out);
+}
+
+/* Each flow log's records of the drained window in ag->t (a CCN flow log
+ * with a longer Period: at its period's end). */
+static int write_window(struct agent *ag, uint64_t start, uint64_t end)
+{
+    struct buf out;
+    int rc = 0;
+    buf_init(&out, 1u << 30);
+    accum_prune(ag);
+    for (size_t i = 0; i < ag->cur.nfl && rc == 0; i++) {
+        const struct afl *f = &ag->cur.fl[i];
+        if (f->period > ag->cfg->window_s && f->period % ag->cfg->window_s == 0)
+            rc = add_to_period(ag, f, start, end, &out);
+        else
+            rc = write_flowlog(ag, f, ag->t, start, end, &out);
     }
     buf_free(&out);
     return rc;
@@ -804,6 +871,7 @@ static void poll_control(struct agent *ag, uint64_t w)
     ag->have = 1;
     apply(ag, w);
     marker_write(ag, w);
+    delivery_update(ag, w);
 }
 
 /* ==== start: the marker an earlier agent left ==== */
@@ -897,6 +965,9 @@ int agent_run(const struct agent_cfg *cfg, char *err, size_t errlen)
     ag->nsinks = 1;
     for (size_t i = 0; i < cfg->nextra_sinks && ag->nsinks < AGENT_MAX_SINKS; i++)
         ag->sinks[ag->nsinks++] = cfg->extra_sinks[i];
+    if (ag->nsinks > 1 &&
+        !(ag->delivery = delivery_new(cfg->records, ag->sinks + 1, ag->nsinks - 1, 1, err, errlen)))
+        goto out;
     snprintf(ag->state_dir, sizeof ag->state_dir, "%s/.agent", cfg->records);
     if (mkdir(ag->state_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: %s", ag->state_dir, strerror(errno));
@@ -923,6 +994,8 @@ int agent_run(const struct agent_cfg *cfg, char *err, size_t errlen)
         if (now >= due) {
             if (close_window(ag, w) != 0)
                 goto out;
+            if (ag->delivery)
+                delivery_kick(ag->delivery);
             w++;
             done++;
             marker_write(ag, w);
@@ -938,14 +1011,15 @@ int agent_run(const struct agent_cfg *cfg, char *err, size_t errlen)
     }
     rc = 0;
 out:
+    delivery_stop(ag->delivery); /* before the files sink goes */
     for (size_t i = 0; i < ag->ncaps; i++)
         capture_close(ag->caps[i].c);
     if (ag->nsinks)
         sink_close(ag->sinks[0]); /* the others are the caller's */
     assignment_free(&ag->cur);
+    for (size_t i = 0; i < ag->nacc; i++)
+        flow_table_free(ag->acc[i].t);
     flow_table_free(ag->t);
-    for (size_t i = 0; i < ag->npacc; i++)
-        flow_table_free(ag->pacc[i].t);
     free(ag->w);
     free(ag->slot_free_at);
     free(ag->slot_used);

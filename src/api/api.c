@@ -57,6 +57,7 @@ struct call {
     const struct action_def *def;
     struct key_info key;
     int have_key;
+    int agent; /* the key is a capture agent's, uploading for a topic's owner (agent_upload) */
     uint64_t now_ms; /* the request's clock, read once at its entry */
 };
 
@@ -416,6 +417,34 @@ static enum api_err check_token(const struct call *c, time_t now, struct apierr 
 
 /* Resolves the SecretId, from the credential cache when it can. For TC3,
  * `date`/`service` ask for the derived signing key too (*have_signing). */
+/* A capture agent's UploadLog: its agent key (`flowlogd agent-key create`)
+ * may upload into a cls topic that an enabled flow log of the topic's
+ * owner delivers to, and do nothing else; the request then runs as that
+ * owner, limited to UploadLog (docs/API.md, "Who uploads"). STORE_OK with
+ * c->key filled, STORE_NOTFOUND when the key is no agent key, the action
+ * no UploadLog or the topic no such topic, else the store's failure. */
+static int agent_upload(struct api *a, struct call *c, const char *secret_id, struct serr *se)
+{
+    struct agent_key ak;
+    const char *topic = http_header(c->req, "X-CLS-TopicId");
+    int rc;
+
+    if (!c->def || strcmp(c->def->service, "cls") != 0 || strcmp(c->def->name, "UploadLog") != 0 ||
+        !topic || !*topic || !store_has_cls(a->store))
+        return STORE_NOTFOUND;
+    if ((rc = store_agent_key_lookup(a->store, secret_id, &ak, se)) != STORE_OK)
+        return rc;
+    memset(&c->key, 0, sizeof c->key);
+    if ((rc = store_cls_topic_owner(a->store, topic, &c->key.account, se)) != STORE_OK)
+        return rc;
+    snprintf(c->key.secret_id, sizeof c->key.secret_id, "%s", ak.secret_id);
+    snprintf(c->key.secret_key, sizeof c->key.secret_key, "%s", ak.secret_key);
+    snprintf(c->key.actions, sizeof c->key.actions, ",UploadLog,");
+    memset(ak.secret_key, 0, sizeof ak.secret_key);
+    c->agent = 1;
+    return STORE_OK;
+}
+
 static enum api_err lookup_key(struct api *a, struct call *c, time_t now, const char *secret_id,
                                const char *date, const char *service, unsigned char signing[32],
                                int *have_signing, struct apierr *e)
@@ -428,6 +457,10 @@ static enum api_err lookup_key(struct api *a, struct call *c, time_t now, const 
         have_signing = &dummy;
     if (!credcache_get(a->creds, secret_id, cache_now, date, service, &c->key, signing, have_signing)) {
         rc = store_key_lookup(a->store, secret_id, &c->key, &se);
+        if (rc == STORE_NOTFOUND && !c->v1 && (rc = agent_upload(a, c, secret_id, &se)) == STORE_OK) {
+            c->have_key = 1; /* never cached: its account depends on the request */
+            return check_token(c, now, e);
+        }
         if (rc == STORE_NOTFOUND)
             return apierr_set(e, API_E_AUTH_SECRETID, NULL);
         if (rc != STORE_OK)
@@ -481,7 +514,8 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
     tr.body_len = r->body_len;
     if (!have_key) {
         tc3_derive_key(c->key.secret_key, au.date, au.service, key);
-        credcache_put(a->creds, &c->key, c->now_ms, au.date, au.service, key);
+        if (!c->agent) /* an agent key's account is the request's topic owner */
+            credcache_put(a->creds, &c->key, c->now_ms, au.date, au.service, key);
     }
     rc = tc3_verify(&tr, &au, key, c->timestamp) ? API_E_OK
                                                  : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);

@@ -448,6 +448,8 @@ struct store_ops {
     int (*cls_logs_scan)(struct store *, const struct cls_scan *q, cls_log_cb cb, void *ud,
                          uint64_t *max_seq, struct serr *);
     int (*cls_logs_expire)(struct store *, int64_t now_ms, uint64_t *deleted, struct serr *);
+    int (*cls_topic_owner)(struct store *, const char *topic_id, struct account *out,
+                           struct serr *);
     void (*close)(struct store *);
 };
 
@@ -722,6 +724,15 @@ static inline int store_cls_logs_scan(struct store *s, const struct cls_scan *q,
                                       void *ud, uint64_t *max_seq, struct serr *e)
 {
     return s->ops->cls_logs_scan(s, q, cb, ud, max_seq, e);
+}
+
+/** The account owning cls topic `topic_id` when an enabled flow log of
+ * that account delivers to it (CloudLogId, in the topic's region): what a
+ * capture agent's key may upload into. STORE_NOTFOUND otherwise. */
+static inline int store_cls_topic_owner(struct store *s, const char *topic_id, struct account *out,
+                                        struct serr *e)
+{
+    return s->ops->cls_topic_owner(s, topic_id, out, e);
 }
 
 /** Deletes the logs older than their topic's Period (days) at now_ms. */

@@ -279,6 +279,7 @@ static void test_migration_2_to_6(void **state)
                                   "ALTER TABLE flowlogs DROP COLUMN record_format;"
                                   "DROP TRIGGER cls_topics_del;"
                                   "DROP TABLE cls_batches;"
+                                  "DROP TABLE cls_meta;"
                                   "DROP TABLE cls_logs;"
                                   "DROP TABLE cls_topics;"
                                   "DROP TABLE cls_logsets;"
@@ -288,7 +289,7 @@ static void test_migration_2_to_6(void **state)
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 13);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 14);
     /* schema 9: the resource counts, made from the rows */
     assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 3"), 3);
     assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 1"), 2);
@@ -308,7 +309,12 @@ static void test_migration_2_to_6(void **state)
                                        "('cls_logsets', 'cls_topics', 'cls_logs', "
                                        "'cls_batches', 'cls_topics_del')"),
                      5);
-    /* schema 13: flow logs have a record format, '' (Tencent's line) for the old rows */
+    /* schema 13: the logs clustered by (topic, time_ms, seq); the seq counter */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('cls_meta', 'cls_logs_time')"),
+                     1);
+    assert_int_equal(file_int(f->data, "SELECT v FROM cls_meta WHERE k = 'seq'"), 0);
+    /* schema 14: flow logs have a record format, '' (Tencent's line) for the old rows */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE record_format <> ''"),
                      0);
     /* schema 8: the resource pages' index */

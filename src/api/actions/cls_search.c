@@ -2,7 +2,7 @@
  *
  * The query is parsed by cls/clsq (never handed to a database): the store
  * scans the topic's logs of the time range in order, through its
- * (topic, time) index, and clsq_match decides each; with an SQL part after
+ * (topic, time, seq) clustering, and clsq_match decides each; with an SQL part after
  * '|', every matching log of the range is fed to clsq_agg_* instead.
  * A scan reads at most SCAN_MAX logs per topic (else SearchTimeout) and an
  * answer carries at most RESULT_MAX bytes of logs (else

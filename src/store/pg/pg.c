@@ -166,7 +166,50 @@ static const char *const migrations[] = {
     "  secret_key text NOT NULL,"
     "  host text NOT NULL DEFAULT '',"
     "  created_at bigint NOT NULL);",
-    /* 4 -> 5: a flow log's record format (`flowlogd flowlog format`) */
+    /* 4 -> 5: the cls service (pg_cls.c; store/sqlite's migrations 11 -> 13):
+     * logsets, topics, their logs clustered by (topic, time_ms, seq), the
+     * idempotent batches, the sequence counter uploads lock in commit order */
+    "CREATE TABLE cls_logsets("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  uin text COLLATE \"C\" NOT NULL,"
+    "  region text COLLATE \"C\" NOT NULL,"
+    "  name text NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  tags bytea NOT NULL DEFAULT '',"
+    "  UNIQUE (uin, region, name));"
+    "CREATE INDEX cls_logsets_tenant ON cls_logsets(uin, region, created_at);"
+    "CREATE TABLE cls_topics("
+    "  tnum bigserial PRIMARY KEY,"
+    "  id text COLLATE \"C\" NOT NULL UNIQUE,"
+    "  uin text COLLATE \"C\" NOT NULL,"
+    "  region text COLLATE \"C\" NOT NULL,"
+    "  logset_id text COLLATE \"C\" NOT NULL REFERENCES cls_logsets(id),"
+    "  name text NOT NULL,"
+    "  period bigint NOT NULL,"
+    "  status int NOT NULL DEFAULT 1,"
+    "  storage_type text NOT NULL DEFAULT 'hot',"
+    "  describes text NOT NULL DEFAULT '',"
+    "  partition_count bigint NOT NULL DEFAULT 1,"
+    "  created_at bigint NOT NULL,"
+    "  tags bytea NOT NULL DEFAULT '',"
+    "  UNIQUE (logset_id, name));"
+    "CREATE INDEX cls_topics_tenant ON cls_topics(uin, region, created_at);"
+    "CREATE TABLE cls_logs("
+    "  topic bigint NOT NULL REFERENCES cls_topics(tnum) ON DELETE CASCADE,"
+    "  time_ms bigint NOT NULL,"
+    "  seq bigint NOT NULL,"
+    "  source text NOT NULL DEFAULT '',"
+    "  filename text NOT NULL DEFAULT '',"
+    "  contents bytea NOT NULL,"
+    "  PRIMARY KEY (topic, time_ms, seq));"
+    "CREATE TABLE cls_batches("
+    "  topic bigint NOT NULL REFERENCES cls_topics(tnum) ON DELETE CASCADE,"
+    "  batch text NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  PRIMARY KEY (topic, batch));"
+    "CREATE TABLE cls_meta(k text PRIMARY KEY, v bigint NOT NULL);"
+    "INSERT INTO cls_meta(k, v) VALUES ('seq', 0);",
+    /* 5 -> 6: a flow log's record format (`flowlogd flowlog format`) */
     "ALTER TABLE flowlogs ADD COLUMN record_format text NOT NULL DEFAULT '';",
 };
 
@@ -764,6 +807,8 @@ static int pg_key_create_temporary(struct store *st, const char *uin, const char
 /* ==== the admin operations: reset, accounts and keys with given ids ==== */
 
 static const char *const pg_reset_sql[] = {
+    "DELETE FROM cls_topics%s", /* with their logs and batches (ON DELETE CASCADE) */
+    "DELETE FROM cls_logsets%s",
     "DELETE FROM flowlog_tags%s", "DELETE FROM flowlogs%s", "DELETE FROM region_usage%s",
     "DELETE FROM vpc_usage%s",    "DELETE FROM resources%s", "DELETE FROM keys%s",
     "DELETE FROM accounts%s",
@@ -1128,6 +1173,17 @@ static const struct store_ops pg_ops = {
     .agent_key_lookup = pg_agent_key_lookup,
     .agent_key_list = pg_agent_key_list,
     .agent_key_delete = pg_agent_key_delete,
+    .cls_logset_create = pg_cls_logset_create,
+    .cls_logset_list = pg_cls_logset_list,
+    .cls_logset_delete = pg_cls_logset_delete,
+    .cls_topic_create = pg_cls_topic_create,
+    .cls_topic_list = pg_cls_topic_list,
+    .cls_topic_update = pg_cls_topic_update,
+    .cls_topic_delete = pg_cls_topic_delete,
+    .cls_logs_put = pg_cls_logs_put,
+    .cls_logs_scan = pg_cls_logs_scan,
+    .cls_logs_expire = pg_cls_logs_expire,
+    .cls_topic_owner = pg_cls_topic_owner,
     .state_dump = pg_state_dump,
     .close = pg_close,
 };

@@ -156,5 +156,7 @@ int sq_cls_logs_put(struct store *s, const char *uin, const char *region, const 
 int sq_cls_logs_scan(struct store *s, const struct cls_scan *q, cls_log_cb cb, void *ud,
                      uint64_t *max_seq, struct serr *e);
 int sq_cls_logs_expire(struct store *s, int64_t now_ms, uint64_t *deleted, struct serr *e);
+int sq_cls_topic_owner(struct store *s, const char *topic_id, struct account *out,
+                       struct serr *e);
 
 #endif
