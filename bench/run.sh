@@ -204,7 +204,7 @@ setup_set() { # name accounts enis flowlogs
 need_create=0; need_1m=0; need_1k=0; need_pager=0
 { wants create || wants create-unbounded || wants create-https || wants pg-create; } && need_create=1
 wants pager && need_pager=1
-{ wants describe-1m || wants describe-https || wants pg-describe-1m || wants mix || wants reject-sig || wants reject-param || wants reject-limit || [ $STARTUP = 1 ] || [ $CG = 1 ]; } &
+{ wants describe-1m || wants describe-https || wants pg-describe-1m || wants mix || wants reject-sig || wants reject-param || wants reject-limit || [ $STARTUP = 1 ] || [ $CG = 1 ]; } && need_1m=1
 wants describe-1k && need_1k=1
 [ $need_create = 1 ] && setup_set "create-$ACCOUNTS-$ENIS" "$ACCOUNTS" "$ENIS" 0
 [ $need_1m = 1 ] && setup_set "fl-$FLOWLOGS" "$ACCOUNTS" 40 "$FLOWLOGS"

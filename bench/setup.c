@@ -184,7 +184,7 @@ static void *flowlogs_thread(void *arg)
         bench_vpc_id(a, (uint32_t)(i % BENCH_VPCS), fl.vpc_id);
         b36_8(h, b);
         snprintf(fl.name, sizeof fl.name, "flow-%s", b);
-        snprintf(fl.resource_type, sizeof fl.resource_type, "NETWORKINTERFACE");
+        fl.resource_kind = RES_ENI;
         b36_8(BENCH_FL_RES_BASE + g, b);
         snprintf(fl.resource_id, sizeof fl.resource_id, "eni-%s", b);
         snprintf(fl.traffic_type, sizeof fl.traffic_type, "%s", traffic[i % 3]);

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "validate/inventory.h"
+#include "validate/validate.h"
 
 struct admin_answer admin_fail(int status, const char *code, const char *fmt, ...)
 {
@@ -458,6 +459,10 @@ static void dump_flowlog(void *ud, const struct flowlog *fl)
 #define DUMP_TIME(m) json_object_set_new(o, #m, json_integer(fl->m));
 #define DUMP_BOOL(m) json_object_set_new(o, #m, json_integer(fl->m));
 #define DUMP_PERIOD(m) json_object_set_new(o, #m, json_integer(fl->m));
+/* the document names a ResourceType as on the wire, as it always did */
+#define DUMP_KIND(m)                                                                               \
+    json_object_set_new(o, "resource_type",                                                        \
+                        json_string(resource_type_of(fl->m) ? resource_type_of(fl->m)->type : ""));
 #define DUMP_TAGS(m) json_object_set_new(o, #m, tags);
 #define X(kind, member, size, wire, group) DUMP_##kind(member)
     FLOWLOG_FIELDS(X)
@@ -535,6 +540,15 @@ static int read_flowlog(json_t *o, struct flowlog *fl, struct tag **tags, char *
     bad |= get_i64(o, #m, &n) != 0 || n < 0 || n > 86400 ? 1 : 0;                                  \
     fl->m = (uint32_t)n;
 #define LOAD_TAGS(m)
+#define LOAD_KIND(m)                                                                               \
+    {                                                                                              \
+        const struct resource_type *rt =                                                           \
+            resource_type_find(json_string_value(json_object_get(o, "resource_type"))              \
+                                   ? json_string_value(json_object_get(o, "resource_type"))        \
+                                   : "");                                                          \
+        bad |= rt ? 0 : 1;                                                                         \
+        fl->m = rt ? rt->kind : 0;                                                                 \
+    }
 #define X(kind, member, size, wire, group) LOAD_##kind(member)
     FLOWLOG_FIELDS(X)
 #undef X

@@ -5,6 +5,7 @@
 
 #include "api/action.h"
 #include "base/util.h"
+#include "validate/validate.h"
 
 const char *in_str(json_t *in, const char *name)
 {
@@ -59,6 +60,7 @@ void render_flowlog(struct jw *w, const struct flowlog *fl)
     jw_lkey(w, wire);                                                                            \
     render_tags(w, fl->m, fl->n##m);
 #define RENDER_BOOL(m, wire) jw_kbool(w, wire, fl->m);
+#define RENDER_KIND(m, wire) jw_kstr(w, wire, resource_type_of(fl->m) ? resource_type_of(fl->m)->type : "");
 #define RENDER_PERIOD(m, wire)                                                                   \
     if (fl->m)                                                                                   \
         jw_kint(w, wire, fl->m);

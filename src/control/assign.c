@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "flow/flow.h"
+#include "validate/validate.h"
 
 void assign_snap_init(struct assign_snap *s)
 {
@@ -66,29 +67,32 @@ struct host_sink assign_snap_sink(struct assign_snap *s)
 
 int assign_covers(const struct flowlog *fl, const char *uin, const struct resource *r)
 {
-    const char *t = fl->resource_type, *id = fl->resource_id;
+    const char *id = fl->resource_id;
     if (!fl->enable || strcmp(fl->uin, uin) != 0)
         return 0;
-    if (strcmp(t, "CCN") == 0) /* a CCN is global: its flow log's region is where it is read */
+    if (fl->resource_kind == RES_CCN) /* a CCN is global: its flow log's region is where it is read */
         return r->kind == RES_CCN && strcmp(r->id, id) == 0;
     if (strcmp(fl->region, r->region) != 0)
         return 0;
-    if (strcmp(t, "NETWORKINTERFACE") == 0)
+    switch (fl->resource_kind) {
+    case RES_ENI:
         return r->kind == RES_ENI && strcmp(r->id, id) == 0;
-    if (strcmp(t, "SUBNET") == 0)
+    case RES_SUBNET:
         return r->kind == RES_ENI && strcmp(r->subnet_id, id) == 0;
-    if (strcmp(t, "VPC") == 0)
+    case RES_VPC:
         return r->kind == RES_ENI && strcmp(r->vpc_id, id) == 0;
-    if (strcmp(t, "NAT") == 0)
+    case RES_NAT:
         return r->kind == RES_NAT && strcmp(r->id, id) == 0;
-    if (strcmp(t, "DCG") == 0)
+    case RES_DCG:
         return r->kind == RES_DCG && strcmp(r->id, id) == 0;
-    return 0;
+    default:
+        return 0;
+    }
 }
 
 const char *assign_format(const struct flowlog *fl, char *fields, size_t cap)
 {
-    int ccn = strcmp(fl->resource_type, "CCN") == 0, own = 0;
+    int ccn = fl->resource_kind == RES_CCN, own = 0;
     const struct flow_format *f = ccn ? &flow_format_ccn : &flow_format_eni;
     struct flow_format set;
     char err[128];
@@ -172,10 +176,11 @@ static json_t *flowlog_json(const struct flowlog *fl, const struct account *a, j
 {
     char fields[512], appid[24];
     const char *format = assign_format(fl, fields, sizeof fields);
+    const struct resource_type *rt = resource_type_of(fl->resource_kind);
     snprintf(appid, sizeof appid, "%llu", (unsigned long long)a->app_id);
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:o}",
                      "FlowLogId", fl->id, "Uin", fl->uin, "AppId", appid, "Region", fl->region,
-                     "ResourceType", fl->resource_type, "ResourceId", fl->resource_id,
+                     "ResourceType", rt ? rt->type : "", "ResourceId", fl->resource_id,
                      "TrafficType", fl->traffic_type, "StorageType", fl->storage_type,
                      "CloudLogId", fl->cloud_log_id, "CloudLogRegion", fl->cloud_log_region,
                      "StorageId", fl->storage_id, "StorageTopic", fl->storage_topic,

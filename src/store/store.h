@@ -63,6 +63,8 @@ struct key_info {
 
 /* ==== inventory ==== */
 
+/* The kinds are stored (resources.kind, flowlogs.resource_kind): a kind
+ * keeps its number. */
 enum res_kind {
     RES_VPC = 1,
     RES_SUBNET,
@@ -141,13 +143,15 @@ struct tag {
  *   TAGS     the borrowed list `tags` / `ntags`, the wire's TagSet
  *   BOOL     int, 0 or 1
  *   PERIOD   uint32_t, rendered only when not 0
+ *   KIND     enum res_kind, an integer column; on the wire its ResourceType
+ *            name (validate/: resource_type_of), which the store never sees
  * Rows are in the wire order. A new field is a row here (and, for a
  * backend, a migration adding its column). */
 #define FLOWLOG_FIELDS(X)                                                                        \
     X(STR, vpc_id, 32, "VpcId", NULL) /* "" for CCN */                                           \
     X(STR, id, 16, "FlowLogId", NULL) /* fl-xxxxxxxx */                                          \
     X(STR, name, 244, "FlowLogName", NULL) /* <= 60 characters */                                \
-    X(STR, resource_type, 20, "ResourceType", NULL)                                              \
+    X(KIND, resource_kind, 0, "ResourceType", NULL)                                              \
     X(STR, resource_id, 80, "ResourceId", NULL)                                                  \
     X(STR, traffic_type, 8, "TrafficType", NULL)                                                 \
     X(STR, cloud_log_id, 40, "CloudLogId", NULL)                                                 \
@@ -172,6 +176,7 @@ struct tag {
     size_t n##member;
 #define FLOWLOG_MEMBER_BOOL(member, size) int member;
 #define FLOWLOG_MEMBER_PERIOD(member, size) uint32_t member;
+#define FLOWLOG_MEMBER_KIND(member, size) enum res_kind member;
 
 struct flowlog {
 #define X(kind, member, size, wire, group) FLOWLOG_MEMBER_##kind(member, size)
@@ -188,8 +193,9 @@ enum flowlog_order { ORDER_CREATE_TIME, ORDER_NAME };
  * (ntag_pairs) each require key=value. Ties are ordered by id. */
 struct flowlog_query {
     const char *uin, *region;
-    const char *vpc_id, *id, *name, *resource_type, *resource_id, *traffic_type,
-        *cloud_log_id, *cloud_log_state, *cloud_log_region;
+    const char *vpc_id, *id, *name, *resource_id, *traffic_type, *cloud_log_id,
+        *cloud_log_state, *cloud_log_region;
+    enum res_kind resource_kind; /* 0: any */
     const char *const *tag_keys_any; /* "tag-key": the flow log has one of these keys */
     size_t ntag_keys_any;
     const struct tag *tag_pairs; /* "tag:<k>" = v: each pair's key must have one of... */

@@ -1,12 +1,90 @@
 /* store_util.c: see store_util.h. */
 #include "store/store_util.h"
 
+#include "base/jsonw.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static int err(struct serr *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int err(struct serr *e, int rc, const char *fmt, ...)
+const struct store_fl_filter store_fl_filters[STORE_FL_NFILTERS] = {
+#define ROW(type, m) {#m, offsetof(struct flowlog_query, m), sizeof #type == sizeof "KIND"},
+    STORE_FL_FILTERS(ROW)
+#undef ROW
+};
+
+const char *store_fl_filter_value(const struct flowlog_query *q, size_t i, char buf[12])
+{
+    const char *at = (const char *)q + store_fl_filters[i].off;
+    const char *s;
+    enum res_kind k;
+
+    if (store_fl_filters[i].kind) {
+        memcpy(&k, at, sizeof k);
+        if (!k)
+            return NULL;
+        snprintf(buf, 12, "%d", (int)k);
+        return buf;
+    }
+    memcpy(&s, at, sizeof s);
+    return s && *s ? s : NULL;
+}
+
+int store_json_strings(struct buf *b, const char *const *strs, size_t n, const struct tag *pairs,
+                       size_t npairs, const char *key)
+{
+    int first = 1;
+
+    if (buf_append(b, "[", 1) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if ((!first && buf_append(b, ",", 1) != 0) || jw_buf_str(b, strs[i] ? strs[i] : "") != 0)
+            return -1;
+        first = 0;
+    }
+    for (size_t i = 0; key && i < npairs; i++) {
+        if (strcmp(pairs[i].key ? pairs[i].key : "", key) != 0)
+            continue;
+        if ((!first && buf_append(b, ",", 1) != 0) ||
+            jw_buf_str(b, pairs[i].value ? pairs[i].value : "") != 0)
+            return -1;
+        first = 0;
+    }
+    return buf_append(b, "]", 2) != 0 ? -1 : 0; /* with the NUL */
+}
+
+int store_tags_keep(struct store_kv *out, size_t *cnt, size_t cap, const char *k, const char *v,
+                    const char *const *del, size_t ndel)
+{
+    for (size_t i = 0; i < ndel; i++)
+        if (del[i] && strcmp(del[i], k) == 0)
+            return 0;
+    if (*cnt == cap)
+        return -1;
+    out[(*cnt)++] = (struct store_kv){k, v ? v : ""};
+    return 0;
+}
+
+int store_tags_upsert(struct store_kv *out, size_t *cnt, size_t cap, const struct tag *set,
+                      size_t nset)
+{
+    for (size_t i = 0; i < nset; i++) {
+        const char *k = set[i].key ? set[i].key : "";
+        const char *v = set[i].value ? set[i].value : "";
+        size_t at = 0;
+        while (at < *cnt && strcmp(out[at].k, k) != 0)
+            at++;
+        if (at == *cnt) {
+            if (*cnt == cap)
+                return -1;
+            (*cnt)++;
+        }
+        out[at] = (struct store_kv){k, v};
+    }
+    return 0;
+}
+
+int store_err(struct serr *e, int rc, const char *fmt, ...)
 {
     va_list ap;
     if (e) {
@@ -34,15 +112,15 @@ int store_normalize_actions(const char *in, char *out, size_t cap, struct serr *
         while (*p == ' ' || *p == '\t')
             p++;
         if (*p && *p != ',')
-            return err(e, STORE_ERR, "action names are separated by commas");
+            return store_err(e, STORE_ERR, "action names are separated by commas");
         if (len == 0)
             continue;
         if (len > sizeof needle - 3)
-            return err(e, STORE_ERR, "action name too long");
+            return store_err(e, STORE_ERR, "action name too long");
         for (size_t i = 0; i < len; i++)
             if (!((start[i] >= 'A' && start[i] <= 'Z') || (start[i] >= 'a' && start[i] <= 'z') ||
                   (start[i] >= '0' && start[i] <= '9')))
-                return err(e, STORE_ERR, "invalid action name '%.*s'", (int)len, start);
+                return store_err(e, STORE_ERR, "invalid action name '%.*s'", (int)len, start);
         needle[0] = ',';
         memcpy(needle + 1, start, len);
         needle[len + 1] = ',';
@@ -50,7 +128,7 @@ int store_normalize_actions(const char *in, char *out, size_t cap, struct serr *
         if (n && strstr(out, needle))
             continue;
         if (n + len + 2 + (n == 0) > cap - 1)
-            return err(e, STORE_ERR, "action list too long");
+            return store_err(e, STORE_ERR, "action list too long");
         if (n == 0)
             out[n++] = ',';
         memcpy(out + n, start, len);

@@ -123,6 +123,15 @@ const struct resource_type *resource_type_find(const char *type)
     return NULL;
 }
 
+const struct resource_type *resource_type_of(enum res_kind kind)
+{
+    const struct resource_type *t;
+    for (size_t i = 0; (t = resource_type_at(i)); i++)
+        if (t->kind == kind)
+            return t;
+    return NULL;
+}
+
 const char *resource_prefix(const char *type)
 {
     const struct resource_type *t = resource_type_find(type);

@@ -43,6 +43,10 @@ struct resource_type {
 /** The ResourceType named `type`, or NULL if there is none. */
 const struct resource_type *resource_type_find(const char *type);
 
+/** The ResourceType of inventory kind `kind` (a flow log's stored
+ * resource_kind), or NULL if no ResourceType names that kind. */
+const struct resource_type *resource_type_of(enum res_kind kind);
+
 /** The i-th ResourceType (the spec's order), or NULL past the last. */
 const struct resource_type *resource_type_at(size_t i);
 

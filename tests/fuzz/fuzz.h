@@ -7,11 +7,15 @@
 #ifndef FLOWLOGD_TESTS_FUZZ_H
 #define FLOWLOGD_TESTS_FUZZ_H
 
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /** An invariant of the code under test. Unlike assert() it survives
  * NDEBUG, and it names the broken condition before aborting, which
@@ -97,6 +101,67 @@ static inline int fuzz_is_lower_hex(const char *s, size_t n)
 static inline int fuzz_terminated(const char *a, size_t size)
 {
     return memchr(a, '\0', size) != NULL;
+}
+
+/* ==== A store's scratch directory (the targets that open a store) ==== */
+
+/** Removes dir and the files in it (a store's directory holds only files:
+ * the database and its WAL and shared-memory files). */
+static inline void fuzz_remove_dir(const char *dir)
+{
+    DIR *dh = opendir(dir);
+    struct dirent *de;
+    char path[4096 + 256];
+
+    if (!dh)
+        return;
+    while ((de = readdir(dh)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    closedir(dh);
+    rmdir(dir);
+}
+
+/** Where scratch directories go: $FUZZ_TMPDIR, else /dev/shm when
+ * writable, else /tmp. */
+static inline const char *fuzz_tmp_base(void)
+{
+    const char *t = getenv("FUZZ_TMPDIR");
+    if (t && *t)
+        return t;
+    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+}
+
+/** Makes dir[cap] = "<base>/<prefix><pid>-XXXXXX" (mkdtemp), after
+ * removing the directories of `prefix` whose process is gone (one that
+ * crashed ends with _Exit, without its tear-down). 0, or -1 (errno). */
+static inline int fuzz_scratch_dir(char *dir, size_t cap, const char *prefix)
+{
+    const char *base = fuzz_tmp_base();
+    size_t np = strlen(prefix);
+    DIR *dh = opendir(base);
+    struct dirent *de;
+    char path[4096 + 256];
+
+    while (dh && (de = readdir(dh)) != NULL) {
+        long pid;
+        char *end;
+        if (strncmp(de->d_name, prefix, np) != 0)
+            continue;
+        pid = strtol(de->d_name + np, &end, 10);
+        if (end == de->d_name + np || *end != '-' || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
+            errno != ESRCH)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", base, de->d_name);
+        fuzz_remove_dir(path);
+    }
+    if (dh)
+        closedir(dh);
+    snprintf(dir, cap, "%s/%s%ld-XXXXXX", base, prefix, (long)getpid());
+    return mkdtemp(dir) ? 0 : -1;
 }
 
 #endif

@@ -42,23 +42,6 @@ static char g_dir[256];
 static struct store *g_store;
 static struct admin *g_admin;
 
-static void remove_dir(const char *dir)
-{
-    DIR *dh = opendir(dir);
-    struct dirent *de;
-    char path[sizeof g_dir + 256];
-    if (!dh)
-        return;
-    while ((de = readdir(dh)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        unlink(path);
-    }
-    closedir(dh);
-    rmdir(dir);
-}
-
 static void teardown(void)
 {
     admin_free(g_admin);
@@ -66,38 +49,7 @@ static void teardown(void)
     store_close(g_store);
     g_store = NULL;
     if (g_dir[0])
-        remove_dir(g_dir);
-}
-
-static const char *tmp_base(void)
-{
-    const char *t = getenv("FUZZ_TMPDIR");
-    if (t && *t)
-        return t;
-    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-}
-
-/* Directories of earlier runs that died without their tear-down. */
-static void sweep_stale(const char *base)
-{
-    DIR *dh = opendir(base);
-    struct dirent *de;
-    char path[sizeof g_dir];
-    if (!dh)
-        return;
-    while ((de = readdir(dh)) != NULL) {
-        long pid;
-        char *end;
-        if (strncmp(de->d_name, "flowlogd-fuzzadmin-", 19) != 0)
-            continue;
-        pid = strtol(de->d_name + 19, &end, 10);
-        if (end == de->d_name + 19 || *end != '-' || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
-            errno != ESRCH)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", base, de->d_name);
-        remove_dir(path);
-    }
-    closedir(dh);
+        fuzz_remove_dir(g_dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -106,9 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     g_log_level = LOG_OFF;
-    sweep_stale(tmp_base());
-    snprintf(g_dir, sizeof g_dir, "%s/flowlogd-fuzzadmin-%ld-XXXXXX", tmp_base(), (long)getpid());
-    if (!mkdtemp(g_dir)) {
+    if (fuzz_scratch_dir(g_dir, sizeof g_dir, "flowlogd-fuzzadmin-") != 0) {
         perror("mkdtemp");
         abort();
     }

@@ -70,6 +70,7 @@
 #include "fuzz.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "validate/validate.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
@@ -121,26 +122,6 @@ static void die(const char *what, const char *detail)
     exit(1);
 }
 
-/* Removes the store's directory (it holds only files: the database and
- * its WAL and shared-memory files). */
-static void remove_dir(const char *dir)
-{
-    DIR *dh = opendir(dir);
-    struct dirent *de;
-    char path[sizeof g_dir + 256];
-
-    if (!dh)
-        return;
-    while ((de = readdir(dh)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        unlink(path);
-    }
-    closedir(dh);
-    rmdir(dir);
-}
-
 static void teardown(void)
 {
     api_free(g_api);
@@ -150,44 +131,7 @@ static void teardown(void)
     free(g_items);
     g_items = NULL;
     if (g_dir[0])
-        remove_dir(g_dir);
-}
-
-/* Removes the directories of fuzz_api processes that died without their
- * atexit tear-down (a crash ends the process with _Exit): they are named
- * flowlogd-fuzz-<pid>-XXXXXX and the pid no longer exists. */
-static void sweep_stale(const char *base)
-{
-    DIR *dh = opendir(base);
-    struct dirent *de;
-    char path[sizeof g_dir];
-
-    if (!dh)
-        return;
-    while ((de = readdir(dh)) != NULL) {
-        long pid;
-        char *end;
-        if (strncmp(de->d_name, "flowlogd-fuzz-", 14) != 0)
-            continue;
-        pid = strtol(de->d_name + 14, &end, 10);
-        if (end == de->d_name + 14 || *end != '-' || pid <= 0)
-            continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", base, de->d_name);
-        remove_dir(path);
-    }
-    closedir(dh);
-}
-
-static const char *tmp_base(void)
-{
-    const char *t = getenv("FUZZ_TMPDIR");
-    if (t && *t)
-        return t;
-    if (access("/dev/shm", W_OK) == 0)
-        return "/dev/shm";
-    return "/tmp";
+        fuzz_remove_dir(g_dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -200,9 +144,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     g_log_level = LOG_OFF;
     g_verbose = getenv("FUZZ_API_VERBOSE") && atoi(getenv("FUZZ_API_VERBOSE")) > 0;
-    sweep_stale(tmp_base());
-    snprintf(g_dir, sizeof g_dir, "%s/flowlogd-fuzz-%ld-XXXXXX", tmp_base(), (long)getpid());
-    if (!mkdtemp(g_dir))
+    if (fuzz_scratch_dir(g_dir, sizeof g_dir, "flowlogd-fuzz-") != 0)
         die("mkdtemp", strerror(errno));
     /* OpenSSL registers its own atexit cleanup on first use; initialise it
      * first so teardown (which stops the store's writer thread, a user of
@@ -253,7 +195,7 @@ static void fixture(const char *id, const char *type, const char *res, const cha
     snprintf(fl.region, sizeof fl.region, "ap-guangzhou");
     snprintf(fl.vpc_id, sizeof fl.vpc_id, "%s", vpc);
     snprintf(fl.name, sizeof fl.name, "fixture-%s", id);
-    snprintf(fl.resource_type, sizeof fl.resource_type, "%s", type);
+    fl.resource_kind = resource_type_find(type)->kind;
     snprintf(fl.resource_id, sizeof fl.resource_id, "%s", res);
     snprintf(fl.traffic_type, sizeof fl.traffic_type, "ALL");
     if (strcmp(storage, "cls") == 0)

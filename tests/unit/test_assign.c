@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "control/assign.h"
+#include "validate/validate.h"
 
 static struct resource res(enum res_kind kind, const char *region, const char *id,
                            const char *vpc, const char *subnet, const char *dev)
@@ -35,7 +36,7 @@ static struct flowlog fl(const char *uin, const char *region, const char *id, co
     snprintf(f.uin, sizeof f.uin, "%s", uin);
     snprintf(f.region, sizeof f.region, "%s", region);
     snprintf(f.id, sizeof f.id, "%s", id);
-    snprintf(f.resource_type, sizeof f.resource_type, "%s", type);
+    f.resource_kind = resource_type_find(type) ? resource_type_find(type)->kind : 0;
     snprintf(f.resource_id, sizeof f.resource_id, "%s", rid);
     snprintf(f.traffic_type, sizeof f.traffic_type, "ALL");
     snprintf(f.storage_type, sizeof f.storage_type, "cls");

@@ -17,11 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h> /* the same, on PostgreSQL */
 #include <sqlite3.h> /* only to tamper with the file behind the store's back */
 
 #include "store/sqlite/sqlite.h"
 #include "store/pg/pg.h"
 #include "store/store.h"
+#include "validate/validate.h"
 
 #define RG "ap-guangzhou"
 
@@ -65,7 +67,7 @@ static void fl_init(struct flowlog *fl, const char *uin, const char *region, con
     snprintf(fl->uin, sizeof fl->uin, "%s", uin);
     snprintf(fl->region, sizeof fl->region, "%s", region);
     snprintf(fl->name, sizeof fl->name, "%s", name);
-    snprintf(fl->resource_type, sizeof fl->resource_type, "%s", rtype);
+    fl->resource_kind = resource_type_find(rtype)->kind;
     snprintf(fl->resource_id, sizeof fl->resource_id, "%s", rid);
     snprintf(fl->traffic_type, sizeof fl->traffic_type, "ALL");
     snprintf(fl->storage_type, sizeof fl->storage_type, "cls");
@@ -203,6 +205,112 @@ static long long file_int(const char *data, const char *sql)
     return v;
 }
 
+/* Turns this build's flowlogs table back into the layout of schema 13 and
+ * before: the ResourceType as its API name in column resource_type, the
+ * one-flow-log-per-resource index on it. */
+#define OLD_RESOURCE_TYPE_SQL                                                                    \
+    "ALTER TABLE flowlogs ADD COLUMN resource_type TEXT NOT NULL DEFAULT '';"                   \
+    "UPDATE flowlogs SET resource_type = CASE resource_kind WHEN 1 THEN 'VPC' WHEN 2 THEN "      \
+    "'SUBNET' WHEN 3 THEN 'NETWORKINTERFACE' WHEN 5 THEN 'CCN' WHEN 6 THEN 'NAT' WHEN 7 THEN "  \
+    "'DCG' END;"                                                                                 \
+    "DROP INDEX flowlogs_resource;"                                                              \
+    "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_type);" \
+    "ALTER TABLE flowlogs DROP COLUMN resource_kind;"                                            \
+    "ALTER TABLE flowlogs DROP COLUMN record_format;" /* schema 15's */
+
+static void on_kind(void *ud, const struct flowlog *fl)
+{
+    *(enum res_kind *)ud = fl->resource_kind;
+}
+
+/* The same layout on PostgreSQL (schema 5 and before), in the test's own
+ * schema (the fixture's ?schema=), through libpq. */
+static void pg_old_resource_type(const char *data)
+{
+    const char *spec = fixture_spec(data), *schema = strstr(spec, "schema=");
+    char sql[2048];
+    PGconn *c = PQconnectdb(fixture_pg());
+    PGresult *r;
+
+    assert_non_null(schema);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    snprintf(sql, sizeof sql,
+             "SET search_path TO %s;"
+             "ALTER TABLE flowlogs ADD COLUMN resource_type text COLLATE \"C\" NOT NULL DEFAULT '';"
+             "UPDATE flowlogs SET resource_type = CASE resource_kind WHEN 1 THEN 'VPC' WHEN 2 THEN "
+             "'SUBNET' WHEN 3 THEN 'NETWORKINTERFACE' WHEN 5 THEN 'CCN' WHEN 6 THEN 'NAT' WHEN 7 "
+             "THEN 'DCG' END;"
+             "DROP INDEX flowlogs_resource;"
+             "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, "
+             "resource_type);"
+             "ALTER TABLE flowlogs DROP COLUMN resource_kind;"
+             "ALTER TABLE flowlogs DROP COLUMN record_format;"
+             "UPDATE flowlogd_schema SET version = 5;",
+             schema + 7);
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("pg tamper: %s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* A database that keeps each flow log's ResourceType as its name ("CCN":
+ * SQLite schema 13, PostgreSQL 5) is migrated when opened (14, 6) to the
+ * kind: every type read back as its kind, the filter by kind finds them,
+ * and a second flow log for a resource is still refused. */
+static void test_migration_resource_kind(void **state)
+{
+    static const char *const types[] = {"VPC", "SUBNET", "NETWORKINTERFACE", "CCN", "NAT", "DCG"};
+    static const char *const prefixes[] = {"vpc", "subnet", "eni", "ccn", "nat", "dcg"};
+    struct store_fx *f = *state;
+    struct serr e = {{0}};
+    struct flowlog fl;
+    char id[16], rid[32];
+
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof id, "fl-kind%04d", i);
+        snprintf(rid, sizeof rid, "%s-kind%04d", prefixes[i], i);
+        fl_init(&fl, f->a.uin, RG, id, "n", types[i], rid, 1700000000 + i);
+        assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    }
+    store_close(f->s);
+    f->s = NULL;
+    if (fixture_pg()) {
+        pg_old_resource_type(f->data);
+    } else {
+        sqlite3 *db = open_file(f->data, 0);
+        assert_int_equal(sqlite3_exec(db, OLD_RESOURCE_TYPE_SQL "PRAGMA user_version = 13;", NULL,
+                                      NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(
+            file_int(f->data, "SELECT count(*) FROM flowlogs WHERE resource_type = 'CCN'"), 1);
+    }
+
+    reopen(f);
+    if (!fixture_pg()) {
+        assert_int_equal(file_int(f->data, "PRAGMA user_version"), 15);
+        assert_int_equal(file_int(f->data, "SELECT count(*) FROM pragma_table_info('flowlogs') "
+                                           "WHERE name = 'resource_type'"),
+                         0);
+    }
+    for (int i = 0; i < 6; i++) {
+        enum res_kind k = 0;
+        uint64_t total = 0;
+        struct flowlog_query q = {.uin = f->a.uin, .region = RG, .limit = 10};
+        snprintf(id, sizeof id, "fl-kind%04d", i);
+        assert_int_equal(store_flowlog_get(f->s, f->a.uin, RG, id, on_kind, &k, &e), STORE_OK);
+        assert_int_equal(k, resource_type_find(types[i])->kind);
+        q.resource_kind = k;
+        assert_int_equal(store_flowlog_query(f->s, &q, NULL, NULL, &total, &e), STORE_OK);
+        assert_int_equal(total, 1);
+    }
+    /* one flow log per resource, on the new column */
+    fl_init(&fl, f->a.uin, RG, "fl-kind9999", "n", "CCN", "ccn-kind0003", 1700000100);
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_EXISTS);
+    assert_string_equal(e.msg, "fl-kind0003");
+}
+
 /* A database of schema 2 (flowlogs_vpc on (uin, region, vpc_id), no
  * per-VPC counts, counts per region) is migrated on open: the index is
  * replaced (3), the per-VPC counts made from the rows (4), the region
@@ -276,20 +384,23 @@ static void test_migration_2_to_6(void **state)
                                   "DROP TABLE host_bindings;"
                                   "DROP TABLE agent_keys;"
                                   "ALTER TABLE resources DROP COLUMN addrs;"
-                                  "ALTER TABLE flowlogs DROP COLUMN record_format;"
                                   "DROP TRIGGER cls_topics_del;"
                                   "DROP TABLE cls_batches;"
                                   "DROP TABLE cls_meta;"
                                   "DROP TABLE cls_logs;"
                                   "DROP TABLE cls_topics;"
                                   "DROP TABLE cls_logsets;"
+                                  OLD_RESOURCE_TYPE_SQL
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 14);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 15);
+    /* schema 14: the ResourceType as its kind */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE resource_kind = 3"),
+                     12);
     /* schema 9: the resource counts, made from the rows */
     assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 3"), 3);
     assert_int_equal(file_int(f->data, "SELECT n FROM resource_usage WHERE kind = 1"), 2);
@@ -314,7 +425,7 @@ static void test_migration_2_to_6(void **state)
                                        "('cls_meta', 'cls_logs_time')"),
                      1);
     assert_int_equal(file_int(f->data, "SELECT v FROM cls_meta WHERE k = 'seq'"), 0);
-    /* schema 14: flow logs have a record format, '' (Tencent's line) for the old rows */
+    /* schema 15: flow logs have a record format, '' (Tencent's line) for the old rows */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE record_format <> ''"),
                      0);
     /* schema 8: the resource pages' index */
@@ -575,7 +686,7 @@ static void test_flowlog_crud(void **state)
     assert_string_equal(r->vpc_id, "vpc-11111111");
     assert_string_equal(r->name, "first");
     assert_string_equal(r->description, "a description");
-    assert_string_equal(r->resource_type, "VPC");
+    assert_int_equal(r->resource_kind, RES_VPC);
     assert_string_equal(r->resource_id, "vpc-11111111");
     assert_string_equal(r->traffic_type, "ACCEPT");
     assert_string_equal(r->cloud_log_id, "a1b2c3d4-0000-0000-0000-000000000000");
@@ -861,7 +972,7 @@ static void test_query_filters(void **state)
     EXPECT(Q(.id = "fl-00000003", .limit = 10), "fl-00000003");
     EXPECT(Q(.id = "fl-00000005", .limit = 10), ""); /* another account's */
     EXPECT(Q(.name = "alpha", .limit = 10), "fl-00000001,fl-00000003");
-    EXPECT(Q(.resource_type = "CCN", .limit = 10), "fl-00000004");
+    EXPECT(Q(.resource_kind = RES_CCN, .limit = 10), "fl-00000004");
     EXPECT(Q(.resource_id = "eni-1", .limit = 10), "fl-00000003");
     EXPECT(Q(.traffic_type = "ALL", .limit = 10), "fl-00000003,fl-00000004");
     EXPECT(Q(.cloud_log_id = "log-1", .limit = 10), "fl-00000001,fl-00000002");
@@ -1622,6 +1733,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_2_to_6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_resource_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accounts_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flowlog_crud, setup, teardown),

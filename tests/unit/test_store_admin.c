@@ -32,7 +32,7 @@ static void fl_put(struct store *s, const char *uin, const char *id, const char 
     snprintf(fl.region, sizeof fl.region, RG);
     snprintf(fl.name, sizeof fl.name, "n");
     snprintf(fl.vpc_id, sizeof fl.vpc_id, "%s", vpc);
-    snprintf(fl.resource_type, sizeof fl.resource_type, "VPC");
+    fl.resource_kind = RES_VPC;
     snprintf(fl.resource_id, sizeof fl.resource_id, "%s", vpc);
     snprintf(fl.traffic_type, sizeof fl.traffic_type, "ALL");
     snprintf(fl.storage_type, sizeof fl.storage_type, "cls");

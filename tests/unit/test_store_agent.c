@@ -15,6 +15,7 @@
 
 #include "control/assign.h"
 #include "store/store.h"
+#include "validate/validate.h"
 
 #define RG "ap-guangzhou"
 
@@ -54,7 +55,7 @@ static void fl_put(struct store *s, const char *uin, const char *id, const char 
     snprintf(fl.region, sizeof fl.region, RG);
     snprintf(fl.name, sizeof fl.name, "%s", id);
     snprintf(fl.vpc_id, sizeof fl.vpc_id, "%s", vpc);
-    snprintf(fl.resource_type, sizeof fl.resource_type, "%s", type);
+    fl.resource_kind = resource_type_find(type) ? resource_type_find(type)->kind : 0;
     snprintf(fl.resource_id, sizeof fl.resource_id, "%s", rid);
     snprintf(fl.traffic_type, sizeof fl.traffic_type, "ALL");
     snprintf(fl.storage_type, sizeof fl.storage_type, "cls");

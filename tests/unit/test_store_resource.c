@@ -21,6 +21,7 @@
 
 #include "store/sqlite/sqlite.h"
 #include "store/store.h"
+#include "validate/validate.h"
 
 #define RG "ap-guangzhou"
 
@@ -109,7 +110,7 @@ static void flowlog(struct store_fx *f, const char *id, const char *type, const 
     snprintf(fl.region, sizeof fl.region, RG);
     snprintf(fl.vpc_id, sizeof fl.vpc_id, "%s", vpc);
     snprintf(fl.name, sizeof fl.name, "fl");
-    snprintf(fl.resource_type, sizeof fl.resource_type, "%s", type);
+    fl.resource_kind = resource_type_find(type)->kind;
     snprintf(fl.resource_id, sizeof fl.resource_id, "%s", rid);
     snprintf(fl.traffic_type, sizeof fl.traffic_type, "ALL");
     snprintf(fl.storage_type, sizeof fl.storage_type, "cls");

@@ -208,7 +208,7 @@ static void fill_flowlog(const struct actx *c, const struct create_in *r, const 
     snprintf(fl->vpc_id, sizeof fl->vpc_id, "%s", r->vpc_id ? r->vpc_id : "");
     snprintf(fl->name, sizeof fl->name, "%s", r->name);
     snprintf(fl->description, sizeof fl->description, "%s", r->desc ? r->desc : "");
-    snprintf(fl->resource_type, sizeof fl->resource_type, "%s", r->type);
+    fl->resource_kind = resource_type_find(r->type)->kind; /* checked by check_range */
     snprintf(fl->resource_id, sizeof fl->resource_id, "%s", r->resource_id);
     snprintf(fl->traffic_type, sizeof fl->traffic_type, "%s", r->traffic);
     snprintf(fl->cloud_log_id, sizeof fl->cloud_log_id, "%s",

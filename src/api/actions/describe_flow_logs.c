@@ -57,8 +57,10 @@ static enum api_err read_filters(const struct in_Filter *filters, size_t n, stru
     return API_E_OK;
 }
 
-/* The field filters: each of its form or in its range. */
-static enum api_err check_fields(const struct flowlog_query *q, struct apierr *e)
+/* The field filters: each of its form or in its range. `type` is the
+ * ResourceType filter (q holds its kind once known). */
+static enum api_err check_fields(const struct flowlog_query *q, const char *type,
+                                 struct apierr *e)
 {
     static const char *const states[] = {"SUCCESS", "DELETED", NULL};
     enum api_err rc;
@@ -69,12 +71,12 @@ static enum api_err check_fields(const struct flowlog_query *q, struct apierr *e
         return apierr_set(e, API_E_VALUE_MALFORMED, "FlowLogId");
     if (q->name && (rc = check_chars(q->name, 60, "FlowLogName", e)) != API_E_OK)
         return rc;
-    if (q->resource_type && !resource_type_find(q->resource_type))
+    if (type && !resource_type_find(type))
         return apierr_set(e, API_E_VALUE_RANGE, "ResourceType");
     if (q->resource_id) {
         int ok = 0;
-        if (q->resource_type)
-            ok = id_has_form(q->resource_id, resource_prefix(q->resource_type));
+        if (type)
+            ok = id_has_form(q->resource_id, resource_prefix(type));
         else
             for (size_t i = 0; resource_type_at(i) && !ok; i++)
                 ok = id_has_form(q->resource_id, resource_type_at(i)->prefix);
@@ -103,7 +105,7 @@ enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, str
     struct flowlog_query q;
     struct filters f;
     struct serr se = {{0}};
-    const char *order = in_opt(r->OrderField), *dir = in_opt(r->OrderDirection);
+    const char *order = in_opt(r->OrderField), *dir = in_opt(r->OrderDirection), *type;
     uint64_t total = 0;
     enum api_err rc;
     int src;
@@ -117,7 +119,7 @@ enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, str
     q.vpc_id = in_opt(r->VpcId);
     q.id = in_opt(r->FlowLogId);
     q.name = in_opt(r->FlowLogName);
-    q.resource_type = in_opt(r->ResourceType);
+    type = in_opt(r->ResourceType);
     q.resource_id = in_opt(r->ResourceId);
     q.traffic_type = in_opt(r->TrafficType);
     q.cloud_log_id = in_opt(r->CloudLogId);
@@ -126,8 +128,10 @@ enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, str
 
     if (q.id && r->Filters.v)
         return apierr_set(e, API_E_PARAM_COEXIST, "FlowLogId, Filters");
-    if ((rc = check_fields(&q, e)) != API_E_OK)
+    if ((rc = check_fields(&q, type, e)) != API_E_OK)
         return rc;
+    if (type)
+        q.resource_kind = resource_type_find(type)->kind;
     if ((rc = read_filters(r->Filters.v, r->Filters.n, &f, e)) != API_E_OK)
         return rc;
     q.limit = r->Limit ? *r->Limit : 10;

@@ -58,7 +58,7 @@ static enum api_err find_flowlog(struct actx *c, const char *id, const char *vpc
         return api_store_failed(c, rc, &se, e);
     if (rc == STORE_NOTFOUND || !f->hit)
         return apierr_set(e, API_E_NOT_FOUND, id);
-    if (strcmp(f->fl.resource_type, "CCN") == 0) {
+    if (f->fl.resource_kind == RES_CCN) {
         if (ccn == CCN_NOT_SERVED)
             return apierr_set(e, API_E_NOT_FOUND, id);
         if (vpc && ccn == CCN_NO_VPCID)
@@ -112,7 +112,7 @@ enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *o
         return rc;
     if (r->Period) {
         uint64_t v = *r->Period;
-        if (strcmp(f.fl.resource_type, "CCN") != 0 || (v != 60 && v != 300 && v != 600))
+        if (f.fl.resource_kind != RES_CCN || (v != 60 && v != 300 && v != 600))
             return apierr_set(e, API_E_VALUE_RANGE, "Period");
         p.period = (uint32_t)v;
     }

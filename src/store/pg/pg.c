@@ -209,7 +209,16 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (topic, batch));"
     "CREATE TABLE cls_meta(k text PRIMARY KEY, v bigint NOT NULL);"
     "INSERT INTO cls_meta(k, v) VALUES ('seq', 0);",
-    /* 5 -> 6: a flow log's record format (`flowlogd flowlog format`) */
+    /* 5 -> 6: a flow log's ResourceType is stored as its inventory kind
+     * (store.h's enum res_kind; RESOURCE_KIND_OF_TYPE in store_util.h), not
+     * as the API's name of it; the one-flow-log-per-resource index moves to
+     * the new column */
+    "ALTER TABLE flowlogs ADD COLUMN resource_kind int NOT NULL DEFAULT 0;"
+    "UPDATE flowlogs SET resource_kind = " RESOURCE_KIND_OF_TYPE ";"
+    "DROP INDEX flowlogs_resource;"
+    "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_kind);"
+    "ALTER TABLE flowlogs DROP COLUMN resource_type;",
+    /* 6 -> 7: a flow log's record format (`flowlogd flowlog format`) */
     "ALTER TABLE flowlogs ADD COLUMN record_format text NOT NULL DEFAULT '';",
 };
 
@@ -218,17 +227,6 @@ static const char *const migrations[] = {
 /* ==== small helpers ==== */
 
 __thread char pg_last_state[6];
-
-int pg_err(struct serr *e, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    if (e) {
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* The first line of libpq's message (no trailing newline). */
 static void errline(const char *m, char *out, size_t cap)
@@ -307,6 +305,7 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
 #define READ_TIME(m) fl->m = pg_col_i64(r, row, i++);
 #define READ_BOOL(m) fl->m = (int)pg_col_i64(r, row, i++);
 #define READ_PERIOD(m) fl->m = (uint32_t)pg_col_i64(r, row, i++);
+#define READ_KIND(m) fl->m = (enum res_kind)pg_col_i64(r, row, i++);
 #define READ_TAGS(m) /* the last column */
 #define X(kind, member, size, wire, group) READ_##kind(member)
     FLOWLOG_FIELDS(X)
@@ -315,6 +314,7 @@ int pg_row_to_flowlog(const PGresult *r, int row, int first, struct flowlog *fl,
 #undef READ_TIME
 #undef READ_BOOL
 #undef READ_PERIOD
+#undef READ_KIND
 #undef READ_TAGS
     *tags_json = NULL;
     *tagv = NULL;

@@ -63,21 +63,9 @@ int pg_flowlog_get(struct store *st, const char *uin, const char *region, const 
 
 /* ==== DescribeFlowLogs ==== */
 
-static const struct {
-    const char *col;
-    size_t off;
-} scalar_filters[] = {
-    {"vpc_id", offsetof(struct flowlog_query, vpc_id)},
-    {"id", offsetof(struct flowlog_query, id)},
-    {"name", offsetof(struct flowlog_query, name)},
-    {"resource_type", offsetof(struct flowlog_query, resource_type)},
-    {"resource_id", offsetof(struct flowlog_query, resource_id)},
-    {"traffic_type", offsetof(struct flowlog_query, traffic_type)},
-    {"cloud_log_id", offsetof(struct flowlog_query, cloud_log_id)},
-    {"cloud_log_state", offsetof(struct flowlog_query, cloud_log_state)},
-    {"cloud_log_region", offsetof(struct flowlog_query, cloud_log_region)},
-};
-#define NSCALAR (sizeof scalar_filters / sizeof scalar_filters[0])
+/* the exact-match filters: store_util.h's, one list for both backends */
+#define scalar_filters store_fl_filters
+#define NSCALAR STORE_FL_NFILTERS
 
 struct qb {
     struct buf sql;
@@ -85,6 +73,7 @@ struct qb {
     const char *vals[MAX_PARAMS];
     size_t list_off[MAX_PARAMS]; /* for vals that point into lists: offset + 1 */
     int n;
+    char kind_text[12]; /* the ResourceType filter's kind as text */
 };
 
 /* Adds a parameter; returns its number. */
@@ -103,24 +92,8 @@ static int qb_list(struct qb *b, const char *const *strs, size_t n, const struct
                    size_t npairs, const char *key)
 {
     size_t start = b->lists.len;
-    int first = 1;
-    if (b->n >= MAX_PARAMS || buf_append(&b->lists, "[", 1) != 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if ((!first && buf_append(&b->lists, ",", 1) != 0) ||
-            jw_buf_str(&b->lists, strs[i] ? strs[i] : "") != 0)
-            return -1;
-        first = 0;
-    }
-    for (size_t i = 0; i < npairs; i++) {
-        if (strcmp(pairs[i].key ? pairs[i].key : "", key) != 0)
-            continue;
-        if ((!first && buf_append(&b->lists, ",", 1) != 0) ||
-            jw_buf_str(&b->lists, pairs[i].value ? pairs[i].value : "") != 0)
-            return -1;
-        first = 0;
-    }
-    if (buf_append(&b->lists, "]", 2) != 0) /* with the NUL */
+    if (b->n >= MAX_PARAMS ||
+        store_json_strings(&b->lists, strs, n, pairs, npairs, pairs ? key : NULL) != 0)
         return -1;
     b->vals[b->n] = NULL;
     b->list_off[b->n] = start + 1;
@@ -132,9 +105,9 @@ static int where_sql(struct qb *b, const struct flowlog_query *q, int *only_vpc,
 {
     int r = 0, nf = 0, vpc = 0;
     for (size_t i = 0; i < NSCALAR; i++) {
-        const char *v = *(const char *const *)((const char *)q + scalar_filters[i].off);
+        const char *v = store_fl_filter_value(q, i, b->kind_text);
         int k;
-        if (!v || !*v)
+        if (!v)
             continue;
         if ((k = qb_param(b, v)) < 0)
             return -1;
@@ -429,21 +402,11 @@ struct tags_job {
     char *result; /* the merged list as JSON, once computed */
 };
 
-static int deleted(const struct tags_job *j, const char *k)
-{
-    for (size_t i = 0; i < j->ndel; i++)
-        if (j->del[i] && strcmp(j->del[i], k) == 0)
-            return 1;
-    return 0;
-}
-
 static int job_tags(PGconn *c, void *arg, struct serr *e)
 {
     struct tags_job *j = arg;
     const char *p[4] = {j->uin, j->region, j->id, NULL};
-    struct {
-        const char *k, *v;
-    } out[MAX_TAG_KEYS + 1];
+    struct store_kv out[MAX_TAG_KEYS + 1];
     size_t cnt = 0;
     json_t *old = NULL;
     struct buf b;
@@ -469,28 +432,11 @@ static int job_tags(PGconn *c, void *arg, struct serr *e)
         json_t *t = json_array_get(old, i);
         const char *k = json_string_value(json_array_get(t, 0));
         const char *v = json_string_value(json_array_get(t, 1));
-        if (!k || deleted(j, k))
-            continue;
-        if (cnt == MAX_TAG_KEYS)
+        if (k && store_tags_keep(out, &cnt, MAX_TAG_KEYS, k, v, j->del, j->ndel) != 0)
             goto quota;
-        out[cnt].k = k;
-        out[cnt].v = v ? v : "";
-        cnt++;
     }
-    for (size_t i = 0; i < j->nset; i++) {
-        const char *k = j->set[i].key ? j->set[i].key : "";
-        const char *v = j->set[i].value ? j->set[i].value : "";
-        size_t at = 0;
-        while (at < cnt && strcmp(out[at].k, k) != 0)
-            at++;
-        if (at == cnt) {
-            if (cnt == MAX_TAG_KEYS)
-                goto quota;
-            cnt++;
-        }
-        out[at].k = k;
-        out[at].v = v;
-    }
+    if (store_tags_upsert(out, &cnt, MAX_TAG_KEYS, j->set, j->nset) != 0)
+        goto quota;
     if (buf_append(&b, "[", 1) != 0)
         goto oom;
     for (size_t i = 0; i < cnt; i++)

@@ -66,7 +66,7 @@ struct store_pg {
 /* ==== pg.c ==== */
 
 /** Sets e->msg printf-style (e may be NULL). Returns rc. */
-int pg_err(struct serr *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define pg_err store_err /* store_util.h: the message into e, rc returned */
 
 /** Opens a connection (schema set, synchronous_commit on). NULL with e set. */
 PGconn *pg_connect(struct store_pg *s, struct serr *e);

@@ -63,6 +63,7 @@ static int create_sql(char *buf, size_t cap)
 #define CAST_X_TIME(m) "::bigint",
 #define CAST_X_BOOL(m) "::int",
 #define CAST_X_PERIOD(m) "::bigint",
+#define CAST_X_KIND(m) "::int",
 #define CAST_X_TAGS(m)
         FLOWLOG_FIELDS(X)
 #undef X
@@ -89,28 +90,28 @@ static int create_sql(char *buf, size_t cap)
                  "jsonb_array_elements($%d::jsonb) WITH ORDINALITY AS x(e, o))"
                  " SELECT (SELECT count(*) FROM ins), (SELECT lim FROM acc), (SELECT n FROM u), "
                  "(SELECT id FROM flowlogs WHERE uin = $%d AND region = $%d AND resource_id = $%d "
-                 "AND resource_type = $%d)",
+                 "AND resource_kind = $%d::int)",
                  P_QUOTA, P_QUOTA, P(uin), P(uin), P(region), values, P(uin), P(region), P(tags),
-                 P(uin), P(region), P(resource_id), P(resource_type));
+                 P(uin), P(region), P(resource_id), P(resource_kind));
     return w < 0 || (size_t)w >= cap ? -1 : 0;
 }
 
 /* What a job wrote, for an in-doubt commit. */
 #define WROTE_SQL                                                                                \
     "SELECT 1 FROM flowlogs WHERE id = $1 AND uin = $2 AND region = $3 AND resource_id = $4 "   \
-    "AND resource_type = $5 AND created_at = $6::bigint"
+    "AND resource_kind = $5::int AND created_at = $6::bigint"
 
 /* After a commit: why a create inserted nothing when the quota allowed it. */
 #define TAKEN_SQL                                                                                \
     "SELECT id FROM flowlogs WHERE uin = $1 AND region = $2 AND resource_id = $3 "               \
-    "AND resource_type = $4"
+    "AND resource_kind = $4::int"
 
 struct pg_cjob {
     struct pg_cjob *next;
     struct flowlog fl; /* a copy (tags below) */
     char *tags_json;
     /* the number columns as text, named as the members (see run_batch) */
-    char period[16], enable[4], created_at[24], quota[16];
+    char period[16], enable[4], created_at[24], resource_kind[12], quota[16];
     int tries;
     int outcome; /* for this batch: -1 unknown, else a store_rc */
     int inserted;
@@ -164,6 +165,7 @@ static struct pg_cjob *job_new(const struct flowlog *fl, uint32_t quota)
     snprintf(j->period, sizeof j->period, "%u", fl->period);
     snprintf(j->enable, sizeof j->enable, "%d", fl->enable ? 1 : 0);
     pg_i64(j->created_at, sizeof j->created_at, fl->created_at);
+    pg_i64(j->resource_kind, sizeof j->resource_kind, fl->resource_kind);
     snprintf(j->quota, sizeof j->quota, "%u", quota);
     return j;
 }
@@ -269,6 +271,7 @@ static enum batch_rc run_batch(PGconn *c, struct pg_cjob **jobs, int n, struct s
 #define PARAM_TIME(m) jobs[i]->m,
 #define PARAM_BOOL(m) jobs[i]->m,
 #define PARAM_PERIOD(m) jobs[i]->m,
+#define PARAM_KIND(m) jobs[i]->m,
 #define PARAM_TAGS(m)
 #define X(kind, member, size, wire, group) PARAM_##kind(member)
             FLOWLOG_FIELDS(X)
@@ -409,7 +412,7 @@ static int writer_connect(struct writer *w, long ms, struct serr *e)
 static void classify(struct writer *w, struct pg_cjob *j)
 {
     const struct flowlog *fl = &j->fl;
-    const char *p[4] = {fl->uin, fl->region, fl->resource_id, fl->resource_type};
+    const char *p[4] = {fl->uin, fl->region, fl->resource_id, j->resource_kind};
     struct serr e = {{0}};
     PGresult *r = pg_exec(w->c, "create", TAKEN_SQL, 4, p, &e, NULL);
     if (!r) {
@@ -427,7 +430,7 @@ static void classify(struct writer *w, struct pg_cjob *j)
 static int wrote(struct writer *w, struct pg_cjob *j)
 {
     const struct flowlog *fl = &j->fl;
-    const char *p[6] = {fl->id, fl->uin, fl->region, fl->resource_id, fl->resource_type,
+    const char *p[6] = {fl->id, fl->uin, fl->region, fl->resource_id, j->resource_kind,
                         j->created_at};
     struct serr e = {{0}};
     PGresult *r = pg_exec(w->c, "settle", WROTE_SQL, 6, p, &e, NULL);

@@ -330,7 +330,17 @@ static const char *const migrations[] = {
     "  DELETE FROM cls_logs WHERE topic = OLD.tnum;"
     "  DELETE FROM cls_batches WHERE topic = OLD.tnum;"
     " END;",
-    /* 13 -> 14: a flow log's record format (`flowlogd flowlog format`; ''
+    /* 13 -> 14: a flow log's ResourceType is stored as its inventory kind
+     * (store.h's enum res_kind, a stable number; RESOURCE_KIND_OF_TYPE in store_util.h),
+     * not as the API's name of it: the store no longer holds a copy of the
+     * API's vocabulary. The one-flow-log-per-resource index moves to the
+     * new column. */
+    "ALTER TABLE flowlogs ADD COLUMN resource_kind INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE flowlogs SET resource_kind = " RESOURCE_KIND_OF_TYPE ";"
+    "DROP INDEX flowlogs_resource;"
+    "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_kind);"
+    "ALTER TABLE flowlogs DROP COLUMN resource_type;",
+    /* 14 -> 15: a flow log's record format (`flowlogd flowlog format`; ''
      * = Tencent's line) */
     "ALTER TABLE flowlogs ADD COLUMN record_format TEXT NOT NULL DEFAULT '';",
 };

@@ -13,17 +13,6 @@
 static const char *const stmt_sql[ST__COUNT] = {STMTS(X)};
 #undef X
 
-int sq_err(struct serr *e, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    if (e) {
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 int sq_fail(sqlite3 *db, const char *what, struct serr *e)
 {
     return sq_err(e, STORE_ERR, "%s: %s", what, db ? sqlite3_errmsg(db) : "no connection");

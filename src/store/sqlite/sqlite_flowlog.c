@@ -73,6 +73,7 @@ static int row_to_flowlog(struct conn *c, sqlite3_stmt *st, struct flowlog *fl, 
 #define READ_TIME(m) fl->m = sqlite3_column_int64(st, i++);
 #define READ_BOOL(m) fl->m = sqlite3_column_int(st, i++);
 #define READ_PERIOD(m) fl->m = (uint32_t)sqlite3_column_int64(st, i++);
+#define READ_KIND(m) fl->m = (enum res_kind)sqlite3_column_int(st, i++);
 #define READ_TAGS(m) /* the last column */
 #define X(kind, member, size, wire, group) READ_##kind(member)
     FLOWLOG_FIELDS(X)
@@ -150,7 +151,7 @@ static int create_taken(struct conn *c, const struct flowlog *fl, struct serr *e
         return STORE_ERR;
     sq_bind_str(st, 1, fl->uin, sizeof fl->uin);
     sq_bind_str(st, 2, fl->region, sizeof fl->region);
-    sq_bind_str(st, 3, fl->resource_type, sizeof fl->resource_type);
+    sqlite3_bind_int(st, 3, (int)fl->resource_kind);
     sq_bind_str(st, 4, fl->resource_id, sizeof fl->resource_id);
     step = sqlite3_step(st);
     if (step == SQLITE_ROW)
@@ -211,6 +212,7 @@ static int job_flowlog_create(struct conn *c, void *arg, struct serr *e)
 #define BIND_TIME(m) sqlite3_bind_int64(ins, i++, fl->m);
 #define BIND_BOOL(m) sqlite3_bind_int(ins, i++, fl->m ? 1 : 0);
 #define BIND_PERIOD(m) sqlite3_bind_int64(ins, i++, fl->m);
+#define BIND_KIND(m) sqlite3_bind_int(ins, i++, (int)fl->m);
 #define BIND_TAGS(m) /* the last column, encoded */
 #define X(kind, member, size, wire, group) BIND_##kind(member)
         FLOWLOG_FIELDS(X)
@@ -488,21 +490,9 @@ enum {
     P_PAIRS = 15, /* pair k: key ?(15+2k), values (JSON) ?(16+2k) */
 };
 
-static const struct {
-    const char *col;
-    size_t off;
-} scalar_filters[] = {
-    {"vpc_id", offsetof(struct flowlog_query, vpc_id)},
-    {"id", offsetof(struct flowlog_query, id)},
-    {"name", offsetof(struct flowlog_query, name)},
-    {"resource_type", offsetof(struct flowlog_query, resource_type)},
-    {"resource_id", offsetof(struct flowlog_query, resource_id)},
-    {"traffic_type", offsetof(struct flowlog_query, traffic_type)},
-    {"cloud_log_id", offsetof(struct flowlog_query, cloud_log_id)},
-    {"cloud_log_state", offsetof(struct flowlog_query, cloud_log_state)},
-    {"cloud_log_region", offsetof(struct flowlog_query, cloud_log_region)},
-};
-#define NSCALAR (sizeof scalar_filters / sizeof scalar_filters[0])
+/* the exact-match filters: store_util.h's, one list for both backends */
+#define scalar_filters store_fl_filters
+#define NSCALAR STORE_FL_NFILTERS
 
 /* Shape bits: 0..8 scalar filters, 9 tag-key, 10..13 distinct tag-pair
  * keys (0..15), 14 order by name, 15 descending, 16..21 VPC arms of a
@@ -525,6 +515,7 @@ static const struct {
 struct plan {
     uint32_t shape;
     const char *scalar[NSCALAR]; /* non-empty filter or NULL */
+    char kind_text[12];          /* the ResourceType filter's kind as text */
     size_t npairs;               /* distinct tag-pair keys */
     struct buf json;             /* keys JSON, then per pair: values JSON; NUL-separated */
     size_t keys_off, keys_len;
@@ -598,21 +589,15 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
     buf_init(b, MAX_LIST_JSON);
     buf_init(&pl->vpcs, 1u << 16);
     for (size_t i = 0; i < NSCALAR; i++) {
-        const char *v = *(const char *const *)((const char *)q + scalar_filters[i].off);
-        if (v && *v) {
+        const char *v = store_fl_filter_value(q, i, pl->kind_text);
+        if (v) {
             pl->scalar[i] = v;
             pl->shape |= 1u << i;
         }
     }
     if (q->ntag_keys_any) {
         pl->shape |= SHAPE_TAG_KEYS;
-        if (buf_append(b, "[", 1) != 0)
-            goto oom;
-        for (size_t i = 0; i < q->ntag_keys_any; i++)
-            if ((i && buf_append(b, ",", 1) != 0) ||
-                jw_buf_str(b, q->tag_keys_any[i] ? q->tag_keys_any[i] : "") != 0)
-                goto oom;
-        if (buf_append(b, "]", 2) != 0) /* with the NUL: keeps offsets apart */
+        if (store_json_strings(b, q->tag_keys_any, q->ntag_keys_any, NULL, 0, NULL) != 0)
             goto oom;
         pl->keys_off = 0;
         pl->keys_len = b->len - 1;
@@ -630,18 +615,8 @@ static int plan_build(const struct flowlog_query *q, struct plan *pl, struct ser
             if (seen)
                 continue;
             start = b->len;
-            if (buf_append(b, "[", 1) != 0)
-                goto oom;
-            for (size_t j = i, first = 1; j < q->ntag_pairs; j++) {
-                const char *kj = q->tag_pairs[j].key ? q->tag_pairs[j].key : "";
-                const char *vj = q->tag_pairs[j].value ? q->tag_pairs[j].value : "";
-                if (strcmp(k, kj) != 0)
-                    continue;
-                if ((!first && buf_append(b, ",", 1) != 0) || jw_buf_str(b, vj) != 0)
-                    goto oom;
-                first = 0;
-            }
-            if (buf_append(b, "]", 2) != 0)
+            /* the values given for k (its first pair is i) */
+            if (store_json_strings(b, NULL, 0, q->tag_pairs + i, q->ntag_pairs - i, k) != 0)
                 goto oom;
             pl->pairs[pl->npairs].key = k;
             pl->pairs[pl->npairs].off = start;

@@ -25,6 +25,7 @@
 #define FL_PARAM_TIME "?, "
 #define FL_PARAM_BOOL "?, "
 #define FL_PARAM_PERIOD "?, "
+#define FL_PARAM_KIND "?, "
 #define FL_PARAM_TAGS ""
 #define FL_PARAM(kind, member, size, wire, group) FL_PARAM_##kind
 #define FL_PARAMS FLOWLOG_FIELDS(FL_PARAM) "?"
@@ -86,7 +87,7 @@
       "excluded.instance_id, excluded.name, excluded.cidr, excluded.instance_type, "             \
       "excluded.edition, excluded.nat_version, excluded.has_dnat, excluded.addrs)")              \
     X(W_FL_OF_RESOURCE,                                                                          \
-      "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_type = ?3 "           \
+      "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_kind = ?3 "           \
       "AND resource_id = ?4")                                                                    \
     X(W_FL_QUOTA,                                                                                \
       "SELECT (" REGION_COUNT_SQL "), "                                                          \
@@ -167,7 +168,7 @@ struct conn {
 int sq_fail(sqlite3 *db, const char *what, struct serr *e);
 
 /** Sets e->msg printf-style (e may be NULL). Returns rc. */
-int sq_err(struct serr *e, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define sq_err store_err /* store_util.h: the message into e, rc returned */
 
 /** The statement `id` of c, prepared on first use; NULL with e set. */
 sqlite3_stmt *sq_stmt(struct conn *c, enum stmt_id id, struct serr *e);

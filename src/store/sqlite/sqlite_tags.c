@@ -21,23 +21,10 @@ struct tags_job {
     size_t ndel;
 };
 
-/* One tag of the merged list: borrowed strings (the job's input or a copy
- * of the old column). */
-struct kv {
-    const char *k, *v;
-};
-
-static int deleted(const struct tags_job *j, const char *k)
-{
-    for (size_t i = 0; i < j->ndel; i++)
-        if (j->del[i] && strcmp(j->del[i], k) == 0)
-            return 1;
-    return 0;
-}
-
 /* Merges the old encoded list (p, n bytes) with the job into out (room for
  * cap). Returns the count, or -1 if more than cap keys would result. */
-static long merge(const struct tags_job *j, const char *p, size_t n, struct kv *out, size_t cap)
+static long merge(const struct tags_job *j, const char *p, size_t n, struct store_kv *out,
+                  size_t cap)
 {
     size_t cnt = 0;
     const char *end = p + n;
@@ -51,34 +38,20 @@ static long merge(const struct tags_job *j, const char *p, size_t n, struct kv *
                 break;
             v = p;
             p += strlen(p) + 1;
-            if (deleted(j, k))
-                continue;
-            if (cnt == cap)
+            if (store_tags_keep(out, &cnt, cap, k, v, j->del, j->ndel) != 0)
                 return -1;
-            out[cnt++] = (struct kv){k, v};
         }
     }
     /* upserts: a key present keeps its place, a new one goes last */
-    for (size_t i = 0; i < j->nset; i++) {
-        const char *k = j->set[i].key ? j->set[i].key : "";
-        const char *v = j->set[i].value ? j->set[i].value : "";
-        size_t at = 0;
-        while (at < cnt && strcmp(out[at].k, k) != 0)
-            at++;
-        if (at == cnt) {
-            if (cnt == cap)
-                return -1;
-            cnt++;
-        }
-        out[at] = (struct kv){k, v};
-    }
+    if (store_tags_upsert(out, &cnt, cap, j->set, j->nset) != 0)
+        return -1;
     return (long)cnt;
 }
 
 static int job_tags_modify(struct conn *c, void *arg, struct serr *e)
 {
     struct tags_job *j = arg;
-    struct kv tags[MAX_TAG_KEYS + 1];
+    struct store_kv tags[MAX_TAG_KEYS + 1];
     sqlite3_stmt *get = NULL, *up = NULL, *clear = NULL, *ins = NULL;
     char *blob = NULL, *old = NULL;
     size_t len = 0, old_len;
