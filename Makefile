@@ -17,6 +17,9 @@ PKGS    += libpcap
 PKGS    += libbpf
 PKGS    += libpq
 PKGS    += inih
+PKGS    += hiredis
+# http.c hands libmicrohttpd its TLS identity at each handshake (a reload swaps it)
+PKGS    += gnutls
 PKGS    += libprotobuf-c
 PKGS    += liblz4
 VERSION := $(shell cat VERSION)

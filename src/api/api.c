@@ -28,11 +28,13 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "ratelimit/ratelimit.h"
+#include "ratelimit/shared.h"
 #include "validate/validate.h"
 
 struct api {
     struct store *store;
     struct ratelimit *rl;
+    struct rl_shared *shared; /* the cluster's limiter, or NULL (api_set_shared_limiter) */
     struct api_metrics *metrics;
     _Atomic uint32_t rate; /* the default rate limit in force (api_set_rate_limit) */
     struct credcache *creds;
@@ -107,6 +109,7 @@ void api_free(struct api *a)
     if (!a)
         return;
     rl_free(a->rl);
+    rl_shared_free(a->shared);
     api_metrics_free(a->metrics);
     credcache_free(a->creds);
     free(a);
@@ -576,6 +579,15 @@ static enum api_err check_permission(struct api *a, const struct call *c, struct
             return apierr_set(e, API_E_UNAUTHORIZED, c->def->name);
     }
     snprintf(key, sizeof key, "%s/%s/%s", c->key.account.uin, c->def->service, c->def->name);
+    /* the cluster's bucket when there is one; the node's own when there is
+     * none or it does not answer (docs/DEPLOYMENT.md) */
+    if (a->shared && rate != UINT32_MAX) {
+        enum rl_shared_verdict v = rl_shared_take(a->shared, key, rate, rate);
+        if (v == RL_SHARED_REJECT)
+            return apierr_set(e, API_E_RATE_LIMITED, c->def->name);
+        if (v == RL_SHARED_PASS)
+            return API_E_OK;
+    }
     if (!rl_take(a->rl, key, c->now_ms, rate))
         return apierr_set(e, API_E_RATE_LIMITED, c->def->name);
     return API_E_OK;
@@ -873,11 +885,11 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_ctx 
 
 int api_http_quick(void *ud, const struct http_request *req, const void **note)
 {
+    const struct api *a = ud;
     const char *action, *version;
     const struct action_def *def;
     int name_known;
 
-    (void)ud;
     if (!http_header(req, "Authorization")) /* v1 (or unsigned): the action is in the form */
         return strcmp(req->path, "/") != 0;
     action = http_header(req, "X-TC-Action");
@@ -887,6 +899,10 @@ int api_http_quick(void *ud, const struct http_request *req, const void **note)
     /* the same lookup check_common would make, kept for it in *note */
     def = find_action(req, action, version, &name_known);
     *note = def ? (const void *)def : name_known ? &note_no_version : &note_no_action;
+    /* a signed request takes its token from the cluster's Redis: a network
+     * round trip, which would stall every connection of a poll thread */
+    if (def && a->shared)
+        return 0;
     return !def || def->thread == ACT_POLL; /* a request refused early fails fast */
 }
 
@@ -911,7 +927,15 @@ void api_set_rate_limit(struct api *a, uint32_t rate)
     atomic_store(&a->rate, rate ? rate : API_DEFAULT_RATE_LIMIT);
 }
 
+void api_set_shared_limiter(struct api *a, struct rl_shared *s)
+{
+    rl_shared_free(a->shared);
+    a->shared = s;
+}
+
 int api_metrics(const struct api *a, struct buf *out)
 {
-    return a->metrics ? api_metrics_write(a->metrics, out) : 0;
+    if (a->metrics && api_metrics_write(a->metrics, out) != 0)
+        return -1;
+    return a->shared ? rl_shared_metrics(a->shared, out) : 0;
 }

@@ -844,17 +844,24 @@ static int pg_reset(struct store *st, const char *uin, struct serr *e)
 
 struct key_put_job {
     const char *uin, *secret_id, *secret_key, *actions;
+    const char *token; /* NULL or "": a permanent key */
+    int64_t expires;
 };
 
 /* STORE_OK, STORE_EXISTS (the SecretId is taken) or STORE_ERR. */
 static int key_insert_given(PGconn *c, const struct key_put_job *k, struct serr *e)
 {
-    const char *p[4] = {k->secret_id, k->secret_key, k->uin, k->actions};
-    PGresult *r = pg_exec(c, "key",
-                          "INSERT INTO keys(secret_id, secret_key, uin, actions, token, expires) "
-                          "VALUES($1, $2, $3, $4, '', 0) ON CONFLICT DO NOTHING",
-                          4, p, e, NULL);
+    char expires[24];
+    const char *p[6] = {k->secret_id, k->secret_key, k->uin, k->actions,
+                        k->token ? k->token : "", expires};
+    PGresult *r;
     int n;
+
+    snprintf(expires, sizeof expires, "%lld", k->token && k->token[0] ? (long long)k->expires : 0LL);
+    r = pg_exec(c, "key",
+                "INSERT INTO keys(secret_id, secret_key, uin, actions, token, expires) "
+                "VALUES($1, $2, $3, $4, $5, $6::bigint) ON CONFLICT DO NOTHING",
+                6, p, e, NULL);
     if (!r)
         return STORE_ERR;
     n = atoi(PQcmdTuples(r));
@@ -878,11 +885,13 @@ static int job_key_put(PGconn *c, void *arg, struct serr *e)
 }
 
 static int pg_key_put(struct store *st, const char *uin, const char *secret_id,
-                      const char *secret_key, const char *actions, struct serr *e)
+                      const char *secret_key, const char *actions, const char *token,
+                      int64_t expires, struct serr *e)
 {
     char norm[sizeof ((struct key_info *)0)->actions];
     struct key_put_job k = {.uin = uin ? uin : "", .secret_id = secret_id,
-                            .secret_key = secret_key, .actions = norm};
+                            .secret_key = secret_key, .actions = norm, .token = token,
+                            .expires = expires};
     int rc;
     if (!secret_id || !*secret_id || !secret_key || !*secret_key)
         return pg_err(e, STORE_ERR, "a key needs a SecretId and a SecretKey");
@@ -901,13 +910,14 @@ static int job_account_put(PGconn *c, void *arg, struct serr *e)
 {
     struct account_put_job *a = arg;
     struct account acc = a->want;
-    char app_id[24], quota[16];
-    const char *p[3] = {app_id, acc.uin, quota};
+    char app_id[24], quota[16], rate[16];
+    const char *p[4] = {app_id, acc.uin, quota, rate};
     uint64_t rnd[2];
     PGresult *r;
     int n, tries;
 
     snprintf(quota, sizeof quota, "%u", acc.flowlog_quota);
+    snprintf(rate, sizeof rate, "%u", acc.rate_limit);
     if (a->want.uin[0] || a->want.app_id) {
         snprintf(app_id, sizeof app_id, "%llu", (unsigned long long)a->want.app_id);
         r = pg_exec(c, "account",
@@ -941,8 +951,8 @@ static int job_account_put(PGconn *c, void *arg, struct serr *e)
         snprintf(app_id, sizeof app_id, "%llu", (unsigned long long)acc.app_id);
         r = pg_exec(c, "account",
                     "INSERT INTO accounts(app_id, uin, flowlog_quota, rate_limit) "
-                    "VALUES($1::bigint, $2, $3::bigint, 0) ON CONFLICT DO NOTHING",
-                    3, p, e, NULL);
+                    "VALUES($1::bigint, $2, $3::bigint, $4::bigint) ON CONFLICT DO NOTHING",
+                    4, p, e, NULL);
         if (!r)
             return STORE_ERR;
         n = atoi(PQcmdTuples(r));
@@ -961,7 +971,6 @@ static int job_account_put(PGconn *c, void *arg, struct serr *e)
         if (rc != STORE_OK)
             return rc; /* rolled back with the account */
     }
-    acc.rate_limit = 0;
     *a->out = acc;
     return STORE_OK;
 }
@@ -1185,6 +1194,7 @@ static const struct store_ops pg_ops = {
     .cls_logs_expire = pg_cls_logs_expire,
     .cls_topic_owner = pg_cls_topic_owner,
     .state_dump = pg_state_dump,
+    .writer_stats = pg_writer_stats,
     .close = pg_close,
 };
 
@@ -1318,6 +1328,16 @@ struct store *store_open_pg(const char *url, struct serr *e)
 fail:
     store_free(s);
     return NULL;
+}
+
+void pg_writer_stats(struct store *st, struct store_writer_stats *out)
+{
+    struct store_pg *s = (struct store_pg *)st;
+    out->commit = &s->commit_hist;
+    out->fsync = NULL; /* PostgreSQL's own, inside COMMIT */
+    pthread_mutex_lock(&s->q_mu);
+    out->queue = (uint64_t)s->q_len;
+    pthread_mutex_unlock(&s->q_mu);
 }
 
 void store_pg_stats(struct store *st, uint64_t *commits, uint64_t *jobs, uint64_t *replays,

@@ -60,10 +60,14 @@ struct store_pg {
     pthread_t writers[8];
     int writers_started;
     uint64_t commits, jobs, replays, settled;
+    struct store_hist commit_hist; /* the create writers' batches, BEGIN to COMMIT answered */
     int settle_ms; /* how long an in-doubt commit waits for the database */
 };
 
 /* ==== pg.c ==== */
+
+/** The store's writer_stats op: the create writers' commit latency and queue. */
+void pg_writer_stats(struct store *st, struct store_writer_stats *out);
 
 /** Sets e->msg printf-style (e may be NULL). Returns rc. */
 #define pg_err store_err /* store_util.h: the message into e, rc returned */

@@ -380,6 +380,7 @@ static const struct store_ops sqlite_ops = {
     .agent_key_list = sq_agent_key_list,
     .agent_key_delete = sq_agent_key_delete,
     .state_dump = sq_state_dump,
+    .writer_stats = sq_writer_stats,
     .cls_logset_create = sq_cls_logset_create,
     .cls_logset_list = sq_cls_logset_list,
     .cls_logset_delete = sq_cls_logset_delete,
@@ -629,6 +630,16 @@ void store_sqlite_stats(struct store *st, uint64_t *commits, uint64_t *jobs)
         *commits = k.commits;
     if (jobs)
         *jobs = k.jobs;
+}
+
+void sq_writer_stats(struct store *st, struct store_writer_stats *out)
+{
+    struct sq_engine_stats k;
+    struct sq_engine *g = sq_engine_of(st);
+    g->ops->stats(g, &k);
+    out->commit = k.commit_hist;
+    out->fsync = k.fsync_hist;
+    out->queue = k.queued;
 }
 
 void store_sqlite_info(struct store *st, struct store_sqlite_info *out)
