@@ -340,7 +340,10 @@ static const char *const migrations[] = {
     "DROP INDEX flowlogs_resource;"
     "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_kind);"
     "ALTER TABLE flowlogs DROP COLUMN resource_type;",
-    /* 14 -> 15: a CKafka instance's Kafka bootstrap list (the inventory's
+    /* 14 -> 15: a flow log's record format (`flowlogd flowlog format`; ''
+     * = Tencent's line) */
+    "ALTER TABLE flowlogs ADD COLUMN record_format TEXT NOT NULL DEFAULT '';",
+    /* 15 -> 16: a CKafka instance's Kafka bootstrap list (the inventory's
      * Brokers), where the Kafka sink delivers its flow logs' records */
     "ALTER TABLE resources ADD COLUMN brokers TEXT NOT NULL DEFAULT '';",
 };
