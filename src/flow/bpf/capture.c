@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -46,12 +47,15 @@ struct capture {
     int ncpu;
     struct watched w[MAX_WATCHED];
     size_t nw;
+    /* the table and its fill lists, mapped (flowcap_abi.h) */
+    uint32_t slots;
+    struct flowcap_entry *tab;
+    size_t tab_len;
+    uint32_t *fill;
+    size_t fill_len;
     /* drain buffers */
-    struct flow_key *keys;
-    struct flow_val *vals;
     uint64_t *skipvals;
     uint32_t *skipkeys;
-    size_t batch;
 };
 
 /* ==== Errors ==== */
@@ -99,7 +103,7 @@ static void explain_load_failure(int e, char *err, size_t errlen)
         seterr(err, errlen,
                "cannot load the capture programs: the kernel refused them (%s); needs "
                "Linux >= 5.10 with tc clsact BPF, tp_btf/kfree_skb with drop reasons "
-               "(>= 5.17) and per-CPU hash maps (run with --log-level debug for the "
+               "(>= 5.17) and mmapable array maps (run with --log-level debug for the "
                "verifier's words)",
                strerror(e));
     else
@@ -204,8 +208,19 @@ struct capture *capture_open(const struct capture_opts *o, char *err, size_t err
         explain_load_failure(errno, err, errlen);
         goto fail;
     }
-    bpf_map__set_max_entries(c->skel->maps.flows0, o->table_flows);
-    bpf_map__set_max_entries(c->skel->maps.flows1, o->table_flows);
+    c->slots = o->table_flows;
+    uint64_t nent = (uint64_t)c->ncpu * 2 * c->slots;
+    uint64_t tab_bytes = nent * sizeof(struct flowcap_entry);
+    if (tab_bytes > (1ULL << 32) || (uint64_t)c->ncpu * 2 * (c->slots + 1ULL) > UINT32_MAX) {
+        seterr(err, errlen,
+               "table size %u: %d CPUs x 2 halves x %u entries x %zu bytes is more than 4 GiB",
+               o->table_flows, c->ncpu, o->table_flows, sizeof(struct flowcap_entry));
+        goto fail;
+    }
+    bpf_map__set_max_entries(c->skel->maps.table, (uint32_t)nent);
+    bpf_map__set_max_entries(c->skel->maps.fill, (uint32_t)((uint64_t)c->ncpu * 2 * (c->slots + 1)));
+    c->skel->rodata->cfg_slots = c->slots;
+    c->skel->rodata->cfg_ncpu = (uint32_t)c->ncpu;
     c->skel->data->cfg_window_ns = c->window_ns;
     int rc = flowcap__load(c->skel);
     if (rc != 0) {
@@ -226,12 +241,27 @@ struct capture *capture_open(const struct capture_opts *o, char *err, size_t err
                "cannot attach the drop tracer (tp_btf/kfree_skb): %s; REJECT needs it", strerror(e));
         goto fail;
     }
-    c->batch = 4096;
-    c->keys = calloc(c->batch, sizeof *c->keys);
-    c->vals = calloc(c->batch * (size_t)c->ncpu, sizeof *c->vals);
+    long page = sysconf(_SC_PAGESIZE);
+    c->tab_len = ((size_t)tab_bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
+    c->fill_len = ((size_t)c->ncpu * 2 * (c->slots + 1) * sizeof(uint32_t) + (size_t)page - 1) /
+                  (size_t)page * (size_t)page;
+    void *m = mmap(NULL, c->tab_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   bpf_map__fd(c->skel->maps.table), 0);
+    if (m == MAP_FAILED) {
+        seterr(err, errlen, "mapping the flow table (%zu bytes): %s", c->tab_len, strerror(errno));
+        goto fail;
+    }
+    c->tab = m;
+    m = mmap(NULL, c->fill_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+             bpf_map__fd(c->skel->maps.fill), 0);
+    if (m == MAP_FAILED) {
+        seterr(err, errlen, "mapping the table's fill lists: %s", strerror(errno));
+        goto fail;
+    }
+    c->fill = m;
     c->skipkeys = calloc(2 * FLOWCAP_MAX_SLOTS * 2, sizeof *c->skipkeys);
     c->skipvals = calloc(2 * FLOWCAP_MAX_SLOTS * 2 * (size_t)c->ncpu, sizeof *c->skipvals);
-    if (!c->keys || !c->vals || !c->skipkeys || !c->skipvals) {
+    if (!c->skipkeys || !c->skipvals) {
         seterr(err, errlen, "out of memory");
         goto fail;
     }
@@ -282,11 +312,13 @@ void capture_close(struct capture *c)
         }
     }
     bpf_link__destroy(c->drop_link);
+    if (c->tab)
+        munmap(c->tab, c->tab_len);
+    if (c->fill)
+        munmap(c->fill, c->fill_len);
     flowcap__destroy(c->skel);
     if (c->nsfd >= 0)
         close(c->nsfd);
-    free(c->keys);
-    free(c->vals);
     free(c->skipkeys);
     free(c->skipvals);
     free(c);
@@ -487,32 +519,28 @@ uint64_t capture_window_of(const struct capture *c, uint64_t now_ns)
 
 /* ==== Drain ==== */
 
-static int drain_flows(struct capture *c, int fd, capture_entry_fn entry, void *arg)
+/* Reads half `half` of every CPU's region through the mapping: the entries
+ * its fill list names, each given to entry() (if it still has packets) and
+ * zeroed; then the list is emptied. No syscall per entry. */
+static void drain_flows(struct capture *c, uint32_t half, capture_entry_fn entry, void *arg)
 {
-    struct flow_key in, out;
-    void *inp = NULL;
-    for (;;) {
-        uint32_t count = (uint32_t)c->batch;
-        DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, bo);
-        int rc = bpf_map_lookup_and_delete_batch(fd, inp, &out, c->keys, c->vals, &count, &bo);
-        int e = rc ? errno : 0;
-        if (rc != 0 && (e == EINTR || e == EAGAIN) && count == 0)
-            continue; /* nothing was taken: ask again */
-        if (rc != 0 && e != ENOENT) {
-            log_error("capture: draining: %s", strerror(e));
-            return -1;
+    for (int cpu = 0; cpu < c->ncpu; cpu++) {
+        size_t region = (size_t)cpu * 2 + half;
+        uint32_t *list = c->fill + region * ((size_t)c->slots + 1);
+        struct flowcap_entry *base = c->tab + region * (size_t)c->slots;
+        uint32_t n = __atomic_load_n(&list[0], __ATOMIC_ACQUIRE);
+        if (n > c->slots)
+            n = c->slots;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t j = list[1 + i];
+            if (j >= c->slots)
+                continue;
+            struct flowcap_entry *e = &base[j];
+            if (e->used && e->val.packets != 0) /* 0: its packets became REJECT */
+                entry(arg, &e->key, &e->val);
+            memset(e, 0, sizeof *e);
         }
-        for (uint32_t i = 0; i < count; i++)
-            for (int cpu = 0; cpu < c->ncpu; cpu++) {
-                const struct flow_val *v = &c->vals[(size_t)i * (size_t)c->ncpu + (size_t)cpu];
-                if (v->packets == 0)
-                    continue; /* this CPU never saw it, or its packets became REJECT */
-                entry(arg, &c->keys[i], v);
-            }
-        if (e == ENOENT)
-            return 0;
-        in = out;
-        inp = &in;
+        __atomic_store_n(&list[0], 0, __ATOMIC_RELEASE);
     }
 }
 
@@ -564,9 +592,7 @@ int capture_drain(struct capture *c, uint64_t w, capture_entry_fn entry, capture
 {
     uint32_t half = (uint32_t)(w & 1);
     int late = c->skel->bss->half_window[half] > w;
-    int fd = bpf_map__fd(half ? c->skel->maps.flows1 : c->skel->maps.flows0);
-    if (drain_flows(c, fd, entry, arg) != 0)
-        return -1;
+    drain_flows(c, half, entry, arg);
     if (drain_skips(c, half, skip, arg) != 0)
         return -1;
     /* a later window's packets may have arrived while we drained (a drainer
