@@ -572,7 +572,8 @@ static void bounded_probes_count_skipped(void **state)
         /* the fill list of this CPU's region of the window's half (the other half's is empty) */
         uint32_t total = 0;
         for (uint32_t half = 0; half < 2; half++) {
-            uint32_t fi = ((uint32_t)cpu * 2 + half) * (64 + 1), cnt = 0;
+            uint32_t fi = ((uint32_t)cpu * 2 + half) * (64 + 1);
+            uint64_t cnt = 0;
             assert_int_equal(
                 bpf_map__lookup_elem(skel->maps.fill, &fi, sizeof fi, &cnt, sizeof cnt, 0), 0);
             total += cnt;
@@ -582,6 +583,59 @@ static void bounded_probes_count_skipped(void **state)
     flowcap__destroy(skel);
     skel = big;
     slots = big_slots;
+}
+
+/* A drain as capture.c does it (walk each region's fill list through mmap,
+ * zero the entries, empty the list), then more packets: counted afresh. */
+static void drained_region_counts_again(void **state)
+{
+    (void)state;
+    NEED_BPF();
+    int ncpu = libbpf_num_possible_cpus();
+    size_t tl = (size_t)ncpu * 2 * slots * sizeof(struct flowcap_entry);
+    size_t fl = (size_t)ncpu * 2 * (slots + 1) * sizeof(uint64_t);
+    long page = sysconf(_SC_PAGESIZE);
+    tl = (tl + (size_t)page - 1) / (size_t)page * (size_t)page;
+    fl = (fl + (size_t)page - 1) / (size_t)page * (size_t)page;
+    struct flowcap_entry *t = mmap(NULL, tl, PROT_READ | PROT_WRITE, MAP_SHARED,
+                                   bpf_map__fd(skel->maps.table), 0);
+    uint64_t *f = mmap(NULL, fl, PROT_READ | PROT_WRITE, MAP_SHARED,
+                       bpf_map__fd(skel->maps.fill), 0);
+    assert_true(t != MAP_FAILED && f != MAP_FAILED);
+    uint8_t fr[14 + 20 + 8];
+    size_t n = eth(fr, 0x0800);
+    n += ip4(fr + n, 17, 28, 0, A, B);
+    for (int round = 0; round < 3; round++) {
+        /* drain everything */
+        for (size_t r = 0; r < (size_t)ncpu * 2; r++) {
+            uint64_t *list = f + r * (slots + 1);
+            for (uint64_t i = 0; i < list[0]; i++) {
+                assert_true(list[1 + i] < slots);
+                struct flowcap_entry *e = &t[r * slots + list[1 + i]];
+                assert_true(e->used);
+                memset(e, 0, sizeof *e);
+            }
+            list[0] = 0;
+        }
+        for (size_t i = 0; i < (size_t)ncpu * 2 * slots; i++)
+            assert_false(t[i].used); /* every taken entry was on a list */
+        for (uint16_t p = 0; p < 20; p++) {
+            ports(fr + n, (uint16_t)(7000 + p), 5000);
+            run(fr, sizeof fr, 1);
+        }
+        uint64_t listed = 0;
+        for (size_t r = 0; r < (size_t)ncpu * 2; r++)
+            listed += f[r * (slots + 1)];
+        assert_int_equal(listed, 20);
+        for (uint16_t p = 0; p < 20; p++) {
+            struct flow_key k = key4(17, (uint16_t)(7000 + p), 5000);
+            struct flow_val v;
+            assert_true(lookup(&k, &v));
+            assert_int_equal(v.packets, 1);
+        }
+    }
+    munmap(t, tl);
+    munmap(f, fl);
 }
 
 int main(void)
@@ -596,6 +650,7 @@ int main(void)
         cmocka_unit_test(shared_device_by_address),
         cmocka_unit_test(full_table_counts_skipped),
         cmocka_unit_test(bounded_probes_count_skipped),
+        cmocka_unit_test(drained_region_counts_again),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -51,7 +51,7 @@ struct capture {
     uint32_t slots;
     struct flowcap_entry *tab;
     size_t tab_len;
-    uint32_t *fill;
+    uint64_t *fill;
     size_t fill_len;
     /* drain buffers */
     uint64_t *skipvals;
@@ -243,7 +243,7 @@ struct capture *capture_open(const struct capture_opts *o, char *err, size_t err
     }
     long page = sysconf(_SC_PAGESIZE);
     c->tab_len = ((size_t)tab_bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
-    c->fill_len = ((size_t)c->ncpu * 2 * (c->slots + 1) * sizeof(uint32_t) + (size_t)page - 1) /
+    c->fill_len = ((size_t)c->ncpu * 2 * (c->slots + 1) * sizeof(uint64_t) + (size_t)page - 1) /
                   (size_t)page * (size_t)page;
     void *m = mmap(NULL, c->tab_len, PROT_READ | PROT_WRITE, MAP_SHARED,
                    bpf_map__fd(c->skel->maps.table), 0);
@@ -526,13 +526,13 @@ static void drain_flows(struct capture *c, uint32_t half, capture_entry_fn entry
 {
     for (int cpu = 0; cpu < c->ncpu; cpu++) {
         size_t region = (size_t)cpu * 2 + half;
-        uint32_t *list = c->fill + region * ((size_t)c->slots + 1);
+        uint64_t *list = c->fill + region * ((size_t)c->slots + 1);
         struct flowcap_entry *base = c->tab + region * (size_t)c->slots;
-        uint32_t n = __atomic_load_n(&list[0], __ATOMIC_ACQUIRE);
+        uint64_t n = __atomic_load_n(&list[0], __ATOMIC_ACQUIRE);
         if (n > c->slots)
             n = c->slots;
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t j = list[1 + i];
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t j = list[1 + i];
             if (j >= c->slots)
                 continue;
             struct flowcap_entry *e = &base[j];

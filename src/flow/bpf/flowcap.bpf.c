@@ -100,13 +100,14 @@ struct {
     __type(value, struct flowcap_entry);
 } table SEC(".maps");
 
-/* the regions' fill lists: ncpu * 2 * (slots + 1) words */
+/* the regions' fill lists: ncpu * 2 * (slots + 1) words (of 64 bits: an
+ * array's elements are 8-byte aligned, so that is what a mapping sees) */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(map_flags, BPF_F_MMAPABLE);
     __uint(max_entries, 2 * 65537);
     __type(key, __u32);
-    __type(value, __u32);
+    __type(value, __u64);
 } fill SEC(".maps");
 
 /* ifindex -> the device's slot and link-header length */
@@ -338,11 +339,11 @@ static __always_inline struct flowcap_entry *find(__u32 half, const struct flow_
         if (!e->used) {
             /* take it: note it in the region's fill list for the drainer */
             __u32 fi = region * (cfg_slots + 1);
-            __u32 *cnt = bpf_map_lookup_elem(&fill, &fi);
+            __u64 *cnt = bpf_map_lookup_elem(&fill, &fi);
             if (!cnt || *cnt >= cfg_slots)
                 return NULL;
-            __u32 li = fi + 1 + *cnt;
-            __u32 *slot = bpf_map_lookup_elem(&fill, &li);
+            __u32 li = fi + 1 + (__u32)*cnt;
+            __u64 *slot = bpf_map_lookup_elem(&fill, &li);
             if (!slot)
                 return NULL;
             *slot = h;

@@ -47,7 +47,7 @@ struct flowcap_entry {
     struct flow_val val; /* 40 bytes */
 };                       /* 88 bytes */
 
-/* The fill lists (a second BPF_F_MMAPABLE array of __u32): per region,
+/* The fill lists (a second BPF_F_MMAPABLE array of __u64): per region,
  * cfg_slots + 1 words: [0] how many entries the region has taken, then
  * their indexes in the order taken, so that a drain costs what the window
  * held, not the table's size. */
