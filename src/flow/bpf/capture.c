@@ -53,9 +53,8 @@ struct capture {
     size_t tab_len;
     uint64_t *fill;
     size_t fill_len;
-    /* drain buffers */
-    uint64_t *skipvals;
-    uint32_t *skipkeys;
+    uint64_t *skips; /* [cpu][half][slot][dir], mapped */
+    size_t skips_len;
 };
 
 /* ==== Errors ==== */
@@ -219,6 +218,7 @@ struct capture *capture_open(const struct capture_opts *o, char *err, size_t err
     }
     bpf_map__set_max_entries(c->skel->maps.table, (uint32_t)nent);
     bpf_map__set_max_entries(c->skel->maps.fill, (uint32_t)((uint64_t)c->ncpu * 2 * (c->slots + 1)));
+    bpf_map__set_max_entries(c->skel->maps.skips, (uint32_t)c->ncpu * 2 * FLOWCAP_MAX_SLOTS * 2);
     c->skel->rodata->cfg_slots = c->slots;
     c->skel->rodata->cfg_ncpu = (uint32_t)c->ncpu;
     c->skel->data->cfg_window_ns = c->window_ns;
@@ -259,12 +259,15 @@ struct capture *capture_open(const struct capture_opts *o, char *err, size_t err
         goto fail;
     }
     c->fill = m;
-    c->skipkeys = calloc(2 * FLOWCAP_MAX_SLOTS * 2, sizeof *c->skipkeys);
-    c->skipvals = calloc(2 * FLOWCAP_MAX_SLOTS * 2 * (size_t)c->ncpu, sizeof *c->skipvals);
-    if (!c->skipkeys || !c->skipvals) {
-        seterr(err, errlen, "out of memory");
+    c->skips_len = ((size_t)c->ncpu * 2 * FLOWCAP_MAX_SLOTS * 2 * sizeof(uint64_t) +
+                    (size_t)page - 1) / (size_t)page * (size_t)page;
+    m = mmap(NULL, c->skips_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+             bpf_map__fd(c->skel->maps.skips), 0);
+    if (m == MAP_FAILED) {
+        seterr(err, errlen, "mapping the skip counters: %s", strerror(errno));
         goto fail;
     }
+    c->skips = m;
     return c;
 fail:
     capture_close(c);
@@ -316,11 +319,11 @@ void capture_close(struct capture *c)
         munmap(c->tab, c->tab_len);
     if (c->fill)
         munmap(c->fill, c->fill_len);
+    if (c->skips)
+        munmap(c->skips, c->skips_len);
     flowcap__destroy(c->skel);
     if (c->nsfd >= 0)
         close(c->nsfd);
-    free(c->skipkeys);
-    free(c->skipvals);
     free(c);
 }
 
@@ -544,47 +547,23 @@ static void drain_flows(struct capture *c, uint32_t half, capture_entry_fn entry
     }
 }
 
-static int drain_skips(struct capture *c, uint32_t half, capture_skip_fn skip, void *arg)
+/* Reads and clears half `half`'s skip counters of every CPU through the
+ * mapping, and reports each (slot, direction) with skipped packets. */
+static void drain_skips(struct capture *c, uint32_t half, capture_skip_fn skip, void *arg)
 {
-    int fd = bpf_map__fd(c->skel->maps.skips);
-    const uint32_t total = 2 * FLOWCAP_MAX_SLOTS * 2;
-    uint32_t base = half * FLOWCAP_MAX_SLOTS * 2, n = FLOWCAP_MAX_SLOTS * 2;
-    /* one lookup per index would be 8192 syscalls: read them all in batches */
-    uint32_t in = 0, out = 0, got = 0;
-    void *inp = NULL;
-    DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, bo);
-    while (got < total) {
-        uint32_t count = total - got;
-        int rc = bpf_map_lookup_batch(fd, inp, &out, c->skipkeys + got,
-                                      c->skipvals + (size_t)got * (size_t)c->ncpu, &count, &bo);
-        if (rc != 0 && errno != ENOENT) {
-            log_error("capture: reading skip counters: %s", strerror(errno));
-            return -1;
-        }
-        got += count;
-        if (rc != 0 || count == 0)
-            break;
-        in = out;
-        inp = &in;
-    }
-    uint64_t *zero = calloc((size_t)c->ncpu, sizeof *zero);
-    if (!zero)
-        return -1;
-    for (uint32_t i = 0; i < got; i++) {
-        uint32_t key = c->skipkeys[i];
-        if (key < base || key >= base + n)
-            continue;
+    const size_t n = FLOWCAP_MAX_SLOTS * 2;
+    for (size_t i = 0; i < n; i++) {
         uint64_t sum = 0;
-        for (int cpu = 0; cpu < c->ncpu; cpu++)
-            sum += c->skipvals[(size_t)i * (size_t)c->ncpu + (size_t)cpu];
-        if (sum == 0)
-            continue;
-        uint32_t rel = key - base;
-        skip(arg, rel / 2, (uint8_t)(rel % 2), sum);
-        bpf_map_update_elem(fd, &key, zero, 0);
+        for (int cpu = 0; cpu < c->ncpu; cpu++) {
+            uint64_t *v = &c->skips[((size_t)cpu * 2 + half) * n + i];
+            if (*v == 0)
+                continue;
+            /* the kernel adds atomically: take what is there, leave what arrives */
+            sum += __atomic_exchange_n(v, 0, __ATOMIC_ACQ_REL);
+        }
+        if (sum)
+            skip(arg, (uint32_t)(i / 2), (uint8_t)(i % 2), sum);
     }
-    free(zero);
-    return 0;
 }
 
 int capture_drain(struct capture *c, uint64_t w, capture_entry_fn entry, capture_skip_fn skip,
@@ -593,8 +572,7 @@ int capture_drain(struct capture *c, uint64_t w, capture_entry_fn entry, capture
     uint32_t half = (uint32_t)(w & 1);
     int late = c->skel->bss->half_window[half] > w;
     drain_flows(c, half, entry, arg);
-    if (drain_skips(c, half, skip, arg) != 0)
-        return -1;
+    drain_skips(c, half, skip, arg);
     /* a later window's packets may have arrived while we drained (a drainer
      * that was not scheduled for a whole window): then the two are mixed */
     late = late || c->skel->bss->half_window[half] > w;

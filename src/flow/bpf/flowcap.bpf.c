@@ -136,10 +136,12 @@ struct {
     __type(value, __u32);
 } byaddr SEC(".maps");
 
-/* packets not counted because the table was full: [half][slot][dir] */
+/* packets not counted because the table had no room: [cpu][half][slot][dir]
+ * (each CPU its own counters, read and cleared by the drainer through mmap) */
 struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 2 * FLOWCAP_MAX_SLOTS * 2);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 2 * FLOWCAP_MAX_SLOTS * 2); /* the loader sets ncpu times this */
     __type(key, __u32);
     __type(value, __u64);
 } skips SEC(".maps");
@@ -304,10 +306,14 @@ static __always_inline __u64 now_rt(void)
 
 static __always_inline void count_skip(__u32 half, __u32 slot, __u32 dir, __u64 packets)
 {
-    __u32 i = (half & 1) * FLOWCAP_MAX_SLOTS * 2 + (slot % FLOWCAP_MAX_SLOTS) * 2 + (dir & 1);
+    __u32 cpu = bpf_get_smp_processor_id();
+    if (cpu >= cfg_ncpu)
+        cpu = 0; /* not expected (possible CPUs); the add below is atomic anyway */
+    __u32 i = (cpu * 2 + (half & 1)) * FLOWCAP_MAX_SLOTS * 2 + (slot % FLOWCAP_MAX_SLOTS) * 2 +
+              (dir & 1);
     __u64 *c = bpf_map_lookup_elem(&skips, &i);
     if (c)
-        *c += packets;
+        __sync_fetch_and_add(c, packets); /* rare: only a packet that found no room */
 }
 
 static __always_inline int key_eq(const struct flow_key *a, const struct flow_key *b)
