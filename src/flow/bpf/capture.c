@@ -245,14 +245,14 @@ struct capture *capture_open(const struct capture_opts *o, char *err, size_t err
     c->tab_len = ((size_t)tab_bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
     c->fill_len = ((size_t)c->ncpu * 2 * (c->slots + 1) * sizeof(uint64_t) + (size_t)page - 1) /
                   (size_t)page * (size_t)page;
-    void *m = mmap(NULL, c->tab_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+    void *m = mmap(NULL, c->tab_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
                    bpf_map__fd(c->skel->maps.table), 0);
     if (m == MAP_FAILED) {
         seterr(err, errlen, "mapping the flow table (%zu bytes): %s", c->tab_len, strerror(errno));
         goto fail;
     }
     c->tab = m;
-    m = mmap(NULL, c->fill_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+    m = mmap(NULL, c->fill_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
              bpf_map__fd(c->skel->maps.fill), 0);
     if (m == MAP_FAILED) {
         seterr(err, errlen, "mapping the table's fill lists: %s", strerror(errno));
@@ -261,7 +261,7 @@ struct capture *capture_open(const struct capture_opts *o, char *err, size_t err
     c->fill = m;
     c->skips_len = ((size_t)c->ncpu * 2 * FLOWCAP_MAX_SLOTS * 2 * sizeof(uint64_t) +
                     (size_t)page - 1) / (size_t)page * (size_t)page;
-    m = mmap(NULL, c->skips_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+    m = mmap(NULL, c->skips_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
              bpf_map__fd(c->skel->maps.skips), 0);
     if (m == MAP_FAILED) {
         seterr(err, errlen, "mapping the skip counters: %s", strerror(errno));

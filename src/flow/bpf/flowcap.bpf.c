@@ -161,6 +161,7 @@ struct last_pkt {
     __u32 tcp_flags, pad;
     __u64 now;
     __u64 prev_first[2], prev_last[2]; /* the entries' times before this packet */
+    __u64 win, win_start, win_end; /* this CPU's last window: no division per packet */
 };
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -459,14 +460,22 @@ static __always_inline int on_packet(struct __sk_buff *skb, __u32 egress)
         nk = 1;
     }
 
-    __u64 now = now_rt();
-    __u64 w = now / cfg_window_ns;
+    __u32 zero = 0;
+    struct last_pkt *lp = bpf_map_lookup_elem(&lastpkt, &zero);
+    __u64 now = now_rt(), w;
+    if (lp && now >= lp->win_start && now < lp->win_end) {
+        w = lp->win;
+    } else {
+        w = now / cfg_window_ns;
+        if (lp) {
+            lp->win = w;
+            lp->win_start = w * cfg_window_ns;
+            lp->win_end = lp->win_start + cfg_window_ns;
+        }
+    }
     __u32 half = (__u32)(w & 1);
     if (half_window[half] != w)
         half_window[half] = w;
-
-    __u32 zero = 0;
-    struct last_pkt *lp = bpf_map_lookup_elem(&lastpkt, &zero);
     __u32 counted = 0;
     for (__u32 i = 0; i < 2; i++) { /* a bounded loop: the verifier walks both */
         if (i >= nk)
