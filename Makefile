@@ -50,7 +50,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # the store's unit tests (scripts/test.sh runs them on each engine) and the
 # ones ThreadSanitizer runs: the layers with threads of their own
-STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks $(B)/tests/test_store_admin $(B)/tests/test_store_agent
+STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks $(B)/tests/test_store_admin $(B)/tests/test_store_agent $(B)/tests/test_store_cls
 TSAN_UNIT  := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_admin $(B)/tests/test_http $(B)/tests/test_deliver
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))

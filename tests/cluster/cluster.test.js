@@ -250,11 +250,12 @@ describe("a 3-node cluster on PostgreSQL", () => {
     const queue = fx.ids.extraEnis.slice();
     const acked = new Set(), failed = new Map();
     const codes = {};
-    let restartedAt = 0, afterRestart = 0;
+    let restartedAt = 0, afterRestart = 0, restartDone = false;
     const stopAt = Date.now() + 6000;
     const restarter = (async () => {
       await h.sleep(1000);
       const r = spawnSync(path.join(__dirname, "../../scripts/pg-test-cluster.sh"), ["restart", PG_DIR], { encoding: "utf8" });
+      restartDone = true;
       assert.equal(r.status, 0, `pg restart: ${r.stderr}`);
       restartedAt = Date.now();
     })();
@@ -262,8 +263,11 @@ describe("a 3-node cluster on PostgreSQL", () => {
       Array.from({ length: 24 }, async (_, i) => {
         const c = clients[i % clients.length];
         // creates while there are ENIs left, then reads: the load lasts until stopAt
-        // whatever the machine's speed (a quick one runs out of ENIs before the restart)
-        while (Date.now() < stopAt) {
+        // whatever the machine's speed (a quick one runs out of ENIs before the restart),
+        // and at least 4 s past the restart's end (a loaded one restarts slowly)
+        const more = () => Date.now() < stopAt ||
+          (Date.now() < stopAt + 60000 && (!restartDone || Date.now() < restartedAt + 4000));
+        while (more()) {
           const eni = queue.shift();
           try {
             if (eni) {

@@ -131,6 +131,7 @@ describe("SearchLog", () => {
     assert.deepEqual(r.Results.map((x) => x.TopicId), [topic2, topic2]);
     assert.equal(r.Topics.Infos.length, 2);
     assert.deepEqual(r.Topics.Infos.map((x) => x.TopicId), [topic, topic2]);
+    await h.expectApiError(c.SearchLog({ Topics: [{ TopicId: topic }, { TopicId: topic }], From: T0, To: T0 + 1000 }), "InvalidParameterValue", { mention: "Topics.1.TopicId" });
   });
 
   test("another tenant's topic does not exist; bad arguments", async () => {
