@@ -291,6 +291,10 @@ static void test_migration_resource_kind(void **state)
         assert_int_equal(file_int(f->data, "SELECT count(*) FROM pragma_table_info('flowlogs') "
                                            "WHERE name = 'resource_type'"),
                          0);
+        /* the index kept its fixed planner statistics */
+        assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_stat1 WHERE idx = "
+                                           "'flowlogs_resource' AND stat = '1000000 100 100 1 1'"),
+                         1);
     }
     for (int i = 0; i < 6; i++) {
         enum res_kind k = 0;
