@@ -17,6 +17,9 @@ PKGS    += libpcap
 PKGS    += libbpf
 PKGS    += libpq
 PKGS    += inih
+PKGS    += hiredis
+# http.c hands libmicrohttpd its TLS identity at each handshake (a reload swaps it)
+PKGS    += gnutls
 PKGS    += libprotobuf-c
 PKGS    += liblz4
 VERSION := $(shell cat VERSION)
@@ -47,8 +50,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # the store's unit tests (scripts/test.sh runs them on each engine) and the
 # ones ThreadSanitizer runs: the layers with threads of their own
-STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks $(B)/tests/test_store_admin $(B)/tests/test_store_agent
-TSAN_UNIT  := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_admin $(B)/tests/test_http
+STORE_UNIT := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_locks $(B)/tests/test_store_admin $(B)/tests/test_store_agent $(B)/tests/test_store_cls
+TSAN_UNIT  := $(B)/tests/test_store $(B)/tests/test_store_resource $(B)/tests/test_store_admin $(B)/tests/test_http $(B)/tests/test_deliver
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
@@ -122,7 +125,7 @@ TSAN_ENV := TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$
 tsan:
 	@$(MAKE) -s SAN=thread $(TSAN_UNIT:build/%=build-tsan/%)
 	@fail=0; for t in $(TSAN_UNIT:build/%=build-tsan/%); do for e in tuned plain; do \
-	  case $$t in *test_http) [ $$e = tuned ] || continue;; esac; \
+	  case $$t in *test_http|*test_deliver) [ $$e = tuned ] || continue;; esac; \
 	  echo "== $$t (ThreadSanitizer, $$e engine)"; \
 	  FLOWLOGD_SQLITE_ENGINE=$$e $(TSAN_ENV) $$t || fail=1; done; done; exit $$fail
 

@@ -184,7 +184,7 @@ def table(path):
             except ValueError:
                 continue
             b = r.get("bench", "setup" if "setup" in r else None)
-            if b in ("startup", "rss", "callgrind", "setup", "pager", "wal", "pg-cpu"):
+            if b in ("startup", "rss", "callgrind", "setup", "pager", "wal", "pg-cpu", "redis-cpu"):
                 extra.setdefault(b, []).append(r)
                 continue
             if b not in runs:
@@ -235,6 +235,24 @@ def table(path):
                       tls, plain, med[tls]["rps"] / med[plain]["rps"], med[tls]["rps"],
                       med[plain]["rps"], fmt_us(med[tls]["p50"]), fmt_us(med[plain]["p50"]),
                       med[tls]["us_req"], med[plain]["us_req"]))
+    redis_us = {}
+    for name in sorted({r["after"] for r in extra.get("redis-cpu", [])}):
+        if name not in med or not med[name]["rps"]:
+            continue
+        cpu = statistics.median(r["redis_cpu"] for r in extra["redis-cpu"] if r["after"] == name)
+        redis_us[name] = 1e6 * cpu / med[name]["rps"]
+    pairs = [("describe-1m-redis", "describe-1m")] + [
+        ("pg-describe-1m-redis-%dn" % n, "pg-describe-1m-%dn" % n) for n in range(1, 9)]
+    for shared, local in pairs:
+        if shared in med and local in med and med[local]["rps"]:
+            print("\n  rate limit in Redis / in the node (%s / %s): %.2f x the requests/s (%.0f / %.0f), "
+                  "p50 %s / %s, p99 %s / %s, node CPU per answer %.0f / %.0f us (%+.0f us), "
+                  "Redis's own CPU per answer %.0f us" % (
+                      shared, local, med[shared]["rps"] / med[local]["rps"], med[shared]["rps"],
+                      med[local]["rps"], fmt_us(med[shared]["p50"]), fmt_us(med[local]["p50"]),
+                      fmt_us(med[shared]["p99"]), fmt_us(med[local]["p99"]), med[shared]["us_req"],
+                      med[local]["us_req"], med[shared]["us_req"] - med[local]["us_req"],
+                      redis_us.get(shared, 0)))
     if "describe-1m" in med and "describe-1k" in med:
         print("\n  describe p50 at 1,000,000 / at 1,000 flow logs: %.2f x" % (
             med["describe-1m"]["p50"] / max(1, med["describe-1k"]["p50"])))

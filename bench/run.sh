@@ -26,11 +26,18 @@
 #                    set, alone (describe-alone) and while one more client pages
 #                    DescribeNetworkInterfaces over a tenant's 50,000 ENIs
 #                    (describe-pager; bench/pager.py), alternating in each round
+#                    describe-1m-redis: describe-1m with the rate limit in Redis
+#                    (--rate-limit-redis, a throwaway redis-server from
+#                    scripts/redis-test-server.sh): the limiter's cost per request beside
+#                    describe-1m, with Redis's own CPU; skipped, saying why, without
+#                    redis-server
 #                    pg-create, pg-describe-1m: create and describe-1m on the PostgreSQL
 #                    store (a throwaway server, scripts/pg-test-cluster.sh; the sets
 #                    moved in with `flowlogd migrate`) through 1 .. PG_NODES nodes
 #                    behind HAProxy (labels pg-create-1n, ...); skipped, saying why,
 #                    without postgresql-15 or haproxy
+#                    pg-describe-1m-redis: pg-describe-1m with the rate limit in Redis and
+#                    HAProxy round-robin (the deployment with a cluster-wide limit)
 #   --no-callgrind   skip the callgrind measurements
 #   --no-extras      skip start-up time, RSS report and callgrind
 # Environment: FLOWLOGD (build/flowlogd), BENCH (build/bench/flowlogd-bench),
@@ -62,7 +69,7 @@ EXTRAS=1
 STARTUP=0
 CG=0
 PG_NODES=${PG_NODES:-3}
-ALL_SCENARIOS="nginx-static nginx-static-2t create describe-1m describe-1k mix reject-sig reject-param reject-limit pager create-https describe-https pg-create pg-describe-1m"
+ALL_SCENARIOS="nginx-static nginx-static-2t create describe-1m describe-1m-redis describe-1k mix reject-sig reject-param reject-limit pager create-https describe-https pg-create pg-describe-1m pg-describe-1m-redis"
 EXTRA_SCENARIOS="create-unbounded"
 
 while [ $# -gt 0 ]; do
@@ -121,8 +128,10 @@ PAGER_PID=""
 PG_PIDS=""
 HAPROXY_PID=""
 PG_DIR=""
+REDIS_DIR=""
 cleanup() {
     stop_pg_nodes 2>/dev/null || true
+    [ -n "$REDIS_DIR" ] && "$ROOT/scripts/redis-test-server.sh" stop "$REDIS_DIR" >/dev/null 2>&1 || true
     [ -n "$PG_DIR" ] && "$ROOT/scripts/pg-test-cluster.sh" stop "$PG_DIR" >/dev/null 2>&1 || true
     [ -n "$PAGER_PID" ] && kill "$PAGER_PID" 2>/dev/null && wait "$PAGER_PID" 2>/dev/null || true
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
@@ -204,7 +213,7 @@ setup_set() { # name accounts enis flowlogs
 need_create=0; need_1m=0; need_1k=0; need_pager=0
 { wants create || wants create-unbounded || wants create-https || wants pg-create; } && need_create=1
 wants pager && need_pager=1
-{ wants describe-1m || wants describe-https || wants pg-describe-1m || wants mix || wants reject-sig || wants reject-param || wants reject-limit || [ $STARTUP = 1 ] || [ $CG = 1 ]; } && need_1m=1
+{ wants describe-1m || wants describe-1m-redis || wants describe-https || wants pg-describe-1m || wants pg-describe-1m-redis || wants mix || wants reject-sig || wants reject-param || wants reject-limit || [ $STARTUP = 1 ] || [ $CG = 1 ]; } && need_1m=1
 wants describe-1k && need_1k=1
 [ $need_create = 1 ] && setup_set "create-$ACCOUNTS-$ENIS" "$ACCOUNTS" "$ENIS" 0
 [ $need_1m = 1 ] && setup_set "fl-$FLOWLOGS" "$ACCOUNTS" 40 "$FLOWLOGS"
@@ -260,7 +269,7 @@ setup_pg() {
         log "PostgreSQL: migrating the create set ($(du -sh "$SET_CREATE" | cut -f1))"
         "$FLOWLOGD" migrate --from "$SET_CREATE" --to "$PG_URL?schema=bench_create" >>"$OUT/log.txt"
     fi
-    if wants pg-describe-1m; then
+    if wants pg-describe-1m || wants pg-describe-1m-redis; then
         local t0=$SECONDS
         log "PostgreSQL: migrating the 1,000,000-flow-log set ($(du -sh "$SET_1M" | cut -f1))"
         "$FLOWLOGD" migrate --from "$SET_1M" --to "$PG_URL?schema=bench_1m" >>"$OUT/log.txt"
@@ -268,16 +277,18 @@ setup_pg() {
     fi
     pg_sql -c "VACUUM ANALYZE" >/dev/null
 }
-# start_pg_nodes N SCHEMA: N nodes on the store, HAProxy in front (the
-# deployment's rule: hash on the SecretId); sets PG_PIDS (comma list) and PORT
+# start_pg_nodes N SCHEMA [redis]: N nodes on the store, HAProxy in front
+# (the deployment's rule: hash on the SecretId; with `redis`, the rate limit
+# in Redis and round-robin); sets PG_PIDS (comma list) and PORT
 start_pg_nodes() {
-    local n=$1 schema=$2 i out ports="" hcfg=$TMP/haproxy.cfg p
+    local n=$1 schema=$2 limiter=${3:-} i out ports="" hcfg=$TMP/haproxy.cfg p rl=""
     PG_PIDS=""
+    [ "$limiter" = redis ] && rl="--rate-limit-redis $REDIS_URL"
     for i in $(seq 1 "$n"); do
         out=$TMP/pg-serve-$i.out
         : >"$out"
-        # shellcheck disable=SC2086 # SERVE_ARGS is a list of options
-        "$FLOWLOGD" serve --listen 127.0.0.1:0 --store "$PG_URL?schema=$schema" --quiet ${SERVE_ARGS:-} >"$out" 2>>"$OUT/serve.err" &
+        # shellcheck disable=SC2086 # SERVE_ARGS and rl are lists of options
+        "$FLOWLOGD" serve --listen 127.0.0.1:0 --store "$PG_URL?schema=$schema" --quiet ${SERVE_ARGS:-} $rl >"$out" 2>>"$OUT/serve.err" &
         PG_PIDS=${PG_PIDS:+$PG_PIDS,}$!
         p=""
         for _ in $(seq 1 200); do
@@ -292,7 +303,11 @@ start_pg_nodes() {
     {
         printf 'global\n  maxconn 8192\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n'
         printf 'frontend api\n  bind 127.0.0.1:%s\n  default_backend nodes\nbackend nodes\n' "$PORT"
-        printf '  balance hash req.fhdr(authorization),field(2,=),field(1,/)\n  hash-type consistent\n'
+        if [ "$limiter" = redis ]; then
+            printf '  balance roundrobin\n'
+        else
+            printf '  balance hash req.fhdr(authorization),field(2,=),field(1,/)\n  hash-type consistent\n'
+        fi
         i=0; for p in $ports; do i=$((i + 1)); printf '  server n%d 127.0.0.1:%s\n' "$i" "$p"; done
     } >"$hcfg"
     "$(command -v haproxy || echo /usr/sbin/haproxy)" -db -f "$hcfg" >>"$OUT/haproxy.log" 2>&1 &
@@ -313,14 +328,37 @@ stop_pg_nodes() {
 }
 # run_pg LABEL SCENARIO SET: one run, with PostgreSQL's CPU beside the nodes'
 run_pg() {
-    local label=$1 scen=$2 set=$3 g0 g1
+    local label=$1 scen=$2 set=$3 g0 g1 r0
     g0=$(pg_cpu)
+    r0=$(redis_cpu)
     run_one "$label" "$scen" "http://127.0.0.1:$PORT" "$set" "$PG_PIDS"
     g1=$(pg_cpu)
+    redis_cpu_record "$label" "$r0"
     echo "{\"bench\":\"pg-cpu\",\"after\":\"$label\",\"round\":$ROUND,\"pg_cpu\":$(awk -v a="$g0" -v b="$g1" -v t="$SECONDS_PER_RUN" -v w="$WARMUP" 'BEGIN {printf "%.3f", (b - a) / (t + w)}')}" >>"$RUNS"
     log "$label: PostgreSQL used $(awk -v a="$g0" -v b="$g1" -v t="$SECONDS_PER_RUN" -v w="$WARMUP" 'BEGIN {printf "%.2f", (b - a) / (t + w)}') cores"
 }
-{ wants pg-create || wants pg-describe-1m; } && setup_pg
+{ wants pg-create || wants pg-describe-1m || wants pg-describe-1m-redis; } && setup_pg
+
+# ---- Redis: the cluster-wide rate limiter's store (scripts/redis-test-server.sh) ----
+REDIS_URL=""
+setup_redis() {
+    if ! command -v redis-server >/dev/null 2>&1; then
+        log "Redis scenarios skipped: redis-server is not installed"; return 0
+    fi
+    REDIS_DIR=$OUT/redis
+    if ! REDIS_URL=$("$ROOT/scripts/redis-test-server.sh" start "$REDIS_DIR" 2>>"$OUT/log.txt"); then
+        log "Redis scenarios skipped: redis-server did not start"; REDIS_URL=""; REDIS_DIR=""; return 0
+    fi
+    log "Redis $(redis-server --version | sed 's/.* v=\([^ ]*\).*/\1/'): $REDIS_URL"
+}
+# Redis's own CPU in seconds (0 without it)
+redis_cpu() { if [ -n "$REDIS_DIR" ] && [ -f "$REDIS_DIR/redis.pid" ]; then cpu_of "$(cat "$REDIS_DIR/redis.pid")"; else echo 0; fi; }
+# redis_cpu_record LABEL CPU_BEFORE: Redis's CPU during the run just made, in cores
+redis_cpu_record() {
+    [ -n "$REDIS_DIR" ] || return 0
+    echo "{\"bench\":\"redis-cpu\",\"after\":\"$1\",\"round\":$ROUND,\"redis_cpu\":$(awk -v a="$2" -v b="$(redis_cpu)" -v t="$SECONDS_PER_RUN" -v w="$WARMUP" 'BEGIN {printf "%.3f", (b - a) / (t + w)}')}" >>"$RUNS"
+}
+{ wants describe-1m-redis || wants pg-describe-1m-redis; } && setup_redis
 
 # fresh copy of a set for a run that writes (create, mix)
 fresh_copy() { # set -> prints dir
@@ -490,6 +528,13 @@ for ROUND in $(seq 1 "$ROUNDS"); do
             run_one describe-1m describe "http://127.0.0.1:$PORT" "$SET_1M" "$SERVER_PID"
             rss_report "$SERVER_PID" "describe-1m round $ROUND" >>"$RUNS"
             stop_server ;;
+        describe-1m-redis)
+            [ -n "$REDIS_URL" ] || continue
+            start_server "$SET_1M" --rate-limit-redis "$REDIS_URL"
+            r0=$(redis_cpu)
+            run_one describe-1m-redis describe "http://127.0.0.1:$PORT" "$SET_1M" "$SERVER_PID"
+            redis_cpu_record describe-1m-redis "$r0"
+            stop_server ;;
         describe-1k)
             # 50 accounts x 20 flow logs (10 in the filtered VPC): the same page of 10 rows as at 1M,
             # so the per-account limit is lifted for this one comparison
@@ -534,6 +579,13 @@ for ROUND in $(seq 1 "$ROUNDS"); do
             for n in $(seq 1 "$PG_NODES"); do
                 start_pg_nodes "$n" bench_1m
                 run_pg "pg-describe-1m-${n}n" describe "$SET_1M"
+                stop_pg_nodes
+            done ;;
+        pg-describe-1m-redis)
+            { [ -n "$PG_URL" ] && [ -n "$REDIS_URL" ]; } || continue
+            for n in $(seq 1 "$PG_NODES"); do
+                start_pg_nodes "$n" bench_1m redis
+                run_pg "pg-describe-1m-redis-${n}n" describe "$SET_1M"
                 stop_pg_nodes
             done ;;
         reject-sig|reject-param|reject-limit)

@@ -21,6 +21,10 @@ pkgs=(
   iproute2
   libpq-dev
   libinih-dev
+  # the cluster-wide rate limit (--rate-limit-redis)
+  libhiredis-dev
+  # http.c gives libmicrohttpd its TLS identity itself (SIGHUP swaps it)
+  libgnutls28-dev
   sqlite3
   python3
   # UploadLog: the protobuf body (protoc-c makes its C at build time) and lz4
@@ -44,6 +48,8 @@ test_pkgs=(
   # the cluster test puts HAProxy in front of three nodes
   postgresql-15
   haproxy
+  # the cluster test's and the benchmark's shared rate limiter (scripts/redis-test-server.sh)
+  redis-server
   # HTTPS clients other than Node, against the TLS listener (tests/integration/tls_clients.test.js)
   python3-requests
   openjdk-17-jdk-headless

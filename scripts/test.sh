@@ -60,7 +60,7 @@ pgdir=$(mktemp -d /tmp/flowlogd-pg-XXXXXX)
 if pgurl=$(scripts/pg-test-cluster.sh start "$pgdir"); then
   trap 'scripts/pg-test-cluster.sh stop "$pgdir" || true' EXIT
   export FLOWLOGD_TEST_STORE=$pgurl FLOWLOGD_TEST_PG_DIR=$pgdir
-  for t in build/tests/test_store build/tests/test_store_resource build/tests/test_store_admin build/tests/test_store_agent; do "$t" || status=1; done
+  for t in build/tests/test_store build/tests/test_store_resource build/tests/test_store_admin build/tests/test_store_agent build/tests/test_store_cls; do "$t" || status=1; done
   make -s integration || status=1
   FLOWLOGD_BIN=$PWD/build/flowlogd node --test --test-concurrency=1 --test-timeout=900000 tests/reliability/crash.test.js || status=1
   FLOWLOGD_BIN=$PWD/build/flowlogd node --test --test-concurrency=1 --test-timeout=900000 tests/cluster/ || status=1

@@ -676,15 +676,40 @@ static struct admin_answer import_fail(int rc, const struct serr *e, const char 
 {
     if (rc == STORE_ERR)
         return store_fail(rc, e, what);
-    return admin_fail(400, "InvalidState",
-                      "%s: %s%s (the state is partial: import a good document, or reset)", what,
+    return admin_fail(400, "InvalidState", "%s: %s%s", what,
                       rc == STORE_NOTFOUND ? "not found: " : "", e->msg);
+}
+
+/* The answer `ans` (a failure after the reset) once the state before the
+ * import is back (`back` its answer): the same code, and what became of the
+ * store. */
+static struct admin_answer after_rollback(struct admin_answer ans, struct admin_answer back)
+{
+    json_t *err = json_object_get(ans.body, "Error");
+    const char *code = json_string_value(json_object_get(err, "Code"));
+    const char *msg = json_string_value(json_object_get(err, "Message"));
+    struct admin_answer out;
+
+    if (back.status == 200)
+        out = admin_fail(ans.status, code ? code : "InternalError",
+                         "%s; nothing changed: the state before the import is back",
+                         msg ? msg : "import failed");
+    else
+        out = admin_fail(500, "InternalError",
+                         "%s; the state before the import could not be put back either, the "
+                         "store holds part of the document: import a good one, or reset",
+                         msg ? msg : "import failed");
+    json_decref(ans.body);
+    json_decref(back.body);
+    return out;
 }
 
 /* Replaces the whole state with the document: checked whole first (types,
  * lengths, every row's uin an account of the document), then the store
- * reset and every row written again. */
-struct admin_answer admin_state_import(struct store *st, json_t *in)
+ * reset and every row written again. With keep_old, the state before is
+ * exported first and written back if a row is refused after the reset, so
+ * that a failed import leaves the store as it was. */
+static struct admin_answer state_import(struct store *st, json_t *in, int keep_old)
 {
     json_t *accounts = json_object_get(in, "accounts"), *keys = json_object_get(in, "keys"),
            *resources = json_object_get(in, "resources"),
@@ -697,7 +722,8 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
     struct resource *items = NULL;
     struct flowlog fl;
     struct tag *tags;
-    size_t i, na, nr, nkeys = 0, skipped = 0, nres = 0;
+    size_t i, na, nr, nkeys = 0, ntemp = 0, nres = 0;
+    json_t *old = NULL;
     int rc;
 
     if (!json_is_integer(fmt) || json_integer_value(fmt) != STATE_FORMAT)
@@ -716,11 +742,13 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
     /* everything checked before anything is deleted */
     for (i = 0; i < na; i++) {
         json_t *a = json_array_get(accounts, i);
-        int64_t app, quota;
+        int64_t app, quota, rate;
         if (!json_is_object(a) || cp_str(a, "uin", uins[i], sizeof uins[i]) || !uins[i][0] ||
             get_i64(a, "app_id", &app) || app <= 0 || get_i64(a, "flowlog_quota", &quota) ||
-            quota < 0 || quota > 1000000) {
-            ans = admin_fail(400, "InvalidState", "account %zu: app_id, uin or flowlog_quota", i);
+            quota < 0 || quota > 1000000 || get_i64(a, "rate_limit", &rate) || rate < 0 ||
+            rate >= UINT32_MAX) {
+            ans = admin_fail(400, "InvalidState",
+                             "account %zu: app_id, uin, flowlog_quota or rate_limit", i);
             goto done;
         }
     }
@@ -737,11 +765,12 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
             cp_str(o, "secret_key", k.secret_key, sizeof k.secret_key) ||
             cp_str(o, "uin", k.account.uin, sizeof k.account.uin) ||
             cp_str(o, "actions", k.actions, sizeof k.actions) ||
-            cp_str(o, "token", k.token, sizeof k.token) || !k.secret_id[0] || !k.secret_key[0] ||
+            cp_str(o, "token", k.token, sizeof k.token) || get_i64(o, "expires", &k.expires) ||
+            k.expires < 0 || (k.token[0] && !k.expires) || !k.secret_id[0] || !k.secret_key[0] ||
             !known(uins, na, k.account.uin)) {
             ans = admin_fail(400, "InvalidState",
-                             "key %zu: secret_id, secret_key, actions, or a uin that is not an "
-                             "account of the document",
+                             "key %zu: secret_id, secret_key, actions, token and expires, or a "
+                             "uin that is not an account of the document",
                              i);
             goto done;
         }
@@ -775,6 +804,16 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         }
     }
 
+    if (keep_old) {
+        struct admin_answer snap = admin_state_export(st);
+        if (snap.status != 200) {
+            json_decref(snap.body);
+            ans = admin_fail(500, "InternalError",
+                             "import: cannot read the state before it, nothing changed");
+            goto done;
+        }
+        old = snap.body;
+    }
     if ((rc = store_reset(st, NULL, &se)) != STORE_OK) {
         ans = store_fail(rc, &se, "import: the reset failed, nothing changed");
         goto done;
@@ -788,9 +827,11 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         want.app_id = (uint64_t)v;
         get_i64(a, "flowlog_quota", &v);
         want.flowlog_quota = (uint32_t)v;
+        get_i64(a, "rate_limit", &v);
+        want.rate_limit = (uint32_t)v;
         if ((rc = store_account_put(st, &want, NULL, NULL, NULL, &se)) != STORE_OK) {
             ans = import_fail(rc, &se, "import stopped at an account");
-            goto done;
+            goto failed;
         }
     }
     for (i = 0; i < json_array_size(keys); i++) {
@@ -801,16 +842,15 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         cp_str(o, "uin", k.account.uin, sizeof k.account.uin);
         cp_str(o, "actions", k.actions, sizeof k.actions);
         cp_str(o, "token", k.token, sizeof k.token);
-        if (k.token[0]) { /* a temporary (STS) key is not carried */
-            skipped++;
-            continue;
-        }
-        if ((rc = store_key_put(st, k.account.uin, k.secret_id, k.secret_key, k.actions, &se)) !=
-            STORE_OK) {
+        get_i64(o, "expires", &k.expires);
+        /* a temporary (STS) key comes back with its token and end */
+        if ((rc = store_key_put_temporary(st, k.account.uin, k.secret_id, k.secret_key, k.actions,
+                                          k.token, k.expires, &se)) != STORE_OK) {
             ans = import_fail(rc, &se, "import stopped at a key");
-            goto done;
+            goto failed;
         }
         nkeys++;
+        ntemp += k.token[0] != '\0';
     }
     /* the imported inventory, one call per account; then the resources
      * made through the API, parents first */
@@ -826,7 +866,7 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         rc = n ? store_inventory_import(st, rows[i].uin, items, n, &se) : STORE_OK;
         if (rc != STORE_OK) {
             ans = import_fail(rc, &se, "import stopped at an inventory");
-            goto done;
+            goto failed;
         }
         nres += n;
         i = j;
@@ -841,7 +881,7 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
                                            rows[i].r.host_device, rows[i].r.host_netns, &se)) !=
                      STORE_OK)) {
                 ans = import_fail(rc, &se, "import stopped at a resource");
-                goto done;
+                goto failed;
             }
             nres++;
         }
@@ -852,20 +892,42 @@ struct admin_answer admin_state_import(struct store *st, json_t *in)
         free(tags);
         if (rc != STORE_OK) {
             ans = import_fail(rc, &se, "import stopped at a flow log");
-            goto done;
+            goto failed;
         }
     }
-    log_info("admin: state imported (%zu accounts, %zu keys, %zu resources, %zu flow logs)", na,
-             nkeys, nres, json_array_size(flowlogs));
-    ans = admin_ok(json_pack("{s:I,s:I,s:I,s:I,s:I}", "Accounts", (json_int_t)na, "Keys",
-                             (json_int_t)nkeys, "Resources", (json_int_t)nres, "FlowLogs",
-                             (json_int_t)json_array_size(flowlogs), "SkippedTemporaryKeys",
-                             (json_int_t)skipped));
+    if (keep_old)
+        log_info("admin: state imported (%zu accounts, %zu keys of which %zu temporary, %zu "
+                 "resources, %zu flow logs)",
+                 na, nkeys, ntemp, nres, json_array_size(flowlogs));
+    ans = admin_ok(json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "Accounts", (json_int_t)na, "Keys",
+                             (json_int_t)nkeys, "TemporaryKeys", (json_int_t)ntemp, "Resources",
+                             (json_int_t)nres, "FlowLogs", (json_int_t)json_array_size(flowlogs),
+                             "SkippedTemporaryKeys", (json_int_t)0));
+    goto done;
+failed:
+    if (old) {
+        /* a row was refused after the reset: the state before comes back */
+        struct admin_answer back = state_import(st, old, 0);
+        if (back.status != 200)
+            log_error("admin: state import failed and the state before it could not be put "
+                      "back: %s",
+                      json_string_value(json_object_get(json_object_get(back.body, "Error"),
+                                                        "Message")));
+        else
+            log_warn("admin: state import refused after the reset; the state before it is back");
+        ans = after_rollback(ans, back);
+    }
 done:
+    json_decref(old);
     free(uins);
     free(rows);
     free(items);
     return ans;
+}
+
+struct admin_answer admin_state_import(struct store *st, json_t *in)
+{
+    return state_import(st, in, 1);
 }
 
 static int has_suffix(const char *s, const char *suffix)

@@ -20,6 +20,7 @@
  * SKIPDATA lines beside the records of the window it starts in. */
 #define _GNU_SOURCE
 #include "agent/agent.h"
+#include "agent/deliver.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,11 +37,15 @@
 #include "flow/bpf/capture.h"
 #include "flow/bpf/flowcap_abi.h"
 #include "flow/flow.h"
+#include "replay/replay.h" /* flow_cidr_parse */
 #include "sink/sink.h"
 
 #define AGENT_MAX_NS 64
 #define AGENT_MAX_SINKS 4
 #define AGENT_MISSED_MAX 1000 /* windows a restarted agent reports lost, at most */
+#define AGENT_MAX_ADDRS 16     /* an ENI's addresses the agent attributes drops by */
+#define AGENT_MAX_ATTACHED 32  /* a CCN's attached VPCs */
+#define AGENT_RETRY_MS 5000    /* a device that could not be watched is tried again after this */
 
 /* ==== the assignment, as the agent keeps it ==== */
 
@@ -48,6 +53,15 @@ struct adev { /* a device to watch */
     char rid[80];
     char dev[16];
     char netns[128];
+    char addr[AGENT_MAX_ADDRS][48]; /* ENI: its addresses (drops towards it) */
+    size_t naddr;
+    struct { /* CCN: its attached VPCs (records' srcregionid, dstregionid) */
+        char region[32];
+        struct flow_region_cidr cidr; /* .region points at region above when used */
+    } att[AGENT_MAX_ATTACHED];
+    size_t natt;
+    int warned; /* its attach failed and was logged: later failures are not */
+    uint64_t retry_ms; /* after a failed attach: not before this (monotonic ms) */
 };
 
 struct afl { /* a flow log to write */
@@ -55,6 +69,7 @@ struct afl { /* a flow log to write */
     char storage_type[16], cls_topic[48], cls_region[32], ckafka_id[88], ckafka_topic[256];
     char brokers[512], fields[512];
     int tt, ccn;
+    uint32_t period; /* CCN: its Period, when longer than the window (else 0) */
     char (*res)[80]; /* the resources of this host it covers */
     size_t nres;
 };
@@ -113,10 +128,26 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
         goto oom;
     json_array_foreach(devs, i, o) {
         struct adev *d = &a->dev[a->ndev];
+        json_t *x;
+        size_t k;
         if (cp(o, "ResourceId", d->rid, sizeof d->rid) || cp(o, "Device", d->dev, sizeof d->dev) ||
             cp(o, "Netns", d->netns, sizeof d->netns) || !d->rid[0] || !d->dev[0]) {
             snprintf(err, errlen, "Devices[%zu]: ResourceId, Device, Netns", i);
             goto fail;
+        }
+        json_array_foreach(json_object_get(o, "Addresses"), k, x) {
+            const char *s = json_string_value(x);
+            if (s && strlen(s) < sizeof d->addr[0] && d->naddr < AGENT_MAX_ADDRS)
+                memcpy(d->addr[d->naddr++], s, strlen(s) + 1);
+        }
+        json_array_foreach(json_object_get(o, "AttachedVpcs"), k, x) {
+            const char *rg = json_string_value(json_object_get(x, "Region"));
+            const char *cidr = json_string_value(json_object_get(x, "CidrBlock"));
+            if (!rg || !cidr || strlen(rg) >= sizeof d->att[0].region ||
+                d->natt == AGENT_MAX_ATTACHED || flow_cidr_parse(cidr, &d->att[d->natt].cidr) != 0)
+                continue;
+            memcpy(d->att[d->natt].region, rg, strlen(rg) + 1);
+            d->natt++;
         }
         a->ndev++;
     }
@@ -143,6 +174,8 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
         }
         f->tt = traffic_type(tt);
         f->ccn = strcmp(format, "ccn") == 0;
+        json_int_t period = json_integer_value(json_object_get(o, "Period"));
+        f->period = f->ccn && period > 0 && period <= 86400 ? (uint32_t)period : 0;
         if (!(f->res = calloc(json_array_size(res) + 1, sizeof *f->res)))
             goto oom;
         a->nfl++;
@@ -177,8 +210,21 @@ struct ns_cap {
     size_t ndev;
 };
 
+/* A CCN flow log's Period longer than the capture window: its windows'
+ * flows are added up here until the period ends. */
+struct accum {
+    char id[24];
+    struct flow_table *t;
+    uint64_t start; /* the period being added up (UINT64_MAX: none) */
+    int partial;    /* the agent began inside it: SKIPDATA */
+};
+
+#define AGENT_MAX_ACCUM 256
+
 struct agent {
     const struct agent_cfg *cfg;
+    struct accum acc[AGENT_MAX_ACCUM];
+    size_t nacc;
     struct assignment cur; /* what the agent acts on now */
     int have;              /* cur came from the control plane (or the marker) */
     int pending;           /* devices of cur not attached yet: try again */
@@ -189,13 +235,16 @@ struct agent {
     uint64_t *slot_free_at; /* per slot: the window from which it may be used again; 0 = free */
     unsigned char *slot_used;
     struct flow_table *t;
-    struct sink *sinks[AGENT_MAX_SINKS];
+    struct sink *sinks[AGENT_MAX_SINKS]; /* [0]: the files sink; the others: delivery's */
     size_t nsinks;
+    struct delivery *delivery; /* the delivery sinks' thread, or NULL */
     char state_dir[4200];
     uint64_t lossy_window; /* a window the agent was not up for all of (UINT64_MAX: none) */
     uint64_t skipped[FLOWCAP_MAX_SLOTS][2];
     int fetch_failing;
 };
+
+static uint64_t mono_ms(void);
 
 /* ==== slots and captures ==== */
 
@@ -236,6 +285,33 @@ static int adev_wanted(const struct assignment *a, const struct watched *w)
     return 0;
 }
 
+/* Attributes drops towards d's addresses to `slot` (0xffffffff: forgets
+ * them). */
+static void set_addrs(struct capture *c, const struct adev *d, uint32_t slot)
+{
+    for (size_t i = 0; i < d->naddr; i++) {
+        uint8_t a[16];
+        if (capture_parse_addr(d->addr[i], a) != 0 || capture_set_addr(c, a, slot) != 0)
+            log_warn("agent: %s: address %s: not attributed (bad address or full map)", d->rid,
+                     d->addr[i]);
+    }
+}
+
+static int same_addrs(const struct adev *x, const struct adev *y)
+{
+    if (x->naddr != y->naddr || x->natt != y->natt)
+        return 0;
+    for (size_t i = 0; i < x->naddr; i++)
+        if (strcmp(x->addr[i], y->addr[i]) != 0)
+            return 0;
+    for (size_t i = 0; i < x->natt; i++)
+        if (strcmp(x->att[i].region, y->att[i].region) != 0 ||
+            memcmp(x->att[i].cidr.addr, y->att[i].cidr.addr, 16) != 0 ||
+            x->att[i].cidr.prefix != y->att[i].cidr.prefix)
+            return 0;
+    return 1;
+}
+
 /* The capture of namespace `netns`, opened if needed; -1 with err. */
 static long ns_capture(struct agent *ag, const char *netns, char *err, size_t errlen)
 {
@@ -268,7 +344,14 @@ static long ns_capture(struct agent *ag, const char *netns, char *err, size_t er
  * window. */
 static void apply(struct agent *ag, uint64_t w)
 {
+#define WARN_ONCE(d, ...)                                                                        \
+    do {                                                                                         \
+        if (!(d)->warned)                                                                        \
+            log_warn(__VA_ARGS__);                                                               \
+        (d)->warned = 1;                                                                         \
+    } while (0)
     char err[512];
+    uint64_t now_ms = mono_ms();
     /* detach what is no longer wanted */
     for (size_t i = 0; i < ag->nw;) {
         struct watched *x = &ag->w[i];
@@ -277,29 +360,40 @@ static void apply(struct agent *ag, uint64_t w)
             continue;
         }
         struct ns_cap *nc = &ag->caps[x->ns];
+        set_addrs(nc->c, &x->d, UINT32_MAX);
         if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
             log_warn("agent: detach %s (%s): %s", x->d.dev, x->d.rid, err);
         else
             log_info("agent: stopped watching %s (%s)", x->d.dev, x->d.rid);
         ag->slot_used[x->slot] = 0;
         ag->slot_free_at[x->slot] = w + 2;
-        if (--nc->ndev == 0) { /* no device left in that namespace */
-            capture_close(nc->c);
-            nc->c = NULL;
-        }
+        nc->ndev--;
         ag->w[i] = ag->w[--ag->nw];
     }
     /* attach what is new */
     ag->pending = 0;
     for (size_t i = 0; i < ag->cur.ndev; i++) {
-        const struct adev *d = &ag->cur.dev[i];
+        struct adev *d = &ag->cur.dev[i];
         uint32_t slot;
-        if (watched_find(ag, d))
+        struct watched *have = watched_find(ag, d);
+        if (have) { /* the same device: its addresses may have changed */
+            if (!same_addrs(&have->d, d)) {
+                set_addrs(ag->caps[have->ns].c, &have->d, UINT32_MAX);
+                have->d = *d;
+                set_addrs(ag->caps[have->ns].c, d, have->slot);
+            }
             continue;
+        }
+        if (d->retry_ms > now_ms) { /* failed a moment ago: not yet again */
+            ag->pending = 1;
+            continue;
+        }
         long ns = ns_capture(ag, d->netns, err, sizeof err);
         if (ns < 0) {
-            log_warn("agent: %s (%s): namespace %s: %s", d->dev, d->rid,
-                     d->netns[0] ? d->netns : "(the agent's)", err);
+            d->retry_ms = now_ms + AGENT_RETRY_MS;
+            WARN_ONCE(d, "agent: %s (%s): namespace %s: %s (tried again every 5 s; its "
+                      "records say SKIPDATA meanwhile)", d->dev, d->rid,
+                      d->netns[0] ? d->netns : "(the agent's)", err);
             ag->pending = 1;
             continue;
         }
@@ -310,14 +404,12 @@ static void apply(struct agent *ag, uint64_t w)
             continue;
         }
         if (capture_watch(ag->caps[ns].c, d->dev, slot, err, sizeof err) != 0) {
-            log_warn("agent: watch %s (%s): %s", d->dev, d->rid, err);
+            WARN_ONCE(d, "agent: watch %s (%s): %s (tried again every %d s; its records say "
+                      "SKIPDATA meanwhile)", d->dev, d->rid, err, AGENT_RETRY_MS / 1000);
             ag->slot_used[slot] = 0;
-            if (ag->caps[ns].ndev == 0) {
-                capture_close(ag->caps[ns].c);
-                ag->caps[ns].c = NULL;
-            }
+            d->retry_ms = now_ms + AGENT_RETRY_MS;
             ag->pending = 1;
-            continue;
+            continue; /* the namespace's capture stays loaded for the next try */
         }
         if (ag->nw == ag->capw) {
             size_t cap = ag->capw ? ag->capw * 2 : 16;
@@ -332,11 +424,23 @@ static void apply(struct agent *ag, uint64_t w)
             ag->capw = cap;
         }
         ag->w[ag->nw++] = (struct watched){*d, slot, (size_t)ns};
+        set_addrs(ag->caps[ns].c, d, slot);
         ag->caps[ns].ndev++;
         memset(ag->skipped[slot], 0, sizeof ag->skipped[slot]);
         log_info("agent: watching %s%s%s as %s (slot %u)", d->dev, d->netns[0] ? " in " : "",
                  d->netns, d->rid, slot);
     }
+    /* a namespace none of whose devices is watched or wanted: unloaded */
+    for (size_t i = 0; i < ag->ncaps; i++) {
+        int wanted = 0;
+        for (size_t k = 0; k < ag->cur.ndev && !wanted; k++)
+            wanted = strcmp(ag->cur.dev[k].netns, ag->caps[i].netns) == 0;
+        if (ag->caps[i].c && ag->caps[i].ndev == 0 && !wanted) {
+            capture_close(ag->caps[i].c);
+            ag->caps[i].c = NULL;
+        }
+    }
+#undef WARN_ONCE
 }
 
 /* ==== the open-window marker ==== */
@@ -427,9 +531,9 @@ static void dest_of(const struct afl *f, const char *host, struct sink_dest *d)
     d->account_uin = strtoull(f->uin, NULL, 10);
 }
 
-/* Hands one flow log's window to every sink: the files sink first (the
- * durable copy: its failure is the agent's), then each delivery sink (a
- * failure is logged; the files keep the records). */
+/* Writes one flow log's window to the files sink, the durable copy (its
+ * failure is the agent's); the delivery sinks take it from the files on
+ * their own thread (deliver.h). */
 static int deliver(struct agent *ag, const struct afl *f, uint64_t start, uint64_t end,
                    const struct buf *out, size_t n)
 {
@@ -439,14 +543,41 @@ static int deliver(struct agent *ag, const struct afl *f, uint64_t start, uint64
     struct sink_window sw = {.flowlog_id = f->id, .win_start = start, .win_end = end,
                              .records = out->data ? out->data : "", .len = out->len,
                              .nrecords = n, .dest = &dest};
-    for (size_t i = 0; i < ag->nsinks; i++)
-        if (sink_write(ag->sinks[i], &sw, err, sizeof err) != 0) {
-            log_error("agent: %s: window %llu: %s sink: %s", f->id, (unsigned long long)start,
-                      ag->sinks[i]->name, err);
-            if (i == 0)
-                return -1;
-        }
+    if (sink_write(ag->sinks[0], &sw, err, sizeof err) != 0) {
+        log_error("agent: %s: window %llu: %s sink: %s", f->id, (unsigned long long)start,
+                  ag->sinks[0]->name, err);
+        return -1;
+    }
     return 0;
+}
+
+/* The delivery sinks' routes: the assigned flow logs and their destinations. */
+static void delivery_update(struct agent *ag, uint64_t w)
+{
+    if (!ag->delivery)
+        return;
+    struct delivery_route *r = calloc(ag->cur.nfl + 1, sizeof *r);
+    if (!r) {
+        log_error("agent: out of memory for the delivery's routes");
+        return;
+    }
+    for (size_t i = 0; i < ag->cur.nfl; i++) {
+        const struct afl *f = &ag->cur.fl[i];
+        snprintf(r[i].flowlog_id, sizeof r[i].flowlog_id, "%s", f->id);
+        snprintf(r[i].storage_type, sizeof r[i].storage_type, "%s", f->storage_type);
+        snprintf(r[i].cls_topic, sizeof r[i].cls_topic, "%s", f->cls_topic);
+        snprintf(r[i].cls_region, sizeof r[i].cls_region, "%s",
+                 f->cls_region[0] ? f->cls_region : f->region);
+        snprintf(r[i].ckafka_id, sizeof r[i].ckafka_id, "%s", f->ckafka_id);
+        snprintf(r[i].ckafka_topic, sizeof r[i].ckafka_topic, "%s", f->ckafka_topic);
+        snprintf(r[i].brokers, sizeof r[i].brokers, "%s", f->brokers);
+        snprintf(r[i].resource_id, sizeof r[i].resource_id, "%s", f->rid);
+        snprintf(r[i].host, sizeof r[i].host, "%s", ag->cfg->host);
+        snprintf(r[i].fields, sizeof r[i].fields, "%s", f->fields);
+        r[i].uin = strtoull(f->uin, NULL, 10);
+    }
+    delivery_routes(ag->delivery, r, ag->cur.nfl, w * ag->cfg->window_s);
+    free(r);
 }
 
 static struct flow_log_desc desc_of(const struct afl *f, const char *rid, uint32_t slot,
@@ -480,14 +611,14 @@ static int write_lost(struct agent *ag, const struct assignment *a, uint64_t sta
     return rc;
 }
 
-/* Each flow log's records of the drained window in ag->t. */
-static int write_window(struct agent *ag, uint64_t start, uint64_t end)
+/* One flow log's records of [start, end) from table t (the drained window,
+ * or a period's sum) to its sinks. 0 or -1. */
+static int write_flowlog(struct agent *ag, const struct afl *f, const struct flow_table *t,
+                         uint64_t start, uint64_t end, struct buf *outp)
 {
-    struct buf out;
+    struct buf out = *outp;
     int rc = 0;
-    buf_init(&out, 1u << 30);
-    for (size_t i = 0; i < ag->cur.nfl; i++) {
-        const struct afl *f = &ag->cur.fl[i];
+    {
         size_t total = 0;
         buf_reset(&out);
         for (size_t k = 0; k < f->nres; k++) {
@@ -501,7 +632,14 @@ static int write_window(struct agent *ag, uint64_t start, uint64_t end)
                 continue;
             }
             struct flow_log_desc d = desc_of(f, f->res[k], x->slot, start, end);
-            if (flow_write_records(ag->t, &d, &out, &n) != 0) {
+            struct flow_region_cidr regions[AGENT_MAX_ATTACHED];
+            for (size_t r = 0; r < x->d.natt; r++) {
+                regions[r] = x->d.att[r].cidr;
+                regions[r].region = x->d.att[r].region;
+            }
+            d.regions = regions;
+            d.n_regions = x->d.natt;
+            if (flow_write_records(t, &d, &out, &n) != 0) {
                 log_error("agent: %s: the records of window %llu do not fit in memory", f->id,
                           (unsigned long long)start);
                 rc = -1;
@@ -511,6 +649,98 @@ static int write_window(struct agent *ag, uint64_t start, uint64_t end)
         }
         if (rc == 0 && deliver(ag, f, start, end, &out, total) != 0)
             rc = -1;
+    }
+    *outp = out;
+    return rc;
+}
+
+static struct accum *accum_of(struct agent *ag, const char *id)
+{
+    for (size_t i = 0; i < ag->nacc; i++)
+        if (strcmp(ag->acc[i].id, id) == 0)
+            return &ag->acc[i];
+    if (ag->nacc == AGENT_MAX_ACCUM)
+        return NULL;
+    struct accum *a = &ag->acc[ag->nacc];
+    if (!(a->t = flow_table_new(ag->cfg->table_flows)))
+        return NULL;
+    snprintf(a->id, sizeof a->id, "%s", id);
+    a->start = UINT64_MAX;
+    a->partial = 0;
+    ag->nacc++;
+    return a;
+}
+
+/* Forgets the periods of flow logs no longer assigned. */
+static void accum_prune(struct agent *ag)
+{
+    for (size_t i = 0; i < ag->nacc;) {
+        int keep = 0;
+        for (size_t k = 0; k < ag->cur.nfl && !keep; k++)
+            keep = ag->cur.fl[k].period && strcmp(ag->cur.fl[k].id, ag->acc[i].id) == 0;
+        if (keep) {
+            i++;
+            continue;
+        }
+        flow_table_free(ag->acc[i].t);
+        ag->acc[i] = ag->acc[--ag->nacc];
+    }
+}
+
+static int acc_merge(void *arg, const struct flow_key *k, const struct flow_val *v)
+{
+    flow_table_merge(arg, k, v); /* a full table counts it as skipped for k->slot */
+    return 0;
+}
+
+/* Adds the window's flows of f's resources to f's period; writes the period
+ * when the window ends it. 0 or -1. */
+static int add_to_period(struct agent *ag, const struct afl *f, uint64_t start, uint64_t end,
+                         struct buf *out)
+{
+    struct accum *a = accum_of(ag, f->id);
+    uint64_t pstart = flow_window_start(start, f->period);
+    if (!a) {
+        log_error("agent: %s: no room to add up its %u-s period", f->id, f->period);
+        return -1;
+    }
+    if (a->start != pstart) { /* a new period; one left unfinished is dropped */
+        flow_table_clear(a->t);
+        a->start = pstart;
+        a->partial = start != pstart; /* the agent (or this flow log) began inside it */
+    }
+    for (size_t k = 0; k < f->nres; k++) {
+        const struct watched *x = watched_by_rid(ag, f->res[k]);
+        if (!x)
+            continue;
+        flow_table_each(ag->t, x->slot, acc_merge, a->t);
+        uint64_t lost = flow_table_skipped(ag->t, x->slot);
+        if (lost)
+            flow_table_note_skipped(a->t, x->slot, lost);
+        if (a->partial)
+            flow_table_note_skipped(a->t, x->slot, 1);
+    }
+    a->partial = 0;
+    if (end != flow_window_end(pstart, f->period))
+        return 0;
+    a->start = UINT64_MAX;
+    return write_flowlog(ag, f, a->t, pstart, end, out);
+}
+
+/* Each flow log's records of the drained window in ag->t (a CCN flow log
+ * with a longer Period: at its period's end). */
+static int write_window(struct agent *ag, uint64_t start, uint64_t end)
+{
+    struct buf out;
+    int rc = 0;
+    buf_init(&out, 1u << 30);
+    accum_prune(ag);
+    for (size_t i = 0; i < ag->cur.nfl && rc == 0; i++) {
+        const struct afl *f = &ag->cur.fl[i];
+        if (f->period > ag->cfg->window_s && f->period % ag->cfg->window_s == 0)
+            rc = add_to_period(ag, f, start, end, &out);
+        else
+            rc = write_flowlog(ag, f, ag->t, start, end, &out);
     }
     buf_free(&out);
     return rc;
@@ -595,6 +825,7 @@ static void poll_control(struct agent *ag, uint64_t w)
     ag->have = 1;
     apply(ag, w);
     marker_write(ag, w);
+    delivery_update(ag, w);
 }
 
 /* ==== start: the marker an earlier agent left ==== */
@@ -688,6 +919,9 @@ int agent_run(const struct agent_cfg *cfg, char *err, size_t errlen)
     ag->nsinks = 1;
     for (size_t i = 0; i < cfg->nextra_sinks && ag->nsinks < AGENT_MAX_SINKS; i++)
         ag->sinks[ag->nsinks++] = cfg->extra_sinks[i];
+    if (ag->nsinks > 1 &&
+        !(ag->delivery = delivery_new(cfg->records, ag->sinks + 1, ag->nsinks - 1, 1, err, errlen)))
+        goto out;
     snprintf(ag->state_dir, sizeof ag->state_dir, "%s/.agent", cfg->records);
     if (mkdir(ag->state_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: %s", ag->state_dir, strerror(errno));
@@ -714,6 +948,8 @@ int agent_run(const struct agent_cfg *cfg, char *err, size_t errlen)
         if (now >= due) {
             if (close_window(ag, w) != 0)
                 goto out;
+            if (ag->delivery)
+                delivery_kick(ag->delivery);
             w++;
             done++;
             marker_write(ag, w);
@@ -729,11 +965,14 @@ int agent_run(const struct agent_cfg *cfg, char *err, size_t errlen)
     }
     rc = 0;
 out:
+    delivery_stop(ag->delivery); /* before the files sink goes */
     for (size_t i = 0; i < ag->ncaps; i++)
         capture_close(ag->caps[i].c);
     if (ag->nsinks)
         sink_close(ag->sinks[0]); /* the others are the caller's */
     assignment_free(&ag->cur);
+    for (size_t i = 0; i < ag->nacc; i++)
+        flow_table_free(ag->acc[i].t);
     flow_table_free(ag->t);
     free(ag->w);
     free(ag->slot_free_at);

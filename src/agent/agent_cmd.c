@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
+#include "sink/sink.h"
 
 /* the control plane's path and credential scope service (control/control.h:
  * the agent does not link the server's layers) */
@@ -32,6 +33,9 @@ static const char synopsis[] =
     "and writes each flow log's records per capture window under DIR (one file per flow\n"
     "log and window; `flowlogd records --data DIR FLOWLOG-ID` prints them). FILE holds the\n"
     "agent key as `flowlogd agent-key create` printed it ({\"SecretId\",\"SecretKey\"}).\n"
+    "With --cls-endpoint the records of the flow logs stored in CLS are also uploaded to\n"
+    "their topics there, from the files, at least once (a cursor per flow log under\n"
+    "DIR/.agent/cursors: a failed or interrupted delivery resumes).\n"
     "The control plane is asked every --poll-ms; while it does not answer the agent keeps\n"
     "capturing with what it was last told. Exits non-zero at once, saying why, where the\n"
     "tc programs cannot be loaded (no CAP_BPF, no BTF).\n";
@@ -46,6 +50,10 @@ static const struct opt agent_opts[] = {
     {"poll-ms", OPT_UINT, "MS", "1000", 100, 60000, 0, "how often the control plane is asked"},
     {"windows", OPT_UINT, "N", NULL, 1, 1000000, 0, "stop after N windows"},
     {"cacert", OPT_STR, "FILE", NULL, 0, 0, 0, "for an https:// control plane: the CA to trust"},
+    {"cls-endpoint", OPT_STR, "URL", NULL, 0, 0, 0,
+     "where the records of CLS flow logs are uploaded (UploadLog); default: the control "
+     "plane's own cls service, signed with the agent key; another endpoint is signed with "
+     "TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY when they are set; \"none\": files only"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
@@ -219,6 +227,30 @@ int agent_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* the CLS sink: each CLS flow log's windows to its topic, by default
+     * on the control plane's own cls service with the agent key; a key in
+     * the environment signs for another CLS-compatible endpoint */
+    struct sink *cls = NULL;
+    const char *cls_ep = opts_get(&o, "cls-endpoint");
+    char base[1300];
+    snprintf(base, sizeof base, "%.*s", (int)(p + 3 + n - control), control);
+    if (!cls_ep || strcmp(cls_ep, "none") != 0) {
+        const char *csid = getenv("TENCENTCLOUD_SECRET_ID");
+        const char *cskey = getenv("TENCENTCLOUD_SECRET_KEY");
+        int env_key = cls_ep && csid && *csid && cskey && *cskey;
+        struct sink_cls_config cc = {.endpoint = cls_ep ? cls_ep : base,
+                                     .secret_id = env_key ? csid : r.sid,
+                                     .secret_key = env_key ? cskey : r.skey,
+                                     .token = env_key ? getenv("TENCENTCLOUD_SESSION_TOKEN") : NULL,
+                                     .region = "ap-guangzhou", .agent_id = hostname,
+                                     .cacert = r.cacert, .timeout_s = 60, .retries = 5};
+        if (!(cls = sink_cls_open(&cc, err, sizeof err))) {
+            fprintf(stderr, "agent: --cls-endpoint: %s\n", err);
+            curl_easy_cleanup(r.curl);
+            curl_global_cleanup();
+            return 2;
+        }
+    }
     struct agent_cfg cfg = {
         .host = hostname,
         .records = opts_get(&o, "records"),
@@ -229,11 +261,14 @@ int agent_main(int argc, char **argv)
         .fetch = remote_fetch,
         .fetch_ud = &r,
         .stop = &g_stop,
+        .extra_sinks = cls ? &cls : NULL,
+        .nextra_sinks = cls ? 1 : 0,
     };
     if (agent_run(&cfg, err, sizeof err) != 0)
         fprintf(stderr, "agent: %s\n", err);
     else
         rc = 0;
+    sink_close(cls); /* after agent_run stopped its delivery */
     curl_easy_cleanup(r.curl);
     curl_global_cleanup();
     return rc;

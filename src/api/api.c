@@ -28,11 +28,13 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "ratelimit/ratelimit.h"
+#include "ratelimit/shared.h"
 #include "validate/validate.h"
 
 struct api {
     struct store *store;
     struct ratelimit *rl;
+    struct rl_shared *shared; /* the cluster's limiter, or NULL (api_set_shared_limiter) */
     struct api_metrics *metrics;
     _Atomic uint32_t rate; /* the default rate limit in force (api_set_rate_limit) */
     struct credcache *creds;
@@ -57,6 +59,7 @@ struct call {
     const struct action_def *def;
     struct key_info key;
     int have_key;
+    int agent; /* the key is a capture agent's, uploading for a topic's owner (agent_upload) */
     uint64_t now_ms; /* the request's clock, read once at its entry */
 };
 
@@ -106,6 +109,7 @@ void api_free(struct api *a)
     if (!a)
         return;
     rl_free(a->rl);
+    rl_shared_free(a->shared);
     api_metrics_free(a->metrics);
     credcache_free(a->creds);
     free(a);
@@ -416,6 +420,34 @@ static enum api_err check_token(const struct call *c, time_t now, struct apierr 
 
 /* Resolves the SecretId, from the credential cache when it can. For TC3,
  * `date`/`service` ask for the derived signing key too (*have_signing). */
+/* A capture agent's UploadLog: its agent key (`flowlogd agent-key create`)
+ * may upload into a cls topic that an enabled flow log of the topic's
+ * owner delivers to, and do nothing else; the request then runs as that
+ * owner, limited to UploadLog (docs/API.md, "Who uploads"). STORE_OK with
+ * c->key filled, STORE_NOTFOUND when the key is no agent key, the action
+ * no UploadLog or the topic no such topic, else the store's failure. */
+static int agent_upload(struct api *a, struct call *c, const char *secret_id, struct serr *se)
+{
+    struct agent_key ak;
+    const char *topic = http_header(c->req, "X-CLS-TopicId");
+    int rc;
+
+    if (!c->def || strcmp(c->def->service, "cls") != 0 || strcmp(c->def->name, "UploadLog") != 0 ||
+        !topic || !*topic || !store_has_cls(a->store))
+        return STORE_NOTFOUND;
+    if ((rc = store_agent_key_lookup(a->store, secret_id, &ak, se)) != STORE_OK)
+        return rc;
+    memset(&c->key, 0, sizeof c->key);
+    if ((rc = store_cls_topic_owner(a->store, topic, &c->key.account, se)) != STORE_OK)
+        return rc;
+    snprintf(c->key.secret_id, sizeof c->key.secret_id, "%s", ak.secret_id);
+    snprintf(c->key.secret_key, sizeof c->key.secret_key, "%s", ak.secret_key);
+    snprintf(c->key.actions, sizeof c->key.actions, ",UploadLog,");
+    memset(ak.secret_key, 0, sizeof ak.secret_key);
+    c->agent = 1;
+    return STORE_OK;
+}
+
 static enum api_err lookup_key(struct api *a, struct call *c, time_t now, const char *secret_id,
                                const char *date, const char *service, unsigned char signing[32],
                                int *have_signing, struct apierr *e)
@@ -428,6 +460,10 @@ static enum api_err lookup_key(struct api *a, struct call *c, time_t now, const 
         have_signing = &dummy;
     if (!credcache_get(a->creds, secret_id, cache_now, date, service, &c->key, signing, have_signing)) {
         rc = store_key_lookup(a->store, secret_id, &c->key, &se);
+        if (rc == STORE_NOTFOUND && !c->v1 && (rc = agent_upload(a, c, secret_id, &se)) == STORE_OK) {
+            c->have_key = 1; /* never cached: its account depends on the request */
+            return check_token(c, now, e);
+        }
         if (rc == STORE_NOTFOUND)
             return apierr_set(e, API_E_AUTH_SECRETID, NULL);
         if (rc != STORE_OK)
@@ -481,7 +517,8 @@ static enum api_err verify_tc3(struct api *a, struct call *c, time_t now, struct
     tr.body_len = r->body_len;
     if (!have_key) {
         tc3_derive_key(c->key.secret_key, au.date, au.service, key);
-        credcache_put(a->creds, &c->key, c->now_ms, au.date, au.service, key);
+        if (!c->agent) /* an agent key's account is the request's topic owner */
+            credcache_put(a->creds, &c->key, c->now_ms, au.date, au.service, key);
     }
     rc = tc3_verify(&tr, &au, key, c->timestamp) ? API_E_OK
                                                  : apierr_set(e, API_E_AUTH_SIGNATURE, NULL);
@@ -542,6 +579,15 @@ static enum api_err check_permission(struct api *a, const struct call *c, struct
             return apierr_set(e, API_E_UNAUTHORIZED, c->def->name);
     }
     snprintf(key, sizeof key, "%s/%s/%s", c->key.account.uin, c->def->service, c->def->name);
+    /* the cluster's bucket when there is one; the node's own when there is
+     * none or it does not answer (docs/DEPLOYMENT.md) */
+    if (a->shared && rate != UINT32_MAX) {
+        enum rl_shared_verdict v = rl_shared_take(a->shared, key, rate, rate);
+        if (v == RL_SHARED_REJECT)
+            return apierr_set(e, API_E_RATE_LIMITED, c->def->name);
+        if (v == RL_SHARED_PASS)
+            return API_E_OK;
+    }
     if (!rl_take(a->rl, key, c->now_ms, rate))
         return apierr_set(e, API_E_RATE_LIMITED, c->def->name);
     return API_E_OK;
@@ -839,11 +885,11 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_ctx 
 
 int api_http_quick(void *ud, const struct http_request *req, const void **note)
 {
+    const struct api *a = ud;
     const char *action, *version;
     const struct action_def *def;
     int name_known;
 
-    (void)ud;
     if (!http_header(req, "Authorization")) /* v1 (or unsigned): the action is in the form */
         return strcmp(req->path, "/") != 0;
     action = http_header(req, "X-TC-Action");
@@ -853,6 +899,10 @@ int api_http_quick(void *ud, const struct http_request *req, const void **note)
     /* the same lookup check_common would make, kept for it in *note */
     def = find_action(req, action, version, &name_known);
     *note = def ? (const void *)def : name_known ? &note_no_version : &note_no_action;
+    /* a signed request takes its token from the cluster's Redis: a network
+     * round trip, which would stall every connection of a poll thread */
+    if (def && a->shared)
+        return 0;
     return !def || def->thread == ACT_POLL; /* a request refused early fails fast */
 }
 
@@ -877,7 +927,15 @@ void api_set_rate_limit(struct api *a, uint32_t rate)
     atomic_store(&a->rate, rate ? rate : API_DEFAULT_RATE_LIMIT);
 }
 
+void api_set_shared_limiter(struct api *a, struct rl_shared *s)
+{
+    rl_shared_free(a->shared);
+    a->shared = s;
+}
+
 int api_metrics(const struct api *a, struct buf *out)
 {
-    return a->metrics ? api_metrics_write(a->metrics, out) : 0;
+    if (a->metrics && api_metrics_write(a->metrics, out) != 0)
+        return -1;
+    return a->shared ? rl_shared_metrics(a->shared, out) : 0;
 }

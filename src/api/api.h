@@ -52,9 +52,10 @@ void api_http_handler(void *ud, const struct http_request *req, struct http_ctx 
 
 /** Same signature as http_quick_fn: 1 when api_handle answers `req` without
  * blocking (TC3 reads and anything refused early), so it may run on a poll
- * thread. v1 requests carry their action in the form: they say 0. For a
- * TC3 request it leaves the action it looked up in *note, which api_handle
- * then uses instead of looking it up again. */
+ * thread. v1 requests carry their action in the form: they say 0; so do
+ * signed requests when the rate limit is in Redis (a round trip each). For
+ * a TC3 request it leaves the action it looked up in *note, which
+ * api_handle then uses instead of looking it up again. */
 int api_http_quick(void *ud, const struct http_request *req, const void **note);
 
 /** Same signature as http_quick_fn, for http_config.bulk: 1 for a TC3
@@ -77,6 +78,12 @@ void api_forget_credentials(struct api *a);
 /** Changes the server's default rate limit (accounts without one of their
  * own) at run time, e.g. on a configuration reload. Any thread. */
 void api_set_rate_limit(struct api *a, uint32_t rate);
+
+struct rl_shared;
+/** Makes `s` (owned from now on; NULL: none) the cluster's rate limiter:
+ * every request's bucket is then taken there, and from the node's own
+ * buckets only while it does not answer. Call before serving. */
+void api_set_shared_limiter(struct api *a, struct rl_shared *s);
 
 struct buf;
 /** Appends the API's metrics (answers by service, action and code; latency

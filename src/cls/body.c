@@ -24,16 +24,65 @@ struct cls_arena_chunk {
  * upload's CPU) */
 #define ARENA_CHUNK (96u << 10)
 
+/* Chunks of ARENA_CHUNK bytes are kept per thread after a body is freed
+ * (up to CHUNK_CACHE of them) and reused by the next: fresh pages for every
+ * request (the heap trimmed and grown again) cost page faults that were 10 %
+ * of an upload's CPU. Freed at thread exit. */
+#define CHUNK_CACHE 16
+
+struct chunk_cache {
+    struct cls_arena_chunk *head;
+    size_t n;
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_free(void *p)
+{
+    struct chunk_cache *cc = p;
+    while (cc && cc->head) {
+        struct cls_arena_chunk *next = cc->head->next;
+        free(cc->head);
+        cc->head = next;
+    }
+    free(cc);
+}
+
+static void cache_key_make(void)
+{
+    pthread_key_create(&cache_key, cache_free);
+}
+
+static struct chunk_cache *cache_get(void)
+{
+    struct chunk_cache *cc;
+    pthread_once(&cache_once, cache_key_make);
+    if ((cc = pthread_getspecific(cache_key)))
+        return cc;
+    if ((cc = calloc(1, sizeof *cc)) && pthread_setspecific(cache_key, cc) != 0) {
+        free(cc);
+        cc = NULL;
+    }
+    return cc;
+}
+
 static void *arena_alloc(void *ud, size_t n)
 {
     struct cls_arena_chunk **head = ud, *c = *head;
     n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
     if (!c || c->size - c->used < n) {
-        size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-        c = malloc(sizeof *c + size);
-        if (!c)
-            return NULL;
-        c->size = size;
+        struct chunk_cache *cc = n <= ARENA_CHUNK ? cache_get() : NULL;
+        if (cc && cc->head) {
+            c = cc->head;
+            cc->head = c->next;
+            cc->n--;
+        } else {
+            size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+            if (!(c = malloc(sizeof *c + size)))
+                return NULL;
+            c->size = size;
+        }
         c->used = 0;
         c->next = *head;
         *head = c;
@@ -51,9 +100,16 @@ static void arena_nofree(void *ud, void *p)
 
 static void arena_free_all(struct cls_arena_chunk *c)
 {
+    struct chunk_cache *cc = c ? cache_get() : NULL;
     while (c) {
         struct cls_arena_chunk *next = c->next;
-        free(c);
+        if (cc && c->size == ARENA_CHUNK && cc->n < CHUNK_CACHE) {
+            c->next = cc->head;
+            cc->head = c;
+            cc->n++;
+        } else {
+            free(c);
+        }
         c = next;
     }
 }

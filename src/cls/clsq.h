@@ -28,7 +28,7 @@ struct clsq;
 #define CLSQ_E_SYNTAX  "FailedOperation.SyntaxError"   /* the query does not parse */
 #define CLSQ_E_QUERY   "FailedOperation.QueryError"    /* parses, cannot run (unknown function, bad types) */
 #define CLSQ_E_TIMEOUT "FailedOperation.SearchTimeout" /* max_steps exhausted */
-#define CLSQ_E_LIMIT   "FailedOperation.QueryError"    /* max_groups / max_memory exceeded (the message says which) */
+#define CLSQ_E_LIMIT   "LimitExceeded.SearchResources" /* max_groups / max_memory exceeded (the message says which) */
 
 /** Caller-owned error detail. `code` is one of CLSQ_E_* (static storage);
  * `offset` is the byte offset in the query text the error points at (0 when
@@ -67,7 +67,9 @@ bool clsq_has_analysis(const struct clsq *q);
 
 /** Hints a store may use to narrow before clsq_match (never required for
  * correctness): a conjunction of exact conditions every match satisfies.
- * key NULL: a full-text token (lowercase) that appears in some value.
+ * key NULL: a full-text token (lowercase) that appears in some value;
+ * key "__SOURCE__" / "__FILENAME__": the log's source / filename (when set),
+ * as a search names them (`__SOURCE__:10.0.0.1`).
  * The strings are borrowed from `q`. Returns the number written (≤ max). */
 struct clsq_hint { const char *key; /* NULL: full-text token */ const char *value; size_t vlen; };
 size_t clsq_hints(const struct clsq *q, struct clsq_hint *out, size_t max);
@@ -88,7 +90,8 @@ bool clsq_agg_done(const struct clsq_agg *a);
 /** The SearchLog answer's analysis fields as CLS gives them (ColNames,
  * Columns[{Name,Type}], AnalysisRecords[] JSON strings,
  * AnalysisResults[{Data:[{Key,Value}]}]), as a jansson object: on 0, *out is
- * a new reference the caller owns. -1 with err on a limit or no memory. */
+ * a new reference the caller owns. -1 with err on a limit or no memory.
+ * Once per aggregation: afterwards it accepts only clsq_agg_free. */
 int  clsq_agg_result(struct clsq_agg *a, json_t **out, struct clsq_err *err);
 /** Frees an aggregation; NULL is fine. */
 void clsq_agg_free(struct clsq_agg *a);

@@ -8,6 +8,9 @@
 
 /** Deepest nesting of parentheses / NOT / expressions either parser takes. */
 #define CLSQ_MAX_DEPTH 64
+/** Most nodes either part's tree may have: bounds the recursion of matching
+ * and evaluation (a chain `a b c ...` is as deep as it is long). */
+#define CLSQ_MAX_NODES 1000
 /** Longest query text accepted (CLS: Query ≤ 12 KB). */
 #define CLSQ_MAX_QUERY 12288
 

@@ -2,7 +2,8 @@
  * Lucene syntax, parsed into a tree and matched against logs in C.
  *
  * Matching follows CLS's segmentation: a value is split into words at the
- * delimiters @&()='",;:<>[]{}/ space \n \t \r (CLS's default set), and a
+ * delimiters @&?|#()='",;:<>[]{}/ space \n \t \r and backslash (the set CLS
+ * recommends for a full-text index, its API's FullTextInfo.Tokenizer), and a
  * term matches when its words appear in that order, next to each other, in
  * the value's words (one word: the word is among them). Comparison ignores
  * ASCII case (CLS's default index is case-insensitive). `*` and `?` inside
@@ -25,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum skind { S_AND, S_OR, S_NOT, S_TERM, S_RANGE, S_EXISTS, S_ALL };
 
@@ -50,6 +52,7 @@ static const unsigned char delim_tab[256] = {
     ['@'] = 1, ['&'] = 1, ['('] = 1, [')'] = 1, ['='] = 1, ['\''] = 1, ['"'] = 1,
     [','] = 1, [';'] = 1, [':'] = 1, ['<'] = 1, ['>'] = 1, ['['] = 1, [']'] = 1,
     ['{'] = 1, ['}'] = 1, ['/'] = 1, [' '] = 1, ['\n'] = 1, ['\t'] = 1, ['\r'] = 1,
+    ['?'] = 1, ['|'] = 1, ['#'] = 1, ['\\'] = 1,
 };
 
 bool clsq_is_delim(unsigned char c) { return delim_tab[c] != 0; }
@@ -107,6 +110,7 @@ struct sp {
     enum clsq_syntax syn;
     struct clsq_err *err;
     int depth;
+    int nodes;
     bool failed;
 };
 
@@ -121,6 +125,7 @@ static struct clsq_snode *sp_fail(struct sp *p, size_t at, const char *what)
 
 static struct clsq_snode *mk(struct sp *p, enum skind k)
 {
+    if (++p->nodes > CLSQ_MAX_NODES) return sp_fail(p, p->i, "the search has too many terms and operators");
     struct clsq_snode *n = calloc(1, sizeof *n);
     if (!n) sp_fail(p, p->i, "out of memory");
     else n->kind = k;
@@ -205,6 +210,14 @@ static bool read_phrase(struct sp *p, struct wch **w, size_t *wn)
     return true;
 }
 
+/** Does this character of a term split it into words? A bare '?' is a
+ * wildcard, not the delimiter it is in values. */
+static bool pat_delim(const struct wch *c, bool phrase)
+{
+    if (!phrase && !c->esc && c->c == '?') return false;
+    return clsq_is_delim(c->c);
+}
+
 /** Builds a TERM (or EXISTS / ALL for a lone '*') from the characters of a
  * word or phrase. Phrases take '*' and '?' literally. */
 static struct clsq_snode *make_term(struct sp *p, const char *key, const struct wch *w, size_t wn,
@@ -226,11 +239,11 @@ static struct clsq_snode *make_term(struct sp *p, const char *key, const struct 
     n->raw[wn] = '\0';
     n->rawn = wn;
     for (size_t j = 0; j < wn;) {
-        while (j < wn && clsq_is_delim(w[j].c)) j++;
+        while (j < wn && pat_delim(&w[j], phrase)) j++;
         if (j >= wn) break;
         size_t e = j;
         bool glob = false;
-        while (e < wn && !clsq_is_delim(w[e].c)) {
+        while (e < wn && !pat_delim(&w[e], phrase)) {
             if (!phrase && !w[e].esc && (w[e].c == '*' || w[e].c == '?')) glob = true;
             e++;
         }
@@ -283,7 +296,9 @@ static struct clsq_snode *parse_range(struct sp *p, const char *key)
     if (!range_end(p, &n->lo, &n->has_lo)) goto bad;
     skip_ws(p);
     if (p->i < p->n && p->s[p->i] == ',') p->i++;                 /* [a,b] */
-    else if (p->i + 2 <= p->n && memcmp(p->s + p->i, "TO", 2) == 0) p->i += 2;
+    else if (p->i + 2 <= p->n && (p->syn == CLSQ_CQL ? strncasecmp(p->s + p->i, "TO", 2) == 0
+                                                     : memcmp(p->s + p->i, "TO", 2) == 0))
+        p->i += 2; /* CQL takes its words in any case, Lucene TO in upper case */
     else { sp_fail(p, p->i, "expected TO in a range"); goto bad; }
     if (!range_end(p, &n->hi, &n->has_hi)) goto bad;
     skip_ws(p);
@@ -570,8 +585,24 @@ static bool range_match_value(const struct clsq_snode *n, const char *v, size_t 
     return true;
 }
 
+static bool one_match(const struct clsq_snode *n, const char *v, size_t vn)
+{
+    switch (n->kind) {
+    case S_EXISTS: return true;
+    case S_TERM: return term_match_value(n, v, vn);
+    case S_RANGE: return range_match_value(n, v, vn);
+    default: return false;
+    }
+}
+
 static bool leaf_match(const struct clsq_snode *n, const struct clsq_log *log)
 {
+    /* the metadata fields CLS lets a search name */
+    if (n->key && n->key[0] == '_' && n->key[1] == '_') {
+        const char *m = strcmp(n->key, "__SOURCE__") == 0 ? log->source
+                        : strcmp(n->key, "__FILENAME__") == 0 ? log->filename : NULL;
+        if (m) return one_match(n, m, strlen(m));
+    }
     for (size_t i = 0; i < log->n; i++) {
         /* the first byte first: most keys differ there, and strcmp costs a call */
         if (n->key && (n->key[0] != log->keys[i][0] || strcmp(n->key, log->keys[i]) != 0)) continue;

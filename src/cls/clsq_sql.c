@@ -9,7 +9,8 @@
  *           [NOT] BETWEEN a AND b, IS [NOT] NULL, + - * / %, unary -,
  *           numbers, 'strings', columns (key, "key"), __TIMESTAMP__,
  *           __SOURCE__, __FILENAME__, count(*), count([DISTINCT] e), sum,
- *           avg, min, max, histogram(e, INTERVAL n unit),
+ *           avg, min, max, approx_distinct, histogram(e, INTERVAL n unit),
+ *           date_trunc('unit', e), round(e [, d]), abs, floor, ceil,
  *           cast(e AS bigint|double|varchar|timestamp)
  *
  * Values are what the logs hold: strings. A string takes part in
@@ -18,6 +19,7 @@
  * field indexed as long/double; two strings compare as strings. */
 #define _GNU_SOURCE /* qsort_r */
 #include "cls/clsq_int.h"
+#include "base/buf.h"
 #include "base/util.h"
 
 #include <ctype.h>
@@ -102,12 +104,17 @@ static bool as_num(struct val v, struct val *out)
 
 static double num_d(struct val v) { return v.isint ? (double)v.i : v.d; }
 
-/** Shortest %g form of d that reads back as d. */
+/** Shortest %g form of d that reads back as d, with ".0" on a whole number
+ * (a double stays a double to the reader, as CLS's Java prints it). */
 static void fmt_double(char *buf, size_t sz, double d)
 {
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, sz, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) return;
+        if (strtod(buf, NULL) == d) break;
+    }
+    if (!strpbrk(buf, ".eEn")) {
+        size_t l = strlen(buf);
+        if (l + 3 <= sz) memcpy(buf + l, ".0", 3);
     }
 }
 
@@ -178,8 +185,10 @@ static int sort_cmp(struct val a, struct val b)
 
 enum ekind {
     E_LIT, E_COL, E_TIME, E_SOURCE, E_FILENAME, E_ARITH, E_NEG, E_NOT, E_AND, E_OR,
-    E_CMP, E_LIKE, E_IN, E_BETWEEN, E_ISNULL, E_AGG, E_HIST, E_CAST
+    E_CMP, E_LIKE, E_IN, E_BETWEEN, E_ISNULL, E_AGG, E_HIST, E_CAST, E_FUNC
 };
+/* E_FUNC: scalar functions (op); date_trunc keeps its unit in step_ms */
+enum funck { F_ROUND, F_ABS, F_FLOOR, F_CEIL, F_DATE_TRUNC };
 enum cmpop { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
 enum aggk { A_COUNT_STAR, A_COUNT, A_COUNT_DISTINCT, A_SUM, A_AVG, A_MIN, A_MAX };
 enum castk { K_BIGINT, K_DOUBLE, K_VARCHAR, K_TIMESTAMP };
@@ -269,6 +278,7 @@ struct ps {
     struct clsq_err *err;
     bool failed;
     int depth;
+    int nodes;
     struct clsq_sql *sql;
 };
 
@@ -419,6 +429,7 @@ static bool is_reserved(const struct tok *t)
 
 static struct expr *newe(struct ps *p, enum ekind k, size_t off)
 {
+    if (++p->nodes > CLSQ_MAX_NODES) return ps_fail(p, CLSQ_E_SYNTAX, off, "the analysis has too many terms and operators");
     struct expr *e = calloc(1, sizeof *e);
     if (!e) return ps_fail(p, CLSQ_E_QUERY, off, "out of memory");
     e->k = k;
@@ -479,6 +490,33 @@ static struct expr *p_hist(struct ps *p, size_t off)
     p->i++;
     if (nval <= 0 || nval > INT64_MAX / ms) { ps_fail(p, CLSQ_E_QUERY, t->off, "the interval is out of range"); goto bad; }
     e->step_ms = nval * ms;
+    if (!expect_op(p, ")")) goto bad;
+    set_end(p, e);
+    return e;
+bad:
+    expr_free(e);
+    return NULL;
+}
+
+/** round(x [, d]), abs(x), floor(x), ceil(x), date_trunc('unit', t). */
+static struct expr *p_func(struct ps *p, int k, int maxargs, size_t off)
+{
+    struct expr *e = newe(p, E_FUNC, off);
+    if (!e) return NULL;
+    e->op = k;
+    if (k == F_DATE_TRUNC) {
+        struct tok *t = peek(p);
+        static const struct { const char *u; int64_t ms; } units[] = {
+            {"second", 1000}, {"minute", 60000}, {"hour", 3600000}, {"day", 86400000}, {NULL, 0}};
+        for (int j = 0; t->t == T_STR && units[j].u; j++)
+            if (strcasecmp(t->s, units[j].u) == 0) e->step_ms = units[j].ms;
+        if (!e->step_ms) { ps_fail(p, CLSQ_E_QUERY, t->off, "date_trunc takes 'second', 'minute', 'hour' or 'day'"); goto bad; }
+        p->i++;
+        if (!expect_op(p, ",") || !(e->a = p_expr(p))) goto bad;
+    } else {
+        if (!(e->a = p_expr(p))) goto bad;
+        if (maxargs > 1 && accept_op(p, ",") && !(e->b = p_expr(p))) goto bad;
+    }
     if (!expect_op(p, ")")) goto bad;
     set_end(p, e);
     return e;
@@ -553,7 +591,18 @@ static struct expr *p_primary(struct ps *p)
             {"count", A_COUNT}, {"sum", A_SUM}, {"avg", A_AVG}, {"min", A_MIN}, {"max", A_MAX}, {NULL, 0}};
         for (int j = 0; aggs[j].n; j++)
             if (strcasecmp(t->s, aggs[j].n) == 0) return p_agg(p, aggs[j].k, off);
+        if (strcasecmp(t->s, "approx_distinct") == 0) {
+            /* exact here: CLS's estimate is within a few percent of this */
+            struct expr *e = p_agg(p, A_COUNT, off);
+            if (e) e->op = A_COUNT_DISTINCT;
+            return e;
+        }
         if (strcasecmp(t->s, "histogram") == 0) return p_hist(p, off);
+        static const struct { const char *n; int k; int nargs; } funcs[] = {
+            {"round", F_ROUND, 2}, {"abs", F_ABS, 1}, {"floor", F_FLOOR, 1}, {"ceil", F_CEIL, 1},
+            {"ceiling", F_CEIL, 1}, {"date_trunc", F_DATE_TRUNC, 2}, {NULL, 0, 0}};
+        for (int j = 0; funcs[j].n; j++)
+            if (strcasecmp(t->s, funcs[j].n) == 0) return p_func(p, funcs[j].k, funcs[j].nargs, off);
         if (strcasecmp(t->s, "cast") == 0) return p_cast(p, off);
         return ps_failf(p, CLSQ_E_QUERY, off, "function '%s' is not supported", t->s);
     }
@@ -906,7 +955,11 @@ static bool p_select(struct ps *p)
                 return false;
             }
             struct expr **ng = realloc(q->groups, (q->ngroups + 1) * sizeof *ng);
-            if (!ng) { ps_fail(p, CLSQ_E_QUERY, p->base, "out of memory"); return false; }
+            if (!ng) {
+                if (!group_is_item(q, e)) expr_free(e);
+                ps_fail(p, CLSQ_E_QUERY, p->base, "out of memory");
+                return false;
+            }
             q->groups = ng;
             q->groups[q->ngroups++] = e;
             if (!accept_op(p, ",")) break;
@@ -1049,7 +1102,7 @@ struct clsq_agg {
     struct clsq_limits lim;
     size_t mem;
     uint64_t steps;
-    bool failed;
+    bool failed, answered;
     struct group **tab;  /* open addressing, power of 2 */
     size_t tabcap;
     struct group **groups;
@@ -1278,10 +1331,10 @@ static struct val agg_final(const struct aggst *s, const struct expr *e)
     switch (e->op) {
     case A_COUNT_STAR: case A_COUNT: return vnum_i(s->cnt);
     case A_COUNT_DISTINCT: return vnum_i((int64_t)s->ds.len);
-    case A_SUM:
-        if (!s->any) return VNULL;
+    case A_SUM: /* a sum past the doubles' range is NULL: JSON has no infinity */
+        if (!s->any || (s->notint && !isfinite(s->dsum))) return VNULL;
         return s->notint ? vnum_d(s->dsum) : vnum_i(s->isum);
-    case A_AVG: return s->any ? vnum_d(s->dsum / (double)s->cnt) : VNULL;
+    case A_AVG: return s->any && isfinite(s->dsum) ? vnum_d(s->dsum / (double)s->cnt) : VNULL;
     default: return s->mm;
     }
 }
@@ -1363,8 +1416,40 @@ static struct val eval(struct ectx *c, const struct expr *e)
         int64_t ms;
         if (!to_ms(eval(c, e->a), &ms)) return VNULL;
         int64_t b = ms / e->step_ms * e->step_ms;
-        if (ms < 0 && b != ms) b -= e->step_ms;
+        if (ms < 0 && b != ms && __builtin_sub_overflow(b, e->step_ms, &b)) return VNULL;
         return (struct val){.t = V_TS, .i = b};
+    }
+    case E_FUNC: {
+        struct val x = eval(c, e->a), n;
+        if (e->op == F_DATE_TRUNC) {
+            int64_t ms;
+            if (!to_ms(x, &ms)) return VNULL;
+            int64_t b = ms / e->step_ms * e->step_ms;
+            if (ms < 0 && b != ms && __builtin_sub_overflow(b, e->step_ms, &b)) return VNULL;
+            return (struct val){.t = V_TS, .i = b};
+        }
+        if (!as_num(x, &n)) return VNULL;
+        switch (e->op) {
+        case F_ABS:
+            if (n.isint) return n.i == INT64_MIN ? vnum_d(-(double)n.i) : vnum_i(n.i < 0 ? -n.i : n.i);
+            return vnum_d(fabs(n.d));
+        case F_FLOOR: return n.isint ? n : vnum_d(floor(n.d));
+        case F_CEIL: return n.isint ? n : vnum_d(ceil(n.d));
+        default: { /* F_ROUND: half away from zero, to d decimals (d may be negative) */
+            int64_t d = 0;
+            if (e->b) {
+                struct val dv;
+                if (!as_num(eval(c, e->b), &dv) || !dv.isint) return VNULL;
+                d = dv.i;
+            }
+            if (n.isint && d >= 0) return n;
+            if (d > 15 || d < -18) return d > 15 ? (n.isint ? n : vnum_d(n.d)) : vnum_i(0);
+            double f = pow(10.0, (double)d), r = round(num_d(n) * f) / f;
+            if (!isfinite(r)) return VNULL;
+            if (n.isint && r > -9.2e18 && r < 9.2e18) return vnum_i((int64_t)r);
+            return vnum_d(r);
+        }
+        }
     }
     case E_CAST: {
         struct val x = eval(c, e->a), n;
@@ -1601,7 +1686,7 @@ struct clsq_agg *clsq_agg_new(const struct clsq *q, const struct clsq_limits *li
 
 int clsq_agg_add(struct clsq_agg *a, const struct clsq_log *log, struct clsq_err *err)
 {
-    if (a->failed) { clsq_seterr(err, CLSQ_E_QUERY, 0, "the analysis already failed"); return -1; }
+    if (a->failed || a->answered) { clsq_seterr(err, CLSQ_E_QUERY, 0, "the analysis already failed or answered"); return -1; }
     const struct clsq_sql *q = a->q;
     struct ectx c = {.a = a, .log = log};
     a->scrn = 0;
@@ -1641,6 +1726,30 @@ bool clsq_agg_done(const struct clsq_agg *a)
 
 /* ==== Result ==== */
 
+static json_t *jstr(const char *s, size_t n);
+
+/** Appends v as JSON: numbers as fmt_double/%lld write them (the same text
+ * AnalysisResults carries; jansson would print 17 digits), strings escaped. */
+static int json_val_text(struct buf *b, struct val v)
+{
+    char t[48];
+    size_t n;
+    switch (v.t) {
+    case V_NULL: return buf_puts(b, "null");
+    case V_BOOL: return buf_puts(b, v.i ? "true" : "false");
+    case V_NUM: val_text(v, t, sizeof t, &n); return buf_append(b, t, n);
+    default: {
+        const char *s = val_text(v, t, sizeof t, &n);
+        json_t *j = jstr(s, n);
+        char *x = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+        int rc = x ? buf_puts(b, x) : -1;
+        free(x);
+        json_decref(j);
+        return rc;
+    }
+    }
+}
+
 /** A JSON string of s[0..n): invalid UTF-8 (a log's bytes, an alias) is
  * replaced by U+FFFD, so no value or name drops out of the answer. */
 static json_t *jstr(const char *s, size_t n)
@@ -1659,21 +1768,6 @@ static json_t *jstr(const char *s, size_t n)
     j = json_stringn(o, k);
     free(o);
     return j;
-}
-
-static json_t *val_json(struct val v)
-{
-    char b[48];
-    size_t n;
-    switch (v.t) {
-    case V_NULL: return json_null();
-    case V_BOOL: return json_boolean(v.i);
-    case V_NUM: return v.isint ? json_integer(v.i) : json_real(v.d);
-    default: {
-        const char *s = val_text(v, b, sizeof b, &n);
-        return jstr(s, n);
-    }
-    }
 }
 
 static const char *col_type(struct clsq_agg *a, size_t k)
@@ -1700,64 +1794,91 @@ int clsq_agg_result(struct clsq_agg *a, json_t **out, struct clsq_err *err)
     const struct clsq_sql *q = a->q;
     *out = NULL;
     if (a->failed) { clsq_seterr(err, CLSQ_E_QUERY, 0, "the analysis already failed"); return -1; }
+    if (a->answered) { clsq_seterr(err, CLSQ_E_QUERY, 0, "the analysis was already answered"); return -1; }
+    a->answered = true;
     if (q->grouped) {
         if (a->ngroups == 0 && q->ngroups == 0) {
             size_t keyn = 0;
             if (!group_find(a, keyn, err)) return -1;
         }
         if (!steps_take(a, a->ngroups * (1 + q->nitems + q->norders), err)) return -1;
+        size_t want = (size_t)(q->limit + q->offset);
         for (size_t i = 0; i < a->ngroups; i++) {
+            if (q->norders == 0 && a->nrows >= want) break; /* groups answer in their order */
             struct ectx c = {.a = a, .g = a->groups[i]};
             a->scrn = 0;
             if (q->having && truth(eval(&c, q->having)) != 1) continue;
             if (!emit(a, &c, err)) return -1;
+            /* many groups, a short LIMIT: keep only the best rows as we go */
+            if (q->norders && a->nrows >= 2 * want + 1024) {
+                if (!sort_rows(a, err)) return -1;
+                rows_truncate(a, want);
+            }
         }
     }
     if (!sort_rows(a, err)) return -1;
     size_t from = (size_t)q->offset < a->nrows ? (size_t)q->offset : a->nrows;
     size_t to = from + (size_t)q->limit < a->nrows ? from + (size_t)q->limit : a->nrows;
 
-    json_t *res = json_object(), *names = json_array(), *cols = json_array();
-    json_t *recs = json_array(), *results = json_array();
-    if (!res || !names || !cols || !recs || !results) goto oom;
-    json_object_set_new(res, "Analysis", json_true());
-    json_object_set_new(res, "ColNames", names);
-    json_object_set_new(res, "Columns", cols);
-    json_object_set_new(res, "AnalysisRecords", recs);
-    json_object_set_new(res, "AnalysisResults", results);
+    /* the arrays are filled first and joined at the end, each join checked:
+     * jansson drops a value it could not store */
+    json_t *names = json_array(), *cols = json_array(), *recs = json_array(), *results = json_array();
+    json_t *res = NULL;
+    if (!names || !cols || !recs || !results) goto oom;
     for (size_t k = 0; k < q->nitems; k++) {
         const char *nm = q->items[k].name;
         json_t *col = json_object();
-        json_array_append_new(names, jstr(nm, strlen(nm)));
-        json_object_set_new(col, "Name", jstr(nm, strlen(nm)));
-        json_object_set_new(col, "Type", json_string(col_type(a, k)));
-        json_array_append_new(cols, col);
+        bool ok = col && json_array_append_new(names, jstr(nm, strlen(nm))) == 0 &&
+                  json_object_set_new(col, "Name", jstr(nm, strlen(nm))) == 0 &&
+                  json_object_set_new(col, "Type", json_string(col_type(a, k))) == 0 &&
+                  json_array_append(cols, col) == 0;
+        json_decref(col);
+        if (!ok) goto oom;
     }
     for (size_t i = from; i < to; i++) {
-        json_t *rec = json_object(), *data = json_array();
-        if (!rec || !data) { json_decref(rec); json_decref(data); goto oom; }
-        for (size_t k = 0; k < q->nitems; k++) {
+        json_t *data = json_array(), *one = json_object();
+        struct buf rec;
+        buf_init(&rec, SIZE_MAX);
+        bool ok = data && one && buf_puts(&rec, "{") == 0;
+        for (size_t k = 0; ok && k < q->nitems; k++) {
             struct val v = a->rows[i]->v[k];
             char b[48];
             size_t n;
             const char *s = val_text(v, b, sizeof b, &n);
             json_t *key = jstr(q->items[k].name, strlen(q->items[k].name)), *kv = json_object();
-            json_object_set_new(rec, json_string_value(key) ? json_string_value(key) : "", val_json(v));
-            json_object_set_new(kv, "Key", key);
-            json_object_set_new(kv, "Value", jstr(s, n));
-            json_array_append_new(data, kv);
+            char *ktxt = key ? json_dumps(key, JSON_ENCODE_ANY) : NULL;
+            ok = ktxt && kv && (k == 0 || buf_puts(&rec, ",") == 0) && buf_puts(&rec, ktxt) == 0 &&
+                 buf_puts(&rec, ":") == 0 && json_val_text(&rec, v) == 0 &&
+                 json_object_set(kv, "Key", key) == 0 && json_object_set_new(kv, "Value", jstr(s, n)) == 0 &&
+                 json_array_append(data, kv) == 0;
+            free(ktxt);
+            json_decref(key);
+            json_decref(kv);
         }
-        char *txt = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(rec);
-        if (!txt) { json_decref(data); goto oom; }
-        json_array_append_new(recs, json_string(txt));
-        free(txt);
-        json_array_append_new(results, json_pack("{s:o}", "Data", data));
+        ok = ok && buf_puts(&rec, "}") == 0 && json_array_append_new(recs, json_stringn(rec.data, rec.len)) == 0 &&
+             json_object_set(one, "Data", data) == 0 && json_array_append(results, one) == 0;
+        buf_free(&rec);
+        json_decref(data);
+        json_decref(one);
+        if (!ok) goto oom;
     }
+    res = json_object();
+    if (!res || json_object_set_new(res, "Analysis", json_true()) != 0 || json_object_set(res, "ColNames", names) != 0 ||
+        json_object_set(res, "Columns", cols) != 0 || json_object_set(res, "AnalysisRecords", recs) != 0 ||
+        json_object_set(res, "AnalysisResults", results) != 0)
+        goto oom;
+    json_decref(names);
+    json_decref(cols);
+    json_decref(recs);
+    json_decref(results);
     *out = res;
     return 0;
 oom:
     json_decref(res);
+    json_decref(names);
+    json_decref(cols);
+    json_decref(recs);
+    json_decref(results);
     clsq_seterr(err, CLSQ_E_LIMIT, 0, "out of memory building the result");
     return -1;
 }

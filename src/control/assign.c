@@ -120,6 +120,45 @@ static const char *kind_name(enum res_kind k)
     }
 }
 
+/* An ENI's addresses (struct resource.addrs: "a,b,..."), for the drops of
+ * traffic towards it that never reach its device; [] for the others. */
+static json_t *addresses(const struct resource *r)
+{
+    json_t *arr = json_array();
+    char buf[sizeof r->addrs], *save = NULL;
+    if (!arr || r->kind != RES_ENI)
+        return arr;
+    snprintf(buf, sizeof buf, "%s", r->addrs);
+    for (char *a = strtok_r(buf, ",", &save); a; a = strtok_r(NULL, ",", &save))
+        if (*a && json_array_append_new(arr, json_string(a)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
+/* A CCN's attached VPCs ("VPCID REGION CIDR,..."): [{"Region","CidrBlock"}],
+ * what its records' srcregionid/dstregionid come from; [] for the others. */
+static json_t *attached_vpcs(const struct resource *r)
+{
+    json_t *arr = json_array();
+    char buf[sizeof r->addrs], *save = NULL;
+    if (!arr || r->kind != RES_CCN)
+        return arr;
+    snprintf(buf, sizeof buf, "%s", r->addrs);
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char vpc[64], region[64], cidr[96];
+        if (sscanf(t, "%63s %63s %95s", vpc, region, cidr) != 3)
+            continue;
+        if (json_array_append_new(arr, json_pack("{s:s,s:s}", "Region", region, "CidrBlock",
+                                                 cidr)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 /* appends o to arr; 0, or -1 (o released) */
 static int add(json_t *arr, json_t *o)
 {
@@ -174,11 +213,12 @@ json_t *assign_document(const struct assign_snap *s, const char *host)
     for (size_t i = 0; i < s->nres; i++) {
         const struct resource *r = &s->res[i].r;
         if (used[i] &&
-            add(devices, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ResourceId", r->id,
-                                   "Kind", kind_name(r->kind), "Region", r->region, "VpcId",
-                                   r->vpc_id, "SubnetId", r->subnet_id, "InstanceId",
+            add(devices, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "ResourceId",
+                                   r->id, "Kind", kind_name(r->kind), "Region", r->region,
+                                   "VpcId", r->vpc_id, "SubnetId", r->subnet_id, "InstanceId",
                                    r->instance_id, "Device", r->host_device, "Netns",
-                                   r->host_netns)) != 0)
+                                   r->host_netns, "Addresses", addresses(r), "AttachedVpcs",
+                                   attached_vpcs(r))) != 0)
             goto fail;
     }
     /* the generation: a digest of what the agent acts on */

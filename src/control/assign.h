@@ -53,7 +53,9 @@ const char *assign_format(const struct flowlog *fl, char *fields, size_t cap);
  * memory):
  *   {"Host", "Generation": hex SHA-256 of Devices and FlowLogs,
  *    "Devices": [{"ResourceId","Kind":"eni|nat|dcg|ccn","Region","VpcId",
- *                 "SubnetId","InstanceId","Device","Netns"}],
+ *                 "SubnetId","InstanceId","Device","Netns",
+ *                 "Addresses": an ENI's PrivateIpAddresses,
+ *                 "AttachedVpcs": a CCN's [{"Region","CidrBlock"}]}],
  *    "FlowLogs": [{"FlowLogId","Uin","AppId","Region","ResourceType",
  *                  "ResourceId","TrafficType","StorageType","CloudLogId",
  *                  "CloudLogRegion","StorageId","StorageTopic","Brokers",

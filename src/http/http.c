@@ -46,7 +46,13 @@
  *
  * TLS. A server given a certificate and key runs MHD with MHD_USE_TLS
  * (GnuTLS): the acceptor is the same, MHD makes the handshake on each added
- * connection and the rest of this file sees plain requests. Plain HTTP and
+ * connection and the rest of this file sees plain requests. The certificate
+ * is not given to MHD: GnuTLS asks for it at each handshake
+ * (MHD_OPTION_HTTPS_CERT_CALLBACK, tls_retrieve), and gets the server's
+ * current identity (tls_cur). http_tls_reload puts a new one there: the
+ * handshakes that follow use it, connections already open keep theirs. The
+ * identities replaced stay until http_stop (GnuTLS may still refer to them in
+ * an open session), a few KB per reload. Plain HTTP and
  * HTTPS are two servers (server/ starts one per listener on one handler),
  * each with its own threads, connection cap and idle timeout; MHD counts a
  * handshake's time from the connection's start, so a handshake must end
@@ -67,9 +73,10 @@
 #include "http/http.h"
 
 #include <errno.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <openssl/crypto.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
@@ -180,12 +187,21 @@ struct http_server {
     unsigned open_conns; /* under mu; MHD's connection notifications */
     pthread_cond_t room; /* open_conns fell below max_conns, or refusing */
 
-    char *tls_cert; /* copies of the PEM given to MHD (NULL: plain HTTP); */
-    char *tls_key;  /* the key is wiped before it is freed */
+    struct tls_id *_Atomic tls_cur; /* the identity of new handshakes; NULL: plain HTTP */
+    pthread_mutex_t tls_mu;         /* serialises http_tls_reload */
 
     pthread_t starter; /* the thread in http_start; only it writes start_err */
     char *start_err;   /* while starting: where MHD's first message goes */
     size_t start_errlen;
+};
+
+/* A certificate chain and its private key, as GnuTLS hands them out. */
+#define TLS_MAX_CHAIN 16
+struct tls_id {
+    struct tls_id *older; /* the identities it replaced, freed at http_stop */
+    gnutls_pcert_st pcert[TLS_MAX_CHAIN];
+    unsigned npcert;
+    gnutls_privkey_t key;
 };
 
 /* ==== Small helpers ==== */
@@ -201,24 +217,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-static char *dup_str(const char *p)
-{
-    size_t n = strlen(p) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, p, n);
-    return d;
-}
-
-/* Wipes and frees a secret string. */
-static void free_secret(char *p)
-{
-    if (!p)
-        return;
-    OPENSSL_cleanse(p, strlen(p));
-    free(p);
 }
 
 static void hreq_free(struct hreq *r)
@@ -691,6 +689,103 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         log_debug("http: libmicrohttpd: %s", msg);
 }
 
+/* ==== TLS identity ==== */
+
+static void tls_id_free(struct tls_id *id)
+{
+    while (id) {
+        struct tls_id *older = id->older;
+        for (unsigned i = 0; i < id->npcert; i++)
+            gnutls_pcert_deinit(&id->pcert[i]);
+        if (id->key)
+            gnutls_privkey_deinit(id->key);
+        free(id);
+        id = older;
+    }
+}
+
+/* The identity of a PEM chain and key. NULL with the reason in err. */
+static struct tls_id *tls_id_new(const char *cert_pem, const char *key_pem, char *err,
+                                 size_t errlen)
+{
+    struct tls_id *id = calloc(1, sizeof *id);
+    gnutls_certificate_credentials_t probe = NULL;
+    gnutls_datum_t c = {(unsigned char *)cert_pem, (unsigned)strlen(cert_pem)};
+    gnutls_datum_t k = {(unsigned char *)key_pem, (unsigned)strlen(key_pem)};
+    unsigned n = TLS_MAX_CHAIN;
+    int rc;
+
+    if (!id) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* the pair as GnuTLS will serve it: a key that is not the
+     * certificate's is refused here, not at the first handshake */
+    if ((rc = gnutls_certificate_allocate_credentials(&probe)) < 0 ||
+        (rc = gnutls_certificate_set_x509_key_mem(probe, &c, &k, GNUTLS_X509_FMT_PEM)) < 0) {
+        set_err(err, errlen, "GnuTLS refuses the certificate and key: %s", gnutls_strerror(rc));
+        goto fail;
+    }
+    if ((rc = gnutls_pcert_list_import_x509_raw(id->pcert, &n, &c, GNUTLS_X509_FMT_PEM, 0)) < 0) {
+        set_err(err, errlen, "the certificate chain: %s", gnutls_strerror(rc));
+        goto fail;
+    }
+    id->npcert = n;
+    if ((rc = gnutls_privkey_init(&id->key)) < 0 ||
+        (rc = gnutls_privkey_import_x509_raw(id->key, &k, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+        set_err(err, errlen, "the private key: %s", gnutls_strerror(rc));
+        goto fail;
+    }
+    gnutls_certificate_free_credentials(probe);
+    return id;
+fail:
+    if (probe)
+        gnutls_certificate_free_credentials(probe);
+    tls_id_free(id);
+    return NULL;
+}
+
+/* GnuTLS's gnutls_certificate_retrieve_function2, at each handshake: the
+ * server's current identity. MHD made the session's pointer its connection,
+ * whose socket context on_connection made the server. */
+static int tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
+                        const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+                        gnutls_pcert_st **pcert, unsigned int *pcert_length,
+                        gnutls_privkey_t *pkey)
+{
+    struct MHD_Connection *conn = gnutls_session_get_ptr(session);
+    const union MHD_ConnectionInfo *ci;
+    struct http_server *s;
+    struct tls_id *id;
+
+    (void)req_ca_rdn, (void)nreqs, (void)pk_algos, (void)pk_algos_length;
+    if (!conn || !(ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT)) ||
+        !(s = ci->socket_context) || !(id = atomic_load_explicit(&s->tls_cur, memory_order_acquire)))
+        return -1;
+    *pcert = id->pcert;
+    *pcert_length = id->npcert;
+    *pkey = id->key;
+    return 0;
+}
+
+int http_tls_reload(struct http_server *s, const char *cert_pem, const char *key_pem, char *err,
+                    size_t errlen)
+{
+    struct tls_id *id;
+
+    if (!s || !atomic_load(&s->tls_cur)) {
+        set_err(err, errlen, "this listener does not serve TLS");
+        return -1;
+    }
+    if (!(id = tls_id_new(cert_pem, key_pem, err, errlen)))
+        return -1;
+    pthread_mutex_lock(&s->tls_mu);
+    id->older = atomic_load(&s->tls_cur);
+    atomic_store_explicit(&s->tls_cur, id, memory_order_release);
+    pthread_mutex_unlock(&s->tls_mu);
+    return 0;
+}
+
 /* MHD_OPTION_NOTIFY_CONNECTION: a connection the acceptor counted is gone.
  * (It is counted when MHD_add_connection takes it, not at STARTED, which a
  * poll thread reports later: the acceptor would run ahead of the count.) */
@@ -699,7 +794,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 {
     struct http_server *s = cls;
     (void)c;
-    (void)socket_ctx;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        *socket_ctx = s; /* for tls_retrieve, before the handshake */
     if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
         return;
     pthread_mutex_lock(&s->mu);
@@ -917,8 +1013,8 @@ static int resolve(const char *host, unsigned short port, struct sockaddr_storag
 static void server_free(struct http_server *s)
 {
     stop_workers(s);
-    free(s->tls_cert);
-    free_secret(s->tls_key);
+    tls_id_free(atomic_load(&s->tls_cur));
+    pthread_mutex_destroy(&s->tls_mu);
     pthread_cond_destroy(&s->room);
     pthread_cond_destroy(&s->idle);
     pthread_cond_destroy(&s->lane[LANE_NORMAL].work);
@@ -989,6 +1085,7 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
     s->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
     s->max_header_bytes = header_bytes;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->tls_mu, NULL);
     pthread_cond_init(&s->lane[LANE_NORMAL].work, NULL);
     pthread_cond_init(&s->lane[LANE_BULK].work, NULL);
     pthread_cond_init(&s->room, NULL);
@@ -1000,12 +1097,10 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
         pthread_condattr_destroy(&ca);
     }
     if (cfg->tls_cert_pem) {
-        s->tls_cert = dup_str(cfg->tls_cert_pem);
-        s->tls_key = dup_str(cfg->tls_key_pem);
-        if (!s->tls_cert || !s->tls_key) {
-            set_err(err, errlen, "out of memory");
+        struct tls_id *id = tls_id_new(cfg->tls_cert_pem, cfg->tls_key_pem, err, errlen);
+        if (!id)
             goto fail;
-        }
+        atomic_store(&s->tls_cur, id);
     }
     s->threads = calloc(workers + bulk_workers, sizeof *s->threads);
     if (!s->threads) {
@@ -1043,13 +1138,11 @@ struct http_server *http_start(const struct http_config *cfg, http_handler_fn fn
     /* a pool size of 1 is refused with a warning: one thread is no pool */
     if (io > 1)
         opt[nopt++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)io, NULL};
-    if (s->tls_cert) {
-        /* TLS 1.2 and 1.3 only, GnuTLS's NORMAL suites otherwise. MHD
-         * makes its credentials from these at start (GnuTLS copies them);
-         * the copies stay ours until http_stop. */
+    if (atomic_load(&s->tls_cur)) {
+        /* TLS 1.2 and 1.3 only, GnuTLS's NORMAL suites otherwise; the
+         * identity comes from tls_retrieve at each handshake */
         flags |= MHD_USE_TLS;
-        opt[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
-        opt[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+        opt[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)tls_retrieve};
         opt[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                               (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
     }

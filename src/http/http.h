@@ -141,6 +141,14 @@ unsigned http_open_connections(struct http_server *s);
 /** Case-insensitive header lookup; NULL if absent. */
 const char *http_header(const struct http_request *req, const char *name);
 
+/** Makes the PEM certificate (chain) and unencrypted key (both borrowed
+ * for the call) the identity of this TLS listener's next handshakes;
+ * connections already open keep the one they made. 0, or -1 with the
+ * reason in err (a bad or mismatched pair, or a plain listener): the
+ * identity in force stays. Any thread. */
+int http_tls_reload(struct http_server *s, const char *cert_pem, const char *key_pem, char *err,
+                    size_t errlen);
+
 /** Stops accepting, finishes in-flight handlers, frees everything. */
 void http_stop(struct http_server *s);
 

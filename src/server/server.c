@@ -20,6 +20,7 @@
 #include "admin/state.h"
 #include "admin/health.h"
 #include "api/api.h"
+#include "ratelimit/shared.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
@@ -33,6 +34,7 @@
 #include "server/retention.h"
 #include "store/sqlite/sqlite.h"
 #include "store/store.h"
+#include "store/store_util.h"
 #include "tls/cert.h"
 
 static const char serve_synopsis[] =
@@ -46,8 +48,8 @@ static const char serve_synopsis[] =
     "Under systemd (Type=notify) it says READY=1 and STOPPING=1 and feeds WatchdogSec=.\n"
     "Options come from the command line, then FLOWLOGD_<OPTION> variables (FLOWLOGD_RATE_LIMIT),\n"
     "then the [serve] section of --config FILE, then the defaults. SIGHUP reads them again and\n"
-    "applies log-level, log-format, rate-limit, cors-origins and the admin token (a bad file\n"
-    "changes nothing).\n";
+    "applies log-level, log-format, rate-limit, cors-origins, the admin token and the TLS\n"
+    "certificate and key (a bad file changes nothing).\n";
 
 /* The options of `serve`: the one place of their names, defaults, ranges
  * and help. A new option is a row here, read below with opts_str/opts_uint. */
@@ -62,6 +64,9 @@ static const struct opt serve_opts[] = {
     OPT_DATA_OR_STORE,
     {"rate-limit", OPT_UINT, "N", OPT_NUM(API_DEFAULT_RATE_LIMIT), 0, UINT32_MAX, 0,
      "requests/s per (account, action), burst N"},
+    {"rate-limit-redis", OPT_STR, "URL", NULL, 0, 0, 0,
+     "hold the rate limit across nodes in this Redis (redis://[:PASSWORD@]HOST[:PORT][/DB] or "
+     "unix:PATH); while it is down each node applies its own buckets"},
     {"io-threads", OPT_UINT, "N", NULL, 0, 256, 0,
      "HTTP poll threads (default: number of cores)"},
     {"workers", OPT_UINT, "N", OPT_NUM(HTTP_DEFAULT_WORKERS), 0, 4096, 0,
@@ -328,6 +333,29 @@ static int write_metrics(struct srv *sv, struct buf *b)
         bad |= put(b, "flowlogd_open_connections{listener=\"https\"} %u\n",
                    http_open_connections(sv->https));
     bad |= api_metrics(sv->api, b);
+    {
+        /* the store's writer, either backend */
+        struct store_writer_stats ws = {0};
+        char labels[40];
+        store_writer_stats(sv->store, &ws);
+        snprintf(labels, sizeof labels, "store=\"%s\"", sv->store->name);
+        bad |= put(b, "# HELP flowlogd_store_queue_depth Writes waiting for the store's writer now.\n"
+                      "# TYPE flowlogd_store_queue_depth gauge\n"
+                      "flowlogd_store_queue_depth{%s} %llu\n",
+                   labels, (unsigned long long)ws.queue);
+        if (ws.commit) {
+            bad |= put(b, "# HELP flowlogd_store_commit_seconds The writer's transactions (group "
+                          "commits), from BEGIN to COMMIT returned durable.\n"
+                          "# TYPE flowlogd_store_commit_seconds histogram\n");
+            bad |= store_hist_write(ws.commit, "flowlogd_store_commit_seconds", labels, b);
+        }
+        if (ws.fsync) {
+            bad |= put(b, "# HELP flowlogd_store_fsync_seconds The fsyncs of the commits' WAL "
+                          "writes (SQLite's tuned engine; process-wide).\n"
+                          "# TYPE flowlogd_store_fsync_seconds histogram\n");
+            bad |= store_hist_write(ws.fsync, "flowlogd_store_fsync_seconds", labels, b);
+        }
+    }
     if (sv->data_dir) {
         struct store_sqlite_info k;
         char wal[4200];
@@ -407,6 +435,13 @@ static int load_options(struct opts *o, int argc, char **argv, char *err, size_t
         snprintf(err, errlen, "--store wants a postgresql:// URL (--data DIR for SQLite)");
         return -1;
     }
+    if (opts_get(o, "rate-limit-redis")) {
+        /* the URL's form only (nothing connects here): --check-config says it */
+        struct rl_shared *probe = rl_shared_new(opts_get(o, "rate-limit-redis"), err, errlen);
+        if (!probe)
+            return -1;
+        rl_shared_free(probe);
+    }
     return 0;
 }
 
@@ -426,8 +461,8 @@ static void apply_logging(const struct opts *o)
 static void reload(struct srv *sv, int argc, char **argv)
 {
     static const char *const live[] = {"log-level", "log-format", "rate-limit", "cors-origins",
-                                       "admin-token-file", "config", "check-config",
-                                       "print-config", "quiet", NULL};
+                                       "admin-token-file", "tls-cert", "tls-key", "config",
+                                       "check-config", "print-config", "quiet", NULL};
     struct opts n;
     char err[512];
 
@@ -437,6 +472,29 @@ static void reload(struct srv *sv, int argc, char **argv)
         opts_free(&n);
         notify_ready("reload refused");
         return;
+    }
+    if (sv->https) {
+        /* the certificate and key are read again (the same paths may hold
+         * renewed files): new handshakes use them, open connections keep
+         * theirs; a bad or mismatched pair changes nothing */
+        char *cert = NULL, *key = NULL;
+        const char *cp = opts_get(&n, "tls-cert"), *kp = opts_get(&n, "tls-key");
+        if (!cp || !kp || load_tls(cp, kp, &cert, &key) != 0 ||
+            http_tls_reload(sv->https, cert, key, err, sizeof err) != 0) {
+            if (cert && key)
+                log_error("TLS: %s", err);
+            log_error("reload refused, the configuration in force stays: %s",
+                      !cp || !kp ? "--tls-cert and --tls-key are needed while serving HTTPS"
+                                 : "the TLS certificate or key (said above)");
+            free(cert);
+            tls_free_secret(key);
+            opts_free(&n);
+            notify_ready("reload refused");
+            return;
+        }
+        log_info("reload: TLS certificate %s and key %s in use for new connections", cp, kp);
+        free(cert);
+        tls_free_secret(key);
     }
     if (sv->admin && opts_get(&n, "admin-token-file")) {
         /* the token file is read again: a rotated token takes effect now */
@@ -683,6 +741,15 @@ int server_main(int argc, char **argv)
     if (!(api = api_new(st, &acfg))) {
         log_error("out of memory");
         goto done;
+    }
+    if (opts_get(&o, "rate-limit-redis")) {
+        struct rl_shared *shared = rl_shared_new(opts_get(&o, "rate-limit-redis"), err, sizeof err);
+        if (!shared) {
+            log_error("%s", err);
+            goto done;
+        }
+        api_set_shared_limiter(api, shared);
+        log_info("rate limit: cluster-wide in Redis at %s", rl_shared_where(shared));
     }
     sv.api = api;
     sv.store = st;

@@ -187,6 +187,8 @@ static int cls_write(struct sink *base, const struct sink_window *w, char *err, 
     struct cls_kv *kvs = NULL;
     char *text = NULL;
 
+    if (d && d->storage_type && *d->storage_type && strcmp(d->storage_type, "cls") != 0)
+        return 0; /* another sink's (ckafka) */
     if (!topic || !*topic) {
         snprintf(err, errlen, "flow log %s has no CLS topic to deliver to", w->flowlog_id);
         return -1;

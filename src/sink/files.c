@@ -202,6 +202,79 @@ static int cmp_win(const void *a, const void *b)
     return x->n < y->n ? -1 : x->n > y->n;
 }
 
+int sink_files_each(const char *dir, const char *flowlog_id, uint64_t since, uint64_t until,
+                    sink_files_fn fn, void *ud, char *err, size_t errlen)
+{
+    char path[4096];
+    if (!sink_id_ok(flowlog_id)) {
+        snprintf(err, errlen, "'%.64s' is not a flow-log id", flowlog_id);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, flowlog_id);
+    DIR *d = opendir(path);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct winfile *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = -1;
+    struct dirent *de;
+    char *data = NULL;
+    while ((de = readdir(d))) {
+        struct winfile w;
+        if (parse_name(de->d_name, &w) != 0 || w.end <= since || w.start >= until)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct winfile *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                snprintf(err, errlen, "out of memory");
+                goto done;
+            }
+            v = nv;
+        }
+        v[n++] = w;
+    }
+    if (n)
+        qsort(v, n, sizeof *v, cmp_win);
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char fp[4200];
+        struct stat st;
+        snprintf(fp, sizeof fp, "%s/%s", path, v[i].name);
+        int in = open(fp, O_RDONLY | O_CLOEXEC);
+        if (in < 0 || fstat(in, &st) != 0 || !(data = malloc((size_t)st.st_size + 1))) {
+            snprintf(err, errlen, "%s: %s", fp, in < 0 ? strerror(errno) : "cannot read");
+            if (in >= 0)
+                close(in);
+            rc = -1;
+            break;
+        }
+        size_t got = 0;
+        ssize_t r = 1;
+        while (got < (size_t)st.st_size && (r = read(in, data + got, (size_t)st.st_size - got)) > 0)
+            got += (size_t)r;
+        close(in);
+        if (r < 0 || got != (size_t)st.st_size) {
+            snprintf(err, errlen, "%s: short read", fp);
+            rc = -1;
+            break;
+        }
+        data[got] = '\0';
+        rc = fn(ud, v[i].start, v[i].end, data, got);
+        free(data);
+        data = NULL;
+    }
+done:
+    free(data);
+    free(v);
+    closedir(d);
+    return rc;
+}
+
 long sink_files_read(const char *dir, const char *flowlog_id, uint64_t since, uint64_t until,
                      int fd, char *err, size_t errlen)
 {

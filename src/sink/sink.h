@@ -80,6 +80,18 @@ struct sink *sink_files_open(const char *dir, char *err, size_t errlen);
 long sink_files_read(const char *dir, const char *flowlog_id, uint64_t since, uint64_t until,
                      int fd, char *err, size_t errlen);
 
+/** For sink_files_each: one window file's bounds and contents (valid during
+ * the call). Non-zero stops the walk (and is returned). */
+typedef int (*sink_files_fn)(void *ud, uint64_t win_start, uint64_t win_end, const char *records,
+                             size_t len);
+
+/** Calls fn for each window file of `flowlog_id` under DIR overlapping
+ * [since, until), in window order (a window written twice: each file, in
+ * the order written). No such flow log under DIR is no window. Returns 0,
+ * what fn returned to stop, or -1 with err. */
+int sink_files_each(const char *dir, const char *flowlog_id, uint64_t since, uint64_t until,
+                    sink_files_fn fn, void *ud, char *err, size_t errlen);
+
 /** Is `id` acceptable as a flow-log id in a path (no '/', no leading '.')? */
 int sink_id_ok(const char *id);
 

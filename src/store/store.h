@@ -16,6 +16,7 @@
 #ifndef FLOWLOGD_STORE_STORE_H
 #define FLOWLOGD_STORE_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -301,6 +302,26 @@ struct cls_scan {
 
 struct store;
 
+/* ==== the writer's figures (for /metrics) ==== */
+
+#define STORE_HIST_N 13
+/** A latency histogram, lock-free: n[i] counts the samples of at most
+ * store_hist_le_us[i] (and above the bound before), n[STORE_HIST_N] the
+ * ones above every bound (store_util.c adds and writes them). */
+struct store_hist {
+    _Atomic uint64_t n[STORE_HIST_N + 1];
+    _Atomic uint64_t sum_us;
+};
+extern const uint64_t store_hist_le_us[STORE_HIST_N];
+
+/** What /metrics shows of a store's writer. The histograms are the
+ * store's own: valid while it is open. */
+struct store_writer_stats {
+    const struct store_hist *commit; /* the writer's transactions, BEGIN to COMMIT returned */
+    const struct store_hist *fsync;  /* the commits' fsyncs; NULL where flowlogd cannot see them */
+    uint64_t queue;                  /* writes waiting for the writer now */
+};
+
 /** Where store_state_dump hands out the store's rows, one snapshot: every
  * account, then every key, resource and flow log (each ordered by its
  * key). Pointers are valid during the callback only. */
@@ -402,16 +423,21 @@ struct store_ops {
      * nothing is written then. */
     int (*account_put)(struct store *, const struct account *want, const char *secret_id,
                        const char *secret_key, struct account *out, struct serr *);
-    /* A permanent key with the given SecretId/SecretKey for account uin
-     * (actions as key_create). STORE_NOTFOUND, STORE_EXISTS. */
+    /* A key with the given SecretId/SecretKey for account uin (actions as
+     * key_create): permanent with token "" and expires 0, else a temporary
+     * one with that token and end (a state import carries them).
+     * STORE_NOTFOUND, STORE_EXISTS. */
     int (*key_put)(struct store *, const char *uin, const char *secret_id,
-                   const char *secret_key, const char *actions, struct serr *);
+                   const char *secret_key, const char *actions, const char *token,
+                   int64_t expires, struct serr *);
     /* *any = 1 if the store has at least one account, else 0 (serve --init
      * applies its files to an empty store only). */
     int (*account_any)(struct store *, int *any, struct serr *);
     /* Every row, through sink, from one consistent snapshot (the admin
      * API's state export). */
     int (*state_dump)(struct store *, const struct state_sink *sink, struct serr *);
+    /* The writer's commit (and fsync) latency and queue depth, now. */
+    void (*writer_stats)(struct store *, struct store_writer_stats *out);
     /* ==== the data plane ==== */
     /* Binds (device non-empty) or unbinds the ENI, NAT gateway, DCG or CCN
      * `id` of account uin to device `device` in namespace `netns` (NULL or
@@ -451,6 +477,8 @@ struct store_ops {
     int (*cls_logs_scan)(struct store *, const struct cls_scan *q, cls_log_cb cb, void *ud,
                          uint64_t *max_seq, struct serr *);
     int (*cls_logs_expire)(struct store *, int64_t now_ms, uint64_t *deleted, struct serr *);
+    int (*cls_topic_owner)(struct store *, const char *topic_id, struct account *out,
+                           struct serr *);
     void (*close)(struct store *);
 };
 
@@ -591,7 +619,15 @@ static inline int store_account_put(struct store *s, const struct account *want,
 static inline int store_key_put(struct store *s, const char *uin, const char *secret_id,
                                 const char *secret_key, const char *actions, struct serr *e)
 {
-    return s->ops->key_put(s, uin, secret_id, secret_key, actions, e);
+    return s->ops->key_put(s, uin, secret_id, secret_key, actions, "", 0, e);
+}
+/** store_key_put of a temporary key: its token and end (UNIX seconds) as given. */
+static inline int store_key_put_temporary(struct store *s, const char *uin,
+                                          const char *secret_id, const char *secret_key,
+                                          const char *actions, const char *token,
+                                          int64_t expires, struct serr *e)
+{
+    return s->ops->key_put(s, uin, secret_id, secret_key, actions, token, expires, e);
 }
 static inline int store_account_any(struct store *s, int *any, struct serr *e)
 {
@@ -601,6 +637,10 @@ static inline int store_state_dump(struct store *s, const struct state_sink *sin
                                    struct serr *e)
 {
     return s->ops->state_dump(s, sink, e);
+}
+static inline void store_writer_stats(struct store *s, struct store_writer_stats *out)
+{
+    s->ops->writer_stats(s, out);
 }
 static inline int store_resource_bind(struct store *s, const char *uin, const char *id,
                                       const char *host, const char *device, const char *netns,
@@ -725,6 +765,15 @@ static inline int store_cls_logs_scan(struct store *s, const struct cls_scan *q,
                                       void *ud, uint64_t *max_seq, struct serr *e)
 {
     return s->ops->cls_logs_scan(s, q, cb, ud, max_seq, e);
+}
+
+/** The account owning cls topic `topic_id` when an enabled flow log of
+ * that account delivers to it (CloudLogId, in the topic's region): what a
+ * capture agent's key may upload into. STORE_NOTFOUND otherwise. */
+static inline int store_cls_topic_owner(struct store *s, const char *topic_id, struct account *out,
+                                        struct serr *e)
+{
+    return s->ops->cls_topic_owner(s, topic_id, out, e);
 }
 
 /** Deletes the logs older than their topic's Period (days) at now_ms. */

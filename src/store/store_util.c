@@ -1,6 +1,7 @@
 /* store_util.c: see store_util.h. */
 #include "store/store_util.h"
 
+#include "base/buf.h"
 #include "base/jsonw.h"
 
 #include <stdarg.h>
@@ -82,6 +83,48 @@ int store_tags_upsert(struct store_kv *out, size_t *cnt, size_t cap, const struc
         out[at] = (struct store_kv){k, v};
     }
     return 0;
+}
+
+
+/* 50 us (a commit without an fsync) to 2.5 s (a disk or a database in
+ * trouble) */
+const uint64_t store_hist_le_us[STORE_HIST_N] = {50,    100,   250,    500,    1000,
+                                                 2500,  5000,  10000,  25000,  50000,
+                                                 100000, 250000, 2500000};
+
+void store_hist_add(struct store_hist *h, uint64_t us)
+{
+    size_t i = 0;
+    while (i < STORE_HIST_N && us > store_hist_le_us[i])
+        i++;
+    atomic_fetch_add_explicit(&h->n[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_us, us, memory_order_relaxed);
+}
+
+int store_hist_write(const struct store_hist *h, const char *name, const char *labels,
+                     struct buf *out)
+{
+    struct store_hist *m = (struct store_hist *)h; /* read, not changed */
+    const char *sep = labels && *labels ? "," : "";
+    uint64_t cum = 0;
+    int bad = 0;
+
+    if (!labels)
+        labels = "";
+    for (size_t i = 0; i <= STORE_HIST_N; i++) {
+        cum += atomic_load_explicit(&m->n[i], memory_order_relaxed);
+        if (i < STORE_HIST_N)
+            bad |= buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
+                              (double)store_hist_le_us[i] / 1e6, (unsigned long long)cum) != 0;
+        else
+            bad |= buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+                              (unsigned long long)cum) != 0;
+    }
+    bad |= buf_printf(out, "%s_sum%s%s%s %.6f\n%s_count%s%s%s %llu\n", name, *labels ? "{" : "",
+                      labels, *labels ? "}" : "",
+                      (double)atomic_load_explicit(&m->sum_us, memory_order_relaxed) / 1e6, name,
+                      *labels ? "{" : "", labels, *labels ? "}" : "", (unsigned long long)cum) != 0;
+    return bad ? -1 : 0;
 }
 
 int store_err(struct serr *e, int rc, const char *fmt, ...)

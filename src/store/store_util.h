@@ -111,4 +111,14 @@ int store_err(struct serr *e, int rc, const char *fmt, ...) __attribute__((forma
  * letters and digits. STORE_OK, or STORE_ERR with the reason in e. */
 int store_normalize_actions(const char *in, char *out, size_t cap, struct serr *e);
 
+/** Counts one sample of `us` microseconds in h. Any thread. */
+void store_hist_add(struct store_hist *h, uint64_t us);
+
+struct buf;
+/** Appends h as the samples of Prometheus histogram `name` (its _bucket
+ * lines with `labels`, e.g. "store=\"sqlite\"" or "", then _sum and
+ * _count; the HELP and TYPE lines are the caller's). 0, or -1 (OOM). */
+int store_hist_write(const struct store_hist *h, const char *name, const char *labels,
+                     struct buf *out);
+
 #endif

@@ -6,6 +6,11 @@
 //   - the rate limit (20/s per account and action) holds across the nodes:
 //     HAProxy hashes the SecretId of the TC3 Authorization header, so every
 //     request of a key reaches one node, whose bucket is then exact
+//   - the rate limit per account in Redis (--rate-limit-redis): two keys of
+//     one account through HAProxy round-robin over 3 nodes get 20/s in all
+//     (and 3 x that without Redis, the control); Redis killed: each node
+//     applies its own buckets, said in its log and its metrics; Redis back:
+//     cluster-wide again
 //   - SIGKILL of one node under load: no acknowledged write lost, the
 //     others keep serving
 //   - PostgreSQL restarted under load: the nodes reconnect by themselves,
@@ -28,6 +33,8 @@ const h = require("../integration/harness.js");
 const PG = h.TEST_STORE;
 const PG_DIR = process.env.FLOWLOGD_TEST_PG_DIR || "";
 const HAPROXY = ["/usr/sbin/haproxy", "/usr/bin/haproxy"].find((p) => fs.existsSync(p));
+const REDIS = ["/usr/bin/redis-server", "/usr/sbin/redis-server"].find((p) => fs.existsSync(p));
+const REDIS_SCRIPT = path.join(__dirname, "../../scripts/redis-test-server.sh");
 const CI = process.env.CI === "true";
 const why = !PG ? "FLOWLOGD_TEST_STORE (a postgresql:// URL) is not set" : !HAPROXY ? "haproxy is not installed" : "";
 
@@ -36,8 +43,10 @@ function skipOrFail(t, reason) {
   t.skip(reason);
 }
 
-/** Starts HAProxy in front of `ports`; resolves {endpoint, stop()}. */
-async function startHaproxy(ports) {
+/** Starts HAProxy in front of `ports`; resolves {endpoint, stop()}.
+ * balance "secretid" (the default) hashes the TC3 SecretId; "roundrobin"
+ * spreads every key's requests over all the nodes. */
+async function startHaproxy(ports, { balance = "secretid" } = {}) {
   const dir = h.tmpDir("haproxy");
   const port = await h.freePort();
   const cfg = path.join(dir, "haproxy.cfg");
@@ -61,8 +70,9 @@ async function startHaproxy(ports) {
       "  default_backend nodes",
       "backend nodes",
       // the SecretId of "TC3-HMAC-SHA256 Credential=<SecretId>/<date>/vpc/tc3_request, ..."
-      "  balance hash req.fhdr(authorization),field(2,=),field(1,/)",
-      "  hash-type consistent",
+      ...(balance === "roundrobin"
+        ? ["  balance roundrobin"]
+        : ["  balance hash req.fhdr(authorization),field(2,=),field(1,/)", "  hash-type consistent"]),
       ...ports.map((p, i) => `  server n${i} 127.0.0.1:${p} check inter 100ms fall 1 rise 1`),
       "",
     ].join("\n")
@@ -240,11 +250,12 @@ describe("a 3-node cluster on PostgreSQL", () => {
     const queue = fx.ids.extraEnis.slice();
     const acked = new Set(), failed = new Map();
     const codes = {};
-    let restartedAt = 0, afterRestart = 0;
+    let restartedAt = 0, afterRestart = 0, restartDone = false;
     const stopAt = Date.now() + 6000;
     const restarter = (async () => {
       await h.sleep(1000);
       const r = spawnSync(path.join(__dirname, "../../scripts/pg-test-cluster.sh"), ["restart", PG_DIR], { encoding: "utf8" });
+      restartDone = true;
       assert.equal(r.status, 0, `pg restart: ${r.stderr}`);
       restartedAt = Date.now();
     })();
@@ -252,8 +263,11 @@ describe("a 3-node cluster on PostgreSQL", () => {
       Array.from({ length: 24 }, async (_, i) => {
         const c = clients[i % clients.length];
         // creates while there are ENIs left, then reads: the load lasts until stopAt
-        // whatever the machine's speed (a quick one runs out of ENIs before the restart)
-        while (Date.now() < stopAt) {
+        // whatever the machine's speed (a quick one runs out of ENIs before the restart),
+        // and at least 4 s past the restart's end (a loaded one restarts slowly)
+        const more = () => Date.now() < stopAt ||
+          (Date.now() < stopAt + 60000 && (!restartDone || Date.now() < restartedAt + 4000));
+        while (more()) {
           const eni = queue.shift();
           try {
             if (eni) {
@@ -310,5 +324,157 @@ describe("the rate limit across nodes", () => {
     // burst 20 plus 20/s while the requests ran, never 3 x that
     assert.ok(ok >= 20 && ok <= 20 + Math.ceil(20 * secs) + 1, `${ok} of 90 admitted in ${secs} s`);
     t.diagnostic(`rate limit: ${ok} of 90 admitted in ${secs.toFixed(2)} s (3 nodes, limit 20/s)`);
+  });
+});
+
+/** The node's admin port, from its "admin listening on" line. */
+async function adminPort(server) {
+  for (let i = 0; i < 200; i++) {
+    for (const l of server.logs()) {
+      const m = /^admin listening on [^ ]*:(\d+)$/.exec(l);
+      if (m) return Number(m[1]);
+    }
+    await h.sleep(25);
+  }
+  throw new Error("no admin listening line:\n" + server.logs().join("\n"));
+}
+
+/** One sample of a node's /metrics: the value of `name` (with its labels). */
+async function metric(node, token, name) {
+  const r = await h.send({ port: node.adminPort, method: "GET", path: "/metrics", headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 200);
+  const line = String(r.text).split("\n").find((l) => l.startsWith(name + " "));
+  assert.ok(line, `no ${name} in /metrics`);
+  return Number(line.slice(name.length + 1));
+}
+
+/**
+ * Hammers DescribeFlowLogs with every client in `clients` (8 requests in
+ * flight each) for `ms`; counts the answers. Any answer other than success
+ * or RequestLimitExceeded fails the test. Resolves {ok, limited, secs}, secs
+ * from the first request sent to the last answer received: every decision
+ * of the limiter fell inside it.
+ */
+async function hammer(clients, ms) {
+  const t0 = Date.now();
+  const stopAt = t0 + ms;
+  let ok = 0, limited = 0;
+  const other = [];
+  await Promise.all(
+    clients.flatMap((c) =>
+      Array.from({ length: 8 }, async () => {
+        while (Date.now() < stopAt) {
+          try {
+            await c.DescribeFlowLogs({ Limit: 1 });
+            ok++;
+          } catch (e) {
+            if (e.code === "RequestLimitExceeded") limited++;
+            else other.push(String(e));
+          }
+        }
+      })
+    )
+  );
+  assert.deepEqual(other.slice(0, 3), []);
+  return { ok, limited, secs: (Date.now() - t0) / 1000 };
+}
+
+describe("the rate limit per account in Redis, over 3 nodes behind round-robin", () => {
+  const nodes = [];
+  let redisDir = "", redisUrl = "";
+  const TOKEN = "cluster-rl-token-" + "z".repeat(16);
+  const RATE = 20;
+  // a window's admitted requests: the burst, then RATE/s, +1 for the
+  // rounding of the last period; nothing about the machine's speed
+  const bound = (secs) => RATE + Math.ceil(RATE * secs) + 1;
+  after(async () => {
+    for (const n of nodes) await n.stop().catch(() => {});
+    if (redisDir) spawnSync(REDIS_SCRIPT, ["stop", redisDir]);
+  });
+
+  async function startRlNodes(dataDir, extra) {
+    const tokenFile = path.join(h.tmpDir("cluster-rl-token"), "token");
+    fs.writeFileSync(tokenFile, TOKEN + "\n", { mode: 0o600 });
+    const out = [];
+    for (let i = 0; i < 3; i++) {
+      const n = await h.startServer({
+        dataDir,
+        args: ["--quiet", "--rate-limit", String(RATE), "--admin-listen", "127.0.0.1:0", "--admin-token-file", tokenFile, ...extra],
+      });
+      n.adminPort = await adminPort(n);
+      out.push(n);
+    }
+    nodes.push(...out);
+    return out;
+  }
+  async function stopAll(list) {
+    for (const n of list) {
+      await n.stop();
+      nodes.splice(nodes.indexOf(n), 1);
+    }
+  }
+
+  test("two keys of one account: 20/s in all across the cluster; Redis killed: each node alone; back: cluster-wide", async (t) => {
+    if (why) return skipOrFail(t, why);
+    if (!REDIS) return skipOrFail(t, "redis-server is not installed");
+    redisDir = fs.mkdtempSync("/tmp/flowlogd-redis-cluster-");
+    const r = spawnSync(REDIS_SCRIPT, ["start", redisDir], { encoding: "utf8" });
+    assert.equal(r.status, 0, `redis-test-server start: ${r.stderr}`);
+    redisUrl = r.stdout.trim();
+
+    const dataDir = h.tmpDir("cluster-rl-redis");
+    const acct = h.createAccount(dataDir, {});
+    const key2 = h.createKey(dataDir, acct.Uin);
+    const fx = h.inventoryFixture({ tag: "abab" });
+    h.importInventory(dataDir, acct.Uin, fx.inventory);
+    const keys = [acct, key2];
+
+    // the control: the nodes' own buckets under round-robin give ~3 x the limit
+    let list = await startRlNodes(dataDir, []);
+    let lb = await startHaproxy(list.map((n) => n.port), { balance: "roundrobin" });
+    let w = await hammer(keys.map((k) => client(lb.endpoint, k)), 2000);
+    t.diagnostic(`without Redis: ${w.ok} admitted in ${w.secs.toFixed(2)} s (bound of one bucket ${bound(w.secs)})`);
+    assert.ok(w.ok > bound(w.secs), `the control should exceed one bucket: ${w.ok} <= ${bound(w.secs)}`);
+    await lb.stop();
+    await stopAll(list);
+
+    // the same with the buckets in Redis: one bucket per (account, action)
+    list = await startRlNodes(dataDir, ["--rate-limit-redis", redisUrl]);
+    lb = await startHaproxy(list.map((n) => n.port), { balance: "roundrobin" });
+    t.after(() => lb.stop());
+    w = await hammer(keys.map((k) => client(lb.endpoint, k)), 3000);
+    t.diagnostic(`with Redis: ${w.ok} admitted, ${w.limited} limited in ${w.secs.toFixed(2)} s (bound ${bound(w.secs)})`);
+    assert.ok(w.ok >= RATE, `at least the burst: ${w.ok}`);
+    assert.ok(w.ok <= bound(w.secs), `${w.ok} admitted in ${w.secs} s over 3 nodes: more than ${bound(w.secs)}`);
+    for (const n of list) {
+      assert.equal(await metric(n, TOKEN, "flowlogd_ratelimit_shared_up"), 1);
+      assert.ok((await metric(n, TOKEN, 'flowlogd_ratelimit_shared_decisions_total{outcome="pass"}')) > 0, "each node asked Redis");
+    }
+
+    // Redis killed: still served, each node applies its own buckets (at most
+    // 3 x one bucket), said once in each node's log and in its metrics
+    spawnSync(REDIS_SCRIPT, ["kill", redisDir]);
+    w = await hammer(keys.map((k) => client(lb.endpoint, k)), 2000);
+    t.diagnostic(`Redis down: ${w.ok} admitted in ${w.secs.toFixed(2)} s (3 buckets: at most ${3 * bound(w.secs)})`);
+    assert.ok(w.ok >= RATE, `service goes on while Redis is down: ${w.ok}`);
+    assert.ok(w.ok <= 3 * bound(w.secs), `each node's own bucket: ${w.ok} > ${3 * bound(w.secs)}`);
+    for (const n of list) {
+      assert.equal(await metric(n, TOKEN, "flowlogd_ratelimit_shared_up"), 0);
+      assert.ok((await metric(n, TOKEN, 'flowlogd_ratelimit_shared_decisions_total{outcome="local"}')) > 0);
+      const warned = n.logs().filter((l) => / WARN rate limit: Redis at redis:\/\/127\.0\.0\.1:\d+\/0 is unavailable/.test(l));
+      assert.equal(warned.length, 1, `one warning per outage:\n${n.logs().join("\n")}`);
+    }
+
+    // Redis back (empty): after the nodes' 1 s pause, cluster-wide again
+    const rr = spawnSync(REDIS_SCRIPT, ["restart", redisDir], { encoding: "utf8" });
+    assert.equal(rr.status, 0, `redis restart: ${rr.stderr}`);
+    await h.sleep(1500);
+    w = await hammer(keys.map((k) => client(lb.endpoint, k)), 2000);
+    t.diagnostic(`Redis back: ${w.ok} admitted in ${w.secs.toFixed(2)} s (bound ${bound(w.secs)})`);
+    assert.ok(w.ok <= bound(w.secs), `cluster-wide again: ${w.ok} > ${bound(w.secs)}`);
+    for (const n of list) {
+      assert.equal(await metric(n, TOKEN, "flowlogd_ratelimit_shared_up"), 1);
+      assert.ok(n.logs().some((l) => /INFO rate limit: Redis at .* answers again/.test(l)));
+    }
   });
 });

@@ -682,6 +682,64 @@ def write_dict(actions, fields):
 # ==== main ==========================================================
 
 
+# ==== UploadLog's body (fuzz_cls_body) ==============================
+
+def pb_varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7f
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def pb_field(num, data):
+    """A length-delimited field; an int is a varint field."""
+    if isinstance(data, int):
+        return pb_varint(num << 3) + pb_varint(data)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return pb_varint(num << 3 | 2) + pb_varint(len(data)) + data
+
+
+def pb_log(t, kv):
+    return pb_field(1, t) + b"".join(pb_field(2, pb_field(1, k) + pb_field(2, v)) for k, v in kv)
+
+
+def lz4_literals(data):
+    """One lz4 block of literals only (valid: the last sequence has no match)."""
+    n = len(data)
+    if n < 15:
+        return bytes([n << 4]) + data
+    out = bytearray([0xf0])
+    n -= 15
+    while n >= 255:
+        out.append(255)
+        n -= 255
+    out.append(n)
+    return bytes(out) + data
+
+
+def cls_body():
+    flow = [("version", "2"), ("account-id", "1234567890"), ("interface-id", "eni-1a2b3c4d"),
+            ("srcaddr", "10.0.1.5"), ("dstaddr", "172.16.0.9"), ("srcport", "51234"),
+            ("dstport", "22"), ("protocol", "6"), ("packets", "10"), ("bytes", "840"),
+            ("start", "1700000000"), ("end", "1700000060"), ("action", "REJECT"),
+            ("log-status", "OK")]
+    group = (pb_field(1, pb_log(1700000000123, flow)) + pb_field(1, pb_log(1700000001, flow[:3])) +
+             pb_field(3, "fl-1a2b3c4d") + pb_field(4, "10.0.0.1") +
+             pb_field(5, pb_field(1, "__flowlogd_batch__") + pb_field(2, "host/fl-1/0-60/0")))
+    body = pb_field(1, group)
+    seed("fuzz_cls_body", "hostile-plain-flow", b"\0" + body)
+    seed("fuzz_cls_body", "hostile-lz4-flow", b"\1" + lz4_literals(body))
+    seed("fuzz_cls_body", "hostile-two-groups", b"\0" + body + pb_field(1, pb_field(1, pb_log(5, [("a", "b")]))))
+    seed("fuzz_cls_body", "hostile-lying-length", b"\0\x0a\x7f\x0a\x02")
+    seed("fuzz_cls_body", "hostile-empty-list", b"\0")
+    seed("fuzz_cls_body", "hostile-no-time", b"\0" + pb_field(1, pb_field(1, pb_field(2, b""))))
+    seed("fuzz_cls_body", "hostile-lz4-truncated", b"\1" + lz4_literals(body)[:-5])
+
+
 def main():
     capture_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         ROOT, "..", "shared", "fixtures", "sdk-capture.json")
@@ -696,6 +754,7 @@ def main():
     hostile_v1()
     hostile_inventory()
     hostile_api()
+    cls_body()
     write_dict(actions_all, fields)
     counts = {}
     for p in written:

@@ -420,7 +420,7 @@ describe("state export and import", () => {
     await h.expectApiError(ca.DescribeFlowLogs({}), "AuthFailure.SecretIdNotFound");
     const got = await A.call("PUT", "/admin/state", doc);
     assert.equal(got.status, 200, got.text);
-    assert.deepEqual(got.json, { Accounts: 2, Keys: 3, Resources: doc.resources.length, FlowLogs: 3, SkippedTemporaryKeys: 0 });
+    assert.deepEqual(got.json, { Accounts: 2, Keys: 3, TemporaryKeys: 0, Resources: doc.resources.length, FlowLogs: 3, SkippedTemporaryKeys: 0 });
     assert.deepEqual((await A.call("GET", "/admin/state")).json, doc);
     assert.deepEqual(await views(), before);
     const chk = h.cli(["check", "--data", A.dataDir]);
@@ -445,6 +445,72 @@ describe("state export and import", () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /flow log .*wrong type/);
     assert.deepEqual(h.cliJson(["state", "export", "--data", other]), doc);
+  });
+});
+
+describe("state import: all or nothing; temporary keys and rate limits carried", () => {
+  test("a document the store refuses after the reset leaves the state as it was", async (t) => {
+    const A = await adminServer({ label: "admin-state-atomic", t });
+    const fa = h.inventoryFixture({ tag: "abcd" });
+    await A.post("/admin/accounts", KNOWN);
+    await A.post("/admin/inventory", Object.assign({ Uin: KNOWN.Uin }, fa.inventory));
+    const ca = client(A.server, KNOWN);
+    await ca.CreateFlowLog(h.eniRequest(fa.ids, fa.ids.eni, { FlowLogName: "kept" }));
+    const doc = (await A.call("GET", "/admin/state")).json;
+
+    // valid in itself (every check before the reset passes), refused by the
+    // store half-way: the second account's key has the first one's SecretId
+    const next = JSON.parse(JSON.stringify(doc));
+    next.accounts.push({ app_id: 1251000777, uin: "100000000777", flowlog_quota: 100, rate_limit: 0 });
+    next.keys.push({ secret_id: "AKIDfresh000000000000000001", secret_key: "fresh", uin: "100000000777", actions: "", token: "", expires: 0 });
+    next.keys.push({ secret_id: KNOWN.SecretId, secret_key: "dup", uin: "100000000777", actions: "", token: "", expires: 0 });
+    next.flowlogs = [];
+    const r = await A.call("PUT", "/admin/state", next);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.Error.Code, "InvalidState");
+    assert.match(r.json.Error.Message, /key.*nothing changed: the state before the import is back/);
+    assert.deepEqual((await A.call("GET", "/admin/state")).json, doc, "the old state, exactly");
+    const d = await ca.DescribeFlowLogs({});
+    assert.equal(d.TotalNum, 1);
+    assert.equal(d.FlowLog[0].FlowLogName, "kept");
+    await h.expectApiError(
+      h.vpcClient({ endpoint: A.server.endpoint, secretId: "AKIDfresh000000000000000001", secretKey: "fresh" }).DescribeFlowLogs({}),
+      "AuthFailure.SecretIdNotFound"
+    );
+    await logLine(A.server, /state import refused after the reset; the state before it is back/);
+  });
+
+  test("a temporary key and an account's own rate limit survive export, reset and import", async (t) => {
+    const A = await adminServer({ label: "admin-state-tmp", t });
+    await A.post("/admin/accounts", KNOWN);
+    const doc = (await A.call("GET", "/admin/state")).json;
+    const token = "T".repeat(32) + "0123456789abcdef0123456789abcdef";
+    const expires = Math.floor(Date.now() / 1000) + 3600;
+    doc.keys.push({ secret_id: "AKIDtemporary0000000000000001", secret_key: "tmpsecret", uin: KNOWN.Uin, actions: "", token, expires });
+    doc.accounts[0].rate_limit = 3;
+    const put = await A.call("PUT", "/admin/state", doc);
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.json.Keys, 2);
+    assert.equal(put.json.TemporaryKeys, 1);
+    // exported as imported, and again after a reset and an import of the export
+    const out = (await A.call("GET", "/admin/state")).json;
+    assert.deepEqual(out, doc);
+    await A.post("/admin/reset");
+    assert.equal((await A.call("PUT", "/admin/state", out)).status, 200);
+    assert.deepEqual((await A.call("GET", "/admin/state")).json, doc);
+    // the temporary key works with its token, and not without it
+    const tmp = h.vpcClient({ endpoint: A.server.endpoint, secretId: "AKIDtemporary0000000000000001", secretKey: "tmpsecret", token, retryRateLimit: false });
+    await tmp.DescribeFlowLogs({});
+    await h.expectApiError(
+      h.vpcClient({ endpoint: A.server.endpoint, secretId: "AKIDtemporary0000000000000001", secretKey: "tmpsecret" }).DescribeFlowLogs({}),
+      "AuthFailure.TokenFailure"
+    );
+    // the account's limit (3/s), not the server's 20/s
+    const c = h.vpcClient({ endpoint: A.server.endpoint, secretId: KNOWN.SecretId, secretKey: KNOWN.SecretKey, retryRateLimit: false });
+    const rs = await Promise.allSettled(Array.from({ length: 10 }, () => c.DescribeVpcs({})));
+    const ok = rs.filter((x) => x.status === "fulfilled").length;
+    assert.ok(ok >= 3 && ok < 10, `${ok} of 10 passed a limit of 3/s`);
+    assert.ok(rs.some((x) => x.status === "rejected" && x.reason.code === "RequestLimitExceeded"));
   });
 });
 

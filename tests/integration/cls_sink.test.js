@@ -18,7 +18,6 @@ const h = require("./harness");
 
 const FLOWGEN = process.env.FLOWGEN_BIN || path.join(path.dirname(h.BIN), "tools", "flowgen");
 const NAMES = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status".split(" ");
-const onPg = !!h.TEST_STORE;
 
 let ctx, A, topic, pcap, dir;
 
@@ -43,7 +42,6 @@ function replay(extra, env) {
 }
 
 before(async () => {
-  if (onPg) return;
   ctx = await h.setup({ label: "clssink", accounts: [{ tag: "aaaa" }] });
   [A] = ctx.accounts;
   const c = clsClient(A);
@@ -73,7 +71,7 @@ async function everything() {
   }
 }
 
-describe("the CLS sink", { skip: onPg && "the cls service keeps its data in the embedded store (docs/API.md)" }, () => {
+describe("the CLS sink", () => {
   test("replay --cls-endpoint: SearchLog returns exactly the records replay prints", async () => {
     const printed = replay([]);
     assert.equal(printed.status, 0, printed.stderr);
@@ -109,5 +107,40 @@ describe("the CLS sink", { skip: onPg && "the cls service keeps its data in the 
     const k = replay(["--cls-endpoint", ctx.server.endpoint, "--cls-topic", topic], { TENCENTCLOUD_SECRET_ID: A.SecretId, TENCENTCLOUD_SECRET_KEY: "wrong" });
     assert.equal(k.status, 1);
     assert.match(k.stderr, /AuthFailure\.SignatureFailure/);
+  });
+
+  test("an agent key uploads into a topic an enabled flow log delivers to, and nowhere else", async () => {
+    const c = clsClient(A);
+    const ls = await c.CreateLogset({ LogsetName: "agent" });
+    const t = (await c.CreateTopic({ LogsetId: ls.LogsetId, TopicName: "agent-flow" })).TopicId;
+    const ak = h.cliJson(["agent-key", "create", "--data", ctx.dataDir, "--host", "host-a"]);
+    const env = { TENCENTCLOUD_SECRET_ID: ak.SecretId, TENCENTCLOUD_SECRET_KEY: ak.SecretKey };
+    const args = ["--cls-endpoint", ctx.server.endpoint, "--cls-topic", t, "--flowlog-id", "fl-agent001", "--agent-id", "host-a"];
+    // no flow log delivers to the topic yet: the agent key is no credential here
+    let r = replay(args, env);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /AuthFailure\.SecretIdNotFound/);
+    const vpc = A.client();
+    const fl = (await vpc.CreateFlowLog(h.eniRequest(A.ids, A.ids.eni, { CloudLogId: t, FlowLogName: "agent" }))).FlowLog[0].FlowLogId;
+    r = replay(args, env);
+    assert.equal(r.status, 0, r.stderr);
+    const n = replay([]).stdout.split("\n").filter(Boolean).length;
+    let total = 0, context = "";
+    for (;;) {
+      const req = { TopicId: t, From: 1699990000000, To: 1700010000000, Limit: 1000 };
+      if (context) req.Context = context;
+      const p = await c.SearchLog(req);
+      total += p.Results.length;
+      if (p.ListOver) break;
+      context = p.Context;
+    }
+    assert.equal(total, n);
+    // the agent key does nothing else, and not once the flow log is disabled
+    await h.expectApiError(new (h.sdk().cls.v20201016.Client)({ credential: { secretId: ak.SecretId, secretKey: ak.SecretKey }, region: "ap-guangzhou",
+      profile: { httpProfile: { endpoint: ctx.server.endpoint, protocol: "http://" } } }).DescribeTopics({}), "AuthFailure.SecretIdNotFound");
+    await vpc.DisableFlowLogs({ FlowLogIds: [fl] });
+    r = replay(args, env);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /AuthFailure\.SecretIdNotFound/);
   });
 });

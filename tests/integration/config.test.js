@@ -101,6 +101,7 @@ describe("configuration file, environment, flags", () => {
       ["listen = 127.0.0.1:0\n", /bad\.conf:1: listen outside a \[serve\] section/],
       ["[serve]\nconfig = /etc/other\n", /bad\.conf:2: unknown option config/],
       ["[serve]\nthis line has no equals sign\n", /bad\.conf:2: not a "name = value" line/],
+      ["[serve]\ndata = /tmp/x\nrate-limit-redis = http://redis:6379\n", /--rate-limit-redis wants redis:\/\/\[:PASSWORD@\]HOST\[:PORT\]\[\/DB\] or unix:PATH/],
     ];
     for (const [text, re] of cases) {
       const bad = path.join(dir, "bad.conf");

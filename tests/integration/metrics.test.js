@@ -58,10 +58,21 @@ test("GET /metrics: token required, answers and latency counted, promtool accept
   assert.match(text, /^flowlogd_request_duration_seconds_count\{service="vpc",action="DescribeFlowLogs"\} 2$/m);
   assert.match(text, /^flowlogd_request_duration_seconds_bucket\{service="vpc",action="DescribeFlowLogs",le="\+Inf"\} 2$/m);
   assert.match(text, /^flowlogd_open_connections\{listener="http"\} \d+$/m);
+  // the store's writer, either backend: the create's commit timed, nothing queued now
+  const store = process.env.FLOWLOGD_TEST_STORE ? "postgresql" : "sqlite";
+  assert.match(text, new RegExp(`^flowlogd_store_commit_seconds_count\\{store="${store}"\\} [1-9]\\d*$`, "m"));
+  assert.match(text, new RegExp(`^flowlogd_store_commit_seconds_bucket\\{store="${store}",le="\\+Inf"\\} [1-9]\\d*$`, "m"));
+  assert.match(text, new RegExp(`^flowlogd_store_queue_depth\\{store="${store}"\\} 0$`, "m"));
   if (!process.env.FLOWLOGD_TEST_STORE) {
     // the SQLite store's own counters (a PostgreSQL run has none of these)
     assert.match(text, /^flowlogd_store_commits_total [1-9]\d*$/m);
     assert.match(text, /^flowlogd_store_wal_bytes \d+$/m);
+    // the tuned engine sees its WAL fsyncs; SQLite's own VFS (plain) does not
+    if ((process.env.FLOWLOGD_SQLITE_ENGINE || "tuned") === "tuned")
+      assert.match(text, /^flowlogd_store_fsync_seconds_count\{store="sqlite"\} [1-9]\d*$/m);
+    else assert.doesNotMatch(text, /flowlogd_store_fsync_seconds/);
+  } else {
+    assert.doesNotMatch(text, /flowlogd_store_fsync_seconds/); // PostgreSQL's own, inside COMMIT
   }
   // never on the public port
   const pub = await h.send({ port: srv.port, method: "GET", path: "/metrics", headers: { Authorization: `Bearer ${TOKEN}` } });

@@ -357,3 +357,97 @@ function runUntilListening(argv) {
     });
   });
 }
+
+describe("SIGHUP reloads the certificate and key", () => {
+  /** A kept-open TLS connection; resolves {sock, fp} (the peer's SHA-256 fingerprint). */
+  function connect(port) {
+    return new Promise((resolve, reject) => {
+      const s = require("node:tls").connect({ host: "127.0.0.1", port, rejectUnauthorized: false, servername: "localhost" }, () =>
+        resolve({ sock: s, fp: s.getPeerCertificate().fingerprint256 })
+      );
+      s.on("error", reject);
+    });
+  }
+  /** GET /healthz on an open TLS connection; resolves the status line. */
+  function healthz(sock) {
+    return new Promise((resolve, reject) => {
+      let got = "";
+      const onData = (d) => {
+        got += d;
+        if (got.includes("\r\n\r\n")) {
+          sock.off("data", onData);
+          resolve(got.split("\r\n")[0]);
+        }
+      };
+      sock.on("data", onData);
+      sock.on("error", reject);
+      sock.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    });
+  }
+  const fpOf = (pemFile) => new (require("node:crypto").X509Certificate)(fs.readFileSync(pemFile)).fingerprint256;
+  async function waitLine(server, re, after) {
+    for (let i = 0; i < 200; i++) {
+      const l = server.logs().slice(after).find((x) => re.test(x));
+      if (l) return l;
+      await h.sleep(25);
+    }
+    assert.fail(`no line ${re}:\n${server.logs().slice(after).join("\n")}`);
+  }
+
+  test("new connections get the new certificate, open ones keep theirs; a bad or mismatched pair is refused and the old one stays", async (t) => {
+    const a = T.makeCert(h.tmpDir("tls-reload-a"));
+    const b = T.makeCert(h.tmpDir("tls-reload-b"));
+    const live = h.tmpDir("tls-reload-live");
+    const cert = path.join(live, "server.pem"), key = path.join(live, "server-key.pem");
+    const put = (c, k) => {
+      fs.copyFileSync(c, cert);
+      fs.copyFileSync(k, key);
+    };
+    put(a.cert, a.key);
+    const port = await h.freePort();
+    const server = await h.startServer({ dataDir: h.tmpDir("tls-reload"), args: ["--tls-listen", `127.0.0.1:${port}`, "--tls-cert", cert, "--tls-key", key], t });
+    for (let i = 0; i < 100 && !server.logs().some((l) => l.includes(`127.0.0.1:${port} (https)`)); i++) await h.sleep(50);
+    const fpA = fpOf(a.cert), fpB = fpOf(b.cert);
+    assert.notEqual(fpA, fpB);
+
+    const old = await connect(port);
+    t.after(() => old.sock.destroy());
+    assert.equal(old.fp, fpA);
+    assert.match(await healthz(old.sock), / 200 /);
+
+    // renewed files at the same paths, then SIGHUP
+    put(b.cert, b.key);
+    let mark = server.logs().length;
+    server.proc.kill("SIGHUP");
+    await waitLine(server, /reload: TLS certificate .* in use for new connections/, mark);
+    const fresh = await connect(port);
+    assert.equal(fresh.fp, fpB, "a new connection gets the new certificate");
+    assert.match(await healthz(fresh.sock), / 200 /);
+    fresh.sock.destroy();
+    // verified against the new CA by a client that trusts it
+    const r = await T.httpsSend({ port, ca: b.caPem, method: "GET", path: "/healthz" });
+    assert.equal(r.status, 200);
+    // the connection opened before keeps its session and still answers
+    assert.match(await healthz(old.sock), / 200 /);
+    assert.equal(old.sock.getPeerCertificate().fingerprint256, fpA);
+
+    // a junk certificate: refused, said, the new one stays
+    fs.writeFileSync(cert, "not a certificate\n");
+    mark = server.logs().length;
+    server.proc.kill("SIGHUP");
+    assert.match(await waitLine(server, /reload refused, the configuration in force stays/, mark), /TLS certificate or key/);
+    assert.ok(server.logs().slice(mark).some((l) => /no PEM certificate/.test(l)), server.logs().slice(mark).join("\n"));
+    assert.equal((await connect(port)).fp, fpB);
+
+    // a key of another certificate: refused as well
+    put(a.cert, b.key);
+    mark = server.logs().length;
+    server.proc.kill("SIGHUP");
+    await waitLine(server, /reload refused/, mark);
+    assert.ok(server.logs().slice(mark).some((l) => /does not belong/.test(l)), server.logs().slice(mark).join("\n"));
+    const still = await connect(port);
+    assert.equal(still.fp, fpB);
+    assert.match(await healthz(still.sock), / 200 /);
+    still.sock.destroy();
+  });
+});

@@ -132,9 +132,9 @@ function inventory(tag, host) {
     Instances: [{ InstanceId: ids.ins }],
     NetworkInterfaces: [
       { NetworkInterfaceId: ids.eni1, VpcId: ids.vpc, SubnetId: ids.sub1, InstanceId: ids.ins,
-        Host: host, HostDevice: DEV.vm1, HostNetns: NS.host },
+        PrivateIpAddresses: [A.vm1], Host: host, HostDevice: DEV.vm1, HostNetns: NS.host },
       { NetworkInterfaceId: ids.eni2, VpcId: ids.vpc, SubnetId: ids.sub2, InstanceId: ids.ins,
-        Host: host, HostDevice: DEV.vm2, HostNetns: NS.host },
+        PrivateIpAddresses: [A.vm2], Host: host, HostDevice: DEV.vm2, HostNetns: NS.host },
     ],
     ClsTopics: [{ TopicId: ids.cls }],
   };
@@ -244,6 +244,8 @@ test("serve --capture: flow logs made through the SDK get exact records; disable
     [`${ids.eni1} ${e1} 4000 5000 17 ACCEPT`]: { packets: 20, bytes: 2560 },
     [`${ids.eni1} ${e1} 4001 6000 17 REJECT`]: { packets: 7, bytes: 546 },
     [`${ids.eni2} ${e1} 4000 5000 17 ACCEPT`]: { packets: 20, bytes: 2560 },
+    // dropped before eni-2's device: attributed to it by its address (PrivateIpAddresses)
+    [`${ids.eni2} ${e1} 4001 6000 17 REJECT`]: { packets: 7, bytes: 546 },
   });
   assert.deepEqual(sums(after(flSub)), { [`${ids.eni1} ${e1} 4001 6000 17 REJECT`]: { packets: 7, bytes: 546 } });
   // account-id is the AppId; a window without traffic says NODATA
@@ -279,9 +281,10 @@ test("serve --capture: flow logs made through the SDK get exact records; disable
 });
 
 /** Starts `flowlogd agent`; returns {p, log()}. */
-function startAgent(control, host, recordsDir, keyFile) {
+function startAgent(control, host, recordsDir, keyFile, extra = [], env = {}) {
   const p = spawn(BIN, ["agent", "--control", control, "--host", host, "--records", recordsDir, "--key-file", keyFile,
-    "--capture-window", String(WINDOW), "--poll-ms", "300"], { stdio: ["ignore", "pipe", "pipe"] });
+    "--capture-window", String(WINDOW), "--poll-ms", "300", ...extra],
+  { stdio: ["ignore", "pipe", "pipe"], env: Object.assign({}, process.env, env) });
   children.add(p);
   let log = "";
   p.stdout.on("data", (d) => (log += d));
@@ -374,4 +377,139 @@ test("flowlogd agent + control plane: a control-plane restart loses nothing; an 
   for (let i = 1; i < after.length; i++) assert.equal(after[i] - after[i - 1], WINDOW, `a window is missing after ${after[i - 1]}`);
   agent.p.kill("SIGTERM");
   serve.kill("SIGTERM");
+});
+
+test("where BPF cannot be loaded, flowlogd agent and serve --capture say why and exit non-zero", T, async (t) => {
+  if (maybeSkip(t)) return;
+  // a user namespace: root inside it, but no CAP_BPF over the machine's kernel
+  const probe = spawnSync("unshare", ["-Ur", "true"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    if (process.env.CI === "true") assert.fail(`unshare -Ur: ${probe.stderr}`);
+    t.skip(`needs unshare -Ur (user namespaces): ${probe.stderr.trim()}`);
+    return;
+  }
+  const dir = h.tmpDir("agent-nobpf");
+  const keyFile = path.join(dir, "key.json");
+  fs.writeFileSync(keyFile, JSON.stringify({ SecretId: "AKAGx", SecretKey: "y" }));
+  const a = spawnSync("unshare", ["-Ur", BIN, "agent", "--control", "http://127.0.0.1:9", "--host", "h",
+    "--records", path.join(dir, "rec"), "--key-file", keyFile], { encoding: "utf8", timeout: 30000 });
+  assert.equal(a.status, 1, a.stderr);
+  assert.match(a.stderr, /cannot load the capture programs: .*CAP_BPF/);
+  assert.ok(!fs.existsSync(path.join(dir, "rec")), "nothing is written");
+  const data = path.join(dir, "data");
+  h.createAccount(data, { sqlite: true });
+  const s = spawnSync("unshare", ["-Ur", BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", "--capture"],
+    { encoding: "utf8", timeout: 30000 });
+  assert.equal(s.status, 1, s.stdout + s.stderr);
+  assert.match(s.stdout + s.stderr, /capture: cannot load the capture programs: .*CAP_BPF/);
+});
+
+test("a CCN flow log through the agent: its Period, its attached VPCs' regions, exact counts", T, async (t) => {
+  if (maybeSkip(t)) return;
+  setupNet();
+  t.after(() => {
+    killChildren();
+    teardown();
+  });
+  const host = `${P}h3`;
+  const dataDir = h.tmpDir("agent-ccn");
+  const acct = h.createAccount(dataDir, { sqlite: true });
+  const ccn = "ccn-cccc0001", cls = "cccccccc-0000-4000-8000-000000000001";
+  h.importInventory(dataDir, acct.Uin, {
+    Ccns: [{ CcnId: ccn, Host: host, HostDevice: DEV.vm3, HostNetns: NS.host,
+      AttachedVpcs: [{ Region: "ap-guangzhou", CidrBlock: "10.96.1.0/24" }, { Region: "ap-beijing", CidrBlock: "10.96.3.0/24" }] }],
+    ClsTopics: [{ TopicId: cls }],
+  });
+  const server = await h.startServer({ dataDir, t, sqlite: true,
+    args: ["--capture", "--capture-window", String(WINDOW), "--capture-host", host, "--quiet"] });
+  const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+  const fl = (await c.CreateFlowLog({ FlowLogName: "ccn", ResourceType: "CCN", ResourceId: ccn, TrafficType: "ALL",
+    CloudLogId: cls, Period: 60 })).FlowLog[0].FlowLogId;
+  await startSink(NS.vm1, A.vm1);
+  await sleep(3000); // the agent's next poll attaches the CCN's device
+  if (Date.now() / 1000 % 60 > 50) await sleep((61 - (Date.now() / 1000 % 60)) * 1000);
+  const period = Math.floor(Date.now() / 1000 / 60) * 60;
+  udp("vm3", 4300, A.vm1, 5000, 9, 100);
+  const where = { data: dataDir };
+  const lines = await until("the period's records", () => {
+    const r = records(where, fl).filter((f) => Number(f[12]) === period);
+    return r.length ? r : null;
+  }, 80000);
+  const flows = lines.filter((f) => f[15] === "OK");
+  assert.deepEqual(flows, [["2", "ap-guangzhou", ccn, A.vm3, A.vm1, "4300", "5000", "17", "ap-beijing", "ap-guangzhou",
+    "9", "1152", String(period), String(period + 60), "ACCEPT", "OK"]]);
+  assert.ok(records(where, fl).every((f) => Number(f[13]) - Number(f[12]) === 60 && Number(f[12]) % 60 === 0),
+    "every record spans its 60-s period");
+});
+
+test("the agent's CLS delivery: every record in the topic once, also across the CLS service's restart", T, async (t) => {
+  if (maybeSkip(t)) return;
+  setupNet();
+  t.after(() => {
+    killChildren();
+    teardown();
+  });
+  const host = `${P}h5`;
+  const dataDir = h.tmpDir("agent-cls");
+  const recordsDir = h.tmpDir("agent-cls-records");
+  const acct = h.createAccount(dataDir, { sqlite: true });
+  const port = await h.freePort();
+  const endpoint = `127.0.0.1:${port}`;
+  let serve = await serveOn(dataDir, port);
+  const cls = new (h.sdk().cls.v20201016.Client)({
+    credential: { secretId: acct.SecretId, secretKey: acct.SecretKey }, region: "ap-guangzhou",
+    profile: { httpProfile: { endpoint, protocol: "http://", reqTimeout: 60 } },
+  });
+  const ls = await cls.CreateLogset({ LogsetName: "flow" });
+  const topic = (await cls.CreateTopic({ LogsetId: ls.LogsetId, TopicName: "flow" })).TopicId;
+  const { ids, inv } = inventory("eeee", host);
+  inv.ClsTopics = [{ TopicId: topic }];
+  h.importInventory(dataDir, acct.Uin, inv);
+  const key = h.cliJson(["agent-key", "create", "--data", dataDir, "--host", host], { sqlite: true });
+  const keyFile = path.join(h.tmpDir("agent-cls-key"), "key.json");
+  fs.writeFileSync(keyFile, JSON.stringify(key), { mode: 0o600 });
+  const c = h.vpcClient({ endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+  const fl = (await c.CreateFlowLog({ FlowLogName: "eni1", VpcId: ids.vpc, ResourceType: "NETWORKINTERFACE",
+    ResourceId: ids.eni1, TrafficType: "ALL", CloudLogId: topic })).FlowLog[0].FlowLogId;
+  startAgent(`http://${endpoint}`, host, recordsDir, keyFile, ["--cls-endpoint", `http://${endpoint}`],
+    { TENCENTCLOUD_SECRET_ID: acct.SecretId, TENCENTCLOUD_SECRET_KEY: acct.SecretKey });
+  const where = { records: recordsDir };
+  await until("the agent's first windows", () => records(where, fl).length > 0);
+  await startSink(NS.vm2, A.vm2);
+  udp("vm1", 4500, A.vm2, 5000, 6, 100);
+  await sleep(WINDOW * 2000 + 500);
+  // the CLS service (the whole server) goes away and comes back: delivery resumes from the files
+  serve.kill("SIGKILL");
+  await new Promise((r) => serve.on("exit", r));
+  udp("vm1", 4501, A.vm2, 5000, 3, 100);
+  await sleep(WINDOW * 2000 + 500);
+  serve = await serveOn(dataDir, port);
+  await sleep(WINDOW * 2000 + 500);
+  const search = async () => {
+    const out = [];
+    let context = "";
+    for (;;) {
+      const req = { TopicId: topic, From: 0, To: Date.now() + 3600000, QueryString: "*", Sort: "asc", Limit: 1000 };
+      if (context) req.Context = context;
+      const r = await cls.SearchLog(req);
+      out.push(...r.Results);
+      if (r.ListOver) return out;
+      context = r.Context;
+    }
+  };
+  // every record the files hold up to a delivered window, in CLS once
+  let got, files;
+  for (let i = 0; i < 60; i++) {
+    got = (await search()).map((x) => JSON.parse(x.LogJson));
+    const lastStart = Math.max(...got.map((f) => Number(f.start)));
+    files = records(where, fl).filter((f) => Number(f[10]) <= lastStart);
+    if (got.length === files.length && got.some((f) => f.srcport === "4501")) break;
+    await sleep(500);
+  }
+  const key2 = (f) => [f["interface-id"], f.srcaddr, f.dstaddr, f.srcport, f.dstport, f.protocol, f.packets, f.bytes, f.start, f.action, f["log-status"]].join(" ");
+  const keyF = (f) => [f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[12], f[13]].join(" ");
+  assert.deepEqual(got.map(key2).sort(), files.map(keyF).sort(), "the topic holds exactly the files' records");
+  const sums = (rows) => rows.filter((f) => f.action === "ACCEPT" && f.dstport === "5000")
+    .reduce((m, f) => ({ ...m, [f.srcport]: (m[f.srcport] || 0) + Number(f.packets) }), {});
+  assert.deepEqual(sums(got), { 4500: 6, 4501: 3 });
 });

@@ -127,6 +127,7 @@ static void test_document(void **state)
     struct resource idle = res(RES_ENI, GZ, "eni-33333333", "vpc-33333333", "subnet-33333333",
                                "v3");
     snprintf(e1.host_netns, sizeof e1.host_netns, "ns1");
+    snprintf(e1.addrs, sizeof e1.addrs, "10.0.1.7,fd00::7");
     snap_add(&s, "1", 1250000001, &e1);
     snap_add(&s, "1", 1250000001, &e2);
     snap_add(&s, "1", 1250000001, &idle);
@@ -150,6 +151,11 @@ static void test_document(void **state)
     assert_string_equal(json_string_value(json_object_get(d0, "Device")), "v1");
     assert_string_equal(json_string_value(json_object_get(d0, "Netns")), "ns1");
     assert_string_equal(json_string_value(json_object_get(d0, "Kind")), "eni");
+    json_t *ad = json_object_get(d0, "Addresses");
+    assert_int_equal(json_array_size(ad), 2);
+    assert_string_equal(json_string_value(json_array_get(ad, 0)), "10.0.1.7");
+    assert_string_equal(json_string_value(json_array_get(ad, 1)), "fd00::7");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(devs, 1), "Addresses")), 0);
     /* a flow log of no resource of this host is left out */
     assert_int_equal(json_array_size(json_object_get(doc, "FlowLogs")), 2);
     assert_null(flowlog_named(doc, "fl-oooooooo"));
@@ -195,6 +201,7 @@ static void test_empty_and_ccn(void **state)
     assert_int_equal(json_array_size(json_object_get(doc, "FlowLogs")), 0);
     json_decref(doc);
     struct resource c = res(RES_CCN, GZ, "ccn-11111111", "", "", "c1");
+    snprintf(c.addrs, sizeof c.addrs, "vpc-11111111 ap-guangzhou 10.1.0.0/16,- ap-beijing 10.2.0.0/16");
     snap_add(&s, "1", 7, &c);
     struct flowlog f = fl("1", SH, "fl-cccccccc", "CCN", "ccn-11111111", 1);
     f.period = 60;
@@ -205,6 +212,12 @@ static void test_empty_and_ccn(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "Format")), "ccn");
     assert_int_equal(json_integer_value(json_object_get(o, "Period")), 60);
     assert_non_null(strstr(json_string_value(json_object_get(o, "Fields")), "srcregionid"));
+    json_t *att = json_object_get(json_array_get(json_object_get(doc, "Devices"), 0), "AttachedVpcs");
+    assert_int_equal(json_array_size(att), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(att, 1), "Region")),
+                        "ap-beijing");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(att, 1), "CidrBlock")),
+                        "10.2.0.0/16");
     json_decref(doc);
     assign_snap_free(&s);
 }

@@ -53,7 +53,7 @@ static const char *const FLOW =
     "version=2;account-id=100000000001;interface-id=eni-abc123;srcaddr=10.0.1.5;"
     "dstaddr=10.0.2.9;srcport=40000;dstport=22;protocol=6;packets=10;bytes=1500;"
     "start=1700000000;end=1700000060;action=REJECT;log-status=OK;"
-    "msg=GET /online/login HTTP/1.1 took 200ms;@=1700000000000";
+    "msg=GET /online/login HTTP/1.1 took 200ms;@=1700000000000;@source=10.9.8.7";
 
 /* ==== Search ==== */
 
@@ -110,6 +110,7 @@ static const struct mcase match_cases[] = {
     {"range-excl", 1, "bytes:[1 TO 1500}", false},
     {"range-open", 1, "bytes:[1000 TO *]", true},
     {"range-comma", 1, "bytes:[1000,2000]", true},
+    {"range-cql-lower-to", 1, "bytes:[1000 to 2000]", true},
     {"range-out", 1, "bytes:{1500 TO 2000]", false},
     {"range-text-value", 1, "action:>1", false},
     {"range-neg", 1, "bytes:>-5", true},
@@ -146,6 +147,11 @@ static const struct mcase match_cases[] = {
     /* escapes */
     {"escape-colon", 1, "msg:HTTP\\/1.1", true},
     {"escape-star-literal", 1, "dstport:2\\*", false},
+    /* the metadata fields */
+    {"meta-source", 1, "__SOURCE__:10.9.8.7", true},
+    {"meta-source-wild", 1, "__SOURCE__:10.9.*", true},
+    {"meta-source-miss", 1, "__SOURCE__:10.9.8.8", false},
+    {"meta-filename-absent", 1, "__FILENAME__:*", false},
     /* CQL: a dash inside a word is part of it */
     {"cql-dash", 1, "log-status:OK", true},
 };
@@ -171,6 +177,60 @@ static void test_match_cases(void **state)
             failed++;
         }
         assert_false(clsq_has_analysis(q));
+        clsq_free(q);
+    }
+    tlog_free(&t);
+    assert_int_equal(failed, 0);
+}
+
+/* The examples of CLS's "syntax and rules" pages, on an access log of theirs. */
+static const char *const ACCESS =
+    "remote_addr=192.168.1.23;status=404;request_method=GET;request_time=1.25;"
+    "http_user_agent=Mozilla/5.0 (Windows NT 10.0, Win64, x64);level=ERROR;pid=1234;"
+    "body_bytes_sent=612;url=/online/sample?id=12;remote_user=-;@=1700000000000";
+
+static const struct mcase doc_cases[] = {
+    {"doc-status", 1, "status:404", true},
+    {"doc-error-cost", 1, "level:ERROR AND request_time:>1", true},
+    {"doc-not-info", 1, "NOT level:INFO", true},
+    {"doc-or-pid", 1, "(level:ERROR OR level:WARNING) AND pid:1234", true},
+    {"doc-ip-prefix", 1, "remote_addr:192.168.1.*", true},
+    {"doc-status-range", 1, "status:>=400 AND status:<500", true},
+    {"doc-lucene-range", 0, "status:[400 TO 500}", true},
+    {"doc-lucene-range-out", 0, "status:[200 TO 404}", false},
+    {"doc-fulltext-word", 1, "sample", true},
+    {"doc-fulltext-part", 1, "samp", false},
+    {"doc-fulltext-wild", 1, "samp*", true},
+    {"doc-escaped-path", 1, "url:\\/online\\/sample", true},
+    {"doc-phrase-ua", 1, "http_user_agent:\"Windows NT\"", true},
+    {"doc-exists", 1, "remote_user:*", true},
+    {"doc-method-or", 1, "request_method:GET OR request_method:POST", true},
+    {"doc-float", 1, "request_time:>1.2 AND request_time:<1.3", true},
+    /* '?' splits values (a delimiter CLS recommends) but is a wildcard in a bare term */
+    {"qmark-splits-value", 1, "url:id", true},
+    {"qmark-escaped-phrase", 1, "url:sample\\?id", true},
+    {"qmark-wildcard", 1, "url:sampl?", true},
+};
+
+static void test_doc_examples(void **state)
+{
+    (void)state;
+    struct tlog t;
+    tlog_init(&t, ACCESS);
+    int failed = 0;
+    for (size_t i = 0; i < sizeof doc_cases / sizeof *doc_cases; i++) {
+        const struct mcase *c = &doc_cases[i];
+        struct clsq *q = NULL;
+        struct clsq_err e = {0};
+        if (clsq_parse(c->query, strlen(c->query), (enum clsq_syntax)c->syn, &q, &e) != 0) {
+            print_error("case %s: parse failed: %s %s\n", c->name, e.code, e.message);
+            failed++;
+            continue;
+        }
+        if (clsq_match(q, &t.log) != c->want) {
+            print_error("case %s: %s gave %d\n", c->name, c->query, !c->want);
+            failed++;
+        }
         clsq_free(q);
     }
     tlog_free(&t);
@@ -209,8 +269,10 @@ static const struct ecase err_cases[] = {
     {"sql-group-pos", 1, "* | select a group by 3", "FailedOperation.QueryError", 22},
     {"sql-cast-type", 1, "* | select cast(a as blob)", "FailedOperation.QueryError", 21},
     {"sql-from-other", 1, "* | select a from other", "FailedOperation.QueryError", 18},
+    {"sql-date-trunc-unit", 1, "* | select date_trunc('week', __TIMESTAMP__)", "FailedOperation.QueryError", 22},
     {"search-error-before-sql", 1, "(a | select a", "FailedOperation.SyntaxError", 0},
     {"lucene-lower-or-dangles", 0, "a ||", "FailedOperation.SyntaxError", 4},
+    {"lucene-lower-to", 0, "bytes:[1 to 2]", "FailedOperation.SyntaxError", 9},
 };
 
 static void test_error_cases(void **state)
@@ -265,6 +327,23 @@ static void test_depth_and_length(void **state)
     sqlneg[n++] = '1';
     assert_int_equal(clsq_parse(sqlneg, n, CLSQ_CQL, &q, &e), -1);
     assert_string_equal(e.code, "FailedOperation.SyntaxError");
+
+    /* a chain as deep as it is long: bounded by the number of nodes */
+    char chain[12000];
+    n = 0;
+    for (int i = 0; i < 2000; i++) n += (size_t)snprintf(chain + n, sizeof chain - n, "a%d ", i % 10);
+    assert_int_equal(clsq_parse(chain, n, CLSQ_CQL, &q, &e), -1);
+    assert_string_equal(e.code, "FailedOperation.SyntaxError");
+    assert_non_null(strstr(e.message, "too many"));
+    n = (size_t)snprintf(chain, sizeof chain, "* | select 1");
+    for (int i = 0; i < 1500; i++) n += (size_t)snprintf(chain + n, sizeof chain - n, "+1");
+    assert_int_equal(clsq_parse(chain, n, CLSQ_CQL, &q, &e), -1);
+    assert_non_null(strstr(e.message, "too many"));
+    /* within the bound it parses and runs */
+    n = 0;
+    for (int i = 0; i < 400; i++) n += (size_t)snprintf(chain + n, sizeof chain - n, "a%d ", i % 10);
+    assert_int_equal(clsq_parse(chain, n, CLSQ_CQL, &q, &e), 0);
+    clsq_free(q);
 
     size_t big = 13000;
     char *longq = malloc(big);
@@ -407,7 +486,7 @@ static const struct scase sql_cases[] = {
      "{\"n\":7,\"nb\":6,\"s\":8900,\"a\":1780.0,\"lo\":100,\"hi\":5000}"},
     {"avg-frac", "dstport:22 | select avg(bytes) as a", "{\"a\":200.0}"},
     {"avg-frac2", "* | select avg(bytes) as a where dstport = 22 or dstport = 80",
-     "{\"a\":466.66666666666669}"},
+     "{\"a\":466.6666666666667}"},
     {"count-distinct", "* | select count(distinct srcaddr) as u, count(distinct dstport) as p", "{\"u\":4,\"p\":3}"},
     {"count-distinct-group",
      "* | select dstport, count(distinct srcaddr) as u group by dstport order by dstport",
@@ -462,6 +541,15 @@ static const struct scase sql_cases[] = {
     {"empty-grouped", "action:NOPE | select action, count(*) as c group by action", ""},
     {"string-escape", "* | select count(*) as c where action = 'it''s'", "{\"c\":0}"},
     {"min-max-text", "* | select min(action) as lo, max(action) as hi", "{\"lo\":\"ACCEPT\",\"hi\":\"REJECT\"}"},
+    {"sum-past-double", "* | select sum(cast(bytes as double) * 5e304) as s, avg(cast(bytes as double) * 5e304) as a", "{\"s\":null,\"a\":null}"},
+    {"histogram-extreme", "* | select histogram(-9223372036854775807, interval 1 day) as t limit 1", "{\"t\":null}"},
+    {"round", "* | select round(avg(bytes)) as a, round(avg(bytes), 1) as b, round(1234, -2) as c, round(-2.5) as d",
+     "{\"a\":1780.0,\"b\":1780.0,\"c\":1200,\"d\":-3.0}"},
+    {"round-frac", "* | select round(sum(bytes) / 3.0, 2) as r, abs(-5) as a, floor(2.7) as f, ceil(2.1) as c, ceiling(-2.1) as g",
+     "{\"r\":2966.67,\"a\":5,\"f\":2.0,\"c\":3.0,\"g\":-2.0}"},
+    {"approx-distinct", "* | select approx_distinct(srcaddr) as u", "{\"u\":4}"},
+    {"date-trunc", "* | select date_trunc('minute', __TIMESTAMP__) as m, count(*) as c group by m order by c desc, m limit 2",
+     "{\"m\":\"2023-11-14 22:13:00.000\",\"c\":2}\n{\"m\":\"2023-11-14 22:16:00.000\",\"c\":2}"},
     {"pipe-in-phrase", "msg:\"a|b\" | select count(*) as c", "{\"c\":0}"},
 };
 
@@ -512,7 +600,7 @@ static void test_result_shape(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(data, 0), "Key")), "dstport");
     assert_string_equal(json_string_value(json_object_get(json_array_get(data, 0), "Value")), "443");
     assert_string_equal(json_string_value(json_object_get(json_array_get(data, 1), "Value")), "7500");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(data, 2), "Value")), "3750");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(data, 2), "Value")), "3750.0");
     assert_string_equal(json_string_value(json_object_get(json_array_get(data, 3), "Value")), "2023-11-14 22:00:00.000");
     json_decref(res);
 }
@@ -539,6 +627,12 @@ static void test_default_limit(void **state)
     assert_int_equal(clsq_agg_result(a, &res, &e), 0);
     assert_int_equal(json_array_size(json_object_get(res, "AnalysisRecords")), 100);
     json_decref(res);
+    /* answered once: no second answer, no more input */
+    res = NULL;
+    assert_int_equal(clsq_agg_result(a, &res, &e), -1);
+    assert_null(res);
+    struct clsq_log l2 = {.n = 1, .keys = &k, .vals = &vp, .vlens = &vl};
+    assert_int_equal(clsq_agg_add(a, &l2, &e), -1);
     clsq_agg_free(a);
     clsq_free(q);
 }
@@ -573,6 +667,40 @@ static void test_topk_trim(void **state)
     clsq_free(q);
 }
 
+/* many groups, a short LIMIT: the trimming of the answer keeps the true top */
+static void test_group_topk(void **state)
+{
+    (void)state;
+    const char *qs[] = {"* | select n, count(*) as c group by n having n % 2 = 0 order by n desc limit 3",
+                        "* | select n, count(*) as c group by n limit 2"};
+    const char *want[][3] = {{"{\"n\":\"9998\",\"c\":2}", "{\"n\":\"9996\",\"c\":2}", "{\"n\":\"9994\",\"c\":2}"},
+                             {"{\"n\":\"0\",\"c\":2}", "{\"n\":\"3\",\"c\":2}", NULL}};
+    for (size_t k = 0; k < 2; k++) {
+        struct clsq *q = NULL;
+        struct clsq_err e = {0};
+        assert_int_equal(clsq_parse(qs[k], strlen(qs[k]), CLSQ_CQL, &q, &e), 0);
+        struct clsq_agg *a = clsq_agg_new(q, NULL, &e);
+        char v[16];
+        const char *key = "n", *vp = v;
+        size_t vl;
+        for (int i = 0; i < 20000; i++) {
+            int x = (i * 3) % 10000; /* 0, 3, 6, ...: every n in 0..9999 twice */
+            vl = (size_t)snprintf(v, sizeof v, "%d", x);
+            struct clsq_log l = {.n = 1, .keys = &key, .vals = &vp, .vlens = &vl};
+            assert_int_equal(clsq_agg_add(a, &l, &e), 0);
+        }
+        json_t *res = NULL;
+        assert_int_equal(clsq_agg_result(a, &res, &e), 0);
+        json_t *recs = json_object_get(res, "AnalysisRecords");
+        size_t n = want[k][2] ? 3 : 2;
+        assert_int_equal(json_array_size(recs), n);
+        for (size_t i = 0; i < n; i++) assert_string_equal(json_string_value(json_array_get(recs, i)), want[k][i]);
+        json_decref(res);
+        clsq_agg_free(a);
+        clsq_free(q);
+    }
+}
+
 static void test_limits(void **state)
 {
     (void)state;
@@ -580,7 +708,7 @@ static void test_limits(void **state)
     struct clsq_limits groups = {.max_groups = 2};
     char *got = run_sql("* | select srcaddr, count(*) group by srcaddr", NULL, &e, &groups);
     assert_null(got);
-    assert_string_equal(e.code, "FailedOperation.QueryError");
+    assert_string_equal(e.code, "LimitExceeded.SearchResources");
     assert_non_null(strstr(e.message, "groups"));
 
     struct clsq_limits steps = {.max_steps = 10};
@@ -591,7 +719,7 @@ static void test_limits(void **state)
     struct clsq_limits mem = {.max_memory = 600};
     got = run_sql("* | select count(distinct srcaddr) as u, dstport group by dstport", NULL, &e, &mem);
     assert_null(got);
-    assert_string_equal(e.code, "FailedOperation.QueryError");
+    assert_string_equal(e.code, "LimitExceeded.SearchResources");
     assert_non_null(strstr(e.message, "memory"));
 
     /* within the limits, the same queries run */
@@ -662,6 +790,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_match_cases),
+        cmocka_unit_test(test_doc_examples),
         cmocka_unit_test(test_error_cases),
         cmocka_unit_test(test_depth_and_length),
         cmocka_unit_test(test_hints),
@@ -670,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_result_shape),
         cmocka_unit_test(test_default_limit),
         cmocka_unit_test(test_topk_trim),
+        cmocka_unit_test(test_group_topk),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_invalid_utf8_value),
         cmocka_unit_test(test_no_analysis),

@@ -47,6 +47,25 @@ static void test_states(void **state)
     expect("GET", "/healthz", 200, "{\"status\":\"ok\"}\n");
 }
 
+/* serve --capture: ready only once the agent has its first assignment, and
+ * not ready again if it stops */
+static void test_capture_gate(void **state)
+{
+    (void)state;
+    health_set(HEALTH_READY);
+    health_capture(HEALTH_CAPTURE_WAITING);
+    expect("GET", "/readyz", 503, "{\"status\":\"starting\",\"capture\":\"waiting for the agent\"}\n");
+    expect("GET", "/healthz", 200, "{\"status\":\"ok\"}\n");
+    health_capture(HEALTH_CAPTURE_CONNECTED);
+    expect("GET", "/readyz", 200, "{\"status\":\"ready\"}\n");
+    health_capture(HEALTH_CAPTURE_WAITING);
+    expect("GET", "/readyz", 503, NULL);
+    health_set(HEALTH_STOPPING);
+    health_capture(HEALTH_CAPTURE_CONNECTED);
+    expect("GET", "/readyz", 503, "{\"status\":\"stopping\"}\n");
+    health_capture(HEALTH_CAPTURE_NONE);
+}
+
 static void test_other_requests(void **state)
 {
     struct http_reply out;
@@ -62,6 +81,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_states),
+        cmocka_unit_test(test_capture_gate),
         cmocka_unit_test(test_other_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

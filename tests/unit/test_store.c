@@ -205,7 +205,7 @@ static long long file_int(const char *data, const char *sql)
     return v;
 }
 
-/* Turns this build's flowlogs table back into the layout of schema 12 and
+/* Turns this build's flowlogs table back into the layout of schema 13 and
  * before: the ResourceType as its API name in column resource_type, the
  * one-flow-log-per-resource index on it. */
 #define OLD_RESOURCE_TYPE_SQL                                                                    \
@@ -222,7 +222,7 @@ static void on_kind(void *ud, const struct flowlog *fl)
     *(enum res_kind *)ud = fl->resource_kind;
 }
 
-/* The same layout on PostgreSQL (schema 4 and before), in the test's own
+/* The same layout on PostgreSQL (schema 5 and before), in the test's own
  * schema (the fixture's ?schema=), through libpq. */
 static void pg_old_resource_type(const char *data)
 {
@@ -243,7 +243,7 @@ static void pg_old_resource_type(const char *data)
              "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, "
              "resource_type);"
              "ALTER TABLE flowlogs DROP COLUMN resource_kind;"
-             "UPDATE flowlogd_schema SET version = 4;",
+             "UPDATE flowlogd_schema SET version = 5;",
              schema + 7);
     r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -253,7 +253,7 @@ static void pg_old_resource_type(const char *data)
 }
 
 /* A database that keeps each flow log's ResourceType as its name ("CCN":
- * SQLite schema 12, PostgreSQL 4) is migrated when opened (13, 5) to the
+ * SQLite schema 13, PostgreSQL 5) is migrated when opened (14, 6) to the
  * kind: every type read back as its kind, the filter by kind finds them,
  * and a second flow log for a resource is still refused. */
 static void test_migration_resource_kind(void **state)
@@ -277,7 +277,7 @@ static void test_migration_resource_kind(void **state)
         pg_old_resource_type(f->data);
     } else {
         sqlite3 *db = open_file(f->data, 0);
-        assert_int_equal(sqlite3_exec(db, OLD_RESOURCE_TYPE_SQL "PRAGMA user_version = 12;", NULL,
+        assert_int_equal(sqlite3_exec(db, OLD_RESOURCE_TYPE_SQL "PRAGMA user_version = 13;", NULL,
                                       NULL, NULL),
                          SQLITE_OK);
         sqlite3_close(db);
@@ -287,7 +287,7 @@ static void test_migration_resource_kind(void **state)
 
     reopen(f);
     if (!fixture_pg()) {
-        assert_int_equal(file_int(f->data, "PRAGMA user_version"), 13);
+        assert_int_equal(file_int(f->data, "PRAGMA user_version"), 14);
         assert_int_equal(file_int(f->data, "SELECT count(*) FROM pragma_table_info('flowlogs') "
                                            "WHERE name = 'resource_type'"),
                          0);
@@ -388,6 +388,7 @@ static void test_migration_2_to_6(void **state)
                                   "ALTER TABLE resources DROP COLUMN addrs;"
                                   "DROP TRIGGER cls_topics_del;"
                                   "DROP TABLE cls_batches;"
+                                  "DROP TABLE cls_meta;"
                                   "DROP TABLE cls_logs;"
                                   "DROP TABLE cls_topics;"
                                   "DROP TABLE cls_logsets;"
@@ -398,8 +399,8 @@ static void test_migration_2_to_6(void **state)
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 13);
-    /* schema 13: the ResourceType as its kind */
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 14);
+    /* schema 14: the ResourceType as its kind */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE resource_kind = 3"),
                      12);
     /* schema 9: the resource counts, made from the rows */
@@ -421,6 +422,11 @@ static void test_migration_2_to_6(void **state)
                                        "('cls_logsets', 'cls_topics', 'cls_logs', "
                                        "'cls_batches', 'cls_topics_del')"),
                      5);
+    /* schema 13: the logs clustered by (topic, time_ms, seq); the seq counter */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                       "('cls_meta', 'cls_logs_time')"),
+                     1);
+    assert_int_equal(file_int(f->data, "SELECT v FROM cls_meta WHERE k = 'seq'"), 0);
     /* schema 8: the resource pages' index */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'resources_created'"),

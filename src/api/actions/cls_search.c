@@ -2,7 +2,7 @@
  *
  * The query is parsed by cls/clsq (never handed to a database): the store
  * scans the topic's logs of the time range in order, through its
- * (topic, time) index, and clsq_match decides each; with an SQL part after
+ * (topic, time, seq) clustering, and clsq_match decides each; with an SQL part after
  * '|', every matching log of the range is fed to clsq_agg_* instead.
  * A scan reads at most SCAN_MAX logs per topic (else SearchTimeout) and an
  * answer carries at most RESULT_MAX bytes of logs (else
@@ -44,7 +44,7 @@ static enum api_err clsq_to_api(const struct clsq_err *qe, struct apierr *e)
     else if (qe->code && strcmp(qe->code, CLSQ_E_TIMEOUT) == 0)
         id = API_E_CLS_TIMEOUT;
     else if (qe->code && strcmp(qe->code, CLSQ_E_LIMIT) == 0)
-        id = API_E_CLS_REACH_LIMIT;
+        id = API_E_CLS_SEARCH_RESOURCES;
     return apierr_set(e, id, qe->message[0] ? qe->message : "the query");
 }
 
@@ -347,6 +347,13 @@ enum api_err act_search_log(struct actx *c, json_t *in, json_t *out, struct apie
                 goto done;
             }
         }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(tr[k].t.id, id) == 0) {
+                char name[48];
+                snprintf(name, sizeof name, "Topics.%zu.TopicId", i);
+                rc = apierr_set(e, API_E_PARAM_VALUE, name); /* the same topic twice */
+                goto done;
+            }
         r = cls_topic_find(c, id, &tr[i].t, &se);
         if (r == STORE_NOTFOUND) {
             rc = apierr_set(e, API_E_CLS_TOPIC_NOTFOUND, id);

@@ -166,7 +166,50 @@ static const char *const migrations[] = {
     "  secret_key text NOT NULL,"
     "  host text NOT NULL DEFAULT '',"
     "  created_at bigint NOT NULL);",
-    /* 4 -> 5: a flow log's ResourceType is stored as its inventory kind
+    /* 4 -> 5: the cls service (pg_cls.c; store/sqlite's migrations 11 -> 13):
+     * logsets, topics, their logs clustered by (topic, time_ms, seq), the
+     * idempotent batches, the sequence counter uploads lock in commit order */
+    "CREATE TABLE cls_logsets("
+    "  id text COLLATE \"C\" PRIMARY KEY,"
+    "  uin text COLLATE \"C\" NOT NULL,"
+    "  region text COLLATE \"C\" NOT NULL,"
+    "  name text NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  tags bytea NOT NULL DEFAULT '',"
+    "  UNIQUE (uin, region, name));"
+    "CREATE INDEX cls_logsets_tenant ON cls_logsets(uin, region, created_at);"
+    "CREATE TABLE cls_topics("
+    "  tnum bigserial PRIMARY KEY,"
+    "  id text COLLATE \"C\" NOT NULL UNIQUE,"
+    "  uin text COLLATE \"C\" NOT NULL,"
+    "  region text COLLATE \"C\" NOT NULL,"
+    "  logset_id text COLLATE \"C\" NOT NULL REFERENCES cls_logsets(id),"
+    "  name text NOT NULL,"
+    "  period bigint NOT NULL,"
+    "  status int NOT NULL DEFAULT 1,"
+    "  storage_type text NOT NULL DEFAULT 'hot',"
+    "  describes text NOT NULL DEFAULT '',"
+    "  partition_count bigint NOT NULL DEFAULT 1,"
+    "  created_at bigint NOT NULL,"
+    "  tags bytea NOT NULL DEFAULT '',"
+    "  UNIQUE (logset_id, name));"
+    "CREATE INDEX cls_topics_tenant ON cls_topics(uin, region, created_at);"
+    "CREATE TABLE cls_logs("
+    "  topic bigint NOT NULL REFERENCES cls_topics(tnum) ON DELETE CASCADE,"
+    "  time_ms bigint NOT NULL,"
+    "  seq bigint NOT NULL,"
+    "  source text NOT NULL DEFAULT '',"
+    "  filename text NOT NULL DEFAULT '',"
+    "  contents bytea NOT NULL,"
+    "  PRIMARY KEY (topic, time_ms, seq));"
+    "CREATE TABLE cls_batches("
+    "  topic bigint NOT NULL REFERENCES cls_topics(tnum) ON DELETE CASCADE,"
+    "  batch text NOT NULL,"
+    "  created_at bigint NOT NULL,"
+    "  PRIMARY KEY (topic, batch));"
+    "CREATE TABLE cls_meta(k text PRIMARY KEY, v bigint NOT NULL);"
+    "INSERT INTO cls_meta(k, v) VALUES ('seq', 0);",
+    /* 5 -> 6: a flow log's ResourceType is stored as its inventory kind
      * (store.h's enum res_kind; RESOURCE_KIND_OF_TYPE in store_util.h), not
      * as the API's name of it; the one-flow-log-per-resource index moves to
      * the new column */
@@ -762,6 +805,8 @@ static int pg_key_create_temporary(struct store *st, const char *uin, const char
 /* ==== the admin operations: reset, accounts and keys with given ids ==== */
 
 static const char *const pg_reset_sql[] = {
+    "DELETE FROM cls_topics%s", /* with their logs and batches (ON DELETE CASCADE) */
+    "DELETE FROM cls_logsets%s",
     "DELETE FROM flowlog_tags%s", "DELETE FROM flowlogs%s", "DELETE FROM region_usage%s",
     "DELETE FROM vpc_usage%s",    "DELETE FROM resources%s", "DELETE FROM keys%s",
     "DELETE FROM accounts%s",
@@ -797,17 +842,24 @@ static int pg_reset(struct store *st, const char *uin, struct serr *e)
 
 struct key_put_job {
     const char *uin, *secret_id, *secret_key, *actions;
+    const char *token; /* NULL or "": a permanent key */
+    int64_t expires;
 };
 
 /* STORE_OK, STORE_EXISTS (the SecretId is taken) or STORE_ERR. */
 static int key_insert_given(PGconn *c, const struct key_put_job *k, struct serr *e)
 {
-    const char *p[4] = {k->secret_id, k->secret_key, k->uin, k->actions};
-    PGresult *r = pg_exec(c, "key",
-                          "INSERT INTO keys(secret_id, secret_key, uin, actions, token, expires) "
-                          "VALUES($1, $2, $3, $4, '', 0) ON CONFLICT DO NOTHING",
-                          4, p, e, NULL);
+    char expires[24];
+    const char *p[6] = {k->secret_id, k->secret_key, k->uin, k->actions,
+                        k->token ? k->token : "", expires};
+    PGresult *r;
     int n;
+
+    snprintf(expires, sizeof expires, "%lld", k->token && k->token[0] ? (long long)k->expires : 0LL);
+    r = pg_exec(c, "key",
+                "INSERT INTO keys(secret_id, secret_key, uin, actions, token, expires) "
+                "VALUES($1, $2, $3, $4, $5, $6::bigint) ON CONFLICT DO NOTHING",
+                6, p, e, NULL);
     if (!r)
         return STORE_ERR;
     n = atoi(PQcmdTuples(r));
@@ -831,11 +883,13 @@ static int job_key_put(PGconn *c, void *arg, struct serr *e)
 }
 
 static int pg_key_put(struct store *st, const char *uin, const char *secret_id,
-                      const char *secret_key, const char *actions, struct serr *e)
+                      const char *secret_key, const char *actions, const char *token,
+                      int64_t expires, struct serr *e)
 {
     char norm[sizeof ((struct key_info *)0)->actions];
     struct key_put_job k = {.uin = uin ? uin : "", .secret_id = secret_id,
-                            .secret_key = secret_key, .actions = norm};
+                            .secret_key = secret_key, .actions = norm, .token = token,
+                            .expires = expires};
     int rc;
     if (!secret_id || !*secret_id || !secret_key || !*secret_key)
         return pg_err(e, STORE_ERR, "a key needs a SecretId and a SecretKey");
@@ -854,13 +908,14 @@ static int job_account_put(PGconn *c, void *arg, struct serr *e)
 {
     struct account_put_job *a = arg;
     struct account acc = a->want;
-    char app_id[24], quota[16];
-    const char *p[3] = {app_id, acc.uin, quota};
+    char app_id[24], quota[16], rate[16];
+    const char *p[4] = {app_id, acc.uin, quota, rate};
     uint64_t rnd[2];
     PGresult *r;
     int n, tries;
 
     snprintf(quota, sizeof quota, "%u", acc.flowlog_quota);
+    snprintf(rate, sizeof rate, "%u", acc.rate_limit);
     if (a->want.uin[0] || a->want.app_id) {
         snprintf(app_id, sizeof app_id, "%llu", (unsigned long long)a->want.app_id);
         r = pg_exec(c, "account",
@@ -894,8 +949,8 @@ static int job_account_put(PGconn *c, void *arg, struct serr *e)
         snprintf(app_id, sizeof app_id, "%llu", (unsigned long long)acc.app_id);
         r = pg_exec(c, "account",
                     "INSERT INTO accounts(app_id, uin, flowlog_quota, rate_limit) "
-                    "VALUES($1::bigint, $2, $3::bigint, 0) ON CONFLICT DO NOTHING",
-                    3, p, e, NULL);
+                    "VALUES($1::bigint, $2, $3::bigint, $4::bigint) ON CONFLICT DO NOTHING",
+                    4, p, e, NULL);
         if (!r)
             return STORE_ERR;
         n = atoi(PQcmdTuples(r));
@@ -914,7 +969,6 @@ static int job_account_put(PGconn *c, void *arg, struct serr *e)
         if (rc != STORE_OK)
             return rc; /* rolled back with the account */
     }
-    acc.rate_limit = 0;
     *a->out = acc;
     return STORE_OK;
 }
@@ -1126,7 +1180,19 @@ static const struct store_ops pg_ops = {
     .agent_key_lookup = pg_agent_key_lookup,
     .agent_key_list = pg_agent_key_list,
     .agent_key_delete = pg_agent_key_delete,
+    .cls_logset_create = pg_cls_logset_create,
+    .cls_logset_list = pg_cls_logset_list,
+    .cls_logset_delete = pg_cls_logset_delete,
+    .cls_topic_create = pg_cls_topic_create,
+    .cls_topic_list = pg_cls_topic_list,
+    .cls_topic_update = pg_cls_topic_update,
+    .cls_topic_delete = pg_cls_topic_delete,
+    .cls_logs_put = pg_cls_logs_put,
+    .cls_logs_scan = pg_cls_logs_scan,
+    .cls_logs_expire = pg_cls_logs_expire,
+    .cls_topic_owner = pg_cls_topic_owner,
     .state_dump = pg_state_dump,
+    .writer_stats = pg_writer_stats,
     .close = pg_close,
 };
 
@@ -1260,6 +1326,16 @@ struct store *store_open_pg(const char *url, struct serr *e)
 fail:
     store_free(s);
     return NULL;
+}
+
+void pg_writer_stats(struct store *st, struct store_writer_stats *out)
+{
+    struct store_pg *s = (struct store_pg *)st;
+    out->commit = &s->commit_hist;
+    out->fsync = NULL; /* PostgreSQL's own, inside COMMIT */
+    pthread_mutex_lock(&s->q_mu);
+    out->queue = (uint64_t)s->q_len;
+    pthread_mutex_unlock(&s->q_mu);
 }
 
 void store_pg_stats(struct store *st, uint64_t *commits, uint64_t *jobs, uint64_t *replays,

@@ -104,7 +104,7 @@ int pg_host_snapshot(struct store *st, const char *host, const struct host_sink 
     if (!(r = pg_exec(pc->c, "host resources",
                       "SELECT a.app_id, a.uin, a.flowlog_quota, a.rate_limit, r.kind, r.region, "
                       "r.id, r.vpc_id, r.subnet_id, r.instance_id, r.name, r.cidr, r.created_at, "
-                      "b.host, b.device, b.netns FROM host_bindings b JOIN resources r "
+                      "b.host, b.device, b.netns, r.addrs FROM host_bindings b JOIN resources r "
                       "USING (uin, region, kind, id) JOIN accounts a ON a.uin = r.uin "
                       "WHERE b.host = $1 ORDER BY r.uin, r.region, r.kind, r.id",
                       1, p, e, NULL)))
@@ -130,6 +130,7 @@ int pg_host_snapshot(struct store *st, const char *host, const struct host_sink 
         pg_col(r, i, 13, res.host, sizeof res.host);
         pg_col(r, i, 14, res.host_device, sizeof res.host_device);
         pg_col(r, i, 15, res.host_netns, sizeof res.host_netns);
+        pg_col(r, i, 16, res.addrs, sizeof res.addrs);
         sink->resource(sink->ud, &a, &res);
     }
     PQclear(r);

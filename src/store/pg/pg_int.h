@@ -60,10 +60,14 @@ struct store_pg {
     pthread_t writers[8];
     int writers_started;
     uint64_t commits, jobs, replays, settled;
+    struct store_hist commit_hist; /* the create writers' batches, BEGIN to COMMIT answered */
     int settle_ms; /* how long an in-doubt commit waits for the database */
 };
 
 /* ==== pg.c ==== */
+
+/** The store's writer_stats op: the create writers' commit latency and queue. */
+void pg_writer_stats(struct store *st, struct store_writer_stats *out);
 
 /** Sets e->msg printf-style (e may be NULL). Returns rc. */
 #define pg_err store_err /* store_util.h: the message into e, rc returned */
@@ -178,5 +182,27 @@ int pg_resource_get(struct store *st, const char *uin, const char *region, enum 
                     const char *id, struct resource *out, struct serr *e);
 int pg_inventory_import(struct store *st, const char *uin, const struct resource *items,
                         size_t n, struct serr *e);
+
+/* ==== pg_cls.c: the cls service's logsets, topics and logs ==== */
+
+int pg_cls_logset_create(struct store *st, const struct cls_logset *ls, struct serr *e);
+int pg_cls_logset_list(struct store *st, const char *uin, const char *region, cls_logset_cb cb,
+                       void *ud, struct serr *e);
+int pg_cls_logset_delete(struct store *st, const char *uin, const char *region, const char *id,
+                         struct serr *e);
+int pg_cls_topic_create(struct store *st, const struct cls_topic *t, struct serr *e);
+int pg_cls_topic_list(struct store *st, const char *uin, const char *region, cls_topic_cb cb,
+                      void *ud, struct serr *e);
+int pg_cls_topic_update(struct store *st, const struct cls_topic *t, int set_tags, struct serr *e);
+int pg_cls_topic_delete(struct store *st, const char *uin, const char *region, const char *id,
+                        struct serr *e);
+int pg_cls_logs_put(struct store *st, const char *uin, const char *region, const char *topic_id,
+                    const struct cls_group *groups, size_t ngroups, const char *batch_tag,
+                    uint64_t *stored, struct serr *e);
+int pg_cls_logs_scan(struct store *st, const struct cls_scan *q, cls_log_cb cb, void *ud,
+                     uint64_t *max_seq, struct serr *e);
+int pg_cls_logs_expire(struct store *st, int64_t now_ms, uint64_t *deleted, struct serr *e);
+int pg_cls_topic_owner(struct store *st, const char *topic_id, struct account *out,
+                       struct serr *e);
 
 #endif

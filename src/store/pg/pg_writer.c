@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "store/pg/pg_int.h"
+#include "store/store_util.h"
 
 #define BATCH_MAX 128 /* jobs per transaction (bounded so the pipeline fits the socket buffers) */
 #define JOB_TRIES 4   /* runs of one job after lost connections */
@@ -452,7 +453,12 @@ static void process(struct writer *w, struct pg_cjob **jobs, int n)
         return;
     }
     qsort(jobs, (size_t)n, sizeof *jobs, cmp_job);
-    brc = run_batch(w->c, jobs, n, &e);
+    {
+        uint64_t t0 = mono_us();
+        brc = run_batch(w->c, jobs, n, &e);
+        if (brc == BATCH_DONE)
+            store_hist_add(&s->commit_hist, mono_us() - t0);
+    }
     if (brc == BATCH_DONE) {
         pthread_mutex_lock(&s->q_mu);
         s->commits++;

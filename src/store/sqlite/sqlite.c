@@ -305,7 +305,32 @@ static const char *const migrations[] = {
     "  DELETE FROM cls_logs WHERE topic = OLD.tnum;"
     "  DELETE FROM cls_batches WHERE topic = OLD.tnum;"
     " END;",
-    /* 12 -> 13: a flow log's ResourceType is stored as its inventory kind
+    /* 12 -> 13: a topic's logs clustered in (topic, time_ms, seq) order
+     * (WITHOUT ROWID): an upload inserts into one B-tree instead of a table
+     * and an index, and a search's range is read in order without a seek
+     * into the table per log (11 % of a full-range scan's CPU). seq, the
+     * arrival order, now comes from cls_meta('seq'), advanced once per
+     * upload. */
+    "DROP TRIGGER cls_topics_del;"
+    "CREATE TABLE cls_logs_c("
+    "  topic INTEGER NOT NULL,"
+    "  time_ms INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  source TEXT NOT NULL DEFAULT '',"
+    "  filename TEXT NOT NULL DEFAULT '',"
+    "  contents BLOB NOT NULL,"
+    "  PRIMARY KEY (topic, time_ms, seq)) WITHOUT ROWID;"
+    "INSERT INTO cls_logs_c(topic, time_ms, seq, source, filename, contents)"
+    "  SELECT topic, time_ms, seq, source, filename, contents FROM cls_logs;"
+    "CREATE TABLE cls_meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO cls_meta(k, v) SELECT 'seq', coalesce(max(seq), 0) FROM cls_logs;"
+    "DROP TABLE cls_logs;"
+    "ALTER TABLE cls_logs_c RENAME TO cls_logs;"
+    "CREATE TRIGGER cls_topics_del AFTER DELETE ON cls_topics BEGIN"
+    "  DELETE FROM cls_logs WHERE topic = OLD.tnum;"
+    "  DELETE FROM cls_batches WHERE topic = OLD.tnum;"
+    " END;",
+    /* 13 -> 14: a flow log's ResourceType is stored as its inventory kind
      * (store.h's enum res_kind, a stable number; RESOURCE_KIND_OF_TYPE in store_util.h),
      * not as the API's name of it: the store no longer holds a copy of the
      * API's vocabulary. The one-flow-log-per-resource index moves to the
@@ -357,6 +382,7 @@ static const struct store_ops sqlite_ops = {
     .agent_key_list = sq_agent_key_list,
     .agent_key_delete = sq_agent_key_delete,
     .state_dump = sq_state_dump,
+    .writer_stats = sq_writer_stats,
     .cls_logset_create = sq_cls_logset_create,
     .cls_logset_list = sq_cls_logset_list,
     .cls_logset_delete = sq_cls_logset_delete,
@@ -367,6 +393,7 @@ static const struct store_ops sqlite_ops = {
     .cls_logs_put = sq_cls_logs_put,
     .cls_logs_scan = sq_cls_logs_scan,
     .cls_logs_expire = sq_cls_logs_expire,
+    .cls_topic_owner = sq_cls_topic_owner,
     .close = sq_close,
 };
 
@@ -605,6 +632,16 @@ void store_sqlite_stats(struct store *st, uint64_t *commits, uint64_t *jobs)
         *commits = k.commits;
     if (jobs)
         *jobs = k.jobs;
+}
+
+void sq_writer_stats(struct store *st, struct store_writer_stats *out)
+{
+    struct sq_engine_stats k;
+    struct sq_engine *g = sq_engine_of(st);
+    g->ops->stats(g, &k);
+    out->commit = k.commit_hist;
+    out->fsync = k.fsync_hist;
+    out->queue = k.queued;
 }
 
 void store_sqlite_info(struct store *st, struct store_sqlite_info *out)

@@ -84,6 +84,7 @@ static int job_account_create(struct conn *c, void *arg, struct serr *e)
         sqlite3_bind_int64(ins, 1, app_id);
         sqlite3_bind_text(ins, 2, uin, -1, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 3, a->quota);
+        sqlite3_bind_int64(ins, 4, 0);
         if (sq_exec(c, ins, e) != STORE_OK)
             return STORE_ERR;
         a->out->app_id = (uint64_t)app_id;
@@ -427,6 +428,8 @@ int sq_reset(struct store *st, const char *uin, struct serr *e)
 /* Inserts key k->secret_id for k->uin; STORE_EXISTS if the SecretId is taken. */
 struct key_put_job {
     const char *uin, *secret_id, *secret_key, *actions;
+    const char *token; /* NULL or "": a permanent key */
+    int64_t expires;
 };
 
 static int key_insert_given(struct conn *c, const struct key_put_job *k, struct serr *e)
@@ -445,8 +448,8 @@ static int key_insert_given(struct conn *c, const struct key_put_job *k, struct 
     sqlite3_bind_text(ins, 2, k->secret_key, -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 3, k->uin, -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 4, k->actions, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ins, 5, "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 6, 0);
+    sqlite3_bind_text(ins, 5, k->token ? k->token : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 6, k->token && k->token[0] ? k->expires : 0);
     return sq_exec(c, ins, e);
 }
 
@@ -458,11 +461,12 @@ static int job_key_put(struct conn *c, void *arg, struct serr *e)
 }
 
 int sq_key_put(struct store *st, const char *uin, const char *secret_id, const char *secret_key,
-               const char *actions, struct serr *e)
+               const char *actions, const char *token, int64_t expires, struct serr *e)
 {
     char norm[sizeof ((struct key_info *)0)->actions];
     struct key_put_job k = {.uin = uin ? uin : "", .secret_id = secret_id,
-                            .secret_key = secret_key, .actions = norm};
+                            .secret_key = secret_key, .actions = norm, .token = token,
+                            .expires = expires};
     int rc;
     if (!secret_id || !*secret_id || !secret_key || !*secret_key)
         return sq_err(e, STORE_ERR, "a key needs a SecretId and a SecretKey");
@@ -520,6 +524,7 @@ static int job_account_put(struct conn *c, void *arg, struct serr *e)
     sqlite3_bind_int64(ins, 1, (int64_t)acc.app_id);
     sqlite3_bind_text(ins, 2, acc.uin, -1, SQLITE_STATIC);
     sqlite3_bind_int64(ins, 3, acc.flowlog_quota);
+    sqlite3_bind_int64(ins, 4, acc.rate_limit);
     if (sq_exec(c, ins, e) != STORE_OK)
         return STORE_ERR;
     if (a->secret_id) {
@@ -528,7 +533,6 @@ static int job_account_put(struct conn *c, void *arg, struct serr *e)
         if ((rc = key_insert_given(c, &k, e)) != STORE_OK)
             return rc; /* the job's savepoint takes the account back */
     }
-    acc.rate_limit = 0;
     *a->out = acc;
     return STORE_OK;
 }

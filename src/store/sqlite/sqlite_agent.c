@@ -104,7 +104,7 @@ static int snapshot_resources(struct conn *c, const char *host, const struct hos
         c,
         "SELECT a.app_id, a.uin, a.flowlog_quota, a.rate_limit, r.kind, r.region, r.id, "
         "r.vpc_id, r.subnet_id, r.instance_id, r.name, r.cidr, r.created_at, b.host, b.device, "
-        "b.netns FROM host_bindings b JOIN resources r USING (uin, region, kind, id) "
+        "b.netns, r.addrs FROM host_bindings b JOIN resources r USING (uin, region, kind, id) "
         "JOIN accounts a ON a.uin = r.uin WHERE b.host = ?1 ORDER BY r.uin, r.region, r.kind, r.id",
         e);
     int step;
@@ -132,6 +132,7 @@ static int snapshot_resources(struct conn *c, const char *host, const struct hos
         sq_col_str(q, 13, r.host, sizeof r.host);
         sq_col_str(q, 14, r.host_device, sizeof r.host_device);
         sq_col_str(q, 15, r.host_netns, sizeof r.host_netns);
+        sq_col_str(q, 16, r.addrs, sizeof r.addrs);
         sink->resource(sink->ud, &a, &r);
     }
     sqlite3_finalize(q);

@@ -1,11 +1,11 @@
 /* sqlite_cls.c: the cls service's logsets, topics and logs.
  *
- * Tables (migration 8 -> 9 in sqlite.c): cls_logsets, cls_topics (a
- * topic's integer `tnum` keys its logs), cls_logs (one row per log: seq =
- * rowid, the arrival order; topic, time_ms, source, filename and the
- * contents encoded as "varint klen, key, NUL, varint vlen, value, NUL"
- * repeated; the index (topic, time_ms) gives a search its range in order)
- * and cls_batches (the idempotent batches a topic has stored). A trigger
+ * Tables (migrations 11 -> 12 and 12 -> 13 in sqlite.c): cls_logsets,
+ * cls_topics (a topic's integer `tnum` keys its logs), cls_logs (one row
+ * per log, clustered by (topic, time_ms, seq): seq is the arrival order,
+ * from cls_meta('seq'); source, filename and the contents encoded as
+ * "varint klen, key, NUL, varint vlen, value, NUL" repeated), cls_meta and
+ * cls_batches (the idempotent batches a topic has stored). A trigger
  * deletes a topic's logs and batches with it.
  *
  * An upload is one writer job: the topic's row checked, every log
@@ -571,7 +571,7 @@ static int job_logs_put(struct conn *c, void *arg, struct serr *e)
 {
     struct put_job *j = arg;
     sqlite3_stmt *st = NULL, *ins = NULL, *batch = NULL;
-    int64_t tnum;
+    int64_t tnum, seq = 0;
     int rc = STORE_ERR, r;
 
     j->stored = 0;
@@ -593,8 +593,18 @@ static int job_logs_put(struct conn *c, void *arg, struct serr *e)
         goto done;
     }
     tnum = sqlite3_column_int64(st, 0);
-    ins = sq_prepare_once(c, "INSERT INTO cls_logs(topic, time_ms, source, filename, contents) "
-                             "VALUES(?1, ?2, ?3, ?4, ?5)", e);
+    sqlite3_finalize(st);
+    /* the store's arrival order: this upload's logs follow every log before */
+    if (!(st = sq_prepare_once(c, "SELECT v FROM cls_meta WHERE k = 'seq'", e)))
+        goto done;
+    if ((r = step_row(c, st, "seq", e)) != 1) {
+        if (r == 0)
+            sq_err(e, STORE_ERR, "cls_meta has no seq");
+        goto done;
+    }
+    seq = sqlite3_column_int64(st, 0);
+    ins = sq_prepare_once(c, "INSERT INTO cls_logs(topic, time_ms, source, filename, contents, "
+                             "seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6)", e);
     batch = sq_prepare_once(c, "INSERT INTO cls_batches(topic, batch, created_at) "
                                "VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING", e);
     if (!ins || !batch)
@@ -639,6 +649,7 @@ static int job_logs_put(struct conn *c, void *arg, struct serr *e)
                     goto nomem;
             }
             sqlite3_bind_int64(ins, 2, l->time_ms);
+            sqlite3_bind_int64(ins, 6, ++seq);
             sqlite3_bind_blob(ins, 5, len ? (const void *)j->scratch : "", (int)len,
                               SQLITE_STATIC);
             if (sqlite3_step(ins) != SQLITE_DONE) {
@@ -650,6 +661,12 @@ static int job_logs_put(struct conn *c, void *arg, struct serr *e)
             j->stored++;
         }
     }
+    sqlite3_finalize(st);
+    if (!(st = sq_prepare_once(c, "UPDATE cls_meta SET v = ?1 WHERE k = 'seq'", e)))
+        goto done;
+    sqlite3_bind_int64(st, 1, seq);
+    if ((rc = sq_exec(c, st, e)) != STORE_OK)
+        goto done;
     rc = STORE_OK;
     goto done;
 nomem:
@@ -689,7 +706,7 @@ int sq_cls_logs_scan(struct store *s, const struct cls_scan *q, cls_log_cb cb, v
 
     if (sq_read_begin(s, &c, e) != STORE_OK)
         return STORE_ERR;
-    st = sq_prepare_once(c, "SELECT tnum, (SELECT coalesce(max(seq), 0) FROM cls_logs) FROM "
+    st = sq_prepare_once(c, "SELECT tnum, (SELECT v FROM cls_meta WHERE k = 'seq') FROM "
                             "cls_topics WHERE id = ?1 AND uin = ?2 AND region = ?3", e);
     if (!st)
         goto done;
@@ -773,8 +790,9 @@ static int job_expire(struct conn *c, void *arg, struct serr *e)
 {
     struct expire_job *j = arg;
     sqlite3_stmt *st = sq_prepare_once(
-        c, "DELETE FROM cls_logs WHERE seq IN (SELECT l.seq FROM cls_topics t JOIN cls_logs l "
-           "ON l.topic = t.tnum AND l.time_ms < ?1 - t.period * 86400000 LIMIT ?2)", e);
+        c, "DELETE FROM cls_logs WHERE (topic, time_ms, seq) IN (SELECT l.topic, l.time_ms, l.seq "
+           "FROM cls_topics t JOIN cls_logs l ON l.topic = t.tnum AND l.time_ms < ?1 - t.period * "
+           "86400000 LIMIT ?2)", e);
     int rc;
     if (!st)
         return STORE_ERR;
@@ -810,5 +828,40 @@ int sq_cls_logs_expire(struct store *s, int64_t now_ms, uint64_t *deleted, struc
     } while (j.deleted == EXPIRE_STEP);
     if (deleted)
         *deleted = total;
+    return rc;
+}
+
+int sq_cls_topic_owner(struct store *s, const char *topic_id, struct account *out, struct serr *e)
+{
+    struct conn *c;
+    sqlite3_stmt *st;
+    int rc, r;
+
+    if (sq_read_begin(s, &c, e) != STORE_OK)
+        return STORE_ERR;
+    st = sq_prepare_once(
+        c, "SELECT a.app_id, a.uin, a.flowlog_quota, a.rate_limit FROM cls_topics t "
+           "JOIN accounts a ON a.uin = t.uin WHERE t.id = ?1 AND EXISTS (SELECT 1 FROM flowlogs f "
+           "WHERE f.uin = t.uin AND f.cloud_log_id = t.id AND f.enable = 1 AND "
+           "(f.cloud_log_region = t.region OR (f.cloud_log_region = '' AND f.region = t.region)))",
+        e);
+    if (!st) {
+        sq_read_end(s, c);
+        return STORE_ERR;
+    }
+    sq_bind_cstr(st, 1, topic_id);
+    r = step_row(c, st, "topic owner", e);
+    if (r == 1) {
+        memset(out, 0, sizeof *out);
+        out->app_id = (uint64_t)sqlite3_column_int64(st, 0);
+        sq_col_str(st, 1, out->uin, sizeof out->uin);
+        out->flowlog_quota = (uint32_t)sqlite3_column_int64(st, 2);
+        out->rate_limit = (uint32_t)sqlite3_column_int64(st, 3);
+        rc = STORE_OK;
+    } else {
+        rc = r == 0 ? sq_err(e, STORE_NOTFOUND, "%s", topic_id) : STORE_ERR;
+    }
+    sqlite3_finalize(st);
+    sq_read_end(s, c);
     return rc;
 }

@@ -72,12 +72,13 @@ int sq_integrity_check(struct store *st, struct serr *e);
 int sq_reset(struct store *st, const char *uin, struct serr *e);
 int sq_account_any(struct store *st, int *any, struct serr *e);
 int sq_state_dump(struct store *st, const struct state_sink *sink, struct serr *e);
+void sq_writer_stats(struct store *st, struct store_writer_stats *out);
 /** The flow-log part of sq_state_dump, on c's open read transaction. */
 int sq_dump_flowlogs(struct conn *c, const struct state_sink *sink, struct serr *e);
 int sq_account_put(struct store *st, const struct account *want, const char *secret_id,
                    const char *secret_key, struct account *out, struct serr *e);
 int sq_key_put(struct store *st, const char *uin, const char *secret_id, const char *secret_key,
-               const char *actions, struct serr *e);
+               const char *actions, const char *token, int64_t expires, struct serr *e);
 
 /* ==== sqlite_agent.c: host bindings, a host's snapshot, agent keys ==== */
 
@@ -156,5 +157,7 @@ int sq_cls_logs_put(struct store *s, const char *uin, const char *region, const 
 int sq_cls_logs_scan(struct store *s, const struct cls_scan *q, cls_log_cb cb, void *ud,
                      uint64_t *max_seq, struct serr *e);
 int sq_cls_logs_expire(struct store *s, int64_t now_ms, uint64_t *deleted, struct serr *e);
+int sq_cls_topic_owner(struct store *s, const char *topic_id, struct account *out,
+                       struct serr *e);
 
 #endif

@@ -72,6 +72,9 @@ struct sq_engine_stats {
     long long wal_ceiling; /* bytes, 0: none (FLOWLOGD_SQLITE_WAL_MB) */
     int idle_truncate;     /* an idle writer empties the WAL file */
     struct sq_ckpt_stats ckpt;
+    const struct store_hist *commit_hist; /* the writer's (sq_writer_figures) */
+    const struct store_hist *fsync_hist;  /* the WAL's fsyncs (tuned: sqlite_vfs.c), or NULL */
+    uint64_t queued;                      /* writes waiting for the writer */
 };
 
 struct sq_engine;

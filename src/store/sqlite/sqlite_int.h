@@ -68,7 +68,7 @@
       "SELECT app_id, uin, flowlog_quota, rate_limit FROM accounts WHERE uin = ?1")              \
     X(W_ACCOUNT_TAKEN, "SELECT 1 FROM accounts WHERE app_id = ?1 OR uin = ?2")                   \
     X(W_ACCOUNT_INSERT,                                                                          \
-      "INSERT INTO accounts(app_id, uin, flowlog_quota, rate_limit) VALUES(?1, ?2, ?3, 0)")      \
+      "INSERT INTO accounts(app_id, uin, flowlog_quota, rate_limit) VALUES(?1, ?2, ?3, ?4)")     \
     X(W_KEY_TAKEN, "SELECT 1 FROM keys WHERE secret_id = ?1")                                    \
     X(W_KEY_INSERT,                                                                              \
       "INSERT INTO keys(secret_id, secret_key, uin, actions, token, expires) "                   \

@@ -142,6 +142,8 @@ static void plain_stats(struct sq_engine *g, struct sq_engine_stats *out)
     out->wal_ceiling = P(g)->wal_ceiling;
     out->idle_truncate = P(g)->wal_ceiling > 0;
     sq_writer_counts(&P(g)->writer, &out->commits, &out->jobs);
+    sq_writer_figures(&P(g)->writer, &out->commit_hist, &out->queued);
+    /* SQLite's own VFS: its fsyncs are not seen (fsync_hist NULL) */
 }
 
 static void plain_close(struct sq_engine *g)

@@ -63,6 +63,8 @@ static void tuned_stats(struct sq_engine *g, struct sq_engine_stats *out)
     memset(out, 0, sizeof *out);
     out->engine = "tuned";
     sq_writer_counts(&t->writer, &out->commits, &out->jobs);
+    sq_writer_figures(&t->writer, &out->commit_hist, &out->queued);
+    out->fsync_hist = sq_vfs_wal_sync_hist();
     out->wal_buffered = t->wal_buffered;
     out->ckpt_pages = t->ckpt.pages;
     out->ckpt_hard = t->ckpt.hard;

@@ -91,7 +91,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "store/sqlite/sqlite_vfs.h"
+#include "store/store_util.h"
 
 #define VFS_NAME "flowlogd"
 
@@ -389,13 +391,26 @@ static int v_truncate(sqlite3_file *f, sqlite3_int64 size)
     return rc;
 }
 
+static struct store_hist wal_sync_hist;
+
+const struct store_hist *sq_vfs_wal_sync_hist(void)
+{
+    return &wal_sync_hist;
+}
+
 static int v_sync(sqlite3_file *f, int flags)
 {
     struct vfile *p = (struct vfile *)f;
+    uint64_t t0;
     int rc;
-    if (p->kind == VK_WAL && (rc = wal_flush(p)) != SQLITE_OK)
+    if (p->kind != VK_WAL)
+        return LM(f)->xSync(p->lower, flags);
+    if ((rc = wal_flush(p)) != SQLITE_OK)
         return rc;
-    return LM(f)->xSync(p->lower, flags);
+    t0 = mono_us();
+    rc = LM(f)->xSync(p->lower, flags);
+    store_hist_add(&wal_sync_hist, mono_us() - t0);
+    return rc;
 }
 
 static int v_file_size(sqlite3_file *f, sqlite3_int64 *size)

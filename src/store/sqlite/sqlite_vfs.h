@@ -61,4 +61,9 @@ struct sq_vfs_stats {
 };
 void sq_vfs_stats(struct sq_vfs_stats *out);
 
+struct store_hist;
+/** The latency of the fsyncs of WAL files made through this VFS (the
+ * commits' fsyncs), process-wide. */
+const struct store_hist *sq_vfs_wal_sync_hist(void);
+
 #endif

@@ -44,8 +44,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "store/sqlite/sqlite_thread.h"
 #include "store/sqlite/sqlite_writer.h"
+#include "store/store_util.h"
 
 #define BATCH_MAX 256
 #define BEGIN_TRIES 6 /* each waits up to the busy timeout for the CLI's lock */
@@ -124,6 +126,7 @@ static struct wjob *take_batch(struct sq_writer *wr, uint64_t *n, struct wjob **
     for (*n = 1; l->next && *n < BATCH_MAX; ++*n)
         l = l->next;
     wr->head = l->next;
+    wr->queued -= *n;
     if (!wr->head)
         wr->tail = NULL;
     l->next = NULL;
@@ -232,7 +235,10 @@ static void *writer_main(void *arg)
         batch = take_batch(wr, &n, &last);
         pthread_mutex_unlock(&wr->mu);
         while (batch) {
+            uint64_t t0 = mono_us();
             committed = run_batch(wr->w, batch);
+            if (committed)
+                store_hist_add(&wr->commit_hist, mono_us() - t0);
             pthread_mutex_lock(&wr->mu);
             wr->commits += (uint64_t)committed;
             wr->jobs += n;
@@ -314,6 +320,7 @@ static int enqueue(struct sq_writer *wr, struct wjob *j)
     else
         wr->head = j;
     wr->tail = j;
+    wr->queued++;
     pthread_cond_signal(&wr->work); /* the writer sleeps only on an empty queue */
     pthread_mutex_unlock(&wr->mu);
     return STORE_OK;
@@ -343,5 +350,13 @@ void sq_writer_counts(struct sq_writer *wr, uint64_t *commits, uint64_t *jobs)
         *commits = wr->commits;
     if (jobs)
         *jobs = wr->jobs;
+    pthread_mutex_unlock(&wr->mu);
+}
+
+void sq_writer_figures(struct sq_writer *wr, const struct store_hist **commit, uint64_t *queued)
+{
+    *commit = &wr->commit_hist;
+    pthread_mutex_lock(&wr->mu);
+    *queued = wr->queued;
     pthread_mutex_unlock(&wr->mu);
 }

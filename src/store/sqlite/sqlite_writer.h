@@ -27,6 +27,8 @@ struct sq_writer {
     struct wjob *head, *tail;
     int stopping;
     uint64_t commits, jobs;
+    uint64_t queued;              /* jobs in the queue now (under mu) */
+    struct store_hist commit_hist; /* each batch, BEGIN to COMMIT returned */
     pthread_t thread;
     int started;
     struct sq_waker *waker; /* NULL: the writer wakes the callers itself */
@@ -55,5 +57,8 @@ void sq_writer_fini(struct sq_writer *wr);
 int sq_writer_write(struct sq_writer *wr, wjob_fn fn, void *arg, struct serr *e);
 int sq_writer_write_async(struct sq_writer *wr, struct wjob *j);
 void sq_writer_counts(struct sq_writer *wr, uint64_t *commits, uint64_t *jobs);
+
+/** The commit latency histogram and the jobs queued now (for /metrics). */
+void sq_writer_figures(struct sq_writer *wr, const struct store_hist **commit, uint64_t *queued);
 
 #endif
