@@ -340,7 +340,10 @@ static const char *const migrations[] = {
     "DROP INDEX flowlogs_resource;"
     "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_kind);"
     "ALTER TABLE flowlogs DROP COLUMN resource_type;",
-    /* 14 -> 15: 13 -> 14's DROP INDEX took the index's fixed planner
+    /* 14 -> 15: a flow log's record format (`flowlogd flowlog format`; ''
+     * = Tencent's line) */
+    "ALTER TABLE flowlogs ADD COLUMN record_format TEXT NOT NULL DEFAULT '';",
+    /* 15 -> 16: 13 -> 14's DROP INDEX took the index's fixed planner
      * statistics (schema 0) with it: without them DescribeFlowLogs' plans
      * change (twice the server CPU per request on the bench's 1M set) */
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_resource';"
