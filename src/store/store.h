@@ -335,6 +335,10 @@ struct state_sink {
     void (*key)(void *ud, const struct key_info *k); /* k->account.uin names its account */
     void (*resource)(void *ud, const char *uin, const struct resource *r); /* with attrs */
     void (*flowlog)(void *ud, const struct flowlog *fl);
+    /* then the cls service's logsets, then its topics (NULL: not wanted; a
+     * backend that does not dump them never calls them) */
+    void (*cls_logset)(void *ud, const struct cls_logset *ls);
+    void (*cls_topic)(void *ud, const struct cls_topic *t);
 };
 
 /** A write that does not hold its caller's thread. The caller fills `done`

@@ -596,6 +596,10 @@ int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *
         json_decref(tj);
         free(tv);
     }
+    PQclear(r);
+    r = NULL;
+    if (pg_cls_dump(pc->c, sink, e) != STORE_OK)
+        goto done;
     rc = STORE_OK;
 done:
     PQclear(r);
