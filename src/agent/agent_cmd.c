@@ -16,7 +16,7 @@
 #include "agent/agent.h"
 #include "agent/metrics_listen.h"
 #include "sink/sink.h"
-#include "auth/auth.h"
+#include "auth/tc3_post.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
@@ -74,71 +74,27 @@ struct remote {
     CURL *curl;
 };
 
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-    return buf_append(ud, p, size * n) == 0 ? size * n : 0;
-}
-
 /* POSTs {"Host"} signed with the agent key; the Response object. */
 static json_t *remote_fetch(void *ud, char *err, size_t errlen)
 {
     struct remote *r = ud;
-    struct buf auth, resp, hv;
-    struct curl_slist *list = NULL;
-    struct auth_header hdrs[2];
-    struct tc3_request tr;
-    char ts[24], *body = NULL;
+    struct buf resp;
+    char *body = NULL;
     json_t *root = NULL, *out = NULL, *e;
     json_error_t je;
     long status = 0;
 
-    buf_init(&auth, 0);
     buf_init(&resp, 64u << 20);
-    buf_init(&hv, 0);
     json_t *in = json_pack("{s:s}", "Host", r->host);
     if (!in || !(body = json_dumps(in, JSON_COMPACT))) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
-    hdrs[0] = (struct auth_header){"Content-Type", "application/json"};
-    hdrs[1] = (struct auth_header){"Host", r->hostport};
-    tr = (struct tc3_request){"POST", "", hdrs, 2, body, strlen(body), 0};
-    if (tc3_authorization(&tr, r->sid, r->skey, AGENT_CONTROL_SERVICE, ts, "content-type;host",
-                          &auth) != 0) {
-        snprintf(err, errlen, "cannot sign");
+    struct tc3_post post = {r->url, r->hostport, AGENT_CONTROL_SERVICE, "application/json",
+                            body, strlen(body), r->sid, r->skey, NULL, 0, 10000L, 3000L,
+                            r->cacert};
+    if (tc3_post(r->curl, &post, &resp, &status, err, errlen) != TC3_POST_OK)
         goto done;
-    }
-#define HDR(...)                                                                                 \
-    do {                                                                                         \
-        buf_reset(&hv);                                                                          \
-        buf_printf(&hv, __VA_ARGS__);                                                            \
-        list = curl_slist_append(list, hv.data);                                                 \
-    } while (0)
-    HDR("Content-Type: application/json");
-    HDR("Host: %s", r->hostport);
-    HDR("X-TC-Timestamp: %s", ts);
-    HDR("Authorization: %s", auth.data);
-    HDR("Expect:");
-#undef HDR
-    curl_easy_reset(r->curl);
-    curl_easy_setopt(r->curl, CURLOPT_URL, r->url);
-    curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
-    if (r->cacert)
-        curl_easy_setopt(r->curl, CURLOPT_CAINFO, r->cacert);
-    CURLcode cc = curl_easy_perform(r->curl);
-    if (cc != CURLE_OK) {
-        snprintf(err, errlen, "%s: %s", r->url, curl_easy_strerror(cc));
-        goto done;
-    }
-    curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
     root = json_loadb(resp.data ? resp.data : "", resp.len, 0, &je);
     json_t *rsp = json_object_get(root, "Response");
     if (status != 200 || !json_is_object(rsp)) {
@@ -152,13 +108,10 @@ static json_t *remote_fetch(void *ud, char *err, size_t errlen)
     }
     out = json_incref(rsp);
 done:
-    curl_slist_free_all(list);
     json_decref(root);
     json_decref(in);
     free(body);
-    buf_free(&auth);
     buf_free(&resp);
-    buf_free(&hv);
     return out;
 }
 

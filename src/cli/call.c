@@ -7,9 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "auth/auth.h"
+#include "auth/tc3_post.h"
 #include "base/buf.h"
 #include "base/opts.h"
 #include "cli/cli.h"
@@ -54,11 +53,6 @@ static const char *opt_or_env(const struct opts *o, const char *name, const char
     return v && *v ? v : NULL;
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-    return buf_append(ud, p, size * n) == 0 ? size * n : 0;
-}
-
 /* "http://host:port/..." -> "host:port" (what goes in the Host header). */
 static int endpoint_host(const char *endpoint, char *out, size_t outlen)
 {
@@ -89,15 +83,15 @@ int cli_call(int argc, char **argv)
 {
     struct opts o;
     const char *endpoint, *sid, *skey, *token, *region, *version, *lang, *action, *body;
-    char host[256], service[64], ts[24], url[512];
-    struct auth_header hdrs[2];
-    struct tc3_request tr;
-    struct buf auth, resp, hv;
-    struct curl_slist *list = NULL;
+    const char *cacert;
+    char host[256], service[64], url[512], err[1024];
+    struct auth_header extra[6];
+    struct tc3_post post;
+    struct buf resp;
     CURL *curl = NULL;
     json_t *root = NULL, *r;
     json_error_t je;
-    CURLcode cc;
+    long status;
     int rc = 2;
 
     if (opts_parse(&o, argc, argv, call_opts, call_synopsis) != 0)
@@ -128,59 +122,29 @@ int cli_call(int argc, char **argv)
         return 2;
     }
     host_service(host, service, sizeof service);
-    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
     snprintf(url, sizeof url, "%s%s/", strstr(endpoint, "://") ? "" : "http://", endpoint);
     if (strstr(endpoint, "://") && endpoint[strlen(endpoint) - 1] == '/')
         snprintf(url, sizeof url, "%s", endpoint);
     else if (strstr(endpoint, "://"))
         snprintf(url, sizeof url, "%s/", endpoint);
 
-    hdrs[0] = (struct auth_header){"Content-Type", "application/json"};
-    hdrs[1] = (struct auth_header){"Host", host};
-    tr = (struct tc3_request){"POST", "", hdrs, 2, body, strlen(body), 0};
-    buf_init(&auth, 0);
-    buf_init(&resp, 64u << 20);
-    buf_init(&hv, 0);
-    if (tc3_authorization(&tr, sid, skey, service, ts, "content-type;host", &auth) != 0)
-        goto done;
-
-    curl = curl_easy_init();
-    if (!curl)
-        goto done;
-#define HDR(...)                                                                                 \
-    do {                                                                                         \
-        buf_reset(&hv);                                                                          \
-        buf_printf(&hv, __VA_ARGS__);                                                            \
-        list = curl_slist_append(list, hv.data);                                                 \
-    } while (0)
-    HDR("Content-Type: application/json");
-    HDR("Host: %s", host);
-    HDR("X-TC-Action: %s", action);
-    HDR("X-TC-Version: %s", version);
-    if (region) /* the tag and sts services do without */
-        HDR("X-TC-Region: %s", region);
-    if (token)
-        HDR("X-TC-Token: %s", token);
-    HDR("X-TC-Timestamp: %s", ts);
-    HDR("X-TC-RequestClient: flowlogd-call");
-    HDR("Authorization: %s", auth.data);
-    if (lang)
-        HDR("X-TC-Language: %s", lang);
-    HDR("Expect:");
-#undef HDR
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    extra[0] = (struct auth_header){"X-TC-Action", action};
+    extra[1] = (struct auth_header){"X-TC-Version", version};
+    extra[2] = (struct auth_header){"X-TC-Region", region}; /* tag and sts do without */
+    extra[3] = (struct auth_header){"X-TC-Token", token};
+    extra[4] = (struct auth_header){"X-TC-RequestClient", "flowlogd-call"};
+    extra[5] = (struct auth_header){"X-TC-Language", lang};
     /* https: the CA the SDKs are pointed at (libcurl ignores SSL_CERT_FILE) */
-    if (opts_get(&o, "cacert") || (getenv("SSL_CERT_FILE") && getenv("SSL_CERT_FILE")[0]))
-        curl_easy_setopt(curl, CURLOPT_CAINFO,
-                         opts_get(&o, "cacert") ? opts_get(&o, "cacert") : getenv("SSL_CERT_FILE"));
-    if ((cc = curl_easy_perform(curl)) != CURLE_OK) {
-        fprintf(stderr, "flowlogd: %s: %s\n", url, curl_easy_strerror(cc));
+    cacert = opts_get(&o, "cacert");
+    if (!cacert && getenv("SSL_CERT_FILE") && getenv("SSL_CERT_FILE")[0])
+        cacert = getenv("SSL_CERT_FILE");
+    post = (struct tc3_post){url, host, service, "application/json", body, strlen(body),
+                             sid, skey, extra, 6, 60000L, 0, cacert};
+    buf_init(&resp, 64u << 20);
+    if (!(curl = curl_easy_init()))
+        goto done;
+    if (tc3_post(curl, &post, &resp, &status, err, sizeof err) != TC3_POST_OK) {
+        fprintf(stderr, "flowlogd: %s\n", err);
         goto done;
     }
     root = json_loadb(resp.data ? resp.data : "", resp.len, 0, &je);
@@ -200,11 +164,8 @@ int cli_call(int argc, char **argv)
     rc = json_object_get(r, "Error") ? 1 : 0;
 done:
     json_decref(root);
-    curl_slist_free_all(list);
     if (curl)
         curl_easy_cleanup(curl);
-    buf_free(&auth);
     buf_free(&resp);
-    buf_free(&hv);
     return rc;
 }

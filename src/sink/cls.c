@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/auth.h"
+#include "auth/tc3_post.h"
 #include "base/buf.h"
 #include "cls/body.h"
 #include "flow/flow.h"
@@ -45,72 +45,40 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-    return buf_append(ud, p, size * n) == 0 ? size * n : 0;
-}
-
 /* One UploadLog of `body` to `topic`. 0; 1 when worth retrying (transport,
  * InternalError, RequestLimitExceeded); -1 otherwise. err says why. */
 static int upload(struct sink_cls *s, const char *topic, const char *region,
                   const unsigned char *body, size_t len, char *err, size_t errlen)
 {
-    struct auth_header hdrs[2] = {{"Content-Type", "application/octet-stream"}, {"Host", s->host}};
-    struct tc3_request tr = {"POST", "", hdrs, 2, body, len, 0};
-    struct curl_slist *list = NULL;
-    struct buf auth, resp, hv;
-    char ts[24];
+    struct auth_header extra[] = {
+        {"X-TC-Action", "UploadLog"},         {"X-TC-Version", "2020-10-16"},
+        {"X-TC-Region", region},              {"X-TC-Token", s->token},
+        {"X-TC-RequestClient", "flowlogd-sink"}, {"X-CLS-TopicId", topic},
+        {"X-CLS-CompressType", "lz4"},
+    };
+    struct tc3_post post = {s->url,
+                            s->host,
+                            "cls",
+                            "application/octet-stream",
+                            body,
+                            len,
+                            s->secret_id,
+                            s->secret_key,
+                            extra,
+                            sizeof extra / sizeof extra[0],
+                            1000L * (long)(s->cfg.timeout_s ? s->cfg.timeout_s : 60),
+                            0,
+                            s->cfg.cacert};
+    struct buf resp;
     json_t *root = NULL, *r, *er;
     long status = 0;
-    CURLcode cc;
-    int rc = -1;
+    int rc;
 
-    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
-    buf_init(&auth, 0);
     buf_init(&resp, 1u << 20);
-    buf_init(&hv, 0);
-    if (tc3_authorization(&tr, s->secret_id, s->secret_key, "cls", ts, "content-type;host",
-                          &auth) != 0) {
-        snprintf(err, errlen, "cannot sign the request");
-        goto done;
-    }
-#define HDR(...)                                                                                 \
-    do {                                                                                         \
-        buf_reset(&hv);                                                                          \
-        buf_printf(&hv, __VA_ARGS__);                                                            \
-        list = curl_slist_append(list, hv.data);                                                 \
-    } while (0)
-    HDR("Content-Type: application/octet-stream");
-    HDR("Host: %s", s->host);
-    HDR("X-TC-Action: UploadLog");
-    HDR("X-TC-Version: 2020-10-16");
-    HDR("X-TC-Region: %s", region);
-    HDR("X-TC-Timestamp: %s", ts);
-    if (s->token)
-        HDR("X-TC-Token: %s", s->token);
-    HDR("X-TC-RequestClient: flowlogd-sink");
-    HDR("X-CLS-TopicId: %s", topic);
-    HDR("X-CLS-CompressType: lz4");
-    HDR("Authorization: %s", auth.data);
-    HDR("Expect:");
-#undef HDR
-    curl_easy_reset(s->curl);
-    curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
-    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, (const char *)body);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)len);
-    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(s->curl, CURLOPT_TIMEOUT, (long)(s->cfg.timeout_s ? s->cfg.timeout_s : 60));
-    curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-    if (s->cfg.cacert)
-        curl_easy_setopt(s->curl, CURLOPT_CAINFO, s->cfg.cacert);
-    if ((cc = curl_easy_perform(s->curl)) != CURLE_OK) {
-        snprintf(err, errlen, "%s: %s", s->url, curl_easy_strerror(cc));
-        rc = 1;
-        goto done;
-    }
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+    rc = tc3_post(s->curl, &post, &resp, &status, err, errlen);
+    if (rc != TC3_POST_OK)
+        goto done; /* a transport error is worth retrying, not a failure to sign */
+    rc = -1;
     root = json_loadb(resp.data ? resp.data : "", resp.len, 0, NULL);
     r = json_object_get(root, "Response");
     if (!json_is_object(r)) {
@@ -133,10 +101,7 @@ static int upload(struct sink_cls *s, const char *topic, const char *region,
     rc = 0;
 done:
     json_decref(root);
-    curl_slist_free_all(list);
-    buf_free(&auth);
     buf_free(&resp);
-    buf_free(&hv);
     return rc;
 }
 
