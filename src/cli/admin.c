@@ -163,6 +163,22 @@ int cli_agent_key(int argc, char **argv)
     return rc;
 }
 
+int cli_args(struct opts *o, int argc, char **argv, const struct opt *table,
+             const char *synopsis, const char *word, int min_pos, int max_pos, int *exit_code)
+{
+    if (opts_parse(o, argc, argv, table, synopsis) != 0) {
+        *exit_code = o->help ? 0 : 2;
+        return 0;
+    }
+    if (o->npos < min_pos || o->npos > max_pos ||
+        (word && (o->npos < 1 || strcmp(o->pos[0], word) != 0))) {
+        opts_usage(stderr, table, synopsis);
+        *exit_code = 2;
+        return 0;
+    }
+    return 1;
+}
+
 /* The store named by --data DIR (SQLite) or --store URL (PostgreSQL):
  * exactly one of them; NULL (message printed) otherwise. A SQLite store is
  * opened with the plain engine: the admin commands run beside a live server,
@@ -212,12 +228,8 @@ int cli_account(int argc, char **argv)
     const char *sid, *skey, *uin;
     int rc = 1, src;
 
-    if (opts_parse(&o, argc, argv, account_opts, account_synopsis) != 0)
-        return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
-        opts_usage(stderr, account_opts, account_synopsis);
-        return 2;
-    }
+    if (!cli_args(&o, argc, argv, account_opts, account_synopsis, "create", 1, 1, &rc))
+        return rc;
     quota = opts_uint(&o, "flowlog-quota");
     sid = opts_get(&o, "secret-id");
     skey = opts_get(&o, "secret-key");
@@ -275,12 +287,8 @@ int cli_key(int argc, char **argv)
     uint64_t duration;
     int64_t expires = 0;
 
-    if (opts_parse(&o, argc, argv, key_opts, key_synopsis) != 0)
-        return o.help ? 0 : 2;
-    if (o.npos != 1 || strcmp(o.pos[0], "create") != 0) {
-        opts_usage(stderr, key_opts, key_synopsis);
-        return 2;
-    }
+    if (!cli_args(&o, argc, argv, key_opts, key_synopsis, "create", 1, 1, &rc))
+        return rc;
     temporary = opts_get(&o, "temporary") != NULL;
     if (opts_get(&o, "duration") && !temporary) {
         fputs("flowlogd: --duration goes with --temporary\n", stderr);
@@ -408,12 +416,8 @@ int cli_check(int argc, char **argv)
     struct serr se = {{0}};
     int rc;
 
-    if (opts_parse(&o, argc, argv, check_opts, check_synopsis) != 0)
-        return o.help ? 0 : 2;
-    if (o.npos) {
-        opts_usage(stderr, check_opts, check_synopsis);
-        return 2;
-    }
+    if (!cli_args(&o, argc, argv, check_opts, check_synopsis, NULL, 0, 0, &rc))
+        return rc;
     if (!(st = cli_open_store(&o)))
         return 1;
     rc = store_integrity_check(st, &se);

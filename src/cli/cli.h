@@ -56,6 +56,15 @@ int cli_state(int argc, char **argv);
 int cli_flowlog(int argc, char **argv);
 
 struct opts;
+struct opt;
+/** A subcommand's arguments: opts_parse against `table`, then, unless `word`
+ * is NULL, the first positional argument must be `word`, and there must be
+ * min_pos to max_pos positional arguments in all (else the usage on stderr).
+ * Returns 1 to go on; 0 to stop, *exit_code then set (0 after --help, 2 on
+ * misuse; untouched on 1). */
+int cli_args(struct opts *o, int argc, char **argv, const struct opt *table,
+             const char *synopsis, const char *word, int min_pos, int max_pos, int *exit_code);
+
 /** The store named by --data DIR (SQLite, plain engine) or --store URL
  * (PostgreSQL), exactly one; NULL after printing why. */
 struct store *cli_open_store(const struct opts *o);

@@ -39,12 +39,8 @@ int cli_flowlog(int argc, char **argv)
     json_t *in;
     int rc = 1;
 
-    if (opts_parse(&o, argc, argv, flowlog_opts, synopsis) != 0)
-        return o.help ? 0 : 2;
-    if (o.npos < 2 || o.npos > 3 || strcmp(o.pos[0], "format") != 0) {
-        opts_usage(stderr, flowlog_opts, synopsis);
-        return 2;
-    }
+    if (!cli_args(&o, argc, argv, flowlog_opts, synopsis, "format", 2, 3, &rc))
+        return rc;
     in = json_pack("{s:s,s:s,s:s}", "Uin", opts_str(&o, "uin"), "Region",
                    opts_str(&o, "region"), "FlowLogId", o.pos[1]);
     if (!in || (o.npos == 3 && json_object_set_new(in, "Format", json_string(o.pos[2])) != 0)) {

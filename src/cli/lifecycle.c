@@ -33,12 +33,8 @@ int cli_reset(int argc, char **argv)
     const char *uin;
     int rc;
 
-    if (opts_parse(&o, argc, argv, reset_opts, reset_synopsis) != 0)
-        return o.help ? 0 : 2;
-    if (o.npos) {
-        opts_usage(stderr, reset_opts, reset_synopsis);
-        return 2;
-    }
+    if (!cli_args(&o, argc, argv, reset_opts, reset_synopsis, NULL, 0, 0, &rc))
+        return rc;
     uin = opts_get(&o, "uin");
     if (!(st = cli_open_store(&o)))
         return 1;
