@@ -35,6 +35,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "flow/bpf/capture.h"
 #include "flow/bpf/flowcap_abi.h"
 #include "flow/flow.h"
@@ -484,22 +485,7 @@ static int write_file_durably(const char *dir, const char *name, const char *tex
     char tmp[4400], path[4400];
     snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    size_t n = strlen(text);
-    int ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    return file_replace_durably(dir, tmp, path, text, strlen(text));
 }
 
 static json_t *assignment_json(const struct assignment *a)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "sink/sink.h"
 
 #define DELIVERY_MAX_SINKS 8
@@ -88,21 +89,7 @@ static int cursor_put(const struct delivery *d, const struct sink *s, const char
     cursor_path(d, s, fl, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int n = snprintf(buf, sizeof buf, "%" PRIu64 "\n", end);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    int ok = write(fd, buf, (size_t)n) == n && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    return file_replace_durably(dir, tmp, path, buf, (size_t)n);
 }
 
 /* ==== a pass ==== */

@@ -2,12 +2,14 @@
 #include "base/util.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 uint64_t now_ms(void)
 {
@@ -440,6 +442,26 @@ int parse_i64(const char *s, size_t len, int64_t *out)
         if (v > (uint64_t)INT64_MAX)
             return -1;
         *out = (int64_t)v;
+    }
+    return 0;
+}
+
+int file_replace_durably(const char *dir, const char *tmp, const char *path, const void *data,
+                         size_t len)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
     }
     return 0;
 }

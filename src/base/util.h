@@ -93,4 +93,10 @@ int parse_u64(const char *s, size_t len, uint64_t *out);
 /** Like parse_u64 but accepts a leading '-'. */
 int parse_i64(const char *s, size_t len, int64_t *out);
 
+/** Puts `data` at `path` durably, replacing what was there: written to `tmp`
+ * (mode 0600) and fsync'd, renamed over `path`, then directory `dir` (which
+ * holds both) fsync'd. 0, or -1 with `tmp` removed and `path` untouched. */
+int file_replace_durably(const char *dir, const char *tmp, const char *path, const void *data,
+                         size_t len);
+
 #endif
