@@ -32,6 +32,7 @@
 #include "http/http.h"
 #include "server/notify.h"
 #include "server/retention.h"
+#include "sink/sink.h"
 #include "store/sqlite/sqlite.h"
 #include "store/store.h"
 #include "store/store_util.h"
@@ -537,6 +538,7 @@ static void reload(struct srv *sv, int argc, char **argv)
 struct embedded {
     struct store *st;
     struct agent_cfg cfg;
+    struct sink *cls; /* the flow logs' CLS topics, in this server's own store */
     atomic_int stop;
     pthread_t thread;
     int started;
@@ -593,9 +595,21 @@ static int embedded_start(struct embedded *em, const struct opts *o, struct stor
     em->cfg = (struct agent_cfg){.host = em->host, .records = em->records, .window_s = window,
                                  .table_flows = 65536, .poll_ms = 1000, .fetch = embedded_fetch,
                                  .fetch_ud = em, .stop = &em->stop, .on_ready = embedded_ready};
+    /* CLS delivery into this server's cls service (a store without CLS
+     * logs, PostgreSQL for now, has no topics to deliver to) */
+    if (store_has_cls(st)) {
+        if (!(em->cls = sink_cls_store_open(st, em->host, NULL, err, sizeof err))) {
+            log_error("capture: %s", err);
+            return -1;
+        }
+        em->cfg.extra_sinks = &em->cls;
+        em->cfg.nextra_sinks = 1;
+    }
     health_capture(HEALTH_CAPTURE_WAITING);
     if (pthread_create(&em->thread, NULL, embedded_main, em) != 0) {
         log_error("capture: cannot start the agent's thread");
+        sink_close(em->cls);
+        em->cls = NULL;
         return -1;
     }
     em->started = 1;
@@ -610,6 +624,8 @@ static void embedded_stop(struct embedded *em)
         return;
     atomic_store(&em->stop, 1);
     pthread_join(em->thread, NULL);
+    sink_close(em->cls); /* after the agent's delivery thread stopped */
+    em->cls = NULL;
     em->started = 0;
 }
 
