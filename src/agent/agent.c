@@ -55,6 +55,7 @@ struct adev { /* a device to watch */
     char netns[128];
     char addr[AGENT_MAX_ADDRS][48]; /* ENI: its addresses (drops towards it) */
     size_t naddr;
+    int shared; /* the device carries other ENIs' traffic too: watched by address */
     struct { /* CCN: its attached VPCs (records' srcregionid, dstregionid) */
         char region[32];
         struct flow_region_cidr cidr; /* .region points at region above when used */
@@ -149,6 +150,7 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
             memcpy(d->att[d->natt].region, rg, strlen(rg) + 1);
             d->natt++;
         }
+        d->shared = json_is_true(json_object_get(o, "Shared"));
         a->ndev++;
     }
     json_array_foreach(fls, i, o) {
@@ -263,9 +265,20 @@ static struct watched *watched_find(struct agent *ag, const struct adev *d)
 {
     for (size_t i = 0; i < ag->nw; i++)
         if (strcmp(ag->w[i].d.rid, d->rid) == 0 && strcmp(ag->w[i].d.dev, d->dev) == 0 &&
-            strcmp(ag->w[i].d.netns, d->netns) == 0)
+            strcmp(ag->w[i].d.netns, d->netns) == 0 && ag->w[i].d.shared == d->shared)
             return &ag->w[i];
     return NULL;
+}
+
+/* Another watched ENI (not `x`) on x's shared device: the device stays
+ * watched (as shared) for it. */
+static int shared_in_use(const struct agent *ag, const struct watched *x)
+{
+    for (size_t i = 0; i < ag->nw; i++)
+        if (&ag->w[i] != x && ag->w[i].d.shared && ag->w[i].ns == x->ns &&
+            strcmp(ag->w[i].d.dev, x->d.dev) == 0)
+            return 1;
+    return 0;
 }
 
 static const struct watched *watched_by_rid(const struct agent *ag, const char *rid)
@@ -280,18 +293,19 @@ static int adev_wanted(const struct assignment *a, const struct watched *w)
 {
     for (size_t i = 0; i < a->ndev; i++)
         if (strcmp(a->dev[i].rid, w->d.rid) == 0 && strcmp(a->dev[i].dev, w->d.dev) == 0 &&
-            strcmp(a->dev[i].netns, w->d.netns) == 0)
+            strcmp(a->dev[i].netns, w->d.netns) == 0 && a->dev[i].shared == w->d.shared)
             return 1;
     return 0;
 }
 
 /* Attributes drops towards d's addresses to `slot` (0xffffffff: forgets
- * them). */
+ * them); on a shared device, its packets from and to them too. */
 static void set_addrs(struct capture *c, const struct adev *d, uint32_t slot)
 {
     for (size_t i = 0; i < d->naddr; i++) {
         uint8_t a[16];
-        if (capture_parse_addr(d->addr[i], a) != 0 || capture_set_addr(c, a, slot) != 0)
+        if (capture_parse_addr(d->addr[i], a) != 0 ||
+            (d->shared ? capture_set_byaddr(c, a, slot) : capture_set_addr(c, a, slot)) != 0)
             log_warn("agent: %s: address %s: not attributed (bad address or full map)", d->rid,
                      d->addr[i]);
     }
@@ -361,7 +375,9 @@ static void apply(struct agent *ag, uint64_t w)
         }
         struct ns_cap *nc = &ag->caps[x->ns];
         set_addrs(nc->c, &x->d, UINT32_MAX);
-        if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
+        if (x->d.shared && shared_in_use(ag, x))
+            log_info("agent: stopped watching %s on shared %s", x->d.rid, x->d.dev);
+        else if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
             log_warn("agent: detach %s (%s): %s", x->d.dev, x->d.rid, err);
         else
             log_info("agent: stopped watching %s (%s)", x->d.dev, x->d.rid);
@@ -403,7 +419,13 @@ static void apply(struct agent *ag, uint64_t w)
             ag->pending = 1;
             continue;
         }
-        if (capture_watch(ag->caps[ns].c, d->dev, slot, err, sizeof err) != 0) {
+        int attached = 0; /* a shared device another ENI already has watched */
+        for (size_t k = 0; d->shared && k < ag->nw && !attached; k++)
+            attached = ag->w[k].d.shared && ag->w[k].ns == (size_t)ns &&
+                       strcmp(ag->w[k].d.dev, d->dev) == 0;
+        if (!attached && (d->shared ? capture_watch_shared(ag->caps[ns].c, d->dev, err, sizeof err)
+                                    : capture_watch(ag->caps[ns].c, d->dev, slot, err,
+                                                    sizeof err)) != 0) {
             WARN_ONCE(d, "agent: watch %s (%s): %s (tried again every %d s; its records say "
                       "SKIPDATA meanwhile)", d->dev, d->rid, err, AGENT_RETRY_MS / 1000);
             ag->slot_used[slot] = 0;
@@ -415,7 +437,8 @@ static void apply(struct agent *ag, uint64_t w)
             size_t cap = ag->capw ? ag->capw * 2 : 16;
             struct watched *nw = realloc(ag->w, cap * sizeof *nw);
             if (!nw) {
-                capture_unwatch(ag->caps[ns].c, d->dev, err, sizeof err);
+                if (!attached)
+                    capture_unwatch(ag->caps[ns].c, d->dev, err, sizeof err);
                 ag->slot_used[slot] = 0;
                 ag->pending = 1;
                 continue;
@@ -427,8 +450,8 @@ static void apply(struct agent *ag, uint64_t w)
         set_addrs(ag->caps[ns].c, d, slot);
         ag->caps[ns].ndev++;
         memset(ag->skipped[slot], 0, sizeof ag->skipped[slot]);
-        log_info("agent: watching %s%s%s as %s (slot %u)", d->dev, d->netns[0] ? " in " : "",
-                 d->netns, d->rid, slot);
+        log_info("agent: watching %s%s%s as %s (slot %u%s)", d->dev, d->netns[0] ? " in " : "",
+                 d->netns, d->rid, slot, d->shared ? ", shared: by its addresses" : "");
     }
     /* a namespace none of whose devices is watched or wanted: unloaded */
     for (size_t i = 0; i < ag->ncaps; i++) {

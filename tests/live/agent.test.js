@@ -513,3 +513,59 @@ test("the agent's CLS delivery: every record in the topic once, also across the 
     .reduce((m, f) => ({ ...m, [f.srcport]: (m[f.srcport] || 0) + Number(f.packets) }), {});
   assert.deepEqual(sums(got), { 4500: 6, 4501: 3 });
 });
+
+// Shared devices (issue 14 §1): two ENIs bound to one host device (a VM's
+// interface carrying both ENIs' addresses) are watched by address: each
+// ENI's records hold its own addresses' traffic only, ACCEPT and REJECT,
+// never the other's; an ENI alone on its device is watched as before.
+test("serve --capture: two ENIs on one device are told apart by their addresses", T, async (t) => {
+  if (maybeSkip(t)) return;
+  setupNet();
+  t.after(() => {
+    killChildren();
+    teardown();
+  });
+  const B1 = "10.96.1.3"; // eni-3's address, on vm1's eth0 beside eni-1's
+  ip("-n", NS.vm1, "addr", "add", `${B1}/24`, "dev", "eth0");
+  const host = `${P}host`;
+  const dataDir = h.tmpDir("agent-shared");
+  const acct = h.createAccount(dataDir, { sqlite: true });
+  const { ids, inv } = inventory("dddd", host);
+  const eni3 = "eni-dddd0003";
+  inv.NetworkInterfaces.push({ NetworkInterfaceId: eni3, VpcId: ids.vpc, SubnetId: ids.sub1, InstanceId: ids.ins,
+    PrivateIpAddresses: [B1], Host: host, HostDevice: DEV.vm1, HostNetns: NS.host });
+  h.importInventory(dataDir, acct.Uin, inv);
+  const server = await h.startServer({ dataDir, t, sqlite: true,
+    args: ["--capture", "--capture-window", String(WINDOW), "--capture-host", host] });
+  const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+  const mk = async (name, rid) => (await c.CreateFlowLog({ FlowLogName: name, VpcId: ids.vpc,
+    ResourceType: "NETWORKINTERFACE", ResourceId: rid, TrafficType: "ALL", CloudLogId: ids.cls })).FlowLog[0].FlowLogId;
+  const fl1 = await mk("eni1", ids.eni1);
+  const fl3 = await mk("eni3", eni3);
+  const fl2 = await mk("eni2", ids.eni2);
+  const where = { data: dataDir };
+  await until("the first windows", () => [fl1, fl3, fl2].every((f) => records(where, f).length > 0));
+  const logs = server.logs().join("\n");
+  assert.match(logs, new RegExp(`watching ${DEV.vm1} in ${NS.host} as ${ids.eni1} \\(slot \\d+, shared`), logs);
+  assert.match(logs, new RegExp(`watching ${DEV.vm1} in ${NS.host} as ${eni3} \\(slot \\d+, shared`), logs);
+  assert.match(logs, new RegExp(`watching ${DEV.vm2} in ${NS.host} as ${ids.eni2} \\(slot \\d+\\)`), logs);
+  await startSink(NS.vm2, A.vm2);
+  const t0 = Math.floor(Date.now() / 1000);
+  udp("vm1", 4000, A.vm2, 5000, 10, 100); // eni-1: accepted, 10 x 128 IP bytes
+  inNs(NS.vm1, "python3", [TRAFFIC, "udp", B1, "4100", A.vm2, "5000", "6", "100"]); // eni-3: 6 x 128
+  inNs(NS.vm1, "python3", [TRAFFIC, "udp", B1, "4101", A.vm2, "6000", "3", "50"]); // eni-3: dropped, 3 x 78
+  await sleep(WINDOW * 2000 + 1500);
+  const after = (f) => records(where, f).filter((r) => Number(r[10]) + WINDOW > t0 - WINDOW);
+  assert.deepEqual(sums(after(fl1)), {
+    [`${ids.eni1} ${A.vm1} ${A.vm2} 4000 5000 17 ACCEPT`]: { packets: 10, bytes: 1280 },
+  });
+  assert.deepEqual(sums(after(fl3)), {
+    [`${eni3} ${B1} ${A.vm2} 4100 5000 17 ACCEPT`]: { packets: 6, bytes: 768 },
+    [`${eni3} ${B1} ${A.vm2} 4101 6000 17 REJECT`]: { packets: 3, bytes: 234 },
+  });
+  assert.deepEqual(sums(after(fl2)), {
+    [`${ids.eni2} ${A.vm1} ${A.vm2} 4000 5000 17 ACCEPT`]: { packets: 10, bytes: 1280 },
+    [`${ids.eni2} ${B1} ${A.vm2} 4100 5000 17 ACCEPT`]: { packets: 6, bytes: 768 },
+    [`${ids.eni2} ${B1} ${A.vm2} 4101 6000 17 REJECT`]: { packets: 3, bytes: 234 },
+  });
+});
