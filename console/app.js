@@ -7,6 +7,7 @@ const SERVICES = {
   vpc: { version: "2017-03-12" },
   tag: { version: "2018-08-13" },
   sts: { version: "2018-08-13" },
+  cls: { version: "2020-10-16" },
 };
 const REGIONS = [
   "ap-guangzhou", "ap-shanghai", "ap-beijing", "ap-chengdu", "ap-chongqing", "ap-nanjing",
@@ -152,6 +153,9 @@ async function listFlowLogs() {
         el("td", {}, ...(fl.TagSet || []).map((t) => el("span", { class: "tag" }, `${t.Key}=${t.Value}`))),
         el("td", { class: "actions" },
           el("button", { class: "secondary", onclick: () => openDetail(fl) }, "Details"),
+          fl.StorageType !== "ckafka" && fl.CloudLogId
+            ? el("button", { class: "secondary records", onclick: () => openRecords(fl) }, "Records")
+            : "",
           el("button", { class: "secondary toggle", onclick: () => toggle(fl) }, fl.Enable ? "Disable" : "Enable"),
           el("button", { class: "danger delete", onclick: () => remove(fl) }, "Delete")
         )
@@ -274,6 +278,310 @@ async function create(ev) {
   }
 }
 
+// --------------------------------------------------------------- records ---
+// A flow log whose CloudLogId is a CLS topic of this server: its records
+// (SearchLog, paged with Context), bytes and packets over time (a histogram
+// analysis), top talkers (group-by analyses) and rejected connections. The
+// pictures are inline SVG drawn here; each mark carries its value in data-*
+// attributes (what the tests read) and a <title> (what a person hovers).
+const SVGNS = "http://www.w3.org/2000/svg";
+const RECORD_FIELDS = ["version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
+  "protocol", "packets", "bytes", "start", "end", "action", "log-status"];
+const PROTOCOLS = { 1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6" };
+const REC_PAGE = 100;
+const rec = { fl: null, context: "", shown: 0, search: "", from: 0, to: 0, columns: null };
+
+function svg(tag, attrs = {}, ...kids) {
+  const e = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+}
+
+function human(n, unit = "") {
+  const v = Number(n) || 0;
+  const steps = unit === "B" ? [[1 << 30, "Gi"], [1 << 20, "Mi"], [1 << 10, "Ki"]] : [[1e9, "G"], [1e6, "M"], [1e3, "k"]];
+  for (const [d, p] of steps) if (Math.abs(v) >= d) return `${(v / d).toFixed(v / d >= 100 ? 0 : 1)} ${p}${unit}`;
+  return `${Math.round(v)}${unit ? " " + unit : ""}`;
+}
+const pad2 = (n) => String(n).padStart(2, "0");
+function localInput(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+function shortTime(ms, span) {
+  const d = new Date(ms);
+  const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  return span > 2 * 86400000 ? `${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${hm}` : hm;
+}
+// the analysis answers times as "YYYY-MM-DD HH:MM:SS[.mmm]" in UTC
+const analysisTime = (t) => Date.parse(String(t).replace(" ", "T") + (/Z$/.test(t) ? "" : "Z"));
+
+/** Splits a query at its first '|' outside quotes: [search, analysis or ""]. */
+function splitQuery(q) {
+  let quote = "";
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i];
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = "";
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "|") return [q.slice(0, i).trim(), q.slice(i + 1).trim()];
+  }
+  return [q.trim(), ""];
+}
+
+/** The search part, narrowed to this flow log's records (the sinks name each
+ * log's file after its flow log) when the box is ticked, and to `extra`. */
+function scoped(search, extra) {
+  const parts = [];
+  if (search && search !== "*") parts.push(`(${search})`);
+  if ($("#records-own").checked) parts.push(`__FILENAME__:"${rec.fl.FlowLogId}"`);
+  if (extra) parts.push(extra);
+  return parts.length ? parts.join(" AND ") : "*";
+}
+
+function searchLog(query, more = {}) {
+  return call("cls", "SearchLog", Object.assign({ TopicId: rec.fl.CloudLogId, From: rec.from, To: rec.to, QueryString: query, QuerySyntax: 1 }, more));
+}
+const analysisRows = (r) => (r.AnalysisRecords || []).map((s) => JSON.parse(s));
+
+function openRecords(fl) {
+  rec.fl = fl;
+  $("#records-title").textContent = `Records of ${fl.FlowLogId} (${fl.FlowLogName})`;
+  $("#records-topic").textContent = `CLS topic ${fl.CloudLogId} · SearchLog with CQL; an analysis after "|" (SQL) is shown as a table`;
+  show("#records");
+  setRange();
+  selectTab("list");
+  $("#records").scrollIntoView();
+  return runSearch();
+}
+
+function setRange() {
+  const v = $("#records-range").value;
+  if (v === "custom") return;
+  const now = Date.now();
+  $("#records-from").value = localInput(now - Number(v) * 1000);
+  $("#records-to").value = localInput(now + 1000);
+}
+
+function selectTab(name) {
+  for (const b of document.querySelectorAll("#records-tabs button")) b.classList.toggle("active", b.dataset.tab === name);
+  for (const t of document.querySelectorAll("#records .tab")) t.hidden = t.id !== `tab-${name}`;
+}
+
+async function runSearch() {
+  clearError();
+  setRange();
+  rec.from = new Date($("#records-from").value).getTime();
+  rec.to = new Date($("#records-to").value).getTime();
+  if (!(rec.from < rec.to)) return showError({ code: "InvalidParameterValue", message: "the time range is empty (From must be before To)" });
+  const [search, analysis] = splitQuery($("#records-query").value || "*");
+  rec.search = search;
+  rec.analysis = analysis;
+  rec.context = "";
+  rec.shown = 0;
+  rec.columns = null;
+  $("#records-table thead").innerHTML = "";
+  $("#records-table tbody").innerHTML = "";
+  $("#records-count").textContent = "searching…";
+  const ok = await guarded(() => loadRecords());
+  if (ok === undefined) {
+    $("#records-count").textContent = "";
+    return;
+  }
+  // the pictures: each is its own analysis; the first failure is shown
+  await guarded(async () => {
+    await drawTraffic();
+    await drawTalkers();
+    await drawRejects();
+  });
+  $("#records").dataset.ready = String(Date.now());
+}
+
+function recordCells(row, columns) {
+  return columns.map((c) => {
+    let v = row[c];
+    if (v === undefined || v === null) v = "";
+    if (c === "protocol" && PROTOCOLS[v]) v = `${v} ${PROTOCOLS[v]}`;
+    const td = el("td", { class: `f-${c.replace(/[^a-z0-9]+/gi, "_")}` }, v);
+    if (c === "action") td.classList.add(v === "REJECT" ? "off" : "on");
+    return td;
+  });
+}
+
+async function loadRecords() {
+  const query = scoped(rec.search) + (rec.analysis ? ` | ${rec.analysis}` : "");
+  const more = { Limit: REC_PAGE, Sort: "desc" };
+  if (rec.context) more.Context = rec.context;
+  const r = await searchLog(query, more);
+  const thead = $("#records-table thead"), tbody = $("#records-table tbody");
+  if (r.Analysis) {
+    const cols = r.ColNames || [];
+    thead.innerHTML = "";
+    thead.append(el("tr", {}, ...cols.map((c) => el("th", {}, c))));
+    tbody.innerHTML = "";
+    const rows = analysisRows(r);
+    for (const row of rows) tbody.append(el("tr", { class: "record" }, ...recordCells(row, cols)));
+    $("#records-count").textContent = `analysis: ${rows.length} rows`;
+    $("#records-more").hidden = true;
+    return true;
+  }
+  const logs = (r.Results || []).map((x) => Object.assign({ __time: x.Time }, JSON.parse(x.LogJson || "{}")));
+  if (!rec.columns) {
+    const seen = new Set();
+    for (const l of logs) for (const k of Object.keys(l)) if (k !== "__time") seen.add(k);
+    const known = RECORD_FIELDS.filter((k) => seen.has(k));
+    rec.columns = known.concat([...seen].filter((k) => !known.includes(k)));
+    thead.append(el("tr", {}, el("th", {}, "time"), ...rec.columns.map((c) => el("th", {}, c))));
+  }
+  for (const l of logs) {
+    tbody.append(el("tr", { class: "record" }, el("td", {}, new Date(l.__time).toLocaleString()), ...recordCells(l, rec.columns)));
+  }
+  rec.shown += logs.length;
+  rec.context = r.Context || "";
+  const over = r.ListOver || !rec.context || !logs.length;
+  $("#records-more").hidden = over;
+  $("#records-count").textContent = rec.shown
+    ? `${rec.shown} records, newest first${over ? "" : " (more: Load more)"}`
+    : "No records in this time range.";
+  if (!rec.shown) tbody.append(el("tr", {}, el("td", { class: "empty", colspan: rec.columns.length + 1 }, "No records.")));
+  return true;
+}
+
+/** The histogram's step: about 60 bars over the range, in whole minutes. */
+function bucketMinutes() {
+  const span = (rec.to - rec.from) / 60000;
+  for (const m of [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440]) if (span / m <= 60) return m;
+  return Math.ceil(span / 60 / 1440) * 1440;
+}
+
+async function timeSeries(search) {
+  const m = bucketMinutes();
+  const q = `${search} | select histogram(cast(__TIMESTAMP__ as timestamp), interval ${m} minute) as t, ` +
+    "sum(bytes) as b, sum(packets) as p, count(*) as n group by t order by t limit 10000";
+  const rows = analysisRows(await searchLog(q));
+  const step = m * 60000;
+  const byT = new Map(rows.map((x) => [analysisTime(x.t), x]));
+  const out = [];
+  for (let t = Math.floor(rec.from / step) * step; t < rec.to; t += step) {
+    const x = byT.get(t) || {};
+    out.push({ t, bytes: Number(x.b) || 0, packets: Number(x.p) || 0, records: Number(x.n) || 0 });
+  }
+  return { step, buckets: out };
+}
+
+/** A bar-and-line chart over time: `bars` and `line` are {key, label, unit}. */
+function timeChart(box, series, bars, line) {
+  const W = 1000, H = 280, L = 70, R = line ? 70 : 20, T = 28, B = 34;
+  const { buckets, step } = series;
+  const pw = W - L - R, ph = H - T - B;
+  const maxB = Math.max(1, ...buckets.map((b) => b[bars.key]));
+  const maxL = line ? Math.max(1, ...buckets.map((b) => b[line.key])) : 1;
+  const bw = pw / Math.max(1, buckets.length);
+  const x = (i) => L + i * bw;
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "timechart", role: "img", "data-buckets": buckets.length, "data-step-ms": step,
+    ["data-total-" + bars.key]: buckets.reduce((a, b) => a + b[bars.key], 0) });
+  if (line) s.setAttribute(`data-total-${line.key}`, buckets.reduce((a, b) => a + b[line.key], 0));
+  s.append(svg("title", {}, `${bars.label}${line ? " and " + line.label : ""} per ${step / 60000} min`));
+  for (let k = 0; k <= 4; k++) {
+    const y = T + ph - (ph * k) / 4;
+    s.append(svg("line", { x1: L, x2: W - R, y1: y, y2: y, class: "grid" }));
+    s.append(svg("text", { x: L - 6, y: y + 4, class: "axis bars-axis", "text-anchor": "end" }, human((maxB * k) / 4, bars.unit)));
+    if (line) s.append(svg("text", { x: W - R + 6, y: y + 4, class: "axis line-axis" }, human((maxL * k) / 4, line.unit)));
+  }
+  const span = rec.to - rec.from;
+  const every = Math.max(1, Math.ceil(buckets.length / 8));
+  buckets.forEach((b, i) => {
+    if (i % every === 0) s.append(svg("text", { x: x(i), y: H - B + 16, class: "axis", "text-anchor": "start" }, shortTime(b.t, span)));
+    const h = (ph * b[bars.key]) / maxB;
+    const r = svg("rect", { class: `bar ${bars.key}`, x: x(i) + 1, y: T + ph - h, width: Math.max(1, bw - 2), height: h,
+      "data-t": b.t, "data-value": b[bars.key] });
+    r.append(svg("title", {}, `${new Date(b.t).toLocaleString()}: ${human(b[bars.key], bars.unit)} ${bars.label}` +
+      (line ? `, ${human(b[line.key], line.unit)} ${line.label}` : "")));
+    s.append(r);
+  });
+  if (line) {
+    const pts = buckets.map((b, i) => [x(i) + bw / 2, T + ph - (ph * b[line.key]) / maxL]);
+    s.append(svg("polyline", { class: `line ${line.key}`, points: pts.map((p) => p.join(",")).join(" ") }));
+    buckets.forEach((b, i) => s.append(svg("circle", { class: `pt ${line.key}`, cx: pts[i][0], cy: pts[i][1], r: 2.5, "data-t": b.t, "data-value": b[line.key] })));
+  }
+  s.append(svg("rect", { x: L, y: 6, width: 12, height: 10, class: `bar ${bars.key} legend` }));
+  s.append(svg("text", { x: L + 16, y: 15, class: "axis" }, bars.label + (bars.unit ? ` (${bars.unit})` : "")));
+  if (line) {
+    s.append(svg("line", { x1: L + 180, x2: L + 196, y1: 11, y2: 11, class: `line ${line.key}` }));
+    s.append(svg("text", { x: L + 200, y: 15, class: "axis" }, line.label));
+  }
+  box.innerHTML = "";
+  box.append(s);
+}
+
+/** Horizontal bars, largest first: rows are {key, label, value, title}. */
+function barChart(box, rows, unit, name) {
+  // the labels' column fits the longest (11 px monospace: about 6.7 px a character)
+  const L = Math.max(60, Math.ceil(Math.max(0, ...rows.map((r) => r.label.length)) * 6.7) + 12);
+  const W = L + 290, row = 24, R = 70, T = 6;
+  const H = T * 2 + Math.max(1, rows.length) * row;
+  const max = Math.max(1, ...rows.map((r) => r.value));
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "barchart", role: "img", "data-name": name, "data-items": rows.length,
+    style: `max-width: ${W}px` });
+  if (!rows.length) s.append(svg("text", { x: W / 2, y: T + 16, class: "axis", "text-anchor": "middle" }, "nothing in this range"));
+  rows.forEach((r, i) => {
+    const y = T + i * row;
+    const w = ((W - L - R) * r.value) / max;
+    const g = svg("g", { class: "item", "data-key": r.key, "data-value": r.value });
+    g.append(svg("title", {}, r.title || `${r.label}: ${human(r.value, unit)}`));
+    g.append(svg("text", { x: L - 6, y: y + 16, class: "label", "text-anchor": "end" }, r.label));
+    g.append(svg("rect", { x: L, y: y + 4, width: Math.max(1, w), height: row - 8, class: "bar" }));
+    g.append(svg("text", { x: L + w + 4, y: y + 16, class: "axis" }, human(r.value, unit)));
+    s.append(g);
+  });
+  box.innerHTML = "";
+  box.append(s);
+}
+
+async function drawTraffic() {
+  const series = await timeSeries(scoped(rec.search));
+  const tb = series.buckets.reduce((a, b) => a + b.bytes, 0), tp = series.buckets.reduce((a, b) => a + b.packets, 0);
+  $("#traffic-caption").textContent = `${human(tb, "B")} and ${human(tp)} packets in ${series.buckets.reduce((a, b) => a + b.records, 0)} records; one bar per ${series.step / 60000} min`;
+  timeChart($("#traffic-chart"), series, { key: "bytes", label: "bytes", unit: "B" }, { key: "packets", label: "packets", unit: "" });
+}
+
+async function drawTalkers() {
+  const by = $("#talkers-by").value === "packets" ? "p" : "b";
+  const unit = by === "b" ? "B" : "";
+  for (const [field, box] of [["srcaddr", "#talkers-src"], ["dstaddr", "#talkers-dst"], ["dstport", "#talkers-port"]]) {
+    const q = `${scoped(rec.search)} | select "${field}" as k, sum(bytes) as b, sum(packets) as p, count(*) as n ` +
+      `group by k order by ${by} desc limit 10`;
+    const rows = analysisRows(await searchLog(q)).filter((x) => x.k !== null && x.k !== "" && x.k !== "-");
+    barChart($(box), rows.map((x) => ({ key: String(x.k), label: String(x.k), value: Number(x[by]) || 0,
+      title: `${x.k}: ${human(x.b, "B")}, ${human(x.p)} packets, ${x.n} records` })), unit, field);
+  }
+}
+
+async function drawRejects() {
+  const search = scoped(rec.search, "action:REJECT");
+  const series = await timeSeries(search);
+  const n = series.buckets.reduce((a, b) => a + b.records, 0);
+  $("#rejects-caption").textContent = `${n} REJECT records, ${human(series.buckets.reduce((a, b) => a + b.packets, 0))} packets refused`;
+  timeChart($("#rejects-chart"), series, { key: "packets", label: "rejected packets", unit: "" }, null);
+  const q = `${search} | select srcaddr, dstaddr, dstport, protocol, sum(packets) as p, count(*) as n ` +
+    "group by srcaddr, dstaddr, dstport, protocol order by p desc limit 10";
+  const rows = analysisRows(await searchLog(q));
+  barChart($("#rejects-top"), rows.map((x) => {
+    const label = `${x.srcaddr} → ${x.dstaddr}:${x.dstport} ${PROTOCOLS[x.protocol] || x.protocol}`;
+    return { key: label, label, value: Number(x.p) || 0, title: `${label}: ${x.p} packets in ${x.n} records` };
+  }), "", "rejects");
+  const list = await searchLog(search, { Limit: 20, Sort: "desc" });
+  const logs = (list.Results || []).map((x) => Object.assign({ __time: x.Time }, JSON.parse(x.LogJson || "{}")));
+  const cols = ["srcaddr", "srcport", "dstaddr", "dstport", "protocol", "packets", "bytes", "interface-id"];
+  $("#rejects-table thead").innerHTML = "";
+  $("#rejects-table thead").append(el("tr", {}, el("th", {}, "time"), ...cols.map((c) => el("th", {}, c))));
+  const tbody = $("#rejects-table tbody");
+  tbody.innerHTML = "";
+  for (const l of logs) tbody.append(el("tr", { class: "record" }, el("td", {}, new Date(l.__time).toLocaleString()), ...recordCells(l, cols)));
+}
+
 // ------------------------------------------------------------------ boot ---
 async function signedIn() {
   const id = await guarded(() => call("sts", "GetCallerIdentity", {}));
@@ -293,6 +601,7 @@ function signInView() {
   show("#flowlogs", false);
   show("#detail", false);
   show("#create", false);
+  show("#records", false);
   show("#signout", false);
   $("#who").textContent = "";
   show("#signin");
@@ -327,6 +636,16 @@ function init() {
   $("#create-close").addEventListener("click", () => show("#create", false));
   $("#detail-close").addEventListener("click", () => show("#detail", false));
   $("#create-type").addEventListener("change", loadResources);
+  $("#records-close").addEventListener("click", () => show("#records", false));
+  $("#records-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    runSearch();
+  });
+  $("#records-range").addEventListener("change", setRange);
+  for (const id of ["#records-from", "#records-to"]) $(id).addEventListener("change", () => ($("#records-range").value = "custom"));
+  $("#records-more").addEventListener("click", () => guarded(() => loadRecords()));
+  for (const b of document.querySelectorAll("#records-tabs button")) b.addEventListener("click", () => selectTab(b.dataset.tab));
+  $("#talkers-by").addEventListener("change", () => guarded(() => drawTalkers()));
   $("#create-vpc").addEventListener("change", loadResources);
   $("#create-storage").addEventListener("change", (ev) => {
     const kafka = ev.target.value === "ckafka";

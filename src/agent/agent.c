@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include "agent/agent.h"
 #include "agent/deliver.h"
+#include "agent/dp_metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -566,7 +567,9 @@ static int deliver(struct agent *ag, const struct afl *f, uint64_t start, uint64
     struct sink_window sw = {.flowlog_id = f->id, .win_start = start, .win_end = end,
                              .records = out->data ? out->data : "", .len = out->len,
                              .nrecords = n, .dest = &dest};
-    if (sink_write(ag->sinks[0], &sw, err, sizeof err) != 0) {
+    int rc = sink_write(ag->sinks[0], &sw, err, sizeof err);
+    dp_metrics_delivery(ag->sinks[0]->name, rc == 0, n, end);
+    if (rc != 0) {
         log_error("agent: %s: window %llu: %s sink: %s", f->id, (unsigned long long)start,
                   ag->sinks[0]->name, err);
         return -1;
@@ -627,6 +630,7 @@ static int write_lost(struct agent *ag, const struct assignment *a, uint64_t sta
             struct flow_log_desc d = desc_of(f, f->res[k], 0, start, end);
             buf_append(&out, line, flow_format_status(line, &d, "SKIPDATA"));
         }
+        dp_metrics_records(f->ccn ? &flow_format_ccn : &flow_format_eni, out.data, out.len);
         if (deliver(ag, f, start, end, &out, f->nres) != 0)
             rc = -1;
     }
@@ -670,6 +674,8 @@ static int write_flowlog(struct agent *ag, const struct afl *f, const struct flo
             }
             total += n;
         }
+        if (rc == 0)
+            dp_metrics_records(f->ccn ? &flow_format_ccn : &flow_format_eni, out.data, out.len);
         if (rc == 0 && deliver(ag, f, start, end, &out, total) != 0)
             rc = -1;
     }
@@ -774,6 +780,7 @@ static int write_window(struct agent *ag, uint64_t start, uint64_t end)
 static int on_entry(void *arg, const struct flow_key *k, const struct flow_val *v)
 {
     struct agent *ag = arg;
+    dp_metrics_entry(k->action, v->packets, v->bytes);
     flow_table_merge(ag->t, k, v); /* a full table counts it as skipped for k->slot */
     return 0;
 }
@@ -782,6 +789,7 @@ static void on_skip(void *arg, uint32_t slot, uint8_t dir, uint64_t packets)
 {
     struct agent *ag = arg;
     (void)dir;
+    dp_metrics_skipped(packets);
     flow_table_note_skipped(ag->t, slot, packets);
 }
 
@@ -806,6 +814,7 @@ static int close_window(struct agent *ag, uint64_t w)
     if (w == ag->lossy_window) /* the agent was not up for all of it */
         for (size_t k = 0; k < ag->nw; k++)
             flow_table_note_skipped(ag->t, ag->w[k].slot, 1);
+    dp_metrics_window(flow_table_count(ag->t), flow_table_capacity(ag->t));
     return write_window(ag, start, end);
 }
 

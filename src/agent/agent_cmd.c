@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/metrics_listen.h"
 #include "auth/auth.h"
 #include "base/buf.h"
 #include "base/log.h"
@@ -28,6 +29,7 @@
 static const char synopsis[] =
     "usage: flowlogd agent --control URL --host NAME --records DIR --key-file FILE\n"
     "                      [--capture-window S] [--table FLOWS] [--poll-ms MS] [--windows N]\n"
+    "                      [--metrics-listen HOST:PORT [--metrics-token-file FILE]]\n"
     "Captures, in the kernel, the traffic of the devices the control plane (the flowlogd\n"
     "server at URL, e.g. http://10.0.0.1:8080) binds to host NAME for enabled flow logs,\n"
     "and writes each flow log's records per capture window under DIR (one file per flow\n"
@@ -55,6 +57,10 @@ static const struct opt agent_opts[] = {
      "plane's own cls service, signed with the agent key; another endpoint is signed with "
      "TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY when they are set; \"none\": files only"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
+    {"metrics-listen", OPT_STR, "HOST:PORT", NULL, 0, 0, 0,
+     "serve Prometheus's GET /metrics (the data plane's and sinks' counters) here"},
+    {"metrics-token-file", OPT_STR, "FILE", NULL, 0, 0, 0,
+     "with --metrics-listen: answer only `Authorization: Bearer <the file's first line>`"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -161,6 +167,38 @@ static void on_signal(int sig)
     atomic_store(&g_stop, 1);
 }
 
+/* --metrics-listen (and its token file): started, or NULL (said why). */
+static struct metrics_listener *metrics_start(const struct opts *o)
+{
+    char err[512], token[512] = "";
+    const char *file = opts_get(o, "metrics-token-file");
+    if (file) {
+        FILE *f = fopen(file, "r");
+        if (!f || !fgets(token, sizeof token, f)) {
+            fprintf(stderr, "agent: --metrics-token-file %s: cannot read a token\n", file);
+            if (f)
+                fclose(f);
+            return NULL;
+        }
+        fclose(f);
+        token[strcspn(token, "\r\n")] = '\0';
+        if (!token[0]) {
+            fprintf(stderr, "agent: --metrics-token-file %s: the first line is empty\n", file);
+            return NULL;
+        }
+    }
+    struct metrics_listener *ml =
+        metrics_listen_start(opts_get(o, "metrics-listen"), file ? token : NULL, err, sizeof err);
+    memset(token, 0, sizeof token);
+    if (!ml) {
+        fprintf(stderr, "agent: --metrics-listen: %s\n", err);
+        return NULL;
+    }
+    printf("metrics listening on port %u\n", metrics_listen_port(ml));
+    fflush(stdout);
+    return ml;
+}
+
 int agent_main(int argc, char **argv)
 {
     struct opts o;
@@ -264,10 +302,18 @@ int agent_main(int argc, char **argv)
         .extra_sinks = cls ? &cls : NULL,
         .nextra_sinks = cls ? 1 : 0,
     };
+    struct metrics_listener *ml = NULL;
+    if (opts_get(&o, "metrics-listen") && !(ml = metrics_start(&o))) {
+        sink_close(cls);
+        curl_easy_cleanup(r.curl);
+        curl_global_cleanup();
+        return 1;
+    }
     if (agent_run(&cfg, err, sizeof err) != 0)
         fprintf(stderr, "agent: %s\n", err);
     else
         rc = 0;
+    metrics_listen_stop(ml);
     sink_close(cls); /* after agent_run stopped its delivery */
     curl_easy_cleanup(r.curl);
     curl_global_cleanup();

@@ -1,7 +1,9 @@
 /* deliver.c: see deliver.h. */
 #define _GNU_SOURCE
 #include "agent/deliver.h"
+#include "agent/dp_metrics.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -129,6 +131,7 @@ static int deliver_one(void *ud, uint64_t start, uint64_t end, const char *recor
                              .records = records, .len = len, .nrecords = n, .dest = &dest};
     char err[512];
     if (sink_write(w->ds->s, &sw, err, sizeof err) != 0) {
+        dp_metrics_delivery(w->ds->s->name, 0, 0, end);
         if (!w->ds->failing)
             log_warn("agent: %s sink: %s window %" PRIu64 ": %s (the files keep it; retried)",
                      w->ds->s->name, r->flowlog_id, start, err);
@@ -143,6 +146,7 @@ static int deliver_one(void *ud, uint64_t start, uint64_t end, const char *recor
         w->failed = 1;
         return 1;
     }
+    dp_metrics_delivery(w->ds->s->name, 1, n, end);
     if (w->ds->failing)
         log_info("agent: %s sink delivers again", w->ds->s->name);
     w->ds->failing = 0;
@@ -160,6 +164,56 @@ static int wants(const struct sink *s, const struct delivery_route *r)
     if (strcmp(s->name, "kafka") == 0 || strcmp(s->name, "ckafka") == 0)
         return strcmp(r->storage_type, "ckafka") == 0;
     return 1;
+}
+
+/* Adds the windows of `fl` under the records directory that end after
+ * `since` (what a delivery sink has yet to take: the files are its spool)
+ * and their bytes. */
+static void backlog_add(const struct delivery *d, const char *fl, uint64_t since,
+                        uint64_t *windows, uint64_t *bytes)
+{
+    char dir[4200];
+    struct dirent *e;
+    snprintf(dir, sizeof dir, "%s/%s", d->records, fl);
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    while ((e = readdir(dp))) { /* "START-END.log" or "START-END.N.log" */
+        char *p;
+        struct stat sb;
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] < '0' || e->d_name[0] > '9' || n < 4 ||
+            strcmp(e->d_name + n - 4, ".log") != 0)
+            continue;
+        (void)strtoull(e->d_name, &p, 10);
+        if (*p != '-')
+            continue;
+        uint64_t end = strtoull(p + 1, &p, 10);
+        if (*p != '.' || end <= since || fstatat(dirfd(dp), e->d_name, &sb, 0) != 0)
+            continue;
+        (*windows)++;
+        *bytes += (uint64_t)sb.st_size;
+    }
+    closedir(dp);
+}
+
+/* Each delivery sink's spool for the metrics: the windows past its cursors. */
+static void backlog_report(struct delivery *d, const struct delivery_route *routes, size_t n,
+                           uint64_t first)
+{
+    for (size_t k = 0; k < d->nsinks; k++) {
+        uint64_t windows = 0, bytes = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t since;
+            if (!wants(d->sinks[k].s, &routes[i]))
+                continue;
+            int c = cursor_get(d, d->sinks[k].s, routes[i].flowlog_id, &since);
+            if (c < 0)
+                continue;
+            backlog_add(d, routes[i].flowlog_id, c == 0 ? first : since, &windows, &bytes);
+        }
+        dp_metrics_spool(d->sinks[k].s->name, bytes, windows);
+    }
 }
 
 long delivery_pass(struct delivery *d)
@@ -223,6 +277,7 @@ long delivery_pass(struct delivery *d)
             ds->backoff_ms = 0;
         }
     }
+    backlog_report(d, routes, n, first);
     free(routes);
     return failed ? -1 : total;
 }

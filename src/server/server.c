@@ -28,6 +28,7 @@
 #include "control/control.h"
 #include "validate/inventory.h"
 #include "agent/agent.h"
+#include "agent/dp_metrics.h"
 #include "base/util.h"
 #include "http/http.h"
 #include "server/notify.h"
@@ -389,6 +390,9 @@ static int write_metrics(struct srv *sv, struct buf *b)
                       "flowlogd_store_wal_ceiling_bytes %lld\n",
                    stat(wal, &sb) == 0 ? (long long)sb.st_size : 0LL, k.wal_ceiling);
     }
+    /* the data plane: with --capture (from the start), or once an agent ran here */
+    if ((sv->started && opts_get(sv->started, "capture")) || dp_metrics_active())
+        bad |= dp_metrics_write(b, (uint64_t)time(NULL));
     return bad ? -1 : 0;
 }
 
