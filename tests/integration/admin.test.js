@@ -420,7 +420,7 @@ describe("state export and import", () => {
     await h.expectApiError(ca.DescribeFlowLogs({}), "AuthFailure.SecretIdNotFound");
     const got = await A.call("PUT", "/admin/state", doc);
     assert.equal(got.status, 200, got.text);
-    assert.deepEqual(got.json, { Accounts: 2, Keys: 3, TemporaryKeys: 0, Resources: doc.resources.length, FlowLogs: 3, SkippedTemporaryKeys: 0 });
+    assert.deepEqual(got.json, { Accounts: 2, Keys: 3, TemporaryKeys: 0, Resources: doc.resources.length, FlowLogs: 3, SkippedTemporaryKeys: 0, AgentKeys: 0 });
     assert.deepEqual((await A.call("GET", "/admin/state")).json, doc);
     assert.deepEqual(await views(), before);
     const chk = h.cli(["check", "--data", A.dataDir]);
