@@ -345,6 +345,11 @@ test("flowlogd agent + control plane: a control-plane restart loses nothing; an 
   const where = { records: recordsDir };
   let agent = startAgent(control, host, recordsDir, keyFile);
   await until("the agent's first windows", () => records(where, fl).length > 0);
+  // a first-ever start (no marker) begins inside a window: that window says
+  // SKIPDATA, never a silent partial window
+  const first = windows(records(where, fl))[0];
+  assert.ok(records(where, fl).some((f) => Number(f[10]) === first && f[13] === "SKIPDATA"),
+    `the first window ${first} says SKIPDATA: ${JSON.stringify(records(where, fl))}`);
   await startSink(NS.vm2, A.vm2);
 
   // the control plane goes away (SIGKILL) and comes back: the agent captures on
@@ -361,7 +366,7 @@ test("flowlogd agent + control plane: a control-plane restart loses nothing; an 
     [`${ids.eni1} ${A.vm1} ${A.vm2} 4100 5000 17 ACCEPT`]: { packets: 15, bytes: 1920 },
     [`${ids.eni1} ${A.vm1} ${A.vm2} 4101 5000 17 ACCEPT`]: { packets: 4, bytes: 512 },
   });
-  assert.ok(since(t0).every((f) => f[13] !== "SKIPDATA"), "nothing was lost while the control plane was down");
+  assert.ok(since(t0).every((f) => f[13] !== "SKIPDATA" || Number(f[10]) === first), "nothing was lost while the control plane was down");
   const ws = windows(records(where, fl));
   for (let i = 1; i < ws.length; i++) assert.equal(ws[i] - ws[i - 1], WINDOW, `a window is missing after ${ws[i - 1]}`);
 
@@ -375,6 +380,26 @@ test("flowlogd agent + control plane: a control-plane restart loses nothing; an 
   assert.ok(atKill.some((f) => f[13] === "SKIPDATA"), `window ${w} (the agent was killed in it) says SKIPDATA: ${JSON.stringify(atKill)}`);
   const after = windows(records(where, fl));
   for (let i = 1; i < after.length; i++) assert.equal(after[i] - after[i - 1], WINDOW, `a window is missing after ${after[i - 1]}`);
+
+  // a crash after a window was written and before the next window's marker:
+  // the marker still names that window; the restarted agent must not report
+  // it lost (a second file, START-END.1.log, of SKIPDATA)
+  agent.p.kill("SIGKILL");
+  await new Promise((r) => agent.p.on("exit", r));
+  const marker = path.join(recordsDir, ".agent", "open.json");
+  const m = JSON.parse(fs.readFileSync(marker, "utf8"));
+  const last = windows(records(where, fl)).at(-1);
+  assert.ok(last < m.WindowStart, `the last window written (${last}) is before the open one (${m.WindowStart})`);
+  m.WindowStart = last;
+  fs.writeFileSync(marker, JSON.stringify(m));
+  agent = startAgent(control, host, recordsDir, keyFile);
+  await until("the restarted agent's windows", () => windows(records(where, fl)).at(-1) > m.WindowStart + WINDOW * 2);
+  const dir = path.join(recordsDir, fl);
+  assert.ok(fs.existsSync(path.join(dir, `${last}-${last + WINDOW}.log`)));
+  assert.ok(!fs.existsSync(path.join(dir, `${last}-${last + WINDOW}.1.log`)),
+    `window ${last} was whole: not reported again (${fs.readdirSync(dir).join(" ")})`);
+  // the window after it (the agent was in it at the crash) says SKIPDATA
+  assert.ok(records(where, fl).some((f) => Number(f[10]) === last + WINDOW && f[13] === "SKIPDATA"));
   agent.p.kill("SIGTERM");
   serve.kill("SIGTERM");
 });
