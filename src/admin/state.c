@@ -389,7 +389,7 @@ static const char *const kind_names[] = {
 #define NKINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
 
 struct dump {
-    json_t *accounts, *keys, *resources, *flowlogs, *agent_keys;
+    json_t *accounts, *keys, *resources, *flowlogs, *logsets, *topics, *agent_keys;
     int oom;
 };
 
@@ -426,12 +426,13 @@ static void dump_resource(void *ud, const char *uin, const struct resource *r)
         return;
     }
     json_t *o =
-        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:s,s:s}", "uin", uin,
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:s,s:s,s:s}", "uin", uin,
                   "kind", kind, "region", r->region, "id", r->id, "vpc_id", r->vpc_id, "subnet_id",
                   r->subnet_id, "instance_id", r->instance_id, "name", r->name, "cidr", r->cidr,
                   "instance_type", r->instance_type, "edition", r->edition, "nat_version",
                   r->nat_version, "has_dnat", r->has_dnat, "created_at", (json_int_t)r->created_at,
-                  "attrs", r->attrs ? r->attrs : "", "addrs", r->addrs);
+                  "attrs", r->attrs ? r->attrs : "", "addrs", r->addrs, "brokers",
+                  r->brokers);
     /* where the data plane captures it: only on a bound resource */
     if (o && r->host_device[0] &&
         (json_object_set_new(o, "host", json_string(r->host)) ||
@@ -470,6 +471,39 @@ static void dump_flowlog(void *ud, const struct flowlog *fl)
     put(d, d->flowlogs, o);
 }
 
+/* tags as [[key, value], ...] */
+static json_t *tags_json(const struct tag *t, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_pack("[s,s]", t[i].key, t[i].value)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+static void dump_cls_logset(void *ud, const struct cls_logset *ls)
+{
+    struct dump *d = ud;
+    put(d, d->logsets,
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:o*}", "uin", ls->uin, "region", ls->region, "id", ls->id,
+                  "name", ls->name, "created_at", (json_int_t)ls->created_at, "tags",
+                  tags_json(ls->tags, ls->ntags)));
+}
+
+static void dump_cls_topic(void *ud, const struct cls_topic *t)
+{
+    struct dump *d = ud;
+    put(d, d->topics,
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:i,s:I,s:o*}", "uin", t->uin, "region",
+                  t->region, "id", t->id, "logset_id", t->logset_id, "name", t->name,
+                  "storage_type", t->storage_type, "describes", t->describes, "period",
+                  (json_int_t)t->period, "partition_count", (json_int_t)t->partition_count,
+                  "status", t->status, "created_at", (json_int_t)t->created_at, "tags",
+                  tags_json(t->tags, t->ntags)));
+}
+
 static void dump_agent_key(void *ud, const struct agent_key *k)
 {
     struct dump *d = ud;
@@ -480,8 +514,10 @@ static void dump_agent_key(void *ud, const struct agent_key *k)
 
 struct admin_answer admin_state_export(struct store *st)
 {
-    struct dump d = {json_array(), json_array(), json_array(), json_array(), json_array(), 0};
-    const struct state_sink sink = {&d, dump_account, dump_key, dump_resource, dump_flowlog};
+    struct dump d = {json_array(), json_array(), json_array(), json_array(),
+                     json_array(), json_array(), json_array(), 0};
+    const struct state_sink sink = {&d,           dump_account,    dump_key,      dump_resource,
+                                    dump_flowlog, dump_cls_logset, dump_cls_topic};
     struct serr se = {{0}};
     int rc;
     rc = store_state_dump(st, &sink, &se);
@@ -489,18 +525,21 @@ struct admin_answer admin_state_export(struct store *st)
     if (rc == STORE_OK && d.agent_keys)
         rc = store_agent_key_list(st, dump_agent_key, &d, &se);
     if (rc != STORE_OK || d.oom || !d.accounts || !d.keys || !d.resources || !d.flowlogs ||
-        !d.agent_keys) {
+        !d.logsets || !d.topics || !d.agent_keys) {
         json_decref(d.accounts);
         json_decref(d.keys);
         json_decref(d.resources);
         json_decref(d.flowlogs);
+        json_decref(d.logsets);
+        json_decref(d.topics);
         json_decref(d.agent_keys);
         return rc != STORE_OK ? store_fail(rc, &se, "export failed")
                               : admin_fail(500, "InternalError", "export failed: out of memory");
     }
-    return admin_ok(json_pack("{s:i,s:o,s:o,s:o,s:o,s:o}", "flowlogd_state", STATE_FORMAT,
+    return admin_ok(json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "flowlogd_state", STATE_FORMAT,
                               "accounts", d.accounts, "keys", d.keys, "resources", d.resources,
-                              "flowlogs", d.flowlogs, "agent_keys", d.agent_keys));
+                              "flowlogs", d.flowlogs, "cls_logsets", d.logsets, "cls_topics",
+                              d.topics, "agent_keys", d.agent_keys));
 }
 
 static int cp_str(json_t *o, const char *key, char *dst, size_t cap);
@@ -668,6 +707,88 @@ static int read_flowlog(json_t *o, struct flowlog *fl, struct tag **tags, char *
     return 0;
 }
 
+/* [[key, value], ...] (absent: none) into *tags (malloc'd, borrowing tv's
+ * strings) and *n. -1 when it is something else or memory is short. */
+static int read_tags(json_t *tv, struct tag **tags, size_t *n)
+{
+    *tags = NULL;
+    *n = 0;
+    if (!tv)
+        return 0;
+    if (!json_is_array(tv))
+        return -1;
+    if (!json_array_size(tv))
+        return 0;
+    if (!(*tags = calloc(json_array_size(tv), sizeof **tags)))
+        return -1;
+    for (size_t i = 0; i < json_array_size(tv); i++) {
+        json_t *p = json_array_get(tv, i);
+        if (!json_is_array(p) || json_array_size(p) != 2 || !json_is_string(json_array_get(p, 0)) ||
+            !json_is_string(json_array_get(p, 1))) {
+            free(*tags);
+            *tags = NULL;
+            return -1;
+        }
+        (*tags)[i].key = json_string_value(json_array_get(p, 0));
+        (*tags)[i].value = json_string_value(json_array_get(p, 1));
+    }
+    *n = json_array_size(tv);
+    return 0;
+}
+
+/* A cls logset row of the document; its tags into *tags (malloc'd). */
+static int read_cls_logset(json_t *o, struct cls_logset *ls, struct tag **tags, char *err,
+                           size_t errlen)
+{
+    memset(ls, 0, sizeof *ls);
+    *tags = NULL;
+    if (!json_is_object(o) || cp_str(o, "uin", ls->uin, sizeof ls->uin) ||
+        cp_str(o, "region", ls->region, sizeof ls->region) ||
+        cp_str(o, "id", ls->id, sizeof ls->id) || cp_str(o, "name", ls->name, sizeof ls->name) ||
+        get_i64(o, "created_at", &ls->created_at) || !ls->uin[0] || !ls->region[0] ||
+        !ls->id[0] || !ls->name[0] || read_tags(json_object_get(o, "tags"), tags, &ls->ntags)) {
+        snprintf(err, errlen,
+                 "cls logset %s: uin, region, id, name, created_at or tags missing or wrong",
+                 ls->id[0] ? ls->id : "(no id)");
+        return -1;
+    }
+    ls->tags = *tags;
+    return 0;
+}
+
+/* A cls topic row of the document; its tags into *tags (malloc'd). */
+static int read_cls_topic(json_t *o, struct cls_topic *t, struct tag **tags, char *err,
+                          size_t errlen)
+{
+    int64_t period = 0, parts = 0, status = 0;
+    memset(t, 0, sizeof *t);
+    *tags = NULL;
+    if (!json_is_object(o) || cp_str(o, "uin", t->uin, sizeof t->uin) ||
+        cp_str(o, "region", t->region, sizeof t->region) || cp_str(o, "id", t->id, sizeof t->id) ||
+        cp_str(o, "logset_id", t->logset_id, sizeof t->logset_id) ||
+        cp_str(o, "name", t->name, sizeof t->name) ||
+        cp_str(o, "storage_type", t->storage_type, sizeof t->storage_type) ||
+        cp_str(o, "describes", t->describes, sizeof t->describes) ||
+        get_i64(o, "period", &period) || get_i64(o, "partition_count", &parts) ||
+        get_i64(o, "status", &status) || get_i64(o, "created_at", &t->created_at) ||
+        !t->uin[0] || !t->region[0] || !t->id[0] || !t->logset_id[0] || !t->name[0] ||
+        (strcmp(t->storage_type, "hot") != 0 && strcmp(t->storage_type, "cold") != 0) ||
+        period < 1 || period > 3600 || parts < 1 || parts > 1000 || status < 0 || status > 1 ||
+        read_tags(json_object_get(o, "tags"), tags, &t->ntags)) {
+        snprintf(err, errlen,
+                 "cls topic %s: uin, region, id, logset_id, name, storage_type (hot, cold), "
+                 "period (1..3600), partition_count (1..1000), status (0, 1), created_at or tags "
+                 "missing or wrong",
+                 t->id[0] ? t->id : "(no id)");
+        return -1;
+    }
+    t->period = (uint32_t)period;
+    t->partition_count = (uint32_t)parts;
+    t->status = (int)status;
+    t->tags = *tags;
+    return 0;
+}
+
 static int read_resource(json_t *o, char uin[24], struct resource *r, char *err, size_t errlen)
 {
     char kind[24];
@@ -681,7 +802,8 @@ static int read_resource(json_t *o, char uin[24], struct resource *r, char *err,
         cp_str(o, "name", r->name, sizeof r->name) || cp_str(o, "cidr", r->cidr, sizeof r->cidr) ||
         cp_str(o, "instance_type", r->instance_type, sizeof r->instance_type) ||
         cp_str(o, "edition", r->edition, sizeof r->edition) ||
-        cp_str(o, "addrs", r->addrs, sizeof r->addrs) || get_i64(o, "nat_version", &nat) ||
+        cp_str(o, "addrs", r->addrs, sizeof r->addrs) ||
+        cp_str(o, "brokers", r->brokers, sizeof r->brokers) || get_i64(o, "nat_version", &nat) ||
         get_i64(o, "has_dnat", &dnat) || get_i64(o, "created_at", &created) ||
         cp_str(o, "host", r->host, sizeof r->host) ||
         cp_str(o, "host_device", r->host_device, sizeof r->host_device) ||
@@ -796,7 +918,11 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
            *resources = json_object_get(in, "resources"),
            *flowlogs = json_object_get(in, "flowlogs"),
            *agent_keys = json_object_get(in, "agent_keys"); /* optional (older documents) */
+    /* absent in documents from before the cls service: none */
+    json_t *logsets = json_object_get(in, "cls_logsets"), *topics = json_object_get(in, "cls_topics");
     json_t *fmt = json_object_get(in, "flowlogd_state");
+    struct cls_logset ls;
+    struct cls_topic tp;
     struct admin_answer ans;
     struct serr se = {{0}};
     char err[512], (*uins)[24] = NULL;
@@ -814,6 +940,8 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
     if (!json_is_array(accounts) || !json_is_array(keys) || !json_is_array(resources) ||
         !json_is_array(flowlogs))
         return admin_fail(400, "InvalidState", "accounts, keys, resources and flowlogs are arrays");
+    if ((logsets && !json_is_array(logsets)) || (topics && !json_is_array(topics)))
+        return admin_fail(400, "InvalidState", "cls_logsets and cls_topics are arrays");
     if (agent_keys && !json_is_array(agent_keys))
         return admin_fail(400, "InvalidState", "agent_keys is an array");
     for (i = 0; agent_keys && i < json_array_size(agent_keys); i++) {
@@ -898,6 +1026,49 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
             goto done;
         }
     }
+    for (i = 0; i < json_array_size(logsets); i++) {
+        if (read_cls_logset(json_array_get(logsets, i), &ls, &tags, err, sizeof err) != 0) {
+            ans = admin_fail(400, "InvalidState", "%s", err);
+            goto done;
+        }
+        free(tags);
+        if (!known(uins, na, ls.uin)) {
+            ans = admin_fail(400, "InvalidState",
+                             "cls logset %s: uin %s is not an account of the document", ls.id,
+                             ls.uin);
+            goto done;
+        }
+    }
+    for (i = 0; i < json_array_size(topics); i++) {
+        size_t k;
+        if (read_cls_topic(json_array_get(topics, i), &tp, &tags, err, sizeof err) != 0) {
+            ans = admin_fail(400, "InvalidState", "%s", err);
+            goto done;
+        }
+        free(tags);
+        for (k = 0; k < json_array_size(logsets); k++) {
+            json_t *l = json_array_get(logsets, k);
+            if (json_is_string(json_object_get(l, "id")) &&
+                strcmp(json_string_value(json_object_get(l, "id")), tp.logset_id) == 0 &&
+                json_is_string(json_object_get(l, "uin")) &&
+                strcmp(json_string_value(json_object_get(l, "uin")), tp.uin) == 0 &&
+                json_is_string(json_object_get(l, "region")) &&
+                strcmp(json_string_value(json_object_get(l, "region")), tp.region) == 0)
+                break;
+        }
+        if (k == json_array_size(logsets)) {
+            ans = admin_fail(400, "InvalidState",
+                             "cls topic %s: logset %s is not a logset of the document with its "
+                             "uin and region",
+                             tp.id, tp.logset_id);
+            goto done;
+        }
+    }
+    if ((json_array_size(logsets) || json_array_size(topics)) && !store_has_cls(st)) {
+        ans = admin_fail(400, "InvalidState",
+                         "the document has cls logsets or topics, this store does not keep them");
+        goto done;
+    }
 
     if (keep_old) {
         struct admin_answer snap = admin_state_export(st);
@@ -979,6 +1150,26 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
                 goto failed;
             }
             nres++;
+        }
+    }
+    /* the cls service's logsets and topics (not their logs), after the
+     * resources: a topic's inventory row (kind cls_topic) came with them */
+    for (i = 0; i < json_array_size(logsets); i++) {
+        read_cls_logset(json_array_get(logsets, i), &ls, &tags, err, sizeof err);
+        rc = store_cls_logset_create(st, &ls, &se);
+        free(tags);
+        if (rc != STORE_OK) {
+            ans = import_fail(rc, &se, "import stopped at a cls logset");
+            goto failed;
+        }
+    }
+    for (i = 0; i < json_array_size(topics); i++) {
+        read_cls_topic(json_array_get(topics, i), &tp, &tags, err, sizeof err);
+        rc = store_cls_topic_create(st, &tp, &se);
+        free(tags);
+        if (rc != STORE_OK) {
+            ans = import_fail(rc, &se, "import stopped at a cls topic");
+            goto failed;
         }
     }
     for (i = 0; i < json_array_size(flowlogs); i++) {

@@ -29,6 +29,7 @@
 #include "validate/inventory.h"
 #include "agent/agent.h"
 #include "agent/dp_metrics.h"
+#include "sink/sink.h"
 #include "base/util.h"
 #include "http/http.h"
 #include "server/notify.h"
@@ -547,6 +548,8 @@ struct embedded {
     pthread_t thread;
     int started;
     char host[256], records[4200];
+    struct sink *kafka; /* CKafka flow logs: the Kafka sink beside the files sink */
+    struct sink *extra[2]; /* the delivery sinks handed to the agent: cls, kafka */
 };
 
 /* the assignment straight from the store: no HTTP, no key */
@@ -599,6 +602,8 @@ static int embedded_start(struct embedded *em, const struct opts *o, struct stor
     em->cfg = (struct agent_cfg){.host = em->host, .records = em->records, .window_s = window,
                                  .table_flows = 65536, .poll_ms = 1000, .fetch = embedded_fetch,
                                  .fetch_ud = em, .stop = &em->stop, .on_ready = embedded_ready};
+    em->cfg.extra_sinks = em->extra;
+    em->cfg.nextra_sinks = 0;
     /* CLS delivery into this server's cls service (a store without CLS
      * logs, PostgreSQL for now, has no topics to deliver to) */
     if (store_has_cls(st)) {
@@ -606,14 +611,24 @@ static int embedded_start(struct embedded *em, const struct opts *o, struct stor
             log_error("capture: %s", err);
             return -1;
         }
-        em->cfg.extra_sinks = &em->cls;
-        em->cfg.nextra_sinks = 1;
+        em->extra[em->cfg.nextra_sinks++] = em->cls;
+    }
+    {
+        char spool[4300];
+        snprintf(spool, sizeof spool, "%s/.kafka-spool", em->records);
+        struct sink_kafka_opts ko = {.spool_dir = spool, .linger_ms = -1};
+        if (!(em->kafka = sink_kafka_open(&ko, err, sizeof err)))
+            log_error("capture: no Kafka delivery (CKafka flow logs keep their files): %s", err);
+        else
+            em->extra[em->cfg.nextra_sinks++] = em->kafka;
     }
     health_capture(HEALTH_CAPTURE_WAITING);
     if (pthread_create(&em->thread, NULL, embedded_main, em) != 0) {
         log_error("capture: cannot start the agent's thread");
         sink_close(em->cls);
         em->cls = NULL;
+        sink_close(em->kafka);
+        em->kafka = NULL;
         return -1;
     }
     em->started = 1;
@@ -631,6 +646,8 @@ static void embedded_stop(struct embedded *em)
     sink_close(em->cls); /* after the agent's delivery thread stopped */
     em->cls = NULL;
     em->started = 0;
+    sink_close(em->kafka);
+    em->kafka = NULL;
 }
 
 int server_main(int argc, char **argv)

@@ -236,7 +236,7 @@ static void test_state_dump(void **state)
     struct store_fx *f = *state;
     struct serr e = {{0}};
     struct seen s = {0};
-    const struct state_sink sink = {&s, see_account, see_key, see_resource, see_flowlog};
+    const struct state_sink sink = {&s, see_account, see_key, see_resource, see_flowlog, NULL, NULL};
 
     populate(f->s, &f->a, "AKIDaaaa", "vpc-aaaaaaaa", "fl-aaaaaaaa");
     assert_int_equal(store_state_dump(f->s, &sink, &e), STORE_OK);

@@ -192,6 +192,9 @@ int pg_cls_logset_list(struct store *st, const char *uin, const char *region, cl
 int pg_cls_logset_delete(struct store *st, const char *uin, const char *region, const char *id,
                          struct serr *e);
 int pg_cls_topic_create(struct store *st, const struct cls_topic *t, struct serr *e);
+/* the state export's part: every logset, then every topic, to sink, on c
+ * inside the caller's snapshot */
+int pg_cls_dump(PGconn *c, const struct state_sink *sink, struct serr *e);
 int pg_cls_topic_list(struct store *st, const char *uin, const char *region, cls_topic_cb cb,
                       void *ud, struct serr *e);
 int pg_cls_topic_update(struct store *st, const struct cls_topic *t, int set_tags, struct serr *e);
