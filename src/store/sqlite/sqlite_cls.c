@@ -17,81 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/cls_codec.h"
 #include "store/sqlite/sqlite_domain.h"
 
 #define BATCH_SCRATCH (64u << 10)
 
-/* ==== encodings ==== */
-
-/* tags as "key\0value\0..." */
-static char *tags_encode(const struct tag *t, size_t n, size_t *len)
-{
-    size_t total = 0, at = 0;
-    char *p;
-    for (size_t i = 0; i < n; i++)
-        total += strlen(t[i].key ? t[i].key : "") + strlen(t[i].value ? t[i].value : "") + 2;
-    if (!(p = malloc(total ? total : 1)))
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        size_t kl = strlen(t[i].key ? t[i].key : ""), vl = strlen(t[i].value ? t[i].value : "");
-        memcpy(p + at, t[i].key ? t[i].key : "", kl + 1);
-        at += kl + 1;
-        memcpy(p + at, t[i].value ? t[i].value : "", vl + 1);
-        at += vl + 1;
-    }
-    *len = total;
-    return p;
-}
-
-/* Decodes a tags column into a malloc'd array (*n pairs) pointing into
- * the column; NULL with *n = 0 for none (or OOM). */
-static struct tag *tags_decode(const char *p, size_t len, size_t *n)
-{
-    size_t cnt = 0, i = 0;
-    struct tag *t;
-    const char *end = p + len;
-    *n = 0;
-    if (!p || !len || p[len - 1] != '\0')
-        return NULL;
-    for (const char *q = p; q < end; q += strlen(q) + 1)
-        cnt++;
-    if (!(t = malloc((cnt / 2 + 1) * sizeof *t)))
-        return NULL;
-    while (p < end && i < cnt / 2) {
-        t[i].key = p;
-        p += strlen(p) + 1;
-        t[i].value = p;
-        p += strlen(p) + 1;
-        i++;
-    }
-    *n = i;
-    return t;
-}
-
-static size_t varint_put(unsigned char *p, size_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
-static int varint_get(const unsigned char **p, const unsigned char *end, size_t *v)
-{
-    size_t r = 0;
-    for (int shift = 0; *p < end && shift < 63; shift += 7) {
-        unsigned char b = *(*p)++;
-        r |= (size_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = r;
-            return 0;
-        }
-    }
-    return -1;
-}
+/* ==== encodings (the columns' own: store/cls_codec.c) ==== */
 
 /* Appends one pair to the scratch buffer (grown as needed). */
 static int kv_put(unsigned char **buf, size_t *cap, size_t *len, const char *k, size_t kl,
@@ -109,47 +40,16 @@ static int kv_put(unsigned char **buf, size_t *cap, size_t *len, const char *k, 
         *cap = ncap;
     }
     p = *buf + *len;
-    p += varint_put(p, kl);
+    p += cls_varint_put(p, kl);
     memcpy(p, k, kl);
     p += kl;
     *p++ = '\0';
-    p += varint_put(p, vl);
+    p += cls_varint_put(p, vl);
     memcpy(p, v, vl);
     p += vl;
     *p++ = '\0';
     *len = (size_t)(p - *buf);
     return 0;
-}
-
-/* Decodes a contents column into kv[] (grown as needed): the pairs point
- * into the column. -1 on a malformed column or OOM. */
-static long kv_decode(const unsigned char *p, size_t len, struct cls_kv **kv, size_t *cap)
-{
-    const unsigned char *end = p + len;
-    size_t n = 0;
-    while (p < end) {
-        size_t kl, vl;
-        if (n == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 32;
-            struct cls_kv *x = realloc(*kv, ncap * sizeof *x);
-            if (!x)
-                return -1;
-            *kv = x;
-            *cap = ncap;
-        }
-        if (varint_get(&p, end, &kl) != 0 || kl + 1 > (size_t)(end - p))
-            return -1;
-        (*kv)[n].key = (const char *)p;
-        (*kv)[n].klen = kl;
-        p += kl + 1;
-        if (varint_get(&p, end, &vl) != 0 || vl + 1 > (size_t)(end - p))
-            return -1;
-        (*kv)[n].value = (const char *)p;
-        (*kv)[n].vlen = vl;
-        p += vl + 1;
-        n++;
-    }
-    return (long)n;
 }
 
 static int step_row(struct conn *c, sqlite3_stmt *st, const char *what, struct serr *e)
@@ -194,7 +94,7 @@ static int job_logset_create(struct conn *c, void *arg, struct serr *e)
         goto done;
     }
     sqlite3_finalize(st);
-    if (!(tags = tags_encode(ls->tags, ls->ntags, &tlen)))
+    if (!(tags = cls_tags_encode(ls->tags, ls->ntags, &tlen)))
         return sq_err(e, STORE_ERR, "out of memory");
     st = sq_prepare_once(c, "INSERT INTO cls_logsets(id, uin, region, name, created_at, tags) "
                             "VALUES(?1, ?2, ?3, ?4, ?5, ?6)", e);
@@ -245,7 +145,7 @@ int sq_cls_logset_list(struct store *s, const char *uin, const char *region,
         sq_col_str(st, 0, ls.id, sizeof ls.id);
         sq_col_str(st, 1, ls.name, sizeof ls.name);
         ls.created_at = sqlite3_column_int64(st, 2);
-        tags = tags_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+        tags = cls_tags_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
                            &ls.ntags);
         ls.tags = tags;
         ls.topic_count = (uint32_t)sqlite3_column_int(st, 4);
@@ -343,7 +243,7 @@ static int job_topic_create(struct conn *c, void *arg, struct serr *e)
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (!(tags = tags_encode(t->tags, t->ntags, &tlen)))
+    if (!(tags = cls_tags_encode(t->tags, t->ntags, &tlen)))
         return sq_err(e, STORE_ERR, "out of memory");
     st = sq_prepare_once(c, "INSERT INTO cls_topics(uin, region, " TOPIC_COLS ") "
                             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", e);
@@ -427,7 +327,7 @@ int sq_cls_topic_list(struct store *s, const char *uin, const char *region,
         snprintf(t.uin, sizeof t.uin, "%s", uin);
         snprintf(t.region, sizeof t.region, "%s", region);
         topic_row(st, 0, &t);
-        tags = tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
+        tags = cls_tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
                            &t.ntags);
         t.tags = tags;
         cb(ud, &t);
@@ -460,7 +360,7 @@ int sq_cls_dump(struct conn *c, const struct state_sink *sink, struct serr *e)
             sq_col_str(st, 2, ls.id, sizeof ls.id);
             sq_col_str(st, 3, ls.name, sizeof ls.name);
             ls.created_at = sqlite3_column_int64(st, 4);
-            tags = tags_decode(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
+            tags = cls_tags_decode(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
                                &ls.ntags);
             if (!tags && sqlite3_column_bytes(st, 5) > 0) {
                 sqlite3_finalize(st);
@@ -485,7 +385,7 @@ int sq_cls_dump(struct conn *c, const struct state_sink *sink, struct serr *e)
             topic_row(st, 0, &t);
             sq_col_str(st, 10, t.uin, sizeof t.uin);
             sq_col_str(st, 11, t.region, sizeof t.region);
-            tags = tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
+            tags = cls_tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
                                &t.ntags);
             if (!tags && sqlite3_column_bytes(st, 9) > 0) {
                 sqlite3_finalize(st);
@@ -536,7 +436,7 @@ static int job_topic_update(struct conn *c, void *arg, struct serr *e)
         goto done;
     }
     sqlite3_finalize(st);
-    if (j->set_tags && !(tags = tags_encode(t->tags, t->ntags, &tlen)))
+    if (j->set_tags && !(tags = cls_tags_encode(t->tags, t->ntags, &tlen)))
         return sq_err(e, STORE_ERR, "out of memory");
     st = sq_prepare_once(c, "UPDATE cls_topics SET name = ?2, period = ?3, status = ?4, "
                             "storage_type = ?5, describes = ?6, partition_count = ?7, "
@@ -811,7 +711,7 @@ int sq_cls_logs_scan(struct store *s, const struct cls_scan *q, cls_log_cb cb, v
     sqlite3_bind_int64(st, 7, (int64_t)q->max_seq);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct cls_stored_log l;
-        long n = kv_decode(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), &kv,
+        long n = cls_kv_decode(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), &kv,
                            &cap);
         if (n < 0) {
             rc = sq_err(e, STORE_ERR, "log %lld: its contents column is malformed",
