@@ -196,6 +196,20 @@ int pg_cls_logset_delete(struct store *st, const char *uin, const char *region, 
     "id, logset_id, name, period, status, storage_type, describes, partition_count, "           \
     "created_at, tags"
 
+/* Row i's TOPIC_COLS but the tags (column 9, the caller's) into *t. */
+static void topic_of_row(const PGresult *r, int i, struct cls_topic *t)
+{
+    pg_col(r, i, 0, t->id, sizeof t->id);
+    pg_col(r, i, 1, t->logset_id, sizeof t->logset_id);
+    pg_col(r, i, 2, t->name, sizeof t->name);
+    t->period = (uint32_t)pg_col_i64(r, i, 3);
+    t->status = (int)pg_col_i64(r, i, 4);
+    pg_col(r, i, 5, t->storage_type, sizeof t->storage_type);
+    pg_col(r, i, 6, t->describes, sizeof t->describes);
+    t->partition_count = (uint32_t)pg_col_i64(r, i, 7);
+    t->created_at = pg_col_i64(r, i, 8);
+}
+
 static int job_topic_create(PGconn *c, void *arg, struct serr *e)
 {
     const struct cls_topic *t = arg;
@@ -290,15 +304,7 @@ int pg_cls_topic_list(struct store *st, const char *uin, const char *region, cls
         memset(&t, 0, sizeof t);
         snprintf(t.uin, sizeof t.uin, "%s", uin);
         snprintf(t.region, sizeof t.region, "%s", region);
-        pg_col(r, i, 0, t.id, sizeof t.id);
-        pg_col(r, i, 1, t.logset_id, sizeof t.logset_id);
-        pg_col(r, i, 2, t.name, sizeof t.name);
-        t.period = (uint32_t)pg_col_i64(r, i, 3);
-        t.status = (int)pg_col_i64(r, i, 4);
-        pg_col(r, i, 5, t.storage_type, sizeof t.storage_type);
-        pg_col(r, i, 6, t.describes, sizeof t.describes);
-        t.partition_count = (uint32_t)pg_col_i64(r, i, 7);
-        t.created_at = pg_col_i64(r, i, 8);
+        topic_of_row(r, i, &t);
         tags = raw ? cls_tags_decode((const char *)raw, tlen, &t.ntags) : NULL;
         t.tags = tags;
         cb(ud, &t);
@@ -354,15 +360,7 @@ int pg_cls_dump(PGconn *c, const struct state_sink *sink, struct serr *e)
             unsigned char *raw = bytea_of(r, i, 9, &tlen);
             struct tag *tags = NULL;
             memset(&t, 0, sizeof t);
-            pg_col(r, i, 0, t.id, sizeof t.id);
-            pg_col(r, i, 1, t.logset_id, sizeof t.logset_id);
-            pg_col(r, i, 2, t.name, sizeof t.name);
-            t.period = (uint32_t)pg_col_i64(r, i, 3);
-            t.status = (int)pg_col_i64(r, i, 4);
-            pg_col(r, i, 5, t.storage_type, sizeof t.storage_type);
-            pg_col(r, i, 6, t.describes, sizeof t.describes);
-            t.partition_count = (uint32_t)pg_col_i64(r, i, 7);
-            t.created_at = pg_col_i64(r, i, 8);
+            topic_of_row(r, i, &t);
             pg_col(r, i, 10, t.uin, sizeof t.uin);
             pg_col(r, i, 11, t.region, sizeof t.region);
             if (raw && tlen && !(tags = cls_tags_decode((const char *)raw, tlen, &t.ntags))) {
