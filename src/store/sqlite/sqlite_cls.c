@@ -63,6 +63,23 @@ static int step_row(struct conn *c, sqlite3_stmt *st, const char *what, struct s
     return -1;
 }
 
+/* Steps st (bound) for an object's one row and finalizes it: STORE_OK,
+ * STORE_NOTFOUND (id) when there is none, or `taken` (name) when its
+ * column 0 says the change is refused. */
+static int check_row(struct conn *c, sqlite3_stmt *st, const char *what, const char *id,
+                     int taken, const char *name, struct serr *e)
+{
+    int r = step_row(c, st, what, e), rc = STORE_OK;
+    if (r < 0)
+        rc = STORE_ERR;
+    else if (r == 0)
+        rc = sq_err(e, STORE_NOTFOUND, "%s", id);
+    else if (sqlite3_column_int(st, 0))
+        rc = sq_err(e, taken, "%s", name);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* ==== logsets ==== */
 
 static int job_logset_create(struct conn *c, void *arg, struct serr *e)
@@ -169,28 +186,18 @@ static int job_logset_delete(struct conn *c, void *arg, struct serr *e)
     sqlite3_stmt *st = sq_prepare_once(
         c, "SELECT EXISTS(SELECT 1 FROM cls_topics WHERE logset_id = ?3) FROM cls_logsets "
            "WHERE id = ?3 AND uin = ?1 AND region = ?2", e);
-    int rc = STORE_ERR, r;
+    int rc;
     if (!st)
         return STORE_ERR;
     sq_bind_cstr(st, 1, j->uin);
     sq_bind_cstr(st, 2, j->region);
     sq_bind_cstr(st, 3, j->id);
-    if ((r = step_row(c, st, "logset", e)) < 0)
-        goto done;
-    if (r == 0) {
-        rc = sq_err(e, STORE_NOTFOUND, "%s", j->id);
-        goto done;
-    }
-    if (sqlite3_column_int(st, 0)) {
-        rc = sq_err(e, STORE_INUSE, "%s", j->id);
-        goto done;
-    }
-    sqlite3_finalize(st);
+    if ((rc = check_row(c, st, "logset", j->id, STORE_INUSE, j->id, e)) != STORE_OK)
+        return rc;
     if (!(st = sq_prepare_once(c, "DELETE FROM cls_logsets WHERE id = ?1", e)))
         return STORE_ERR;
     sq_bind_cstr(st, 1, j->id);
     rc = sq_exec(c, st, e);
-done:
     sqlite3_finalize(st);
     return rc;
 }
@@ -414,7 +421,7 @@ static int job_topic_update(struct conn *c, void *arg, struct serr *e)
     sqlite3_stmt *st;
     char *tags = NULL;
     size_t tlen = 0;
-    int rc = STORE_ERR, r;
+    int rc = STORE_ERR;
 
     st = sq_prepare_once(c, "SELECT EXISTS(SELECT 1 FROM cls_topics o WHERE o.logset_id = "
                             "t.logset_id AND o.name = ?4 AND o.id != t.id) FROM cls_topics t "
@@ -425,17 +432,9 @@ static int job_topic_update(struct conn *c, void *arg, struct serr *e)
     sq_bind_cstr(st, 2, t->region);
     sq_bind_cstr(st, 3, t->id);
     sq_bind_cstr(st, 4, t->name);
-    if ((r = step_row(c, st, "topic", e)) < 0)
-        goto done;
-    if (r == 0) {
-        rc = sq_err(e, STORE_NOTFOUND, "%s", t->id);
-        goto done;
-    }
-    if (sqlite3_column_int(st, 0)) {
-        rc = sq_err(e, STORE_EXISTS, "%s", t->name);
-        goto done;
-    }
-    sqlite3_finalize(st);
+    if ((rc = check_row(c, st, "topic", t->id, STORE_EXISTS, t->name, e)) != STORE_OK)
+        return rc;
+    rc = STORE_ERR;
     if (j->set_tags && !(tags = cls_tags_encode(t->tags, t->ntags, &tlen)))
         return sq_err(e, STORE_ERR, "out of memory");
     st = sq_prepare_once(c, "UPDATE cls_topics SET name = ?2, period = ?3, status = ?4, "
