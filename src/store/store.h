@@ -331,6 +331,11 @@ struct state_sink {
     void (*key)(void *ud, const struct key_info *k); /* k->account.uin names its account */
     void (*resource)(void *ud, const char *uin, const struct resource *r); /* with attrs */
     void (*flowlog)(void *ud, const struct flowlog *fl);
+    /* then the cls service's logsets and topics (ordered by uin, region,
+     * created_at, id), with their tags; NULL: not wanted. Their logs are
+     * not dumped. */
+    void (*cls_logset)(void *ud, const struct cls_logset *ls);
+    void (*cls_topic)(void *ud, const struct cls_topic *t);
 };
 
 /** A write that does not hold its caller's thread. The caller fills `done`

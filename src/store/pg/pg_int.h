@@ -169,6 +169,8 @@ int pg_lock_region(PGconn *c, const char *uin, const char *region, struct serr *
 
 /** store_state_dump: every row, from one REPEATABLE READ snapshot. */
 int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *e);
+/** The cls part of pg_state_dump (logsets, topics), on c's open transaction. */
+int pg_dump_cls(PGconn *c, const struct state_sink *sink, struct serr *e);
 
 int pg_resource_create(struct store *st, const char *uin, const struct resource *r,
                        struct serr *e);

@@ -591,6 +591,8 @@ int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *
         json_decref(tj);
         free(tv);
     }
+    if (pg_dump_cls(pc->c, sink, e) != STORE_OK)
+        goto done;
     rc = STORE_OK;
 done:
     PQclear(r);
