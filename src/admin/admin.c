@@ -73,6 +73,11 @@ static struct admin_answer route_seed(struct admin *ad, json_t *in)
     return admin_ok(json_pack("{s:I}", "Seed", json_integer_value(v)));
 }
 
+static struct admin_answer route_flowlog_format(struct admin *ad, json_t *in)
+{
+    return admin_flowlog_format(ad->st, in);
+}
+
 static struct admin_answer route_state_export(struct admin *ad, json_t *in)
 {
     (void)in;
@@ -124,6 +129,7 @@ static const struct {
     {"POST", "/admin/agent-keys", route_agent_key_create},
     {"GET", "/admin/agent-keys", route_agent_key_list},
     {"POST", "/admin/agent-keys/delete", route_agent_key_delete},
+    {"POST", "/admin/flowlog-format", route_flowlog_format},
 };
 
 /* ==== the handler ==== */

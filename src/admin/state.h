@@ -63,6 +63,12 @@ struct admin_answer admin_state_export(struct store *st);
  * every row written again. Temporary (STS) keys are not carried. */
 struct admin_answer admin_state_import(struct store *st, json_t *in);
 
+/** {"Uin", "Region"? (default ap-guangzhou), "FlowLogId", "Format"?}: sets
+ * (with Format) or reads a flow log's record format: "default" (Tencent's
+ * line) or field names (flow/flow.h's flow_format_parse). Answers
+ * {"FlowLogId", "Format", "Version"}. record_format.c. */
+struct admin_answer admin_flowlog_format(struct store *st, json_t *in);
+
 /** `serve --init DIR`: when the store has no account yet, applies every
  * DIR/ *.account.json (as admin_account_create) and then every
  * DIR/ *.inventory.json (as admin_inventory_import), each set in name

@@ -61,6 +61,8 @@ struct adev { /* a device to watch */
         struct flow_region_cidr cidr; /* .region points at region above when used */
     } att[AGENT_MAX_ATTACHED];
     size_t natt;
+    char vpc[32], subnet[32], instance[80]; /* the records' vpc-id, subnet-id, instance-id */
+    int shared; /* several ENIs are bound to this device: watched by their addresses */
     int warned; /* its attach failed and was logged: later failures are not */
     uint64_t retry_ms; /* after a failed attach: not before this (monotonic ms) */
 };
@@ -71,6 +73,8 @@ struct afl { /* a flow log to write */
     char brokers[512], fields[512];
     int tt, ccn;
     uint32_t period; /* CCN: its Period, when longer than the window (else 0) */
+    char format[16];        /* "default", "ccn", or "fields" (the line is `fields`) */
+    struct flow_format fmt; /* the record line */
     char (*res)[80]; /* the resources of this host it covers */
     size_t nres;
 };
@@ -132,7 +136,9 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
         json_t *x;
         size_t k;
         if (cp(o, "ResourceId", d->rid, sizeof d->rid) || cp(o, "Device", d->dev, sizeof d->dev) ||
-            cp(o, "Netns", d->netns, sizeof d->netns) || !d->rid[0] || !d->dev[0]) {
+            cp(o, "Netns", d->netns, sizeof d->netns) || cp(o, "VpcId", d->vpc, sizeof d->vpc) ||
+            cp(o, "SubnetId", d->subnet, sizeof d->subnet) ||
+            cp(o, "InstanceId", d->instance, sizeof d->instance) || !d->rid[0] || !d->dev[0]) {
             snprintf(err, errlen, "Devices[%zu]: ResourceId, Device, Netns", i);
             goto fail;
         }
@@ -152,6 +158,13 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
         }
         a->ndev++;
     }
+    /* several ENIs bound to one device (a bridge's uplink, a port carrying
+     * several): it is watched by their addresses (capture_watch_shared) */
+    for (size_t x = 0; x < a->ndev; x++)
+        for (size_t y = 0; y < a->ndev; y++)
+            if (x != y && strcmp(a->dev[x].dev, a->dev[y].dev) == 0 &&
+                strcmp(a->dev[x].netns, a->dev[y].netns) == 0)
+                a->dev[x].shared = 1;
     json_array_foreach(fls, i, o) {
         struct afl *f = &a->fl[a->nfl];
         char tt[16], format[16];
@@ -175,6 +188,17 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
         }
         f->tt = traffic_type(tt);
         f->ccn = strcmp(format, "ccn") == 0;
+        memcpy(f->format, format, sizeof f->format);
+        if (strcmp(format, "fields") == 0) { /* the admin's record format */
+            char ferr[128];
+            if (flow_format_parse(&f->fmt, f->fields, ferr, sizeof ferr) != 0) {
+                snprintf(err, errlen, "FlowLogs[%zu].Fields: %s", i, ferr);
+                goto fail;
+            }
+            f->ccn = f->fmt.ccn;
+        } else {
+            f->fmt = f->ccn ? flow_format_ccn : flow_format_eni;
+        }
         json_int_t period = json_integer_value(json_object_get(o, "Period"));
         f->period = f->ccn && period > 0 && period <= 86400 ? (uint32_t)period : 0;
         if (!(f->res = calloc(json_array_size(res) + 1, sizeof *f->res)))
@@ -264,7 +288,7 @@ static struct watched *watched_find(struct agent *ag, const struct adev *d)
 {
     for (size_t i = 0; i < ag->nw; i++)
         if (strcmp(ag->w[i].d.rid, d->rid) == 0 && strcmp(ag->w[i].d.dev, d->dev) == 0 &&
-            strcmp(ag->w[i].d.netns, d->netns) == 0)
+            strcmp(ag->w[i].d.netns, d->netns) == 0 && ag->w[i].d.shared == d->shared)
             return &ag->w[i];
     return NULL;
 }
@@ -281,7 +305,7 @@ static int adev_wanted(const struct assignment *a, const struct watched *w)
 {
     for (size_t i = 0; i < a->ndev; i++)
         if (strcmp(a->dev[i].rid, w->d.rid) == 0 && strcmp(a->dev[i].dev, w->d.dev) == 0 &&
-            strcmp(a->dev[i].netns, w->d.netns) == 0)
+            strcmp(a->dev[i].netns, w->d.netns) == 0 && a->dev[i].shared == w->d.shared)
             return 1;
     return 0;
 }
@@ -292,7 +316,8 @@ static void set_addrs(struct capture *c, const struct adev *d, uint32_t slot)
 {
     for (size_t i = 0; i < d->naddr; i++) {
         uint8_t a[16];
-        if (capture_parse_addr(d->addr[i], a) != 0 || capture_set_addr(c, a, slot) != 0)
+        if (capture_parse_addr(d->addr[i], a) != 0 ||
+            (d->shared ? capture_set_byaddr(c, a, slot) : capture_set_addr(c, a, slot)) != 0)
             log_warn("agent: %s: address %s: not attributed (bad address or full map)", d->rid,
                      d->addr[i]);
     }
@@ -361,8 +386,14 @@ static void apply(struct agent *ag, uint64_t w)
             continue;
         }
         struct ns_cap *nc = &ag->caps[x->ns];
+        int still = 0; /* another ENI watched on that shared device keeps it */
+        for (size_t j = 0; j < ag->nw; j++)
+            still |= j != i && ag->w[j].ns == x->ns && strcmp(ag->w[j].d.dev, x->d.dev) == 0 &&
+                     ag->w[j].d.shared && x->d.shared;
         set_addrs(nc->c, &x->d, UINT32_MAX);
-        if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
+        if (still)
+            log_info("agent: stopped watching %s on %s (shared)", x->d.rid, x->d.dev);
+        else if (capture_unwatch(nc->c, x->d.dev, err, sizeof err) != 0)
             log_warn("agent: detach %s (%s): %s", x->d.dev, x->d.rid, err);
         else
             log_info("agent: stopped watching %s (%s)", x->d.dev, x->d.rid);
@@ -383,6 +414,7 @@ static void apply(struct agent *ag, uint64_t w)
                 have->d = *d;
                 set_addrs(ag->caps[have->ns].c, d, have->slot);
             }
+            have->d = *d; /* its vpc, subnet, instance as the assignment says now */
             continue;
         }
         if (d->retry_ms > now_ms) { /* failed a moment ago: not yet again */
@@ -404,7 +436,8 @@ static void apply(struct agent *ag, uint64_t w)
             ag->pending = 1;
             continue;
         }
-        if (capture_watch(ag->caps[ns].c, d->dev, slot, err, sizeof err) != 0) {
+        if ((d->shared ? capture_watch_shared(ag->caps[ns].c, d->dev, err, sizeof err)
+                       : capture_watch(ag->caps[ns].c, d->dev, slot, err, sizeof err)) != 0) {
             WARN_ONCE(d, "agent: watch %s (%s): %s (tried again every %d s; its records say "
                       "SKIPDATA meanwhile)", d->dev, d->rid, err, AGENT_RETRY_MS / 1000);
             ag->slot_used[slot] = 0;
@@ -478,15 +511,15 @@ static json_t *assignment_json(const struct assignment *a)
         for (size_t k = 0; res && k < f->nres; k++)
             json_array_append_new(res, json_string(f->res[k]));
         json_t *o = json_pack(
-            "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o*}", "FlowLogId",
+            "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o*}", "FlowLogId",
             f->id, "Uin", f->uin, "AppId", f->appid, "Region", f->region, "ResourceType",
             f->rtype, "ResourceId", f->rid,
             "TrafficType", f->tt == FLOW_TT_ACCEPT ? "ACCEPT" : f->tt == FLOW_TT_REJECT ? "REJECT"
                                                                                       : "ALL",
             "StorageType", f->storage_type, "CloudLogId", f->cls_topic, "CloudLogRegion",
             f->cls_region, "StorageId", f->ckafka_id, "StorageTopic", f->ckafka_topic, "Brokers",
-            f->brokers, "Fields", f->fields, "Format", f->ccn ? "ccn" : "default", "Resources",
-            res);
+            f->brokers, "Fields", f->fields, "Format", f->format, "Period", (json_int_t)f->period,
+            "Resources", res);
         if (!o || json_array_append_new(fls, o) != 0) {
             json_decref(fls);
             return NULL;
@@ -583,13 +616,24 @@ static void delivery_update(struct agent *ag, uint64_t w)
     free(r);
 }
 
-static struct flow_log_desc desc_of(const struct afl *f, const char *rid, uint32_t slot,
-                                    uint64_t start, uint64_t end)
+/* The device of resource rid in a (NULL if none). */
+static const struct adev *adev_by_rid(const struct assignment *a, const char *rid)
+{
+    for (size_t i = 0; i < a->ndev; i++)
+        if (strcmp(a->dev[i].rid, rid) == 0)
+            return &a->dev[i];
+    return NULL;
+}
+
+/* dv: the resource's device as assigned (its vpc, subnet, instance), or NULL */
+static struct flow_log_desc desc_of(const struct afl *f, const struct adev *dv, const char *rid,
+                                    uint32_t slot, uint64_t start, uint64_t end)
 {
     return (struct flow_log_desc){
         .slot = slot, .account_id = f->appid, .resource_id = rid, .traffic_type = f->tt,
-        .format = f->ccn ? &flow_format_ccn : &flow_format_eni, .win_start = start,
-        .win_end = end, .region_id = f->region, .region = f->region};
+        .format = &f->fmt, .win_start = start, .win_end = end, .region_id = f->region,
+        .region = f->region, .vpc_id = dv ? dv->vpc : NULL, .subnet_id = dv ? dv->subnet : NULL,
+        .instance_id = dv ? dv->instance : NULL};
 }
 
 /* SKIPDATA for every resource of every flow log of `a`, for the window
@@ -604,7 +648,8 @@ static int write_lost(struct agent *ag, const struct assignment *a, uint64_t sta
         buf_reset(&out);
         for (size_t k = 0; k < f->nres; k++) {
             char line[FLOW_RECORD_MAX];
-            struct flow_log_desc d = desc_of(f, f->res[k], 0, start, end);
+            struct flow_log_desc d =
+                desc_of(f, adev_by_rid(a, f->res[k]), f->res[k], 0, start, end);
             buf_append(&out, line, flow_format_status(line, &d, "SKIPDATA"));
         }
         dp_metrics_records(f->ccn ? &flow_format_ccn : &flow_format_eni, out.data, out.len);
@@ -630,12 +675,13 @@ static int write_flowlog(struct agent *ag, const struct afl *f, const struct flo
             size_t n = 0;
             if (!x) { /* not attached (yet): nothing of it was seen */
                 char line[FLOW_RECORD_MAX];
-                struct flow_log_desc d = desc_of(f, f->res[k], 0, start, end);
+                struct flow_log_desc d =
+                    desc_of(f, adev_by_rid(&ag->cur, f->res[k]), f->res[k], 0, start, end);
                 buf_append(&out, line, flow_format_status(line, &d, "SKIPDATA"));
                 total++;
                 continue;
             }
-            struct flow_log_desc d = desc_of(f, f->res[k], x->slot, start, end);
+            struct flow_log_desc d = desc_of(f, &x->d, f->res[k], x->slot, start, end);
             struct flow_region_cidr regions[AGENT_MAX_ATTACHED];
             for (size_t r = 0; r < x->d.natt; r++) {
                 regions[r] = x->d.att[r].cidr;

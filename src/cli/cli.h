@@ -49,6 +49,9 @@ int cli_backup(int argc, char **argv);
 /** `flowlogd state export|import`: the whole state as one JSON document. */
 int cli_state(int argc, char **argv);
 
+/** `flowlogd flowlog format ...`: a flow log's record format (admin). */
+int cli_flowlog(int argc, char **argv);
+
 struct opts;
 /** The store named by --data DIR (SQLite, plain engine) or --store URL
  * (PostgreSQL), exactly one; NULL after printing why. */

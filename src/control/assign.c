@@ -92,16 +92,23 @@ int assign_covers(const struct flowlog *fl, const char *uin, const struct resour
 
 const char *assign_format(const struct flowlog *fl, char *fields, size_t cap)
 {
-    int ccn = fl->resource_kind == RES_CCN;
+    int ccn = fl->resource_kind == RES_CCN, own = 0;
     const struct flow_format *f = ccn ? &flow_format_ccn : &flow_format_eni;
+    struct flow_format set;
+    char err[128];
     size_t n = 0;
+    /* the admin's record format (`flowlogd flowlog format`), checked when set */
+    if (fl->record_format[0] && flow_format_parse(&set, fl->record_format, err, sizeof err) == 0) {
+        f = &set;
+        own = 1;
+    }
     fields[0] = '\0';
     for (unsigned i = 0; i < f->n && n < cap; i++) {
         int k = snprintf(fields + n, cap - n, "%s%s", i ? " " : "",
                          flow_field_name((enum flow_field)f->field[i]));
         n = k < 0 ? cap : n + (size_t)k;
     }
-    return ccn ? "ccn" : "default";
+    return own ? "fields" : ccn ? "ccn" : "default";
 }
 
 static const char *kind_name(enum res_kind k)

@@ -45,8 +45,9 @@ struct host_sink assign_snap_sink(struct assign_snap *s);
 /** 1 if enabled flow log fl covers resource r of account uin, else 0. */
 int assign_covers(const struct flowlog *fl, const char *uin, const struct resource *r);
 
-/** The record format's name for a flow log ("ccn" on a CCN, else
- * "default") and its field names, space-separated, in fields[cap]. */
+/** The record format's name for a flow log ("fields" when the admin set
+ * one: the line is then `fields`; else "ccn" on a CCN, "default") and its
+ * field names, space-separated, in fields[cap]. */
 const char *assign_format(const struct flowlog *fl, char *fields, size_t cap);
 
 /** The agent's document for `host` (new reference; NULL when out of

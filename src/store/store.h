@@ -167,7 +167,8 @@ struct tag {
     X(STR, cloud_log_region, 32, "CloudLogRegion", NULL)                                         \
     X(PERIOD, period, 0, "Period", NULL) /* 0 unless CCN */                                      \
     X(STR, uin, 24, "", NULL)                                                                  \
-    X(STR, region, 32, "", NULL)
+    X(STR, region, 32, "", NULL)                                                               \
+    X(STR, record_format, 384, "", NULL) /* "" = Tencent's line; else flow.h's format text */
 
 #define FLOWLOG_MEMBER_STR(member, size) char member[size];
 #define FLOWLOG_MEMBER_TIME(member, size) int64_t member;
@@ -205,11 +206,13 @@ struct flowlog_query {
     uint64_t offset, limit;
 };
 
-/** Fields of ModifyFlowLogAttribute: NULL / 0 means "leave as is". */
+/** Fields of ModifyFlowLogAttribute (and the admin's record format): NULL
+ * / 0 means "leave as is". */
 struct flowlog_patch {
     const char *name;
     const char *description;
     uint32_t period;
+    const char *record_format; /* "" = back to Tencent's default line */
 };
 
 /* ==== the data plane: agent keys and what a host captures ==== */

@@ -764,3 +764,50 @@ describe("the CLI twins", () => {
     assert.ok(!fs.existsSync(path.join(A.dir, "x.db")));
   });
 });
+
+describe("a flow log's record format (admin)", () => {
+  test("set through the admin API and the CLI, read back, kept by the state export, refused when wrong", async (t) => {
+    const A = await adminServer({ label: "admin-format", t });
+    const f = h.inventoryFixture({ tag: "cccc" });
+    await A.post("/admin/accounts", KNOWN);
+    await A.post("/admin/inventory", Object.assign({ Uin: KNOWN.Uin }, f.inventory));
+    const c = client(A.server, KNOWN);
+    const id = (await c.CreateFlowLog(h.eniRequest(f.ids, f.ids.eni))).FlowLog[0].FlowLogId;
+    const cli = (...args) => h.cli(["flowlog", "format", "--data", A.dataDir, "--uin", KNOWN.Uin, id, ...args]);
+    let r = cli();
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { FlowLogId: id, Format: "default", Version: 2 });
+    // AWS-style fields, written ${name}, commas or spaces: stored canonical
+    const set = await A.post("/admin/flowlog-format", { Uin: KNOWN.Uin, FlowLogId: id,
+      Format: "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status},tcp-flags,flow-direction,pkt-srcaddr,pkt-dstaddr,type,vpc-id,subnet-id,instance-id,region" });
+    const canon = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags flow-direction pkt-srcaddr pkt-dstaddr type vpc-id subnet-id instance-id region";
+    assert.deepEqual(set, { FlowLogId: id, Format: canon, Version: 5 });
+    r = cli();
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { FlowLogId: id, Format: canon, Version: 5 });
+    // not on the wire: DescribeFlowLog answers Tencent's structure as before
+    const d = await c.DescribeFlowLog({ VpcId: f.ids.vpc, FlowLogId: id });
+    assert.equal(JSON.stringify(d).includes("record"), false);
+    // the state export carries it, and an import brings it back
+    const doc = (await A.call("GET", "/admin/state")).json;
+    assert.equal(doc.flowlogs.find((x) => x.id === id).record_format, canon);
+    const back = await A.call("PUT", "/admin/state", doc);
+    assert.equal(back.status, 200, back.text);
+    assert.deepEqual(JSON.parse(cli().stdout).Format, canon);
+    // refusals: an unknown field, another account's or no flow log, unknown members
+    let bad = await A.call("POST", "/admin/flowlog-format", { Uin: KNOWN.Uin, FlowLogId: id, Format: "version bogus" });
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.json.Error.Message, /unknown record field 'bogus'/);
+    bad = await A.call("POST", "/admin/flowlog-format", { Uin: KNOWN.Uin, FlowLogId: "fl-00000000", Format: "default" });
+    assert.equal(bad.status, 404, bad.text);
+    bad = await A.call("POST", "/admin/flowlog-format", { Uin: KNOWN.Uin, FlowLogId: id, Fields: "x" });
+    assert.equal(bad.status, 400, bad.text);
+    r = cli("version,nope");
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /unknown record field 'nope'/);
+    // and back to Tencent's line
+    r = cli("default");
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { FlowLogId: id, Format: "default", Version: 2 });
+  });
+});

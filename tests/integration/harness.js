@@ -84,7 +84,7 @@ function storeUrlFor(dir) {
 
 /** The subcommands whose --data names the store (cert, records and replay
  * read and write files in DIR and keep it). */
-const STORE_COMMANDS = new Set(["serve", "account", "key", "agent-key", "inventory", "check", "reset", "state"]);
+const STORE_COMMANDS = new Set(["serve", "account", "key", "agent-key", "inventory", "check", "reset", "state", "flowlog"]);
 
 /** argv with every `--data DIR` turned into `--store URL` on PostgreSQL runs. */
 function mapStoreArgs(argv) {

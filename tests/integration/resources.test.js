@@ -317,6 +317,17 @@ describe("network interface", () => {
       c.CreateNetworkInterface(req({ PrivateIpAddresses: Array.from({ length: 11 }, (_, i) => ({ PrivateIpAddress: `10.50.1.${20 + i}` })) })),
       "InvalidParameterValue.LimitExceeded"
     );
+    // SecondaryPrivateIpAddressCount: that many more, drawn from the subnet, all distinct
+    const more = (await c.CreateNetworkInterface(req({ NetworkInterfaceName: "more", SecondaryPrivateIpAddressCount: 3,
+      PrivateIpAddresses: [{ PrivateIpAddress: "10.50.1.30", Primary: true }] }))).NetworkInterface.PrivateIpAddressSet;
+    assert.equal(more.length, 4);
+    assert.deepEqual([more[0].PrivateIpAddress, more[0].Primary], ["10.50.1.30", true]);
+    assert.ok(more.slice(1).every((p) => /^10\.50\.1\.\d+$/.test(p.PrivateIpAddress) && p.Primary === false));
+    assert.equal(new Set(more.map((p) => p.PrivateIpAddress)).size, 4);
+    const drawn = (await c.CreateNetworkInterface(req({ NetworkInterfaceName: "drawn", SecondaryPrivateIpAddressCount: 2 })))
+      .NetworkInterface.PrivateIpAddressSet;
+    assert.deepEqual(drawn.map((p) => p.Primary), [true, false, false]);
+    await fails(c.CreateNetworkInterface(req({ SecondaryPrivateIpAddressCount: 10 })), "InvalidParameterValue.LimitExceeded");
     // the subnet must be in that VPC; both must exist
     await fails(c.CreateNetworkInterface(req({ SubnetId: A.ids.subnet })), "ResourceNotFound", { mention: A.ids.subnet });
     await fails(c.CreateNetworkInterface(req({ SubnetId: "subnet-zzzzzzzz" })), "ResourceNotFound");

@@ -278,6 +278,20 @@ test("serve --capture: flow logs made through the SDK get exact records; disable
   assert.deepEqual(v3, { [`${eni3} ${A.vm3} ${A.vm2} 4003 5000 17 ACCEPT`]: { packets: 5, bytes: 190 } });
   // the ENI's own flow log (NETWORKINTERFACE eni-1) never sees eni-3
   assert.ok(records(where, flEni).every((f) => f[2] === ids.eni1));
+
+  // the admin's record format: the windows after it carry the AWS fields
+  const fmt = "version,interface-id,srcaddr,dstaddr,dstport,packets,action,flow-direction,type,vpc-id,subnet-id,instance-id,log-status";
+  const ff = spawnSync(BIN, ["flowlog", "format", "--data", dataDir, "--uin", acct.Uin, flSub, fmt], { encoding: "utf8" });
+  assert.equal(ff.status, 0, ff.stderr);
+  await until("records in the new format", () => records(where, flSub).some((f) => f.length === 13));
+  udp("vm1", 4006, A.vm2, 6000, 3, 10);
+  await sleep(WINDOW * 2000 + 1500);
+  const custom = records(where, flSub).filter((f) => f.length === 13 && f[12] === "OK");
+  const got = {};
+  for (const f of custom) got[f.join(" ").replace(/ \d+ REJECT /, " N REJECT ")] = (got[f.join(" ").replace(/ \d+ REJECT /, " N REJECT ")] || 0) + Number(f[5]);
+  assert.deepEqual(got, {
+    [`5 ${ids.eni1} ${A.vm1} ${A.vm2} 6000 N REJECT egress IPv4 ${ids.vpc} ${ids.sub1} ${ids.ins} OK`]: 3,
+  });
 });
 
 /** Starts `flowlogd agent`; returns {p, log()}. */

@@ -10,7 +10,10 @@
 //     `tc -s` counters are the truth), in Tencent's CCN line with the regions
 //     of the attached VPCs, over the flow log's own period;
 //  3. a NAT gateway's and a direct connect gateway's devices, captured like
-//     ENIs, records in the ENI/NAT/DCG line with the gateway as interface-id.
+//     ENIs, records in the ENI/NAT/DCG line with the gateway as interface-id;
+//  4. the agent (serve --capture) told that two ENIs are bound to one device:
+//     it watches the device by their PrivateIpAddresses; and a CCN flow log's
+//     records over its Period, from the agent.
 //
 // Every address is one the test assigns; no namespace has a route to the
 // machine's real interfaces. Every namespace (and with it every veth, bridge,
@@ -27,6 +30,7 @@ const os = require("node:os");
 const path = require("node:path");
 const readline = require("node:readline");
 const { spawn, spawnSync } = require("node:child_process");
+const h = require("../integration/harness.js");
 
 const REPO = path.resolve(__dirname, "..", "..");
 const BIN = process.env.FLOWLOGD_BIN || path.join(REPO, "build", "flowlogd");
@@ -185,46 +189,61 @@ test.after(() => {
 const T = { timeout: 120000 };
 
 // ------------------------------------------------------------ 1. shared ---
-test("a shared uplink attributes each packet to its ENI by address; drops before it are REJECT by address", T, async (t) => {
-  if (maybeSkip(t)) return;
-  const H = `${P}h`, U = `${P}u`, V4 = `${P}v4`, V5 = `${P}v5`;
-  const BR = `${P}br`, UP = `${P}up`;
-  const A = { vm4: "10.94.0.4", vm5: "10.94.0.5", up: "10.94.9.2", vm46: "fd94::4", vm56: "fd94::5", up6: "fd94:9::2" };
-  try {
-    mkns(H, U, V4, V5);
-    ip("-n", H, "link", "add", BR, "type", "bridge");
-    ip("-n", H, "addr", "add", "10.94.0.1/24", "dev", BR);
-    ip("-n", H, "addr", "add", "fd94::1/64", "dev", BR, "nodad");
-    ip("-n", H, "link", "set", BR, "up");
-    for (const [ns, port, a4, a6] of [[V4, `${P}p4`, A.vm4, A.vm46], [V5, `${P}p5`, A.vm5, A.vm56]]) {
-      link(H, port, ns, [], [`${a4}/24`, `${a6}/64`], true);
-      ip("-n", H, "link", "set", port, "master", BR);
-      ip("-n", ns, "route", "add", "default", "via", "10.94.0.1");
-      ip("-n", ns, "-6", "route", "add", "default", "via", "fd94::1");
-    }
-    link(H, UP, U, ["10.94.9.1/24", "fd94:9::1/64"], [`${A.up}/24`, `${A.up6}/64`], true);
-    ip("-n", U, "route", "add", "10.94.0.0/24", "via", "10.94.9.1");
-    ip("-n", U, "-6", "route", "add", "fd94::/64", "via", "fd94:9::1");
-    inNs(H, "sysctl", ["-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"]);
-    // the operator's firewall: eni-5 refuses UDP 5001 inbound; eni-4 may not send to UDP 5002
-    const rules = `
+/** Two ENIs behind a bridge in the host namespace, seen only on its uplink. */
+function sharedNames() {
+  return {
+    H: `${P}h`, U: `${P}u`, V4: `${P}v4`, V5: `${P}v5`, BR: `${P}br`, UP: `${P}up`,
+    A: { vm4: "10.94.0.4", vm5: "10.94.0.5", up: "10.94.9.2", vm46: "fd94::4", vm56: "fd94::5", up6: "fd94:9::2" },
+  };
+}
+
+/** The namespaces, the bridge, the uplink and the operator's firewall: eni-5
+ * refuses UDP 5001 inbound; eni-4 may not send to UDP 5002. */
+function sharedSetup() {
+  const { H, U, V4, V5, BR, UP, A } = sharedNames();
+  mkns(H, U, V4, V5);
+  ip("-n", H, "link", "add", BR, "type", "bridge");
+  ip("-n", H, "addr", "add", "10.94.0.1/24", "dev", BR);
+  ip("-n", H, "addr", "add", "fd94::1/64", "dev", BR, "nodad");
+  ip("-n", H, "link", "set", BR, "up");
+  for (const [ns, port, a4, a6] of [[V4, `${P}p4`, A.vm4, A.vm46], [V5, `${P}p5`, A.vm5, A.vm56]]) {
+    link(H, port, ns, [], [`${a4}/24`, `${a6}/64`], true);
+    ip("-n", H, "link", "set", port, "master", BR);
+    ip("-n", ns, "route", "add", "default", "via", "10.94.0.1");
+    ip("-n", ns, "-6", "route", "add", "default", "via", "fd94::1");
+  }
+  link(H, UP, U, ["10.94.9.1/24", "fd94:9::1/64"], [`${A.up}/24`, `${A.up6}/64`], true);
+  ip("-n", U, "route", "add", "10.94.0.0/24", "via", "10.94.9.1");
+  ip("-n", U, "-6", "route", "add", "fd94::/64", "via", "fd94:9::1");
+  inNs(H, "sysctl", ["-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"]);
+  // the operator's firewall: eni-5 refuses UDP 5001 inbound; eni-4 may not send to UDP 5002
+  const rules = `
 table inet ${P}sg {
   chain fw {
-    type filter hook forward priority filter; policy accept;
-    ip daddr ${A.vm5} udp dport 5001 drop
-    ip saddr ${A.vm4} udp dport 5002 drop
-    ip6 saddr ${A.vm46} udp dport 5002 drop
+  type filter hook forward priority filter; policy accept;
+  ip daddr ${A.vm5} udp dport 5001 drop
+  ip saddr ${A.vm4} udp dport 5002 drop
+  ip6 saddr ${A.vm46} udp dport 5002 drop
   }
 }`;
-    sh("ip", ["netns", "exec", H, "nft", "-f", "-"], { input: rules });
+  sh("ip", ["netns", "exec", H, "nft", "-f", "-"], { input: rules });
+}
+
+test("a shared uplink attributes each packet to its ENI by address; drops before it are REJECT by address", T, async (t) => {
+  if (maybeSkip(t)) return;
+  const { H, U, V4, V5, UP, A } = sharedNames();
+  try {
+    sharedSetup();
     const sinks = [await startSink(U, A.up, A.up6), await startSink(V5, A.vm5)];
     // the first packets of each path resolve neighbours before the capture starts
     py(V4, "udp", A.vm4, 3999, A.up, 5000, 1, 1);
     py(V4, "udp", A.vm46, 3999, A.up6, 5000, 1, 1);
     py(U, "udp", A.up, 3999, A.vm5, 5000, 1, 1);
     await sleep(1000); // a packet waiting for neighbour discovery leaves late: let them go
+    const recDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlogd-live-"));
     const cap = startCapture(["--netns", H, "--window", "2", "--shared", UP,
-      "--by-address", `eni-4=${A.vm4},${A.vm46}`, "--by-address", `eni-5=${A.vm5},${A.vm56}`]);
+      "--by-address", `eni-4=${A.vm4},${A.vm46}`, "--by-address", `eni-5=${A.vm5},${A.vm56}`,
+      "--records", recDir, "--account", APPID, "--flowlog", "fl-4=eni-4:format=version,interface-id,srcaddr,dstaddr,srcport,dstport,protocol,packets,bytes,action,flow-direction,type,log-status"]);
     await cap.ready;
     py(V4, "udp", A.vm4, 4000, A.up, 5000, 5, 100); // out of eni-4, over the uplink
     py(U, "udp", A.up, 4001, A.vm5, 5000, 3, 100); // into eni-5
@@ -245,6 +264,84 @@ table inet ${P}sg {
     ]);
     const got = new Map([...flows(lines)].filter(([k]) => k.split(" ")[5] !== "3999")); // warm-up
     assert.deepEqual(sorted(got), sorted(want), `capture output:\n${lines.join("\n")}`);
+    // eni-4's flow log, in a format with AWS's flow-direction and type
+    const recs = new Map();
+    for (const f of records(recDir, "fl-4")) {
+      assert.equal(f.length, 13, f.join(" "));
+      assert.deepEqual([f[0], f[1]], ["5", "eni-4"]);
+      if (f[12] !== "OK" || f[4] === "3999") continue;
+      assert.equal(f[10], "egress");
+      assert.equal(f[11], f[2].includes(":") ? "IPv6" : "IPv4");
+      const key = `eni-4 out ${f[9]} ${f.slice(2, 7).join(" ")}`;
+      const v = recs.get(key) || { packets: 0, bytes: 0 };
+      v.packets += Number(f[7]);
+      v.bytes += Number(f[8]);
+      recs.set(key, v);
+    }
+    assert.deepEqual(sorted(recs), sorted(new Map([...want].filter(([k]) => k.startsWith("eni-4 ")))));
+    fs.rmSync(recDir, { recursive: true, force: true });
+  } finally {
+    killChildren();
+    teardown();
+  }
+});
+
+test("serve --capture: two ENIs bound to one uplink are watched by their PrivateIpAddresses; a VPC flow log has each one's records", T, async (t) => {
+  if (maybeSkip(t)) return;
+  const { H, U, V4, V5, UP, A } = sharedNames();
+  try {
+    sharedSetup();
+    const host = `${P}host`;
+    const dataDir = h.tmpDir("shared-agent");
+    const acct = h.createAccount(dataDir, { sqlite: true });
+    const ids = { vpc: "vpc-shared01", sub: "subnet-shared01", eni4: "eni-shared04", eni5: "eni-shared05" };
+    h.importInventory(dataDir, acct.Uin, {
+      Vpcs: [{ VpcId: ids.vpc, CidrBlock: "10.94.0.0/16" }],
+      Subnets: [{ SubnetId: ids.sub, VpcId: ids.vpc, CidrBlock: "10.94.0.0/24" }],
+      NetworkInterfaces: [
+        { NetworkInterfaceId: ids.eni4, VpcId: ids.vpc, SubnetId: ids.sub, PrivateIpAddresses: [A.vm4, A.vm46],
+          Host: host, HostDevice: UP, HostNetns: H },
+        { NetworkInterfaceId: ids.eni5, VpcId: ids.vpc, SubnetId: ids.sub, PrivateIpAddresses: [A.vm5, A.vm56],
+          Host: host, HostDevice: UP, HostNetns: H },
+      ],
+      ClsTopics: [{ TopicId: "5aaaaaaa-0000-4000-8000-000000000001" }],
+    });
+    const sinks = [await startSink(U, A.up, A.up6), await startSink(V5, A.vm5)];
+    py(V4, "udp", A.vm4, 3999, A.up, 5000, 1, 1); // neighbours resolved before
+    py(U, "udp", A.up, 3999, A.vm5, 5000, 1, 1);
+    await sleep(1000);
+    const server = await h.startServer({
+      dataDir, t, sqlite: true, args: ["--capture", "--capture-window", "2", "--capture-host", host, "--quiet"],
+    });
+    const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+    const fl = (await c.CreateFlowLog({ FlowLogName: "shared", VpcId: ids.vpc, ResourceType: "VPC", ResourceId: ids.vpc,
+      TrafficType: "ALL", CloudLogId: "5aaaaaaa-0000-4000-8000-000000000001" })).FlowLog[0].FlowLogId;
+    const recs = () => {
+      const r = spawnSync(BIN, ["records", "--data", dataDir, fl], { encoding: "utf8" });
+      return r.status === 0 ? r.stdout.split("\n").filter(Boolean).map((l) => l.split(" ")) : [];
+    };
+    for (let i = 0; i < 100 && new Set(recs().map((f) => f[2])).size < 2; i++) await sleep(200);
+    const t0 = nowS();
+    py(V4, "udp", A.vm4, 4000, A.up, 5000, 5, 100); // out of eni-4, over the uplink
+    py(U, "udp", A.up, 4001, A.vm5, 5000, 3, 100); // into eni-5
+    py(U, "udp", A.up, 4002, A.vm5, 5001, 2, 30); // into eni-5, dropped after the uplink
+    py(V4, "udp", A.vm4, 4003, A.up, 5002, 4, 50); // out of eni-4, dropped before the uplink
+    await sleep(2 * 2000 + 1500);
+    for (const s of sinks) s.kill();
+    const got = {};
+    for (const f of recs()) {
+      if (f[13] !== "OK" || Number(f[11]) <= t0 - 2 || f[5] === "3999") continue;
+      const key = [f[2], f[3], f[4], f[5], f[6], f[7], f[12]].join(" ");
+      got[key] = got[key] || { packets: 0, bytes: 0 };
+      got[key].packets += Number(f[8]);
+      got[key].bytes += Number(f[9]);
+    }
+    assert.deepEqual(sorted(new Map(Object.entries(got))), sorted(new Map([
+      [`${ids.eni4} ${A.vm4} ${A.up} 4000 5000 17 ACCEPT`, { packets: 5, bytes: 640 }],
+      [`${ids.eni5} ${A.up} ${A.vm5} 4001 5000 17 ACCEPT`, { packets: 3, bytes: 384 }],
+      [`${ids.eni5} ${A.up} ${A.vm5} 4002 5001 17 REJECT`, { packets: 2, bytes: 116 }],
+      [`${ids.eni4} ${A.vm4} ${A.up} 4003 5002 17 REJECT`, { packets: 4, bytes: 312 }],
+    ])), recs().map((f) => f.join(" ")).join("\n"));
   } finally {
     killChildren();
     teardown();
@@ -344,6 +441,71 @@ test("a CCN's rate limit (a tbf qdisc) drops are its REJECT records, exactly, in
       [`${A.vm} ${A.ccn} 4000 5000 17 ap-guangzhou ap-beijing REJECT`, rej],
     ])));
     fs.rmSync(recDir, { recursive: true, force: true });
+  } finally {
+    killChildren();
+    teardown();
+  }
+});
+
+test("serve --capture: a CCN flow log's records span its Period (60 s) in the CCN line, its tbf drops exactly REJECT, its attached VPCs the regions", { timeout: 300000 }, async (t) => {
+  if (maybeSkip(t)) return;
+  try {
+    const { N, D, A } = gatewaysSetup();
+    sh("ip", ["netns", "exec", N.host, "tc", "qdisc", "add", "dev", D.ccn, "root", "tbf",
+      "rate", "1mbit", "burst", "3000", "limit", "3000"]);
+    const host = `${P}host`;
+    const dataDir = h.tmpDir("ccn-agent");
+    const acct = h.createAccount(dataDir, { sqlite: true });
+    h.importInventory(dataDir, acct.Uin, {
+      Ccns: [{ CcnId: "ccn-period01", Host: host, HostDevice: D.ccn, HostNetns: N.host,
+        AttachedVpcs: [{ Region: "ap-guangzhou", CidrBlock: "10.95.1.0/24" }, { Region: "ap-beijing", CidrBlock: "10.95.2.0/24" }] }],
+      ClsTopics: [{ TopicId: "5aaaaaaa-0000-4000-8000-000000000002" }],
+    });
+    const sinks = [await startSink(N.ccn, A.ccn)];
+    const server = await h.startServer({
+      dataDir, t, sqlite: true, args: ["--capture", "--capture-window", "2", "--capture-host", host, "--quiet"],
+    });
+    const c = h.vpcClient({ endpoint: server.endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+    const fl = (await c.CreateFlowLog({ FlowLogName: "ccn", ResourceType: "CCN", ResourceId: "ccn-period01",
+      TrafficType: "ALL", Period: 60, CloudLogId: "5aaaaaaa-0000-4000-8000-000000000002" })).FlowLog[0].FlowLogId;
+    const attached = () => / bpf /.test(inNs(N.host, "tc", ["filter", "show", "dev", D.ccn, "egress"], { mayFail: true }));
+    for (let i = 0; i < 100 && !attached(); i++) await sleep(200);
+    assert.ok(attached(), "the agent watches the CCN's device");
+    await sleep(2500); // the window it was attached in has closed: the next ones are whole
+    const before = inNs(N.host, "tc", ["-s", "qdisc", "show", "dev", D.ccn]);
+    const counts = (st) => { const m = /Sent (\d+) bytes (\d+) pkt \(dropped (\d+)/.exec(st); return m.slice(1).map(Number); };
+    const t0 = nowS();
+    py(N.vm, "udp", A.vm, 4000, A.ccn, 5000, 300, 1000);
+    const t1 = nowS();
+    const after = inNs(N.host, "tc", ["-s", "qdisc", "show", "dev", D.ccn]);
+    const [b0, p0, d0] = counts(before), [b1, p1, d1] = counts(after);
+    const [acceptedPkts, acceptedBytes, dropped] = [p1 - p0, b1 - b0 - 14 * (p1 - p0), d1 - d0];
+    assert.ok(dropped > 0, after);
+    assert.equal(acceptedPkts + dropped, 300, `${before}\n${after}`);
+    const periodEnd = Math.floor(t1 / 60) * 60 + 60; // the last period the traffic is in
+    const recs = () => {
+      const r = spawnSync(BIN, ["records", "--data", dataDir, fl], { encoding: "utf8" });
+      return r.status === 0 ? r.stdout.split("\n").filter(Boolean).map((l) => l.split(" ")) : [];
+    };
+    for (let i = 0; i < 400 && !recs().some((f) => Number(f[13]) >= periodEnd); i++) await sleep(250);
+    for (const s of sinks) s.kill();
+    // the periods the traffic fell in (one, or two when it crossed a minute)
+    const lines = recs().filter((f) => Number(f[12]) <= t1 && Number(f[13]) > t0 - 2);
+    assert.ok(lines.length > 0, `no record of the period ending ${periodEnd}:\n${recs().map((f) => f.join(" ")).join("\n")}`);
+    const got = {};
+    for (const f of lines) {
+      assert.equal(f.length, 16, f.join(" "));
+      assert.deepEqual([f[0], f[1], f[2], Number(f[13]) - Number(f[12])], ["2", "ap-guangzhou", "ccn-period01", 60]);
+      if (f[15] !== "OK") continue;
+      const k = f.slice(3, 10).concat(f[14]).join(" ");
+      got[k] = got[k] || { packets: 0, bytes: 0 };
+      got[k].packets += Number(f[10]);
+      got[k].bytes += Number(f[11]);
+    }
+    assert.deepEqual(got, {
+      [`${A.vm} ${A.ccn} 4000 5000 17 ap-guangzhou ap-beijing ACCEPT`]: { packets: acceptedPkts, bytes: acceptedBytes },
+      [`${A.vm} ${A.ccn} 4000 5000 17 ap-guangzhou ap-beijing REJECT`]: { packets: dropped, bytes: dropped * 1028 },
+    });
   } finally {
     killChildren();
     teardown();

@@ -222,12 +222,31 @@ static void test_empty_and_ccn(void **state)
     assign_snap_free(&s);
 }
 
+/* A flow log whose record format the admin set: the agent is told the
+ * fields (and "fields"); an unparsable stored format falls back. */
+static void test_admin_format(void **state)
+{
+    (void)state;
+    struct flowlog f = fl("1", GZ, "fl-ffffffff", "NETWORKINTERFACE", "eni-11111111", 1);
+    char fields[512];
+    snprintf(f.record_format, sizeof f.record_format,
+             "version interface-id srcaddr tcp-flags flow-direction");
+    assert_string_equal(assign_format(&f, fields, sizeof fields), "fields");
+    assert_string_equal(fields, "version interface-id srcaddr tcp-flags flow-direction");
+    snprintf(f.record_format, sizeof f.record_format, "version nosuchfield");
+    assert_string_equal(assign_format(&f, fields, sizeof fields), "default");
+    f.record_format[0] = '\0';
+    assert_string_equal(assign_format(&f, fields, sizeof fields), "default");
+    assert_non_null(strstr(fields, "log-status"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_covers),
         cmocka_unit_test(test_document),
         cmocka_unit_test(test_empty_and_ccn),
+        cmocka_unit_test(test_admin_format),
     };
     return cmocka_run_group_tests_name("assign", tests, NULL, NULL);
 }

@@ -330,6 +330,75 @@ static void test_extended_fields(void **state)
     assert_true(n < FLOW_RECORD_MAX);
 }
 
+/* Each field the admin can add, alone after version: its golden value for
+ * an outbound IPv4 TCP flow, an inbound IPv6 UDP flow and a NODATA line,
+ * through the one-line formatter and the window writer (its template). */
+static void test_each_field(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *field;
+        const char *tcp4_out, *udp6_in, *nodata;
+        int version;
+    } cases[] = {
+        {"tcp-flags", "19", "-", "-", 3},
+        {"flow-direction", "egress", "ingress", "-", 5},
+        {"pkt-srcaddr", "10.0.0.5", "2001:db8::9", "-", 3},
+        {"pkt-dstaddr", "10.0.1.7", "2001:db8::5", "-", 3},
+        {"type", "IPv4", "IPv6", "-", 3},
+        {"vpc-id", "vpc-2z9zm1wa", "vpc-2z9zm1wa", "vpc-2z9zm1wa", 3},
+        {"subnet-id", "subnet-bthucmmy", "subnet-bthucmmy", "subnet-bthucmmy", 3},
+        {"instance-id", "ins-3vmw2bq6", "ins-3vmw2bq6", "ins-3vmw2bq6", 3},
+        {"region", "ap-guangzhou", "ap-guangzhou", "ap-guangzhou", 4},
+        {"srcaddr", "10.0.0.5", "2001:db8::9", "-", 2},
+        {"protocol", "6", "17", "-", 2},
+        {"action", "ACCEPT", "REJECT", "-", 2},
+        {"log-status", "OK", "OK", "NODATA", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char spec[64], err[128], want[256], got[FLOW_RECORD_MAX + 1];
+        struct flow_format f;
+        snprintf(spec, sizeof spec, "version %s", cases[i].field);
+        assert_int_equal(flow_format_parse(&f, spec, err, sizeof err), 0);
+        assert_int_equal(f.version, cases[i].version);
+        struct flow_log_desc d = eni_desc();
+        d.format = &f;
+        d.vpc_id = "vpc-2z9zm1wa";
+        d.subnet_id = "subnet-bthucmmy";
+        d.instance_id = "ins-3vmw2bq6";
+        d.region = "ap-guangzhou";
+        struct flow_key k4 = key4("10.0.0.5", "10.0.1.7", 6, 40000, 443);
+        struct flow_val v = val(10, 800);
+        v.tcp_flags = 0x12 | FLOW_TCP_SYNACK | 0x11 | 0x10;
+        snprintf(want, sizeof want, "%d %s\n", cases[i].version, cases[i].tcp4_out);
+        got[flow_format_record(got, &d, &k4, &v)] = '\0';
+        assert_string_equal(got, want);
+        struct flow_key k6 = key6("2001:db8::9", "2001:db8::5", 17, 53, 5353);
+        k6.dir = FLOW_DIR_IN;
+        k6.action = FLOW_REJECT;
+        snprintf(want, sizeof want, "%d %s\n", cases[i].version, cases[i].udp6_in);
+        got[flow_format_record(got, &d, &k6, &v)] = '\0';
+        assert_string_equal(got, want);
+        snprintf(want, sizeof want, "%d %s\n", cases[i].version, cases[i].nodata);
+        got[flow_format_status(got, &d, "NODATA")] = '\0';
+        assert_string_equal(got, want);
+        /* the window writer's template gives the same lines */
+        struct flow_table *t = flow_table_new(8);
+        assert_int_equal(flow_table_merge(t, &k4, &v), 0);
+        assert_int_equal(flow_table_merge(t, &k6, &v), 0);
+        struct buf out;
+        buf_init(&out, 0);
+        size_t n;
+        assert_int_equal(flow_write_records(t, &d, &out, &n), 0);
+        assert_int_equal(n, 2);
+        snprintf(want, sizeof want, "%d %s\n%d %s\n", cases[i].version, cases[i].tcp4_out,
+                 cases[i].version, cases[i].udp6_in);
+        assert_string_equal(out.data, want);
+        buf_free(&out);
+        flow_table_free(t);
+    }
+}
+
 static void test_windows(void **state)
 {
     (void)state;
@@ -690,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_ipv6_text_like_inet_ntop),
         cmocka_unit_test(test_status_lines),
         cmocka_unit_test(test_ccn),
+        cmocka_unit_test(test_each_field),
         cmocka_unit_test(test_extended_fields),
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_merge_per_cpu),

@@ -215,7 +215,8 @@ static long long file_int(const char *data, const char *sql)
     "'DCG' END;"                                                                                 \
     "DROP INDEX flowlogs_resource;"                                                              \
     "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_type);" \
-    "ALTER TABLE flowlogs DROP COLUMN resource_kind;"
+    "ALTER TABLE flowlogs DROP COLUMN resource_kind;"                                            \
+    "ALTER TABLE flowlogs DROP COLUMN record_format;" /* schema 15's */
 
 static void on_kind(void *ud, const struct flowlog *fl)
 {
@@ -243,6 +244,7 @@ static void pg_old_resource_type(const char *data)
              "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, "
              "resource_type);"
              "ALTER TABLE flowlogs DROP COLUMN resource_kind;"
+             "ALTER TABLE flowlogs DROP COLUMN record_format;"
              "UPDATE flowlogd_schema SET version = 5;",
              schema + 7);
     r = PQexec(c, sql);
@@ -287,7 +289,7 @@ static void test_migration_resource_kind(void **state)
 
     reopen(f);
     if (!fixture_pg()) {
-        assert_int_equal(file_int(f->data, "PRAGMA user_version"), 14);
+        assert_int_equal(file_int(f->data, "PRAGMA user_version"), 15);
         assert_int_equal(file_int(f->data, "SELECT count(*) FROM pragma_table_info('flowlogs') "
                                            "WHERE name = 'resource_type'"),
                          0);
@@ -395,7 +397,7 @@ static void test_migration_2_to_6(void **state)
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 14);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 15);
     /* schema 14: the ResourceType as its kind */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE resource_kind = 3"),
                      12);
@@ -423,6 +425,9 @@ static void test_migration_2_to_6(void **state)
                                        "('cls_meta', 'cls_logs_time')"),
                      1);
     assert_int_equal(file_int(f->data, "SELECT v FROM cls_meta WHERE k = 'seq'"), 0);
+    /* schema 15: flow logs have a record format, '' (Tencent's line) for the old rows */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE record_format <> ''"),
+                     0);
     /* schema 8: the resource pages' index */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'resources_created'"),

@@ -101,19 +101,61 @@ static json_t *ip_spec(const char *addr, int primary, const char *desc)
                      desc ? desc : "", "IsWanIpBlocked", 0, "State", "AVAILABLE", "QosLevel", "");
 }
 
+/* Is IPv4 address `addr` (host order) already in set? */
+static int ip_in_set(json_t *set, uint32_t addr)
+{
+    json_t *p;
+    size_t i;
+    json_array_foreach(set, i, p) {
+        uint32_t a;
+        const char *s = json_string_value(json_object_get(p, "PrivateIpAddress"));
+        if (s && ipv4_parse(s, &a) == 0 && a == addr)
+            return 1;
+    }
+    return 0;
+}
+
+/* Draws an address of the subnet net/prefix that set does not hold yet (not
+ * the network, gateway or broadcast address) and appends it. */
+static enum api_err draw_ip(json_t *set, uint32_t net, int prefix, int primary, struct apierr *e)
+{
+    uint32_t size = 1u << (32 - prefix), r, addr = 0, k;
+    char text[16];
+    if (rand_nonsecret(&r, sizeof r) != 0) /* repeatable once seeded */
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    for (k = 0; k < size - 4; k++) { /* from a random start, the next free one */
+        addr = net + 2 + (r + k) % (size - 4);
+        if (!ip_in_set(set, addr))
+            break;
+    }
+    if (k == size - 4) /* the subnet has no address left for this ENI */
+        return apierr_set(e, API_E_PARAM_VALUE, "SecondaryPrivateIpAddressCount");
+    snprintf(text, sizeof text, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255,
+             addr & 255);
+    if (json_array_append_new(set, ip_spec(text, primary, NULL)) != 0)
+        return apierr_set(e, API_E_INTERNAL, NULL);
+    return API_E_OK;
+}
+
 /* The private addresses: those given (checked: IPv4, inside the subnet when
- * its block is known), else one primary address drawn from the subnet. */
+ * its block is known), else one primary address drawn from the subnet; and
+ * `more` (SecondaryPrivateIpAddressCount) more drawn from it, distinct, as
+ * the real service does. */
 static enum api_err private_ips(const struct in_PrivateIpAddressSpecification *given, size_t n,
-                                const struct resource *subnet, json_t *set, struct apierr *e)
+                                uint64_t more, const struct resource *subnet, json_t *set,
+                                struct apierr *e)
 {
     uint32_t net = 0, addr;
     int prefix = -1, have_primary = 0;
+    enum api_err rc;
     size_t i;
 
     if (cidr_parse(subnet->cidr, &net, &prefix) != 0)
         prefix = -1;
     if (n > MAX_PRIVATE_IPS)
         return apierr_set(e, API_E_VALUE_LIMIT, "PrivateIpAddresses");
+    if (more > (uint64_t)MAX_PRIVATE_IPS - (n ? n : 1))
+        return apierr_set(e, API_E_VALUE_LIMIT, "SecondaryPrivateIpAddressCount");
     for (i = 0; i < n; i++)
         have_primary |= given[i].Primary && *given[i].Primary;
     for (i = 0; i < n; i++) {
@@ -131,17 +173,13 @@ static enum api_err private_ips(const struct in_PrivateIpAddressSpecification *g
                                                p->Description)) != 0)
             return apierr_set(e, API_E_INTERNAL, NULL);
     }
-    if (n == 0 && prefix >= 8 && prefix <= 29) {
-        uint32_t size = 1u << (32 - prefix), r;
-        char text[16];
-        if (rand_nonsecret(&r, sizeof r) != 0) /* repeatable once seeded */
-            return apierr_set(e, API_E_INTERNAL, NULL);
-        addr = net + 2 + r % (size - 4); /* not the network, gateway or broadcast */
-        snprintf(text, sizeof text, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255,
-                 (addr >> 8) & 255, addr & 255);
-        if (json_array_append_new(set, ip_spec(text, 1, NULL)) != 0)
-            return apierr_set(e, API_E_INTERNAL, NULL);
-    }
+    if (prefix < 8 || prefix > 29) /* no block known: nothing to draw from */
+        return API_E_OK;
+    if (n == 0 && (rc = draw_ip(set, net, prefix, 1, e)) != API_E_OK)
+        return rc;
+    for (uint64_t k = 0; k < more; k++)
+        if ((rc = draw_ip(set, net, prefix, 0, e)) != API_E_OK)
+            return rc;
     return API_E_OK;
 }
 
@@ -193,8 +231,11 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
         rc = apierr_set(e, API_E_INTERNAL, NULL);
         goto done;
     }
-    if ((rc = private_ips(req->PrivateIpAddresses.v, req->PrivateIpAddresses.n, &subnet, ips,
-                          e)) != API_E_OK)
+    if ((rc = private_ips(req->PrivateIpAddresses.v, req->PrivateIpAddresses.n,
+                          req->SecondaryPrivateIpAddressCount
+                              ? *req->SecondaryPrivateIpAddressCount
+                              : 0,
+                          &subnet, ips, e)) != API_E_OK)
         goto done;
     json_object_set(attrs, "PrivateIpAddressSet", ips);
     memset(&r, 0, sizeof r);

@@ -218,6 +218,8 @@ static const char *const migrations[] = {
     "DROP INDEX flowlogs_resource;"
     "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_kind);"
     "ALTER TABLE flowlogs DROP COLUMN resource_type;",
+    /* 6 -> 7: a flow log's record format (`flowlogd flowlog format`) */
+    "ALTER TABLE flowlogs ADD COLUMN record_format text NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -228,7 +228,7 @@ int pg_lock_region(PGconn *c, const char *uin, const char *region, struct serr *
 }
 
 struct update_job {
-    const char *p[6];
+    const char *p[7];
     char period[16];
 };
 
@@ -238,9 +238,10 @@ static int job_update(PGconn *c, void *arg, struct serr *e)
     PGresult *r = pg_exec(c, "update",
                           "UPDATE flowlogs SET name = coalesce($4, name), "
                           "description = coalesce($5, description), "
-                          "period = CASE WHEN $6::bigint > 0 THEN $6::bigint ELSE period END "
+                          "period = CASE WHEN $6::bigint > 0 THEN $6::bigint ELSE period END, "
+                          "record_format = coalesce($7, record_format) "
                           "WHERE id = $3 AND uin = $1 AND region = $2",
-                          6, j->p, e, NULL);
+                          7, j->p, e, NULL);
     int n;
     if (!r)
         return STORE_ERR;
@@ -256,8 +257,9 @@ static int settle_update(PGconn *c, void *arg, struct serr *e)
     PGresult *r = pg_exec(c, "settle",
                           "SELECT 1 FROM flowlogs WHERE id = $3 AND uin = $1 AND region = $2 "
                           "AND ($4::text IS NULL OR name = $4) AND ($5::text IS NULL OR "
-                          "description = $5) AND ($6::bigint = 0 OR period = $6::bigint)",
-                          6, j->p, e, NULL);
+                          "description = $5) AND ($6::bigint = 0 OR period = $6::bigint) "
+                          "AND ($7::text IS NULL OR record_format = $7)",
+                          7, j->p, e, NULL);
     int x = r ? PQntuples(r) == 1 : -1;
     PQclear(r);
     return x;
@@ -274,6 +276,7 @@ int pg_flowlog_update(struct store *st, const char *uin, const char *region, con
     j.p[3] = p ? p->name : NULL;
     j.p[4] = p ? p->description : NULL;
     j.p[5] = j.period;
+    j.p[6] = p ? p->record_format : NULL;
     return pg_tx((struct store_pg *)st, job_update, settle_update, &j, e);
 }
 

@@ -340,6 +340,9 @@ static const char *const migrations[] = {
     "DROP INDEX flowlogs_resource;"
     "CREATE UNIQUE INDEX flowlogs_resource ON flowlogs(uin, region, resource_id, resource_kind);"
     "ALTER TABLE flowlogs DROP COLUMN resource_type;",
+    /* 14 -> 15: a flow log's record format (`flowlogd flowlog format`; ''
+     * = Tencent's line) */
+    "ALTER TABLE flowlogs ADD COLUMN record_format TEXT NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

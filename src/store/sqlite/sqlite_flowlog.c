@@ -367,6 +367,7 @@ static int job_flowlog_update(struct conn *c, void *arg, struct serr *e)
     sq_bind_cstr(up, 4, j->p ? j->p->name : NULL);
     sq_bind_cstr(up, 5, j->p ? j->p->description : NULL);
     sqlite3_bind_int64(up, 6, j->p ? j->p->period : 0);
+    sq_bind_cstr(up, 7, j->p ? j->p->record_format : NULL);
     if (sq_exec(c, up, e) != STORE_OK)
         return STORE_ERR;
     if (sqlite3_changes(c->db) == 0)

@@ -99,7 +99,8 @@
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                          \
     X(W_FL_UPDATE,                                                                               \
       "UPDATE flowlogs SET name = coalesce(?4, name), description = coalesce(?5, description), " \
-      "period = CASE WHEN ?6 > 0 THEN ?6 ELSE period END "                                       \
+      "period = CASE WHEN ?6 > 0 THEN ?6 ELSE period END, "                                      \
+      "record_format = coalesce(?7, record_format) "                                             \
       "WHERE id = ?3 AND uin = ?1 AND region = ?2")                                              \
     X(W_FL_DELETE, "DELETE FROM flowlogs WHERE id = ?3 AND uin = ?1 AND region = ?2")           \
     X(W_TAG_DELETE, "DELETE FROM flowlog_tags WHERE flowlog_id = ?1")                            \
