@@ -44,10 +44,13 @@ int cli_migrate(int argc, char **argv)
         return 1;
     }
     printf("{\"Accounts\":%llu,\"Keys\":%llu,\"Resources\":%llu,\"FlowLogs\":%llu,"
-           "\"FlowLogTags\":%llu,\"HostBindings\":%llu,\"AgentKeys\":%llu,\"Check\":\"ok\"}\n",
+           "\"FlowLogTags\":%llu,\"HostBindings\":%llu,\"AgentKeys\":%llu,\"ClsLogsets\":%llu,"
+           "\"ClsTopics\":%llu,\"ClsLogs\":%llu,\"ClsBatches\":%llu,\"Check\":\"ok\"}\n",
            (unsigned long long)st.rows[0], (unsigned long long)st.rows[1],
            (unsigned long long)st.rows[2], (unsigned long long)st.rows[3],
            (unsigned long long)st.rows[4], (unsigned long long)st.rows[5],
-           (unsigned long long)st.rows[6]);
+           (unsigned long long)st.rows[6], (unsigned long long)st.rows[7],
+           (unsigned long long)st.rows[8], (unsigned long long)st.rows[9],
+           (unsigned long long)st.rows[10]);
     return 0;
 }
