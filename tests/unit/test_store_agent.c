@@ -233,7 +233,7 @@ static void test_dump_and_delete(void **state)
     struct store_fx *f = *state;
     struct serr e = {{0}};
     struct dump_seen d = {0};
-    const struct state_sink sink = {&d, d_account, d_key, d_res, d_fl};
+    const struct state_sink sink = {&d, d_account, d_key, d_res, d_fl, NULL, NULL};
     populate(f);
     assert_int_equal(store_state_dump(f->s, &sink, &e), STORE_OK);
     assert_int_equal(d.bound, 4);
