@@ -389,8 +389,7 @@ static const char *const kind_names[] = {
 #define NKINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
 
 struct dump {
-    json_t *accounts, *keys, *resources, *flowlogs;
-    json_t *logsets, *topics; /* the cls service's */
+    json_t *accounts, *keys, *resources, *flowlogs, *logsets, *topics;
     int oom;
 };
 
@@ -471,6 +470,7 @@ static void dump_flowlog(void *ud, const struct flowlog *fl)
     put(d, d->flowlogs, o);
 }
 
+/* tags as [[key, value], ...] */
 static json_t *tags_json(const struct tag *t, size_t n)
 {
     json_t *a = json_array();
@@ -485,26 +485,22 @@ static json_t *tags_json(const struct tag *t, size_t n)
 static void dump_cls_logset(void *ud, const struct cls_logset *ls)
 {
     struct dump *d = ud;
-    json_t *tags = tags_json(ls->tags, ls->ntags);
     put(d, d->logsets,
-        tags ? json_pack("{s:s,s:s,s:s,s:s,s:I,s:o}", "uin", ls->uin, "region", ls->region, "id",
-                         ls->id, "name", ls->name, "created_at", (json_int_t)ls->created_at,
-                         "tags", tags)
-             : NULL);
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:o*}", "uin", ls->uin, "region", ls->region, "id", ls->id,
+                  "name", ls->name, "created_at", (json_int_t)ls->created_at, "tags",
+                  tags_json(ls->tags, ls->ntags)));
 }
 
 static void dump_cls_topic(void *ud, const struct cls_topic *t)
 {
     struct dump *d = ud;
-    json_t *tags = tags_json(t->tags, t->ntags);
     put(d, d->topics,
-        tags ? json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:i,s:I,s:o}", "uin", t->uin,
-                         "region", t->region, "id", t->id, "logset_id", t->logset_id, "name",
-                         t->name, "storage_type", t->storage_type, "describes", t->describes,
-                         "period", (json_int_t)t->period, "partition_count",
-                         (json_int_t)t->partition_count, "status", t->status, "created_at",
-                         (json_int_t)t->created_at, "tags", tags)
-             : NULL);
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:i,s:I,s:o*}", "uin", t->uin, "region",
+                  t->region, "id", t->id, "logset_id", t->logset_id, "name", t->name,
+                  "storage_type", t->storage_type, "describes", t->describes, "period",
+                  (json_int_t)t->period, "partition_count", (json_int_t)t->partition_count,
+                  "status", t->status, "created_at", (json_int_t)t->created_at, "tags",
+                  tags_json(t->tags, t->ntags)));
 }
 
 struct admin_answer admin_state_export(struct store *st)
@@ -527,7 +523,6 @@ struct admin_answer admin_state_export(struct store *st)
         return rc != STORE_OK ? store_fail(rc, &se, "export failed")
                               : admin_fail(500, "InternalError", "export failed: out of memory");
     }
-    /* the topics' logs are not in the document (see docs/API.md) */
     return admin_ok(json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "flowlogd_state", STATE_FORMAT,
                               "accounts", d.accounts, "keys", d.keys, "resources", d.resources,
                               "flowlogs", d.flowlogs, "cls_logsets", d.logsets, "cls_topics",
@@ -631,8 +626,8 @@ static int read_flowlog(json_t *o, struct flowlog *fl, struct tag **tags, char *
     return 0;
 }
 
-/* A tags array ([[key, value], ...], or absent) into *tags (malloc'd,
- * borrowing the document's strings) and *n. -1 if it is not one. */
+/* [[key, value], ...] (absent: none) into *tags (malloc'd, borrowing tv's
+ * strings) and *n. -1 when it is something else or memory is short. */
 static int read_tags(json_t *tv, struct tag **tags, size_t *n)
 {
     *tags = NULL;
@@ -647,8 +642,8 @@ static int read_tags(json_t *tv, struct tag **tags, size_t *n)
         return -1;
     for (size_t i = 0; i < json_array_size(tv); i++) {
         json_t *p = json_array_get(tv, i);
-        if (!json_is_array(p) || json_array_size(p) != 2 ||
-            !json_is_string(json_array_get(p, 0)) || !json_is_string(json_array_get(p, 1))) {
+        if (!json_is_array(p) || json_array_size(p) != 2 || !json_is_string(json_array_get(p, 0)) ||
+            !json_is_string(json_array_get(p, 1))) {
             free(*tags);
             *tags = NULL;
             return -1;
@@ -661,8 +656,8 @@ static int read_tags(json_t *tv, struct tag **tags, size_t *n)
 }
 
 /* A cls logset row of the document; its tags into *tags (malloc'd). */
-static int read_logset(json_t *o, struct cls_logset *ls, struct tag **tags, char *err,
-                       size_t errlen)
+static int read_cls_logset(json_t *o, struct cls_logset *ls, struct tag **tags, char *err,
+                           size_t errlen)
 {
     memset(ls, 0, sizeof *ls);
     *tags = NULL;
@@ -672,8 +667,7 @@ static int read_logset(json_t *o, struct cls_logset *ls, struct tag **tags, char
         get_i64(o, "created_at", &ls->created_at) || !ls->uin[0] || !ls->region[0] ||
         !ls->id[0] || !ls->name[0] || read_tags(json_object_get(o, "tags"), tags, &ls->ntags)) {
         snprintf(err, errlen,
-                 "logset %s: uin, region, id, name, created_at or tags has a wrong type or "
-                 "length, or is missing",
+                 "cls logset %s: uin, region, id, name, created_at or tags missing or wrong",
                  ls->id[0] ? ls->id : "(no id)");
         return -1;
     }
@@ -682,9 +676,10 @@ static int read_logset(json_t *o, struct cls_logset *ls, struct tag **tags, char
 }
 
 /* A cls topic row of the document; its tags into *tags (malloc'd). */
-static int read_topic(json_t *o, struct cls_topic *t, struct tag **tags, char *err, size_t errlen)
+static int read_cls_topic(json_t *o, struct cls_topic *t, struct tag **tags, char *err,
+                          size_t errlen)
 {
-    int64_t period, parts, status;
+    int64_t period = 0, parts = 0, status = 0;
     memset(t, 0, sizeof *t);
     *tags = NULL;
     if (!json_is_object(o) || cp_str(o, "uin", t->uin, sizeof t->uin) ||
@@ -693,16 +688,16 @@ static int read_topic(json_t *o, struct cls_topic *t, struct tag **tags, char *e
         cp_str(o, "name", t->name, sizeof t->name) ||
         cp_str(o, "storage_type", t->storage_type, sizeof t->storage_type) ||
         cp_str(o, "describes", t->describes, sizeof t->describes) ||
-        get_i64(o, "period", &period) || period < 1 || period > 3600 ||
-        get_i64(o, "partition_count", &parts) || parts < 0 || parts > UINT32_MAX ||
-        get_i64(o, "status", &status) || status < 0 || status > 1 ||
-        get_i64(o, "created_at", &t->created_at) || !t->uin[0] || !t->region[0] || !t->id[0] ||
-        !t->logset_id[0] || !t->name[0] ||
+        get_i64(o, "period", &period) || get_i64(o, "partition_count", &parts) ||
+        get_i64(o, "status", &status) || get_i64(o, "created_at", &t->created_at) ||
+        !t->uin[0] || !t->region[0] || !t->id[0] || !t->logset_id[0] || !t->name[0] ||
+        (strcmp(t->storage_type, "hot") != 0 && strcmp(t->storage_type, "cold") != 0) ||
+        period < 1 || period > 3600 || parts < 1 || parts > 1000 || status < 0 || status > 1 ||
         read_tags(json_object_get(o, "tags"), tags, &t->ntags)) {
         snprintf(err, errlen,
-                 "topic %s: uin, region, id, logset_id, name, storage_type, describes, period "
-                 "(1..3600), partition_count, status (0 or 1), created_at or tags has a wrong "
-                 "type, length or value, or is missing",
+                 "cls topic %s: uin, region, id, logset_id, name, storage_type (hot, cold), "
+                 "period (1..3600), partition_count (1..1000), status (0, 1), created_at or tags "
+                 "missing or wrong",
                  t->id[0] ? t->id : "(no id)");
         return -1;
     }
@@ -710,23 +705,6 @@ static int read_topic(json_t *o, struct cls_topic *t, struct tag **tags, char *e
     t->partition_count = (uint32_t)parts;
     t->status = (int)status;
     t->tags = *tags;
-    return 0;
-}
-
-/* Whether the document's topics hold (uin, id): its resource row (the
- * topic as a CloudLogId) comes back with the topic, not with the
- * inventory. */
-static int is_doc_topic(json_t *topics, const char *uin, const struct resource *r)
-{
-    if (r->kind != RES_CLS_TOPIC)
-        return 0;
-    for (size_t i = 0; i < json_array_size(topics); i++) {
-        json_t *o = json_array_get(topics, i);
-        const char *u = json_string_value(json_object_get(o, "uin")),
-                   *id = json_string_value(json_object_get(o, "id"));
-        if (u && id && strcmp(u, uin) == 0 && strcmp(id, r->id) == 0)
-            return 1;
-    }
     return 0;
 }
 
@@ -857,9 +835,11 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
     json_t *accounts = json_object_get(in, "accounts"), *keys = json_object_get(in, "keys"),
            *resources = json_object_get(in, "resources"),
            *flowlogs = json_object_get(in, "flowlogs");
-    /* the cls service's: absent in a document of an older build */
+    /* absent in documents from before the cls service: none */
     json_t *logsets = json_object_get(in, "cls_logsets"), *topics = json_object_get(in, "cls_topics");
     json_t *fmt = json_object_get(in, "flowlogd_state");
+    struct cls_logset ls;
+    struct cls_topic tp;
     struct admin_answer ans;
     struct serr se = {{0}};
     char err[512], (*uins)[24] = NULL;
@@ -879,9 +859,6 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
         return admin_fail(400, "InvalidState", "accounts, keys, resources and flowlogs are arrays");
     if ((logsets && !json_is_array(logsets)) || (topics && !json_is_array(topics)))
         return admin_fail(400, "InvalidState", "cls_logsets and cls_topics are arrays");
-    if ((logsets || topics) && !store_has_cls(st))
-        return admin_fail(400, "UnsupportedOperation",
-                          "this store does not keep cls logsets and topics");
     na = json_array_size(accounts);
     nr = json_array_size(resources);
     if (!(uins = calloc(na + 1, sizeof *uins)) || !(rows = calloc(nr + 1, sizeof *rows)) ||
@@ -953,33 +930,48 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
             goto done;
         }
     }
-
     for (i = 0; i < json_array_size(logsets); i++) {
-        struct cls_logset ls;
-        if (read_logset(json_array_get(logsets, i), &ls, &tags, err, sizeof err) != 0) {
+        if (read_cls_logset(json_array_get(logsets, i), &ls, &tags, err, sizeof err) != 0) {
             ans = admin_fail(400, "InvalidState", "%s", err);
             goto done;
         }
         free(tags);
         if (!known(uins, na, ls.uin)) {
             ans = admin_fail(400, "InvalidState",
-                             "logset %s: uin %s is not an account of the document", ls.id,
+                             "cls logset %s: uin %s is not an account of the document", ls.id,
                              ls.uin);
             goto done;
         }
     }
     for (i = 0; i < json_array_size(topics); i++) {
-        struct cls_topic t;
-        if (read_topic(json_array_get(topics, i), &t, &tags, err, sizeof err) != 0) {
+        size_t k;
+        if (read_cls_topic(json_array_get(topics, i), &tp, &tags, err, sizeof err) != 0) {
             ans = admin_fail(400, "InvalidState", "%s", err);
             goto done;
         }
         free(tags);
-        if (!known(uins, na, t.uin)) {
+        for (k = 0; k < json_array_size(logsets); k++) {
+            json_t *l = json_array_get(logsets, k);
+            if (json_is_string(json_object_get(l, "id")) &&
+                strcmp(json_string_value(json_object_get(l, "id")), tp.logset_id) == 0 &&
+                json_is_string(json_object_get(l, "uin")) &&
+                strcmp(json_string_value(json_object_get(l, "uin")), tp.uin) == 0 &&
+                json_is_string(json_object_get(l, "region")) &&
+                strcmp(json_string_value(json_object_get(l, "region")), tp.region) == 0)
+                break;
+        }
+        if (k == json_array_size(logsets)) {
             ans = admin_fail(400, "InvalidState",
-                             "topic %s: uin %s is not an account of the document", t.id, t.uin);
+                             "cls topic %s: logset %s is not a logset of the document with its "
+                             "uin and region",
+                             tp.id, tp.logset_id);
             goto done;
         }
+    }
+    if ((json_array_size(logsets) || json_array_size(topics)) && !store_has_cls(st)) {
+        ans = admin_fail(400, "InvalidState",
+                         "the document has cls logsets or topics, this store does not keep them");
+        goto done;
     }
 
     if (keep_old) {
@@ -1037,7 +1029,7 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
     for (i = 0; i < nr;) {
         size_t j = i, n = 0;
         for (; j < nr && strcmp(rows[j].uin, rows[i].uin) == 0; j++)
-            if (!made_by_api(&rows[j].r) && !is_doc_topic(topics, rows[j].uin, &rows[j].r)) {
+            if (!made_by_api(&rows[j].r)) {
                 items[n] = rows[j].r;
                 items[n++].attrs = NULL;
             }
@@ -1064,25 +1056,23 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
             nres++;
         }
     }
-    /* the cls logsets, then their topics (ids kept: a flow log's
-     * CloudLogId names one), before the flow logs */
+    /* the cls service's logsets and topics (not their logs), after the
+     * resources: a topic's inventory row (kind cls_topic) came with them */
     for (i = 0; i < json_array_size(logsets); i++) {
-        struct cls_logset ls;
-        read_logset(json_array_get(logsets, i), &ls, &tags, err, sizeof err);
+        read_cls_logset(json_array_get(logsets, i), &ls, &tags, err, sizeof err);
         rc = store_cls_logset_create(st, &ls, &se);
         free(tags);
         if (rc != STORE_OK) {
-            ans = import_fail(rc, &se, "import stopped at a logset");
+            ans = import_fail(rc, &se, "import stopped at a cls logset");
             goto failed;
         }
     }
     for (i = 0; i < json_array_size(topics); i++) {
-        struct cls_topic t;
-        read_topic(json_array_get(topics, i), &t, &tags, err, sizeof err);
-        rc = store_cls_topic_create(st, &t, &se);
+        read_cls_topic(json_array_get(topics, i), &tp, &tags, err, sizeof err);
+        rc = store_cls_topic_create(st, &tp, &se);
         free(tags);
         if (rc != STORE_OK) {
-            ans = import_fail(rc, &se, "import stopped at a topic");
+            ans = import_fail(rc, &se, "import stopped at a cls topic");
             goto failed;
         }
     }
@@ -1099,12 +1089,10 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
         log_info("admin: state imported (%zu accounts, %zu keys of which %zu temporary, %zu "
                  "resources, %zu flow logs)",
                  na, nkeys, ntemp, nres, json_array_size(flowlogs));
-    ans = admin_ok(json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "Accounts", (json_int_t)na,
-                             "Keys", (json_int_t)nkeys, "TemporaryKeys", (json_int_t)ntemp,
-                             "Resources", (json_int_t)nres, "FlowLogs",
-                             (json_int_t)json_array_size(flowlogs), "SkippedTemporaryKeys",
-                             (json_int_t)0, "Logsets", (json_int_t)json_array_size(logsets),
-                             "Topics", (json_int_t)json_array_size(topics)));
+    ans = admin_ok(json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "Accounts", (json_int_t)na, "Keys",
+                             (json_int_t)nkeys, "TemporaryKeys", (json_int_t)ntemp, "Resources",
+                             (json_int_t)nres, "FlowLogs", (json_int_t)json_array_size(flowlogs),
+                             "SkippedTemporaryKeys", (json_int_t)0));
     goto done;
 failed:
     if (old) {

@@ -289,8 +289,14 @@ static enum api_err check_transport(struct api *a, struct call *c, struct apierr
         return apierr_setf(e, API_E_TOO_LARGE, "query string over %zu bytes", a->cfg.max_query);
     /* the adapter's ceiling sits one byte above the limit, so a body of
      * exactly limit + 1 arrives whole and is caught here */
-    if (r->body_too_large || r->body_len > a->cfg.max_body_v3)
+    if (r->body_too_large || r->body_len > a->cfg.max_body_v3) {
+        /* a binary body is an UploadLog's: CLS answers a log package over
+         * its limit with its own code, whatever the size (5 MB and up to
+         * the ceiling are checked by the action) */
+        if (content_type_is(ct, "application/octet-stream"))
+            return apierr_setf(e, API_E_CLS_LOG_SIZE, "body over %zu bytes", a->cfg.max_body_v3);
         return apierr_setf(e, API_E_TOO_LARGE, "body over %zu bytes", a->cfg.max_body_v3);
+    }
     if (strcmp(r->method, "GET") == 0)
         return decode_params(c, r->query, qlen, e);
     if (content_type_is(ct, "application/x-www-form-urlencoded")) {

@@ -10,7 +10,7 @@ static const char migrate_synopsis[] =
     "usage: flowlogd migrate --from DIR --to postgresql://...\n"
     "\n"
     "Copies a SQLite data directory (accounts, keys, inventory, flow logs and\n"
-    "their tags) into an empty PostgreSQL store, in one transaction: all of it\n"
+    "their tags, the cls logsets, topics and logs) into an empty PostgreSQL store, in one transaction: all of it\n"
     "or nothing. Stop the server on DIR first (what it writes after the copy\n"
     "began is not copied). Prints the counts copied and the check's \"ok\".\n";
 

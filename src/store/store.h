@@ -334,9 +334,8 @@ struct state_sink {
     void (*key)(void *ud, const struct key_info *k); /* k->account.uin names its account */
     void (*resource)(void *ud, const char *uin, const struct resource *r); /* with attrs */
     void (*flowlog)(void *ud, const struct flowlog *fl);
-    /* then the cls service's logsets and topics (ordered by uin, region,
-     * created_at, id), with their tags; NULL: not wanted. Their logs are
-     * not dumped. */
+    /* then the cls service's logsets, then its topics (NULL: not wanted; a
+     * backend that does not dump them never calls them) */
     void (*cls_logset)(void *ud, const struct cls_logset *ls);
     void (*cls_topic)(void *ud, const struct cls_topic *t);
 };

@@ -39,6 +39,19 @@ test("a SQLite data directory migrated into PostgreSQL serves the same data", as
   const before = await c.DescribeFlowLogs({ Limit: 100 });
   await c.DeleteFlowLog({ FlowLogId: before.FlowLog[0].FlowLogId, VpcId: fx.ids.vpc });
   const want = await c.DescribeFlowLogs({ Limit: 100, OrderField: "flowLogName", OrderDirection: "DESC" });
+  // the cls service: a logset, a topic with tags, 50 logs in it (one idempotent batch)
+  let cls = clsOf(lite, acct);
+  const logsetId = (await cls.CreateLogset({ LogsetName: "moved", Tags: [{ Key: "team", Value: "net" }] })).LogsetId;
+  const topicId = (await cls.CreateTopic({ LogsetId: logsetId, TopicName: "flows", Period: 30, Tags: [{ Key: "k", Value: "v" }] })).TopicId;
+  const t0 = Date.now() - 60000;
+  const logs = [];
+  for (let i = 0; i < 50; i++) logs.push({ time: String(t0 + i), contents: [{ key: "dstport", value: String(i % 5 ? 443 : 22) }, { key: "n", value: String(i) }, { key: "bin", value: "a\tb\\c\u00e9\n" }] });
+  const batch = { logs, source: "10.0.0.9", logTags: [{ key: "__flowlogd_batch__", value: "b1" }] };
+  await upload(lite, acct, topicId, [batch]);
+  const search = (cl) => cl.SearchLog({ TopicId: topicId, From: t0 - 1, To: t0 + 1000, Query: "dstport:22", Limit: 100, Sort: "asc" });
+  const wantLogs = (await search(cls)).Results.map((r) => [r.Time, r.LogJson, r.Source]);
+  assert.equal(wantLogs.length, 10);
+  const wantTopics = (await cls.DescribeTopics({})).Topics;
   await lite.stop();
   assert.equal(want.TotalNum, 29);
 
@@ -47,6 +60,7 @@ test("a SQLite data directory migrated into PostgreSQL serves the same data", as
   assert.equal(m.status, 0, m.stdout + m.stderr);
   assert.equal(m.json.Accounts, 1);
   assert.equal(m.json.FlowLogs, 29);
+  assert.deepEqual([m.json.ClsLogsets, m.json.ClsTopics, m.json.ClsLogs, m.json.ClsBatches], [1, 1, 50, 1]);
   assert.equal(m.json.Check, "ok");
 
   // on PostgreSQL: the same key, the same answer
@@ -59,6 +73,16 @@ test("a SQLite data directory migrated into PostgreSQL serves the same data", as
     got.FlowLog.map((f) => [f.FlowLogId, f.FlowLogName, f.ResourceId, f.CreatedTime, f.TagSet]),
     want.FlowLog.map((f) => [f.FlowLogId, f.FlowLogName, f.ResourceId, f.CreatedTime, f.TagSet])
   );
+  // the cls data: the same topic, the same logs; the batch is still known,
+  // new logs and topics go on after the moved ones
+  cls = clsOf(srv, acct);
+  assert.deepEqual((await cls.DescribeTopics({})).Topics, wantTopics);
+  assert.deepEqual((await search(cls)).Results.map((r) => [r.Time, r.LogJson, r.Source]), wantLogs);
+  await upload(srv, acct, topicId, [batch]);
+  await upload(srv, acct, topicId, [{ logs: logs.slice(0, 5) }]);
+  assert.equal((await search(cls)).Results.length, 11);
+  const t2 = (await cls.CreateTopic({ LogsetId: logsetId, TopicName: "second", Period: 1 })).TopicId;
+  await upload(srv, acct, t2, [{ logs: logs.slice(0, 3) }]);
   const byTag = await c.DescribeFlowLogs({ Filters: [{ Name: "tag:team", Values: ["t1"] }] });
   assert.equal(byTag.TotalNum, want.FlowLog.filter((f) => f.TagSet.some((x) => x.Key === "team" && x.Value === "t1")).length);
   // the quota (31) counts the moved flow logs: 29 + 2 more, then LimitExceeded
@@ -150,6 +174,28 @@ test("the cls logsets, topics and logs move too: SearchLog finds what was upload
   assert.equal((await search(c.cls, fresh)).length, 1);
   assert.deepEqual(await search(c.cls, other), want.u);
 });
+
+function clsOf(srv, acct) {
+  return new (h.sdk().cls.v20201016.Client)({
+    credential: { secretId: acct.SecretId, secretKey: acct.SecretKey },
+    region: "ap-guangzhou",
+    profile: { httpProfile: { endpoint: srv.endpoint, protocol: "http://", reqTimeout: 60 } },
+  });
+}
+
+/** UploadLog of `groups` (a protobuf LogGroupList, as the SDK sends it). */
+async function upload(srv, acct, topicId, groups) {
+  const protobuf = require("protobufjs");
+  const { CommonClient } = require("tencentcloud-sdk-nodejs/tencentcloud/common/common_client");
+  const T = protobuf.loadSync(path.join(h.REPO, "src", "cls", "cls.proto")).lookupType("cls.LogGroupList");
+  const body = Buffer.from(T.encode(T.fromObject({ logGroupList: groups })).finish());
+  const c = new CommonClient(srv.endpoint, "2020-10-16", {
+    credential: { secretId: acct.SecretId, secretKey: acct.SecretKey },
+    region: "ap-guangzhou",
+    profile: { httpProfile: { endpoint: srv.endpoint, protocol: "http://", reqTimeout: 60, headers: { "X-CLS-TopicId": topicId } } },
+  });
+  return c.requestOctetStream("UploadLog", body);
+}
 
 /** A server on the PostgreSQL store at `url`. */
 async function startPg(url) {

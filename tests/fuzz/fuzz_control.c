@@ -42,59 +42,12 @@ static char g_dir[256];
 static struct store *g_store;
 static struct agent_key g_any, g_hx;
 
-static void remove_tree(const char *dir)
-{
-    DIR *dh = opendir(dir);
-    struct dirent *de;
-    char path[sizeof g_dir + 256];
-    if (!dh)
-        return;
-    while ((de = readdir(dh)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        unlink(path);
-    }
-    closedir(dh);
-    rmdir(dir);
-}
-
 static void teardown(void)
 {
     store_close(g_store);
     g_store = NULL;
     if (g_dir[0])
-        remove_tree(g_dir);
-}
-
-static const char *tmp_base(void)
-{
-    const char *t = getenv("FUZZ_TMPDIR");
-    if (t && *t)
-        return t;
-    return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-}
-
-static void sweep_stale(const char *base)
-{
-    DIR *dh = opendir(base);
-    struct dirent *de;
-    char path[sizeof g_dir];
-    if (!dh)
-        return;
-    while ((de = readdir(dh)) != NULL) {
-        long pid;
-        char *end;
-        if (strncmp(de->d_name, "flowlogd-fuzzctl-", 17) != 0)
-            continue;
-        pid = strtol(de->d_name + 17, &end, 10);
-        if (end == de->d_name + 17 || *end != '-' || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
-            errno != ESRCH)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", base, de->d_name);
-        remove_tree(path);
-    }
-    closedir(dh);
+        fuzz_remove_dir(g_dir);
 }
 
 static struct resource res(enum res_kind kind, const char *id, const char *vpc, const char *sub,
@@ -126,7 +79,8 @@ static void populate(void)
     if (store_account_create(g_store, 0, &a, &se) != STORE_OK ||
         store_inventory_import(g_store, a.uin, items, 4, &se) != STORE_OK)
         goto fail;
-    const char *types[] = {"VPC", "NETWORKINTERFACE"}, *rids[] = {"vpc-fuzz0001", "eni-fuzz0002"};
+    const enum res_kind kinds[] = {RES_VPC, RES_ENI};
+    const char *rids[] = {"vpc-fuzz0001", "eni-fuzz0002"};
     for (int i = 0; i < 2; i++) {
         struct flowlog fl;
         memset(&fl, 0, sizeof fl);
@@ -135,7 +89,7 @@ static void populate(void)
         snprintf(fl.region, sizeof fl.region, "ap-guangzhou");
         snprintf(fl.name, sizeof fl.name, "f%d", i);
         snprintf(fl.vpc_id, sizeof fl.vpc_id, "vpc-fuzz0001");
-        snprintf(fl.resource_type, sizeof fl.resource_type, "%s", types[i]);
+        fl.resource_kind = kinds[i];
         snprintf(fl.resource_id, sizeof fl.resource_id, "%s", rids[i]);
         snprintf(fl.traffic_type, sizeof fl.traffic_type, "ALL");
         snprintf(fl.storage_type, sizeof fl.storage_type, "cls");
@@ -159,9 +113,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     g_log_level = LOG_OFF;
-    sweep_stale(tmp_base());
-    snprintf(g_dir, sizeof g_dir, "%s/flowlogd-fuzzctl-%ld-XXXXXX", tmp_base(), (long)getpid());
-    if (!mkdtemp(g_dir)) {
+    if (fuzz_scratch_dir(g_dir, sizeof g_dir, "flowlogd-fuzzctl-") != 0) {
         perror("mkdtemp");
         abort();
     }

@@ -180,6 +180,12 @@ describe("cls", () => {
     const logs = [];
     for (let i = 0; i < 6; i++) logs.push({ time: String(Date.now()), contents: [{ key: "k", value: big }] });
     await h.expectApiError(plain(encode([{ logs }])), "LimitExceeded.LogSize");
+    // over the server's 10 MB body ceiling (dropped unread by the HTTP layer): still CLS's code
+    const huge = [];
+    for (let i = 0; i < 12; i++) huge.push({ time: String(Date.now()), contents: [{ key: "k", value: big }] });
+    const hugeBody = encode([{ logs: huge }]);
+    assert.ok(hugeBody.length > 10 << 20);
+    await h.expectApiError(plain(hugeBody), "LimitExceeded.LogSize");
     // a group in a valid request with one bad group: nothing of the request
     const bad = [{ logs: logsOf(2, Date.now()) }, { logs: logsOf(10001, Date.now()) }];
     await h.expectApiError(plain(encode(bad)), "LimitExceeded.LogSize");

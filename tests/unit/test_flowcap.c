@@ -4,9 +4,13 @@
  * length, OR-ed TCP flags and SYN-ACK, ICMP id and type/code, IPv6
  * extension headers, a non-first fragment, an in-band VLAN tag, non-IP
  * ignored, an unwatched device ignored, a shared device attributing by
- * address, and a full table counting what it skipped. Needs CAP_BPF (root): otherwise every test is skipped with the
+ * address, a full table counting what it skipped, and a key whose bounded
+ * probes found no room counted as skipped too. Needs CAP_BPF (root): otherwise every test is skipped with the
  * reason, and with CI=true that is a failure. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +20,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -28,6 +35,7 @@
 #define SLOT 7
 
 static struct flowcap *skel;
+static uint32_t slots; /* entries per region (CPU and half) of skel's table */
 static char why[256];
 
 static int setup_skel(uint32_t table)
@@ -37,8 +45,13 @@ static int setup_skel(uint32_t table)
         snprintf(why, sizeof why, "cannot open the BPF object: %s", strerror(errno));
         return -1;
     }
-    bpf_map__set_max_entries(skel->maps.flows0, table);
-    bpf_map__set_max_entries(skel->maps.flows1, table);
+    int ncpu = libbpf_num_possible_cpus();
+    slots = table;
+    bpf_map__set_max_entries(skel->maps.table, (uint32_t)ncpu * 2 * table);
+    bpf_map__set_max_entries(skel->maps.fill, (uint32_t)ncpu * 2 * (table + 1));
+    bpf_map__set_max_entries(skel->maps.skips, (uint32_t)ncpu * 2 * FLOWCAP_MAX_SLOTS * 2);
+    skel->rodata->cfg_slots = table;
+    skel->rodata->cfg_ncpu = (uint32_t)ncpu;
     int rc = flowcap__load(skel);
     if (rc) {
         snprintf(why, sizeof why, "cannot load the tc programs: %s (needs CAP_BPF: root)",
@@ -124,25 +137,28 @@ static void run(const uint8_t *f, size_t len, uint32_t gso_segs)
     assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.flowcap_ingress), &o), 0);
 }
 
-/* The one entry of key k in either half, summed over the CPUs; 0 if none. */
+/* The entries of key k in either half and every CPU's region, summed (read
+ * through mmap, as the drainer does); 0 if none. */
 static int lookup(const struct flow_key *k, struct flow_val *sum)
 {
     int ncpu = libbpf_num_possible_cpus();
-    struct flow_val *v = calloc((size_t)ncpu, sizeof *v);
+    size_t n = (size_t)ncpu * 2 * slots, len = n * sizeof(struct flowcap_entry);
+    long page = sysconf(_SC_PAGESIZE);
+    len = (len + (size_t)page - 1) / (size_t)page * (size_t)page;
+    struct flowcap_entry *t =
+        mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(skel->maps.table), 0);
+    assert_true(t != MAP_FAILED);
     int found = 0;
     memset(sum, 0, sizeof *sum);
-    struct bpf_map *maps[2] = {skel->maps.flows0, skel->maps.flows1};
-    for (int m = 0; m < 2; m++) {
-        if (bpf_map__lookup_elem(maps[m], k, sizeof *k, v, sizeof *v * (size_t)ncpu, 0) != 0)
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].used || memcmp(&t[i].key, k, sizeof *k) != 0)
             continue;
         found = 1;
-        for (int c = 0; c < ncpu; c++) {
-            sum->packets += v[c].packets;
-            sum->bytes += v[c].bytes;
-            sum->tcp_flags |= v[c].tcp_flags;
-        }
+        sum->packets += t[i].val.packets;
+        sum->bytes += t[i].val.bytes;
+        sum->tcp_flags |= t[i].val.tcp_flags;
     }
-    free(v);
+    munmap(t, len);
     return found;
 }
 
@@ -161,6 +177,20 @@ static struct flow_key key4(uint8_t proto, uint16_t sport, uint16_t dport)
     k.dir = FLOW_DIR_OUT;
     k.action = FLOW_ACCEPT;
     return k;
+}
+
+/* The packets of (SLOT, out) skipped in either half, on any CPU. */
+static uint64_t skipped_out(void)
+{
+    int ncpu = libbpf_num_possible_cpus();
+    uint64_t sum = 0;
+    for (uint32_t r = 0; r < (uint32_t)ncpu * 2; r++) {
+        uint32_t i = r * FLOWCAP_MAX_SLOTS * 2 + SLOT * 2 + FLOW_DIR_OUT;
+        uint64_t v = 0;
+        assert_int_equal(bpf_map__lookup_elem(skel->maps.skips, &i, sizeof i, &v, sizeof v, 0), 0);
+        sum += v;
+    }
+    return sum;
 }
 
 #define NEED_BPF()                                                                                \
@@ -452,10 +482,16 @@ static void full_table_counts_skipped(void **state)
 {
     (void)state;
     NEED_BPF();
-    /* a fresh object with 4 flows per half */
+    /* a fresh object with 4 flows per CPU and half */
     struct flowcap *big = skel;
     if (setup_skel(4) != 0)
         fail_msg("%s", why);
+    /* on one CPU: each CPU has its own 4 entries per half */
+    cpu_set_t old, one;
+    assert_int_equal(sched_getaffinity(0, sizeof old, &old), 0);
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
     uint8_t f[14 + 20 + 8];
     size_t n = eth(f, 0x0800);
     n += ip4(f + n, 17, 28, 0, A, B);
@@ -463,18 +499,9 @@ static void full_table_counts_skipped(void **state)
         ports(f + n, (uint16_t)(6000 + p), 5000);
         run(f, sizeof f, 1);
     }
+    assert_int_equal(sched_setaffinity(0, sizeof old, &old), 0);
     /* the packets of the 6 flows that found no room, on (half, slot, out) */
-    int ncpu = libbpf_num_possible_cpus();
-    uint64_t *c = calloc((size_t)ncpu, sizeof *c);
-    uint64_t skipped = 0;
-    for (uint32_t half = 0; half < 2; half++) {
-        uint32_t i = half * FLOWCAP_MAX_SLOTS * 2 + SLOT * 2 + FLOW_DIR_OUT;
-        assert_int_equal(bpf_map__lookup_elem(skel->maps.skips, &i, sizeof i, c,
-                                              sizeof *c * (size_t)ncpu, 0), 0);
-        for (int j = 0; j < ncpu; j++)
-            skipped += c[j];
-    }
-    free(c);
+    uint64_t skipped = skipped_out();
     uint64_t counted = 0;
     for (uint16_t p = 0; p < 10; p++) {
         struct flow_key k = key4(17, (uint16_t)(6000 + p), 5000);
@@ -487,6 +514,131 @@ static void full_table_counts_skipped(void **state)
     assert_int_equal(counted + skipped, 10);
     flowcap__destroy(skel);
     skel = big;
+    slots = 1024;
+}
+
+/* Keys whose probes all land on taken entries are skipped and counted even
+ * though the region has room: 17 keys of one bucket in a 64-entry region,
+ * on one CPU, give 16 entries (FLOWCAP_PROBES) and one skipped packet; the
+ * region's fill list names exactly the 16 entries taken. */
+static void bounded_probes_count_skipped(void **state)
+{
+    (void)state;
+    NEED_BPF();
+    struct flowcap *big = skel;
+    uint32_t big_slots = slots;
+    if (setup_skel(64) != 0)
+        fail_msg("%s", why);
+    cpu_set_t old, one;
+    assert_int_equal(sched_getaffinity(0, sizeof old, &old), 0);
+    int cpu = sched_getcpu();
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+    /* 17 source ports whose keys hash to one bucket */
+    uint16_t sp[FLOWCAP_PROBES + 1];
+    uint32_t bucket = 0, got = 0;
+    for (uint32_t p = 1000; p < 65535 && got < FLOWCAP_PROBES + 1; p++) {
+        struct flow_key k = key4(17, (uint16_t)p, 5000);
+        uint32_t b = flowcap_hash(&k) % 64;
+        if (got == 0)
+            bucket = b;
+        if (b == bucket)
+            sp[got++] = (uint16_t)p;
+    }
+    assert_int_equal(got, FLOWCAP_PROBES + 1);
+    /* the program's clock here is CLOCK_BOOTTIME (the loader sets no offset) */
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    uint64_t w0 = (uint64_t)ts.tv_sec / 300;
+    uint8_t f[14 + 20 + 8];
+    size_t n = eth(f, 0x0800);
+    n += ip4(f + n, 17, 28, 0, A, B);
+    for (uint32_t i = 0; i < got; i++) {
+        ports(f + n, sp[i], 5000);
+        run(f, sizeof f, 1);
+    }
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    uint64_t w1 = (uint64_t)ts.tv_sec / 300;
+    assert_int_equal(sched_setaffinity(0, sizeof old, &old), 0);
+    uint64_t skipped = skipped_out();
+    uint64_t counted = 0;
+    for (uint32_t i = 0; i < got; i++) {
+        struct flow_key k = key4(17, sp[i], 5000);
+        struct flow_val v;
+        if (lookup(&k, &v))
+            counted += v.packets;
+    }
+    assert_int_equal(counted + skipped, got);
+    if (w0 == w1) {
+        assert_int_equal(skipped, 1);
+        /* the fill list of this CPU's region of the window's half (the other half's is empty) */
+        uint32_t total = 0;
+        for (uint32_t half = 0; half < 2; half++) {
+            uint32_t fi = ((uint32_t)cpu * 2 + half) * (64 + 1);
+            uint64_t cnt = 0;
+            assert_int_equal(
+                bpf_map__lookup_elem(skel->maps.fill, &fi, sizeof fi, &cnt, sizeof cnt, 0), 0);
+            total += cnt;
+        }
+        assert_int_equal(total, FLOWCAP_PROBES);
+    }
+    flowcap__destroy(skel);
+    skel = big;
+    slots = big_slots;
+}
+
+/* A drain as capture.c does it (walk each region's fill list through mmap,
+ * zero the entries, empty the list), then more packets: counted afresh. */
+static void drained_region_counts_again(void **state)
+{
+    (void)state;
+    NEED_BPF();
+    int ncpu = libbpf_num_possible_cpus();
+    size_t tl = (size_t)ncpu * 2 * slots * sizeof(struct flowcap_entry);
+    size_t fl = (size_t)ncpu * 2 * (slots + 1) * sizeof(uint64_t);
+    long page = sysconf(_SC_PAGESIZE);
+    tl = (tl + (size_t)page - 1) / (size_t)page * (size_t)page;
+    fl = (fl + (size_t)page - 1) / (size_t)page * (size_t)page;
+    struct flowcap_entry *t = mmap(NULL, tl, PROT_READ | PROT_WRITE, MAP_SHARED,
+                                   bpf_map__fd(skel->maps.table), 0);
+    uint64_t *f = mmap(NULL, fl, PROT_READ | PROT_WRITE, MAP_SHARED,
+                       bpf_map__fd(skel->maps.fill), 0);
+    assert_true(t != MAP_FAILED && f != MAP_FAILED);
+    uint8_t fr[14 + 20 + 8];
+    size_t n = eth(fr, 0x0800);
+    n += ip4(fr + n, 17, 28, 0, A, B);
+    for (int round = 0; round < 3; round++) {
+        /* drain everything */
+        for (size_t r = 0; r < (size_t)ncpu * 2; r++) {
+            uint64_t *list = f + r * (slots + 1);
+            for (uint64_t i = 0; i < list[0]; i++) {
+                assert_true(list[1 + i] < slots);
+                struct flowcap_entry *e = &t[r * slots + list[1 + i]];
+                assert_true(e->used);
+                memset(e, 0, sizeof *e);
+            }
+            list[0] = 0;
+        }
+        for (size_t i = 0; i < (size_t)ncpu * 2 * slots; i++)
+            assert_false(t[i].used); /* every taken entry was on a list */
+        for (uint16_t p = 0; p < 20; p++) {
+            ports(fr + n, (uint16_t)(7000 + p), 5000);
+            run(fr, sizeof fr, 1);
+        }
+        uint64_t listed = 0;
+        for (size_t r = 0; r < (size_t)ncpu * 2; r++)
+            listed += f[r * (slots + 1)];
+        assert_int_equal(listed, 20);
+        for (uint16_t p = 0; p < 20; p++) {
+            struct flow_key k = key4(17, (uint16_t)(7000 + p), 5000);
+            struct flow_val v;
+            assert_true(lookup(&k, &v));
+            assert_int_equal(v.packets, 1);
+        }
+    }
+    munmap(t, tl);
+    munmap(f, fl);
 }
 
 int main(void)
@@ -500,6 +652,8 @@ int main(void)
         cmocka_unit_test(vlan_nonip_and_unwatched),
         cmocka_unit_test(shared_device_by_address),
         cmocka_unit_test(full_table_counts_skipped),
+        cmocka_unit_test(bounded_probes_count_skipped),
+        cmocka_unit_test(drained_region_counts_again),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

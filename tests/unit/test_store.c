@@ -289,10 +289,14 @@ static void test_migration_resource_kind(void **state)
 
     reopen(f);
     if (!fixture_pg()) {
-        assert_int_equal(file_int(f->data, "PRAGMA user_version"), 15);
+        assert_int_equal(file_int(f->data, "PRAGMA user_version"), 16);
         assert_int_equal(file_int(f->data, "SELECT count(*) FROM pragma_table_info('flowlogs') "
                                            "WHERE name = 'resource_type'"),
                          0);
+        /* the index has its fixed planner statistics again (16) */
+        assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_stat1 WHERE idx = "
+                                           "'flowlogs_resource' AND stat = '1000000 100 100 1 1'"),
+                         1);
     }
     for (int i = 0; i < 6; i++) {
         enum res_kind k = 0;
@@ -397,7 +401,7 @@ static void test_migration_2_to_6(void **state)
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 15);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 16);
     /* schema 14: the ResourceType as its kind */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE resource_kind = 3"),
                      12);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -46,12 +47,14 @@ struct capture {
     int ncpu;
     struct watched w[MAX_WATCHED];
     size_t nw;
-    /* drain buffers */
-    struct flow_key *keys;
-    struct flow_val *vals;
-    uint64_t *skipvals;
-    uint32_t *skipkeys;
-    size_t batch;
+    /* the table and its fill lists, mapped (flowcap_abi.h) */
+    uint32_t slots;
+    struct flowcap_entry *tab;
+    size_t tab_len;
+    uint64_t *fill;
+    size_t fill_len;
+    uint64_t *skips; /* [cpu][half][slot][dir], mapped */
+    size_t skips_len;
 };
 
 /* ==== Errors ==== */
@@ -99,7 +102,7 @@ static void explain_load_failure(int e, char *err, size_t errlen)
         seterr(err, errlen,
                "cannot load the capture programs: the kernel refused them (%s); needs "
                "Linux >= 5.10 with tc clsact BPF, tp_btf/kfree_skb with drop reasons "
-               "(>= 5.17) and per-CPU hash maps (run with --log-level debug for the "
+               "(>= 5.17) and mmapable array maps (run with --log-level debug for the "
                "verifier's words)",
                strerror(e));
     else
@@ -204,8 +207,20 @@ struct capture *capture_open(const struct capture_opts *o, char *err, size_t err
         explain_load_failure(errno, err, errlen);
         goto fail;
     }
-    bpf_map__set_max_entries(c->skel->maps.flows0, o->table_flows);
-    bpf_map__set_max_entries(c->skel->maps.flows1, o->table_flows);
+    c->slots = o->table_flows;
+    uint64_t nent = (uint64_t)c->ncpu * 2 * c->slots;
+    uint64_t tab_bytes = nent * sizeof(struct flowcap_entry);
+    if (tab_bytes > (1ULL << 32) || (uint64_t)c->ncpu * 2 * (c->slots + 1ULL) > UINT32_MAX) {
+        seterr(err, errlen,
+               "table size %u: %d CPUs x 2 halves x %u entries x %zu bytes is more than 4 GiB",
+               o->table_flows, c->ncpu, o->table_flows, sizeof(struct flowcap_entry));
+        goto fail;
+    }
+    bpf_map__set_max_entries(c->skel->maps.table, (uint32_t)nent);
+    bpf_map__set_max_entries(c->skel->maps.fill, (uint32_t)((uint64_t)c->ncpu * 2 * (c->slots + 1)));
+    bpf_map__set_max_entries(c->skel->maps.skips, (uint32_t)c->ncpu * 2 * FLOWCAP_MAX_SLOTS * 2);
+    c->skel->rodata->cfg_slots = c->slots;
+    c->skel->rodata->cfg_ncpu = (uint32_t)c->ncpu;
     c->skel->data->cfg_window_ns = c->window_ns;
     int rc = flowcap__load(c->skel);
     if (rc != 0) {
@@ -226,15 +241,33 @@ struct capture *capture_open(const struct capture_opts *o, char *err, size_t err
                "cannot attach the drop tracer (tp_btf/kfree_skb): %s; REJECT needs it", strerror(e));
         goto fail;
     }
-    c->batch = 4096;
-    c->keys = calloc(c->batch, sizeof *c->keys);
-    c->vals = calloc(c->batch * (size_t)c->ncpu, sizeof *c->vals);
-    c->skipkeys = calloc(2 * FLOWCAP_MAX_SLOTS * 2, sizeof *c->skipkeys);
-    c->skipvals = calloc(2 * FLOWCAP_MAX_SLOTS * 2 * (size_t)c->ncpu, sizeof *c->skipvals);
-    if (!c->keys || !c->vals || !c->skipkeys || !c->skipvals) {
-        seterr(err, errlen, "out of memory");
+    long page = sysconf(_SC_PAGESIZE);
+    c->tab_len = ((size_t)tab_bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
+    c->fill_len = ((size_t)c->ncpu * 2 * (c->slots + 1) * sizeof(uint64_t) + (size_t)page - 1) /
+                  (size_t)page * (size_t)page;
+    void *m = mmap(NULL, c->tab_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                   bpf_map__fd(c->skel->maps.table), 0);
+    if (m == MAP_FAILED) {
+        seterr(err, errlen, "mapping the flow table (%zu bytes): %s", c->tab_len, strerror(errno));
         goto fail;
     }
+    c->tab = m;
+    m = mmap(NULL, c->fill_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+             bpf_map__fd(c->skel->maps.fill), 0);
+    if (m == MAP_FAILED) {
+        seterr(err, errlen, "mapping the table's fill lists: %s", strerror(errno));
+        goto fail;
+    }
+    c->fill = m;
+    c->skips_len = ((size_t)c->ncpu * 2 * FLOWCAP_MAX_SLOTS * 2 * sizeof(uint64_t) +
+                    (size_t)page - 1) / (size_t)page * (size_t)page;
+    m = mmap(NULL, c->skips_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+             bpf_map__fd(c->skel->maps.skips), 0);
+    if (m == MAP_FAILED) {
+        seterr(err, errlen, "mapping the skip counters: %s", strerror(errno));
+        goto fail;
+    }
+    c->skips = m;
     return c;
 fail:
     capture_close(c);
@@ -282,13 +315,15 @@ void capture_close(struct capture *c)
         }
     }
     bpf_link__destroy(c->drop_link);
+    if (c->tab)
+        munmap(c->tab, c->tab_len);
+    if (c->fill)
+        munmap(c->fill, c->fill_len);
+    if (c->skips)
+        munmap(c->skips, c->skips_len);
     flowcap__destroy(c->skel);
     if (c->nsfd >= 0)
         close(c->nsfd);
-    free(c->keys);
-    free(c->vals);
-    free(c->skipkeys);
-    free(c->skipvals);
     free(c);
 }
 
@@ -487,76 +522,48 @@ uint64_t capture_window_of(const struct capture *c, uint64_t now_ns)
 
 /* ==== Drain ==== */
 
-static int drain_flows(struct capture *c, int fd, capture_entry_fn entry, void *arg)
+/* Reads half `half` of every CPU's region through the mapping: the entries
+ * its fill list names, each given to entry() (if it still has packets) and
+ * zeroed; then the list is emptied. No syscall per entry. */
+static void drain_flows(struct capture *c, uint32_t half, capture_entry_fn entry, void *arg)
 {
-    struct flow_key in, out;
-    void *inp = NULL;
-    for (;;) {
-        uint32_t count = (uint32_t)c->batch;
-        DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, bo);
-        int rc = bpf_map_lookup_and_delete_batch(fd, inp, &out, c->keys, c->vals, &count, &bo);
-        int e = rc ? errno : 0;
-        if (rc != 0 && (e == EINTR || e == EAGAIN) && count == 0)
-            continue; /* nothing was taken: ask again */
-        if (rc != 0 && e != ENOENT) {
-            log_error("capture: draining: %s", strerror(e));
-            return -1;
+    for (int cpu = 0; cpu < c->ncpu; cpu++) {
+        size_t region = (size_t)cpu * 2 + half;
+        uint64_t *list = c->fill + region * ((size_t)c->slots + 1);
+        struct flowcap_entry *base = c->tab + region * (size_t)c->slots;
+        uint64_t n = __atomic_load_n(&list[0], __ATOMIC_ACQUIRE);
+        if (n > c->slots)
+            n = c->slots;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t j = list[1 + i];
+            if (j >= c->slots)
+                continue;
+            struct flowcap_entry *e = &base[j];
+            if (e->used && e->val.packets != 0) /* 0: its packets became REJECT */
+                entry(arg, &e->key, &e->val);
+            memset(e, 0, sizeof *e);
         }
-        for (uint32_t i = 0; i < count; i++)
-            for (int cpu = 0; cpu < c->ncpu; cpu++) {
-                const struct flow_val *v = &c->vals[(size_t)i * (size_t)c->ncpu + (size_t)cpu];
-                if (v->packets == 0)
-                    continue; /* this CPU never saw it, or its packets became REJECT */
-                entry(arg, &c->keys[i], v);
-            }
-        if (e == ENOENT)
-            return 0;
-        in = out;
-        inp = &in;
+        __atomic_store_n(&list[0], 0, __ATOMIC_RELEASE);
     }
 }
 
-static int drain_skips(struct capture *c, uint32_t half, capture_skip_fn skip, void *arg)
+/* Reads and clears half `half`'s skip counters of every CPU through the
+ * mapping, and reports each (slot, direction) with skipped packets. */
+static void drain_skips(struct capture *c, uint32_t half, capture_skip_fn skip, void *arg)
 {
-    int fd = bpf_map__fd(c->skel->maps.skips);
-    const uint32_t total = 2 * FLOWCAP_MAX_SLOTS * 2;
-    uint32_t base = half * FLOWCAP_MAX_SLOTS * 2, n = FLOWCAP_MAX_SLOTS * 2;
-    /* one lookup per index would be 8192 syscalls: read them all in batches */
-    uint32_t in = 0, out = 0, got = 0;
-    void *inp = NULL;
-    DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, bo);
-    while (got < total) {
-        uint32_t count = total - got;
-        int rc = bpf_map_lookup_batch(fd, inp, &out, c->skipkeys + got,
-                                      c->skipvals + (size_t)got * (size_t)c->ncpu, &count, &bo);
-        if (rc != 0 && errno != ENOENT) {
-            log_error("capture: reading skip counters: %s", strerror(errno));
-            return -1;
-        }
-        got += count;
-        if (rc != 0 || count == 0)
-            break;
-        in = out;
-        inp = &in;
-    }
-    uint64_t *zero = calloc((size_t)c->ncpu, sizeof *zero);
-    if (!zero)
-        return -1;
-    for (uint32_t i = 0; i < got; i++) {
-        uint32_t key = c->skipkeys[i];
-        if (key < base || key >= base + n)
-            continue;
+    const size_t n = FLOWCAP_MAX_SLOTS * 2;
+    for (size_t i = 0; i < n; i++) {
         uint64_t sum = 0;
-        for (int cpu = 0; cpu < c->ncpu; cpu++)
-            sum += c->skipvals[(size_t)i * (size_t)c->ncpu + (size_t)cpu];
-        if (sum == 0)
-            continue;
-        uint32_t rel = key - base;
-        skip(arg, rel / 2, (uint8_t)(rel % 2), sum);
-        bpf_map_update_elem(fd, &key, zero, 0);
+        for (int cpu = 0; cpu < c->ncpu; cpu++) {
+            uint64_t *v = &c->skips[((size_t)cpu * 2 + half) * n + i];
+            if (*v == 0)
+                continue;
+            /* the kernel adds atomically: take what is there, leave what arrives */
+            sum += __atomic_exchange_n(v, 0, __ATOMIC_ACQ_REL);
+        }
+        if (sum)
+            skip(arg, (uint32_t)(i / 2), (uint8_t)(i % 2), sum);
     }
-    free(zero);
-    return 0;
 }
 
 int capture_drain(struct capture *c, uint64_t w, capture_entry_fn entry, capture_skip_fn skip,
@@ -564,11 +571,8 @@ int capture_drain(struct capture *c, uint64_t w, capture_entry_fn entry, capture
 {
     uint32_t half = (uint32_t)(w & 1);
     int late = c->skel->bss->half_window[half] > w;
-    int fd = bpf_map__fd(half ? c->skel->maps.flows1 : c->skel->maps.flows0);
-    if (drain_flows(c, fd, entry, arg) != 0)
-        return -1;
-    if (drain_skips(c, half, skip, arg) != 0)
-        return -1;
+    drain_flows(c, half, entry, arg);
+    drain_skips(c, half, skip, arg);
     /* a later window's packets may have arrived while we drained (a drainer
      * that was not scheduled for a whole window): then the two are mixed */
     late = late || c->skel->bss->half_window[half] > w;

@@ -9,10 +9,12 @@
  * Counting: a packet is counted once per watched device it crosses, in the
  * window of the moment it crosses (realtime, epoch-aligned windows), into
  * the half of the table chosen by the window number's parity, so the agent
- * drains a closed window while the kernel fills the other half. Tables are
- * per-CPU hashes keyed by struct flow_key (flow/flow_key.h) and merged by
- * the drainer. A full table does not count the packet there: it adds it to
- * the skip counter of (half, slot, direction), and that window says SKIPDATA.
+ * drains a closed window while the kernel fills the other half. The table
+ * is an mmapable array with one open-addressing region per CPU and half
+ * (flowcap_abi.h), keyed by struct flow_key (flow/flow_key.h); the drainer
+ * reads it through mmap and merges the CPUs' entries. A key whose bounded
+ * probes find no room is not counted there: its packets go to the skip
+ * counter of (half, slot, direction), and that window says SKIPDATA.
  *
  * Verdicts: tc ingress of an ENI's host-side device runs before the host's
  * firewall, so it counts a packet leaving the ENI as ACCEPT and remembers it
@@ -85,14 +87,28 @@ volatile __u64 cfg_rt_off_ns;     /* CLOCK_REALTIME - CLOCK_BOOTTIME */
 volatile __u32 cfg_netns_inum;    /* the netns this object watches */
 volatile __u64 half_window[2];    /* last window number seen in each half */
 
-struct flows_map {
-    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-    __uint(max_entries, 65536);   /* the loader sets the configured size */
-    __type(key, struct flow_key);
-    __type(value, struct flow_val);
-};
-struct flows_map flows0 SEC(".maps");
-struct flows_map flows1 SEC(".maps");
+/* the table's shape, fixed before load (the verifier knows them) */
+const volatile __u32 cfg_slots = 65536; /* entries per region (CPU and half) */
+const volatile __u32 cfg_ncpu = 1;      /* possible CPUs: regions 2 * cfg_ncpu */
+
+/* the flow table (flowcap_abi.h): ncpu * 2 regions of cfg_slots entries */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 2 * 65536); /* the loader sets ncpu * 2 * slots */
+    __type(key, __u32);
+    __type(value, struct flowcap_entry);
+} table SEC(".maps");
+
+/* the regions' fill lists: ncpu * 2 * (slots + 1) words (of 64 bits: an
+ * array's elements are 8-byte aligned, so that is what a mapping sees) */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 2 * 65537);
+    __type(key, __u32);
+    __type(value, __u64);
+} fill SEC(".maps");
 
 /* ifindex -> the device's slot and link-header length */
 struct {
@@ -120,10 +136,12 @@ struct {
     __type(value, __u32);
 } byaddr SEC(".maps");
 
-/* packets not counted because the table was full: [half][slot][dir] */
+/* packets not counted because the table had no room: [cpu][half][slot][dir]
+ * (each CPU its own counters, read and cleared by the drainer through mmap) */
 struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 2 * FLOWCAP_MAX_SLOTS * 2);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 2 * FLOWCAP_MAX_SLOTS * 2); /* the loader sets ncpu times this */
     __type(key, __u32);
     __type(value, __u64);
 } skips SEC(".maps");
@@ -134,6 +152,7 @@ struct {
 struct last_pkt {
     __u64 skb;
     struct flow_key key[2];
+    __u32 idx[2];    /* their entries in the table */
     __u32 n;         /* keys counted (a key the full table skipped is not here) */
     __u32 half;
     __u32 ifindex;
@@ -142,6 +161,7 @@ struct last_pkt {
     __u32 tcp_flags, pad;
     __u64 now;
     __u64 prev_first[2], prev_last[2]; /* the entries' times before this packet */
+    __u64 win, win_start, win_end; /* this CPU's last window: no division per packet */
 };
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -285,59 +305,95 @@ static __always_inline __u64 now_rt(void)
     return bpf_ktime_get_boot_ns() + cfg_rt_off_ns;
 }
 
-static __always_inline void *half_map(__u32 half)
-{
-    return half ? (void *)&flows1 : (void *)&flows0;
-}
-
 static __always_inline void count_skip(__u32 half, __u32 slot, __u32 dir, __u64 packets)
 {
-    __u32 i = (half & 1) * FLOWCAP_MAX_SLOTS * 2 + (slot % FLOWCAP_MAX_SLOTS) * 2 + (dir & 1);
+    __u32 cpu = bpf_get_smp_processor_id();
+    if (cpu >= cfg_ncpu)
+        cpu = 0; /* not expected (possible CPUs); the add below is atomic anyway */
+    __u32 i = (cpu * 2 + (half & 1)) * FLOWCAP_MAX_SLOTS * 2 + (slot % FLOWCAP_MAX_SLOTS) * 2 +
+              (dir & 1);
     __u64 *c = bpf_map_lookup_elem(&skips, &i);
     if (c)
-        *c += packets;
+        __sync_fetch_and_add(c, packets); /* rare: only a packet that found no room */
 }
 
-/* Adds a packet to its entry in the half's table (per CPU: no atomics).
- * Returns the entry's first/last times before the packet in *pf / *pl
- * (0 for a new entry), or -1 if the table was full and it was skipped. */
-static __always_inline int account(__u32 half, const struct flow_key *k, const struct parsed *p,
-                                   __u64 now, __u64 *pf, __u64 *pl)
+static __always_inline int key_eq(const struct flow_key *a, const struct flow_key *b)
 {
-    void *map = half_map(half);
-    struct flow_val *v = bpf_map_lookup_elem(map, k);
-    if (v) {
-        *pf = v->first_ns;
-        *pl = v->last_ns;
-        v->packets += p->packets;
-        v->bytes += p->bytes;
-        v->tcp_flags |= p->tcp_flags;
-        if (v->first_ns == 0)
-            v->first_ns = now;
-        v->last_ns = now;
-        return 0;
+    const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+    __u32 d = 0;
+#pragma unroll
+    for (int i = 0; i < 11; i++)
+        d |= x[i] ^ y[i];
+    return d == 0;
+}
+
+/* The entry of key k in this CPU's region of the half, taken if it is new
+ * (its index in *idx); NULL if its probes found neither it nor room. */
+static __always_inline struct flowcap_entry *find(__u32 half, const struct flow_key *k, __u32 *idx,
+                                                  int *is_new)
+{
+    __u32 cpu = bpf_get_smp_processor_id();
+    if (cpu >= cfg_ncpu)
+        return NULL;
+    __u32 region = cpu * 2 + (half & 1);
+    __u32 base = region * cfg_slots;
+    __u32 h = flowcap_hash(k) % cfg_slots;
+    for (__u32 i = 0; i < FLOWCAP_PROBES; i++) {
+        __u32 j = base + h;
+        struct flowcap_entry *e = bpf_map_lookup_elem(&table, &j);
+        if (!e)
+            return NULL;
+        if (!e->used) {
+            /* take it: note it in the region's fill list for the drainer */
+            __u32 fi = region * (cfg_slots + 1);
+            __u64 *cnt = bpf_map_lookup_elem(&fill, &fi);
+            if (!cnt || *cnt >= cfg_slots)
+                return NULL;
+            __u32 li = fi + 1 + (__u32)*cnt;
+            __u64 *slot = bpf_map_lookup_elem(&fill, &li);
+            if (!slot)
+                return NULL;
+            *slot = h;
+            *cnt += 1;
+            __builtin_memcpy(&e->key, k, sizeof *k);
+            e->used = 1;
+            *idx = j;
+            *is_new = 1;
+            return e;
+        }
+        if (key_eq(&e->key, k)) {
+            *idx = j;
+            *is_new = 0;
+            return e;
+        }
+        h = h + 1 == cfg_slots ? 0 : h + 1;
     }
-    struct flow_val nv = {
-        .packets = p->packets, .bytes = p->bytes, .first_ns = now, .last_ns = now,
-        .tcp_flags = p->tcp_flags,
-    };
-    *pf = 0;
-    *pl = 0;
-    if (bpf_map_update_elem(map, k, &nv, BPF_NOEXIST) == 0)
-        return 0;
-    /* another CPU's insert of the same key raced ours: add to it */
-    v = bpf_map_lookup_elem(map, k);
-    if (v) {
-        v->packets += p->packets;
-        v->bytes += p->bytes;
-        v->tcp_flags |= p->tcp_flags;
-        if (v->first_ns == 0)
-            v->first_ns = now;
-        v->last_ns = now;
-        return 0;
+    return NULL;
+}
+
+/* Adds a packet to its entry in the half's table (this CPU's region: no
+ * atomics). Returns the entry's first/last times before the packet in *pf /
+ * *pl (0 for a new entry) and its index in *idx, or -1 if the table had no
+ * room for it and it was skipped. */
+static __always_inline int account(__u32 half, const struct flow_key *k, const struct parsed *p,
+                                   __u64 now, __u64 *pf, __u64 *pl, __u32 *idx)
+{
+    int is_new = 0;
+    struct flowcap_entry *e = find(half, k, idx, &is_new);
+    if (!e) {
+        count_skip(half, k->slot, k->dir, p->packets);
+        return -1;
     }
-    count_skip(half, k->slot, k->dir, p->packets);
-    return -1;
+    struct flow_val *v = &e->val;
+    *pf = v->first_ns;
+    *pl = v->last_ns;
+    v->packets += p->packets;
+    v->bytes += p->bytes;
+    v->tcp_flags |= p->tcp_flags;
+    if (v->first_ns == 0)
+        v->first_ns = now;
+    v->last_ns = now;
+    return 0;
 }
 
 static __always_inline int on_packet(struct __sk_buff *skb, __u32 egress)
@@ -404,14 +460,22 @@ static __always_inline int on_packet(struct __sk_buff *skb, __u32 egress)
         nk = 1;
     }
 
-    __u64 now = now_rt();
-    __u64 w = now / cfg_window_ns;
+    __u32 zero = 0;
+    struct last_pkt *lp = bpf_map_lookup_elem(&lastpkt, &zero);
+    __u64 now = now_rt(), w;
+    if (lp && now >= lp->win_start && now < lp->win_end) {
+        w = lp->win;
+    } else {
+        w = now / cfg_window_ns;
+        if (lp) {
+            lp->win = w;
+            lp->win_start = w * cfg_window_ns;
+            lp->win_end = lp->win_start + cfg_window_ns;
+        }
+    }
     __u32 half = (__u32)(w & 1);
     if (half_window[half] != w)
         half_window[half] = w;
-
-    __u32 zero = 0;
-    struct last_pkt *lp = bpf_map_lookup_elem(&lastpkt, &zero);
     __u32 counted = 0;
     for (__u32 i = 0; i < 2; i++) { /* a bounded loop: the verifier walks both */
         if (i >= nk)
@@ -419,9 +483,11 @@ static __always_inline int on_packet(struct __sk_buff *skb, __u32 egress)
         k.slot = slots[i];
         k.dir = (__u8)dirs[i];
         __u64 pf, pl;
-        if (account(half, &k, &p, now, &pf, &pl) != 0 || !lp)
+        __u32 idx;
+        if (account(half, &k, &p, now, &pf, &pl, &idx) != 0 || !lp)
             continue;
         __builtin_memcpy(&lp->key[counted & 1], &k, sizeof k);
+        lp->idx[counted & 1] = idx;
         lp->prev_first[counted & 1] = pf;
         lp->prev_last[counted & 1] = pl;
         counted++;
@@ -475,8 +541,9 @@ static __always_inline int is_verdict(__u64 r)
 static __always_inline void add_reject(__u32 half, struct flow_key *k, struct parsed *p, __u64 now)
 {
     __u64 pf, pl;
+    __u32 idx;
     k->action = FLOW_REJECT;
-    account(half, k, p, now, &pf, &pl);
+    account(half, k, p, now, &pf, &pl, &idx);
 }
 
 /* Has (slot, dir) been moved to REJECT already for this drop? */
@@ -513,7 +580,9 @@ int BPF_PROG(flowcap_drop, struct sk_buff___fl *skb, void *location, __u64 reaso
             for (__u32 i = 0; i < 2; i++) {
                 if (i >= lp->n)
                     break;
-                struct flow_val *v = bpf_map_lookup_elem(half_map(lp->half), &lp->key[i]);
+                __u32 idx = lp->idx[i];
+                struct flowcap_entry *e = bpf_map_lookup_elem(&table, &idx);
+                struct flow_val *v = e && e->used && key_eq(&e->key, &lp->key[i]) ? &e->val : NULL;
                 if (v && v->packets >= lp->packets && v->bytes >= lp->bytes) {
                     v->packets -= lp->packets;
                     v->bytes -= lp->bytes;

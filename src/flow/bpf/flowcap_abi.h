@@ -5,6 +5,8 @@
 
 #include <linux/types.h>
 
+#include "flow/flow_key.h"
+
 #define FLOWCAP_MAX_SLOTS 4096  /* watched resources per loaded object */
 #define FLOWCAP_MAX_ADDRS 16384 /* ENI addresses for REJECT by destination */
 
@@ -29,5 +31,38 @@ struct flowcap_dev {
 struct flowcap_addr {
     __u8 addr[16];
 };
+
+/* The flow table: one BPF_F_MMAPABLE array of ncpu * 2 regions of
+ * cfg_slots entries each, region (cpu * 2 + half): each CPU writes only its
+ * own regions (no atomics, no locks), the half is the window number's
+ * parity. Open addressing, linear probing, at most FLOWCAP_PROBES probes
+ * from the key's hash: a key that finds neither itself nor a free entry
+ * there is skipped and counted (the skips map: SKIPDATA). The drainer reads
+ * a closed half through mmap and zeroes what it read. */
+#define FLOWCAP_PROBES 16
+
+struct flowcap_entry {
+    struct flow_key key; /* 44 bytes */
+    __u32 used;          /* 1: the entry holds key (its val may be 0: moved to REJECT) */
+    struct flow_val val; /* 40 bytes */
+};                       /* 88 bytes */
+
+/* The fill lists (a second BPF_F_MMAPABLE array of __u64): per region,
+ * cfg_slots + 1 words: [0] how many entries the region has taken, then
+ * their indexes in the order taken, so that a drain costs what the window
+ * held, not the table's size. */
+
+/* The hash of a key, the same in the kernel and in userspace (tests). */
+static inline __u32 flowcap_hash(const struct flow_key *k)
+{
+    const __u32 *w = (const __u32 *)k;
+    __u64 h = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 11; i++) {
+        h ^= w[i];
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    return (__u32)h;
+}
 
 #endif

@@ -16,7 +16,7 @@ void store_pg_stats(struct store *st, uint64_t *commits, uint64_t *jobs, uint64_
 /** What store_pg_migrate_from_sqlite copied: accounts, keys, resources,
  * flow logs, flow-log tag rows, host bindings, agent keys. */
 struct pg_migrate_stats {
-    uint64_t rows[11]; /* the tables copied, in the order migrate prints them */
+    uint64_t rows[11]; /* in the order cli/migrate.c prints them */
 };
 
 /** Copies the SQLite data directory `dir` into the (empty) PostgreSQL store

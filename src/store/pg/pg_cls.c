@@ -403,6 +403,81 @@ int pg_cls_topic_list(struct store *st, const char *uin, const char *region, cls
     return STORE_OK;
 }
 
+int pg_cls_dump(PGconn *c, const struct state_sink *sink, struct serr *e)
+{
+    PGresult *r;
+
+    if (sink->cls_logset) {
+        if (!(r = pg_exec(c, "dump logsets",
+                          "SELECT uin, region, id, name, created_at, tags FROM cls_logsets "
+                          "ORDER BY id",
+                          0, NULL, e, NULL)))
+            return STORE_ERR;
+        for (int i = 0; i < PQntuples(r); i++) {
+            struct cls_logset ls;
+            size_t tlen = 0;
+            unsigned char *raw = bytea_of(r, i, 5, &tlen);
+            struct tag *tags = NULL;
+            memset(&ls, 0, sizeof ls);
+            pg_col(r, i, 0, ls.uin, sizeof ls.uin);
+            pg_col(r, i, 1, ls.region, sizeof ls.region);
+            pg_col(r, i, 2, ls.id, sizeof ls.id);
+            pg_col(r, i, 3, ls.name, sizeof ls.name);
+            ls.created_at = pg_col_i64(r, i, 4);
+            if (raw && tlen && !(tags = tags_decode((const char *)raw, tlen, &ls.ntags))) {
+                PQfreemem(raw);
+                PQclear(r);
+                return pg_err(e, STORE_ERR, "dump: logset %s: tags malformed or out of memory",
+                              ls.id);
+            }
+            ls.tags = tags;
+            sink->cls_logset(sink->ud, &ls);
+            free(tags);
+            PQfreemem(raw);
+        }
+        PQclear(r);
+    }
+    if (sink->cls_topic) {
+        if (!(r = pg_exec(c, "dump topics",
+                          /* made-order: DescribeTopics' order (created_at,
+                           * tnum) comes back from an import */
+                          "SELECT " TOPIC_COLS ", uin, region FROM cls_topics "
+                          "ORDER BY created_at, tnum",
+                          0, NULL, e, NULL)))
+            return STORE_ERR;
+        for (int i = 0; i < PQntuples(r); i++) {
+            struct cls_topic t;
+            size_t tlen = 0;
+            unsigned char *raw = bytea_of(r, i, 9, &tlen);
+            struct tag *tags = NULL;
+            memset(&t, 0, sizeof t);
+            pg_col(r, i, 0, t.id, sizeof t.id);
+            pg_col(r, i, 1, t.logset_id, sizeof t.logset_id);
+            pg_col(r, i, 2, t.name, sizeof t.name);
+            t.period = (uint32_t)pg_col_i64(r, i, 3);
+            t.status = (int)pg_col_i64(r, i, 4);
+            pg_col(r, i, 5, t.storage_type, sizeof t.storage_type);
+            pg_col(r, i, 6, t.describes, sizeof t.describes);
+            t.partition_count = (uint32_t)pg_col_i64(r, i, 7);
+            t.created_at = pg_col_i64(r, i, 8);
+            pg_col(r, i, 10, t.uin, sizeof t.uin);
+            pg_col(r, i, 11, t.region, sizeof t.region);
+            if (raw && tlen && !(tags = tags_decode((const char *)raw, tlen, &t.ntags))) {
+                PQfreemem(raw);
+                PQclear(r);
+                return pg_err(e, STORE_ERR, "dump: topic %s: tags malformed or out of memory",
+                              t.id);
+            }
+            t.tags = tags;
+            sink->cls_topic(sink->ud, &t);
+            free(tags);
+            PQfreemem(raw);
+        }
+        PQclear(r);
+    }
+    return STORE_OK;
+}
+
 struct topic_update_job {
     const struct cls_topic *t;
     int set_tags;
@@ -845,69 +920,4 @@ int pg_cls_topic_owner(struct store *st, const char *topic_id, struct account *o
     }
     PQclear(r);
     return rc;
-}
-
-/* ==== the state export: every logset and topic, on the dump's snapshot ==== */
-
-int pg_dump_cls(PGconn *c, const struct state_sink *sink, struct serr *e)
-{
-    PGresult *r;
-
-    if (sink->cls_logset) {
-        if (!(r = pg_exec(c, "dump logsets",
-                          "SELECT uin, region, id, name, created_at, tags FROM cls_logsets "
-                          "ORDER BY uin, region, created_at, id",
-                          0, NULL, e, NULL)))
-            return STORE_ERR;
-        for (int i = 0; i < PQntuples(r); i++) {
-            struct cls_logset ls;
-            size_t tlen;
-            unsigned char *raw = bytea_of(r, i, 5, &tlen);
-            struct tag *tags;
-            memset(&ls, 0, sizeof ls);
-            pg_col(r, i, 0, ls.uin, sizeof ls.uin);
-            pg_col(r, i, 1, ls.region, sizeof ls.region);
-            pg_col(r, i, 2, ls.id, sizeof ls.id);
-            pg_col(r, i, 3, ls.name, sizeof ls.name);
-            ls.created_at = pg_col_i64(r, i, 4);
-            tags = raw ? tags_decode((const char *)raw, tlen, &ls.ntags) : NULL;
-            ls.tags = tags;
-            sink->cls_logset(sink->ud, &ls);
-            free(tags);
-            PQfreemem(raw);
-        }
-        PQclear(r);
-    }
-    if (sink->cls_topic) {
-        if (!(r = pg_exec(c, "dump topics",
-                          "SELECT " TOPIC_COLS ", uin, region FROM cls_topics "
-                          "ORDER BY uin, region, created_at, tnum",
-                          0, NULL, e, NULL)))
-            return STORE_ERR;
-        for (int i = 0; i < PQntuples(r); i++) {
-            struct cls_topic t;
-            size_t tlen;
-            unsigned char *raw = bytea_of(r, i, 9, &tlen);
-            struct tag *tags;
-            memset(&t, 0, sizeof t);
-            pg_col(r, i, 0, t.id, sizeof t.id);
-            pg_col(r, i, 1, t.logset_id, sizeof t.logset_id);
-            pg_col(r, i, 2, t.name, sizeof t.name);
-            t.period = (uint32_t)pg_col_i64(r, i, 3);
-            t.status = (int)pg_col_i64(r, i, 4);
-            pg_col(r, i, 5, t.storage_type, sizeof t.storage_type);
-            pg_col(r, i, 6, t.describes, sizeof t.describes);
-            t.partition_count = (uint32_t)pg_col_i64(r, i, 7);
-            t.created_at = pg_col_i64(r, i, 8);
-            pg_col(r, i, 10, t.uin, sizeof t.uin);
-            pg_col(r, i, 11, t.region, sizeof t.region);
-            tags = raw ? tags_decode((const char *)raw, tlen, &t.ntags) : NULL;
-            t.tags = tags;
-            sink->cls_topic(sink->ud, &t);
-            free(tags);
-            PQfreemem(raw);
-        }
-        PQclear(r);
-    }
-    return STORE_OK;
 }

@@ -169,8 +169,6 @@ int pg_lock_region(PGconn *c, const char *uin, const char *region, struct serr *
 
 /** store_state_dump: every row, from one REPEATABLE READ snapshot. */
 int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *e);
-/** The cls part of pg_state_dump (logsets, topics), on c's open transaction. */
-int pg_dump_cls(PGconn *c, const struct state_sink *sink, struct serr *e);
 
 int pg_resource_create(struct store *st, const char *uin, const struct resource *r,
                        struct serr *e);
@@ -193,6 +191,9 @@ int pg_cls_logset_list(struct store *st, const char *uin, const char *region, cl
 int pg_cls_logset_delete(struct store *st, const char *uin, const char *region, const char *id,
                          struct serr *e);
 int pg_cls_topic_create(struct store *st, const struct cls_topic *t, struct serr *e);
+/* the state export's part: every logset, then every topic, to sink, on c
+ * inside the caller's snapshot */
+int pg_cls_dump(PGconn *c, const struct state_sink *sink, struct serr *e);
 int pg_cls_topic_list(struct store *st, const char *uin, const char *region, cls_topic_cb cb,
                       void *ud, struct serr *e);
 int pg_cls_topic_update(struct store *st, const struct cls_topic *t, int set_tags, struct serr *e);

@@ -30,28 +30,13 @@ static int copy_field(struct buf *b, const char *v)
     return 0;
 }
 
-/* Appends blob p[len] to a COPY text-format line as a bytea in hex
- * ("\\x0a1b": the backslash escaped for COPY). 0 or -1. */
-static int copy_bytea(struct buf *b, const unsigned char *p, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (buf_puts(b, "\\\\x"))
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        char two[2] = {hex[p[i] >> 4], hex[p[i] & 15]};
-        if (buf_append(b, two, 2))
-            return -1;
-    }
-    return 0;
-}
-
 /* Copies every row of `select` (SQLite) into `table(cols)` (PostgreSQL) with
  * COPY ... FROM STDIN (text format): column i of the select is column i of
  * cols. Column `conv_col` (if >= 0) is the tags blob ("k\0v\0...") and goes
- * in as JSON; the columns in bytea_mask (bit i: column i) are blobs that go
- * in as bytea, unchanged. Returns the rows copied or -1 with e set. */
+ * in as JSON; column `bytea_col` (if >= 0) is a blob that goes in as bytea
+ * (hex). Returns the rows copied or -1 with e set. */
 static long copy_rows(sqlite3 *db, PGconn *c, const char *what, const char *select,
-                      const char *copy_sql, int conv_col, unsigned bytea_mask, struct serr *e)
+                      const char *copy_sql, int conv_col, int bytea_col, struct serr *e)
 {
     sqlite3_stmt *st = NULL;
     long n = 0;
@@ -77,12 +62,6 @@ static long copy_rows(sqlite3 *db, PGconn *c, const char *what, const char *sele
     while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         buf_reset(&line);
         for (int i = 0; i < cols && !bad; i++) {
-            if (i < 32 && (bytea_mask >> i & 1u)) {
-                bad |= (i && buf_append(&line, "\t", 1)) ||
-                       copy_bytea(&line, sqlite3_column_blob(st, i),
-                                  (size_t)sqlite3_column_bytes(st, i));
-                continue;
-            }
             const char *v = sqlite3_column_type(st, i) == SQLITE_NULL
                                 ? ""
                                 : (const char *)sqlite3_column_text(st, i);
@@ -106,6 +85,18 @@ static long copy_rows(sqlite3 *db, PGconn *c, const char *what, const char *sele
                 }
                 bad |= buf_append(&json, "]", 2);
                 v = json.data;
+            }
+            if (i == bytea_col) {
+                /* bytea's hex input, its backslash escaped for COPY's text */
+                static const char hx[] = "0123456789abcdef";
+                const unsigned char *b = sqlite3_column_blob(st, i);
+                size_t len = (size_t)sqlite3_column_bytes(st, i);
+                bad |= (i && buf_append(&line, "\t", 1)) || buf_puts(&line, "\\\\x");
+                for (size_t k = 0; b && k < len && !bad; k++) {
+                    char two[2] = {hx[b[k] >> 4], hx[b[k] & 15]};
+                    bad |= buf_append(&line, two, 2);
+                }
+                continue;
             }
             bad |= (i && buf_append(&line, "\t", 1)) || copy_field(&line, v ? v : "");
         }
@@ -140,15 +131,14 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
 {
     static const struct {
         const char *what, *select, *copy;
-        int conv;
-        unsigned bytea; /* the columns that are blobs (bit i: column i) */
+        int conv, bytea;
     } tables[] = {
         {"accounts", "SELECT app_id, uin, flowlog_quota, rate_limit FROM accounts",
          "COPY accounts(app_id, uin, flowlog_quota, rate_limit) FROM STDIN",
-         -1, 0},
+         -1, -1},
         {"keys", "SELECT secret_id, secret_key, uin, actions, token, expires FROM keys",
          "COPY keys(secret_id, secret_key, uin, actions, token, expires) FROM STDIN",
-         -1, 0},
+         -1, -1},
         {"resources",
          "SELECT uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
          "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs "
@@ -156,35 +146,32 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
          "COPY resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
          "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs) "
          "FROM STDIN",
-         -1, 0},
+         -1, -1},
         /* both stores name the columns as FLOWLOG_FIELDS' members (the
          * SQLite file is at this build's schema: opened just above) */
         {"flow logs", "SELECT " STORE_FL_COLS " FROM flowlogs",
-         "COPY flowlogs(" PG_FL_COLS ") FROM STDIN", STORE_FLC_tags, 0},
+         "COPY flowlogs(" PG_FL_COLS ") FROM STDIN", STORE_FLC_tags, -1},
         {"flow-log tags", "SELECT flowlog_id, key, value, pos, uin, region FROM flowlog_tags",
          "COPY flowlog_tags(flowlog_id, key, value, pos, uin, region) FROM STDIN",
-         -1, 0},
+         -1, -1},
         {"host bindings", "SELECT uin, region, kind, id, host, device, netns FROM host_bindings",
-         "COPY host_bindings(uin, region, kind, id, host, device, netns) FROM STDIN", -1, 0},
+         "COPY host_bindings(uin, region, kind, id, host, device, netns) FROM STDIN", -1, -1},
         {"agent keys", "SELECT secret_id, secret_key, host, created_at FROM agent_keys",
-         "COPY agent_keys(secret_id, secret_key, host, created_at) FROM STDIN", -1, 0},
-        /* the cls service's tables, whole: a topic keeps its tnum (its logs
-         * and batches name it) and the logs their seq (the searches'
-         * order); tags and contents are the same encoded blobs in both */
+         "COPY agent_keys(secret_id, secret_key, host, created_at) FROM STDIN", -1, -1},
+        /* the cls service: logsets, topics (their tnum kept: it keys the
+         * logs and batches), logs, batches; tags and contents are bytea */
         {"cls logsets", "SELECT id, uin, region, name, created_at, tags FROM cls_logsets",
-         "COPY cls_logsets(id, uin, region, name, created_at, tags) FROM STDIN", -1, 1u << 5},
+         "COPY cls_logsets(id, uin, region, name, created_at, tags) FROM STDIN", -1, 5},
         {"cls topics",
          "SELECT tnum, id, uin, region, logset_id, name, period, status, storage_type, "
          "describes, partition_count, created_at, tags FROM cls_topics",
          "COPY cls_topics(tnum, id, uin, region, logset_id, name, period, status, storage_type, "
          "describes, partition_count, created_at, tags) FROM STDIN",
-         -1, 1u << 12},
+         -1, 12},
         {"cls logs", "SELECT topic, time_ms, seq, source, filename, contents FROM cls_logs",
-         "COPY cls_logs(topic, time_ms, seq, source, filename, contents) FROM STDIN", -1, 1u << 5},
+         "COPY cls_logs(topic, time_ms, seq, source, filename, contents) FROM STDIN", -1, 5},
         {"cls batches", "SELECT topic, batch, created_at FROM cls_batches",
-         "COPY cls_batches(topic, batch, created_at) FROM STDIN", -1, 0},
-        /* the logs' seq counter (the fresh store's row replaced below) */
-        {"cls counters", "SELECT k, v FROM cls_meta", "COPY cls_meta(k, v) FROM STDIN", -1, 0},
+         "COPY cls_batches(topic, batch, created_at) FROM STDIN", -1, -1},
     };
     struct store *st;
     struct store_pg *s;
@@ -226,26 +213,35 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
         goto done;
     }
     PQclear(r);
-    /* an empty store's cls counters: the SQLite file's replace them */
-    if (pg_cmd(c, "migrate", "DELETE FROM cls_meta", 0, NULL, e) != STORE_OK)
-        goto done;
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         long n = copy_rows(db, c, tables[i].what, tables[i].select, tables[i].copy,
                            tables[i].conv, tables[i].bytea, e);
         if (n < 0)
             goto done;
-        if (i < sizeof out->rows / sizeof out->rows[0])
-            out->rows[i] = (uint64_t)n;
+        out->rows[i] = (uint64_t)n;
     }
-    /* the topics came with their tnum: the next one made is past them */
-    if (pg_cmd(c, "migrate",
-               "SELECT setval(pg_get_serial_sequence('cls_topics', 'tnum'), "
-               "coalesce((SELECT max(tnum) FROM cls_topics), 0) + 1, false)",
-               0, NULL, e) != STORE_OK ||
-        pg_cmd(c, "migrate",
-               "INSERT INTO cls_meta(k, v) VALUES ('seq', 0) ON CONFLICT (k) DO NOTHING", 0,
-               NULL, e) != STORE_OK)
-        goto done;
+    /* the topics' numbering and the logs' arrival order go on after the
+     * copied ones */
+    {
+        sqlite3_stmt *q = NULL;
+        char seq[24] = "0";
+        if (sqlite3_prepare_v2(db, "SELECT v FROM cls_meta WHERE k = 'seq'", -1, &q, NULL) !=
+            SQLITE_OK) {
+            pg_err(e, STORE_ERR, "cls seq: %s", sqlite3_errmsg(db));
+            goto done;
+        }
+        if (sqlite3_step(q) == SQLITE_ROW)
+            snprintf(seq, sizeof seq, "%lld", (long long)sqlite3_column_int64(q, 0));
+        sqlite3_finalize(q);
+        const char *p[1] = {seq};
+        if (pg_cmd(c, "migrate cls seq", "UPDATE cls_meta SET v = greatest(v, $1::bigint) "
+                                         "WHERE k = 'seq'", 1, p, e) != STORE_OK ||
+            pg_cmd(c, "migrate cls topics",
+                   "SELECT setval(pg_get_serial_sequence('cls_topics', 'tnum'), "
+                   "(SELECT coalesce(max(tnum), 0) + 1 FROM cls_topics), false)",
+                   0, NULL, e) != STORE_OK)
+            goto done;
+    }
     if (pg_cmd(c, "migrate commit", "COMMIT", 0, NULL, e) != STORE_OK)
         goto done;
     rc = STORE_OK;

@@ -591,7 +591,9 @@ int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *
         json_decref(tj);
         free(tv);
     }
-    if (pg_dump_cls(pc->c, sink, e) != STORE_OK)
+    PQclear(r);
+    r = NULL;
+    if (pg_cls_dump(pc->c, sink, e) != STORE_OK)
         goto done;
     rc = STORE_OK;
 done:

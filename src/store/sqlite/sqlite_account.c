@@ -668,7 +668,7 @@ int sq_state_dump(struct store *st, const struct state_sink *sink, struct serr *
     if (rc == STORE_OK)
         rc = sq_dump_flowlogs(c, sink, e);
     if (rc == STORE_OK)
-        rc = sq_dump_cls(c, sink, e);
+        rc = sq_cls_dump(c, sink, e);
     sq_read_end(st, c);
     return rc;
 }

@@ -440,6 +440,71 @@ int sq_cls_topic_list(struct store *s, const char *uin, const char *region,
     return rc;
 }
 
+/* The state export's part: every logset, then every topic (ordered by
+ * their ids), in the caller's read transaction. */
+int sq_cls_dump(struct conn *c, const struct state_sink *sink, struct serr *e)
+{
+    sqlite3_stmt *st;
+    int step;
+
+    if (sink->cls_logset) {
+        if (!(st = sq_prepare_once(c, "SELECT uin, region, id, name, created_at, tags FROM "
+                                      "cls_logsets ORDER BY id", e)))
+            return STORE_ERR;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            struct cls_logset ls;
+            struct tag *tags;
+            memset(&ls, 0, sizeof ls);
+            sq_col_str(st, 0, ls.uin, sizeof ls.uin);
+            sq_col_str(st, 1, ls.region, sizeof ls.region);
+            sq_col_str(st, 2, ls.id, sizeof ls.id);
+            sq_col_str(st, 3, ls.name, sizeof ls.name);
+            ls.created_at = sqlite3_column_int64(st, 4);
+            tags = tags_decode(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
+                               &ls.ntags);
+            if (!tags && sqlite3_column_bytes(st, 5) > 0) {
+                sqlite3_finalize(st);
+                return sq_err(e, STORE_ERR, "dump: tags malformed or out of memory");
+            }
+            ls.tags = tags;
+            sink->cls_logset(sink->ud, &ls);
+            free(tags);
+        }
+        sqlite3_finalize(st);
+        if (step != SQLITE_DONE)
+            return sq_fail(c->db, "dump logsets", e);
+    }
+    if (sink->cls_topic) {
+        /* in the order they were made (created_at, tnum), which is the
+         * order DescribeTopics lists them in: an import makes them again in
+         * this order, so topics made in the same second keep their order */
+        if (!(st = sq_prepare_once(c, "SELECT " TOPIC_COLS ", uin, region FROM cls_topics "
+                                      "ORDER BY created_at, tnum", e)))
+            return STORE_ERR;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            struct cls_topic t;
+            struct tag *tags;
+            memset(&t, 0, sizeof t);
+            topic_row(st, 0, &t);
+            sq_col_str(st, 10, t.uin, sizeof t.uin);
+            sq_col_str(st, 11, t.region, sizeof t.region);
+            tags = tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
+                               &t.ntags);
+            if (!tags && sqlite3_column_bytes(st, 9) > 0) {
+                sqlite3_finalize(st);
+                return sq_err(e, STORE_ERR, "dump: tags malformed or out of memory");
+            }
+            t.tags = tags;
+            sink->cls_topic(sink->ud, &t);
+            free(tags);
+        }
+        sqlite3_finalize(st);
+        if (step != SQLITE_DONE)
+            return sq_fail(c->db, "dump topics", e);
+    }
+    return STORE_OK;
+}
+
 struct topic_update_job {
     const struct cls_topic *t;
     int set_tags;
@@ -864,60 +929,4 @@ int sq_cls_topic_owner(struct store *s, const char *topic_id, struct account *ou
     sqlite3_finalize(st);
     sq_read_end(s, c);
     return rc;
-}
-
-/* ==== the state export: every logset and topic, on the dump's snapshot ==== */
-
-int sq_dump_cls(struct conn *c, const struct state_sink *sink, struct serr *e)
-{
-    sqlite3_stmt *st;
-    int step;
-
-    if (sink->cls_logset) {
-        st = sq_prepare_once(c, "SELECT uin, region, id, name, created_at, tags FROM cls_logsets "
-                                "ORDER BY uin, region, created_at, id", e);
-        if (!st)
-            return STORE_ERR;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            struct cls_logset ls;
-            struct tag *tags;
-            memset(&ls, 0, sizeof ls);
-            sq_col_str(st, 0, ls.uin, sizeof ls.uin);
-            sq_col_str(st, 1, ls.region, sizeof ls.region);
-            sq_col_str(st, 2, ls.id, sizeof ls.id);
-            sq_col_str(st, 3, ls.name, sizeof ls.name);
-            ls.created_at = sqlite3_column_int64(st, 4);
-            tags = tags_decode(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
-                               &ls.ntags);
-            ls.tags = tags;
-            sink->cls_logset(sink->ud, &ls);
-            free(tags);
-        }
-        sqlite3_finalize(st);
-        if (step != SQLITE_DONE)
-            return sq_fail(c->db, "dump logsets", e);
-    }
-    if (sink->cls_topic) {
-        st = sq_prepare_once(c, "SELECT " TOPIC_COLS ", uin, region FROM cls_topics "
-                                "ORDER BY uin, region, created_at, tnum", e);
-        if (!st)
-            return STORE_ERR;
-        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            struct cls_topic t;
-            struct tag *tags;
-            memset(&t, 0, sizeof t);
-            topic_row(st, 0, &t);
-            sq_col_str(st, 10, t.uin, sizeof t.uin);
-            sq_col_str(st, 11, t.region, sizeof t.region);
-            tags = tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
-                               &t.ntags);
-            t.tags = tags;
-            sink->cls_topic(sink->ud, &t);
-            free(tags);
-        }
-        sqlite3_finalize(st);
-        if (step != SQLITE_DONE)
-            return sq_fail(c->db, "dump topics", e);
-    }
-    return STORE_OK;
 }

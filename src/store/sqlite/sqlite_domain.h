@@ -75,8 +75,8 @@ int sq_state_dump(struct store *st, const struct state_sink *sink, struct serr *
 void sq_writer_stats(struct store *st, struct store_writer_stats *out);
 /** The flow-log part of sq_state_dump, on c's open read transaction. */
 int sq_dump_flowlogs(struct conn *c, const struct state_sink *sink, struct serr *e);
-/** The cls part of sq_state_dump (logsets, topics), on c's open read transaction. */
-int sq_dump_cls(struct conn *c, const struct state_sink *sink, struct serr *e);
+/* every cls logset, then every topic, to sink (sqlite_cls.c) */
+int sq_cls_dump(struct conn *c, const struct state_sink *sink, struct serr *e);
 int sq_account_put(struct store *st, const struct account *want, const char *secret_id,
                    const char *secret_key, struct account *out, struct serr *e);
 int sq_key_put(struct store *st, const char *uin, const char *secret_id, const char *secret_key,
