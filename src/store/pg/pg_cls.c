@@ -351,8 +351,11 @@ int pg_cls_dump(PGconn *c, const struct state_sink *sink, struct serr *e)
     }
     if (sink->cls_topic) {
         if (!(r = pg_exec(c, "dump topics",
-                          "SELECT " TOPIC_COLS ", uin, region FROM cls_topics ORDER BY id", 0,
-                          NULL, e, NULL)))
+                          /* made-order: DescribeTopics' order (created_at,
+                           * tnum) comes back from an import */
+                          "SELECT " TOPIC_COLS ", uin, region FROM cls_topics "
+                          "ORDER BY created_at, tnum",
+                          0, NULL, e, NULL)))
             return STORE_ERR;
         for (int i = 0; i < PQntuples(r); i++) {
             struct cls_topic t;

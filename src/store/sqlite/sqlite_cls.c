@@ -382,8 +382,11 @@ int sq_cls_dump(struct conn *c, const struct state_sink *sink, struct serr *e)
             return sq_fail(c->db, "dump logsets", e);
     }
     if (sink->cls_topic) {
+        /* in the order they were made (created_at, tnum), which is the
+         * order DescribeTopics lists them in: an import makes them again in
+         * this order, so topics made in the same second keep their order */
         if (!(st = sq_prepare_once(c, "SELECT " TOPIC_COLS ", uin, region FROM cls_topics "
-                                      "ORDER BY id", e)))
+                                      "ORDER BY created_at, tnum", e)))
             return STORE_ERR;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             struct cls_topic t;
