@@ -389,7 +389,7 @@ static const char *const kind_names[] = {
 #define NKINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
 
 struct dump {
-    json_t *accounts, *keys, *resources, *flowlogs, *logsets, *topics;
+    json_t *accounts, *keys, *resources, *flowlogs, *logsets, *topics, *agent_keys;
     int oom;
 };
 
@@ -504,30 +504,110 @@ static void dump_cls_topic(void *ud, const struct cls_topic *t)
                   tags_json(t->tags, t->ntags)));
 }
 
+static void dump_agent_key(void *ud, const struct agent_key *k)
+{
+    struct dump *d = ud;
+    put(d, d->agent_keys,
+        json_pack("{s:s,s:s,s:s,s:I}", "secret_id", k->secret_id, "secret_key", k->secret_key,
+                  "host", k->host, "created_at", (json_int_t)k->created_at));
+}
+
 struct admin_answer admin_state_export(struct store *st)
 {
     struct dump d = {json_array(), json_array(), json_array(), json_array(),
-                     json_array(), json_array(), 0};
+                     json_array(), json_array(), json_array(), 0};
     const struct state_sink sink = {&d,           dump_account,    dump_key,      dump_resource,
                                     dump_flowlog, dump_cls_logset, dump_cls_topic};
     struct serr se = {{0}};
     int rc;
     rc = store_state_dump(st, &sink, &se);
+    /* the agents' keys (no account's: beside the snapshot, read after it) */
+    if (rc == STORE_OK && d.agent_keys)
+        rc = store_agent_key_list(st, dump_agent_key, &d, &se);
     if (rc != STORE_OK || d.oom || !d.accounts || !d.keys || !d.resources || !d.flowlogs ||
-        !d.logsets || !d.topics) {
+        !d.logsets || !d.topics || !d.agent_keys) {
         json_decref(d.accounts);
         json_decref(d.keys);
         json_decref(d.resources);
         json_decref(d.flowlogs);
         json_decref(d.logsets);
         json_decref(d.topics);
+        json_decref(d.agent_keys);
         return rc != STORE_OK ? store_fail(rc, &se, "export failed")
                               : admin_fail(500, "InternalError", "export failed: out of memory");
     }
-    return admin_ok(json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "flowlogd_state", STATE_FORMAT,
+    return admin_ok(json_pack("{s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "flowlogd_state", STATE_FORMAT,
                               "accounts", d.accounts, "keys", d.keys, "resources", d.resources,
                               "flowlogs", d.flowlogs, "cls_logsets", d.logsets, "cls_topics",
-                              d.topics));
+                              d.topics, "agent_keys", d.agent_keys));
+}
+
+static int cp_str(json_t *o, const char *key, char *dst, size_t cap);
+static int get_i64(json_t *o, const char *key, int64_t *out);
+
+/* An agent_keys[] row of a state document into k: 0, or -1. */
+static int read_agent_key(json_t *o, struct agent_key *k)
+{
+    int64_t created;
+    memset(k, 0, sizeof *k);
+    if (!json_is_object(o) || cp_str(o, "secret_id", k->secret_id, sizeof k->secret_id) ||
+        cp_str(o, "secret_key", k->secret_key, sizeof k->secret_key) ||
+        cp_str(o, "host", k->host, sizeof k->host) || get_i64(o, "created_at", &created) ||
+        created < 0 || !k->secret_id[0] || !k->secret_key[0])
+        return -1;
+    k->created_at = created;
+    return 0;
+}
+
+/* The store's agent keys, for the import to drop those not in its document. */
+struct agent_key_ids {
+    char (*ids)[64];
+    size_t n, cap;
+    int oom;
+};
+
+static void collect_agent_key(void *ud, const struct agent_key *k)
+{
+    struct agent_key_ids *a = ud;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        char(*ids)[64] = realloc(a->ids, cap * sizeof *ids);
+        if (!ids) {
+            a->oom = 1;
+            return;
+        }
+        a->ids = ids;
+        a->cap = cap;
+    }
+    snprintf(a->ids[a->n++], sizeof a->ids[0], "%s", k->secret_id);
+}
+
+/* Makes the store's agent keys those of `arr` (checked): the others are
+ * deleted, these written as given. 0, or a STORE_ code with se. */
+static int import_agent_keys(struct store *st, json_t *arr, struct serr *se)
+{
+    struct agent_key_ids have = {0};
+    struct agent_key k;
+    int rc = store_agent_key_list(st, collect_agent_key, &have, se);
+    if (rc == STORE_OK && have.oom) {
+        snprintf(se->msg, sizeof se->msg, "out of memory");
+        rc = STORE_ERR;
+    }
+    for (size_t i = 0; rc == STORE_OK && i < have.n; i++) {
+        int keep = 0;
+        for (size_t j = 0; j < json_array_size(arr) && !keep; j++)
+            keep = read_agent_key(json_array_get(arr, j), &k) == 0 &&
+                   strcmp(k.secret_id, have.ids[i]) == 0;
+        if (!keep && (rc = store_agent_key_delete(st, have.ids[i], se)) == STORE_NOTFOUND)
+            rc = STORE_OK; /* gone meanwhile */
+    }
+    for (size_t j = 0; rc == STORE_OK && j < json_array_size(arr); j++) {
+        read_agent_key(json_array_get(arr, j), &k);
+        rc = store_agent_key_put(st, &k, se);
+    }
+    memset(&k, 0, sizeof k);
+    free(have.ids);
+    return rc;
 }
 
 /* Copies string member `key` of o into dst[cap]; "" when absent. -1 if not
@@ -836,7 +916,8 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
 {
     json_t *accounts = json_object_get(in, "accounts"), *keys = json_object_get(in, "keys"),
            *resources = json_object_get(in, "resources"),
-           *flowlogs = json_object_get(in, "flowlogs");
+           *flowlogs = json_object_get(in, "flowlogs"),
+           *agent_keys = json_object_get(in, "agent_keys"); /* optional (older documents) */
     /* absent in documents from before the cls service: none */
     json_t *logsets = json_object_get(in, "cls_logsets"), *topics = json_object_get(in, "cls_topics");
     json_t *fmt = json_object_get(in, "flowlogd_state");
@@ -861,6 +942,19 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
         return admin_fail(400, "InvalidState", "accounts, keys, resources and flowlogs are arrays");
     if ((logsets && !json_is_array(logsets)) || (topics && !json_is_array(topics)))
         return admin_fail(400, "InvalidState", "cls_logsets and cls_topics are arrays");
+    if (agent_keys && !json_is_array(agent_keys))
+        return admin_fail(400, "InvalidState", "agent_keys is an array");
+    for (i = 0; agent_keys && i < json_array_size(agent_keys); i++) {
+        struct agent_key k, o;
+        if (read_agent_key(json_array_get(agent_keys, i), &k) != 0)
+            return admin_fail(400, "InvalidState",
+                              "agent key %zu: secret_id, secret_key, host and created_at", i);
+        for (size_t j = 0; j < i; j++)
+            if (read_agent_key(json_array_get(agent_keys, j), &o) == 0 &&
+                strcmp(o.secret_id, k.secret_id) == 0)
+                return admin_fail(400, "InvalidState", "agent key %s is there twice",
+                                  k.secret_id);
+    }
     na = json_array_size(accounts);
     nr = json_array_size(resources);
     if (!(uins = calloc(na + 1, sizeof *uins)) || !(rows = calloc(nr + 1, sizeof *rows)) ||
@@ -1087,14 +1181,23 @@ static struct admin_answer state_import(struct store *st, json_t *in, int keep_o
             goto failed;
         }
     }
+    /* the agents' keys: a reset keeps them (they are no account's); a
+     * document that has them makes them the store's, an older one without
+     * leaves them as they are */
+    if (agent_keys && (rc = import_agent_keys(st, agent_keys, &se)) != STORE_OK) {
+        ans = import_fail(rc, &se, "import stopped at an agent key");
+        goto failed;
+    }
     if (keep_old)
         log_info("admin: state imported (%zu accounts, %zu keys of which %zu temporary, %zu "
-                 "resources, %zu flow logs)",
-                 na, nkeys, ntemp, nres, json_array_size(flowlogs));
-    ans = admin_ok(json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "Accounts", (json_int_t)na, "Keys",
+                 "resources, %zu flow logs, %zu agent keys)",
+                 na, nkeys, ntemp, nres, json_array_size(flowlogs),
+                 agent_keys ? json_array_size(agent_keys) : 0);
+    ans = admin_ok(json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "Accounts", (json_int_t)na, "Keys",
                              (json_int_t)nkeys, "TemporaryKeys", (json_int_t)ntemp, "Resources",
                              (json_int_t)nres, "FlowLogs", (json_int_t)json_array_size(flowlogs),
-                             "SkippedTemporaryKeys", (json_int_t)0));
+                             "SkippedTemporaryKeys", (json_int_t)0, "AgentKeys",
+                             (json_int_t)(agent_keys ? json_array_size(agent_keys) : 0)));
     goto done;
 failed:
     if (old) {

@@ -17,7 +17,10 @@
  * loses the window in progress: a marker (DIR/.agent/open.json: the window
  * and its flow logs) is written at every window's start, and an agent that
  * finds one writes SKIPDATA for that window and every window it missed, and
- * SKIPDATA lines beside the records of the window it starts in. */
+ * SKIPDATA lines beside the records of the window it starts in (a window
+ * the files already hold, written just before a crash, is not lost). A
+ * first-ever start (no marker) starts inside a window too: that window's
+ * records say SKIPDATA beside them, never a silent partial window. */
 #define _GNU_SOURCE
 #include "agent/agent.h"
 #include "agent/deliver.h"
@@ -157,6 +160,9 @@ static int assignment_parse(json_t *doc, struct assignment *a, char *err, size_t
             memcpy(d->att[d->natt].region, rg, strlen(rg) + 1);
             d->natt++;
         }
+        /* the control plane's word: another ENI (maybe covered by no flow
+         * log, so not listed here) is bound to this device too */
+        d->shared = json_is_true(json_object_get(o, "Shared"));
         a->ndev++;
     }
     /* several ENIs bound to one device (a bridge's uplink, a port carrying
@@ -312,7 +318,7 @@ static int adev_wanted(const struct assignment *a, const struct watched *w)
 }
 
 /* Attributes drops towards d's addresses to `slot` (0xffffffff: forgets
- * them). */
+ * them); on a shared device, its packets from and to them too. */
 static void set_addrs(struct capture *c, const struct adev *d, uint32_t slot)
 {
     for (size_t i = 0; i < d->naddr; i++) {
@@ -462,8 +468,8 @@ static void apply(struct agent *ag, uint64_t w)
         set_addrs(ag->caps[ns].c, d, slot);
         ag->caps[ns].ndev++;
         memset(ag->skipped[slot], 0, sizeof ag->skipped[slot]);
-        log_info("agent: watching %s%s%s as %s (slot %u)", d->dev, d->netns[0] ? " in " : "",
-                 d->netns, d->rid, slot);
+        log_info("agent: watching %s%s%s as %s (slot %u%s)", d->dev, d->netns[0] ? " in " : "",
+                 d->netns, d->rid, slot, d->shared ? ", shared: by its addresses" : "");
     }
     /* a namespace none of whose devices is watched or wanted: unloaded */
     for (size_t i = 0; i < ag->ncaps; i++) {
@@ -622,6 +628,24 @@ static struct flow_log_desc desc_of(const struct afl *f, const struct adev *dv, 
         .instance_id = dv ? dv->instance : NULL};
 }
 
+static int window_seen(void *ud, uint64_t win_start, uint64_t win_end, const char *records,
+                       size_t len)
+{
+    const uint64_t *want = ud;
+    (void)records;
+    (void)len;
+    return win_start == want[0] && win_end == want[1]; /* 1: found, stop */
+}
+
+/* Whether the files sink holds flow log id's window [start, end) already. */
+static int window_written(struct agent *ag, const char *id, uint64_t start, uint64_t end)
+{
+    uint64_t want[2] = {start, end};
+    char err[256];
+    return sink_files_each(ag->cfg->records, id, start, end, window_seen, want, err,
+                           sizeof err) == 1;
+}
+
 /* SKIPDATA for every resource of every flow log of `a`, for the window
  * [start, end): what an agent that was down writes. */
 static int write_lost(struct agent *ag, const struct assignment *a, uint64_t start, uint64_t end)
@@ -631,6 +655,10 @@ static int write_lost(struct agent *ag, const struct assignment *a, uint64_t sta
     buf_init(&out, 64u << 20);
     for (size_t i = 0; i < a->nfl; i++) {
         const struct afl *f = &a->fl[i];
+        /* a crash after the window was written and before the next
+         * window's marker: the window is whole, not lost (never twice) */
+        if (window_written(ag, f->id, start, end))
+            continue;
         buf_reset(&out);
         for (size_t k = 0; k < f->nres; k++) {
             char line[FLOW_RECORD_MAX];
@@ -881,6 +909,9 @@ static void recover(struct agent *ag, uint64_t now_w)
         if (access(path, F_OK) == 0)
             log_error("agent: %s: unreadable (%s): the window it names is not reported", path,
                       je.text);
+        /* no earlier agent here (or none we can read): this agent starts
+         * inside window now_w, whose traffic before it it has not seen */
+        ag->lossy_window = now_w;
         return;
     }
     json_int_t start = json_integer_value(json_object_get(m, "WindowStart"));

@@ -190,6 +190,20 @@ static json_t *flowlog_json(const struct flowlog *fl, const struct account *a, j
                      "Fields", fields, "Resources", ids);
 }
 
+int assign_shared(const struct assign_snap *s, size_t i)
+{
+    const struct resource *r = &s->res[i].r;
+    if (r->kind != RES_ENI || !r->host_device[0])
+        return 0;
+    for (size_t k = 0; k < s->nres; k++) {
+        const struct resource *o = &s->res[k].r;
+        if (k != i && o->kind == RES_ENI && strcmp(o->host_device, r->host_device) == 0 &&
+            strcmp(o->host_netns, r->host_netns) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 json_t *assign_document(const struct assign_snap *s, const char *host)
 {
     json_t *doc = NULL, *devices = json_array(), *fls = json_array();
@@ -221,12 +235,12 @@ json_t *assign_document(const struct assign_snap *s, const char *host)
     for (size_t i = 0; i < s->nres; i++) {
         const struct resource *r = &s->res[i].r;
         if (used[i] &&
-            add(devices, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "ResourceId",
+            add(devices, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "ResourceId",
                                    r->id, "Kind", kind_name(r->kind), "Region", r->region,
                                    "VpcId", r->vpc_id, "SubnetId", r->subnet_id, "InstanceId",
                                    r->instance_id, "Device", r->host_device, "Netns",
                                    r->host_netns, "Addresses", addresses(r), "AttachedVpcs",
-                                   attached_vpcs(r))) != 0)
+                                   attached_vpcs(r), "Shared", assign_shared(s, i))) != 0)
             goto fail;
     }
     /* the generation: a digest of what the agent acts on */

@@ -53,13 +53,20 @@ int assign_covers(const struct flowlog *fl, const char *uin, const struct resour
  * field names, space-separated, in fields[cap]. */
 const char *assign_format(const struct flowlog *fl, char *fields, size_t cap);
 
+/** 1 if resource i of the snapshot is an ENI whose device (HostNetns,
+ * HostDevice) is bound to another ENI of the host too, covered or not: that
+ * device carries several ENIs' traffic, so each is watched by its addresses
+ * (capture_watch_shared, capture_set_byaddr), never by the device alone. */
+int assign_shared(const struct assign_snap *s, size_t i);
+
 /** The agent's document for `host` (new reference; NULL when out of
  * memory):
  *   {"Host", "Generation": hex SHA-256 of Devices and FlowLogs,
  *    "Devices": [{"ResourceId","Kind":"eni|nat|dcg|ccn","Region","VpcId",
  *                 "SubnetId","InstanceId","Device","Netns",
  *                 "Addresses": an ENI's PrivateIpAddresses,
- *                 "AttachedVpcs": a CCN's [{"Region","CidrBlock"}]}],
+ *                 "AttachedVpcs": a CCN's [{"Region","CidrBlock"}],
+ *                 "Shared": assign_shared (watched by Addresses)}],
  *    "FlowLogs": [{"FlowLogId","Uin","AppId","Region","ResourceType",
  *                  "ResourceId","TrafficType","StorageType","CloudLogId",
  *                  "CloudLogRegion","StorageId","StorageTopic","Brokers",

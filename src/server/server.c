@@ -34,6 +34,7 @@
 #include "http/http.h"
 #include "server/notify.h"
 #include "server/retention.h"
+#include "sink/sink.h"
 #include "store/sqlite/sqlite.h"
 #include "store/store.h"
 #include "store/store_util.h"
@@ -542,11 +543,13 @@ static void reload(struct srv *sv, int argc, char **argv)
 struct embedded {
     struct store *st;
     struct agent_cfg cfg;
+    struct sink *cls; /* the flow logs' CLS topics, in this server's own store */
     atomic_int stop;
     pthread_t thread;
     int started;
     char host[256], records[4200];
     struct sink *kafka; /* CKafka flow logs: the Kafka sink beside the files sink */
+    struct sink *extra[2]; /* the delivery sinks handed to the agent: cls, kafka */
 };
 
 /* the assignment straight from the store: no HTTP, no key */
@@ -599,20 +602,31 @@ static int embedded_start(struct embedded *em, const struct opts *o, struct stor
     em->cfg = (struct agent_cfg){.host = em->host, .records = em->records, .window_s = window,
                                  .table_flows = 65536, .poll_ms = 1000, .fetch = embedded_fetch,
                                  .fetch_ud = em, .stop = &em->stop, .on_ready = embedded_ready};
+    em->cfg.extra_sinks = em->extra;
+    em->cfg.nextra_sinks = 0;
+    /* CLS delivery into this server's cls service (a store without CLS
+     * logs, PostgreSQL for now, has no topics to deliver to) */
+    if (store_has_cls(st)) {
+        if (!(em->cls = sink_cls_store_open(st, em->host, NULL, err, sizeof err))) {
+            log_error("capture: %s", err);
+            return -1;
+        }
+        em->extra[em->cfg.nextra_sinks++] = em->cls;
+    }
     {
         char spool[4300];
         snprintf(spool, sizeof spool, "%s/.kafka-spool", em->records);
         struct sink_kafka_opts ko = {.spool_dir = spool, .linger_ms = -1};
         if (!(em->kafka = sink_kafka_open(&ko, err, sizeof err)))
             log_error("capture: no Kafka delivery (CKafka flow logs keep their files): %s", err);
-        else {
-            em->cfg.extra_sinks = &em->kafka;
-            em->cfg.nextra_sinks = 1;
-        }
+        else
+            em->extra[em->cfg.nextra_sinks++] = em->kafka;
     }
     health_capture(HEALTH_CAPTURE_WAITING);
     if (pthread_create(&em->thread, NULL, embedded_main, em) != 0) {
         log_error("capture: cannot start the agent's thread");
+        sink_close(em->cls);
+        em->cls = NULL;
         sink_close(em->kafka);
         em->kafka = NULL;
         return -1;
@@ -629,6 +643,8 @@ static void embedded_stop(struct embedded *em)
         return;
     atomic_store(&em->stop, 1);
     pthread_join(em->thread, NULL);
+    sink_close(em->cls); /* after the agent's delivery thread stopped */
+    em->cls = NULL;
     em->started = 0;
     sink_close(em->kafka);
     em->kafka = NULL;

@@ -25,8 +25,10 @@
 
 #include "auth/tc3_post.h"
 #include "base/buf.h"
+#include "base/log.h"
 #include "cls/body.h"
 #include "flow/flow.h"
+#include "store/store.h"
 
 #define SINK_CLS_BATCH_BYTES (4u << 20)
 #define MAX_FIELDS 64
@@ -37,6 +39,7 @@ struct sink_cls {
     char *endpoint, *secret_id, *secret_key, *token, *region, *agent_id;
     char url[512], host[256];
     CURL *curl;
+    struct store *st; /* sink_cls_store_open: the server's own store, no HTTP */
     pthread_mutex_t mu;
 };
 
@@ -105,6 +108,42 @@ done:
     return rc;
 }
 
+/* One batch into the server's own store: the same group, the same batch
+ * tag (CLS_BATCH_TAG: a batch stored once however often it comes), the
+ * flow log's owner as the tenant. 0, or -1 with err (delivery retries). */
+static int put_batch(struct sink_cls *s, const struct sink_window *w, const char *topic,
+                     const char *region, const struct cls_group *g, char *err, size_t errlen)
+{
+    const struct sink_dest *d = w->dest;
+    struct serr se = {{0}};
+    char uin[24];
+    uint64_t stored = 0;
+    int r;
+
+    if (!d || !d->account_uin) {
+        snprintf(err, errlen, "flow log %s: no owner to store its logs under", w->flowlog_id);
+        return -1;
+    }
+    snprintf(uin, sizeof uin, "%llu", (unsigned long long)d->account_uin);
+    r = store_cls_logs_put(s->st, uin, region, topic, g, 1, "__flowlogd_batch__", &stored, &se);
+    if (r == STORE_OK)
+        return 0;
+    /* a topic this cls service does not have (an inventory's CloudLogId,
+     * a deleted topic) or a closed one: as at Tencent, the topic gets no
+     * records; the window stays in the files sink, and the other flow logs'
+     * delivery goes on (a failure here would hold them all up) */
+    if (r == STORE_NOTFOUND || r == STORE_INUSE) {
+        log_warn("capture: %s window %llu: CLS topic %s of %s in %s %s: its records stay in "
+                 "the files only",
+                 w->flowlog_id, (unsigned long long)w->win_start, topic, uin, region,
+                 r == STORE_NOTFOUND ? "is not in this server's cls service" : "is closed");
+        return 0;
+    }
+    snprintf(err, errlen, "storing into CLS topic %s: %s", topic,
+             se.msg[0] ? se.msg : "store error");
+    return -1;
+}
+
 /* Sends one batch, retrying what is worth retrying (the batch tag makes a
  * repeat harmless). */
 static int send_batch(struct sink_cls *s, const struct sink_window *w, const char *topic,
@@ -127,6 +166,10 @@ static int send_batch(struct sink_cls *s, const struct sink_window *w, const cha
     if (!(body = cls_body_encode(&g, 1, 1, &len))) {
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    if (s->st) { /* what UploadLog would do with this batch, without the wire */
+        free(body);
+        return put_batch(s, w, topic, region, &g, err, errlen);
     }
     for (unsigned attempt = 0;; attempt++) {
         rc = upload(s, topic, region, body, len, err, errlen);
@@ -300,6 +343,33 @@ struct sink *sink_cls_open(const struct sink_cls_config *cfg, char *err, size_t 
              (int)(h + hn - ep), ep);
     s->curl = curl_easy_init();
     if (!s->curl || !s->endpoint || !s->secret_id || !s->secret_key) {
+        snprintf(err, errlen, "out of memory");
+        cls_close(&s->base);
+        return NULL;
+    }
+    return &s->base;
+}
+
+struct sink *sink_cls_store_open(struct store *st, const char *agent_id, const char *region,
+                                 char *err, size_t errlen)
+{
+    struct sink_cls *s;
+
+    if (!st || !store_has_cls(st)) {
+        snprintf(err, errlen, "this store keeps no CLS logs");
+        return NULL;
+    }
+    if (!(s = calloc(1, sizeof *s))) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &cls_ops;
+    s->base.name = "cls";
+    s->st = st;
+    s->region = dup_or_null(region);
+    s->agent_id = dup_or_null(agent_id);
+    pthread_mutex_init(&s->mu, NULL);
+    if ((region && !s->region) || (agent_id && !s->agent_id)) {
         snprintf(err, errlen, "out of memory");
         cls_close(&s->base);
         return NULL;

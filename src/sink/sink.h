@@ -164,4 +164,14 @@ struct sink_cls_config {
  * the service acknowledged every batch. NULL with err on failure. */
 struct sink *sink_cls_open(const struct sink_cls_config *cfg, char *err, size_t errlen);
 
+struct store;
+
+/** The same sink for `serve --capture`: each batch (the same logs, the same
+ * batch tag) goes straight into the server's own store, `st` (borrowed,
+ * thread-safe), as UploadLog would put it, under the flow log's owner
+ * (dest->account_uin) and dest->cls_region (else `region`). A retried batch
+ * is stored once. NULL with err when the store keeps no CLS logs. */
+struct sink *sink_cls_store_open(struct store *st, const char *agent_id, const char *region,
+                                 char *err, size_t errlen);
+
 #endif

@@ -465,6 +465,7 @@ struct store_ops {
                             struct serr *);
     int (*agent_key_list)(struct store *, agent_key_cb cb, void *ud, struct serr *);
     int (*agent_key_delete)(struct store *, const char *secret_id, struct serr *);
+    int (*agent_key_put)(struct store *, const struct agent_key *k, struct serr *);
     /* the cls service's logsets, topics and logs: NULL on a backend that
      * does not keep them (store_has_cls) */
     int (*cls_logset_create)(struct store *, const struct cls_logset *ls, struct serr *);
@@ -679,6 +680,14 @@ static inline int store_agent_key_list(struct store *s, agent_key_cb cb, void *u
 static inline int store_agent_key_delete(struct store *s, const char *secret_id, struct serr *e)
 {
     return s->ops->agent_key_delete(s, secret_id, e);
+}
+/** Writes agent key k as given (state import): a new one, or the one
+ * with its SecretId replaced. Agent keys are nobody's account: a reset
+ * keeps them (admin/state.c). */
+static inline int store_agent_key_put(struct store *s, const struct agent_key *k,
+                                      struct serr *e)
+{
+    return s->ops->agent_key_put(s, k, e);
 }
 static inline void store_close(struct store *s)
 {

@@ -188,3 +188,64 @@ test("the control plane tells each host what it watches, and refuses what it sho
   assert.deepEqual(again.Devices, before.Devices);
   assert.deepEqual(again.FlowLogs.map((f) => f.FlowLogId).sort(), before.FlowLogs.map((f) => f.FlowLogId).sort());
 });
+
+// Agent keys are no tenant's: `reset` keeps them (an agent goes on being
+// recognized across a reset of the tenants' state); `state export` carries
+// them, secret included, and `state import` makes them the store's (an older
+// document without `agent_keys` leaves them as they are).
+test("agent keys: kept by reset, carried by state export and import", async () => {
+  const dataDir = h.tmpDir("agentkeys");
+  h.createAccount(dataDir);
+  const k1 = h.cliJson(["agent-key", "create", "--data", dataDir, "--host", "hx"]);
+  const k2 = h.cliJson(["agent-key", "create", "--data", dataDir]);
+  const listed = () => h.cliJson(["agent-key", "list", "--data", dataDir]).AgentKeys.map((k) => k.SecretId).sort();
+  assert.deepEqual(listed(), [k1.SecretId, k2.SecretId].sort());
+
+  const doc = h.cliJson(["state", "export", "--data", dataDir]);
+  assert.deepEqual(doc.agent_keys.map((k) => [k.secret_id, k.secret_key, k.host]).sort(),
+    [[k1.SecretId, k1.SecretKey, "hx"], [k2.SecretId, k2.SecretKey, ""]].sort());
+  assert.ok(doc.agent_keys.every((k) => Number.isInteger(k.created_at) && k.created_at > 0));
+
+  // reset (everything) keeps the agent keys
+  const r = h.cli(["reset", "--data", dataDir]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(listed(), [k1.SecretId, k2.SecretId].sort());
+
+  // into a fresh data directory: the same keys, and the control plane takes them
+  const other = h.tmpDir("agentkeys-other");
+  const file = path.join(h.tmpDir("agentkeys-doc"), "state.json");
+  fs.writeFileSync(file, JSON.stringify(doc));
+  const imp = h.cliJson(["state", "import", "--data", other, file]);
+  assert.equal(imp.AgentKeys, 2);
+  assert.deepEqual(h.cliJson(["state", "export", "--data", other]), doc);
+  const server = await h.startServer({ dataDir: other });
+  try {
+    assert.equal((await assignments(server.port, k1, "hx")).Host, "hx");
+    assert.equal(errCode(await assignments(server.port, k1, "hy")), "UnauthorizedOperation", "its host came along");
+  } finally {
+    await server.stop();
+  }
+
+  // a document with one agent key: the other is gone; one without agent_keys: kept as is
+  const one = { ...doc, agent_keys: doc.agent_keys.filter((k) => k.secret_id === k1.SecretId) };
+  fs.writeFileSync(file, JSON.stringify(one));
+  assert.equal(h.cliJson(["state", "import", "--data", dataDir, file]).AgentKeys, 1);
+  assert.deepEqual(listed(), [k1.SecretId]);
+  const old = { ...doc };
+  delete old.agent_keys;
+  fs.writeFileSync(file, JSON.stringify(old));
+  assert.equal(h.cliJson(["state", "import", "--data", dataDir, file]).AgentKeys, 0);
+  assert.deepEqual(listed(), [k1.SecretId]);
+
+  // a bad agent key refuses the whole document, nothing changed
+  for (const bad of [{ secret_id: "", secret_key: "x", host: "", created_at: 1 }, "nope",
+    { secret_id: "AKAGx", secret_key: "x", host: "h".repeat(64), created_at: 1 }]) {
+    fs.writeFileSync(file, JSON.stringify({ ...doc, agent_keys: [bad] }));
+    const rb = h.cli(["state", "import", "--data", dataDir, file]);
+    assert.notEqual(rb.status, 0);
+    assert.match(rb.stdout + rb.stderr, /InvalidState|agent key/);
+  }
+  fs.writeFileSync(file, JSON.stringify({ ...doc, agent_keys: [doc.agent_keys[0], doc.agent_keys[0]] }));
+  assert.match(h.cli(["state", "import", "--data", dataDir, file]).stderr + "", /twice/);
+  assert.deepEqual(listed(), [k1.SecretId]);
+});

@@ -193,3 +193,92 @@ test("the agent's records reach a topic made with the SDK; SearchLog finds exact
   const expect = Object.entries(sums).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([p, b]) => [p, b]);
   assert.deepEqual(an.AnalysisRecords.map((s) => JSON.parse(s)).map((o) => [String(o.dstport), Number(o.b)]), expect);
 });
+
+// serve --capture (the agent inside the server) delivers into the server's
+// own cls service, through its store (sink_cls_store_open): SearchLog finds
+// exactly the records written to the data directory's files.
+test("serve --capture delivers its flow logs' records into its own cls service", { timeout: 240000 }, async (t) => {
+  if (skipReason) {
+    if (process.env.CI === "true") assert.fail(`live test cannot run in CI: ${skipReason}`);
+    t.skip(skipReason);
+    return;
+  }
+  setupNet();
+  t.after(() => {
+    killChildren();
+    teardown();
+  });
+  const host = `${P}host`;
+  const dataDir = h.tmpDir("cls-serve");
+  const acct = h.createAccount(dataDir, { sqlite: true });
+  const tag = "cdcd";
+  const id = (p, n) => `${p}-${tag}${String(n).padStart(4, "0")}`;
+  const ids = { vpc: id("vpc", 1), sub1: id("subnet", 1), sub2: id("subnet", 2), ins: id("ins", 1), eni1: id("eni", 1), eni2: id("eni", 2) };
+  h.importInventory(dataDir, acct.Uin, {
+    Vpcs: [{ VpcId: ids.vpc, CidrBlock: "10.97.0.0/16" }],
+    Subnets: [{ SubnetId: ids.sub1, VpcId: ids.vpc, CidrBlock: "10.97.1.0/24" }, { SubnetId: ids.sub2, VpcId: ids.vpc, CidrBlock: "10.97.2.0/24" }],
+    Instances: [{ InstanceId: ids.ins }],
+    NetworkInterfaces: [
+      { NetworkInterfaceId: ids.eni1, VpcId: ids.vpc, SubnetId: ids.sub1, InstanceId: ids.ins, Host: host, HostDevice: DEV.vm1, HostNetns: NS.host },
+      { NetworkInterfaceId: ids.eni2, VpcId: ids.vpc, SubnetId: ids.sub2, InstanceId: ids.ins, Host: host, HostDevice: DEV.vm2, HostNetns: NS.host },
+    ],
+  });
+  const server = await h.startServer({ dataDir, sqlite: true,
+    args: ["--capture", "--capture-window", String(WINDOW), "--capture-host", host] });
+  t.after(() => server.stop());
+  const endpoint = server.endpoint;
+  const profile = { httpProfile: { endpoint, protocol: "http://", reqTimeout: 60 } };
+  const cls = new (h.sdk().cls.v20201016.Client)({ credential: { secretId: acct.SecretId, secretKey: acct.SecretKey }, region: "ap-guangzhou", profile });
+  const vpc = h.vpcClient({ endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey });
+  const ls = await cls.CreateLogset({ LogsetName: "flow" });
+  const topic = (await cls.CreateTopic({ LogsetId: ls.LogsetId, TopicName: "eni1" })).TopicId;
+  const fl = (await vpc.CreateFlowLog({ FlowLogName: "eni1", VpcId: ids.vpc, ResourceType: "NETWORKINTERFACE",
+    ResourceId: ids.eni1, TrafficType: "ALL", CloudLogId: topic })).FlowLog[0].FlowLogId;
+  const files = () => {
+    const r = spawnSync(BIN, ["records", "--data", dataDir, fl], { encoding: "utf8" });
+    return r.status === 0 ? r.stdout.split("\n").filter(Boolean) : [];
+  };
+  await until("the first window", () => files().length > 0);
+  const sink = spawn("ip", ["netns", "exec", NS.vm2, "python3", TRAFFIC, "sink", A.vm2]);
+  children.add(sink);
+  await new Promise((resolve, reject) => {
+    sink.stdout.once("data", resolve);
+    sink.on("exit", (c) => reject(new Error(`sink exited ${c}`)));
+  });
+  inNs(NS.vm1, "python3", [TRAFFIC, "udp", A.vm1, "4300", A.vm2, "5000", "9", "100"]);
+  inNs(NS.vm1, "python3", [TRAFFIC, "udp", A.vm1, "4301", A.vm2, "6000", "4", "100"]);
+  await until("the REJECT record in the topic", async () => {
+    const r = await h.withRateLimitRetry(() => cls.SearchLog({ TopicId: topic, From: 0, To: Date.now() + 3600000, QueryString: "dstport:6000", Limit: 1 }));
+    return r.Results.length > 0;
+  }, 60000);
+  async function all(QueryString) {
+    const out = [];
+    let context = "";
+    for (;;) {
+      const req = { TopicId: topic, From: 0, To: Date.now() + 3600000, QueryString, Sort: "asc", Limit: 1000 };
+      if (context) req.Context = context;
+      const r = await h.withRateLimitRetry(() => cls.SearchLog(req));
+      out.push(...r.Results.map((x) => NAMES.map((n) => JSON.parse(x.LogJson)[n]).join(" ")));
+      if (r.ListOver) return out.sort();
+      context = r.Context;
+    }
+  }
+  // the files keep growing (a window every 2 s) and the topic follows: the
+  // topic holds every window of the files that is over by a window's margin,
+  // each record once (a window stored twice would show as a duplicate)
+  let last;
+  await until("the topic to hold the files' records", async () => {
+    const found = await all("*");
+    const truth = files();
+    const cut = Math.max(...truth.map((l) => Number(l.split(" ")[11]))) - WINDOW;
+    const old = (l) => Number(l.split(" ")[11]) <= cut;
+    last = { found: found.filter(old), want: truth.filter(old).sort(), dup: found.length - new Set(found).size, extra: found.filter((l) => !truth.includes(l)) };
+    return last.dup === 0 && last.extra.length === 0 && JSON.stringify(last.found) === JSON.stringify(last.want);
+  }, 60000).catch((e) => assert.fail(`${e.message}: ${JSON.stringify(last, null, 1)}`));
+  const truth = files();
+  assert.ok(truth.some((l) => l.includes(` ${A.vm1} ${A.vm2} 4301 6000 17 4 `) && l.endsWith(" REJECT OK")), `a REJECT record: ${truth.join("\n")}`);
+  assert.ok(truth.some((l) => l.includes(` ${A.vm1} ${A.vm2} 4300 5000 17 9 `) && l.endsWith(" ACCEPT OK")), `an ACCEPT record: ${truth.join("\n")}`);
+  const rej = await all("action:REJECT");
+  assert.ok(rej.some((l) => l.includes(" 4301 6000 17 4 ")), `SearchLog action:REJECT: ${rej.join("\n")}`);
+  assert.doesNotMatch(server.logs().join("\n"), /cls sink/, "no delivery failed");
+});

@@ -222,6 +222,55 @@ static void test_empty_and_ccn(void **state)
     assign_snap_free(&s);
 }
 
+/* ENIs bound to one device (a bridge port, a VM's interface with several
+ * ENIs' addresses) are Shared: watched by address. A device of one ENI is
+ * not; nor the same name in another namespace; nor a NAT gateway's. */
+static void test_shared(void **state)
+{
+    (void)state;
+    struct assign_snap s;
+    assign_snap_init(&s);
+    struct resource a = res(RES_ENI, GZ, "eni-aaaaaaaa", "vpc-11111111", "subnet-11111111", "br0");
+    struct resource b = res(RES_ENI, GZ, "eni-bbbbbbbb", "vpc-11111111", "subnet-11111111", "br0");
+    struct resource c = res(RES_ENI, GZ, "eni-cccccccc", "vpc-11111111", "subnet-11111111", "br0");
+    struct resource d = res(RES_ENI, GZ, "eni-dddddddd", "vpc-11111111", "subnet-11111111", "v4");
+    struct resource n = res(RES_NAT, GZ, "nat-eeeeeeee", "vpc-11111111", "", "v4");
+    snprintf(a.addrs, sizeof a.addrs, "10.0.1.2");
+    snprintf(b.addrs, sizeof b.addrs, "10.0.1.3");
+    snprintf(c.host_netns, sizeof c.host_netns, "other");
+    snap_add(&s, "1", 1250000001, &a);
+    snap_add(&s, "1", 1250000001, &b);
+    snap_add(&s, "1", 1250000001, &c);
+    snap_add(&s, "1", 1250000001, &d);
+    snap_add(&s, "1", 1250000001, &n);
+    assert_int_equal(assign_shared(&s, 0), 1);
+    assert_int_equal(assign_shared(&s, 1), 1);
+    assert_int_equal(assign_shared(&s, 2), 0); /* br0 in another namespace */
+    assert_int_equal(assign_shared(&s, 3), 0); /* v4: the NAT's is no ENI's */
+    assert_int_equal(assign_shared(&s, 4), 0);
+    /* only eni a is covered: its device is still shared with b (b's traffic
+     * crosses it), and the document says so */
+    struct flowlog own = fl("1", GZ, "fl-aaaaaaaa", "NETWORKINTERFACE", "eni-aaaaaaaa", 1);
+    snap_fl(&s, &own);
+    json_t *doc = assign_document(&s, "h1");
+    assert_non_null(doc);
+    json_t *devs = json_object_get(doc, "Devices");
+    assert_int_equal(json_array_size(devs), 1);
+    assert_true(json_is_true(json_object_get(json_array_get(devs, 0), "Shared")));
+    json_decref(doc);
+    /* b unbound from br0: no longer shared, and the Generation changes */
+    json_t *before = assign_document(&s, "h1");
+    snprintf(s.res[1].r.host_device, sizeof s.res[1].r.host_device, "v2");
+    json_t *after = assign_document(&s, "h1");
+    assert_true(json_is_false(
+        json_object_get(json_array_get(json_object_get(after, "Devices"), 0), "Shared")));
+    assert_string_not_equal(json_string_value(json_object_get(before, "Generation")),
+                            json_string_value(json_object_get(after, "Generation")));
+    json_decref(before);
+    json_decref(after);
+    assign_snap_free(&s);
+}
+
 /* A flow log whose record format the admin set: the agent is told the
  * fields (and "fields"); an unparsable stored format falls back. */
 static void test_admin_format(void **state)
@@ -246,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_covers),
         cmocka_unit_test(test_document),
         cmocka_unit_test(test_empty_and_ccn),
+        cmocka_unit_test(test_shared),
         cmocka_unit_test(test_admin_format),
     };
     return cmocka_run_group_tests_name("assign", tests, NULL, NULL);

@@ -1185,6 +1185,7 @@ static const struct store_ops pg_ops = {
     .agent_key_lookup = pg_agent_key_lookup,
     .agent_key_list = pg_agent_key_list,
     .agent_key_delete = pg_agent_key_delete,
+    .agent_key_put = pg_agent_key_put,
     .cls_logset_create = pg_cls_logset_create,
     .cls_logset_list = pg_cls_logset_list,
     .cls_logset_delete = pg_cls_logset_delete,

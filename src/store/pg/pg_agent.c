@@ -291,3 +291,24 @@ int pg_agent_key_delete(struct store *st, const char *secret_id, struct serr *e)
     return pg_tx((struct store_pg *)st, job_agent_key_delete, settle_deleted,
                  (void *)(secret_id ? secret_id : ""), e);
 }
+
+static int job_agent_key_put(PGconn *c, void *arg, struct serr *e)
+{
+    const struct agent_key *k = arg;
+    char created[24];
+    pg_i64(created, sizeof created, k->created_at);
+    const char *p[4] = {k->secret_id, k->secret_key, k->host, created};
+    return pg_cmd(c, "agent key",
+                  "INSERT INTO agent_keys(secret_id, secret_key, host, created_at) "
+                  "VALUES($1, $2, $3, $4::bigint) ON CONFLICT(secret_id) DO UPDATE SET "
+                  "secret_key = EXCLUDED.secret_key, host = EXCLUDED.host, "
+                  "created_at = EXCLUDED.created_at",
+                  4, p, e) == STORE_OK
+               ? STORE_OK
+               : STORE_ERR;
+}
+
+int pg_agent_key_put(struct store *st, const struct agent_key *k, struct serr *e)
+{
+    return pg_tx((struct store_pg *)st, job_agent_key_put, NULL, (void *)k, e);
+}

@@ -388,6 +388,7 @@ static const struct store_ops sqlite_ops = {
     .agent_key_lookup = sq_agent_key_lookup,
     .agent_key_list = sq_agent_key_list,
     .agent_key_delete = sq_agent_key_delete,
+    .agent_key_put = sq_agent_key_put,
     .state_dump = sq_state_dump,
     .writer_stats = sq_writer_stats,
     .cls_logset_create = sq_cls_logset_create,

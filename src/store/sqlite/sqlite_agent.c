@@ -288,3 +288,30 @@ int sq_agent_key_delete(struct store *st, const char *secret_id, struct serr *e)
 {
     return sq_write(st, job_agent_key_delete, (void *)(secret_id ? secret_id : ""), e);
 }
+
+static int job_agent_key_put(struct conn *c, void *arg, struct serr *e)
+{
+    const struct agent_key *k = arg;
+    sqlite3_stmt *st = sq_prepare_once(c,
+                                       "INSERT INTO agent_keys(secret_id, secret_key, host, "
+                                       "created_at) VALUES(?1, ?2, ?3, ?4) "
+                                       "ON CONFLICT(secret_id) DO UPDATE SET secret_key = "
+                                       "excluded.secret_key, host = excluded.host, created_at = "
+                                       "excluded.created_at",
+                                       e);
+    int rc;
+    if (!st)
+        return STORE_ERR;
+    sq_bind_cstr(st, 1, k->secret_id);
+    sq_bind_cstr(st, 2, k->secret_key);
+    sq_bind_cstr(st, 3, k->host);
+    sqlite3_bind_int64(st, 4, k->created_at);
+    rc = sq_exec(c, st, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int sq_agent_key_put(struct store *st, const struct agent_key *k, struct serr *e)
+{
+    return sq_write(st, job_agent_key_put, (void *)k, e);
+}

@@ -97,6 +97,7 @@ int sq_agent_key_lookup(struct store *st, const char *secret_id, struct agent_ke
                         struct serr *e);
 int sq_agent_key_list(struct store *st, agent_key_cb cb, void *ud, struct serr *e);
 int sq_agent_key_delete(struct store *st, const char *secret_id, struct serr *e);
+int sq_agent_key_put(struct store *st, const struct agent_key *k, struct serr *e);
 
 /* ==== sqlite_flowlog.c ==== */
 
