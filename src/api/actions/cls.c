@@ -186,7 +186,7 @@ static json_t *time_json(int64_t t)
 
 /* ==== logsets ==== */
 
-enum api_err act_create_logset(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_create_logset(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_CreateLogsetRequest *req = c->in;
     struct cls_logset ls;
@@ -196,7 +196,6 @@ enum api_err act_create_logset(struct actx *c, json_t *in, json_t *out, struct a
     enum api_err rc;
     int r;
 
-    (void)in;
     memset(&ls, 0, sizeof ls);
     if ((rc = cls_unsupported(c, e)) != API_E_OK ||
         (rc = name_check(name, "LogsetName", e)) != API_E_OK ||
@@ -252,7 +251,7 @@ static void on_logset(void *ud, const struct cls_logset *ls)
                                     (json_int_t)ls->topic_count, "RoleName", ""));
 }
 
-enum api_err act_describe_logsets(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_logsets(struct actx *c, json_t *out, struct apierr *e)
 {
     static const char *const known[] = {"logsetName", "logsetId", "tagKey", "tag:", NULL};
     const struct in_DescribeLogsetsRequest *req = c->in;
@@ -262,7 +261,6 @@ enum api_err act_describe_logsets(struct actx *c, json_t *in, json_t *out, struc
     enum api_err rc;
     int r;
 
-    (void)in;
     if ((rc = cls_unsupported(c, e)) != API_E_OK ||
         (rc = read_filters(req->Filters.v, req->Filters.n, known, f, &l.nf, e)) != API_E_OK ||
         (rc = page_args(req->Offset, req->Limit, &l.offset, &l.limit, e)) != API_E_OK)
@@ -278,14 +276,13 @@ enum api_err act_describe_logsets(struct actx *c, json_t *in, json_t *out, struc
     return API_E_OK;
 }
 
-enum api_err act_delete_logset(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_delete_logset(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DeleteLogsetRequest *req = c->in;
     struct serr se = {{0}};
     const char *id = req->LogsetId;
     enum api_err rc;
     int r;
-    (void)in;
     (void)out;
     if ((rc = cls_unsupported(c, e)) != API_E_OK)
         return rc;
@@ -348,7 +345,7 @@ static enum api_err topic_args(const struct topic_in *in, struct cls_topic *t, s
     return API_E_OK;
 }
 
-enum api_err act_create_topic(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_create_topic(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_CreateTopicRequest *req = c->in;
     const struct topic_in ti = {req->TopicName, req->StorageType, req->Describes,
@@ -360,7 +357,6 @@ enum api_err act_create_topic(struct actx *c, json_t *in, json_t *out, struct ap
     enum api_err rc;
     int r;
 
-    (void)in;
     if ((rc = cls_unsupported(c, e)) != API_E_OK)
         return rc;
     memset(&t, 0, sizeof t);
@@ -458,7 +454,7 @@ static void on_topic(void *ud, const struct cls_topic *t)
     json_array_append_new(l->arr, topic_json(t));
 }
 
-enum api_err act_describe_topics(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_topics(struct actx *c, json_t *out, struct apierr *e)
 {
     static const char *const known[] = {"topicName", "topicId", "logsetId", "storageType",
                                         "tagKey", "tag:", NULL};
@@ -473,7 +469,6 @@ enum api_err act_describe_topics(struct actx *c, json_t *in, json_t *out, struct
         return apierr_set(e, API_E_INTERNAL, NULL);
     l->f = f;
     l->precise = req->PreciseSearch ? *req->PreciseSearch : 0;
-    (void)in;
     if ((rc = cls_unsupported(c, e)) != API_E_OK ||
         (rc = read_filters(req->Filters.v, req->Filters.n, known, f, &l->nf, e)) != API_E_OK ||
         (rc = page_args(req->Offset, req->Limit, &l->offset, &l->limit, e)) != API_E_OK) {
@@ -512,7 +507,7 @@ int cls_topic_find(struct actx *c, const char *id, struct cls_topic *out, struct
     return r;
 }
 
-enum api_err act_modify_topic(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_modify_topic(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_ModifyTopicRequest *req = c->in;
     const struct topic_in ti = {req->TopicName, req->StorageType, req->Describes,
@@ -523,7 +518,6 @@ enum api_err act_modify_topic(struct actx *c, json_t *in, json_t *out, struct ap
     const char *id = req->TopicId;
     enum api_err rc;
     int r, set_tags = req->Tags.v != NULL;
-    (void)in;
     (void)out;
 
     if ((rc = cls_unsupported(c, e)) != API_E_OK)
@@ -547,14 +541,13 @@ enum api_err act_modify_topic(struct actx *c, json_t *in, json_t *out, struct ap
     return API_E_OK;
 }
 
-enum api_err act_delete_topic(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_delete_topic(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DeleteTopicRequest *req = c->in;
     struct serr se = {{0}};
     const char *id = req->TopicId;
     enum api_err rc;
     int r;
-    (void)in;
     (void)out;
     if ((rc = cls_unsupported(c, e)) != API_E_OK)
         return rc;
@@ -568,7 +561,7 @@ enum api_err act_delete_topic(struct actx *c, json_t *in, json_t *out, struct ap
 
 /* ==== UploadLog ==== */
 
-enum api_err act_upload_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_upload_log(struct actx *c, json_t *out, struct apierr *e)
 {
     /* TopicId (and CompressType) come from headers (action_binary_headers),
      * mapped into the input like a JSON body's members */
@@ -580,7 +573,6 @@ enum api_err act_upload_log(struct actx *c, json_t *in, json_t *out, struct apie
     enum api_err rc;
     uint64_t stored = 0;
     int r;
-    (void)in;
     (void)out;
 
     if ((rc = cls_unsupported(c, e)) != API_E_OK)

@@ -256,7 +256,7 @@ static void put_hit(json_t *arr, const struct hit *h, const struct topic_ref *tr
                        "IndexStatus", ""));
 }
 
-enum api_err act_search_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_search_log(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_SearchLogRequest *req = c->in;
     const char *qs = req->QueryString, *legacy = req->Query;
@@ -278,7 +278,6 @@ enum api_err act_search_log(struct actx *c, json_t *in, json_t *out, struct apie
     int desc, analysis;
     uint64_t fp;
 
-    (void)in;
     memset(&s, 0, sizeof s);
     if ((rc = cls_unsupported(c, e)) != API_E_OK)
         return rc;
@@ -581,7 +580,7 @@ static int on_ctx_log(void *ud, const struct cls_stored_log *l)
     return s->exact_seq ? 1 : 0;
 }
 
-enum api_err act_describe_log_context(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_log_context(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DescribeLogContextRequest *req = c->in;
     const char *topic = req->TopicId, *btime = req->BTime;
@@ -598,7 +597,6 @@ enum api_err act_describe_log_context(struct actx *c, json_t *in, json_t *out, s
     enum api_err rc;
     int n = 0, r;
 
-    (void)in;
     if ((rc = cls_unsupported(c, e)) != API_E_OK)
         return rc;
     if (parse_btime(btime, &t) != 0)
