@@ -22,6 +22,7 @@ PKGS    += hiredis
 PKGS    += gnutls
 PKGS    += libprotobuf-c
 PKGS    += liblz4
+PKGS    += rdkafka
 VERSION := $(shell cat VERSION)
 SAN     ?=
 B       := build$(if $(SAN),$(if $(filter thread,$(SAN)),-tsan,-san))
@@ -79,7 +80,7 @@ $(B)/gen/cls.pb-c.o: $(BPF_GEN)/cls.pb-c.c
 	$(CC) $(CPPFLAGS) $(filter-out -Wshadow -Wstrict-prototypes,$(CFLAGS)) -c -o $@ $<
 $(B)/src/cls/body.o build-fuzz/lib/src/cls/body.o: $(BPF_GEN)/cls.pb-c.h
 
-.PHONY: all unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane bench-cls bench-clsq
+.PHONY: all kafka-test bench-kafka unit unit-store tsan check-store-graph integration console-test reliability live soak test clean check-schema fuzz fuzz-build bench bench-dataplane bench-cls bench-clsq
 all: $(B)/flowlogd $(B)/tools/flowgen
 
 # the traffic generator with ground truth (tests, benchmark); libc only
@@ -99,6 +100,17 @@ $(B)/flowlogd: $(B)/src/main.o $(B)/libflowlogd.a
 $(B)/tests/%: tests/unit/%.c $(B)/libflowlogd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libflowlogd.a -lcmocka $(LDLIBS)
+
+# the Kafka tests' broker: librdkafka's mock cluster, driven on stdin
+$(B)/tests/kmock: tests/kafka/kmock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# the Kafka sink against the mock cluster, through the real binary (and kcat)
+kafka-test: $(B)/flowlogd $(B)/tools/flowgen $(B)/tests/kmock
+	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) KMOCK_BIN=$(abspath $(B)/tests/kmock) \
+	  FLOWGEN_BIN=$(abspath $(B)/tools/flowgen) \
+	  node --test --test-concurrency=1 --test-timeout=900000 tests/kafka/
 
 # the console's files are linked into this object with .incbin
 CONSOLE_FILES := $(wildcard console/*)
@@ -146,7 +158,7 @@ soak: $(B)/flowlogd
 
 # the data plane on real traffic in network namespaces the tests make (root;
 # a test that cannot run says why and is skipped, and fails with CI=true)
-live: $(B)/flowlogd
+live: $(B)/flowlogd $(B)/tests/kmock
 	FLOWLOGD_BIN=$(abspath $(B)/flowlogd) node --test --test-concurrency=1 --test-timeout=900000 tests/live/
 
 test: unit integration reliability
@@ -179,6 +191,15 @@ build/bench/flowlogd-bench: $(BENCH_SRC) build/libflowlogd.a
 
 bench: build/flowlogd build/bench/flowlogd-bench
 	bench/run.sh
+
+# the Kafka benchmark: records/s into librdkafka's mock cluster, a bare
+# producer beside the Kafka sink in one run (bench/kafka/run.sh). Never run by tests.
+build/bench/kafka_bench: bench/kafka/kafka_bench.c build/libflowlogd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O2 -o $@ $< build/libflowlogd.a $(LDLIBS)
+
+bench-kafka: build/bench/kafka_bench build/tests/kmock
+	bench/kafka/run.sh
 
 # UploadLog ingest into the embedded store (bench/cls_ingest.sh)
 bench-cls: build/flowlogd build/bench/flowlogd-bench

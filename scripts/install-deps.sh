@@ -21,6 +21,8 @@ pkgs=(
   iproute2
   libpq-dev
   libinih-dev
+  # the CKafka sink (src/sink/kafka.c)
+  librdkafka-dev
   # the cluster-wide rate limit (--rate-limit-redis)
   libhiredis-dev
   # http.c gives libmicrohttpd its TLS identity itself (SIGHUP swaps it)
@@ -54,6 +56,8 @@ test_pkgs=(
   python3-requests
   openjdk-17-jdk-headless
   curl
+  # the Kafka tests consume with kcat too (tests/kafka/)
+  kcat
 )
 [ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=("${test_pkgs[@]}")
 # make bench-dataplane runs these beside flowlogd replay on the same capture

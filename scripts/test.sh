@@ -33,6 +33,8 @@ echo "=== integration tests (tuned engine)"
 make -s integration || status=1
 echo "=== integration tests (plain engine)"
 FLOWLOGD_SQLITE_ENGINE=plain make -s integration || status=1
+echo "=== Kafka sink against librdkafka's mock cluster"
+make -s kafka-test || status=1
 echo "=== web console (Chromium)"
 make -s console-test || status=1
 echo "=== sanitizers (ASan + UBSan + LSan): unit and integration"
@@ -41,6 +43,7 @@ make -s -j"$jobs" SAN=1
 make -s SAN=1 unit || status=1
 make -s SAN=1 integration || status=1
 make -s SAN=1 live || status=1
+make -s SAN=1 kafka-test || status=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 echo "=== ThreadSanitizer: store and http unit tests"
 make -s -j"$jobs" tsan || status=1

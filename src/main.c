@@ -23,6 +23,7 @@ static const struct {
     {"check", cli_check, "check the integrity of a data directory"},
     {"replay", cli_replay, "flow-log records from a capture file"},
     {"records", cli_records, "print a flow log's records (files sink)"},
+    {"kafka-send", cli_kafka_send, "send what a Kafka sink's spool holds"},
     {"flowlog", cli_flowlog, "set or show a flow log's record format (admin)"},
     {"capture", agent_capture_main, "capture devices' flows in the kernel (by hand)"},
     {"agent", agent_main, "the data plane's agent of a host (asks the control plane)"},

@@ -426,12 +426,13 @@ static void dump_resource(void *ud, const char *uin, const struct resource *r)
         return;
     }
     json_t *o =
-        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:s,s:s}", "uin", uin,
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:s,s:s,s:s}", "uin", uin,
                   "kind", kind, "region", r->region, "id", r->id, "vpc_id", r->vpc_id, "subnet_id",
                   r->subnet_id, "instance_id", r->instance_id, "name", r->name, "cidr", r->cidr,
                   "instance_type", r->instance_type, "edition", r->edition, "nat_version",
                   r->nat_version, "has_dnat", r->has_dnat, "created_at", (json_int_t)r->created_at,
-                  "attrs", r->attrs ? r->attrs : "", "addrs", r->addrs);
+                  "attrs", r->attrs ? r->attrs : "", "addrs", r->addrs, "brokers",
+                  r->brokers);
     /* where the data plane captures it: only on a bound resource */
     if (o && r->host_device[0] &&
         (json_object_set_new(o, "host", json_string(r->host)) ||
@@ -721,7 +722,8 @@ static int read_resource(json_t *o, char uin[24], struct resource *r, char *err,
         cp_str(o, "name", r->name, sizeof r->name) || cp_str(o, "cidr", r->cidr, sizeof r->cidr) ||
         cp_str(o, "instance_type", r->instance_type, sizeof r->instance_type) ||
         cp_str(o, "edition", r->edition, sizeof r->edition) ||
-        cp_str(o, "addrs", r->addrs, sizeof r->addrs) || get_i64(o, "nat_version", &nat) ||
+        cp_str(o, "addrs", r->addrs, sizeof r->addrs) ||
+        cp_str(o, "brokers", r->brokers, sizeof r->brokers) || get_i64(o, "nat_version", &nat) ||
         get_i64(o, "has_dnat", &dnat) || get_i64(o, "created_at", &created) ||
         cp_str(o, "host", r->host, sizeof r->host) ||
         cp_str(o, "host_device", r->host_device, sizeof r->host_device) ||

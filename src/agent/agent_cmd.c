@@ -15,6 +15,7 @@
 
 #include "agent/agent.h"
 #include "agent/metrics_listen.h"
+#include "sink/sink.h"
 #include "auth/auth.h"
 #include "base/buf.h"
 #include "base/log.h"
@@ -56,6 +57,8 @@ static const struct opt agent_opts[] = {
      "where the records of CLS flow logs are uploaded (UploadLog); default: the control "
      "plane's own cls service, signed with the agent key; another endpoint is signed with "
      "TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY when they are set; \"none\": files only"},
+    {"kafka-spool", OPT_STR, "DIR", NULL, 0, 0, 0,
+     "the Kafka sink's spool for CKafka flow logs (default: RECORDS/.kafka-spool)"},
     {"log-level", OPT_CHOICE, "debug,info,warn,error", "info", 0, 0, 0, "log level"},
     {"metrics-listen", OPT_STR, "HOST:PORT", NULL, 0, 0, 0,
      "serve Prometheus's GET /metrics (the data plane's and sinks' counters) here"},
@@ -299,8 +302,6 @@ int agent_main(int argc, char **argv)
         .fetch = remote_fetch,
         .fetch_ud = &r,
         .stop = &g_stop,
-        .extra_sinks = cls ? &cls : NULL,
-        .nextra_sinks = cls ? 1 : 0,
     };
     struct metrics_listener *ml = NULL;
     if (opts_get(&o, "metrics-listen") && !(ml = metrics_start(&o))) {
@@ -309,12 +310,36 @@ int agent_main(int argc, char **argv)
         curl_global_cleanup();
         return 1;
     }
+    struct sink *extra[2];
+    size_t nextra = 0;
+    if (cls)
+        extra[nextra++] = cls;
+    /* CKafka flow logs: the Kafka sink beside the files sink */
+    char spool[4200];
+    if (opts_get(&o, "kafka-spool"))
+        snprintf(spool, sizeof spool, "%s", opts_get(&o, "kafka-spool"));
+    else
+        snprintf(spool, sizeof spool, "%s/.kafka-spool", cfg.records);
+    struct sink_kafka_opts ko = {.spool_dir = spool, .linger_ms = -1};
+    struct sink *kafka = NULL;
+    /* only where the agent can run: otherwise it writes nothing (agent_run
+     * says why) */
+    if (agent_probe(cfg.window_s, err, sizeof err) == 0) {
+        if (!(kafka = sink_kafka_open(&ko, err, sizeof err)))
+            fprintf(stderr, "agent: no Kafka delivery (CKafka flow logs keep their files): %s\n",
+                    err);
+        else
+            extra[nextra++] = kafka;
+    }
+    cfg.extra_sinks = nextra ? extra : NULL;
+    cfg.nextra_sinks = nextra;
     if (agent_run(&cfg, err, sizeof err) != 0)
         fprintf(stderr, "agent: %s\n", err);
     else
         rc = 0;
     metrics_listen_stop(ml);
     sink_close(cls); /* after agent_run stopped its delivery */
+    sink_close(kafka);
     curl_easy_cleanup(r.curl);
     curl_global_cleanup();
     return rc;

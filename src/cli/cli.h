@@ -33,6 +33,9 @@ int cli_replay(int argc, char **argv);
 /** `flowlogd records ...`: a flow log's records from the files sink. */
 int cli_records(int argc, char **argv);
 
+/** flowlogd kafka-send: delivers what a Kafka sink spool holds. */
+int cli_kafka_send(int argc, char **argv);
+
 /** `flowlogd cert ...`: the local CA and server certificate for HTTPS. */
 int cli_cert(int argc, char **argv);
 

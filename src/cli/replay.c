@@ -19,12 +19,19 @@ static const char replay_synopsis[] =
     "                       [--first-last] [--v1] [--max-flows N] [--stats]\n"
     "                       [--vpc-id ID] [--subnet-id ID] [--instance-id ID] [--region R]\n"
     "                       [--ccn-regions CIDR=REGION,...]\n"
+    "                       [--kafka-brokers H:P,... --kafka-topic T [--spool DIR]\n"
+    "                        [--spool-max-bytes N] [--flowlog-id ID] [--kafka-timeout S]]\n"
     "Aggregates the capture into flow-log records (one per direction's 5-tuple and\n"
     "epoch-aligned window) and prints them to standard output; with --cls-endpoint,\n"
     "delivers them instead through the CLS sink (UploadLog, one CLS log per record)\n"
-    "to the topic, signed with TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY.\n"
+    "to the topic, signed with TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY;\n"
+    "with --kafka-brokers, produces them to a Kafka topic through the Kafka sink (one\n"
+    "JSON object per record; each window is first written to the on-disk spool, then\n"
+    "sent) and waits until every window is acknowledged.\n"
     "Exit status: 0; 1 when the capture is truncated or corrupt (reported with its byte\n"
-    "offset, after the records read so far) or packets could not be counted; 2 usage.\n";
+    "offset, after the records read so far) or packets could not be counted, or windows\n"
+    "are still in the Kafka spool after --kafka-timeout (a later run with the same\n"
+    "--spool, or `flowlogd kafka-send`, sends them); 2 usage.\n";
 
 static const struct opt replay_opts[] = {
     {"pcap", OPT_STR, "FILE", NULL, 0, 0, 1, "the capture file"},
@@ -54,11 +61,111 @@ static const struct opt replay_opts[] = {
     {"cls-topic", OPT_STR, "ID", NULL, 0, 0, 0, "the CLS topic to deliver to"},
     {"cls-region", OPT_STR, "REGION", "ap-guangzhou", 0, 0, 0, "the CLS topic's region"},
     {"flowlog-id", OPT_STR, "ID", "fl-replay", 0, 0, 0,
-     "the flow log the records belong to (the CLS logs' filename, part of each batch's name)"},
+     "the flow log the records belong to (the CLS logs' filename, part of each batch's name; "
+     "the Kafka records' __RECORD_ID__)"},
     {"agent-id", OPT_STR, "ID", "replay", 0, 0, 0,
      "names this sender's batches: a batch sent again under the same name is stored once"},
+    {"kafka-brokers", OPT_STR, "H:P,...", NULL, 0, 0, 0,
+     "produce the records to Kafka at these bootstrap brokers (with --kafka-topic)"},
+    {"kafka-topic", OPT_STR, "TOPIC", NULL, 0, 0, 0, "the Kafka topic"},
+    {"spool", OPT_STR, "DIR", "flowlogd-spool", 0, 0, 0,
+     "the Kafka sink's on-disk spool (windows wait there until Kafka has them)"},
+    {"spool-max-bytes", OPT_UINT, "N", "1073741824", 4096,
+     UINT64_MAX, 0, "the spool's bound: a window that does not fit is dropped whole and a "
+     "SKIPDATA record sent in its place"},
+    {"kafka-timeout", OPT_UINT, "S", "0", 0, 86400, 0,
+     "seconds to wait for Kafka to take every window (0: as long as it takes)"},
     {NULL, 0, NULL, NULL, 0, 0, 0, NULL},
 };
+
+struct kafka_out {
+    struct sink *sink;
+    struct sink_dest dest;
+    const char *flowlog_id;
+    char err[512];
+};
+
+static int to_kafka(void *ud, uint64_t win_start, uint64_t win_end, const char *records,
+                    size_t len, size_t n)
+{
+    struct kafka_out *k = ud;
+    struct sink_window w = {.flowlog_id = k->flowlog_id, .win_start = win_start,
+                            .win_end = win_end, .records = records, .len = len,
+                            .nrecords = n, .dest = &k->dest};
+    return sink_write(k->sink, &w, k->err, sizeof k->err);
+}
+
+/* Opens the Kafka sink for --kafka-brokers; 0 (none asked for), 1 open, -1
+ * failed (reported). */
+static int kafka_setup(struct opts *o, struct kafka_out *k, const struct flow_format *fmt,
+                       char *fields, size_t fsz, struct flow_replay_opts *ro)
+{
+    const char *brokers = opts_get(o, "kafka-brokers"), *topic = opts_get(o, "kafka-topic");
+    if (!brokers && !topic)
+        return 0;
+    if (!brokers || !topic || !*brokers || !*topic) {
+        fprintf(stderr, "flowlogd replay: --kafka-brokers and --kafka-topic go together\n");
+        return -1;
+    }
+    size_t off = 0;
+    fields[0] = '\0';
+    for (size_t i = 0; i < fmt->n; i++)
+        off += (size_t)snprintf(fields + off, off < fsz ? fsz - off : 0, "%s%s", i ? " " : "",
+                                flow_field_name((enum flow_field)fmt->field[i]));
+    if (off >= fsz) {
+        fprintf(stderr, "flowlogd replay: the format has too many fields\n");
+        return -1;
+    }
+    struct sink_kafka_opts ko = {.spool_dir = opts_get(o, "spool"),
+                                 .spool_max_bytes = opts_uint(o, "spool-max-bytes"),
+                                 .linger_ms = -1};
+    k->sink = sink_kafka_open(&ko, k->err, sizeof k->err);
+    if (!k->sink) {
+        fprintf(stderr, "flowlogd replay: %s\n", k->err);
+        return -1;
+    }
+    const char *iface = opts_get(o, "interface-id");
+    k->flowlog_id = opts_get(o, "flowlog-id") ? opts_get(o, "flowlog-id")
+                    : iface                   ? iface
+                                              : "replay";
+    k->dest = (struct sink_dest){.storage_type = "ckafka", .ckafka_topic = topic,
+                                 .ckafka_brokers = brokers, .resource_id = iface,
+                                 .fields = fields};
+    ro->window_cb = to_kafka;
+    ro->window_ud = k;
+    ro->window_err = k->err;
+    return 1;
+}
+
+/* Waits for the spool to empty; prints what happened. 0, or 1 when windows
+ * are left. */
+static int kafka_finish(struct opts *o, struct kafka_out *k, int print_stats)
+{
+    struct sink_kafka_stats ks;
+    sink_kafka_stats(k->sink, &ks);
+    fprintf(stderr, "replay: %llu windows in the spool %s, sending to Kafka\n",
+            (unsigned long long)ks.spool_files, opts_get(o, "spool"));
+    uint64_t t = opts_uint(o, "kafka-timeout");
+    int left = sink_kafka_drain(k->sink, t ? (int)(t * 1000) : -1);
+    sink_kafka_stats(k->sink, &ks);
+    if (print_stats || ks.windows_dropped)
+        fprintf(stderr,
+                "replay: kafka: %llu windows spooled, %llu sent (%llu records), %llu dropped "
+                "whole for a full spool (%llu records, a SKIPDATA record each), %llu resent, "
+                "%llu still spooled\n",
+                (unsigned long long)ks.windows_spooled, (unsigned long long)ks.windows_sent,
+                (unsigned long long)ks.records_sent, (unsigned long long)ks.windows_dropped,
+                (unsigned long long)ks.records_dropped, (unsigned long long)ks.resends,
+                (unsigned long long)ks.spool_files);
+    if (left)
+        fprintf(stderr,
+                "flowlogd replay: %llu windows are still in the spool %s after %llu s; a "
+                "later run with the same spool (flowlogd kafka-send --spool %s) sends them\n",
+                (unsigned long long)ks.spool_files, opts_get(o, "spool"),
+                (unsigned long long)t, opts_get(o, "spool"));
+    return left ? 1 : 0;
+}
+
 
 /* Reads the records replay wrote to fd and delivers them window by window
  * (a record's window: its start field rounded down to the window length)
@@ -241,6 +348,19 @@ int cli_replay(int argc, char **argv)
         free(crcopy);
         return 2;
     }
+    if (cls && (opts_get(&o, "kafka-brokers") || opts_get(&o, "kafka-topic"))) {
+        fputs("flowlogd: --cls-endpoint and --kafka-brokers: one destination at a time\n",
+              stderr);
+        free(crcopy);
+        return 2;
+    }
+    struct kafka_out kout = {0};
+    char fields[1024];
+    int kafka = kafka_setup(&o, &kout, &fmt, fields, sizeof fields, &ro);
+    if (kafka < 0) {
+        free(crcopy);
+        return 2;
+    }
     if (cls && (out_fd = memfd_create("flowlogd-replay", MFD_CLOEXEC)) < 0) {
         perror("flowlogd: memfd_create");
         free(crcopy);
@@ -251,6 +371,12 @@ int cli_replay(int argc, char **argv)
         rc = deliver_cls(&o, &fmt, ro.window_s, out_fd, err, sizeof err);
     if (cls)
         close(out_fd);
+    int kleft = 0;
+    if (kafka) {
+        if (rc >= 0)
+            kleft = kafka_finish(&o, &kout, opts_get(&o, "stats") != NULL);
+        sink_close(kout.sink);
+    }
     if (opts_get(&o, "stats"))
         fprintf(stderr,
                 "replay: %llu packets counted, %llu not IP, %llu late, %llu skipped (table "
@@ -279,5 +405,5 @@ int cli_replay(int argc, char **argv)
                 "flowlogd replay: %llu packets found the table full (--max-flows %zu); their "
                 "windows say SKIPDATA\n",
                 (unsigned long long)st.skipped, ro.max_flows);
-    return 0;
+    return kleft ? 1 : 0;
 }

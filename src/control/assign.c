@@ -18,6 +18,7 @@ void assign_snap_free(struct assign_snap *s)
 {
     free(s->res);
     free(s->fl);
+    free(s->brokers);
     memset(s, 0, sizeof *s);
 }
 
@@ -172,7 +173,8 @@ static int add(json_t *arr, json_t *o)
     return o && json_array_append_new(arr, o) == 0 ? 0 : -1;
 }
 
-static json_t *flowlog_json(const struct flowlog *fl, const struct account *a, json_t *ids)
+static json_t *flowlog_json(const struct flowlog *fl, const struct account *a, json_t *ids,
+                            const char *brokers)
 {
     char fields[512], appid[24];
     const char *format = assign_format(fl, fields, sizeof fields);
@@ -184,8 +186,7 @@ static json_t *flowlog_json(const struct flowlog *fl, const struct account *a, j
                      "TrafficType", fl->traffic_type, "StorageType", fl->storage_type,
                      "CloudLogId", fl->cloud_log_id, "CloudLogRegion", fl->cloud_log_region,
                      "StorageId", fl->storage_id, "StorageTopic", fl->storage_topic,
-                     /* the inventory has no CKafka brokers yet (i15-kafka adds them) */
-                     "Brokers", "", "Period", (json_int_t)fl->period, "Format", format,
+                     "Brokers", brokers, "Period", (json_int_t)fl->period, "Format", format,
                      "Fields", fields, "Resources", ids);
 }
 
@@ -214,7 +215,7 @@ json_t *assign_document(const struct assign_snap *s, const char *host)
             json_decref(ids);
             continue;
         }
-        if (add(fls, flowlog_json(&s->fl[f], acct, ids)) != 0)
+        if (add(fls, flowlog_json(&s->fl[f], acct, ids, s->brokers ? s->brokers[f] : "")) != 0)
             goto fail;
     }
     for (size_t i = 0; i < s->nres; i++) {

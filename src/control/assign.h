@@ -34,6 +34,9 @@ struct assign_snap {
     struct flowlog *fl;
     size_t nfl, capfl;
     int oom; /* an append failed: the snapshot is incomplete */
+    /* per flow log (fl's index): its CKafka instance's Brokers from the
+     * inventory ("" when not CKafka or unknown); NULL: none looked up */
+    char (*brokers)[sizeof((struct resource *)0)->brokers];
 };
 
 void assign_snap_init(struct assign_snap *s);

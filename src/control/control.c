@@ -15,6 +15,36 @@ int control_path(const struct http_request *req)
     return strcmp(req->path, CONTROL_PATH) == 0;
 }
 
+/* Each CKafka flow log's brokers: the inventory's Brokers of its
+ * StorageId in its region (the Kafka sink delivers there). 0, or -1 with
+ * err (a store failure; an instance not found leaves "" and the agent's
+ * Kafka sink refuses the window, logged). */
+static int assign_kafka_brokers(struct store *st, struct assign_snap *s, char *err,
+                                size_t errlen)
+{
+    if (!s->nfl)
+        return 0;
+    if (!(s->brokers = calloc(s->nfl, sizeof *s->brokers))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < s->nfl; i++) {
+        const struct flowlog *fl = &s->fl[i];
+        struct resource r;
+        struct serr se = {{0}};
+        if (strcmp(fl->storage_type, "ckafka") != 0 || !fl->storage_id[0])
+            continue;
+        int rc = store_resource_get(st, fl->uin, fl->region, RES_CKAFKA, fl->storage_id, &r, &se);
+        if (rc == STORE_OK)
+            memcpy(s->brokers[i], r.brokers, sizeof s->brokers[i]);
+        else if (rc != STORE_NOTFOUND) {
+            snprintf(err, errlen, "store: %s", se.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 json_t *control_assignments(struct store *st, const char *host, char *err, size_t errlen)
 {
     struct assign_snap s;
@@ -25,6 +55,8 @@ json_t *control_assignments(struct store *st, const char *host, char *err, size_
     sink = assign_snap_sink(&s);
     if (store_host_snapshot(st, host, &sink, &se) != STORE_OK)
         snprintf(err, errlen, "store: %s", se.msg);
+    else if (assign_kafka_brokers(st, &s, err, errlen) != 0)
+        ;
     else if (!(doc = assign_document(&s, host)))
         snprintf(err, errlen, "out of memory");
     assign_snap_free(&s);

@@ -93,7 +93,7 @@ static int emit_window(const struct flow_replay_opts *o, struct flow_table *t, u
     d.win_start = start;
     d.win_end = flow_window_end(start, o->window_s);
     d.skipped += extra_skips;
-    size_t n = 0;
+    size_t n = 0, before = out->b.len;
     struct timespec a, b;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
     int rc = flow_write_records(t, &d, &out->b, &n);
@@ -103,6 +103,12 @@ static int emit_window(const struct flow_replay_opts *o, struct flow_table *t, u
         return -1;
     st->windows++;
     st->records += n;
+    if (o->window_cb) {
+        int r = o->window_cb(o->window_ud, start, d.win_end, out->b.data + before,
+                             out->b.len - before, n);
+        out->b.len = before;
+        return r ? -2 : 0;
+    }
     return out->b.len >= OUT_FLUSH ? out_flush(out) : 0;
 }
 
@@ -281,7 +287,11 @@ int flow_replay_pcap(const struct flow_replay_opts *o, int out_fd, struct flow_r
     rc = 0;
     goto done;
 write_failed:
-    snprintf(err, errlen, "writing the records: %s", strerror(errno));
+    if (o->window_cb)
+        snprintf(err, errlen, "delivering the records: %s",
+                 o->window_err && *o->window_err ? o->window_err : "failed");
+    else
+        snprintf(err, errlen, "writing the records: %s", strerror(errno));
     rc = -1;
 done:
     buf_free(&out.b);

@@ -20,6 +20,14 @@ struct flow_replay_opts {
      * one to them "in" (ingress); with none, or neither, "out". */
     struct flow_region_cidr local[REPLAY_LOCAL_MAX];
     size_t nlocal;
+    /* With window_cb, each window's records go to it (records: `len` bytes
+     * of `n` lines) instead of to out_fd; non-zero stops the replay (-1,
+     * err "delivering the records: ..." plus what the callback left in
+     * window_err, if set). */
+    int (*window_cb)(void *ud, uint64_t win_start, uint64_t win_end, const char *records,
+                     size_t len, size_t n);
+    void *window_ud;
+    const char *window_err;
 };
 
 struct flow_replay_stats {

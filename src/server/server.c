@@ -29,6 +29,7 @@
 #include "validate/inventory.h"
 #include "agent/agent.h"
 #include "agent/dp_metrics.h"
+#include "sink/sink.h"
 #include "base/util.h"
 #include "http/http.h"
 #include "server/notify.h"
@@ -545,6 +546,7 @@ struct embedded {
     pthread_t thread;
     int started;
     char host[256], records[4200];
+    struct sink *kafka; /* CKafka flow logs: the Kafka sink beside the files sink */
 };
 
 /* the assignment straight from the store: no HTTP, no key */
@@ -597,9 +599,22 @@ static int embedded_start(struct embedded *em, const struct opts *o, struct stor
     em->cfg = (struct agent_cfg){.host = em->host, .records = em->records, .window_s = window,
                                  .table_flows = 65536, .poll_ms = 1000, .fetch = embedded_fetch,
                                  .fetch_ud = em, .stop = &em->stop, .on_ready = embedded_ready};
+    {
+        char spool[4300];
+        snprintf(spool, sizeof spool, "%s/.kafka-spool", em->records);
+        struct sink_kafka_opts ko = {.spool_dir = spool, .linger_ms = -1};
+        if (!(em->kafka = sink_kafka_open(&ko, err, sizeof err)))
+            log_error("capture: no Kafka delivery (CKafka flow logs keep their files): %s", err);
+        else {
+            em->cfg.extra_sinks = &em->kafka;
+            em->cfg.nextra_sinks = 1;
+        }
+    }
     health_capture(HEALTH_CAPTURE_WAITING);
     if (pthread_create(&em->thread, NULL, embedded_main, em) != 0) {
         log_error("capture: cannot start the agent's thread");
+        sink_close(em->kafka);
+        em->kafka = NULL;
         return -1;
     }
     em->started = 1;
@@ -615,6 +630,8 @@ static void embedded_stop(struct embedded *em)
     atomic_store(&em->stop, 1);
     pthread_join(em->thread, NULL);
     em->started = 0;
+    sink_close(em->kafka);
+    em->kafka = NULL;
 }
 
 int server_main(int argc, char **argv)

@@ -92,6 +92,54 @@ typedef int (*sink_files_fn)(void *ud, uint64_t win_start, uint64_t win_end, con
 int sink_files_each(const char *dir, const char *flowlog_id, uint64_t since, uint64_t until,
                     sink_files_fn fn, void *ud, char *err, size_t errlen);
 
+/* ==== The Kafka (CKafka) sink ==== */
+
+/** Field names of a record line when the destination gives none. */
+#define SINK_KAFKA_DEFAULT_FIELDS                                                               \
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "  \
+    "start end action log-status"
+#define SINK_KAFKA_DEFAULT_SPOOL_MAX 1073741824ull /* 1 GiB (replay's --spool-max-bytes default) */
+#define SINK_KAFKA_DEFAULT_LINGER_MS 20
+
+struct sink_kafka_opts {
+    const char *spool_dir;       /* required: the on-disk spool (created if missing) */
+    uint64_t spool_max_bytes;    /* 0: SINK_KAFKA_DEFAULT_SPOOL_MAX */
+    const char *client_id;       /* NULL: "flowlogd" */
+    int linger_ms;               /* < 0: SINK_KAFKA_DEFAULT_LINGER_MS */
+    const char *const *conf;     /* more librdkafka "key=value" settings, NULL-ended, or NULL */
+};
+
+/** A sink producing each record of a window to dest->ckafka_topic on
+ * dest->ckafka_brokers (one producer per broker list, reused): one JSON
+ * object per record, keys the field names (dest->fields), values the line's
+ * words as strings, plus "__RECORD_ID__" = "<flowlog id>:<window start>:<index
+ * in the window>"; message key the record's interface-id or ccn-id (else
+ * dest->resource_id); idempotent producer, acks=all, lz4.
+ *
+ * sink_write returns 0 once the window is in the on-disk spool (fsync'd);
+ * a sender thread delivers spooled windows and removes each once Kafka
+ * acknowledged all its records. Delivery is at-least-once: a window cut
+ * short (a crash, a failed delivery) is produced again whole, with the same
+ * record ids. When the spool would pass its bound the window is dropped
+ * whole: one SKIPDATA record for its flow log and bounds is spooled in its
+ * place, a line is logged and windows_dropped counts it. Windows spooled by
+ * an earlier process in the same directory are sent too. A window whose
+ * dest->storage_type is set and not "ckafka" is not this sink's: sink_write
+ * returns 0 and does nothing (the agent hands every window to every sink).
+ * NULL with err. */
+struct sink *sink_kafka_open(const struct sink_kafka_opts *o, char *err, size_t errlen);
+
+struct sink_kafka_stats {
+    uint64_t windows_spooled, windows_sent, records_sent, resends;
+    uint64_t windows_dropped, records_dropped; /* spool full: SKIPDATA instead */
+    uint64_t spool_files, spool_bytes, spool_bad;
+};
+void sink_kafka_stats(struct sink *s, struct sink_kafka_stats *st);
+
+/** Waits until the spool is empty (every window delivered): 0, or 1 after
+ * timeout_ms (< 0: no limit). */
+int sink_kafka_drain(struct sink *s, int timeout_ms);
+
 /** Is `id` acceptable as a flow-log id in a path (no '/', no leading '.')? */
 int sink_id_ok(const char *id);
 

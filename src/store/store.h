@@ -75,7 +75,7 @@ enum res_kind {
     RES_NAT,
     RES_DCG,
     RES_CLS_TOPIC,     /* region = the topic's own region */
-    RES_CKAFKA,        /* edition in `edition` */
+    RES_CKAFKA,        /* edition in `edition`, bootstrap list in `brokers` */
     RES_CKAFKA_TOPIC,  /* id = "<instance>/<topic>", instance_id = instance, name = topic */
     RES_TASK,          /* an asynchronous task: id = the RequestId, name = its status */
 };
@@ -91,6 +91,7 @@ struct resource {
     char cidr[64];
     char instance_type[64]; /* INSTANCE */
     char edition[32];       /* CKAFKA */
+    char brokers[512];      /* CKAFKA: the Kafka bootstrap list, "host:port,..." */
     int nat_version;        /* NAT: 1 classic, 2 standard (DPDK) */
     int has_dnat;           /* NAT */
     /* ENI: its private addresses (PrivateIpAddresses; IPv4 or IPv6), comma-

@@ -8,6 +8,7 @@
  * Each section's keys are rows of a descriptor table (`sections` below):
  * a new key is a new row. */
 #define _GNU_SOURCE /* qsort_r */
+#include <ctype.h>
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -150,6 +151,7 @@ enum fkind {
     F_NATVER,  /* the integer 1 or 2; absent = 1 (an int field) */
     F_BOOL,    /* true or false; absent = false (an int field) */
     F_TOPICS,  /* CKafka topic names: one RES_CKAFKA_TOPIC item each (no field) */
+    F_BROKERS, /* a Kafka bootstrap list "host:port,host:port" (may be absent) */
     F_ADDRS,   /* IPv4/IPv6 addresses (the first is primary): comma-separated in the field */
     F_ATTACHED, /* [{VpcId?, Region, CidrBlock}]: "VPCID REGION CIDR" comma-separated */
     F_HOSTDEV, /* a device name (IFNAMSIZ); given, Host defaults to this host's name */
@@ -245,6 +247,7 @@ static const struct field ckafka_fields[] = {
     FLD("InstanceId", F_STR, 1, "ckafka", id),
     FLD_ENUM("Edition", ckafka_editions, edition),
     FLD("InstanceName", F_STR, 0, NULL, name),
+    FLD("Brokers", F_BROKERS, 0, NULL, brokers),
     {"Topics", F_TOPICS, 0, NULL, NULL, 0, 0},
     FLD_END,
 };
@@ -268,7 +271,8 @@ static const struct section {
 
 static int is_string_kind(enum fkind k)
 {
-    return k == F_STR || k == F_UUID || k == F_ENUM || k == F_HOSTDEV;
+    return k == F_STR || k == F_UUID || k == F_ENUM || k == F_HOSTDEV ||
+           k == F_BROKERS;
 }
 
 /* A network device's name as the kernel takes it: 1 to 15 bytes, not "."
@@ -349,6 +353,39 @@ static int add_topics(struct parser *p, json_t *topics, const char *where, const
         snprintf(tr->name, sizeof tr->name, "%s", name);
     }
     return 0;
+}
+
+/* Is s a Kafka bootstrap list: host:port[,host:port...], host a name or
+ * IPv4 address ([A-Za-z0-9.-]) or an [IPv6] address, port 1..65535? */
+static int brokers_ok(const char *s)
+{
+    for (;;) {
+        const char *h = s;
+        if (*s == '[') {
+            while (*++s && (isxdigit((unsigned char)*s) || *s == ':' || *s == '.'))
+                ;
+            if (*s != ']' || s == h + 1)
+                return 0;
+            s++;
+        } else {
+            while (isalnum((unsigned char)*s) || *s == '.' || *s == '-' || *s == '_')
+                s++;
+            if (s == h)
+                return 0;
+        }
+        if (*s++ != ':')
+            return 0;
+        unsigned long port = 0;
+        const char *d = s;
+        while (isdigit((unsigned char)*s) && s - d < 6)
+            port = port * 10 + (unsigned long)(*s++ - '0');
+        if (s == d || port < 1 || port > 65535)
+            return 0;
+        if (*s == '\0')
+            return 1;
+        if (*s++ != ',')
+            return 0;
+    }
 }
 
 /* Appends `s` to the comma-separated list in dst[cap]. 0, or -1 if full. */
@@ -505,6 +542,12 @@ static int field_check(struct parser *p, json_t *o, const char *where, const str
         return 0;
     case F_TOPICS:
         return add_topics(p, v, where, r->id);
+    case F_BROKERS:
+        return !s[0] || brokers_ok(s)
+                   ? 0
+                   : fail(p, "%s: %s \"%s\" must be a list of host:port separated by commas "
+                             "(a host name, an IPv4 address or [IPv6]; port 1 to 65535)",
+                          where, f->key, s);
     case F_ADDRS:
         return field_addrs(p, v, where, f, s);
     case F_ATTACHED:

@@ -408,6 +408,8 @@ describe("state export and import", () => {
     assert.deepEqual(doc.cls_logsets.map((l) => [l.id, l.name, l.tags]), [[logsetId, "kept", [["team", "net"]]]]);
     assert.deepEqual(doc.cls_topics.map((x) => [x.id, x.logset_id, x.period, x.status, x.describes]), [[topicId, logsetId, 7, 0, "d"]]);
     assert.ok(doc.resources.some((r) => r.id === vpc && r.attrs.length > 2));
+    // a CKafka instance's Kafka bootstrap list (issue 15 §2) goes along
+    assert.ok(doc.resources.some((r) => r.kind === "ckafka" && r.brokers === "127.0.0.1:9092,[::1]:9092"));
 
     // a bad document is refused whole and changes nothing
     const bad = JSON.parse(JSON.stringify(doc));

@@ -397,7 +397,7 @@ function inventoryFixture({ tag = "aaaa", region = "ap-guangzhou", extraEnis = 0
     ],
     ClsTopics: [{ TopicId: ids.clsGz, Region: region }, { TopicId: ids.clsSh, Region: "ap-shanghai" }],
     CkafkaInstances: [
-      { InstanceId: ids.ckafka, Edition: "profession", Topics: [ids.ckafkaTopic] },
+      { InstanceId: ids.ckafka, Edition: "profession", Topics: [ids.ckafkaTopic], Brokers: "127.0.0.1:9092,[::1]:9092" },
       { InstanceId: ids.ckafkaStd, Edition: "standard", Topics: [ids.ckafkaTopic] },
     ],
   };

@@ -245,6 +245,7 @@ static void pg_old_resource_type(const char *data)
              "resource_type);"
              "ALTER TABLE flowlogs DROP COLUMN resource_kind;"
              "ALTER TABLE flowlogs DROP COLUMN record_format;"
+             "ALTER TABLE resources DROP COLUMN brokers;"
              "UPDATE flowlogd_schema SET version = 5;",
              schema + 7);
     r = PQexec(c, sql);
@@ -279,8 +280,11 @@ static void test_migration_resource_kind(void **state)
         pg_old_resource_type(f->data);
     } else {
         sqlite3 *db = open_file(f->data, 0);
-        assert_int_equal(sqlite3_exec(db, OLD_RESOURCE_TYPE_SQL "PRAGMA user_version = 13;", NULL,
-                                      NULL, NULL),
+        assert_int_equal(sqlite3_exec(db,
+                                      OLD_RESOURCE_TYPE_SQL
+                                      "ALTER TABLE resources DROP COLUMN brokers;"
+                                      "PRAGMA user_version = 13;",
+                                      NULL, NULL, NULL),
                          SQLITE_OK);
         sqlite3_close(db);
         assert_int_equal(
@@ -289,7 +293,7 @@ static void test_migration_resource_kind(void **state)
 
     reopen(f);
     if (!fixture_pg()) {
-        assert_int_equal(file_int(f->data, "PRAGMA user_version"), 16);
+        assert_int_equal(file_int(f->data, "PRAGMA user_version"), 17);
         assert_int_equal(file_int(f->data, "SELECT count(*) FROM pragma_table_info('flowlogs') "
                                            "WHERE name = 'resource_type'"),
                          0);
@@ -395,13 +399,14 @@ static void test_migration_2_to_6(void **state)
                                   "DROP TABLE cls_topics;"
                                   "DROP TABLE cls_logsets;"
                                   OLD_RESOURCE_TYPE_SQL
+                                  "ALTER TABLE resources DROP COLUMN brokers;"
                                   "PRAGMA user_version = 2;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
 
     reopen(f);
-    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 16);
+    assert_int_equal(file_int(f->data, "PRAGMA user_version"), 17);
     /* schema 14: the ResourceType as its kind */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE resource_kind = 3"),
                      12);
@@ -432,6 +437,8 @@ static void test_migration_2_to_6(void **state)
     /* schema 15: flow logs have a record format, '' (Tencent's line) for the old rows */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM flowlogs WHERE record_format <> ''"),
                      0);
+    /* schema 17: CKafka instances' brokers, '' for the resources there were */
+    assert_int_equal(file_int(f->data, "SELECT count(*) FROM resources WHERE brokers <> ''"), 0);
     /* schema 8: the resource pages' index */
     assert_int_equal(file_int(f->data, "SELECT count(*) FROM sqlite_master WHERE name = "
                                        "'resources_created'"),
@@ -654,6 +661,21 @@ static void test_inventory(void **state)
                                         &e),
                      STORE_NOTFOUND);
     assert_int_equal(store_inventory_import(f->s, f->a.uin, NULL, 0, &e), STORE_OK);
+
+    /* a CKafka instance's Kafka bootstrap list is kept and updated */
+    res_init(&items[0], RES_CKAFKA, RG, "ckafka-hhhhhhhh", "kafka");
+    snprintf(items[0].edition, sizeof items[0].edition, "profession");
+    snprintf(items[0].brokers, sizeof items[0].brokers, "127.0.0.1:9092,[::1]:9093");
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 1, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_CKAFKA, "ckafka-hhhhhhhh", &r, &e),
+                     STORE_OK);
+    assert_string_equal(r.brokers, "127.0.0.1:9092,[::1]:9093");
+    assert_string_equal(r.edition, "profession");
+    snprintf(items[0].brokers, sizeof items[0].brokers, "kafka.example:19092");
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, items, 1, &e), STORE_OK);
+    assert_int_equal(store_resource_get(f->s, f->a.uin, RG, RES_CKAFKA, "ckafka-hhhhhhhh", &r, &e),
+                     STORE_OK);
+    assert_string_equal(r.brokers, "kafka.example:19092");
 }
 
 /* ==== flow logs: create, get, update, delete ==== */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "control/assign.h"
+#include "control/control.h"
 #include "store/store.h"
 #include "validate/validate.h"
 
@@ -165,6 +166,66 @@ static void test_snapshot_is_the_hosts(void **state)
     assign_snap_free(&s);
 }
 
+/* A CKafka flow log's assignment carries its instance's Brokers from the
+ * inventory (where the agent's Kafka sink delivers), and a change of them
+ * is a new Generation. */
+static void test_kafka_brokers(void **state)
+{
+    struct store_fx *f = *state;
+    struct serr e = {{0}};
+    char err[256] = "";
+    populate(f);
+    struct resource k = res(RES_CKAFKA, "ckafka-aaaaaaaa", NULL, NULL);
+    snprintf(k.edition, sizeof k.edition, "profession");
+    snprintf(k.brokers, sizeof k.brokers, "127.0.0.1:9092,127.0.0.1:9093");
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, &k, 1, &e), STORE_OK);
+    struct flowlog fl;
+    memset(&fl, 0, sizeof fl);
+    snprintf(fl.id, sizeof fl.id, "fl-aaaakafk");
+    snprintf(fl.uin, sizeof fl.uin, "%s", f->a.uin);
+    snprintf(fl.region, sizeof fl.region, RG);
+    snprintf(fl.name, sizeof fl.name, "kafka");
+    snprintf(fl.vpc_id, sizeof fl.vpc_id, "vpc-aaaaaaaa");
+    fl.resource_kind = RES_ENI;
+    snprintf(fl.resource_id, sizeof fl.resource_id, "eni-aaaaaaa1");
+    snprintf(fl.traffic_type, sizeof fl.traffic_type, "ALL");
+    snprintf(fl.storage_type, sizeof fl.storage_type, "ckafka");
+    snprintf(fl.storage_id, sizeof fl.storage_id, "ckafka-aaaaaaaa");
+    snprintf(fl.storage_topic, sizeof fl.storage_topic, "flowlog");
+    fl.enable = 1;
+    fl.created_at = 1700000000;
+    assert_int_equal(store_flowlog_create(f->s, &fl, 0, &e), STORE_OK);
+    fl_put(f->s, f->a.uin, "fl-aaaaavpc", "VPC", "vpc-aaaaaaaa", "vpc-aaaaaaaa");
+
+    json_t *doc = control_assignments(f->s, "h1", err, sizeof err);
+    if (!doc)
+        fail_msg("assignments: %s", err);
+    json_t *fls = json_object_get(doc, "FlowLogs"), *o;
+    size_t i;
+    int seen = 0;
+    json_array_foreach(fls, i, o) {
+        const char *id = json_string_value(json_object_get(o, "FlowLogId"));
+        const char *b = json_string_value(json_object_get(o, "Brokers"));
+        assert_non_null(b);
+        if (strcmp(id, "fl-aaaakafk") == 0) {
+            assert_string_equal(b, "127.0.0.1:9092,127.0.0.1:9093");
+            assert_string_equal(json_string_value(json_object_get(o, "StorageTopic")), "flowlog");
+            seen++;
+        } else {
+            assert_string_equal(b, ""); /* a CLS flow log has none */
+        }
+    }
+    assert_int_equal(seen, 1);
+    snprintf(k.brokers, sizeof k.brokers, "kafka.example:19092");
+    assert_int_equal(store_inventory_import(f->s, f->a.uin, &k, 1, &e), STORE_OK);
+    json_t *doc2 = control_assignments(f->s, "h1", err, sizeof err);
+    assert_non_null(doc2);
+    assert_string_not_equal(json_string_value(json_object_get(doc, "Generation")),
+                            json_string_value(json_object_get(doc2, "Generation")));
+    json_decref(doc);
+    json_decref(doc2);
+}
+
 static void test_bind(void **state)
 {
     struct store_fx *f = *state;
@@ -291,6 +352,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_snapshot_is_the_hosts, setup, store_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_kafka_brokers, setup, store_fx_teardown),
         cmocka_unit_test_setup_teardown(test_bind, setup, store_fx_teardown),
         cmocka_unit_test_setup_teardown(test_dump_and_delete, setup, store_fx_teardown),
         cmocka_unit_test_setup_teardown(test_agent_keys, setup, store_fx_teardown),

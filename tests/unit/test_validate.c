@@ -195,7 +195,8 @@ static const char good_inventory[] =
     "  \"DirectConnectGateways\": [{\"DirectConnectGatewayId\": \"dcg-1a2b3c4d\", \"VpcId\": \"vpc-1a2b3c4d\"}],"
     "  \"ClsTopics\": [{\"TopicId\": \"0f8e7d6c-1111-4222-8333-444455556666\", \"Region\": \"ap-shanghai\"},"
     "                 {\"TopicId\": \"0f8e7d6c-1111-4222-8333-444455557777\"}],"
-    "  \"CkafkaInstances\": [{\"InstanceId\": \"ckafka-1a2b3c4d\", \"Edition\": \"profession\", \"Topics\": [\"flowlogs\", \"t2\"]}] }";
+    "  \"CkafkaInstances\": [{\"InstanceId\": \"ckafka-1a2b3c4d\", \"Edition\": \"profession\", \"Topics\": [\"flowlogs\", \"t2\"],"
+    "                        \"Brokers\": \"127.0.0.1:9092,kafka-2.example:19092,[::1]:9093\"}] }";
 
 static void test_inventory_good(void **state)
 {
@@ -218,6 +219,8 @@ static void test_inventory_good(void **state)
             assert_int_equal(items[i].nat_version, 2);
         if (items[i].kind == RES_ENI)
             assert_string_equal(items[i].instance_id, "ins-1a2b3c4d");
+        if (items[i].kind == RES_CKAFKA)
+            assert_string_equal(items[i].brokers, "127.0.0.1:9092,kafka-2.example:19092,[::1]:9093");
     }
     assert_int_equal(kinds[RES_CKAFKA_TOPIC], 2);
     assert_int_equal(kinds[RES_CLS_TOPIC], 2);
@@ -257,6 +260,21 @@ static void test_inventory_bad(void **state)
                           "\"Edition\": \"basic\"}]}",
          "Edition"},
         {"dup-keys", "{\"Vpcs\": [], \"Vpcs\": []}", "not valid JSON"},
+        {"kafka-brokers-no-port", "{\"CkafkaInstances\": [{\"InstanceId\": \"ckafka-00000001\", "
+                                  "\"Brokers\": \"127.0.0.1\"}]}",
+         "Brokers \"127.0.0.1\" must be a list of host:port"},
+        {"kafka-brokers-port", "{\"CkafkaInstances\": [{\"InstanceId\": \"ckafka-00000001\", "
+                               "\"Brokers\": \"h:9092,h:70000\"}]}",
+         "must be a list of host:port"},
+        {"kafka-brokers-space", "{\"CkafkaInstances\": [{\"InstanceId\": \"ckafka-00000001\", "
+                                "\"Brokers\": \"h:9092, h:9093\"}]}",
+         "must be a list of host:port"},
+        {"kafka-brokers-empty-entry", "{\"CkafkaInstances\": [{\"InstanceId\": "
+                                      "\"ckafka-00000001\", \"Brokers\": \"h:9092,\"}]}",
+         "must be a list of host:port"},
+        {"kafka-brokers-type", "{\"CkafkaInstances\": [{\"InstanceId\": \"ckafka-00000001\", "
+                               "\"Brokers\": [\"h:9092\"]}]}",
+         "Brokers"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct resource *items = (struct resource *)1;

@@ -220,6 +220,9 @@ static const char *const migrations[] = {
     "ALTER TABLE flowlogs DROP COLUMN resource_type;",
     /* 6 -> 7: a flow log's record format (`flowlogd flowlog format`) */
     "ALTER TABLE flowlogs ADD COLUMN record_format text NOT NULL DEFAULT '';",
+    /* 7 -> 8: a CKafka instance's Kafka bootstrap list (the inventory's
+     * Brokers) */
+    "ALTER TABLE resources ADD COLUMN brokers text NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

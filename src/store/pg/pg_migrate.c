@@ -141,10 +141,11 @@ int store_pg_migrate_from_sqlite(const char *dir, const char *url, struct pg_mig
          -1, -1},
         {"resources",
          "SELECT uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
-         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs "
-         "FROM resources",
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs, "
+         "brokers FROM resources",
          "COPY resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, "
-         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs) "
+         "instance_type, edition, nat_version, has_dnat, created_at, origin, attrs, addrs, "
+         "brokers) "
          "FROM STDIN",
          -1, -1},
         /* both stores name the columns as FLOWLOG_FIELDS' members (the

@@ -13,7 +13,7 @@
 
 #define RES_COLS                                                                                 \
     "kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, "     \
-    "nat_version, has_dnat, created_at, attrs, addrs"
+    "nat_version, has_dnat, created_at, attrs, addrs, brokers"
 
 /* The text parameters of a resource row: $1 uin .. $14 created_at, $15
  * addrs, $16 attrs. */
@@ -81,17 +81,20 @@ static int job_inventory(PGconn *c, void *arg, struct serr *e)
         if (!r->region[0] || !r->id[0])
             return pg_err(e, STORE_ERR, "item %zu: region and id are required", i);
         res_bind(&rp, inv->uin, r);
+        rp.p[15] = r->brokers; /* the import's 16th parameter (attrs is the API's) */
         if (pg_cmd(c, "inventory",
                    "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, "
-                   "name, cidr, instance_type, edition, nat_version, has_dnat, created_at, addrs) "
+                   "name, cidr, instance_type, edition, nat_version, has_dnat, created_at, addrs, "
+                   "brokers) "
                    "VALUES($1, $2, $3::int, $4, $5, $6, $7, $8, $9, $10, $11, $12::int, $13::int, "
-                   "$14::bigint, $15) ON CONFLICT (uin, region, kind, id) DO UPDATE SET "
+                   "$14::bigint, $15, $16) ON CONFLICT (uin, region, kind, id) DO UPDATE SET "
                    "vpc_id = excluded.vpc_id, subnet_id = excluded.subnet_id, "
                    "instance_id = excluded.instance_id, name = excluded.name, "
                    "cidr = excluded.cidr, instance_type = excluded.instance_type, "
                    "edition = excluded.edition, nat_version = excluded.nat_version, "
-                   "has_dnat = excluded.has_dnat, addrs = excluded.addrs",
-                   15, rp.p, e) != STORE_OK ||
+                   "has_dnat = excluded.has_dnat, addrs = excluded.addrs, "
+                   "brokers = excluded.brokers",
+                   16, rp.p, e) != STORE_OK ||
             (r->host_device[0] && pg_binding_put(c, inv->uin, r, e) != STORE_OK)) {
             char msg[sizeof e->msg];
             memcpy(msg, e->msg, sizeof msg);
@@ -138,6 +141,7 @@ static void row_to_res(const PGresult *r, int i, struct resource *out, int with_
     if (with_attrs)
         out->attrs = PQgetisnull(r, i, 13) ? "" : PQgetvalue(r, i, 13);
     pg_col(r, i, 14, out->addrs, sizeof out->addrs);
+    pg_col(r, i, 15, out->brokers, sizeof out->brokers);
 }
 
 int pg_resource_get(struct store *st, const char *uin, const char *region, enum res_kind kind,
@@ -500,7 +504,7 @@ int pg_resource_query(struct store *st, const struct resource_query *q, resource
     if (!r)
         return STORE_ERR;
     if (total)
-        *total = PQntuples(r) ? (uint64_t)pg_col_i64(r, 0, 15) : 0;
+        *total = PQntuples(r) ? (uint64_t)pg_col_i64(r, 0, 16) : 0;
     for (int i = 0; i < PQntuples(r); i++) {
         struct resource res;
         if (PQgetisnull(r, i, 0))
@@ -561,7 +565,8 @@ int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *
     if (!(r = pg_exec(pc->c, "dump resources",
                       "SELECT r.kind, r.region, r.id, r.vpc_id, r.subnet_id, r.instance_id, "
                       "r.name, r.cidr, r.instance_type, r.edition, r.nat_version, r.has_dnat, "
-                      "r.created_at, r.attrs, r.addrs, r.uin, b.host, b.device, b.netns FROM resources r "
+                      "r.created_at, r.attrs, r.addrs, r.brokers, r.uin, b.host, b.device, b.netns "
+                      "FROM resources r "
                       "LEFT JOIN host_bindings b USING (uin, region, kind, id) "
                       "ORDER BY r.uin, r.region, r.kind, r.created_at, r.id",
                       0, NULL, e, NULL)))
@@ -570,10 +575,10 @@ int pg_state_dump(struct store *st, const struct state_sink *sink, struct serr *
         struct resource res;
         char uin[24];
         row_to_res(r, i, &res, 1);
-        pg_col(r, i, 15, uin, sizeof uin);
-        pg_col(r, i, 16, res.host, sizeof res.host);
-        pg_col(r, i, 17, res.host_device, sizeof res.host_device);
-        pg_col(r, i, 18, res.host_netns, sizeof res.host_netns);
+        pg_col(r, i, 16, uin, sizeof uin);
+        pg_col(r, i, 17, res.host, sizeof res.host);
+        pg_col(r, i, 18, res.host_device, sizeof res.host_device);
+        pg_col(r, i, 19, res.host_netns, sizeof res.host_netns);
         sink->resource(sink->ud, uin, &res);
     }
     PQclear(r);

@@ -349,6 +349,9 @@ static const char *const migrations[] = {
     "DELETE FROM sqlite_stat1 WHERE idx = 'flowlogs_resource';"
     "INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES"
     "  ('flowlogs', 'flowlogs_resource', '1000000 100 100 1 1');",
+    /* 16 -> 17: a CKafka instance's Kafka bootstrap list (the inventory's
+     * Brokers), where the Kafka sink delivers its flow logs' records */
+    "ALTER TABLE resources ADD COLUMN brokers TEXT NOT NULL DEFAULT '';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -504,6 +507,7 @@ static int schema_probe(struct conn *c, struct serr *e)
         "SELECT uin, region, vpc_id, flowlogs FROM vpc_usage LIMIT 0",
         "SELECT token, expires FROM keys LIMIT 0",
         "SELECT uin, region, kind, n, gen FROM resource_usage LIMIT 0",
+        "SELECT brokers FROM resources LIMIT 0",
     };
     sqlite3_stmt *st = NULL;
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {

@@ -243,6 +243,7 @@ static int job_inventory_import(struct conn *c, void *arg, struct serr *e)
         if (!r->region[0] || !r->id[0])
             return sq_err(e, STORE_ERR, "item %zu: region and id are required", i);
         sq_bind_resource(up, inv->uin, r);
+        sq_bind_str(up, 16, r->brokers, sizeof r->brokers);
         if (sq_exec(c, up, e) != STORE_OK ||
             (r->host_device[0] && sq_binding_put(c, inv->uin, r, e) != STORE_OK)) {
             char msg[sizeof e->msg];
@@ -292,6 +293,7 @@ int sq_resource_get(struct store *st, const char *uin, const char *region, enum 
         out->has_dnat = sqlite3_column_int(q, 11);
         out->created_at = sqlite3_column_int64(q, 12);
         sq_col_str(q, 13, out->addrs, sizeof out->addrs);
+        sq_col_str(q, 14, out->brokers, sizeof out->brokers);
         rc = STORE_OK;
     } else if (step == SQLITE_DONE) {
         rc = sq_err(e, STORE_NOTFOUND, "%s", id ? id : "");
@@ -621,7 +623,7 @@ static int dump_resources(struct conn *c, const struct state_sink *sink, struct 
         c,
         "SELECT r.uin, r.kind, r.region, r.id, r.vpc_id, r.subnet_id, r.instance_id, r.name, "
         "r.cidr, r.instance_type, r.edition, r.nat_version, r.has_dnat, r.created_at, r.attrs, "
-        "r.addrs, b.host, b.device, b.netns FROM resources r LEFT JOIN host_bindings b "
+        "r.addrs, b.host, b.device, b.netns, r.brokers FROM resources r LEFT JOIN host_bindings b "
         "USING (uin, region, kind, id) ORDER BY r.uin, r.region, r.kind, r.created_at, r.id",
         e);
     char uin[24];
@@ -650,6 +652,7 @@ static int dump_resources(struct conn *c, const struct state_sink *sink, struct 
         sq_col_str(q, 16, r.host, sizeof r.host);
         sq_col_str(q, 17, r.host_device, sizeof r.host_device);
         sq_col_str(q, 18, r.host_netns, sizeof r.host_netns);
+        sq_col_str(q, 19, r.brokers, sizeof r.brokers);
         sink->resource(sink->ud, uin, &r);
     }
     sqlite3_finalize(q);

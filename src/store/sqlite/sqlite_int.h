@@ -75,17 +75,19 @@
       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)")                                                          \
     X(W_RES_UPSERT,                                                                              \
       "INSERT INTO resources(uin, region, kind, id, vpc_id, subnet_id, instance_id, name, cidr, " \
-      "instance_type, edition, nat_version, has_dnat, created_at, addrs) "                       \
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "                \
+      "instance_type, edition, nat_version, has_dnat, created_at, addrs, brokers) "              \
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "           \
       "ON CONFLICT(uin, region, kind, id) DO UPDATE SET vpc_id = excluded.vpc_id, "              \
       "subnet_id = excluded.subnet_id, instance_id = excluded.instance_id, "                     \
       "name = excluded.name, cidr = excluded.cidr, instance_type = excluded.instance_type, "     \
       "edition = excluded.edition, nat_version = excluded.nat_version, "                         \
-      "has_dnat = excluded.has_dnat, addrs = excluded.addrs " /* keeps the creation time */    \
+      "has_dnat = excluded.has_dnat, addrs = excluded.addrs, brokers = excluded.brokers "      \
+      /* keeps the creation time */                                                              \
       "WHERE (vpc_id, subnet_id, instance_id, name, cidr, instance_type, edition, nat_version, " \
-      "has_dnat, addrs) IS NOT (excluded.vpc_id, excluded.subnet_id, "                           \
+      "has_dnat, addrs, brokers) IS NOT (excluded.vpc_id, excluded.subnet_id, "                  \
       "excluded.instance_id, excluded.name, excluded.cidr, excluded.instance_type, "             \
-      "excluded.edition, excluded.nat_version, excluded.has_dnat, excluded.addrs)")              \
+      "excluded.edition, excluded.nat_version, excluded.has_dnat, excluded.addrs, "              \
+      "excluded.brokers)")                                                                       \
     X(W_FL_OF_RESOURCE,                                                                          \
       "SELECT id FROM flowlogs WHERE uin = ?1 AND region = ?2 AND resource_kind = ?3 "           \
       "AND resource_id = ?4")                                                                    \
@@ -113,7 +115,7 @@
       "WHERE k.secret_id = ?1")                                                                  \
     X(R_RES_GET,                                                                                 \
       "SELECT kind, region, id, vpc_id, subnet_id, instance_id, name, cidr, instance_type, "     \
-      "edition, nat_version, has_dnat, created_at, addrs FROM resources "                        \
+      "edition, nat_version, has_dnat, created_at, addrs, brokers FROM resources "               \
       "WHERE uin = ?1 AND region = ?2 AND kind = ?3 AND id = ?4")                                \
     X(R_RES_USAGE,                                                                               \
       "SELECT n, gen FROM resource_usage WHERE uin = ?1 AND region = ?2 AND kind = ?3")          \
