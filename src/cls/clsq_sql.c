@@ -624,6 +624,18 @@ static struct expr *p_primary(struct ps *p)
     return ps_fail(p, CLSQ_E_SYNTAX, off, "an expression was expected");
 }
 
+/* A node of kind k over a (NULL: a's parse failed, passed on), ending
+ * where a does; a is freed if the node cannot be made. */
+static struct expr *unary(struct ps *p, enum ekind k, size_t off, struct expr *a)
+{
+    if (!a) return NULL;
+    struct expr *e = newe(p, k, off);
+    if (!e) { expr_free(a); return NULL; }
+    e->a = a;
+    set_end(p, e);
+    return e;
+}
+
 static struct expr *p_unary(struct ps *p)
 {
     size_t off = peek(p)->off;
@@ -631,12 +643,7 @@ static struct expr *p_unary(struct ps *p)
         if (++p->depth > CLSQ_MAX_DEPTH) return ps_fail(p, CLSQ_E_SYNTAX, off, "expression nested too deep");
         struct expr *a = p_unary(p);
         p->depth--;
-        if (!a) return NULL;
-        struct expr *e = newe(p, E_NEG, off);
-        if (!e) { expr_free(a); return NULL; }
-        e->a = a;
-        set_end(p, e);
-        return e;
+        return unary(p, E_NEG, off, a);
     }
     accept_op(p, "+");
     if (++p->depth > CLSQ_MAX_DEPTH) return ps_fail(p, CLSQ_E_SYNTAX, off, "expression nested too deep");
@@ -738,11 +745,8 @@ static struct expr *p_cmp(struct ps *p)
     if (accept_kw(p, "is")) {
         bool n2 = accept_kw(p, "not");
         if (!accept_kw(p, "null")) { expr_free(l); return ps_fail(p, CLSQ_E_SYNTAX, peek(p)->off, "expected NULL after IS"); }
-        struct expr *e = newe(p, E_ISNULL, l->off);
-        if (!e) { expr_free(l); return NULL; }
-        e->a = l;
-        e->neg = n2;
-        set_end(p, e);
+        struct expr *e = unary(p, E_ISNULL, l->off, l);
+        if (e) e->neg = n2;
         return e;
     }
     return l;
@@ -755,12 +759,7 @@ static struct expr *p_not(struct ps *p)
         if (++p->depth > CLSQ_MAX_DEPTH) return ps_fail(p, CLSQ_E_SYNTAX, off, "NOT nested too deep");
         struct expr *a = p_not(p);
         p->depth--;
-        if (!a) return NULL;
-        struct expr *e = newe(p, E_NOT, off);
-        if (!e) { expr_free(a); return NULL; }
-        e->a = a;
-        set_end(p, e);
-        return e;
+        return unary(p, E_NOT, off, a);
     }
     return p_cmp(p);
 }

@@ -99,6 +99,82 @@ test("a SQLite data directory migrated into PostgreSQL serves the same data", as
   assert.equal((await c.DescribeFlowLogs({ Limit: 1 })).TotalNum, 31);
 });
 
+test("the cls logsets, topics and logs move too: SearchLog finds what was uploaded, uploads go on", async (t) => {
+  if (!h.TEST_STORE) {
+    if (process.env.CI === "true") assert.fail("FLOWLOGD_TEST_STORE is not set");
+    return t.skip("FLOWLOGD_TEST_STORE (a postgresql:// URL) is not set");
+  }
+  const protobuf = require("protobufjs");
+  const LogGroupList = protobuf.loadSync(path.join(h.REPO, "src", "cls", "cls.proto")).lookupType("cls.LogGroupList");
+  const dir = h.tmpDir("migrate-cls");
+  const r0 = h.cli(["account", "create", "--data", dir], { sqlite: true });
+  assert.equal(r0.status, 0, r0.stdout + r0.stderr);
+  const acct = r0.json;
+  const fx = h.inventoryFixture({ tag: "cdcd" });
+  const inv = path.join(h.tmpDir("migrate-cls-inv"), "inv.json");
+  fs.writeFileSync(inv, JSON.stringify(fx.inventory));
+  const ri = h.cli(["inventory", "import", "--data", dir, "--uin", String(acct.Uin), inv], { sqlite: true });
+  assert.equal(ri.status, 0, ri.stdout + ri.stderr);
+  const clients = (endpoint) => {
+    const o = { credential: { secretId: acct.SecretId, secretKey: acct.SecretKey }, region: "ap-guangzhou" };
+    const cls = new (h.sdk().cls.v20201016.Client)(Object.assign({ profile: { httpProfile: { endpoint, protocol: "http://", reqTimeout: 60 } } }, o));
+    const { CommonClient } = require("tencentcloud-sdk-nodejs/tencentcloud/common/common_client");
+    const upload = (topicId, logs) => {
+      const c = new CommonClient(endpoint, "2020-10-16", Object.assign({ profile: { httpProfile: { endpoint, protocol: "http://", reqTimeout: 60, headers: { "X-CLS-TopicId": topicId } } } }, o));
+      const body = Buffer.from(LogGroupList.encode(LogGroupList.fromObject({
+        logGroupList: [{ source: "10.9.9.9", filename: "flow", logs: logs.map((l) => ({ time: String(l.time), contents: Object.entries(l.fields).map(([key, value]) => ({ key, value })) })) }],
+      })).finish());
+      return h.withRateLimitRetry(() => c.requestOctetStream("UploadLog", body));
+    };
+    return { cls, upload, vpc: h.vpcClient({ endpoint, secretId: acct.SecretId, secretKey: acct.SecretKey }) };
+  };
+  const T0 = Date.UTC(2026, 0, 1);
+  const rec = (i) => ({ time: T0 + i * 1000, fields: { action: i % 2 ? "ACCEPT" : "REJECT", n: String(i), note: "\u4e2d\t\\x" } });
+  const lite = await h.startServer({ dataDir: dir, sqlite: true, args: ["--rate-limit", "100000", "--quiet"] });
+  let c = clients(lite.endpoint);
+  const ls = (await c.cls.CreateLogset({ LogsetName: "m", Tags: [{ Key: "k", Value: "v" }] })).LogsetId;
+  const topic = (await c.cls.CreateTopic({ LogsetId: ls, TopicName: "t", Period: 3600, Tags: [{ Key: "a", Value: "b" }] })).TopicId;
+  const other = (await c.cls.CreateTopic({ LogsetId: ls, TopicName: "u", Period: 3600 })).TopicId;
+  await c.vpc.CreateFlowLog(h.eniRequest(fx.ids, fx.ids.eni, { CloudLogId: topic }));
+  for (let b = 0; b < 4; b++) await c.upload(b % 2 ? other : topic, Array.from({ length: 25 }, (_, i) => rec(b * 25 + i)));
+  const search = async (cl, id) =>
+    (await cl.SearchLog({ TopicId: id, From: T0, To: T0 + 1000000, QueryString: "*", Limit: 1000, Sort: "asc" })).Results.map((x) => [x.Time, x.LogJson, x.Source]);
+  const want = { t: await search(c.cls, topic), u: await search(c.cls, other), rejects: (await c.cls.SearchLog({ TopicId: topic, From: T0, To: T0 + 1000000, QueryString: "action:REJECT", Limit: 1000 })).Results.length };
+  const strip = (o) => JSON.parse(JSON.stringify(o, (k, v) => (k === "RequestId" ? undefined : v)));
+  const wantTopics = strip(await c.cls.DescribeTopics({}));
+  const wantLogsets = strip(await c.cls.DescribeLogsets({}));
+  await lite.stop();
+  assert.equal(want.t.length, 50);
+  assert.equal(want.u.length, 50);
+  assert.equal(want.rejects, 26); // the even n of 0..24 and 50..74
+
+  const url = `${h.TEST_STORE}${h.TEST_STORE.includes("?") ? "&" : "?"}schema=t_migcls_${crypto.randomBytes(6).toString("hex")}`;
+  const m = h.cli(["migrate", "--from", dir, "--to", url], { sqlite: true, timeoutMs: 120000 });
+  assert.equal(m.status, 0, m.stdout + m.stderr);
+  assert.deepEqual([m.json.ClsLogsets, m.json.ClsTopics, m.json.ClsLogs, m.json.FlowLogs], [1, 2, 100, 1]);
+  assert.ok(Number.isInteger(m.json.ClsBatches), m.stdout);
+  assert.equal(m.json.Check, "ok");
+
+  const srv = await startPg(url);
+  t.after(() => srv.stop());
+  c = clients(srv.endpoint);
+  assert.deepEqual(strip(await c.cls.DescribeTopics({})), wantTopics);
+  assert.deepEqual(strip(await c.cls.DescribeLogsets({})), wantLogsets);
+  assert.deepEqual(await search(c.cls, topic), want.t);
+  assert.deepEqual(await search(c.cls, other), want.u);
+  assert.equal((await c.cls.SearchLog({ TopicId: topic, From: T0, To: T0 + 1000000, QueryString: "action:REJECT", Limit: 1000 })).Results.length, want.rejects);
+  assert.equal((await c.vpc.DescribeFlowLogs({})).FlowLog[0].CloudLogId, topic);
+  // uploads go on after the moved ones (the seq counter came along), and a new topic gets a tnum of its own
+  await c.upload(topic, [rec(200)]);
+  const after = await search(c.cls, topic);
+  assert.equal(after.length, 51);
+  assert.deepEqual(after.slice(0, 50), want.t);
+  const fresh = (await c.cls.CreateTopic({ LogsetId: ls, TopicName: "new", Period: 3600 })).TopicId;
+  await c.upload(fresh, [rec(300)]);
+  assert.equal((await search(c.cls, fresh)).length, 1);
+  assert.deepEqual(await search(c.cls, other), want.u);
+});
+
 function clsOf(srv, acct) {
   return new (h.sdk().cls.v20201016.Client)({
     credential: { secretId: acct.SecretId, secretKey: acct.SecretKey },

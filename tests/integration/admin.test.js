@@ -469,6 +469,126 @@ describe("state export and import", () => {
   });
 });
 
+function clsClientFor(server, a) {
+  const c = new (h.sdk().cls.v20201016.Client)({
+    credential: { secretId: a.SecretId, secretKey: a.SecretKey },
+    region: "ap-guangzhou",
+    profile: { httpProfile: { endpoint: server.endpoint, protocol: "http://", reqTimeout: 60 } },
+  });
+  return new Proxy(c, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== "function" || !/^[A-Z]/.test(String(prop))) return v;
+      return (...args) => h.withRateLimitRetry(() => v.apply(target, args));
+    },
+  });
+}
+
+describe("state export and import: cls logsets and topics", () => {
+  test("a logset, a topic (tags, period, closed) and a flow log on it survive export, reset and import (admin API and CLI)", async (t) => {
+    const A = await adminServer({ label: "admin-state-cls", t });
+    const fa = h.inventoryFixture({ tag: "cccc" });
+    await A.post("/admin/accounts", KNOWN);
+    await A.post("/admin/accounts", KNOWN_B);
+    await A.post("/admin/inventory", Object.assign({ Uin: KNOWN.Uin }, fa.inventory));
+    const ca = client(A.server, KNOWN);
+    const cls = clsClientFor(A.server, KNOWN);
+    const clsB = clsClientFor(A.server, KNOWN_B);
+    const ls = (await cls.CreateLogset({ LogsetName: "flows", Tags: [{ Key: "team", Value: "net" }] })).LogsetId;
+    const topic = (await cls.CreateTopic({ LogsetId: ls, TopicName: "vpc-flows", Period: 7, Describes: "the flow logs", Tags: [{ Key: "env", Value: "ci" }, { Key: "owner", Value: "me" }] })).TopicId;
+    const closed = (await cls.CreateTopic({ LogsetId: ls, TopicName: "closed", Period: 30 })).TopicId;
+    await cls.ModifyTopic({ TopicId: closed, Status: false });
+    const lsB = (await clsB.CreateLogset({ LogsetName: "b" })).LogsetId;
+    await clsB.CreateTopic({ LogsetId: lsB, TopicName: "b-topic" });
+    const fl = (await ca.CreateFlowLog(h.eniRequest(fa.ids, fa.ids.eni, { FlowLogName: "to-cls", CloudLogId: topic }))).FlowLog[0].FlowLogId;
+
+    const strip = (o) => JSON.parse(JSON.stringify(o, (k, v) => (k === "RequestId" ? undefined : v)));
+    const views = async () =>
+      strip({
+        logsets: await cls.DescribeLogsets({}),
+        topics: await cls.DescribeTopics({}),
+        logsetsB: await clsB.DescribeLogsets({}),
+        topicsB: await clsB.DescribeTopics({}),
+        flowlogs: await ca.DescribeFlowLogs({}),
+      });
+    const before = await views();
+    assert.equal(before.topics.Topics.length, 2);
+    assert.equal(before.flowlogs.FlowLog[0].CloudLogId, topic);
+
+    const doc = (await A.call("GET", "/admin/state")).json;
+    assert.equal(doc.cls_logsets.length, 2);
+    assert.equal(doc.cls_topics.length, 3);
+    const dl = doc.cls_logsets.find((x) => x.id === ls);
+    assert.deepEqual(dl.tags, [["team", "net"]]);
+    assert.equal(dl.uin, KNOWN.Uin);
+    const dt = doc.cls_topics.find((x) => x.id === topic);
+    assert.equal(dt.logset_id, ls);
+    assert.equal(dt.period, 7);
+    assert.equal(dt.describes, "the flow logs");
+    assert.deepEqual(dt.tags, [["env", "ci"], ["owner", "me"]]);
+    assert.equal(doc.cls_topics.find((x) => x.id === closed).status, 0);
+
+    // a bad cls row is refused whole, before anything is changed
+    for (const mutate of [
+      (d) => (d.cls_topics[0].period = 0),
+      (d) => (d.cls_topics[0].tags = [["k"]]),
+      (d) => (d.cls_logsets[0].uin = "100000000999"),
+      (d) => (d.cls_logsets = {}),
+      (d) => delete d.cls_topics[0].name,
+    ]) {
+      const b = JSON.parse(JSON.stringify(doc));
+      mutate(b);
+      const r = await A.call("PUT", "/admin/state", b);
+      assert.equal(r.status, 400, `${mutate}: ${r.text}`);
+      assert.equal(r.json.Error.Code, "InvalidState");
+    }
+    // a topic whose logset is not in the document: refused, nothing changed
+    const orphan = JSON.parse(JSON.stringify(doc));
+    orphan.cls_logsets = orphan.cls_logsets.filter((x) => x.id !== ls);
+    const ro = await A.call("PUT", "/admin/state", orphan);
+    assert.equal(ro.status, 400, ro.text);
+    assert.match(ro.json.Error.Message, new RegExp(`topic.*${ls}`));
+    assert.deepEqual((await A.call("GET", "/admin/state")).json, doc);
+
+    // a reset of one account removes its cls data only; a reset of everything removes all of it
+    await A.post("/admin/reset", { Uin: KNOWN_B.Uin });
+    const afterB = (await A.call("GET", "/admin/state")).json;
+    assert.ok(afterB.cls_logsets.every((x) => x.uin === KNOWN.Uin) && afterB.cls_logsets.length === 1);
+    assert.ok(afterB.cls_topics.every((x) => x.uin === KNOWN.Uin) && afterB.cls_topics.length === 2);
+    await A.post("/admin/reset");
+    const empty = (await A.call("GET", "/admin/state")).json;
+    assert.deepEqual([empty.cls_logsets, empty.cls_topics], [[], []]);
+
+    const got = await A.call("PUT", "/admin/state", doc);
+    assert.equal(got.status, 200, got.text);
+    assert.deepEqual((await A.call("GET", "/admin/state")).json, doc);
+    assert.deepEqual(await views(), before);
+    // the topic is live again: the flow log still names it, it takes a new flow log, and can be deleted
+    assert.equal((await ca.DescribeFlowLogs({})).FlowLog.find((x) => x.FlowLogId === fl).CloudLogId, topic);
+    await ca.DeleteFlowLog({ FlowLogId: fl, VpcId: fa.ids.vpc });
+    const fl2 = (await ca.CreateFlowLog(h.eniRequest(fa.ids, fa.ids.eni, { FlowLogName: "to-cls-2", CloudLogId: topic }))).FlowLog[0].FlowLogId;
+    await ca.DeleteFlowLog({ FlowLogId: fl2, VpcId: fa.ids.vpc });
+    await cls.DeleteTopic({ TopicId: closed });
+    await assert.rejects(ca.CreateFlowLog(h.eniRequest(fa.ids, fa.ids.eni, { FlowLogName: "gone", CloudLogId: closed })), (e) => /CloudLogId|ResourceNotFound/.test(`${e.code} ${e.message}`));
+    assert.ok(!(await A.call("GET", "/admin/state")).json.resources.some((r) => r.id === closed), "the deleted topic's CloudLogId is gone");
+
+    // the CLI twins
+    await A.server.stop();
+    const now = h.cliJson(["state", "export", "--data", A.dataDir]);
+    assert.equal(now.cls_topics.length, 2);
+    const file = path.join(A.dir, "state-cls.json");
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const other = path.join(h.tmpDir("admin-state-cls2"), "data");
+    h.createAccount(other);
+    h.cliJson(["state", "import", "--data", other, file]);
+    assert.deepEqual(h.cliJson(["state", "export", "--data", other]), doc);
+    const s2 = await h.startServer({ dataDir: other, t });
+    const t2 = strip(await clsClientFor(s2, KNOWN).DescribeTopics({}));
+    assert.deepEqual(t2, before.topics);
+    await s2.stop();
+  });
+});
+
 describe("state import: all or nothing; temporary keys and rate limits carried", () => {
   test("a document the store refuses after the reset leaves the state as it was", async (t) => {
     const A = await adminServer({ label: "admin-state-atomic", t });

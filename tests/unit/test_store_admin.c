@@ -253,6 +253,103 @@ static void test_state_dump(void **state)
     assert_int_equal(s.accounts + s.keys + s.resources + s.flowlogs, 0);
 }
 
+/* state_dump's cls part: every logset and topic with its fields and tags,
+ * across accounts, gone with a reset. */
+struct seen_cls {
+    int logsets, topics;
+    char topic_tags[64], logset_tag[32];
+    uint32_t period;
+    int status;
+};
+static void see_nothing_a(void *ud, const struct account *a) { (void)ud, (void)a; }
+static void see_nothing_k(void *ud, const struct key_info *k) { (void)ud, (void)k; }
+static void see_nothing_r(void *ud, const char *uin, const struct resource *r)
+{
+    (void)ud, (void)uin, (void)r;
+}
+static void see_nothing_f(void *ud, const struct flowlog *fl) { (void)ud, (void)fl; }
+static void see_logset(void *ud, const struct cls_logset *ls)
+{
+    struct seen_cls *s = ud;
+    s->logsets++;
+    if (ls->ntags)
+        snprintf(s->logset_tag, sizeof s->logset_tag, "%s=%s", ls->tags[0].key, ls->tags[0].value);
+}
+static void see_topic(void *ud, const struct cls_topic *t)
+{
+    struct seen_cls *s = ud;
+    s->topics++;
+    if (strcmp(t->name, "tagged") == 0) {
+        assert_string_equal(t->logset_id, "ls-0000000000000000000000000000001");
+        assert_string_equal(t->describes, "d");
+        assert_string_equal(t->region, RG);
+        s->period = t->period;
+        s->status = t->status;
+        for (size_t i = 0; i < t->ntags; i++)
+            snprintf(s->topic_tags + strlen(s->topic_tags),
+                     sizeof s->topic_tags - strlen(s->topic_tags), "%s=%s;", t->tags[i].key,
+                     t->tags[i].value);
+    }
+}
+
+static void test_state_dump_cls(void **state)
+{
+    struct store_fx *f = *state;
+    struct serr e = {{0}};
+    struct seen_cls s = {0};
+    const struct state_sink sink = {&s,           see_nothing_a, see_nothing_k, see_nothing_r,
+                                    see_nothing_f, see_logset,   see_topic};
+    const struct tag lt[] = {{"team", "net"}}, tt[] = {{"env", "ci"}, {"owner", "me"}};
+    struct cls_logset ls = {0};
+    struct cls_topic t = {0};
+
+    if (!store_has_cls(f->s))
+        skip();
+    snprintf(ls.uin, sizeof ls.uin, "%s", f->a.uin);
+    snprintf(ls.region, sizeof ls.region, RG);
+    snprintf(ls.id, sizeof ls.id, "ls-0000000000000000000000000000001");
+    snprintf(ls.name, sizeof ls.name, "flows");
+    ls.created_at = 1700000000;
+    ls.tags = lt;
+    ls.ntags = 1;
+    assert_int_equal(store_cls_logset_create(f->s, &ls, &e), STORE_OK);
+    snprintf(ls.uin, sizeof ls.uin, "%s", f->b.uin);
+    snprintf(ls.id, sizeof ls.id, "ls-0000000000000000000000000000002");
+    ls.ntags = 0;
+    assert_int_equal(store_cls_logset_create(f->s, &ls, &e), STORE_OK);
+    snprintf(t.uin, sizeof t.uin, "%s", f->a.uin);
+    snprintf(t.region, sizeof t.region, RG);
+    snprintf(t.id, sizeof t.id, "00000000-0000-4000-8000-000000000001");
+    snprintf(t.logset_id, sizeof t.logset_id, "ls-0000000000000000000000000000001");
+    snprintf(t.name, sizeof t.name, "tagged");
+    snprintf(t.storage_type, sizeof t.storage_type, "hot");
+    snprintf(t.describes, sizeof t.describes, "d");
+    t.period = 7;
+    t.partition_count = 1;
+    t.status = 0;
+    t.created_at = 1700000001;
+    t.tags = tt;
+    t.ntags = 2;
+    assert_int_equal(store_cls_topic_create(f->s, &t, &e), STORE_OK);
+
+    assert_int_equal(store_state_dump(f->s, &sink, &e), STORE_OK);
+    assert_int_equal(s.logsets, 2);
+    assert_int_equal(s.topics, 1);
+    assert_string_equal(s.logset_tag, "team=net");
+    assert_string_equal(s.topic_tags, "env=ci;owner=me;");
+    assert_int_equal(s.period, 7);
+    assert_int_equal(s.status, 0);
+    assert_int_equal(store_reset(f->s, f->b.uin, &e), STORE_OK);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(store_state_dump(f->s, &sink, &e), STORE_OK);
+    assert_int_equal(s.logsets, 1);
+    assert_int_equal(s.topics, 1);
+    assert_int_equal(store_reset(f->s, NULL, &e), STORE_OK);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(store_state_dump(f->s, &sink, &e), STORE_OK);
+    assert_int_equal(s.logsets + s.topics, 0);
+}
+
 /* ids_seed: the same seed gives the same ids and RequestIds, another seed
  * others; the forms stay valid. */
 static void test_seeded_ids(void **state)
@@ -288,6 +385,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_account_put, setup, store_fx_teardown),
         cmocka_unit_test_setup_teardown(test_key_put, setup, store_fx_teardown),
         cmocka_unit_test_setup_teardown(test_state_dump, setup, store_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_state_dump_cls, setup, store_fx_teardown),
         cmocka_unit_test(test_seeded_ids),
     };
     return cmocka_run_group_tests_name("store_admin", tests, NULL, NULL);

@@ -16,30 +16,12 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "store/cls_codec.h"
 #include "store/pg/pg_int.h"
 
 #define SCAN_PAGE 2000 /* the LIMIT of the scan statements */
 
-/* ==== encodings (as sqlite_cls.c) ==== */
-
-static char *tags_encode(const struct tag *t, size_t n, size_t *len)
-{
-    size_t total = 0, at = 0;
-    char *p;
-    for (size_t i = 0; i < n; i++)
-        total += strlen(t[i].key ? t[i].key : "") + strlen(t[i].value ? t[i].value : "") + 2;
-    if (!(p = malloc(total ? total : 1)))
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        size_t kl = strlen(t[i].key ? t[i].key : ""), vl = strlen(t[i].value ? t[i].value : "");
-        memcpy(p + at, t[i].key ? t[i].key : "", kl + 1);
-        at += kl + 1;
-        memcpy(p + at, t[i].value ? t[i].value : "", vl + 1);
-        at += vl + 1;
-    }
-    *len = total;
-    return p;
-}
+/* ==== encodings (the columns' own: store/cls_codec.c) ==== */
 
 /* "\x" + hex of p[0..n): a bytea literal in text form (malloc'd). */
 static char *hex_of(const void *p, size_t n)
@@ -69,90 +51,14 @@ static unsigned char *bytea_of(const PGresult *r, int row, int col, size_t *len)
     return out;
 }
 
-static struct tag *tags_decode(const char *p, size_t len, size_t *n)
-{
-    size_t cnt = 0, i = 0;
-    struct tag *t;
-    const char *end = p + len;
-    *n = 0;
-    if (!p || !len || p[len - 1] != '\0')
-        return NULL;
-    for (const char *q = p; q < end; q += strlen(q) + 1)
-        cnt++;
-    if (!(t = malloc((cnt / 2 + 1) * sizeof *t)))
-        return NULL;
-    while (p < end && i < cnt / 2) {
-        t[i].key = p;
-        p += strlen(p) + 1;
-        t[i].value = p;
-        p += strlen(p) + 1;
-        i++;
-    }
-    *n = i;
-    return t;
-}
-
-static size_t varint_put(unsigned char *p, size_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
-static int varint_get(const unsigned char **p, const unsigned char *end, size_t *v)
-{
-    size_t r = 0;
-    for (int shift = 0; *p < end && shift < 63; shift += 7) {
-        unsigned char b = *(*p)++;
-        r |= (size_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = r;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static long kv_decode(const unsigned char *p, size_t len, struct cls_kv **kv, size_t *cap)
-{
-    const unsigned char *end = p + len;
-    size_t n = 0;
-    while (p < end) {
-        size_t kl, vl;
-        if (n == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 32;
-            struct cls_kv *x = realloc(*kv, ncap * sizeof *x);
-            if (!x)
-                return -1;
-            *kv = x;
-            *cap = ncap;
-        }
-        if (varint_get(&p, end, &kl) != 0 || kl + 1 > (size_t)(end - p))
-            return -1;
-        (*kv)[n].key = (const char *)p;
-        (*kv)[n].klen = kl;
-        p += kl + 1;
-        if (varint_get(&p, end, &vl) != 0 || vl + 1 > (size_t)(end - p))
-            return -1;
-        (*kv)[n].value = (const char *)p;
-        (*kv)[n].vlen = vl;
-        p += vl + 1;
-        n++;
-    }
-    return (long)n;
-}
-
 /* ==== logsets ==== */
 
 static int job_logset_create(PGconn *c, void *arg, struct serr *e)
 {
     const struct cls_logset *ls = arg;
     size_t tlen = 0;
-    char *tags = tags_encode(ls->tags, ls->ntags, &tlen), *hex = tags ? hex_of(tags, tlen) : NULL;
+    char *tags = cls_tags_encode(ls->tags, ls->ntags, &tlen);
+    char *hex = tags ? hex_of(tags, tlen) : NULL;
     char created[24], max[24];
     PGresult *r;
     int rc = STORE_ERR;
@@ -240,7 +146,7 @@ int pg_cls_logset_list(struct store *st, const char *uin, const char *region, cl
         pg_col(r, i, 0, ls.id, sizeof ls.id);
         pg_col(r, i, 1, ls.name, sizeof ls.name);
         ls.created_at = pg_col_i64(r, i, 2);
-        tags = raw ? tags_decode((const char *)raw, tlen, &ls.ntags) : NULL;
+        tags = raw ? cls_tags_decode((const char *)raw, tlen, &ls.ntags) : NULL;
         ls.tags = tags;
         ls.topic_count = (uint32_t)pg_col_i64(r, i, 4);
         cb(ud, &ls);
@@ -290,11 +196,25 @@ int pg_cls_logset_delete(struct store *st, const char *uin, const char *region, 
     "id, logset_id, name, period, status, storage_type, describes, partition_count, "           \
     "created_at, tags"
 
+/* Row i's TOPIC_COLS but the tags (column 9, the caller's) into *t. */
+static void topic_of_row(const PGresult *r, int i, struct cls_topic *t)
+{
+    pg_col(r, i, 0, t->id, sizeof t->id);
+    pg_col(r, i, 1, t->logset_id, sizeof t->logset_id);
+    pg_col(r, i, 2, t->name, sizeof t->name);
+    t->period = (uint32_t)pg_col_i64(r, i, 3);
+    t->status = (int)pg_col_i64(r, i, 4);
+    pg_col(r, i, 5, t->storage_type, sizeof t->storage_type);
+    pg_col(r, i, 6, t->describes, sizeof t->describes);
+    t->partition_count = (uint32_t)pg_col_i64(r, i, 7);
+    t->created_at = pg_col_i64(r, i, 8);
+}
+
 static int job_topic_create(PGconn *c, void *arg, struct serr *e)
 {
     const struct cls_topic *t = arg;
     size_t tlen = 0;
-    char *tags = tags_encode(t->tags, t->ntags, &tlen), *hex = tags ? hex_of(tags, tlen) : NULL;
+    char *tags = cls_tags_encode(t->tags, t->ntags, &tlen), *hex = tags ? hex_of(tags, tlen) : NULL;
     char period[24], status[8], parts[24], created[24], kind[8];
     PGresult *r;
     int rc = STORE_ERR;
@@ -384,16 +304,8 @@ int pg_cls_topic_list(struct store *st, const char *uin, const char *region, cls
         memset(&t, 0, sizeof t);
         snprintf(t.uin, sizeof t.uin, "%s", uin);
         snprintf(t.region, sizeof t.region, "%s", region);
-        pg_col(r, i, 0, t.id, sizeof t.id);
-        pg_col(r, i, 1, t.logset_id, sizeof t.logset_id);
-        pg_col(r, i, 2, t.name, sizeof t.name);
-        t.period = (uint32_t)pg_col_i64(r, i, 3);
-        t.status = (int)pg_col_i64(r, i, 4);
-        pg_col(r, i, 5, t.storage_type, sizeof t.storage_type);
-        pg_col(r, i, 6, t.describes, sizeof t.describes);
-        t.partition_count = (uint32_t)pg_col_i64(r, i, 7);
-        t.created_at = pg_col_i64(r, i, 8);
-        tags = raw ? tags_decode((const char *)raw, tlen, &t.ntags) : NULL;
+        topic_of_row(r, i, &t);
+        tags = raw ? cls_tags_decode((const char *)raw, tlen, &t.ntags) : NULL;
         t.tags = tags;
         cb(ud, &t);
         free(tags);
@@ -424,7 +336,7 @@ int pg_cls_dump(PGconn *c, const struct state_sink *sink, struct serr *e)
             pg_col(r, i, 2, ls.id, sizeof ls.id);
             pg_col(r, i, 3, ls.name, sizeof ls.name);
             ls.created_at = pg_col_i64(r, i, 4);
-            if (raw && tlen && !(tags = tags_decode((const char *)raw, tlen, &ls.ntags))) {
+            if (raw && tlen && !(tags = cls_tags_decode((const char *)raw, tlen, &ls.ntags))) {
                 PQfreemem(raw);
                 PQclear(r);
                 return pg_err(e, STORE_ERR, "dump: logset %s: tags malformed or out of memory",
@@ -439,8 +351,11 @@ int pg_cls_dump(PGconn *c, const struct state_sink *sink, struct serr *e)
     }
     if (sink->cls_topic) {
         if (!(r = pg_exec(c, "dump topics",
-                          "SELECT " TOPIC_COLS ", uin, region FROM cls_topics ORDER BY id", 0,
-                          NULL, e, NULL)))
+                          /* made-order: DescribeTopics' order (created_at,
+                           * tnum) comes back from an import */
+                          "SELECT " TOPIC_COLS ", uin, region FROM cls_topics "
+                          "ORDER BY created_at, tnum",
+                          0, NULL, e, NULL)))
             return STORE_ERR;
         for (int i = 0; i < PQntuples(r); i++) {
             struct cls_topic t;
@@ -448,18 +363,10 @@ int pg_cls_dump(PGconn *c, const struct state_sink *sink, struct serr *e)
             unsigned char *raw = bytea_of(r, i, 9, &tlen);
             struct tag *tags = NULL;
             memset(&t, 0, sizeof t);
-            pg_col(r, i, 0, t.id, sizeof t.id);
-            pg_col(r, i, 1, t.logset_id, sizeof t.logset_id);
-            pg_col(r, i, 2, t.name, sizeof t.name);
-            t.period = (uint32_t)pg_col_i64(r, i, 3);
-            t.status = (int)pg_col_i64(r, i, 4);
-            pg_col(r, i, 5, t.storage_type, sizeof t.storage_type);
-            pg_col(r, i, 6, t.describes, sizeof t.describes);
-            t.partition_count = (uint32_t)pg_col_i64(r, i, 7);
-            t.created_at = pg_col_i64(r, i, 8);
+            topic_of_row(r, i, &t);
             pg_col(r, i, 10, t.uin, sizeof t.uin);
             pg_col(r, i, 11, t.region, sizeof t.region);
-            if (raw && tlen && !(tags = tags_decode((const char *)raw, tlen, &t.ntags))) {
+            if (raw && tlen && !(tags = cls_tags_decode((const char *)raw, tlen, &t.ntags))) {
                 PQfreemem(raw);
                 PQclear(r);
                 return pg_err(e, STORE_ERR, "dump: topic %s: tags malformed or out of memory",
@@ -506,7 +413,8 @@ static int job_topic_update(PGconn *c, void *arg, struct serr *e)
         if (rc != STORE_ERR)
             return rc;
     }
-    if (j->set_tags && (!(tags = tags_encode(t->tags, t->ntags, &tlen)) || !(hex = hex_of(tags, tlen)))) {
+    if (j->set_tags &&
+        (!(tags = cls_tags_encode(t->tags, t->ntags, &tlen)) || !(hex = hex_of(tags, tlen)))) {
         free(tags);
         return pg_err(e, STORE_ERR, "out of memory");
     }
@@ -705,8 +613,8 @@ static int job_logs_put(PGconn *c, void *arg, struct serr *e)
                 } else {
                     break;
                 }
-                if (buf_append(&kv, v, varint_put(v, kl)) || buf_append(&kv, key, kl) ||
-                    buf_append(&kv, "", 1) || buf_append(&kv, v, varint_put(v, vl)) ||
+                if (buf_append(&kv, v, cls_varint_put(v, kl)) || buf_append(&kv, key, kl) ||
+                    buf_append(&kv, "", 1) || buf_append(&kv, v, cls_varint_put(v, vl)) ||
                     buf_append(&kv, val, vl) || buf_append(&kv, "", 1))
                     goto nomem;
             }
@@ -824,7 +732,7 @@ int pg_cls_logs_scan(struct store *st, const struct cls_scan *q, cls_log_cb cb, 
             struct cls_stored_log l;
             size_t len;
             unsigned char *raw = bytea_of(r, i, 4, &len);
-            long nk = raw ? kv_decode(raw, len, &kv, &cap) : -1;
+            long nk = raw ? cls_kv_decode(raw, len, &kv, &cap) : -1;
             if (nk < 0) {
                 PQfreemem(raw);
                 PQclear(r);

@@ -17,81 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/cls_codec.h"
 #include "store/sqlite/sqlite_domain.h"
 
 #define BATCH_SCRATCH (64u << 10)
 
-/* ==== encodings ==== */
-
-/* tags as "key\0value\0..." */
-static char *tags_encode(const struct tag *t, size_t n, size_t *len)
-{
-    size_t total = 0, at = 0;
-    char *p;
-    for (size_t i = 0; i < n; i++)
-        total += strlen(t[i].key ? t[i].key : "") + strlen(t[i].value ? t[i].value : "") + 2;
-    if (!(p = malloc(total ? total : 1)))
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        size_t kl = strlen(t[i].key ? t[i].key : ""), vl = strlen(t[i].value ? t[i].value : "");
-        memcpy(p + at, t[i].key ? t[i].key : "", kl + 1);
-        at += kl + 1;
-        memcpy(p + at, t[i].value ? t[i].value : "", vl + 1);
-        at += vl + 1;
-    }
-    *len = total;
-    return p;
-}
-
-/* Decodes a tags column into a malloc'd array (*n pairs) pointing into
- * the column; NULL with *n = 0 for none (or OOM). */
-static struct tag *tags_decode(const char *p, size_t len, size_t *n)
-{
-    size_t cnt = 0, i = 0;
-    struct tag *t;
-    const char *end = p + len;
-    *n = 0;
-    if (!p || !len || p[len - 1] != '\0')
-        return NULL;
-    for (const char *q = p; q < end; q += strlen(q) + 1)
-        cnt++;
-    if (!(t = malloc((cnt / 2 + 1) * sizeof *t)))
-        return NULL;
-    while (p < end && i < cnt / 2) {
-        t[i].key = p;
-        p += strlen(p) + 1;
-        t[i].value = p;
-        p += strlen(p) + 1;
-        i++;
-    }
-    *n = i;
-    return t;
-}
-
-static size_t varint_put(unsigned char *p, size_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
-static int varint_get(const unsigned char **p, const unsigned char *end, size_t *v)
-{
-    size_t r = 0;
-    for (int shift = 0; *p < end && shift < 63; shift += 7) {
-        unsigned char b = *(*p)++;
-        r |= (size_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = r;
-            return 0;
-        }
-    }
-    return -1;
-}
+/* ==== encodings (the columns' own: store/cls_codec.c) ==== */
 
 /* Appends one pair to the scratch buffer (grown as needed). */
 static int kv_put(unsigned char **buf, size_t *cap, size_t *len, const char *k, size_t kl,
@@ -109,47 +40,16 @@ static int kv_put(unsigned char **buf, size_t *cap, size_t *len, const char *k, 
         *cap = ncap;
     }
     p = *buf + *len;
-    p += varint_put(p, kl);
+    p += cls_varint_put(p, kl);
     memcpy(p, k, kl);
     p += kl;
     *p++ = '\0';
-    p += varint_put(p, vl);
+    p += cls_varint_put(p, vl);
     memcpy(p, v, vl);
     p += vl;
     *p++ = '\0';
     *len = (size_t)(p - *buf);
     return 0;
-}
-
-/* Decodes a contents column into kv[] (grown as needed): the pairs point
- * into the column. -1 on a malformed column or OOM. */
-static long kv_decode(const unsigned char *p, size_t len, struct cls_kv **kv, size_t *cap)
-{
-    const unsigned char *end = p + len;
-    size_t n = 0;
-    while (p < end) {
-        size_t kl, vl;
-        if (n == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 32;
-            struct cls_kv *x = realloc(*kv, ncap * sizeof *x);
-            if (!x)
-                return -1;
-            *kv = x;
-            *cap = ncap;
-        }
-        if (varint_get(&p, end, &kl) != 0 || kl + 1 > (size_t)(end - p))
-            return -1;
-        (*kv)[n].key = (const char *)p;
-        (*kv)[n].klen = kl;
-        p += kl + 1;
-        if (varint_get(&p, end, &vl) != 0 || vl + 1 > (size_t)(end - p))
-            return -1;
-        (*kv)[n].value = (const char *)p;
-        (*kv)[n].vlen = vl;
-        p += vl + 1;
-        n++;
-    }
-    return (long)n;
 }
 
 static int step_row(struct conn *c, sqlite3_stmt *st, const char *what, struct serr *e)
@@ -161,6 +61,23 @@ static int step_row(struct conn *c, sqlite3_stmt *st, const char *what, struct s
         return 0;
     sq_fail(c->db, what, e);
     return -1;
+}
+
+/* Steps st (bound) for an object's one row and finalizes it: STORE_OK,
+ * STORE_NOTFOUND (id) when there is none, or `taken` (name) when its
+ * column 0 says the change is refused. */
+static int check_row(struct conn *c, sqlite3_stmt *st, const char *what, const char *id,
+                     int taken, const char *name, struct serr *e)
+{
+    int r = step_row(c, st, what, e), rc = STORE_OK;
+    if (r < 0)
+        rc = STORE_ERR;
+    else if (r == 0)
+        rc = sq_err(e, STORE_NOTFOUND, "%s", id);
+    else if (sqlite3_column_int(st, 0))
+        rc = sq_err(e, taken, "%s", name);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* ==== logsets ==== */
@@ -194,7 +111,7 @@ static int job_logset_create(struct conn *c, void *arg, struct serr *e)
         goto done;
     }
     sqlite3_finalize(st);
-    if (!(tags = tags_encode(ls->tags, ls->ntags, &tlen)))
+    if (!(tags = cls_tags_encode(ls->tags, ls->ntags, &tlen)))
         return sq_err(e, STORE_ERR, "out of memory");
     st = sq_prepare_once(c, "INSERT INTO cls_logsets(id, uin, region, name, created_at, tags) "
                             "VALUES(?1, ?2, ?3, ?4, ?5, ?6)", e);
@@ -245,7 +162,7 @@ int sq_cls_logset_list(struct store *s, const char *uin, const char *region,
         sq_col_str(st, 0, ls.id, sizeof ls.id);
         sq_col_str(st, 1, ls.name, sizeof ls.name);
         ls.created_at = sqlite3_column_int64(st, 2);
-        tags = tags_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+        tags = cls_tags_decode(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
                            &ls.ntags);
         ls.tags = tags;
         ls.topic_count = (uint32_t)sqlite3_column_int(st, 4);
@@ -269,28 +186,18 @@ static int job_logset_delete(struct conn *c, void *arg, struct serr *e)
     sqlite3_stmt *st = sq_prepare_once(
         c, "SELECT EXISTS(SELECT 1 FROM cls_topics WHERE logset_id = ?3) FROM cls_logsets "
            "WHERE id = ?3 AND uin = ?1 AND region = ?2", e);
-    int rc = STORE_ERR, r;
+    int rc;
     if (!st)
         return STORE_ERR;
     sq_bind_cstr(st, 1, j->uin);
     sq_bind_cstr(st, 2, j->region);
     sq_bind_cstr(st, 3, j->id);
-    if ((r = step_row(c, st, "logset", e)) < 0)
-        goto done;
-    if (r == 0) {
-        rc = sq_err(e, STORE_NOTFOUND, "%s", j->id);
-        goto done;
-    }
-    if (sqlite3_column_int(st, 0)) {
-        rc = sq_err(e, STORE_INUSE, "%s", j->id);
-        goto done;
-    }
-    sqlite3_finalize(st);
+    if ((rc = check_row(c, st, "logset", j->id, STORE_INUSE, j->id, e)) != STORE_OK)
+        return rc;
     if (!(st = sq_prepare_once(c, "DELETE FROM cls_logsets WHERE id = ?1", e)))
         return STORE_ERR;
     sq_bind_cstr(st, 1, j->id);
     rc = sq_exec(c, st, e);
-done:
     sqlite3_finalize(st);
     return rc;
 }
@@ -343,7 +250,7 @@ static int job_topic_create(struct conn *c, void *arg, struct serr *e)
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (!(tags = tags_encode(t->tags, t->ntags, &tlen)))
+    if (!(tags = cls_tags_encode(t->tags, t->ntags, &tlen)))
         return sq_err(e, STORE_ERR, "out of memory");
     st = sq_prepare_once(c, "INSERT INTO cls_topics(uin, region, " TOPIC_COLS ") "
                             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", e);
@@ -427,7 +334,7 @@ int sq_cls_topic_list(struct store *s, const char *uin, const char *region,
         snprintf(t.uin, sizeof t.uin, "%s", uin);
         snprintf(t.region, sizeof t.region, "%s", region);
         topic_row(st, 0, &t);
-        tags = tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
+        tags = cls_tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
                            &t.ntags);
         t.tags = tags;
         cb(ud, &t);
@@ -460,7 +367,7 @@ int sq_cls_dump(struct conn *c, const struct state_sink *sink, struct serr *e)
             sq_col_str(st, 2, ls.id, sizeof ls.id);
             sq_col_str(st, 3, ls.name, sizeof ls.name);
             ls.created_at = sqlite3_column_int64(st, 4);
-            tags = tags_decode(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
+            tags = cls_tags_decode(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5),
                                &ls.ntags);
             if (!tags && sqlite3_column_bytes(st, 5) > 0) {
                 sqlite3_finalize(st);
@@ -475,8 +382,11 @@ int sq_cls_dump(struct conn *c, const struct state_sink *sink, struct serr *e)
             return sq_fail(c->db, "dump logsets", e);
     }
     if (sink->cls_topic) {
+        /* in the order they were made (created_at, tnum), which is the
+         * order DescribeTopics lists them in: an import makes them again in
+         * this order, so topics made in the same second keep their order */
         if (!(st = sq_prepare_once(c, "SELECT " TOPIC_COLS ", uin, region FROM cls_topics "
-                                      "ORDER BY id", e)))
+                                      "ORDER BY created_at, tnum", e)))
             return STORE_ERR;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             struct cls_topic t;
@@ -485,7 +395,7 @@ int sq_cls_dump(struct conn *c, const struct state_sink *sink, struct serr *e)
             topic_row(st, 0, &t);
             sq_col_str(st, 10, t.uin, sizeof t.uin);
             sq_col_str(st, 11, t.region, sizeof t.region);
-            tags = tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
+            tags = cls_tags_decode(sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9),
                                &t.ntags);
             if (!tags && sqlite3_column_bytes(st, 9) > 0) {
                 sqlite3_finalize(st);
@@ -514,7 +424,7 @@ static int job_topic_update(struct conn *c, void *arg, struct serr *e)
     sqlite3_stmt *st;
     char *tags = NULL;
     size_t tlen = 0;
-    int rc = STORE_ERR, r;
+    int rc = STORE_ERR;
 
     st = sq_prepare_once(c, "SELECT EXISTS(SELECT 1 FROM cls_topics o WHERE o.logset_id = "
                             "t.logset_id AND o.name = ?4 AND o.id != t.id) FROM cls_topics t "
@@ -525,18 +435,10 @@ static int job_topic_update(struct conn *c, void *arg, struct serr *e)
     sq_bind_cstr(st, 2, t->region);
     sq_bind_cstr(st, 3, t->id);
     sq_bind_cstr(st, 4, t->name);
-    if ((r = step_row(c, st, "topic", e)) < 0)
-        goto done;
-    if (r == 0) {
-        rc = sq_err(e, STORE_NOTFOUND, "%s", t->id);
-        goto done;
-    }
-    if (sqlite3_column_int(st, 0)) {
-        rc = sq_err(e, STORE_EXISTS, "%s", t->name);
-        goto done;
-    }
-    sqlite3_finalize(st);
-    if (j->set_tags && !(tags = tags_encode(t->tags, t->ntags, &tlen)))
+    if ((rc = check_row(c, st, "topic", t->id, STORE_EXISTS, t->name, e)) != STORE_OK)
+        return rc;
+    rc = STORE_ERR;
+    if (j->set_tags && !(tags = cls_tags_encode(t->tags, t->ntags, &tlen)))
         return sq_err(e, STORE_ERR, "out of memory");
     st = sq_prepare_once(c, "UPDATE cls_topics SET name = ?2, period = ?3, status = ?4, "
                             "storage_type = ?5, describes = ?6, partition_count = ?7, "
@@ -811,7 +713,7 @@ int sq_cls_logs_scan(struct store *s, const struct cls_scan *q, cls_log_cb cb, v
     sqlite3_bind_int64(st, 7, (int64_t)q->max_seq);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         struct cls_stored_log l;
-        long n = kv_decode(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), &kv,
+        long n = cls_kv_decode(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4), &kv,
                            &cap);
         if (n < 0) {
             rc = sq_err(e, STORE_ERR, "log %lld: its contents column is malformed",
