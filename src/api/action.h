@@ -3,13 +3,13 @@
  * A handler gets its input already checked against the action's shape
  * (types, unknown and missing parameters are done) as the shape's C struct
  * (`c->in`: struct in_<Action>Request of schema_gen.h, each member NULL
- * when absent) and, for the handlers not converted yet, as the JSON tree, the
- * caller's account and region, and two places for its answer's members
- * (everything of "Response" but RequestId): the writer `c->w`, for the hot
- * actions, which stream their members there, and the object `out`, for the
- * others, which build a jansson tree. The writer's members come first. It
- * returns API_E_OK or an error id with e filled; on error both are
- * discarded. */
+ * when absent; its strings point into the checked JSON tree, which the api
+ * keeps for the request's life), the caller's account and region, and two
+ * places for its answer's members (everything of "Response" but RequestId):
+ * the writer `c->w`, for the hot actions, which stream their members there,
+ * and the object `out`, for the others, which build a jansson tree. The
+ * writer's members come first. It returns API_E_OK or an error id with e
+ * filled; on error both are discarded. */
 #ifndef FLOWLOGD_API_ACTION_H
 #define FLOWLOGD_API_ACTION_H
 
@@ -41,7 +41,7 @@ struct actx {
                        as the request */
 };
 
-typedef enum api_err (*action_fn)(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+typedef enum api_err (*action_fn)(struct actx *c, json_t *out, struct apierr *e);
 
 /** The second half of a deferred handler: writes the answer's members (as
  * a handler does) and returns API_E_OK or an error with e filled. It owns
@@ -107,14 +107,6 @@ static inline const char *in_opt(const char *s)
     return s && *s ? s : NULL;
 }
 
-/** The string member `name` of `in`, or NULL when absent. */
-const char *in_str(json_t *in, const char *name);
-
-/** Like in_str, but "" is NULL too: an optional string given empty counts as
- * absent (the SDKs omit empty strings in form encoding, so JSON and form
- * requests behave the same). */
-const char *in_opt_str(json_t *in, const char *name);
-
 /** Writes the FlowLog structure of the spec for `fl` as one value (an array
  * element). Failures are the writer's (jw_failed). */
 void render_flowlog(struct jw *w, const struct flowlog *fl);
@@ -133,14 +125,14 @@ enum api_err api_store_failed(const struct actx *c, int rc, const struct serr *s
                               struct apierr *e);
 
 /* ==== handlers ==== */
-enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e);
-enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e);
-enum api_err act_describe_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e);
-enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *out,
+enum api_err act_create_flow_log(struct actx *c, json_t *out, struct apierr *e);
+enum api_err act_describe_flow_logs(struct actx *c, json_t *out, struct apierr *e);
+enum api_err act_describe_flow_log(struct actx *c, json_t *out, struct apierr *e);
+enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *out,
                                            struct apierr *e);
-enum api_err act_delete_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e);
-enum api_err act_enable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e);
-enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+enum api_err act_delete_flow_log(struct actx *c, json_t *out, struct apierr *e);
+enum api_err act_enable_flow_logs(struct actx *c, json_t *out, struct apierr *e);
+enum api_err act_disable_flow_logs(struct actx *c, json_t *out, struct apierr *e);
 
 /* resource actions (actions/vpc_subnet.c, eni.c, gateways.c) */
 #define RES_ACTIONS(X)                                                                           \
@@ -159,7 +151,7 @@ enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, stru
     /* the cls service (actions/cls.c, cls_search.c) */                                          \
     X(create_logset) X(describe_logsets) X(delete_logset) X(create_topic) X(describe_topics)     \
     X(modify_topic) X(delete_topic) X(upload_log) X(search_log) X(describe_log_context)
-#define X(n) enum api_err act_##n(struct actx *c, json_t *in, json_t *out, struct apierr *e);
+#define X(n) enum api_err act_##n(struct actx *c, json_t *out, struct apierr *e);
 RES_ACTIONS(X)
 #undef X
 

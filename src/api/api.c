@@ -854,7 +854,7 @@ void api_handle(struct api *a, const struct http_request *req, struct http_ctx *
         enum api_err rc;
 
         q->mode = &mode;
-        rc = c->def->fn(&ax, q->in, q->result, &q->e);
+        rc = c->def->fn(&ax, q->result, &q->e);
         if (mode == WAIT_ADAPTER)
             return; /* finish_deferred answers, later; q is not ours any more */
         if (mode == WAIT_HERE)

@@ -1,23 +1,11 @@
-/* handler_common.c: what the handlers share: reading the input tree, the
- * FlowLog structure, store results as API errors (declared in action.h). */
+/* handler_common.c: what the handlers share: the FlowLog structure, store
+ * results as API errors (declared in action.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "api/action.h"
 #include "base/util.h"
 #include "validate/validate.h"
-
-const char *in_str(json_t *in, const char *name)
-{
-    json_t *v = json_object_get(in, name);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-const char *in_opt_str(json_t *in, const char *name)
-{
-    const char *s = in_str(in, name);
-    return s && *s ? s : NULL;
-}
 
 /* Opens or closes the enclosing structure of the next member: `*open` is
  * the one open now (NULL: none), `group` the next member's. */

@@ -604,8 +604,8 @@ static int embedded_start(struct embedded *em, const struct opts *o, struct stor
                                  .fetch_ud = em, .stop = &em->stop, .on_ready = embedded_ready};
     em->cfg.extra_sinks = em->extra;
     em->cfg.nextra_sinks = 0;
-    /* CLS delivery into this server's cls service (a store without CLS
-     * logs, PostgreSQL for now, has no topics to deliver to) */
+    /* CLS delivery into this server's cls service (both backends keep CLS
+     * logs; a store without them would have no topics to deliver to) */
     if (store_has_cls(st)) {
         if (!(em->cls = sink_cls_store_open(st, em->host, NULL, err, sizeof err))) {
             log_error("capture: %s", err);

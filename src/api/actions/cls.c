@@ -16,6 +16,7 @@
 
 #include "api/action.h"
 #include "api/cls_common.h"
+#include "api/schema_gen.h"
 #include "base/util.h"
 #include "cls/body.h"
 
@@ -40,18 +41,17 @@ enum api_err cls_unsupported(struct actx *c, struct apierr *e)
 }
 
 /* Reads Tags [{Key, Value}]: at most MAX_TAGS, keys non-empty, unique. */
-static enum api_err read_tags(json_t *in, struct tag *out, size_t *n, struct apierr *e)
+static enum api_err read_tags(const struct in_cls_Tag *in, size_t nin, struct tag *out,
+                              size_t *n, struct apierr *e)
 {
-    json_t *arr = json_object_get(in, "Tags"), *t;
     size_t i;
     *n = 0;
-    if (!arr)
+    if (!in)
         return API_E_OK;
-    if (json_array_size(arr) > MAX_TAGS)
+    if (nin > MAX_TAGS)
         return apierr_set(e, API_E_VALUE_LIMIT, "Tags");
-    json_array_foreach(arr, i, t) {
-        const char *k = json_string_value(json_object_get(t, "Key"));
-        const char *v = json_string_value(json_object_get(t, "Value"));
+    for (i = 0; i < nin; i++) {
+        const char *k = in[i].Key, *v = in[i].Value;
         char name[48];
         snprintf(name, sizeof name, "Tags.%zu.Key", i);
         if (!k || !*k || utf8_count(k, strlen(k)) > 127)
@@ -100,22 +100,23 @@ static enum api_err name_check(const char *name, const char *param, struct apier
 /* A Filters list: at most MAX_FILTERS, each a known Key with 1..100 values. */
 struct filt {
     const char *key;
-    json_t *values;
+    const char *const *values;
+    size_t nvalues;
 };
 
-static enum api_err read_filters(json_t *in, const char *const *known, struct filt *out,
-                                 size_t *n, struct apierr *e)
+static enum api_err read_filters(const struct in_cls_Filter *in, size_t nin,
+                                 const char *const *known, struct filt *out, size_t *n,
+                                 struct apierr *e)
 {
-    json_t *arr = json_object_get(in, "Filters"), *f;
     size_t i;
     *n = 0;
-    if (!arr)
+    if (!in)
         return API_E_OK;
-    if (json_array_size(arr) > MAX_FILTERS)
+    if (nin > MAX_FILTERS)
         return apierr_set(e, API_E_VALUE_LIMIT, "Filters");
-    json_array_foreach(arr, i, f) {
-        const char *k = json_string_value(json_object_get(f, "Key"));
-        json_t *v = json_object_get(f, "Values");
+    for (i = 0; i < nin; i++) {
+        const char *k = in[i].Key;
+        size_t nv = in[i].Values.n;
         char name[48];
         int ok = 0;
         snprintf(name, sizeof name, "Filters.%zu.Key", i);
@@ -125,9 +126,9 @@ static enum api_err read_filters(json_t *in, const char *const *known, struct fi
         if (!ok)
             return apierr_set(e, API_E_PARAM_VALUE, name);
         snprintf(name, sizeof name, "Filters.%zu.Values", i);
-        if (json_array_size(v) == 0 || json_array_size(v) > MAX_FILTER_VALUES)
+        if (nv == 0 || nv > MAX_FILTER_VALUES)
             return apierr_set(e, API_E_PARAM_VALUE, name);
-        out[i] = (struct filt){k, v};
+        out[i] = (struct filt){k, in[i].Values.v, nv};
     }
     *n = i;
     return API_E_OK;
@@ -137,10 +138,8 @@ static enum api_err read_filters(json_t *in, const char *const *known, struct fi
  * part of it. */
 static int value_in(const struct filt *f, const char *s, int substr)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(f->values, i, v) {
-        const char *x = json_string_value(v);
+    for (size_t i = 0; i < f->nvalues; i++) {
+        const char *x = f->values[i];
         if (x && (substr ? strstr(s, x) != NULL : strcmp(s, x) == 0))
             return 1;
     }
@@ -160,20 +159,20 @@ static int tag_filter(const struct filt *f, const struct tag *t, size_t n)
     return 0;
 }
 
-static enum api_err page_args(json_t *in, uint64_t *offset, uint64_t *limit, struct apierr *e)
+static enum api_err page_args(const int64_t *o, const int64_t *l, uint64_t *offset,
+                              uint64_t *limit, struct apierr *e)
 {
-    json_t *o = json_object_get(in, "Offset"), *l = json_object_get(in, "Limit");
     *offset = 0;
     *limit = DEFAULT_LIMIT;
     if (o) {
-        if (json_integer_value(o) < 0)
+        if (*o < 0)
             return apierr_set(e, API_E_PARAM_VALUE, "Offset");
-        *offset = (uint64_t)json_integer_value(o);
+        *offset = (uint64_t)*o;
     }
     if (l) {
-        if (json_integer_value(l) < 1 || json_integer_value(l) > MAX_LIMIT)
+        if (*l < 1 || *l > MAX_LIMIT)
             return apierr_set(e, API_E_PARAM_VALUE, "Limit");
-        *limit = (uint64_t)json_integer_value(l);
+        *limit = (uint64_t)*l;
     }
     return API_E_OK;
 }
@@ -187,19 +186,20 @@ static json_t *time_json(int64_t t)
 
 /* ==== logsets ==== */
 
-enum api_err act_create_logset(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_create_logset(struct actx *c, json_t *out, struct apierr *e)
 {
+    const struct in_CreateLogsetRequest *req = c->in;
     struct cls_logset ls;
     struct tag tags[MAX_TAGS];
     struct serr se = {{0}};
-    const char *name = in_str(in, "LogsetName"), *id = in_opt_str(in, "LogsetId");
+    const char *name = req->LogsetName, *id = in_opt(req->LogsetId);
     enum api_err rc;
     int r;
 
     memset(&ls, 0, sizeof ls);
     if ((rc = cls_unsupported(c, e)) != API_E_OK ||
         (rc = name_check(name, "LogsetName", e)) != API_E_OK ||
-        (rc = read_tags(in, tags, &ls.ntags, e)) != API_E_OK)
+        (rc = read_tags(req->Tags.v, req->Tags.n, tags, &ls.ntags, e)) != API_E_OK)
         return rc;
     if (id && !id_ok(id))
         return apierr_set(e, API_E_PARAM_VALUE, "LogsetId");
@@ -251,9 +251,10 @@ static void on_logset(void *ud, const struct cls_logset *ls)
                                     (json_int_t)ls->topic_count, "RoleName", ""));
 }
 
-enum api_err act_describe_logsets(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_logsets(struct actx *c, json_t *out, struct apierr *e)
 {
     static const char *const known[] = {"logsetName", "logsetId", "tagKey", "tag:", NULL};
+    const struct in_DescribeLogsetsRequest *req = c->in;
     struct filt f[MAX_FILTERS];
     struct logset_list l = {f, 0, 0, 0, 0, NULL};
     struct serr se = {{0}};
@@ -261,8 +262,8 @@ enum api_err act_describe_logsets(struct actx *c, json_t *in, json_t *out, struc
     int r;
 
     if ((rc = cls_unsupported(c, e)) != API_E_OK ||
-        (rc = read_filters(in, known, f, &l.nf, e)) != API_E_OK ||
-        (rc = page_args(in, &l.offset, &l.limit, e)) != API_E_OK)
+        (rc = read_filters(req->Filters.v, req->Filters.n, known, f, &l.nf, e)) != API_E_OK ||
+        (rc = page_args(req->Offset, req->Limit, &l.offset, &l.limit, e)) != API_E_OK)
         return rc;
     l.arr = json_array();
     r = store_cls_logset_list(c->store, c->account->uin, c->region, on_logset, &l, &se);
@@ -275,10 +276,11 @@ enum api_err act_describe_logsets(struct actx *c, json_t *in, json_t *out, struc
     return API_E_OK;
 }
 
-enum api_err act_delete_logset(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_delete_logset(struct actx *c, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteLogsetRequest *req = c->in;
     struct serr se = {{0}};
-    const char *id = in_str(in, "LogsetId");
+    const char *id = req->LogsetId;
     enum api_err rc;
     int r;
     (void)out;
@@ -296,51 +298,62 @@ enum api_err act_delete_logset(struct actx *c, json_t *in, json_t *out, struct a
 
 /* ==== topics ==== */
 
+/* The members CreateTopic and ModifyTopic share (each NULL when absent;
+ * CreateTopic has no Status). */
+struct topic_in {
+    const char *name, *storage_type, *describes;
+    const int64_t *partition_count, *period;
+    const int *status;
+};
+
 /* The topic's settable members of `in` onto t (CreateTopic, ModifyTopic). */
-static enum api_err topic_args(json_t *in, struct cls_topic *t, struct apierr *e)
+static enum api_err topic_args(const struct topic_in *in, struct cls_topic *t, struct apierr *e)
 {
-    json_t *v;
+    const int64_t *v;
     const char *s;
-    if ((s = in_str(in, "TopicName"))) {
+    if ((s = in->name)) {
         enum api_err rc = name_check(s, "TopicName", e);
         if (rc != API_E_OK)
             return rc;
         snprintf(t->name, sizeof t->name, "%s", s);
     }
-    if ((v = json_object_get(in, "PartitionCount"))) {
-        if (json_integer_value(v) < 1 || json_integer_value(v) > 10)
+    if ((v = in->partition_count)) {
+        if (*v < 1 || *v > 10)
             return apierr_set(e, API_E_PARAM_VALUE, "PartitionCount");
-        t->partition_count = (uint32_t)json_integer_value(v);
+        t->partition_count = (uint32_t)*v;
     }
-    if ((s = in_opt_str(in, "StorageType"))) {
+    if ((s = in_opt(in->storage_type))) {
         if (strcmp(s, "hot") != 0 && strcmp(s, "cold") != 0)
             return apierr_set(e, API_E_PARAM_VALUE, "StorageType");
         snprintf(t->storage_type, sizeof t->storage_type, "%s", s);
     }
-    if ((v = json_object_get(in, "Period"))) {
-        json_int_t p = json_integer_value(v);
+    if ((v = in->period)) {
+        int64_t p = *v;
         if (p != FOREVER_PERIOD && (p < 1 || p > MAX_PERIOD))
             return apierr_set(e, API_E_CLS_PERIOD, "Period must be 1 to 3600 days, or 3640");
         if (strcmp(t->storage_type, "cold") == 0 && p < 7)
             return apierr_set(e, API_E_CLS_PERIOD, "a cold topic keeps its logs 7 days or more");
         t->period = (uint32_t)p;
     }
-    if ((s = in_str(in, "Describes"))) {
+    if ((s = in->describes)) {
         if (utf8_count(s, strlen(s)) > 100)
             return apierr_set(e, API_E_PARAM_VALUE, "Describes");
         snprintf(t->describes, sizeof t->describes, "%s", s);
     }
-    if ((v = json_object_get(in, "Status")))
-        t->status = json_is_true(v);
+    if (in->status)
+        t->status = *in->status != 0;
     return API_E_OK;
 }
 
-enum api_err act_create_topic(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_create_topic(struct actx *c, json_t *out, struct apierr *e)
 {
+    const struct in_CreateTopicRequest *req = c->in;
+    const struct topic_in ti = {req->TopicName, req->StorageType, req->Describes,
+                                req->PartitionCount, req->Period, NULL};
     struct cls_topic t;
     struct tag tags[MAX_TAGS];
     struct serr se = {{0}};
-    const char *id = in_opt_str(in, "TopicId");
+    const char *id = in_opt(req->TopicId);
     enum api_err rc;
     int r;
 
@@ -351,14 +364,14 @@ enum api_err act_create_topic(struct actx *c, json_t *in, json_t *out, struct ap
     t.period = DEFAULT_PERIOD;
     t.partition_count = 1;
     t.status = 1;
-    if ((rc = topic_args(in, &t, e)) != API_E_OK ||
-        (rc = read_tags(in, tags, &t.ntags, e)) != API_E_OK)
+    if ((rc = topic_args(&ti, &t, e)) != API_E_OK ||
+        (rc = read_tags(req->Tags.v, req->Tags.n, tags, &t.ntags, e)) != API_E_OK)
         return rc;
     if (id && !id_ok(id))
         return apierr_set(e, API_E_PARAM_VALUE, "TopicId");
     snprintf(t.uin, sizeof t.uin, "%s", c->account->uin);
     snprintf(t.region, sizeof t.region, "%s", c->region);
-    snprintf(t.logset_id, sizeof t.logset_id, "%s", in_str(in, "LogsetId"));
+    snprintf(t.logset_id, sizeof t.logset_id, "%s", req->LogsetId);
     if (id)
         snprintf(t.id, sizeof t.id, "%s", id);
     else if (gen_uuid(t.id) != 0)
@@ -441,10 +454,11 @@ static void on_topic(void *ud, const struct cls_topic *t)
     json_array_append_new(l->arr, topic_json(t));
 }
 
-enum api_err act_describe_topics(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_topics(struct actx *c, json_t *out, struct apierr *e)
 {
     static const char *const known[] = {"topicName", "topicId", "logsetId", "storageType",
                                         "tagKey", "tag:", NULL};
+    const struct in_DescribeTopicsRequest *req = c->in;
     struct filt f[MAX_FILTERS];
     struct topic_list *l = calloc(1, sizeof *l);
     struct serr se = {{0}};
@@ -454,10 +468,10 @@ enum api_err act_describe_topics(struct actx *c, json_t *in, json_t *out, struct
     if (!l)
         return apierr_set(e, API_E_INTERNAL, NULL);
     l->f = f;
-    l->precise = json_integer_value(json_object_get(in, "PreciseSearch"));
+    l->precise = req->PreciseSearch ? *req->PreciseSearch : 0;
     if ((rc = cls_unsupported(c, e)) != API_E_OK ||
-        (rc = read_filters(in, known, f, &l->nf, e)) != API_E_OK ||
-        (rc = page_args(in, &l->offset, &l->limit, e)) != API_E_OK) {
+        (rc = read_filters(req->Filters.v, req->Filters.n, known, f, &l->nf, e)) != API_E_OK ||
+        (rc = page_args(req->Offset, req->Limit, &l->offset, &l->limit, e)) != API_E_OK) {
         free(l);
         return rc;
     }
@@ -493,14 +507,17 @@ int cls_topic_find(struct actx *c, const char *id, struct cls_topic *out, struct
     return r;
 }
 
-enum api_err act_modify_topic(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_modify_topic(struct actx *c, json_t *out, struct apierr *e)
 {
+    const struct in_ModifyTopicRequest *req = c->in;
+    const struct topic_in ti = {req->TopicName, req->StorageType, req->Describes,
+                                req->PartitionCount, req->Period, req->Status};
     struct cls_topic t;
     struct tag tags[MAX_TAGS];
     struct serr se = {{0}};
-    const char *id = in_str(in, "TopicId");
+    const char *id = req->TopicId;
     enum api_err rc;
-    int r, set_tags = json_object_get(in, "Tags") != NULL;
+    int r, set_tags = req->Tags.v != NULL;
     (void)out;
 
     if ((rc = cls_unsupported(c, e)) != API_E_OK)
@@ -510,8 +527,8 @@ enum api_err act_modify_topic(struct actx *c, json_t *in, json_t *out, struct ap
         return apierr_set(e, API_E_CLS_TOPIC_NOTFOUND, id);
     if (r != STORE_OK)
         return api_store_failed(c, r, &se, e);
-    if ((rc = topic_args(in, &t, e)) != API_E_OK ||
-        (rc = read_tags(in, tags, &t.ntags, e)) != API_E_OK)
+    if ((rc = topic_args(&ti, &t, e)) != API_E_OK ||
+        (rc = read_tags(req->Tags.v, req->Tags.n, tags, &t.ntags, e)) != API_E_OK)
         return rc;
     t.tags = tags;
     r = store_cls_topic_update(c->store, &t, set_tags, &se);
@@ -524,10 +541,11 @@ enum api_err act_modify_topic(struct actx *c, json_t *in, json_t *out, struct ap
     return API_E_OK;
 }
 
-enum api_err act_delete_topic(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_delete_topic(struct actx *c, json_t *out, struct apierr *e)
 {
+    const struct in_DeleteTopicRequest *req = c->in;
     struct serr se = {{0}};
-    const char *id = in_str(in, "TopicId");
+    const char *id = req->TopicId;
     enum api_err rc;
     int r;
     (void)out;
@@ -543,9 +561,12 @@ enum api_err act_delete_topic(struct actx *c, json_t *in, json_t *out, struct ap
 
 /* ==== UploadLog ==== */
 
-enum api_err act_upload_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_upload_log(struct actx *c, json_t *out, struct apierr *e)
 {
-    const char *topic = in_str(in, "TopicId"), *ct = in_opt_str(in, "CompressType");
+    /* TopicId (and CompressType) come from headers (action_binary_headers),
+     * mapped into the input like a JSON body's members */
+    const struct in_UploadLogRequest *req = c->in;
+    const char *topic = req->TopicId, *ct = in_opt(req->CompressType);
     struct cls_body b;
     struct serr se = {{0}};
     char why[200];

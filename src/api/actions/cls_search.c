@@ -23,6 +23,7 @@
 
 #include "api/action.h"
 #include "api/cls_common.h"
+#include "api/schema_gen.h"
 #include "base/util.h"
 #include "cls/clsq.h"
 
@@ -255,15 +256,18 @@ static void put_hit(json_t *arr, const struct hit *h, const struct topic_ref *tr
                        "IndexStatus", ""));
 }
 
-enum api_err act_search_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_search_log(struct actx *c, json_t *out, struct apierr *e)
 {
-    const char *qs = in_str(in, "QueryString"), *legacy = in_str(in, "Query");
+    const struct in_SearchLogRequest *req = c->in;
+    const char *qs = req->QueryString, *legacy = req->Query;
     const char *query = qs ? qs : legacy ? legacy : "";
-    const char *topic_id = in_opt_str(in, "TopicId"), *sort = in_opt_str(in, "Sort");
-    const char *context = in_opt_str(in, "Context");
-    json_t *topics = json_object_get(in, "Topics"), *v;
-    int64_t from = json_integer_value(json_object_get(in, "From"));
-    int64_t to = json_integer_value(json_object_get(in, "To"));
+    const char *topic_id = in_opt(req->TopicId), *sort = in_opt(req->Sort);
+    const char *context = in_opt(req->Context);
+    const struct in_MultiTopicSearchInformation *topics = req->Topics.v; /* NULL: absent */
+    size_t ntopics_in = req->Topics.n;
+    json_t *v;
+    int64_t from = req->From ? *req->From : 0;
+    int64_t to = req->To ? *req->To : 0;
     json_int_t limit = DEFAULT_LIMIT, offset = 0, syntax;
     struct topic_ref *tr = NULL;
     struct scan_state s;
@@ -280,32 +284,32 @@ enum api_err act_search_log(struct actx *c, json_t *in, json_t *out, struct apie
     /* the syntax: QuerySyntax with QueryString (default CQL), SyntaxRule
      * with Query (default Lucene) */
     if (qs)
-        syntax = json_object_get(in, "QuerySyntax") ? json_integer_value(json_object_get(in, "QuerySyntax")) : 1;
+        syntax = req->QuerySyntax ? *req->QuerySyntax : 1;
     else
-        syntax = json_object_get(in, "SyntaxRule") ? json_integer_value(json_object_get(in, "SyntaxRule")) : 0;
+        syntax = req->SyntaxRule ? *req->SyntaxRule : 0;
     if (syntax != 0 && syntax != 1)
         return apierr_set(e, API_E_PARAM_VALUE, qs ? "QuerySyntax" : "SyntaxRule");
     if (strlen(query) > MAX_QUERY)
         return apierr_set(e, API_E_PARAM_VALUE, qs ? "QueryString" : "Query");
     if (from < 0 || to <= from)
         return apierr_set(e, API_E_PARAM_VALUE, "To");
-    if ((v = json_object_get(in, "Limit"))) {
-        limit = json_integer_value(v);
+    if (req->Limit) {
+        limit = *req->Limit;
         if (limit < 1 || limit > MAX_LIMIT)
             return apierr_set(e, API_E_PARAM_VALUE, "Limit");
     }
-    if ((v = json_object_get(in, "Offset"))) {
-        offset = json_integer_value(v);
+    if (req->Offset) {
+        offset = *req->Offset;
         if (offset < 0)
             return apierr_set(e, API_E_PARAM_VALUE, "Offset");
     }
     if (sort && strcmp(sort, "asc") != 0 && strcmp(sort, "desc") != 0)
         return apierr_set(e, API_E_PARAM_VALUE, "Sort");
     desc = !sort || strcmp(sort, "desc") == 0;
-    if (!!topic_id == (json_array_size(topics) > 0))
+    if (!!topic_id == (ntopics_in > 0))
         return apierr_set(e, topic_id ? API_E_PARAM_VALUE : API_E_PARAM_MISSING,
                           topic_id ? "Topics" : "TopicId");
-    if (json_array_size(topics) > MAX_TOPICS)
+    if (ntopics_in > MAX_TOPICS)
         return apierr_set(e, API_E_VALUE_LIMIT, "Topics");
     if (context && (offset || topics))
         return apierr_set(e, API_E_PARAM_VALUE, "Context");
@@ -325,7 +329,7 @@ enum api_err act_search_log(struct actx *c, json_t *in, json_t *out, struct apie
     fp = fnv(fp, &syntax, sizeof syntax);
 
     /* the topics, each the caller's in this region */
-    ntopics = topic_id ? 1 : json_array_size(topics);
+    ntopics = topic_id ? 1 : ntopics_in;
     if (!(tr = calloc(ntopics, sizeof *tr))) {
         rc = apierr_set(e, API_E_INTERNAL, NULL);
         goto done;
@@ -335,9 +339,8 @@ enum api_err act_search_log(struct actx *c, json_t *in, json_t *out, struct apie
         int r;
         tr[i].context = context;
         if (!topic_id) {
-            json_t *t = json_array_get(topics, i);
-            id = json_string_value(json_object_get(t, "TopicId"));
-            tr[i].context = json_string_value(json_object_get(t, "Context"));
+            id = topics[i].TopicId;
+            tr[i].context = topics[i].Context;
             if (tr[i].context && !*tr[i].context)
                 tr[i].context = NULL;
             if (!id || !*id) {
@@ -577,11 +580,11 @@ static int on_ctx_log(void *ud, const struct cls_stored_log *l)
     return s->exact_seq ? 1 : 0;
 }
 
-enum api_err act_describe_log_context(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_log_context(struct actx *c, json_t *out, struct apierr *e)
 {
-    const char *topic = in_str(in, "TopicId"), *btime = in_str(in, "BTime");
-    const char *pkg = in_str(in, "PkgId"), *query = in_opt_str(in, "Query");
-    json_t *v;
+    const struct in_DescribeLogContextRequest *req = c->in;
+    const char *topic = req->TopicId, *btime = req->BTime;
+    const char *pkg = req->PkgId, *query = in_opt(req->Query);
     json_int_t prev = CTX_DEFAULT, next = CTX_DEFAULT;
     int64_t from = INT64_MIN, to = INT64_MAX, t;
     unsigned long long seq;
@@ -600,16 +603,14 @@ enum api_err act_describe_log_context(struct actx *c, json_t *in, json_t *out, s
         return apierr_set(e, API_E_PARAM_VALUE, "BTime");
     if (sscanf(pkg, "%16llx%n", &seq, &n) != 1 || pkg[n] || seq == 0)
         return apierr_set(e, API_E_PARAM_VALUE, "PkgId");
-    if ((v = json_object_get(in, "PrevLogs")) &&
-        ((prev = json_integer_value(v)) < 0 || prev > CTX_MAX))
+    if (req->PrevLogs && ((prev = *req->PrevLogs) < 0 || prev > CTX_MAX))
         return apierr_set(e, API_E_PARAM_VALUE, "PrevLogs");
-    if ((v = json_object_get(in, "NextLogs")) &&
-        ((next = json_integer_value(v)) < 0 || next > CTX_MAX))
+    if (req->NextLogs && ((next = *req->NextLogs) < 0 || next > CTX_MAX))
         return apierr_set(e, API_E_PARAM_VALUE, "NextLogs");
-    if ((v = json_object_get(in, "From")))
-        from = json_integer_value(v);
-    if ((v = json_object_get(in, "To")))
-        to = json_integer_value(v);
+    if (req->From)
+        from = *req->From;
+    if (req->To)
+        to = *req->To;
     if (from >= to)
         return apierr_set(e, API_E_PARAM_VALUE, "To");
     if (query && strlen(query) > MAX_QUERY)

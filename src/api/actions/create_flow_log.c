@@ -296,14 +296,13 @@ static enum api_err create_answer(struct actx *c, void *state, struct apierr *e)
     return rc;
 }
 
-enum api_err act_create_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_create_flow_log(struct actx *c, json_t *out, struct apierr *e)
 {
     struct create_in r;
     struct create_wait *cw;
     const char *log_region;
     enum api_err rc;
 
-    (void)in;
     (void)out; /* the answer is streamed into c->w */
     read_input(c->in, &r);
     if ((rc = check_empty(&r, e)) != API_E_OK || (rc = check_range(&r, e)) != API_E_OK ||

@@ -99,7 +99,7 @@ static void on_row(void *ud, const struct flowlog *fl)
     render_flowlog(ud, fl);
 }
 
-enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_flow_logs(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DescribeFlowLogsRequest *r = c->in;
     struct flowlog_query q;
@@ -110,7 +110,6 @@ enum api_err act_describe_flow_logs(struct actx *c, json_t *in, json_t *out, str
     enum api_err rc;
     int src;
 
-    (void)in;
     (void)out; /* the answer is streamed into c->w */
     memset(&q, 0, sizeof q);
     memset(&f, 0, sizeof f);

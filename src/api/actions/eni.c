@@ -183,7 +183,7 @@ static enum api_err private_ips(const struct in_PrivateIpAddressSpecification *g
     return API_E_OK;
 }
 
-enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *out,
+enum api_err act_create_network_interface(struct actx *c, json_t *out,
                                           struct apierr *e)
 {
     static const char *const qos[] = {"PT", "AU", "AG", "DEFAULT", NULL};
@@ -199,7 +199,6 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
     long n;
     enum api_err rc;
 
-    (void)in;
     if (!vpc_id || !*vpc_id)
         return apierr_set(e, API_E_VALUE_EMPTY, "VpcId");
     if (!subnet_id || !*subnet_id)
@@ -240,7 +239,7 @@ enum api_err act_create_network_interface(struct actx *c, json_t *in, json_t *ou
     json_object_set(attrs, "PrivateIpAddressSet", ips);
     memset(&r, 0, sizeof r);
     json_array_foreach(ips, i, v) { /* the data plane's view: the primary first */
-        const char *a = in_str(v, "PrivateIpAddress");
+        const char *a = json_string_value(json_object_get(v, "PrivateIpAddress"));
         size_t len = strlen(r.addrs);
         if (!a || len + strlen(a) + 2 > sizeof r.addrs)
             continue; /* at most MAX_PRIVATE_IPS IPv4 addresses: they fit */
@@ -314,7 +313,7 @@ static const struct res_filter eni_filters[] = {
     {NULL, NULL, 0, 0},
 };
 
-enum api_err act_describe_network_interfaces(struct actx *c, json_t *in, json_t *out,
+enum api_err act_describe_network_interfaces(struct actx *c, json_t *out,
                                              struct apierr *e)
 {
     static const struct res_describe d = {
@@ -333,16 +332,14 @@ enum api_err act_describe_network_interfaces(struct actx *c, json_t *in, json_t 
     const struct res_describe_in rin = {RES_DESCRIBE_IN(r, NetworkInterfaceIds),
                                        .offset = r->Offset, .limit = r->Limit};
 
-    (void)in;
     return res_describe(c, &rin, out, &d, e);
 }
 
-enum api_err act_delete_network_interface(struct actx *c, json_t *in, json_t *out,
+enum api_err act_delete_network_interface(struct actx *c, json_t *out,
                                           struct apierr *e)
 {
     const struct in_DeleteNetworkInterfaceRequest *r = c->in;
 
-    (void)in;
     (void)out;
     return res_delete(c, r->NetworkInterfaceId, "NetworkInterfaceId", "eni", RES_ENI, 1, e);
 }
@@ -362,7 +359,7 @@ static enum api_err eni_and_instance(const char **eni, const char **ins, struct 
     return API_E_OK;
 }
 
-enum api_err act_attach_network_interface(struct actx *c, json_t *in, json_t *out,
+enum api_err act_attach_network_interface(struct actx *c, json_t *out,
                                           struct apierr *e)
 {
     const struct in_AttachNetworkInterfaceRequest *r = c->in;
@@ -372,7 +369,6 @@ enum api_err act_attach_network_interface(struct actx *c, json_t *in, json_t *ou
     enum api_err rc;
     int src;
 
-    (void)in;
     (void)out;
     if ((rc = eni_and_instance(&eni, &ins, e)) != API_E_OK)
         return rc;
@@ -388,7 +384,7 @@ enum api_err act_attach_network_interface(struct actx *c, json_t *in, json_t *ou
     return res_record_task(c, e);
 }
 
-enum api_err act_detach_network_interface(struct actx *c, json_t *in, json_t *out,
+enum api_err act_detach_network_interface(struct actx *c, json_t *out,
                                           struct apierr *e)
 {
     const struct in_DetachNetworkInterfaceRequest *d = c->in;
@@ -398,7 +394,6 @@ enum api_err act_detach_network_interface(struct actx *c, json_t *in, json_t *ou
     enum api_err rc;
     int src;
 
-    (void)in;
     (void)out;
     if ((rc = eni_and_instance(&eni, &ins, e)) != API_E_OK ||
         (rc = res_get(c, RES_ENI, eni, &r, e)) != API_E_OK ||
@@ -419,7 +414,7 @@ enum api_err act_detach_network_interface(struct actx *c, json_t *in, json_t *ou
     return res_record_task(c, e);
 }
 
-enum api_err act_describe_vpc_task_result(struct actx *c, json_t *in, json_t *out,
+enum api_err act_describe_vpc_task_result(struct actx *c, json_t *out,
                                           struct apierr *e)
 {
     const struct in_DescribeVpcTaskResultRequest *r = c->in;
@@ -427,7 +422,6 @@ enum api_err act_describe_vpc_task_result(struct actx *c, json_t *in, json_t *ou
     struct resource t;
     enum api_err rc;
 
-    (void)in;
     if (!id || !*id)
         return apierr_set(e, API_E_VALUE_EMPTY, "TaskId");
     if ((rc = res_get(c, RES_TASK, id, &t, e)) != API_E_OK)

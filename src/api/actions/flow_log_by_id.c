@@ -72,13 +72,12 @@ static enum api_err find_flowlog(struct actx *c, const char *id, const char *vpc
     return API_E_OK;
 }
 
-enum api_err act_describe_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_flow_log(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DescribeFlowLogRequest *r = c->in;
     struct found f = {.render = c->w};
     enum api_err rc;
 
-    (void)in;
     (void)out;
     jw_lkey(c->w, "FlowLog");
     jw_arr(c->w);
@@ -89,7 +88,7 @@ enum api_err act_describe_flow_log(struct actx *c, json_t *in, json_t *out, stru
     return rc;
 }
 
-enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *out,
+enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *out,
                                            struct apierr *e)
 {
     const struct in_ModifyFlowLogAttributeRequest *r = c->in;
@@ -98,7 +97,6 @@ enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *o
     struct serr se = {{0}};
     enum api_err rc;
 
-    (void)in;
     (void)out;
     p.name = r->FlowLogName;
     p.description = r->FlowLogDescription;
@@ -121,14 +119,13 @@ enum api_err act_modify_flow_log_attribute(struct actx *c, json_t *in, json_t *o
                             &se, f.fl.id, e);
 }
 
-enum api_err act_delete_flow_log(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_delete_flow_log(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DeleteFlowLogRequest *r = c->in;
     struct found f = {0};
     struct serr se = {{0}};
     enum api_err rc;
 
-    (void)in;
     (void)out;
     if ((rc = find_flowlog(c, r->FlowLogId, r->VpcId, &f, CCN_VPCID_IGNORED, e)) != API_E_OK)
         return rc;
@@ -159,18 +156,16 @@ static enum api_err set_enable(struct actx *c, const char *const *list, size_t n
         "FlowLogIds", e);
 }
 
-enum api_err act_enable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_enable_flow_logs(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_EnableFlowLogsRequest *r = c->in;
-    (void)in;
     (void)out;
     return set_enable(c, r->FlowLogIds.v, r->FlowLogIds.n, 1, e);
 }
 
-enum api_err act_disable_flow_logs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_disable_flow_logs(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DisableFlowLogsRequest *r = c->in;
-    (void)in;
     (void)out;
     return set_enable(c, r->FlowLogIds.v, r->FlowLogIds.n, 0, e);
 }

@@ -101,7 +101,7 @@ static json_t *render_ccn(const struct actx *c, const struct resource *r, json_t
     return res_overlay(o, attrs);
 }
 
-enum api_err act_create_ccn(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_create_ccn(struct actx *c, json_t *out, struct apierr *e)
 {
     static const char *const qos[] = {"PT", "AU", "AG", NULL};
     static const char *const charge[] = {"PREPAID", "POSTPAID", NULL};
@@ -119,7 +119,6 @@ enum api_err act_create_ccn(struct actx *c, json_t *in, json_t *out, struct apie
     json_t *attrs;
     enum api_err rc;
 
-    (void)in;
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "CcnName", e)) != API_E_OK ||
         (rc = res_check_len(in_opt(q->CcnDescription), CCN_DESC_MAX_BYTES, "CcnDescription",
                             e)) != API_E_OK ||
@@ -152,7 +151,7 @@ static const struct res_filter ccn_filters[] = {
     {NULL, NULL, 0, 0},
 };
 
-enum api_err act_describe_ccns(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_ccns(struct actx *c, json_t *out, struct apierr *e)
 {
     static const char *const order[] = {"CcnId", "CcnName", "CreateTime", "State", "QosLevel",
                                         NULL};
@@ -175,15 +174,13 @@ enum api_err act_describe_ccns(struct actx *c, json_t *in, json_t *out, struct a
                                        .offset = r->Offset, .limit = r->Limit,
                                        .order = r->OrderField, .dir = r->OrderDirection};
 
-    (void)in;
     return res_describe(c, &rin, out, &d, e);
 }
 
-enum api_err act_delete_ccn(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_delete_ccn(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DeleteCcnRequest *r = c->in;
 
-    (void)in;
     (void)out;
     return res_delete(c, r->CcnId, "CcnId", "ccn", RES_CCN, 0, e);
 }
@@ -259,7 +256,7 @@ static enum api_err nat_addresses(const struct in_CreateNatGatewayRequest *q, js
     return API_E_OK;
 }
 
-enum api_err act_create_nat_gateway(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_create_nat_gateway(struct actx *c, json_t *out, struct apierr *e)
 {
     static const json_int_t bandwidths[] = {20, 50, 100, 200, 500, 1000, 2000, 5000, 0};
     static const json_int_t connections[] = {1000000, 2000000, 3000000, 10000000, 0};
@@ -272,7 +269,6 @@ enum api_err act_create_nat_gateway(struct actx *c, json_t *in, json_t *out, str
     struct resource r;
     enum api_err rc;
 
-    (void)in;
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "NatGatewayName", e)) != API_E_OK)
         return rc;
     if (!vpc_id || !*vpc_id)
@@ -324,7 +320,7 @@ static const struct res_filter nat_filters[] = {
     {NULL, NULL, 0, 0},
 };
 
-enum api_err act_describe_nat_gateways(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_nat_gateways(struct actx *c, json_t *out, struct apierr *e)
 {
     static const struct res_describe d = {
         .kind = RES_NAT,
@@ -341,15 +337,13 @@ enum api_err act_describe_nat_gateways(struct actx *c, json_t *in, json_t *out, 
     const struct res_describe_in rin = {RES_DESCRIBE_IN(r, NatGatewayIds),
                                        .offset = r->Offset, .limit = r->Limit};
 
-    (void)in;
     return res_describe(c, &rin, out, &d, e);
 }
 
-enum api_err act_delete_nat_gateway(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_delete_nat_gateway(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DeleteNatGatewayRequest *r = c->in;
 
-    (void)in;
     (void)out;
     return res_delete(c, r->NatGatewayId, "NatGatewayId", "nat", RES_NAT, 0, e);
 }
@@ -374,7 +368,7 @@ static json_t *render_dcg(const struct actx *c, const struct resource *r, json_t
     return res_overlay(o, attrs);
 }
 
-enum api_err act_create_direct_connect_gateway(struct actx *c, json_t *in, json_t *out,
+enum api_err act_create_direct_connect_gateway(struct actx *c, json_t *out,
                                                struct apierr *e)
 {
     static const char *const types[] = {"VPC", "CCN", NULL};
@@ -393,7 +387,6 @@ enum api_err act_create_direct_connect_gateway(struct actx *c, json_t *in, json_
     int is_ccn;
     enum api_err rc;
 
-    (void)in;
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "DirectConnectGatewayName", e)) != API_E_OK)
         return rc;
     if (!type || !*type)
@@ -442,7 +435,7 @@ static const struct res_filter dcg_filters[] = {
     {NULL, NULL, 0, 0},
 };
 
-enum api_err act_describe_direct_connect_gateways(struct actx *c, json_t *in, json_t *out,
+enum api_err act_describe_direct_connect_gateways(struct actx *c, json_t *out,
                                                   struct apierr *e)
 {
     static const struct res_describe d = {
@@ -460,16 +453,14 @@ enum api_err act_describe_direct_connect_gateways(struct actx *c, json_t *in, js
     const struct res_describe_in rin = {RES_DESCRIBE_IN(r, DirectConnectGatewayIds),
                                        .offset = r->Offset, .limit = r->Limit};
 
-    (void)in;
     return res_describe(c, &rin, out, &d, e);
 }
 
-enum api_err act_delete_direct_connect_gateway(struct actx *c, json_t *in, json_t *out,
+enum api_err act_delete_direct_connect_gateway(struct actx *c, json_t *out,
                                                struct apierr *e)
 {
     const struct in_DeleteDirectConnectGatewayRequest *r = c->in;
 
-    (void)in;
     (void)out;
     return res_delete(c, r->DirectConnectGatewayId, "DirectConnectGatewayId", "dcg", RES_DCG, 0, e);
 }

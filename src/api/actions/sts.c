@@ -15,11 +15,10 @@
 
 #define FEDERATED_NAME "flowlogd"
 
-enum api_err act_get_caller_identity(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_get_caller_identity(struct actx *c, json_t *out, struct apierr *e)
 {
     const char *uin = c->account->uin;
     char arn[160], user[96];
-    (void)in;
 
     if (c->key && c->key->expires) {
         snprintf(arn, sizeof arn, "qcs::sts:%s:federated-user/%s:" FEDERATED_NAME, uin, uin);

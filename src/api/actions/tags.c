@@ -304,7 +304,7 @@ static enum api_err modify_list(struct actx *c, const char *const *list, size_t 
 
 /* ==== TagResources / UnTagResources / ModifyResourceTags ==== */
 
-enum api_err act_tag_resources(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_tag_resources(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_TagResourcesRequest *r = c->in;
     struct tag_in tags[MAX_TAGS];
@@ -312,7 +312,6 @@ enum api_err act_tag_resources(struct actx *c, json_t *in, json_t *out, struct a
     size_t n;
     enum api_err rc;
 
-    (void)in;
     if ((rc = list_size(r->ResourceList.n, "ResourceList", MAX_RESOURCES, API_E_TAG_RES_PER_REQ,
                         e)) != API_E_OK ||
         (rc = list_size(r->Tags.n, "Tags", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK ||
@@ -323,14 +322,13 @@ enum api_err act_tag_resources(struct actx *c, json_t *in, json_t *out, struct a
     return modify_list(c, r->ResourceList.v, r->ResourceList.n, out, set, n, NULL, 0, e);
 }
 
-enum api_err act_untag_resources(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_untag_resources(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_UnTagResourcesRequest *r = c->in;
     const char *del[MAX_TAGS];
     size_t i;
     enum api_err rc;
 
-    (void)in;
     if ((rc = list_size(r->ResourceList.n, "ResourceList", MAX_RESOURCES, API_E_TAG_RES_PER_REQ,
                         e)) != API_E_OK ||
         (rc = list_size(r->TagKeys.n, "TagKeys", MAX_TAGS, API_E_TAG_NUM_PER_REQ, e)) != API_E_OK)
@@ -349,7 +347,7 @@ enum api_err act_untag_resources(struct actx *c, json_t *in, json_t *out, struct
                        e);
 }
 
-enum api_err act_modify_resource_tags(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_modify_resource_tags(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_ModifyResourceTagsRequest *r = c->in;
     int rep = r->ReplaceTags.v != NULL, delj = r->DeleteTags.v != NULL;
@@ -361,7 +359,6 @@ enum api_err act_modify_resource_tags(struct actx *c, json_t *in, json_t *out, s
     size_t nset = 0, ndel = r->DeleteTags.n, i;
     enum api_err rc;
 
-    (void)in;
     (void)out;
     if (!rep && !delj)
         return apierr_set(e, API_E_PARAM_MISSING, "ReplaceTags");
@@ -408,7 +405,7 @@ static json_t *md5_hex(const char *s)
     return json_string(hex);
 }
 
-enum api_err act_describe_resource_tags_by_resource_ids(struct actx *c, json_t *in, json_t *out,
+enum api_err act_describe_resource_tags_by_resource_ids(struct actx *c, json_t *out,
                                                         struct apierr *e)
 {
     static const char *const categories[] = {"Custom", "System", "All", NULL};
@@ -422,7 +419,6 @@ enum api_err act_describe_resource_tags_by_resource_ids(struct actx *c, json_t *
     size_t i, j, n = r->ResourceIds.n;
     enum api_err rc = API_E_OK;
 
-    (void)in;
     if (strcmp(service, "vpc") != 0)
         return apierr_set(e, API_E_TAG_SERVICE_TYPE, service);
     if (strcmp(prefix, "fl") != 0)
@@ -597,7 +593,7 @@ static int parse_token(const char *tok, size_t *region, char id[16])
     return -1;
 }
 
-enum api_err act_get_resources(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_get_resources(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_GetResourcesRequest *gr = c->in;
     const char *const *list = gr->ResourceList.v;
@@ -615,7 +611,6 @@ enum api_err act_get_resources(struct actx *c, json_t *in, json_t *out, struct a
     char tok_id[16] = "", next[64] = "";
     enum api_err rc = API_E_OK;
 
-    (void)in;
     memset(&s, 0, sizeof s);
     if (nlist > MAX_RESOURCES)
         return apierr_set(e, API_E_TAG_RES_PER_REQ, "ResourceList");

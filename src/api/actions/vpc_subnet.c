@@ -67,7 +67,7 @@ static enum api_err bool_string(const char *value, const char *name, json_t *att
     return API_E_OK;
 }
 
-enum api_err act_create_vpc(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_create_vpc(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_CreateVpcRequest *q = c->in;
     const char *name = q->VpcName, *cidr = q->CidrBlock;
@@ -80,7 +80,6 @@ enum api_err act_create_vpc(struct actx *c, json_t *in, json_t *out, struct apie
     char *text = NULL;
     enum api_err rc;
 
-    (void)in;
     if (!attrs)
         return apierr_set(e, API_E_INTERNAL, NULL);
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "VpcName", e)) != API_E_OK)
@@ -160,7 +159,7 @@ static const struct res_filter vpc_filters[] = {
     {NULL, NULL, 0, 0},
 };
 
-enum api_err act_describe_vpcs(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_vpcs(struct actx *c, json_t *out, struct apierr *e)
 {
     static const struct res_describe d = {
         .kind = RES_VPC,
@@ -179,15 +178,13 @@ enum api_err act_describe_vpcs(struct actx *c, json_t *in, json_t *out, struct a
     const struct res_describe_in rin = {RES_DESCRIBE_IN(r, VpcIds),
                                        .offset_s = r->Offset, .limit_s = r->Limit};
 
-    (void)in;
     return res_describe(c, &rin, out, &d, e);
 }
 
-enum api_err act_delete_vpc(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_delete_vpc(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DeleteVpcRequest *r = c->in;
 
-    (void)in;
     (void)out;
     return res_delete(c, r->VpcId, "VpcId", "vpc", RES_VPC, 0, e);
 }
@@ -238,7 +235,7 @@ static void on_sibling(void *ud, const struct resource *r)
     }
 }
 
-enum api_err act_create_subnet(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_create_subnet(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_CreateSubnetRequest *sq = c->in;
     const char *vpc_id = sq->VpcId, *name = sq->SubnetName;
@@ -254,7 +251,6 @@ enum api_err act_create_subnet(struct actx *c, json_t *in, json_t *out, struct a
     char *text = NULL;
     enum api_err rc;
 
-    (void)in;
     if (!vpc_id || !*vpc_id)
         return apierr_set(e, API_E_VALUE_EMPTY, "VpcId");
     if ((rc = res_check_name(name, NAME_MAX_BYTES, "SubnetName", e)) != API_E_OK)
@@ -330,7 +326,7 @@ static const struct res_filter subnet_filters[] = {
     {NULL, NULL, 0, 0},
 };
 
-enum api_err act_describe_subnets(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_describe_subnets(struct actx *c, json_t *out, struct apierr *e)
 {
     static const struct res_describe d = {
         .kind = RES_SUBNET,
@@ -349,15 +345,13 @@ enum api_err act_describe_subnets(struct actx *c, json_t *in, json_t *out, struc
     const struct res_describe_in rin = {RES_DESCRIBE_IN(r, SubnetIds),
                                        .offset_s = r->Offset, .limit_s = r->Limit};
 
-    (void)in;
     return res_describe(c, &rin, out, &d, e);
 }
 
-enum api_err act_delete_subnet(struct actx *c, json_t *in, json_t *out, struct apierr *e)
+enum api_err act_delete_subnet(struct actx *c, json_t *out, struct apierr *e)
 {
     const struct in_DeleteSubnetRequest *r = c->in;
 
-    (void)in;
     (void)out;
     return res_delete(c, r->SubnetId, "SubnetId", "subnet", RES_SUBNET, 0, e);
 }

@@ -48,6 +48,7 @@ struct wjob {
     atomic_int done; /* set by the writer (release) after rc and *err */
     struct wjob *next;
     void (*complete)(struct wjob *j); /* NULL: a blocking caller waits on `done` */
+    void *ud;                         /* complete's own pointer (its owner) */
 };
 
 /** Checkpoint counters of the tuned engine (sqlite_ckpt.c); zero for the

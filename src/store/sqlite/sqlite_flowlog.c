@@ -304,7 +304,7 @@ struct create_async {
 
 static void create_async_done(struct wjob *j)
 {
-    struct create_async *ca = (struct create_async *)j; /* job is the first member */
+    struct create_async *ca = j->ud;
     struct store_op *op = ca->op;
 
     op->rc = j->rc;
@@ -331,6 +331,7 @@ int sq_flowlog_create_async(struct store *st, const struct flowlog *fl, uint32_t
     ca->job.arg = &ca->cj;
     ca->job.err = &op->err;
     ca->job.complete = create_async_done;
+    ca->job.ud = ca;
     if (sq_write_async(st, &ca->job) != STORE_OK) {
         free(ca->big);
         free(ca);
