@@ -20,7 +20,6 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/opts.h"
-#include "sink/sink.h"
 
 /* the control plane's path and credential scope service (control/control.h:
  * the agent does not link the server's layers) */
