@@ -477,7 +477,14 @@ test("serve --capture: a CCN flow log's records span its Period (60 s) in the CC
     const t0 = nowS();
     py(N.vm, "udp", A.vm, 4000, A.ccn, 5000, 300, 1000);
     const t1 = nowS();
-    const after = inNs(N.host, "tc", ["-s", "qdisc", "show", "dev", D.ccn]);
+    // read the counters once the tbf's queue is empty: a packet still queued is neither
+    // sent nor dropped yet (its first match is the tbf's own backlog)
+    const tbf = () => inNs(N.host, "tc", ["-s", "qdisc", "show", "dev", D.ccn]);
+    let after = tbf();
+    for (let i = 0; i < 100 && !/backlog 0b 0p/.test(/backlog \S+ \S+/.exec(after)[0]); i++) {
+      await sleep(50);
+      after = tbf();
+    }
     const [b0, p0, d0] = counts(before), [b1, p1, d1] = counts(after);
     const [acceptedPkts, acceptedBytes, dropped] = [p1 - p0, b1 - b0 - 14 * (p1 - p0), d1 - d0];
     assert.ok(dropped > 0, after);

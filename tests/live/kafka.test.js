@@ -207,7 +207,7 @@ test("serve --capture: a CKafka flow log's records reach its topic (the instance
       msgs = await consume();
       const got = new Set(msgs.map((m) => FIELDS.map((f) => m.v[f]).join(" ")));
       return files.every((l) => got.has(l));
-    });
+    }, 150000); // a delivery that failed backs off up to 30 s; a loaded machine needs the room
     for (const m of msgs) {
       assert.equal(m.key, ids.eni1, "message key = the ENI");
       assert.match(m.v.__RECORD_ID__, new RegExp(`^${fl}:\\d+:\\d+$`));
