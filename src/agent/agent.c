@@ -580,7 +580,7 @@ static int deliver(struct agent *ag, const struct afl *f, uint64_t start, uint64
 }
 
 /* The delivery sinks' routes: the assigned flow logs and their destinations. */
-static void delivery_update(struct agent *ag, uint64_t w)
+static void delivery_update(struct agent *ag)
 {
     if (!ag->delivery)
         return;
@@ -604,7 +604,7 @@ static void delivery_update(struct agent *ag, uint64_t w)
         snprintf(r[i].fields, sizeof r[i].fields, "%s", f->fields);
         r[i].uin = strtoull(f->uin, NULL, 10);
     }
-    delivery_routes(ag->delivery, r, ag->cur.nfl, w * ag->cfg->window_s);
+    delivery_routes(ag->delivery, r, ag->cur.nfl);
     free(r);
 }
 
@@ -894,7 +894,7 @@ static void poll_control(struct agent *ag, uint64_t w)
     ag->have = 1;
     apply(ag, w);
     marker_write(ag, w);
-    delivery_update(ag, w);
+    delivery_update(ag);
 }
 
 /* ==== start: the marker an earlier agent left ==== */

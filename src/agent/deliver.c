@@ -39,7 +39,6 @@ struct delivery {
     pthread_cond_t cv;
     struct delivery_route *routes;
     size_t nroutes;
-    uint64_t first_window;
     int kicked, stop, threaded;
     pthread_t thread;
 };
@@ -185,8 +184,7 @@ static void backlog_add(const struct delivery *d, const char *fl, uint64_t since
 }
 
 /* Each delivery sink's spool for the metrics: the windows past its cursors. */
-static void backlog_report(struct delivery *d, const struct delivery_route *routes, size_t n,
-                           uint64_t first)
+static void backlog_report(struct delivery *d, const struct delivery_route *routes, size_t n)
 {
     for (size_t k = 0; k < d->nsinks; k++) {
         uint64_t windows = 0, bytes = 0;
@@ -197,7 +195,7 @@ static void backlog_report(struct delivery *d, const struct delivery_route *rout
             int c = cursor_get(d, d->sinks[k].s, routes[i].flowlog_id, &since);
             if (c < 0)
                 continue;
-            backlog_add(d, routes[i].flowlog_id, c == 0 ? first : since, &windows, &bytes);
+            backlog_add(d, routes[i].flowlog_id, c == 0 ? 0 : since, &windows, &bytes);
         }
         dp_metrics_spool(d->sinks[k].s->name, bytes, windows);
     }
@@ -207,13 +205,11 @@ long delivery_pass(struct delivery *d)
 {
     struct delivery_route *routes = NULL;
     size_t n;
-    uint64_t first;
     long total = 0;
     int failed = 0;
 
     pthread_mutex_lock(&d->mu);
     n = d->nroutes;
-    first = d->first_window;
     if (n && (routes = malloc(n * sizeof *routes)))
         memcpy(routes, d->routes, n * sizeof *routes);
     pthread_mutex_unlock(&d->mu);
@@ -236,8 +232,11 @@ long delivery_pass(struct delivery *d)
                 sink_failed = 1;
                 break;
             }
-            if (c == 0) { /* new to this sink: from the window being captured */
-                since = first;
+            if (c == 0) { /* new to this sink: everything its files hold (a start
+                           * at "the window being captured" lost the first
+                           * windows when the routes changed again before
+                           * this pass) */
+                since = 0;
                 if (cursor_put(d, ds->s, routes[i].flowlog_id, since) != 0) {
                     sink_failed = 1;
                     break;
@@ -264,7 +263,7 @@ long delivery_pass(struct delivery *d)
             ds->backoff_ms = 0;
         }
     }
-    backlog_report(d, routes, n, first);
+    backlog_report(d, routes, n);
     free(routes);
     return failed ? -1 : total;
 }
@@ -332,8 +331,7 @@ struct delivery *delivery_new(const char *records, struct sink **sinks, size_t n
     return d;
 }
 
-void delivery_routes(struct delivery *d, const struct delivery_route *r, size_t n,
-                     uint64_t first_window)
+void delivery_routes(struct delivery *d, const struct delivery_route *r, size_t n)
 {
     struct delivery_route *copy = n ? malloc(n * sizeof *copy) : NULL;
     if (n && !copy) {
@@ -346,7 +344,6 @@ void delivery_routes(struct delivery *d, const struct delivery_route *r, size_t 
     free(d->routes);
     d->routes = copy;
     d->nroutes = n;
-    d->first_window = first_window;
     d->kicked = 1;
     pthread_cond_signal(&d->cv);
     pthread_mutex_unlock(&d->mu);

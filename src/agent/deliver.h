@@ -35,11 +35,9 @@ struct delivery *delivery_new(const char *records, struct sink **sinks, size_t n
                               char *err, size_t errlen);
 
 /** The flow logs to deliver from now on (copied). A flow log that leaves
- * the list is no longer delivered (its cursor stays). `first_window`: the
- * start of the window being captured, where a new flow log's delivery
- * begins. */
-void delivery_routes(struct delivery *d, const struct delivery_route *r, size_t n,
-                     uint64_t first_window);
+ * the list is no longer delivered (its cursor stays); one new to a sink is
+ * delivered from the first window its files hold. */
+void delivery_routes(struct delivery *d, const struct delivery_route *r, size_t n);
 
 /** A window was written: deliver soon. */
 void delivery_kick(struct delivery *d);
