@@ -26,6 +26,7 @@ const h = require("../integration/harness.js");
 
 const BIN = h.BIN;
 const TRAFFIC = path.join(__dirname, "traffic.py");
+const { sh, ip, inNs, sleep, children, killChildren, startSink, until } = require("./lib.js");
 const P = `ag${process.pid % 100000}`; // prefix of every name we make (ifnames <= 15)
 const NS = { host: `${P}h`, vm1: `${P}v1`, vm2: `${P}v2`, vm3: `${P}v3` };
 const DEV = { vm1: `${P}e1`, vm2: `${P}e2`, vm3: `${P}e3` };
@@ -54,15 +55,6 @@ function maybeSkip(t) {
 }
 
 // ------------------------------------------------------------ helpers ---
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", ...opts });
-  if (r.status !== 0 && !opts.mayFail)
-    throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.stdout || r.error}`);
-  return r.stdout;
-}
-const ip = (...a) => sh("ip", a);
-const inNs = (ns, cmd, args, opts) => sh("ip", ["netns", "exec", ns, cmd, ...args], opts);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function teardown() {
   for (const ns of Object.values(NS)) spawnSync("ip", ["netns", "del", ns]);
@@ -95,20 +87,7 @@ table inet ${P}sg {
   sh("ip", ["netns", "exec", NS.host, "nft", "-f", "-"], { input: rules });
 }
 
-const children = new Set();
-process.on("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-});
 
-async function startSink(ns, addr) {
-  const p = spawn("ip", ["netns", "exec", ns, "python3", TRAFFIC, "sink", addr]);
-  children.add(p);
-  await new Promise((resolve, reject) => {
-    p.stdout.once("data", resolve);
-    p.on("exit", (code) => reject(new Error(`sink exited ${code}`)));
-  });
-  return p;
-}
 
 /** COUNT datagrams of SIZE payload bytes from vm SRC:SPORT to DST:DPORT. */
 function udp(vm, sport, dst, dport, count, size) {
@@ -165,15 +144,6 @@ function sums(lines) {
 }
 
 /** Waits until fn() is truthy (checked every 200 ms). */
-async function until(what, fn, ms = 20000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 /** The window starts of a flow log's records. */
 const windows = (lines) => [...new Set(lines.map((f) => Number(f[10])))].sort((a, b) => a - b);
@@ -187,10 +157,6 @@ async function readyz(endpoint) {
   }
 }
 
-function killChildren() {
-  for (const c of children) c.kill("SIGKILL");
-  children.clear();
-}
 
 test.after(() => {
   killChildren();

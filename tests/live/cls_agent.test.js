@@ -22,6 +22,7 @@ const h = require("../integration/harness.js");
 
 const BIN = h.BIN;
 const TRAFFIC = path.join(__dirname, "traffic.py");
+const { sh, ip, inNs, sleep, children, killChildren, until } = require("./lib.js");
 const P = `cl${process.pid % 100000}`;
 const NS = { host: `${P}h`, vm1: `${P}v1`, vm2: `${P}v2` };
 const DEV = { vm1: `${P}e1`, vm2: `${P}e2` };
@@ -43,14 +44,6 @@ function whyNot() {
 }
 const skipReason = whyNot();
 
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", ...opts });
-  if (r.status !== 0 && !opts.mayFail) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.stdout || r.error}`);
-  return r.stdout;
-}
-const ip = (...a) => sh("ip", a);
-const inNs = (ns, cmd, args, opts) => sh("ip", ["netns", "exec", ns, cmd, ...args], opts);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const teardown = () => Object.values(NS).forEach((ns) => spawnSync("ip", ["netns", "del", ns]));
 
 function setupNet() {
@@ -74,22 +67,7 @@ function setupNet() {
   });
 }
 
-const children = new Set();
-process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
-function killChildren() {
-  children.forEach((c) => c.kill("SIGKILL"));
-  children.clear();
-}
 
-async function until(what, fn, ms = 30000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 test("the agent's records reach a topic made with the SDK; SearchLog finds exactly them", { timeout: 240000 }, async (t) => {
   if (skipReason) {

@@ -25,6 +25,7 @@ const { spawn, spawnSync } = require("node:child_process");
 const REPO = path.resolve(__dirname, "..", "..");
 const BIN = process.env.FLOWLOGD_BIN || path.join(REPO, "build", "flowlogd");
 const TRAFFIC = path.join(__dirname, "traffic.py");
+const { sh, ip, inNs, children, killChildren, startSink } = require("./lib.js");
 const P = `fl${process.pid % 100000}`; // prefix of every name we make (ifnames <= 15)
 const NS = { host: `${P}h`, up: `${P}u`, vm1: `${P}v1`, vm2: `${P}v2`, vm3: `${P}v3` };
 const DEV = { vm1: `${P}e1`, vm2: `${P}e2`, vm3: `${P}e3`, up: `${P}up` };
@@ -57,14 +58,6 @@ function maybeSkip(t) {
 }
 
 // ------------------------------------------------------------ helpers ---
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", ...opts });
-  if (r.status !== 0 && !opts.mayFail)
-    throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.stdout || r.error}`);
-  return r.stdout;
-}
-const ip = (...a) => sh("ip", a);
-const inNs = (ns, cmd, args, opts) => sh("ip", ["netns", "exec", ns, cmd, ...args], opts);
 const py = (ns, ...a) => inNs(ns, "python3", [TRAFFIC, ...a.map(String)]);
 
 function teardown() {
@@ -117,23 +110,8 @@ table inet ${P}sg {
 }
 
 // every process a test starts, killed when the test ends however it ends
-const children = new Set();
-function killChildren() {
-  for (const c of children) c.kill("SIGKILL");
-  children.clear();
-}
-process.on("exit", killChildren);
 
 /** A sink (UDP 5000, TCP 7000) on the given addresses of ns; resolves when ready. */
-async function startSink(ns, ...addrs) {
-  const p = spawn("ip", ["netns", "exec", ns, "python3", TRAFFIC, "sink", ...addrs]);
-  children.add(p);
-  await new Promise((resolve, reject) => {
-    p.stdout.once("data", resolve);
-    p.on("exit", (code) => reject(new Error(`sink exited ${code}`)));
-  });
-  return p;
-}
 
 /** Starts `flowlogd capture` in the host ns; resolves once READY. */
 function startCapture(extra = []) {

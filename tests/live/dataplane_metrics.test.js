@@ -32,6 +32,7 @@ const h = require("../integration/harness.js");
 
 const BIN = h.BIN;
 const TRAFFIC = path.join(__dirname, "traffic.py");
+const { sh, ip, inNs, sleep, children, startSink, until } = require("./lib.js");
 const PROMTOOL = "/usr/bin/promtool";
 const P = `dm${process.pid % 100000}`; // prefix of every name we make (ifnames <= 15)
 const NS = { host: `${P}h`, vm1: `${P}v1`, vm2: `${P}v2` };
@@ -55,14 +56,6 @@ function whyNot() {
 }
 const skipReason = whyNot();
 
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", ...opts });
-  if (r.status !== 0 && !opts.mayFail) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.stdout || r.error}`);
-  return r.stdout;
-}
-const ip = (...a) => sh("ip", a);
-const inNs = (ns, cmd, args, opts) => sh("ip", ["netns", "exec", ns, cmd, ...args], opts);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function teardown() {
   for (const ns of Object.values(NS)) spawnSync("ip", ["netns", "del", ns]);
@@ -89,19 +82,7 @@ function setupNet() {
   });
 }
 
-const children = new Set();
-process.on("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-});
 
-async function startSink(ns, addr) {
-  const p = spawn("ip", ["netns", "exec", ns, "python3", TRAFFIC, "sink", addr]);
-  children.add(p);
-  await new Promise((resolve, reject) => {
-    p.stdout.once("data", resolve);
-    p.on("exit", (code) => reject(new Error(`sink exited ${code}`)));
-  });
-}
 
 function udp(vm, sport, dst, dport, count, size) {
   inNs(NS[vm], "python3", [TRAFFIC, "udp", A[vm], String(sport), dst, String(dport), String(count), String(size)]);
@@ -129,15 +110,6 @@ async function adminPort(server) {
   throw new Error("no admin listening line:\n" + server.logs().join("\n"));
 }
 
-async function until(what, fn, ms = 30000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 test.after(() => {
   for (const c of children) c.kill("SIGKILL");

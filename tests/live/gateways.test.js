@@ -35,6 +35,7 @@ const h = require("../integration/harness.js");
 const REPO = path.resolve(__dirname, "..", "..");
 const BIN = process.env.FLOWLOGD_BIN || path.join(REPO, "build", "flowlogd");
 const TRAFFIC = path.join(__dirname, "traffic.py");
+const { sh, ip, inNs, sleep, children, killChildren, startSink } = require("./lib.js");
 const P = `fg${process.pid % 100000}`; // prefix of every name we make (ifnames <= 15)
 const APPID = "1251762227";
 
@@ -62,14 +63,6 @@ function maybeSkip(t) {
 }
 
 // ------------------------------------------------------------ helpers ---
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", ...opts });
-  if (r.status !== 0 && !opts.mayFail)
-    throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.stdout || r.error}`);
-  return r.stdout;
-}
-const ip = (...a) => sh("ip", a);
-const inNs = (ns, cmd, args, opts) => sh("ip", ["netns", "exec", ns, cmd, ...args], opts);
 const py = (ns, ...a) => inNs(ns, "python3", [TRAFFIC, ...a.map(String)]);
 
 const made = new Set();
@@ -99,23 +92,8 @@ function link(host, dev, ns, hostAddrs, nsAddrs, v6) {
   ip("-n", ns, "link", "set", "eth0", "up");
 }
 
-const children = new Set();
-function killChildren() {
-  for (const c of children) c.kill("SIGKILL");
-  children.clear();
-}
-process.on("exit", killChildren);
 
 /** A sink (UDP 5000, TCP 7000) on the given addresses of ns; resolves when ready. */
-async function startSink(ns, ...addrs) {
-  const p = spawn("ip", ["netns", "exec", ns, "python3", TRAFFIC, "sink", ...addrs]);
-  children.add(p);
-  await new Promise((resolve, reject) => {
-    p.stdout.once("data", resolve);
-    p.on("exit", (code) => reject(new Error(`sink exited ${code}`)));
-  });
-  return p;
-}
 
 /** Starts `flowlogd capture` with args; resolves once READY. */
 function startCapture(args) {
@@ -135,7 +113,6 @@ function startCapture(args) {
   return { p, lines, ready, stderr: () => stderr };
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until a window ending at or after `t` (epoch s) was printed, then stops it. */
 async function stopCaptureAfter(c, t) {

@@ -25,6 +25,7 @@ const h = require("../integration/harness.js");
 const BIN = h.BIN;
 const KMOCK = process.env.KMOCK_BIN || path.join(path.dirname(BIN), "tests", "kmock");
 const TRAFFIC = path.join(__dirname, "traffic.py");
+const { sh, ip, inNs, sleep, children, startSink, until } = require("./lib.js");
 const P = `kf${process.pid % 100000}`;
 const NS = { host: `${P}h`, vm1: `${P}v1`, vm2: `${P}v2` };
 const DEV = { vm1: `${P}e1`, vm2: `${P}e2` };
@@ -48,14 +49,6 @@ function whyNot() {
 }
 const skipReason = whyNot();
 
-function sh(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.stdout || r.error}`);
-  return r.stdout;
-}
-const ip = (...a) => sh("ip", a);
-const inNs = (ns, cmd, args) => sh("ip", ["netns", "exec", ns, cmd, ...args]);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function teardown() {
   for (const ns of Object.values(NS)) spawnSync("ip", ["netns", "del", ns]);
@@ -79,10 +72,6 @@ function setupNet() {
   inNs(NS.host, "sysctl", ["-qw", "net.ipv4.ip_forward=1"]);
 }
 
-const children = new Set();
-process.on("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-});
 
 async function kmock() {
   const p = spawn(KMOCK, ["--brokers", "1", "--topic", "flowlogs:2"], { stdio: ["pipe", "pipe", "pipe"] });
@@ -114,15 +103,6 @@ async function kmock() {
   return { p, bootstrap: first.slice(10), cmd };
 }
 
-async function startSink(ns, addr) {
-  const p = spawn("ip", ["netns", "exec", ns, "python3", TRAFFIC, "sink", addr]);
-  children.add(p);
-  await new Promise((resolve, reject) => {
-    p.stdout.once("data", resolve);
-    p.on("exit", (code) => reject(new Error(`sink exited ${code}`)));
-  });
-  return p;
-}
 
 function records(dataDir, fl) {
   const r = spawnSync(BIN, ["records", "--data", dataDir, fl], { encoding: "utf8" });
@@ -131,15 +111,6 @@ function records(dataDir, fl) {
   return r.stdout.split("\n").filter(Boolean);
 }
 
-async function until(what, fn, ms = 30000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 const FIELDS = ["version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport",
   "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status"];
